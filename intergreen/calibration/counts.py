@@ -297,8 +297,8 @@ def read_tfgm_atc(
     if interval_minutes is None:
         interval_minutes = _infer_interval_minutes(start, site, lane, path)
 
-    approach = direction if approach_map is None else direction.map(
-        lambda d: approach_map.get(d, d)
+    approach = (
+        direction if approach_map is None else direction.map(lambda d: approach_map.get(d, d))
     )
     counts = pd.DataFrame(
         {
@@ -326,9 +326,7 @@ def read_tfgm_atc(
     return validate_counts(counts, path, known_approaches)
 
 
-def _infer_interval_minutes(
-    start: pd.Series, site: pd.Series, lane: pd.Series, path: Path
-) -> int:
+def _infer_interval_minutes(start: pd.Series, site: pd.Series, lane: pd.Series, path: Path) -> int:
     """The smallest spacing between consecutive timestamps of one lane, in minutes."""
     frame = pd.DataFrame({"site": site, "lane": lane, "start": start}).drop_duplicates()
     frame = frame.sort_values(["site", "lane", "start"])
@@ -345,9 +343,7 @@ def _infer_interval_minutes(
     return int(minutes)
 
 
-def load_counts(
-    spec: str | Path, known_approaches: Collection[str] | None = None
-) -> pd.DataFrame:
+def load_counts(spec: str | Path, known_approaches: Collection[str] | None = None) -> pd.DataFrame:
     """Load counts from ``tfgm:PATH`` (a TfGM rawpvr export) or ``PATH`` (long-format CSV)."""
     text = str(spec).strip()
     if not text:
