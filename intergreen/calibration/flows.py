@@ -124,7 +124,7 @@ def weekday_hourly_flows(
     keep_days = set(weekdays)
     excluded = {pd.Timestamp(d) for d in exclude_dates}
     day_flows = day_flows[
-        day_flows["day"].dt.weekday.isin(keep_days) & ~day_flows["day"].isin(excluded)
+        day_flows["day"].dt.day_of_week.isin(keep_days) & ~day_flows["day"].isin(excluded)
     ]
     if day_flows.empty:
         raise CountsError("no complete hourly counts on the chosen days")
