@@ -111,11 +111,10 @@ class Noise(_Model):
 
 class Sensors(_Model):
     """Camera zones (lane-area detectors) from the stop line on every approach lane,
-    plus optional loops at the stop line and at the upstream end of the zone."""
+    plus optional induction loops at the stop line."""
 
     camera_range: float = Field(default=60.0, gt=0, description="zone length from stop line, m")
     stop_line_loops: bool = True
-    advance_loops: bool = True
     noise: Noise = Noise()
 
 
@@ -229,7 +228,7 @@ class JunctionSpec(_Model):
             "arms": {k: v.model_dump() for k, v in self.arms.items()},
             "groups": {k: v.model_dump() for k, v in self.signal_groups.items()},
             "camera_range": self.sensors.camera_range,
-            "loops": [self.sensors.stop_line_loops, self.sensors.advance_loops],
+            "loops": self.sensors.stop_line_loops,
             "format": 3,
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]

@@ -1,0 +1,280 @@
+"""Traffic demand: named profiles of flows per movement, and SUMO route files.
+
+A junction's ``demand.yaml`` states arm shares and turning proportions (as
+assumptions until calibrated) and named levels (total veh/h into the junction,
+constant over ``duration``). A demand may be named by a level (``medium``), a
+total (``1900vph``), a profile YAML path, or a profile saved by the calibration
+(``<junction folder>/demands/NAME.yaml`` or ``$INTERGREEN_DATA/demands/JUNCTION/NAME.yaml``).
+
+Arrivals are Poisson: each movement is a SUMO flow with exponential headways
+(``period="exp(rate)"``), so the simulation seed draws the arrival times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from intergreen.junctions.network import approach_edge, cache_dir, exit_edge
+from intergreen.junctions.spec import TURNS, JunctionSpec, SpecError, read_yaml
+
+VEHICLE_TYPE = (
+    '  <vType id="car" vClass="passenger" length="4.5" minGap="2.5" accel="2.6" '
+    'decel="4.5" sigma="0.5" tau="1.0" speedFactor="normc(1,0.1,0.8,1.2)"/>'
+)
+
+
+class Period(BaseModel):
+    """Constant flows (veh/h per movement ``ARM.turn``) from ``begin`` to ``end`` seconds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    begin: float = Field(ge=0)
+    end: float
+    flows: dict[str, float]
+
+    @model_validator(mode="after")
+    def _check(self) -> Period:
+        if self.end <= self.begin:
+            raise ValueError(f"end ({self.end}) must be after begin ({self.begin})")
+        for m, v in self.flows.items():
+            if v < 0:
+                raise ValueError(f"flows.{m}: flow must be >= 0 veh/h, got {v}")
+        return self
+
+    @property
+    def total(self) -> float:
+        return sum(self.flows.values())
+
+
+class DemandProfile(BaseModel):
+    """A named demand: consecutive periods of constant flows."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    periods: list[Period] = Field(min_length=1)
+    source: str = ""
+
+    @property
+    def duration(self) -> float:
+        return self.periods[-1].end
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+
+class DemandAssumptions(BaseModel):
+    """The demand.yaml of a junction."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    assumptions: str = ""
+    duration: float = Field(default=1800, gt=0)
+    arm_shares: dict[str, float]
+    turning: dict[str, dict[str, float]]
+    levels: dict[str, float] = Field(default_factory=dict)
+    training_range: tuple[float, float] | None = None
+
+
+def junction_folder(spec: JunctionSpec) -> Path | None:
+    folder = Path(__file__).parent / "library" / spec.name
+    return folder if folder.is_dir() else None
+
+
+def load_assumptions(spec: JunctionSpec, path: Path | None = None) -> DemandAssumptions:
+    """Read and check a junction's demand.yaml against its spec."""
+    if path is None:
+        folder = junction_folder(spec)
+        path = folder / "demand.yaml" if folder else None
+        if path is None or not path.is_file():
+            raise SpecError(
+                f"junction {spec.name!r} has no demand.yaml; pass a demand profile file instead"
+            )
+    data = read_yaml(path)
+    try:
+        a = DemandAssumptions.model_validate(data)
+    except ValidationError as e:
+        errs = "; ".join(
+            f"{'.'.join(map(str, x['loc']))}: {x['msg'].removeprefix('Value error, ')}"
+            for x in e.errors()
+        )
+        raise SpecError(f"{path}: {errs}") from None
+    if set(a.arm_shares) != set(spec.arms):
+        raise SpecError(f"{path}: arm_shares must name exactly the arms {sorted(spec.arms)}")
+    if abs(sum(a.arm_shares.values()) - 1) > 1e-6:
+        raise SpecError(f"{path}: arm_shares must sum to 1, got {sum(a.arm_shares.values()):.4f}")
+    for arm, split in a.turning.items():
+        if arm not in spec.arms:
+            raise SpecError(f"{path}: turning.{arm}: unknown arm")
+        for turn, p in split.items():
+            if f"{arm}.{turn}" not in spec.movements or p < 0:
+                raise SpecError(f"{path}: turning.{arm}.{turn}: no such movement or negative share")
+        if abs(sum(split.values()) - 1) > 1e-6:
+            raise SpecError(f"{path}: turning.{arm} must sum to 1")
+    return a
+
+
+def movement_flows(a: DemandAssumptions, total: float) -> dict[str, float]:
+    """Split a junction total (veh/h) into movement flows by the shares."""
+    return {
+        f"{arm}.{turn}": total * a.arm_shares[arm] * p
+        for arm, split in a.turning.items()
+        for turn, p in split.items()
+        if p > 0
+    }
+
+
+def constant_demand(
+    spec: JunctionSpec, total: float, name: str | None = None, duration: float | None = None
+) -> DemandProfile:
+    a = load_assumptions(spec)
+    return DemandProfile(
+        name=name or f"{total:g}vph",
+        periods=[Period(begin=0, end=duration or a.duration, flows=movement_flows(a, total))],
+        source=f"{total:g} veh/h split by {spec.name}/demand.yaml (assumptions)",
+    )
+
+
+def user_demand_dir() -> Path:
+    root = os.environ.get("INTERGREEN_DATA") or Path.home() / ".local" / "share" / "intergreen"
+    return Path(root) / "demands"
+
+
+def demand_names(spec: JunctionSpec) -> list[str]:
+    names: list[str] = []
+    try:
+        names += list(load_assumptions(spec).levels)
+    except SpecError:
+        pass
+    folders = [user_demand_dir() / spec.name]
+    if (jf := junction_folder(spec)) is not None:
+        folders.insert(0, jf / "demands")
+    for folder in folders:
+        names += sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+    return names
+
+
+def load_profile(path: Path) -> DemandProfile:
+    data = read_yaml(path)
+    try:
+        return DemandProfile.model_validate(data)
+    except ValidationError as e:
+        errs = "; ".join(
+            f"{'.'.join(map(str, x['loc']))}: {x['msg'].removeprefix('Value error, ')}"
+            for x in e.errors()
+        )
+        raise SpecError(f"{path}: {errs}") from None
+
+
+def resolve_demand(spec: JunctionSpec, demand: str | float | DemandProfile) -> DemandProfile:
+    """Turn a demand name, total, path or profile into a checked DemandProfile."""
+    if isinstance(demand, DemandProfile):
+        profile = demand
+    elif isinstance(demand, int | float):
+        profile = constant_demand(spec, float(demand))
+    elif m := re.fullmatch(r"(\d+(?:\.\d+)?)\s*(?:vph|veh/h)?", str(demand).strip()):
+        profile = constant_demand(spec, float(m.group(1)))
+    else:
+        name = str(demand)
+        levels = {}
+        try:
+            levels = load_assumptions(spec).levels
+        except SpecError:
+            pass
+        if name in levels:
+            profile = constant_demand(spec, levels[name], name=name)
+        else:
+            candidates = [Path(name)]
+            if (jf := junction_folder(spec)) is not None:
+                candidates.append(jf / "demands" / f"{name}.yaml")
+            candidates.append(user_demand_dir() / spec.name / f"{name}.yaml")
+            path = next((p for p in candidates if p.is_file()), None)
+            if path is None:
+                known = ", ".join(demand_names(spec)) or "none"
+                raise SpecError(
+                    f"unknown demand {name!r} for junction {spec.name}: use one of {known}, "
+                    "a total such as 1900vph, or a profile YAML path"
+                )
+            profile = load_profile(path)
+    _check_profile(spec, profile)
+    return profile
+
+
+def _check_profile(spec: JunctionSpec, profile: DemandProfile) -> None:
+    known = set(spec.movements)
+    previous_end = 0.0
+    for i, p in enumerate(profile.periods):
+        if abs(p.begin - previous_end) > 1e-6:
+            raise SpecError(
+                f"demand {profile.name}: periods.{i} begins at {p.begin} s, expected {previous_end}"
+            )
+        previous_end = p.end
+        for m in p.flows:
+            if m not in known:
+                raise SpecError(
+                    f"demand {profile.name}: periods.{i}.flows: unknown movement {m!r} "
+                    f"(movements: {', '.join(spec.movements)})"
+                )
+
+
+def routes_xml(profile: DemandProfile) -> str:
+    lines = ["<routes>", VEHICLE_TYPE]
+    for i, period in enumerate(profile.periods):
+        for movement, vph in sorted(period.flows.items()):
+            if vph <= 0:
+                continue
+            arm, turn = movement.split(".")
+            lines.append(
+                f'  <flow id="p{i}_{arm}_{turn}" type="car" begin="{period.begin:g}" '
+                f'end="{period.end:g}" from="{approach_edge(arm)}" to="{{{movement}}}" '
+                f'period="exp({vph / 3600:.8f})" departLane="best" departSpeed="max"/>'
+            )
+    lines.append("</routes>")
+    return "\n".join(lines) + "\n"
+
+
+def write_routes(spec: JunctionSpec, profile: DemandProfile) -> Path:
+    """Write (or reuse) the route file of a profile in the cache; returns its path."""
+    text = routes_xml(profile)
+    for movement, dest in spec.destinations.items():
+        text = text.replace(f"{{{movement}}}", exit_edge(dest))
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    path = cache_dir() / "routes" / f"{spec.name}-{digest}.rou.xml"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    return path
+
+
+def describe(profile: DemandProfile) -> dict:
+    """A JSON-friendly summary for run metadata."""
+    return json.loads(
+        json.dumps(
+            {
+                "name": profile.name,
+                "source": profile.source,
+                "duration": profile.duration,
+                "total_vph": [round(p.total, 1) for p in profile.periods],
+            }
+        )
+    )
+
+
+__all__ = [
+    "TURNS",
+    "DemandProfile",
+    "Period",
+    "constant_demand",
+    "demand_names",
+    "describe",
+    "load_assumptions",
+    "resolve_demand",
+    "write_routes",
+]

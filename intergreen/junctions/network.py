@@ -1,0 +1,223 @@
+"""Build a SUMO network for a JunctionSpec, cached by content hash.
+
+spec -> SUMO plain XML (nodes, edges, connections) -> ``netconvert --lefthand``
+-> ``.net.xml`` with one traffic light ``TL``, plus an additional file with the
+sensors (camera zones as lane-area detectors, stop-line loops).
+The link order of the traffic light is read back from the built network and
+mapped to the spec's signal groups (:class:`Network.links`).
+
+Builds are cached under ``$INTERGREEN_CACHE`` (default ``~/.cache/intergreen``)
+in a folder named by the spec's content hash, written to a temporary folder and
+renamed on success, so a spec change rebuilds and an interrupted build leaves
+nothing half-made.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+from intergreen.junctions.spec import JunctionSpec, Link, link_for
+from intergreen.junctions.sumo import sumo_binary
+
+TLS_ID = "TL"
+CENTRE = "C"
+
+
+class NetworkError(RuntimeError):
+    """netconvert failed or produced a network that does not match the spec."""
+
+
+@dataclass(frozen=True)
+class Network:
+    """A built network: paths, the traffic light's links and the sensor layout."""
+
+    spec_hash: str
+    net_file: Path
+    sensors_file: Path
+    links: tuple[Link, ...]
+    approach_lanes: tuple[str, ...]  # SUMO lane ids, in spec.approach_lane_ids order
+    lane_lengths: tuple[float, ...]
+    speed_limits: tuple[float, ...]
+    edges: tuple[str, ...]  # all normal edges
+    approach_edges: tuple[str, ...]
+    exit_edges: tuple[str, ...]
+    edge_speed_limits: dict[str, float]
+
+    @property
+    def camera_ids(self) -> tuple[str, ...]:
+        return tuple(f"cam_{lane}" for lane in self.approach_lanes)
+
+    @property
+    def stop_line_loop_ids(self) -> tuple[str, ...]:
+        return tuple(f"stop_{lane}" for lane in self.approach_lanes)
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("INTERGREEN_CACHE") or Path.home() / ".cache" / "intergreen"
+    return Path(root)
+
+
+def approach_edge(arm: str) -> str:
+    return f"{arm}_in"
+
+
+def exit_edge(arm: str) -> str:
+    return f"{arm}_out"
+
+
+def _arm_xy(spec: JunctionSpec, arm: str) -> tuple[float, float]:
+    a = spec.arms[arm]
+    rad = math.radians(a.bearing)
+    return round(a.length * math.sin(rad), 2), round(a.length * math.cos(rad), 2)
+
+
+def _plain_xml(spec: JunctionSpec) -> dict[str, str]:
+    nodes = [f'  <node id="{CENTRE}" x="0" y="0" type="traffic_light" tl="{TLS_ID}"/>']
+    edges, cons = [], []
+    for arm_id, arm in spec.arms.items():
+        x, y = _arm_xy(spec, arm_id)
+        nodes.append(f'  <node id="{arm_id}" x="{x}" y="{y}" type="priority"/>')
+        edges.append(
+            f'  <edge id="{approach_edge(arm_id)}" from="{arm_id}" to="{CENTRE}" '
+            f'numLanes="{len(arm.approach_lanes)}" speed="{arm.speed_limit}" priority="1"/>'
+        )
+        edges.append(
+            f'  <edge id="{exit_edge(arm_id)}" from="{CENTRE}" to="{arm_id}" '
+            f'numLanes="{arm.exit_lanes}" speed="{arm.speed_limit}" priority="1"/>'
+        )
+    for arm_id, arm in spec.arms.items():
+        for i, lane in enumerate(arm.approach_lanes):
+            for turn in lane.movements:
+                dest = spec.destinations[f"{arm_id}.{turn}"]
+                n_out = spec.arms[dest].exit_lanes
+                to_lane = {"left": 0, "right": n_out - 1}.get(turn, min(i, n_out - 1))
+                cons.append(
+                    f'  <connection from="{approach_edge(arm_id)}" to="{exit_edge(dest)}" '
+                    f'fromLane="{i}" toLane="{to_lane}"/>'
+                )
+    return {
+        "nodes.nod.xml": "<nodes>\n" + "\n".join(nodes) + "\n</nodes>\n",
+        "edges.edg.xml": "<edges>\n" + "\n".join(edges) + "\n</edges>\n",
+        "connections.con.xml": "<connections>\n" + "\n".join(cons) + "\n</connections>\n",
+    }
+
+
+def _netconvert(folder: Path) -> None:
+    cmd = [
+        sumo_binary("netconvert"),
+        "--node-files", "nodes.nod.xml",
+        "--edge-files", "edges.edg.xml",
+        "--connection-files", "connections.con.xml",
+        "--lefthand", "true",
+        "--no-turnarounds", "true",
+        "--tls.default-type", "static",
+        "--junctions.corner-detail", "5",
+        "--output-file", "junction.net.xml",
+        "--no-warnings", "true",
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=folder, capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        raise NetworkError(f"netconvert failed: {proc.stderr.strip()[-800:]}")
+
+
+def _read_layout(spec: JunctionSpec, net_file: Path) -> dict:
+    import sumolib  # imported late: slow to import
+
+    net = sumolib.net.readNet(str(net_file), withInternal=False)
+    tls = net.getTLS(TLS_ID)
+    by_index: dict[int, str] = {}
+    for in_lane, out_lane, index in tls.getConnections():
+        arm = in_lane.getEdge().getID().removesuffix("_in")
+        dest = out_lane.getEdge().getID().removesuffix("_out")
+        turn = next(
+            t for t in ("left", "ahead", "right") if spec.destinations.get(f"{arm}.{t}") == dest
+        )
+        movement = f"{arm}.{turn}"
+        if by_index.get(index, movement) != movement:
+            raise NetworkError(f"link {index} serves two movements: {by_index[index]}, {movement}")
+        by_index[index] = movement
+    if sorted(by_index) != list(range(len(by_index))):
+        raise NetworkError(f"traffic light link indices are not contiguous: {sorted(by_index)}")
+    lanes, lengths, limits = [], [], []
+    for lane_id in spec.approach_lane_ids:
+        arm, i = lane_id.rsplit("_", 1)
+        lane = net.getLane(f"{approach_edge(arm)}_{i}")
+        lanes.append(lane.getID())
+        lengths.append(lane.getLength())
+        limits.append(lane.getSpeed())
+    edges = [e.getID() for e in net.getEdges()]
+    return {
+        "movements": [by_index[i] for i in range(len(by_index))],
+        "approach_lanes": lanes,
+        "lane_lengths": lengths,
+        "speed_limits": limits,
+        "edges": edges,
+        "edge_speed_limits": {e.getID(): e.getSpeed() for e in net.getEdges()},
+    }
+
+
+def _sensors_xml(spec: JunctionSpec, layout: dict) -> str:
+    rng = spec.sensors.camera_range
+    lines = ["<additional>"]
+    for lane, length in zip(layout["approach_lanes"], layout["lane_lengths"], strict=True):
+        zone = min(rng, length - 0.5)
+        start = max(0.0, length - zone)
+        lines.append(
+            f"  <laneAreaDetector id={quoteattr('cam_' + lane)} lane={quoteattr(lane)} "
+            f'pos="{start:.2f}" endPos="{length:.2f}" period="86400" file="NUL" friendlyPos="true"/>'
+        )
+        if spec.sensors.stop_line_loops:
+            lines.append(
+                f"  <inductionLoop id={quoteattr('stop_' + lane)} lane={quoteattr(lane)} "
+                f'pos="{length - 0.5:.2f}" period="86400" file="NUL" friendlyPos="true"/>'
+            )
+    lines.append("</additional>")
+    return "\n".join(lines) + "\n"
+
+
+def build_network(spec: JunctionSpec, *, force: bool = False) -> Network:
+    """Build (or reuse from the cache) the network and sensor file of ``spec``."""
+    digest = spec.content_hash()
+    folder = cache_dir() / "networks" / f"{spec.name}-{digest}"
+    layout_file = folder / "layout.json"
+    if force and folder.exists():
+        shutil.rmtree(folder)
+    if not layout_file.exists():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{spec.name}-", dir=folder.parent))
+        try:
+            for name, text in _plain_xml(spec).items():
+                (tmp / name).write_text(text)
+            _netconvert(tmp)
+            layout = _read_layout(spec, tmp / "junction.net.xml")
+            (tmp / "sensors.add.xml").write_text(_sensors_xml(spec, layout))
+            (tmp / "layout.json").write_text(json.dumps(layout, indent=1))
+            try:
+                tmp.rename(folder)
+            except OSError:  # another process built it first
+                shutil.rmtree(tmp, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    layout = json.loads(layout_file.read_text())
+    return Network(
+        spec_hash=digest,
+        net_file=folder / "junction.net.xml",
+        sensors_file=folder / "sensors.add.xml",
+        links=tuple(link_for(spec, m) for m in layout["movements"]),
+        approach_lanes=tuple(layout["approach_lanes"]),
+        lane_lengths=tuple(layout["lane_lengths"]),
+        speed_limits=tuple(layout["speed_limits"]),
+        edges=tuple(layout["edges"]),
+        approach_edges=tuple(approach_edge(a) for a in spec.arms),
+        exit_edges=tuple(exit_edge(a) for a in spec.arms),
+        edge_speed_limits=dict(layout["edge_speed_limits"]),
+    )

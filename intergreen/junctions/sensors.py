@@ -1,0 +1,165 @@
+"""Roadside sensors: what agents and rewards are allowed to see.
+
+Every approach lane has a camera zone of limited length from the stop line (a
+SUMO lane-area detector) giving occupancy, vehicle count, halting (queued)
+count and mean speed; optional induction loops count vehicles crossing the stop
+line; the camera counts vehicles entering its zone. Vehicles beyond the camera
+range are invisible.
+
+Imperfections, all drawn from one seeded generator: each vehicle is missed with
+``miss_prob``; Gaussian count noise (``count_sd`` vehicles, rounded, never
+below zero); and a whole lane's sensors drop out for a step with
+``dropout_prob``, when the frame reports zeros and ``valid`` is False.
+
+Under libsumo, readings are direct getter calls (measured cheaper there than
+subscription results); over a traci socket they come from subscriptions, one
+call per detector domain per step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import traci.constants as tc
+
+from intergreen.junctions.network import Network
+from intergreen.junctions.spec import Noise
+
+CAMERA_VARS = (
+    tc.LAST_STEP_OCCUPANCY,
+    tc.LAST_STEP_VEHICLE_NUMBER,
+    tc.LAST_STEP_VEHICLE_HALTING_NUMBER,
+    tc.LAST_STEP_MEAN_SPEED,
+    tc.VAR_INTERVAL_NUMBER,  # vehicles that entered the zone so far
+)
+LOOP_VARS = (tc.VAR_INTERVAL_NUMBER,)
+_ALL_VALID: dict[int, np.ndarray] = {}
+
+#: SensorFrame fields a reward may read (per approach lane).
+FIELDS = ("occupancy", "count", "halting", "mean_speed", "speed_limit", "passed", "arrived", "valid")
+
+
+@dataclass(frozen=True, slots=True)
+class SensorFrame:
+    """One step of sensor readings, one entry per approach lane (spec order).
+
+    occupancy: share of the zone covered by vehicles, 0..1; count: vehicles in the
+    zone; halting: of which queued (speed < 0.1 m/s); mean_speed: m/s, 0 when the
+    zone is empty; speed_limit: m/s; passed: vehicles that crossed the stop line
+    during the step (stop-line loop); arrived: vehicles that entered the zone during
+    the step (camera); valid: False where the lane's sensors dropped out.
+    """
+
+    time: float
+    step_length: float
+    lanes: tuple[str, ...]
+    occupancy: np.ndarray
+    count: np.ndarray
+    halting: np.ndarray
+    mean_speed: np.ndarray
+    speed_limit: np.ndarray
+    passed: np.ndarray
+    arrived: np.ndarray
+    valid: np.ndarray
+
+
+class SensorArray:
+    """Reads a network's detectors and turns raw readings into SensorFrames."""
+
+    def __init__(self, network: Network, lanes: tuple[str, ...], noise: Noise, seed: int) -> None:
+        self.network = network
+        self.lanes = lanes
+        self.noise = noise
+        self.rng = np.random.default_rng(seed)
+        self._noisy = noise.count_sd > 0 or noise.miss_prob > 0 or noise.dropout_prob > 0
+        self._speed_limit = np.asarray(network.speed_limits, dtype=float)
+        self._cams = network.camera_ids
+        self._stops = network.stop_line_loop_ids
+        self._prev = np.zeros((len(lanes), 2))  # cumulative zone entries, stop-line passages
+        self._has_stop = False
+        self._direct = False
+
+    def reset(self, conn, seed: int | None = None) -> None:
+        """Prepare for a freshly started simulation (subscribing over traci)."""
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
+        loops = set(conn.inductionloop.getIDList())
+        self._has_stop = all(d in loops for d in self._stops)
+        self._direct = getattr(conn, "__name__", "") == "libsumo"
+        if not self._direct:
+            for det in self._cams:
+                conn.lanearea.subscribe(det, CAMERA_VARS)
+            for det in self._stops if self._has_stop else ():
+                conn.inductionloop.subscribe(det, LOOP_VARS)
+        self._prev[:] = 0
+
+    def _raw(self, conn) -> np.ndarray:
+        """Per lane: occupancy %, count, halting, mean speed, cumulative zone entries,
+        cumulative stop-line passages (0 without loops)."""
+        if self._direct:
+            la, il = conn.lanearea, conn.inductionloop
+            getters = (
+                la.getLastStepOccupancy,
+                la.getLastStepVehicleNumber,
+                la.getLastStepHaltingNumber,
+                la.getLastStepMeanSpeed,
+                la.getIntervalVehicleNumber,
+            )
+            values = [f(d) for d in self._cams for f in getters]
+            loops = [il.getIntervalVehicleNumber(d) for d in self._stops] if self._has_stop else []
+        else:
+            res = conn.lanearea.getAllSubscriptionResults()
+            values = [res[d][v] for d in self._cams for v in CAMERA_VARS]
+            res = conn.inductionloop.getAllSubscriptionResults() if self._has_stop else {}
+            loops = [res[d][tc.VAR_INTERVAL_NUMBER] for d in self._stops] if self._has_stop else []
+        raw = np.zeros((len(self._cams), 6))
+        raw[:, :5] = np.array(values, dtype=float).reshape(-1, 5)
+        if loops:
+            raw[:, 5] = loops
+        return raw
+
+    def read(self, conn, time: float, step_length: float) -> SensorFrame:
+        raw = self._raw(conn)
+        cum = raw[:, 4:6]
+        new = np.maximum(cum - self._prev, 0.0)
+        self._prev = cum
+        occ = raw[:, 0] / 100.0
+        count, halting = raw[:, 1], raw[:, 2]
+        speed = np.maximum(raw[:, 3], 0.0)
+        arrived, passed = new[:, 0], new[:, 1]
+        valid = _ALL_VALID.get(len(raw))
+        if valid is None:
+            valid = _ALL_VALID.setdefault(len(raw), np.ones(len(raw), dtype=bool))
+        if self._noisy:
+            occ, count, halting, speed, passed, arrived, valid = self._degrade(
+                occ, count, halting, speed, passed, arrived
+            )
+        return SensorFrame(
+            time, step_length, self.lanes, occ, count, halting, speed, self._speed_limit,
+            passed, arrived, valid,
+        )  # fmt: skip
+    def _degrade(self, occ, count, halting, speed, passed, arrived):
+        """Apply missed detections, count noise and dropout."""
+        rng, nz = self.rng, self.noise
+        if nz.miss_prob > 0:
+            keep = 1.0 - nz.miss_prob
+            moving = rng.binomial((count - halting).astype(int), keep)
+            halting = rng.binomial(halting.astype(int), keep).astype(float)
+            seen = halting + moving
+            occ = np.where(count > 0, occ * seen / np.maximum(count, 1), 0.0)
+            count = seen
+            passed = rng.binomial(passed.astype(int), keep).astype(float)
+            arrived = rng.binomial(arrived.astype(int), keep).astype(float)
+        if nz.count_sd > 0:
+            noisy = np.maximum(np.rint(count + rng.normal(0, nz.count_sd, count.shape)), 0)
+            halting = np.minimum(halting, noisy)
+            count = noisy
+        speed = np.where(count > 0, speed, 0.0)
+        valid = np.ones(count.shape, dtype=bool)
+        if nz.dropout_prob > 0:
+            valid = rng.random(count.shape) >= nz.dropout_prob
+            occ, count, halting, speed, passed, arrived = (
+                np.where(valid, x, 0.0) for x in (occ, count, halting, speed, passed, arrived)
+            )
+        return occ, count, halting, speed, passed, arrived, valid
