@@ -12,6 +12,7 @@ Arrivals are Poisson: each movement is a SUMO flow with exponential headways
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -146,10 +147,8 @@ def user_demand_dir() -> Path:
 
 def demand_names(spec: JunctionSpec) -> list[str]:
     names: list[str] = []
-    try:
+    with contextlib.suppress(SpecError):
         names += list(load_assumptions(spec).levels)
-    except SpecError:
-        pass
     folders = [user_demand_dir() / spec.name]
     if (jf := junction_folder(spec)) is not None:
         folders.insert(0, jf / "demands")
@@ -181,10 +180,8 @@ def resolve_demand(spec: JunctionSpec, demand: str | float | DemandProfile) -> D
     else:
         name = str(demand)
         levels = {}
-        try:
+        with contextlib.suppress(SpecError):
             levels = load_assumptions(spec).levels
-        except SpecError:
-            pass
         if name in levels:
             profile = constant_demand(spec, levels[name], name=name)
         else:

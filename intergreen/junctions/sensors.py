@@ -37,7 +37,16 @@ LOOP_VARS = (tc.VAR_INTERVAL_NUMBER,)
 _ALL_VALID: dict[int, np.ndarray] = {}
 
 #: SensorFrame fields a reward may read (per approach lane).
-FIELDS = ("occupancy", "count", "halting", "mean_speed", "speed_limit", "passed", "arrived", "valid")
+FIELDS = (
+    "occupancy",
+    "count",
+    "halting",
+    "mean_speed",
+    "speed_limit",
+    "passed",
+    "arrived",
+    "valid",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +148,7 @@ class SensorArray:
             time, step_length, self.lanes, occ, count, halting, speed, self._speed_limit,
             passed, arrived, valid,
         )  # fmt: skip
+
     def _degrade(self, occ, count, halting, speed, passed, arrived):
         """Apply missed detections, count noise and dropout."""
         rng, nz = self.rng, self.noise

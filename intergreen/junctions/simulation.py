@@ -15,6 +15,7 @@ approach queues are sampled every step (cheap direct reads under libsumo).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import math
 import shutil
@@ -193,7 +194,9 @@ class Simulation:
         self._queue_sum = self._max_queue = 0
         if self.backend == "traci":
             for e in self.network.approach_edges + self.network.exit_edges:
-                self.conn.edge.subscribe(e, (tc.LAST_STEP_VEHICLE_NUMBER, tc.LAST_STEP_VEHICLE_HALTING_NUMBER))
+                self.conn.edge.subscribe(
+                    e, (tc.LAST_STEP_VEHICLE_NUMBER, tc.LAST_STEP_VEHICLE_HALTING_NUMBER)
+                )
 
     def _start_libsumo(self, cmd: list[str]):
         import libsumo
@@ -278,10 +281,8 @@ class Simulation:
         self.close()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:
-            pass
 
     # ----- stepping --------------------------------------------------------------------
     def set_signal_state(self, state: str) -> None:

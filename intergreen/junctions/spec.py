@@ -401,7 +401,10 @@ def _check_stages(spec: JunctionSpec) -> None:
     for s in spec.stages:
         if not spec.transitions.get(s):
             raise SpecError(f"transitions: stage {s!r} has no permitted next stage")
-    for field, stages in (("action_stages", spec.action_stages), ("initial_stage", [spec.initial_stage])):
+    for field, stages in (
+        ("action_stages", spec.action_stages),
+        ("initial_stage", [spec.initial_stage]),
+    ):
         for s in stages:
             if s not in spec.stages:
                 raise SpecError(f"{field}: unknown stage {s!r} (stages: {', '.join(spec.stages)})")
@@ -419,7 +422,9 @@ def _check_intergreens(spec: JunctionSpec) -> None:
                 if g not in spec.signal_groups:
                     raise SpecError(f"{where}: unknown signal group {g!r}")
             if not spec.conflict(losing, gaining):
-                raise SpecError(f"{where}: groups {losing} and {gaining} do not conflict; remove it")
+                raise SpecError(
+                    f"{where}: groups {losing} and {gaining} do not conflict; remove it"
+                )
             if value < 0:
                 raise SpecError(f"{where}: intergreen must be >= 0 s, got {value}")
     if spec.timing.default_intergreen is None:
@@ -494,7 +499,9 @@ def link_for(spec: JunctionSpec, movement: str) -> Link:
     main = [g for g, sg in spec.signal_groups.items() if movement in sg.movements and not sg.arrow]
     if not main:
         raise SpecError(f"no signal group controls movement {movement}")
-    arrow = next((g for g, sg in spec.signal_groups.items() if sg.arrow and movement in sg.movements), None)
+    arrow = next(
+        (g for g, sg in spec.signal_groups.items() if sg.arrow and movement in sg.movements), None
+    )
     against: set[str] = set()
     arm, _, turn = movement.partition(".")
     if turn == "right":
@@ -508,4 +515,6 @@ def link_for(spec: JunctionSpec, movement: str) -> Link:
                     spec, movement, m
                 ):
                     against.add(g)
-    return Link(movement=movement, group=main[0], arrow=arrow, filters_against=tuple(sorted(against)))
+    return Link(
+        movement=movement, group=main[0], arrow=arrow, filters_against=tuple(sorted(against))
+    )
