@@ -31,8 +31,8 @@ class CARBSParams:
     #: JSON checkpoint written atomically after every observe/suggest/forget (None = off).
     checkpoint_path: str | None = None
     # --- our flags (see NOTES.md) -----------------------------------------------------------
-    #: Adam steps per suggest for MAP hyperparameters, warm-started; 0 = upstream's fixed values.
-    gp_fit_steps: int = 10
+    #: Adam steps per suggest for MAP hyperparameters, warm-started; 0 = fixed (upstream, default).
+    gp_fit_steps: int = 0
     gp_fit_lr: float = 0.05
     #: Quirk 4: P(success) = Phi(-mu / var) upstream; True uses the std instead.
     is_success_probability_std: bool = False

@@ -19,6 +19,8 @@ NOISE_PRIOR_SCALE = 0.5
 #: Prior std of the other log-hyperparameters around their initial values (MAP fitting only).
 HYPER_PRIOR_SCALE = 1.0
 _DT = torch.float64
+#: Fitted lengthscales stay within exp(+/-LOG_LS_RANGE) of their initial value.
+LOG_LS_RANGE = math.log(3.0)
 
 
 @dataclass
@@ -156,6 +158,9 @@ def fit_hyper(
         with torch.no_grad():  # keep hyperparameters in a sane range
             for v in h.values():
                 v.clamp_(-12.0, 8.0)
+            # the quantile spike at the best point pulls lengthscales to ~0; keep them within
+            # a factor LENGTHSCALE_RANGE of the search radius
+            h["log_lengthscale"].clamp_(prior_ls - LOG_LS_RANGE, prior_ls + LOG_LS_RANGE)
     if best[1] is None:
         return hyper
     b = best[1]

@@ -76,12 +76,12 @@ class LogCostScaler:
         """log costs -> scaled log costs."""
         lc = np.asarray(log_costs, dtype=np.float64)
         if self.span == 0:
-            return np.full_like(lc, -1.0) + (lc - self.lo)
+            return np.full_like(lc, -1.0)
         return 2.0 * (lc - self.lo) / self.span - 1.0
 
     def inverse(self, scaled: np.ndarray) -> np.ndarray:
         """Scaled log costs -> costs."""
         s = np.asarray(scaled, dtype=np.float64)
         if self.span == 0:
-            return np.exp(self.lo + (s + 1.0))
+            return np.full_like(s, np.exp(self.lo))
         return np.exp(self.lo + (s + 1.0) * self.span / 2.0)
