@@ -26,7 +26,8 @@ def _params() -> list[Param]:
     return [
         Param("lr", LogSpace(min=1e-6, max=1e-1, scale=0.5), 1e-4),
         Param("momentum", LogitSpace(scale=0.5), 0.9),
-        Param("width", LinearSpace(min=8, max=64, scale=4, is_integer=True, rounding_factor=8), 32),
+        # integer linear spaces need scale >~ rounding_factor / radius to move at all
+        Param("width", LinearSpace(8, 64, scale=32, is_integer=True, rounding_factor=8), 32),
         Param("epochs", LogSpace(min=2, max=512, is_integer=True), 10),
     ]
 
