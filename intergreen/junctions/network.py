@@ -172,12 +172,15 @@ def _sensors_xml(spec: JunctionSpec, layout: dict) -> str:
         start = max(0.0, length - zone)
         lines.append(
             f"  <laneAreaDetector id={quoteattr('cam_' + lane)} lane={quoteattr(lane)} "
-            f'pos="{start:.2f}" endPos="{length:.2f}" period="86400" file="NUL" friendlyPos="true"/>'
+            f'pos="{start:.2f}" endPos="{length:.2f}" period="86400" file="NUL" '
+            'friendlyPos="true"/>'
         )
         if spec.sensors.stop_line_loops:
+            # a loop is a short detection zone: 1 m over the stop line, counting entries
             lines.append(
-                f"  <inductionLoop id={quoteattr('stop_' + lane)} lane={quoteattr(lane)} "
-                f'pos="{length - 0.5:.2f}" period="86400" file="NUL" friendlyPos="true"/>'
+                f"  <laneAreaDetector id={quoteattr('stop_' + lane)} lane={quoteattr(lane)} "
+                f'pos="{length - 1.0:.2f}" endPos="{length:.2f}" period="86400" file="NUL" '
+                'friendlyPos="true"/>'
             )
     lines.append("</additional>")
     return "\n".join(lines) + "\n"

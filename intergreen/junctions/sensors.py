@@ -93,21 +93,21 @@ class SensorArray:
         """Prepare for a freshly started simulation (subscribing over traci)."""
         if seed is not None:
             self.rng = np.random.default_rng(seed)
-        loops = set(conn.inductionloop.getIDList())
-        self._has_stop = all(d in loops for d in self._stops)
+        zones = set(conn.lanearea.getIDList())
+        self._has_stop = all(d in zones for d in self._stops)
         self._direct = getattr(conn, "__name__", "") == "libsumo"
         if not self._direct:
             for det in self._cams:
                 conn.lanearea.subscribe(det, CAMERA_VARS)
             for det in self._stops if self._has_stop else ():
-                conn.inductionloop.subscribe(det, LOOP_VARS)
+                conn.lanearea.subscribe(det, LOOP_VARS)
         self._prev[:] = 0
 
     def _raw(self, conn) -> np.ndarray:
         """Per lane: occupancy %, count, halting, mean speed, cumulative zone entries,
         cumulative stop-line passages (0 without loops)."""
         if self._direct:
-            la, il = conn.lanearea, conn.inductionloop
+            la = conn.lanearea
             getters = (
                 la.getLastStepOccupancy,
                 la.getLastStepVehicleNumber,
@@ -116,11 +116,11 @@ class SensorArray:
                 la.getIntervalVehicleNumber,
             )
             values = [f(d) for d in self._cams for f in getters]
-            loops = [il.getIntervalVehicleNumber(d) for d in self._stops] if self._has_stop else []
+            count = la.getIntervalVehicleNumber
+            loops = [count(d) for d in self._stops] if self._has_stop else []
         else:
             res = conn.lanearea.getAllSubscriptionResults()
             values = [res[d][v] for d in self._cams for v in CAMERA_VARS]
-            res = conn.inductionloop.getAllSubscriptionResults() if self._has_stop else {}
             loops = [res[d][tc.VAR_INTERVAL_NUMBER] for d in self._stops] if self._has_stop else []
         raw = np.zeros((len(self._cams), 6))
         raw[:, :5] = np.array(values, dtype=float).reshape(-1, 5)

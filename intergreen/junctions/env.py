@@ -1,0 +1,334 @@
+"""JunctionEnv: a gymnasium environment of one signalised junction.
+
+Simulation + StageController + sensors + reward. An agent step is a decision:
+the agent names an action stage; the controller moves there under the UK rules
+(or extends the current stage), and the environment advances at least one
+decision interval and then on through any interstage and minimum green until the
+agent may decide again (as in the study, where the agent is queried every 0.6 s
+once minimum green has run). The reward sees the SensorFrames since the
+previous decision.
+
+Observation: the last ``n_stack`` SensorFrames (the study stacks 20 frames of
+0.6 s), each as the lane features (occupancy by default) + one-hot of the
+running stage + an interstage flag, then the time in stage (scaled to 0..1 over
+``time_scale`` seconds); all in [0, 1]. ``action_masks()`` says which stages the
+controller would act on now (sb3-contrib's MaskablePPO reads it); illegal
+requests are safe anyway, the controller queues them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from intergreen.junctions.catalog import resolve_junction
+from intergreen.junctions.controller import StageController
+from intergreen.junctions.demand import (
+    DemandProfile,
+    constant_demand,
+    describe,
+    load_assumptions,
+    resolve_demand,
+)
+from intergreen.junctions.network import build_network
+from intergreen.junctions.sensors import SensorArray, SensorFrame
+from intergreen.junctions.simulation import Backend, EpisodeMetrics, Simulation
+from intergreen.junctions.spec import JunctionSpec, Noise, SpecError
+
+LANE_FEATURES = ("occupancy", "halting", "count", "mean_speed")
+DemandArg = str | float | DemandProfile | Sequence[str | float | DemandProfile]
+
+
+def negative_queue(frames: Sequence[SensorFrame], context: Any = None) -> float:
+    """Default reward: minus the vehicles queued in the camera zones now."""
+    return -float(frames[-1].halting.sum())
+
+
+class JunctionEnv(gym.Env):
+    """A UK signalised junction in SUMO, seen through roadside sensors."""
+
+    metadata = {"render_modes": ["human"]}
+
+    def __init__(
+        self,
+        junction: str | Path | JunctionSpec = "gm_a56",
+        demand: DemandArg = "medium",
+        reward: Any = None,
+        seed: int | None = None,
+        *,
+        n_stack: int = 20,
+        features: Sequence[str] = ("occupancy",),
+        time_scale: float = 60.0,
+        duration: float | None = None,
+        backend: Backend = "libsumo",
+        gui: bool = False,
+        action_stages: Sequence[str] | None = None,
+        sensor_noise: Noise | dict | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.spec_ = resolve_junction(junction)
+        spec = self.spec_
+        for f in features:
+            if f not in LANE_FEATURES:
+                raise ValueError(f"unknown observation feature {f!r}; use {LANE_FEATURES}")
+        if n_stack < 1:
+            raise ValueError(f"n_stack must be >= 1, got {n_stack}")
+        self.action_stages = [str(s) for s in (action_stages or spec.action_stages)]
+        for s in self.action_stages:
+            if s not in spec.stages:
+                raise SpecError(f"action stage {s!r} is not a stage of {spec.name}")
+        self.network = build_network(spec)
+        self.lanes = tuple(spec.approach_lane_ids)
+        noise = spec.sensors.noise if sensor_noise is None else Noise.model_validate(sensor_noise)
+        self.sensors = SensorArray(self.network, self.lanes, noise, seed or 0)
+        self.controller = StageController(spec, self.network.links)
+        self._demand_choice = self._demand_sampler(demand)
+        self.duration = duration
+        self.backend: Backend = backend
+        self.gui = gui or render_mode == "human"
+        self.render_mode = render_mode
+        self.features = tuple(features)
+        self.n_stack = n_stack
+        self.time_scale = time_scale
+        self.step_length = spec.timing.step_length
+        self.decision_steps = round(spec.timing.decision_interval / self.step_length)
+        self.reward_fn, self.reward_info = _resolve_reward(reward)
+        self._reward_context = _reward_context(self)
+
+        self._stages = list(spec.stages)
+        n_lane = len(self.lanes)
+        self._row_len = n_lane * len(self.features) + len(self._stages) + 1
+        self._stage_rows = {s: np.eye(len(self._stages))[i] for i, s in enumerate(self._stages)}
+        self._zone_capacity = np.maximum(
+            np.array([min(spec.sensors.camera_range, L) for L in self.network.lane_lengths]) / 7.0,
+            1.0,
+        )
+        self.observation_space = gym.spaces.Box(
+            0.0, 1.0, shape=(n_stack * self._row_len + 1,), dtype=np.float32
+        )
+        self.action_space = gym.spaces.Discrete(len(self.action_stages))
+        self.sim: Simulation | None = None
+        self._buf = np.zeros((2 * n_stack, self._row_len), dtype=np.float32)
+        self._pos = 0
+        self._last_state = ""
+        self.frames: list[SensorFrame] = []  # since the previous decision
+        self.history: deque[SensorFrame] = deque(maxlen=200)  # recent frames, for baselines
+        self.episode_reward = 0.0
+        self.episode_metrics: EpisodeMetrics | None = None
+        self.demand: DemandProfile | None = None
+        self._seed = seed
+        if seed is not None:
+            self.action_space.seed(seed)
+
+    # ----- demand ----------------------------------------------------------------------
+    def _demand_sampler(self, demand: DemandArg) -> Callable[[np.random.Generator], DemandProfile]:
+        """One demand, a list to draw from each episode, or 'mixed' (the training range)."""
+        spec = self.spec_
+        if isinstance(demand, str) and demand == "mixed":
+            low, high = load_assumptions(spec).training_range or (1200.0, 2571.0)
+            levels = np.arange(math.ceil(low / 50) * 50, high + 1, 50)
+            return lambda rng: constant_demand(spec, float(rng.choice(levels)))
+        if isinstance(demand, list | tuple):
+            profiles = [resolve_demand(spec, d) for d in demand]
+            if not profiles:
+                raise SpecError("demand list is empty")
+            return lambda rng: profiles[int(rng.integers(len(profiles)))]
+        profile = resolve_demand(spec, demand)
+        return lambda rng: profile
+
+    # ----- gymnasium API --------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed if seed is not None else self._seed)
+        self._seed = None  # later resets continue the seeded sequence
+        self._close_sim()
+        rng = self.np_random
+        self.demand = self._demand_choice(rng)
+        sumo_seed = int(rng.integers(2**31 - 1))
+        duration = self.duration if self.duration is not None else self.demand.duration
+        self.sim = Simulation(
+            self.spec_,
+            self.demand,
+            seed=sumo_seed,
+            backend=self.backend,
+            gui=self.gui,
+            duration=duration,
+            network=self.network,
+        )
+        self.sim.start()
+        self.sensors.reset(self.sim.conn, seed=sumo_seed)
+        self.controller.reset((options or {}).get("initial_stage"))
+        self._last_state = ""
+        self._buf[:] = 0
+        self._pos = 0
+        self.frames = []
+        self.history.clear()
+        self.episode_reward = 0.0
+        self.episode_metrics = None
+        if hasattr(self.reward_fn, "reset"):
+            self.reward_fn.reset(self._reward_context)
+        self._advance_to_decision()
+        return self._observation(), self._info()
+
+    def step(self, action):
+        if self.sim is None or not self.sim.running:
+            raise RuntimeError("call reset() before step()")
+        a = int(action)
+        if not 0 <= a < len(self.action_stages):
+            raise ValueError(f"action {action!r} outside 0..{len(self.action_stages) - 1}")
+        self.controller.request(self.action_stages[a])
+        self.frames = []
+        done = self._advance_to_decision()
+        reward = float(self.reward_fn(self.frames, self._reward_context))
+        if not math.isfinite(reward):
+            self._close_sim()
+            raise FloatingPointError(
+                f"reward {self.reward_info['name']!r} returned {reward} at t={self.frames[-1].time:.1f}s"
+            )
+        self.episode_reward += reward
+        obs = self._observation()
+        info = self._info()
+        if done:
+            self.episode_metrics = self.sim.finish()
+            info["episode_metrics"] = self.episode_metrics.as_dict()
+            info["episode_reward"] = self.episode_reward
+        return obs, reward, False, done, info
+
+    def action_masks(self) -> np.ndarray:
+        return self.controller.action_mask(self.action_stages)
+
+    def close(self) -> None:
+        self._close_sim()
+
+    def _close_sim(self) -> None:
+        if self.sim is not None:
+            self.sim.close()
+
+    # ----- internals -------------------------------------------------------------------
+    def _advance(self) -> None:
+        sim, ctl = self.sim, self.controller
+        state = ctl.step()
+        if state != self._last_state:
+            sim.set_signal_state(state)
+            self._last_state = state
+        sim.step()
+        frame = self.sensors.read(sim.conn, sim.time, self.step_length)
+        self.frames.append(frame)
+        self.history.append(frame)
+        row = self._buf[self._pos]
+        n = len(self.lanes)
+        for i, f in enumerate(self.features):
+            row[i * n : (i + 1) * n] = self._lane_feature(frame, f)
+        k = len(self.features) * n
+        stage = ctl.current_stage
+        row[k : k + len(self._stages)] = self._stage_rows[stage]
+        row[-1] = 1.0 if ctl.in_interstage else 0.0
+        self._buf[self._pos + self.n_stack] = row
+        self._pos = (self._pos + 1) % self.n_stack
+
+    def _lane_feature(self, frame: SensorFrame, name: str) -> np.ndarray:
+        if name == "occupancy":
+            return frame.occupancy
+        if name == "mean_speed":
+            return np.minimum(frame.mean_speed / frame.speed_limit, 1.0)
+        return np.minimum(getattr(frame, name) / self._zone_capacity, 1.0)
+
+    def _advance_to_decision(self) -> bool:
+        """Advance one decision interval, then until a decision is possible; True at the end."""
+        sim, end = self.sim, self.sim.duration - 1e-9
+        for _ in range(self.decision_steps):
+            self._advance()
+            if sim.time >= end:
+                return True
+        while not self.controller.ready_for_decision():
+            self._advance()
+            if sim.time >= end:
+                return True
+        return False
+
+    def _observation(self) -> np.ndarray:
+        p = self._pos
+        stacked = self._buf[p : p + self.n_stack].reshape(-1)
+        t = min(self.controller.time_in_stage / self.time_scale, 1.0)
+        return np.append(stacked, np.float32(t))
+
+    def _info(self) -> dict[str, Any]:
+        return {
+            "time": self.sim.time if self.sim else 0.0,
+            "stage": self.controller.current_stage,
+            "action_mask": self.action_masks(),
+            "demand": self.demand.name if self.demand else None,
+        }
+
+    def metadata_dict(self) -> dict[str, Any]:
+        """What a run records about this environment."""
+        return {
+            "junction": self.spec_.name,
+            "demand": describe(self.demand) if self.demand else None,
+            "reward": self.reward_info,
+            "n_stack": self.n_stack,
+            "features": list(self.features),
+            "action_stages": self.action_stages,
+            "step_length": self.step_length,
+            "decision_interval": self.spec_.timing.decision_interval,
+        }
+
+
+def _resolve_reward(reward: Any) -> tuple[Callable, dict]:
+    """A reward callable and its metadata; the registry when it is available."""
+    if reward is None:
+        return negative_queue, {"name": "negative_queue", "params": {}}
+    try:
+        from intergreen.rewards import registry as reward_registry
+    except ImportError:  # the registry is optional for the platform itself
+        reward_registry = None
+    if reward_registry is not None and hasattr(reward_registry, "resolve_reward"):
+        fn = reward_registry.resolve_reward(reward)
+        return _adapt(fn), reward_registry.reward_metadata(fn)
+    if callable(reward):
+        name = getattr(reward, "name", getattr(reward, "__name__", "custom"))
+        return reward, {"name": name, "params": {}}
+    raise ValueError(f"reward must be a callable or a registered name, got {reward!r}")
+
+
+def _adapt(reward: Any) -> Callable:
+    """Registry rewards take frames only; the env calls with (frames, context)."""
+
+    def call(frames, context):
+        return reward(frames)
+
+    call.reset = reward.reset  # type: ignore[attr-defined]
+    call.reward = reward  # type: ignore[attr-defined]
+    return call
+
+
+def _reward_context(env: JunctionEnv) -> Any:
+    try:
+        from intergreen.rewards import RewardContext
+    except ImportError:
+        return None
+    return RewardContext(
+        spec=env.spec_,
+        lanes=env.lanes,
+        step_length=env.step_length,
+        decision_interval=env.spec_.timing.decision_interval,
+        speed_limits=np.asarray(env.network.speed_limits, dtype=float),
+        camera_range=env.spec_.sensors.camera_range,
+    )
+
+
+def make_env(
+    junction: str | Path | JunctionSpec = "gm_a56",
+    demand: DemandArg = "medium",
+    reward: Any = None,
+    seed: int | None = None,
+    **kwargs: Any,
+) -> JunctionEnv:
+    """The public factory: ``make_env("gm_a56", "medium", "average_speed", seed=1)``."""
+    return JunctionEnv(junction, demand, reward, seed, **kwargs)
