@@ -7,9 +7,10 @@ weight = 1-D normal pdf of the distance to the nearest Pareto origin computed be
 strict bounds with 0.1 integer slack, P(success) = Phi(-mu / var), a non-monotone Pareto GP,
 random fallback when a BO step fails. Changed: local RNG saved in the JSON checkpoint (no global
 seeding, no repeats after reload), empty-Pareto-set fix (#6), float64, caller's dict not
-mutated, cost <= 0 rejected, BO fallbacks logged and counted, hyperparameters warm-started and
-refined with a few Adam steps instead of 1000 fixed-lr steps from scratch, EI scored in log
-space so that vanishing EI still ranks candidates.
+mutated, cost <= 0 rejected, BO fallbacks logged and counted, one Cholesky per model instead of
+1000 optimisation steps (hyperparameters fixed as upstream's effectively are; an optional
+warm-started MAP fit is ``gp_fit_steps``), EI scored in log space so that vanishing EI still
+ranks candidates.
 """
 
 from __future__ import annotations
