@@ -1,0 +1,603 @@
+"""The reward registry: the Reward protocol, register / get / names / describe, plugins.
+
+A reward is an object with ``reset(context)`` (called at every episode start) and
+``__call__(frames) -> float`` (called at every decision with the SensorFrames
+since the previous decision, the last one being *now*; higher is better), plus
+metadata: ``name``, a one-line ``description``, the ``formula`` in plain text,
+the SensorFrame ``fields`` it reads, whether it ``needs_demand`` (an estimate of
+the arrival rate) and the ``params`` it was built with.
+
+``register(name)`` adds a class (subclass :class:`BaseReward`, or any class
+with the protocol) or a plain function ``f(frames, context, *, param=default)
+-> float``, which becomes a stateless reward whose keyword-only arguments are
+its parameters. ``get(name, **params)`` returns a fresh instance. Third-party
+packages add rewards through the entry-point group ``intergreen.rewards``: the
+entry point's name is the reward name and its object a reward class or function
+(or a module that registers its rewards on import). A plugin that fails to load
+is reported by name and leaves the other rewards working.
+
+This module is the process-wide registry: ``from intergreen.rewards import
+registry; registry.get("average_speed")``. :class:`Registry` builds isolated ones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import importlib.metadata
+import inspect
+import math
+import re
+import threading
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, Self, runtime_checkable
+
+import numpy as np
+
+from intergreen.junctions.sensors import FIELDS, SensorFrame
+from intergreen.junctions.spec import JunctionSpec
+
+ENTRY_POINT_GROUP = "intergreen.rewards"
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
+
+
+class RewardError(ValueError):
+    """A reward could not be found, built or evaluated; the message names the reward."""
+
+
+# ----- context and protocol ------------------------------------------------------------------
+@dataclass(frozen=True)
+class RewardContext:
+    """What a reward may know about the episode besides the sensor frames."""
+
+    spec: JunctionSpec
+    lanes: tuple[str, ...]  # approach lanes, SensorFrame order
+    step_length: float  # s per simulation step (one frame)
+    decision_interval: float  # s between decisions
+    speed_limits: np.ndarray  # m/s per lane
+    camera_range: float  # m from the stop line
+
+    @classmethod
+    def from_spec(cls, spec: JunctionSpec, speed_limits: Sequence[float] | None = None) -> Self:
+        """The context of a junction; ``speed_limits`` default to the arms' limits
+        (pass ``Network.speed_limits`` to use the built network's)."""
+        lanes = tuple(spec.approach_lane_ids)
+        if speed_limits is None:
+            speed_limits = [spec.arms[lane.rsplit("_", 1)[0]].speed_limit for lane in lanes]
+        return cls(
+            spec=spec,
+            lanes=lanes,
+            step_length=spec.timing.step_length,
+            decision_interval=spec.timing.decision_interval,
+            speed_limits=np.asarray(speed_limits, dtype=float),
+            camera_range=spec.sensors.camera_range,
+        )
+
+
+@runtime_checkable
+class Reward(Protocol):
+    """What the environment calls. Higher is better."""
+
+    name: str
+    description: str
+    formula: str
+    fields: tuple[str, ...]
+    needs_demand: bool
+
+    @property
+    def params(self) -> dict[str, Any]: ...
+
+    def reset(self, context: RewardContext) -> None: ...
+
+    def __call__(self, frames: Sequence[SensorFrame]) -> float: ...
+
+
+def check_value(reward: Any, value: Any) -> float:
+    """Return ``value`` as a float, or raise RewardError naming the reward when it is not a
+    finite number (a NaN or infinite reward would silently poison training)."""
+    name = getattr(reward, "name", type(reward).__name__)
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise RewardError(
+            f"reward {name!r} returned {value!r} ({type(value).__name__}), not a number"
+        ) from None
+    if not math.isfinite(x):
+        raise RewardError(f"reward {name!r} returned {x} (not finite); check its inputs")
+    return x
+
+
+class BaseReward:
+    """Convenience base for rewards: metadata as class attributes, parameters from
+    ``__init__``'s keyword arguments, value checks, and the reset-before-use rule.
+
+    Subclasses implement ``compute(frames) -> float`` and, when they keep state
+    across decisions, ``start()`` (called by ``reset`` after ``self.context`` is set).
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    formula: ClassVar[str] = ""
+    fields: ClassVar[tuple[str, ...]] = FIELDS
+    needs_demand: ClassVar[bool] = False
+
+    context: RewardContext | None = None
+
+    def __init__(self) -> None:
+        """No parameters; subclasses declare theirs as keyword arguments with defaults."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> BaseReward:
+        obj = super().__new__(cls)
+        try:
+            bound = inspect.signature(cls.__init__).bind(obj, *args, **kwargs)
+        except TypeError:  # __init__ raises the precise error
+            bound = None
+        if bound is not None:
+            bound.apply_defaults()
+            bound.arguments.pop(next(iter(bound.arguments)))  # self
+            obj._params = dict(bound.arguments)
+        return obj
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The parameters this instance was built with (defaults included)."""
+        return dict(getattr(self, "_params", {}))
+
+    def reset(self, context: RewardContext) -> None:
+        """Start a new episode."""
+        self.context = context
+        self.start()
+
+    def start(self) -> None:
+        """Clear per-episode state (override when the reward keeps any)."""
+
+    def compute(self, frames: Sequence[SensorFrame]) -> float:
+        raise NotImplementedError
+
+    def __call__(self, frames: Sequence[SensorFrame]) -> float:
+        if self.context is None:
+            raise RewardError(
+                f"reward {self.name!r}: call reset(context) at the episode start before using it"
+            )
+        if not frames:
+            raise RewardError(f"reward {self.name!r}: needs at least one sensor frame")
+        return check_value(self, self.compute(frames))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"<reward {self.name}({args})>"
+
+
+class FunctionReward(BaseReward):
+    """A stateless reward made from ``f(frames, context, **params) -> float``."""
+
+    def __init__(self, func: Callable[..., float], **params: Any) -> None:
+        self.func = func
+        self._params = dict(params)
+
+    def compute(self, frames: Sequence[SensorFrame]) -> float:
+        return self.func(frames, self.context, **self._params)
+
+
+class _Checked:
+    """Wraps a protocol-only reward (not a BaseReward) so its values are checked too."""
+
+    def __init__(self, inner: Any, name: str) -> None:
+        self._inner = inner
+        self.name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._inner, attr)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(getattr(self._inner, "params", {}) or {})
+
+    def reset(self, context: RewardContext) -> None:
+        self._inner.reset(context)
+
+    def __call__(self, frames: Sequence[SensorFrame]) -> float:
+        return check_value(self, self._inner(frames))
+
+
+# ----- registry ------------------------------------------------------------------------------
+@dataclass
+class _Entry:
+    name: str
+    obj: Any  # the registered class or function
+    description: str
+    formula: str
+    fields: tuple[str, ...]
+    needs_demand: bool
+    parameters: dict[str, Any]  # name -> default (inspect.Parameter.empty when required)
+    source: str = "built-in"
+    kind: str = "class"
+
+
+def _first_line(doc: str | None) -> str:
+    return (inspect.cleandoc(doc).split("\n\n")[0].replace("\n", " ").strip()) if doc else ""
+
+
+def _parameters(obj: Any, kind: str) -> dict[str, Any]:
+    """Parameter names and defaults: keyword arguments of a class's ``__init__``, or the
+    keyword-only arguments of a function after ``(frames, context)``."""
+    target = obj.__init__ if kind == "class" else obj
+    try:
+        sig = inspect.signature(target)
+    except (TypeError, ValueError):
+        return {}
+    out: dict[str, Any] = {}
+    ps = list(sig.parameters.values())
+    ps = ps[1:] if kind == "class" else [p for p in ps if p.kind is p.KEYWORD_ONLY]
+    for p in ps:
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        out[p.name] = p.default
+    return out
+
+
+class Registry:
+    """A set of named rewards, with entry-point plugins loaded on first use."""
+
+    def __init__(self, *, plugins: bool = True, group: str = ENTRY_POINT_GROUP) -> None:
+        self._entries: dict[str, _Entry] = {}
+        self._plugin_errors: dict[str, str] = {}
+        self._plugin_names: set[str] = set()
+        self._plugins = plugins
+        self._group = group
+        self._loaded = not plugins
+        self._loading = False
+        self._lock = threading.RLock()
+
+    # ----- registering -----------------------------------------------------------------------
+    def register(
+        self,
+        name: str,
+        obj: Any = None,
+        *,
+        replace: bool = False,
+        description: str | None = None,
+        formula: str | None = None,
+        fields: Sequence[str] | None = None,
+        needs_demand: bool | None = None,
+    ) -> Any:
+        """Register a reward class or function under ``name``; usable as a decorator
+        (``@register("name")``) or directly (``register("name", obj)``). Metadata given
+        here overrides the object's own (class attributes or the function's docstring).
+        A name already taken is an error unless ``replace=True``."""
+
+        def decorate(target: Any) -> Any:
+            self._add(name, target, replace, description, formula, fields, needs_demand)
+            return target
+
+        return decorate if obj is None else decorate(obj)
+
+    def _add(
+        self,
+        name: str,
+        obj: Any,
+        replace: bool,
+        description: str | None,
+        formula: str | None,
+        fields: Sequence[str] | None,
+        needs_demand: bool | None,
+        source: str = "built-in",
+    ) -> None:
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise RewardError(
+                f"invalid reward name {name!r}: use letters, digits, '_', '-' or '.', "
+                "starting with a letter"
+            )
+        if inspect.isclass(obj):
+            kind = "class"
+        elif callable(obj):
+            kind = "function"
+        else:
+            raise RewardError(
+                f"reward {name!r}: register a class or a function f(frames, context), "
+                f"not {type(obj).__name__}"
+            )
+        if kind == "class" and issubclass(obj, BaseReward) and not obj.__dict__.get("name"):
+            obj.name = name  # messages raised while building an instance name it
+        with self._lock:
+            old = self._entries.get(name)
+            if old is not None and not replace and old.obj is not obj:
+                raise RewardError(
+                    f"reward {name!r} is already registered ({old.source}); "
+                    "pass replace=True to replace it"
+                )
+            doc = _first_line(obj.__doc__)
+            desc = description if description is not None else getattr(obj, "description", None)
+            if kind == "function" or not isinstance(desc, str) or not desc:
+                desc = description or doc
+            form = formula if formula is not None else getattr(obj, "formula", "")
+            fl = tuple(fields) if fields is not None else tuple(getattr(obj, "fields", FIELDS))
+            unknown = [f for f in fl if f not in FIELDS]
+            if unknown:
+                raise RewardError(
+                    f"reward {name!r}: unknown SensorFrame field(s) {', '.join(unknown)} "
+                    f"(fields: {', '.join(FIELDS)})"
+                )
+            nd = needs_demand if needs_demand is not None else getattr(obj, "needs_demand", False)
+            self._entries[name] = _Entry(
+                name=name,
+                obj=obj,
+                description=desc or "",
+                formula=form if isinstance(form, str) else "",
+                fields=fl,
+                needs_demand=bool(nd),
+                parameters=_parameters(obj, kind),
+                source=source,
+                kind=kind,
+            )
+
+    def unregister(self, name: str) -> None:
+        """Remove a reward (no error when absent)."""
+        with self._lock:
+            self._entries.pop(name, None)
+
+    # ----- plugins ---------------------------------------------------------------------------
+    def _ensure_plugins(self) -> None:
+        if self._loaded or self._loading:
+            return
+        with self._lock:
+            if self._loaded:
+                return
+            self._loading = True
+            try:
+                self._load_plugins()
+            finally:
+                self._loading = False
+                self._loaded = True
+
+    def _load_plugins(self) -> None:
+        try:
+            eps = importlib.metadata.entry_points(group=self._group)
+        except Exception as e:  # a broken installed distribution must not break the built-ins
+            self._plugin_errors["*"] = f"could not list entry points: {e}"
+            return
+        for ep in sorted(eps, key=lambda e: e.name):
+            dist = getattr(getattr(ep, "dist", None), "name", None) or "unknown package"
+            where = f"plugin {ep.name!r} (package {dist}, entry point {ep.value!r})"
+            before = set(self._entries)
+            try:
+                obj = ep.load()
+                if not inspect.ismodule(obj):
+                    existing = self._entries.get(ep.name)
+                    if existing is None or existing.obj is not obj:
+                        self._add(ep.name, obj, False, None, None, None, None, source=where)
+            except Exception as e:
+                self._plugin_errors[ep.name] = f"{where} failed to load: {type(e).__name__}: {e}"
+                warnings.warn(self._plugin_errors[ep.name], RuntimeWarning, stacklevel=3)
+            added = set(self._entries) - before
+            for n in added:
+                if self._entries[n].source == "built-in":
+                    self._entries[n].source = where
+            self._plugin_names |= added
+
+    def reload_plugins(self) -> None:
+        """Forget plugin rewards and errors, then scan the entry points again (after
+        installing or removing a plugin package in a running process)."""
+        with self._lock:
+            for n in self._plugin_names:
+                self._entries.pop(n, None)
+            self._plugin_names.clear()
+            self._plugin_errors.clear()
+            importlib.invalidate_caches()
+            self._loaded = False
+        self._ensure_plugins()
+
+    def plugin_errors(self) -> dict[str, str]:
+        """Plugins that failed to load: entry-point name -> message."""
+        self._ensure_plugins()
+        return dict(self._plugin_errors)
+
+    # ----- looking up ------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        """Registered reward names, sorted."""
+        self._ensure_plugins()
+        return sorted(self._entries)
+
+    def _entry(self, name: str) -> _Entry:
+        self._ensure_plugins()
+        entry = self._entries.get(name)
+        if entry is not None:
+            return entry
+        if name in self._plugin_errors:
+            raise RewardError(self._plugin_errors[name])
+        known = sorted(self._entries)
+        close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.5)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise RewardError(f"unknown reward {name!r}.{hint} Known rewards: {', '.join(known)}")
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """Metadata of a reward: name, description, formula, fields, needs_demand,
+        parameters (name -> default), required (parameters without a default), source."""
+        e = self._entry(name)
+        params = {k: v for k, v in e.parameters.items() if v is not inspect.Parameter.empty}
+        required = [k for k, v in e.parameters.items() if v is inspect.Parameter.empty]
+        return {
+            "name": e.name,
+            "description": e.description,
+            "formula": e.formula,
+            "fields": list(e.fields),
+            "needs_demand": e.needs_demand,
+            "parameters": params,
+            "required": required,
+            "source": e.source,
+        }
+
+    def get(self, name: str, **params: Any) -> Any:
+        """A fresh instance of the reward ``name`` built with ``params``."""
+        e = self._entry(name)
+        unknown = [k for k in params if k not in e.parameters]
+        accepts_any = self._accepts_var_keywords(e)
+        if unknown and not accepts_any:
+            valid = ", ".join(e.parameters) or "none"
+            raise RewardError(
+                f"reward {name!r} has no parameter {', '.join(map(repr, unknown))}; "
+                f"valid parameters: {valid}"
+            )
+        missing = [
+            k for k, v in e.parameters.items() if v is inspect.Parameter.empty and k not in params
+        ]
+        if missing:
+            raise RewardError(
+                f"reward {name!r} needs parameter(s) {', '.join(missing)}; "
+                f"valid parameters: {', '.join(e.parameters)}"
+            )
+        try:
+            if e.kind == "function":
+                full = {
+                    k: v for k, v in e.parameters.items() if v is not inspect.Parameter.empty
+                } | params
+                obj: Any = FunctionReward(e.obj, **full)
+            else:
+                obj = e.obj(**params)
+        except RewardError:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise RewardError(f"reward {name!r}: bad parameters {params}: {exc}") from None
+        self._stamp(obj, e)
+        if not isinstance(obj, BaseReward):
+            if not (callable(obj) and hasattr(obj, "reset")):
+                raise RewardError(
+                    f"reward {name!r} ({e.source}) does not follow the Reward protocol: "
+                    "it needs reset(context) and __call__(frames)"
+                )
+            obj = _Checked(obj, name)
+        return obj
+
+    @staticmethod
+    def _accepts_var_keywords(e: _Entry) -> bool:
+        target = e.obj.__init__ if e.kind == "class" else e.obj
+        try:
+            sig = inspect.signature(target)
+        except (TypeError, ValueError):
+            return True
+        return any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+
+    @staticmethod
+    def _stamp(obj: Any, e: _Entry) -> None:
+        """Give an instance its registered name and metadata (instance attributes)."""
+        meta = {
+            "name": e.name,
+            "description": e.description,
+            "formula": e.formula,
+            "needs_demand": e.needs_demand,
+        }
+        meta["fields"] = e.fields
+        own = vars(obj) if hasattr(obj, "__dict__") else {}
+        for k, v in meta.items():
+            if k != "name" and k in own:  # instances may compute their own (e.g. weighted)
+                continue
+            with contextlib.suppress(AttributeError, TypeError):
+                setattr(obj, k, v)
+
+    def __contains__(self, name: object) -> bool:
+        self._ensure_plugins()
+        return name in self._entries
+
+
+# ----- env integration -----------------------------------------------------------------------
+def resolve_reward(spec: str | Mapping[str, Any] | Any, registry: Registry | None = None) -> Any:
+    """A reward from a name (``"average_speed"``), a mapping with ``name`` and the
+    parameters (``{"name": "weighted", "weights": {...}}``), or a reward instance."""
+    reg = registry or REGISTRY
+    if isinstance(spec, str):
+        return reg.get(spec)
+    if isinstance(spec, Mapping):
+        params = dict(spec)
+        name = params.pop("name", None)
+        if not isinstance(name, str):
+            raise RewardError(
+                f"a reward given as a mapping needs a 'name' key (got keys: {sorted(spec)})"
+            )
+        if set(params) == {"params"} and isinstance(params["params"], Mapping):
+            params = dict(params["params"])  # {"name": ..., "params": {...}} also accepted
+        return reg.get(name, **params)
+    if isinstance(spec, Reward) or (callable(spec) and hasattr(spec, "reset")):
+        return spec
+    raise RewardError(
+        f"cannot make a reward from {spec!r}: give a name, a mapping with 'name', or a reward"
+    )
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, Mapping):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, np.generic):
+        return x.item()
+    if x is None or isinstance(x, bool | int | float | str):
+        return x
+    return repr(x)
+
+
+def reward_metadata(reward: Any) -> dict[str, Any]:
+    """Name and parameters of a reward, JSON-friendly, for run metadata."""
+    return {
+        "name": str(getattr(reward, "name", type(reward).__name__)),
+        "params": _jsonable(getattr(reward, "params", {}) or {}),
+    }
+
+
+# ----- the process-wide registry (module-level API) ------------------------------------------
+REGISTRY = Registry()
+
+
+def register(name: str, obj: Any = None, **kwargs: Any) -> Any:
+    """Register a reward in the process-wide registry (see :meth:`Registry.register`)."""
+    return REGISTRY.register(name, obj, **kwargs)
+
+
+def get(name: str, **params: Any) -> Any:
+    """A fresh instance of reward ``name`` (see :meth:`Registry.get`)."""
+    return REGISTRY.get(name, **params)
+
+
+def names() -> list[str]:
+    return REGISTRY.names()
+
+
+def describe(name: str) -> dict[str, Any]:
+    return REGISTRY.describe(name)
+
+
+def unregister(name: str) -> None:
+    REGISTRY.unregister(name)
+
+
+def reload_plugins() -> None:
+    REGISTRY.reload_plugins()
+
+
+def plugin_errors() -> dict[str, str]:
+    return REGISTRY.plugin_errors()
+
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "REGISTRY",
+    "BaseReward",
+    "FunctionReward",
+    "Registry",
+    "Reward",
+    "RewardContext",
+    "RewardError",
+    "check_value",
+    "describe",
+    "get",
+    "names",
+    "plugin_errors",
+    "register",
+    "reload_plugins",
+    "resolve_reward",
+    "reward_metadata",
+    "unregister",
+]
