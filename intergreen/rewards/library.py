@@ -1,0 +1,471 @@
+"""Built-in rewards: the twelve of Cabrejas Egea et al. (IEEE SMC 2020), sumo-rl's
+``diff_waiting_time``, a sensor-only ``pressure`` and ``weighted`` combinations.
+
+Every reward is computed from SensorFrames only (camera zones of limited range
+from the stop line, stop-line loops), never from the simulator's ground truth,
+and higher is better. ``frames`` are the frames since the previous decision, the
+last one being the decision itself; the sums "since the last action" run over
+them, each frame weighted by its step length δ. Per frame and lane: ``halting``
+= queued vehicles, ``count`` = vehicles in the zone, ``mean_speed`` (m/s),
+``speed_limit`` (m/s), ``passed`` = stop-line crossings, ``arrived`` = vehicles
+entering the zone.
+
+Base quantities (all non-negative):
+
+- Q   = Σ_lanes halting at the last frame (vehicles queued in the camera zones);
+- W   = Σ_frames δ · Σ_lanes halting (stopped vehicle-seconds since the last action);
+- TL  = Σ_frames δ · Σ_lanes count · (1 − mean_speed / speed_limit) (vehicle-seconds
+  lost against the speed limit since the last action; as in the paper's formula, a
+  vehicle faster than the limit counts negative, nothing is clipped);
+- S   = Σ_lanes count · mean_speed / speed_limit / Σ_lanes count at the last frame
+  (mean of s_v / s_max over the vehicles in view; ``empty_value`` = 1.0, as sumo-rl,
+  when none);
+- ρ   = Σ_frames Σ_lanes passed (vehicles that crossed the stop lines).
+
+Delta rewards are X(previous decision) − X(now) for X in Q, W, TL, i.e. the change
+of the base reward between consecutive decisions, and 0 at an episode's first
+decision.
+
+Demand estimate d̂ (the "AD" rewards; the study does not say how it estimated it):
+the arrival rate into the camera zones in veh/s, Σ_lanes arrived / δ per frame,
+smoothed by an exponential moving average with time constant
+``demand_time_constant`` (default 300 s: each frame has weight α = 1 − exp(−δ/τ)).
+The average is bias-corrected (divided by 1 − (1 − α)^n after n frames), so early
+in an episode it is the plainly weighted mean of the arrivals seen so far instead of
+being dragged towards a zero start. It is floored at ``demand_floor`` (default
+0.05 veh/s = 180 veh/h) so that dividing by it never explodes. It counts vehicles
+entering the 60 m zones, so with queues spilling back beyond the cameras it
+measures the flow the queue lets in, not the demand upstream. It is updated with
+every frame the reward is given, so pass each frame once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from intergreen.junctions.sensors import FIELDS, SensorFrame
+from intergreen.rewards.registry import BaseReward, RewardError, get, register
+
+Frames = Sequence[SensorFrame]
+
+
+# ----- base quantities -----------------------------------------------------------------------
+def queue_length(frames: Frames) -> float:
+    """Q: vehicles queued (halting) in the camera zones at the last frame."""
+    return float(frames[-1].halting.sum())
+
+
+def stopped_time(frames: Frames) -> float:
+    """W: stopped vehicle-seconds in the camera zones over the frames."""
+    return float(sum(f.step_length * f.halting.sum() for f in frames))
+
+
+def time_lost(frames: Frames) -> float:
+    """TL: vehicle-seconds lost against the speed limit in the camera zones over the frames."""
+    return float(
+        sum(f.step_length * np.sum(f.count * (1.0 - f.mean_speed / f.speed_limit)) for f in frames)
+    )
+
+
+def mean_relative_speed(frames: Frames, empty_value: float = 1.0) -> float:
+    """S: mean over the vehicles in view of speed / speed limit, at the last frame."""
+    f = frames[-1]
+    n = float(f.count.sum())
+    if n <= 0:
+        return empty_value
+    return float(np.sum(f.count * f.mean_speed / f.speed_limit) / n)
+
+
+def stop_line_passages(frames: Frames) -> float:
+    """ρ: vehicles that crossed the stop lines over the frames."""
+    return float(sum(f.passed.sum() for f in frames))
+
+
+def _number(reward: str, param: str, value: Any, *, low: float | None = None) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise RewardError(
+            f"reward {reward!r}: parameter {param} must be a number, got {value!r}"
+        ) from None
+    if not math.isfinite(x) or (low is not None and x <= low):
+        bound = f" > {low:g}" if low is not None else ""
+        raise RewardError(f"reward {reward!r}: parameter {param} must be finite{bound}, got {x}")
+    return x
+
+
+class DemandEstimator:
+    """d̂: bias-corrected exponential moving average of the zone arrival rate (veh/s),
+    floored (see the module docstring)."""
+
+    def __init__(self, time_constant: float = 300.0, floor: float = 0.05) -> None:
+        self.time_constant = time_constant
+        self.floor = floor
+        self.reset()
+
+    def reset(self) -> None:
+        self._mean = 0.0  # EMA of the rate, started at 0
+        self._weight = 0.0  # EMA of 1, started at 0: the bias correction
+        self.raw = 0.0
+
+    def update(self, frames: Frames) -> float:
+        """Feed frames (each once) and return the current estimate."""
+        for f in frames:
+            dt = f.step_length
+            alpha = -math.expm1(-dt / self.time_constant)
+            rate = float(f.arrived.sum()) / dt
+            self._mean += alpha * (rate - self._mean)
+            self._weight += alpha * (1.0 - self._weight)
+        self.raw = self._mean / self._weight if self._weight > 0 else 0.0
+        return self.value
+
+    @property
+    def value(self) -> float:
+        return max(self.raw, self.floor)
+
+
+# ----- queue family --------------------------------------------------------------------------
+@register("queue")
+class Queue(BaseReward):
+    description = "Minus the vehicles queued in the camera zones at the decision (study #1)."
+    formula = "r = -Q,  Q = sum over lanes of halting vehicles at the last frame"
+    fields = ("halting",)
+
+    def compute(self, frames: Frames) -> float:
+        return -queue_length(frames)
+
+
+@register("queue_squared")
+class QueueSquared(BaseReward):
+    description = "Minus the square of the total queue at the decision (study #2)."
+    formula = "r = -Q^2,  Q = sum over lanes of halting vehicles at the last frame"
+    fields = ("halting",)
+
+    def compute(self, frames: Frames) -> float:
+        return -(queue_length(frames) ** 2)
+
+
+class _Delta(BaseReward):
+    """X(previous decision) - X(now); 0 at an episode's first decision."""
+
+    _prev: float | None = None
+
+    def start(self) -> None:
+        self._prev = None
+
+    def base(self, frames: Frames) -> float:
+        raise NotImplementedError
+
+    def compute(self, frames: Frames) -> float:
+        now = self.base(frames)
+        prev, self._prev = self._prev, now
+        return 0.0 if prev is None else prev - now
+
+
+@register("delta_queue")
+class DeltaQueue(_Delta):
+    description = "Fall of the total queue since the previous decision (study #3)."
+    formula = "r = Q(t^p) - Q(t); 0 at the first decision"
+    fields = ("halting",)
+
+    def base(self, frames: Frames) -> float:
+        return queue_length(frames)
+
+
+# ----- stopped (wait) time family ------------------------------------------------------------
+@register("wait_time")
+class WaitTime(BaseReward):
+    description = "Minus the stopped vehicle-seconds in the camera zones since the last action."
+    formula = "r = -W,  W = sum over frames since t^p of step_length * sum over lanes of halting"
+    fields = ("halting",)
+
+    def compute(self, frames: Frames) -> float:
+        return -stopped_time(frames)
+
+
+@register("delta_wait_time")
+class DeltaWaitTime(_Delta):
+    description = "Fall of the since-last-action stopped time between decisions (study #5)."
+    formula = "r = W(t^pp..t^p) - W(t^p..t); 0 at the first decision"
+    fields = ("halting",)
+
+    def base(self, frames: Frames) -> float:
+        return stopped_time(frames)
+
+
+class _DemandAdjusted(BaseReward):
+    needs_demand = True
+
+    def __init__(self, demand_time_constant: float = 300.0, demand_floor: float = 0.05) -> None:
+        self.estimator = DemandEstimator(
+            _number(self.name, "demand_time_constant", demand_time_constant, low=0),
+            _number(self.name, "demand_floor", demand_floor, low=0),
+        )
+
+    def start(self) -> None:
+        self.estimator.reset()
+
+    @property
+    def demand(self) -> float:
+        """The latest d̂ (veh/s)."""
+        return self.estimator.value
+
+
+@register("wait_time_ad")
+class WaitTimeAD(_DemandAdjusted):
+    description = "Stopped time since the last action divided by the demand estimate (study #6)."
+    formula = "r = -W / d_hat  (d_hat: smoothed zone arrival rate, veh/s, floored)"
+    fields = ("halting", "arrived")
+
+    def compute(self, frames: Frames) -> float:
+        return -stopped_time(frames) / self.estimator.update(frames)
+
+
+# ----- time lost family ----------------------------------------------------------------------
+_TL = "TL = sum over frames since t^p of step_length * sum over lanes of count*(1 - v/v_max)"
+
+
+@register("time_lost")
+class TimeLost(BaseReward):
+    description = "Minus the time lost against the speed limit since the last action (study #7)."
+    formula = f"r = -TL,  {_TL}"
+    fields = ("count", "mean_speed", "speed_limit")
+
+    def compute(self, frames: Frames) -> float:
+        return -time_lost(frames)
+
+
+@register("delta_time_lost")
+class DeltaTimeLost(_Delta):
+    description = "Fall of the since-last-action time lost between decisions (study #8)."
+    formula = f"r = TL(t^pp..t^p) - TL(t^p..t); 0 at the first decision;  {_TL}"
+    fields = ("count", "mean_speed", "speed_limit")
+
+    def base(self, frames: Frames) -> float:
+        return time_lost(frames)
+
+
+@register("time_lost_ad")
+class TimeLostAD(_DemandAdjusted):
+    description = "Time lost since the last action divided by the demand estimate (study #9)."
+    formula = f"r = -TL / d_hat;  {_TL}"
+    fields = ("count", "mean_speed", "speed_limit", "arrived")
+
+    def compute(self, frames: Frames) -> float:
+        return -time_lost(frames) / self.estimator.update(frames)
+
+
+# ----- speed family --------------------------------------------------------------------------
+_S = "S = sum_lanes count*v/v_max / sum_lanes count at the last frame (empty_value if none)"
+
+
+@register("average_speed")
+class AverageSpeed(BaseReward):
+    description = "Mean speed / speed limit of the vehicles in view at the decision (study #10)."
+    formula = f"r = S,  {_S}"
+    fields = ("count", "mean_speed", "speed_limit")
+
+    def __init__(self, empty_value: float = 1.0) -> None:
+        self.empty_value = _number("average_speed", "empty_value", empty_value)
+
+    def compute(self, frames: Frames) -> float:
+        return mean_relative_speed(frames, self.empty_value)
+
+
+@register("average_speed_ad")
+class AverageSpeedAD(_DemandAdjusted):
+    description = "Average speed multiplied by the demand estimate (study #11, the best)."
+    formula = f"r = d_hat * S,  {_S}"
+    fields = ("count", "mean_speed", "speed_limit", "arrived")
+
+    def __init__(
+        self,
+        empty_value: float = 1.0,
+        demand_time_constant: float = 300.0,
+        demand_floor: float = 0.05,
+    ) -> None:
+        super().__init__(demand_time_constant, demand_floor)
+        self.empty_value = _number("average_speed_ad", "empty_value", empty_value)
+
+    def compute(self, frames: Frames) -> float:
+        return self.estimator.update(frames) * mean_relative_speed(frames, self.empty_value)
+
+
+# ----- throughput ----------------------------------------------------------------------------
+@register("throughput")
+class Throughput(BaseReward):
+    description = "Vehicles that crossed the stop lines since the last action (study #12)."
+    formula = "r = sum over frames since t^p of sum over lanes of passed"
+    fields = ("passed",)
+
+    def start(self) -> None:
+        assert self.context is not None
+        if not self.context.spec.sensors.stop_line_loops:
+            raise RewardError(
+                f"reward 'throughput' needs stop-line loops; junction {self.context.spec.name} "
+                "has sensors.stop_line_loops: false"
+            )
+
+    def compute(self, frames: Frames) -> float:
+        return stop_line_passages(frames)
+
+
+# ----- beyond the study ----------------------------------------------------------------------
+def stage_lanes(context: Any) -> dict[str, np.ndarray]:
+    """Per action stage, the indices of the approach lanes whose movements it serves."""
+    spec = context.spec
+    out: dict[str, np.ndarray] = {}
+    for s in spec.action_stages:
+        moves = {m for g in spec.stages[s].groups for m in spec.signal_groups[g].movements}
+        idx = []
+        for i, lane in enumerate(context.lanes):
+            arm, _, k = lane.rpartition("_")
+            lanes = spec.arms[arm].approach_lanes if arm in spec.arms else []
+            if k.isdigit() and int(k) < len(lanes):
+                served = {f"{arm}.{t}" for t in lanes[int(k)].movements}
+                if served & moves:
+                    idx.append(i)
+        out[s] = np.asarray(idx, dtype=int)
+    return out
+
+
+@register("pressure")
+class Pressure(BaseReward):
+    """Pressure from approach sensors only (there are no exit-lane sensors)."""
+
+    description = "Minus the vehicles in view (sumo-rl pressure, exits free) or stage imbalance."
+    formula = (
+        "mode=incoming: r = -sum_lanes count at the last frame (sumo-rl's out - in, "
+        "with out = 0: exits unobserved, assumed free-flowing);  mode=imbalance: "
+        "r = -(max_s Q_s - min_s Q_s), Q_s = halting on the lanes served by action stage s"
+    )
+    fields = ("count", "halting")
+
+    def __init__(self, mode: str = "incoming") -> None:
+        if mode not in ("incoming", "imbalance"):
+            raise RewardError(
+                f"reward 'pressure': parameter mode must be 'incoming' or 'imbalance', got {mode!r}"
+            )
+        self.mode = mode
+        self._stages: list[np.ndarray] = []
+
+    def start(self) -> None:
+        self._stages = list(stage_lanes(self.context).values())
+
+    def compute(self, frames: Frames) -> float:
+        f = frames[-1]
+        if self.mode == "incoming":
+            return -float(f.count.sum())
+        q = [float(f.halting[idx].sum()) for idx in self._stages]
+        return -(max(q) - min(q)) if q else 0.0
+
+
+@register("diff_waiting_time")
+class DiffWaitingTime(BaseReward):
+    """sumo-rl's default reward, estimated from the sensors."""
+
+    description = "sumo-rl's default: fall of the accumulated waiting of vehicles in view / 100."
+    formula = (
+        "r = W_acc(t^p) - W_acc(t), W_acc = sum of per-vehicle accumulated stopped time of the "
+        "vehicles in the camera zones / scale (scale=100); 0 at the first decision. Estimated: "
+        "each lane is a FIFO of vehicles (arrivals join the back, stop-line passages leave the "
+        "front, resized to the count); the front `halting` vehicles accrue step_length per frame"
+    )
+    fields = ("count", "halting", "passed", "arrived")
+
+    def __init__(self, scale: float = 100.0) -> None:
+        self.scale = _number("diff_waiting_time", "scale", scale, low=0)
+        self._queues: list[np.ndarray] = []
+        self._prev: float | None = None
+
+    def start(self) -> None:
+        assert self.context is not None
+        self._queues = [np.zeros(0) for _ in self.context.lanes]
+        self._prev = None
+
+    def accumulated(self) -> float:
+        """Current W_acc (seconds / scale)."""
+        return float(sum(q.sum() for q in self._queues)) / self.scale
+
+    def _update(self, f: SensorFrame) -> None:
+        for i, q in enumerate(self._queues):
+            q = q[int(f.passed[i]) :]
+            n = int(round(f.count[i]))
+            if int(f.arrived[i]) > 0:
+                q = np.concatenate([q, np.zeros(int(f.arrived[i]))])
+            q = q[:n] if len(q) > n else np.concatenate([q, np.zeros(n - len(q))])
+            q[: int(f.halting[i])] += f.step_length
+            self._queues[i] = q
+
+    def compute(self, frames: Frames) -> float:
+        for f in frames:
+            self._update(f)
+        now = self.accumulated()
+        prev, self._prev = self._prev, now
+        return 0.0 if prev is None else prev - now
+
+
+@register("weighted")
+class Weighted(BaseReward):
+    """A weighted sum of other rewards."""
+
+    description = "Weighted sum of other rewards, e.g. weights={'average_speed': 1, 'queue': 0.1}."
+    formula = (
+        "r = sum_i w_i * r_i;  weights maps reward name -> w, or -> {'weight': w, **params} "
+        "to pass parameters to that reward"
+    )
+    fields = ()
+
+    def __init__(self, weights: Mapping[str, Any] | None = None) -> None:
+        if not isinstance(weights, Mapping) or not weights:
+            raise RewardError(
+                "reward 'weighted': parameter weights must be a non-empty mapping of reward "
+                f"name -> weight, got {weights!r}"
+            )
+        self.components: list[tuple[float, Any]] = []
+        for name, spec in weights.items():
+            params: dict[str, Any] = {}
+            if isinstance(spec, Mapping):
+                params = dict(spec)
+                if "weight" not in params:
+                    raise RewardError(f"reward 'weighted': weights.{name} needs a 'weight' key")
+                w = params.pop("weight")
+            else:
+                w = spec
+            w = _number("weighted", f"weights.{name}", w)
+            self.components.append((w, get(name, **params)))
+        self.fields = tuple(f for f in FIELDS if any(f in c.fields for _, c in self.components))
+        self.needs_demand = any(c.needs_demand for _, c in self.components)
+        self._params = {
+            "weights": {
+                c.name: ({"weight": w, **c.params} if c.params else w) for w, c in self.components
+            }
+        }
+
+    def start(self) -> None:
+        for _, c in self.components:
+            c.reset(self.context)
+
+    def compute(self, frames: Frames) -> float:
+        return sum(w * c(frames) for w, c in self.components)
+
+
+#: The study's twelve, in its order.
+STUDY_REWARDS = (
+    "queue",
+    "queue_squared",
+    "delta_queue",
+    "wait_time",
+    "delta_wait_time",
+    "wait_time_ad",
+    "time_lost",
+    "delta_time_lost",
+    "time_lost_ad",
+    "average_speed",
+    "average_speed_ad",
+    "throughput",
+)
