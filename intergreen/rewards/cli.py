@@ -1,0 +1,79 @@
+"""``intergreen rewards``: list the registered rewards and show one in detail."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from intergreen.rewards import registry
+from intergreen.rewards.registry import RewardError
+
+app = typer.Typer(
+    name="rewards",
+    help="Rewards: list the registered ones, show a formula and its parameters.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _fail(message: str) -> NoReturn:
+    """A user error: one line on stderr, exit code 2, no traceback."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command("list")
+def list_rewards() -> None:
+    """List every registered reward: name, description, sensor fields read."""
+    table = Table(title="Rewards (higher is better)")
+    table.add_column("name", style="bold")
+    table.add_column("description")
+    table.add_column("fields")
+    for name in registry.names():
+        d = registry.describe(name)
+        fields = ", ".join(d["fields"]) + (" + demand estimate" if d["needs_demand"] else "")
+        table.add_row(name, d["description"], fields)
+    Console().print(table)
+    errors = registry.plugin_errors()
+    for message in errors.values():
+        typer.echo(f"warning: {message}", err=True)
+
+
+@app.command("show")
+def show(name: Annotated[str, typer.Argument(help="reward name, e.g. average_speed")]) -> None:
+    """Show a reward's formula, fields and parameters with their defaults."""
+    try:
+        d = registry.describe(name)
+    except RewardError as e:
+        _fail(str(e))
+    console = Console()
+    console.print(f"[bold]{d['name']}[/bold]: {d['description']}")
+    console.print(f"formula: {d['formula'] or '(not given)'}", markup=False)
+    console.print(f"fields:  {', '.join(d['fields'])}", markup=False)
+    console.print(f"needs a demand estimate: {'yes' if d['needs_demand'] else 'no'}")
+    console.print(f"source:  {d['source']}", markup=False)
+    if d["parameters"] or d["required"]:
+        table = Table(show_header=True)
+        table.add_column("parameter")
+        table.add_column("default")
+        for p in d["required"]:
+            table.add_row(p, "(required)")
+        for p, v in d["parameters"].items():
+            table.add_row(p, repr(v) if v is not inspect.Parameter.empty else "(required)")
+        console.print(table)
+    else:
+        console.print("parameters: none")
+
+
+def main() -> None:  # pragma: no cover - `python -m intergreen.rewards.cli`
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
