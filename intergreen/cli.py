@@ -1,0 +1,255 @@
+"""The ``intergreen`` command.
+
+User errors (a bad junction, demand, option or file) print one line on stderr
+and exit with code 2, with no traceback and no SUMO process left behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    help="RL traffic-signal control on a calibrated UK junction in SUMO.",
+)
+junctions_app = typer.Typer(no_args_is_help=True, help="Shipped junctions.")
+app.add_typer(junctions_app, name="junctions")
+console = Console()
+err_console = Console(stderr=True)
+
+
+class UserError(Exception):
+    """A problem the user can fix; shown as one line."""
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from pydantic import ValidationError
+
+    from intergreen.junctions.simulation import SimulationError
+    from intergreen.junctions.spec import SpecError
+    from intergreen.junctions.sumo import SumoNotFound
+
+    return (UserError, SpecError, SumoNotFound, SimulationError, ValidationError, ValueError)
+
+
+def parse_params(items: list[str] | None) -> dict[str, Any]:
+    """``key=value`` pairs; values are read as JSON where they parse, else as strings."""
+    params: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--param {item!r}: expected KEY=VALUE, e.g. --param max_green=40")
+        try:
+            params[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key.strip()] = value
+    return params
+
+
+def load_controller(name: str, params: dict[str, Any], seed: int):
+    """A baseline by name, or a trained agent from a model file or run folder."""
+    from intergreen.junctions.baselines import BASELINES, make_baseline
+
+    path = Path(name)
+    if name.replace("_", "-").lower() not in BASELINES and (path.suffix == ".zip" or path.exists()):
+        try:
+            from intergreen.agents.policy import load_policy
+        except ImportError:
+            raise UserError("trained agents need the intergreen.agents package") from None
+        return load_policy(path, **params)
+    if name.replace("_", "-").lower() == "random":
+        params = {"seed": seed, **params}
+    return make_baseline(name, **params)
+
+
+def metrics_table(title: str, metrics: dict[str, Any]) -> Table:
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in metrics.items():
+        table.add_row(key, f"{value:.2f}" if isinstance(value, float) else str(value))
+    return table
+
+
+@app.command()
+def simulate(
+    junction: Annotated[
+        str, typer.Option(help="Shipped junction name or junction YAML")
+    ] = "gm_a56",
+    demand: Annotated[
+        str, typer.Option(help="low|medium|high, 1900vph, or profile YAML")
+    ] = "medium",
+    controller: Annotated[
+        str, typer.Option(help="fixed-time|vehicle-actuated|max-occupancy|random or model.zip")
+    ] = "vehicle-actuated",
+    seed: Annotated[int, typer.Option(min=0, help="SUMO and sensor-noise seed")] = 1,
+    duration: Annotated[
+        float | None, typer.Option(min=1, help="Simulated seconds (default: the demand's)")
+    ] = None,
+    reward: Annotated[str | None, typer.Option(help="Also report this reward's sum")] = None,
+    param: Annotated[
+        list[str] | None, typer.Option(help="Controller parameter KEY=VALUE (repeatable)")
+    ] = None,
+    gui: Annotated[bool, typer.Option(help="Watch in sumo-gui")] = False,
+    output: Annotated[Path | None, typer.Option(help="Folder for metrics.json / .csv")] = None,
+) -> None:
+    """Simulate the junction with a controller and print its traffic metrics."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from intergreen.junctions.env import make_env
+    from intergreen.junctions.rollout import run_episode
+
+    policy = load_controller(controller, parse_params(param), seed)
+    env = make_env(junction, demand, reward, seed=seed, duration=duration, gui=gui)
+    if output is not None:
+        _check_writable(output)
+    total = duration or env._demand_choice(env.np_random).duration
+    with Progress(
+        TextColumn("[bold]simulating"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    ) as bar:
+        task = bar.add_task("sim", total=total)
+        result = run_episode(env, policy, seed, progress=lambda t: bar.update(task, completed=t))
+    metrics = dict(result.metrics)
+    if reward is not None:
+        metrics[f"reward_sum ({reward})"] = result.reward
+    title = f"{env.spec_.name} | demand {result.demand} | {result.controller} | seed {seed}"
+    console.print(metrics_table(title, metrics))
+    console.print(f"wall time {result.wall_s:.2f} s")
+    if output is not None:
+        _write_outputs(output, result.row(), result.env)
+        console.print(f"wrote {output / 'metrics.json'} and {output / 'metrics.csv'}")
+
+
+def _check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise UserError(f"--output {folder}: cannot write there ({e.strerror})") from None
+
+
+def _write_outputs(folder: Path, row: dict[str, Any], env_meta: dict[str, Any]) -> None:
+    (folder / "metrics.json").write_text(json.dumps({**row, "env": env_meta}, indent=2))
+    with open(folder / "metrics.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        writer.writeheader()
+        writer.writerow(row)
+
+
+@junctions_app.command("list")
+def junctions_list() -> None:
+    """List the shipped junctions."""
+    from intergreen.junctions.catalog import junction_names, resolve_junction
+
+    table = Table(show_header=True, header_style="bold")
+    for col in ("name", "arms", "stages", "description"):
+        table.add_column(col)
+    for name in junction_names():
+        spec = resolve_junction(name)
+        table.add_row(
+            name, str(len(spec.arms)), str(len(spec.stages)), " ".join(spec.description.split())
+        )
+    console.print(table)
+
+
+@junctions_app.command("show")
+def junctions_show(name: str) -> None:
+    """Show a junction's arms, signal groups, stages, transitions and demands."""
+    from intergreen.junctions.catalog import resolve_junction
+    from intergreen.junctions.demand import demand_names
+
+    spec = resolve_junction(name)
+    console.print(f"[bold]{spec.name}[/bold]: {' '.join(spec.description.split())}")
+    t = spec.timing
+    console.print(
+        f"step {t.step_length} s, decision every {t.decision_interval} s, amber {t.amber} s, "
+        f"red+amber {t.red_amber} s, default min green {t.default_min_green} s, "
+        f"default intergreen {t.default_intergreen} s"
+    )
+    arms = Table("arm", "bearing", "length m", "limit m/s", "approach lanes", "exit lanes")
+    for a, arm in spec.arms.items():
+        lanes = " | ".join("+".join(lane.movements) for lane in arm.approach_lanes)
+        arms.add_row(a, f"{arm.bearing:g}", f"{arm.length:g}", f"{arm.speed_limit:g}", lanes,
+                     str(arm.exit_lanes))  # fmt: skip
+    console.print(arms)
+    groups = Table("group", "movements", "min green s", "conflicts with")
+    for g, sg in spec.signal_groups.items():
+        conflicts = sorted(b for a, b in spec.conflicts if a == g)
+        label = ", ".join(sg.movements) + (" (arrow)" if sg.arrow else "")
+        groups.add_row(g, label, f"{spec.min_green(g):g}", ", ".join(conflicts))
+    console.print(groups)
+    stages = Table("stage", "groups", "may go to", "max green s", "description")
+    for s, st in spec.stages.items():
+        stages.add_row(
+            s + (" *" if s in spec.action_stages else ""),
+            ", ".join(st.groups),
+            ", ".join(spec.transitions.get(s, [])),
+            "-" if st.max_green is None else f"{st.max_green:g}",
+            st.description,
+        )
+    console.print(stages)
+    console.print("* action stages (the agent chooses among them)")
+    console.print(f"demands: {', '.join(demand_names(spec)) or 'none'}")
+
+
+def _mount_optional() -> None:
+    """Sub-commands from packages that may be absent in a partial install."""
+    try:
+        from intergreen.rewards.cli import app as rewards_app
+    except ImportError:
+        return
+    app.add_typer(rewards_app, name="rewards", help="The reward registry.")
+
+
+_mount_optional()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turning user errors into one line and exit code 2."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except _user_errors() as e:
+        err_console.print(f"[red]error:[/red] {_one_line(e)}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as e:  # usage errors from the (vendored) click layer
+        if hasattr(e, "show") and hasattr(e, "exit_code"):
+            e.show()
+            sys.exit(2)
+        raise
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip()
+    if type(e).__name__ == "ValidationError":
+        errs = getattr(e, "errors", lambda: [])()
+        text = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in errs) or text
+    return " ".join(text.split())
+
+
+if __name__ == "__main__":
+    main()
