@@ -77,10 +77,13 @@ class _Interstage:
 
 
 class StageController:
-    """Stage-based UK signal controller for one junction (see the module docstring).
+    """Stage-based UK signal controller for one junction (rules: the module docstring).
 
     ``links`` fixes the order of the characters in the state strings; with no links the
-    strings are empty and only the group aspects are meaningful.
+    strings are empty and only the group aspects are meaningful. Call :meth:`request` at
+    any time, :meth:`step` once per ``step_length``; the read-only properties describe the
+    step last emitted. Requests queue as "latest wins"; a maximum green moves the target to
+    the nearest action stage.
     """
 
     def __init__(
@@ -234,7 +237,13 @@ class StageController:
         self._max_end = k + self._max_green[stage]
 
     def request(self, stage: str) -> None:
-        """Go to ``stage`` (routed along permitted transitions). The latest request wins."""
+        """Go to ``stage``, along ``spec.stage_path`` when not directly reachable.
+
+        Only the target is stored: the latest request replaces any earlier one. During an
+        interstage the change under way completes first, then the controller routes from
+        the stage it entered to the latest target. Raises ValueError for an unknown stage
+        (naming the valid ones) or one that cannot be reached from there.
+        """
         stage = str(stage)
         self._check_stage(stage)
         origin = self._next or self._cur
