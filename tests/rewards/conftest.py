@@ -53,3 +53,12 @@ def busy_run(spec: JunctionSpec) -> tuple[RewardContext, list[list[SensorFrame]]
     finally:
         sim.close()
     return context, [frames[i : i + 5] for i in range(0, len(frames), 5)]
+
+
+@pytest.fixture(autouse=True)
+def no_simulation_left_open() -> Iterator[None]:
+    """Every test closes the simulations it starts."""
+    from intergreen.junctions import simulation
+
+    yield
+    assert not list(simulation._OPEN), "a test left a SUMO simulation open"

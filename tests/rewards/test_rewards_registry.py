@@ -1,0 +1,323 @@
+"""The registry: names, lookup errors, parameters, registration, plugins, value checks,
+and the env helpers (resolve_reward, reward_metadata)."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import math
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from reward_scenarios import ALL_RED, Scenario
+
+from intergreen.junctions.sensors import FIELDS, SensorFrame
+from intergreen.rewards import (
+    STUDY_REWARDS,
+    BaseReward,
+    Registry,
+    Reward,
+    RewardContext,
+    RewardError,
+    check_value,
+    registry,
+    resolve_reward,
+    reward_metadata,
+)
+
+EXTRA = {"weighted": {"weights": {"average_speed": 1.0, "queue": 0.1}}}
+
+
+def frame(halting=(0,) * 6, count=None, speed=None, t=0.6) -> SensorFrame:
+    h = np.asarray(halting, dtype=float)
+    c = h if count is None else np.asarray(count, dtype=float)
+    z = np.zeros(6)
+    v = z if speed is None else np.asarray(speed, dtype=float)
+    lanes = ("N_0", "N_1", "E_0", "S_0", "S_1", "W_0")
+    return SensorFrame(t, 0.6, lanes, z, c, h, v, np.full(6, 13.41), z, z, np.ones(6, bool))
+
+
+@pytest.fixture(scope="module")
+def context(spec) -> RewardContext:
+    return RewardContext.from_spec(spec)
+
+
+# ----- names and metadata ---------------------------------------------------------------------
+def test_names_hold_the_study_rewards_and_more() -> None:
+    names = registry.names()
+    assert len(STUDY_REWARDS) == 12
+    assert set(STUDY_REWARDS) | {"pressure", "diff_waiting_time", "weighted"} <= set(names)
+    assert names == sorted(names)
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_metadata_and_fields(name: str, context: RewardContext) -> None:
+    r = registry.get(name, **EXTRA.get(name, {}))
+    assert isinstance(r, Reward)
+    assert r.name == name
+    assert r.description and "\n" not in r.description
+    assert r.formula
+    assert isinstance(r.fields, tuple) and r.fields
+    assert set(r.fields) <= set(FIELDS)  # only what a SensorFrame offers
+    assert isinstance(r.needs_demand, bool)
+    assert r.needs_demand == name.endswith("_ad")
+    json.dumps(reward_metadata(r))
+    d = registry.describe(name)
+    assert d["name"] == name and d["formula"] == r.formula
+    assert set(d["parameters"]) <= set(r.params) | set(d["required"])
+    assert registry.get(name, **EXTRA.get(name, {})) is not r  # a fresh instance each call
+
+
+# ----- over a busy run ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("delta", "base"),
+    [("delta_queue", "queue"), ("delta_wait_time", "wait_time"), ("delta_time_lost", "time_lost")],
+)
+def test_delta_rewards_are_differences_of_their_base(busy_run, delta: str, base: str) -> None:
+    context, decisions = busy_run
+    d, b = registry.get(delta), registry.get(base)
+    d.reset(context)
+    b.reset(context)
+    previous = None
+    nonzero = 0
+    for frames in decisions:
+        dv, bv = d(frames), b(frames)
+        assert dv == (0.0 if previous is None else pytest.approx(bv - previous, abs=1e-9))
+        nonzero += dv != 0
+        previous = bv
+    assert nonzero > len(decisions) // 4  # the run is busy: the test is not vacuous
+
+
+def _poison(f: SensorFrame, keep: tuple[str, ...]) -> SensorFrame:
+    nan = np.full(len(f.lanes), np.nan)
+    return dataclasses.replace(f, **{k: nan for k in FIELDS if k not in keep})
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_rewards_read_only_their_declared_fields(busy_run, name: str) -> None:
+    """Undeclared fields set to NaN change nothing; the values are finite."""
+    context, decisions = busy_run
+    clean, poisoned = (registry.get(name, **EXTRA.get(name, {})) for _ in range(2))
+    clean.reset(context)
+    poisoned.reset(context)
+    for frames in decisions:
+        value = clean(frames)
+        assert math.isfinite(value)
+        assert poisoned([_poison(f, clean.fields) for f in frames]) == value
+
+
+def test_demand_estimate_follows_the_arrivals(busy_run) -> None:
+    context, decisions = busy_run
+    r = registry.get("average_speed_ad", demand_time_constant=1e9)
+    r.reset(context)
+    for frames in decisions:
+        r(frames)
+    arrivals = sum(f.arrived.sum() for frames in decisions for f in frames)
+    seconds = sum(f.step_length for frames in decisions for f in frames)
+    assert r.demand == pytest.approx(arrivals / seconds, rel=1e-6)
+    assert 0.2 < r.demand < 1.0  # 'high' = 2400 veh/h = 0.67 veh/s offered
+
+
+# ----- lookup and parameter errors ------------------------------------------------------------
+def test_unknown_name_lists_the_known_ones_and_the_closest() -> None:
+    with pytest.raises(RewardError) as e:
+        registry.get("avrage_speed")
+    msg = str(e.value)
+    assert "unknown reward 'avrage_speed'" in msg
+    assert "Did you mean 'average_speed'?" in msg
+    assert all(n in msg for n in STUDY_REWARDS)
+
+
+def test_wrong_parameter_names_the_reward_and_the_valid_ones() -> None:
+    with pytest.raises(RewardError, match=r"'average_speed' has no parameter 'empty'.*empty_value"):
+        registry.get("average_speed", empty=0.0)
+    with pytest.raises(RewardError, match="'queue' has no parameter 'scale'; valid parameters: no"):
+        registry.get("queue", scale=2)
+    with pytest.raises(RewardError, match="demand_time_constant must be finite > 0"):
+        registry.get("wait_time_ad", demand_time_constant=-5)
+    with pytest.raises(RewardError, match="must be a number"):
+        registry.get("average_speed", empty_value="fast")
+    with pytest.raises(RewardError, match="unknown reward 'nope'"):
+        registry.get("weighted", weights={"nope": 1.0})
+    with pytest.raises(RewardError, match="mode must be 'incoming' or 'imbalance'"):
+        registry.get("pressure", mode="max")
+
+
+def test_a_reward_must_be_reset_before_use() -> None:
+    with pytest.raises(RewardError, match="call reset"):
+        registry.get("queue")([frame()])
+
+
+def test_throughput_needs_stop_line_loops(spec) -> None:
+    no_loops = spec.model_copy(
+        update={"sensors": spec.sensors.model_copy(update={"stop_line_loops": False})}
+    )
+    with pytest.raises(RewardError, match="needs stop-line loops"):
+        registry.get("throughput").reset(RewardContext.from_spec(no_loops))
+
+
+# ----- registering ----------------------------------------------------------------------------
+def test_register_a_function_class_and_the_name_rules(context: RewardContext) -> None:
+    reg = Registry(plugins=False)
+
+    @reg.register("lanes_queued", fields=("halting",))
+    def lanes_queued(frames, context, *, min_queue: int = 1) -> float:
+        """Minus the lanes with at least `min_queue` vehicles queued."""
+        return -float(np.sum(frames[-1].halting >= min_queue))
+
+    r = reg.get("lanes_queued", min_queue=2)
+    r.reset(context)
+    assert r([frame((0, 1, 2, 3, 0, 0))]) == -2.0
+    assert r.params == {"min_queue": 2} and r.fields == ("halting",)
+    assert r.description == "Minus the lanes with at least `min_queue` vehicles queued."
+    assert reg.describe("lanes_queued")["parameters"] == {"min_queue": 1}
+    with pytest.raises(RewardError, match="already registered"):
+        reg.register("lanes_queued", lambda frames, context: 0.0)
+    reg.register("lanes_queued", lambda frames, context: 1.0, replace=True)
+    r = reg.get("lanes_queued")
+    r.reset(context)
+    assert r([frame()]) == 1.0
+    with pytest.raises(RewardError, match="unknown SensorFrame field"):
+        reg.register("ground_truth", lambda f, c: 0.0, fields=("waiting_time",))
+    with pytest.raises(RewardError, match="invalid reward name"):
+        reg.register("has space", lambda f, c: 0.0)
+
+    @reg.register("needs_target")
+    def needs_target(frames, context, *, target: float) -> float:
+        return -abs(float(frames[-1].count.sum()) - target)
+
+    with pytest.raises(RewardError, match="needs parameter.*target"):
+        reg.get("needs_target")
+    assert reg.describe("needs_target")["required"] == ["target"]
+
+    @reg.register("mean_queue")
+    class MeanQueue(BaseReward):
+        description = "Minus the mean queue per lane."
+        formula = "r = -mean_lanes halting"
+        fields = ("halting",)
+
+    MeanQueue.compute = lambda self, frames: -float(frames[-1].halting.mean())
+    m = reg.get("mean_queue")
+    m.reset(context)
+    assert m([frame((6, 0, 0, 0, 0, 0))]) == -1.0 and m.params == {}
+
+
+def test_non_finite_values_raise_naming_the_reward(context: RewardContext) -> None:
+    reg = Registry(plugins=False)
+    reg.register("broken_nan", lambda frames, context: float("nan"))
+
+    class Bare:  # the protocol without BaseReward: wrapped, still checked
+        description, formula, fields, needs_demand, params = (
+            "bare",
+            "r = inf",
+            ("count",),
+            False,
+            {},
+        )
+
+        def reset(self, context):
+            pass
+
+        def __call__(self, frames):
+            return math.inf
+
+    reg.register("bare_inf", Bare)
+    for name in ("broken_nan", "bare_inf"):
+        r = reg.get(name)
+        r.reset(context)
+        with pytest.raises(RewardError, match=f"reward '{name}' returned"):
+            r([frame()])
+    with pytest.raises(RewardError, match="'queue' returned None"):
+        check_value(registry.get("queue"), None)
+    assert check_value(registry.get("queue"), np.float32(2.5)) == 2.5
+
+
+# ----- plugins --------------------------------------------------------------------------------
+PLUGIN = '''
+import numpy as np
+
+
+def halted_lanes(frames, context, *, scale: float = 1.0) -> float:
+    """Minus the lanes with a queue in view."""
+    return -scale * float(np.sum(frames[-1].halting > 0))
+'''
+
+
+def _dist(root: Path, name: str, entry_points: str) -> None:
+    info = root / f"{name.replace('-', '_')}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[intergreen.rewards]\n{entry_points}\n")
+
+
+@pytest.fixture
+def plugins(tmp_path: Path) -> Iterator[Path]:
+    """Two installed plugin packages (dist-info with entry points on sys.path): a working
+    one and one that raises on import; removed and forgotten afterwards."""
+    (tmp_path / "igr_test_plugin.py").write_text(PLUGIN)
+    (tmp_path / "igr_broken_plugin.py").write_text("raise RuntimeError('broken on purpose')\n")
+    _dist(tmp_path, "igr-test-plugin", "halted_lanes = igr_test_plugin:halted_lanes")
+    _dist(tmp_path, "igr-broken-plugin", "broken_reward = igr_broken_plugin:reward")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        with pytest.warns(RuntimeWarning, match="broken_reward"):
+            registry.reload_plugins()
+        yield tmp_path
+    finally:
+        sys.path.remove(str(tmp_path))
+        for module in ("igr_test_plugin", "igr_broken_plugin"):
+            sys.modules.pop(module, None)
+        importlib.invalidate_caches()
+        registry.reload_plugins()
+        assert "halted_lanes" not in registry.names()
+
+
+def test_plugins_are_found_and_a_broken_one_is_named(plugins: Path, scenario: Scenario) -> None:
+    assert "halted_lanes" in registry.names()
+    d = registry.describe("halted_lanes")
+    assert "igr-test-plugin" in d["source"] and d["parameters"] == {"scale": 1.0}
+    errors = registry.plugin_errors()
+    assert set(errors) == {"broken_reward"}
+    assert "igr-broken-plugin" in errors["broken_reward"]
+    assert "broken on purpose" in errors["broken_reward"]
+    with pytest.raises(RewardError, match="plugin 'broken_reward'.*failed to load"):
+        registry.get("broken_reward")
+    scenario.signals(ALL_RED)
+    scenario.add("a", "S_0", 5, 0)
+    scenario.add("b", "E_0", 5, 0)
+    frames = scenario.run(5)
+    plugin, builtin = registry.get("halted_lanes", scale=2.0), registry.get("queue")
+    plugin.reset(scenario.context)
+    builtin.reset(scenario.context)
+    assert plugin(frames) == -4.0  # two lanes queueing, x2
+    assert builtin(frames) == -2.0  # the built-ins still work
+
+
+# ----- env helpers ----------------------------------------------------------------------------
+def test_resolve_reward_and_metadata() -> None:
+    assert resolve_reward("queue").name == "queue"
+    w = resolve_reward({"name": "weighted", "weights": {"average_speed": 1.0, "queue": 0.1}})
+    meta = reward_metadata(w)
+    assert meta == {
+        "name": "weighted",
+        "params": {"weights": {"average_speed": {"weight": 1.0, "empty_value": 1.0}, "queue": 0.1}},
+    }
+    again = resolve_reward(json.loads(json.dumps(meta)))  # {"name", "params"} also accepted
+    assert reward_metadata(again) == meta
+    r = registry.get("average_speed_ad", demand_floor=0.1)
+    assert resolve_reward(r) is r
+    assert reward_metadata(r)["params"] == {
+        "empty_value": 1.0,
+        "demand_time_constant": 300.0,
+        "demand_floor": 0.1,
+    }
+    with pytest.raises(RewardError, match="needs a 'name' key"):
+        resolve_reward({"weights": {}})
+    with pytest.raises(RewardError, match="cannot make a reward from 3"):
+        resolve_reward(3)
+    with pytest.raises(RewardError, match="Did you mean 'queue'"):
+        resolve_reward("queues")
