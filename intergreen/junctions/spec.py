@@ -440,9 +440,10 @@ def _check_intergreens(spec: JunctionSpec) -> None:
 def _format_validation_error(source: str, err: ValidationError) -> str:
     lines = []
     for e in err.errors():
-        loc = ".".join(str(x) for x in e["loc"]) or "(top level)"
+        loc = ".".join(str(x) for x in e["loc"])
         msg = e["msg"].removeprefix("Value error, ")
-        lines.append(f"{loc}: {msg}")
+        # whole-spec checks already name their field in the message
+        lines.append(f"{loc}: {msg}" if loc else msg)
     return f"{source}: " + "; ".join(lines)
 
 
