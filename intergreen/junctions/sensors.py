@@ -134,8 +134,13 @@ class SensorArray:
         new = np.maximum(cum - self._prev, 0.0)
         self._prev = cum
         occ = raw[:, 0] / 100.0
-        count, halting = raw[:, 1], raw[:, 2]
-        speed = np.maximum(raw[:, 3], 0.0)
+        # SUMO's lane-area detector can report one more halting vehicle than vehicles
+        # (a vehicle changing lanes in the step); halting is "of which queued", so clip it,
+        # also because missed detections draw binomial(count - halting)
+        count, halting = raw[:, 1], np.minimum(raw[:, 2], raw[:, 1])
+        # SUMO gives -1 for an empty zone and may give the speed of a vehicle only touching
+        # it; the frame promises 0 when the zone counts no vehicle (as the noisy path does)
+        speed = np.where(count > 0, np.maximum(raw[:, 3], 0.0), 0.0)
         arrived, passed = new[:, 0], new[:, 1]
         valid = _ALL_VALID.get(len(raw))
         if valid is None:
