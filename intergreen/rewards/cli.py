@@ -23,9 +23,11 @@ app = typer.Typer(
 
 
 def _fail(message: str) -> NoReturn:
-    """A user error: one line on stderr, exit code 2, no traceback."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
+    """A user error: one line on stderr, exit code 2, no traceback. SystemExit, not
+    typer.Exit: click run with standalone_mode=False returns an Exit's code instead of
+    exiting, so a parent app mounting this one would exit 0."""
+    typer.echo(f"error: {' '.join(message.split())}", err=True)
+    sys.exit(2)
 
 
 @app.command("list")

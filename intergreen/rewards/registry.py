@@ -292,6 +292,11 @@ class Registry:
             )
         if inspect.isclass(obj):
             kind = "class"
+        elif hasattr(obj, "reset"):
+            raise RewardError(
+                f"reward {name!r}: register the reward's class, not an instance "
+                "(get() builds a fresh instance for every use)"
+            )
         elif callable(obj):
             kind = "function"
         else:

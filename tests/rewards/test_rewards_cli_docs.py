@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from reward_scenarios import ALL_RED, Scenario
 from typer.testing import CliRunner
 
@@ -38,6 +39,15 @@ def test_unknown_reward_is_a_one_line_user_error() -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Did you mean 'average_speed'" in lines[0]
     assert "Traceback" not in result.output
+
+
+def test_user_errors_exit_2_when_mounted_in_the_main_cli(capsys) -> None:
+    cli = pytest.importorskip("intergreen.cli")
+    with pytest.raises(SystemExit) as e:
+        cli.main(["rewards", "show", "queue_sqared"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "Did you mean 'queue_squared'" in err and "Traceback" not in err
 
 
 def test_readme_example_works_as_written(scenario: Scenario, capsys) -> None:

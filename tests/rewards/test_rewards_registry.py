@@ -183,6 +183,8 @@ def test_register_a_function_class_and_the_name_rules(context: RewardContext) ->
     assert r([frame()]) == 1.0
     with pytest.raises(RewardError, match="unknown SensorFrame field"):
         reg.register("ground_truth", lambda f, c: 0.0, fields=("waiting_time",))
+    with pytest.raises(RewardError, match="not an instance"):
+        reg.register("an_instance", registry.get("queue"))
     with pytest.raises(RewardError, match="invalid reward name"):
         reg.register("has space", lambda f, c: 0.0)
 
