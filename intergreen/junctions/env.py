@@ -189,7 +189,8 @@ class JunctionEnv(gym.Env):
         if not math.isfinite(reward):
             self._close_sim()
             raise FloatingPointError(
-                f"reward {self.reward_info['name']!r} returned {reward} at t={self.frames[-1].time:.1f}s"
+                f"reward {self.reward_info['name']!r} returned {reward} "
+                f"at t={self.frames[-1].time:.1f}s"
             )
         self.episode_reward += reward
         obs = self._observation()
@@ -284,6 +285,11 @@ def _resolve_reward(reward: Any) -> tuple[Callable, dict]:
     """A reward callable and its metadata; the registry when it is available."""
     if reward is None:
         return negative_queue, {"name": "negative_queue", "params": {}}
+    if callable(reward) and not isinstance(reward, type) and not hasattr(reward, "reset"):
+        # a plain function ``(frames, context) -> float``, like negative_queue; the
+        # registry only takes names, mappings and Reward objects (with reset)
+        name = getattr(reward, "name", getattr(reward, "__name__", "custom"))
+        return reward, {"name": name, "params": {}}
     try:
         from intergreen.rewards import registry as reward_registry
     except ImportError:  # the registry is optional for the platform itself
