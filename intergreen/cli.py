@@ -39,7 +39,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from intergreen.junctions.spec import SpecError
     from intergreen.junctions.sumo import SumoNotFound
 
-    return (UserError, SpecError, SumoNotFound, SimulationError, ValidationError, ValueError)
+    return (UserError, SpecError, SumoNotFound, SimulationError, ValidationError, ValueError,
+            FileNotFoundError)  # fmt: skip
 
 
 def parse_params(items: list[str] | None) -> dict[str, Any]:
@@ -110,7 +111,8 @@ def simulate(
     from intergreen.junctions.rollout import run_episode
 
     policy = load_controller(controller, parse_params(param), seed)
-    env = make_env(junction, demand, reward, seed=seed, duration=duration, gui=gui)
+    env_kwargs = getattr(policy, "env_kwargs", {})  # a trained agent's observation settings
+    env = make_env(junction, demand, reward, seed=seed, duration=duration, gui=gui, **env_kwargs)
     if output is not None:
         _check_writable(output)
     total = duration or env._demand_choice(env.np_random).duration
@@ -214,9 +216,16 @@ def _mount_optional() -> None:
     """Sub-commands from packages that may be absent in a partial install."""
     try:
         from intergreen.rewards.cli import app as rewards_app
+
+        app.add_typer(rewards_app, name="rewards", help="The reward registry.")
     except ImportError:
-        return
-    app.add_typer(rewards_app, name="rewards", help="The reward registry.")
+        pass
+    try:
+        from intergreen.agents.cli import register as register_agents
+
+        register_agents(app)
+    except ImportError:
+        pass
 
 
 _mount_optional()
@@ -225,7 +234,7 @@ _mount_optional()
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning user errors into one line and exit code 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except _user_errors() as e:
         err_console.print(f"[red]error:[/red] {_one_line(e)}", highlight=False, soft_wrap=True)
         sys.exit(2)
@@ -241,6 +250,8 @@ def main(argv: list[str] | None = None) -> None:
             e.show()
             sys.exit(2)
         raise
+    if isinstance(code, int) and code:  # typer.Exit(n) returns n in this mode
+        sys.exit(code)
 
 
 def _one_line(e: BaseException) -> str:

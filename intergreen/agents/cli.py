@@ -1,0 +1,117 @@
+"""`intergreen train` and `intergreen evaluate`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+def _split(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def train_command(
+    agent: Annotated[str, typer.Option(help="dqn or ppo")],
+    out: Annotated[Path, typer.Option(help="Run folder")],
+    reward: Annotated[str, typer.Option(help="Reward name (intergreen rewards list)")] = (
+        "average_speed"
+    ),
+    demand: Annotated[
+        str, typer.Option(help="mixed (the training range), a level, or a comma list")
+    ] = "mixed",
+    junction: Annotated[str, typer.Option(help="Junction name or YAML")] = "gm_a56",
+    timesteps: Annotated[int, typer.Option(min=1, help="Agent decisions to train for")] = 200_000,
+    seed: Annotated[int, typer.Option(min=0, max=999_999)] = 1,
+    n_envs: Annotated[int, typer.Option("--n-envs", min=1, max=64, help="SUMO processes")] = 1,
+    preset: Annotated[
+        str | None, typer.Option(help="Hyperparameter preset, e.g. study_dqn")
+    ] = None,
+    hp: Annotated[
+        list[str] | None, typer.Option(help="Hyperparameter KEY=VALUE (repeatable)")
+    ] = None,
+    checkpoint_every: Annotated[int, typer.Option(min=1)] = 20_000,
+    resume: Annotated[bool, typer.Option(help="Continue a killed run")] = False,
+    force: Annotated[bool, typer.Option(help="Replace another run in --out")] = False,
+) -> None:
+    """Train a DQN or PPO agent (stable-baselines3) on the junction."""
+    from intergreen.agents.training import train
+    from intergreen.cli import parse_params
+
+    demand_arg: str | list[str] = _split(demand) if "," in demand else demand
+    model = train(
+        agent,
+        junction=junction,
+        demand=demand_arg,
+        reward=reward,
+        timesteps=timesteps,
+        seed=seed,
+        hyperparams=parse_params(hp),
+        n_envs=n_envs,
+        run_dir=out,
+        preset=preset,
+        checkpoint_every=checkpoint_every,
+        resume=resume,
+        force=force,
+        progress=True,
+    )
+    done = (out / "done.json").read_text()
+    console.print(f"model: {model}\n{done}")
+
+
+def evaluate_command(
+    runs: Annotated[list[str], typer.Argument(help="Run folders, model zips or baseline names")],
+    demands: Annotated[str, typer.Option(help="Comma-separated demand levels")] = "low,medium,high",
+    episodes: Annotated[int, typer.Option(min=1, help="Episodes per demand level")] = 20,
+    baselines: Annotated[
+        str, typer.Option(help="Baselines to show beside (comma list, '' for none)")
+    ] = "vehicle-actuated,max-occupancy,fixed-time",
+    protocol: Annotated[
+        str | None, typer.Option(help="'study': 100 episodes per demand level")
+    ] = None,
+    junction: Annotated[str, typer.Option()] = "gm_a56",
+    duration: Annotated[float | None, typer.Option(min=1)] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+    output: Annotated[Path | None, typer.Option(help="Write every episode to this CSV")] = None,
+) -> None:
+    """Average waiting time (mean ± std) per demand level, beside the baselines."""
+    from intergreen.agents.evaluation import STUDY_EPISODES, evaluate, summary_table
+    from intergreen.cli import UserError
+
+    if protocol not in (None, "study"):
+        raise UserError(f"--protocol {protocol!r}: the only protocol is 'study'")
+    if protocol == "study":
+        episodes = STUDY_EPISODES
+    controllers = list(runs) + [b for b in _split(baselines) if b not in runs]
+    results = evaluate(
+        controllers,
+        junction=junction,
+        demands=_split(demands),
+        episodes=episodes,
+        duration=duration,
+        workers=workers,
+    )
+    table = summary_table(results)
+    out = Table(
+        title=f"average waiting time (s), {episodes} episodes per demand", header_style="bold"
+    )
+    out.add_column("controller")
+    for col in table.columns:
+        out.add_column(str(col), justify="right")
+    for name, row in table.iterrows():
+        out.add_row(str(name), *[str(v) for v in row])
+    console.print(out)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        results.to_csv(output, index=False)
+        console.print(f"wrote {output}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train_command)
+    app.command("evaluate")(evaluate_command)

@@ -1,0 +1,105 @@
+"""Training configuration: agents, presets and hyperparameters, validated."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+from difflib import get_close_matches
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+PRESETS_FILE = Path(__file__).with_name("presets.yaml")
+AGENTS = ("dqn", "ppo")
+
+
+class AgentConfigError(ValueError):
+    """An unknown agent, preset or hyperparameter; the message lists the valid ones."""
+
+
+@cache
+def presets() -> dict[str, dict[str, Any]]:
+    return yaml.safe_load(PRESETS_FILE.read_text())
+
+
+def algorithm_class(agent: str):
+    from stable_baselines3 import DQN, PPO
+
+    return {"dqn": DQN, "ppo": PPO}[agent]
+
+
+def valid_hyperparameters(agent: str) -> list[str]:
+    """Constructor arguments of the SB3 algorithm that a user may set."""
+    skip = {
+        "self",
+        "policy",
+        "env",
+        "seed",
+        "device",
+        "tensorboard_log",
+        "verbose",
+        "_init_setup_model",
+    }
+    params = inspect.signature(algorithm_class(agent).__init__).parameters
+    return sorted(p for p in params if p not in skip)
+
+
+def resolve_hyperparameters(
+    agent: str, preset: str | None = None, overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The preset's hyperparameters (default: the agent's own) updated by ``overrides``."""
+    agent = agent.lower()
+    if agent not in AGENTS:
+        raise AgentConfigError(f"unknown agent {agent!r}; use one of {', '.join(AGENTS)}")
+    name = preset or agent
+    table = presets()
+    if name not in table:
+        raise AgentConfigError(f"unknown preset {name!r}; presets: {', '.join(table)}")
+    hp = {k: v for k, v in table[name].items() if k != "algorithm"}
+    if table[name].get("algorithm", agent) != agent:
+        raise AgentConfigError(
+            f"preset {name!r} is for {table[name]['algorithm']}, not {agent}; "
+            f"presets for {agent}: "
+            + ", ".join(n for n, p in table.items() if p.get("algorithm") == agent)
+        )
+    hp.update(overrides or {})
+    valid = valid_hyperparameters(agent)
+    bad = [k for k in hp if k not in valid]
+    if bad:
+        hints = []
+        for k in bad:
+            close = get_close_matches(k, valid, n=1)
+            hints.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise AgentConfigError(
+            f"unknown {agent} hyperparameter {', '.join(hints)}; valid: {', '.join(valid)}"
+        )
+    return hp
+
+
+class TrainConfig(BaseModel):
+    """Everything that defines a training run (its run folder holds it as config.json)."""
+
+    model_config = ConfigDict(extra="forbid")
+    agent: str
+    junction: str = "gm_a56"
+    demand: str | list[str] = "mixed"
+    reward: str | dict[str, Any] = "average_speed"
+    timesteps: int = Field(gt=0)
+    seed: int = Field(default=0, ge=0)
+    preset: str | None = None
+    hyperparams: dict[str, Any] = Field(default_factory=dict)
+    n_envs: int = Field(default=1, ge=1, le=64)
+    checkpoint_every: int = Field(default=20_000, gt=0)
+    env_kwargs: dict[str, Any] = Field(default_factory=dict)
+
+    def resolved_hyperparameters(self) -> dict[str, Any]:
+        return resolve_hyperparameters(self.agent, self.preset, self.hyperparams)
+
+    def key(self) -> str:
+        """A hash of the resolved configuration."""
+        payload = self.model_dump() | {"resolved": self.resolved_hyperparameters()}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
