@@ -25,7 +25,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-
 from intergreen.agents.config import AgentConfigError, TrainConfig, algorithm_class
 
 EVAL_SEED_BASE = 1_000_000_000
