@@ -9,11 +9,18 @@ import pytest
 from reward_scenarios import ALL_RED, Scenario
 from typer.testing import CliRunner
 
-import intergreen.rewards
 from intergreen.rewards import registry
 from intergreen.rewards.cli import app
 
-README_SECTION = Path(intergreen.rewards.__file__).parent / "README_SECTION.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_section(title: str = "## Writing your own reward") -> str:
+    """The README's section with that heading, up to the next section."""
+    text = README.read_text()
+    start = text.index(title)
+    end = text.find("\n## ", start + len(title))
+    return text[start : end if end != -1 else None]
 
 
 def test_list_shows_every_reward() -> None:
@@ -51,13 +58,13 @@ def test_user_errors_exit_2_when_mounted_in_the_main_cli(capsys) -> None:
 
 
 def test_readme_example_works_as_written(scenario: Scenario, capsys) -> None:
-    blocks = re.findall(r"```python\n(.*?)```", README_SECTION.read_text(), flags=re.S)
+    blocks = re.findall(r"```python\n(.*?)```", readme_section(), flags=re.S)
     assert len(blocks) == 2
     assert len(blocks[0].strip().splitlines()) <= 14
     try:
         namespace: dict = {}
         for code in blocks:
-            exec(compile(code, str(README_SECTION), "exec"), namespace)
+            exec(compile(code, str(README), "exec"), namespace)
         assert "long_queues {'threshold': 3} ('halting',)" in capsys.readouterr().out
         scenario.signals(ALL_RED)
         for i, dist in enumerate((5, 15, 25, 35)):
