@@ -1,0 +1,168 @@
+"""DQN and PPO on real SUMO: learning, resume after a kill, determinism, seeds, bad input."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import time
+
+import pandas as pd
+import pytest
+import yaml
+
+from intergreen.agents.config import AgentConfigError, resolve_hyperparameters
+from intergreen.agents.evaluation import evaluate, evaluation_seeds, summary_table
+from intergreen.agents.policy import load_policy
+from intergreen.agents.training import (
+    EVAL_SEED_BASE,
+    MAX_TRAIN_SEED,
+    RunDirError,
+    train,
+    training_env_seeds,
+)
+
+FAST_DQN = {
+    "learning_starts": 200,
+    "train_freq": 1,
+    "target_update_interval": 200,
+    "exploration_fraction": 0.3,
+    "buffer_size": 5000,
+    "learning_rate": 0.001,
+    "policy_kwargs": {"net_arch": [64]},
+}
+FAST_PPO = {"n_steps": 256, "batch_size": 64, "n_epochs": 4, "learning_rate": 0.001}
+
+
+@pytest.fixture(scope="module")
+def main_road_only(tmp_path_factory) -> str:
+    """A tiny demand: main-road through traffic only, so staying in stage 2 is best."""
+    path = tmp_path_factory.mktemp("demand") / "main_only.yaml"
+    flows = {"N.ahead": 700, "S.ahead": 700}
+    path.write_text(
+        yaml.safe_dump({"name": "main_only", "periods": [{"begin": 0, "end": 240, "flows": flows}]})
+    )
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("agent", "hp", "steps"), [("dqn", FAST_DQN, 2500), ("ppo", FAST_PPO, 3072)]
+)
+def test_short_training_beats_random(tmp_path, main_road_only, agent, hp, steps) -> None:
+    run = tmp_path / agent
+    train(agent, demand=main_road_only, reward="queue", timesteps=steps, seed=3,
+          hyperparams=hp, run_dir=run, checkpoint_every=10_000)  # fmt: skip
+    assert json.loads((run / "done.json").read_text())["timesteps"] >= steps
+    results = evaluate([str(run), "random"], demands=[main_road_only], episodes=2)
+    wait = results.groupby("controller")["avg_waiting_time"].mean()
+    assert wait[run.name] < 0.5 * wait["random"], wait
+    metrics = pd.read_csv(run / "metrics.csv")
+    assert len(metrics) > 5 and metrics["avg_waiting_time"].notna().all()
+
+
+KILLED_TOTAL = 1500
+
+
+def _train_in_child(run_dir: str, demand: str) -> None:
+    train("dqn", demand=demand, reward="queue", timesteps=KILLED_TOTAL, seed=5,
+          hyperparams=FAST_DQN, run_dir=run_dir, checkpoint_every=300)  # fmt: skip
+
+
+def test_resume_after_kill_restores_step_count(tmp_path, main_road_only) -> None:
+    from stable_baselines3 import DQN
+
+    run = tmp_path / "killed"
+    child = mp.get_context("spawn").Process(target=_train_in_child, args=(str(run), main_road_only))
+    child.start()
+    marker = run / "checkpoints" / "latest.json"
+    deadline = time.time() + 120
+    try:
+        while time.time() < deadline and child.is_alive():
+            if marker.exists() and json.loads(marker.read_text())["step"] >= 600:
+                break
+            time.sleep(0.05)
+    finally:
+        child.kill()
+        child.join()
+    saved = json.loads(marker.read_text())["step"]
+    assert 600 <= saved < KILLED_TOTAL and not (run / "done.json").exists()
+    assert DQN.load(run / "checkpoints" / f"model_{saved}.zip").num_timesteps == saved
+    kept = pd.read_csv(run / "metrics.csv")
+    kept = kept[kept["step"] <= saved].reset_index(drop=True)
+
+    with pytest.raises(RunDirError, match="--resume"):
+        _train_in_child(str(run), main_road_only)
+    train("dqn", demand=main_road_only, reward="queue", timesteps=KILLED_TOTAL, seed=5,
+          hyperparams=FAST_DQN, run_dir=run, checkpoint_every=300, resume=True)  # fmt: skip
+    assert json.loads((run / "done.json").read_text())["timesteps"] == KILLED_TOTAL
+    after = pd.read_csv(run / "metrics.csv")
+    pd.testing.assert_frame_equal(after.iloc[: len(kept)], kept, check_dtype=False)
+    assert after["step"].max() > saved
+
+
+def test_same_seed_same_training(tmp_path, main_road_only) -> None:
+    runs = []
+    for name in ("a", "b"):
+        train("dqn", demand=main_road_only, reward="queue", timesteps=600, seed=11,
+              hyperparams=FAST_DQN, run_dir=tmp_path / name, checkpoint_every=10_000)  # fmt: skip
+        runs.append(pd.read_csv(tmp_path / name / "metrics.csv").drop(columns=["wall_s"]))
+    pd.testing.assert_frame_equal(runs[0], runs[1])
+    pa = load_policy(tmp_path / "a").model.policy.state_dict()
+    pb = load_policy(tmp_path / "b").model.policy.state_dict()
+    assert all((pa[k] == pb[k]).all() for k in pa)
+
+
+def test_evaluation_seeds_never_overlap_training_seeds() -> None:
+    train_seeds = set(training_env_seeds(MAX_TRAIN_SEED - 1, 64)) | set(training_env_seeds(0, 64))
+    eval_seeds = set(evaluation_seeds(100))
+    assert min(eval_seeds) == EVAL_SEED_BASE > max(train_seeds)
+    assert not train_seeds & eval_seeds
+    with pytest.raises(AgentConfigError, match="seed must be <"):
+        train("dqn", timesteps=10, seed=MAX_TRAIN_SEED, run_dir="/tmp/never-written")
+
+
+def test_unknown_agent_and_hyperparameter_list_valid_ones() -> None:
+    with pytest.raises(AgentConfigError, match="use one of dqn, ppo"):
+        resolve_hyperparameters("a2c")
+    hint = r"'learning_rat' \(did you mean 'learning_rate'\?\)"
+    with pytest.raises(AgentConfigError, match=hint):
+        resolve_hyperparameters("ppo", overrides={"learning_rat": 1e-3})
+    study = resolve_hyperparameters("dqn", "study_dqn")
+    assert study["policy_kwargs"] == {"net_arch": [500, 1000]} and study["gamma"] == 0.8
+
+
+def test_run_dir_with_another_config_is_refused(tmp_path, main_road_only) -> None:
+    run = tmp_path / "r"
+    train("dqn", demand=main_road_only, reward="queue", timesteps=300, seed=1,
+          hyperparams=FAST_DQN, run_dir=run)  # fmt: skip
+    before = (run / "config.json").read_text()
+    with pytest.raises(RunDirError, match="another configuration"):
+        train("dqn", demand=main_road_only, reward="average_speed", timesteps=300, seed=1,
+              hyperparams=FAST_DQN, run_dir=run)  # fmt: skip
+    assert (run / "config.json").read_text() == before and (run / "model.zip").exists()
+    train("dqn", demand=main_road_only, reward="average_speed", timesteps=300, seed=1,
+          hyperparams=FAST_DQN, run_dir=run, force=True)  # fmt: skip
+    assert json.loads((run / "config.json").read_text())["config"]["reward"] == "average_speed"
+
+
+def test_corrupt_checkpoint_is_a_clear_error_and_leaves_the_run(tmp_path, main_road_only) -> None:
+    run = tmp_path / "c"
+    train("dqn", demand=main_road_only, reward="queue", timesteps=400, seed=1,
+          hyperparams=FAST_DQN, run_dir=run, checkpoint_every=200)  # fmt: skip
+    (run / "done.json").unlink()
+    latest = json.loads((run / "checkpoints" / "latest.json").read_text())
+    (run / "checkpoints" / latest["model"]).write_bytes(b"not a zip")
+    listing = sorted(p.name for p in run.rglob("*"))
+    with pytest.raises(RunDirError, match="cannot be loaded"):
+        train("dqn", demand=main_road_only, reward="queue", timesteps=400, seed=1,
+              hyperparams=FAST_DQN, run_dir=run, checkpoint_every=200, resume=True)  # fmt: skip
+    assert sorted(p.name for p in run.rglob("*")) == listing
+
+
+def test_summary_table_mean_and_std() -> None:
+    df = pd.DataFrame(
+        {"controller": ["a", "a", "b", "b"], "demand": ["low"] * 4,
+         "avg_waiting_time": [1.0, 3.0, 2.0, 2.0]}  # fmt: skip
+    )
+    table = summary_table(df)
+    assert table.loc["a", "low"] == "2.00 ± 1.41"
+    assert table.loc["b", "low"] == "2.00 ± 0.00"
