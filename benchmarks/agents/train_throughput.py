@@ -1,0 +1,52 @@
+"""Training throughput: agent decisions (env steps) per wall second for DQN and PPO at
+the study preset (gm_a56, 0.6 s steps and decisions, mixed demand), with one env and
+with n_envs=2 SUMO processes. Prints the table and the n_envs=2 / n_envs=1 ratio
+(target >= 1.6 on 2 cores) and writes benchmarks/results/train_throughput.json.
+
+    .venv/bin/python benchmarks/agents/train_throughput.py [--steps 20000]
+
+Measured after the DQN warm-up (learning_starts) so that gradient updates count.
+Run it on a quiet machine: other load on the 2 cores skews the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from intergreen.agents.training import train
+
+
+def measure(agent: str, n_envs: int, steps: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        train(agent, timesteps=steps, seed=1, n_envs=n_envs, run_dir=Path(tmp) / "run",
+              hyperparams={"learning_starts": 1000} if agent == "dqn" else {},
+              checkpoint_every=10**9)  # fmt: skip
+        wall = time.perf_counter() - start
+        done = json.loads((Path(tmp) / "run" / "done.json").read_text())
+    return done["timesteps"] / wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20_000)
+    args = parser.parse_args()
+    rows = []
+    for agent in ("dqn", "ppo"):
+        rates = {n: measure(agent, n, args.steps) for n in (1, 2)}
+        rows.append({"agent": agent, "n_envs_1": rates[1], "n_envs_2": rates[2],
+                     "ratio": rates[2] / rates[1]})  # fmt: skip
+        print(f"{agent}: {rates[1]:7.1f} steps/s (1 env)  {rates[2]:7.1f} steps/s (2 envs)  "
+              f"ratio {rates[2] / rates[1]:.2f}")  # fmt: skip
+    out = Path(__file__).resolve().parents[1] / "results" / "train_throughput.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"steps": args.steps, "rows": rows}, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
