@@ -1,0 +1,461 @@
+"""Calibrated demand profiles: hourly approach flows from counts, the rest from assumptions.
+
+Counted arms take their weekday-mean hourly flow (veh/h) from the counts, times a scale
+factor; arms without counts (the side roads of gm_a56) take the flow that the junction's
+``demand.yaml`` arm shares give them relative to the counted arms, hour by hour; every
+arm is split into movements by the ``demand.yaml`` turning proportions (assumptions: no
+public turning counts exist for a Greater Manchester junction).
+
+For gm_a56 the counts are TfGM loop site 1415 on the A56 Chester Road: its north-east
+direction (two lanes, northbound) is the traffic arriving on the junction's S arm, its
+south-west direction (one lane, southbound) the traffic arriving on the N arm. The site
+carries more than the study's junction (peak 2,899 veh/h on the main road against the
+study's highest level of 2,400 veh/h into the whole junction), so the flows are scaled
+by one factor for the whole day: the busiest hour's junction total becomes the study's
+``high`` level (``scale="auto"``, which never scales up).
+
+Run ``python -m intergreen.calibration.demand_profiles`` to (re)write the shipped
+profiles in ``intergreen/junctions/library/gm_a56/demands/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from intergreen.calibration.counts import CountsError, load_counts
+from intergreen.calibration.flows import gm_data_dir, weekday_hourly_flows
+from intergreen.junctions.demand import (
+    DemandAssumptions,
+    DemandProfile,
+    Period,
+    junction_folder,
+    load_assumptions,
+)
+from intergreen.junctions.spec import JunctionSpec
+
+__all__ = [
+    "DEFAULT_APPROACH_MAPS",
+    "PROFILE_HOURS",
+    "CalibratedDemand",
+    "CalibrationError",
+    "arm_hourly_flows",
+    "build_profile",
+    "calibrate_demand",
+    "calibrated_levels",
+    "parse_approach_map",
+    "profile_hours",
+    "resolve_scale",
+    "save_profile",
+]
+
+PROFILE_HOURS: dict[str, tuple[int, int]] = {
+    "weekday": (0, 24),
+    "am_peak": (7, 10),
+    "pm_peak": (15, 19),
+}
+"""Named profiles: clock hours [first, last) of an average weekday."""
+
+DEFAULT_APPROACH_MAPS: dict[tuple[str, str], dict[str, str]] = {
+    # site 1415: NE = northbound, arriving on the S arm; SW = southbound, on the N arm
+    ("gm_a56", "1415"): {"NorthEast": "S", "SouthWest": "N"},
+    ("gm_a56", "1083"): {"North": "S", "South": "N"},
+}
+"""Count direction -> junction arm, per (junction, TfGM site), used when none is given."""
+
+GM_A56_SITE = "1415"
+SHIPPED_COUNTS = "tfgm_atc_chester_road/rawpvr_2018_02_01_28d_1415.csv"
+
+
+class CalibrationError(ValueError):
+    """Counts, options or results that cannot give a calibrated demand; says what to fix."""
+
+
+@dataclass(frozen=True)
+class CalibratedDemand:
+    """A calibrated profile and the figures behind it."""
+
+    profile: DemandProfile
+    first_hour: int
+    """Clock hour of period 0 (periods are one hour each)."""
+    observed: pd.DataFrame
+    """Counted weekday-mean flows (veh/h, unscaled): index hour, one column per counted arm."""
+    scale: float
+    approach_map: dict[tuple[str, str], str]
+    """(site, direction) -> arm."""
+    arm_flows: pd.DataFrame = field(repr=False)
+    """Scaled approach flows of every arm (veh/h): index hour, one column per arm."""
+
+    @property
+    def targets(self) -> pd.DataFrame:
+        """The counted arms' scaled flows, the calibration targets (veh/h)."""
+        return self.observed * self.scale
+
+    def count_label(self, arm: str) -> tuple[str, str]:
+        """(site, direction) counted on an arm."""
+        return next(k for k, v in self.approach_map.items() if v == arm)
+
+
+def profile_hours(profile: str) -> tuple[int, int]:
+    """Clock hours [first, last) of a named profile or a range ``H1-H2`` (e.g. ``7-10``)."""
+    if profile in PROFILE_HOURS:
+        return PROFILE_HOURS[profile]
+    m = re.fullmatch(r"\s*(\d{1,2})\s*-\s*(\d{1,2})\s*", profile)
+    if m and 0 <= int(m.group(1)) < int(m.group(2)) <= 24:
+        return int(m.group(1)), int(m.group(2))
+    raise CalibrationError(
+        f"unknown profile {profile!r}: use {', '.join(PROFILE_HOURS)} or clock hours such as 7-10"
+    )
+
+
+def parse_approach_map(text: str | None) -> dict[str, str] | None:
+    """``NorthEast=S,SouthWest=N`` -> ``{"NorthEast": "S", "SouthWest": "N"}``."""
+    if text is None or not text.strip():
+        return None
+    out: dict[str, str] = {}
+    for item in text.split(","):
+        key, sep, arm = item.partition("=")
+        if not sep or not key.strip() or not arm.strip():
+            raise CalibrationError(
+                f"--approach-map {text!r}: expected DIRECTION=ARM pairs separated by commas, "
+                "e.g. NorthEast=S,SouthWest=N"
+            )
+        out[key.strip()] = arm.strip()
+    return out
+
+
+def _resolve_map(
+    spec: JunctionSpec, counts: pd.DataFrame, approach_map: Mapping[str, str] | None
+) -> dict[tuple[str, str], str]:
+    """(site, direction) -> arm for every counted direction."""
+    pairs = counts[["site", "direction", "approach"]].drop_duplicates()
+    keys = sorted(
+        {(str(s), str(d)) for s, d in zip(pairs["site"], pairs["direction"], strict=True)}
+    )
+    arms = set(spec.arms)
+    out: dict[tuple[str, str], str] = {}
+    if approach_map is not None:
+        bad = {k: v for k, v in approach_map.items() if v not in arms}
+        if bad:
+            raise CalibrationError(
+                f"--approach-map: {', '.join(f'{k}={v}' for k, v in bad.items())}: no such arm "
+                f"of {spec.name} (arms: {', '.join(spec.arms)})"
+            )
+        for site, direction in keys:
+            arm = approach_map.get(direction, approach_map.get(f"{site}:{direction}"))
+            if arm is not None:
+                out[(site, direction)] = arm
+        unused = set(approach_map) - {d for _, d in out} - {f"{s}:{d}" for s, d in out}
+        if unused:
+            have = ", ".join(sorted({d for _, d in keys}))
+            raise CalibrationError(
+                f"--approach-map names direction(s) {', '.join(sorted(unused))} that are not in "
+                f"the counts (directions: {have})"
+            )
+    else:
+        for site, direction in keys:
+            rows = pairs[(pairs["site"] == site) & (pairs["direction"] == direction)]
+            approaches = set(rows["approach"])
+            default = DEFAULT_APPROACH_MAPS.get((spec.name, site), {})
+            if len(approaches) == 1 and (a := next(iter(approaches))) in arms:
+                out[(site, direction)] = a
+            elif direction in default:
+                out[(site, direction)] = default[direction]
+        if not out:
+            have = ", ".join(sorted({d for _, d in keys}))
+            raise CalibrationError(
+                f"cannot tell which arm of {spec.name} the counted directions ({have}) arrive "
+                f"on: give --approach-map DIRECTION=ARM,... (arms: {', '.join(spec.arms)}) or "
+                "name the arm in the counts' 'approach' column"
+            )
+    by_arm: dict[str, list[str]] = {}
+    for (site, direction), arm in out.items():
+        by_arm.setdefault(arm, []).append(f"site {site} {direction}")
+    dup = {a: v for a, v in by_arm.items() if len(v) > 1}
+    if dup:
+        arm, where = next(iter(dup.items()))
+        raise CalibrationError(
+            f"arm {arm} is counted more than once ({', '.join(where)}); map one count per arm "
+            "with --approach-map or choose a site with --site"
+        )
+    return out
+
+
+def arm_hourly_flows(
+    spec: JunctionSpec,
+    counts: pd.DataFrame,
+    approach_map: Mapping[str, str] | None = None,
+    site: str | None = None,
+) -> tuple[pd.DataFrame, dict[tuple[str, str], str]]:
+    """Weekday-mean hourly flows (veh/h) per counted arm, and the (site, direction) map.
+
+    Only complete hours enter (see :func:`weekday_hourly_flows`); counts that hold no
+    weekday fall back to the mean over all their days.
+    """
+    if site is not None:
+        site = str(site).lstrip("0") or "0"
+        if site not in set(counts["site"]):
+            raise CalibrationError(
+                f"--site {site}: not in the counts "
+                f"(sites: {', '.join(sorted(set(counts['site'])))})"
+            )
+        counts = counts[counts["site"] == site]
+    mapping = _resolve_map(spec, counts, approach_map)
+    try:
+        flows = weekday_hourly_flows(counts, per_lane=False)
+    except CountsError:
+        flows = weekday_hourly_flows(counts, weekdays=range(7), per_lane=False)
+    table = {}
+    for (s, d), arm in mapping.items():
+        rows = flows[(flows["site"] == s) & (flows["direction"] == d)]
+        table[arm] = rows.set_index("hour")["mean_veh_h"]
+    frame = pd.DataFrame(table).sort_index()
+    frame.index.name = "hour"
+    return frame[[a for a in spec.arms if a in frame.columns]], mapping
+
+
+def _junction_totals(observed: pd.DataFrame, a: DemandAssumptions) -> pd.Series:
+    """Hourly veh/h into the junction when uncounted arms follow the arm shares."""
+    counted_share = sum(a.arm_shares[arm] for arm in observed.columns)
+    return observed.sum(axis=1) / counted_share
+
+
+def resolve_scale(observed: pd.DataFrame, a: DemandAssumptions, scale: str | float) -> float:
+    """The scale factor: a number, or ``auto`` = min(1, highest level / busiest hour's total)."""
+    if isinstance(scale, str) and scale.strip().lower() != "auto":
+        try:
+            scale = float(scale)
+        except ValueError:
+            raise CalibrationError(f"--scale {scale!r}: give a number > 0 or 'auto'") from None
+    if isinstance(scale, str):
+        if not a.levels:
+            return 1.0
+        peak = float(_junction_totals(observed, a).max())
+        return min(1.0, max(a.levels.values()) / peak) if peak > 0 else 1.0
+    if not (np.isfinite(scale) and scale > 0):
+        raise CalibrationError(f"--scale {scale}: give a number > 0 or 'auto'")
+    return float(scale)
+
+
+def _split(total: float, shares: Mapping[str, float]) -> dict[str, float]:
+    return {turn: total * p for turn, p in shares.items() if p > 0}
+
+
+def build_profile(
+    spec: JunctionSpec,
+    arm_flows: pd.DataFrame,
+    hours: tuple[int, int],
+    name: str,
+    source: str,
+    assumptions: DemandAssumptions | None = None,
+) -> DemandProfile:
+    """One 3600 s period per clock hour in ``hours``; movements split by the turning shares."""
+    a = assumptions or load_assumptions(spec)
+    periods = []
+    for i, hour in enumerate(range(*hours)):
+        flows: dict[str, float] = {}
+        for arm in spec.arms:
+            for turn, v in _split(float(arm_flows.loc[hour, arm]), a.turning[arm]).items():
+                flows[f"{arm}.{turn}"] = round(v, 2)
+        periods.append(Period(begin=i * 3600, end=(i + 1) * 3600, flows=flows))
+    return DemandProfile(name=name, periods=periods, source=source)
+
+
+def _complete_arm_flows(
+    observed: pd.DataFrame, a: DemandAssumptions, arms: Sequence[str], scale: float
+) -> pd.DataFrame:
+    """Scaled counted arms plus the uncounted arms from the arm shares (veh/h)."""
+    counted_share = sum(a.arm_shares[arm] for arm in observed.columns)
+    main = observed.sum(axis=1) * scale
+    out = pd.DataFrame(index=observed.index)
+    for arm in arms:
+        if arm in observed.columns:
+            out[arm] = observed[arm] * scale
+        else:
+            out[arm] = main * a.arm_shares[arm] / counted_share
+    return out
+
+
+def calibrate_demand(
+    spec: JunctionSpec,
+    counts: pd.DataFrame,
+    profile: str = "weekday",
+    name: str | None = None,
+    approach_map: Mapping[str, str] | None = None,
+    site: str | None = None,
+    scale: str | float = "auto",
+    counts_label: str = "counts",
+) -> CalibratedDemand:
+    """A calibrated demand profile of ``spec`` from long-format ``counts``."""
+    a = load_assumptions(spec)
+    hours = profile_hours(profile)
+    observed, mapping = arm_hourly_flows(spec, counts, approach_map, site)
+    wanted = list(range(*hours))
+    missing = {
+        arm: [h for h in wanted if h not in observed.index or pd.isna(observed.loc[h, arm])]
+        for arm in observed.columns
+    }
+    missing = {k: v for k, v in missing.items() if v}
+    if missing:
+        arm, hrs = next(iter(missing.items()))
+        raise CalibrationError(
+            f"{counts_label}: no complete hourly counts for arm {arm} at clock hour(s) "
+            f"{', '.join(map(str, hrs[:8]))}{' ...' if len(hrs) > 8 else ''}; profile "
+            f"{profile!r} needs hours {hours[0]}-{hours[1]} (choose --profile H1-H2 within the "
+            "counted hours)"
+        )
+    k = resolve_scale(observed.dropna(), a, scale)
+    arm_flows = _complete_arm_flows(observed.loc[wanted], a, list(spec.arms), k)
+    counted = ", ".join(
+        f"site {s} {d} -> {arm}" for (s, d), arm in sorted(mapping.items(), key=lambda x: x[1])
+    )
+    uncounted = [arm for arm in spec.arms if arm not in observed.columns]
+    source = (
+        f"Calibrated by intergreen.calibration from {counts_label}: weekday-mean hourly flows, "
+        f"{counted}; scale {k:.4f} "
+        f"({'auto: busiest hour = the highest study level' if str(scale) == 'auto' else 'given'}). "
+        f"Period 0 starts at {hours[0]:02d}:00, one period per hour to {hours[1]:02d}:00. "
+        + (
+            f"Arms {', '.join(uncounted)} are not counted: their flows follow "
+            f"{spec.name}/demand.yaml arm shares relative to the counted arms (assumption). "
+            if uncounted
+            else ""
+        )
+        + f"Turning proportions from {spec.name}/demand.yaml (assumptions: no public turning "
+        "counts exist)."
+    )
+    prof = build_profile(spec, arm_flows, hours, name or profile, source, a)
+    return CalibratedDemand(
+        profile=prof,
+        first_hour=hours[0],
+        observed=observed.loc[wanted],
+        scale=k,
+        approach_map=mapping,
+        arm_flows=arm_flows,
+    )
+
+
+def calibrated_levels(
+    spec: JunctionSpec, observed: pd.DataFrame, suffix: str = "_calibrated"
+) -> list[DemandProfile]:
+    """The study's levels with their totals and the counted arms' daily split between them.
+
+    Counted arms together keep their ``demand.yaml`` share of the total, split by their
+    shares of the counted daily volume; the other arms keep their shares.
+    """
+    a = load_assumptions(spec)
+    counted_share = sum(a.arm_shares[arm] for arm in observed.columns)
+    daily = observed.sum()
+    split = daily / daily.sum()
+    shares = {
+        arm: (counted_share * float(split[arm]) if arm in observed.columns else a.arm_shares[arm])
+        for arm in spec.arms
+    }
+    text = ", ".join(f"{arm} {100 * shares[arm]:.1f}%" for arm in spec.arms)
+    out = []
+    for level, total in a.levels.items():
+        flows = {
+            f"{arm}.{turn}": round(v, 2)
+            for arm in spec.arms
+            for turn, v in _split(total * shares[arm], a.turning[arm]).items()
+        }
+        out.append(
+            DemandProfile(
+                name=f"{level}{suffix}",
+                periods=[Period(begin=0, end=a.duration, flows=flows)],
+                source=(
+                    f"The study's {level} level ({total:g} veh/h into the junction, constant "
+                    f"for {a.duration:g} s) with arm shares {text}: the counted arms' "
+                    f"{100 * counted_share:.0f}% split by their weekday daily volumes "
+                    f"({', '.join(f'{arm} {daily[arm]:.0f} veh' for arm in observed.columns)}); "
+                    f"other shares and turning from {spec.name}/demand.yaml (assumptions)."
+                ),
+            )
+        )
+    return out
+
+
+def profile_yaml(profile: DemandProfile) -> str:
+    """The profile as YAML that :func:`intergreen.junctions.demand.load_profile` reads."""
+    data = profile.model_dump()
+    for p in data["periods"]:
+        p["begin"], p["end"] = float(p["begin"]), float(p["end"])
+        for key in [k for k, v in p.items() if k != "flows" and v == {}]:
+            del p[key]  # optional fields left empty (e.g. pedestrians)
+    return yaml.safe_dump(data, sort_keys=False, width=100, allow_unicode=True)
+
+
+def save_profile(profile: DemandProfile, path: Path) -> Path:
+    """Write a profile YAML atomically (temporary file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(profile_yaml(profile))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def gm_a56_profiles(counts_path: Path | None = None) -> list[DemandProfile]:
+    """The shipped gm_a56 profiles: weekday, am_peak, pm_peak and the calibrated levels."""
+    from intergreen.junctions.catalog import resolve_junction
+
+    spec = resolve_junction("gm_a56")
+    path = counts_path or gm_data_dir() / SHIPPED_COUNTS
+    counts = load_counts(f"tfgm:{path}")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    label = (
+        f"TfGM loop site 1415, A56 Chester Road, 1-28 Feb 2018 (../shared/data/greater_manchester/"
+        f"{SHIPPED_COUNTS}, sha256 {digest}...; data/gm_chester_road_weekday_hourly.csv)"
+    )
+    out = []
+    for name in PROFILE_HOURS:
+        cal = calibrate_demand(spec, counts, name, site=GM_A56_SITE, counts_label=label)
+        out.append(cal.profile)
+    full = calibrate_demand(spec, counts, "weekday", site=GM_A56_SITE, counts_label=label)
+    out += calibrated_levels(spec, full.observed)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Write the shipped gm_a56 profiles; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m intergreen.calibration.demand_profiles",
+        description="Write gm_a56's calibrated demand profiles.",
+    )
+    folder = junction_folder_of("gm_a56") / "demands"
+    parser.add_argument("--out-dir", type=Path, default=folder)
+    parser.add_argument("--counts", type=Path, default=None, help="TfGM export of site 1415")
+    args = parser.parse_args(argv)
+    for profile in gm_a56_profiles(args.counts):
+        path = save_profile(profile, args.out_dir / f"{profile.name}.yaml")
+        totals = [p.total for p in profile.periods]
+        print(f"wrote {path} ({len(totals)} periods, {min(totals):.0f}-{max(totals):.0f} veh/h)")
+    return 0
+
+
+def junction_folder_of(name: str) -> Path:
+    """The library folder of a shipped junction."""
+    from intergreen.junctions.catalog import resolve_junction
+
+    folder = junction_folder(resolve_junction(name))
+    if folder is None:
+        raise CalibrationError(f"junction {name!r} is not shipped in the library")
+    return folder
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
