@@ -226,6 +226,12 @@ def _mount_optional() -> None:
         register_agents(app)
     except ImportError:
         pass
+    try:
+        from intergreen.calibration.cli import register as register_calibration
+
+        register_calibration(app)
+    except ImportError:
+        pass
 
 
 _mount_optional()

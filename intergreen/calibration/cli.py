@@ -1,0 +1,93 @@
+"""``intergreen calibrate``: fit a junction's demand to counts and check it with GEH.
+
+Mounted by :func:`register` from ``intergreen.cli``. User errors (bad counts, options,
+a missing SUMO tool) are ``ValueError``/``SumoNotFound`` and become one line, exit 2.
+A calibration that fails the UK GEH criterion writes its report, saves no demand and
+exits 1 after listing the worst mismatches.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["calibrate_command", "register"]
+
+
+def calibrate_command(
+    counts: Annotated[
+        str,
+        typer.Option(help="Counts: tfgm:PATH (TfGM rawpvr export) or PATH (long-format CSV)"),
+    ],
+    junction: Annotated[str, typer.Option(help="Shipped junction name or YAML")] = "gm_a56",
+    profile: Annotated[
+        str, typer.Option(help="weekday | am_peak | pm_peak, or clock hours H1-H2 (e.g. 7-10)")
+    ] = "weekday",
+    out: Annotated[Path, typer.Option(help="Folder for the report, profile and routes")] = Path(
+        "calib"
+    ),
+    name: Annotated[
+        str | None, typer.Option(help="Demand name to save (default: calibrated_<profile>)")
+    ] = None,
+    approach_map: Annotated[
+        str | None,
+        typer.Option(help="Count direction to arm, e.g. NorthEast=S,SouthWest=N"),
+    ] = None,
+    site: Annotated[str | None, typer.Option(help="Use only this count site")] = None,
+    scale: Annotated[
+        str, typer.Option(help="Flow scale: a number, or auto (busiest hour = highest level)")
+    ] = "auto",
+    seed: Annotated[int, typer.Option(min=0, help="routeSampler and SUMO seed")] = 1,
+    step_length: Annotated[
+        float | None, typer.Option(min=0.1, max=5, help="Simulation step (s; default junction's)")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Replace a saved demand of the same name")] = False,
+) -> None:
+    """Calibrate a junction's demand to traffic counts; save it as a named demand."""
+    from rich.console import Console
+
+    from intergreen.calibration.demand_profiles import parse_approach_map
+    from intergreen.calibration.pipeline import run_calibration, save_named_demand
+    from intergreen.junctions.catalog import resolve_junction
+
+    console = Console(soft_wrap=True, highlight=False)
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
+    spec = resolve_junction(junction)
+    result = run_calibration(
+        spec,
+        counts,
+        profile,
+        out,
+        name=name,
+        approach_map=parse_approach_map(approach_map),
+        site=site,
+        scale=scale,
+        seed=seed,
+        step_length=step_length,
+        force=force,
+        log=lambda s: err.print(s),
+    )
+    s = result.summary
+    console.print(f"{s.verdict()}; max GEH {s.table['geh'].max():.2f}")
+    console.print(f"report: {out / 'report.md'}")
+    console.print(f"calibration took {result.timings['total_s']:.1f} s")
+    if not s.passed:
+        worst = "; ".join(
+            f"{r.direction} ({r.arm}) {int(r.hour):02d}h: observed {r.observed:.0f}, "
+            f"modelled {r.modelled:.0f}, GEH {r.geh:.1f}"
+            for r in s.worst.itertuples()
+        )
+        err.print(f"calibration failed the GEH criterion; worst: {worst}")
+        err.print("no demand saved; see the report")
+        raise typer.Exit(1)
+    path = save_named_demand(spec, result.calibrated, force=force)
+    demand = result.calibrated.profile.name
+    console.print(f"saved demand {demand!r} to {path}")
+    console.print(f"use it: intergreen simulate --junction {spec.name} --demand {demand}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``calibrate`` to the ``intergreen`` command."""
+    app.command("calibrate")(calibrate_command)
