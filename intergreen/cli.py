@@ -252,8 +252,19 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         sys.exit(1)
     except Exception as e:  # usage errors from the (vendored) click layer
-        if hasattr(e, "show") and hasattr(e, "exit_code"):
-            e.show()
+        if hasattr(e, "format_message") and hasattr(e, "exit_code"):
+            message = _one_line_text(e.format_message())
+            if not message:  # no arguments: the help has been printed
+                sys.exit(e.exit_code)
+            # one line, as for other user errors (click's own form takes four)
+            ctx = getattr(e, "ctx", None)
+            command = ctx.command_path if ctx is not None else "intergreen"
+            err_console.print(
+                f"[red]error:[/red] {message} "
+                f"(see `{command} --help`)",
+                highlight=False,
+                soft_wrap=True,
+            )
             sys.exit(2)
         raise
     if isinstance(code, int) and code:  # typer.Exit(n) returns n in this mode
@@ -265,6 +276,10 @@ def _one_line(e: BaseException) -> str:
     if type(e).__name__ == "ValidationError":
         errs = getattr(e, "errors", lambda: [])()
         text = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in errs) or text
+    return _one_line_text(text)
+
+
+def _one_line_text(text: str) -> str:
     return " ".join(text.split())
 
 
