@@ -1,0 +1,109 @@
+"""`intergreen compare` (run a grid) and `intergreen report` (write its report)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def compare_command(
+    grid: Annotated[
+        str, typer.Argument(help="Grid YAML, or a shipped one: study_quick, study_full")
+    ],
+    out: Annotated[Path, typer.Option(help="Results folder (runs, results.parquet, report)")],
+    workers: Annotated[int, typer.Option(min=1, max=256, help="Local worker processes")] = 1,
+    executor: Annotated[str, typer.Option(help="local or ray")] = "local",
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address, e.g. auto (Ray only)")
+    ] = None,
+    reference: Annotated[
+        str | None, typer.Option(help="'study': show the study's Table I beside ours")
+    ] = None,
+    report: Annotated[bool, typer.Option(help="Write the report at the end")] = True,
+) -> None:
+    """Train and evaluate every cell of a grid (rewards x agents x demands x seeds); resumable."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from intergreen.cli import UserError
+    from intergreen.experiments.executors import make_executor
+    from intergreen.experiments.grid import load_grid
+    from intergreen.experiments.report import build_report
+    from intergreen.experiments.runner import run_batch
+
+    if executor not in ("local", "ray"):
+        raise UserError(f"--executor {executor!r}: use local or ray")
+    if reference not in (None, "study"):
+        raise UserError(f"--reference {reference!r}: the only reference is 'study'")
+    config = load_grid(grid)
+    try:
+        ex = make_executor(executor, workers, address)
+    except ImportError as e:
+        raise UserError(str(e)) from None
+    with Progress(
+        TextColumn("[bold]runs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[last]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err_console,
+    ) as bar:
+        task = bar.add_task("runs", total=None, last="")
+
+        def progress(done: int, total: int, outcome) -> None:
+            if outcome is None:  # the first call: what was already complete
+                bar.update(task, total=total, completed=done, last=f"({done} already done)")
+                bar.reset(task, total=total, completed=done)
+                return
+            mark = {"done": "ok", "failed": "FAILED", "skipped": "skip"}[outcome.status]
+            bar.update(task, completed=done, last=f"{outcome.name} {mark}")
+
+        summary = run_batch(config, out, ex, progress)
+    console.print(
+        f"{summary.total} runs: {summary.done} done, {summary.skipped} already complete, "
+        f"{len(summary.failed)} failed; {summary.wall_s:.0f} s ({summary.executor})"
+    )
+    for f in summary.failed:
+        console.print(f"[red]failed[/red] {f['name']}: {f['error']}", highlight=False)
+    console.print(f"results: {out / 'results.parquet'}")
+    if report and (out / "results.parquet").exists():
+        try:
+            paths = build_report(out, reference)
+            console.print(f"report: {paths['markdown']} and {paths['html']}")
+        except ValueError as e:
+            err_console.print(f"no report: {e}")
+    if summary.failed:
+        console.print("re-run the same command to retry the failed runs (finished ones are kept)")
+        raise typer.Exit(1)
+
+
+def report_command(
+    results_dir: Annotated[Path, typer.Argument(help="A folder written by intergreen compare")],
+    reference: Annotated[
+        str | None, typer.Option(help="'study': show the study's Table I beside ours")
+    ] = None,
+) -> None:
+    """Write report.md and report.html (tables, tests, plots) for a results folder."""
+    from intergreen.experiments.report import build_report
+
+    paths = build_report(results_dir, reference)
+    console.print(f"report: {paths['markdown']} and {paths['html']}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("compare")(compare_command)
+    app.command("report")(report_command)

@@ -1,0 +1,340 @@
+"""Batch grids: rewards x agents x training demands x seeds, read from YAML and validated.
+
+A grid file names what to train (rewards, agents with their hyperparameters, training
+demands, seeds, the training budget), how to evaluate (demand levels, episodes) and which
+baselines to show beside. :func:`load_grid` checks everything that can be checked without
+running SUMO and raises one :class:`GridError` listing every problem, so a typo in the
+twelfth reward is found before the first hour of training, not after it.
+
+Each cell of the grid becomes a :class:`RunCell`, whose key is a hash of its resolved
+training configuration (the same hash ``intergreen train`` writes into config.json): the
+run folder is named after it, so an unchanged cell is found again on resume and a changed
+one gets a folder of its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+CONFIG_DIR = Path(__file__).with_name("configs")
+
+
+class GridError(ValueError):
+    """A grid file with problems; ``problems`` lists each one (field: what is wrong)."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.problems = problems
+        n = len(problems)
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{source}: {n} problem{'s' if n != 1 else ''}:\n{lines}")
+
+
+class AgentSpec(BaseModel):
+    """One agent of the grid: a preset (default: the agent's own) and overrides."""
+
+    model_config = ConfigDict(extra="forbid")
+    preset: str | None = None
+    hyperparams: dict[str, Any] = Field(default_factory=dict)
+
+
+class TrainingBudget(BaseModel):
+    """How long each cell trains and how its training episodes run."""
+
+    model_config = ConfigDict(extra="forbid")
+    timesteps: int = Field(gt=0, description="agent decisions per run")
+    n_envs: int = Field(default=1, ge=1, le=64, description="SUMO processes per run")
+    checkpoint_every: int = Field(default=20_000, gt=0)
+    env_kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class EvaluationSpec(BaseModel):
+    """Held-out evaluation: the same seeds for every controller (paired comparisons)."""
+
+    model_config = ConfigDict(extra="forbid")
+    demands: list[str] = Field(default_factory=lambda: ["low", "medium", "high"], min_length=1)
+    episodes: int = Field(default=30, ge=1)
+
+
+class GridConfig(BaseModel):
+    """A batch comparison (see the shipped configs/study_quick.yaml for every field)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = "study"
+    junction: str = "gm_a56"
+    rewards: list[str | dict[str, Any]] = Field(min_length=1)
+    agents: dict[str, AgentSpec] = Field(min_length=1)
+    train_demands: list[str | list[str]] = Field(default_factory=lambda: ["mixed"], min_length=1)
+    seeds: list[int] = Field(min_length=1)
+    training: TrainingBudget
+    evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
+    baselines: list[str] = Field(default_factory=list)
+    episode_duration: float | None = Field(
+        default=None, gt=0, description="simulated seconds per episode (default: the demand's)"
+    )
+
+    @field_validator("agents", mode="before")
+    @classmethod
+    def _agents_list(cls, v: Any) -> Any:
+        """``agents: [dqn, ppo]`` is short for ``agents: {dqn: {}, ppo: {}}``."""
+        if isinstance(v, list):
+            return {str(a): {} for a in v}
+        return {k: ({} if s is None else s) for k, s in v.items()} if isinstance(v, dict) else v
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds_range(cls, v: list[int]) -> list[int]:
+        from intergreen.agents.training import MAX_TRAIN_SEED
+
+        bad = [s for s in v if not 0 <= s < MAX_TRAIN_SEED]
+        if bad:
+            raise ValueError(f"seeds must lie in [0, {MAX_TRAIN_SEED}); got {bad}")
+        if len(set(v)) != len(v):
+            raise ValueError(f"seeds repeat: {v}")
+        return v
+
+    def cells(self) -> list[RunCell]:
+        """Every (reward, agent, training demand, seed) cell, in grid order."""
+        env_kwargs = dict(self.training.env_kwargs)
+        if self.episode_duration is not None:
+            env_kwargs["duration"] = self.episode_duration
+        out = []
+        for reward in self.rewards:
+            for agent, spec in self.agents.items():
+                for demand in self.train_demands:
+                    for seed in self.seeds:
+                        out.append(
+                            RunCell(
+                                agent=agent.lower(),
+                                reward=reward,
+                                train_demand=demand,
+                                seed=seed,
+                                junction=self.junction,
+                                timesteps=self.training.timesteps,
+                                n_envs=self.training.n_envs,
+                                checkpoint_every=self.training.checkpoint_every,
+                                preset=spec.preset,
+                                hyperparams=dict(spec.hyperparams),
+                                env_kwargs=env_kwargs,
+                            )
+                        )
+        return out
+
+    def eval_plan(self) -> EvalPlan:
+        return EvalPlan(
+            junction=self.junction,
+            demands=list(self.evaluation.demands),
+            episodes=self.evaluation.episodes,
+            duration=self.episode_duration,
+        )
+
+
+@dataclass(frozen=True)
+class EvalPlan:
+    """Where and how every controller is evaluated (held-out seeds from EVAL_SEED_BASE)."""
+
+    junction: str
+    demands: list[str]
+    episodes: int
+    duration: float | None
+
+    def key(self) -> str:
+        return _hash(self.__dict__)
+
+
+@dataclass(frozen=True)
+class RunCell:
+    """One training run of the grid; ``key()`` names its run folder."""
+
+    agent: str
+    reward: str | dict[str, Any]
+    train_demand: str | list[str]
+    seed: int
+    junction: str
+    timesteps: int
+    n_envs: int
+    checkpoint_every: int
+    preset: str | None = None
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def train_config(self):
+        from intergreen.agents.config import TrainConfig
+
+        return TrainConfig(
+            agent=self.agent,
+            junction=self.junction,
+            demand=self.train_demand,
+            reward=self.reward,
+            timesteps=self.timesteps,
+            seed=self.seed,
+            preset=self.preset,
+            hyperparams=self.hyperparams,
+            n_envs=self.n_envs,
+            checkpoint_every=self.checkpoint_every,
+            env_kwargs=self.env_kwargs,
+        )
+
+    def key(self) -> str:
+        """The training configuration's hash (as in the run's config.json)."""
+        return self.train_config().key()
+
+    @property
+    def reward_label(self) -> str:
+        return label(self.reward)
+
+    @property
+    def demand_label(self) -> str:
+        return label(self.train_demand)
+
+    def dir_name(self) -> str:
+        return f"{self.reward_label}-{self.agent}-s{self.seed}-{self.key()}"
+
+
+def label(x: str | list[str] | dict[str, Any]) -> str:
+    """A short readable name for a reward or demand given as a string, list or mapping."""
+    if isinstance(x, str):
+        return x
+    if isinstance(x, list):
+        return "+".join(map(str, x))
+    name = str(x.get("name", "reward"))
+    params = {k: v for k, v in x.items() if k != "name"}
+    return f"{name}[{_hash(params)[:6]}]" if params else name
+
+
+def _hash(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[
+        :16
+    ]
+
+
+def resolve_grid_path(name: str | Path) -> Path:
+    """A grid file path, or the name of a shipped config (``study_quick``)."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    stem = path.name.removesuffix(".yaml").removesuffix(".yml")
+    shipped = CONFIG_DIR / f"{stem}.yaml"
+    if str(path) == path.name and shipped.is_file():
+        return shipped
+    known = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
+    raise FileNotFoundError(f"grid {name!r}: no such file, nor a shipped config ({known})")
+
+
+def load_grid(source: str | Path | dict[str, Any]) -> GridConfig:
+    """Read and validate a grid (path, shipped config name, or mapping); GridError lists all
+    problems found."""
+    if isinstance(source, dict):
+        raw, where = source, "grid"
+    else:
+        path = resolve_grid_path(source)
+        where = str(path)
+        try:
+            raw = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as e:
+            raise GridError(where, [f"not valid YAML ({e})"]) from None
+        if not isinstance(raw, dict):
+            raise GridError(where, ["the file must be a mapping of fields (rewards, agents, ...)"])
+    problems: list[str] = []
+    grid: GridConfig | None = None
+    try:
+        grid = GridConfig.model_validate(raw)
+    except ValidationError as e:
+        for err in e.errors():
+            loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            problems.append(f"{loc}: {err['msg']}")
+    problems += semantic_problems(raw)
+    if problems:
+        raise GridError(where, list(dict.fromkeys(problems)))
+    assert grid is not None
+    return grid
+
+
+def semantic_problems(raw: dict[str, Any]) -> list[str]:
+    """Unknown rewards, agents, presets, hyperparameters, baselines, junction or demands.
+
+    Works on the raw mapping so it can report alongside structural errors."""
+    from intergreen.agents.config import AGENTS, AgentConfigError, resolve_hyperparameters
+    from intergreen.junctions.baselines import BASELINES
+    from intergreen.rewards import RewardError, registry, resolve_reward
+
+    problems: list[str] = []
+    rewards = raw.get("rewards")
+    for i, r in enumerate(rewards if isinstance(rewards, list) else []):
+        if not isinstance(r, str | dict):
+            continue
+        try:
+            resolve_reward(r)
+        except (RewardError, TypeError, ValueError) as e:
+            msg = str(e)
+            if isinstance(r, str) and r not in registry.names():
+                msg = f"unknown reward {r!r}; known: {', '.join(registry.names())}"
+            problems.append(f"rewards[{i}]: {msg}")
+    agents = raw.get("agents")
+    if isinstance(agents, list):
+        agents = {str(a): {} for a in agents}
+    for name, spec in (agents or {}).items() if isinstance(agents, dict) else []:
+        if str(name).lower() not in AGENTS:
+            problems.append(f"agents.{name}: unknown agent; use one of {', '.join(AGENTS)}")
+            continue
+        spec = spec or {}
+        if not isinstance(spec, dict):
+            continue
+        hp = spec.get("hyperparams") or {}
+        try:
+            resolve_hyperparameters(
+                str(name), spec.get("preset"), hp if isinstance(hp, dict) else {}
+            )
+        except AgentConfigError as e:
+            problems.append(f"agents.{name}: {e}")
+    baselines = raw.get("baselines")
+    for i, b in enumerate(baselines if isinstance(baselines, list) else []):
+        if str(b).replace("_", "-").lower() not in BASELINES:
+            problems.append(
+                f"baselines[{i}]: unknown baseline {b!r}; known: {', '.join(BASELINES)}"
+            )
+    problems += _junction_and_demand_problems(raw)
+    return problems
+
+
+def _junction_and_demand_problems(raw: dict[str, Any]) -> list[str]:
+    from intergreen.junctions.catalog import resolve_junction
+    from intergreen.junctions.demand import resolve_demand
+
+    junction = raw.get("junction", "gm_a56")
+    try:
+        spec = resolve_junction(junction)
+    except Exception as e:  # SpecError, FileNotFoundError: the message names the fix
+        return [f"junction: {' '.join(str(e).split())}"]
+
+    def check(where: str, d: Any) -> list[str]:
+        if d == "mixed" and where.startswith("train"):
+            return []
+        try:
+            resolve_demand(spec, d)
+        except Exception as e:
+            return [f"{where}: {' '.join(str(e).split())}"]
+        return []
+
+    problems: list[str] = []
+    tds = raw.get("train_demands", ["mixed"])
+    for i, d in enumerate(tds if isinstance(tds, list) else []):
+        if isinstance(d, list):
+            for j, x in enumerate(d):
+                problems += check(f"train_demands[{i}][{j}]", x)
+        elif isinstance(d, str):
+            problems += check(f"train_demands[{i}]", d)
+    ev = raw.get("evaluation") or {}
+    eds = ev.get("demands", []) if isinstance(ev, dict) else []
+    for i, d in enumerate(eds if isinstance(eds, list) else []):
+        if d == "mixed":
+            problems.append(f"evaluation.demands[{i}]: evaluate on fixed levels, not 'mixed'")
+        elif isinstance(d, str):
+            problems += check(f"evaluation.demands[{i}]", d)
+    return problems

@@ -1,0 +1,447 @@
+"""Run a grid: train and evaluate every cell, evaluate the baselines once, collect the results.
+
+Output folder layout::
+
+    OUT/
+      .batch.lock                 held while a batch writes here (flock)
+      grid.json                   the validated grid of the latest batch
+      runs/<reward>-<agent>-s<seed>-<key>/
+          config.json, metrics.csv, checkpoints/, model.zip, done.json   (intergreen.agents)
+          cell.json               the cell's place in the grid
+          eval.parquet, eval.json one row per evaluation episode; eval.json holds the plan key
+          error.json              only after a failure: type, message, traceback
+      baselines/<name>-<plan key>/eval.parquet, eval.json
+      results.parquet             every evaluation episode of the grid (tidy)
+      learning_curves.parquet     every training episode (metrics.csv of each run)
+      batch.json                  counts, timings and failures of the latest batch
+
+A run is complete when done.json and an eval.json for the current evaluation plan exist;
+complete runs are skipped. A killed run has config.json and checkpoints but no done.json:
+it resumes from its newest checkpoint (``train(..., resume=True)``).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import shutil
+import socket
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from intergreen.experiments.grid import EvalPlan, GridConfig, RunCell
+
+RESULT_ID_COLUMNS = (
+    "kind", "controller", "reward", "agent", "train_demand", "train_seed", "run_key",
+    "demand", "eval_seed", "episode",
+)  # fmt: skip
+
+
+class ExperimentError(ValueError):
+    """A batch that cannot go on: output folder unwritable, disk full, folder locked."""
+
+
+class BatchLocked(ExperimentError):
+    """Another batch is writing to the same output folder."""
+
+
+# ----- tasks --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Task:
+    """One unit of work for an executor: a training cell or a baseline."""
+
+    kind: str  # "run" or "baseline"
+    root: str
+    plan: EvalPlan
+    cell: RunCell | None = None
+    baseline: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.cell.dir_name() if self.cell else f"{self.baseline}-{self.plan.key()}"
+
+    @property
+    def folder(self) -> Path:
+        sub = "runs" if self.kind == "run" else "baselines"
+        return Path(self.root) / sub / self.name
+
+    @property
+    def cpus(self) -> int:
+        return self.cell.n_envs if self.cell else 1
+
+
+@dataclass
+class Outcome:
+    """What a task did: ``done``, ``skipped`` (already complete) or ``failed``."""
+
+    name: str
+    kind: str
+    status: str
+    wall_s: float = 0.0
+    train_s: float = 0.0
+    eval_s: float = 0.0
+    error: str | None = None
+    errno: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def is_complete(folder: Path, plan: EvalPlan, kind: str = "run") -> bool:
+    if kind == "run" and not (folder / "done.json").exists():
+        return False
+    try:
+        info = json.loads((folder / "eval.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    return info.get("plan") == plan.key() and (folder / "eval.parquet").exists()
+
+
+def execute(task: Task) -> Outcome:
+    """Run one task in the current process; failures are recorded in error.json, not raised."""
+    start = time.perf_counter()
+    folder = task.folder
+    out = Outcome(task.name, task.kind, "done")
+    try:
+        if is_complete(folder, task.plan, task.kind):
+            out.status = "skipped"
+            return out
+        folder.mkdir(parents=True, exist_ok=True)
+        if task.kind == "run":
+            _train_cell(task, out)
+        else:
+            _write_json(folder / "cell.json", {"baseline": task.baseline})
+        t0 = time.perf_counter()
+        frame = _evaluate(task)
+        out.eval_s = time.perf_counter() - t0
+        _write_parquet(frame, folder / "eval.parquet")
+        _write_json(folder / "eval.json", {"plan": task.plan.key(), **asdict(task.plan)})
+        (folder / "error.json").unlink(missing_ok=True)
+    except Exception as e:  # recorded; the batch goes on
+        out.status = "failed"
+        out.error = f"{type(e).__name__}: {e}"
+        out.errno = getattr(e, "errno", None)
+        record_error(folder, e)
+    finally:
+        out.wall_s = time.perf_counter() - start
+    return out
+
+
+def record_error(folder: Path, e: BaseException | str) -> None:
+    payload = (
+        {"type": "WorkerDied", "message": e, "traceback": ""}
+        if isinstance(e, str)
+        else {
+            "type": type(e).__name__,
+            "message": str(e),
+            "traceback": "".join(traceback.format_exception(e)),
+        }
+    )
+    payload["time"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_json(folder / "error.json", payload)
+    except OSError:
+        pass  # a full disk: the outcome still carries the error
+
+
+def _train_cell(task: Task, out: Outcome) -> None:
+    from intergreen.agents.training import train
+
+    cell, folder = task.cell, task.folder
+    assert cell is not None
+    _write_json(
+        folder / "cell.json",
+        {
+            "key": cell.key(),
+            "reward": cell.reward_label,
+            "agent": cell.agent,
+            "train_demand": cell.demand_label,
+            "seed": cell.seed,
+            "cell": asdict(cell),
+        },
+    )
+    if not (folder / "checkpoints" / "latest.json").exists():
+        # killed before its first checkpoint: start again, without the stale rows
+        (folder / "metrics.csv").unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    train(
+        cell.agent,
+        junction=cell.junction,
+        demand=cell.train_demand,
+        reward=cell.reward,
+        timesteps=cell.timesteps,
+        seed=cell.seed,
+        hyperparams=cell.hyperparams,
+        n_envs=cell.n_envs,
+        run_dir=folder,
+        preset=cell.preset,
+        checkpoint_every=cell.checkpoint_every,
+        env_kwargs=cell.env_kwargs,
+        resume=True,
+    )
+    out.train_s = time.perf_counter() - t0
+
+
+def _evaluate(task: Task):
+    import pandas as pd
+
+    from intergreen.agents.evaluation import evaluate, evaluation_seeds
+
+    plan = task.plan
+    if task.kind == "run":
+        from intergreen.agents.policy import load_policy
+
+        policy = load_policy(task.folder)
+        # the evaluation plan sets the episode length, not the training env's setting
+        policy.env_kwargs = {k: v for k, v in policy.env_kwargs.items() if k != "duration"}
+        controller: Any = policy
+    else:
+        controller = task.baseline
+    frame = evaluate(
+        [controller],
+        junction=plan.junction,
+        demands=plan.demands,
+        seeds=evaluation_seeds(plan.episodes),
+        duration=plan.duration,
+        workers=1,
+    )
+    frame = frame.rename(columns={"reward": "reward_sum", "seed": "eval_seed"})
+    frame["episode"] = frame.groupby("demand").cumcount()
+    cell = task.cell
+    ids: dict[str, Any] = {
+        "kind": "agent" if cell else "baseline",
+        "controller": f"{cell.reward_label}/{cell.agent}" if cell else task.baseline,
+        "reward": cell.reward_label if cell else None,
+        "agent": cell.agent if cell else None,
+        "train_demand": cell.demand_label if cell else None,
+        "train_seed": cell.seed if cell else None,
+        "run_key": cell.key() if cell else task.plan.key(),
+    }
+    for k, v in ids.items():
+        frame[k] = v
+    frame["train_seed"] = frame["train_seed"].astype("Int64")
+    first = [c for c in RESULT_ID_COLUMNS if c in frame]
+    return pd.DataFrame(frame[first + [c for c in frame if c not in first]])
+
+
+# ----- files --------------------------------------------------------------------------------
+def _write_json(path: Path, payload: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+def _write_parquet(frame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def check_writable(out: Path) -> None:
+    """Create the output folder and write a probe file, or raise a clear ExperimentError."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{os.getpid()}"
+        probe.write_text("x")
+        probe.unlink()
+    except OSError as e:
+        raise _os_error(out, e) from None
+
+
+def _os_error(where: Path, e: OSError) -> ExperimentError:
+    if e.errno == errno.ENOSPC:
+        return ExperimentError(
+            f"disk full writing to {where}: free some space and run the same command again "
+            "(finished runs are kept and skipped)"
+        )
+    return ExperimentError(f"cannot write to {where} ({e.strerror or e}); choose another --out")
+
+
+class BatchLock:
+    """An exclusive lock on an output folder (O_EXCL lock file + flock).
+
+    The lock file is created with O_EXCL; if it exists, the holder is alive exactly when
+    the file's flock is held, so a lock left by a killed batch is taken over.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.path = Path(out) / ".batch.lock"
+        self.fd: int | None = None
+
+    def __enter__(self) -> BatchLock:
+        for _ in range(5):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                try:
+                    fd = os.open(self.path, os.O_WRONLY)
+                except FileNotFoundError:
+                    continue  # released between the two opens: try again
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                holder = self._holder()
+                raise BatchLocked(
+                    f"{self.path.parent} is in use by another batch ({holder}); wait for it to "
+                    "finish or use another --out"
+                ) from None
+            try:  # the file we locked must still be the one at the path
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
+                continue
+            os.ftruncate(fd, 0)
+            info = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.ctime()}
+            os.write(fd, json.dumps(info).encode())
+            self.fd = fd
+            return self
+        raise BatchLocked(f"could not lock {self.path}")
+
+    def _holder(self) -> str:
+        try:
+            info = json.loads(self.path.read_text())
+            return f"pid {info['pid']} on {info['host']} since {info['since']}"
+        except (OSError, json.JSONDecodeError, KeyError):
+            return "holder unknown"
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.fd is not None:
+            self.path.unlink(missing_ok=True)
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
+# ----- the batch ----------------------------------------------------------------------------
+@dataclass
+class BatchSummary:
+    out: Path
+    total: int
+    done: int
+    skipped: int
+    failed: list[dict[str, str]]
+    wall_s: float
+    executor: str
+    workers: int
+    outcomes: list[Outcome]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+ProgressFn = Callable[[int, int, Outcome | None], None]
+
+
+def plan_tasks(grid: GridConfig, out: Path) -> list[Task]:
+    """Training runs first (the long ones), then the baselines."""
+    plan = grid.eval_plan()
+    tasks = [Task("run", str(out), plan, cell=c) for c in grid.cells()]
+    seen = set()
+    for b in grid.baselines:
+        name = b.replace("_", "-").lower()
+        if name not in seen:
+            seen.add(name)
+            tasks.append(Task("baseline", str(out), plan, baseline=name))
+    return tasks
+
+
+def run_batch(
+    grid: GridConfig,
+    out: str | Path,
+    executor: Any = None,
+    progress: ProgressFn | None = None,
+) -> BatchSummary:
+    """Run every incomplete task of the grid and write results.parquet and
+    learning_curves.parquet; complete runs are skipped, failures recorded."""
+    from intergreen.experiments.executors import LocalExecutor
+
+    out = Path(out)
+    executor = executor or LocalExecutor(1)
+    check_writable(out)
+    start = time.perf_counter()
+    with BatchLock(out):
+        _write_json(out / "grid.json", grid.model_dump(mode="json"))
+        tasks = plan_tasks(grid, out)
+        todo = [t for t in tasks if not is_complete(t.folder, t.plan, t.kind)]
+        skipped = len(tasks) - len(todo)
+        outcomes = [Outcome(t.name, t.kind, "skipped") for t in tasks if t not in todo]
+        if progress:
+            progress(skipped, len(tasks), None)
+        finished = skipped
+        for _, outcome in executor.run(execute, todo, _crashed):
+            outcomes.append(outcome)
+            finished += 1
+            if progress:
+                progress(finished, len(tasks), outcome)
+            if outcome.errno == errno.ENOSPC:
+                raise _os_error(out, OSError(errno.ENOSPC, "No space left on device"))
+        try:
+            collect(grid, out)
+        except OSError as e:
+            raise _os_error(out, e) from None
+        failed = [
+            {"name": o.name, "error": o.error or ""} for o in outcomes if o.status == "failed"
+        ]
+        summary = BatchSummary(
+            out=out,
+            total=len(tasks),
+            done=sum(o.status == "done" for o in outcomes),
+            skipped=skipped,
+            failed=failed,
+            wall_s=time.perf_counter() - start,
+            executor=getattr(executor, "name", type(executor).__name__),
+            workers=getattr(executor, "workers", 1),
+            outcomes=outcomes,
+        )
+        _write_json(
+            out / "batch.json",
+            {k: v for k, v in asdict(summary).items() if k != "outcomes"}
+            | {"outcomes": [asdict(o) for o in outcomes]},
+        )
+    return summary
+
+
+def _crashed(task: Task, why: str) -> Outcome:
+    record_error(task.folder, why)
+    return Outcome(task.name, task.kind, "failed", error=why)
+
+
+def collect(grid: GridConfig, out: Path) -> tuple[Any, Any]:
+    """results.parquet and learning_curves.parquet from the complete tasks of ``grid``."""
+    import pandas as pd
+
+    frames, curves = [], []
+    for task in plan_tasks(grid, out):
+        if not is_complete(task.folder, task.plan, task.kind):
+            continue
+        frames.append(pd.read_parquet(task.folder / "eval.parquet"))
+        metrics = task.folder / "metrics.csv"
+        if task.cell is not None and metrics.exists():
+            c = pd.read_csv(metrics).rename(
+                columns={"reward": "reward_sum", "demand": "episode_demand"}
+            )
+            c.insert(0, "run_key", task.cell.key())
+            c.insert(0, "train_seed", task.cell.seed)
+            c.insert(0, "train_demand", task.cell.demand_label)
+            c.insert(0, "agent", task.cell.agent)
+            c.insert(0, "reward", task.cell.reward_label)
+            curves.append(c)
+    results = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    learning = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
+    _write_parquet(results, out / "results.parquet")
+    _write_parquet(learning, out / "learning_curves.parquet")
+    return results, learning
+
+
+def clear_run(folder: Path) -> None:
+    """Remove a run folder (e.g. to re-run a failed cell from scratch)."""
+    shutil.rmtree(folder, ignore_errors=True)
