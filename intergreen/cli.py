@@ -227,6 +227,12 @@ def _mount_optional() -> None:
     except ImportError:
         pass
     try:
+        from intergreen.experiments.cli import register as register_experiments
+
+        register_experiments(app)
+    except ImportError:
+        pass
+    try:
         from intergreen.calibration.cli import register as register_calibration
 
         register_calibration(app)
