@@ -224,6 +224,9 @@ def _mount_optional() -> None:
         from intergreen.agents.cli import register as register_agents
 
         register_agents(app)
+        from intergreen.tuning.cli import register as register_tuning  # needs the agents
+
+        register_tuning(app)
     except ImportError:
         pass
     try:

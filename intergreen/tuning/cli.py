@@ -1,0 +1,88 @@
+"""`intergreen tune`: CARBS over an agent's hyperparameters (see :mod:`intergreen.tuning.loop`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def _split(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def tune_command(
+    agent: Annotated[str, typer.Option(help="dqn or ppo")],
+    out: Annotated[Path, typer.Option(help="Tune folder (re-run the command to resume)")],
+    budget: Annotated[
+        str, typer.Option(help="Wall clock (4h, 30m, 90s, 1h30m) or total cost (a number)")
+    ] = "4h",
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Trials at once")] = 2,
+    reward: Annotated[str, typer.Option(help="Training reward")] = "average_speed",
+    cost: Annotated[str, typer.Option(help="steps (training env steps) or seconds")] = "steps",
+    junction: Annotated[str, typer.Option()] = "gm_a56",
+    demand: Annotated[
+        str, typer.Option(help="Training demand: mixed, a level, or a comma list")
+    ] = "mixed",
+    eval_demands: Annotated[
+        str, typer.Option(help="Evaluation demand levels (comma list)")
+    ] = "medium",
+    eval_episodes: Annotated[int, typer.Option(min=1, help="Held-out episodes per demand")] = 3,
+    eval_duration: Annotated[
+        float | None, typer.Option(min=1, help="Simulated s per evaluation episode")
+    ] = None,
+    timesteps: Annotated[
+        int, typer.Option(min=2, help="Centre of the training-timesteps (cost) dimension")
+    ] = 50_000,
+    min_timesteps: Annotated[int, typer.Option(min=1)] = 2_000,
+    max_timesteps: Annotated[int, typer.Option(min=3)] = 2_000_000,
+    params: Annotated[
+        str | None, typer.Option(help="Tune only these hyperparameters (comma list)")
+    ] = None,
+    preset: Annotated[str | None, typer.Option(help="Preset to centre on")] = None,
+    hp: Annotated[
+        list[str] | None, typer.Option(help="Hyperparameter KEY=VALUE: fixed or a new centre")
+    ] = None,
+    max_trials: Annotated[int | None, typer.Option(min=1, help="Stop after this many")] = None,
+    seed: Annotated[int, typer.Option(min=0, max=900_000)] = 0,
+    progress: Annotated[bool, typer.Option(help="Progress bar and a line per trial")] = True,
+) -> None:
+    """Tune an agent's hyperparameters with CARBS (output: waiting time; cost: training)."""
+    from rich.console import Console
+
+    from intergreen.cli import parse_params
+    from intergreen.tuning.loop import TuneSpec, parse_budget, tune
+
+    parsed = parse_budget(budget)  # before anything slow: a bad budget is a one-line error
+    spec = TuneSpec(
+        agent=agent,
+        reward=reward,
+        junction=junction,
+        train_demand=_split(demand) if "," in demand else demand,
+        eval_demands=tuple(_split(eval_demands)),
+        eval_episodes=eval_episodes,
+        eval_duration=eval_duration,
+        cost=cost,
+        preset=preset,
+        hyperparams=parse_params(hp),
+        params=tuple(_split(params)) if params else None,
+        timesteps=(timesteps, min_timesteps, max_timesteps),
+        seed=seed,
+    )
+    result = tune(spec, parsed, out, workers, max_trials=max_trials, progress=progress)
+    console = Console()
+    best = result.best
+    console.print(f"{len(result.trials)} trials in {out} ({len(result.ran)} run now)")
+    if best is not None:
+        console.print(
+            f"best: {best['id']} {best['output']:.2f} s at cost {best['cost']:,.0f}: "
+            + ", ".join(f"{k}={v}" for k, v in best["values"].items())
+        )
+    if result.report is not None:
+        console.print(f"report: {result.report}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``tune`` to the ``intergreen`` app."""
+    app.command("tune")(tune_command)

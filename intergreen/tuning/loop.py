@@ -1,0 +1,535 @@
+"""The tuning loop behind ``intergreen tune``: CARBS over an agent's hyperparameters.
+
+Each trial trains one agent (``n_envs=1``, one torch thread) in a worker process and
+evaluates it on held-out seeds; the output is the mean average waiting time (s, minimised) and
+the cost is the training env steps (default) or the training seconds. The out folder holds:
+
+- ``tune.json``: the tune's configuration (a re-run must match it) and the wall time used;
+- ``carbs.json``: the CARBS checkpoint, written atomically on every suggest and observe;
+- ``trials/<id>/``: each trial's run folder (``train``'s files) and its ``trial.json``;
+- ``report.md`` / ``report.png``: see :mod:`intergreen.tuning.report`.
+
+Re-running the same tune resumes: finished trials are never repeated, trials that were running
+are continued from their training checkpoints, and the budget counts what was already spent.
+Trial ``t0000`` trains the centre (the preset's defaults) as a reference.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import os
+import re
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from intergreen.tuning.space import (
+    DEFAULT_TIMESTEPS,
+    TIMESTEPS,
+    centre,
+    hyperparams_from_suggestion,
+    search_space,
+)
+
+COSTS = ("steps", "seconds")
+DEFAULT_ID = "t0000"
+_UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
+
+
+class TuneError(ValueError):
+    """A problem with the tune's input or out folder that the user can fix."""
+
+
+# ----- budget -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Budget:
+    """``kind='wall'``: seconds of wall-clock time; ``kind='cost'``: total cost (steps or s)."""
+
+    kind: str
+    amount: float
+
+    def describe(self, used: float) -> str:
+        if self.kind == "wall":
+            return f"{_hms(used)}/{_hms(self.amount)}"
+        return f"{used:,.0f}/{self.amount:,.0f}"
+
+
+def parse_budget(text: str | float | Budget) -> Budget:
+    """``'4h'``, ``'30m'``, ``'90s'``, ``'1h30m'``: wall clock; a plain number: total cost."""
+    if isinstance(text, Budget):
+        return text
+    s = str(text).strip().lower().replace("_", "")
+    if re.fullmatch(r"(\d+(\.\d+)?[dhms])+", s):
+        secs = sum(float(n) * _UNITS[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)([dhms])", s))
+        if secs > 0:
+            return Budget("wall", secs)
+    else:
+        try:
+            amount = float(s)
+        except ValueError:
+            amount = math.nan
+        if math.isfinite(amount) and amount > 0:
+            return Budget("cost", amount)
+    raise TuneError(
+        f"budget {text!r}: use a wall-clock time like 4h, 30m, 90s or 1h30m, or a total cost "
+        "> 0 like 2000000 (env steps with --cost steps, seconds with --cost seconds)"
+    )
+
+
+def _hms(secs: float) -> str:
+    secs = int(round(secs))
+    h, rem = divmod(secs, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}"
+
+
+# ----- configuration ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TuneSpec:
+    """Everything that defines a tune; ``tune.json`` holds it and a re-run must match it."""
+
+    agent: str
+    reward: str = "average_speed"
+    junction: str = "gm_a56"
+    train_demand: str | list[str] = "mixed"
+    eval_demands: tuple[str, ...] = ("medium",)
+    eval_episodes: int = 3
+    eval_duration: float | None = None
+    cost: str = "steps"
+    preset: str | None = None
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+    params: tuple[str, ...] | None = None
+    timesteps: tuple[int, int, int] = DEFAULT_TIMESTEPS
+    seed: int = 0
+    checkpoint_every: int = 20_000
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return json.loads(json.dumps(asdict(self)))
+
+    def base_hyperparams(self) -> dict[str, Any]:
+        from intergreen.agents.config import resolve_hyperparameters
+
+        return resolve_hyperparameters(self.agent, self.preset, self.hyperparams)
+
+    def search_params(self):
+        return search_space(self.agent, self.base_hyperparams(), self.timesteps, self.params)
+
+
+def validate_spec(spec: TuneSpec) -> TuneSpec:
+    """Check the spec before any worker starts (unknown agent, reward, demand, ...)."""
+    from intergreen.agents.config import AGENTS
+
+    agent = spec.agent.lower()
+    if agent not in AGENTS:
+        raise TuneError(f"unknown agent {spec.agent!r}; use one of {', '.join(AGENTS)}")
+    spec = replace(spec, agent=agent, eval_demands=tuple(spec.eval_demands))
+    if spec.cost not in COSTS:
+        raise TuneError(f"cost {spec.cost!r}: use one of {', '.join(COSTS)}")
+    if spec.eval_episodes < 1 or not spec.eval_demands:
+        raise TuneError("evaluation needs at least one demand and one episode")
+    spec.search_params()  # bad preset, hyperparameter, tuned name or timesteps range
+    from intergreen.junctions.env import make_env
+
+    make_env(spec.junction, spec.train_demand, spec.reward, seed=0, **spec.env_kwargs).close()
+    for d in spec.eval_demands:
+        make_env(spec.junction, d, None, seed=0, **spec.env_kwargs).close()
+    return spec
+
+
+# ----- one trial (runs in a worker process) -------------------------------------------------
+def run_trial(spec: TuneSpec, trial_id: str, values: dict[str, Any], run_dir: str,
+              seed: int) -> dict[str, Any]:  # fmt: skip
+    """Train one agent and evaluate it; returns output (mean waiting time, s) and cost.
+
+    Never raises: an exception becomes ``{"error": ...}`` so the tuner records a failure.
+    """
+    import torch
+
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    try:
+        from intergreen.agents.evaluation import evaluate
+        from intergreen.agents.training import train
+
+        hp, timesteps = hyperparams_from_suggestion(spec.agent, values, spec.base_hyperparams())
+        train(
+            spec.agent, spec.junction, spec.train_demand, spec.reward, timesteps, seed, hp,
+            n_envs=1, run_dir=run_dir, preset=spec.preset,
+            checkpoint_every=spec.checkpoint_every, env_kwargs=spec.env_kwargs, resume=True,
+        )  # fmt: skip
+        done = json.loads((Path(run_dir) / "done.json").read_text())
+        df = evaluate(
+            [run_dir], spec.junction, list(spec.eval_demands), spec.eval_episodes,
+            duration=spec.eval_duration, workers=1,
+        )  # fmt: skip
+        by_demand = df.groupby("demand")["avg_waiting_time"].mean()
+        return {
+            "output": float(df["avg_waiting_time"].mean()),
+            "by_demand": {str(k): float(v) for k, v in by_demand.items()},
+            "timesteps": int(done["timesteps"]),
+            "train_s": float(done["wall_s"]),
+            "wall_s": time.perf_counter() - start,
+        }
+    except Exception as e:  # noqa: BLE001 - every failure is an observation
+        return {
+            "error": f"{type(e).__name__}: {e}",
+            "traceback": traceback.format_exc(limit=8),
+            "wall_s": time.perf_counter() - start,
+        }
+
+
+TrialFn = Callable[[TuneSpec, str, dict[str, Any], str, int], dict[str, Any]]
+
+
+# ----- results ------------------------------------------------------------------------------
+@dataclass
+class TuneResult:
+    """What a call to :func:`tune` leaves behind."""
+
+    out: Path
+    trials: list[dict[str, Any]]
+    ran: list[str]
+    budget_used: float
+    report: Path | None
+
+    @property
+    def best(self) -> dict[str, Any] | None:
+        ok = [t for t in self.trials if t.get("status") == "done"]
+        return min(ok, key=lambda t: t["output"]) if ok else None
+
+
+def load_trials(out: Path) -> list[dict[str, Any]]:
+    """Every ``trials/<id>/trial.json`` of a tune, by trial number."""
+    trials = []
+    for f in sorted((Path(out) / "trials").glob("*/trial.json")):
+        try:
+            trials.append(json.loads(f.read_text()))
+        except json.JSONDecodeError:
+            continue  # a trial whose record was cut: it is relaunched from CARBS' pending set
+    return sorted(trials, key=lambda t: t["number"])
+
+
+def _write_json(path: Path, doc: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=2))
+    os.replace(tmp, path)
+
+
+# ----- the loop -----------------------------------------------------------------------------
+class _Session:
+    """State of one tune invocation over an out folder."""
+
+    def __init__(self, spec: TuneSpec, budget: Budget, out: Path, workers: int,
+                 carbs_overrides: dict[str, Any] | None, default_trial: bool) -> None:  # fmt: skip
+        from intergreen.tuning import CARBS, CARBSParams
+
+        self.spec, self.budget, self.out, self.workers = spec, budget, out, workers
+        self.params = spec.search_params()
+        tune_file, ckpt = out / "tune.json", out / "carbs.json"
+        self.elapsed_before = 0.0
+        if tune_file.exists():
+            doc = json.loads(tune_file.read_text())
+            if doc.get("spec") != spec.to_json():
+                diff = sorted(k for k, v in spec.to_json().items() if doc["spec"].get(k) != v)
+                raise TuneError(
+                    f"{out} holds a tune with another configuration (differs in "
+                    f"{', '.join(diff)}); use another --out or repeat its options"
+                )
+            self.elapsed_before = float(doc.get("elapsed_s", 0.0))
+        if ckpt.exists():
+            self.carbs = CARBS.load(str(ckpt))
+            self.carbs.config = replace(self.carbs.config, checkpoint_path=str(ckpt))
+        else:
+            cfg = {
+                "better_direction_sign": -1,
+                "seed": spec.seed,
+                "num_random_samples": max(4, workers),
+                "checkpoint_path": str(ckpt),
+                **(carbs_overrides or {}),
+            }
+            self.carbs = CARBS(CARBSParams(**cfg), self.params)
+            self.carbs.save(str(ckpt))
+        self.started = time.monotonic()
+        self.trials = {t["id"]: t for t in load_trials(out)}
+        self.default_trial = default_trial
+        self.ran: list[str] = []
+        self._save_meta()
+
+    # --- bookkeeping
+    def _save_meta(self) -> None:
+        _write_json(self.out / "tune.json", {
+            "spec": self.spec.to_json(),
+            "budget": asdict(self.budget),
+            "elapsed_s": round(self.elapsed(), 2),
+            "params": [p.to_json() for p in self.params],
+        })  # fmt: skip
+
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.monotonic() - self.started
+
+    def spent_cost(self) -> float:
+        return sum(t.get("cost", 0.0) for t in self.trials.values() if "cost" in t)
+
+    def used(self) -> float:
+        return self.elapsed() if self.budget.kind == "wall" else self.spent_cost()
+
+    def _observed_ids(self) -> set[str]:
+        obs = self.carbs.observations
+        ids = {o["suggestion_id"] for o in obs if o["suggestion_id"] is not None}
+        if any(o["suggestion_id"] is None for o in obs):
+            ids.add(DEFAULT_ID)
+        return ids
+
+    def next_number(self) -> int:
+        return max((t["number"] for t in self.trials.values()), default=0) + 1
+
+    def best(self) -> float | None:
+        ok = [t["output"] for t in self.trials.values() if t.get("status") == "done"]
+        return min(ok) if ok else None
+
+    def pending_cost(self, running: list[dict[str, Any]]) -> float:
+        if self.spec.cost == "steps":
+            return float(sum(t["values"][TIMESTEPS] for t in running))
+        done = [t for t in self.trials.values() if t.get("status") == "done"]
+        steps = sum(t["timesteps"] for t in done)
+        rate = sum(t["cost"] for t in done) / steps if steps else 0.0
+        return rate * sum(t["values"][TIMESTEPS] for t in running)
+
+    # --- trials
+    def recover(self) -> list[dict[str, Any]]:
+        """Observe finished-but-unobserved trials; return the trials to relaunch."""
+        observed = self._observed_ids()
+        relaunch = []
+        for tid, t in sorted(self.trials.items()):
+            if t["status"] in ("done", "failed") and tid not in observed:
+                self._observe(t)
+            elif t["status"] == "running":
+                if tid in self.carbs.outstanding or tid == DEFAULT_ID:
+                    relaunch.append(t)
+                else:  # pragma: no cover - observed but the record was cut short
+                    t["status"] = "lost"
+        for sid in list(self.carbs.outstanding):
+            if sid not in self.trials:  # suggested, but its record was never written
+                self.carbs.forget(sid)
+        return relaunch
+
+    def new_trial(self) -> dict[str, Any]:
+        if self.default_trial and not self.trials:
+            tid, number, values = DEFAULT_ID, 0, centre(self.params)
+        else:
+            number = self.next_number()
+            tid = f"t{number:04d}"
+            s = self.carbs.suggest(suggestion_id=tid)
+            values = {k: v for k, v in s.suggestion.items() if k != "suggestion_uuid"}
+        hp, steps = hyperparams_from_suggestion(
+            self.spec.agent, values, self.spec.base_hyperparams()
+        )
+        t = {
+            "id": tid, "number": number, "status": "running", "default": tid == DEFAULT_ID,
+            "values": values, "hyperparams": hp, "seed": self.spec.seed + number,
+            "started": time.time(),
+        }  # fmt: skip
+        self.trials[tid] = t
+        self._write_trial(t)
+        return t
+
+    def _write_trial(self, t: dict[str, Any]) -> None:
+        _write_json(self.out / "trials" / t["id"] / "trial.json", t)
+
+    def finish(self, t: dict[str, Any], result: dict[str, Any]) -> None:
+        t.update({k: v for k, v in result.items() if k != "traceback"})
+        out = result.get("output")
+        ok = "error" not in result and out is not None and math.isfinite(out)
+        if "error" not in result and not ok:
+            t["error"] = f"non-finite output {out!r}"
+        if self.spec.cost == "steps":
+            cost = result.get("timesteps") or t["values"][TIMESTEPS]
+        else:
+            cost = result.get("train_s") or result.get("wall_s") or 1.0
+        t["cost"] = max(float(cost), 1e-3)
+        t["status"] = "done" if ok else "failed"
+        t["finished"] = time.time()
+        if not ok:
+            t["output"] = None
+        if "traceback" in result:
+            (self.out / "trials" / t["id"]).mkdir(parents=True, exist_ok=True)
+            (self.out / "trials" / t["id"] / "error.txt").write_text(result["traceback"])
+        self._write_trial(t)
+        self._observe(t)
+        self.ran.append(t["id"])
+        self._save_meta()
+
+    def _observe(self, t: dict[str, Any]) -> None:
+        values = dict(t["values"])
+        if t["id"] != DEFAULT_ID:
+            values["suggestion_uuid"] = t["id"]
+        failed = t["status"] != "done"
+        self.carbs.observe(values, None if failed else t["output"], t["cost"], is_failure=failed)
+
+
+def tune(
+    spec: TuneSpec,
+    budget: str | float | Budget,
+    out: str | Path,
+    workers: int = 2,
+    *,
+    max_trials: int | None = None,
+    progress: bool = True,
+    trial_fn: TrialFn = run_trial,
+    carbs_params: dict[str, Any] | None = None,
+    default_trial: bool = True,
+    report: bool = True,
+    validate: bool = True,
+) -> TuneResult:
+    """Run (or resume) a tune in ``out`` until the budget or ``max_trials`` is spent.
+
+    ``budget``: wall clock (``'4h'``) or total cost; ``max_trials`` counts every trial of the
+    out folder, earlier sessions included. ``trial_fn`` (a picklable function with the
+    signature of :func:`run_trial`) replaces the agent training, e.g. for synthetic objectives.
+    """
+    budget = parse_budget(budget)
+    if workers < 1:
+        raise TuneError(f"workers={workers}: must be >= 1")
+    out = Path(out)
+    _check_writable(out)
+    spec = validate_spec(spec) if validate else spec
+    s = _Session(spec, budget, out, workers, carbs_params, default_trial)
+    queue = s.recover()
+    bar = _Bar(progress, budget)
+    running: dict[Future, dict[str, Any]] = {}
+    ctx = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=ctx)
+
+    def can_launch() -> bool:
+        if queue:
+            return True
+        if max_trials is not None and len(s.trials) >= max_trials:
+            return False
+        if budget.kind == "wall":
+            return s.elapsed() < budget.amount
+        return s.spent_cost() + s.pending_cost(list(running.values())) < budget.amount
+
+    def submit(t: dict[str, Any]) -> None:
+        run_dir = str(out / "trials" / t["id"])
+        running[pool.submit(trial_fn, spec, t["id"], t["values"], run_dir, t["seed"])] = t
+
+    try:
+        with bar:
+            while True:
+                while len(running) < workers and can_launch():
+                    submit(queue.pop(0) if queue else s.new_trial())
+                bar.update(s)
+                if not running:
+                    break
+                done, _ = wait(list(running), timeout=1.0, return_when=FIRST_COMPLETED)
+                broken = False
+                for fut in done:
+                    t = running.pop(fut)
+                    try:
+                        result = fut.result()
+                    except BrokenProcessPool as e:
+                        broken = True
+                        result = {"error": f"worker process died ({e})", "wall_s": 0.0}
+                    except Exception as e:  # noqa: BLE001 - e.g. an unpicklable result
+                        result = {"error": f"{type(e).__name__}: {e}", "wall_s": 0.0}
+                    s.finish(t, result)
+                    bar.trial(s, t)
+                if broken:
+                    for fut, t in list(running.items()):  # the pool is gone: requeue the rest
+                        queue.append(t)
+                        running.pop(fut)
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    pool = ProcessPoolExecutor(workers, mp_context=ctx)
+    finally:
+        pool.shutdown(wait=not running, cancel_futures=True)
+        s._save_meta()
+    report_path = None
+    if report:
+        from intergreen.tuning.report import write_report
+
+        report_path = write_report(out)
+    return TuneResult(out, load_trials(out), s.ran, s.used(), report_path)
+
+
+def _check_writable(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise TuneError(f"--out {out}: cannot write there ({e.strerror or e})") from None
+
+
+class _Bar:
+    """Progress bar (trials done, best so far, budget used) and one log line per trial."""
+
+    def __init__(self, enabled: bool, budget: Budget) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.enabled, self.budget = enabled, budget
+        self.console = Console(stderr=True)
+        self.progress = Progress(
+            TextColumn("[bold]tune"),
+            BarColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            disable=not (enabled and self.console.is_terminal),
+            transient=False,
+        )
+        self.task = self.progress.add_task("tune", total=budget.amount, info="")
+
+    def __enter__(self) -> _Bar:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+    def update(self, s: _Session) -> None:
+        used = s.used()
+        done = sum(t["status"] in ("done", "failed") for t in s.trials.values())
+        best = s.best()
+        info = (
+            f"trials {done} (+{sum(t['status'] == 'running' for t in s.trials.values())} running)"
+            f" | best {'-' if best is None else f'{best:.2f} s'}"
+            f" | budget {self.budget.describe(used)}"
+        )
+        self.progress.update(self.task, completed=min(used, self.budget.amount), info=info)
+
+    def trial(self, s: _Session, t: dict[str, Any]) -> None:
+        self.update(s)
+        if not self.enabled:
+            return
+        what = f"{t['output']:.2f} s" if t["status"] == "done" else f"FAILED ({t.get('error')})"
+        vals = ", ".join(f"{k}={_fmt(v)}" for k, v in t["values"].items())
+        self.progress.console.print(
+            f"{t['id']}: wait {what}, cost {t['cost']:,.0f} | {vals}", highlight=False
+        )
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+
+__all__ = [
+    "Budget",
+    "TuneError",
+    "TuneResult",
+    "TuneSpec",
+    "load_trials",
+    "parse_budget",
+    "run_trial",
+    "tune",
+]

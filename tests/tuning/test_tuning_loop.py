@@ -1,0 +1,201 @@
+"""Tuning loop: agent search spaces, budget parsing, CLI errors, a synthetic tune with failures
+and resume (no SUMO)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from intergreen.agents.config import resolve_hyperparameters
+from intergreen.tuning import CARBS
+from intergreen.tuning.loop import Budget, TuneError, TuneSpec, parse_budget, tune
+from intergreen.tuning.space import (
+    TIMESTEPS,
+    SearchSpaceConfigError,
+    centre,
+    hyperparams_from_suggestion,
+    search_space,
+    suggestion_from_hyperparams,
+)
+
+TS = (50_000, 2_000, 2_000_000)
+
+
+# ----- search space -------------------------------------------------------------------------
+@pytest.mark.parametrize("agent", ["ppo", "dqn"])
+def test_presets_map_to_centres_and_back(agent: str) -> None:
+    hp = resolve_hyperparameters(agent)
+    params = search_space(agent, hp, TS)
+    names = [p.name for p in params]
+    assert names[-1] == TIMESTEPS
+    c = centre(params)
+    assert c == suggestion_from_hyperparams(agent, hp, TS[0], params)
+    back, steps = hyperparams_from_suggestion(agent, c, hp)
+    assert back == hp and steps == TS[0]
+    assert c["net_width"] == 128 and c["gamma"] == pytest.approx(0.95)
+    for p in params:  # the basic-space round trip returns the centre
+        assert float(p.space.from_basic(p.space.to_basic(p.center))) == pytest.approx(p.center)
+    extra = {"ppo": ("n_steps", "ent_coef"), "dqn": ("buffer_size", "exploration_fraction")}
+    assert set(extra[agent]) <= set(names)
+
+
+def test_integer_rounding_is_reachable_and_bounded() -> None:
+    params = {p.name: p for p in search_space("ppo", resolve_hyperparameters("ppo"), TS)}
+    width = params["net_width"].space
+    lo, hi = width.basic_bounds()
+    values = {int(width.from_basic(b)) for b in np.linspace(lo + 1e-9, hi - 1e-9, 2001)}
+    assert {16, 128, 1024} <= values and all(v % 16 == 0 for v in values)
+    # each rounded value maps back to itself through basic space
+    assert all(int(width.from_basic(width.to_basic(v))) == v for v in values)
+    steps = params[TIMESTEPS].space
+    assert int(steps.from_basic(steps.to_basic(2_000))) == 2_000
+    assert int(steps.from_basic(steps.to_basic(51_234))) == 51_200  # two digits at 2000
+
+
+def test_suggestion_to_sb3_kwargs() -> None:
+    base = resolve_hyperparameters("ppo")
+    s = {"learning_rate": 1e-3, "gamma": 0.99, "net_width": 64, "batch_size": 512,
+         "n_steps": 256, "ent_coef": 0.001, TIMESTEPS: 1234}  # fmt: skip
+    hp, steps = hyperparams_from_suggestion("ppo", s, base)
+    assert hp["policy_kwargs"]["net_arch"] == [64, 64]
+    assert hp["batch_size"] == 256  # clipped to the rollout
+    assert steps == 1234 and hp["n_epochs"] == base["n_epochs"]
+    dqn = search_space("dqn", resolve_hyperparameters("dqn", "study_dqn"), TS)
+    assert centre(dqn)["net_width"] == 1000  # the preset's widest layer, strictly inside
+
+
+def test_search_space_errors() -> None:
+    hp = resolve_hyperparameters("ppo")
+    with pytest.raises(SearchSpaceConfigError, match="cannot tune buffer_size for ppo"):
+        search_space("ppo", hp, TS, names=["learning_rate", "buffer_size"])
+    with pytest.raises(SearchSpaceConfigError, match="strictly between"):
+        search_space("ppo", hp, (100, 200, 1000))
+    only = search_space("ppo", hp, TS, names=["learning_rate"])
+    assert [p.name for p in only] == ["learning_rate", TIMESTEPS]
+
+
+# ----- budget -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "budget"),
+    [
+        ("4h", Budget("wall", 14_400)),
+        ("30m", Budget("wall", 1_800)),
+        ("90s", Budget("wall", 90)),
+        ("1h30m", Budget("wall", 5_400)),
+        ("0.5h", Budget("wall", 1_800)),
+        ("2000000", Budget("cost", 2e6)),
+        ("2_000_000", Budget("cost", 2e6)),
+        ("1e6", Budget("cost", 1e6)),
+        (5000, Budget("cost", 5000)),
+    ],
+)
+def test_parse_budget(text: str, budget: Budget) -> None:
+    assert parse_budget(text) == budget
+
+
+@pytest.mark.parametrize("text", ["", "4x", "h", "-3", "0", "0s", "nan", "inf", "4 hours"])
+def test_parse_budget_rejects(text: str) -> None:
+    with pytest.raises(TuneError, match="wall-clock time like 4h"):
+        parse_budget(text)
+
+
+# ----- CLI user errors ----------------------------------------------------------------------
+def _cli(capsys, *args: str) -> tuple[int, str]:
+    from intergreen.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["tune", *args])
+    return int(exc.value.code), capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--agent", "sac"], "unknown agent 'sac'"),
+        (["--agent", "ppo", "--budget", "4 hours"], "budget '4 hours'"),
+        (["--agent", "ppo", "--out", "/proc/nope/tune"], "cannot write there"),
+    ],
+)
+def test_cli_user_errors(tmp_path, capsys, args: list[str], message: str) -> None:
+    if "--out" not in args:
+        args = [*args, "--out", str(tmp_path / "t")]
+    code, err = _cli(capsys, *args)
+    assert code == 2, err
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert len(lines) == 1 and message in lines[0], err
+
+
+# ----- a synthetic tune (no SUMO): failures, resume -----------------------------------------
+def synthetic_trial(spec, trial_id, values, run_dir, seed):
+    """Picklable stand-in for run_trial: a quadratic in log learning rate, cheaper = worse."""
+    if trial_id == "t0002":
+        raise RuntimeError("boom")
+    if trial_id == "t0003":
+        return {"output": math.nan, "timesteps": values[TIMESTEPS], "wall_s": 0.0}
+    lr = values["learning_rate"]
+    out = 10 + (math.log10(lr) + 3.0) ** 2 + 1e3 / values[TIMESTEPS]
+    return {"output": out, "timesteps": values[TIMESTEPS], "train_s": 0.01, "wall_s": 0.0}
+
+
+SPEC = TuneSpec(agent="ppo", params=("learning_rate", "gamma"), timesteps=(300, 100, 1000))
+
+
+def test_synthetic_tune_failures_and_resume(tmp_path) -> None:
+    out = tmp_path / "tune"
+    r = tune(SPEC, "1h", out, workers=2, max_trials=5, progress=False,
+             trial_fn=synthetic_trial, validate=False)  # fmt: skip
+    status = {t["id"]: t["status"] for t in r.trials}
+    assert status == {"t0000": "done", "t0001": "done", "t0002": "failed", "t0003": "failed",
+                      "t0004": "done"}  # fmt: skip
+    errors = {t["id"]: t.get("error") for t in r.trials}
+    assert "boom" in errors["t0002"] and "non-finite" in errors["t0003"]
+    carbs = CARBS.load(str(out / "carbs.json"))
+    assert carbs.observation_count == 5 and not carbs.outstanding
+    fails = {o["suggestion_id"] for o in carbs.observations if o["is_failure"]}
+    assert fails == {"t0002", "t0003"}
+    default = next(t for t in r.trials if t["id"] == "t0000")
+    assert default["values"]["learning_rate"] == pytest.approx(3e-4)
+    assert (out / "report.md").exists() and (out / "report.png").stat().st_size > 1000
+    assert "Pareto front" in (out / "report.md").read_text()
+
+    # same command again: nothing to do, nothing repeated
+    again = tune(SPEC, "1h", out, workers=2, max_trials=5, progress=False,
+                 trial_fn=synthetic_trial, validate=False)  # fmt: skip
+    assert again.ran == [] and CARBS.load(str(out / "carbs.json")).observation_count == 5
+
+    # an interrupted session: t0005 was suggested and running when the process died
+    carbs = CARBS.load(str(out / "carbs.json"))
+    s = carbs.suggest(suggestion_id="t0005").suggestion
+    values = {k: v for k, v in s.items() if k != "suggestion_uuid"}
+    rec = {"id": "t0005", "number": 5, "status": "running", "default": False,
+           "values": values, "hyperparams": {}, "seed": 5}  # fmt: skip
+    (out / "trials" / "t0005").mkdir(parents=True)
+    (out / "trials" / "t0005" / "trial.json").write_text(json.dumps(rec))
+    more = tune(SPEC, "1h", out, workers=1, max_trials=7, progress=False,
+                trial_fn=synthetic_trial, validate=False)  # fmt: skip
+    assert more.ran == ["t0005", "t0006"]
+    final = CARBS.load(str(out / "carbs.json"))
+    assert final.observation_count == 7 and not final.outstanding
+    ids = [o["suggestion_id"] for o in final.observations]
+    assert len(ids) == len(set(ids))
+
+
+def test_other_configuration_is_refused(tmp_path) -> None:
+    out = tmp_path / "tune"
+    tune(SPEC, 600, out, workers=1, max_trials=1, progress=False, trial_fn=synthetic_trial,
+         validate=False, report=False)  # fmt: skip
+    other = TuneSpec(agent="ppo", params=("learning_rate",), timesteps=(300, 100, 1000))
+    with pytest.raises(TuneError, match="another configuration .*params"):
+        tune(other, 600, out, workers=1, progress=False, trial_fn=synthetic_trial,
+             validate=False)  # fmt: skip
+
+
+def test_cost_budget_stops_launching(tmp_path) -> None:
+    r = tune(SPEC, 700, tmp_path / "t", workers=1, progress=False, trial_fn=synthetic_trial,
+             validate=False, report=False)  # fmt: skip
+    spent = sum(t["cost"] for t in r.trials)
+    last = r.trials[-1]["cost"]
+    assert spent >= 700 and spent - last < 700
