@@ -1,18 +1,17 @@
 """Validation: simulate a calibrated demand under vehicle actuation and compare with counts.
 
-The fast path needs no gymnasium environment: a :class:`RouteFileSimulation` on the
-routeSampler routes, the junction's :class:`StageController` and sensors, and the
-:class:`VehicleActuated` baseline asked at each decision point exactly as
-:class:`~intergreen.junctions.env.JunctionEnv` would ask it. SUMO counts every edge per
-hour (``edgeData``); the modelled flow of an approach is the vehicles that *left* the
-approach edge into the junction in that hour (a stop-line count: a queue that cannot
-clear shows up as a shortfall), of an exit the vehicles that entered it.
+A :class:`~intergreen.junctions.env.JunctionEnv` (its controller, sensors and stepping)
+drives a :class:`RouteFileSimulation` on the routeSampler routes in place of its own
+Poisson simulation, and the :class:`VehicleActuated` baseline is asked at each decision
+point as in an episode (the baseline reads the sensors, not the observation). SUMO counts
+every edge per hour (``edgeData``); the modelled flow of an approach is the vehicles that
+*left* the approach edge into the junction in that hour (a stop-line count: a queue that
+cannot clear shows up as a shortfall), of an exit the vehicles that entered it.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,10 +21,9 @@ from intergreen.calibration.demand_profiles import CalibratedDemand, Calibration
 from intergreen.calibration.geh import GehSummary, geh, geh_summary
 from intergreen.calibration.routes import RouteFileSimulation
 from intergreen.junctions.baselines import VehicleActuated
-from intergreen.junctions.controller import StageController
 from intergreen.junctions.demand import DemandProfile
-from intergreen.junctions.network import Network, approach_edge, build_network, exit_edge
-from intergreen.junctions.sensors import SensorArray, SensorFrame
+from intergreen.junctions.env import JunctionEnv
+from intergreen.junctions.network import approach_edge, exit_edge
 from intergreen.junctions.simulation import EpisodeMetrics
 from intergreen.junctions.spec import JunctionSpec
 
@@ -36,43 +34,6 @@ __all__ = [
     "simulate_actuated",
     "with_step_length",
 ]
-
-
-class _ControlView:
-    """What a baseline policy reads from a JunctionEnv, without the environment."""
-
-    def __init__(self, spec: JunctionSpec, network: Network, seed: int) -> None:
-        self.spec_ = spec
-        self.action_stages = [str(s) for s in spec.action_stages]
-        self.controller = StageController(spec, network.links)
-        self.sensors = SensorArray(network, tuple(spec.approach_lane_ids), spec.sensors.noise, seed)
-        self.frames: list[SensorFrame] = []
-        self.history: deque[SensorFrame] = deque(maxlen=200)
-        self.decision_steps = round(spec.timing.decision_interval / spec.timing.step_length)
-        self._state = ""
-
-    def _advance(self, sim: RouteFileSimulation) -> None:
-        state = self.controller.step()
-        if state != self._state:
-            sim.set_signal_state(state)
-            self._state = state
-        sim.step()
-        frame = self.sensors.read(sim.conn, sim.time, sim.step_length)
-        self.frames.append(frame)
-        self.history.append(frame)
-
-    def advance_to_decision(self, sim: RouteFileSimulation) -> bool:
-        """One decision interval, then on until a decision is possible; True at the end."""
-        end = sim.duration - 1e-9
-        for _ in range(self.decision_steps):
-            self._advance(sim)
-            if sim.time >= end:
-                return True
-        while not self.controller.ready_for_decision():
-            self._advance(sim)
-            if sim.time >= end:
-                return True
-        return False
 
 
 def with_step_length(spec: JunctionSpec, step_length: float) -> JunctionSpec:
@@ -97,31 +58,36 @@ def simulate_actuated(
     ``step_length`` (s) overrides the junction's (e.g. 1.0 for speed); the network and
     sensor layout stay the junction's own.
     """
-    network = build_network(spec)
     run_spec = spec if step_length is None else with_step_length(spec, step_length)
-    sim = RouteFileSimulation(
-        run_spec, profile, route_file, edgedata=edgedata, seed=seed, network=network
-    )
-    view = _ControlView(run_spec, network, seed)
+    env = JunctionEnv(run_spec, profile, duration=profile.duration, seed=seed)
     policy = VehicleActuated()
-    sim.start()
     try:
-        view.sensors.reset(sim.conn, seed=seed)
-        view.controller.reset()
-        policy.reset(view)  # type: ignore[arg-type]
-        done = view.advance_to_decision(sim)
+        sim = RouteFileSimulation(
+            run_spec, profile, route_file, edgedata=edgedata, seed=seed, network=env.network
+        )
+        # what JunctionEnv.reset does, with the route-file simulation in place of its own
+        env.demand, env.sim = profile, sim
+        sim.start()
+        env.sensors.reset(sim.conn, seed=seed)
+        env.controller.reset()
+        env._last_state, env._pos = "", 0
+        env._buf[:] = 0
+        env.frames = []
+        env.history.clear()
+        policy.reset(env)
+        done = env._advance_to_decision()
         next_report = 6 * 3600.0
         while not done:
-            action = policy.act(None, view)  # type: ignore[arg-type]
-            view.controller.request(view.action_stages[action])
-            view.frames = []
-            done = view.advance_to_decision(sim)
+            action = policy.act(None, env)  # type: ignore[arg-type]
+            env.controller.request(env.action_stages[action])
+            env.frames = []
+            done = env._advance_to_decision()
             if progress is not None and sim.time >= next_report:
                 progress(sim.time)
                 next_report += 6 * 3600.0
         return sim.finish()
     finally:
-        sim.close()
+        env.close()
 
 
 def read_edgedata(path: Path) -> pd.DataFrame:

@@ -1,0 +1,138 @@
+"""Calibrated gm_a56 profiles: values against the derived CSV, shipped YAMLs, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from intergreen.calibration.counts import load_counts
+from intergreen.calibration.demand_profiles import (
+    CalibrationError,
+    calibrate_demand,
+    gm_a56_profiles,
+    parse_approach_map,
+    profile_hours,
+)
+from intergreen.junctions.catalog import resolve_junction
+from intergreen.junctions.demand import load_assumptions, resolve_demand
+from intergreen.junctions.spec import JunctionSpec
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "gm_chester_road_weekday_hourly.csv"
+
+
+@pytest.fixture(scope="module")
+def gm() -> JunctionSpec:
+    return resolve_junction("gm_a56")
+
+
+@pytest.fixture(scope="module")
+def site_flows() -> pd.DataFrame:
+    """Weekday-mean veh/h of site 1415 by hour: columns NorthEast, SouthWest."""
+    df = pd.read_csv(DATA, dtype={"site": str})
+    df = df[(df["site"] == "1415") & (df["lane"] == "all")]
+    return df.pivot(index="hour", columns="direction", values="mean_veh_h")
+
+
+def _arm(period, arm: str) -> float:
+    return sum(v for m, v in period.flows.items() if m.startswith(f"{arm}."))
+
+
+def test_weekday_profile_matches_derived_counts(gm: JunctionSpec, site_flows) -> None:
+    a = load_assumptions(gm)
+    profile = resolve_demand(gm, "weekday")
+    assert len(profile.periods) == 24 and profile.duration == 86400
+    main = site_flows["NorthEast"] + site_flows["SouthWest"]
+    scale = max(a.levels.values()) * 0.70 / main.max()  # busiest hour = the study's high
+    assert scale == pytest.approx(0.5795, abs=1e-4)
+    for hour, period in enumerate(profile.periods):
+        # NE (northbound) arrives on the S arm, SW (southbound) on the N arm
+        assert _arm(period, "S") == pytest.approx(scale * site_flows.loc[hour, "NorthEast"], abs=0.05)
+        assert _arm(period, "N") == pytest.approx(scale * site_flows.loc[hour, "SouthWest"], abs=0.05)
+        side = (_arm(period, "N") + _arm(period, "S")) * 0.15 / 0.70
+        assert _arm(period, "E") == pytest.approx(side, abs=0.05)
+        assert _arm(period, "W") == pytest.approx(side, abs=0.05)
+        assert period.flows["N.ahead"] == pytest.approx(0.8 * _arm(period, "N"), abs=0.05)
+        assert period.flows["E.left"] == pytest.approx(0.4 * _arm(period, "E"), abs=0.05)
+    assert max(p.total for p in profile.periods) == pytest.approx(2400, abs=0.1)
+    assert "1415" in profile.source and "assumption" in profile.source
+
+
+def test_peak_profiles_are_the_weekday_hours(gm: JunctionSpec) -> None:
+    day = resolve_demand(gm, "weekday")
+    for name, (first, last) in (("am_peak", (7, 10)), ("pm_peak", (15, 19))):
+        prof = resolve_demand(gm, name)
+        assert len(prof.periods) == last - first
+        for i, p in enumerate(prof.periods):
+            assert p.begin == i * 3600
+            assert p.flows == day.periods[first + i].flows
+        assert f"{first:02d}:00" in prof.source
+
+
+def test_calibrated_levels_keep_totals_take_split(gm: JunctionSpec, site_flows) -> None:
+    daily = site_flows.sum()
+    n_share = daily["SouthWest"] / (daily["SouthWest"] + daily["NorthEast"])
+    for level, total in {"low": 1714, "medium": 2117, "high": 2400}.items():
+        p = resolve_demand(gm, f"{level}_calibrated").periods[0]
+        assert p.total == pytest.approx(total, abs=0.1)
+        assert _arm(p, "N") == pytest.approx(total * 0.70 * n_share, abs=0.05)
+        assert _arm(p, "E") == pytest.approx(total * 0.15, abs=0.05)
+
+
+def test_shipped_yamls_regenerate_from_raw_counts(gm: JunctionSpec, tfgm_1415: Path) -> None:
+    for profile in gm_a56_profiles(tfgm_1415):
+        shipped = resolve_demand(gm, profile.name)
+        assert shipped.periods == profile.periods, profile.name
+
+
+@pytest.fixture(scope="module")
+def counts_1415(tfgm_1415: Path) -> pd.DataFrame:
+    return load_counts(f"tfgm:{tfgm_1415}")
+
+
+def test_explicit_map_and_scale(gm: JunctionSpec, counts_1415, site_flows) -> None:
+    cal = calibrate_demand(
+        gm, counts_1415, "8-9", approach_map={"NorthEast": "N", "SouthWest": "S"}, scale=1
+    )
+    assert cal.scale == 1 and cal.first_hour == 8
+    assert _arm(cal.profile.periods[0], "N") == pytest.approx(site_flows.loc[8, "NorthEast"], 0.01)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"approach_map": {"NorthEast": "X"}}, "no such arm"),
+        ({"approach_map": {"Nowhere": "N"}}, "not in the counts"),
+        ({"approach_map": {"NorthEast": "N", "SouthWest": "N"}}, "counted more than once"),
+        ({"scale": "-2"}, "--scale"),
+        ({"scale": "big"}, "--scale"),
+        ({"site": "999"}, "--site 999"),
+        ({"profile": "morning"}, "unknown profile"),
+    ],
+)
+def test_bad_options(gm: JunctionSpec, counts_1415, kwargs, message) -> None:
+    kwargs = {"profile": "8-9", **kwargs}
+    with pytest.raises(CalibrationError, match=message):
+        calibrate_demand(gm, counts_1415, **kwargs)
+
+
+def test_missing_hours_named(gm: JunctionSpec, counts_1415) -> None:
+    part = counts_1415[counts_1415["interval_start"].dt.hour.between(7, 9)]
+    with pytest.raises(CalibrationError, match="clock hour"):
+        calibrate_demand(gm, part, "weekday")
+    assert len(calibrate_demand(gm, part, "am_peak").profile.periods) == 3
+
+
+def test_unmappable_directions(gm: JunctionSpec, counts_1415) -> None:
+    other = counts_1415.assign(site="77")
+    with pytest.raises(CalibrationError, match="--approach-map"):
+        calibrate_demand(gm, other, "8-9")
+
+
+def test_parse_approach_map() -> None:
+    assert parse_approach_map("NorthEast=S, SouthWest=N") == {"NorthEast": "S", "SouthWest": "N"}
+    assert parse_approach_map(None) is None
+    with pytest.raises(CalibrationError, match="DIRECTION=ARM"):
+        parse_approach_map("NorthEast")
+    assert profile_hours("0-24") == (0, 24)
