@@ -48,8 +48,9 @@ def test_weekday_profile_matches_derived_counts(gm: JunctionSpec, site_flows) ->
     assert scale == pytest.approx(0.5795, abs=1e-4)
     for hour, period in enumerate(profile.periods):
         # NE (northbound) arrives on the S arm, SW (southbound) on the N arm
-        assert _arm(period, "S") == pytest.approx(scale * site_flows.loc[hour, "NorthEast"], abs=0.05)
-        assert _arm(period, "N") == pytest.approx(scale * site_flows.loc[hour, "SouthWest"], abs=0.05)
+        ne, sw = site_flows.loc[hour, "NorthEast"], site_flows.loc[hour, "SouthWest"]
+        assert _arm(period, "S") == pytest.approx(scale * ne, abs=0.05)
+        assert _arm(period, "N") == pytest.approx(scale * sw, abs=0.05)
         side = (_arm(period, "N") + _arm(period, "S")) * 0.15 / 0.70
         assert _arm(period, "E") == pytest.approx(side, abs=0.05)
         assert _arm(period, "W") == pytest.approx(side, abs=0.05)
