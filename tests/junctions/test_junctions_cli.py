@@ -162,7 +162,6 @@ def test_unwritable_output(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
     [
         ["simulate", "--junction", "nowhere"],
         ["simulate", "--duration", "-5"],
-        ["simulate", "--demand", "rush", "--duration", "30"],
     ],
 )
 def test_no_traceback_from_the_console_script(args: list[str]) -> None:
