@@ -1,0 +1,49 @@
+"""A tiny real tune on SUMO: 3 PPO trials of ~300 steps, a 120 s evaluation episode each;
+it writes the checkpoint and report, and a re-run resumes without repeating a trial."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from intergreen.tuning import CARBS
+from intergreen.tuning.loop import TuneSpec, tune
+
+pytest.importorskip("stable_baselines3")
+
+SPEC = TuneSpec(
+    agent="ppo",
+    hyperparams={"n_steps": 64, "batch_size": 32, "n_epochs": 1},
+    timesteps=(300, 150, 600),
+    eval_episodes=1,
+    eval_duration=120.0,
+    checkpoint_every=100_000,
+)
+
+
+def test_tiny_real_tune_writes_report_and_resumes(tmp_path) -> None:
+    out = tmp_path / "ppo_speed"
+    r = tune(SPEC, "10m", out, workers=2, max_trials=3, progress=False)
+    assert [t["id"] for t in r.trials] == ["t0000", "t0001", "t0002"]
+    assert all(t["status"] == "done" for t in r.trials), [t.get("error") for t in r.trials]
+    for t in r.trials:
+        assert t["output"] > 0 and t["cost"] == t["timesteps"] >= t["values"]["timesteps"]
+        run = out / "trials" / t["id"]
+        assert (run / "model.zip").exists() and (run / "done.json").exists()
+        cfg = json.loads((run / "config.json").read_text())
+        assert cfg["hyperparameters"]["learning_rate"] == pytest.approx(
+            t["values"]["learning_rate"])
+        assert cfg["hyperparameters"]["policy_kwargs"]["net_arch"] == [t["values"]["net_width"]] * 2
+    carbs = CARBS.load(str(out / "carbs.json"))
+    assert carbs.observation_count == 3 and not carbs.outstanding
+    assert carbs.config.better_direction_sign == -1
+    report = (out / "report.md").read_text()
+    assert "Pareto front" in report and "t0000" in report
+    assert (out / "report.png").stat().st_size > 1000
+
+    mtimes = {p: p.stat().st_mtime_ns for p in out.glob("trials/*/done.json")}
+    again = tune(SPEC, "10m", out, workers=2, max_trials=3, progress=False)
+    assert again.ran == []
+    assert {p: p.stat().st_mtime_ns for p in out.glob("trials/*/done.json")} == mtimes
+    assert CARBS.load(str(out / "carbs.json")).observation_count == 3
