@@ -1,0 +1,62 @@
+"""Grid files: validation (all problems at once), shipped configs, stable run keys."""
+
+from __future__ import annotations
+
+import pytest
+
+from intergreen.experiments.grid import GridError, load_grid, resolve_grid_path
+
+
+def test_all_problems_listed_at_once():
+    bad = {
+        "rewards": ["queue", "no_such_reward", "averge_speed"],
+        "agents": ["dqn", "a2c"],
+        "seeds": [1],
+        "training": {"timesteps": 100},
+        "baselines": ["max-occupancy", "sydney"],
+        "evaluation": {"demands": ["low", "rush"]},
+    }
+    with pytest.raises(GridError) as err:
+        load_grid(bad)
+    problems = err.value.problems
+    text = str(err.value)
+    assert len(problems) == 5, problems
+    for needle in ("no_such_reward", "averge_speed", "a2c", "sydney", "rush"):
+        assert needle in text
+    assert "5 problems" in text
+
+
+def test_structure_and_meaning_reported_together(tiny_cfg):
+    bad = dict(tiny_cfg, seeds=[1, 1], training={"timesteps": 0}, rewards=["nope"])
+    bad["agents"] = {"dqn": {"hyperparams": {"learning_rat": 0.1}}}
+    with pytest.raises(GridError) as err:
+        load_grid(bad)
+    text = str(err.value)
+    assert "seeds" in text and "training.timesteps" in text and "nope" in text
+    assert "learning_rat" in text and "learning_rate" in text  # the hint
+
+
+def test_shipped_configs():
+    quick, full = load_grid("study_quick"), load_grid("study_full.yaml")
+    assert len(quick.cells()) == 6
+    assert len(full.cells()) == 13 * 2 * 3
+    from intergreen.rewards import STUDY_REWARDS
+
+    assert set(STUDY_REWARDS) | {"pressure"} == set(full.rewards)
+    assert resolve_grid_path("study_quick").name == "study_quick.yaml"
+    with pytest.raises(FileNotFoundError, match="study_quick"):
+        resolve_grid_path("study_nope")
+
+
+def test_run_keys_stable(tiny_cfg):
+    TINY = tiny_cfg
+    cell = load_grid(TINY).cells()[0]
+    # the key is a hash of the resolved training config: fixed across processes and versions
+    assert cell.key() == "9bec2a4b5b0aced4"
+    assert cell.dir_name() == "queue-dqn-s1-9bec2a4b5b0aced4"
+    again = load_grid(dict(TINY, rewards=["average_speed", "queue"])).cells()[1]
+    assert again.key() == cell.key()  # the order of the grid does not matter
+    other = load_grid(dict(TINY, training={"timesteps": 301, "checkpoint_every": 150}))
+    assert other.cells()[0].key() != cell.key()
+    keys = [c.key() for c in load_grid(TINY).cells()]
+    assert len(set(keys)) == len(keys)

@@ -1,0 +1,131 @@
+"""The runner on real SUMO: results table, resume, killed and failing runs, lock, bad --out."""
+
+from __future__ import annotations
+
+import errno
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from intergreen.experiments.executors import LocalExecutor
+from intergreen.experiments.runner import (
+    BatchLock,
+    BatchLocked,
+    ExperimentError,
+    check_writable,
+    plan_tasks,
+    run_batch,
+)
+
+
+def _run_dirs(out: Path) -> dict[str, Path]:
+    return {p.name.split("-dqn-")[0]: p for p in (out / "runs").iterdir()}
+
+
+def test_results_table(tiny_batch, tiny_grid):
+    out, summary = tiny_batch
+    assert summary.total == 3 and summary.done == 3
+    results = pd.read_parquet(out / "results.parquet")
+    # 2 rewards + 1 baseline, 2 demands, 2 episodes
+    assert len(results) == 3 * 2 * 2
+    for col in ("reward", "agent", "train_seed", "demand", "eval_seed", "avg_waiting_time"):
+        assert col in results
+    agents = results[results["kind"] == "agent"]
+    assert set(agents["reward"]) == {"queue", "average_speed"}
+    assert set(agents["train_seed"]) == {1}
+    # paired evaluation: every controller meets the same seeds at every level
+    seeds = results.groupby("controller")["eval_seed"].apply(lambda s: sorted(s))
+    assert all(s == seeds.iloc[0] for s in seeds)
+    curves = pd.read_parquet(out / "learning_curves.parquet")
+    assert {"step", "avg_waiting_time", "reward", "train_seed"} <= set(curves)
+    assert set(curves["reward"]) == {"queue", "average_speed"}
+    for run in (out / "runs").iterdir():
+        assert (run / "eval.parquet").exists() and (run / "done.json").exists()
+
+
+def test_resume_skips_complete_runs(batch_copy, tiny_grid):
+    before = pd.read_parquet(batch_copy / "results.parquet")
+    start = time.perf_counter()
+    summary = run_batch(tiny_grid, batch_copy, LocalExecutor(1))
+    assert summary.skipped == 3 and summary.done == 0
+    assert time.perf_counter() - start < 10
+    after = pd.read_parquet(batch_copy / "results.parquet")
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_killed_run_resumes_from_checkpoint(batch_copy, tiny_grid):
+    runs = _run_dirs(batch_copy)
+    killed = runs["queue"]
+    # as if killed after the checkpoint at step 150: config + checkpoint, no done.json
+    for name in ("done.json", "model.zip", "eval.parquet", "eval.json"):
+        (killed / name).unlink()
+    ck = killed / "checkpoints"
+    assert (ck / "model_150.zip").exists()
+    (ck / "latest.json").write_text(
+        json.dumps({"step": 150, "model": "model_150.zip", "replay": "replay_150.pkl"})
+    )
+    (ck / "model_300.zip").unlink()
+    kept_mtime = (runs["average_speed"] / "eval.parquet").stat().st_mtime
+    summary = run_batch(tiny_grid, batch_copy, LocalExecutor(1))
+    assert summary.done == 1 and summary.skipped == 2 and summary.ok
+    assert (killed / "done.json").exists() and (killed / "eval.parquet").exists()
+    assert json.loads((killed / "done.json").read_text())["timesteps"] >= 300
+    steps = pd.read_csv(killed / "metrics.csv")["step"]
+    assert steps.is_monotonic_increasing and steps.max() <= 310
+    assert (runs["average_speed"] / "eval.parquet").stat().st_mtime == kept_mtime
+    assert len(pd.read_parquet(batch_copy / "results.parquet")) == 12
+
+
+def test_failed_run_recorded_and_batch_goes_on(batch_copy, tiny_grid):
+    runs = _run_dirs(batch_copy)
+    broken, fine = runs["queue"], runs["average_speed"]
+    for name in ("done.json", "eval.parquet", "eval.json"):
+        (broken / name).unlink()
+    (broken / "checkpoints" / "latest.json").write_text("{not json")
+    # the other run must really run after the failure: make it incomplete too
+    (fine / "eval.json").unlink()
+    summary = run_batch(tiny_grid, batch_copy, LocalExecutor(1))
+    assert [f["name"] for f in summary.failed] == [broken.name]
+    assert summary.done == 1 and summary.skipped == 1
+    error = json.loads((broken / "error.json").read_text())
+    assert error["type"] == "RunDirError" and "latest.json" in error["message"]
+    results = pd.read_parquet(batch_copy / "results.parquet")
+    assert set(results["controller"]) == {"average_speed/dqn", "max-occupancy"}
+    batch = json.loads((batch_copy / "batch.json").read_text())
+    assert batch["failed"][0]["name"] == broken.name
+
+
+def test_lock_refuses_a_second_batch(tmp_path, tiny_grid):
+    out = tmp_path / "out"
+    out.mkdir()
+    with BatchLock(out):
+        with pytest.raises(BatchLocked, match="in use by another batch"):
+            run_batch(tiny_grid, out)
+        assert not (out / "runs").exists()  # refused before anything ran
+    # a lock file left by a killed batch (no flock held) is taken over
+    (out / ".batch.lock").write_text('{"pid": 1, "host": "x", "since": "then"}')
+    with BatchLock(out):
+        pass
+    assert not (out / ".batch.lock").exists()
+
+
+def test_unwritable_or_full_output(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ExperimentError, match="cannot write"):
+        check_writable(blocker / "out")
+
+    def full(self, *a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full)
+    with pytest.raises(ExperimentError, match="disk full"):
+        check_writable(tmp_path / "out2")
+
+
+def test_tasks_order_runs_then_baselines(tiny_grid, tmp_path):
+    kinds = [t.kind for t in plan_tasks(tiny_grid, tmp_path)]
+    assert kinds == ["run", "run", "baseline"]
