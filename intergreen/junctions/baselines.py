@@ -53,6 +53,17 @@ def stage_lanes(spec: JunctionSpec, stage: str) -> np.ndarray:
     return np.array(served, dtype=bool)
 
 
+def stage_crossings(spec: JunctionSpec, stage: str, crossing_arms: tuple[str, ...]) -> np.ndarray:
+    """Bool per signalled crossing (in ``crossing_arms`` order): whether the stage runs it."""
+    runs = {
+        m.split(".")[0]
+        for g in spec.stages[stage].groups
+        for m in spec.signal_groups[g].movements
+        if m.endswith(".crossing")
+    }
+    return np.array([a in runs for a in crossing_arms], dtype=bool)
+
+
 class _StagePolicy:
     """Shared bookkeeping: the action stages, the lanes each serves, the current index."""
 
@@ -61,6 +72,12 @@ class _StagePolicy:
     def reset(self, env: JunctionEnv) -> None:
         self.stages = list(env.action_stages)
         self.lanes = [stage_lanes(env.spec_, s) for s in self.stages]
+        self.crossings = [stage_crossings(env.spec_, s, env.crossing_arms) for s in self.stages]
+
+    def _waiting(self, frame, j: int) -> float:
+        """Demand for stage j: vehicles in its zones plus pedestrians at its crossings."""
+        peds = frame.ped_waiting[self.crossings[j]].sum() if frame.ped_waiting.size else 0.0
+        return float(frame.count[self.lanes[j]].sum() + peds)
 
     def _current(self, env: JunctionEnv) -> int:
         stage = env.controller.current_stage
@@ -137,7 +154,7 @@ class VehicleActuated(_StagePolicy):
     The green is extended while any lane of the running stage sees a vehicle; it
     gaps out once they have been empty for ``gap`` seconds, and ends at
     ``max_green`` (s, per stage, or one value for all); then the next stage in
-    turn that has a vehicle waiting gets the green.
+    turn that has a vehicle (or a pedestrian at its crossing) waiting gets the green.
     """
 
     name = "vehicle-actuated"
@@ -168,7 +185,7 @@ class VehicleActuated(_StagePolicy):
             return i
         for k in range(1, len(self.stages)):
             j = (i + k) % len(self.stages)
-            if frame.count[self.lanes[j]].sum() > 0:
+            if self._waiting(frame, j) > 0:
                 return j
         return i
 

@@ -3,7 +3,8 @@
 A junction's ``demand.yaml`` states arm shares and turning proportions (as
 assumptions until calibrated) and named levels (total veh/h into the junction,
 constant over ``duration``). A demand may be named by a level (``medium``), a
-total (``1900vph``), a profile YAML path, or a profile saved by the calibration
+total (``1900vph``), either with ``+peds`` to add the stated pedestrian flows
+(``medium+peds``), a profile YAML path, or a profile saved by the calibration
 (``<junction folder>/demands/NAME.yaml`` or ``$INTERGREEN_DATA/demands/JUNCTION/NAME.yaml``).
 
 Arrivals are Poisson: each movement is a SUMO flow with exponential headways
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from intergreen.junctions.network import approach_edge, cache_dir, exit_edge
+from intergreen.junctions.network import approach_edge, cache_dir, crossing_arms, exit_edge
 from intergreen.junctions.spec import TURNS, JunctionSpec, SpecError, read_yaml
 
 VEHICLE_TYPE = (
@@ -32,12 +33,14 @@ VEHICLE_TYPE = (
 
 
 class Period(BaseModel):
-    """Constant flows (veh/h per movement ``ARM.turn``) from ``begin`` to ``end`` seconds."""
+    """Constant flows (veh/h per movement ``ARM.turn``) from ``begin`` to ``end`` seconds,
+    and optional pedestrians (persons/h crossing each arm, half each way)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     begin: float = Field(ge=0)
     end: float
     flows: dict[str, float]
+    pedestrians: dict[str, float] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> Period:
@@ -46,6 +49,9 @@ class Period(BaseModel):
         for m, v in self.flows.items():
             if v < 0:
                 raise ValueError(f"flows.{m}: flow must be >= 0 veh/h, got {v}")
+        for arm, v in self.pedestrians.items():
+            if v < 0:
+                raise ValueError(f"pedestrians.{arm}: flow must be >= 0 persons/h, got {v}")
         return self
 
     @property
@@ -65,6 +71,10 @@ class DemandProfile(BaseModel):
     def duration(self) -> float:
         return self.periods[-1].end
 
+    @property
+    def has_pedestrians(self) -> bool:
+        return any(v > 0 for p in self.periods for v in p.pedestrians.values())
+
     def digest(self) -> str:
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
 
@@ -79,6 +89,7 @@ class DemandAssumptions(BaseModel):
     turning: dict[str, dict[str, float]]
     levels: dict[str, float] = Field(default_factory=dict)
     training_range: tuple[float, float] | None = None
+    pedestrians: dict[str, float] = Field(default_factory=dict)  # persons/h per crossing
 
 
 def junction_folder(spec: JunctionSpec) -> Path | None:
@@ -130,12 +141,23 @@ def movement_flows(a: DemandAssumptions, total: float) -> dict[str, float]:
 
 
 def constant_demand(
-    spec: JunctionSpec, total: float, name: str | None = None, duration: float | None = None
+    spec: JunctionSpec,
+    total: float,
+    name: str | None = None,
+    duration: float | None = None,
+    pedestrians: bool = False,
 ) -> DemandProfile:
+    """A total (veh/h) held for the episode, split by the junction's demand.yaml; with
+    ``pedestrians`` also its pedestrian flows."""
     a = load_assumptions(spec)
+    peds = dict(a.pedestrians) if pedestrians else {}
+    if pedestrians and not peds:
+        raise SpecError(f"{spec.name}/demand.yaml states no pedestrian flows (pedestrians:)")
+    period = Period(begin=0, end=duration or a.duration, flows=movement_flows(a, total),
+                    pedestrians=peds)  # fmt: skip
     return DemandProfile(
-        name=name or f"{total:g}vph",
-        periods=[Period(begin=0, end=duration or a.duration, flows=movement_flows(a, total))],
+        name=(name or f"{total:g}vph") + ("+peds" if pedestrians else ""),
+        periods=[period],
         source=f"{total:g} veh/h split by {spec.name}/demand.yaml (assumptions)",
     )
 
@@ -171,7 +193,18 @@ def load_profile(path: Path) -> DemandProfile:
 
 def resolve_demand(spec: JunctionSpec, demand: str | float | DemandProfile) -> DemandProfile:
     """Turn a demand name, total, path or profile into a checked DemandProfile."""
-    if isinstance(demand, DemandProfile):
+    if isinstance(demand, str) and demand.endswith("+peds"):
+        base = resolve_demand(spec, demand.removesuffix("+peds"))
+        peds = load_assumptions(spec).pedestrians
+        if not peds:
+            raise SpecError(f"{spec.name}/demand.yaml states no pedestrian flows (pedestrians:)")
+        profile = base.model_copy(
+            update={
+                "name": base.name + "+peds",
+                "periods": [p.model_copy(update={"pedestrians": dict(peds)}) for p in base.periods],
+            }
+        )
+    elif isinstance(demand, DemandProfile):
         profile = demand
     elif isinstance(demand, int | float):
         profile = constant_demand(spec, float(demand))
@@ -216,29 +249,50 @@ def _check_profile(spec: JunctionSpec, profile: DemandProfile) -> None:
                     f"demand {profile.name}: periods.{i}.flows: unknown movement {m!r} "
                     f"(movements: {', '.join(spec.movements)})"
                 )
+        for arm in p.pedestrians:
+            if arm not in crossing_arms(spec):
+                raise SpecError(
+                    f"demand {profile.name}: periods.{i}.pedestrians: arm {arm!r} has no "
+                    f"signalled crossing (crossings: {', '.join(crossing_arms(spec)) or 'none'})"
+                )
 
 
-def routes_xml(profile: DemandProfile) -> str:
+def routes_xml(spec: JunctionSpec, profile: DemandProfile) -> str:
+    """SUMO routes: a Poisson flow per movement and a person flow per crossing way
+    (Bernoulli each second, SUMO's ``probability``, as person flows take no ``exp``)."""
     lines = ["<routes>", VEHICLE_TYPE]
     for i, period in enumerate(profile.periods):
+        span = f'begin="{period.begin:g}" end="{period.end:g}"'
         for movement, vph in sorted(period.flows.items()):
             if vph <= 0:
                 continue
             arm, turn = movement.split(".")
+            dest = exit_edge(spec.destinations[movement])
             lines.append(
-                f'  <flow id="p{i}_{arm}_{turn}" type="car" begin="{period.begin:g}" '
-                f'end="{period.end:g}" from="{approach_edge(arm)}" to="{{{movement}}}" '
-                f'period="exp({vph / 3600:.8f})" departLane="best" departSpeed="max"/>'
+                f'  <flow id="p{i}_{arm}_{turn}" type="car" {span} from="{approach_edge(arm)}" '
+                f'to="{dest}" period="exp({vph / 3600:.8f})" departLane="best" '
+                'departSpeed="max"/>'
             )
+        for arm, pph in sorted(period.pedestrians.items()):
+            if pph <= 0:
+                continue
+            near_end = max(spec.arms[arm].length - 30, 1)  # close to the junction
+            ways = ((approach_edge(arm), near_end, exit_edge(arm), 5),
+                    (exit_edge(arm), 5, approach_edge(arm), near_end))  # fmt: skip
+            for k, (src, src_pos, dst, dst_pos) in enumerate(ways):
+                lines.append(
+                    f'  <personFlow id="p{i}_ped_{arm}_{k}" {span} '
+                    f'probability="{pph / 7200:.8f}" departPos="{src_pos:g}">\n'
+                    f'    <walk from="{src}" to="{dst}" arrivalPos="{dst_pos:g}"/>\n'
+                    "  </personFlow>"
+                )
     lines.append("</routes>")
     return "\n".join(lines) + "\n"
 
 
 def write_routes(spec: JunctionSpec, profile: DemandProfile) -> Path:
     """Write (or reuse) the route file of a profile in the cache; returns its path."""
-    text = routes_xml(profile)
-    for movement, dest in spec.destinations.items():
-        text = text.replace(f"{{{movement}}}", exit_edge(dest))
+    text = routes_xml(spec, profile)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     path = cache_dir() / "routes" / f"{spec.name}-{digest}.rou.xml"
     if not path.exists():

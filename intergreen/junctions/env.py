@@ -9,7 +9,8 @@ once minimum green has run). The reward sees the SensorFrames since the
 previous decision.
 
 Observation: the last ``n_stack`` SensorFrames (the study stacks 20 frames of
-0.6 s), each as the lane features (occupancy by default) + one-hot of the
+0.6 s), each as the lane features (occupancy by default) + with pedestrians,
+a push-button flag per signalled crossing (as the follow-up study) + one-hot of the
 running stage + an interstage flag, then the time in stage (scaled to 0..1 over
 ``time_scale`` seconds); all in [0, 1]. ``action_masks()`` says which stages the
 controller would act on now (sb3-contrib's MaskablePPO reads it); illegal
@@ -70,6 +71,7 @@ class JunctionEnv(gym.Env):
         gui: bool = False,
         action_stages: Sequence[str] | None = None,
         sensor_noise: Noise | dict | None = None,
+        pedestrians: bool | None = None,
         render_mode: str | None = None,
     ) -> None:
         super().__init__()
@@ -84,12 +86,17 @@ class JunctionEnv(gym.Env):
         for s in self.action_stages:
             if s not in spec.stages:
                 raise SpecError(f"action stage {s!r} is not a stage of {spec.name}")
-        self.network = build_network(spec)
+        self._demand_choice, demand_has_peds = self._demand_sampler(demand)
+        self.pedestrians = demand_has_peds if pedestrians is None else bool(pedestrians)
+        self.network = build_network(spec, pedestrians=self.pedestrians)
         self.lanes = tuple(spec.approach_lane_ids)
+        arms = set(self.network.crossing_arms)
+        self.crossing_arms = tuple(a for a in spec.arms if a in arms) if self.pedestrians else ()
+        if self.pedestrians and not self.crossing_arms:
+            raise SpecError(f"junction {spec.name} has no signalled pedestrian crossings")
         noise = spec.sensors.noise if sensor_noise is None else Noise.model_validate(sensor_noise)
-        self.sensors = SensorArray(self.network, self.lanes, noise, seed or 0)
+        self.sensors = SensorArray(self.network, self.lanes, noise, seed or 0, self.crossing_arms)
         self.controller = StageController(spec, self.network.links)
-        self._demand_choice = self._demand_sampler(demand)
         self.duration = duration
         self.backend: Backend = backend
         self.gui = gui or render_mode == "human"
@@ -104,7 +111,8 @@ class JunctionEnv(gym.Env):
 
         self._stages = list(spec.stages)
         n_lane = len(self.lanes)
-        self._row_len = n_lane * len(self.features) + len(self._stages) + 1
+        n_peds = len(self.crossing_arms)
+        self._row_len = n_lane * len(self.features) + n_peds + len(self._stages) + 1
         self._stage_rows = {s: np.eye(len(self._stages))[i] for i, s in enumerate(self._stages)}
         self._zone_capacity = np.maximum(
             np.array([min(spec.sensors.camera_range, L) for L in self.network.lane_lengths]) / 7.0,
@@ -128,20 +136,28 @@ class JunctionEnv(gym.Env):
             self.action_space.seed(seed)
 
     # ----- demand ----------------------------------------------------------------------
-    def _demand_sampler(self, demand: DemandArg) -> Callable[[np.random.Generator], DemandProfile]:
-        """One demand, a list to draw from each episode, or 'mixed' (the training range)."""
+    def _demand_sampler(
+        self, demand: DemandArg
+    ) -> tuple[Callable[[np.random.Generator], DemandProfile], bool]:
+        """One demand, a list to draw from each episode, or 'mixed' / 'mixed+peds' (the
+        training range); and whether it brings pedestrians."""
         spec = self.spec_
-        if isinstance(demand, str) and demand == "mixed":
+        if isinstance(demand, str) and demand in ("mixed", "mixed+peds"):
             low, high = load_assumptions(spec).training_range or (1200.0, 2571.0)
             levels = np.arange(math.ceil(low / 50) * 50, high + 1, 50)
-            return lambda rng: constant_demand(spec, float(rng.choice(levels)))
+            peds = demand.endswith("+peds")
+            constant_demand(spec, float(levels[0]), pedestrians=peds)  # checks the file
+            return lambda rng: constant_demand(
+                spec, float(rng.choice(levels)), pedestrians=peds
+            ), peds
         if isinstance(demand, list | tuple):
             profiles = [resolve_demand(spec, d) for d in demand]
             if not profiles:
                 raise SpecError("demand list is empty")
-            return lambda rng: profiles[int(rng.integers(len(profiles)))]
+            peds = any(p.has_pedestrians for p in profiles)
+            return lambda rng: profiles[int(rng.integers(len(profiles)))], peds
         profile = resolve_demand(spec, demand)
-        return lambda rng: profile
+        return lambda rng: profile, profile.has_pedestrians
 
     # ----- gymnasium API --------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -227,6 +243,10 @@ class JunctionEnv(gym.Env):
         for i, f in enumerate(self.features):
             row[i * n : (i + 1) * n] = self._lane_feature(frame, f)
         k = len(self.features) * n
+        if self.crossing_arms:  # the push buttons: someone waits at the crossing
+            m = len(self.crossing_arms)
+            row[k : k + m] = frame.ped_waiting > 0
+            k += m
         stage = ctl.current_stage
         row[k : k + len(self._stages)] = self._stage_rows[stage]
         row[-1] = 1.0 if ctl.in_interstage else 0.0

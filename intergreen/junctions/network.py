@@ -50,6 +50,12 @@ class Network:
     approach_edges: tuple[str, ...]
     exit_edges: tuple[str, ...]
     edge_speed_limits: dict[str, float]
+    crossings: dict[str, str]  # crossing edge id -> arm
+    walking_areas: tuple[str, ...]
+
+    @property
+    def crossing_arms(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.crossings.values()))
 
     @property
     def camera_ids(self) -> tuple[str, ...]:
@@ -79,19 +85,36 @@ def _arm_xy(spec: JunctionSpec, arm: str) -> tuple[float, float]:
     return round(a.length * math.sin(rad), 2), round(a.length * math.cos(rad), 2)
 
 
-def _plain_xml(spec: JunctionSpec) -> dict[str, str]:
+def crossing_arms(spec: JunctionSpec) -> list[str]:
+    """Arms with a signalled pedestrian crossing (an ``ARM.crossing`` movement)."""
+    arms = {
+        m.split(".")[0]
+        for g in spec.signal_groups.values()
+        for m in g.movements
+        if m.endswith(".crossing")
+    }
+    return [a for a in spec.arms if a in arms]
+
+
+def _plain_xml(spec: JunctionSpec, pedestrians: bool) -> dict[str, str]:
     nodes = [f'  <node id="{CENTRE}" x="0" y="0" type="traffic_light" tl="{TLS_ID}"/>']
     edges, cons = [], []
+    crossings = crossing_arms(spec) if pedestrians else []
+    # with crossings every edge gets a sidewalk, which becomes lane 0
+    walk = ' sidewalkWidth="2.0"' if crossings else ""
+    offset = 1 if crossings else 0
     for arm_id, arm in spec.arms.items():
         x, y = _arm_xy(spec, arm_id)
         nodes.append(f'  <node id="{arm_id}" x="{x}" y="{y}" type="priority"/>')
         edges.append(
             f'  <edge id="{approach_edge(arm_id)}" from="{arm_id}" to="{CENTRE}" '
-            f'numLanes="{len(arm.approach_lanes)}" speed="{arm.speed_limit}" priority="1"/>'
+            f'numLanes="{len(arm.approach_lanes) + offset}" speed="{arm.speed_limit}" '
+            f'priority="1"{walk}/>'
         )
         edges.append(
             f'  <edge id="{exit_edge(arm_id)}" from="{CENTRE}" to="{arm_id}" '
-            f'numLanes="{arm.exit_lanes}" speed="{arm.speed_limit}" priority="1"/>'
+            f'numLanes="{arm.exit_lanes + offset}" speed="{arm.speed_limit}" '
+            f'priority="1"{walk}/>'
         )
     for arm_id, arm in spec.arms.items():
         for i, lane in enumerate(arm.approach_lanes):
@@ -101,8 +124,13 @@ def _plain_xml(spec: JunctionSpec) -> dict[str, str]:
                 to_lane = {"left": 0, "right": n_out - 1}.get(turn, min(i, n_out - 1))
                 cons.append(
                     f'  <connection from="{approach_edge(arm_id)}" to="{exit_edge(dest)}" '
-                    f'fromLane="{i}" toLane="{to_lane}"/>'
+                    f'fromLane="{i + offset}" toLane="{to_lane + offset}"/>'
                 )
+    for arm_id in crossings:
+        cons.append(
+            f'  <crossing node="{CENTRE}" edges="{approach_edge(arm_id)} {exit_edge(arm_id)}" '
+            'priority="true"/>'
+        )
     return {
         "nodes.nod.xml": "<nodes>\n" + "\n".join(nodes) + "\n</nodes>\n",
         "edges.edg.xml": "<edges>\n" + "\n".join(edges) + "\n</edges>\n",
@@ -128,13 +156,15 @@ def _netconvert(folder: Path) -> None:
         raise NetworkError(f"netconvert failed: {proc.stderr.strip()[-800:]}")
 
 
-def _read_layout(spec: JunctionSpec, net_file: Path) -> dict:
+def _read_layout(spec: JunctionSpec, net_file: Path, pedestrians: bool) -> dict:
     import sumolib  # imported late: slow to import
 
     net = sumolib.net.readNet(str(net_file), withInternal=False)
     tls = net.getTLS(TLS_ID)
-    by_index: dict[int, str] = {}
+    by_index = _crossing_links(net_file)
     for in_lane, out_lane, index in tls.getConnections():
+        if in_lane.getEdge().getID().startswith(":"):
+            continue  # a walking area to a crossing, read above
         arm = in_lane.getEdge().getID().removesuffix("_in")
         dest = out_lane.getEdge().getID().removesuffix("_out")
         turn = next(
@@ -147,14 +177,18 @@ def _read_layout(spec: JunctionSpec, net_file: Path) -> dict:
     if sorted(by_index) != list(range(len(by_index))):
         raise NetworkError(f"traffic light link indices are not contiguous: {sorted(by_index)}")
     lanes, lengths, limits = [], [], []
+    offset = 1 if pedestrians and crossing_arms(spec) else 0
     for lane_id in spec.approach_lane_ids:
         arm, i = lane_id.rsplit("_", 1)
-        lane = net.getLane(f"{approach_edge(arm)}_{i}")
+        lane = net.getLane(f"{approach_edge(arm)}_{int(i) + offset}")
         lanes.append(lane.getID())
         lengths.append(lane.getLength())
         limits.append(lane.getSpeed())
     edges = [e.getID() for e in net.getEdges()]
+    crossings, walking = _crossing_edges(net_file)
     return {
+        "crossings": crossings,
+        "walking_areas": walking,
         "movements": [by_index[i] for i in range(len(by_index))],
         "approach_lanes": lanes,
         "lane_lengths": lengths,
@@ -162,6 +196,33 @@ def _read_layout(spec: JunctionSpec, net_file: Path) -> dict:
         "edges": edges,
         "edge_speed_limits": {e.getID(): e.getSpeed() for e in net.getEdges()},
     }
+
+
+def _crossing_edges(net_file: Path) -> tuple[dict[str, str], list[str]]:
+    """Crossing edge id -> arm, and the junction's walking areas."""
+    import xml.etree.ElementTree as ET
+
+    arms, walking = {}, []
+    for edge in ET.parse(net_file).getroot().iter("edge"):
+        if edge.get("function") == "crossing":
+            first = edge.get("crossingEdges", "").split()[0]
+            arms[edge.get("id")] = first.rsplit("_", 1)[0]
+        elif edge.get("function") == "walkingarea" and edge.get("id", "").startswith(f":{CENTRE}_"):
+            walking.append(edge.get("id"))
+    return arms, walking
+
+
+def _crossing_links(net_file: Path) -> dict[int, str]:
+    """Traffic-light link index of each pedestrian crossing -> ``ARM.crossing``."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(net_file).getroot()
+    arms, _ = _crossing_edges(net_file)
+    links = {}
+    for con in root.iter("connection"):
+        if con.get("tl") == TLS_ID and con.get("to") in arms:
+            links[int(con.get("linkIndex"))] = f"{arms[con.get('to')]}.crossing"
+    return links
 
 
 def _sensors_xml(spec: JunctionSpec, layout: dict) -> str:
@@ -186,10 +247,16 @@ def _sensors_xml(spec: JunctionSpec, layout: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_network(spec: JunctionSpec, *, force: bool = False) -> Network:
-    """Build (or reuse from the cache) the network and sensor file of ``spec``."""
+def build_network(spec: JunctionSpec, *, pedestrians: bool = False, force: bool = False) -> Network:
+    """Build (or reuse from the cache) the network and sensor file of ``spec``.
+
+    With ``pedestrians`` (and crossings in the spec) every edge gets a sidewalk (SUMO
+    lane 0) and each crossing arm a signalled crossing; otherwise the pedestrian
+    groups control no links, so a pedestrian stage is an all-red for vehicles.
+    """
     digest = spec.content_hash()
-    folder = cache_dir() / "networks" / f"{spec.name}-{digest}"
+    peds = pedestrians and bool(crossing_arms(spec))
+    folder = cache_dir() / "networks" / f"{spec.name}-{digest}{'-peds' if peds else ''}"
     layout_file = folder / "layout.json"
     if force and folder.exists():
         shutil.rmtree(folder)
@@ -197,10 +264,10 @@ def build_network(spec: JunctionSpec, *, force: bool = False) -> Network:
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{spec.name}-", dir=folder.parent))
         try:
-            for name, text in _plain_xml(spec).items():
+            for name, text in _plain_xml(spec, peds).items():
                 (tmp / name).write_text(text)
             _netconvert(tmp)
-            layout = _read_layout(spec, tmp / "junction.net.xml")
+            layout = _read_layout(spec, tmp / "junction.net.xml", peds)
             (tmp / "sensors.add.xml").write_text(_sensors_xml(spec, layout))
             (tmp / "layout.json").write_text(json.dumps(layout, indent=1))
             try:
@@ -223,4 +290,6 @@ def build_network(spec: JunctionSpec, *, force: bool = False) -> Network:
         approach_edges=tuple(approach_edge(a) for a in spec.arms),
         exit_edges=tuple(exit_edge(a) for a in spec.arms),
         edge_speed_limits=dict(layout["edge_speed_limits"]),
+        crossings=dict(layout["crossings"]),
+        walking_areas=tuple(layout["walking_areas"]),
     )

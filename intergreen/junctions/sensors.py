@@ -18,7 +18,7 @@ call per detector domain per step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import traci.constants as tc
@@ -46,6 +46,7 @@ FIELDS = (
     "passed",
     "arrived",
     "valid",
+    "ped_waiting",
 )
 
 
@@ -58,6 +59,8 @@ class SensorFrame:
     zone is empty; speed_limit: m/s; passed: vehicles that crossed the stop line
     during the step (stop-line loop); arrived: vehicles that entered the zone during
     the step (camera); valid: False where the lane's sensors dropped out.
+    ped_waiting: pedestrians waiting at each signalled crossing (its push button),
+    in the order of ``SensorArray.crossing_arms``; empty without pedestrians.
     """
 
     time: float
@@ -71,13 +74,30 @@ class SensorFrame:
     passed: np.ndarray
     arrived: np.ndarray
     valid: np.ndarray
+    ped_waiting: np.ndarray = field(default_factory=lambda: _NO_PEDS)
+
+
+_NO_PEDS = np.zeros(0)
 
 
 class SensorArray:
     """Reads a network's detectors and turns raw readings into SensorFrames."""
 
-    def __init__(self, network: Network, lanes: tuple[str, ...], noise: Noise, seed: int) -> None:
+    def __init__(
+        self,
+        network: Network,
+        lanes: tuple[str, ...],
+        noise: Noise,
+        seed: int,
+        crossing_arms: tuple[str, ...] = (),
+    ) -> None:
         self.network = network
+        self.crossing_arms = crossing_arms
+        self._crossing_index = {
+            cid: crossing_arms.index(arm)
+            for cid, arm in network.crossings.items()
+            if arm in crossing_arms
+        }
         self.lanes = lanes
         self.noise = noise
         self.rng = np.random.default_rng(seed)
@@ -149,10 +169,23 @@ class SensorArray:
             occ, count, halting, speed, passed, arrived, valid = self._degrade(
                 occ, count, halting, speed, passed, arrived
             )
+        peds = self._pedestrians(conn) if self.crossing_arms else _NO_PEDS
         return SensorFrame(
             time, step_length, self.lanes, occ, count, halting, speed, self._speed_limit,
-            passed, arrived, valid,
+            passed, arrived, valid, peds,
         )  # fmt: skip
+
+    def _pedestrians(self, conn) -> np.ndarray:
+        """Pedestrians standing at the kerb whose next edge is a signalled crossing."""
+        waiting = np.zeros(len(self.crossing_arms))
+        person, edge = conn.person, conn.edge
+        for area in self.network.walking_areas:
+            for pid in edge.getLastStepPersonIDs(area):
+                if person.getSpeed(pid) < 0.1:
+                    i = self._crossing_index.get(person.getNextEdge(pid))
+                    if i is not None:
+                        waiting[i] += 1
+        return waiting
 
     def _degrade(self, occ, count, halting, speed, passed, arrived):
         """Apply missed detections, count noise and dropout."""

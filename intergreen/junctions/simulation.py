@@ -57,6 +57,8 @@ class EpisodeMetrics:
     stops_per_vehicle: float
     teleports: int
     backlog: int  # vehicles still waiting to be inserted at the end
+    pedestrians: int = 0  # pedestrians who walked during the run
+    ped_avg_waiting_time: float = 0.0  # s standing per pedestrian (at crossings)
 
     def as_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -64,9 +66,15 @@ class EpisodeMetrics:
 
 def _parse_tripinfo(path: Path) -> dict[str, float]:
     """Sum per-vehicle waiting, delay, stops and insertion waits from SUMO's tripinfo."""
-    waiting = delay = stops = 0.0
-    vehicles = undeparted = arrived = 0
+    waiting = delay = stops = ped_waiting = 0.0
+    vehicles = undeparted = arrived = persons = 0
     for _, el in ET.iterparse(path):
+        if el.tag == "personinfo":
+            if float(el.get("depart", -1)) >= 0:  # undeparted persons are listed too
+                persons += 1
+                ped_waiting += float(el.get("waitingTime", 0))
+            el.clear()
+            continue
         if el.tag != "tripinfo":
             continue
         vehicles += 1
@@ -86,6 +94,8 @@ def _parse_tripinfo(path: Path) -> dict[str, float]:
         "stops": stops,
         "undeparted": undeparted,
         "arrived": arrived,
+        "persons": persons,
+        "ped_waiting": ped_waiting,
     }
 
 
@@ -129,7 +139,7 @@ class Simulation:
         self.duration = float(duration if duration is not None else self.demand.duration)
         if self.duration <= 0:
             raise ValueError(f"duration must be > 0 s, got {self.duration}")
-        self.network = network or build_network(spec)
+        self.network = network or build_network(spec, pedestrians=self.demand.has_pedestrians)
         self.routes = write_routes(spec, self.demand)
         self.extra_options = extra_options
         self.step_length = spec.timing.step_length
@@ -266,6 +276,8 @@ class Simulation:
             stops_per_vehicle=trips["stops"] / n,
             teleports=teleports,
             backlog=int(trips["undeparted"]),
+            pedestrians=int(trips["persons"]),
+            ped_avg_waiting_time=trips["ped_waiting"] / max(trips["persons"], 1),
         )
 
     @property

@@ -229,7 +229,7 @@ class JunctionSpec(_Model):
             "groups": {k: v.model_dump() for k, v in self.signal_groups.items()},
             "camera_range": self.sensors.camera_range,
             "loops": self.sensors.stop_line_loops,
-            "format": 4,
+            "format": 7,
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 

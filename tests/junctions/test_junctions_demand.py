@@ -140,6 +140,6 @@ def test_routes_have_poisson_flows_matching_the_level(gm: JunctionSpec) -> None:
         assert net.getEdge(f.to).getID().endswith("_out")
 
 
-def test_zero_flows_are_left_out() -> None:
+def test_zero_flows_are_left_out(gm) -> None:
     profile = DemandProfile(name="empty", periods=[Period(begin=0, end=60, flows={"N.ahead": 0.0})])
-    assert "<flow" not in routes_xml(profile)
+    assert "<flow" not in routes_xml(gm, profile)
