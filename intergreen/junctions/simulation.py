@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import contextlib
 import itertools
 import math
 import shutil
@@ -243,10 +244,8 @@ class Simulation:
         conn, self.conn = self.conn, None
         _OPEN.discard(self)
         if conn is not None:
-            try:
+            with contextlib.suppress(Exception):  # already gone: nothing left to release
                 conn.close()
-            except Exception:  # already gone: nothing left to release
-                pass
 
     def finish(self) -> EpisodeMetrics:
         """End the run and return its ground-truth metrics."""
