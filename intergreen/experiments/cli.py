@@ -66,8 +66,7 @@ def compare_command(
 
         def progress(done: int, total: int, outcome) -> None:
             if outcome is None:  # the first call: what was already complete
-                bar.update(task, total=total, completed=done, last=f"({done} already done)")
-                bar.reset(task, total=total, completed=done)
+                bar.reset(task, total=total, completed=done, last=f"({done} already complete)")
                 return
             mark = {"done": "ok", "failed": "FAILED", "skipped": "skip"}[outcome.status]
             bar.update(task, completed=done, last=f"{outcome.name} {mark}")
