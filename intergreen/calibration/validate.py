@@ -24,6 +24,7 @@ from intergreen.junctions.baselines import VehicleActuated
 from intergreen.junctions.demand import DemandProfile
 from intergreen.junctions.env import JunctionEnv
 from intergreen.junctions.network import approach_edge, exit_edge
+from intergreen.junctions.rollout import run_episode
 from intergreen.junctions.simulation import EpisodeMetrics
 from intergreen.junctions.spec import JunctionSpec
 
@@ -59,35 +60,25 @@ def simulate_actuated(
     sensor layout stay the junction's own.
     """
     run_spec = spec if step_length is None else with_step_length(spec, step_length)
-    env = JunctionEnv(run_spec, profile, duration=profile.duration, seed=seed)
-    policy = VehicleActuated()
-    try:
-        sim = RouteFileSimulation(
-            run_spec, profile, route_file, edgedata=edgedata, seed=seed, network=env.network
+
+    def route_file_simulation(spec_, demand, *, seed, network, **_) -> RouteFileSimulation:
+        return RouteFileSimulation(
+            spec_, demand, route_file, edgedata=edgedata, seed=seed, network=network
         )
-        # what JunctionEnv.reset does, with the route-file simulation in place of its own
-        env.demand, env.sim = profile, sim
-        sim.start()
-        env.sensors.reset(sim.conn, seed=seed)
-        env.controller.reset()
-        env._last_state, env._pos = "", 0
-        env._buf[:] = 0
-        env.frames = []
-        env.history.clear()
-        policy.reset(env)
-        done = env._advance_to_decision()
-        next_report = 6 * 3600.0
-        while not done:
-            action = policy.act(None, env)  # type: ignore[arg-type]
-            env.controller.request(env.action_stages[action])
-            env.frames = []
-            done = env._advance_to_decision()
-            if progress is not None and sim.time >= next_report:
-                progress(sim.time)
-                next_report += 6 * 3600.0
-        return sim.finish()
-    finally:
-        env.close()
+
+    env = JunctionEnv(
+        run_spec, profile, duration=profile.duration, seed=seed,
+        simulation_factory=route_file_simulation,
+    )  # fmt: skip
+    reported = [0.0]
+
+    def report(t: float) -> None:
+        if progress is not None and t >= reported[0] + 6 * 3600.0:
+            reported[0] = t
+            progress(t)
+
+    result = run_episode(env, VehicleActuated(), seed, progress=report)
+    return EpisodeMetrics(**result.metrics)
 
 
 def read_edgedata(path: Path) -> pd.DataFrame:

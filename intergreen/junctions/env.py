@@ -72,6 +72,7 @@ class JunctionEnv(gym.Env):
         action_stages: Sequence[str] | None = None,
         sensor_noise: Noise | dict | None = None,
         pedestrians: bool | None = None,
+        simulation_factory: Callable[..., Simulation] | None = None,
         render_mode: str | None = None,
     ) -> None:
         super().__init__()
@@ -106,6 +107,8 @@ class JunctionEnv(gym.Env):
         self.time_scale = time_scale
         self.step_length = spec.timing.step_length
         self.decision_steps = round(spec.timing.decision_interval / self.step_length)
+        interval = spec.sensors.sample_interval
+        self.sample_steps = 1 if interval is None else round(interval / self.step_length)
         self.reward_fn, self.reward_info = _resolve_reward(reward)
         self._reward_context = _reward_context(self)
 
@@ -123,6 +126,9 @@ class JunctionEnv(gym.Env):
         )
         self.action_space = gym.spaces.Discrete(len(self.action_stages))
         self.sim: Simulation | None = None
+        # builds each episode's Simulation (same arguments as Simulation); e.g. one that
+        # runs a prebuilt route file
+        self.simulation_factory = simulation_factory or Simulation
         self._buf = np.zeros((2 * n_stack, self._row_len), dtype=np.float32)
         self._pos = 0
         self._last_state = ""
@@ -168,7 +174,7 @@ class JunctionEnv(gym.Env):
         self.demand = self._demand_choice(rng)
         sumo_seed = int(rng.integers(2**31 - 1))
         duration = self.duration if self.duration is not None else self.demand.duration
-        self.sim = Simulation(
+        self.sim = self.simulation_factory(
             self.spec_,
             self.demand,
             seed=sumo_seed,
@@ -181,6 +187,7 @@ class JunctionEnv(gym.Env):
         self.sensors.reset(self.sim.conn, seed=sumo_seed)
         self.controller.reset((options or {}).get("initial_stage"))
         self._last_state = ""
+        self._last_sample = 0.0
         self._buf[:] = 0
         self._pos = 0
         self.frames = []
@@ -228,14 +235,23 @@ class JunctionEnv(gym.Env):
             self.sim.close()
 
     # ----- internals -------------------------------------------------------------------
-    def _advance(self) -> None:
+    def _advance(self, sample: bool) -> None:
+        """One simulation step; with ``sample`` the sensors are read into a frame."""
         sim, ctl = self.sim, self.controller
         state = ctl.step()
         if state != self._last_state:
             sim.set_signal_state(state)
             self._last_state = state
         sim.step()
-        frame = self.sensors.read(sim.conn, sim.time, self.step_length)
+        if sample:
+            self._sample()
+
+    def _sample(self) -> None:
+        """Read the sensors: a frame covering the time since the previous one."""
+        sim, ctl = self.sim, self.controller
+        now = sim.time
+        frame = self.sensors.read(sim.conn, now, now - self._last_sample)
+        self._last_sample = now
         self.frames.append(frame)
         self.history.append(frame)
         row = self._buf[self._pos]
@@ -247,8 +263,7 @@ class JunctionEnv(gym.Env):
             m = len(self.crossing_arms)
             row[k : k + m] = frame.ped_waiting > 0
             k += m
-        stage = ctl.current_stage
-        row[k : k + len(self._stages)] = self._stage_rows[stage]
+        row[k : k + len(self._stages)] = self._stage_rows[ctl.current_stage]
         row[-1] = 1.0 if ctl.in_interstage else 0.0
         self._buf[self._pos + self.n_stack] = row
         self._pos = (self._pos + 1) % self.n_stack
@@ -261,17 +276,22 @@ class JunctionEnv(gym.Env):
         return np.minimum(getattr(frame, name) / self._zone_capacity, 1.0)
 
     def _advance_to_decision(self) -> bool:
-        """Advance one decision interval, then until a decision is possible; True at the end."""
-        sim, end = self.sim, self.sim.duration - 1e-9
+        """Advance one decision interval, then until a decision is possible (sampling the
+        sensors every ``sample_steps`` and at the decision); True at the episode's end."""
+        sim, ctl, every = self.sim, self.controller, self.sample_steps
+        end = sim.duration - 1e-9
+        done = False
         for _ in range(self.decision_steps):
-            self._advance()
+            self._advance(sim.steps % every == every - 1)
             if sim.time >= end:
-                return True
-        while not self.controller.ready_for_decision():
-            self._advance()
-            if sim.time >= end:
-                return True
-        return False
+                done = True
+                break
+        while not done and not ctl.ready_for_decision():
+            self._advance(sim.steps % every == every - 1)
+            done = sim.time >= end
+        if self._last_sample < sim.time:
+            self._sample()
+        return done
 
     def _observation(self) -> np.ndarray:
         p = self._pos

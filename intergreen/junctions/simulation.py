@@ -309,10 +309,18 @@ class Simulation:
             self.close()
             raise SimulationError(f"SUMO stopped during the run at t={self.time:.1f}s: {e}") from e
         self.steps += 1
-        queue = sum(self._edge_counts(self.network.approach_edges)[1])
+        queue = self._halting(self.network.approach_edges)
         self._queue_sum += queue
         if queue > self._max_queue:
             self._max_queue = queue
+
+    def _halting(self, edges: tuple[str, ...]) -> int:
+        """Vehicles stopped on the edges now."""
+        if self.backend == "libsumo":
+            halting = self.conn.edge.getLastStepHaltingNumber
+            return sum(halting(x) for x in edges)
+        res = self.conn.edge.getAllSubscriptionResults()
+        return sum(res[x][tc.LAST_STEP_VEHICLE_HALTING_NUMBER] for x in edges)
 
     def _edge_counts(self, edges: tuple[str, ...]) -> tuple[list[int], list[int]]:
         """Vehicle and halting counts of edges (direct reads under libsumo)."""

@@ -115,6 +115,9 @@ class Sensors(_Model):
 
     camera_range: float = Field(default=60.0, gt=0, description="zone length from stop line, m")
     stop_line_loops: bool = True
+    sample_interval: float | None = Field(
+        default=None, gt=0, description="s between sensor readings; None: every step"
+    )
     noise: Noise = Noise()
 
 
@@ -157,6 +160,14 @@ class JunctionSpec(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> JunctionSpec:
+        interval = self.sensors.sample_interval
+        if interval is not None:
+            ratio = interval / self.timing.step_length
+            if ratio < 1 - 1e-9 or abs(ratio - round(ratio)) > 1e-6:
+                raise SpecError(
+                    f"sensors.sample_interval ({interval}) must be a whole multiple of "
+                    f"timing.step_length ({self.timing.step_length})"
+                )
         _check_movements(self)
         _check_stages(self)
         _check_intergreens(self)

@@ -52,8 +52,8 @@ class Recorder:
         inner = env._advance
         ctl = env.controller
 
-        def advance() -> None:
-            inner()
+        def advance(sample: bool) -> None:
+            inner(sample)
             self.aspects.append(ctl.group_aspects)
             self.stages.append(None if ctl.in_interstage else ctl.current_stage)
 

@@ -3,7 +3,6 @@ and the env helpers (resolve_reward, reward_metadata)."""
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import json
 import math
@@ -94,7 +93,7 @@ def test_delta_rewards_are_differences_of_their_base(busy_run, delta: str, base:
 
 def _poison(f: SensorFrame, keep: tuple[str, ...]) -> SensorFrame:
     nan = np.full(len(f.lanes), np.nan)
-    return dataclasses.replace(f, **{k: nan for k in FIELDS if k not in keep})
+    return f.replace(**{k: nan for k in FIELDS if k not in keep})
 
 
 @pytest.mark.parametrize("name", registry.names())
