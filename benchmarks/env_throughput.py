@@ -57,13 +57,15 @@ def _study_spec():
 
 
 def _coarse_spec():
-    """gm_a56 with 1 s steps and a decision every 5 s (the sumo-rl comparison)."""
+    """gm_a56 with 1 s steps and a decision every 5 s (the sumo-rl comparison); its
+    sensors are read at each decision, as sumo-rl reads its lanes only then."""
     from intergreen.junctions.catalog import junction_path
     from intergreen.junctions.spec import parse_spec, read_yaml
 
     path = junction_path(JUNCTION)
     data = read_yaml(path)
     data["timing"] = {**data.get("timing", {}), "step_length": 1.0, "decision_interval": 5.0}
+    data["sensors"] = {**data.get("sensors", {}), "sample_interval": 5.0}
     return parse_spec(data, source=f"{path} (1 s steps, 5 s decisions)")
 
 
