@@ -12,6 +12,21 @@ from rich.table import Table
 console = Console()
 
 
+def parse_duration(text: str) -> float:
+    """'90s', '30m', '2h', '1.5h' or plain seconds -> seconds."""
+    from intergreen.cli import UserError
+
+    units = {"s": 1, "m": 60, "h": 3600}
+    t = text.strip().lower()
+    try:
+        value = float(t[:-1]) * units[t[-1]] if t[-1] in units else float(t)
+    except (ValueError, IndexError):
+        raise UserError(f"{text!r}: give a duration such as 90s, 30m or 2h") from None
+    if value <= 0:
+        raise UserError(f"{text!r}: the duration must be positive")
+    return value
+
+
 def _split(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
 
@@ -36,6 +51,9 @@ def train_command(
         list[str] | None, typer.Option(help="Hyperparameter KEY=VALUE (repeatable)")
     ] = None,
     checkpoint_every: Annotated[int, typer.Option(min=1)] = 20_000,
+    time_limit: Annotated[
+        str | None, typer.Option(help="Stop after this wall time, e.g. 30m, 2h, 90s")
+    ] = None,
     resume: Annotated[bool, typer.Option(help="Continue a killed run")] = False,
     force: Annotated[bool, typer.Option(help="Replace another run in --out")] = False,
 ) -> None:
@@ -59,6 +77,7 @@ def train_command(
         resume=resume,
         force=force,
         progress=True,
+        time_limit=parse_duration(time_limit) if time_limit else None,
     )
     done = (out / "done.json").read_text()
     console.print(f"model: {model}\n{done}")

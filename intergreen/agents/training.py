@@ -132,8 +132,11 @@ def _callback_class():
             "throughput", "mean_queue", "teleports", "backlog", "wall_s",
         )  # fmt: skip
 
-        def __init__(self, run_dir: Path, every: int, total: int, progress: bool) -> None:
+        def __init__(
+            self, run_dir: Path, every: int, total: int, progress: bool, time_limit: float | None
+        ) -> None:
             super().__init__()
+            self.time_limit = time_limit
             self.run_dir = run_dir
             self.every = every
             self.total = total
@@ -189,6 +192,8 @@ def _callback_class():
             if self.num_timesteps >= self._next_ckpt:
                 save_checkpoint(self.model, self.run_dir)
                 self._next_ckpt += self.every
+            if self.time_limit is not None and time.perf_counter() - self.start > self.time_limit:
+                return False  # out of wall-clock budget: stop and save what was learned
             return True
 
         def _on_training_end(self) -> None:
@@ -267,8 +272,13 @@ def train(
     resume: bool = False,
     force: bool = False,
     progress: bool = False,
+    time_limit: float | None = None,
 ) -> Path:
-    """Train an agent; returns the path of the final model."""
+    """Train an agent; returns the path of the final model.
+
+    ``time_limit`` (wall seconds) stops training early, keeping the model learned so
+    far; ``done.json`` then records the steps actually trained.
+    """
     import torch
 
     torch.set_num_threads(1)
@@ -319,8 +329,11 @@ def train(
         from stable_baselines3.common.logger import configure
 
         model.set_logger(configure(str(run_dir / "tb"), ["tensorboard", "csv"]))
-        callback = _callback_class()(run_dir, config.checkpoint_every, config.timesteps, progress)
+        callback = _callback_class()(
+            run_dir, config.checkpoint_every, config.timesteps, progress, time_limit
+        )
         start = time.perf_counter()
+        start_steps = model.num_timesteps
         if remaining > 0:
             model.learn(
                 total_timesteps=remaining,
@@ -338,7 +351,10 @@ def train(
                 {
                     "timesteps": int(model.num_timesteps),
                     "wall_s": round(wall, 2),
-                    "steps_per_s": round(remaining / wall, 1) if wall > 0 else None,
+                    "steps_per_s": round((model.num_timesteps - start_steps) / wall, 1)
+                    if wall > 0
+                    else None,
+                    "stopped_by_time_limit": bool(model.num_timesteps < config.timesteps),
                 }
             ),
         )
