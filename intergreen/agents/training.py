@@ -192,9 +192,9 @@ def _callback_class():
             if self.num_timesteps >= self._next_ckpt:
                 save_checkpoint(self.model, self.run_dir)
                 self._next_ckpt += self.every
-            if self.time_limit is not None and time.perf_counter() - self.start > self.time_limit:
-                return False  # out of wall-clock budget: stop and save what was learned
-            return True
+            # past the wall-clock budget: stop, and the model learned so far is saved
+            limit = self.time_limit
+            return limit is None or time.perf_counter() - self.start <= limit
 
         def _on_training_end(self) -> None:
             self.file.close()
