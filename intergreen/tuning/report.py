@@ -135,7 +135,7 @@ def _plot(path: Path, ok: list[dict[str, Any]], failed: list[dict[str, Any]],
         top = max((t["output"] for t in ok), default=1.0)
         a.scatter([t["cost"] for t in failed], [top] * len(failed), marker="x", c="C1",
                   label="failed")  # fmt: skip
-    a.set(xscale="log", xlabel=f"cost ({unit})", ylabel="avg waiting time (s)",
+    a.set(xscale="log", yscale="log", xlabel=f"cost ({unit})", ylabel="avg waiting time (s)",
           title="Trials and Pareto front")  # fmt: skip
     a.legend(fontsize=8)
     pts = [(c, v) for c, v in curve if v is not None]
