@@ -139,13 +139,9 @@ def simulate(
 
 
 def _check_writable(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as e:
-        raise UserError(f"--output {folder}: cannot write there ({e.strerror})") from None
+    from intergreen.common import ensure_writable
+
+    ensure_writable(folder, "--output")
 
 
 def _write_outputs(folder: Path, row: dict[str, Any], env_meta: dict[str, Any]) -> None:

@@ -12,18 +12,21 @@ from rich.table import Table
 console = Console()
 
 
-def parse_duration(text: str) -> float:
-    """'90s', '30m', '2h', '1.5h' or plain seconds -> seconds."""
+def parse_time_limit(text: str) -> float:
+    """'90s', '30m', '2h', '1h30m' or plain seconds -> seconds."""
     from intergreen.cli import UserError
+    from intergreen.common import parse_duration
 
-    units = {"s": 1, "m": 60, "h": 3600}
-    t = text.strip().lower()
-    try:
-        value = float(t[:-1]) * units[t[-1]] if t[-1] in units else float(t)
-    except (ValueError, IndexError):
-        raise UserError(f"{text!r}: give a duration such as 90s, 30m or 2h") from None
+    value = parse_duration(text)
+    if value is None:
+        try:
+            value = float(text)
+        except ValueError:
+            raise UserError(
+                f"--time-limit {text!r}: give a duration such as 90s, 30m or 2h"
+            ) from None
     if value <= 0:
-        raise UserError(f"{text!r}: the duration must be positive")
+        raise UserError(f"--time-limit {text!r}: the duration must be positive")
     return value
 
 
@@ -77,7 +80,7 @@ def train_command(
         resume=resume,
         force=force,
         progress=True,
-        time_limit=parse_duration(time_limit) if time_limit else None,
+        time_limit=parse_time_limit(time_limit) if time_limit else None,
     )
     done = (out / "done.json").read_text()
     console.print(f"model: {model}\n{done}")

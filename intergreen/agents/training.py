@@ -69,6 +69,15 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+RUN_OUTPUTS = ("checkpoints", "tb", "metrics.csv", "model.zip", "done.json")
+
+
+def _clear_outputs(run_dir: Path) -> None:
+    for name in RUN_OUTPUTS:
+        p = run_dir / name
+        shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+
+
 def prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool, force: bool) -> None:
     """Create the folder, or check that it holds this run; refuse another run's folder."""
     cfg_file = run_dir / "config.json"
@@ -83,19 +92,13 @@ def prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool, force: boo
                 f"{run_dir} holds a run with another configuration; use another --out, or "
                 "--force to replace it"
             )
-        if not same and force:
-            for name in ("checkpoints", "tb", "metrics.csv", "model.zip", "done.json"):
-                p = run_dir / name
-                shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
-        elif not resume and not force and (run_dir / "checkpoints").exists():
+        if force and not (same and resume):
+            _clear_outputs(run_dir)
+        elif not resume and (run_dir / "checkpoints").exists():
             raise RunDirError(
                 f"{run_dir} already holds this run's checkpoints; use --resume to continue it "
                 "or --force to start again"
             )
-        elif force and not resume:
-            for name in ("checkpoints", "tb", "metrics.csv", "model.zip", "done.json"):
-                p = run_dir / name
-                shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     payload = {
         "key": config.key(),

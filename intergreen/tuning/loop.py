@@ -20,7 +20,6 @@ import json
 import math
 import multiprocessing
 import os
-import re
 import time
 import traceback
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from intergreen.common import NotWritableError, ensure_writable, parse_duration
 from intergreen.tuning.space import (
     DEFAULT_TIMESTEPS,
     TIMESTEPS,
@@ -40,7 +40,6 @@ from intergreen.tuning.space import (
 
 COSTS = ("steps", "seconds")
 DEFAULT_ID = "t0000"
-_UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 
 
 class TuneError(ValueError):
@@ -66,8 +65,8 @@ def parse_budget(text: str | float | Budget) -> Budget:
     if isinstance(text, Budget):
         return text
     s = str(text).strip().lower().replace("_", "")
-    if re.fullmatch(r"(\d+(\.\d+)?[dhms])+", s):
-        secs = sum(float(n) * _UNITS[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)([dhms])", s))
+    secs = parse_duration(s)
+    if secs is not None:
         if secs > 0:
             return Budget("wall", secs)
     else:
@@ -462,12 +461,9 @@ def tune(
 
 def _check_writable(out: Path) -> None:
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as e:
-        raise TuneError(f"--out {out}: cannot write there ({e.strerror or e})") from None
+        ensure_writable(out)
+    except NotWritableError as e:
+        raise TuneError(str(e)) from None
 
 
 class _Bar:
