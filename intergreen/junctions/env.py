@@ -72,6 +72,7 @@ class JunctionEnv(gym.Env):
         action_stages: Sequence[str] | None = None,
         sensor_noise: Noise | dict | None = None,
         pedestrians: bool | None = None,
+        reward_per_step: bool = False,
         simulation_factory: Callable[..., Simulation] | None = None,
         render_mode: str | None = None,
     ) -> None:
@@ -110,6 +111,10 @@ class JunctionEnv(gym.Env):
         interval = spec.sensors.sample_interval
         self.sample_steps = 1 if interval is None else round(interval / self.step_length)
         self.reward_fn, self.reward_info = _resolve_reward(reward)
+        # False: one reward per decision, as the study. True: an instantaneous reward is
+        # counted once per simulation step the decision covered, so that extending a stage
+        # (one short decision) and changing it (a long one) earn reward at the same rate
+        self.reward_per_step = reward_per_step
         self._reward_context = _reward_context(self)
 
         self._stages = list(spec.stages)
@@ -207,8 +212,11 @@ class JunctionEnv(gym.Env):
             raise ValueError(f"action {action!r} outside 0..{len(self.action_stages) - 1}")
         self.controller.request(self.action_stages[a])
         self.frames = []
+        start = self.sim.time
         done = self._advance_to_decision()
         reward = float(self.reward_fn(self.frames, self._reward_context))
+        if self.reward_per_step:
+            reward *= (self.frames[-1].time - start) / self.step_length
         if not math.isfinite(reward):
             self._close_sim()
             raise FloatingPointError(
@@ -318,6 +326,7 @@ class JunctionEnv(gym.Env):
             "action_stages": self.action_stages,
             "step_length": self.step_length,
             "decision_interval": self.spec_.timing.decision_interval,
+            "reward_per_step": self.reward_per_step,
         }
 
 
