@@ -53,6 +53,10 @@ def train_command(
     hp: Annotated[
         list[str] | None, typer.Option(help="Hyperparameter KEY=VALUE (repeatable)")
     ] = None,
+    env: Annotated[
+        list[str] | None,
+        typer.Option(help="Environment option KEY=VALUE, e.g. reward_per_step=true, n_stack=10"),
+    ] = None,
     checkpoint_every: Annotated[int, typer.Option(min=1)] = 20_000,
     time_limit: Annotated[
         str | None, typer.Option(help="Stop after this wall time, e.g. 30m, 2h, 90s")
@@ -77,6 +81,7 @@ def train_command(
         run_dir=out,
         preset=preset,
         checkpoint_every=checkpoint_every,
+        env_kwargs=parse_params(env),
         resume=resume,
         force=force,
         progress=True,

@@ -302,13 +302,13 @@ def train(
     )
     hp = config.resolved_hyperparameters()
     run_dir = Path(run_dir)
+    # check the environment before anything is written (bad demand, reward, option, ...)
+    _make_env(config, seed).close()
     prepare_run_dir(run_dir, config, resume, force)
     done = run_dir / "done.json"
     if done.exists() and resume:
         return run_dir / "model.zip"
     checkpoint = latest_checkpoint(run_dir) if resume else None
-    # check the environment before any process is started (bad demand, reward, ...)
-    _make_env(config, seed).close()
     cls = algorithm_class(config.agent)
     vec_env = make_vec_env(config, training_env_seeds(seed, n_envs))
     try:

@@ -386,4 +386,12 @@ def make_env(
     **kwargs: Any,
 ) -> JunctionEnv:
     """The public factory: ``make_env("gm_a56", "medium", "average_speed", seed=1)``."""
+    import inspect
+
+    valid = [p for p in inspect.signature(JunctionEnv.__init__).parameters if p != "self"]
+    unknown = [k for k in kwargs if k not in valid]
+    if unknown:
+        raise ValueError(
+            f"unknown environment option(s) {', '.join(unknown)}; valid: {', '.join(valid[4:])}"
+        )
     return JunctionEnv(junction, demand, reward, seed, **kwargs)
