@@ -183,6 +183,26 @@ class SensorFrame:
 _NO_PEDS = np.zeros(0)
 
 
+def _direct_calls(conn, cams: tuple[str, ...], stops: tuple[str, ...]) -> list:
+    """(getter, detector) pairs in raw-row order for libsumo. libsumo's compiled functions
+    are called directly where it exposes them: its Python wrappers cost about as much
+    again per call, and these reads run every step."""
+    compiled = getattr(conn, "_libsumo", None)
+
+    def getter(name: str):
+        return getattr(compiled, f"lanearea_{name}", None) or getattr(conn.lanearea, name)
+
+    cam = [getter(n) for n in ("getLastStepOccupancy", "getLastStepVehicleNumber",
+                               "getLastStepHaltingNumber", "getLastStepMeanSpeed",
+                               "getIntervalVehicleNumber")]  # fmt: skip
+    calls = []
+    for i, det in enumerate(cams):
+        calls += [(f, det) for f in cam]
+        if stops:
+            calls.append((cam[4], stops[i]))
+    return calls
+
+
 class SensorArray:
     """Reads a network's detectors and turns raw readings into SensorFrames."""
 
@@ -211,6 +231,7 @@ class SensorArray:
         self._prev = np.zeros((len(lanes), 2))  # cumulative zone entries, stop-line passages
         self._has_stop = False
         self._direct = False
+        self._calls: list = []
 
     def reset(self, conn, seed: int | None = None) -> None:
         """Prepare for a freshly started simulation (subscribing over traci)."""
@@ -219,7 +240,9 @@ class SensorArray:
         zones = set(conn.lanearea.getIDList())
         self._has_stop = all(d in zones for d in self._stops)
         self._direct = getattr(conn, "__name__", "") == "libsumo"
-        if not self._direct:
+        if self._direct:
+            self._calls = _direct_calls(conn, self._cams, self._stops if self._has_stop else ())
+        else:
             for det in self._cams:
                 conn.lanearea.subscribe(det, CAMERA_VARS)
             for det in self._stops if self._has_stop else ():
@@ -229,26 +252,19 @@ class SensorArray:
     def _raw(self, conn) -> np.ndarray:
         """Per lane: occupancy %, count, halting, mean speed, cumulative zone entries,
         cumulative stop-line passages (0 without loops)."""
+        n = len(self._cams)
         if self._direct:
-            la = conn.lanearea
-            getters = (
-                la.getLastStepOccupancy,
-                la.getLastStepVehicleNumber,
-                la.getLastStepHaltingNumber,
-                la.getLastStepMeanSpeed,
-                la.getIntervalVehicleNumber,
-            )
-            values = [f(d) for d in self._cams for f in getters]
-            count = la.getIntervalVehicleNumber
-            loops = [count(d) for d in self._stops] if self._has_stop else []
-        else:
-            res = conn.lanearea.getAllSubscriptionResults()
-            values = [res[d][v] for d in self._cams for v in CAMERA_VARS]
-            loops = [res[d][tc.VAR_INTERVAL_NUMBER] for d in self._stops] if self._has_stop else []
-        raw = np.zeros((len(self._cams), 6))
-        raw[:, :5] = np.array(values, dtype=float).reshape(-1, 5)
-        if loops:
-            raw[:, 5] = loops
+            values = [f(d) for f, d in self._calls]
+            if self._has_stop:
+                return np.array(values, dtype=float).reshape(n, 6)
+            raw = np.zeros((n, 6))
+            raw[:, :5] = np.array(values, dtype=float).reshape(n, 5)
+            return raw
+        res = conn.lanearea.getAllSubscriptionResults()
+        raw = np.zeros((n, 6))
+        raw[:, :5] = np.array([res[d][v] for d in self._cams for v in CAMERA_VARS]).reshape(n, 5)
+        if self._has_stop:
+            raw[:, 5] = [res[d][tc.VAR_INTERVAL_NUMBER] for d in self._stops]
         return raw
 
     def read(self, conn, time: float, step_length: float) -> SensorFrame:

@@ -317,7 +317,9 @@ class Simulation:
     def _halting(self, edges: tuple[str, ...]) -> int:
         """Vehicles stopped on the edges now."""
         if self.backend == "libsumo":
-            halting = self.conn.edge.getLastStepHaltingNumber
+            compiled = getattr(self.conn, "_libsumo", None)  # skips libsumo's wrapper layer
+            halting = getattr(compiled, "edge_getLastStepHaltingNumber", None)
+            halting = halting or self.conn.edge.getLastStepHaltingNumber
             return sum(halting(x) for x in edges)
         res = self.conn.edge.getAllSubscriptionResults()
         return sum(res[x][tc.LAST_STEP_VEHICLE_HALTING_NUMBER] for x in edges)
