@@ -5,7 +5,9 @@ with n_envs=2 SUMO processes. Prints the table and the n_envs=2 / n_envs=1 ratio
 
     .venv/bin/python benchmarks/agents/train_throughput.py [--steps 20000]
 
-Measured after the DQN warm-up (learning_starts) so that gradient updates count.
+The rate is that of the learning loop (SB3's learn(), recorded in done.json); the
+one including the start of the SUMO processes is printed beside it. DQN's warm-up
+(learning_starts) is cut to 1000 steps so that gradient updates count.
 Run it on a quiet machine: other load on the 2 cores skews the ratio.
 """
 
@@ -20,7 +22,9 @@ from pathlib import Path
 from intergreen.agents.training import train
 
 
-def measure(agent: str, n_envs: int, steps: int) -> float:
+def measure(agent: str, n_envs: int, steps: int) -> tuple[float, float]:
+    """Steps/s of the learning loop (SB3's learn(), from done.json) and of the whole
+    call including starting the SUMO processes."""
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         train(agent, timesteps=steps, seed=1, n_envs=n_envs, run_dir=Path(tmp) / "run",
@@ -28,7 +32,7 @@ def measure(agent: str, n_envs: int, steps: int) -> float:
               checkpoint_every=10**9)  # fmt: skip
         wall = time.perf_counter() - start
         done = json.loads((Path(tmp) / "run" / "done.json").read_text())
-    return done["timesteps"] / wall
+    return done["steps_per_s"], done["timesteps"] / wall
 
 
 def main() -> None:
@@ -38,10 +42,12 @@ def main() -> None:
     rows = []
     for agent in ("dqn", "ppo"):
         rates = {n: measure(agent, n, args.steps) for n in (1, 2)}
-        rows.append({"agent": agent, "n_envs_1": rates[1], "n_envs_2": rates[2],
-                     "ratio": rates[2] / rates[1]})  # fmt: skip
-        print(f"{agent}: {rates[1]:7.1f} steps/s (1 env)  {rates[2]:7.1f} steps/s (2 envs)  "
-              f"ratio {rates[2] / rates[1]:.2f}")  # fmt: skip
+        (learn1, whole1), (learn2, whole2) = rates[1], rates[2]
+        rows.append({"agent": agent, "n_envs_1": learn1, "n_envs_2": learn2,
+                     "ratio": learn2 / learn1, "with_startup_1": whole1,
+                     "with_startup_2": whole2})  # fmt: skip
+        print(f"{agent}: {learn1:7.1f} steps/s (1 env)  {learn2:7.1f} steps/s (2 envs)  "
+              f"ratio {learn2 / learn1:.2f}   [with start-up: {whole1:.1f} / {whole2:.1f}]")
     out = Path(__file__).resolve().parents[1] / "results" / "train_throughput.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"steps": args.steps, "rows": rows}, indent=2))
