@@ -55,7 +55,7 @@ def train_command(
     ] = None,
     env: Annotated[
         list[str] | None,
-        typer.Option(help="Environment option KEY=VALUE, e.g. reward_per_step=true, n_stack=10"),
+        typer.Option(help="Environment option KEY=VALUE, e.g. decisions=every_interval"),
     ] = None,
     checkpoint_every: Annotated[int, typer.Option(min=1)] = 20_000,
     time_limit: Annotated[

@@ -43,6 +43,11 @@ from intergreen.junctions.simulation import Backend, EpisodeMetrics, Simulation
 from intergreen.junctions.spec import JunctionSpec, Noise, SpecError
 
 LANE_FEATURES = ("occupancy", "halting", "count", "mean_speed")
+#: when_ready: the agent decides only when the controller can act (the study's way: after
+#: an interstage and the minimum green); every_interval: every decision interval, an action
+#: taken while a change or a minimum green runs being ignored (equal-length steps: a plain
+#: MDP, and vectorised envs that do not wait for each other's long interstages).
+DECISION_MODES = ("when_ready", "every_interval")
 DemandArg = str | float | DemandProfile | Sequence[str | float | DemandProfile]
 
 
@@ -72,7 +77,7 @@ class JunctionEnv(gym.Env):
         action_stages: Sequence[str] | None = None,
         sensor_noise: Noise | dict | None = None,
         pedestrians: bool | None = None,
-        reward_per_step: bool = False,
+        decisions: str = "when_ready",
         simulation_factory: Callable[..., Simulation] | None = None,
         render_mode: str | None = None,
     ) -> None:
@@ -110,11 +115,10 @@ class JunctionEnv(gym.Env):
         self.decision_steps = round(spec.timing.decision_interval / self.step_length)
         interval = spec.sensors.sample_interval
         self.sample_steps = 1 if interval is None else round(interval / self.step_length)
+        if decisions not in DECISION_MODES:
+            raise ValueError(f"decisions={decisions!r}: use one of {', '.join(DECISION_MODES)}")
+        self.decisions = decisions
         self.reward_fn, self.reward_info = _resolve_reward(reward)
-        # False: one reward per decision, as the study. True: an instantaneous reward is
-        # counted once per simulation step the decision covered, so that extending a stage
-        # (one short decision) and changing it (a long one) earn reward at the same rate
-        self.reward_per_step = reward_per_step
         self._reward_context = _reward_context(self)
 
         self._stages = list(spec.stages)
@@ -210,13 +214,11 @@ class JunctionEnv(gym.Env):
         a = int(action)
         if not 0 <= a < len(self.action_stages):
             raise ValueError(f"action {action!r} outside 0..{len(self.action_stages) - 1}")
-        self.controller.request(self.action_stages[a])
+        if self.decisions == "when_ready" or self.controller.ready_for_decision():
+            self.controller.request(self.action_stages[a])
         self.frames = []
-        start = self.sim.time
         done = self._advance_to_decision()
         reward = float(self.reward_fn(self.frames, self._reward_context))
-        if self.reward_per_step:
-            reward *= (self.frames[-1].time - start) / self.step_length
         if not math.isfinite(reward):
             self._close_sim()
             raise FloatingPointError(
@@ -294,7 +296,7 @@ class JunctionEnv(gym.Env):
             if sim.time >= end:
                 done = True
                 break
-        while not done and not ctl.ready_for_decision():
+        while not done and self.decisions == "when_ready" and not ctl.ready_for_decision():
             self._advance(sim.steps % every == every - 1)
             done = sim.time >= end
         if self._last_sample < sim.time:
@@ -321,12 +323,12 @@ class JunctionEnv(gym.Env):
             "junction": self.spec_.name,
             "demand": describe(self.demand) if self.demand else None,
             "reward": self.reward_info,
+            "decisions": self.decisions,
             "n_stack": self.n_stack,
             "features": list(self.features),
             "action_stages": self.action_stages,
             "step_length": self.step_length,
             "decision_interval": self.spec_.timing.decision_interval,
-            "reward_per_step": self.reward_per_step,
         }
 
 
