@@ -59,7 +59,7 @@ def resolve_hyperparameters(
     table = presets()
     if name not in table:
         raise AgentConfigError(f"unknown preset {name!r}; presets: {', '.join(table)}")
-    hp = {k: v for k, v in table[name].items() if k != "algorithm"}
+    hp = {k: v for k, v in table[name].items() if k not in ("algorithm", "env")}
     if table[name].get("algorithm", agent) != agent:
         raise AgentConfigError(
             f"preset {name!r} is for {table[name]['algorithm']}, not {agent}; "
@@ -78,6 +78,11 @@ def resolve_hyperparameters(
             f"unknown {agent} hyperparameter {', '.join(hints)}; valid: {', '.join(valid)}"
         )
     return hp
+
+
+def preset_env_options(agent: str, preset: str | None = None) -> dict[str, Any]:
+    """Environment options a preset trains with (its ``env:`` mapping)."""
+    return dict(presets().get(preset or agent.lower(), {}).get("env", {}))
 
 
 class TrainConfig(BaseModel):
@@ -99,7 +104,14 @@ class TrainConfig(BaseModel):
     def resolved_hyperparameters(self) -> dict[str, Any]:
         return resolve_hyperparameters(self.agent, self.preset, self.hyperparams)
 
+    def resolved_env_kwargs(self) -> dict[str, Any]:
+        """The preset's environment options updated by this run's own."""
+        return preset_env_options(self.agent, self.preset) | self.env_kwargs
+
     def key(self) -> str:
         """A hash of the resolved configuration."""
-        payload = self.model_dump() | {"resolved": self.resolved_hyperparameters()}
+        payload = self.model_dump() | {
+            "resolved": self.resolved_hyperparameters(),
+            "env": self.resolved_env_kwargs(),
+        }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]

@@ -63,7 +63,7 @@ def load_policy(path: str | Path, **_: Any) -> AgentPolicy:
         from intergreen.agents.training import load_run_config
 
         cfg = load_run_config(run_dir)
-        agent, env_kwargs = cfg.agent, cfg.env_kwargs
+        agent, env_kwargs = cfg.agent, cfg.resolved_env_kwargs()
     classes = [{"dqn": DQN, "ppo": PPO}[agent]] if agent else [PPO, DQN]
     errors = []
     for cls in classes:

@@ -48,7 +48,9 @@ def _make_env(config: TrainConfig, seed: int):
 
     from intergreen.junctions.env import make_env
 
-    env = make_env(config.junction, config.demand, config.reward, seed=seed, **config.env_kwargs)
+    env = make_env(
+        config.junction, config.demand, config.reward, seed=seed, **config.resolved_env_kwargs()
+    )
     return Monitor(env)
 
 
@@ -104,6 +106,7 @@ def prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool, force: boo
         "key": config.key(),
         "config": config.model_dump(),
         "hyperparameters": config.resolved_hyperparameters(),
+        "env": config.resolved_env_kwargs(),
     }
     _atomic_write(cfg_file, json.dumps(payload, indent=2))
 

@@ -17,7 +17,7 @@ TINY: dict = {
     "training": {"timesteps": 300, "checkpoint_every": 150},
     "evaluation": {"demands": ["low", "high"], "episodes": 2},
     "baselines": ["max-occupancy"],
-    "episode_duration": 120,
+    "episode_duration": 60,
 }
 
 

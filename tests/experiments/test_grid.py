@@ -52,8 +52,8 @@ def test_run_keys_stable(tiny_cfg):
     TINY = tiny_cfg
     cell = load_grid(TINY).cells()[0]
     # the key is a hash of the resolved training config: fixed across processes and versions
-    assert cell.key() == "9bec2a4b5b0aced4"
-    assert cell.dir_name() == "queue-dqn-s1-9bec2a4b5b0aced4"
+    assert cell.key() == "bf723b93d292a12b"
+    assert cell.dir_name() == "queue-dqn-s1-bf723b93d292a12b"
     again = load_grid(dict(TINY, rewards=["average_speed", "queue"])).cells()[1]
     assert again.key() == cell.key()  # the order of the grid does not matter
     other = load_grid(dict(TINY, training={"timesteps": 301, "checkpoint_every": 150}))
