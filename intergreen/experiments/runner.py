@@ -169,21 +169,8 @@ def _train_cell(task: Task, out: Outcome) -> None:
         # killed before its first checkpoint: start again, without the stale rows
         (folder / "metrics.csv").unlink(missing_ok=True)
     t0 = time.perf_counter()
-    train(
-        cell.agent,
-        junction=cell.junction,
-        demand=cell.train_demand,
-        reward=cell.reward,
-        timesteps=cell.timesteps,
-        seed=cell.seed,
-        hyperparams=cell.hyperparams,
-        n_envs=cell.n_envs,
-        run_dir=folder,
-        preset=cell.preset,
-        checkpoint_every=cell.checkpoint_every,
-        env_kwargs=cell.env_kwargs,
-        resume=True,
-    )
+    # the cell's training configuration is exactly train()'s keyword arguments
+    train(**cell.train_config().model_dump(), run_dir=folder, resume=True)
     out.train_s = time.perf_counter() - t0
 
 
