@@ -101,6 +101,12 @@ def simulate(
     param: Annotated[
         list[str] | None, typer.Option(help="Controller parameter KEY=VALUE (repeatable)")
     ] = None,
+    stages: Annotated[
+        str | None,
+        typer.Option(
+            help="Action stages, e.g. 2,3,4 to let the controller call the pedestrian stage"
+        ),
+    ] = None,
     gui: Annotated[bool, typer.Option(help="Watch in sumo-gui")] = False,
     output: Annotated[Path | None, typer.Option(help="Folder for metrics.json / .csv")] = None,
 ) -> None:
@@ -112,6 +118,8 @@ def simulate(
 
     policy = load_controller(controller, parse_params(param), seed)
     env_kwargs = getattr(policy, "env_kwargs", {})  # a trained agent's observation settings
+    if stages:
+        env_kwargs = {**env_kwargs, "action_stages": [x.strip() for x in stages.split(",")]}
     env = make_env(junction, demand, reward, seed=seed, duration=duration, gui=gui, **env_kwargs)
     if output is not None:
         _check_writable(output)
@@ -265,8 +273,7 @@ def main(argv: list[str] | None = None) -> None:
             ctx = getattr(e, "ctx", None)
             command = ctx.command_path if ctx is not None else "intergreen"
             err_console.print(
-                f"[red]error:[/red] {message} "
-                f"(see `{command} --help`)",
+                f"[red]error:[/red] {message} (see `{command} --help`)",
                 highlight=False,
                 soft_wrap=True,
             )
