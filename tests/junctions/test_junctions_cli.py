@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from procs import sumo_children
 
 from intergreen.cli import main
 from intergreen.junctions.catalog import LIBRARY
@@ -27,21 +27,6 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
         code = int(e.code or 0)
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def sumo_children() -> list[int]:
-    me, pids = os.getpid(), []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        if int(stat[stat.rindex(")") + 2 :].split()[1]) == me and name.startswith("sumo"):
-            pids.append(int(entry.name))
-    return pids
 
 
 def test_simulate_prints_metrics_and_writes_files(

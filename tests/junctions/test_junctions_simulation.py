@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from procs import sumo_children
 
 from intergreen.junctions.catalog import resolve_junction
 from intergreen.junctions.simulation import EpisodeMetrics, Simulation, SimulationError
@@ -28,24 +28,6 @@ def sims() -> Iterator[list[Simulation]]:
     yield made
     for sim in made:
         sim.close()
-
-
-def sumo_children() -> list[tuple[int, str, str]]:
-    """(pid, name, state) of this process's child processes whose name starts with sumo."""
-    me = os.getpid()
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
-        if int(ppid) == me and name.startswith("sumo"):
-            out.append((int(entry.name), name, state))
-    return out
 
 
 def run(
