@@ -55,13 +55,16 @@ def _make_env(config: TrainConfig, seed: int):
 
 
 def make_vec_env(config: TrainConfig, seeds: list[int]):
-    """n_envs SUMO processes: SubprocVecEnv (libsumo allows one run per process)."""
-    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+    """n_envs SUMO runs: the first in this process, the others in subprocesses (libsumo
+    allows one run per process; see intergreen.agents.vecenv)."""
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from intergreen.agents.vecenv import LocalFirstVecEnv
 
     fns = [partial(_make_env, config, s) for s in seeds]
     if len(fns) == 1:
         return DummyVecEnv(fns)
-    return SubprocVecEnv(fns, start_method="forkserver")
+    return LocalFirstVecEnv(fns, start_method="forkserver")
 
 
 # ----- run folder ---------------------------------------------------------------------------
