@@ -39,7 +39,7 @@ def test_structure_and_meaning_reported_together(tiny_cfg):
 def test_shipped_configs():
     quick, full = load_grid("study_quick"), load_grid("study_full.yaml")
     assert len(quick.cells()) == 6
-    assert len(full.cells()) == 13 * 2 * 3
+    assert len(full.cells()) == 13 * 3 and {c.agent for c in full.cells()} == {"dqn"}
     from intergreen.rewards import STUDY_REWARDS
 
     assert set(STUDY_REWARDS) | {"pressure"} == set(full.rewards)
