@@ -46,7 +46,8 @@ class InProcessRemote:
                 obs, self._reset_info = env.reset()
             return obs, reward, done, info, self._reset_info
         if cmd == "reset":
-            obs, self._reset_info = env.reset(seed=data[0], **({"options": data[1]} if data[1] else {}))
+            options = {"options": data[1]} if data[1] else {}
+            obs, self._reset_info = env.reset(seed=data[0], **options)
             return obs, self._reset_info
         if cmd == "close":
             env.close()
