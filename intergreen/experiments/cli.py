@@ -95,10 +95,19 @@ def report_command(
     reference: Annotated[
         str | None, typer.Option(help="'study': show the study's Table I beside ours")
     ] = None,
+    publish: Annotated[
+        Path | None,
+        typer.Option(help="Write the report (Markdown + PNGs) and its result tables there, "
+                     "e.g. docs/results/study_full, instead of into RESULTS_DIR"),
+    ] = None,
 ) -> None:
     """Write report.md and report.html (tables, tests, plots) for a results folder."""
-    from intergreen.experiments.report import build_report
+    from intergreen.experiments.report import build_report, publish_report
 
+    if publish is not None:
+        paths = publish_report(results_dir, publish, reference)
+        console.print(f"report: {paths['markdown']} (with plots/ and the result tables)")
+        return
     paths = build_report(results_dir, reference)
     console.print(f"report: {paths['markdown']} and {paths['html']}")
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from intergreen.experiments import stats
+from intergreen.experiments import stats, study
 from intergreen.experiments.reference import reference_cell
 
 METRIC = stats.METRIC
@@ -179,10 +179,40 @@ def _summary_text(st: pd.DataFrame, demands: list[str], alpha: float) -> list[st
     return lines
 
 
-def build_report(
-    results_dir: str | Path, reference: str | None = None, alpha: float = stats.ALPHA
+#: The files of a results folder that a published report is built from.
+PUBLISHED_TABLES = ("results.parquet", "learning_curves.parquet", "grid.json", "batch.json")
+
+
+def publish_report(
+    results_dir: str | Path, dest: str | Path, reference: str | None = None
 ) -> dict[str, Path]:
-    """Write report.md, report.html and plots/*.png into ``results_dir``; returns the paths."""
+    """Copy the result tables of ``results_dir`` into ``dest`` and write the report there as
+    Markdown + PNGs + summary.csv (no HTML, no models): a folder to commit, from which
+    ``intergreen report dest`` regenerates the same report."""
+    import shutil
+
+    from intergreen.common import ensure_writable
+
+    src, dst = Path(results_dir), Path(dest)
+    if not (src / "results.parquet").exists():
+        raise ReportError(f"{src}: no results.parquet (run `intergreen compare` first)")
+    if src.resolve() != dst.resolve():
+        ensure_writable(dst, "--publish")
+        for name in PUBLISHED_TABLES:
+            if (src / name).exists():
+                shutil.copy2(src / name, dst / name)
+    (dst / "report.html").unlink(missing_ok=True)
+    return build_report(dst, reference, html=False)
+
+
+def build_report(
+    results_dir: str | Path,
+    reference: str | None = None,
+    alpha: float = stats.ALPHA,
+    html: bool = True,
+) -> dict[str, Path]:
+    """Write report.md, report.html (unless ``html`` is False) and plots/*.png into
+    ``results_dir``; returns the paths."""
     if reference not in (None, "study"):
         raise ReportError(f"--reference {reference!r}: the only reference is 'study'")
     root = Path(results_dir)
@@ -202,6 +232,8 @@ def build_report(
 
     meta = _meta(root)
     blocks: list[Block] = [Block("h1", f"Reward comparison: {meta.get('name', root.name)}")]
+    if reference == "study":
+        blocks += [Block("p", t) for t in study.budget_lines(meta, df, curves)]
     seeds = df.loc[df["kind"] == "agent"].groupby("controller")["train_seed"].nunique()
     episodes = df.groupby(["controller", "demand"]).size()
     blocks.append(
@@ -216,6 +248,12 @@ def build_report(
     )
     blocks.append(Block("h2", "Summary"))
     blocks += [Block("p", t) for t in _summary_text(st, demands, alpha)]
+
+    if reference == "study":
+        blocks.append(Block("h2", "Discussion: the study's questions"))
+        blocks += [Block("p", t) for t in study.discussion(st, df, alpha)]
+        blocks.append(Block("h2", "Where we differ from the study, and why"))
+        blocks += [Block("p", t) for t in study.DIFFERENCES]
 
     blocks.append(Block("h2", "Table I: average waiting time (s), mean ± std"))
     pooled_note = (
@@ -326,9 +364,11 @@ def build_report(
     md = root / "report.md"
     page = root / "report.html"
     md.write_text(to_markdown(blocks, root))
-    page.write_text(to_html(blocks, meta.get("name", "report")))
+    if html:
+        page.write_text(to_html(blocks, meta.get("name", "report")))
     st.to_csv(root / "summary.csv", index=False)
-    return {"markdown": md, "html": page, "boxplots": box, "summary": root / "summary.csv"}
+    paths = {"markdown": md, "boxplots": box, "summary": root / "summary.csv"}
+    return {**paths, "html": page} if html else paths
 
 
 def select_best(df: pd.DataFrame) -> pd.DataFrame:

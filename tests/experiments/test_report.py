@@ -98,3 +98,60 @@ def test_cli_report_and_bad_grid(batch_copy, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "nope" in err and "sac" in err
     assert not (tmp_path / "o").exists()
+
+
+def _study_like(swap: bool = False) -> pd.DataFrame:
+    """Episodes around the study's Table I means (12 rewards + 2 baselines, 3 levels)."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for name, cells in TABLE_I.items():
+        kind = "baseline" if name in ("vehicle-actuated", "max-occupancy") else "agent"
+        for d, (mean, _) in zip(("low", "medium", "high"), cells, strict=True):
+            if swap and name == "throughput":
+                mean = 1.0  # throughput best everywhere
+            for i in range(10):
+                rows.append({"kind": kind, "controller": name, "reward": name, "agent": "dqn",
+                             "train_seed": 1, "demand": d, "eval_seed": i,
+                             "avg_waiting_time": mean + rng.normal(0, 0.01)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_study_discussion_answers_from_the_statistics():
+    from intergreen.experiments.study import discussion, study_agreement
+
+    df = _study_like()
+    st = stats.summary(df)
+    rewards = [r for r in TABLE_I if r not in ("vehicle-actuated", "max-occupancy")]
+    rho, p, k = study_agreement(st, rewards)
+    assert k == 11 and rho == pytest.approx(1.0) and p < 0.001  # time_lost_ad left out
+    text = "\n".join(discussion(st, df, 0.05))
+    assert "speed maximisation again give the lowest waiting time?** Yes, at every" in text
+    assert "again do worst?** Yes" in text  # the bottom three of the study
+    assert "rho = 1.00" in text
+    assert "beats Vehicle Actuated (System D): low 11/12" in text  # only throughput is worse
+
+    swapped = _study_like(swap=True)
+    text = "\n".join(discussion(stats.summary(swapped), swapped, 0.05))
+    assert "lowest waiting time?** No" in text and "best reward throughput (1.00 s)" in text
+
+
+def test_published_report_regenerates_from_its_own_tables(batch_copy, tmp_path):
+    from intergreen.cli import main
+    from intergreen.experiments.report import publish_report
+
+    dest = tmp_path / "docs" / "results" / "tiny"
+    paths = publish_report(batch_copy, dest, reference="study")
+    md = paths["markdown"].read_text()
+    first = md.split("\n\n")[1]
+    assert first.startswith("**Budget.** Agents: DQN (PPO not run, to fit the budget)")
+    assert "1 training seed(s) per reward" in first and "300 decisions per run" in first
+    assert "2 evaluation episodes per demand level per run (study: 100)" in first
+    assert "## Discussion: the study's questions" in md and "## Where we differ" in md
+    assert (dest / "plots" / "boxplots.png").exists() and not (dest / "report.html").exists()
+    assert (dest / "results.parquet").exists() and (dest / "summary.csv").exists()
+    (dest / "report.md").unlink()
+    main(["report", str(dest), "--reference", "study", "--publish", str(dest)])
+    assert (dest / "report.md").read_text() == md
+    with pytest.raises(SystemExit) as code:
+        main(["report", str(tmp_path / "nothing"), "--publish", str(dest)])
+    assert code.value.code == 2
