@@ -34,9 +34,9 @@ COMPARE_TRAIN_SEED = 500_000  # training seeds the tune never used
 
 
 def _train_and_eval(args: tuple[str, dict[str, Any], int, int, str, int]) -> dict[str, Any]:
-    import torch
+    from intergreen.agents.torch_setup import configure_torch
 
-    torch.set_num_threads(1)
+    configure_torch()
     from intergreen.agents.evaluation import evaluate, evaluation_seeds
     from intergreen.agents.training import train
 

@@ -41,9 +41,9 @@ def _policy_and_env_kwargs(controller: Any) -> tuple[Any, dict[str, Any]]:
 
 
 def _run(task: tuple[Any, str, str, int, float | None, Any]) -> dict[str, Any]:
-    import torch
+    from intergreen.agents.torch_setup import configure_torch
 
-    torch.set_num_threads(1)
+    configure_torch()
     from intergreen.junctions.env import make_env
     from intergreen.junctions.rollout import run_episode
 

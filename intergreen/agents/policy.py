@@ -49,9 +49,9 @@ class AgentPolicy:
 
 def load_policy(path: str | Path, **_: Any) -> AgentPolicy:
     """Load a trained agent from its run folder or model zip."""
-    import torch
+    from intergreen.agents.torch_setup import configure_torch
 
-    torch.set_num_threads(1)
+    configure_torch()
     from stable_baselines3 import DQN, PPO
 
     zip_path = model_path(path)

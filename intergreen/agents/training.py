@@ -41,9 +41,9 @@ def training_env_seeds(seed: int, n_envs: int) -> list[int]:
 
 
 def _make_env(config: TrainConfig, seed: int):
-    import torch
+    from intergreen.agents.torch_setup import configure_torch
 
-    torch.set_num_threads(1)
+    configure_torch()
     from stable_baselines3.common.monitor import Monitor
 
     from intergreen.junctions.env import make_env
@@ -288,9 +288,9 @@ def train(
     ``time_limit`` (wall seconds) stops training early, keeping the model learned so
     far; ``done.json`` then records the steps actually trained.
     """
-    import torch
+    from intergreen.agents.torch_setup import configure_torch
 
-    torch.set_num_threads(1)
+    configure_torch()
     if seed >= MAX_TRAIN_SEED:
         raise AgentConfigError(f"seed must be < {MAX_TRAIN_SEED} (evaluation seeds lie above)")
     config = TrainConfig(

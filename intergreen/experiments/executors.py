@@ -25,9 +25,9 @@ class Executor(Protocol):
 
 def _init_worker() -> None:
     """One thread per worker: the parallelism is across runs, not inside torch."""
-    import torch
+    from intergreen.agents.torch_setup import configure_torch
 
-    torch.set_num_threads(1)
+    configure_torch()
 
 
 class LocalExecutor:

@@ -150,9 +150,9 @@ def run_trial(spec: TuneSpec, trial_id: str, values: dict[str, Any], run_dir: st
 
     Never raises: an exception becomes ``{"error": ...}`` so the tuner records a failure.
     """
-    import torch
+    from intergreen.agents.torch_setup import configure_torch
 
-    torch.set_num_threads(1)
+    configure_torch()
     start = time.perf_counter()
     try:
         from intergreen.agents.evaluation import evaluate
