@@ -249,9 +249,11 @@ def build_report(
     blocks.append(Block("h2", "Summary"))
     blocks += [Block("p", t) for t in _summary_text(st, demands, alpha)]
 
+    several_seeds = bool(len(seeds)) and seeds.max() > 1
+    st_best = stats.summary(select_best(df)) if several_seeds else None
     if reference == "study":
         blocks.append(Block("h2", "Discussion: the study's questions"))
-        blocks += [Block("p", t) for t in study.discussion(st, df, alpha)]
+        blocks += [Block("p", t) for t in study.discussion(st, df, alpha, st_best)]
         blocks.append(Block("h2", "Where we differ from the study, and why"))
         blocks += [Block("p", t) for t in study.DIFFERENCES]
 
@@ -274,9 +276,7 @@ def build_report(
                 "compare orderings, not absolute values.",
             )
         )
-    if len(seeds) and seeds.max() > 1:
-        best_df = select_best(df)
-        st_best = stats.summary(best_df)
+    if st_best is not None:
         blocks.append(Block("h2", "Table I, best training run only (optimistic)"))
         blocks.append(
             Block(

@@ -134,6 +134,13 @@ def test_study_discussion_answers_from_the_statistics():
     assert "**Starved arms.** 4% of the agents'" in text and "vehicle-actuated 0%" in text
     assert "By reward: throughput 50%." in text
 
+    selected = "\n".join(discussion(st, df, 0.05, st_best=st))
+    assert "**With the study's selection**" in selected
+    assert "best reward low average_speed_ad, medium average_speed_ad" in selected
+    assert "bottom 3 delta_time_lost, delta_wait_time, throughput" in selected
+    assert "Spearman rho with the study 1.00" in selected
+    assert "rewards beating vehicle actuation low 11/12" in selected
+
     swapped = _study_like(swap=True)
     text = "\n".join(discussion(stats.summary(swapped), swapped, 0.05))
     assert "lowest waiting time?** No" in text and "best reward throughput (1.00 s)" in text
