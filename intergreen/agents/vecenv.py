@@ -30,6 +30,10 @@ class InProcessRemote:
         self._reset_info: dict[str, Any] = {}
 
     def send(self, message: tuple[str, Any]) -> None:
+        if message[0] == "close":  # SubprocVecEnv.close() sends "close" and never receives
+            self._message = None
+            self.env.close()
+            return
         self._message = message
 
     def recv(self) -> Any:
@@ -49,9 +53,6 @@ class InProcessRemote:
             options = {"options": data[1]} if data[1] else {}
             obs, self._reset_info = env.reset(seed=data[0], **options)
             return obs, self._reset_info
-        if cmd == "close":
-            env.close()
-            return None
         if cmd == "get_spaces":
             return env.observation_space, env.action_space
         if cmd == "env_method":

@@ -54,6 +54,12 @@ def test_local_first_matches_subproc_through_an_episode_end() -> None:
         ours.close()
         theirs.close()
     assert not mp.active_children()
+    assert not ours.remotes[0].env.unwrapped.sim.running  # the in-process SUMO run is closed
+    again = _env(4)  # libsumo allows one run per process: this one must be able to start
+    try:
+        again.reset()
+    finally:
+        again.close()
 
 
 def test_an_error_in_the_local_env_reaches_the_caller_and_close_still_works() -> None:
