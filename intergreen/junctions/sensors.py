@@ -23,6 +23,7 @@ import traci.constants as tc
 
 from intergreen.junctions.network import Network
 from intergreen.junctions.spec import Noise
+from intergreen.junctions.sumo import libsumo_getter
 
 CAMERA_VARS = (
     tc.LAST_STEP_OCCUPANCY,
@@ -184,17 +185,10 @@ _NO_PEDS = np.zeros(0)
 
 
 def _direct_calls(conn, cams: tuple[str, ...], stops: tuple[str, ...]) -> list:
-    """(getter, detector) pairs in raw-row order for libsumo. libsumo's compiled functions
-    are called directly where it exposes them: its Python wrappers cost about as much
-    again per call, and these reads run every step."""
-    compiled = getattr(conn, "_libsumo", None)
-
-    def getter(name: str):
-        return getattr(compiled, f"lanearea_{name}", None) or getattr(conn.lanearea, name)
-
-    cam = [getter(n) for n in ("getLastStepOccupancy", "getLastStepVehicleNumber",
-                               "getLastStepHaltingNumber", "getLastStepMeanSpeed",
-                               "getIntervalVehicleNumber")]  # fmt: skip
+    """(getter, detector) pairs in raw-row order for libsumo (its compiled getters)."""
+    names = ("getLastStepOccupancy", "getLastStepVehicleNumber", "getLastStepHaltingNumber",
+             "getLastStepMeanSpeed", "getIntervalVehicleNumber")  # fmt: skip
+    cam = [libsumo_getter(conn, "lanearea", n) for n in names]
     calls = []
     for i, det in enumerate(cams):
         calls += [(f, det) for f in cam]

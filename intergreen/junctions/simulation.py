@@ -31,7 +31,7 @@ import traci.constants as tc
 from intergreen.junctions.demand import DemandProfile, resolve_demand, write_routes
 from intergreen.junctions.network import Network, build_network
 from intergreen.junctions.spec import JunctionSpec
-from intergreen.junctions.sumo import SumoNotFound, sumo_binary, sumo_home
+from intergreen.junctions.sumo import SumoNotFound, libsumo_getter, sumo_binary, sumo_home
 
 Backend = Literal["libsumo", "traci"]
 _OPEN: weakref.WeakSet[Simulation] = weakref.WeakSet()
@@ -202,7 +202,9 @@ class Simulation:
         _OPEN.add(self)
         self.steps = 0
         self._queue_sum = self._max_queue = 0
-        if self.backend == "traci":
+        if self.backend == "libsumo":
+            self._edge_halting = libsumo_getter(self.conn, "edge", "getLastStepHaltingNumber")
+        else:
             for e in self.network.approach_edges + self.network.exit_edges:
                 self.conn.edge.subscribe(
                     e, (tc.LAST_STEP_VEHICLE_NUMBER, tc.LAST_STEP_VEHICLE_HALTING_NUMBER)
@@ -317,9 +319,7 @@ class Simulation:
     def _halting(self, edges: tuple[str, ...]) -> int:
         """Vehicles stopped on the edges now."""
         if self.backend == "libsumo":
-            compiled = getattr(self.conn, "_libsumo", None)  # skips libsumo's wrapper layer
-            halting = getattr(compiled, "edge_getLastStepHaltingNumber", None)
-            halting = halting or self.conn.edge.getLastStepHaltingNumber
+            halting = self._edge_halting
             return sum(halting(x) for x in edges)
         res = self.conn.edge.getAllSubscriptionResults()
         return sum(res[x][tc.LAST_STEP_VEHICLE_HALTING_NUMBER] for x in edges)

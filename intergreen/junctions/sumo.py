@@ -51,3 +51,11 @@ def sumo_tool(relative: str) -> Path:
     if not path.is_file():
         raise SumoNotFound(f"SUMO tool {relative} not found under {sumo_home() / 'tools'}: {FIX}")
     return path
+
+
+def libsumo_getter(conn, domain: str, name: str):
+    """libsumo's compiled ``<domain>_<name>`` function where it exposes one, else the
+    wrapper ``conn.<domain>.<name>``: the Python wrapper costs about as much again per call,
+    and per-step reads are made every simulation step. Look it up once per run."""
+    compiled = getattr(getattr(conn, "_libsumo", None), f"{domain}_{name}", None)
+    return compiled or getattr(getattr(conn, domain), name)
