@@ -1,4 +1,4 @@
-"""Small helpers shared by the commands: durations and writable output folders."""
+"""Small helpers shared by the commands: durations, writable output folders, ranges."""
 
 from __future__ import annotations
 
@@ -16,6 +16,11 @@ def parse_duration(text: str) -> float | None:
     if not s or not re.fullmatch(r"(\d+(\.\d+)?[dhms])+", s):
         return None
     return sum(float(n) * _UNITS[u] for n, u in _DURATION.findall(s))
+
+
+def span(lo: int, hi: int) -> str:
+    """``'30'`` or ``'30–90'``: a count that may vary, for reports."""
+    return str(lo) if lo == hi else f"{lo}–{hi}"
 
 
 def ensure_writable(folder: Path, option: str = "--out") -> None:

@@ -59,6 +59,7 @@ def reference_cell(name: str, demand: str) -> str | None:
     mean, std = TABLE_I[key][DEMANDS.index(demand)]
     return f"{mean:.2f} ± {std:.2f}" + (" †" if key in UNRELIABLE else "")
 
+
 #: The study's training: episodes of 1800 s per run, and runs per reward (best one kept).
 TRAINING_EPISODES = 1500
 TRAINING_RUNS = 10

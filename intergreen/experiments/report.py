@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from intergreen.common import span
 from intergreen.experiments import stats, study
 from intergreen.experiments.reference import reference_cell
 
@@ -59,9 +60,6 @@ def _order(df: pd.DataFrame) -> tuple[list[str], list[str]]:
 def _fmt(x: float, digits: int = 2) -> str:
     return "–" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.{digits}f}"
 
-
-def _span(lo: int, hi: int) -> str:
-    return str(lo) if lo == hi else f"{lo}–{hi}"
 
 
 def _p(x: float) -> str:
@@ -240,7 +238,7 @@ def build_report(
         Block(
             "p",
             f"{len(controllers)} controllers, demand levels {', '.join(demands)}; "
-            f"{_span(int(episodes.min()), int(episodes.max()))} evaluation episodes per cell "
+            f"{span(int(episodes.min()), int(episodes.max()))} evaluation episodes per cell "
             f"(held-out seeds, the same for every controller). Metric: average waiting time "
             f"per vehicle (s), lower is better. Junction {meta.get('junction', '?')}, "
             f"training budget {meta.get('timesteps', '?')} steps per run.",
@@ -262,7 +260,7 @@ def build_report(
         "Pooled: every evaluation episode of every training seed of a controller counts as "
         "one sample, so the spread includes the seed-to-seed spread."
     )
-    if len(seeds) and seeds.max() > 1:
+    if several_seeds:
         blocks.append(Block("p", pooled_note))
     headers, rows = table_one(st, controllers, demands, reference == "study")
     blocks.append(Block("table", headers=headers, rows=rows))

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from intergreen.common import span
 from intergreen.experiments.reference import (
     EPISODES,
     STUDY_ROWS,
@@ -33,7 +34,7 @@ def budget_lines(meta: dict[str, Any], df: pd.DataFrame, curves: pd.DataFrame) -
     agents = sorted(df.loc[df["kind"] == "agent", "agent"].dropna().unique())
     seeds = df.loc[df["kind"] == "agent"].groupby("reward")["train_seed"].nunique()
     per_run = df.loc[df["kind"] == "agent"].groupby(["reward", "train_seed", "demand"]).size()
-    episodes = "–" if per_run.empty else _span(int(per_run.min()), int(per_run.max()))
+    episodes = "–" if per_run.empty else span(int(per_run.min()), int(per_run.max()))
     steps = meta.get("timesteps")
     train_eps = ""
     if not curves.empty and "run_key" in curves:
@@ -45,7 +46,7 @@ def budget_lines(meta: dict[str, Any], df: pd.DataFrame, curves: pd.DataFrame) -
         f"**Budget.** Agents: {', '.join(a.upper() for a in agents) or 'none'}"
         + (f" ({', '.join(a.upper() for a in missing)} not run, to fit the budget)" if missing
            else "")  # fmt: skip
-        + f"; {_span(int(seeds.min()), int(seeds.max())) if len(seeds) else 0} training "
+        + f"; {span(int(seeds.min()), int(seeds.max())) if len(seeds) else 0} training "
         f"seed(s) per reward, all pooled (study: best of {TRAINING_RUNS} runs, chosen on the "
         f"test episodes); {steps if steps is not None else '?'} decisions per run{train_eps} "
         f"(study: {TRAINING_EPISODES} episodes of 1800 s); {episodes} evaluation episodes per "
@@ -58,9 +59,6 @@ def budget_lines(meta: dict[str, Any], df: pd.DataFrame, curves: pd.DataFrame) -
         )
     return lines
 
-
-def _span(lo: int, hi: int) -> str:
-    return str(lo) if lo == hi else f"{lo}–{hi}"
 
 
 def reward_ranks(st: pd.DataFrame, rewards: list[str]) -> pd.DataFrame:
