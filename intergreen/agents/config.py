@@ -27,9 +27,13 @@ def presets() -> dict[str, dict[str, Any]]:
 
 
 def algorithm_class(agent: str):
-    from stable_baselines3 import DQN, PPO
+    """The SB3 algorithm that trains ``agent`` (PPO collects its envs' rollouts in parallel:
+    intergreen.agents.rollouts)."""
+    from stable_baselines3 import DQN
 
-    return {"dqn": DQN, "ppo": PPO}[agent]
+    from intergreen.agents.rollouts import ParallelRolloutPPO
+
+    return {"dqn": DQN, "ppo": ParallelRolloutPPO}[agent]
 
 
 def valid_hyperparameters(agent: str) -> list[str]:
