@@ -27,13 +27,11 @@ def presets() -> dict[str, dict[str, Any]]:
 
 
 def algorithm_class(agent: str):
-    """The SB3 algorithm that trains ``agent`` (PPO collects its envs' rollouts in parallel:
-    intergreen.agents.rollouts)."""
-    from stable_baselines3 import DQN
+    """The SB3 algorithm that trains ``agent`` (with several envs, each collects its steps in
+    parallel: intergreen.agents.rollouts)."""
+    from intergreen.agents.rollouts import ParallelCollectDQN, ParallelRolloutPPO
 
-    from intergreen.agents.rollouts import ParallelRolloutPPO
-
-    return {"dqn": DQN, "ppo": ParallelRolloutPPO}[agent]
+    return {"dqn": ParallelCollectDQN, "ppo": ParallelRolloutPPO}[agent]
 
 
 def valid_hyperparameters(agent: str) -> list[str]:

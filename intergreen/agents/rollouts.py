@@ -1,17 +1,21 @@
-"""PPO whose envs collect their rollouts in parallel, each with its own copy of the policy.
+"""PPO and DQN whose envs collect their steps in parallel, each with the learner's policy.
 
-PPO's policy does not change while it collects a rollout, so every env can run its whole
-rollout on its own: the worker processes of a `LocalFirstVecEnv` get the policy's weights at
-the start of each rollout, step their env and run the policy's forward pass for
-``n_steps``, while the learner does the same for env 0. SB3's PPO instead steps all envs in
-lockstep, and the learner's forward pass for every env (most of a step's time on gm_a56, where
-a SUMO step takes ~0.2 ms) runs on one core.
+Neither algorithm changes its policy while it collects: PPO collects ``n_steps`` per env, DQN
+``train_freq`` steps, then learns. So every env can collect its share on its own: the worker
+processes of a `LocalFirstVecEnv` step their env and run the policy's forward pass while the
+learner does the same for env 0. SB3 instead steps all envs in lockstep, and the forward
+pass for every env (most of a step's time on gm_a56, where a SUMO step takes ~0.2 ms) runs on
+the learner's one core; with the study's decision timing each lockstep step also waits for
+the slower env's decision (1 to ~25 simulation steps).
 
-What PPO learns from is the same: each env's transitions come from the same policy, with
-SB3's handling of time limits (the value of the truncated state is added to the reward); the
-callbacks see the same steps, infos and timestep counts, in the same order, at the end of each
-rollout instead of as they happen. The actions are sampled from each process's own seeded
-torch generator, so a run is reproducible but not identical to a lockstep run.
+What the algorithms learn from is the same: every transition comes from the learner's current
+policy, with SB3's handling of time limits; the callbacks see the same steps, infos and
+timestep counts, in the same order, at the end of each collection instead of as they happen.
+PPO's workers get the policy's weights with each rollout; DQN's share the Q-network's memory
+(it changes after every collection, and is read only while the learner collects too).
+Actions are sampled (PPO) or explored (DQN: each env draws its own epsilon-greedy coin where
+SB3 draws one for all envs) from each process's own seeded generator, so a run is reproducible
+but not identical to a lockstep run.
 """
 
 from __future__ import annotations
@@ -22,10 +26,12 @@ from typing import Any
 import numpy as np
 import torch
 from gymnasium import spaces
-from stable_baselines3 import PPO
-from stable_baselines3.common.buffers import RolloutBuffer
+from stable_baselines3 import DQN, PPO
+from stable_baselines3.common.buffers import ReplayBuffer, RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.type_aliases import RolloutReturn, TrainFreq, TrainFrequencyUnit
 from stable_baselines3.common.vec_env import VecEnv
 
 from intergreen.agents.vecenv import EnvCommands, LocalFirstVecEnv
@@ -39,8 +45,19 @@ def _no_optimizer(*_: Any, **__: Any) -> None:
     """A worker's policy is never trained (and torch's first optimizer takes ~1 s to make)."""
 
 
+def _worker_seed(setup: dict[str, Any]) -> int:
+    return int(np.random.SeedSequence([setup["seed"], setup["index"]]).generate_state(1)[0])
+
+
+def make_collector(setup: dict[str, Any]) -> RolloutCollector | StepCollector:
+    """A worker's collector for the learner that sent ``setup``."""
+    if setup["kind"] == "dqn":
+        return StepCollector.from_setup(setup)
+    return RolloutCollector.from_setup(setup)
+
+
 class RolloutCollector:
-    """Runs one env's rollouts with a policy: the learner's own, or a worker's copy."""
+    """Runs one env's PPO rollouts with a policy: the learner's own, or a worker's copy."""
 
     def __init__(self, policy: ActorCriticPolicy, gamma: float) -> None:
         self.policy = policy
@@ -50,8 +67,7 @@ class RolloutCollector:
     def from_setup(cls, setup: dict[str, Any]) -> RolloutCollector:
         """A worker's collector: a policy built like the learner's, and its own seeded
         torch generator (seed and env index)."""
-        seed = np.random.SeedSequence([setup["seed"], setup["index"]]).generate_state(1)[0]
-        torch.manual_seed(int(seed))
+        torch.manual_seed(_worker_seed(setup))
         kwargs = setup["policy_kwargs"] | {"optimizer_class": _no_optimizer}
         policy = setup["policy_class"](
             setup["observation_space"], setup["action_space"], _no_learning, **kwargs
@@ -60,10 +76,14 @@ class RolloutCollector:
         return cls(policy, setup["gamma"])
 
     def collect(
-        self, env: EnvCommands, n_steps: int, state: dict[str, np.ndarray] | None = None
+        self,
+        env: EnvCommands,
+        n_steps: int,
+        state: dict[str, np.ndarray] | None = None,
+        plan: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """``n_steps`` steps of ``env`` from where it stands, with the policy (first loaded
-        with ``state``, the learner's weights, when given)."""
+        with ``state``, the learner's weights, when given; ``plan`` is unused)."""
         start = time.perf_counter()
         policy = self.policy
         if state is not None:
@@ -124,6 +144,7 @@ class ParallelRolloutPPO(PPO):
 
     def _worker_setup(self) -> dict[str, Any]:
         return {
+            "kind": "ppo",
             "policy_class": type(self.policy),
             "policy_kwargs": self.policy_kwargs,
             "observation_space": self.observation_space,
@@ -146,7 +167,7 @@ class ParallelRolloutPPO(PPO):
         rollout_buffer.reset()
         callback.on_rollout_start()
         state = {k: v.detach().cpu().numpy() for k, v in self.policy.state_dict().items()}
-        env.rollout_async(self._worker_setup(), state, n_rollout_steps)
+        env.rollout_async(self, self._worker_setup, n_rollout_steps, state=state)
         local = RolloutCollector(self.policy, self.gamma).collect(env.local, n_rollout_steps)
         parts = [local, *env.rollout_wait()]
         return self._replay(parts, env, callback, rollout_buffer, n_rollout_steps)
@@ -196,3 +217,156 @@ class ParallelRolloutPPO(PPO):
         callback.update_locals(locals())
         callback.on_rollout_end()
         return True
+
+
+class StepCollector:
+    """Runs one env's DQN steps: epsilon-greedy on a Q-network (the learner's own, or, in a
+    worker, one sharing its memory)."""
+
+    def __init__(self, q_net: torch.nn.Module, action_space: spaces.Discrete, seed: int) -> None:
+        self.q_net = q_net
+        self.rng = np.random.default_rng(seed)
+        self.action_space = action_space
+        self.action_space.seed(seed)
+
+    @classmethod
+    def from_setup(cls, setup: dict[str, Any]) -> StepCollector:
+        """A worker's collector, with its own seeded generators (seed and env index)."""
+        return cls(setup["q_net"], setup["action_space"], _worker_seed(setup))
+
+    def collect(
+        self,
+        env: EnvCommands,
+        n_steps: int,
+        state: dict[str, np.ndarray] | None = None,
+        plan: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """``n_steps`` steps of ``env``; ``plan`` gives each step's epsilon and whether it is
+        still in the warm-up (random actions); ``state`` is unused (shared memory)."""
+        assert plan is not None
+        if env.last_obs is None:
+            raise RuntimeError("the env was not reset before its first rollout")
+        q_net = self.q_net
+        obs, next_obs, actions, rewards, dones, infos = [], [], [], [], [], []
+        with torch.no_grad():
+            for j in range(n_steps):
+                last_obs = env.last_obs
+                if plan["warmup"][j] or self.rng.random() < plan["epsilons"][j]:
+                    action = self.action_space.sample()
+                else:
+                    tensor = q_net.obs_to_tensor(last_obs)[0]
+                    action = q_net._predict(tensor, deterministic=True).numpy()[0]
+                new_obs, reward, done, info, _ = env.step(action)
+                obs.append(last_obs)
+                next_obs.append(info["terminal_observation"] if done else new_obs)
+                actions.append(action)
+                rewards.append(reward)
+                dones.append(done)
+                infos.append(info)
+        return {
+            "obs": np.stack(obs),
+            "next_obs": np.stack(next_obs),
+            "actions": np.array(actions),
+            "rewards": np.array(rewards, dtype=np.float64),
+            "dones": np.array(dones, dtype=bool),
+            "infos": infos,
+            "last_obs": env.last_obs,
+        }
+
+
+class ParallelCollectDQN(DQN):
+    """SB3's DQN; on a `LocalFirstVecEnv` with discrete actions, vector observations and
+    ``train_freq`` in steps, its envs collect their steps in parallel (see the module
+    docstring). Elsewhere it is SB3's DQN unchanged."""
+
+    def _parallel(self, env: VecEnv, train_freq: TrainFreq) -> bool:
+        return (
+            isinstance(env, LocalFirstVecEnv)
+            and isinstance(self.action_space, spaces.Discrete)
+            and isinstance(self.observation_space, spaces.Box)
+            and train_freq.unit == TrainFrequencyUnit.STEP
+            and type(self.replay_buffer) is ReplayBuffer
+            and self._vec_normalize_env is None
+        )
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "_local_collector"]
+
+    def _worker_setup(self) -> dict[str, Any]:
+        self.q_net.share_memory()  # the workers read the weights the learner trains
+        return {
+            "kind": "dqn",
+            "q_net": self.q_net,
+            "action_space": self.action_space,
+            "seed": 0 if self.seed is None else int(self.seed),
+        }
+
+    def _plan(self, n_steps: int, learning_starts: int, n_envs: int) -> dict[str, Any]:
+        """Each step's epsilon and warm-up flag, as SB3's lockstep loop would set them."""
+        start = self.num_timesteps
+        epsilons = [self.exploration_rate]
+        for j in range(1, n_steps):
+            progress = 1.0 - float(start + j * n_envs) / float(self._total_timesteps)
+            epsilons.append(float(self.exploration_schedule(progress)))
+        warmup = [start + j * n_envs < learning_starts for j in range(n_steps)]
+        return {"epsilons": epsilons, "warmup": warmup}
+
+    def collect_rollouts(
+        self,
+        env: VecEnv,
+        callback: BaseCallback,
+        train_freq: TrainFreq,
+        replay_buffer: ReplayBuffer,
+        action_noise: ActionNoise | None = None,
+        learning_starts: int = 0,
+        log_interval: int | None = None,
+    ) -> RolloutReturn:
+        if not self._parallel(env, train_freq):
+            return super().collect_rollouts(
+                env, callback, train_freq, replay_buffer, action_noise, learning_starts,
+                log_interval,
+            )  # fmt: skip
+        assert isinstance(env, LocalFirstVecEnv)
+        self.policy.set_training_mode(False)
+        n_steps = train_freq.frequency
+        callback.on_rollout_start()
+        plan = self._plan(n_steps, learning_starts, env.num_envs)
+        env.rollout_async(self, self._worker_setup, n_steps, plan=plan)
+        if getattr(self, "_local_collector", None) is None:
+            self._local_collector = StepCollector(
+                self.q_net, self.action_space, 0 if self.seed is None else int(self.seed)
+            )
+        parts = [self._local_collector.collect(env.local, n_steps, plan=plan)]
+        parts += env.rollout_wait()
+
+        def stacked(key: str) -> np.ndarray:  # (steps, envs, ...)
+            return np.stack([p[key] for p in parts], axis=1)
+
+        all_obs, all_next = stacked("obs"), stacked("next_obs")
+        all_actions, all_rewards, all_dones = (
+            stacked("actions"),
+            stacked("rewards"),
+            stacked("dones"),
+        )
+        episodes = 0
+        for j in range(n_steps):
+            infos = [p["infos"][j] for p in parts]
+            actions, rewards, dones = all_actions[j], all_rewards[j], all_dones[j]
+            self.num_timesteps += env.num_envs
+            callback.update_locals(locals())
+            if not callback.on_step():
+                return RolloutReturn((j + 1) * env.num_envs, episodes, continue_training=False)
+            self._update_info_buffer(infos, dones)
+            replay_buffer.add(all_obs[j], all_next[j], actions, rewards, dones, infos)
+            self._update_current_progress_remaining(self.num_timesteps, self._total_timesteps)
+            self._on_step()
+            for done in dones:
+                if done:
+                    episodes += 1
+                    self._episode_num += 1
+                    if log_interval is not None and self._episode_num % log_interval == 0:
+                        self.dump_logs()
+        self._last_obs = np.stack([p["last_obs"] for p in parts])
+        self._last_original_obs = self._last_obs
+        callback.on_rollout_end()
+        return RolloutReturn(n_steps * env.num_envs, episodes, continue_training=True)

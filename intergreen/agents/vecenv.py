@@ -13,8 +13,9 @@ the worker while the learner picks the next action, the learner while the worker
 step. Polling stops after ``spin_s`` (PPO's update phase, an episode reset), and is off when
 there are more envs than CPU cores, where a polling process would take a core from a busy one.
 
-Besides SB3's worker commands, a worker runs whole rollouts with a copy of the policy
-(``rollout_async``/``rollout_wait``, used by `intergreen.agents.rollouts.ParallelRolloutPPO`).
+Besides SB3's worker commands, a worker collects several steps on its own with a copy of the
+policy (``rollout_async``/``rollout_wait``, used by the algorithms in
+`intergreen.agents.rollouts`).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ class EnvCommands:
         self.reset_info: dict[str, Any] = {}
         self.last_obs: np.ndarray | None = None
         self.episode_start = True
-        self.collector: Any = None  # a RolloutCollector, made by the first "rollout"
+        self.collector: Any = None  # made by the first "rollout" (intergreen.agents.rollouts)
 
     def step(self, action: Any) -> tuple[Any, float, bool, dict[str, Any], dict[str, Any]]:
         """One step in SB3's VecEnv form: reset at the end of an episode."""
@@ -87,11 +88,11 @@ class EnvCommands:
         if cmd == "step":
             return self.step(data)
         if cmd == "rollout":
-            from intergreen.agents.rollouts import RolloutCollector
+            from intergreen.agents.rollouts import make_collector
 
-            if self.collector is None:
-                self.collector = RolloutCollector.from_setup(data["setup"])
-            return self.collector.collect(self, data["n_steps"], data["state"])
+            if data["setup"] is not None:  # a new learner (or its first rollout)
+                self.collector = make_collector(data["setup"])
+            return self.collector.collect(self, data["n_steps"], data["state"], data["plan"])
         if cmd == "reset":
             options = {"options": data[1]} if data[1] else {}
             obs, self.reset_info = env.reset(seed=data[0], **options)
@@ -213,6 +214,7 @@ class LocalFirstVecEnv(SubprocVecEnv):
         if spin_s is None:
             spin_s = SPIN_S if len(env_fns) <= usable_cores() else 0.0
         self.spin_s = spin_s
+        self._rollout_owner: object = None
         local = InProcessRemote(env_fns[0])
         try:
             self._start_workers(env_fns[1:], start_method, spin_s)
@@ -248,11 +250,24 @@ class LocalFirstVecEnv(SubprocVecEnv):
         """Env 0, in this process."""
         return self.remotes[0].commands
 
-    def rollout_async(self, setup: dict[str, Any], state: dict[str, Any], n_steps: int) -> None:
-        """Start an ``n_steps`` rollout in every worker with the policy ``state``."""
+    def rollout_async(
+        self,
+        owner: object,
+        setup: Callable[[], dict[str, Any]],
+        n_steps: int,
+        state: dict[str, Any] | None = None,
+        plan: dict[str, Any] | None = None,
+    ) -> None:
+        """Start collecting ``n_steps`` steps in every worker. The workers build their collector
+        from ``setup()`` the first time ``owner`` (the learner) asks; ``state`` (policy
+        weights) and ``plan`` (per-step settings) go with every request."""
+        first = self._rollout_owner is not owner
+        base = setup() if first else None
+        self._rollout_owner = owner
         for i, remote in enumerate(self.remotes[1:], start=1):
-            remote.send(("rollout", {"setup": setup | {"index": i}, "state": state,
-                                     "n_steps": n_steps}))  # fmt: skip
+            message = {"setup": None if base is None else base | {"index": i},
+                       "state": state, "plan": plan, "n_steps": n_steps}  # fmt: skip
+            remote.send(("rollout", message))
         self.waiting = True
 
     def rollout_wait(self) -> list[dict[str, Any]]:

@@ -160,8 +160,11 @@ def test_corrupt_checkpoint_is_a_clear_error_and_leaves_the_run(tmp_path, main_r
 
 def test_summary_table_mean_and_std() -> None:
     df = pd.DataFrame(
-        {"controller": ["a", "a", "b", "b"], "demand": ["low"] * 4,
-         "avg_waiting_time": [1.0, 3.0, 2.0, 2.0]}  # fmt: skip
+        {
+            "controller": ["a", "a", "b", "b"],
+            "demand": ["low"] * 4,
+            "avg_waiting_time": [1.0, 3.0, 2.0, 2.0],
+        }  # fmt: skip
     )
     table = summary_table(df)
     assert table.loc["a", "low"] == "2.00 ± 1.41"

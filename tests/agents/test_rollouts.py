@@ -1,5 +1,6 @@
-"""ParallelRolloutPPO: workers collect with the learner's weights, the buffer and callbacks
-see what SB3's lockstep loop would, runs are reproducible, worker errors reach the caller."""
+"""ParallelRolloutPPO and ParallelCollectDQN: workers collect with the learner's weights, the
+buffers and callbacks see what SB3's lockstep loop would, runs are reproducible, worker errors
+reach the caller."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
-from intergreen.agents.rollouts import ParallelRolloutPPO
+from intergreen.agents.rollouts import ParallelCollectDQN, ParallelRolloutPPO
 from intergreen.agents.training import train
 from intergreen.agents.vecenv import LocalFirstVecEnv, WorkerError
 from intergreen.junctions.env import make_env
@@ -39,7 +40,10 @@ class _Record(BaseCallback):
         return True
 
     def _on_rollout_end(self) -> None:  # before PPO's update flattens the buffer
-        buf = self.model.rollout_buffer
+        buf = getattr(self.model, "rollout_buffer", None)
+        if buf is None:  # DQN
+            return
+
         self.shape = buf.observations.shape
         self.starts = buf.episode_starts.copy()
         self.finite = all(np.isfinite(a).all() for a in (buf.values, buf.advantages))
@@ -68,7 +72,7 @@ def test_the_worker_uses_the_weights_it_is_sent() -> None:
         model = ParallelRolloutPPO("MlpPolicy", vec, seed=3, device="cpu", **HP)
         model._setup_learn(64)
         state = {k: v.numpy().copy() for k, v in model.policy.state_dict().items()}
-        vec.rollout_async(model._worker_setup(), state, 30)
+        vec.rollout_async(model, model._worker_setup, 30, state=state)
         (part,) = vec.rollout_wait()
         with torch.no_grad():
             obs = torch.as_tensor(part["obs"])
@@ -80,7 +84,7 @@ def test_the_worker_uses_the_weights_it_is_sent() -> None:
         assert np.isfinite(part["rewards"]).all() and len(part["infos"]) == 30
         # other weights give other values: the check above can fail
         state2 = {k: v * 0.5 for k, v in state.items()}
-        vec.rollout_async(model._worker_setup(), state2, 5)
+        vec.rollout_async(model, model._worker_setup, 5, state=state2)
         (part2,) = vec.rollout_wait()
         with torch.no_grad():
             v2 = model.policy.predict_values(torch.as_tensor(part2["obs"]))[:, 0].numpy()
@@ -90,14 +94,17 @@ def test_the_worker_uses_the_weights_it_is_sent() -> None:
     assert not mp.active_children()
 
 
-def test_two_env_ppo_runs_are_reproducible_and_log_both_envs(tmp_path) -> None:
+@pytest.mark.parametrize("agent", ["ppo", "dqn"])
+def test_two_env_runs_are_reproducible_and_log_both_envs(tmp_path, agent: str) -> None:
+    hp = HP if agent == "ppo" else {"learning_starts": 100, "train_freq": 4, "batch_size": 32}
+    cls = ParallelRolloutPPO if agent == "ppo" else ParallelCollectDQN
     params = []
     for name in ("a", "b"):
         run = tmp_path / name
-        model_path = train("ppo", demand="low", reward="queue", timesteps=256, seed=5,
-                           n_envs=2, hyperparams=HP, run_dir=run, env_kwargs={"duration": 30},
+        model_path = train(agent, demand="low", reward="queue", timesteps=256, seed=5,
+                           n_envs=2, hyperparams=hp, run_dir=run, env_kwargs={"duration": 30},
                            checkpoint_every=10_000)  # fmt: skip
-        model = ParallelRolloutPPO.load(model_path, device="cpu")
+        model = cls.load(model_path, device="cpu")
         params.append(torch.cat([p.flatten() for p in model.policy.parameters()]))
         metrics = pd.read_csv(run / "metrics.csv")
         assert set(metrics.env) == {0, 1}  # episodes of the worker's env are logged too
@@ -135,4 +142,54 @@ def test_an_error_in_a_worker_rollout_reaches_the_learner_and_close_works() -> N
             model.learn(128)
     finally:
         vec.close()
+    assert not mp.active_children()
+
+
+def _greedy_plan(n: int) -> dict:
+    return {"epsilons": [0.0] * n, "warmup": [False] * n}
+
+
+def test_dqn_workers_read_the_learners_q_network_as_it_changes() -> None:
+    vec = LocalFirstVecEnv([partial(_env, s) for s in (1, 2)])
+    try:
+        model = ParallelCollectDQN("MlpPolicy", vec, seed=3, device="cpu", learning_starts=0)
+        model._setup_learn(1000)
+        vec.rollout_async(model, model._worker_setup, 20, plan=_greedy_plan(20))
+        (part,) = vec.rollout_wait()
+        with torch.no_grad():
+            greedy = model.q_net(torch.as_tensor(part["obs"])).argmax(1).numpy()
+        np.testing.assert_array_equal(part["actions"], greedy)
+        bias = list(model.q_net.q_net.parameters())[-1]  # the output layer's bias, shared
+        for action in (0, 1):  # the learner changes its weights in place; the worker sees it
+            with torch.no_grad():
+                bias[action] += 10.0 ** (6 + action)
+            vec.rollout_async(model, model._worker_setup, 5, plan=_greedy_plan(5))
+            (part,) = vec.rollout_wait()
+            assert part["actions"].tolist() == [action] * 5
+    finally:
+        vec.close()
+    assert not mp.active_children()
+
+
+def test_dqn_replay_buffer_holds_both_envs_transitions_in_order() -> None:
+    vec = LocalFirstVecEnv([partial(_env, s) for s in (1, 2)])
+    try:
+        model = ParallelCollectDQN("MlpPolicy", vec, seed=3, device="cpu", learning_starts=40,
+                                   train_freq=8, buffer_size=1000)  # fmt: skip
+        cb = _Record()
+        model.learn(2 * 96, callback=cb)
+        rb = model.replay_buffer
+    finally:
+        vec.close()
+    assert cb.steps == list(range(2, 193, 2)) and rb.pos == 96
+    for env in (0, 1):
+        ends = np.flatnonzero(rb.timeouts[:96, env])
+        assert len(ends) == 2  # 24 s episodes of ~40 decisions, ended by the time limit
+        cont = np.setdiff1d(np.arange(95), ends)  # within an episode, next obs = the next obs
+        np.testing.assert_array_equal(
+            rb.next_observations[cont, env], rb.observations[cont + 1, env]
+        )
+        assert not np.array_equal(
+            rb.next_observations[ends[0], env], rb.observations[ends[0] + 1, env]
+        )
     assert not mp.active_children()
