@@ -59,7 +59,7 @@ def main() -> None:
             for _ in range(args.repeats)
         ]
         ratios = [p[2][0] / p[1][0] for p in pairs]
-        row = {"agent": agent, "preset": args.preset or agent,
+        row = {"agent": agent, "preset": args.preset or agent, "steps": args.steps,
                "n_envs_1": [round(p[1][0], 1) for p in pairs],
                "n_envs_2": [round(p[2][0], 1) for p in pairs],
                "ratios": [round(r, 3) for r in ratios], "ratio": statistics.median(ratios),
@@ -77,6 +77,9 @@ def main() -> None:
         / (f"train_throughput_{tag}.json" if tag else "train_throughput.json")
     )
     out.parent.mkdir(exist_ok=True)
+    # rows of agents not run this time are kept (e.g. --agents dqn after a full run)
+    kept = json.loads(out.read_text()).get("rows", []) if out.exists() else []
+    rows = [r for r in kept if r["agent"] not in args.agents] + rows
     out.write_text(json.dumps({"steps": args.steps, "decisions": args.decisions,
                                "preset": args.preset, "rows": rows}, indent=2))  # fmt: skip
     print(f"wrote {out}")

@@ -20,6 +20,7 @@ but not identical to a lockstep run.
 
 from __future__ import annotations
 
+import copy
 import time
 from typing import Any
 
@@ -244,6 +245,7 @@ class StepCollector:
         """``n_steps`` steps of ``env``; ``plan`` gives each step's epsilon and whether it is
         still in the warm-up (random actions); ``state`` is unused (shared memory)."""
         assert plan is not None
+        start = time.perf_counter()
         if env.last_obs is None:
             raise RuntimeError("the env was not reset before its first rollout")
         q_net = self.q_net
@@ -271,13 +273,24 @@ class StepCollector:
             "dones": np.array(dones, dtype=bool),
             "infos": infos,
             "last_obs": env.last_obs,
+            "seconds": time.perf_counter() - start,
         }
 
 
 class ParallelCollectDQN(DQN):
     """SB3's DQN; on a `LocalFirstVecEnv` with discrete actions, vector observations and
     ``train_freq`` in steps, its envs collect their steps in parallel (see the module
-    docstring). Elsewhere it is SB3's DQN unchanged."""
+    docstring). Elsewhere it is SB3's DQN unchanged.
+
+    While the workers collect, the learner (done with env 0's steps) makes the gradient steps
+    that SB3 makes after the collection, so DQN learns one collection behind: the update after
+    collection k samples the replay buffer and uses the target network as they stood after
+    collection k-1 (8 of up to 100 000 transitions at the presets). The workers act with a
+    shared snapshot of the Q-network taken when the collection starts; everything happens in
+    a fixed order, whatever the timing, so runs stay reproducible.
+    """
+
+    _trained_ahead = False
 
     def _parallel(self, env: VecEnv, train_freq: TrainFreq) -> bool:
         return (
@@ -290,13 +303,12 @@ class ParallelCollectDQN(DQN):
         )
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "_local_collector"]
+        return [*super()._excluded_save_params(), "_local_collector", "_snapshot"]
 
     def _worker_setup(self) -> dict[str, Any]:
-        self.q_net.share_memory()  # the workers read the weights the learner trains
         return {
             "kind": "dqn",
-            "q_net": self.q_net,
+            "q_net": self._snapshot,
             "action_space": self.action_space,
             "seed": 0 if self.seed is None else int(self.seed),
         }
@@ -321,6 +333,7 @@ class ParallelCollectDQN(DQN):
         learning_starts: int = 0,
         log_interval: int | None = None,
     ) -> RolloutReturn:
+        self._trained_ahead = False
         if not self._parallel(env, train_freq):
             return super().collect_rollouts(
                 env, callback, train_freq, replay_buffer, action_noise, learning_starts,
@@ -331,12 +344,14 @@ class ParallelCollectDQN(DQN):
         n_steps = train_freq.frequency
         callback.on_rollout_start()
         plan = self._plan(n_steps, learning_starts, env.num_envs)
+        self._take_snapshot()
         env.rollout_async(self, self._worker_setup, n_steps, plan=plan)
         if getattr(self, "_local_collector", None) is None:
             self._local_collector = StepCollector(
                 self.q_net, self.action_space, 0 if self.seed is None else int(self.seed)
             )
         parts = [self._local_collector.collect(env.local, n_steps, plan=plan)]
+        self._train_ahead(self.num_timesteps + n_steps * env.num_envs, n_steps * env.num_envs)
         parts += env.rollout_wait()
 
         def stacked(key: str) -> np.ndarray:  # (steps, envs, ...)
@@ -355,6 +370,7 @@ class ParallelCollectDQN(DQN):
             self.num_timesteps += env.num_envs
             callback.update_locals(locals())
             if not callback.on_step():
+                self._trained_ahead = False
                 return RolloutReturn((j + 1) * env.num_envs, episodes, continue_training=False)
             self._update_info_buffer(infos, dones)
             replay_buffer.add(all_obs[j], all_next[j], actions, rewards, dones, infos)
@@ -370,3 +386,28 @@ class ParallelCollectDQN(DQN):
         self._last_original_obs = self._last_obs
         callback.on_rollout_end()
         return RolloutReturn(n_steps * env.num_envs, episodes, continue_training=True)
+
+    def _take_snapshot(self) -> None:
+        """Copy the Q-network into the workers' shared snapshot (made on first use)."""
+        if getattr(self, "_snapshot", None) is None:
+            self._snapshot = copy.deepcopy(self.q_net).share_memory()
+        with torch.no_grad():
+            for mine, shared in zip(
+                self.q_net.state_dict().values(), self._snapshot.state_dict().values(), strict=True
+            ):
+                shared.copy_(mine)
+
+    def _train_ahead(self, timesteps_after: int, collected: int) -> None:
+        """The gradient steps SB3's learn() makes after this collection, made now."""
+        if timesteps_after > 0 and timesteps_after > self.learning_starts:
+            steps = self.gradient_steps if self.gradient_steps >= 0 else collected
+            if steps > 0:
+                super().train(batch_size=self.batch_size, gradient_steps=steps)
+                self._trained_ahead = True
+
+    def train(self, gradient_steps: int, batch_size: int = 100) -> None:
+        """SB3's update, unless it was made during the collection (`_train_ahead`)."""
+        if self._trained_ahead:
+            self._trained_ahead = False
+            return
+        super().train(gradient_steps, batch_size)

@@ -40,6 +40,8 @@ from intergreen.tuning.space import (
 
 COSTS = ("steps", "seconds")
 DEFAULT_ID = "t0000"
+#: How often a running tune records its elapsed wall time (s), so that a killed one loses little.
+META_SAVE_S = 30.0
 
 
 class TuneError(ValueError):
@@ -265,6 +267,7 @@ class _Session:
 
     # --- bookkeeping
     def _save_meta(self) -> None:
+        self.saved_at = time.monotonic()
         _write_json(self.out / "tune.json", {
             "spec": self.spec.to_json(),
             "budget": asdict(self.budget),
@@ -430,6 +433,8 @@ def tune(
                 if not running:
                     break
                 done, _ = wait(list(running), timeout=1.0, return_when=FIRST_COMPLETED)
+                if time.monotonic() - s.saved_at > META_SAVE_S:  # a killed tune loses little
+                    s._save_meta()
                 broken = False
                 for fut in done:
                     t = running.pop(fut)

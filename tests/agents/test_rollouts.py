@@ -4,6 +4,7 @@ reach the caller."""
 
 from __future__ import annotations
 
+import copy
 import multiprocessing as mp
 from functools import partial
 
@@ -149,20 +150,28 @@ def _greedy_plan(n: int) -> dict:
     return {"epsilons": [0.0] * n, "warmup": [False] * n}
 
 
-def test_dqn_workers_read_the_learners_q_network_as_it_changes() -> None:
+def test_dqn_workers_act_with_the_q_network_as_each_collection_starts() -> None:
     vec = LocalFirstVecEnv([partial(_env, s) for s in (1, 2)])
     try:
         model = ParallelCollectDQN("MlpPolicy", vec, seed=3, device="cpu", learning_starts=0)
         model._setup_learn(1000)
+        model._take_snapshot()
         vec.rollout_async(model, model._worker_setup, 20, plan=_greedy_plan(20))
         (part,) = vec.rollout_wait()
         with torch.no_grad():
             greedy = model.q_net(torch.as_tensor(part["obs"])).argmax(1).numpy()
         np.testing.assert_array_equal(part["actions"], greedy)
-        bias = list(model.q_net.q_net.parameters())[-1]  # the output layer's bias, shared
-        for action in (0, 1):  # the learner changes its weights in place; the worker sees it
+        bias = list(model.q_net.q_net.parameters())[-1]  # the output layer's bias
+        for action in (0, 1):  # the learner trains in place; the next collection sees it
+            before = copy.deepcopy(model.q_net)
             with torch.no_grad():
                 bias[action] += 10.0 ** (6 + action)
+            vec.rollout_async(model, model._worker_setup, 5, plan=_greedy_plan(5))
+            (part,) = vec.rollout_wait()  # the snapshot is not live: the weights before
+            with torch.no_grad():
+                old = before(torch.as_tensor(part["obs"])).argmax(1).numpy()
+            np.testing.assert_array_equal(part["actions"], old)
+            model._take_snapshot()
             vec.rollout_async(model, model._worker_setup, 5, plan=_greedy_plan(5))
             (part,) = vec.rollout_wait()
             assert part["actions"].tolist() == [action] * 5
@@ -182,6 +191,9 @@ def test_dqn_replay_buffer_holds_both_envs_transitions_in_order() -> None:
     finally:
         vec.close()
     assert cb.steps == list(range(2, 193, 2)) and rb.pos == 96
+    # SB3's count: 12 collections of 8 steps x 2 envs; an update after each one that ends past
+    # learning_starts (16 k > 40: k >= 3), made while the worker collects
+    assert model._n_updates == 10 and not model._trained_ahead
     for env in (0, 1):
         ends = np.flatnonzero(rb.timeouts[:96, env])
         assert len(ends) == 2  # 24 s episodes of ~40 decisions, ended by the time limit
