@@ -45,11 +45,15 @@ def main_road_only(tmp_path_factory) -> str:
 
 
 @pytest.mark.parametrize(
-    ("agent", "hp", "steps"), [("dqn", FAST_DQN, 2500), ("ppo", FAST_PPO, 3072)]
-)
-def test_short_training_beats_random(tmp_path, main_road_only, agent, hp, steps) -> None:
+    ("agent", "hp", "steps", "n_envs"),
+    [("dqn", FAST_DQN, 2500, 1), ("ppo", FAST_PPO, 3072, 1),
+     # parallel collection; SB3 counts train_freq in vector steps, so two envs need two
+     # gradient steps per collection for the single env's updates per transition
+     ("dqn", FAST_DQN | {"gradient_steps": 2}, 3000, 2), ("ppo", FAST_PPO, 3072, 2)],
+)  # fmt: skip
+def test_short_training_beats_random(tmp_path, main_road_only, agent, hp, steps, n_envs) -> None:
     run = tmp_path / agent
-    train(agent, demand=main_road_only, reward="queue", timesteps=steps, seed=3,
+    train(agent, demand=main_road_only, reward="queue", timesteps=steps, seed=3, n_envs=n_envs,
           hyperparams=hp, run_dir=run, checkpoint_every=10_000)  # fmt: skip
     assert json.loads((run / "done.json").read_text())["timesteps"] >= steps
     results = evaluate([str(run), "random"], demands=[main_road_only], episodes=2)
