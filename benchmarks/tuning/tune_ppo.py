@@ -25,7 +25,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from intergreen.tuning.loop import TuneSpec, tune
+from intergreen.tuning.loop import TuneResult, TuneSpec, load_trials, tune
 from intergreen.tuning.space import hyperparams_from_suggestion
 
 RESULTS = Path(__file__).parent / "results"
@@ -62,6 +62,9 @@ def main() -> None:
     ap.add_argument("--compare-seeds", type=int, default=2, help="training seeds per arm")
     ap.add_argument("--compare-episodes", type=int, default=10)
     ap.add_argument("--tag", default="2h")
+    ap.add_argument("--compare-only", action="store_true",
+                    help="skip the tune (e.g. stopped at its budget with trials still running, "
+                         "which are left out): compare its best finished trial")  # fmt: skip
     args = ap.parse_args()
 
     out = RESULTS / f"tune_ppo_{args.tag}"
@@ -71,8 +74,16 @@ def main() -> None:
         timesteps=(args.timesteps, args.min_timesteps, args.max_timesteps),
     )  # fmt: skip
     t0 = time.perf_counter()
-    result = tune(spec, args.budget, out, args.workers)
-    tune_s = time.perf_counter() - t0
+    if args.compare_only:
+        if not (out / "tune.json").exists():
+            raise SystemExit(f"--compare-only: no tune in {out}; run without it first")
+        from intergreen.tuning.report import write_report
+
+        result = TuneResult(out, load_trials(out), [], 0.0, write_report(out))
+        tune_s = json.loads((out / "tune.json").read_text())["elapsed_s"]
+    else:
+        result = tune(spec, args.budget, out, args.workers)
+        tune_s = time.perf_counter() - t0
     best = result.best
     if best is None:
         raise SystemExit("no successful trial")
@@ -92,8 +103,12 @@ def main() -> None:
         rows = list(p.map(_train_and_eval, tasks))
     from intergreen.agents.evaluation import evaluate, evaluation_seeds
 
-    va = evaluate(["vehicle-actuated"], "gm_a56", ["medium"],
-                  seeds=evaluation_seeds(args.compare_episodes, offset=COMPARE_SEED_OFFSET))
+    va = evaluate(
+        ["vehicle-actuated"],
+        "gm_a56",
+        ["medium"],
+        seeds=evaluation_seeds(args.compare_episodes, offset=COMPARE_SEED_OFFSET),
+    )
     compare_s = time.perf_counter() - t1
 
     def arm(label: str) -> dict[str, Any]:
@@ -104,7 +119,8 @@ def main() -> None:
         "budget": args.budget, "workers": args.workers, "tune_wall_s": round(tune_s, 1),
         "compare_wall_s": round(compare_s, 1), "trials": len(result.trials),
         "failed": sum(t["status"] == "failed" for t in result.trials),
-        "tune_cost_steps": sum(t.get("cost", 0) for t in result.trials),
+        "unfinished": sum(t["status"] not in ("done", "failed") for t in result.trials),
+        "tune_cost_steps": sum(t.get("cost") or 0 for t in result.trials),
         "best_trial": {k: best[k] for k in ("id", "output", "cost", "values")},
         "default_trial": None if default is None else {k: default[k] for k in
                                                        ("id", "output", "cost", "values")},
@@ -119,7 +135,8 @@ def main() -> None:
     md = [
         f"# PPO tune on gm_a56 ({args.budget}, {args.workers} workers)",
         "",
-        f"{summary['trials']} trials ({summary['failed']} failed), tune {tune_s / 60:.1f} min, "
+        f"{summary['trials']} trials ({summary['failed']} failed, {summary['unfinished']} still "
+        f"running at the budget and left out), tune {tune_s / 60:.1f} min, "
         f"{summary['tune_cost_steps']:,.0f} training steps; report: {out / 'report.md'}.",
         f"Best trial {best['id']}: {best['output']:.2f} s at {best['cost']:,.0f} steps "
         f"(defaults trial: {default_txt}).",
@@ -129,9 +146,12 @@ def main() -> None:
         "",
         "| arm | mean | per seed |",
         "|---|---:|---|",
-        *(f"| {a} | {summary[a]['mean']:.2f} | "
-          + ", ".join(f"{x:.2f}" for x in summary[a]["per_seed"]) + " |"
-          for a in ("defaults", "tuned")),  # fmt: skip
+        *(
+            f"| {a} | {summary[a]['mean']:.2f} | "
+            + ", ".join(f"{x:.2f}" for x in summary[a]["per_seed"])
+            + " |"
+            for a in ("defaults", "tuned")
+        ),  # fmt: skip
         f"| vehicle-actuated | {summary['vehicle_actuated']:.2f} | |",
         "",
         "Tuned hyperparameters: " + ", ".join(f"{k}={v}" for k, v in best["values"].items()),
