@@ -11,8 +11,8 @@ the slower env's decision (1 to ~25 simulation steps).
 What the algorithms learn from is the same: every transition comes from the learner's current
 policy, with SB3's handling of time limits; the callbacks see the same steps, infos and
 timestep counts, in the same order, at the end of each collection instead of as they happen.
-PPO's workers get the policy's weights with each rollout; DQN's share the Q-network's memory
-(it changes after every collection, and is read only while the learner collects too).
+PPO's workers get the policy's weights with each rollout; DQN's read a shared-memory snapshot
+of the Q-network, taken as each collection starts.
 Actions are sampled (PPO) or explored (DQN: each env draws its own epsilon-greedy coin where
 SB3 draws one for all envs) from each process's own seeded generator, so a run is reproducible
 but not identical to a lockstep run.
@@ -21,7 +21,6 @@ but not identical to a lockstep run.
 from __future__ import annotations
 
 import copy
-import time
 from typing import Any
 
 import numpy as np
@@ -44,6 +43,15 @@ def _no_learning(_: float) -> float:
 
 def _no_optimizer(*_: Any, **__: Any) -> None:
     """A worker's policy is never trained (and torch's first optimizer takes ~1 s to make)."""
+
+
+def _learner_seed(model: PPO | DQN) -> int:
+    return 0 if model.seed is None else int(model.seed)
+
+
+def _stacked(parts: list[dict[str, Any]], key: str) -> np.ndarray:
+    """One collected field of every env, as (steps, envs, ...)."""
+    return np.stack([p[key] for p in parts], axis=1)
 
 
 def _worker_seed(setup: dict[str, Any]) -> int:
@@ -85,7 +93,6 @@ class RolloutCollector:
     ) -> dict[str, Any]:
         """``n_steps`` steps of ``env`` from where it stands, with the policy (first loaded
         with ``state``, the learner's weights, when given; ``plan`` is unused)."""
-        start = time.perf_counter()
         policy = self.policy
         if state is not None:
             policy.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
@@ -125,7 +132,6 @@ class RolloutCollector:
             "last_obs": env.last_obs,
             "last_episode_start": env.episode_start,
             "last_value": last_value,
-            "seconds": time.perf_counter() - start,
         }
 
 
@@ -151,7 +157,7 @@ class ParallelRolloutPPO(PPO):
             "observation_space": self.observation_space,
             "action_space": self.action_space,
             "gamma": self.gamma,
-            "seed": 0 if self.seed is None else int(self.seed),
+            "seed": _learner_seed(self),
         }
 
     def collect_rollouts(
@@ -182,12 +188,8 @@ class ParallelRolloutPPO(PPO):
         n_rollout_steps: int,
     ) -> bool:
         """Call the callbacks step by step as SB3's lockstep loop does, then fill the buffer."""
-
-        def stacked(key: str) -> np.ndarray:  # (steps, envs, ...)
-            return np.stack([p[key] for p in parts], axis=1)
-
-        obs, all_dones = stacked("obs"), stacked("dones")
-        all_rewards, all_actions = stacked("rewards"), stacked("actions")
+        obs, all_dones = _stacked(parts, "obs"), _stacked(parts, "dones")
+        all_rewards, all_actions = _stacked(parts, "rewards"), _stacked(parts, "actions")
         last_obs = np.stack([p["last_obs"] for p in parts])
         next_obs = np.concatenate([obs[1:], last_obs[None]])
         for i in range(n_rollout_steps):
@@ -207,9 +209,9 @@ class ParallelRolloutPPO(PPO):
         buf.observations[:] = obs.reshape(buf.observations.shape)
         buf.actions[:] = all_actions.reshape(buf.actions.shape)
         buf.rewards[:] = all_rewards
-        buf.episode_starts[:] = stacked("episode_starts")
-        buf.values[:] = stacked("values")
-        buf.log_probs[:] = stacked("log_probs")
+        buf.episode_starts[:] = _stacked(parts, "episode_starts")
+        buf.values[:] = _stacked(parts, "values")
+        buf.log_probs[:] = _stacked(parts, "log_probs")
         buf.pos, buf.full = n_rollout_steps, True
         self._last_obs = last_obs
         self._last_episode_starts = np.array([p["last_episode_start"] for p in parts])
@@ -245,7 +247,6 @@ class StepCollector:
         """``n_steps`` steps of ``env``; ``plan`` gives each step's epsilon and whether it is
         still in the warm-up (random actions); ``state`` is unused (shared memory)."""
         assert plan is not None
-        start = time.perf_counter()
         if env.last_obs is None:
             raise RuntimeError("the env was not reset before its first rollout")
         q_net = self.q_net
@@ -273,7 +274,6 @@ class StepCollector:
             "dones": np.array(dones, dtype=bool),
             "infos": infos,
             "last_obs": env.last_obs,
-            "seconds": time.perf_counter() - start,
         }
 
 
@@ -310,7 +310,7 @@ class ParallelCollectDQN(DQN):
             "kind": "dqn",
             "q_net": self._snapshot,
             "action_space": self.action_space,
-            "seed": 0 if self.seed is None else int(self.seed),
+            "seed": _learner_seed(self),
         }
 
     def _plan(self, n_steps: int, learning_starts: int, n_envs: int) -> dict[str, Any]:
@@ -348,21 +348,14 @@ class ParallelCollectDQN(DQN):
         env.rollout_async(self, self._worker_setup, n_steps, plan=plan)
         if getattr(self, "_local_collector", None) is None:
             self._local_collector = StepCollector(
-                self.q_net, self.action_space, 0 if self.seed is None else int(self.seed)
+                self.q_net, self.action_space, _learner_seed(self)
             )
         parts = [self._local_collector.collect(env.local, n_steps, plan=plan)]
         self._train_ahead(self.num_timesteps + n_steps * env.num_envs, n_steps * env.num_envs)
         parts += env.rollout_wait()
-
-        def stacked(key: str) -> np.ndarray:  # (steps, envs, ...)
-            return np.stack([p[key] for p in parts], axis=1)
-
-        all_obs, all_next = stacked("obs"), stacked("next_obs")
-        all_actions, all_rewards, all_dones = (
-            stacked("actions"),
-            stacked("rewards"),
-            stacked("dones"),
-        )
+        all_obs, all_next = _stacked(parts, "obs"), _stacked(parts, "next_obs")
+        all_actions, all_rewards = _stacked(parts, "actions"), _stacked(parts, "rewards")
+        all_dones = _stacked(parts, "dones")
         episodes = 0
         for j in range(n_steps):
             infos = [p["infos"][j] for p in parts]
