@@ -278,21 +278,24 @@ class CARBS:
         if not front:
             raise RuntimeError("empty Pareto set")
 
-        out_gp = self._fit("output", x, ys)
+        shift = self.center if cfg.is_linear_kernel_centered else np.zeros(self.dim)
+        out_gp = self._fit("output", x - shift, ys)
         pending = np.array(list(self.outstanding.values())).reshape(-1, self.dim)
         if len(pending):
             if cfg.outstanding_suggestion_estimator == "thompson":
-                fant = out_gp.sample(pending, self.rng.standard_normal(len(pending)))
+                fant = out_gp.sample(pending - shift, self.rng.standard_normal(len(pending)))
             else:
-                fant = out_gp.predict(pending)[0]
-            out_gp = ExactGP(np.vstack([x, pending]), np.concatenate([ys, fant]), out_gp.hyper)
-        cost_gp = self._fit("cost", x, cs)
+                fant = out_gp.predict(pending - shift)[0]
+            out_gp = ExactGP(
+                np.vstack([x, pending]) - shift, np.concatenate([ys, fant]), out_gp.hyper
+            )
+        cost_gp = self._fit("cost", x - shift, cs)
         fails = [o for o in self.observations if o["is_failure"]]
         success_gp = None
         if fails:
             xa = np.array([o["basic"] for o in self.observations], dtype=np.float64)
             lab = np.array([1.0 if o["is_failure"] else -1.0 for o in self.observations])
-            success_gp = self._fit("success", xa, lab)
+            success_gp = self._fit("success", xa - shift, lab)
 
         idx = np.array([i for g in front for i in g.indices])
         p_c, p_y = cs[idx], ys[idx]
@@ -301,8 +304,8 @@ class CARBS:
 
         origins = np.array([x[g.indices[0]] for g in front])
         cand, logp = self._candidates(origins)
-        mu, var = out_gp.predict(cand)
-        mc = cost_gp.predict(cand)[0]
+        mu, var = out_gp.predict(cand - shift)
+        mc = cost_gp.predict(cand - shift)[0]
         if cfg.is_expected_improvement_value_always_max:
             rho = np.full_like(mu, float(p_y.max()))
         else:
@@ -318,7 +321,7 @@ class CARBS:
         log_ei = log_expected_improvement(mu, var, rho, cfg.exploration_bias)
         log_ps = np.zeros_like(mu)
         if success_gp is not None:
-            ms, vs = success_gp.predict(cand)
+            ms, vs = success_gp.predict(cand - shift)
             denom = np.sqrt(vs) if cfg.is_success_probability_std else vs
             log_ps = log_ndtr(-ms / denom)
         cost_pred = scaler.inverse(mc)

@@ -40,6 +40,10 @@ class CARBSParams:
     is_pareto_threshold_fixed: bool = True
     #: Quirk 8 flag: drop candidates identical to observed or pending points.
     is_duplicate_masked: bool = False
+    #: Quirk 2: the linear kernel acts on basic coordinates relative to the search centre
+    #: (True) instead of their origin (False, upstream), where a dimension whose centre lies
+    #: far from 0 (log10 lr = -4) gets almost no slope.
+    is_linear_kernel_centered: bool = True
 
     def __post_init__(self) -> None:
         def bad(name: str, why: str) -> ConfigError:
@@ -79,7 +83,8 @@ class CARBSParams:
         unknown = set(d) - names
         if unknown:
             raise ConfigError(f"CARBSParams: unknown fields {sorted(unknown)}; remove them")
-        return CARBSParams(**d)
+        # checkpoints written before the flag existed used the upstream kernel: resume with it
+        return CARBSParams(**{"is_linear_kernel_centered": False, **d})
 
 
 @dataclass(frozen=True)
