@@ -58,7 +58,10 @@ def main() -> None:
     ap.add_argument("--timesteps", type=int, default=50_000, help="centre of the cost dimension")
     ap.add_argument("--min-timesteps", type=int, default=5_000)
     ap.add_argument("--max-timesteps", type=int, default=1_000_000)
-    ap.add_argument("--eval-episodes", type=int, default=3, help="per trial, during the tune")
+    ap.add_argument("--eval-episodes", type=int, default=5,
+                    help="per agent of a trial, during the tune")  # fmt: skip
+    ap.add_argument("--train-seeds", type=int, default=2,
+                    help="agents per trial (training seeds; the output is their mean)")
     ap.add_argument("--compare-seeds", type=int, default=2, help="training seeds per arm")
     ap.add_argument("--compare-episodes", type=int, default=10)
     ap.add_argument("--tag", default="2h")
@@ -71,6 +74,7 @@ def main() -> None:
     spec = TuneSpec(
         agent="ppo", reward="average_speed", junction="gm_a56", train_demand="mixed",
         eval_demands=("medium",), eval_episodes=args.eval_episodes,
+        train_seeds=args.train_seeds,
         timesteps=(args.timesteps, args.min_timesteps, args.max_timesteps),
     )  # fmt: skip
     t0 = time.perf_counter()

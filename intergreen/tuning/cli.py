@@ -29,6 +29,9 @@ def tune_command(
         str, typer.Option(help="Evaluation demand levels (comma list)")
     ] = "medium",
     eval_episodes: Annotated[int, typer.Option(min=1, help="Held-out episodes per demand")] = 3,
+    train_seeds: Annotated[
+        int, typer.Option(min=1, help="Agents trained per trial (their mean is the output)")
+    ] = 1,
     eval_duration: Annotated[
         float | None, typer.Option(min=1, help="Simulated s per evaluation episode")
     ] = None,
@@ -62,6 +65,7 @@ def tune_command(
         train_demand=_split(demand) if "," in demand else demand,
         eval_demands=tuple(_split(eval_demands)),
         eval_episodes=eval_episodes,
+        train_seeds=train_seeds,
         eval_duration=eval_duration,
         cost=cost,
         preset=preset,

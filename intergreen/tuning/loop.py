@@ -40,6 +40,8 @@ from intergreen.tuning.space import (
 
 COSTS = ("steps", "seconds")
 DEFAULT_ID = "t0000"
+#: Distance between the training seeds of one trial (trial seeds are ``seed + number``).
+SEED_STRIDE = 100_000
 #: How often a running tune records its elapsed wall time (s), so that a killed one loses little.
 META_SAVE_S = 30.0
 
@@ -109,6 +111,9 @@ class TuneSpec:
     params: tuple[str, ...] | None = None
     timesteps: tuple[int, int, int] = DEFAULT_TIMESTEPS
     seed: int = 0
+    #: Agents trained per trial (seeds ``seed + k * SEED_STRIDE``); the output is the mean over
+    #: all of their evaluation episodes, so settings that fail on one seed score badly.
+    train_seeds: int = 1
     checkpoint_every: int = 20_000
     env_kwargs: dict[str, Any] = field(default_factory=dict)
 
@@ -136,6 +141,8 @@ def validate_spec(spec: TuneSpec) -> TuneSpec:
         raise TuneError(f"cost {spec.cost!r}: use one of {', '.join(COSTS)}")
     if spec.eval_episodes < 1 or not spec.eval_demands:
         raise TuneError("evaluation needs at least one demand and one episode")
+    if spec.train_seeds < 1:
+        raise TuneError(f"train_seeds={spec.train_seeds}: must be >= 1 (agents per trial)")
     spec.search_params()  # bad preset, hyperparameter, tuned name or timesteps range
     from intergreen.junctions.env import make_env
 
@@ -146,11 +153,21 @@ def validate_spec(spec: TuneSpec) -> TuneSpec:
 
 
 # ----- one trial (runs in a worker process) -------------------------------------------------
+def trial_runs(spec: TuneSpec, run_dir: str, seed: int) -> list[tuple[str, int]]:
+    """(run folder, training seed) of each agent a trial trains."""
+    if spec.train_seeds == 1:
+        return [(run_dir, seed)]
+    seeds = [seed + k * SEED_STRIDE for k in range(spec.train_seeds)]
+    return [(str(Path(run_dir) / f"seed_{s}"), s) for s in seeds]
+
+
 def run_trial(spec: TuneSpec, trial_id: str, values: dict[str, Any], run_dir: str,
               seed: int) -> dict[str, Any]:  # fmt: skip
-    """Train one agent and evaluate it; returns output (mean waiting time, s) and cost.
+    """Train ``spec.train_seeds`` agents and evaluate them; returns output and cost.
 
-    Never raises: an exception becomes ``{"error": ...}`` so the tuner records a failure.
+    The output is the mean average waiting time (s) over every evaluation episode of every
+    agent; ``timesteps`` and ``train_s`` add up over the agents. Never raises: an exception
+    becomes ``{"error": ...}`` so the tuner records a failure.
     """
     from intergreen.agents.torch_setup import configure_torch
 
@@ -161,24 +178,31 @@ def run_trial(spec: TuneSpec, trial_id: str, values: dict[str, Any], run_dir: st
         from intergreen.agents.training import train
 
         hp, timesteps = hyperparams_from_suggestion(spec.agent, values, spec.base_hyperparams())
-        train(
-            spec.agent, spec.junction, spec.train_demand, spec.reward, timesteps, seed, hp,
-            n_envs=1, run_dir=run_dir, preset=spec.preset,
-            checkpoint_every=spec.checkpoint_every, env_kwargs=spec.env_kwargs, resume=True,
-        )  # fmt: skip
-        done = json.loads((Path(run_dir) / "done.json").read_text())
+        runs = trial_runs(spec, run_dir, seed)
+        done = []
+        for folder, train_seed in runs:
+            train(
+                spec.agent, spec.junction, spec.train_demand, spec.reward, timesteps,
+                train_seed, hp, n_envs=1, run_dir=folder, preset=spec.preset,
+                checkpoint_every=spec.checkpoint_every, env_kwargs=spec.env_kwargs, resume=True,
+            )  # fmt: skip
+            done.append(json.loads((Path(folder) / "done.json").read_text()))
         df = evaluate(
-            [run_dir], spec.junction, list(spec.eval_demands), spec.eval_episodes,
-            duration=spec.eval_duration, workers=1,
+            [folder for folder, _ in runs], spec.junction, list(spec.eval_demands),
+            spec.eval_episodes, duration=spec.eval_duration, workers=1,
         )  # fmt: skip
         by_demand = df.groupby("demand")["avg_waiting_time"].mean()
-        return {
+        result = {
             "output": float(df["avg_waiting_time"].mean()),
             "by_demand": {str(k): float(v) for k, v in by_demand.items()},
-            "timesteps": int(done["timesteps"]),
-            "train_s": float(done["wall_s"]),
+            "timesteps": sum(int(d["timesteps"]) for d in done),
+            "train_s": sum(float(d["wall_s"]) for d in done),
             "wall_s": time.perf_counter() - start,
         }
+        if len(runs) > 1:
+            per_seed = df.groupby("controller", sort=False)["avg_waiting_time"].mean()
+            result["by_seed"] = [float(v) for v in per_seed]
+        return result
     except Exception as e:  # noqa: BLE001 - every failure is an observation
         return {
             "error": f"{type(e).__name__}: {e}",
@@ -300,11 +324,11 @@ class _Session:
 
     def pending_cost(self, running: list[dict[str, Any]]) -> float:
         if self.spec.cost == "steps":
-            return float(sum(t["values"][TIMESTEPS] for t in running))
+            return float(sum(t["values"][TIMESTEPS] for t in running)) * self.spec.train_seeds
         done = [t for t in self.trials.values() if t.get("status") == "done"]
         steps = sum(t["timesteps"] for t in done)
         rate = sum(t["cost"] for t in done) / steps if steps else 0.0
-        return rate * sum(t["values"][TIMESTEPS] for t in running)
+        return rate * sum(t["values"][TIMESTEPS] for t in running) * self.spec.train_seeds
 
     # --- trials
     def recover(self) -> list[dict[str, Any]]:

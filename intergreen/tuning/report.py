@@ -54,6 +54,7 @@ def write_report(out: str | Path) -> Path:
     meta = json.loads((out / "tune.json").read_text()) if (out / "tune.json").exists() else {}
     spec = meta.get("spec", {})
     unit = "env steps" if spec.get("cost", "steps") == "steps" else "training s"
+    n_seeds = int(spec.get("train_seeds", 1))
     front = pareto_trials(trials)
     curve = budget_curve(trials)
     ok = [t for t in trials if t.get("status") == "done"]
@@ -67,7 +68,9 @@ def write_report(out: str | Path) -> Path:
         "",
         f"Reward `{spec.get('reward')}`, trained on `{spec.get('train_demand')}`; output = mean "
         f"average waiting time (s) over {spec.get('eval_episodes')} held-out episode(s) at "
-        f"{', '.join(spec.get('eval_demands', []))}; cost = {unit}.",
+        f"{', '.join(spec.get('eval_demands', []))}"
+        + (f" of each of {n_seeds} agents (training seeds) per trial" if n_seeds > 1 else "")
+        + f"; cost = {unit}" + (" summed over them." if n_seeds > 1 else "."),
         f"Trials: {len(ok)} done, {len(failed)} failed, "
         f"{sum(t.get('status') == 'running' for t in trials)} unfinished; wall time "
         f"{meta.get('elapsed_s', 0) / 60:.1f} min; total cost {sum(t.get('cost', 0) for t in trials):,.0f}.",  # noqa: E501

@@ -47,3 +47,25 @@ def test_tiny_real_tune_writes_report_and_resumes(tmp_path) -> None:
     assert again.ran == []
     assert {p: p.stat().st_mtime_ns for p in out.glob("trials/*/done.json")} == mtimes
     assert CARBS.load(str(out / "carbs.json")).observation_count == 3
+
+
+def test_two_training_seeds_per_trial_average_both_agents(tmp_path) -> None:
+    from dataclasses import replace
+
+    from intergreen.agents.evaluation import evaluate
+    from intergreen.tuning.loop import SEED_STRIDE
+
+    spec = replace(SPEC, train_seeds=2)
+    out = tmp_path / "two_seeds"
+    r = tune(spec, "10m", out, workers=1, max_trials=1, progress=False)
+    (t,) = r.trials
+    assert t["status"] == "done", t.get("error")
+    runs = [out / "trials" / "t0000" / f"seed_{s}" for s in (t["seed"], t["seed"] + SEED_STRIDE)]
+    steps = [json.loads((run / "done.json").read_text())["timesteps"] for run in runs]
+    assert t["cost"] == t["timesteps"] == sum(steps) >= 2 * t["values"]["timesteps"]
+    # the output is the mean over both agents' episodes, recomputed here from the saved models
+    df = evaluate([str(run) for run in runs], "gm_a56", ["medium"], 1, duration=120.0)
+    assert len(t["by_seed"]) == 2 and t["by_seed"] != [t["by_seed"][0]] * 2
+    assert t["output"] == pytest.approx(df["avg_waiting_time"].mean())
+    assert t["output"] == pytest.approx(sum(t["by_seed"]) / 2)
+    assert "of each of 2 agents" in (out / "report.md").read_text()
