@@ -83,6 +83,39 @@ def _failure_run(seed: int, report_failures: bool) -> tuple[int, float]:
     return inside, best["input"]["x"]
 
 
+def _observations_to_reach_lr_optimum(seed: int, centred: bool) -> int:
+    """Steps until |log10 lr + 3| < 0.1 from a centre one decade away (3.3 radii)."""
+    cfg = CARBSParams(seed=seed, is_linear_kernel_centered=centred)
+    tuner = CARBS(cfg, [Param("lr", LogSpace(), 1e-4), Param("x", LinearSpace(), 0.0)])
+    for n in range(1, 41):
+        s = tuner.suggest().suggestion
+        d = math.log10(s["lr"]) + 3
+        tuner.observe(s, -(d**2) - (s["x"] - 0.3) ** 2)
+        if abs(d) < 0.1:
+            return n
+    return 41
+
+
+def test_centred_linear_kernel_follows_a_slope_far_from_the_origin() -> None:
+    # log10(lr) = -4 at the centre: upstream's uncentred linear kernel x.z can hardly tilt
+    # along lr (its slope is tied to the offset at -4), so CARBS creeps toward the optimum
+    centred = [_observations_to_reach_lr_optimum(s, True) for s in range(4)]
+    upstream = [_observations_to_reach_lr_optimum(s, False) for s in range(4)]
+    assert max(centred) <= 20
+    assert sum(centred) <= sum(upstream) - 12, (centred, upstream)
+    assert CARBSParams().is_linear_kernel_centered
+
+
+def test_checkpoints_from_before_the_centred_kernel_resume_with_upstreams(tmp_path) -> None:
+    path = tmp_path / "c.json"
+    tuner = CARBS(CARBSParams(checkpoint_path=str(path)), [Param("x", LinearSpace(), 0.0)])
+    tuner.observe({"x": 0.1}, 1.0)
+    doc = json.loads(path.read_text())
+    del doc["config"]["is_linear_kernel_centered"]
+    path.write_text(json.dumps(doc))
+    assert CARBS.load(path).config.is_linear_kernel_centered is False
+
+
 def test_failures_steer_suggestions_away_from_the_failing_region() -> None:
     with_fail, best = _failure_run(0, True)
     without, _ = _failure_run(0, False)
