@@ -122,7 +122,7 @@ class CARBSSearcher(Searcher):
 
 
 def agent_trainable(spec: Any, out: str | Path) -> Callable[[dict[str, Any]], None]:
-    """A Ray function trainable that trains and evaluates one agent per trial.
+    """A Ray function trainable that trains and evaluates ``spec.train_seeds`` agents per trial.
 
     Reports ``avg_waiting_time`` and ``cost`` (env steps or training seconds, per
     ``spec.cost``); each trial's run folder is ``out/trials/<ray trial id>``.
