@@ -117,6 +117,7 @@ def _cli(capsys, *args: str) -> tuple[int, str]:
         (["--agent", "sac"], "unknown agent 'sac'"),
         (["--agent", "ppo", "--budget", "4 hours"], "budget '4 hours'"),
         (["--agent", "ppo", "--out", "/proc/nope/tune"], "cannot write there"),
+        (["--agent", "ppo", "--train-seeds", "0"], "'--train-seeds'"),
     ],
 )
 def test_cli_user_errors(tmp_path, capsys, args: list[str], message: str) -> None:
@@ -199,3 +200,12 @@ def test_cost_budget_stops_launching(tmp_path) -> None:
     spent = sum(t["cost"] for t in r.trials)
     last = r.trials[-1]["cost"]
     assert spent >= 700 and spent - last < 700
+
+
+def test_train_seeds_must_be_positive(tmp_path) -> None:
+    from dataclasses import replace
+
+    from intergreen.tuning.loop import validate_spec
+
+    with pytest.raises(TuneError, match="train_seeds=0: must be >= 1"):
+        validate_spec(replace(SPEC, train_seeds=0))
