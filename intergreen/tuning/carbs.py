@@ -278,6 +278,7 @@ class CARBS:
         if not front:
             raise RuntimeError("empty Pareto set")
 
+        # the GPs see basic coordinates minus `shift` (quirk 2: the linear kernel's origin)
         shift = self.center if cfg.is_linear_kernel_centered else np.zeros(self.dim)
         out_gp = self._fit("output", x - shift, ys)
         pending = np.array(list(self.outstanding.values())).reshape(-1, self.dim)
@@ -304,8 +305,9 @@ class CARBS:
 
         origins = np.array([x[g.indices[0]] for g in front])
         cand, logp = self._candidates(origins)
-        mu, var = out_gp.predict(cand - shift)
-        mc = cost_gp.predict(cand - shift)[0]
+        cand_gp = cand - shift
+        mu, var = out_gp.predict(cand_gp)
+        mc = cost_gp.predict(cand_gp)[0]
         if cfg.is_expected_improvement_value_always_max:
             rho = np.full_like(mu, float(p_y.max()))
         else:
@@ -321,7 +323,7 @@ class CARBS:
         log_ei = log_expected_improvement(mu, var, rho, cfg.exploration_bias)
         log_ps = np.zeros_like(mu)
         if success_gp is not None:
-            ms, vs = success_gp.predict(cand - shift)
+            ms, vs = success_gp.predict(cand_gp)
             denom = np.sqrt(vs) if cfg.is_success_probability_std else vs
             log_ps = log_ndtr(-ms / denom)
         cost_pred = scaler.inverse(mc)

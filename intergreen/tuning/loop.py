@@ -263,8 +263,10 @@ class _Session:
         self.elapsed_before = 0.0
         if tune_file.exists():
             doc = json.loads(tune_file.read_text())
-            if doc.get("spec") != spec.to_json():
-                diff = sorted(k for k, v in spec.to_json().items() if doc["spec"].get(k) != v)
+            # fields added since the tune was written take their defaults (e.g. train_seeds = 1)
+            saved = {**TuneSpec(agent=spec.agent).to_json(), **doc.get("spec", {})}
+            if saved != spec.to_json():
+                diff = sorted(k for k, v in spec.to_json().items() if saved.get(k) != v)
                 raise TuneError(
                     f"{out} holds a tune with another configuration (differs in "
                     f"{', '.join(diff)}); use another --out or repeat its options"
@@ -323,12 +325,12 @@ class _Session:
         return min(ok) if ok else None
 
     def pending_cost(self, running: list[dict[str, Any]]) -> float:
+        pending = float(sum(t["values"][TIMESTEPS] for t in running)) * self.spec.train_seeds
         if self.spec.cost == "steps":
-            return float(sum(t["values"][TIMESTEPS] for t in running)) * self.spec.train_seeds
+            return pending
         done = [t for t in self.trials.values() if t.get("status") == "done"]
         steps = sum(t["timesteps"] for t in done)
-        rate = sum(t["cost"] for t in done) / steps if steps else 0.0
-        return rate * sum(t["values"][TIMESTEPS] for t in running) * self.spec.train_seeds
+        return (sum(t["cost"] for t in done) / steps if steps else 0.0) * pending
 
     # --- trials
     def recover(self) -> list[dict[str, Any]]:

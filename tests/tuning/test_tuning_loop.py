@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -194,6 +195,21 @@ def test_other_configuration_is_refused(tmp_path) -> None:
              validate=False)  # fmt: skip
 
 
+def test_tune_written_before_a_new_spec_field_still_resumes(tmp_path) -> None:
+    out = tmp_path / "tune"
+    tune(SPEC, 600, out, workers=1, max_trials=1, progress=False, trial_fn=synthetic_trial,
+         validate=False, report=False)  # fmt: skip
+    doc = json.loads((out / "tune.json").read_text())
+    del doc["spec"]["train_seeds"]  # as written before --train-seeds existed
+    (out / "tune.json").write_text(json.dumps(doc))
+    again = tune(SPEC, 600, out, workers=1, max_trials=2, progress=False,
+                 trial_fn=synthetic_trial, validate=False, report=False)  # fmt: skip
+    assert again.ran == ["t0001"]
+    with pytest.raises(TuneError, match="another configuration .*train_seeds"):
+        tune(replace(SPEC, train_seeds=2), 600, out, workers=1, progress=False,
+             trial_fn=synthetic_trial, validate=False)  # fmt: skip
+
+
 def test_cost_budget_stops_launching(tmp_path) -> None:
     r = tune(SPEC, 700, tmp_path / "t", workers=1, progress=False, trial_fn=synthetic_trial,
              validate=False, report=False)  # fmt: skip
@@ -203,8 +219,6 @@ def test_cost_budget_stops_launching(tmp_path) -> None:
 
 
 def test_train_seeds_must_be_positive(tmp_path) -> None:
-    from dataclasses import replace
-
     from intergreen.tuning.loop import validate_spec
 
     with pytest.raises(TuneError, match="train_seeds=0: must be >= 1"):
