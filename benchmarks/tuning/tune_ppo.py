@@ -62,7 +62,7 @@ def main() -> None:
                     help="per agent of a trial, during the tune")  # fmt: skip
     ap.add_argument("--train-seeds", type=int, default=2,
                     help="agents per trial (training seeds; the output is their mean)")
-    ap.add_argument("--compare-seeds", type=int, default=2, help="training seeds per arm")
+    ap.add_argument("--compare-seeds", type=int, default=3, help="training seeds per arm")
     ap.add_argument("--compare-episodes", type=int, default=10)
     ap.add_argument("--tag", default="2h")
     ap.add_argument("--compare-only", action="store_true",
