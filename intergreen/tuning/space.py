@@ -82,6 +82,8 @@ def _clip_inside(value: float, space: Space) -> float:
     lo, hi = space.min, space.max
     if lo < value < hi:
         return value
+    if space.rounds:  # integer spaces hold their bounds (rounding slack): centre on the bound
+        return min(max(value, lo), hi)
     span = 1e-3 * (hi - lo) if hi - lo < 1e300 else 1.0
     return min(max(value, lo + span), hi - span)
 

@@ -56,6 +56,18 @@ def test_integer_rounding_is_reachable_and_bounded() -> None:
     assert int(steps.from_basic(steps.to_basic(51_234))) == 51_200  # two digits at 2000
 
 
+def test_ppo_minibatch_is_never_below_64() -> None:
+    hp = resolve_hyperparameters("ppo", None, {"batch_size": 32, "n_steps": 32})
+    params = {p.name: p for p in search_space("ppo", hp, TS)}
+    for name in ("batch_size", "n_steps"):
+        space = params[name].space
+        lo, hi = space.basic_bounds()
+        values = {int(space.from_basic(b)) for b in np.linspace(lo, hi, 2001)}
+        assert min(values) == 64, name  # reachable, and nothing smaller
+        centre_value = int(space.from_basic(space.to_basic(params[name].center)))
+        assert centre_value == 64  # a preset below the bound is centred on it
+
+
 def test_suggestion_to_sb3_kwargs() -> None:
     base = resolve_hyperparameters("ppo")
     s = {"learning_rate": 1e-3, "gamma": 0.99, "net_width": 64, "batch_size": 512,
