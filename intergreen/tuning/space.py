@@ -49,11 +49,9 @@ _COMMON = (
 AGENT_DIMS: dict[str, tuple[Dim, ...]] = {
     "ppo": _COMMON
     + (
-        # Minibatches below 64 (SB3's default) gave PPO policies that hold one stage and starve
-        # a side road on some training seeds (the 2-hour tunes' batch-16 and batch-40 bests).
-        Dim("batch_size", LogSpace(min=64, max=2048, base=2, scale=2, is_integer=True,
+        Dim("batch_size", LogSpace(min=16, max=2048, base=2, scale=2, is_integer=True,
                                    rounding_factor=8), 64),  # fmt: skip
-        Dim("n_steps", LogSpace(min=64, max=8192, base=2, scale=2, is_integer=True,
+        Dim("n_steps", LogSpace(min=32, max=8192, base=2, scale=2, is_integer=True,
                                 rounding_factor=16), 2048),  # fmt: skip
         Dim("ent_coef", LogSpace(min=1e-6, max=0.5, scale=1.0), 0.01),
     ),

@@ -56,16 +56,14 @@ def test_integer_rounding_is_reachable_and_bounded() -> None:
     assert int(steps.from_basic(steps.to_basic(51_234))) == 51_200  # two digits at 2000
 
 
-def test_ppo_minibatch_is_never_below_64() -> None:
-    hp = resolve_hyperparameters("ppo", None, {"batch_size": 32, "n_steps": 32})
-    params = {p.name: p for p in search_space("ppo", hp, TS)}
-    for name in ("batch_size", "n_steps"):
-        space = params[name].space
-        lo, hi = space.basic_bounds()
-        values = {int(space.from_basic(b)) for b in np.linspace(lo, hi, 2001)}
-        assert min(values) == 64, name  # reachable, and nothing smaller
-        centre_value = int(space.from_basic(space.to_basic(params[name].center)))
-        assert centre_value == 64  # a preset below the bound is centred on it
+@pytest.mark.parametrize("name,floor", [("batch_size", 16), ("n_steps", 32)])
+def test_integer_preset_below_its_bound_is_centred_on_the_bound(name: str, floor: int) -> None:
+    hp = resolve_hyperparameters("ppo", None, {name: 8})
+    param = next(p for p in search_space("ppo", hp, TS) if p.name == name)
+    lo, hi = param.space.basic_bounds()
+    values = {int(param.space.from_basic(b)) for b in np.linspace(lo, hi, 2001)}
+    assert min(values) == floor  # the bound is reachable, nothing below it
+    assert int(param.space.from_basic(param.space.to_basic(param.center))) == floor
 
 
 def test_suggestion_to_sb3_kwargs() -> None:
