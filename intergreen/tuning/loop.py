@@ -325,12 +325,13 @@ class _Session:
         return min(ok) if ok else None
 
     def pending_cost(self, running: list[dict[str, Any]]) -> float:
-        pending = float(sum(t["values"][TIMESTEPS] for t in running)) * self.spec.train_seeds
+        pending_steps = float(sum(t["values"][TIMESTEPS] for t in running)) * self.spec.train_seeds
         if self.spec.cost == "steps":
-            return pending
+            return pending_steps
         done = [t for t in self.trials.values() if t.get("status") == "done"]
-        steps = sum(t["timesteps"] for t in done)
-        return (sum(t["cost"] for t in done) / steps if steps else 0.0) * pending
+        done_steps = sum(t["timesteps"] for t in done)
+        seconds_per_step = sum(t["cost"] for t in done) / done_steps if done_steps else 0.0
+        return seconds_per_step * pending_steps
 
     # --- trials
     def recover(self) -> list[dict[str, Any]]:
