@@ -33,19 +33,19 @@ COMPARE_SEED_OFFSET = 10_000  # evaluation seeds the tune never used
 COMPARE_TRAIN_SEED = 500_000  # training seeds the tune never used
 
 
-def _train_and_eval(args: tuple[str, dict[str, Any], int, int, str, int]) -> dict[str, Any]:
+def _train_and_eval(args: tuple[str, dict[str, Any], int, int, str, int, str]) -> dict[str, Any]:
     from intergreen.agents.torch_setup import configure_torch
 
     configure_torch()
     from intergreen.agents.evaluation import evaluate, evaluation_seeds
     from intergreen.agents.training import train
 
-    label, hp, timesteps, seed, run_dir, episodes = args
+    label, hp, timesteps, seed, run_dir, episodes, junction = args
     t0 = time.perf_counter()
-    train("ppo", "gm_a56", "mixed", "average_speed", timesteps, seed, hp, n_envs=1,
+    train("ppo", junction, "mixed", "average_speed", timesteps, seed, hp, n_envs=1,
           run_dir=run_dir, checkpoint_every=10**9, resume=True)  # fmt: skip
     seeds = evaluation_seeds(episodes, offset=COMPARE_SEED_OFFSET)
-    df = evaluate([run_dir], "gm_a56", ["medium"], seeds=seeds)
+    df = evaluate([run_dir], junction, ["medium"], seeds=seeds)
     return {"label": label, "seed": seed, "avg_waiting_time": float(df.avg_waiting_time.mean()),
             "per_episode": df.avg_waiting_time.round(3).tolist(),
             "wall_s": round(time.perf_counter() - t0, 1)}  # fmt: skip
@@ -64,6 +64,8 @@ def main() -> None:
                     help="agents per trial (training seeds; the output is their mean)")
     ap.add_argument("--compare-seeds", type=int, default=3, help="training seeds per arm")
     ap.add_argument("--compare-episodes", type=int, default=10)
+    ap.add_argument("--junction", default="gm_a56",
+                    help="shipped junction or YAML, e.g. gm_a56_max_green")  # fmt: skip
     ap.add_argument("--tag", default="2h")
     ap.add_argument("--compare-only", action="store_true",
                     help="skip the tune (e.g. stopped at its budget with trials still running, "
@@ -72,7 +74,7 @@ def main() -> None:
 
     out = RESULTS / f"tune_ppo_{args.tag}"
     spec = TuneSpec(
-        agent="ppo", reward="average_speed", junction="gm_a56", train_demand="mixed",
+        agent="ppo", reward="average_speed", junction=args.junction, train_demand="mixed",
         eval_demands=("medium",), eval_episodes=args.eval_episodes,
         train_seeds=args.train_seeds,
         timesteps=(args.timesteps, args.min_timesteps, args.max_timesteps),
@@ -101,7 +103,7 @@ def main() -> None:
         seed = COMPARE_TRAIN_SEED + i
         for label, hp in (("defaults", base), ("tuned", best_hp)):
             tasks.append((label, hp, steps, seed, str(out / "compare" / f"{label}_{seed}"),
-                          args.compare_episodes))  # fmt: skip
+                          args.compare_episodes, args.junction))  # fmt: skip
     t1 = time.perf_counter()
     with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as p:
         rows = list(p.map(_train_and_eval, tasks))
@@ -109,7 +111,7 @@ def main() -> None:
 
     va = evaluate(
         ["vehicle-actuated"],
-        "gm_a56",
+        args.junction,
         ["medium"],
         seeds=evaluation_seeds(args.compare_episodes, offset=COMPARE_SEED_OFFSET),
     )
@@ -137,7 +139,7 @@ def main() -> None:
     (RESULTS / f"tune_ppo_{args.tag}.json").write_text(json.dumps(summary, indent=2))
     default_txt = "-" if default is None else f"{default['output']:.2f} s"
     md = [
-        f"# PPO tune on gm_a56 ({args.budget}, {args.workers} workers)",
+        f"# PPO tune on {args.junction} ({args.budget}, {args.workers} workers)",
         "",
         f"{summary['trials']} trials ({summary['failed']} failed, {summary['unfinished']} still "
         f"running at the budget and left out), tune {tune_s / 60:.1f} min, "

@@ -93,7 +93,12 @@ class DemandAssumptions(BaseModel):
 
 
 def junction_folder(spec: JunctionSpec) -> Path | None:
-    folder = Path(__file__).parent / "library" / spec.name
+    """The shipped folder with this junction's demand files (a variant's: its base's)."""
+    library = Path(__file__).parent / "library"
+    for name in (spec.name, spec.extends):
+        if name is not None and (library / name / "demand.yaml").is_file():
+            return library / name
+    folder = library / spec.name
     return folder if folder.is_dir() else None
 
 

@@ -125,6 +125,9 @@ class JunctionSpec(_Model):
     """A validated junction. Build with :func:`load_spec` or ``JunctionSpec.model_validate``."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    extends: str | None = Field(
+        default=None, description="the junction this one varies; its demand files apply here"
+    )
     description: str = ""
     timing: Timing = Timing()
     arms: dict[str, Arm] = Field(min_length=2)
@@ -486,9 +489,48 @@ def read_yaml(path: Path) -> Any:
 
 
 def load_spec(path: str | Path) -> JunctionSpec:
-    """Load and validate a junction YAML file."""
+    """Load and validate a junction YAML file.
+
+    A file with ``extends: NAME`` (a shipped junction, or a YAML path relative to the file)
+    is a variant: its keys override the base's, mappings merged key by key, e.g. a base
+    junction with maximum greens added to two stages.
+    """
     path = Path(path)
-    return parse_spec(read_yaml(path), str(path))
+    return parse_spec(_read_variant(path, ()), str(path))
+
+
+def _read_variant(path: Path, seen: tuple[Path, ...]) -> Any:
+    """A junction YAML's mapping with its ``extends:`` chain merged in (base first)."""
+    data = read_yaml(path)
+    if not isinstance(data, dict) or data.get("extends") is None:
+        return data
+    from intergreen.junctions.catalog import junction_path  # catalog imports this module
+
+    base = data["extends"]
+    relative = path.parent / str(base)
+    try:
+        base_path = junction_path(str(relative) if relative.exists() else str(base))
+    except SpecError as e:
+        raise SpecError(f"{path}: extends: {e}") from None
+    if base_path.resolve() in seen or base_path.resolve() == path.resolve():
+        raise SpecError(f"{path}: extends: {base!r} leads back to itself; remove the cycle")
+    base_data = _read_variant(base_path, (*seen, path.resolve()))
+    if not isinstance(base_data, dict):
+        raise SpecError(f"{base_path}: expected a mapping at the top level")
+    merged = _merge(base_data, data)
+    merged["extends"] = str(base_data.get("name", base))
+    return merged
+
+
+def _merge(base: dict[Any, Any], override: dict[Any, Any]) -> dict[Any, Any]:
+    """``base`` with ``override``'s keys: mappings merged key by key, anything else replaced."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 # ----- signal links -----------------------------------------------------------------------
