@@ -184,6 +184,8 @@ def junctions_show(name: str) -> None:
 
     spec = resolve_junction(name)
     console.print(f"[bold]{spec.name}[/bold]: {' '.join(spec.description.split())}")
+    if spec.extends:
+        console.print(f"a variant of {spec.extends} (its demand files apply)")
     t = spec.timing
     console.print(
         f"step {t.step_length} s, decision every {t.decision_interval} s, amber {t.amber} s, "

@@ -181,3 +181,11 @@ def test_junctions_show(capsys: pytest.CaptureFixture[str]) -> None:
     assert "N.right (arrow)" in out
     assert "demands: low, medium, high" in out
     assert "* action stages" in out
+
+
+def test_junctions_show_a_variant_names_its_base(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["junctions", "show", "gm_a56_max_green"], capsys)
+    assert code == 0
+    assert "a variant of gm_a56" in out and "demands: low, medium, high" in out
+    row = next(line for line in out.splitlines() if line.startswith("│ 4 *"))
+    assert row.split("│")[4].strip() == "40"  # stage 4's maximum green

@@ -306,3 +306,52 @@ def test_content_hash_tracks_network_inputs(gm: JunctionSpec) -> None:
     assert parse_spec(data).content_hash() == gm.content_hash()
     data["sensors"]["camera_range"] = 45
     assert parse_spec(data).content_hash() != gm.content_hash()
+
+
+# ----- variants (extends:) ------------------------------------------------------------------
+def test_gm_a56_max_green_is_gm_a56_with_maximum_greens() -> None:
+    base, variant = resolve_junction("gm_a56"), resolve_junction("gm_a56_max_green")
+    assert variant.name == "gm_a56_max_green" and variant.extends == "gm_a56"
+    assert {k: s.max_green for k, s in variant.stages.items()} == {
+        "1": None, "2": 60.0, "3": None, "4": 40.0}  # fmt: skip
+    assert {k: s.groups for k, s in variant.stages.items()} == {
+        k: s.groups for k, s in base.stages.items()}  # fmt: skip
+    assert variant.content_hash() == base.content_hash()  # same network
+    keep = set(JunctionSpec.model_fields) - {"name", "extends", "description", "stages"}
+    assert all(getattr(variant, k) == getattr(base, k) for k in keep)
+
+
+def test_variant_finds_its_base_demand_files() -> None:
+    from intergreen.junctions.demand import junction_folder
+
+    assert junction_folder(resolve_junction("gm_a56_max_green")) == LIBRARY / "gm_a56"
+
+
+def test_variant_by_relative_path_merges_mappings_and_replaces_lists(tmp_path: Path) -> None:
+    (tmp_path / "base.yaml").write_text(GM_YAML.read_text().replace("name: gm_a56", "name: mine"))
+    (tmp_path / "v.yaml").write_text(
+        "name: mine_v\nextends: base.yaml\ntiming: {default_min_green: 9}\n"
+        "action_stages: [2, 3, 4]\n"
+    )
+    spec = load_spec(tmp_path / "v.yaml")
+    assert spec.extends == "mine"
+    assert spec.timing.default_min_green == 9 and spec.timing.step_length == 0.6
+    assert spec.action_stages == ["2", "3", "4"]
+
+
+@pytest.mark.parametrize(
+    ("extends", "words"),
+    [("nope", ["extends", "unknown junction 'nope'"]), ("v.yaml", ["leads back to itself"])],
+)
+def test_bad_extends_names_the_problem(tmp_path: Path, extends: str, words: list[str]) -> None:
+    (tmp_path / "v.yaml").write_text(f"name: v\nextends: {extends}\n")
+    with pytest.raises(SpecError) as e:
+        load_spec(tmp_path / "v.yaml")
+    assert all(w in str(e.value) for w in words) and "v.yaml" in str(e.value)
+
+
+def test_extends_cycle_through_two_files_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("name: a\nextends: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("name: b\nextends: a.yaml\n")
+    with pytest.raises(SpecError, match="leads back to itself"):
+        load_spec(tmp_path / "a.yaml")
