@@ -291,3 +291,17 @@ def test_sensor_noise_option(env_factory: Callable[..., JunctionEnv]) -> None:
         assert not env.frames[-1].valid.any()
     lanes = obs[:-1].reshape(20, -1)[:, :6]
     assert lanes.max() == 0
+
+
+@pytest.mark.parametrize(("junction", "forced"), [("gm_a56", False), ("gm_a56_max_green", True)])
+def test_maximum_green_ends_a_stage_the_agent_keeps_extending(junction: str, forced: bool) -> None:
+    """Always asking for the main road: gm_a56 obeys; gm_a56_max_green ends it at 60 s."""
+    env = make_env(junction, "high", None, 1, duration=150)
+    try:
+        infos = rollout(env, 1, actions=lambda i: 0)[2]
+    finally:
+        env.close()
+    side = [info["time"] for info in infos[1:] if info["stage"] == "4"]
+    assert bool(side) is forced
+    if forced:  # 60 s from the start, the interstage, then stage 4's minimum green (7 s)
+        assert 60 + 7 <= side[0] <= 60 + 5 + 2 + 7 + 1
