@@ -1,8 +1,12 @@
 """Tune PPO on gm_a56 with CARBS, then compare the best found against the defaults at medium.
 
-The full benchmark (the issue's target: a 2-hour tune beats the defaults at ``medium``)::
+The full benchmark (the issue's target: a 2-hour tune beats the defaults at ``medium``), as run
+on gm_a56 with maximum greens (see the README's tuning section for why)::
 
-    .venv/bin/python benchmarks/tuning/tune_ppo.py                   # 2h, 2 workers
+    .venv/bin/python benchmarks/tuning/tune_ppo.py --budget 2h --workers 2 --timesteps 100000 \
+        --min-timesteps 10000 --max-timesteps 250000 --junction gm_a56_max_green \
+        --tag 2h_max_green
+    .venv/bin/python benchmarks/tuning/tune_ppo.py                   # gm_a56, 2h, 2 workers
     .venv/bin/python benchmarks/tuning/tune_ppo.py --budget 10m --timesteps 5000 \\
         --min-timesteps 1000 --max-timesteps 50000 --tag 10min      # the short version
 
