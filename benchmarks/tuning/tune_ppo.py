@@ -3,8 +3,8 @@
 The full benchmark (the issue's target: a 2-hour tune beats the defaults at ``medium``), as run
 on gm_a56 with maximum greens (see the README's tuning section for why)::
 
-    .venv/bin/python benchmarks/tuning/tune_ppo.py --budget 2h --workers 2 --timesteps 100000 \
-        --min-timesteps 10000 --max-timesteps 250000 --junction gm_a56_max_green \
+    .venv/bin/python benchmarks/tuning/tune_ppo.py --budget 2h --workers 2 --timesteps 100000 \\
+        --min-timesteps 10000 --max-timesteps 250000 --junction gm_a56_max_green \\
         --tag 2h_max_green
     .venv/bin/python benchmarks/tuning/tune_ppo.py                   # gm_a56, 2h, 2 workers
     .venv/bin/python benchmarks/tuning/tune_ppo.py --budget 10m --timesteps 5000 \\
@@ -53,6 +53,19 @@ def _train_and_eval(args: tuple[str, dict[str, Any], int, int, str, int, str]) -
     return {"label": label, "seed": seed, "avg_waiting_time": float(df.avg_waiting_time.mean()),
             "per_episode": df.avg_waiting_time.round(3).tolist(),
             "wall_s": round(time.perf_counter() - t0, 1)}  # fmt: skip
+
+
+def _paired_episodes(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Tuned against defaults episode by episode (same training seed, same episode seed)."""
+    from scipy.stats import wilcoxon
+
+    by = {(r["label"], r["seed"]): r["per_episode"] for r in rows}
+    seeds = sorted({r["seed"] for r in rows})
+    tuned = [x for s in seeds for x in by["tuned", s]]
+    defaults = [x for s in seeds for x in by["defaults", s]]
+    better = sum(t < d for t, d in zip(tuned, defaults, strict=True))
+    return {"n": len(tuned), "tuned_better": better,
+            "wilcoxon_p": float(wilcoxon(tuned, defaults).pvalue)}  # fmt: skip
 
 
 def main() -> None:
@@ -139,6 +152,7 @@ def main() -> None:
         "vehicle_actuated": float(va.avg_waiting_time.mean()), "rows": rows,
     }  # fmt: skip
     summary["tuned_beats_defaults"] = summary["tuned"]["mean"] < summary["defaults"]["mean"]
+    summary["paired"] = _paired_episodes(rows)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"tune_ppo_{args.tag}.json").write_text(json.dumps(summary, indent=2))
     default_txt = "-" if default is None else f"{default['output']:.2f} s"
@@ -163,6 +177,10 @@ def main() -> None:
             for a in ("defaults", "tuned")
         ),  # fmt: skip
         f"| vehicle-actuated | {summary['vehicle_actuated']:.2f} | |",
+        "",
+        f"Tuned better in {summary['paired']['tuned_better']} of {summary['paired']['n']} "
+        "paired episodes (same training and episode seed); Wilcoxon signed-rank p = "
+        f"{summary['paired']['wilcoxon_p']:.3f} (episodes treated as independent).",
         "",
         "Tuned hyperparameters: " + ", ".join(f"{k}={v}" for k, v in best["values"].items()),
     ]

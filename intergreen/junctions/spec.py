@@ -512,9 +512,10 @@ def _read_variant(path: Path, seen: tuple[Path, ...]) -> Any:
         base_path = junction_path(str(relative) if relative.exists() else str(base))
     except SpecError as e:
         raise SpecError(f"{path}: extends: {e}") from None
-    if base_path.resolve() in seen or base_path.resolve() == path.resolve():
+    seen = (*seen, path.resolve())
+    if base_path.resolve() in seen:
         raise SpecError(f"{path}: extends: {base!r} leads back to itself; remove the cycle")
-    base_data = _read_variant(base_path, (*seen, path.resolve()))
+    base_data = _read_variant(base_path, seen)
     if not isinstance(base_data, dict):
         raise SpecError(f"{base_path}: expected a mapping at the top level")
     merged = _merge(base_data, data)
