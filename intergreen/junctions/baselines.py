@@ -40,19 +40,6 @@ class Policy(Protocol):
     def act(self, observation: np.ndarray, env: JunctionEnv) -> int: ...
 
 
-def stage_lanes(spec: JunctionSpec, stage: str) -> np.ndarray:
-    """Bool per approach lane: whether the stage gives it a green."""
-    groups = set(spec.stages[stage].groups)
-    served = []
-    for arm_id, arm in spec.arms.items():
-        for lane in arm.approach_lanes:
-            movements = {f"{arm_id}.{t}" for t in lane.movements}
-            served.append(
-                any(m in spec.signal_groups[g].movements for g in groups for m in movements)
-            )
-    return np.array(served, dtype=bool)
-
-
 def stage_crossings(spec: JunctionSpec, stage: str, crossing_arms: tuple[str, ...]) -> np.ndarray:
     """Bool per signalled crossing (in ``crossing_arms`` order): whether the stage runs it."""
     runs = {
@@ -71,7 +58,7 @@ class _StagePolicy:
 
     def reset(self, env: JunctionEnv) -> None:
         self.stages = list(env.action_stages)
-        self.lanes = [stage_lanes(env.spec_, s) for s in self.stages]
+        self.lanes = [env.spec_.stage_lanes(s) for s in self.stages]
         self.crossings = [stage_crossings(env.spec_, s, env.crossing_arms) for s in self.stages]
 
     def _waiting(self, frame, j: int) -> float:

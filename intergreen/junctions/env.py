@@ -28,6 +28,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from intergreen.frames import SensorFrame
 from intergreen.junctions.catalog import resolve_junction
 from intergreen.junctions.controller import StageController
 from intergreen.junctions.demand import (
@@ -38,9 +39,11 @@ from intergreen.junctions.demand import (
     resolve_demand,
 )
 from intergreen.junctions.network import build_network
-from intergreen.junctions.sensors import SensorArray, SensorFrame
+from intergreen.junctions.sensors import SensorArray
 from intergreen.junctions.simulation import Backend, EpisodeMetrics, Simulation
 from intergreen.junctions.spec import JunctionSpec, Noise, SpecError
+from intergreen.rewards import RewardContext
+from intergreen.rewards import registry as reward_registry
 
 LANE_FEATURES = ("occupancy", "halting", "count", "mean_speed")
 #: when_ready: the agent decides only when the controller can act (the study's way: after
@@ -119,7 +122,7 @@ class JunctionEnv(gym.Env):
             raise ValueError(f"decisions={decisions!r}: use one of {', '.join(DECISION_MODES)}")
         self.decisions = decisions
         self.reward_fn, self.reward_info = _resolve_reward(reward)
-        self._reward_context = _reward_context(self)
+        self._reward_context = reward_context(spec, self.network.speed_limits)
 
         self._stages = list(spec.stages)
         n_lane = len(self.lanes)
@@ -341,17 +344,8 @@ def _resolve_reward(reward: Any) -> tuple[Callable, dict]:
         # registry only takes names, mappings and Reward objects (with reset)
         name = getattr(reward, "name", getattr(reward, "__name__", "custom"))
         return reward, {"name": name, "params": {}}
-    try:
-        from intergreen.rewards import registry as reward_registry
-    except ImportError:  # the registry is optional for the platform itself
-        reward_registry = None
-    if reward_registry is not None and hasattr(reward_registry, "resolve_reward"):
-        fn = reward_registry.resolve_reward(reward)
-        return _adapt(fn), reward_registry.reward_metadata(fn)
-    if callable(reward):
-        name = getattr(reward, "name", getattr(reward, "__name__", "custom"))
-        return reward, {"name": name, "params": {}}
-    raise ValueError(f"reward must be a callable or a registered name, got {reward!r}")
+    fn = reward_registry.resolve_reward(reward)
+    return _adapt(fn), reward_registry.reward_metadata(fn)
 
 
 def _adapt(reward: Any) -> Callable:
@@ -365,18 +359,24 @@ def _adapt(reward: Any) -> Callable:
     return call
 
 
-def _reward_context(env: JunctionEnv) -> Any:
-    try:
-        from intergreen.rewards import RewardContext
-    except ImportError:
-        return None
+def reward_context(
+    spec: JunctionSpec, speed_limits: Sequence[float] | None = None
+) -> RewardContext:
+    """The reward context of a junction. ``speed_limits`` (m/s per approach lane) default to
+    the arms' limits; pass ``Network.speed_limits`` to use the built network's."""
+    lanes = tuple(spec.approach_lane_ids)
+    if speed_limits is None:
+        speed_limits = [spec.arms[lane.rsplit("_", 1)[0]].speed_limit for lane in lanes]
     return RewardContext(
-        spec=env.spec_,
-        lanes=env.lanes,
-        step_length=env.step_length,
-        decision_interval=env.spec_.timing.decision_interval,
-        speed_limits=np.asarray(env.network.speed_limits, dtype=float),
-        camera_range=env.spec_.sensors.camera_range,
+        junction=spec.name,
+        lanes=lanes,
+        step_length=spec.timing.step_length,
+        decision_interval=spec.timing.decision_interval,
+        speed_limits=np.asarray(speed_limits, dtype=float),
+        camera_range=spec.sensors.camera_range,
+        stop_line_loops=spec.sensors.stop_line_loops,
+        stage_lanes={s: spec.stage_lanes(s) for s in spec.action_stages},
+        spec=spec,
     )
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import traci.constants as tc
 
+from intergreen.frames import NO_PEDS, SensorFrame
 from intergreen.junctions.network import Network
 from intergreen.junctions.spec import Noise
 from intergreen.junctions.sumo import libsumo_getter
@@ -35,153 +36,6 @@ CAMERA_VARS = (
 LOOP_VARS = (tc.VAR_INTERVAL_NUMBER,)
 _ALL_VALID: dict[int, np.ndarray] = {}
 
-#: SensorFrame fields a reward may read (per approach lane).
-FIELDS = (
-    "occupancy",
-    "count",
-    "halting",
-    "mean_speed",
-    "speed_limit",
-    "passed",
-    "arrived",
-    "valid",
-    "ped_waiting",
-)
-
-
-_DERIVED = ("occupancy", "count", "halting", "mean_speed", "passed", "arrived")
-
-
-class SensorFrame:
-    """One step of sensor readings, one entry per approach lane (spec order).
-
-    occupancy: share of the zone covered by vehicles, 0..1; count: vehicles in the
-    zone; halting: of which queued (speed < 0.1 m/s); mean_speed: m/s, 0 when the
-    zone is empty; speed_limit: m/s; passed: vehicles that crossed the stop line
-    during the step (stop-line loop); arrived: vehicles that entered the zone during
-    the step (camera); valid: False where the lane's sensors dropped out.
-    ped_waiting: pedestrians waiting at each signalled crossing (its push button),
-    in the order of ``SensorArray.crossing_arms``; empty without pedestrians.
-    """
-
-    __slots__ = (
-        "time", "step_length", "lanes", "speed_limit", "valid", "ped_waiting",
-        "_occupancy", "_count", "_halting", "_mean_speed", "_passed", "_arrived",
-        "_raw", "_prev",
-    )  # fmt: skip
-
-    def __init__(
-        self,
-        time: float,
-        step_length: float,
-        lanes: tuple[str, ...],
-        occupancy: np.ndarray,
-        count: np.ndarray,
-        halting: np.ndarray,
-        mean_speed: np.ndarray,
-        speed_limit: np.ndarray,
-        passed: np.ndarray,
-        arrived: np.ndarray,
-        valid: np.ndarray,
-        ped_waiting: np.ndarray | None = None,
-    ) -> None:
-        self.time, self.step_length, self.lanes = time, step_length, lanes
-        self._occupancy, self._count, self._halting = occupancy, count, halting
-        self._mean_speed, self.speed_limit = mean_speed, speed_limit
-        self._passed, self._arrived, self.valid = passed, arrived, valid
-        self.ped_waiting = _NO_PEDS if ped_waiting is None else ped_waiting
-        self._raw = self._prev = None
-
-    @classmethod
-    def from_raw(
-        cls,
-        time: float,
-        step_length: float,
-        lanes: tuple[str, ...],
-        raw: np.ndarray,
-        prev: np.ndarray,
-        speed_limit: np.ndarray,
-        valid: np.ndarray,
-        ped_waiting: np.ndarray,
-    ) -> SensorFrame:
-        """A frame over raw detector readings (lanes x 6, see SensorArray._raw) whose
-        fields are worked out when first read: most frames are only partly read."""
-        frame = cls.__new__(cls)
-        frame.time, frame.step_length, frame.lanes = time, step_length, lanes
-        frame.speed_limit, frame.valid, frame.ped_waiting = speed_limit, valid, ped_waiting
-        frame._occupancy = frame._count = frame._halting = None
-        frame._mean_speed = frame._passed = frame._arrived = None
-        frame._raw, frame._prev = raw, prev
-        return frame
-
-    @property
-    def occupancy(self) -> np.ndarray:
-        if self._occupancy is None:
-            self._occupancy = self._raw[:, 0] / 100.0
-        return self._occupancy
-
-    @property
-    def count(self) -> np.ndarray:
-        if self._count is None:
-            self._count = self._raw[:, 1]
-        return self._count
-
-    @property
-    def halting(self) -> np.ndarray:
-        # SUMO's lane-area detector can report one more halting vehicle than vehicles
-        # (a vehicle changing lanes in the step); halting is "of which queued": clip it
-        if self._halting is None:
-            self._halting = np.minimum(self._raw[:, 2], self._raw[:, 1])
-        return self._halting
-
-    @property
-    def mean_speed(self) -> np.ndarray:
-        # SUMO gives -1 for an empty zone and may give the speed of a vehicle only touching
-        # it; the frame promises 0 when the zone counts no vehicle
-        if self._mean_speed is None:
-            raw = self._raw
-            self._mean_speed = np.where(raw[:, 1] > 0, np.maximum(raw[:, 3], 0.0), 0.0)
-        return self._mean_speed
-
-    @property
-    def arrived(self) -> np.ndarray:
-        if self._arrived is None:
-            self._arrived = np.maximum(self._raw[:, 4] - self._prev[:, 0], 0.0)
-        return self._arrived
-
-    @property
-    def passed(self) -> np.ndarray:
-        if self._passed is None:
-            self._passed = np.maximum(self._raw[:, 5] - self._prev[:, 1], 0.0)
-        return self._passed
-
-    def replace(self, **changes: object) -> SensorFrame:
-        """A copy with some fields replaced (like ``dataclasses.replace``)."""
-        fields = ("time", "step_length", "lanes", "occupancy", "count", "halting", "mean_speed",
-                  "speed_limit", "passed", "arrived", "valid", "ped_waiting")  # fmt: skip
-        unknown = set(changes) - set(fields)
-        if unknown:
-            raise TypeError(f"SensorFrame has no field(s) {sorted(unknown)}")
-        return SensorFrame(**{f: changes.get(f, getattr(self, f)) for f in fields})
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, SensorFrame):
-            return NotImplemented
-        same = (self.time, self.step_length, self.lanes) == (
-            other.time, other.step_length, other.lanes,
-        )  # fmt: skip
-        return same and all(
-            np.array_equal(getattr(self, f), getattr(other, f))
-            for f in (*_DERIVED, "speed_limit", "valid", "ped_waiting")
-        )
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"SensorFrame(time={self.time:g}, count={self.count.tolist()})"
-
-
-_NO_PEDS = np.zeros(0)
 
 
 def _direct_calls(conn, cams: tuple[str, ...], stops: tuple[str, ...]) -> list:
@@ -269,7 +123,7 @@ class SensorArray:
         valid = _ALL_VALID.get(n)
         if valid is None:
             valid = _ALL_VALID.setdefault(n, np.ones(n, dtype=bool))
-        peds = self._pedestrians(conn) if self.crossing_arms else _NO_PEDS
+        peds = self._pedestrians(conn) if self.crossing_arms else NO_PEDS
         frame = SensorFrame.from_raw(
             time, step_length, self.lanes, raw, prev, self._speed_limit, valid, peds
         )

@@ -24,6 +24,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -235,6 +236,19 @@ class JunctionSpec(_Model):
     def approach_lane_ids(self) -> list[str]:
         """Approach lanes as ``ARM_i`` (i from the kerb), in arm order."""
         return [f"{a}_{i}" for a, arm in self.arms.items() for i in range(len(arm.approach_lanes))]
+
+    def stage_lanes(self, stage: str) -> np.ndarray:
+        """Bool per approach lane (``approach_lane_ids`` order): whether ``stage`` gives it a
+        green. Raises KeyError for an unknown stage."""
+        groups = [self.signal_groups[g] for g in self.stages[stage].groups]
+        return np.array(
+            [
+                any(f"{arm_id}.{t}" in g.movements for g in groups for t in lane.movements)
+                for arm_id, arm in self.arms.items()
+                for lane in arm.approach_lanes
+            ],
+            dtype=bool,
+        )
 
     def content_hash(self) -> str:
         """Hash of everything the road network depends on."""

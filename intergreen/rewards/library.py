@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from intergreen.junctions.sensors import FIELDS, SensorFrame
+from intergreen.frames import FIELDS, SensorFrame
 from intergreen.rewards.registry import BaseReward, RewardError, get, register
 
 Frames = Sequence[SensorFrame]
@@ -304,9 +304,9 @@ class Throughput(BaseReward):
 
     def start(self) -> None:
         assert self.context is not None
-        if not self.context.spec.sensors.stop_line_loops:
+        if not self.context.stop_line_loops:
             raise RewardError(
-                f"reward 'throughput' needs stop-line loops; junction {self.context.spec.name} "
+                f"reward 'throughput' needs stop-line loops; junction {self.context.junction} "
                 "has sensors.stop_line_loops: false"
             )
 
@@ -315,24 +315,6 @@ class Throughput(BaseReward):
 
 
 # ----- beyond the study ----------------------------------------------------------------------
-def stage_lanes(context: Any) -> dict[str, np.ndarray]:
-    """Per action stage, the indices of the approach lanes whose movements it serves."""
-    spec = context.spec
-    out: dict[str, np.ndarray] = {}
-    for s in spec.action_stages:
-        moves = {m for g in spec.stages[s].groups for m in spec.signal_groups[g].movements}
-        idx = []
-        for i, lane in enumerate(context.lanes):
-            arm, _, k = lane.rpartition("_")
-            lanes = spec.arms[arm].approach_lanes if arm in spec.arms else []
-            if k.isdigit() and int(k) < len(lanes):
-                served = {f"{arm}.{t}" for t in lanes[int(k)].movements}
-                if served & moves:
-                    idx.append(i)
-        out[s] = np.asarray(idx, dtype=int)
-    return out
-
-
 @register("pressure")
 class Pressure(BaseReward):
     """Pressure from approach sensors only (there are no exit-lane sensors)."""
@@ -354,7 +336,7 @@ class Pressure(BaseReward):
         self._stages: list[np.ndarray] = []
 
     def start(self) -> None:
-        self._stages = list(stage_lanes(self.context).values())
+        self._stages = [np.flatnonzero(m) for m in self.context.stage_lanes.values()]
 
     def compute(self, frames: Frames) -> float:
         f = frames[-1]

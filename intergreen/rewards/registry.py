@@ -31,13 +31,12 @@ import re
 import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, Self, runtime_checkable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
-from intergreen.junctions.sensors import FIELDS, SensorFrame
-from intergreen.junctions.spec import JunctionSpec
+from intergreen.frames import FIELDS, SensorFrame
 
 ENTRY_POINT_GROUP = "intergreen.rewards"
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
@@ -50,30 +49,24 @@ class RewardError(ValueError):
 # ----- context and protocol ------------------------------------------------------------------
 @dataclass(frozen=True)
 class RewardContext:
-    """What a reward may know about the episode besides the sensor frames."""
+    """What a reward may know about the episode besides the sensor frames.
 
-    spec: JunctionSpec
+    Built by the environment (``intergreen.junctions.env.reward_context``) at every episode
+    start. Per-lane arrays follow ``lanes`` (the SensorFrame order).
+    """
+
+    junction: str  # the junction's name
     lanes: tuple[str, ...]  # approach lanes, SensorFrame order
     step_length: float  # s per simulation step (one frame)
     decision_interval: float  # s between decisions
     speed_limits: np.ndarray  # m/s per lane
     camera_range: float  # m from the stop line
-
-    @classmethod
-    def from_spec(cls, spec: JunctionSpec, speed_limits: Sequence[float] | None = None) -> Self:
-        """The context of a junction; ``speed_limits`` default to the arms' limits
-        (pass ``Network.speed_limits`` to use the built network's)."""
-        lanes = tuple(spec.approach_lane_ids)
-        if speed_limits is None:
-            speed_limits = [spec.arms[lane.rsplit("_", 1)[0]].speed_limit for lane in lanes]
-        return cls(
-            spec=spec,
-            lanes=lanes,
-            step_length=spec.timing.step_length,
-            decision_interval=spec.timing.decision_interval,
-            speed_limits=np.asarray(speed_limits, dtype=float),
-            camera_range=spec.sensors.camera_range,
-        )
+    stop_line_loops: bool = True  # whether frames carry stop-line passages (``passed``)
+    #: per action stage, a bool per lane: whether the stage gives that lane a green
+    stage_lanes: Mapping[str, np.ndarray] = field(default_factory=dict)
+    #: the junction's ``JunctionSpec``, for rewards that need more (typed loosely so that
+    #: rewards do not import the junctions package, which sits above them)
+    spec: Any = None
 
 
 @runtime_checkable

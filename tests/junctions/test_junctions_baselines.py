@@ -18,7 +18,6 @@ from intergreen.junctions.baselines import (
     RandomPolicy,
     VehicleActuated,
     make_baseline,
-    stage_lanes,
 )
 from intergreen.junctions.checker import check_sequence
 from intergreen.junctions.demand import DemandProfile, Period
@@ -205,10 +204,10 @@ def test_stage_lanes(env_factory: Callable[..., JunctionEnv]) -> None:
     env = env_factory(duration=10)
     spec = env.spec_
     # lanes: N_0 N_1 E_0 S_0 S_1 W_0
-    np.testing.assert_array_equal(stage_lanes(spec, "2"), [1, 1, 0, 1, 1, 0])
-    np.testing.assert_array_equal(stage_lanes(spec, "4"), [0, 0, 1, 0, 0, 1])
-    np.testing.assert_array_equal(stage_lanes(spec, "1"), [1, 1, 0, 0, 0, 0])
-    assert not stage_lanes(spec, "3").any()
+    np.testing.assert_array_equal(spec.stage_lanes("2"), [1, 1, 0, 1, 1, 0])
+    np.testing.assert_array_equal(spec.stage_lanes("4"), [0, 0, 1, 0, 0, 1])
+    np.testing.assert_array_equal(spec.stage_lanes("1"), [1, 1, 0, 0, 0, 0])
+    assert not spec.stage_lanes("3").any()
 
 
 def test_make_baseline_errors() -> None:

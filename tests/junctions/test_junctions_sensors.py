@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from intergreen.frames import SensorFrame
 from intergreen.junctions.catalog import resolve_junction
 from intergreen.junctions.demand import DemandProfile, Period
-from intergreen.junctions.sensors import SensorArray, SensorFrame
+from intergreen.junctions.sensors import SensorArray
 from intergreen.junctions.simulation import Simulation
 from intergreen.junctions.spec import JunctionSpec, Noise
 

@@ -9,8 +9,10 @@ from collections.abc import Iterator
 import pytest
 from reward_scenarios import ALL_RED, MAIN_ROAD, SIDE_ROADS, SPEC_PATH, Scenario
 
+from intergreen.frames import SensorFrame
 from intergreen.junctions.demand import DemandProfile, Period
-from intergreen.junctions.sensors import SensorArray, SensorFrame
+from intergreen.junctions.env import reward_context
+from intergreen.junctions.sensors import SensorArray
 from intergreen.junctions.simulation import Simulation
 from intergreen.junctions.spec import JunctionSpec, load_spec
 from intergreen.rewards import RewardContext
@@ -49,7 +51,7 @@ def busy_run(spec: JunctionSpec) -> tuple[RewardContext, list[list[SensorFrame]]
             )
             sim.step()
             frames.append(sensors.read(sim.conn, sim.time, sim.step_length))
-        context = RewardContext.from_spec(spec, sim.network.speed_limits)
+        context = reward_context(spec, sim.network.speed_limits)
     finally:
         sim.close()
     return context, [frames[i : i + 5] for i in range(0, len(frames), 5)]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import intergreen
-from intergreen.junctions.sensors import SensorArray, SensorFrame
+from intergreen.frames import SensorFrame
+from intergreen.junctions.env import reward_context
+from intergreen.junctions.sensors import SensorArray
 from intergreen.junctions.simulation import Simulation
 from intergreen.junctions.spec import JunctionSpec
-from intergreen.rewards import RewardContext
 
 SPEC_PATH = Path(intergreen.__file__).parent / "junctions/library/gm_a56/junction.yaml"
 ALL_RED = "r" * 14
@@ -37,7 +38,7 @@ class Scenario:
         ahead = {"S": "N", "N": "S", "E": "W", "W": "E"}
         for arm, dest in ahead.items():
             self.conn.route.add(f"r_{arm}", [f"{arm}_in", f"{dest}_out"])
-        self.context = RewardContext.from_spec(spec, sim.network.speed_limits)
+        self.context = reward_context(spec, sim.network.speed_limits)
 
     def signals(self, state: str) -> None:
         self.sim.set_signal_state(state)

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from reward_scenarios import ALL_RED, Scenario
 
-from intergreen.junctions.sensors import FIELDS, SensorFrame
+from intergreen.frames import FIELDS, SensorFrame
+from intergreen.junctions.env import reward_context
 from intergreen.rewards import (
     STUDY_REWARDS,
     BaseReward,
@@ -42,7 +43,7 @@ def frame(halting=(0,) * 6, count=None, speed=None, t=0.6) -> SensorFrame:
 
 @pytest.fixture(scope="module")
 def context(spec) -> RewardContext:
-    return RewardContext.from_spec(spec)
+    return reward_context(spec)
 
 
 # ----- names and metadata ---------------------------------------------------------------------
@@ -156,7 +157,7 @@ def test_throughput_needs_stop_line_loops(spec) -> None:
         update={"sensors": spec.sensors.model_copy(update={"stop_line_loops": False})}
     )
     with pytest.raises(RewardError, match="needs stop-line loops"):
-        registry.get("throughput").reset(RewardContext.from_spec(no_loops))
+        registry.get("throughput").reset(reward_context(no_loops))
 
 
 # ----- registering ----------------------------------------------------------------------------
