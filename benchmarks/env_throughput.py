@@ -59,8 +59,8 @@ def _study_spec():
 def _coarse_spec():
     """gm_a56 with 1 s steps and a decision every 5 s (the sumo-rl comparison); its
     sensors are read at each decision, as sumo-rl reads its lanes only then."""
-    from intergreen.junctions.catalog import junction_path
-    from intergreen.junctions.spec import parse_spec, read_yaml
+    from intergreen.junctions.catalog import junction_path, read_yaml
+    from intergreen.junctions.spec import parse_spec
 
     path = junction_path(JUNCTION)
     data = read_yaml(path)

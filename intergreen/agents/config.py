@@ -10,8 +10,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from intergreen.yamlfile import read_yaml
 
 PRESETS_FILE = Path(__file__).with_name("presets.yaml")
 AGENTS = ("dqn", "ppo")
@@ -23,7 +24,7 @@ class AgentConfigError(ValueError):
 
 @cache
 def presets() -> dict[str, dict[str, Any]]:
-    return yaml.safe_load(PRESETS_FILE.read_text())
+    return read_yaml(PRESETS_FILE)
 
 
 def algorithm_class(agent: str):

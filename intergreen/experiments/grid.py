@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from intergreen.yamlfile import YamlError, read_yaml
 
 CONFIG_DIR = Path(__file__).with_name("configs")
 
@@ -236,9 +237,9 @@ def load_grid(source: str | Path | dict[str, Any]) -> GridConfig:
         path = resolve_grid_path(source)
         where = str(path)
         try:
-            raw = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as e:
-            raise GridError(where, [f"not valid YAML ({e})"]) from None
+            raw = read_yaml(path)
+        except YamlError as e:
+            raise GridError(where, [str(e).removeprefix(f"{where}:").strip()]) from None
         if not isinstance(raw, dict):
             raise GridError(where, ["the file must be a mapping of fields (rewards, agents, ...)"])
     problems: list[str] = []

@@ -204,12 +204,23 @@ class MaxOccupancy(_StagePolicy):
 
 
 class RandomPolicy(_StagePolicy):
-    """A uniformly random legal action (seeded)."""
+    """A uniformly random legal action (seeded).
+
+    Reseeded at every :meth:`reset` from its own ``seed`` and the episode's SUMO seed (drawn
+    from the env's seeded stream), so an episode's actions do not depend on which episodes
+    the policy played before it.
+    """
 
     name = "random"
 
     def __init__(self, seed: int = 0) -> None:
-        self.rng = np.random.default_rng(seed)
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
+
+    def reset(self, env: JunctionEnv) -> None:
+        super().reset(env)
+        episode = [] if env.sim is None else [int(env.sim.seed)]
+        self.rng = np.random.default_rng([self.seed, *episode])
 
     def act(self, observation: np.ndarray, env: JunctionEnv) -> int:
         legal = np.flatnonzero(env.action_masks())

@@ -1,13 +1,31 @@
-"""Shipped junctions by name, or a user's junction YAML by path."""
+"""Junction files: shipped junctions by name, a user's junction YAML by path, and loading them.
+
+:mod:`intergreen.junctions.spec` validates a mapping into a JunctionSpec; this module finds
+and reads the files (through the project's one YAML reader, which refuses repeated keys),
+including the ``extends:`` chain of a variant, so that spec.py does no I/O and imports
+nothing back from here.
+"""
 
 from __future__ import annotations
 
 from difflib import get_close_matches
 from pathlib import Path
+from typing import Any
 
-from intergreen.junctions.spec import JunctionSpec, SpecError, load_spec
+from intergreen.junctions.spec import JunctionSpec, SpecError, parse_spec
+from intergreen.yamlfile import YamlError
+from intergreen.yamlfile import read_yaml as _read_yaml
 
 LIBRARY = Path(__file__).parent / "library"
+
+
+def read_yaml(path: str | Path) -> Any:
+    """A junction or demand YAML file's data. Raises SpecError naming the file (and line)
+    when it cannot be read, is malformed, or repeats a key."""
+    try:
+        return _read_yaml(path)
+    except YamlError as e:
+        raise SpecError(str(e)) from None
 
 
 def junction_names() -> list[str]:
@@ -35,8 +53,52 @@ def junction_path(name: str) -> Path:
     )
 
 
+def load_spec(path: str | Path) -> JunctionSpec:
+    """Load and validate a junction YAML file.
+
+    A file with ``extends: NAME`` (a shipped junction, or a YAML path relative to the file)
+    is a variant: its keys override the base's, mappings merged key by key, e.g. a base
+    junction with maximum greens added to two stages. Raises SpecError naming the file.
+    """
+    path = Path(path)
+    return parse_spec(_read_variant(path, ()), str(path))
+
+
 def resolve_junction(junction: str | Path | JunctionSpec) -> JunctionSpec:
     """A JunctionSpec from a spec, a shipped junction's name, or a YAML path."""
     if isinstance(junction, JunctionSpec):
         return junction
     return load_spec(junction_path(str(junction)))
+
+
+def _read_variant(path: Path, seen: tuple[Path, ...]) -> Any:
+    """A junction YAML's mapping with its ``extends:`` chain merged in (base first)."""
+    data = read_yaml(path)
+    if not isinstance(data, dict) or data.get("extends") is None:
+        return data
+    base = data["extends"]
+    relative = path.parent / str(base)
+    try:
+        base_path = junction_path(str(relative) if relative.exists() else str(base))
+    except SpecError as e:
+        raise SpecError(f"{path}: extends: {e}") from None
+    seen = (*seen, path.resolve())
+    if base_path.resolve() in seen:
+        raise SpecError(f"{path}: extends: {base!r} leads back to itself; remove the cycle")
+    base_data = _read_variant(base_path, seen)
+    if not isinstance(base_data, dict):
+        raise SpecError(f"{base_path}: expected a mapping at the top level")
+    merged = _merge(base_data, data)
+    merged["extends"] = str(base_data.get("name", base))
+    return merged
+
+
+def _merge(base: dict[Any, Any], override: dict[Any, Any]) -> dict[Any, Any]:
+    """``base`` with ``override``'s keys: mappings merged key by key, anything else replaced."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out

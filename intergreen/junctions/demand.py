@@ -8,7 +8,15 @@ total (``1900vph``), either with ``+peds`` to add the stated pedestrian flows
 (``<junction folder>/demands/NAME.yaml`` or ``$INTERGREEN_DATA/demands/JUNCTION/NAME.yaml``).
 
 Arrivals are Poisson: each movement is a SUMO flow with exponential headways
-(``period="exp(rate)"``), so the simulation seed draws the arrival times.
+(``period="exp(rate)"``), so the simulation seed draws the arrival times. Numbers go into the
+route file in Python's shortest round-trip form, so SUMO reads exactly the value accepted.
+
+Every demand is checked for plausibility before SUMO starts (:func:`check_plausible`): the
+flow into each arm at most ``PLAUSIBLE_FACTOR`` (3) times the saturation flow of its approach
+lanes (``SATURATION_FLOW`` = 1800 veh/h per lane), the total at most 3 times all approach
+lanes' saturation flow, and pedestrians at most ``PEDESTRIAN_CEILING`` persons/h per crossing.
+Beyond that SUMO's insertion queue grows without bound (``--demand 100000000vph`` would
+exhaust the memory), so such a demand is a unit or typing mistake and is refused.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import re
 import tempfile
@@ -23,8 +32,20 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from intergreen.junctions.catalog import read_yaml
 from intergreen.junctions.network import approach_edge, cache_dir, crossing_arms, exit_edge
-from intergreen.junctions.spec import TURNS, JunctionSpec, SpecError, read_yaml
+from intergreen.junctions.spec import TURNS, JunctionSpec, SpecError
+
+#: veh/h per approach lane at green: a textbook saturation flow (UK RR67 gives about
+#: 1800-2000 for a straight-ahead lane); the plausibility bound is built on it.
+SATURATION_FLOW = 1800.0
+#: How many times its saturation flow an arm's demand may be: 3x is far over-saturated
+#: (the queue grows by two lanes' worth of discharge every hour) yet still a test a user may
+#: mean; anything above is refused as implausible.
+PLAUSIBLE_FACTOR = 3.0
+#: persons/h per signalled crossing (half each way): SUMO draws a person flow's departures
+#: with a probability per second, which cannot exceed 1 per way.
+PEDESTRIAN_CEILING = 7200.0
 
 VEHICLE_TYPE = (
     '  <vType id="car" vClass="passenger" length="4.5" minGap="2.5" accel="2.6" '
@@ -46,12 +67,17 @@ class Period(BaseModel):
     def _check(self) -> Period:
         if self.end <= self.begin:
             raise ValueError(f"end ({self.end}) must be after begin ({self.begin})")
+        for name, v in (("begin", self.begin), ("end", self.end)):
+            if not math.isfinite(v):
+                raise ValueError(f"{name} must be a finite number of seconds, got {v}")
         for m, v in self.flows.items():
-            if v < 0:
-                raise ValueError(f"flows.{m}: flow must be >= 0 veh/h, got {v}")
+            if not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"flows.{m}: flow must be a finite number >= 0 veh/h, got {v}")
         for arm, v in self.pedestrians.items():
-            if v < 0:
-                raise ValueError(f"pedestrians.{arm}: flow must be >= 0 persons/h, got {v}")
+            if not (math.isfinite(v) and v >= 0):
+                raise ValueError(
+                    f"pedestrians.{arm}: flow must be a finite number >= 0 persons/h, got {v}"
+                )
         return self
 
     @property
@@ -132,6 +158,19 @@ def load_assumptions(spec: JunctionSpec, path: Path | None = None) -> DemandAssu
                 raise SpecError(f"{path}: turning.{arm}.{turn}: no such movement or negative share")
         if abs(sum(split.values()) - 1) > 1e-6:
             raise SpecError(f"{path}: turning.{arm} must sum to 1")
+    totals = [(f"levels.{k}", v) for k, v in a.levels.items()]
+    if a.training_range is not None:
+        low, high = a.training_range
+        if not (math.isfinite(low) and math.isfinite(high) and 0 < low <= high):
+            raise SpecError(
+                f"{path}: training_range must be two totals 0 < low <= high veh/h, "
+                f"got {list(a.training_range)}"
+            )
+        totals.append(("training_range", high))
+    for where, total in totals:
+        if not (math.isfinite(total) and total >= 0):
+            raise SpecError(f"{path}: {where} must be a finite total >= 0 veh/h, got {total}")
+        _check_period_flows(spec, movement_flows(a, total), f"{path}: {where}")
     return a
 
 
@@ -154,7 +193,10 @@ def constant_demand(
 ) -> DemandProfile:
     """A total (veh/h) held for the episode, split by the junction's demand.yaml; with
     ``pedestrians`` also its pedestrian flows."""
+    if not (math.isfinite(total) and total >= 0):
+        raise SpecError(f"demand {total}: a total must be a finite number >= 0 veh/h")
     a = load_assumptions(spec)
+    _check_period_flows(spec, movement_flows(a, total), f"demand {total:g}vph")
     peds = dict(a.pedestrians) if pedestrians else {}
     if pedestrians and not peds:
         raise SpecError(f"{spec.name}/demand.yaml states no pedestrian flows (pedestrians:)")
@@ -185,6 +227,7 @@ def demand_names(spec: JunctionSpec) -> list[str]:
 
 
 def load_profile(path: Path) -> DemandProfile:
+    """A demand profile YAML, validated (not yet against a junction: resolve_demand does)."""
     data = read_yaml(path)
     try:
         return DemandProfile.model_validate(data)
@@ -197,7 +240,9 @@ def load_profile(path: Path) -> DemandProfile:
 
 
 def resolve_demand(spec: JunctionSpec, demand: str | float | DemandProfile) -> DemandProfile:
-    """Turn a demand name, total, path or profile into a checked DemandProfile."""
+    """Turn a demand name, total, path or profile into a checked DemandProfile. Raises
+    SpecError naming the profile's file (or the demand) when it is unknown or invalid."""
+    source: str | None = None
     if isinstance(demand, str) and demand.endswith("+peds"):
         base = resolve_demand(spec, demand.removesuffix("+peds"))
         peds = load_assumptions(spec).pedestrians
@@ -235,31 +280,72 @@ def resolve_demand(spec: JunctionSpec, demand: str | float | DemandProfile) -> D
                     "a total such as 1900vph, or a profile YAML path"
                 )
             profile = load_profile(path)
-    _check_profile(spec, profile)
+            source = str(path)
+    check_profile(spec, profile, source)
     return profile
 
 
-def _check_profile(spec: JunctionSpec, profile: DemandProfile) -> None:
+def check_profile(spec: JunctionSpec, profile: DemandProfile, source: str | None = None) -> None:
+    """Check a profile against a junction: contiguous periods, known movements and crossings,
+    plausible flows (:func:`check_plausible`). Raises SpecError naming ``source`` (the
+    profile's file) or the demand."""
+    where = source or f"demand {profile.name}"
     known = set(spec.movements)
     previous_end = 0.0
     for i, p in enumerate(profile.periods):
         if abs(p.begin - previous_end) > 1e-6:
-            raise SpecError(
-                f"demand {profile.name}: periods.{i} begins at {p.begin} s, expected {previous_end}"
-            )
+            raise SpecError(f"{where}: periods.{i} begins at {p.begin} s, expected {previous_end}")
         previous_end = p.end
         for m in p.flows:
             if m not in known:
                 raise SpecError(
-                    f"demand {profile.name}: periods.{i}.flows: unknown movement {m!r} "
+                    f"{where}: periods.{i}.flows: unknown movement {m!r} "
                     f"(movements: {', '.join(spec.movements)})"
                 )
         for arm in p.pedestrians:
             if arm not in crossing_arms(spec):
                 raise SpecError(
-                    f"demand {profile.name}: periods.{i}.pedestrians: arm {arm!r} has no "
+                    f"{where}: periods.{i}.pedestrians: arm {arm!r} has no "
                     f"signalled crossing (crossings: {', '.join(crossing_arms(spec)) or 'none'})"
                 )
+    check_plausible(spec, profile, where)
+
+
+def check_plausible(spec: JunctionSpec, profile: DemandProfile, where: str) -> None:
+    """Refuse flows no junction could see (see the module docstring): per period, the total
+    into the junction and into each arm at most ``PLAUSIBLE_FACTOR`` x the saturation flow of
+    the approach lanes, pedestrians at most ``PEDESTRIAN_CEILING`` per crossing. Raises
+    SpecError saying what was given and what is plausible."""
+    for i, p in enumerate(profile.periods):
+        at = f"{where}: periods.{i} ({p.begin:g}-{p.end:g} s)"
+        _check_period_flows(spec, p.flows, at)
+        for arm, pph in p.pedestrians.items():
+            if pph > PEDESTRIAN_CEILING:
+                raise SpecError(
+                    f"{at}: {pph:.6g} pedestrians/h at the crossing of arm {arm} is implausible; "
+                    f"at most {PEDESTRIAN_CEILING:g} persons/h (one per second each way)"
+                )
+
+
+def _check_period_flows(spec: JunctionSpec, flows: dict[str, float], at: str) -> None:
+    """The saturation-flow bound on one set of movement flows (veh/h)."""
+    lanes = {a: len(arm.approach_lanes) for a, arm in spec.arms.items()}
+    factor, sat = PLAUSIBLE_FACTOR, SATURATION_FLOW
+    total, n = sum(flows.values()), sum(lanes.values())
+    if total > factor * n * sat:
+        raise SpecError(
+            f"{at}: {total:.6g} veh/h into the junction is implausible; at most "
+            f"{factor * n * sat:g} veh/h ({factor:g} x the saturation flow of its {n} approach "
+            f"lanes at {sat:g} veh/h each); flows are in veh/h"
+        )
+    for arm, k in lanes.items():
+        into = sum(v for m, v in flows.items() if m.split(".")[0] == arm)
+        if into > factor * k * sat:
+            raise SpecError(
+                f"{at}: {into:.6g} veh/h into arm {arm} is implausible; at most "
+                f"{factor * k * sat:g} veh/h ({factor:g} x the saturation flow of its {k} "
+                f"approach lane{'s' if k != 1 else ''} at {sat:g} veh/h each); flows are in veh/h"
+            )
 
 
 def routes_xml(spec: JunctionSpec, profile: DemandProfile) -> str:
@@ -267,7 +353,7 @@ def routes_xml(spec: JunctionSpec, profile: DemandProfile) -> str:
     (Bernoulli each second, SUMO's ``probability``, as person flows take no ``exp``)."""
     lines = ["<routes>", VEHICLE_TYPE]
     for i, period in enumerate(profile.periods):
-        span = f'begin="{period.begin:g}" end="{period.end:g}"'
+        span = f'begin="{_exact(period.begin)}" end="{_exact(period.end)}"'
         for movement, vph in sorted(period.flows.items()):
             if vph <= 0:
                 continue
@@ -275,7 +361,7 @@ def routes_xml(spec: JunctionSpec, profile: DemandProfile) -> str:
             dest = exit_edge(spec.destinations[movement])
             lines.append(
                 f'  <flow id="p{i}_{arm}_{turn}" type="car" {span} from="{approach_edge(arm)}" '
-                f'to="{dest}" period="exp({vph / 3600:.8f})" departLane="best" '
+                f'to="{dest}" period="exp({_exact(vph / 3600)})" departLane="best" '
                 'departSpeed="max"/>'
             )
         for arm, pph in sorted(period.pedestrians.items()):
@@ -287,12 +373,18 @@ def routes_xml(spec: JunctionSpec, profile: DemandProfile) -> str:
             for k, (src, src_pos, dst, dst_pos) in enumerate(ways):
                 lines.append(
                     f'  <personFlow id="p{i}_ped_{arm}_{k}" {span} '
-                    f'probability="{pph / 7200:.8f}" departPos="{src_pos:g}">\n'
-                    f'    <walk from="{src}" to="{dst}" arrivalPos="{dst_pos:g}"/>\n'
+                    f'probability="{_exact(pph / 7200)}" departPos="{_exact(src_pos)}">\n'
+                    f'    <walk from="{src}" to="{dst}" arrivalPos="{_exact(dst_pos)}"/>\n'
                     "  </personFlow>"
                 )
     lines.append("</routes>")
     return "\n".join(lines) + "\n"
+
+
+def _exact(x: float) -> str:
+    """A number as the shortest text that reads back as the same double (SUMO parses it
+    with the same IEEE rules), e.g. 0.1, 5.880555555555556e-05."""
+    return repr(float(x))
 
 
 def write_routes(spec: JunctionSpec, profile: DemandProfile) -> Path:
@@ -331,6 +423,8 @@ __all__ = [
     "demand_names",
     "describe",
     "load_assumptions",
+    "check_plausible",
+    "check_profile",
     "resolve_demand",
     "write_routes",
 ]

@@ -367,15 +367,19 @@ def reward_context(
     lanes = tuple(spec.approach_lane_ids)
     if speed_limits is None:
         speed_limits = [spec.arms[lane.rsplit("_", 1)[0]].speed_limit for lane in lanes]
+    limits = np.array(speed_limits, dtype=float)
+    stage_lanes = {s: spec.stage_lanes(s) for s in spec.action_stages}
+    for array in (limits, *stage_lanes.values()):  # shared by every episode: read-only
+        array.flags.writeable = False
     return RewardContext(
         junction=spec.name,
         lanes=lanes,
         step_length=spec.timing.step_length,
         decision_interval=spec.timing.decision_interval,
-        speed_limits=np.asarray(speed_limits, dtype=float),
+        speed_limits=limits,
         camera_range=spec.sensors.camera_range,
         stop_line_loops=spec.sensors.stop_line_loops,
-        stage_lanes={s: spec.stage_lanes(s) for s in spec.action_stages},
+        stage_lanes=stage_lanes,
         spec=spec,
     )
 

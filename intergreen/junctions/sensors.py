@@ -73,7 +73,9 @@ class SensorArray:
         self.noise = noise
         self.rng = np.random.default_rng(seed)
         self._noisy = noise.count_sd > 0 or noise.miss_prob > 0 or noise.dropout_prob > 0
-        self._speed_limit = np.asarray(network.speed_limits, dtype=float)
+        # shared by every frame: read-only, so that no reader can change another's frame
+        self._speed_limit = np.array(network.speed_limits, dtype=float)
+        self._speed_limit.flags.writeable = False
         self._cams = network.camera_ids
         self._stops = network.stop_line_loop_ids
         self._prev = np.zeros((len(lanes), 2))  # cumulative zone entries, stop-line passages
@@ -121,8 +123,10 @@ class SensorArray:
         prev, self._prev = self._prev, raw[:, 4:6]
         n = len(raw)
         valid = _ALL_VALID.get(n)
-        if valid is None:
-            valid = _ALL_VALID.setdefault(n, np.ones(n, dtype=bool))
+        if valid is None:  # shared by every frame without dropout: read-only
+            valid = np.ones(n, dtype=bool)
+            valid.flags.writeable = False
+            valid = _ALL_VALID.setdefault(n, valid)
         peds = self._pedestrians(conn) if self.crossing_arms else NO_PEDS
         frame = SensorFrame.from_raw(
             time, step_length, self.lanes, raw, prev, self._speed_limit, valid, peds

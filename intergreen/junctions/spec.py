@@ -4,8 +4,8 @@ A junction YAML names its arms (bearing, length, speed limit, approach lanes and
 the movements each lane serves), its signal groups (UK "phases"), the stages
 (sets of non-conflicting groups), the intergreen matrix, minimum and maximum
 greens, the permitted stage transitions, the agent's action stages, the sensors
-and the time step. :func:`load_spec` reads and validates it; every error names
-the field at fault and how to fix it.
+and the time step. :func:`parse_spec` validates its data (``catalog.load_spec`` reads the
+file); every error names the field at fault and how to fix it.
 
 Conflicts between signal groups are derived from geometry (traffic drives on
 the left): two movements conflict when their paths cross or merge, except that
@@ -21,11 +21,9 @@ import json
 import math
 from collections import deque
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 Turn = Literal["left", "ahead", "right"]
@@ -486,66 +484,6 @@ def parse_spec(data: Any, source: str = "junction spec") -> JunctionSpec:
     except ValidationError as e:
         # SpecErrors raised inside validators arrive wrapped as ValueErrors.
         raise SpecError(_format_validation_error(source, e)) from None
-
-
-def read_yaml(path: Path) -> Any:
-    """Read a YAML file, turning I/O and syntax problems into SpecError."""
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise SpecError(f"{path}: cannot read ({e.strerror})") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise SpecError(f"{path}:{where} malformed YAML ({getattr(e, 'problem', e)})") from None
-
-
-def load_spec(path: str | Path) -> JunctionSpec:
-    """Load and validate a junction YAML file.
-
-    A file with ``extends: NAME`` (a shipped junction, or a YAML path relative to the file)
-    is a variant: its keys override the base's, mappings merged key by key, e.g. a base
-    junction with maximum greens added to two stages.
-    """
-    path = Path(path)
-    return parse_spec(_read_variant(path, ()), str(path))
-
-
-def _read_variant(path: Path, seen: tuple[Path, ...]) -> Any:
-    """A junction YAML's mapping with its ``extends:`` chain merged in (base first)."""
-    data = read_yaml(path)
-    if not isinstance(data, dict) or data.get("extends") is None:
-        return data
-    from intergreen.junctions.catalog import junction_path  # catalog imports this module
-
-    base = data["extends"]
-    relative = path.parent / str(base)
-    try:
-        base_path = junction_path(str(relative) if relative.exists() else str(base))
-    except SpecError as e:
-        raise SpecError(f"{path}: extends: {e}") from None
-    seen = (*seen, path.resolve())
-    if base_path.resolve() in seen:
-        raise SpecError(f"{path}: extends: {base!r} leads back to itself; remove the cycle")
-    base_data = _read_variant(base_path, seen)
-    if not isinstance(base_data, dict):
-        raise SpecError(f"{base_path}: expected a mapping at the top level")
-    merged = _merge(base_data, data)
-    merged["extends"] = str(base_data.get("name", base))
-    return merged
-
-
-def _merge(base: dict[Any, Any], override: dict[Any, Any]) -> dict[Any, Any]:
-    """``base`` with ``override``'s keys: mappings merged key by key, anything else replaced."""
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 # ----- signal links -----------------------------------------------------------------------

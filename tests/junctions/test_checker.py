@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 import intergreen
+from intergreen.junctions.catalog import load_spec
 from intergreen.junctions.checker import RuleViolation, Violation, assert_valid, check_sequence
-from intergreen.junctions.spec import JunctionSpec, load_spec
+from intergreen.junctions.spec import JunctionSpec
 
 
 @cache

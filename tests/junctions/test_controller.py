@@ -14,9 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import intergreen
+from intergreen.junctions.catalog import load_spec, read_yaml
 from intergreen.junctions.checker import check_sequence
 from intergreen.junctions.controller import StageController, steps_for
-from intergreen.junctions.spec import JunctionSpec, link_for, load_spec, parse_spec, read_yaml
+from intergreen.junctions.spec import JunctionSpec, link_for, parse_spec
 
 GM_PATH = Path(intergreen.__file__).parent / "junctions/library/gm_a56/junction.yaml"
 

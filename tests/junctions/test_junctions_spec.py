@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from intergreen.junctions.catalog import LIBRARY, resolve_junction
-from intergreen.junctions.spec import JunctionSpec, SpecError, load_spec, parse_spec
+from intergreen.junctions.catalog import LIBRARY, load_spec, resolve_junction
+from intergreen.junctions.spec import JunctionSpec, SpecError, parse_spec
 
 GM_YAML = LIBRARY / "gm_a56" / "junction.yaml"
 

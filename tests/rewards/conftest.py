@@ -10,11 +10,12 @@ import pytest
 from reward_scenarios import ALL_RED, MAIN_ROAD, SIDE_ROADS, SPEC_PATH, Scenario
 
 from intergreen.frames import SensorFrame
+from intergreen.junctions.catalog import load_spec
 from intergreen.junctions.demand import DemandProfile, Period
 from intergreen.junctions.env import reward_context
 from intergreen.junctions.sensors import SensorArray
 from intergreen.junctions.simulation import Simulation
-from intergreen.junctions.spec import JunctionSpec, load_spec
+from intergreen.junctions.spec import JunctionSpec
 from intergreen.rewards import RewardContext
 
 
