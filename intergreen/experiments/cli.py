@@ -97,18 +97,28 @@ def report_command(
     ] = None,
     publish: Annotated[
         Path | None,
-        typer.Option(help="Write the report (Markdown + PNGs) and its result tables there, "
-                     "e.g. docs/results/study_full, instead of into RESULTS_DIR"),
+        typer.Option(
+            help="Write the report (Markdown + PNGs) and its result tables there, "
+            "e.g. docs/results/study_full, instead of into RESULTS_DIR"
+        ),
     ] = None,
+    seed_test: Annotated[
+        str,
+        typer.Option(
+            help="Test on per-seed means: 'permutation' (exact for few seeds) or 't' "
+            "(Welch t against the best, paired t against the baselines)"
+        ),
+    ] = "permutation",
 ) -> None:
-    """Write report.md and report.html (tables, tests, plots) for a results folder."""
+    """Write report.md and report.html (seed-level tables and tests, plots) for a results
+    folder."""
     from intergreen.experiments.report import build_report, publish_report
 
     if publish is not None:
-        paths = publish_report(results_dir, publish, reference)
+        paths = publish_report(results_dir, publish, reference, seed_test=seed_test)
         console.print(f"report: {paths['markdown']} (with plots/ and the result tables)")
         return
-    paths = build_report(results_dir, reference)
+    paths = build_report(results_dir, reference, seed_test=seed_test)
     console.print(f"report: {paths['markdown']} and {paths['html']}")
 
 

@@ -63,3 +63,10 @@ def reference_cell(name: str, demand: str) -> str | None:
 #: The study's training: episodes of 1800 s per run, and runs per reward (best one kept).
 TRAINING_EPISODES = 1500
 TRAINING_RUNS = 10
+EPISODE_S = 1800
+#: The study's agent (reward-study.md, sections 3-4): discount, and when it decides -- every
+#: 0.6 s once the minimum green has run (our ``decisions: when_ready``); no maximum green
+#: ("the extension can be chosen indefinitely").
+GAMMA = 0.8
+DECISIONS = "when_ready"
+DECISION_INTERVAL_S = 0.6

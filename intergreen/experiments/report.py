@@ -1,21 +1,29 @@
 """The batch report: report.md and a self-contained report.html (plots embedded as base64).
 
-Built from results.parquet and learning_curves.parquet of a results folder. Sections: the
-study's Table I layout (mean ± std of the average waiting time, rows = rewards and
-baselines, columns = demand levels), optionally beside the study's own numbers; the
-study's best-run selection (optimistic); 95 % bootstrap confidence intervals; each
-controller against the best (Mann-Whitney U, Holm-corrected); ranks; box plots per demand
-level; learning curves per reward; and a summary of which controllers are
-indistinguishable from the best.
+Built from results.parquet (one row per evaluation episode), learning_curves.parquet,
+grid.json and the runs' configurations (``provenance``). The training seed is the unit:
+
+1. the set-up, every sentence generated from the recorded configuration;
+2. Table I at seed level: the mean of per-seed means with a 95 % Student-t interval across
+   seeds and the number of seeds (a baseline's unit is the test episode);
+3. each reward against the best reward (chosen on validation rows when the results hold
+   them, else on test rows and labelled so) on per-seed means, and each reward against each
+   baseline paired over the shared test episodes; Holm within each level; verdicts only
+   where the seeds can support one (``comparisons``);
+4. tails, arms and teleports (``summaries.tails``);
+5. secondary views: Table I with episodes pooled (the study's layout, mean ± std, beside
+   the study's numbers), the study's best-run selection, ranks;
+6. box plots (log axis, legend) and learning curves.
+
+A report over runs made under different code or reward versions is refused before anything
+is written (``provenance.check_versions``).
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import html
 import json
-from dataclasses import dataclass
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,23 +31,16 @@ import numpy as np
 import pandas as pd
 
 from intergreen.common import span
-from intergreen.experiments import stats, study
+from intergreen.experiments import plots, provenance, stats, study, summaries
+from intergreen.experiments.comparisons import NOT_SHOWN, SeedLevel, seed_level
 from intergreen.experiments.reference import reference_cell
+from intergreen.experiments.render import Block, to_html, to_markdown
 
 METRIC = stats.METRIC
 
 
 class ReportError(ValueError):
-    """No results to report on."""
-
-
-@dataclass
-class Block:
-    kind: str  # h1 h2 p table img
-    text: str = ""
-    headers: list[str] | None = None
-    rows: list[list[str]] | None = None
-    path: Path | None = None
+    """No results to report on, or an option the report cannot honour."""
 
 
 def label_controllers(results: pd.DataFrame) -> pd.DataFrame:
@@ -51,15 +52,8 @@ def label_controllers(results: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _order(df: pd.DataFrame) -> tuple[list[str], list[str]]:
-    controllers = list(dict.fromkeys(df.loc[df["kind"] == "agent", "controller"]))
-    controllers += list(dict.fromkeys(df.loc[df["kind"] != "agent", "controller"]))
-    return controllers, list(dict.fromkeys(df["demand"]))
-
-
-def _fmt(x: float, digits: int = 2) -> str:
+def _fmt(x: float | None, digits: int = 2) -> str:
     return "–" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.{digits}f}"
-
 
 
 def _p(x: float) -> str:
@@ -71,7 +65,8 @@ def _p(x: float) -> str:
 def table_one(
     st: pd.DataFrame, controllers: list[str], demands: list[str], reference: bool = False
 ) -> tuple[list[str], list[list[str]]]:
-    """Rows = controllers, columns = demand levels, cells = mean ± std (and the study's)."""
+    """Pooled: rows = controllers, columns = demand levels, cells = mean ± std (and the
+    study's)."""
     cell = {(r.controller, r.demand): f"{r.mean:.2f} ± {_fmt(r.std)}" for r in st.itertuples()}
     headers = ["controller"]
     for d in demands:
@@ -87,120 +82,71 @@ def table_one(
     return headers, rows
 
 
-def _pivot(st: pd.DataFrame, controllers: list[str], demands: list[str], fn) -> list[list[str]]:
+def seed_table(
+    st: pd.DataFrame, controllers: list[str], demands: list[str]
+) -> tuple[list[str], list[list[str]]]:
+    """Seed level: cells = mean [95 % CI]; a column with the number of training seeds (or
+    the number of test episodes of a baseline)."""
     by = {(r.controller, r.demand): r for r in st.itertuples()}
-    return [[c] + [fn(by[(c, d)]) if (c, d) in by else "–" for d in demands] for c in controllers]
-
-
-def _boxplots(df: pd.DataFrame, controllers: list[str], demands: list[str], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(
-        1, len(demands), figsize=(4 + 0.45 * len(controllers) * len(demands), 4.5), squeeze=False
-    )
-    for ax, d in zip(axes[0], demands, strict=True):
-        level = df[df["demand"] == d]
-        data = [
-            level.loc[level["controller"] == c, METRIC].dropna().to_numpy() for c in controllers
-        ]
-        ax.boxplot(data, showmeans=True)
-        ax.set_xticks(range(1, len(controllers) + 1), controllers, rotation=70, fontsize=8)
-        ax.set_title(f"demand {d}")
-        ax.set_ylabel("average waiting time (s)")
-        ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-
-
-def _learning_curves(curves: pd.DataFrame, path: Path) -> bool:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if curves.empty or METRIC not in curves:
-        return False
-    rewards = list(dict.fromkeys(curves["reward"]))
-    ncol = min(4, len(rewards))
-    nrow = int(np.ceil(len(rewards) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 3 * nrow), squeeze=False)
-    for ax, reward in zip(axes.flat, rewards, strict=False):
-        sub = curves[curves["reward"] == reward]
-        for (agent, seed), run in sub.groupby(["agent", "train_seed"], sort=False):
-            run = run.sort_values("step")
-            smooth = run[METRIC].rolling(5, min_periods=1).mean()
-            ax.plot(run["step"], smooth, label=f"{agent} s{seed}", lw=1.2)
-        ax.set_title(reward, fontsize=10)
-        ax.set_xlabel("training steps")
-        ax.set_ylabel("waiting time (s)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    for ax in list(axes.flat)[len(rewards) :]:
-        ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return True
-
-
-def _summary_text(st: pd.DataFrame, demands: list[str], alpha: float) -> list[str]:
-    lines = []
-    same = stats.indistinguishable(st, alpha)
-    for d in demands:
-        level = st[st["demand"] == d]
-        if level.empty:
-            continue
-        best = level.loc[level["best"]].iloc[0]
-        others = [c for c in same.get(d, []) if c != best.controller]
-        worse = [c for c, p in zip(level["controller"], level["p_holm"], strict=True) if p < alpha]
-        text = (
-            f"**{d}**: best {best.controller} ({best['mean']:.2f} s). "
-            + (
-                f"Indistinguishable from it (Holm-adjusted Mann-Whitney p ≥ {alpha}): "
-                f"{', '.join(others)}. "
-                if others
-                else "No other controller is indistinguishable from it. "
-            )
-            + (f"Significantly worse: {', '.join(worse)}." if worse else "")
-        )
-        lines.append(text)
-    n = int(st["n"].min()) if not st.empty else 0
-    if n < 10:
-        lines.append(
-            f"With as few as {n} episodes per cell the tests have little power: "
-            "'indistinguishable' here means 'not shown to differ'."
-        )
-    return lines
+    rows = []
+    for c in controllers:
+        row = [c]
+        units = []
+        for d in demands:
+            r = by.get((c, d))
+            if r is None:
+                row.append("–")
+                continue
+            ci = f" [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]" if r.n > 1 else " [n/a: 1 seed]"
+            row.append(f"{r.mean:.2f}{ci}")
+            units.append((r.unit, r.n))
+        kinds = {u for u, _ in units}
+        counts = [n for _, n in units]
+        what = "seeds" if kinds == {"seed"} else "episodes (baseline)"
+        row.append(f"{span(min(counts), max(counts))} {what}" if counts else "–")
+        rows.append(row)
+    return ["controller", *demands, "n"], rows
 
 
 #: The files of a results folder that a published report is built from.
-PUBLISHED_TABLES = ("results.parquet", "learning_curves.parquet", "grid.json", "batch.json")
+PUBLISHED_TABLES = (
+    "results.parquet", "learning_curves.parquet", "grid.json", "batch.json",
+    provenance.RUN_CONFIGS,
+)  # fmt: skip
 
 
 def publish_report(
-    results_dir: str | Path, dest: str | Path, reference: str | None = None
+    results_dir: str | Path,
+    dest: str | Path,
+    reference: str | None = None,
+    seed_test: str = "permutation",
 ) -> dict[str, Path]:
-    """Copy the result tables of ``results_dir`` into ``dest`` and write the report there as
-    Markdown + PNGs + summary.csv (no HTML, no models): a folder to commit, from which
-    ``intergreen report dest`` regenerates the same report."""
-    import shutil
-
+    """Copy the result tables of ``results_dir`` into ``dest`` with the runs' configurations
+    (run_configs.json), and write the report there as Markdown + PNGs + summary.csv (no
+    HTML, no models): a folder to commit, from which ``intergreen report dest`` regenerates
+    the same report. A folder without run folders gets its configurations rebuilt from
+    grid.json where the run keys prove them (``provenance.reconstruct_run_configs``)."""
     from intergreen.common import ensure_writable
 
     src, dst = Path(results_dir), Path(dest)
     if not (src / "results.parquet").exists():
         raise ReportError(f"{src}: no results.parquet (run `intergreen compare` first)")
+    raw = pd.read_parquet(src / "results.parquet")
+    configs = provenance.load_run_configs(src, raw)
+    provenance.check_versions(provenance.run_versions(configs, raw), str(src))
+    if not configs:
+        configs = provenance.reconstruct_run_configs(provenance.read_grid(src), raw)
     if src.resolve() != dst.resolve():
         ensure_writable(dst, "--publish")
         for name in PUBLISHED_TABLES:
             if (src / name).exists():
                 shutil.copy2(src / name, dst / name)
+    if configs:
+        tmp = dst / f".{provenance.RUN_CONFIGS}.tmp"
+        tmp.write_text(json.dumps(configs, indent=1, sort_keys=True, default=str) + "\n")
+        tmp.replace(dst / provenance.RUN_CONFIGS)
     (dst / "report.html").unlink(missing_ok=True)
-    return build_report(dst, reference, html=False)
+    return build_report(dst, reference, html=False, seed_test=seed_test)
 
 
 def build_report(
@@ -208,11 +154,16 @@ def build_report(
     reference: str | None = None,
     alpha: float = stats.ALPHA,
     html: bool = True,
+    seed_test: str = "permutation",
 ) -> dict[str, Path]:
-    """Write report.md, report.html (unless ``html`` is False) and plots/*.png into
-    ``results_dir``; returns the paths."""
+    """Write report.md, report.html (unless ``html`` is False), summary.csv (the seed-level
+    summary) and plots/*.png into ``results_dir``; returns the paths. ``seed_test``:
+    ``permutation`` (default; exact for small seed counts) or ``t`` (Welch / paired t).
+    Raises ReportError (no results, bad option) or MixedVersionsError before writing."""
     if reference not in (None, "study"):
         raise ReportError(f"--reference {reference!r}: the only reference is 'study'")
+    if seed_test not in stats.TESTS:
+        raise ReportError(f"--seed-test {seed_test!r}: use one of {', '.join(stats.TESTS)}")
     root = Path(results_dir)
     path = root / "results.parquet"
     if not path.exists():
@@ -220,50 +171,86 @@ def build_report(
     raw = pd.read_parquet(path)
     if raw.empty:
         raise ReportError(f"{path} holds no evaluation episodes (did every run fail?)")
+    configs = provenance.load_run_configs(root, raw)
+    provenance.check_versions(provenance.run_versions(configs, raw), str(root))
     curves_path = root / "learning_curves.parquet"
     curves = pd.read_parquet(curves_path) if curves_path.exists() else pd.DataFrame()
-    df = label_controllers(raw)
-    controllers, demands = _order(df)
-    st = stats.summary(df)
-    plots = root / "plots"
-    plots.mkdir(exist_ok=True)
-
     meta = _meta(root)
+    labelled = label_controllers(raw)
+    df = summaries.test_rows(labelled)
+    controllers, demands = summaries.controller_order(df)
+    level = seed_level(labelled, METRIC, seed_test, alpha)
+    setup = provenance.read_setup(root, df, configs)
+    pooled = summaries.pooled_summary(df)
+    plots_dir = root / "plots"
+    plots_dir.mkdir(exist_ok=True)
+
     blocks: list[Block] = [Block("h1", f"Reward comparison: {meta.get('name', root.name)}")]
     if reference == "study":
-        blocks += [Block("p", t) for t in study.budget_lines(meta, df, curves)]
-    seeds = df.loc[df["kind"] == "agent"].groupby("controller")["train_seed"].nunique()
-    episodes = df.groupby(["controller", "demand"]).size()
+        blocks += [Block("p", t) for t in study.budget_lines(setup, df, curves)]
+    episodes = df.groupby(["controller", "train_seed", "demand"], dropna=False).size()
     blocks.append(
         Block(
             "p",
             f"{len(controllers)} controllers, demand levels {', '.join(demands)}; "
-            f"{span(int(episodes.min()), int(episodes.max()))} evaluation episodes per cell "
-            f"(held-out seeds, the same for every controller). Metric: average waiting time "
-            f"per vehicle (s), lower is better. Junction {meta.get('junction', '?')}, "
-            f"training budget {meta.get('timesteps', '?')} steps per run.",
+            f"{span(int(episodes.min()), int(episodes.max()))} test episodes per run and level, "
+            f"the same episode seeds for every controller. Metric: average waiting "
+            f"time per vehicle (s), lower is better. The training seed is the unit of every "
+            f"interval and test below; tests: {_test_desc(seed_test)}, α = {alpha}.",
         )
     )
+    blocks.append(Block("h2", "Set-up (generated from the recorded configuration)"))
+    blocks += [Block("p", t) for t in provenance.setup_lines(setup)]
     blocks.append(Block("h2", "Summary"))
-    blocks += [Block("p", t) for t in _summary_text(st, demands, alpha)]
+    blocks += [Block("p", t) for t in summary_text(level, demands)]
 
-    several_seeds = bool(len(seeds)) and seeds.max() > 1
-    st_best = stats.summary(select_best(df)) if several_seeds else None
+    agents_df = df[df["kind"] == "agent"]
+    several_seeds = (
+        not agents_df.empty and agents_df.groupby("controller")["train_seed"].nunique().max() > 1
+    )
+    st_best = summaries.pooled_summary(summaries.select_best_run(df)) if several_seeds else None
     if reference == "study":
         blocks.append(Block("h2", "Discussion: the study's questions"))
-        blocks += [Block("p", t) for t in study.discussion(st, df, alpha, st_best)]
+        blocks += [Block("p", t) for t in study.discussion(level, df, setup, st_best)]
         blocks.append(Block("h2", "Where we differ from the study, and why"))
-        blocks += [Block("p", t) for t in study.DIFFERENCES]
+        blocks += [Block("p", t) for t in study.differences(setup, df, level, curves)]
 
-    blocks.append(Block("h2", "Table I: average waiting time (s), mean ± std"))
-    pooled_note = (
-        "Pooled: every evaluation episode of every training seed of a controller counts as "
-        "one sample, so the spread includes the seed-to-seed spread."
+    blocks.append(Block("h2", "Table I at seed level: mean of per-seed means [95 % CI] (s)"))
+    blocks.append(
+        Block(
+            "p",
+            "An agent's value is the mean over its training seeds of each seed's mean over the "
+            "test episodes; the interval is Student t across those seed means (n = seeds). A "
+            "baseline has no training seed: its interval is across test episodes.",
+        )
     )
-    if several_seeds:
-        blocks.append(Block("p", pooled_note))
-    headers, rows = table_one(st, controllers, demands, reference == "study")
-    blocks.append(Block("table", headers=headers, rows=rows))
+    h, r = seed_table(level.summary, controllers, demands)
+    blocks.append(Block("table", headers=h, rows=r))
+    below = level.summary[level.summary["ci_low"] < 0]
+    if len(below):
+        blocks.append(
+            Block(
+                "p",
+                f"{len(below)} interval{'s reach' if len(below) > 1 else ' reaches'} below 0 s "
+                f"({', '.join(dict.fromkeys(below['controller']))}): the seed means spread so "
+                "widely that this many seeds cannot locate the mean; more seeds narrow it.",
+            )
+        )
+    blocks += comparison_blocks(level, demands)
+    blocks += tails_blocks(df, controllers, demands)
+
+    blocks.append(Block("h2", "Secondary: Table I with episodes pooled, mean ± std (s)"))
+    blocks.append(
+        Block(
+            "p",
+            "The study's layout: every test episode of every training seed of a controller in "
+            "one sample, so the spread mixes seed-to-seed and episode-to-episode variation. "
+            "These episodes are not independent (episodes of one seed share its policy): no "
+            "test is made on this table.",
+        )
+    )
+    h, r = table_one(pooled, controllers, demands, reference == "study")
+    blocks.append(Block("table", headers=h, rows=r))
     if reference == "study":
         blocks.append(
             Block(
@@ -275,52 +262,20 @@ def build_report(
             )
         )
     if st_best is not None:
-        blocks.append(Block("h2", "Table I, best training run only (optimistic)"))
+        blocks.append(Block("h2", "Secondary: best training run only (optimistic)"))
         blocks.append(
             Block(
                 "p",
                 "The study's selection: per controller, the training seed with the lowest mean "
                 "waiting time over all levels. The same episodes select and score the run, so "
-                "these numbers are biased low; prefer the pooled table.",
+                "these numbers are biased low.",
             )
         )
         h, r = table_one(st_best, controllers, demands, reference == "study")
         blocks.append(Block("table", headers=h, rows=r))
 
-    blocks.append(Block("h2", "95 % bootstrap confidence intervals of the mean (s)"))
-    blocks.append(
-        Block(
-            "table",
-            headers=["controller", *demands],
-            rows=_pivot(
-                st,
-                controllers,
-                demands,
-                lambda r: f"{r.mean:.2f} [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]",
-            ),
-        )
-    )
-    blocks.append(Block("h2", "Against the best: Mann-Whitney U, Holm-corrected"))
-    blocks.append(
-        Block(
-            "p",
-            f"Two-sided test of each controller's episodes against the best controller's at "
-            f"the same level; Holm step-down correction within each level; α = {alpha}.",
-        )
-    )
-    for d in demands:
-        level = st[st["demand"] == d].sort_values("mean")
-        rows = []
-        for r in level.itertuples():
-            verdict = "best" if r.best else ("worse" if r.p_holm < alpha else "indistinguishable")
-            rows.append([r.controller, f"{r.mean:.2f}", _p(r.p_vs_best), _p(r.p_holm), verdict])
-        blocks.append(Block("p", f"Demand {d}:"))
-        blocks.append(
-            Block("table", headers=["controller", "mean", "p", "p (Holm)", "verdict"], rows=rows)
-        )
-
-    blocks.append(Block("h2", "Ranks (1 = lowest mean waiting time)"))
-    rank = st.pivot(index="controller", columns="demand", values="rank")
+    blocks.append(Block("h2", "Ranks by the mean of per-seed means (1 = lowest waiting time)"))
+    rank = level.summary.pivot(index="controller", columns="demand", values="rank")
     rank = rank.reindex(index=controllers, columns=demands)
     rank["mean rank"] = rank.mean(axis=1)
     rank = rank.sort_values("mean rank")
@@ -335,12 +290,19 @@ def build_report(
         )
     )
 
-    box = plots / "boxplots.png"
-    _boxplots(df, controllers, demands, box)
+    box = plots_dir / "boxplots.png"
+    plots.boxplots(df, controllers, demands, box)
     blocks.append(Block("h2", "Distribution per demand level"))
+    blocks.append(
+        Block(
+            "p",
+            "Test episodes per controller on a log axis: box = quartiles, orange line = median, "
+            "green triangle = mean, black dots = the mean of each training seed.",
+        )
+    )
     blocks.append(Block("img", text="box plots of average waiting time", path=box))
-    lc = plots / "learning_curves.png"
-    if _learning_curves(curves, lc):
+    lc = plots_dir / "learning_curves.png"
+    if plots.learning_curves(curves, lc):
         blocks.append(Block("h2", "Learning curves"))
         blocks.append(
             Block(
@@ -364,13 +326,199 @@ def build_report(
     md.write_text(to_markdown(blocks, root))
     if html:
         page.write_text(to_html(blocks, meta.get("name", "report")))
-    st.to_csv(root / "summary.csv", index=False)
+    level.summary.to_csv(root / "summary.csv", index=False)
     paths = {"markdown": md, "boxplots": box, "summary": root / "summary.csv"}
     return {**paths, "html": page} if html else paths
 
 
-def select_best(df: pd.DataFrame) -> pd.DataFrame:
-    return stats.select(df, "best_run")
+def _test_desc(test: str) -> str:
+    if test == "t":
+        return "Welch t on per-seed means against the best, paired t against the baselines"
+    return (
+        "permutation test on per-seed means against the best, sign-flip permutation test "
+        "against the baselines (exact for small seed counts)"
+    )
+
+
+def _shared_note(notes: dict[str, str], demands: list[str]) -> str:
+    """The note every level has (the same text), or ""."""
+    texts = {notes.get(d, "") for d in demands}
+    return texts.pop() if len(texts) == 1 else ""
+
+
+def summary_text(level: SeedLevel, demands: list[str]) -> list[str]:
+    """Per level: the best reward and the seed-level verdicts; then what the best was chosen
+    on, and (once, when every level shares it) why the seeds allow no verdict."""
+    lines = []
+    vb, base = level.vs_best, level.vs_baselines
+    best_note = _shared_note(level.vs_best_notes, demands)
+    base_note = _shared_note(level.vs_baselines_notes, demands)
+    chosen = set()
+    for d in demands:
+        rows = vb[vb["demand"] == d] if not vb.empty else vb
+        if rows.empty:
+            continue
+        best = rows["best"].iloc[0]
+        chosen.add(rows["chosen_on"].iloc[0])
+        mean = float(rows.loc[rows["controller"] == best, "mean"].iloc[0])
+        text = f"**{d}**: best reward {best} ({mean:.2f} s, mean of per-seed means). "
+        if level.vs_best_notes.get(d):
+            text += "" if best_note else level.vs_best_notes[d] + " "
+        else:
+            groups = {
+                v: list(rows.loc[rows["verdict"] == v, "controller"])
+                for v in ("worse", "better", NOT_SHOWN)
+            }
+            text += (
+                f"Worse at seed level (Holm): {', '.join(groups['worse']) or 'none'}. "
+                + (f"Better than the chosen best: {', '.join(groups['better'])}. "
+                   if groups["better"] else "")
+                + (f"Not shown to differ: {', '.join(groups[NOT_SHOWN])}. "
+                   if groups[NOT_SHOWN] else "")
+            )  # fmt: skip
+            na = rows[rows["verdict"].str.startswith("n/a")]
+            if len(na):
+                text += f"No verdict for {', '.join(na['controller'])} ({na['verdict'].iloc[0]}). "
+        bl = base[base["demand"] == d] if not base.empty else base
+        if level.vs_baselines_notes.get(d):
+            text += "" if base_note else "Against the baselines: " + level.vs_baselines_notes[d]
+        elif not bl.empty:
+            parts = [
+                f"{name} {int((g['verdict'] == 'better').sum())} better, "
+                f"{int((g['verdict'] == 'worse').sum())} worse"
+                for name, g in bl.groupby("baseline", sort=False)
+            ]
+            text += "Rewards against the baselines (paired, Holm): " + "; ".join(parts) + "."
+        lines.append(text.strip())
+    if chosen == {"test"}:
+        lines.append(
+            "The best reward is chosen on the test episodes: the results hold no validation "
+            "scores (rows with split = validation), so the choice is optimistic (the same "
+            "episodes choose and score it)."
+        )
+    elif chosen:
+        lines.append(
+            "The best reward is chosen on validation episodes where the results hold them."
+        )
+    if best_note:
+        lines.append(f"**Against the best reward:** {best_note}")
+    if base_note:
+        lines.append(f"**Against the baselines:** {base_note}")
+    return lines
+
+
+def _level_tables(
+    rows: pd.DataFrame, notes: dict[str, str], demands: list[str], headers: list[str], cells
+) -> list[Block]:
+    """One table per demand level, each after its note (stated once when all levels share
+    it)."""
+    out = []
+    shared = _shared_note(notes, demands)
+    if shared:
+        out.append(Block("p", shared))
+    for d in demands:
+        level = rows[rows["demand"] == d] if not rows.empty else rows
+        if level.empty:
+            continue
+        note = "" if shared else notes.get(d, "")
+        out.append(Block("p", f"Demand {d}:" + (f" {note}" if note else "")))
+        out.append(Block("table", headers=headers, rows=[cells(r) for r in level.itertuples()]))
+    return out
+
+
+def comparison_blocks(level: SeedLevel, demands: list[str]) -> list[Block]:
+    """The two comparison families, one table per level, with the levels' notes."""
+    out = [Block("h2", "Against the best reward, per-seed means")]
+    test = "Welch t test" if level.test == "t" else "permutation test of the difference of means"
+    out.append(
+        Block(
+            "p",
+            f"Each reward's per-seed means against the best reward's ({test}, two-sided); "
+            f"Holm within each level; α = {level.alpha}. Δ = mean minus the best's mean. "
+            "'floor' is the smallest p the test can give with these seed counts.",
+        )
+    )
+    vb = level.vs_best.sort_values(["demand", "mean"]) if not level.vs_best.empty else level.vs_best
+    out += _level_tables(
+        vb, level.vs_best_notes, demands,
+        ["controller", "seeds", "mean", "Δ", "p", "p (Holm)", "floor", "verdict"],
+        lambda r: [r.controller, str(r.n), f"{r.mean:.2f}", _fmt(r.diff), _p(r.p),
+                   _p(r.p_holm), _p(r.floor), r.verdict],
+    )  # fmt: skip
+    if level.vs_baselines.empty:
+        return out
+    out.append(Block("h2", "Against the baselines, paired over the shared test episodes"))
+    test = "paired t test" if level.test == "t" else "sign-flip permutation test"
+    out.append(
+        Block(
+            "p",
+            "Per training seed, Δ = the mean over the test episodes both met (same episode "
+            "seeds) of the agent's waiting time minus the baseline's; the interval is Student t "
+            f"across seeds, the test a {test} of the seeds' Δ against 0; Holm over all rewards "
+            "and baselines of a level. Negative Δ: the agent waits less.",
+        )
+    )
+    out += _level_tables(
+        level.vs_baselines, level.vs_baselines_notes, demands,
+        ["controller", "baseline", "seeds", "episodes", "Δ [95 % CI]", "p", "p (Holm)",
+         "floor", "verdict"],
+        lambda r: [r.controller, r.baseline, str(r.n), str(r.episodes),
+                   f"{r.diff:.2f} [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]", _p(r.p),
+                   _p(r.p_holm), _p(r.floor), r.verdict],
+    )  # fmt: skip
+    return out
+
+
+def tails_blocks(df: pd.DataFrame, controllers: list[str], demands: list[str]) -> list[Block]:
+    """Teleports, tail waits and per-arm waits per controller, one table per level."""
+    table, missing = summaries.tails(df)
+    out = [Block("h2", "Tails, arms and teleports")]
+    arms = summaries.arm_columns(df)
+    cols = [c for c in ("teleports", "teleport_share", "wait_p95", "wait_max") if c in table]
+    text = (
+        "Per controller: teleports per test episode and the share of episodes with one; the "
+        "95th percentile of vehicle waits (mean over seeds); the longest single wait in any "
+        "episode; the mean wait per arm (a policy that starves an arm shows there)."
+    )
+    if missing:
+        text += (
+            f" Not in these results: {', '.join(missing)} (see intergreen/experiments/README.md "
+            "for the columns)."
+        )
+    out.append(Block("p", text))
+    if table.empty or not (cols or arms):
+        return out
+    by = table.set_index(["controller", "demand"])
+    if cols == ["teleports", "teleport_share"] and not arms:  # one compact table
+        rows = [
+            [c] + [f"{by.loc[(c, d), 'teleports']:.2f} ({by.loc[(c, d), 'teleport_share']:.0%})"
+                   if (c, d) in by.index else "–" for d in demands]
+            for c in controllers
+        ]  # fmt: skip
+        out.append(Block("p", "Teleports per test episode (share of episodes with one):"))
+        out.append(Block("table", headers=["controller", *demands], rows=rows))
+        return out
+    names = {"teleports": "teleports / ep", "teleport_share": "episodes with one",
+             "wait_p95": "p95 wait (s)", "wait_max": "max wait (s)"}  # fmt: skip
+    for d in demands:
+        rows = []
+        for c in controllers:
+            if (c, d) not in by.index:
+                continue
+            r = by.loc[(c, d)]
+            row = [c]
+            for col in cols:
+                row.append(f"{r[col]:.0%}" if col == "teleport_share" else _fmt(float(r[col])))
+            row += [_fmt(float(r[a]), 1) for a in arms]
+            if arms:
+                row.append(str(r["worst_arm"]))
+            rows.append(row)
+        headers = ["controller", *(names[c] for c in cols)]
+        headers += [f"arm {a[len(summaries.ARM_PREFIX) :]} (s)" for a in arms]
+        headers += ["worst arm"] if arms else []
+        out.append(Block("p", f"Demand {d}:"))
+        out.append(Block("table", headers=headers, rows=rows))
+    return out
 
 
 def _meta(root: Path) -> dict[str, Any]:
@@ -378,69 +526,4 @@ def _meta(root: Path) -> dict[str, Any]:
     for name in ("grid.json", "batch.json"):
         with contextlib.suppress(OSError, json.JSONDecodeError):
             meta.update(json.loads((root / name).read_text()))
-    if isinstance(meta.get("training"), dict):
-        meta["timesteps"] = meta["training"].get("timesteps")
     return meta
-
-
-def _md_cell(x: str) -> str:
-    return str(x).replace("|", "\\|").replace("\n", " ")
-
-
-def to_markdown(blocks: list[Block], root: Path) -> str:
-    out = []
-    for b in blocks:
-        if b.kind == "h1":
-            out.append(f"# {b.text}\n")
-        elif b.kind == "h2":
-            out.append(f"## {b.text}\n")
-        elif b.kind == "p":
-            out.append(b.text + "\n")
-        elif b.kind == "table":
-            assert b.headers is not None and b.rows is not None
-            out.append("| " + " | ".join(map(_md_cell, b.headers)) + " |")
-            out.append("|" + "|".join(["---"] + ["---:"] * (len(b.headers) - 1)) + "|")
-            out += ["| " + " | ".join(map(_md_cell, r)) + " |" for r in b.rows]
-            out.append("")
-        elif b.kind == "img":
-            assert b.path is not None
-            out.append(f"![{b.text}]({b.path.relative_to(root).as_posix()})\n")
-    return "\n".join(out)
-
-
-def _inline_md(text: str) -> str:
-    """Escape, then turn **bold** into <b>."""
-    parts = html.escape(text).split("**")
-    return "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(parts))
-
-
-def to_html(blocks: list[Block], title: str) -> str:
-    body = []
-    for b in blocks:
-        if b.kind in ("h1", "h2"):
-            body.append(f"<{b.kind}>{html.escape(b.text)}</{b.kind}>")
-        elif b.kind == "p":
-            body.append(f"<p>{_inline_md(b.text)}</p>")
-        elif b.kind == "table":
-            assert b.headers is not None and b.rows is not None
-            head = "".join(f"<th>{html.escape(h)}</th>" for h in b.headers)
-            rows = "".join(
-                "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>"
-                for r in b.rows
-            )
-            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
-        elif b.kind == "img":
-            assert b.path is not None
-            data = base64.b64encode(b.path.read_bytes()).decode()
-            body.append(f'<img alt="{html.escape(b.text)}" src="data:image/png;base64,{data}">')
-    style = (
-        "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
-        "table{border-collapse:collapse;margin:0.5em 0 1.2em}"
-        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-        "td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}"
-        "img{max-width:100%}"
-    )
-    return (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
-    )

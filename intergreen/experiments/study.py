@@ -1,56 +1,68 @@
-"""The reward study's reproduction: the budget stated against the study's, and a discussion
-generated from the results (no hand-edited numbers).
+"""The reward study's reproduction: the budget stated against the study's, a discussion
+generated from the seed-level statistics, and where our set-up differs (no hand-edited
+numbers, no hand-written claims about our set-up: each sentence about it is built from the
+recorded configuration in ``provenance.Setup``).
 
-Used by the report with ``--reference study``: `budget_lines` opens the report, and
-`discussion` answers the study's questions from our statistics -- which reward gives the
-lowest waiting time, whether the delta rewards and throughput again do worst, how far our
-ordering of the rewards agrees with the study's (Spearman) -- then says where our set-up
-differs from the study's and why that may move the results.
+Used by the report with ``--reference study``: `budget_lines` opens the report;
+`discussion` answers the study's questions -- which reward gives the lowest waiting time,
+whether the delta rewards and throughput again do worst, how far our ordering of the rewards
+agrees with the study's (Spearman rho with a permutation p, and its spread when one training
+seed per reward is drawn), how the agents fare against the baselines (paired over the test
+episodes), starved arms -- and `differences` says where our set-up differs from the study's.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import itertools
+import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from intergreen.common import span
+from intergreen.experiments import provenance
+from intergreen.experiments.comparisons import NOT_SHOWN, SeedLevel
 from intergreen.experiments.reference import (
+    DECISION_INTERVAL_S,
+    DECISIONS,
+    EPISODE_S,
     EPISODES,
+    GAMMA,
     STUDY_ROWS,
     TABLE_I,
     TRAINING_EPISODES,
     TRAINING_RUNS,
     UNRELIABLE,
 )
+from intergreen.experiments.stats import METRIC, RankAgreement, spearman_test
 
 SPEED = ("average_speed", "average_speed_ad")
 WORST_IN_STUDY = ("delta_wait_time", "delta_time_lost", "throughput")
+#: Draws of one training seed per reward for the spread of rho (all combinations if fewer).
+SEED_DRAWS = 4096
 
 
-def budget_lines(meta: dict[str, Any], df: pd.DataFrame, curves: pd.DataFrame) -> list[str]:
+def budget_lines(setup: provenance.Setup, df: pd.DataFrame, curves: pd.DataFrame) -> list[str]:
     """The first lines of the report: what we ran against what the study ran."""
     agents = sorted(df.loc[df["kind"] == "agent", "agent"].dropna().unique())
-    seeds = df.loc[df["kind"] == "agent"].groupby("reward")["train_seed"].nunique()
-    per_run = df.loc[df["kind"] == "agent"].groupby(["reward", "train_seed", "demand"]).size()
+    seeds = df.loc[df["kind"] == "agent"].groupby("controller")["train_seed"].nunique()
+    per_run = df.loc[df["kind"] == "agent"].groupby(["run_key", "demand"]).size()
     episodes = "–" if per_run.empty else span(int(per_run.min()), int(per_run.max()))
-    steps = meta.get("timesteps")
     train_eps = ""
     if not curves.empty and "run_key" in curves:
         n = curves.groupby("run_key").size()
         train_eps = f" (~{int(np.median(n))} training episodes)"
-    grid_agents = sorted((meta.get("agents") or {}).keys())
-    missing = [a for a in ("dqn", "ppo") if a not in grid_agents]
+    missing = [a for a in ("dqn", "ppo") if a not in agents]
+    steps = " / ".join(map(str, setup.timesteps)) or "?"
     lines = [
         f"**Budget.** Agents: {', '.join(a.upper() for a in agents) or 'none'}"
-        + (f" ({', '.join(a.upper() for a in missing)} not run, to fit the budget)" if missing
-           else "")  # fmt: skip
+        + (f" ({', '.join(a.upper() for a in missing)} not run)" if missing else "")
         + f"; {span(int(seeds.min()), int(seeds.max())) if len(seeds) else 0} training "
-        f"seed(s) per reward, all pooled (study: best of {TRAINING_RUNS} runs, chosen on the "
-        f"test episodes); {steps if steps is not None else '?'} decisions per run{train_eps} "
-        f"(study: {TRAINING_EPISODES} episodes of 1800 s); {episodes} evaluation episodes per "
-        f"demand level per run (study: {EPISODES}).",
+        f"seed(s) per reward, each a unit of the seed-level statistics (study: best of "
+        f"{TRAINING_RUNS} runs, chosen on the test episodes); {steps} decisions per run"
+        f"{train_eps} (study: {TRAINING_EPISODES} episodes of {EPISODE_S} s); {episodes} "
+        f"evaluation episodes per demand level per run (study: {EPISODES}).",
     ]
     if missing or (len(seeds) and seeds.max() < TRAINING_RUNS):
         lines.append(
@@ -60,78 +72,167 @@ def budget_lines(meta: dict[str, Any], df: pd.DataFrame, curves: pd.DataFrame) -
     return lines
 
 
-
 def reward_ranks(st: pd.DataFrame, rewards: list[str]) -> pd.DataFrame:
     """Rank of each reward among the rewards (1 = lowest mean waiting time) per demand level,
-    with the mean rank over levels."""
+    with the mean rank over levels; ``st`` has controller, demand, mean."""
     sub = st[st["controller"].isin(rewards)]
     rank = sub.pivot(index="controller", columns="demand", values="mean").rank()
     rank["mean rank"] = rank.mean(axis=1)
     return rank.sort_values("mean rank")
 
 
-def study_agreement(st: pd.DataFrame, rewards: list[str]) -> tuple[float, float, int]:
-    """Spearman correlation between our and the study's mean waiting time over the levels,
-    across the rewards both have (the study's unreliable rows left out): (rho, p, n)."""
+def _study_mean(reward: str) -> float:
+    return float(np.mean([m for m, _ in TABLE_I[reward]]))
+
+
+def comparable(rewards: list[str]) -> list[str]:
+    """The rewards with a reliable row in the study's Table I."""
+    return [r for r in rewards if r.split("/")[0] in TABLE_I and r.split("/")[0] not in UNRELIABLE]
+
+
+def study_agreement(st: pd.DataFrame, rewards: list[str]) -> RankAgreement:
+    """Spearman rho between our and the study's mean waiting time over the levels, across
+    the rewards both have (the study's unreliable rows left out), with its permutation p
+    (exact for up to 8 rewards): a 3-reward grid cannot give p below 2/3! = 0.333."""
+    ours = st[st["controller"].isin(rewards)].groupby("controller")["mean"].mean()
+    keys = comparable([r for r in ours.index])
+    return spearman_test([ours[r] for r in keys], [_study_mean(r.split("/")[0]) for r in keys])
+
+
+@dataclass(frozen=True)
+class SeedSpread:
+    """rho with the study when one training seed per reward is drawn: over ``draws`` draws
+    (``exhaustive``: every combination), the median, the 2.5 % and 97.5 % quantiles and the
+    share of draws with rho > 0."""
+
+    median: float
+    low: float
+    high: float
+    positive: float
+    draws: int
+    exhaustive: bool
+
+
+def agreement_across_seeds(
+    df: pd.DataFrame, rewards: list[str], metric: str = METRIC, seed: int = 0
+) -> SeedSpread | None:
+    """The spread of rho when each reward is represented by one of its training seeds (the
+    mean over levels of that seed's mean); None with fewer than 3 comparable rewards."""
     from scipy.stats import spearmanr
 
-    ours = st[st["controller"].isin(rewards)].groupby("controller")["mean"].mean()
-    keys = [r for r in ours.index if r in TABLE_I and r not in UNRELIABLE]
+    keys = comparable(rewards)
     if len(keys) < 3:
-        return float("nan"), float("nan"), len(keys)
-    theirs = [np.mean([m for m, _ in TABLE_I[r]]) for r in keys]
-    rho, p = spearmanr([ours[r] for r in keys], theirs)
-    return float(rho), float(p), len(keys)
+        return None
+    agents = df[(df["kind"] == "agent") & df["controller"].isin(keys)]
+    per_seed = agents.groupby(["controller", "train_seed", "demand"])[metric].mean()
+    per_seed = per_seed.groupby(["controller", "train_seed"]).mean()
+    options = [per_seed.loc[k].to_numpy() for k in keys]
+    theirs = [_study_mean(k.split("/")[0]) for k in keys]
+    total = math.prod(len(o) for o in options)
+    if total <= SEED_DRAWS:
+        draws = np.array(list(itertools.product(*options)))
+    else:
+        rng = np.random.default_rng(seed)
+        draws = np.column_stack([rng.choice(o, SEED_DRAWS) for o in options])
+    rhos = np.array([spearmanr(row, theirs).statistic for row in draws])
+    rhos = rhos[np.isfinite(rhos)]
+    if not len(rhos):
+        return None
+    lo, med, hi = np.quantile(rhos, [0.025, 0.5, 0.975])
+    return SeedSpread(
+        float(med), float(lo), float(hi), float(np.mean(rhos > 0)), len(rhos), total <= SEED_DRAWS
+    )
+
+
+def agreement_text(agreement: RankAgreement, spread: SeedSpread | None, what: str) -> str:
+    """'rho = 0.24 (exact permutation p = 0.484, 11 rewards; ...)' with its floor."""
+    how = "exact permutation" if agreement.exact else "permutation"
+    text = (
+        f"rho = {agreement.rho:.2f} ({how} p {_pfmt(agreement.p)}, {agreement.n} {what}"
+        + (
+            f"; with {agreement.n} the smallest possible p is {agreement.floor:.3f}"
+            if agreement.floor >= 0.001
+            else ""
+        )
+        + ")"
+    )
+    if spread is not None:
+        text += (
+            f". Drawing one training seed per reward ({'all ' if spread.exhaustive else ''}"
+            f"{spread.draws} draws), rho has median {spread.median:.2f} and 95 % range "
+            f"[{spread.low:.2f}, {spread.high:.2f}]; {spread.positive:.0%} of draws are positive"
+        )
+    return text
+
+
+def _pfmt(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
 
 
 def discussion(
-    st: pd.DataFrame, df: pd.DataFrame, alpha: float, st_best: pd.DataFrame | None = None
+    level: SeedLevel,
+    df: pd.DataFrame,
+    setup: provenance.Setup,
+    st_best: pd.DataFrame | None = None,
 ) -> list[str]:
-    """Paragraphs answering the study's questions from the pooled statistics ``st``, and
-    from ``st_best`` (the best training run per reward, the study's selection) if given."""
+    """Paragraphs answering the study's questions from the seed-level statistics ``level``
+    of the test rows ``df``; from ``st_best`` (the best training run per reward, the study's
+    selection) too if given."""
     rewards = list(dict.fromkeys(df.loc[df["kind"] == "agent", "controller"]))
     if not rewards:
         return ["No agent results: nothing to discuss."]
+    st = level.summary
     demands = list(dict.fromkeys(df["demand"]))
     by = st.set_index(["controller", "demand"])
+    vs = level.vs_best.set_index(["controller", "demand"]) if not level.vs_best.empty else None
     ranks = reward_ranks(st, rewards)
     n = len(rewards)
     out = []
 
     # 1. speed maximisation
-    parts = []
+    parts, speed_best, on_test = [], [], []
     for d in demands:
-        level = st[(st["demand"] == d) & st["controller"].isin(rewards)]
-        best = level.loc[level["mean"].idxmin()]
-        speed = [s for s in SPEED if (s, d) in by.index]
-        same = [s for s in speed if s == best.controller or by.loc[(s, d), "p_holm"] >= alpha]
+        if vs is None:
+            break
+        best = str(level.vs_best.loc[level.vs_best["demand"] == d, "best"].iloc[0])
+        if level.vs_best.loc[level.vs_best["demand"] == d, "chosen_on"].iloc[0] == "test":
+            on_test.append(d)
+        if best.split("/")[0] in SPEED:
+            speed_best.append(d)
+        speed = [s for s in rewards if s.split("/")[0] in SPEED and (s, d) in by.index]
         desc = ", ".join(
-            f"{s} {by.loc[(s, d), 'mean']:.2f} s (rank {int(ranks.loc[s, d])})" for s in speed
+            f"{s} {by.loc[(s, d), 'mean']:.2f} s (rank {int(ranks.loc[s, d])}"
+            + ("" if s == best else f", {vs.loc[(s, d), 'verdict']}")
+            + ")"
+            for s in speed
         )
         parts.append(
-            f"{d}: best reward {best.controller} ({best['mean']:.2f} s)"
+            f"{d}: best reward {best} ({by.loc[(best, d), 'mean']:.2f} s)"
             + (f"; {desc}" if desc else "; no speed reward run")
-            + (
-                f"; {' and '.join(same)} not shown to differ from the best controller"
-                if same and best.controller not in SPEED
-                else ""
-            )
         )
-    speed_best = [d for d in demands if _best_reward(st, rewards, d) in SPEED]
     verdict = (
         "yes, at every demand level"
         if len(speed_best) == len(demands)
         else ("at " + ", ".join(speed_best) if speed_best else "no")
     )
+    chosen = (
+        " The best is chosen on the test episodes (the results hold no validation scores), "
+        "so it is favoured by its own noise."
+        if on_test
+        else " The best is chosen on validation episodes."
+    )
     out.append(
         f"**Does speed maximisation again give the lowest waiting time?** {verdict.capitalize()}"
-        f" (study: yes, at every level, Average Speed AD first). Among our {n} rewards: "
+        f" (study: yes, at every level, Average Speed AD first). Among our {n} rewards, by the "
+        "mean of per-seed means, with the seed-level verdict against the best: "
         + "; ".join(parts)
         + "."
+        + chosen
+        + _notes(level.vs_best_notes)
     )
 
     # 2. delta rewards and throughput
-    present = [r for r in WORST_IN_STUDY if r in ranks.index]
+    present = [r for r in ranks.index if r.split("/")[0] in WORST_IN_STUDY]
     if present:
         k = len(WORST_IN_STUDY)
         bottom = list(ranks.index[-k:])
@@ -140,43 +241,72 @@ def discussion(
         desc = ", ".join(f"{r} {ranks.loc[r, 'mean rank']:.1f}" for r in present)
         text = (
             f"**Do the delta rewards and throughput again do worst?** {verdict.capitalize()}: "
-            f"mean rank over the levels (1 = best of {n}) {desc}; the bottom {k} here are "
-            f"{', '.join(bottom)} (study: throughput last by far, the delta rewards of stopped "
-            "time and time lost among the worst)."
+            f"mean rank over the levels (1 = best of {n}, by the mean of per-seed means) {desc}; "
+            f"the bottom {k} here are {', '.join(bottom)} (study: throughput last by far, the "
+            "delta rewards of stopped time and time lost among the worst)."
         )
-        if "delta_queue" in ranks.index:
+        dq = [r for r in ranks.index if r.split("/")[0] == "delta_queue"]
+        if dq:
             text += (
                 " Delta queues, which did well in the study, ranks "
-                f"{ranks.loc['delta_queue', 'mean rank']:.1f} here."
+                f"{ranks.loc[dq[0], 'mean rank']:.1f} here."
             )
         out.append(text)
 
-    # 3. agreement and baselines
-    rho, p, k = study_agreement(st, rewards)
-    if np.isfinite(rho):
+    # 3. agreement
+    agreement = study_agreement(st, rewards)
+    if np.isfinite(agreement.rho):
+        spread = agreement_across_seeds(df, rewards)
         out.append(
-            f"**Agreement with the study's ordering.** Spearman rank correlation of the mean "
-            f"waiting time over the levels, across the {k} rewards with a reliable study row: "
-            f"rho = {rho:.2f} (p {_pfmt(p)})."
+            "**Agreement with the study's ordering.** Spearman rank correlation of the mean "
+            "waiting time over the levels (mean of per-seed means), across the rewards with a "
+            f"reliable study row: {agreement_text(agreement, spread, 'rewards')}."
         )
-    for base in ("vehicle-actuated", "max-occupancy"):
-        if not any((base, d) in by.index for d in demands):
-            continue
-        beat = []
+
+    # 4. baselines, paired over the test episodes
+    base = level.vs_baselines
+    for name in dict.fromkeys(base["baseline"]) if not base.empty else []:
+        parts = []
         for d in demands:
-            if (base, d) not in by.index:
+            rows = base[(base["baseline"] == name) & (base["demand"] == d)]
+            if rows.empty:
                 continue
-            v = by.loc[(base, d), "mean"]
-            k_better = sum(by.loc[(r, d), "mean"] < v for r in rewards if (r, d) in by.index)
-            beat.append(f"{d} {k_better}/{n} (baseline {v:.2f} s)")
-        study_row = STUDY_ROWS.get(base, base)
-        out.append(f"Rewards whose agent beats {study_row}: " + ", ".join(beat) + ".")
+            lower = int((rows["diff"] < 0).sum())
+            better = int((rows["verdict"] == "better").sum())
+            worse = int((rows["verdict"] == "worse").sum())
+            testable = rows["verdict"].isin(["better", "worse", NOT_SHOWN]).sum()
+            verdicts = (
+                f", significantly better {better}, worse {worse}"
+                if testable
+                else ", no seed-level verdict"
+            )
+            parts.append(f"{d} {lower}/{len(rows)}{verdicts}")
+        label = STUDY_ROWS.get(name, name)
+        out.append(
+            f"**Against {label}** (per training seed, the mean over the shared test episodes of "
+            "agent minus baseline; Holm within each level): rewards with a lower mean "
+            + "; ".join(parts)
+            + "."
+        )
+    notes = _notes(level.vs_baselines_notes)
+    if notes:
+        out.append("Paired tests against the baselines:" + notes)
     if st_best is not None:
         out.append(best_run_summary(st_best, rewards, demands))
-    starved = starvation(df)
+    starved = starvation(df, setup)
     if starved:
         out.append(starved)
     return out
+
+
+def _notes(notes: dict[str, str]) -> str:
+    """The levels' notes: once when every level has the same one, else per level."""
+    distinct = list(dict.fromkeys(notes.values()))
+    if not any(distinct):
+        return ""
+    if len(distinct) == 1:
+        return " " + distinct[0]
+    return " " + " ".join(f"{d}: {v}" for d, v in notes.items() if v)
 
 
 def best_run_summary(st_best: pd.DataFrame, rewards: list[str], demands: list[str]) -> str:
@@ -189,9 +319,9 @@ def best_run_summary(st_best: pd.DataFrame, rewards: list[str], demands: list[st
         f"waiting time; optimistic, see the best-run table): best reward {best}; top three by "
         f"mean rank {', '.join(ranks.index[:3])}; bottom {k} {', '.join(ranks.index[-k:])}"
     )
-    rho, p, m = study_agreement(st_best, rewards)
-    if np.isfinite(rho):
-        text += f"; Spearman rho with the study {rho:.2f} (p {_pfmt(p)}, {m} rewards)"
+    agreement = study_agreement(st_best, rewards)
+    if np.isfinite(agreement.rho):
+        text += f"; Spearman {agreement_text(agreement, None, 'rewards')}"
     by = st_best.set_index(["controller", "demand"])
     if all(("vehicle-actuated", d) in by.index for d in demands):
         beat = [
@@ -199,19 +329,20 @@ def best_run_summary(st_best: pd.DataFrame, rewards: list[str], demands: list[st
                 for r in rewards if (r, d) in by.index)
             for d in demands
         ]  # fmt: skip
-        text += "; rewards beating vehicle actuation " + ", ".join(
+        text += "; rewards with a lower mean than vehicle actuation " + ", ".join(
             f"{d} {b}/{len(rewards)}" for d, b in zip(demands, beat, strict=True)
         )
     return text + "."
 
 
-def _pfmt(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+def _best_reward(st: pd.DataFrame, rewards: list[str], demand: str) -> str:
+    level = st[(st["demand"] == demand) & st["controller"].isin(rewards)]
+    return str(level.loc[level["mean"].idxmin(), "controller"])
 
 
-def starvation(df: pd.DataFrame) -> str:
-    """How often an evaluation episode left a vehicle waiting over 300 s (SUMO teleported
-    it): the sign of a greedy policy holding one stage for minutes."""
+def starvation(df: pd.DataFrame, setup: provenance.Setup) -> str:
+    """How often a test episode had a teleport (SUMO removed a vehicle stuck for its
+    time-to-teleport): the sign of a greedy policy holding one stage for minutes."""
     if "teleports" not in df:
         return ""
     hit = df.assign(starved=df["teleports"] > 0)
@@ -220,48 +351,98 @@ def starvation(df: pd.DataFrame) -> str:
         return ""
     by_reward = agents.groupby("controller")["starved"].mean().sort_values()
     bases = hit[hit["kind"] != "agent"].groupby("controller")["starved"].mean()
+    runs = agents.groupby(["controller", "train_seed"])["starved"].mean()
+    mostly = int((runs > 0.5).sum())
     worst = ", ".join(f"{r} {v:.0%}" for r, v in by_reward[::-1].items() if v > 0)
+    greens = provenance.max_green_text(setup)
     return (
-        f"**Starved arms.** {agents['starved'].mean():.0%} of the agents' evaluation episodes "
-        "left a vehicle waiting over 300 s (SUMO removes it: a teleport), against "
+        f"**Starved arms.** {agents['starved'].mean():.0%} of the agents' test episodes had a "
+        "teleport (SUMO removes a vehicle stuck too long), against "
         + (", ".join(f"{b} {v:.0%}" for b, v in bases.items()) or "no baseline")
-        + ". With no maximum green (as in the study) a greedy policy that has not learned to "
-        "leave a stage can hold it for minutes while the other arm queues beyond its camera "
-        "zone; exploration hid this during training (a random change every minute or so). "
+        + f"; {mostly} of {len(runs)} training runs had one in more than half of their "
+        f"episodes. Maximum greens in these runs: {greens}. "
         + (f"By reward: {worst}." if worst else "")
     )
 
 
-def _best_reward(st: pd.DataFrame, rewards: list[str], demand: str) -> str:
-    level = st[(st["demand"] == demand) & st["controller"].isin(rewards)]
-    return str(level.loc[level["mean"].idxmin(), "controller"])
-
-
-#: Where our set-up differs from the study's, and why it may move the results.
-DIFFERENCES = [
-    "**Training budget and selection.** Our runs train for a small fraction of the study's "
-    "1500 episodes and we pool every training seed, where the study kept the best of 10 runs "
-    "chosen on its test episodes. Rewards whose signal is sparse or noisy (the delta rewards, "
-    "throughput, the demand-adjusted ones that wait on the arrival estimate) need more "
-    "training to settle, so a small budget penalises them more than the dense ones (queue, "
-    "speed).",
-    "**Decision timing.** Our DQN preset is asked every 0.6 s with requests ignored during "
-    "changes and minimum greens (equal-length steps, gamma 0.98); the study's agent was asked "
-    "only when the controller could act (gamma 0.8). With the study's timing one step lasts "
-    "0.6 s or ~15 s, and in our short budgets that trained far worse (README, agents). Rewards "
-    "summed over a decision (throughput, the time-lost family) see shorter windows here.",
-    "**Maturity of the agents.** At this budget some training seeds have not learned to "
-    "leave a stage (see starved arms above), and one such seed dominates a pooled mean; the "
-    "study's selection of the best of 10 runs hides such seeds (our best-run table shows the "
-    "same selection). More decisions per run, more seeds, or a maximum green (which a real "
-    "UK controller has and the study left out) would each narrow the spread.",
-    "**The junction details the study withheld.** Lane lengths, detector lengths, intergreens, "
-    "turning ratios, side-road flows and the vehicle-actuated maximum greens are not "
-    "published; ours come from the junction YAML and the calibration (main-road counts from "
-    "TfGM site 1415, side roads and turns assumed). Absolute waiting times therefore differ; "
-    "so can the margins between rewards where the side roads matter.",
-    "**Sensors.** Our rewards see only what 60 m camera zones and stop-line detectors report, "
-    "with seeded misses and count noise; the study's lane-area detectors are of unknown length. "
-    "The demand estimate d-hat of the AD rewards is ours (an EMA of zone arrivals): the study "
-    "does not say how it estimated demand, so the AD rewards are the least comparable rows.",
-]
+def differences(
+    setup: provenance.Setup, df: pd.DataFrame, level: SeedLevel, curves: pd.DataFrame
+) -> list[str]:
+    """Where our set-up differs from the study's, each of our facts from ``setup`` (the
+    recorded configuration) and the results, each of the study's from ``reference``."""
+    out = []
+    seeds = df.loc[df["kind"] == "agent"].groupby("controller")["train_seed"].nunique()
+    n_seeds = span(int(seeds.min()), int(seeds.max())) if len(seeds) else "0"
+    train_eps = ""
+    if not curves.empty and "run_key" in curves:
+        train_eps = f" (~{int(np.median(curves.groupby('run_key').size()))} training episodes)"
+    on_test = not level.vs_best.empty and (level.vs_best["chosen_on"] == "test").any()
+    out.append(
+        f"**Training budget and selection.** Our runs train for "
+        f"{' / '.join(map(str, setup.timesteps)) or '?'} decisions{train_eps}, the study's "
+        f"for {TRAINING_EPISODES} episodes of {EPISODE_S} s. We keep all {n_seeds} training "
+        "seeds per reward as units of the statistics, where the study kept the best of "
+        f"{TRAINING_RUNS} runs chosen on its test episodes; our best reward is chosen on "
+        + (
+            "the test episodes too (no validation scores recorded)."
+            if on_test
+            else "validation episodes."
+        )  # fmt: skip
+        + " Rewards whose signal is sparse or noisy may need more training to settle than "
+        "the dense ones, so a small budget can move the ordering."
+    )
+    study_timing = (
+        f"the study's agent was asked every {DECISION_INTERVAL_S:g} s once the minimum green "
+        f"had run (`decisions: {DECISIONS}`), gamma {GAMMA:g}"
+    )
+    gammas = " / ".join(map(str, setup.gammas)) or "not recorded"
+    ours = f"ours were {provenance.decision_text(setup)}, gamma {gammas}"
+    same = setup.decisions == [DECISIONS] and setup.gammas == [GAMMA]
+    text = f"**Decision timing.** {ours[0].upper()}{ours[1:]}; {study_timing}."
+    if same:
+        text += " The same as the study."
+    elif "every_interval" in setup.decisions:
+        text += (
+            " With `every_interval` a reward summed over a decision (throughput, the "
+            "time-lost family) sees a shorter window than the study's after a stage change."
+        )
+    out.append(text)
+    out.append(
+        f"**Maximum greens.** Ours: {provenance.max_green_text(setup)}; the study's: none "
+        '("the extension can be chosen indefinitely"), and a real UK controller has them.'
+    )
+    if "teleports" in df:
+        runs = df[df["kind"] == "agent"].groupby(["controller", "train_seed"])["teleports"]
+        mostly = int((runs.apply(lambda t: (t > 0).mean()) > 0.5).sum())
+        if mostly:
+            out.append(
+                f"**Maturity of the agents.** {mostly} of {runs.ngroups} training runs had a "
+                "teleport in more than half of their test episodes; such a run dominates the "
+                "mean of its reward, and the study's selection of the best of "
+                f"{TRAINING_RUNS} runs would hide it (our best-run table shows that selection)."
+            )
+    out.append(
+        "**The junction details the study withheld.** Lane lengths, detector lengths, "
+        "intergreens, turning ratios, side-road flows and the vehicle-actuated maximum greens "
+        f"are not published; ours are the stated assumptions of junction {setup.junction_name} "
+        "and its demand files. Absolute waiting times therefore differ; so can the margins "
+        "between rewards where the side roads matter."
+    )
+    spec = setup.junction
+    if spec is not None:
+        ad = [r for r in df.loc[df["kind"] == "agent", "reward"].dropna().unique()
+              if str(r).endswith("_ad")]  # fmt: skip
+        text = (
+            f"**Sensors.** Our rewards see {spec.sensors.camera_range:g} m camera zones"
+            + (" and stop-line loops" if spec.sensors.stop_line_loops else "")
+            + f", with {provenance.noise_text(setup)}; the study's lane-area detectors are of "
+            "unknown length."
+        )
+        if ad:
+            text += (
+                f" The demand estimate d̂ of the AD rewards ({', '.join(sorted(ad))}) is ours "
+                "(`intergreen.rewards.library.DemandEstimator`): the study does not say how it "
+                "estimated demand, so the AD rows are the least comparable."
+            )
+        out.append(text)
+    return out

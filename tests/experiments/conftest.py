@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 TINY: dict = {
@@ -54,3 +56,43 @@ def batch_copy(tiny_batch, tmp_path) -> Path:
     dst = tmp_path / "copy"
     shutil.copytree(tiny_batch[0], dst)
     return dst
+
+
+def _make_results(
+    arms: dict[str, list[float]],
+    episodes: int = 10,
+    episode_sd: float = 1.0,
+    baselines: dict[str, float] | None = None,
+    demand: str = "low",
+    seed: int = 0,
+    shared: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """One row per episode: each agent arm has one training seed per listed seed mean; a
+    baseline has one episode per test seed. ``shared`` adds a per-test-seed effect to every
+    controller (the demand drawn for that episode), which pairing removes."""
+    rng = np.random.default_rng(seed)
+    effect = np.zeros(episodes) if shared is None else shared
+    sd = episode_sd
+    rows = []
+    for name, means in arms.items():
+        for s, mu in enumerate(means, start=1):
+            for e in range(episodes):
+                rows.append({"kind": "agent", "controller": name, "reward": name, "agent": "dqn",
+                             "train_seed": s, "run_key": f"{name}-{s}", "demand": demand,
+                             "eval_seed": 1000 + e, "episode": e,
+                             "avg_waiting_time": mu + effect[e] + rng.normal(0, sd)})  # fmt: skip
+    for name, mu in (baselines or {}).items():
+        for e in range(episodes):
+            rows.append({"kind": "baseline", "controller": name, "reward": None, "agent": None,
+                         "train_seed": pd.NA, "run_key": "plan", "demand": demand,
+                         "eval_seed": 1000 + e, "episode": e,
+                         "avg_waiting_time": mu + effect[e] + rng.normal(0, sd)})  # fmt: skip
+    df = pd.DataFrame(rows)
+    df["train_seed"] = df["train_seed"].astype("Int64")
+    return df
+
+
+@pytest.fixture
+def make_results():
+    """A synthetic results table (one row per episode) whose right answer is known."""
+    return _make_results

@@ -1,0 +1,248 @@
+"""Seed-level comparisons with verdicts only where the seeds can support one.
+
+Two families per demand level, each Holm-corrected on its own:
+
+- **against the best reward**: the agent controller with the lowest mean of per-seed means
+  on the validation rows (``split == "validation"``), or, when the results hold no
+  validation rows at that level, on the test rows, and then labelled as chosen on test data
+  (optimistic: the same episodes choose and score). Every other agent controller's per-seed
+  means (test rows) against the best's: a permutation test of the difference of means, or
+  Welch's t (``test="t"``).
+- **against each baseline, paired**: for training seed s of an agent, d_s = the mean over
+  the test episodes the agent and the baseline share (same eval_seed) of agent minus
+  baseline waiting time. Pairing removes the episode-to-episode variation of demand from
+  each d_s; the training seed stays the unit. The d_s are tested against 0 by a sign-flip
+  permutation test, or the paired t test (``test="t"``).
+
+Verdicts: ``better`` / ``worse`` (Holm-adjusted p < alpha), ``not shown to differ``, or
+``n/a`` with the reason: fewer than 2 training seeds, or too few for the test to reach
+alpha at all (a permutation test with 3 and 3 seeds cannot go below p = 0.1; with Holm over
+m comparisons none is significant unless m x floor < alpha).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from intergreen.experiments import stats
+from intergreen.experiments.summaries import (
+    controller_order,
+    is_agent,
+    seed_summary,
+    test_rows,
+    unit_values,
+    validation_rows,
+)
+
+NEEDS_SEEDS = "n/a — needs at least 2 training seeds"
+NOT_SHOWN = "not shown to differ"
+
+
+TOO_FEW = "n/a — too few seeds"
+
+
+def seeds_needed(test: str, m: int, alpha: float, paired: bool) -> int:
+    """The fewest seeds per arm with which a family of ``m`` Holm-corrected comparisons can
+    give a verdict (m x the test's floor < alpha): 2 for t tests."""
+    for n in range(2, 64):
+        floor = stats.paired_floor(test, n) if paired else stats.independent_floor(test, n, n)
+        if m * floor < alpha:
+            return n
+    return 64
+
+
+def _verdicts(
+    level: pd.DataFrame, alpha: float, test: str, paired: bool
+) -> tuple[pd.DataFrame, str]:
+    """Holm over the testable rows of one level, then a verdict per row; returns the rows
+    and a note for the level ("" when verdicts are possible)."""
+    level = level.copy()
+    testable = level["p"].notna()
+    level["p_holm"] = stats.holm(level["p"].to_numpy())
+    m = int(testable.sum())
+    note = ""
+    blocked = False
+    if m:
+        floor = float(level.loc[testable, "floor"].min())
+        if m * floor >= alpha:
+            blocked = True
+            need = seeds_needed(test, m, alpha, paired)
+            note = (
+                f"No verdicts: with {_seed_span(level.loc[testable])} training seeds the "
+                f"{_test_name(test, paired)} cannot give p below {floor:.3g}, and Holm over "
+                f"{m} comparison{'s' if m != 1 else ''} needs p < {alpha / m:.3g}; "
+                f"about {need} seeds per arm would allow a verdict."
+            )
+    verdicts = []
+    for r in level.itertuples():
+        if r.verdict:  # set already (the best itself, or too few seeds)
+            verdicts.append(r.verdict)
+        elif blocked or r.floor >= alpha:
+            verdicts.append(TOO_FEW)
+        elif r.p_holm < alpha:
+            verdicts.append("better" if r.diff < 0 else "worse")
+        else:
+            verdicts.append(NOT_SHOWN)
+    level["verdict"] = verdicts
+    return level, note
+
+
+def _seed_span(rows: pd.DataFrame) -> str:
+    counts = pd.concat([rows["n"], rows.get("n_best", rows["n"])]).astype(int)
+    lo, hi = int(counts.min()), int(counts.max())
+    return str(lo) if lo == hi else f"{lo}–{hi}"
+
+
+def _test_name(test: str, paired: bool) -> str:
+    if test == "t":
+        return "paired t test" if paired else "Welch t test"
+    return "sign-flip permutation test" if paired else "permutation test"
+
+
+def choose_best(results: pd.DataFrame, demand: str, metric: str = stats.METRIC) -> tuple[str, str]:
+    """(best agent controller at ``demand``, ``validation`` | ``test``: the rows it was
+    chosen on). Validation is used when every agent controller has validation rows there."""
+    test = test_rows(results)
+    agents = test[is_agent(test) & (test["demand"] == demand)]
+    names = list(dict.fromkeys(agents["controller"]))
+    valid = validation_rows(results)
+    valid = valid[is_agent(valid) & (valid["demand"] == demand)]
+    source, rows = (
+        ("validation", valid) if set(names) <= set(valid["controller"]) else ("test", agents)
+    )
+    means = {c: float(np.mean(unit_values(rows, c, demand, metric))) for c in names}
+    means = {c: v for c, v in means.items() if np.isfinite(v)}
+    if not means:
+        raise ValueError(f"no agent results at demand {demand!r}")
+    return min(means, key=means.get), source
+
+
+def against_best(
+    results: pd.DataFrame,
+    metric: str = stats.METRIC,
+    test: str = "permutation",
+    alpha: float = stats.ALPHA,
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Per demand level, every agent controller against the best reward (see the module
+    docstring). Returns (rows: demand, controller, best, chosen_on, n, n_best, mean,
+    mean_best, diff, p, floor, p_holm, verdict; a note per level, "" when none)."""
+    scored = test_rows(results)
+    _, demands = controller_order(scored)
+    out, notes = [], {}
+    for demand in demands:
+        level = scored[(scored["demand"] == demand) & is_agent(scored)]
+        if level.empty:
+            continue
+        best, chosen_on = choose_best(results, demand, metric)
+        ref = unit_values(level, best, demand, metric)
+        rows = []
+        for c in dict.fromkeys(level["controller"]):
+            x = unit_values(level, c, demand, metric)
+            row = {
+                "demand": demand, "controller": c, "best": best, "chosen_on": chosen_on,
+                "n": len(x), "n_best": len(ref), "mean": float(np.mean(x)),
+                "mean_best": float(np.mean(ref)), "p": np.nan, "floor": np.nan, "verdict": "",
+            }  # fmt: skip
+            row["diff"] = row["mean"] - row["mean_best"]
+            if c == best:
+                row["verdict"] = f"best (chosen on {chosen_on} data)"
+            elif min(len(x), len(ref)) < 2:
+                row["verdict"] = NEEDS_SEEDS
+            else:
+                t = stats.independent_test(x, ref, test)
+                row["p"], row["floor"] = t.p, t.floor
+            rows.append(row)
+        done, notes[demand] = _verdicts(pd.DataFrame(rows), alpha, test, paired=False)
+        out.append(done)
+    return (pd.concat(out, ignore_index=True) if out else pd.DataFrame()), notes
+
+
+def paired_differences(
+    results: pd.DataFrame, agent: str, baseline: str, demand: str, metric: str = stats.METRIC
+) -> tuple[np.ndarray, int]:
+    """(d_s per training seed of ``agent``: mean over shared test episodes of agent minus
+    ``baseline``; the number of shared episodes, fewest over the seeds)."""
+    level = results[results["demand"] == demand].dropna(subset=[metric])
+    base = level[level["controller"] == baseline].groupby("eval_seed")[metric].mean()
+    diffs, shared = [], []
+    for _, run in level[level["controller"] == agent].groupby("train_seed", sort=True):
+        a = run.groupby("eval_seed")[metric].mean()
+        common = a.index.intersection(base.index)
+        if len(common):
+            diffs.append(float((a[common] - base[common]).mean()))
+            shared.append(len(common))
+    return np.array(diffs), (min(shared) if shared else 0)
+
+
+def against_baselines(
+    results: pd.DataFrame,
+    metric: str = stats.METRIC,
+    test: str = "permutation",
+    alpha: float = stats.ALPHA,
+    confidence: float = 0.95,
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Per demand level, every (agent controller, baseline) pair, paired over the shared test
+    episodes (see the module docstring). Returns (rows: demand, controller, baseline, n,
+    episodes, diff, ci_low, ci_high, p, floor, p_holm, verdict; a note per level)."""
+    scored = test_rows(results)
+    controllers, demands = controller_order(scored)
+    agents = [c for c in controllers if c in set(scored.loc[is_agent(scored), "controller"])]
+    baselines = [c for c in controllers if c not in agents]
+    out, notes = [], {}
+    for demand in demands:
+        rows = []
+        for base in baselines:
+            for agent in agents:
+                d, shared = paired_differences(scored, agent, base, demand, metric)
+                if shared == 0:
+                    continue
+                lo, hi = stats.t_interval(d, confidence)
+                row = {
+                    "demand": demand, "controller": agent, "baseline": base, "n": len(d),
+                    "episodes": shared, "diff": float(np.mean(d)), "ci_low": lo, "ci_high": hi,
+                    "p": np.nan, "floor": np.nan, "verdict": "",
+                }  # fmt: skip
+                if len(d) < 2:
+                    row["verdict"] = NEEDS_SEEDS
+                else:
+                    t = stats.paired_test(d, test)
+                    row["p"], row["floor"] = t.p, t.floor
+                rows.append(row)
+        if rows:
+            done, notes[demand] = _verdicts(pd.DataFrame(rows), alpha, test, paired=True)
+            out.append(done)
+    return (pd.concat(out, ignore_index=True) if out else pd.DataFrame()), notes
+
+
+@dataclass
+class SeedLevel:
+    """Everything the report states at seed level, computed once: the summary (test rows),
+    both comparison families with their per-level notes, and the settings used."""
+
+    summary: pd.DataFrame
+    vs_best: pd.DataFrame
+    vs_best_notes: dict[str, str]
+    vs_baselines: pd.DataFrame
+    vs_baselines_notes: dict[str, str]
+    test: str
+    alpha: float
+    confidence: float
+
+
+def seed_level(
+    results: pd.DataFrame,
+    metric: str = stats.METRIC,
+    test: str = "permutation",
+    alpha: float = stats.ALPHA,
+    confidence: float = 0.95,
+) -> SeedLevel:
+    """The seed-level summary and comparisons of ``results`` (validation rows only select)."""
+    if test not in stats.TESTS:
+        raise ValueError(f"seed-level test {test!r}: use one of {', '.join(stats.TESTS)}")
+    best, best_notes = against_best(results, metric, test, alpha)
+    base, base_notes = against_baselines(results, metric, test, alpha, confidence)
+    summary = seed_summary(test_rows(results), metric, confidence)
+    return SeedLevel(summary, best, best_notes, base, base_notes, test, alpha, confidence)

@@ -1,0 +1,105 @@
+"""The report's figures (matplotlib, Agg): box plots per demand level, learning curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from intergreen.experiments.stats import METRIC
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def boxplots(
+    df: pd.DataFrame, controllers: list[str], demands: list[str], path: Path, metric: str = METRIC
+) -> None:
+    """Save ``boxplot_figure`` as a PNG at ``path``."""
+    fig = boxplot_figure(df, controllers, demands, metric)
+    fig.savefig(path, dpi=90)
+    _pyplot().close(fig)
+
+
+def boxplot_figure(
+    df: pd.DataFrame, controllers: list[str], demands: list[str], metric: str = METRIC
+):
+    """One panel per demand level: a box per controller over its test episodes, on a log
+    axis (so 8 s against 14 s stays visible beside 250 s), with the median line, the mean
+    marker and each training seed's mean as a dot; a legend says which is which. Returns
+    the matplotlib Figure."""
+    from matplotlib.lines import Line2D
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(
+        len(demands), 1, figsize=(3 + 0.55 * len(controllers), 1.2 + 3.4 * len(demands)),
+        squeeze=False, sharex=True,
+    )  # fmt: skip
+    median = {"color": "tab:orange", "linewidth": 1.5}
+    mean = {"marker": "^", "markerfacecolor": "tab:green", "markeredgecolor": "tab:green"}
+    flier = {"marker": "+", "markeredgecolor": "0.55", "markersize": 4}
+    for ax, d in zip(axes[:, 0], demands, strict=True):
+        level = df[df["demand"] == d]
+        data = [
+            level.loc[level["controller"] == c, metric].dropna().to_numpy() for c in controllers
+        ]
+        ax.boxplot(data, showmeans=True, medianprops=median, meanprops=mean, flierprops=flier)
+        for i, c in enumerate(controllers, start=1):
+            runs = level[(level["controller"] == c) & (level["kind"] == "agent")]
+            if runs.empty:
+                continue
+            seeds = runs.groupby("train_seed")[metric].mean().to_numpy()
+            jitter = np.linspace(-0.15, 0.15, len(seeds)) if len(seeds) > 1 else [0.0]
+            ax.plot(i + np.asarray(jitter), seeds, "o", ms=3.5, color="black", alpha=0.7)
+        ax.set_yscale("log", nonpositive="clip")
+        ax.set_xticks(range(1, len(controllers) + 1), controllers, rotation=70, fontsize=8)
+        ax.set_title(f"demand {d}", fontsize=10)
+        ax.set_ylabel("waiting time (s, log)")
+        ax.grid(axis="y", which="both", alpha=0.3)
+    handles = [
+        Line2D([], [], **median, label="median"),
+        Line2D([], [], linestyle="none", markersize=7, label="mean", **mean),
+        Line2D([], [], linestyle="none", marker="o", color="black", markersize=4,
+               label="mean of one training seed"),
+        Line2D([], [], color="black", linewidth=1, label="box: quartiles; whiskers: 1.5 IQR"),
+        Line2D([], [], linestyle="none", label="episode beyond the whiskers", **flier),
+    ]  # fmt: skip
+    fig.legend(handles=handles, loc="upper center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))
+    return fig
+
+
+def learning_curves(curves: pd.DataFrame, path: Path, metric: str = METRIC) -> bool:
+    """Waiting time of each training episode (rolling mean of 5) per reward, one line per
+    agent and training seed; False (nothing drawn) when there are no curves."""
+    if curves.empty or metric not in curves:
+        return False
+    plt = _pyplot()
+    rewards = list(dict.fromkeys(curves["reward"]))
+    ncol = min(4, len(rewards))
+    nrow = int(np.ceil(len(rewards) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 3 * nrow), squeeze=False)
+    for ax, reward in zip(axes.flat, rewards, strict=False):
+        sub = curves[curves["reward"] == reward]
+        for (agent, seed), run in sub.groupby(["agent", "train_seed"], sort=False):
+            run = run.sort_values("step")
+            smooth = run[metric].rolling(5, min_periods=1).mean()
+            ax.plot(run["step"], smooth, label=f"{agent} s{seed}", lw=1.2)
+        ax.set_title(reward, fontsize=10)
+        ax.set_xlabel("training steps")
+        ax.set_ylabel("waiting time (s)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(rewards) :]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True

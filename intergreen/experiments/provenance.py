@@ -1,0 +1,424 @@
+"""What a report may say about how its runs were made: read from what the runs recorded.
+
+Sources, best first: each run's ``config.json`` (``runs/*/config.json`` of a results
+folder, or ``run_configs.json`` of a published one: the same payloads by run name), holding
+the resolved hyperparameters and environment options; ``grid.json`` (the batch's grid);
+the junction spec named there; the results table itself (episodes, test seeds, simulated
+seconds). A folder without run configs is resolved from ``grid.json`` with the presets of
+this version, and the report says whether the run keys recorded in ``results.parquet``
+match (the key hashes the resolved configuration, so a match proves the settings).
+
+``check_versions`` refuses a report over runs made under different code or reward
+versions (``intergreen_version``, ``reward_version`` in config.json, or columns of the same
+names in the results); a run that recorded none counts as version ``unrecorded``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from intergreen.common import span
+
+RUN_CONFIGS = "run_configs.json"
+VERSION_KEYS = ("intergreen_version", "reward_version")
+UNRECORDED = "unrecorded"
+NOISE_FIELDS = ("count_sd", "miss_prob", "dropout_prob")
+
+
+class MixedVersionsError(ValueError):
+    """Runs made under different code or reward versions in one report."""
+
+
+# ----- run configurations -------------------------------------------------------------------
+def _agent_keys(results: pd.DataFrame) -> set[str]:
+    if "run_key" not in results:
+        return set()
+    return set(results.loc[results["kind"] == "agent", "run_key"].dropna().astype(str))
+
+
+def load_run_configs(root: Path, results: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Run name -> config.json payload, for the agent runs whose results are in ``results``
+    (matched by key): from ``runs/*/config.json``, else from ``run_configs.json``."""
+    keys = _agent_keys(results)
+    configs: dict[str, dict[str, Any]] = {}
+    for path in sorted((root / "runs").glob("*/config.json")):
+        payload = _read_json(path)
+        if isinstance(payload, dict) and payload.get("key") in keys:
+            configs[path.parent.name] = payload
+    if not configs:
+        stored = _read_json(root / RUN_CONFIGS)
+        if isinstance(stored, dict):
+            configs = {
+                name: p for name, p in stored.items()
+                if isinstance(p, dict) and p.get("key") in keys
+            }  # fmt: skip
+    return configs
+
+
+def reconstruct_run_configs(grid: dict[str, Any], results: pd.DataFrame) -> dict[str, Any]:
+    """config.json payloads rebuilt from ``grid`` with the presets of this version, for the
+    cells whose key matches a run key in ``results`` (so the rebuilt settings are the ones the
+    run used); each is marked ``"reconstructed"``. Empty when the grid does not load."""
+    from intergreen.experiments.grid import GridError, load_grid
+
+    try:
+        cells = load_grid(grid).cells()
+    except (GridError, ValueError):
+        return {}
+    keys = _agent_keys(results)
+    out: dict[str, Any] = {}
+    for cell in cells:
+        config = cell.train_config()
+        if config.key() not in keys:
+            continue
+        out[cell.dir_name()] = {
+            "key": config.key(),
+            "config": config.model_dump(),
+            "hyperparameters": config.resolved_hyperparameters(),
+            "env": config.resolved_env_kwargs(),
+            "reconstructed": "from grid.json and the presets of this version; the key matches "
+            "the run key recorded in results.parquet",
+        }
+    return out
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+# ----- versions -----------------------------------------------------------------------------
+def _version(payload: dict[str, Any], key: str) -> str:
+    value = payload.get(key, (payload.get("config") or {}).get(key))
+    return str(value) if value not in (None, "") else UNRECORDED
+
+
+def run_versions(configs: dict[str, dict[str, Any]], results: pd.DataFrame) -> pd.DataFrame:
+    """One row per agent run in ``results``: run (name), reward, intergreen_version,
+    reward_version (``unrecorded`` where neither config.json nor the results say)."""
+    by_key = {p.get("key"): (name, p) for name, p in configs.items()}
+    agents = results[results["kind"] == "agent"]
+    rows = []
+    if agents.empty or "run_key" not in agents:
+        return pd.DataFrame(columns=["run", "reward", *VERSION_KEYS])
+    for key, run in agents.groupby("run_key", sort=False):
+        first = run.iloc[0]
+        name, payload = by_key.get(key, (None, {}))
+        row = {
+            "run": name or f"{first['reward']}-{first['agent']}-s{first['train_seed']}",
+            "reward": str(first["reward"]),
+        }
+        for k in VERSION_KEYS:
+            value = _version(payload, k)
+            if value == UNRECORDED and k in run:
+                values = run[k].dropna().astype(str).unique()
+                value = values[0] if len(values) == 1 else (UNRECORDED if not len(values) else
+                                                            "/".join(sorted(values)))  # fmt: skip
+            row[k] = value
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _runs_text(names: list[str], limit: int = 3) -> str:
+    shown = ", ".join(names[:limit]) + (f", … ({len(names)} runs)" if len(names) > limit else "")
+    return shown
+
+
+def check_versions(versions: pd.DataFrame, where: str) -> None:
+    """Raise MixedVersionsError (one line: which runs, which versions, what to do) when the
+    runs differ in code version, or the runs of one reward in reward version."""
+    problems = []
+    if not versions.empty:
+        groups = versions.groupby("intergreen_version", sort=True)["run"].apply(list)
+        if len(groups) > 1:
+            problems.append(
+                "runs made under different intergreen versions: "
+                + "; ".join(f"{v} ({_runs_text(r)})" for v, r in groups.items())
+            )
+        for reward, runs in versions.groupby("reward", sort=False):
+            by = runs.groupby("reward_version", sort=True)["run"].apply(list)
+            if len(by) > 1:
+                problems.append(
+                    f"reward {reward} under different reward versions: "
+                    + "; ".join(f"{v} ({_runs_text(r)})" for v, r in by.items())
+                )
+    if problems:
+        raise MixedVersionsError(
+            f"{where}: " + "; ".join(problems) + ". A report compares runs of one version: "
+            "re-run the other runs with the current code into a fresh folder (`intergreen "
+            "compare GRID --out NEW`), or report each version's results folder on its own"
+        )
+
+
+# ----- the set-up ---------------------------------------------------------------------------
+@dataclass
+class Setup:
+    """The facts a report states about its runs, each with a value per distinct setting."""
+
+    source: str
+    junction_name: str = "?"
+    junction: Any = None  # JunctionSpec, or None when it does not load
+    agents: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    decisions: list[str] = field(default_factory=list)
+    noise: list[dict[str, float]] = field(default_factory=list)
+    timesteps: list[int] = field(default_factory=list)
+    n_envs: list[int] = field(default_factory=list)
+    train_demands: list[str] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
+    seeds_per_controller: tuple[int, int] = (0, 0)
+    eval_demands: list[str] = field(default_factory=list)
+    eval_episodes: tuple[int, int] = (0, 0)
+    eval_seeds: tuple[int, int] | None = None
+    simulated_s: float | None = None
+    versions: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def gammas(self) -> list[Any]:
+        return sorted({g for a in self.agents.values() for g in a.get("gamma", [])}, key=str)
+
+    @property
+    def max_greens(self) -> dict[str, float | None]:
+        if self.junction is None:
+            return {}
+        return {s: st.max_green for s, st in self.junction.stages.items()}
+
+
+def _distinct(values: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for v in values:
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def default_decisions() -> str:
+    """The environment's own default decision mode (JunctionEnv's signature)."""
+    from intergreen.junctions.env import JunctionEnv
+
+    return str(inspect.signature(JunctionEnv.__init__).parameters["decisions"].default)
+
+
+def read_grid(root: Path) -> dict[str, Any]:
+    """The folder's grid.json as a mapping ({} when absent or unreadable)."""
+    grid = _read_json(root / "grid.json")
+    return grid if isinstance(grid, dict) else {}
+
+
+def read_setup(root: Path, results: pd.DataFrame, configs: dict[str, dict[str, Any]]) -> Setup:
+    """Collect the set-up facts from run configs (or, without them, grid.json resolved with
+    this version's presets), the junction spec and the results table (test rows)."""
+    from intergreen.junctions.catalog import resolve_junction
+    from intergreen.junctions.spec import Noise, SpecError
+
+    meta = read_grid(root)
+    keys = _agent_keys(results)
+    if configs and all(p.get("reconstructed") for p in configs.values()):
+        source = (
+            f"{RUN_CONFIGS}, the runs' configurations rebuilt from grid.json with the presets "
+            "when the results were published; their keys match the run keys in results.parquet "
+            f"({len(configs)} of {len(keys)} runs)"
+        )
+    elif configs:
+        source = f"the runs' own config.json ({len(configs)} of {len(keys)} runs)"
+    else:
+        configs = reconstruct_run_configs(meta, results) if meta.get("rewards") else {}
+        if configs:
+            source = (
+                "grid.json resolved with the presets of this version; the run keys in "
+                f"results.parquet match ({len(configs)} of {len(keys)} runs), so these are the "
+                "settings the runs used"
+            )
+        else:
+            source = (
+                "grid.json only: the runs' configurations are not here and the presets of this "
+                "version do not reproduce the recorded run keys, so agent settings are not stated"
+            )
+    setup = Setup(source=source)
+    cfgs = [p.get("config") or {} for p in configs.values()]
+    setup.junction_name = str(meta.get("junction") or (cfgs[0].get("junction") if cfgs else "?"))
+    try:
+        setup.junction = resolve_junction(setup.junction_name)
+    except (SpecError, OSError, ValueError):
+        setup.junction = None
+    decisions_default = default_decisions()
+    for payload in configs.values():
+        cfg = payload.get("config") or {}
+        hp = payload.get("hyperparameters") or {}
+        env = payload.get("env") or {}
+        agent = str(cfg.get("agent", "?"))
+        facts = setup.agents.setdefault(agent, {})
+        for name, value in (
+            ("preset", cfg.get("preset") or agent),
+            ("gamma", hp.get("gamma")),
+            ("learning_rate", hp.get("learning_rate")),
+            ("net_arch", (hp.get("policy_kwargs") or {}).get("net_arch")),
+        ):
+            if value is not None and value not in facts.setdefault(name, []):
+                facts[name].append(value)
+        setup.decisions.append(str(env.get("decisions", decisions_default)))
+        if "sensor_noise" in env:
+            noise = Noise.model_validate(env["sensor_noise"]).model_dump()
+        elif setup.junction is not None:
+            noise = setup.junction.sensors.noise.model_dump()
+        else:
+            noise = {}
+        setup.noise.append(noise)
+        setup.timesteps.append(int(cfg.get("timesteps", 0)))
+        setup.n_envs.append(int(cfg.get("n_envs", 1)))
+    training = meta.get("training") or {}
+    if not configs:
+        setup.timesteps = [int(training["timesteps"])] if "timesteps" in training else []
+        setup.n_envs = [int(training.get("n_envs", 1))] if training else []
+    if not setup.noise and setup.junction is not None:
+        setup.noise = [setup.junction.sensors.noise.model_dump()]
+    setup.decisions = _distinct(setup.decisions)
+    setup.noise = _distinct(setup.noise)
+    setup.timesteps = _distinct(setup.timesteps)
+    setup.n_envs = _distinct(setup.n_envs)
+    setup.train_demands = [str(d) for d in meta.get("train_demands") or []]
+    agents = results[results["kind"] == "agent"]
+    if not agents.empty:
+        setup.seeds = sorted(int(s) for s in agents["train_seed"].dropna().unique())
+        per = agents.groupby("controller")["train_seed"].nunique()
+        setup.seeds_per_controller = (int(per.min()), int(per.max()))
+    setup.eval_demands = list(dict.fromkeys(results["demand"]))
+    run = ["controller", "train_seed", "demand"]
+    episodes = results.groupby(run, dropna=False).size() if len(results) else None
+    if episodes is not None and len(episodes):
+        setup.eval_episodes = (int(episodes.min()), int(episodes.max()))
+    if "eval_seed" in results and len(results):
+        setup.eval_seeds = (int(results["eval_seed"].min()), int(results["eval_seed"].max()))
+    if "simulated_s" in results and len(results):
+        setup.simulated_s = float(results["simulated_s"].max())
+    setup.versions = run_versions(configs, results)
+    return setup
+
+
+def _num(x: Any) -> str:
+    return f"{x:g}" if isinstance(x, int | float) and not isinstance(x, bool) else str(x)
+
+
+def _values(values: list[Any]) -> str:
+    return " / ".join(_num(v) for v in values) if values else "not recorded"
+
+
+def decision_text(setup: Setup) -> str:
+    """How often the agents decide, from the recorded decision mode and the junction timing."""
+    interval = setup.junction.timing.decision_interval if setup.junction is not None else None
+    every = f"every {interval:g} s" if interval else "every decision interval"
+    texts = {
+        "every_interval": f"asked {every} (a request during a change or a minimum green is "
+        "ignored: steps of equal length)",
+        "when_ready": f"asked only when the controller can act ({every} once the minimum green "
+        "has run, otherwise after the change)",
+    }
+    return "; ".join(f"{texts.get(d, d)} (`decisions: {d}`)" for d in setup.decisions)
+
+
+def max_green_text(setup: Setup) -> str:
+    greens = setup.max_greens
+    if not greens:
+        return "not known (the junction spec did not load)"
+    capped = {s: g for s, g in greens.items() if g is not None}
+    if not capped:
+        return "none (a stage can be extended indefinitely)"
+    rest = [s for s, g in greens.items() if g is None]
+    return ", ".join(f"stage {s} {g:g} s" for s, g in capped.items()) + (
+        f"; none on stage{'s' if len(rest) > 1 else ''} {', '.join(rest)}" if rest else ""
+    )
+
+
+def noise_text(setup: Setup) -> str:
+    if not setup.noise:
+        return "not known"
+    parts = []
+    for noise in setup.noise:
+        if not any(noise.get(k) for k in NOISE_FIELDS):
+            parts.append("no sensor noise (count_sd, miss_prob and dropout_prob all 0)")
+        else:
+            parts.append(
+                "seeded sensor noise: "
+                + ", ".join(f"{k} {noise.get(k, 0):g}" for k in NOISE_FIELDS)
+            )
+    return " / ".join(parts)
+
+
+def setup_lines(setup: Setup) -> list[str]:
+    """The report's set-up paragraph, sentence by sentence from ``setup``."""
+    spec = setup.junction
+    lines = [
+        f"**Where these facts come from.** From {setup.source}; the junction as shipped in this "
+        "version (runs record its name only); episodes and seeds from results.parquet."
+    ]
+    if spec is not None:
+        base = f" (a variant of {spec.extends})" if spec.extends else ""
+        sensors = f"{spec.sensors.camera_range:g} m camera zones" + (
+            " and stop-line loops" if spec.sensors.stop_line_loops else ""
+        )
+        lines.append(
+            f"**Junction and control.** {setup.junction_name}{base}: simulation step "
+            f"{spec.timing.step_length:g} s; agents {decision_text(setup)}; maximum greens: "
+            f"{max_green_text(setup)}; sensors: {sensors}, {noise_text(setup)}."
+        )
+    else:
+        lines.append(f"**Junction.** {setup.junction_name} (its spec does not load here).")
+    if setup.agents:
+        parts = []
+        for agent, facts in setup.agents.items():
+            net = facts.get("net_arch")
+            parts.append(
+                f"{agent.upper()} (preset {_values(facts.get('preset', []))}: gamma "
+                f"{_values(facts.get('gamma', []))}, learning rate "
+                f"{_values(facts.get('learning_rate', []))}"
+                + (f", hidden layers {' / '.join(map(str, net))}" if net else "")
+                + ")"
+            )
+        lines.append("**Agents.** " + "; ".join(parts) + ".")
+    budget = (
+        f"**Budget and seeds.** {_values(setup.timesteps)} decisions per run"
+        + (f" on {_values(setup.n_envs)} simulation(s)" if setup.n_envs else "")
+        + (f", training demand {', '.join(setup.train_demands)}" if setup.train_demands else "")
+    )
+    if setup.seeds:
+        lo, hi = setup.seeds_per_controller
+        budget += f"; training seeds {_seed_list(setup.seeds)} ({span(lo, hi)} per agent)"
+    if setup.eval_episodes[1]:
+        budget += (
+            f"; evaluation: {span(*setup.eval_episodes)} test episodes per demand level "
+            f"({', '.join(setup.eval_demands)}) per run"
+        )
+        if setup.eval_seeds:
+            budget += (
+                f", episode seeds {setup.eval_seeds[0]}–{setup.eval_seeds[1]} for every controller"
+            )
+    if setup.simulated_s:
+        budget += f", {setup.simulated_s:.0f} s simulated per episode"
+    lines.append(budget + ".")
+    lines.append(version_text(setup.versions))
+    return lines
+
+
+def _seed_list(seeds: list[int]) -> str:
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{seeds[0]}–{seeds[-1]}"
+    return ", ".join(map(str, seeds))
+
+
+def version_text(versions: pd.DataFrame) -> str:
+    if versions.empty:
+        return "**Versions.** No agent runs."
+    code = _distinct(list(versions["intergreen_version"]))
+    rewards = versions.drop_duplicates("reward")[["reward", "reward_version"]]
+    if code == [UNRECORDED] and set(rewards["reward_version"]) == {UNRECORDED}:
+        return ("**Versions.** The runs' configurations record no code or reward version "
+                "(recorded as `unrecorded`; every run the same).")  # fmt: skip
+    rv = ", ".join(f"{r.reward} {r.reward_version}" for r in rewards.itertuples())
+    return f"**Versions.** intergreen {', '.join(code)}; reward versions: {rv}."

@@ -1,0 +1,165 @@
+"""The report's set-up sentences come from the recorded configuration; mixed versions are
+refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from intergreen.experiments import provenance
+from intergreen.experiments.report import build_report
+
+HP = {"gamma": 0.9, "learning_rate": 0.0001, "policy_kwargs": {"net_arch": [64, 64]}}
+
+
+def write_folder(
+    root: Path,
+    df: pd.DataFrame,
+    junction: str = "gm_a56",
+    hyperparameters: dict | None = None,
+    env: dict | None = None,
+    extra: dict[str, dict] | None = None,
+) -> Path:
+    """A results folder as `intergreen compare` writes it: results.parquet, grid.json and a
+    config.json per run (``extra`` adds keys to the named runs' configs)."""
+    root.mkdir(parents=True, exist_ok=True)
+    df.to_parquet(root / "results.parquet")
+    rewards = list(dict.fromkeys(df.loc[df.kind == "agent", "reward"]))
+    grid = {"name": "synthetic", "junction": junction, "rewards": rewards,
+            "agents": {"dqn": {"preset": "dqn", "hyperparams": {}}}, "train_demands": ["mixed"],
+            "seeds": [1, 2], "training": {"timesteps": 5000, "n_envs": 1}}  # fmt: skip
+    (root / "grid.json").write_text(json.dumps(grid))
+    for (reward, seed), run in df[df.kind == "agent"].groupby(["reward", "train_seed"]):
+        name = f"{reward}-dqn-s{seed}"
+        payload = {
+            "key": run["run_key"].iloc[0],
+            "config": {"agent": "dqn", "junction": junction, "reward": reward,
+                       "timesteps": 5000, "seed": int(seed), "preset": "dqn", "n_envs": 1},
+            "hyperparameters": hyperparameters or HP,
+            "env": {"decisions": "when_ready"} if env is None else env,
+        }  # fmt: skip
+        payload.update((extra or {}).get(name, {}))
+        (root / "runs" / name).mkdir(parents=True)
+        (root / "runs" / name / "config.json").write_text(json.dumps(payload))
+    return root
+
+
+def _results(make_results) -> pd.DataFrame:
+    return make_results(
+        {"queue": [10.0, 11.0], "average_speed": [9.0, 9.5]},
+        baselines={"vehicle-actuated": 12.0}, episodes=3,
+    )  # fmt: skip
+
+
+def _setup_text(md: str) -> str:
+    return md.split("## Set-up")[1].split("\n## ")[0]
+
+
+def test_setup_sentences_follow_the_recorded_configuration(tmp_path, make_results):
+    df = _results(make_results)
+    root = write_folder(tmp_path / "a", df)
+    md = build_report(root, reference="study", html=False)["markdown"].read_text()
+    setup = _setup_text(md)
+    assert "From the runs' own config.json (4 of 4 runs)" in setup
+    assert "asked only when the controller can act" in setup and "gamma 0.9," in setup
+    assert "maximum greens: none (a stage can be extended indefinitely)" in setup
+    assert "no sensor noise" in setup and "seeded" not in md
+    assert "learning rate 0.0001, hidden layers [64, 64]" in setup
+    assert "5000 decisions per run" in setup and "training seeds 1, 2 (2 per agent)" in setup
+    assert "3 test episodes per demand level (low) per run, episode seeds 1000–1002" in setup
+    differ = md.split("## Where we differ")[1].split("\n## ")[0]
+    assert "gamma 0.9;" in differ and "The same as the study" not in differ
+    assert "Ours: none (a stage can be extended indefinitely)" in differ
+    assert "0.98" not in md  # nothing from today's preset leaks into a run that used 0.9
+
+    study_like = {**HP, "gamma": 0.8}
+    noise = {"sensor_noise": {"count_sd": 0.5, "miss_prob": 0.1}, "decisions": "when_ready"}
+    root = write_folder(tmp_path / "b", df, "gm_a56_max_green", study_like, noise)
+    md = build_report(root, reference="study", html=False)["markdown"].read_text()
+    setup = _setup_text(md)
+    assert "gm_a56_max_green (a variant of gm_a56)" in setup
+    assert "maximum greens: stage 2 60 s, stage 4 40 s; none on stages 1, 3" in setup
+    assert "seeded sensor noise: count_sd 0.5, miss_prob 0.1, dropout_prob 0" in setup
+    differ = md.split("## Where we differ")[1].split("\n## ")[0]
+    assert "gamma 0.8; the study's agent" in differ and "The same as the study." in differ
+    assert "Ours: stage 2 60 s, stage 4 40 s" in differ
+    assert "seeded sensor noise: count_sd 0.5" in differ
+
+    root = write_folder(tmp_path / "c", df, env={"decisions": "every_interval"})
+    setup = _setup_text(build_report(root, html=False)["markdown"].read_text())
+    assert "asked every 0.6 s (a request during a change" in setup
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        ({"queue-dqn-s1": {"intergreen_version": "0.2"}}, "0.2 (queue-dqn-s1); unrecorded ("),
+        (
+            {name: {"intergreen_version": v} for name, v in
+             (("queue-dqn-s1", "0.2"), ("queue-dqn-s2", "0.3"), ("average_speed-dqn-s1", "0.3"),
+              ("average_speed-dqn-s2", "0.3"))},
+            "different intergreen versions: 0.2 (queue-dqn-s1); 0.3 (queue-dqn-s2, average_speed",
+        ),
+        (
+            {"queue-dqn-s1": {"reward_version": "1"}, "queue-dqn-s2": {"reward_version": "2"}},
+            "reward queue under different reward versions: 1 (queue-dqn-s1); 2 (queue-dqn-s2)",
+        ),
+    ],
+)  # fmt: skip
+def test_runs_of_different_versions_are_refused(tmp_path, make_results, capsys, extra, needle):
+    from intergreen.cli import main
+
+    root = write_folder(tmp_path / "r", _results(make_results), extra=extra)
+    with pytest.raises(provenance.MixedVersionsError, match="re-run the other runs") as err:
+        build_report(root)
+    assert needle in str(err.value)
+    assert not (root / "report.md").exists() and not (root / "plots").exists()
+    with pytest.raises(SystemExit) as code:
+        main(["report", str(root)])
+    assert code.value.code == 2
+    out = capsys.readouterr().err
+    assert needle.split(" (")[0] in out and "Traceback" not in out
+
+
+def test_versions_that_agree_are_reported(tmp_path, make_results):
+    same = {"intergreen_version": "0.3", "reward_version": "1"}
+    extra = {f"{r}-dqn-s{s}": same for r in ("queue", "average_speed") for s in (1, 2)}
+    extra["average_speed-dqn-s1"] = extra["average_speed-dqn-s2"] = {**same, "reward_version": "2"}
+    root = write_folder(tmp_path / "r", _results(make_results), extra=extra)
+    md = build_report(root, html=False)["markdown"].read_text()
+    assert "**Versions.** intergreen 0.3; reward versions: queue 1, average_speed 2." in md
+
+
+def test_versions_recorded_in_the_results_table_are_checked(tmp_path, make_results):
+    df = _results(make_results)
+    df["intergreen_version"] = ["0.1" if k == "queue-1" else "0.2" for k in df["run_key"]]
+    root = tmp_path / "r"
+    root.mkdir()
+    df.to_parquet(root / "results.parquet")
+    with pytest.raises(provenance.MixedVersionsError, match=r"0\.1 \(queue-dqn-s1\)"):
+        build_report(root)
+
+
+def test_configs_rebuilt_from_the_grid_only_where_the_run_keys_match(tmp_path, make_results):
+    from intergreen.experiments.grid import load_grid
+
+    grid = {"name": "g", "rewards": ["queue"], "agents": {"dqn": {"preset": "study_dqn"}},
+            "seeds": [1, 2], "training": {"timesteps": 300}}  # fmt: skip
+    cells = load_grid(grid).cells()
+    df = make_results({"queue": [10.0, 11.0, 12.0]}, episodes=2)
+    keys = {f"queue-{i + 1}": c.key() for i, c in enumerate(cells)} | {"queue-3": "0" * 16}
+    df["run_key"] = df["run_key"].map(keys)
+    rebuilt = provenance.reconstruct_run_configs(grid, df)
+    assert sorted(p["key"] for p in rebuilt.values()) == sorted(c.key() for c in cells)
+    assert {p["hyperparameters"]["gamma"] for p in rebuilt.values()} == {0.8}
+    root = tmp_path / "r"
+    root.mkdir()
+    df.to_parquet(root / "results.parquet")
+    (root / "grid.json").write_text(json.dumps(grid))
+    setup = provenance.read_setup(root, df, {})
+    assert "the run keys in results.parquet match (2 of 3 runs)" in setup.source
+    assert setup.gammas == [0.8] and setup.decisions == ["when_ready"]
+    assert provenance.reconstruct_run_configs({**grid, "rewards": ["nope"]}, df) == {}
