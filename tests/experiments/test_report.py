@@ -170,3 +170,17 @@ def test_published_report_regenerates_from_its_own_tables(batch_copy, tmp_path):
     with pytest.raises(SystemExit) as code:
         main(["report", str(tmp_path / "nothing"), "--publish", str(dest)])
     assert code.value.code == 2
+
+
+@pytest.mark.slow
+def test_committed_study_report_regenerates_from_its_tables(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    published = Path(__file__).parents[2] / "docs" / "results" / "study_full"
+    copy = tmp_path / "study_full"
+    shutil.copytree(published, copy)
+    (copy / "report.md").unlink()
+    md = build_report(copy, reference="study", html=False)["markdown"].read_text()
+    assert md == (published / "report.md").read_text()
+    assert "seeded" not in md and "no sensor noise" in md and "(39 of 39 runs)" in md
