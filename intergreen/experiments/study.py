@@ -353,7 +353,7 @@ def starvation(df: pd.DataFrame, setup: provenance.Setup) -> str:
     bases = hit[hit["kind"] != "agent"].groupby("controller")["starved"].mean()
     runs = agents.groupby(["controller", "train_seed"])["starved"].mean()
     mostly = int((runs > 0.5).sum())
-    worst = ", ".join(f"{r} {v:.0%}" for r, v in by_reward[::-1].items() if v > 0)
+    worst = ", ".join(f"{r} {_share(v)}" for r, v in by_reward[::-1].items() if v > 0)
     greens = provenance.max_green_text(setup)
     return (
         f"**Starved arms.** {agents['starved'].mean():.0%} of the agents' test episodes had a "
@@ -363,6 +363,11 @@ def starvation(df: pd.DataFrame, setup: provenance.Setup) -> str:
         f"episodes. Maximum greens in these runs: {greens}. "
         + (f"By reward: {worst}." if worst else "")
     )
+
+
+def _share(v: float) -> str:
+    """A share as a percentage; a small non-zero one as '<1%', never '0%'."""
+    return "<1%" if 0 < v < 0.005 else f"{v:.0%}"
 
 
 def differences(
