@@ -1,26 +1,48 @@
-"""PPO and DQN whose envs collect their steps in parallel, each with the learner's policy.
+"""SB3's PPO and DQN, driven by lean collection loops (`intergreen.agents.collectors`).
 
-Neither algorithm changes its policy while it collects: PPO collects ``n_steps`` per env, DQN
-``train_freq`` steps, then learns. So every env can collect its share on its own: the worker
-processes of a `LocalFirstVecEnv` step their env and run the policy's forward pass while the
-learner does the same for env 0. SB3 instead steps all envs in lockstep, and the forward
-pass for every env (most of a step's time on gm_a56, where a SUMO step takes ~0.2 ms) runs on
-the learner's one core; with the study's decision timing each lockstep step also waits for
-the slower env's decision (1 to ~25 simulation steps).
+The algorithms, policies, buffers and losses are stable-baselines3's; what changes is how
+their steps are collected, chosen by ``collection``:
 
-What the algorithms learn from is the same: every transition comes from the learner's current
-policy, with SB3's handling of time limits; the callbacks see the same steps, infos and
-timestep counts, in the same order, at the end of each collection instead of as they happen.
-PPO's workers get the policy's weights with each rollout; DQN's read a shared-memory snapshot
-of the Q-network, taken as each collection starts.
-Actions are sampled (PPO) or explored (DQN: each env draws its own epsilon-greedy coin where
-SB3 draws one for all envs) from each process's own seeded generator, so a run is reproducible
-but not identical to a lockstep run.
+``"fast"`` (the default)
+    One env (a DummyVecEnv of one): SB3's own collection loop, step for step in the same
+    order (action, env step, callbacks, info buffer, buffer write, DQN's schedule and target
+    updates), without its per-step overheads: the policy's network runs directly, the env is
+    stepped without the vectorised env's copies, and transitions are written into SB3's
+    buffer in place. What it learns is exactly what SB3's loop learns: the same transitions,
+    random draws and weights (tests/agents/test_equivalence.py).
+
+    Several envs (a `LocalFirstVecEnv`): every env collects its share in parallel with the
+    learner's current policy (neither algorithm changes its policy while it collects: PPO
+    collects ``n_steps`` per env, DQN ``train_freq`` steps, then learns), the workers in their
+    processes and the learner for env 0. SB3 instead steps all envs in lockstep and runs the
+    forward pass for every env on the learner's one core; with the study's decision timing
+    each lockstep step also waits for the slower env's decision. What the algorithms learn
+    from is the same kind of data: every transition comes from the learner's current policy,
+    with SB3's handling of time limits; the callbacks see the same steps, infos and timestep
+    counts, in the same order, at the end of each collection instead of as they happen. PPO's
+    workers get the policy's weights with each rollout; DQN's read a shared-memory snapshot of
+    the Q-network, taken as each collection starts. Actions are sampled (PPO) or explored (DQN:
+    each env draws its own epsilon-greedy coin where SB3 draws one for all envs) from each
+    process's own seeded generator, so a run is reproducible but not identical to a lockstep
+    run; and DQN learns one collection behind (`ParallelCollectDQN`).
+
+``"sb3"``
+    SB3's own ``collect_rollouts``, unchanged: its exact lockstep behaviour with any number of
+    envs, for users who need it (and the reference the fast path is tested against).
+
+The lean loops fall back to SB3's own where they do not apply (continuous actions, dict
+observations, other buffers, VecNormalize, gSDE, episodic ``train_freq``).
+
+SB3 internals used here (``_last_obs``, ``_last_episode_starts``, ``_update_info_buffer``,
+``_on_step``, ``_total_timesteps``, ``_episode_num``, ...) are those of the SB3 versions
+pyproject.toml allows; the equivalence tests fail if a new version changes them.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -30,19 +52,14 @@ from stable_baselines3 import DQN, PPO
 from stable_baselines3.common.buffers import ReplayBuffer, RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.noise import ActionNoise
-from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.type_aliases import RolloutReturn, TrainFreq, TrainFrequencyUnit
-from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
+from intergreen.agents.collectors import RolloutCollector, StepCollector, replay_arrays
 from intergreen.agents.vecenv import EnvCommands, LocalFirstVecEnv
 
-
-def _no_learning(_: float) -> float:
-    return 0.0
-
-
-def _no_optimizer(*_: Any, **__: Any) -> None:
-    """A worker's policy is never trained (and torch's first optimizer takes ~1 s to make)."""
+#: The ways to collect steps (see the module docstring).
+COLLECTIONS = ("fast", "sb3")
 
 
 def _learner_seed(model: PPO | DQN) -> int:
@@ -54,104 +71,69 @@ def _stacked(parts: list[dict[str, Any]], key: str) -> np.ndarray:
     return np.stack([p[key] for p in parts], axis=1)
 
 
-def _worker_seed(setup: dict[str, Any]) -> int:
-    return int(np.random.SeedSequence([setup["seed"], setup["index"]]).generate_state(1)[0])
+def _check_collection(collection: str) -> str:
+    if collection not in COLLECTIONS:
+        raise ValueError(f"collection={collection!r}: use one of {', '.join(COLLECTIONS)}")
+    return collection
 
 
-def make_collector(setup: dict[str, Any]) -> RolloutCollector | StepCollector:
-    """A worker's collector for the learner that sent ``setup``."""
-    if setup["kind"] == "dqn":
-        return StepCollector.from_setup(setup)
-    return RolloutCollector.from_setup(setup)
+def _signature_with_collection(init: Callable, base: type) -> None:
+    """Give ``init`` (``*args, collection, **kwargs``) the signature of ``base.__init__`` plus
+    ``collection``, so that the valid hyperparameters can be read from it."""
+    params = list(inspect.signature(base.__init__).parameters.values())
+    extra = inspect.Parameter("collection", inspect.Parameter.KEYWORD_ONLY, default="fast",
+                              annotation=str)  # fmt: skip
+    init.__signature__ = inspect.Signature([*params, extra])  # type: ignore[attr-defined]
 
 
-class RolloutCollector:
-    """Runs one env's PPO rollouts with a policy: the learner's own, or a worker's copy."""
+def _single_env(env: VecEnv) -> EnvCommands | None:
+    """The one env of a DummyVecEnv of one, to be stepped directly; else None."""
+    if type(env) is DummyVecEnv and env.num_envs == 1:
+        return EnvCommands(env.envs[0])
+    return None
 
-    def __init__(self, policy: ActorCriticPolicy, gamma: float) -> None:
-        self.policy = policy
-        self.gamma = gamma
 
-    @classmethod
-    def from_setup(cls, setup: dict[str, Any]) -> RolloutCollector:
-        """A worker's collector: a policy built like the learner's, and its own seeded
-        torch generator (seed and env index)."""
-        torch.manual_seed(_worker_seed(setup))
-        kwargs = setup["policy_kwargs"] | {"optimizer_class": _no_optimizer}
-        policy = setup["policy_class"](
-            setup["observation_space"], setup["action_space"], _no_learning, **kwargs
-        )
-        policy.set_training_mode(False)
-        return cls(policy, setup["gamma"])
+def _write_transition(buf: ReplayBuffer, rows: dict[str, np.ndarray], j: int) -> None:
+    """``ReplayBuffer.add`` of row ``j`` of one env's collected steps, written in place."""
+    pos = buf.pos
+    buf.observations[pos, 0] = rows["obs"][j]
+    buf.next_observations[pos, 0] = rows["next_obs"][j]
+    buf.actions[pos, 0, 0] = rows["actions"][j]
+    buf.rewards[pos, 0] = rows["rewards"][j]
+    buf.dones[pos, 0] = rows["dones"][j]
+    if buf.handle_timeout_termination:
+        buf.timeouts[pos, 0] = rows["timeouts"][j]
+    buf.pos += 1
+    if buf.pos == buf.buffer_size:
+        buf.full, buf.pos = True, 0
 
-    def collect(
-        self,
-        env: EnvCommands,
-        n_steps: int,
-        state: dict[str, np.ndarray] | None = None,
-        plan: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """``n_steps`` steps of ``env`` from where it stands, with the policy (first loaded
-        with ``state``, the learner's weights, when given; ``plan`` is unused)."""
-        policy = self.policy
-        if state is not None:
-            policy.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
-        if env.last_obs is None:
-            raise RuntimeError("the env was not reset before its first rollout")
-        obs, actions, rewards, starts, dones = [], [], [], [], []
-        values = np.zeros(n_steps, dtype=np.float32)
-        log_probs = np.zeros(n_steps, dtype=np.float32)
-        infos = []
-        with torch.no_grad():
-            for i in range(n_steps):
-                last_obs = env.last_obs
-                obs.append(last_obs)
-                starts.append(env.episode_start)
-                action, value, log_prob = policy(policy.obs_to_tensor(last_obs)[0])
-                a = action.numpy()[0]
-                _, reward, done, info, _ = env.step(a)
-                if done and info.get("TimeLimit.truncated", False):
-                    terminal = policy.obs_to_tensor(info["terminal_observation"])[0]
-                    reward = reward + self.gamma * float(policy.predict_values(terminal)[0, 0])
-                actions.append(a)
-                rewards.append(reward)
-                dones.append(done)
-                values[i] = float(value[0, 0])
-                log_probs[i] = float(log_prob[0])
-                infos.append(info)
-            last_value = float(policy.predict_values(policy.obs_to_tensor(env.last_obs)[0])[0, 0])
-        return {
-            "obs": np.stack(obs),
-            "actions": np.array(actions),
-            "rewards": np.array(rewards, dtype=np.float64),
-            "episode_starts": np.array(starts, dtype=np.float32),
-            "dones": np.array(dones, dtype=bool),
-            "values": values,
-            "log_probs": log_probs,
-            "infos": infos,
-            "last_obs": env.last_obs,
-            "last_episode_start": env.episode_start,
-            "last_value": last_value,
-        }
+
+def _lean_spaces(model: PPO | DQN) -> bool:
+    return isinstance(model.action_space, spaces.Discrete) and isinstance(
+        model.observation_space, spaces.Box
+    )
 
 
 class ParallelRolloutPPO(PPO):
-    """SB3's PPO; on a `LocalFirstVecEnv` with discrete actions and vector observations its
-    envs collect their rollouts in parallel (see the module docstring). Elsewhere it is SB3's
-    PPO unchanged."""
+    """SB3's PPO, collected by lean loops (``collection="fast"``, the default: one env in
+    SB3's order, several envs in parallel) or by SB3's own (``collection="sb3"``); see the
+    module docstring."""
 
-    def _parallel(self, env: VecEnv) -> bool:
+    def __init__(self, *args: Any, collection: str = "fast", **kwargs: Any) -> None:
+        self.collection = _check_collection(collection)
+        super().__init__(*args, **kwargs)
+
+    def _lean(self) -> bool:
         return (
-            isinstance(env, LocalFirstVecEnv)
-            and isinstance(self.action_space, spaces.Discrete)
-            and isinstance(self.observation_space, spaces.Box)
+            self.collection == "fast"
+            and _lean_spaces(self)
             and type(self.rollout_buffer) is RolloutBuffer
             and not self.use_sde
         )
 
     def _worker_setup(self) -> dict[str, Any]:
         return {
-            "kind": "ppo",
+            "collector": RolloutCollector,
             "policy_class": type(self.policy),
             "policy_kwargs": self.policy_kwargs,
             "observation_space": self.observation_space,
@@ -167,9 +149,79 @@ class ParallelRolloutPPO(PPO):
         rollout_buffer: RolloutBuffer,
         n_rollout_steps: int,
     ) -> bool:
-        if not self._parallel(env):
-            return super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)
-        assert isinstance(env, LocalFirstVecEnv)
+        if self._lean():
+            if isinstance(env, LocalFirstVecEnv):
+                return self._collect_parallel(env, callback, rollout_buffer, n_rollout_steps)
+            single = _single_env(env)
+            if single is not None:
+                return self._collect_single(single, env, callback, rollout_buffer, n_rollout_steps)
+        return super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)
+
+    # ----- one env: SB3's loop, lean ---------------------------------------------------------
+    def _collect_single(
+        self,
+        single: EnvCommands,
+        env: VecEnv,
+        callback: BaseCallback,
+        rollout_buffer: RolloutBuffer,
+        n_rollout_steps: int,
+    ) -> bool:
+        """SB3's ``collect_rollouts`` for one env, step for step (see the module docstring)."""
+        assert self._last_obs is not None, "No previous observation was provided"
+        assert self._last_episode_starts is not None
+        self.policy.set_training_mode(False)
+        rollout_buffer.reset()
+        callback.on_rollout_start()
+        single.last_obs = self._last_obs[0]
+        single.episode_start = bool(self._last_episode_starts[0])
+        buf = rollout_buffer
+        out = {
+            "obs": buf.observations[:, 0],
+            "actions": buf.actions[:, 0, 0],
+            "rewards": buf.rewards[:, 0],
+            "episode_starts": buf.episode_starts[:, 0],
+            "values": buf.values[:, 0],
+            "log_probs": buf.log_probs[:, 0],
+            "dones": np.zeros(n_rollout_steps, dtype=bool),
+        }
+        locals_: dict[str, Any] = {"self": self, "env": env, "callback": callback,
+                                   "rollout_buffer": rollout_buffer}  # fmt: skip
+
+        def on_step(i: int, info: dict[str, Any]) -> bool:
+            self.num_timesteps += 1
+            infos, dones = [info], np.array([single.episode_start])
+            locals_.update(infos=infos, dones=dones, n_steps=i, new_obs=single.last_obs[None])
+            callback.update_locals(locals_)
+            if not callback.on_step():
+                return False
+            self._update_info_buffer(infos, dones)
+            buf.pos = i + 1  # the row is written right after (the collector)
+            return True
+
+        part = RolloutCollector(self.policy, self.gamma).collect(
+            single, n_rollout_steps, out=out, on_step=on_step
+        )
+        env.reset_infos[0] = single.reset_info
+        self._last_obs = part["last_obs"][None]
+        self._last_episode_starts = np.array([part["last_episode_start"]])
+        if part["steps"] < n_rollout_steps:
+            return False
+        buf.full = buf.pos == buf.buffer_size
+        values = torch.tensor([[part["last_value"]]], dtype=torch.float32)
+        buf.compute_returns_and_advantage(last_values=values, dones=self._last_episode_starts)
+        locals_.update(values=values, dones=self._last_episode_starts)
+        callback.update_locals(locals_)
+        callback.on_rollout_end()
+        return True
+
+    # ----- several envs: in parallel ---------------------------------------------------------
+    def _collect_parallel(
+        self,
+        env: LocalFirstVecEnv,
+        callback: BaseCallback,
+        rollout_buffer: RolloutBuffer,
+        n_rollout_steps: int,
+    ) -> bool:
         self.policy.set_training_mode(False)
         rollout_buffer.reset()
         callback.on_rollout_start()
@@ -222,92 +274,47 @@ class ParallelRolloutPPO(PPO):
         return True
 
 
-class StepCollector:
-    """Runs one env's DQN steps: epsilon-greedy on a Q-network (the learner's own, or, in a
-    worker, one sharing its memory)."""
-
-    def __init__(self, q_net: torch.nn.Module, action_space: spaces.Discrete, seed: int) -> None:
-        self.q_net = q_net
-        self.rng = np.random.default_rng(seed)
-        self.action_space = action_space
-        self.action_space.seed(seed)
-
-    @classmethod
-    def from_setup(cls, setup: dict[str, Any]) -> StepCollector:
-        """A worker's collector, with its own seeded generators (seed and env index)."""
-        return cls(setup["q_net"], setup["action_space"], _worker_seed(setup))
-
-    def collect(
-        self,
-        env: EnvCommands,
-        n_steps: int,
-        state: dict[str, np.ndarray] | None = None,
-        plan: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """``n_steps`` steps of ``env``; ``plan`` gives each step's epsilon and whether it is
-        still in the warm-up (random actions); ``state`` is unused (shared memory)."""
-        assert plan is not None
-        if env.last_obs is None:
-            raise RuntimeError("the env was not reset before its first rollout")
-        q_net = self.q_net
-        obs, next_obs, actions, rewards, dones, infos = [], [], [], [], [], []
-        with torch.no_grad():
-            for j in range(n_steps):
-                last_obs = env.last_obs
-                if plan["warmup"][j] or self.rng.random() < plan["epsilons"][j]:
-                    action = self.action_space.sample()
-                else:
-                    tensor = q_net.obs_to_tensor(last_obs)[0]
-                    action = q_net._predict(tensor, deterministic=True).numpy()[0]
-                new_obs, reward, done, info, _ = env.step(action)
-                obs.append(last_obs)
-                next_obs.append(info["terminal_observation"] if done else new_obs)
-                actions.append(action)
-                rewards.append(reward)
-                dones.append(done)
-                infos.append(info)
-        return {
-            "obs": np.stack(obs),
-            "next_obs": np.stack(next_obs),
-            "actions": np.array(actions),
-            "rewards": np.array(rewards, dtype=np.float64),
-            "dones": np.array(dones, dtype=bool),
-            "infos": infos,
-            "last_obs": env.last_obs,
-        }
+_signature_with_collection(ParallelRolloutPPO.__init__, PPO)
 
 
 class ParallelCollectDQN(DQN):
-    """SB3's DQN; on a `LocalFirstVecEnv` with discrete actions, vector observations and
-    ``train_freq`` in steps, its envs collect their steps in parallel (see the module
-    docstring). Elsewhere it is SB3's DQN unchanged.
+    """SB3's DQN, collected by lean loops (``collection="fast"``, the default: one env in
+    SB3's order, several envs in parallel) or by SB3's own (``collection="sb3"``); see the
+    module docstring.
 
-    While the workers collect, the learner (done with env 0's steps) makes the gradient steps
-    that SB3 makes after the collection, so DQN learns one collection behind: the update after
-    collection k samples the replay buffer and uses the target network as they stood after
-    collection k-1 (8 of up to 100 000 transitions at the presets). The workers act with a
-    shared snapshot of the Q-network taken when the collection starts; everything happens in
-    a fixed order, whatever the timing, so runs stay reproducible.
+    With several envs, while the workers collect, the learner (done with env 0's steps) makes
+    the gradient steps that SB3 makes after the collection, so DQN learns one collection
+    behind: the update after collection k samples the replay buffer and uses the target
+    network as they stood after collection k-1 (8 of up to 100 000 transitions at the
+    presets). The workers act with a shared snapshot of the Q-network taken when the
+    collection starts; everything happens in a fixed order, whatever the timing, so runs stay
+    reproducible.
     """
 
     _trained_ahead = False
 
-    def _parallel(self, env: VecEnv, train_freq: TrainFreq) -> bool:
+    def __init__(self, *args: Any, collection: str = "fast", **kwargs: Any) -> None:
+        self.collection = _check_collection(collection)
+        super().__init__(*args, **kwargs)
+
+    def _lean(self, train_freq: TrainFreq) -> bool:
+        buffer = self.replay_buffer
         return (
-            isinstance(env, LocalFirstVecEnv)
-            and isinstance(self.action_space, spaces.Discrete)
-            and isinstance(self.observation_space, spaces.Box)
+            self.collection == "fast"
+            and _lean_spaces(self)
             and train_freq.unit == TrainFrequencyUnit.STEP
-            and type(self.replay_buffer) is ReplayBuffer
+            and type(buffer) is ReplayBuffer
+            and not buffer.optimize_memory_usage
             and self._vec_normalize_env is None
         )
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "_local_collector", "_snapshot"]
+        return [*super()._excluded_save_params(), "_local_collector", "_snapshot",
+                "_single_collector", "_single_rows"]  # fmt: skip
 
     def _worker_setup(self) -> dict[str, Any]:
         return {
-            "kind": "dqn",
+            "collector": StepCollector,
             "q_net": self._snapshot,
             "action_space": self.action_space,
             "seed": _learner_seed(self),
@@ -334,12 +341,93 @@ class ParallelCollectDQN(DQN):
         log_interval: int | None = None,
     ) -> RolloutReturn:
         self._trained_ahead = False
-        if not self._parallel(env, train_freq):
-            return super().collect_rollouts(
-                env, callback, train_freq, replay_buffer, action_noise, learning_starts,
-                log_interval,
-            )  # fmt: skip
-        assert isinstance(env, LocalFirstVecEnv)
+        if self._lean(train_freq):
+            if isinstance(env, LocalFirstVecEnv):
+                return self._collect_parallel(
+                    env, callback, train_freq, replay_buffer, learning_starts, log_interval
+                )
+            single = _single_env(env)
+            if single is not None and action_noise is None:
+                return self._collect_single(
+                    single, env, callback, train_freq, replay_buffer, learning_starts,
+                    log_interval,
+                )  # fmt: skip
+        return super().collect_rollouts(
+            env, callback, train_freq, replay_buffer, action_noise, learning_starts, log_interval
+        )
+
+    # ----- one env: SB3's loop, lean ---------------------------------------------------------
+    def _collect_single(
+        self,
+        single: EnvCommands,
+        env: VecEnv,
+        callback: BaseCallback,
+        train_freq: TrainFreq,
+        replay_buffer: ReplayBuffer,
+        learning_starts: int,
+        log_interval: int | None,
+    ) -> RolloutReturn:
+        """SB3's ``collect_rollouts`` for one env, step for step (see the module docstring)."""
+        assert self._last_obs is not None, "self._last_obs was not set"
+        self.policy.set_training_mode(False)
+        n_steps = train_freq.frequency
+        callback.on_rollout_start()
+        single.last_obs = self._last_obs[0]
+        if getattr(self, "_single_collector", None) is None:
+            self._single_collector = StepCollector(self.q_net, self.action_space, np.random.rand)
+        rows = getattr(self, "_single_rows", None)
+        if rows is None or len(rows["obs"]) != n_steps:
+            rows = self._single_rows = replay_arrays(n_steps, self.observation_space.shape)
+        buf = replay_buffer
+        locals_: dict[str, Any] = {"self": self, "env": env, "callback": callback,
+                                   "replay_buffer": replay_buffer}  # fmt: skip
+        episodes = 0
+
+        def on_step(j: int, info: dict[str, Any]) -> bool:
+            nonlocal episodes
+            self.num_timesteps += 1
+            infos, dones = [info], rows["dones"][j : j + 1]
+            locals_.update(infos=infos, dones=dones, actions=rows["actions"][j : j + 1],
+                           rewards=rows["rewards"][j : j + 1], num_collected_steps=j + 1,
+                           num_collected_episodes=episodes)  # fmt: skip
+            callback.update_locals(locals_)
+            if not callback.on_step():
+                return False
+            self._update_info_buffer(infos, dones)
+            _write_transition(buf, rows, j)
+            self._update_current_progress_remaining(self.num_timesteps, self._total_timesteps)
+            self._on_step()
+            if dones[0]:
+                episodes += 1
+                self._episode_num += 1
+                if log_interval is not None and self._episode_num % log_interval == 0:
+                    self.dump_logs()
+            return True
+
+        part = self._single_collector.collect(
+            single, n_steps, plan=self._plan(n_steps, learning_starts, 1), out=rows,
+            on_step=on_step,
+        )  # fmt: skip
+        env.reset_infos[0] = single.reset_info
+        steps = part["steps"]
+        self._last_obs = part["last_obs"][None]
+        if steps > 0:  # SB3 keeps the observation each stored step started from
+            self._last_original_obs = rows["obs"][steps - 1][None].copy()
+        if steps < n_steps:
+            return RolloutReturn(steps + 1, episodes, continue_training=False)
+        callback.on_rollout_end()
+        return RolloutReturn(n_steps, episodes, continue_training=True)
+
+    # ----- several envs: in parallel ---------------------------------------------------------
+    def _collect_parallel(
+        self,
+        env: LocalFirstVecEnv,
+        callback: BaseCallback,
+        train_freq: TrainFreq,
+        replay_buffer: ReplayBuffer,
+        learning_starts: int,
+        log_interval: int | None,
+    ) -> RolloutReturn:
         self.policy.set_training_mode(False)
         n_steps = train_freq.frequency
         callback.on_rollout_start()
@@ -347,9 +435,9 @@ class ParallelCollectDQN(DQN):
         self._take_snapshot()
         env.rollout_async(self, self._worker_setup, n_steps, plan=plan)
         if getattr(self, "_local_collector", None) is None:
-            self._local_collector = StepCollector(
-                self.q_net, self.action_space, _learner_seed(self)
-            )
+            rng = np.random.default_rng(_learner_seed(self))
+            self.action_space.seed(_learner_seed(self))
+            self._local_collector = StepCollector(self.q_net, self.action_space, rng.random)
         parts = [self._local_collector.collect(env.local, n_steps, plan=plan)]
         self._train_ahead(self.num_timesteps + n_steps * env.num_envs, n_steps * env.num_envs)
         parts += env.rollout_wait()
@@ -404,3 +492,6 @@ class ParallelCollectDQN(DQN):
             self._trained_ahead = False
             return
         super().train(gradient_steps, batch_size)
+
+
+_signature_with_collection(ParallelCollectDQN.__init__, DQN)

@@ -15,7 +15,8 @@ there are more envs than CPU cores, where a polling process would take a core fr
 
 Besides SB3's worker commands, a worker collects several steps on its own with a copy of the
 policy (``rollout_async``/``rollout_wait``, used by the algorithms in
-`intergreen.agents.rollouts`).
+`intergreen.agents.rollouts`): the learner names the collector class in its setup (one of
+`intergreen.agents.collectors`), so this module imports no algorithm.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ import numpy as np
 from stable_baselines3.common.env_util import is_wrapped
 from stable_baselines3.common.vec_env import SubprocVecEnv, VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import CloudpickleWrapper
-from stable_baselines3.common.vec_env.patch_gym import _patch_env
 
 #: How long either end of a worker pipe polls before it blocks (s).
 SPIN_S = 0.002
@@ -61,16 +61,26 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def checked_env(env: Any) -> gym.Env:
+    """``env`` if it is a gymnasium env, else a TypeError naming what it is."""
+    if not isinstance(env, gym.Env):
+        raise TypeError(f"an env factory returned {type(env).__name__}, not a gymnasium.Env")
+    return env
+
+
 class EnvCommands:
     """One env behind SB3's worker protocol (plus "rollout"); remembers the last observation
-    and whether it starts an episode, which a rollout continues from."""
+    and whether it starts an episode, which a rollout continues from. ``step`` is
+    DummyVecEnv's step of one env: the same results, no copies."""
 
-    def __init__(self, env_fn: Callable[[], gym.Env]) -> None:
-        self.env = _patch_env(env_fn())
+    def __init__(
+        self, env: gym.Env, last_obs: np.ndarray | None = None, episode_start: bool = True
+    ) -> None:
+        self.env = checked_env(env)
         self.reset_info: dict[str, Any] = {}
-        self.last_obs: np.ndarray | None = None
-        self.episode_start = True
-        self.collector: Any = None  # made by the first "rollout" (intergreen.agents.rollouts)
+        self.last_obs = last_obs
+        self.episode_start = episode_start
+        self.collector: Any = None  # made by the first "rollout" from the learner's setup
 
     def step(self, action: Any) -> tuple[Any, float, bool, dict[str, Any], dict[str, Any]]:
         """One step in SB3's VecEnv form: reset at the end of an episode."""
@@ -88,10 +98,9 @@ class EnvCommands:
         if cmd == "step":
             return self.step(data)
         if cmd == "rollout":
-            from intergreen.agents.rollouts import make_collector
-
-            if data["setup"] is not None:  # a new learner (or its first rollout)
-                self.collector = make_collector(data["setup"])
+            setup = data["setup"]
+            if setup is not None:  # a new learner (or its first rollout)
+                self.collector = setup["collector"].from_setup(setup)
             return self.collector.collect(self, data["n_steps"], data["state"], data["plan"])
         if cmd == "reset":
             options = {"options": data[1]} if data[1] else {}
@@ -126,7 +135,7 @@ class InProcessRemote:
     receives from any, so the subprocess envs step while this one does."""
 
     def __init__(self, env_fn: Callable[[], gym.Env]):
-        self.commands = EnvCommands(env_fn)
+        self.commands = EnvCommands(env_fn())
         self.env = self.commands.env
         self._message: tuple[str, Any] | None = None
 
@@ -177,7 +186,7 @@ def _worker(
     raises sends the traceback back (SB3's worker dies instead, leaving an EOFError)."""
     parent_remote.close()
     conn = SpinningConnection(remote, spin_s)
-    commands = EnvCommands(env_fn.var)
+    commands = EnvCommands(env_fn.var())
     try:
         while True:
             try:

@@ -1,0 +1,216 @@
+"""The lean collection loops against stable-baselines3's own, on a tiny deterministic env.
+
+One env (``collection="fast"``): the same transitions, random draws, callbacks and weights
+as SB3's PPO and DQN on a DummyVecEnv, exactly. Several envs in parallel (PPO): the same
+rollout buffer (exactly; values, log-probabilities, returns and advantages to float32
+rounding) and time-limit bootstraps as SB3's PPO on a DummyVecEnv when the policy's choices
+are certain. ``collection="sb3"`` is SB3's lockstep loop itself.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from functools import partial
+
+import numpy as np
+import pytest
+import torch
+from stable_baselines3 import DQN, PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+from toy_env import ToyEnv
+
+from intergreen.agents.rollouts import ParallelCollectDQN, ParallelRolloutPPO
+from intergreen.agents.vecenv import LocalFirstVecEnv
+
+PPO_HP = {"n_steps": 32, "batch_size": 16, "n_epochs": 2, "policy_kwargs": {"net_arch": [16, 16]}}
+DQN_HP = {"learning_starts": 20, "train_freq": 4, "batch_size": 8, "buffer_size": 100,
+          "target_update_interval": 16, "exploration_fraction": 0.5,
+          "policy_kwargs": {"net_arch": [16, 16]}}  # fmt: skip
+ROLLOUT_FIELDS = ("observations", "actions", "rewards", "episode_starts", "values",
+                  "log_probs", "returns", "advantages")  # fmt: skip
+REPLAY_FIELDS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
+
+
+class Recorder(BaseCallback):
+    """What the callbacks see at each step, and each PPO rollout before its update; stops
+    training after ``stop_at`` steps when given."""
+
+    def __init__(self, stop_at: int | None = None) -> None:
+        super().__init__()
+        self.stop_at = stop_at
+        self.steps: list[tuple] = []
+        self.rollouts: list[dict[str, np.ndarray]] = []
+
+    def _on_step(self) -> bool:
+        infos = self.locals["infos"]
+        self.steps.append((self.num_timesteps, self.locals["dones"].tolist(),
+                           [i["t"] for i in infos], ["terminal_observation" in i for i in infos],
+                           [i.get("TimeLimit.truncated") for i in infos]))  # fmt: skip
+        return self.stop_at is None or self.n_calls < self.stop_at
+
+    def _on_rollout_end(self) -> None:
+        buf = getattr(self.model, "rollout_buffer", None)
+        if buf is not None:
+            self.rollouts.append({f: getattr(buf, f).copy() for f in ROLLOUT_FIELDS})
+
+
+def _weights(model) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in model.policy.state_dict().values()]
+
+
+def _train(cls, hp: dict, steps: int, seed: int = 3, stop_at: int | None = None, **kw):
+    env = DummyVecEnv([lambda: Monitor(ToyEnv())])
+    model = cls("MlpPolicy", env, seed=seed, device="cpu", **hp, **kw)
+    recorder = Recorder(stop_at)
+    model.learn(steps, callback=recorder)
+    return model, recorder
+
+
+def _episodes(model) -> list[tuple[float, int]]:
+    return [(e["r"], e["l"]) for e in model.ep_info_buffer]  # Monitor's "t" is wall time
+
+
+def _same_weights(a, b) -> bool:
+    wa, wb = _weights(a), _weights(b)
+    return len(wa) == len(wb) and all(torch.equal(x, y) for x, y in zip(wa, wb, strict=True))
+
+
+def _assert_same_weights(a, b) -> None:
+    wa, wb = _weights(a), _weights(b)
+    assert len(wa) == len(wb) and all(torch.equal(x, y) for x, y in zip(wa, wb, strict=True))
+
+
+def test_ppo_fast_path_learns_exactly_what_sb3s_loop_learns() -> None:
+    ours, rec = _train(ParallelRolloutPPO, PPO_HP, 128)
+    theirs, ref = _train(PPO, PPO_HP, 128)
+    assert len(rec.rollouts) == len(ref.rollouts) == 4
+    for mine, sb3 in zip(rec.rollouts, ref.rollouts, strict=True):
+        for field in ROLLOUT_FIELDS:
+            np.testing.assert_array_equal(mine[field], sb3[field], err_msg=field)
+    assert rec.steps == ref.steps
+    # the run holds both kinds of episode end: time limits (bootstrapped) and terminations
+    ends = [s for s in ref.steps if s[1][0]]
+    assert any(s[4][0] for s in ends) and any(not s[4][0] for s in ends)
+    _assert_same_weights(ours, theirs)
+    assert _episodes(ours) == _episodes(theirs)
+    np.testing.assert_array_equal(ours._last_obs, theirs._last_obs)
+    # the comparison can fail: another seed learns other weights
+    other, _ = _train(PPO, PPO_HP, 128, seed=4)
+    assert not all(
+        torch.equal(x, y) for x, y in zip(_weights(other), _weights(theirs), strict=True)
+    )
+
+
+def test_dqn_fast_path_learns_exactly_what_sb3s_loop_learns() -> None:
+    ours, rec = _train(ParallelCollectDQN, DQN_HP, 300)  # the 100-step buffer wraps around
+    theirs, ref = _train(DQN, DQN_HP, 300)
+    a, b = ours.replay_buffer, theirs.replay_buffer
+    assert a.full and b.full and a.pos == b.pos
+    for field in REPLAY_FIELDS:
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+    assert rec.steps == ref.steps
+    ends = [s for s in ref.steps if s[1][0]]  # both kinds of episode end occur
+    assert any(s[4][0] for s in ends) and any(not s[4][0] for s in ends)
+    _assert_same_weights(ours, theirs)  # the Q-network and its target
+    for name in ("num_timesteps", "_n_updates", "_n_calls", "_episode_num", "exploration_rate"):
+        assert getattr(ours, name) == getattr(theirs, name), name
+    assert _episodes(ours) == _episodes(theirs)
+    np.testing.assert_array_equal(ours._last_obs, theirs._last_obs)
+    np.testing.assert_array_equal(ours._last_original_obs, theirs._last_original_obs)
+    other, _ = _train(DQN, DQN_HP, 300, seed=4)
+    assert not all(
+        torch.equal(x, y) for x, y in zip(_weights(other), _weights(theirs), strict=True)
+    )
+
+
+@pytest.mark.parametrize("agent", ["ppo", "dqn"])
+def test_a_callback_that_stops_training_stops_both_paths_at_the_same_step(agent: str) -> None:
+    ours_cls, sb3_cls, hp = ((ParallelRolloutPPO, PPO, PPO_HP) if agent == "ppo"
+                             else (ParallelCollectDQN, DQN, DQN_HP))  # fmt: skip
+    ours, rec = _train(ours_cls, hp, 300, stop_at=45)
+    theirs, ref = _train(sb3_cls, hp, 300, stop_at=45)
+    assert ours.num_timesteps == theirs.num_timesteps == 45 and rec.steps == ref.steps
+    np.testing.assert_array_equal(ours._last_obs, theirs._last_obs)
+    _assert_same_weights(ours, theirs)
+    if agent == "dqn":
+        assert ours.replay_buffer.pos == theirs.replay_buffer.pos == 44
+        for field in REPLAY_FIELDS:
+            np.testing.assert_array_equal(
+                getattr(ours.replay_buffer, field), getattr(theirs.replay_buffer, field)
+            )
+
+
+def test_collection_sb3_is_sb3s_lockstep_loop_with_several_envs() -> None:
+    fns = [partial(ToyEnv, 4), partial(ToyEnv, 7)]
+    ours_env = LocalFirstVecEnv(fns)
+    theirs_env = SubprocVecEnv(fns, start_method="forkserver")
+    try:  # one after the other: each model seeds the global generators as it is made
+        ours = ParallelRolloutPPO("MlpPolicy", ours_env, seed=5, device="cpu",
+                                  collection="sb3", **PPO_HP)  # fmt: skip
+        rec, ref = Recorder(), Recorder()
+        ours.learn(128, callback=rec)
+        theirs = PPO("MlpPolicy", theirs_env, seed=5, device="cpu", **PPO_HP)
+        theirs.learn(128, callback=ref)
+    finally:
+        ours_env.close()
+        theirs_env.close()
+    assert len(rec.rollouts) == 2
+    for mine, sb3 in zip(rec.rollouts, ref.rollouts, strict=True):
+        for field in ROLLOUT_FIELDS:
+            np.testing.assert_array_equal(mine[field], sb3[field], err_msg=field)
+    _assert_same_weights(ours, theirs)
+    assert not mp.active_children()
+
+
+def _certain(model) -> None:
+    """Make the policy's choices certain: action 1 where sin(t) (observation 2) < -0.5,
+    else 0, with probabilities within 1e-19 of 0 and 1 (the values are left as they are)."""
+    with torch.no_grad():
+        net = model.policy.mlp_extractor.policy_net
+        first, second = net[0], net[2]
+        for layer in (first, second):
+            layer.weight.zero_()
+            layer.bias.zero_()
+        first.weight[0, 2] = 1.0
+        second.weight[0, 0] = 1.0
+        head = model.policy.action_net
+        head.weight.zero_()
+        head.bias.zero_()
+        head.weight[1, 0] = -400.0
+        head.bias[1] = -180.0
+
+
+def test_parallel_ppo_fills_the_rollout_buffer_as_sb3_does_on_dummyvecenv() -> None:
+    # env 0 is cut by its time limit after 4 steps (bootstrapped), env 1 terminates at step 5
+    fns = [partial(ToyEnv, 4), partial(ToyEnv, 7)]
+    hp = PPO_HP | {"learning_rate": 0.0}  # the policy stays certain through the run
+    ours_env = LocalFirstVecEnv(fns)
+    try:
+        ours = ParallelRolloutPPO("MlpPolicy", ours_env, seed=5, device="cpu", **hp)
+        _certain(ours)
+        rec = Recorder()
+        ours.learn(128, callback=rec)
+    finally:
+        ours_env.close()
+    theirs = PPO("MlpPolicy", DummyVecEnv(fns), seed=5, device="cpu", **hp)
+    _certain(theirs)
+    ref = Recorder()
+    theirs.learn(128, callback=ref)
+    assert len(rec.rollouts) == len(ref.rollouts) == 2
+    for mine, sb3 in zip(rec.rollouts, ref.rollouts, strict=True):
+        for field in ("observations", "actions", "rewards", "episode_starts"):
+            np.testing.assert_array_equal(mine[field], sb3[field], err_msg=field)
+        # each env's forward pass is a batch of one here, of two in SB3's loop: the matrix
+        # kernels sum in another order, so network outputs agree to float32 rounding
+        for field in ("values", "log_probs", "returns", "advantages"):
+            np.testing.assert_allclose(mine[field], sb3[field], rtol=1e-5, atol=1e-7,
+                                       err_msg=field)  # fmt: skip
+    assert rec.steps == ref.steps
+    last = ref.rollouts[-1]
+    assert set(last["actions"][:, 1, 0].tolist()) == {0.0, 1.0}  # env 1's choices vary
+    # the time limit's bootstrap is in env 0's rewards: they differ from the env's own
+    ends = np.flatnonzero(last["episode_starts"][1:, 0])
+    assert len(ends) and (last["rewards"][ends, 0] != np.float32(-0.3)).all()
+    assert not mp.active_children()
