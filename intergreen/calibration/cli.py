@@ -1,9 +1,11 @@
-"""``intergreen calibrate``: fit a junction's demand to counts and check it with GEH.
+"""``intergreen calibrate``: fit a junction's demand to counts, check it, validate it.
 
-Mounted by :func:`register` from ``intergreen.cli``. User errors (bad counts, options,
-a missing SUMO tool) are ``ValueError``/``SumoNotFound`` and become one line, exit 2.
-A calibration that fails the UK GEH criterion writes its report, saves no demand and
-exits 1 after listing the worst mismatches.
+Mounted by :func:`register` from ``intergreen.cli``. The counts are split by day: the
+fit days give the demand, the held-out days validate it by the UK TAG M3.1 flow and GEH
+criteria (printed PASS/FAIL per criterion). User errors (bad counts, options, a missing
+SUMO tool) are ``ValueError``/``SumoNotFound`` and become one line, exit 2. A
+calibration that fails its fit check or its validation writes its report, saves no
+demand and exits 1 after listing the worst mismatches.
 """
 
 from __future__ import annotations
@@ -44,11 +46,27 @@ def calibrate_command(
         float | None, typer.Option(min=0.1, max=5, help="Simulation step (s; default junction's)")
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace a saved demand of the same name")] = False,
+    holdout: Annotated[
+        str,
+        typer.Option(
+            help="Days held out for the validation: auto (second half of the counted days), "
+            "none, or the first held-out date YYYY-MM-DD"
+        ),
+    ] = "auto",
+    vehicle_mix: Annotated[
+        str,
+        typer.Option(
+            help="auto (measured from a TfGM export's classes, else cars), measured, cars, "
+            "or shares car=..,van=..,hgv=..,bus=.."
+        ),
+    ] = "auto",
 ) -> None:
-    """Calibrate a junction's demand to traffic counts; save it as a named demand."""
+    """Calibrate a junction's demand to traffic counts, validate it on held-out days, and
+    save it as a named demand when both pass."""
     from rich.console import Console
 
     from intergreen.calibration.demand_profiles import parse_approach_map
+    from intergreen.calibration.holdout import describe_days
     from intergreen.calibration.pipeline import run_calibration, save_named_demand
     from intergreen.junctions.catalog import resolve_junction
 
@@ -67,19 +85,40 @@ def calibrate_command(
         seed=seed,
         step_length=step_length,
         force=force,
+        holdout=holdout,
+        vehicle_mix=vehicle_mix,
         log=lambda s: err.print(s),
     )
     s = result.summary
-    console.print(f"{s.verdict()}; max GEH {s.table['geh'].max():.2f}")
+    console.print(f"fit check (in-sample): {s.verdict()}; max GEH {s.table['geh'].max():.2f}")
+    v = result.validation
+    if v is None:
+        console.print("validation on held-out counts: none (no days held out)")
+    else:
+        held = describe_days(result.split.held_out_days) if result.split else "held-out days"
+        console.print(f"validation on held-out counts ({held}; TAG M3.1): {v.verdict()}")
+        for c in v.criteria:
+            console.print(f"  {c.verdict()}")
     console.print(f"report: {out / 'report.md'}")
     console.print(f"calibration took {result.timings['total_s']:.1f} s")
+    failed = []
     if not s.passed:
         worst = "; ".join(
-            f"{r.direction} ({r.arm}) {int(r.hour):02d}h: observed {r.observed:.0f}, "
+            f"{r.direction} ({r.arm}) {int(r.hour):02d}h: scaled count {r.observed:.0f}, "
             f"modelled {r.modelled:.0f}, GEH {r.geh:.1f}"
             for r in s.worst.itertuples()
         )
-        err.print(f"calibration failed the GEH criterion; worst: {worst}")
+        failed.append(f"the fit check failed; worst: {worst}")
+    if v is not None and not v.passed:
+        worst = "; ".join(
+            f"{r.direction} ({r.arm}) {int(r.hour):02d}h: held-out count {r.held_out:.0f}, "
+            f"modelled/scale {r.modelled_unscaled:.0f}, GEH {r.geh:.1f}"
+            for r in v.worst(5).itertuples()
+        )
+        failed.append(f"the validation failed; worst: {worst}")
+    if failed:
+        for line in failed:
+            err.print(f"calibration: {line}")
         err.print("no demand saved; see the report")
         raise typer.Exit(1)
     path = save_named_demand(spec, result.calibrated, force=force)

@@ -34,7 +34,10 @@ import pandas as pd
 import yaml
 
 from intergreen.calibration.counts import CountsError, load_counts
+from intergreen.calibration.errors import CalibrationError
 from intergreen.calibration.flows import gm_data_dir, weekday_hourly_flows
+from intergreen.calibration.holdout import split_counts
+from intergreen.calibration.vehicle_mix import site_vehicle_mix
 from intergreen.junctions.demand import (
     DemandAssumptions,
     DemandProfile,
@@ -52,7 +55,9 @@ __all__ = [
     "arm_hourly_flows",
     "build_profile",
     "calibrate_demand",
+    "calibrated_from_flows",
     "calibrated_levels",
+    "mapped_flows",
     "parse_approach_map",
     "profile_hours",
     "resolve_scale",
@@ -77,10 +82,6 @@ GM_A56_SITE = "1415"
 SHIPPED_COUNTS = "tfgm_atc_chester_road/rawpvr_2018_02_01_28d_1415.csv"
 
 
-class CalibrationError(ValueError):
-    """Counts, options or results that cannot give a calibrated demand; says what to fix."""
-
-
 @dataclass(frozen=True)
 class CalibratedDemand:
     """A calibrated profile and the figures behind it."""
@@ -95,6 +96,8 @@ class CalibratedDemand:
     """(site, direction) -> arm."""
     arm_flows: pd.DataFrame = field(repr=False)
     """Scaled approach flows of every arm (veh/h): index hour, one column per arm."""
+    scale_note: str = ""
+    """Why the flows are scaled by ``scale``, in one sentence."""
 
     @property
     def targets(self) -> pd.DataFrame:
@@ -224,6 +227,34 @@ def arm_hourly_flows(
     return frame[[a for a in spec.arms if a in frame.columns]], mapping
 
 
+def mapped_flows(counts: pd.DataFrame, mapping: Mapping[tuple[str, str], str]) -> pd.DataFrame:
+    """Weekday-mean hourly flows (veh/h) of ``counts`` per arm, through a fixed map.
+
+    ``mapping`` is (site, direction) -> arm, e.g. a :class:`CalibratedDemand`'s
+    ``approach_map``: other counts (held-out days) land on the same arms. Arms whose
+    direction is not in ``counts`` are left out. Index: clock hour.
+    """
+    pairs = zip(counts["site"], counts["direction"], strict=True)
+    counts = counts[[pair in mapping for pair in pairs]]
+    if counts.empty:
+        raise CalibrationError(
+            "the held-out counts hold none of the counted directions "
+            f"({', '.join(f'site {s} {d}' for s, d in mapping)})"
+        )
+    try:
+        flows = weekday_hourly_flows(counts, per_lane=False)
+    except CountsError:
+        flows = weekday_hourly_flows(counts, weekdays=range(7), per_lane=False)
+    table = {}
+    for (site, direction), arm in mapping.items():
+        rows = flows[(flows["site"] == site) & (flows["direction"] == direction)]
+        if not rows.empty:
+            table[arm] = rows.set_index("hour")["mean_veh_h"]
+    frame = pd.DataFrame(table).sort_index()
+    frame.index.name = "hour"
+    return frame
+
+
 def _junction_totals(observed: pd.DataFrame, a: DemandAssumptions) -> pd.Series:
     """Hourly veh/h into the junction when uncounted arms follow the arm shares."""
     counted_share = sum(a.arm_shares[arm] for arm in observed.columns)
@@ -247,6 +278,24 @@ def resolve_scale(observed: pd.DataFrame, a: DemandAssumptions, scale: str | flo
     return float(scale)
 
 
+def scale_note(observed: pd.DataFrame, a: DemandAssumptions, scale: str | float, k: float) -> str:
+    """One sentence saying why the counts are multiplied by ``k``."""
+    if not (isinstance(scale, str) and scale.strip().lower() == "auto"):
+        return f"Counts x {k:.4f}: the scale given by --scale."
+    if not a.levels or k == 1.0:
+        return "Counts x 1 (auto: the busiest hour is within the junction's highest level)."
+    totals = _junction_totals(observed, a)
+    hour, peak = int(totals.idxmax()), float(totals.max())
+    top = max(a.levels, key=lambda n: a.levels[n])
+    return (
+        f"Counts x {k:.4f} (scaled): the counted road carries more than the modelled junction, "
+        f"so the busiest counted hour ({hour:02d}:00-{hour + 1:02d}:00, {peak:,.0f} veh/h into "
+        f"the junction with the uncounted arms at their demand.yaml shares) becomes its "
+        f"highest level, {top} = {a.levels[top]:,.0f} veh/h (auto scale, one factor for every "
+        "hour)."
+    )
+
+
 def _split(total: float, shares: Mapping[str, float]) -> dict[str, float]:
     return {turn: total * p for turn, p in shares.items() if p > 0}
 
@@ -258,6 +307,7 @@ def build_profile(
     name: str,
     source: str,
     assumptions: DemandAssumptions | None = None,
+    vehicle_mix: Mapping[str, float] | None = None,
 ) -> DemandProfile:
     """One 3600 s period per clock hour in ``hours``; movements split by the turning shares."""
     a = assumptions or load_assumptions(spec)
@@ -268,7 +318,8 @@ def build_profile(
             for turn, v in _split(float(arm_flows.loc[hour, arm]), a.turning[arm]).items():
                 flows[f"{arm}.{turn}"] = round(v, 2)
         periods.append(Period(begin=i * 3600, end=(i + 1) * 3600, flows=flows))
-    return DemandProfile(name=name, periods=periods, source=source)
+    mix = None if vehicle_mix is None else dict(vehicle_mix)
+    return DemandProfile(name=name, periods=periods, source=source, vehicle_mix=mix)
 
 
 def _complete_arm_flows(
@@ -295,11 +346,36 @@ def calibrate_demand(
     site: str | None = None,
     scale: str | float = "auto",
     counts_label: str = "counts",
+    vehicle_mix: Mapping[str, float] | None = None,
 ) -> CalibratedDemand:
-    """A calibrated demand profile of ``spec`` from long-format ``counts``."""
+    """A calibrated demand profile of ``spec`` from long-format ``counts``.
+
+    ``vehicle_mix``: shares of vehicle types for the profile (None = cars only).
+    """
+    observed, mapping = arm_hourly_flows(spec, counts, approach_map, site)
+    return calibrated_from_flows(
+        spec, observed, mapping, profile, name, scale, counts_label, vehicle_mix
+    )
+
+
+def calibrated_from_flows(
+    spec: JunctionSpec,
+    observed: pd.DataFrame,
+    mapping: Mapping[tuple[str, str], str],
+    profile: str = "weekday",
+    name: str | None = None,
+    scale: str | float = "auto",
+    counts_label: str = "counts",
+    vehicle_mix: Mapping[str, float] | None = None,
+) -> CalibratedDemand:
+    """A calibrated demand from hourly flows per counted arm (veh/h, index clock hour).
+
+    ``observed`` is what :func:`arm_hourly_flows` returns; ``mapping`` the (site,
+    direction) -> arm map it was built with. The profile covers the hours of
+    ``profile``; every one of them must be in ``observed``.
+    """
     a = load_assumptions(spec)
     hours = profile_hours(profile)
-    observed, mapping = arm_hourly_flows(spec, counts, approach_map, site)
     wanted = list(range(*hours))
     missing = {
         arm: [h for h in wanted if h not in observed.index or pd.isna(observed.loc[h, arm])]
@@ -320,6 +396,13 @@ def calibrate_demand(
         f"site {s} {d} -> {arm}" for (s, d), arm in sorted(mapping.items(), key=lambda x: x[1])
     )
     uncounted = [arm for arm in spec.arms if arm not in observed.columns]
+    mix_text = (
+        "Vehicles: cars only."
+        if vehicle_mix is None
+        else "Vehicle mix: "
+        + ", ".join(f"{t} {100 * v:.2f}%" for t, v in vehicle_mix.items())
+        + " (see data/PROVENANCE.md)."
+    )
     source = (
         f"Calibrated by intergreen.calibration from {counts_label}: weekday-mean hourly flows, "
         f"{counted}; scale {k:.4f} "
@@ -332,21 +415,25 @@ def calibrate_demand(
             else ""
         )
         + f"Turning proportions from {spec.name}/demand.yaml (assumptions: no public turning "
-        "counts exist)."
+        "counts exist). " + mix_text
     )
-    prof = build_profile(spec, arm_flows, hours, name or profile, source, a)
+    prof = build_profile(spec, arm_flows, hours, name or profile, source, a, vehicle_mix)
     return CalibratedDemand(
         profile=prof,
         first_hour=hours[0],
         observed=observed.loc[wanted],
         scale=k,
-        approach_map=mapping,
+        approach_map=dict(mapping),
         arm_flows=arm_flows,
+        scale_note=scale_note(observed.dropna(), a, scale, k),
     )
 
 
 def calibrated_levels(
-    spec: JunctionSpec, observed: pd.DataFrame, suffix: str = "_calibrated"
+    spec: JunctionSpec,
+    observed: pd.DataFrame,
+    suffix: str = "_calibrated",
+    vehicle_mix: Mapping[str, float] | None = None,
 ) -> list[DemandProfile]:
     """The study's levels with their totals and the counted arms' daily split between them.
 
@@ -380,6 +467,7 @@ def calibrated_levels(
                     f"({', '.join(f'{arm} {daily[arm]:.0f} veh' for arm in observed.columns)}); "
                     f"other shares and turning from {spec.name}/demand.yaml (assumptions)."
                 ),
+                vehicle_mix=None if vehicle_mix is None else dict(vehicle_mix),
             )
         )
     return out
@@ -388,6 +476,8 @@ def calibrated_levels(
 def profile_yaml(profile: DemandProfile) -> str:
     """The profile as YAML that :func:`intergreen.junctions.demand.load_profile` reads."""
     data = profile.model_dump()
+    if data.get("vehicle_mix") is None:
+        data.pop("vehicle_mix", None)  # cars only: the file stays as before mixes existed
     for p in data["periods"]:
         p["begin"], p["end"] = float(p["begin"]), float(p["end"])
         for key in [k for k, v in p.items() if k != "flows" and v == {}]:
@@ -410,23 +500,33 @@ def save_profile(profile: DemandProfile, path: Path) -> Path:
 
 
 def gm_a56_profiles(counts_path: Path | None = None) -> list[DemandProfile]:
-    """The shipped gm_a56 profiles: weekday, am_peak, pm_peak and the calibrated levels."""
+    """The shipped gm_a56 profiles: weekday, am_peak, pm_peak and the calibrated levels.
+
+    Fitted on the fit days of site 1415 (:func:`~intergreen.calibration.holdout.split_counts`,
+    ``auto``: weekdays 1-14 February 2018), so that the held-out weekdays validate them;
+    vehicles in the mix of the same days' class counts
+    (:func:`~intergreen.calibration.vehicle_mix.site_vehicle_mix`).
+    """
     from intergreen.junctions.catalog import resolve_junction
 
     spec = resolve_junction("gm_a56")
     path = counts_path or gm_data_dir() / SHIPPED_COUNTS
-    counts = load_counts(f"tfgm:{path}")
+    split = split_counts(load_counts(f"tfgm:{path}"))
+    mix = site_vehicle_mix(path, site=GM_A56_SITE, days=split.fit_days)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     label = (
-        f"TfGM loop site 1415, A56 Chester Road, 1-28 Feb 2018 (../shared/data/greater_manchester/"
-        f"{SHIPPED_COUNTS}, sha256 {digest}...; data/gm_chester_road_weekday_hourly.csv)"
+        f"TfGM loop site 1415, A56 Chester Road, {split.describe()} (../shared/data/"
+        f"greater_manchester/{SHIPPED_COUNTS}, sha256 {digest}...; "
+        "data/gm_chester_road_holdout_hourly.csv)"
     )
     out = []
     for name in PROFILE_HOURS:
-        cal = calibrate_demand(spec, counts, name, site=GM_A56_SITE, counts_label=label)
+        cal = calibrate_demand(
+            spec, split.fit, name, site=GM_A56_SITE, counts_label=label, vehicle_mix=mix
+        )
         out.append(cal.profile)
-    full = calibrate_demand(spec, counts, "weekday", site=GM_A56_SITE, counts_label=label)
-    out += calibrated_levels(spec, full.observed)
+    full = calibrate_demand(spec, split.fit, "weekday", site=GM_A56_SITE, counts_label=label)
+    out += calibrated_levels(spec, full.observed, vehicle_mix=mix)
     return out
 
 

@@ -1,10 +1,18 @@
-"""Derive the Chester Road (A56) weekday hourly flows from the raw TfGM counts.
+"""Derive the Chester Road (A56) calibration figures from the raw TfGM and DfT data.
 
 Run ``python -m intergreen.calibration.derive`` from the project root. It reads the raw
-TfGM exports from the shared data folder (never copies them) and writes two small files
-into ``data/``: ``gm_chester_road_weekday_hourly.csv`` (the figures) and its section of
-``PROVENANCE.md`` (which files, which days, the method, the date). Both are written to a
-temporary file first and renamed, so a failed run leaves the old files untouched.
+exports from the shared data folder (never copies them) and writes small files into
+``data/``, each with its section of ``PROVENANCE.md`` (which files, which days, the
+method, the date):
+
+- ``gm_chester_road_weekday_hourly.csv``: weekday-mean hourly flows of all 20 weekdays;
+- ``gm_chester_road_holdout_hourly.csv``: the same for the calibration's fit days and its
+  held-out validation days (:mod:`~intergreen.calibration.holdout`);
+- ``gm_chester_road_vehicle_mix.csv``: the vehicle mix per site and direction
+  (:mod:`~intergreen.calibration.vehicle_mix`).
+
+Every file is written to a temporary file first and renamed, so a failed run leaves the
+old files untouched.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from intergreen.calibration.counts import CountsError, read_tfgm_atc
+from intergreen.calibration.errors import CalibrationError
 from intergreen.calibration.flows import (
     ALL_LANES,
     CHESTER_ROAD_SITES,
@@ -28,13 +37,42 @@ from intergreen.calibration.flows import (
     gm_data_dir,
     weekday_hourly_flows,
 )
+from intergreen.calibration.holdout import CountsSplit, describe_days, split_counts
+from intergreen.calibration.vehicle_mix import (
+    DFT_COUNT_POINT,
+    DFT_FILE,
+    DFT_YEAR,
+    dft_lgv_share,
+    hgv_definition_holds,
+    mix_table,
+    read_tfgm_classes,
+)
 
-__all__ = ["FLOWS_FILENAME", "derive_chester_road", "main", "raw_files", "summarise"]
+__all__ = [
+    "FLOWS_FILENAME",
+    "HOLDOUT_FILENAME",
+    "MIX_FILENAME",
+    "derive_chester_road",
+    "derive_holdout",
+    "main",
+    "raw_files",
+    "summarise",
+]
 
 FLOWS_FILENAME = "gm_chester_road_weekday_hourly.csv"
+HOLDOUT_FILENAME = "gm_chester_road_holdout_hourly.csv"
+MIX_FILENAME = "gm_chester_road_vehicle_mix.csv"
 PROVENANCE_FILENAME = "PROVENANCE.md"
-_BEGIN = f"<!-- BEGIN {FLOWS_FILENAME} (written by python -m intergreen.calibration.derive) -->"
-_END = f"<!-- END {FLOWS_FILENAME} -->"
+
+
+def _markers(filename: str) -> tuple[str, str]:
+    return (
+        f"<!-- BEGIN {filename} (written by python -m intergreen.calibration.derive) -->",
+        f"<!-- END {filename} -->",
+    )
+
+
+_BEGIN, _END = _markers(FLOWS_FILENAME)
 
 
 def project_data_dir() -> Path:
@@ -93,11 +131,13 @@ def summarise(flows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _sha256(path: Path) -> str:
+def sha256(path: Path) -> str:
+    """The hex SHA-256 of a file."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _markdown_table(df: pd.DataFrame) -> str:
+def markdown_table(df: pd.DataFrame) -> str:
+    """A plain Markdown table; floats in ``%g``."""
     head = "| " + " | ".join(map(str, df.columns)) + " |"
     rule = "|" + "|".join("---" for _ in df.columns) + "|"
     body = [
@@ -117,7 +157,7 @@ def provenance_section(
     """The Markdown provenance of the derived flows file."""
     file_lines = [
         f"- `{f.parent.name}/{f.name}` ({sum(1 for _ in f.open()) - 1} rows, "
-        f"sha256 `{_sha256(f)[:16]}…`)"
+        f"sha256 `{sha256(f)[:16]}…`)"
         for f in files
     ]
     day_text = ", ".join(f"{d:%a %d}" for d in days)
@@ -160,7 +200,7 @@ def provenance_section(
             "",
             "**Daily totals and peak hours** (weekday means):",
             "",
-            _markdown_table(summary),
+            markdown_table(summary),
             "",
             "Turning proportions and side-road flows of the modelled junction are not in these "
             "counts (no public turning counts exist) and remain modelling assumptions.",
@@ -181,11 +221,14 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def _merge_provenance(existing: str, section: str) -> str:
-    """Replace this file's section in PROVENANCE.md, keeping other sections."""
-    if _BEGIN in existing and _END in existing:
-        head, rest = existing.split(_BEGIN, 1)
-        tail = rest.split(_END, 1)[1]
+def _merge_provenance(
+    existing: str, section: str, markers: tuple[str, str] = (_BEGIN, _END)
+) -> str:
+    """Replace a file's section (between its ``markers``) in PROVENANCE.md, keeping others."""
+    begin, end = markers
+    if begin in existing and end in existing:
+        head, rest = existing.split(begin, 1)
+        tail = rest.split(end, 1)[1]
         return head + section + tail
     if not existing.strip():
         return (
@@ -196,18 +239,132 @@ def _merge_provenance(existing: str, section: str) -> str:
     return existing.rstrip("\n") + "\n\n" + section + "\n"
 
 
+def derive_holdout(files: Sequence[Path]) -> tuple[pd.DataFrame, CountsSplit]:
+    """Direction totals per hour for the fit days and the held-out days (``part`` column)."""
+    counts = pd.concat([read_tfgm_atc(f) for f in files], ignore_index=True)
+    split = split_counts(counts)
+    parts = []
+    for part, frame in (("fit", split.fit), ("held_out", split.held_out)):
+        flows = weekday_hourly_flows(frame, sites=CHESTER_ROAD_SITES, per_lane=False)
+        parts.append(flows.assign(part=part))
+    out = pd.concat(parts, ignore_index=True)
+    out["mean_veh_h"] = out["mean_veh_h"].round(2)
+    out["std_veh_h"] = out["std_veh_h"].round(2)
+    return out[["part", *out.columns[:-1]]], split
+
+
+def holdout_section(files: Sequence[Path], flows: pd.DataFrame, split: CountsSplit,
+                    written: date) -> str:  # fmt: skip
+    """The Markdown provenance of the fit / held-out flows file."""
+    begin, end = _markers(HOLDOUT_FILENAME)
+    totals = (
+        flows.groupby(["part", "site", "direction"], sort=False)["mean_veh_h"]
+        .agg(daily_veh="sum", peak_veh_h="max")
+        .reset_index()
+        .round(1)
+    )
+    return "\n".join(
+        [
+            begin,
+            f"## {HOLDOUT_FILENAME}",
+            "",
+            f"Written {written:%Y-%m-%d} by `python -m intergreen.calibration.derive` from the "
+            "same raw files as the weekday means above "
+            f"({', '.join(f'`{f.name}`' for f in files)}).",
+            "",
+            f"**Split** (`intergreen.calibration.holdout.split_counts`, `auto`): `fit` = "
+            f"{describe_days(split.fit_days)} (weeks 1-2), the days the calibration gives "
+            f"routeSampler; `held_out` = {describe_days(split.held_out_days)} (weeks 3-4), the "
+            "days that validate it (TAG M3.1 criteria). Each part holds every weekday twice. "
+            "Days, not hours, are held out: the calibrated demand takes each hour from the "
+            "counts of that hour, so only other days' counts of the same hours test it.",
+            "",
+            "**Method** and **columns** as for the weekday means above (`lane = all` only), "
+            "with `part` added.",
+            "",
+            "**Totals** (sum of the hourly means, veh) and peak hours (veh/h):",
+            "",
+            markdown_table(totals),
+            end,
+        ]
+    )
+
+
+def mix_section(files: Sequence[Path], table: pd.DataFrame, fit_days: Sequence[date],
+                lgv_share: float, hgv_checked: bool, written: date) -> str:  # fmt: skip
+    """The Markdown provenance of the vehicle-mix file."""
+    begin, end = _markers(MIX_FILENAME)
+    both = table[table["direction"] == "both"]
+    shown = both[["site", "days", "n_days", "vehicles", "car_share", "van_share", "hgv_share",
+                  "bus_share"]]  # fmt: skip
+    check = "on every row" if hgv_checked else "NOT on every row (check the export)"
+    return "\n".join(
+        [
+            begin,
+            f"## {MIX_FILENAME}",
+            "",
+            f"Written {written:%Y-%m-%d} by `python -m intergreen.calibration.derive`. Figures "
+            "only: the raw files stay in `../shared/data/greater_manchester/`.",
+            "",
+            "**Sources**: the TfGM loop exports above (class volumes per lane-hour: "
+            + ", ".join(f"`{f.name}` sha256 `{sha256(f)[:16]}…`" for f in files)
+            + f") and the DfT annual average daily flow by direction at count point "
+            f"{DFT_COUNT_POINT} (A56, M60 to A5181; {DFT_YEAR}, counted; `{DFT_FILE}`, Open "
+            "Government Licence v3.0).",
+            "",
+            "**Method** (`intergreen.calibration.vehicle_mix`): HGV share = (Class4 + Class5) "
+            "/ Volume, the export's own HGV definition (its PmlHGV column equals 1000 (Class4 + "
+            f"Class5) / Volume, rounded half to even, {check}); bus share = Class6 / Volume "
+            "(inferred, the classes are not documented: Class6 sits in site 1083's nearside "
+            "lanes, where buses stop, and its share there matches the DfT bus share on the same "
+            "road); the rest are light vehicles, split into cars and vans by the DfT point's "
+            f"LGV share of light vehicles, {100 * lgv_share:.2f}% (LGVs / (cars and taxis + "
+            "LGVs + two-wheelers), both directions); two-wheelers are modelled as cars. `days`: "
+            "`all_weekdays` = the 20 weekdays of February 2018, `fit_days` = the calibration's "
+            f"fit days ({fit_days[0]:%Y-%m-%d}..{fit_days[-1]:%Y-%m-%d}, {len(fit_days)} "
+            "weekdays). Shares are of vehicles, rounded to 0.0001 (car takes the rounding). "
+            "Columns: site, direction (`both` = the site), days, n_days, vehicles, class1..6 "
+            "(summed volumes), car/van/hgv/bus_share.",
+            "",
+            "**Caveat**: a loop classifies by length. Site 1415's 11% HGVs is well above the "
+            "DfT count at point 58022 (1.7% HGVs in 2017) and site 1083's loops (3.4%), so "
+            "long vans are likely counted as HGVs there; by direction it is 7% north-east and "
+            "15% south-west. The calibrated gm_a56 profiles use site 1415's fit-day mix as "
+            "measured (one mix for every arm).",
+            "",
+            "**Mix per site** (both directions):",
+            "",
+            markdown_table(shown),
+            end,
+        ]
+    )
+
+
 def write_outputs(
     out_dir: Path, data_dir: Path | None = None, exclude_dates: Sequence[date] = ()
 ) -> tuple[Path, Path]:
-    """Derive the flows and write the CSV and its provenance into ``out_dir``."""
+    """Derive the figures and write the CSVs and their provenance into ``out_dir``."""
     files = raw_files(data_dir)
     flows, days = derive_chester_road(files, exclude_dates)
-    csv_path = out_dir / FLOWS_FILENAME
+    holdout, split = derive_holdout(files)
+    lgv = dft_lgv_share(None if data_dir is None else data_dir / DFT_FILE)
+    mixes = mix_table(files, split.fit_days, lgv)
+    hgv_ok = all(hgv_definition_holds(read_tfgm_classes(f)) for f in files)
     prov_path = out_dir / PROVENANCE_FILENAME
-    section = provenance_section(files, days, flows, date.today(), exclude_dates)
-    existing = prov_path.read_text(encoding="utf-8") if prov_path.is_file() else ""
+    today = date.today()
+    text = prov_path.read_text(encoding="utf-8") if prov_path.is_file() else ""
+    text = _merge_provenance(text, provenance_section(files, days, flows, today, exclude_dates))
+    text = _merge_provenance(
+        text, holdout_section(files, holdout, split, today), _markers(HOLDOUT_FILENAME)
+    )
+    text = _merge_provenance(
+        text, mix_section(files, mixes, split.fit_days, lgv, hgv_ok, today), _markers(MIX_FILENAME)
+    )
+    csv_path = out_dir / FLOWS_FILENAME
     _write_atomic(csv_path, flows.to_csv(index=False, lineterminator="\n"))
-    _write_atomic(prov_path, _merge_provenance(existing, section))
+    _write_atomic(out_dir / HOLDOUT_FILENAME, holdout.to_csv(index=False, lineterminator="\n"))
+    _write_atomic(out_dir / MIX_FILENAME, mixes.to_csv(index=False, lineterminator="\n"))
+    _write_atomic(prov_path, text)
     return csv_path, prov_path
 
 
@@ -236,12 +393,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         csv_path, prov_path = write_outputs(args.out_dir, args.data_dir, args.exclude_date)
-    except (CountsError, OSError) as exc:
+    except (CountsError, CalibrationError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     flows = pd.read_csv(csv_path, dtype={"site": str})
-    print(f"wrote {csv_path} ({len(flows)} rows) and {prov_path}")
+    print(f"wrote {csv_path} ({len(flows)} rows), {HOLDOUT_FILENAME}, {MIX_FILENAME} and "
+          f"{prov_path}")  # fmt: skip
     print(summarise(flows[flows["lane"] == ALL_LANES]).to_string(index=False))
+    mixes = pd.read_csv(csv_path.parent / MIX_FILENAME, dtype={"site": str})
+    print(mixes[mixes["direction"] == "both"].to_string(index=False))
     return 0
 
 

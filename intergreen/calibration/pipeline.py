@@ -1,7 +1,10 @@
-"""The whole calibration: counts -> profile -> routeSampler routes -> simulation -> GEH report.
+"""The whole calibration: counts -> profile -> routes -> simulation -> fit check and validation.
 
-Everything is written into a temporary folder next to ``out`` and moved into ``out`` only
-when it is complete, so a failure leaves ``out`` as it was.
+The counts are split by day (:mod:`~intergreen.calibration.holdout`): the fit days give
+the demand (routeSampler sees only them); the held-out days validate it by the UK TAG
+M3.1 criteria (:mod:`~intergreen.calibration.tag`). Everything is written into a
+temporary folder next to ``out`` and moved into ``out`` only when it is complete, so a
+failure leaves ``out`` as it was.
 """
 
 from __future__ import annotations
@@ -22,19 +25,17 @@ from intergreen.calibration.counts import CountsError, load_counts
 from intergreen.calibration.demand_profiles import (
     CalibratedDemand,
     CalibrationError,
-    calibrate_demand,
+    arm_hourly_flows,
+    calibrated_from_flows,
+    mapped_flows,
     profile_hours,
     save_profile,
 )
 from intergreen.calibration.geh import GehSummary, geh
-from intergreen.calibration.routes import sample_routes
-from intergreen.calibration.validate import (
-    compare_counts,
-    compare_edges,
-    read_edgedata,
-    simulate_actuated,
-    summarise,
-)
+from intergreen.calibration.holdout import CountsSplit, describe_days, split_counts
+from intergreen.calibration.tag import TagValidation
+from intergreen.calibration.validate import ModelCheck, check_model
+from intergreen.calibration.vehicle_mix import parse_vehicle_mix, site_vehicle_mix
 from intergreen.junctions.catalog import resolve_junction
 from intergreen.junctions.demand import junction_folder, load_assumptions, user_demand_dir
 from intergreen.junctions.spec import JunctionSpec
@@ -48,14 +49,24 @@ class CalibrationResult:
 
     calibrated: CalibratedDemand
     summary: GehSummary
+    """The fit check (in-sample)."""
     comparison: pd.DataFrame
+    """The fit check's rows."""
     edges: pd.DataFrame
     out: Path
     timings: dict[str, float] = field(default_factory=dict)
+    validation: TagValidation | None = None
+    """TAG M3.1 criteria on held-out counts; None when no days were held out."""
+    split: CountsSplit | None = None
+
+    @property
+    def fit_passed(self) -> bool:
+        return self.summary.passed
 
     @property
     def passed(self) -> bool:
-        return self.summary.passed
+        """The fit check passed, and the validation too where there is one."""
+        return self.summary.passed and (self.validation is None or self.validation.passed)
 
 
 def default_name(profile: str) -> str:
@@ -119,6 +130,44 @@ def _assumptions(spec: JunctionSpec, cal: CalibratedDemand, tfgm: bool) -> list[
     return out
 
 
+def _vehicle_mix(
+    option: str | Mapping[str, float] | None,
+    counts: str,
+    split: CountsSplit,
+    mapping: Mapping[tuple[str, str], str],
+) -> tuple[dict[str, float] | None, str]:
+    """The profile's vehicle mix and a sentence on where it comes from."""
+    choice = parse_vehicle_mix(option) if isinstance(option, str) else option
+    tfgm = str(counts).strip().lower().startswith("tfgm:")
+    if choice in ("auto", "measured"):
+        if not tfgm:
+            if choice == "measured":
+                raise CalibrationError(
+                    "--vehicle-mix measured needs a TfGM export with class counts "
+                    "(--counts tfgm:PATH); use cars or give shares, e.g. "
+                    "car=0.8,van=0.1,hgv=0.08,bus=0.02"
+                )
+            return None, "Vehicles: cars only (the counts have no vehicle classes)."
+        path = str(counts).strip()[len("tfgm:") :]
+        try:
+            mix = site_vehicle_mix(path, days=split.fit_days, directions=set(mapping))
+        except CountsError:
+            if choice == "measured":
+                raise
+            return None, "Vehicles: cars only (the export has no class columns)."
+        text = ", ".join(f"{k} {100 * v:.2f}%" for k, v in mix.items())
+        return mix, (
+            f"Vehicle mix measured on the fit days' class counts: {text} (HGV = loop classes "
+            "4+5, bus = class 6, light vehicles split into cars and vans by the LGV share at "
+            "DfT count point 58022 on the A56; see data/PROVENANCE.md). Loop length classes "
+            "likely count long vans as HGVs."
+        )
+    if choice is None:
+        return None, "Vehicles: cars only (--vehicle-mix cars)."
+    mix = dict(choice)
+    return mix, "Vehicle mix given: " + ", ".join(f"{k} {100 * v:.2f}%" for k, v in mix.items())
+
+
 def run_calibration(
     junction: str | Path | JunctionSpec,
     counts: str,
@@ -133,10 +182,17 @@ def run_calibration(
     step_length: float | None = None,
     force: bool = False,
     save_demand: bool = True,
+    holdout: str = "auto",
+    vehicle_mix: str | Mapping[str, float] | None = "auto",
     log: Callable[[str], None] = lambda s: None,
 ) -> CalibrationResult:
-    """Calibrate ``junction`` to ``counts`` and write the report, profile and routes to ``out``.
+    """Calibrate ``junction`` to ``counts``: fit on some days, validate on the others.
 
+    Writes the report, the profile, the routes and the comparisons to ``out``.
+    ``holdout``: ``auto`` (first half of the counted days fit, second half validate),
+    ``none`` or the first held-out date (see :func:`~intergreen.calibration.holdout.
+    split_counts`). ``vehicle_mix``: ``auto`` (measured from a TfGM export's class
+    counts, else cars only), ``measured``, ``cars``, ``TYPE=SHARE,...`` or a mapping.
     With ``save_demand`` the name is checked first (free, or ``force``); saving it is
     :func:`save_named_demand`'s job, once the caller accepts the result.
     """
@@ -144,18 +200,26 @@ def run_calibration(
     t0 = time.perf_counter()
     spec = resolve_junction(junction)
     profile_hours(profile)  # fail fast on a bad --profile
+    if isinstance(vehicle_mix, str):
+        parse_vehicle_mix(vehicle_mix)  # and on a bad --vehicle-mix
     name = name or default_name(profile)
     if save_demand:
         _check_name(spec, name, force)
     data = load_counts(counts, known_approaches=None)
+    split = split_counts(data, holdout)
     tfgm = str(counts).strip().lower().startswith("tfgm:")
     label = f"TfGM export {str(counts).split(':', 1)[1]}" if tfgm else f"counts {counts}"
-    cal = calibrate_demand(spec, data, profile, name, approach_map, site, scale, label)
+    label += f" ({split.describe()})"
+    observed, mapping = arm_hourly_flows(spec, split.fit, approach_map, site)
+    mix, mix_note = _vehicle_mix(vehicle_mix, counts, split, mapping)
+    cal = calibrated_from_flows(spec, observed, mapping, profile, name, scale, label, mix)
+    held = mapped_flows(split.held_out, mapping) if split.held_out is not None else None
     timings["profile_s"] = time.perf_counter() - t0
     log(
         f"profile {name}: {len(cal.profile.periods)} hour(s) from {cal.first_hour:02d}:00, "
         f"scale {cal.scale:.4f}, "
         + ", ".join(f"{s} {d} -> {a}" for (s, d), a in cal.approach_map.items())
+        + f"; {split.describe()}"
     )
 
     out = Path(out)
@@ -164,96 +228,153 @@ def run_calibration(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
     try:
-        routes_dir = tmp / "routes"
         t = time.perf_counter()
-        route_file, sampled = sample_routes(spec, cal.profile, routes_dir, seed=seed)
-        timings["routes_s"] = time.perf_counter() - t
-        log(f"routeSampler: {int(sampled['sampled'].sum())} vehicles ({timings['routes_s']:.1f} s)")
-
-        t = time.perf_counter()
-        metrics = simulate_actuated(
-            spec, cal.profile, route_file, routes_dir / "edgedata.xml", seed, step_length,
+        check = check_model(
+            spec, cal, tmp / "routes", held, seed, step_length,
             progress=lambda s: log(f"  simulated {s / 3600:.0f} h"),
         )  # fmt: skip
-        timings["simulate_s"] = time.perf_counter() - t
-        log(f"simulation: {metrics.throughput} vehicles through ({timings['simulate_s']:.1f} s)")
-
-        edge_counts = read_edgedata(routes_dir / "edgedata.xml")
-        (routes_dir / "edgedata.add.xml").unlink(missing_ok=True)  # names the temp folder
-        comparison = compare_counts(cal, edge_counts)
-        edges = compare_edges(spec, cal, edge_counts)
-        summary = summarise(comparison)
-        raw_geh = geh(comparison["modelled"] / cal.scale, comparison["counted"])
-        raw_share = float((raw_geh < summary.threshold).mean())
-        edges_share = float((edges["geh"] < summary.threshold).mean())
-
-        from intergreen.calibration.flows import tra0307_weekday_profile
-        from intergreen.calibration.report import write_calibration_report
-
-        try:
-            tra = tra0307_weekday_profile()
-        except (CountsError, OSError):
-            tra = None
-        step = step_length or spec.timing.step_length
-        notes = [
-            "Count-to-arm mapping: "
-            + "; ".join(f"site {s} {d} = traffic arriving on arm {a}" for (s, d), a in
-                        cal.approach_map.items())
-            + ".",
-            f"Observed = weekday-mean counted flow x scale {cal.scale:.4f} (the calibration "
-            "target); modelled = vehicles leaving the approach edge across the stop line in "
-            "that hour (SUMO edgeData).",
-            f"Against the unscaled counts (modelled / scale), {100 * raw_share:.0f}% of the "
-            "counts have GEH < 5.",
-            f"All approach and exit edges against the profile's own flows (assumed side roads "
-            f"and turns included): {100 * edges_share:.0f}% of {len(edges)} edge-hours have "
-            "GEH < 5.",
-            f"Routes: SUMO routeSampler.py, seed {seed}, one candidate route per movement; "
-            f"control: vehicle actuated (System D style, gap 1.5 s, max green 40 s); step "
-            f"{step:g} s; SUMO seed {seed}; {metrics.teleports} teleports, backlog "
-            f"{metrics.backlog} at the end.",
-        ]  # fmt: skip
-        report_cmp = comparison.copy()
-        write_calibration_report(
-            report_cmp,
-            tmp,
-            profile=tra,
-            title=f"Calibration of {spec.name}: {name} ({profile})",
-            assumptions=_assumptions(spec, cal, tfgm),
-            notes=notes,
+        timings["check_s"] = time.perf_counter() - t
+        log(
+            f"routeSampler: {int(check.sampled['sampled'].sum())} vehicles; simulation: "
+            f"{check.metrics.throughput} vehicles through ({timings['check_s']:.1f} s)"
         )
-        comparison.assign(geh=summary.table["geh"].to_numpy()).to_csv(
-            tmp / "counts_comparison.csv", index=False
-        )
-        edges.to_csv(tmp / "edges_comparison.csv", index=False)
-        sampled.to_csv(routes_dir / "route_counts.csv", index=False)
-        save_profile(cal.profile, tmp / f"{name}.yaml")
-        (tmp / "summary.json").write_text(
-            json.dumps(
-                {
-                    "junction": spec.name,
-                    "demand": name,
-                    "profile": profile,
-                    "counts": str(counts),
-                    "scale": cal.scale,
-                    "verdict": summary.verdict(),
-                    "passed": summary.passed,
-                    "share_geh_below_5": summary.share_below,
-                    "share_geh_below_5_unscaled": raw_share,
-                    "max_geh": float(summary.table["geh"].max()),
-                    "seed": seed,
-                    "step_length": step,
-                    "metrics": metrics.as_dict(),
-                    "timings_s": timings,
-                },
-                indent=2,
-            )
-            + "\n"
-        )
+        _write_outputs(tmp, spec, cal, check, split, counts, profile, name, seed,
+                       step_length or spec.timing.step_length, mix_note, tfgm, timings)  # fmt: skip
         _move_into(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     timings["total_s"] = time.perf_counter() - t0
-    result = CalibrationResult(cal, summary, comparison, edges, out, timings)
-    return result
+    return CalibrationResult(
+        cal, check.fit, check.fit_table, check.edges, out, timings, check.validation, split
+    )
+
+
+def _scaled_label(cal: CalibratedDemand) -> str:
+    return "count" if cal.scale == 1 else f"count x {cal.scale:.4f} (scaled)"
+
+
+def _write_outputs(
+    tmp: Path,
+    spec: JunctionSpec,
+    cal: CalibratedDemand,
+    check: ModelCheck,
+    split: CountsSplit,
+    counts: str,
+    profile: str,
+    name: str,
+    seed: int,
+    step: float,
+    mix_note: str,
+    tfgm: bool,
+    timings: Mapping[str, float],
+) -> None:
+    """The report, the comparison tables, the profile and summary.json, into ``tmp``."""
+    from intergreen.calibration.flows import tra0307_weekday_profile
+    from intergreen.calibration.report import write_calibration_report
+
+    fit = check.fit
+    raw_geh = geh(check.fit_table["modelled"] / cal.scale, check.fit_table["counted"])
+    raw_share = float((raw_geh < fit.threshold).mean())
+    edges_share = float((check.edges["geh"] < fit.threshold).mean())
+    try:
+        tra = tra0307_weekday_profile()
+    except (CountsError, OSError):
+        tra = None
+    scaled = _scaled_label(cal)
+    m = check.metrics
+    notes = [
+        "Count-to-arm mapping: "
+        + "; ".join(f"site {s} {d} = traffic arriving on arm {a}" for (s, d), a in
+                    cal.approach_map.items())
+        + ".",
+        f"Days: {split.describe()} (weekdays; see intergreen.calibration.holdout).",
+        f"Fit check: {scaled} = the fit days' weekday-mean counted flow x {cal.scale:.4f} "
+        "(the routeSampler target); modelled = vehicles leaving the approach edge across the "
+        "stop line in that hour (SUMO edgeData).",
+        f"Fit check against the unscaled counts (modelled / scale): {100 * raw_share:.0f}% of "
+        "the counts have GEH < 5.",
+        f"All approach and exit edges against the profile's own flows (assumed side roads "
+        f"and turns included): {100 * edges_share:.0f}% of {len(check.edges)} edge-hours have "
+        "GEH < 5.",
+        mix_note,
+        f"Routes: SUMO routeSampler.py, seed {seed}, one candidate route per movement; "
+        f"control: vehicle actuated (System D style, gap 1.5 s, max green 40 s); step "
+        f"{step:g} s; SUMO seed {seed}; {m.teleports} teleports, backlog "
+        f"{m.backlog} at the end.",
+    ]  # fmt: skip
+    if check.validation is not None:
+        validation_note = (
+            f"Held-out counts: the weekday mean of {describe_days(split.held_out_days)}, which "
+            "routeSampler never saw; the model's stop-line flows are divided by the scale "
+            f"({cal.scale:.4f}) to compare them at the counted magnitude."
+        )
+    elif split.held_out is not None:
+        validation_note = "The held-out days hold no count in the profile's hours."
+    else:
+        validation_note = (
+            "Nothing was held out (--holdout none, or the counts cover fewer than two days): "
+            "the model is not validated."
+        )
+    report_cmp = check.fit_table.copy()
+    write_calibration_report(
+        report_cmp,
+        tmp,
+        profile=tra,
+        title=f"Calibration of {spec.name}: {name} ({profile})",
+        assumptions=_assumptions(spec, cal, tfgm),
+        notes=notes,
+        observed_label=scaled,
+        validation=check.validation,
+        validation_note=validation_note,
+        scale_note=cal.scale_note,
+    )
+    check.fit_table.rename(columns={"observed": "scaled_count"}).assign(
+        geh=fit.table["geh"].to_numpy()
+    ).to_csv(tmp / "fit_check.csv", index=False)
+    if check.validation is not None:
+        check.validation.table.to_csv(tmp / "validation.csv", index=False)
+    check.edges.to_csv(tmp / "edges_comparison.csv", index=False)
+    check.sampled.to_csv(tmp / "routes" / "route_counts.csv", index=False)
+    save_profile(cal.profile, tmp / f"{name}.yaml")
+    v = check.validation
+    (tmp / "summary.json").write_text(
+        json.dumps(
+            {
+                "junction": spec.name,
+                "demand": name,
+                "profile": profile,
+                "counts": str(counts),
+                "fit_days": [f"{d:%Y-%m-%d}" for d in split.fit_days],
+                "held_out_days": [f"{d:%Y-%m-%d}" for d in split.held_out_days],
+                "scale": cal.scale,
+                "scale_note": cal.scale_note,
+                "vehicle_mix": cal.profile.vehicle_mix,
+                "fit_check": {
+                    "verdict": fit.verdict(),
+                    "passed": fit.passed,
+                    "share_geh_below_5": fit.share_below,
+                    "share_geh_below_5_unscaled": raw_share,
+                    "max_geh": float(fit.table["geh"].max()),
+                },
+                "validation": None if v is None else {
+                    "verdict": v.verdict(),
+                    "passed": v.passed,
+                    "n_counts": v.flow.n_counts,
+                    "flow_criterion": {"met": v.flow.n_met, "share": v.flow.share,
+                                       "passed": v.flow.passed},
+                    "geh_below_5": {"met": v.geh.n_met, "share": v.geh.share,
+                                    "passed": v.geh.passed},
+                    "max_geh": float(v.table["geh"].max()),
+                    "criteria": "DfT TAG unit M3.1, section 3.3",
+                },
+                "passed": fit.passed and (v is None or v.passed),
+                "seed": seed,
+                "step_length": step,
+                "metrics": m.as_dict(),
+                "timings_s": dict(timings),
+            },
+            indent=2,
+        )
+        + "\n"
+    )  # fmt: skip

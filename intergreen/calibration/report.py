@@ -1,10 +1,16 @@
-"""Calibration report: observed vs modelled hourly flows as Markdown and PNG plots.
+"""Calibration report: fit check and validation of modelled hourly flows, Markdown and PNGs.
 
-The input is one row per count: ``site, direction, hour, observed, modelled`` (hourly
-flows, veh/h; an optional ``lane`` column splits counts further). The report holds the GEH
-verdict, the worst mismatches, the modelling assumptions and three plots: observed vs
-modelled with the 1:1 line, GEH per count with the GEH = 5 line, and the hourly profile
-(observed, modelled and, when given, the DfT TRA0307 profile scaled to the observed total).
+The fit check's input is one row per count: ``site, direction, hour, observed, modelled``
+(hourly flows, veh/h; an optional ``lane`` column splits counts further). ``observed`` is
+whatever the model was fitted to; when that is a scaled count, pass ``observed_label``
+(e.g. ``count x 0.5686 (scaled)``) and every table and plot shows that name instead.
+The validation (optional) is a :class:`~intergreen.calibration.tag.TagValidation` on
+held-out counts. The report holds the verdicts (fit check; each TAG M3.1 criterion of the
+validation, or why there is none), the scale and why, what is still unvalidated, the
+assumptions, the worst mismatches and the plots: observed vs modelled with the 1:1 line,
+GEH per count with the GEH = 5 line, the hourly profile (observed, modelled and, when
+given, the DfT TRA0307 profile scaled to the observed total) and, with a validation,
+held-out counts vs modelled flows with TAG's flow tolerance.
 
 Everything is rendered into a temporary folder first and moved into the output folder
 only when all files are complete, so a failure leaves no half-written report. Plots use
@@ -28,14 +34,18 @@ from matplotlib.figure import Figure
 
 from intergreen.calibration.flows import HourlyProfile
 from intergreen.calibration.geh import GEH_TARGET_SHARE, GEH_THRESHOLD, GehSummary, geh_summary
+from intergreen.calibration.tag import TAG_SOURCE, TagValidation
 
 __all__ = [
     "ASSUMPTIONS",
     "REPORT_COLUMNS",
     "REPORT_FILES",
+    "UNVALIDATED",
+    "VALIDATION_PLOT",
     "plot_geh",
     "plot_profiles",
     "plot_scatter",
+    "plot_validation",
     "write_calibration_report",
 ]
 
@@ -46,6 +56,21 @@ REPORT_FILES: tuple[str, ...] = (
     "geh_per_count.png",
     "hourly_profile.png",
 )
+VALIDATION_PLOT = "validation_vs_held_out.png"
+UNVALIDATED: tuple[str, ...] = (
+    "Turning proportions: no turning-movement counts exist for the junction; the "
+    "demand.yaml shares are assumptions.",
+    "Side-road flows: no counts; they follow the demand.yaml arm shares of the counted "
+    "main-road flows.",
+    "Saturation flows: the simulated stop-line discharge (SUMO's car-following on the "
+    "junction's lanes) is not compared with measured saturation flows.",
+    "Queues: no queue-length observations; modelled queues are not validated.",
+    "Journey times: no journey-time observations; modelled delays and travel times are not "
+    "validated.",
+    "The vehicle mix: taken from loop length classes (see data/PROVENANCE.md), not "
+    "compared with classified counts of other days or a manual count of the junction.",
+)
+"""What neither the fit check nor the validation covers; the report lists it."""
 ASSUMPTIONS: tuple[str, ...] = (
     "Turning proportions at the junction are modelling assumptions: no public "
     "turning-movement counts exist for any Greater Manchester junction.",
@@ -106,7 +131,7 @@ def _save(fig: Figure, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def plot_scatter(summary: GehSummary, path: Path) -> None:
+def plot_scatter(summary: GehSummary, path: Path, observed_label: str = "observed") -> None:
     """Observed vs modelled flows with the 1:1 line and the GEH = threshold envelope."""
     t = summary.table
     fig = Figure(figsize=(6, 6), layout="constrained")
@@ -134,9 +159,9 @@ def plot_scatter(summary: GehSummary, path: Path) -> None:
     ax.set(
         xlim=(0, top),
         ylim=(0, top),
-        xlabel="observed (veh/h)",
+        xlabel=f"{observed_label} (veh/h)",
         ylabel="modelled (veh/h)",
-        title="Observed vs modelled hourly flow",
+        title=f"Fit check: {observed_label} vs modelled",
         aspect="equal",
     )
     ax.legend(loc="upper left")
@@ -157,13 +182,19 @@ def plot_geh(summary: GehSummary, path: Path) -> None:
     step = max(1, math.ceil(n / 48))
     ticks = np.arange(0, n, step)
     ax.set_xticks(ticks, [_count_label(t.iloc[i]) for i in ticks], rotation=90, fontsize=7)
-    ax.set(ylabel="GEH", title=f"GEH per count: {summary.verdict()}", xlim=(-0.6, n - 0.4))
+    ax.set(ylabel="GEH", title=f"Fit check, GEH per count: {summary.verdict()}",
+           xlim=(-0.6, n - 0.4))  # fmt: skip
     ax.title.set_fontsize(9)
     ax.legend(loc="upper right")
     _save(fig, path)
 
 
-def plot_profiles(df: pd.DataFrame, path: Path, profile: HourlyProfile | None = None) -> None:
+def plot_profiles(
+    df: pd.DataFrame,
+    path: Path,
+    profile: HourlyProfile | None = None,
+    observed_label: str = "observed",
+) -> None:
     """Hourly observed and modelled flow per count group, with the scaled profile."""
     groups = _groups(df)
     ncols = min(2, len(groups))
@@ -171,7 +202,7 @@ def plot_profiles(df: pd.DataFrame, path: Path, profile: HourlyProfile | None = 
     fig = Figure(figsize=(6 * ncols, 3.4 * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, (name, g) in zip(axes, groups, strict=False):
-        ax.plot(g["hour"], g["observed"], marker="o", ms=3, color="black", label="observed")
+        ax.plot(g["hour"], g["observed"], marker="o", ms=3, color="black", label=observed_label)
         ax.plot(g["hour"], g["modelled"], marker="s", ms=3, color="tab:blue", label="modelled")
         if profile is not None:
             scaled = profile.scaled_to(float(g["observed"].sum()), hours=g["hour"])
@@ -180,7 +211,8 @@ def plot_profiles(df: pd.DataFrame, path: Path, profile: HourlyProfile | None = 
                 scaled,
                 ls="--",
                 color="tab:orange",
-                label=f"TRA0307 scaled to observed total ({g['observed'].sum():,.0f} veh)",
+                label=f"TRA0307 scaled to the {observed_label} total "
+                f"({g['observed'].sum():,.0f} veh)",
             )
         ax.set(title=name, xlabel="hour of day", ylabel="veh/h", xlim=(-0.5, 23.5))
         ax.set_xticks(range(0, 24, 3))
@@ -188,6 +220,30 @@ def plot_profiles(df: pd.DataFrame, path: Path, profile: HourlyProfile | None = 
         ax.legend(fontsize=7)
     for ax in axes[len(groups) :]:
         ax.set_visible(False)
+    _save(fig, path)
+
+
+def plot_validation(validation: TagValidation, path: Path) -> None:
+    """Held-out counts vs modelled flows (unscaled), TAG's flow tolerance band and 1:1."""
+    t = validation.table
+    fig = Figure(figsize=(6, 6), layout="constrained")
+    ax = fig.add_subplot()
+    top = max(float(t["held_out"].max()), float(t["modelled_unscaled"].max()), 1.0) * 1.05
+    c = np.linspace(0, top, 400)
+    tol = np.where(c < 700, 100.0, np.where(c <= 2700, 0.15 * c, 400.0))
+    ax.fill_between(c, np.maximum(c - tol, 0), c + tol, color="tab:green", alpha=0.12,
+                    label="TAG flow criterion")  # fmt: skip
+    ax.plot([0, top], [0, top], color="black", lw=1, label="1:1")
+    ok = t["flow_ok"] & t["geh_ok"]
+    ax.scatter(t.loc[ok, "held_out"], t.loc[ok, "modelled_unscaled"], s=18, color="tab:blue",
+               label="meets both criteria")  # fmt: skip
+    ax.scatter(t.loc[~ok, "held_out"], t.loc[~ok, "modelled_unscaled"], s=22, color="tab:red",
+               marker="x", label="fails flow or GEH")  # fmt: skip
+    ax.set(xlim=(0, top), ylim=(0, top), xlabel="held-out count (veh/h, as counted)",
+           ylabel="modelled / scale (veh/h)", aspect="equal",
+           title=f"Validation on held-out counts: {validation.verdict()}")  # fmt: skip
+    ax.title.set_fontsize(9)
+    ax.legend(loc="upper left")
     _save(fig, path)
 
 
@@ -212,6 +268,43 @@ def _md_table(df: pd.DataFrame) -> str:
     return "\n".join([head, rule, *body])
 
 
+def _verdicts(
+    summary: GehSummary,
+    validation: TagValidation | None,
+    observed_label: str,
+    validation_note: str,
+) -> list[str]:
+    lines = [
+        "## Verdicts",
+        "",
+        f"- **Fit check (in-sample): {summary.verdict()}.** GEH < {summary.threshold:g} for "
+        f"at least {100 * summary.target_share:g}% of the counts, against the {observed_label} "
+        "that routeSampler was given. It shows that the routes and the signal control deliver "
+        "the demand; it cannot show that the demand is right (any demand reproduces itself).",
+    ]
+    if validation is None:
+        lines.append(
+            f"- **Validation on held-out counts: none.** {validation_note or 'No held-out counts.'}"
+        )
+    else:
+        lines += [
+            f"- **Validation on held-out counts: {validation.verdict()}** ({TAG_SOURCE}; each "
+            "criterion for at least 85% of the counts).",
+            "",
+            "| criterion | counts meeting it | share | target | verdict |",
+            "|---|---:|---:|---:|---|",
+            *[
+                f"| {c.name} | {c.n_met} of {c.n_counts} | {100 * c.share:.1f}% | >= "
+                f"{100 * c.target_share:g}% | {'PASS' if c.passed else 'FAIL'} |"
+                for c in validation.criteria
+            ],
+            "",
+            "Flow criterion: within 100 veh/h of counts below 700 veh/h, within 15% from 700 to "
+            "2,700 veh/h, within 400 veh/h above. " + validation_note,
+        ]
+    return lines
+
+
 def _markdown(
     df: pd.DataFrame,
     summary: GehSummary,
@@ -219,6 +312,11 @@ def _markdown(
     profile: HourlyProfile | None,
     assumptions: Sequence[str],
     notes: Sequence[str],
+    observed_label: str,
+    validation: TagValidation | None,
+    validation_note: str,
+    unvalidated: Sequence[str],
+    scale_note: str,
 ) -> str:
     t = summary.table
     keys = [c for c in ("site", "direction", "lane") if c in t.columns]
@@ -235,35 +333,69 @@ def _markdown(
         .reset_index()
     )
     per_group["share_geh_below"] = (100 * per_group["share_geh_below"]).map("{:.0f}%".format)
+    shown = observed_label
+    per_group = per_group.rename(columns={"observed_veh": f"{shown} (veh)"})
     cols = [*keys, "hour", "observed", "modelled", "diff", "geh"]
-    worst = summary.worst[cols]
+    rename = {"observed": shown}
+    worst = summary.worst[cols].rename(columns=rename)
     lines = [
         f"# {title}",
         "",
         f"Written {datetime.now():%Y-%m-%d %H:%M}.",
         "",
-        f"**{summary.verdict()}.** UK criterion (DMRB / TAG M3.1): GEH < "
-        f"{summary.threshold:g} for at least {100 * summary.target_share:g}% of the hourly "
-        "counts.",
+        *_verdicts(summary, validation, observed_label, validation_note),
+        "",
+    ]
+    if scale_note:
+        lines += ["## Scale", "", scale_note, ""]
+    lines += [
+        "## Still unvalidated",
+        "",
+        *[f"- {u}" for u in unvalidated],
         "",
         "## Assumptions",
         "",
         *[f"- {a}" for a in assumptions],
         *[f"- {n}" for n in notes],
         "",
-        "## Per site and direction",
+    ]
+    if validation is not None:
+        v = validation.table
+        vcols = [c for c in ("site", "direction", "arm", "hour", "held_out", "modelled",
+                             "modelled_unscaled", "diff", "tolerance", "flow_ok", "geh", "geh_ok")
+                 if c in v.columns]  # fmt: skip
+        lines += [
+            "## Validation on held-out counts",
+            "",
+            "`held_out`: the held-out days' mean as counted (veh/h); `modelled`: the stop-line "
+            "flow (veh/h, at the model's scale); `modelled_unscaled`: modelled / scale, the "
+            "flow the validation compares (TAG's thresholds are absolute, so both sides are at "
+            "the counted magnitude); `tolerance`: the flow criterion's allowed difference.",
+            "",
+            f"### Worst {min(5, len(v))} held-out counts",
+            "",
+            _md_table(validation.worst(5)[vcols]),
+            "",
+            f"![Validation on held-out counts]({VALIDATION_PLOT})",
+            "",
+            "### All held-out counts",
+            "",
+            _md_table(v[vcols]),
+            "",
+        ]
+    lines += [
+        "## Fit check (in-sample)",
         "",
-        "Totals are sums of the hourly flows in the comparison (veh).",
+        f"Per site and direction; totals are sums of the hourly flows (veh); `{shown}` is what "
+        "routeSampler was given.",
         "",
         _md_table(per_group),
         "",
-        f"## Worst {len(worst)} mismatches",
+        f"### Worst {len(worst)} fit-check mismatches",
         "",
         _md_table(worst),
         "",
-        "## Plots",
-        "",
-        "![Observed vs modelled](observed_vs_modelled.png)",
+        f"![Fit check: {shown} vs modelled](observed_vs_modelled.png)",
         "",
         "![GEH per count](geh_per_count.png)",
         "",
@@ -273,11 +405,11 @@ def _markdown(
     if profile is not None:
         lines += [
             f"The dashed hourly profile is {profile.label or 'the given profile'}, scaled so "
-            "that it sums to the observed total over the hours shown; it is a shape "
-            "reference, not a count.",
+            f"that it sums to the {shown} total over the hours shown; it is a shape reference, "
+            "not a count.",
             "",
         ]
-    lines += ["## All counts", "", _md_table(t[cols]), ""]
+    lines += ["### All fit-check counts", "", _md_table(t[cols].rename(columns=rename)), ""]
     return "\n".join(lines)
 
 
@@ -290,11 +422,19 @@ def write_calibration_report(
     target_share: float = GEH_TARGET_SHARE,
     assumptions: Sequence[str] = ASSUMPTIONS,
     notes: Sequence[str] = (),
+    *,
+    observed_label: str = "observed",
+    validation: TagValidation | None = None,
+    validation_note: str = "",
+    unvalidated: Sequence[str] = UNVALIDATED,
+    scale_note: str = "",
 ) -> Path:
     """Write ``report.md`` and its PNG plots into ``out_dir``; return the report path.
 
-    ``comparison`` has one row per count (see the module docstring). Files of the same
-    name in ``out_dir`` are replaced; other files there are left alone.
+    ``comparison`` has one row per fit-check count (see the module docstring);
+    ``validation``, when given, is shown with its criteria and plot; ``validation_note``
+    says which counts were held out (or why none were). Files of the same name in
+    ``out_dir`` are replaced; other files there are left alone.
     """
     df = _validate(comparison)
     summary = geh_summary(df, threshold=threshold, target_share=target_share, n_worst=10)
@@ -302,14 +442,19 @@ def write_calibration_report(
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
     try:
-        plot_scatter(summary, tmp / "observed_vs_modelled.png")
+        plot_scatter(summary, tmp / "observed_vs_modelled.png", observed_label)
         plot_geh(summary, tmp / "geh_per_count.png")
-        plot_profiles(df, tmp / "hourly_profile.png", profile)
-        text = _markdown(df, summary, title, profile, assumptions, notes)
+        plot_profiles(df, tmp / "hourly_profile.png", profile, observed_label)
+        names = list(REPORT_FILES[1:])
+        if validation is not None:
+            plot_validation(validation, tmp / VALIDATION_PLOT)
+            names.append(VALIDATION_PLOT)
+        text = _markdown(df, summary, title, profile, assumptions, notes, observed_label,
+                         validation, validation_note, unvalidated, scale_note)  # fmt: skip
         (tmp / "report.md").write_text(text, encoding="utf-8")
         out_dir.mkdir(exist_ok=True)
         # the plots first, the report last: report.md never points at missing plots
-        for name in (*REPORT_FILES[1:], REPORT_FILES[0]):
+        for name in (*names, REPORT_FILES[0]):
             os.replace(tmp / name, out_dir / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -24,12 +24,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from intergreen.calibration.demand_profiles import CalibrationError
-from intergreen.junctions.demand import VEHICLE_TYPE, DemandProfile
+from intergreen.calibration.errors import CalibrationError
+from intergreen.junctions.demand import DemandProfile
 from intergreen.junctions.network import approach_edge, exit_edge
 from intergreen.junctions.simulation import Simulation
 from intergreen.junctions.spec import JunctionSpec
 from intergreen.junctions.sumo import sumo_home, sumo_tool
+from intergreen.junctions.vehicles import vehicle_type_id, vtypes_xml
 
 __all__ = [
     "RouteFileSimulation",
@@ -41,7 +42,8 @@ __all__ = [
     "turn_counts_xml",
 ]
 
-VEHICLE_ATTRIBUTES = 'type="car" departLane="best" departSpeed="max"'
+VEHICLE_ATTRIBUTES = 'departLane="best" departSpeed="max"'
+"""Attributes of every sampled vehicle besides its type (as in the Poisson demand)."""
 
 
 class RouteSamplingError(CalibrationError):
@@ -120,15 +122,16 @@ def sampled_counts(spec: JunctionSpec, route_file: Path, targets: pd.DataFrame) 
     return out
 
 
-def _insert_vtype(path: Path) -> None:
-    """Add the project's vehicle type after the ``<routes>`` root tag."""
+def _insert_vtypes(path: Path, profile: DemandProfile) -> None:
+    """Add the profile's vehicle types (car, or its mix) after the ``<routes>`` root tag."""
     text = path.read_text(encoding="utf-8")
     found = re.search(r"<routes[\s>]", text)
     start = found.start() if found else -1
     if start < 0:
         raise RouteSamplingError(f"{path}: routeSampler wrote no <routes> element")
     close = text.find(">", start) + 1
-    path.write_text(text[:close] + "\n" + VEHICLE_TYPE + text[close:], encoding="utf-8")
+    types = vtypes_xml(profile.vehicle_mix)
+    path.write_text(text[:close] + "\n" + types + text[close:], encoding="utf-8")
 
 
 def sample_routes(
@@ -155,7 +158,7 @@ def sample_routes(
         sys.executable, str(tool),
         "-r", str(candidates), "-t", str(turns), "-o", str(out),
         "--seed", str(int(seed)),
-        "--attributes", VEHICLE_ATTRIBUTES,
+        "--attributes", f'type="{vehicle_type_id(profile.vehicle_mix)}" {VEHICLE_ATTRIBUTES}',
         "--mismatch-output", str(workdir / "mismatch.xml"),
     ]  # fmt: skip
     env = {**os.environ, "SUMO_HOME": str(sumo_home())}
@@ -163,7 +166,7 @@ def sample_routes(
     if proc.returncode != 0 or not out.is_file():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise RouteSamplingError(f"routeSampler.py failed (exit {proc.returncode}): {tail[0]}")
-    _insert_vtype(out)
+    _insert_vtypes(out, profile)
     counts = sampled_counts(spec, out, targets)
     counts["diff"] = counts["sampled"] - counts["count"]
     bad = counts[counts["diff"].abs() > tolerance]

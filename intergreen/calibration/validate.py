@@ -1,4 +1,4 @@
-"""Validation: simulate a calibrated demand under vehicle actuation and compare with counts.
+"""Check a calibrated demand: simulate it under vehicle actuation, compare with counts.
 
 A :class:`~intergreen.junctions.env.JunctionEnv` (its controller, sensors and stepping)
 drives a :class:`RouteFileSimulation` on the routeSampler routes in place of its own
@@ -7,19 +7,32 @@ point as in an episode (the baseline reads the sensors, not the observation). SU
 every edge per hour (``edgeData``); the modelled flow of an approach is the vehicles that
 *left* the approach edge into the junction in that hour (a stop-line count: a queue that
 cannot clear shows up as a shortfall), of an exit the vehicles that entered it.
+
+Two comparisons (:func:`check_model` runs both):
+
+- the **fit check** (:func:`compare_counts`, GEH): the modelled flows against the counts
+  routeSampler was given, times the scale. It shows that routes and signal control deliver
+  the demand; it cannot tell a right demand from a wrong one, since any demand fed to
+  routeSampler reproduces itself.
+- the **validation** (:func:`compare_held_out`, :func:`~intergreen.calibration.tag.tag_validation`):
+  the modelled flows, divided by the scale, against counts of days routeSampler never saw,
+  by the UK TAG M3.1 flow and GEH criteria.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from intergreen.calibration.demand_profiles import CalibratedDemand, CalibrationError
+from intergreen.calibration.demand_profiles import CalibratedDemand
+from intergreen.calibration.errors import CalibrationError
 from intergreen.calibration.geh import GehSummary, geh, geh_summary
-from intergreen.calibration.routes import RouteFileSimulation
+from intergreen.calibration.routes import RouteFileSimulation, sample_routes
+from intergreen.calibration.tag import TagValidation, tag_validation
 from intergreen.junctions.baselines import VehicleActuated
 from intergreen.junctions.demand import DemandProfile
 from intergreen.junctions.env import JunctionEnv
@@ -29,10 +42,15 @@ from intergreen.junctions.simulation import EpisodeMetrics
 from intergreen.junctions.spec import JunctionSpec
 
 __all__ = [
+    "ModelCheck",
+    "check_model",
     "compare_counts",
     "compare_edges",
+    "compare_held_out",
     "read_edgedata",
     "simulate_actuated",
+    "summarise",
+    "validate_held_out",
     "with_step_length",
 ]
 
@@ -112,10 +130,12 @@ def _hourly(edges: pd.DataFrame, edge: str, column: str, first_hour: int) -> pd.
 
 
 def compare_counts(cal: CalibratedDemand, edges: pd.DataFrame) -> pd.DataFrame:
-    """One row per counted hour and arm: site, direction, hour, observed, modelled, ...
+    """The fit check's rows: one per counted hour and arm (site, direction, arm, edge, hour,
+    counted, observed, modelled; veh/h).
 
-    ``observed`` is the calibration target (the counted weekday mean x the scale);
-    ``counted`` the unscaled weekday mean; ``modelled`` the stop-line flow (veh/h).
+    ``counted`` is the fit days' weekday mean as counted; ``observed`` the calibration
+    target, that mean x the scale (a *scaled* count: label it so wherever it is shown);
+    ``modelled`` the stop-line flow.
     """
     rows = []
     for arm in cal.targets.columns:
@@ -158,5 +178,95 @@ def compare_edges(spec: JunctionSpec, cal: CalibratedDemand, edges: pd.DataFrame
 
 
 def summarise(comparison: pd.DataFrame) -> GehSummary:
-    """GEH per count and the UK verdict of a :func:`compare_counts` table."""
+    """The fit check: GEH per count and the UK verdict of a :func:`compare_counts` table."""
     return geh_summary(comparison, n_worst=5)
+
+
+def compare_held_out(
+    cal: CalibratedDemand, held_out: pd.DataFrame, edges: pd.DataFrame
+) -> pd.DataFrame:
+    """The validation's rows: one per arm and profile hour with a held-out count.
+
+    ``held_out``: weekday-mean hourly flows of the held-out days as counted (veh/h; index
+    clock hour, one column per arm, as :func:`~intergreen.calibration.demand_profiles.
+    arm_hourly_flows` gives them, mapped to arms as the site's directions really arrive).
+    Columns: site, direction, arm, edge, hour, held_out (the count, veh/h), modelled (the
+    stop-line flow, veh/h at the model's scale), modelled_unscaled (modelled / scale).
+    """
+    rows = []
+    hours = range(cal.first_hour, cal.first_hour + len(cal.profile.periods))
+    for arm in held_out.columns:
+        site, direction = cal.count_label(arm)
+        modelled = _hourly(edges, approach_edge(arm), "left", cal.first_hour)
+        for hour in hours:
+            if hour not in held_out.index or pd.isna(held_out.loc[hour, arm]):
+                continue
+            m = float(modelled.get(hour, 0.0))
+            rows.append(
+                {"site": site, "direction": direction, "arm": arm, "edge": approach_edge(arm),
+                 "hour": hour, "held_out": float(held_out.loc[hour, arm]), "modelled": m,
+                 "modelled_unscaled": m / cal.scale}
+            )  # fmt: skip
+    return pd.DataFrame(
+        rows, columns=["site", "direction", "arm", "edge", "hour", "held_out", "modelled",
+                       "modelled_unscaled"]
+    )  # fmt: skip
+
+
+def validate_held_out(comparison: pd.DataFrame) -> TagValidation:
+    """TAG M3.1 criteria on a :func:`compare_held_out` table, at the counted magnitude."""
+    return tag_validation(comparison, modelled="modelled_unscaled", observed="held_out")
+
+
+@dataclass
+class ModelCheck:
+    """A calibrated demand simulated once, with its fit check and (if any) validation."""
+
+    fit: GehSummary
+    """The fit check (in-sample, against the scaled fit-day counts)."""
+    fit_table: pd.DataFrame
+    """:func:`compare_counts` rows."""
+    edges: pd.DataFrame
+    """:func:`compare_edges` rows."""
+    metrics: EpisodeMetrics
+    sampled: pd.DataFrame
+    """routeSampler's vehicles per period and movement against the targets."""
+    validation: TagValidation | None = None
+    """TAG M3.1 criteria on held-out counts; None without held-out counts."""
+    held_out_table: pd.DataFrame | None = None
+    """:func:`compare_held_out` rows."""
+
+
+def check_model(
+    spec: JunctionSpec,
+    cal: CalibratedDemand,
+    workdir: Path,
+    held_out: pd.DataFrame | None = None,
+    seed: int = 1,
+    step_length: float | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> ModelCheck:
+    """Sample routes for ``cal`` in ``workdir``, simulate them and compare (see the module).
+
+    ``held_out`` as :func:`compare_held_out` takes it; without it there is no validation.
+    """
+    route_file, sampled = sample_routes(spec, cal.profile, workdir, seed=seed)
+    metrics = simulate_actuated(
+        spec, cal.profile, route_file, workdir / "edgedata.xml", seed, step_length, progress
+    )
+    edge_counts = read_edgedata(workdir / "edgedata.xml")
+    (workdir / "edgedata.add.xml").unlink(missing_ok=True)  # names the work folder
+    fit_table = compare_counts(cal, edge_counts)
+    check = ModelCheck(
+        fit=summarise(fit_table),
+        fit_table=fit_table,
+        edges=compare_edges(spec, cal, edge_counts),
+        metrics=metrics,
+        sampled=sampled,
+    )
+    if held_out is not None:
+        table = compare_held_out(cal, held_out, edge_counts)
+        if not table.empty:
+            check.held_out_table = table
+            check.validation = validate_held_out(table)
+    return check

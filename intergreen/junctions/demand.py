@@ -17,6 +17,12 @@ lanes (``SATURATION_FLOW`` = 1800 veh/h per lane), the total at most 3 times all
 lanes' saturation flow, and pedestrians at most ``PEDESTRIAN_CEILING`` persons/h per crossing.
 Beyond that SUMO's insertion queue grows without bound (``--demand 100000000vph`` would
 exhaust the memory), so such a demand is a unit or typing mistake and is refused.
+
+Vehicles are one passenger-car type unless the profile (or the junction's
+``demand.yaml``, for its levels and totals) names a ``vehicle_mix``: shares of the
+types in :mod:`intergreen.junctions.vehicles` (``car``, ``van``, ``hgv``, ``bus``),
+e.g. ``vehicle_mix: {car: 0.7956, van: 0.0911, hgv: 0.1110, bus: 0.0023}``; SUMO then
+draws each vehicle's type from them.
 """
 
 from __future__ import annotations
@@ -30,11 +36,17 @@ import re
 import tempfile
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from intergreen.junctions.catalog import read_yaml
 from intergreen.junctions.network import approach_edge, cache_dir, crossing_arms, exit_edge
 from intergreen.junctions.spec import TURNS, JunctionSpec, SpecError
+from intergreen.junctions.vehicles import (
+    VEHICLE_TYPE,
+    check_vehicle_mix,
+    vehicle_type_id,
+    vtypes_xml,
+)
 
 #: veh/h per approach lane at green: a textbook saturation flow (UK RR67 gives about
 #: 1800-2000 for a straight-ahead lane); the plausibility bound is built on it.
@@ -47,10 +59,12 @@ PLAUSIBLE_FACTOR = 3.0
 #: with a probability per second, which cannot exceed 1 per way.
 PEDESTRIAN_CEILING = 7200.0
 
-VEHICLE_TYPE = (
-    '  <vType id="car" vClass="passenger" length="4.5" minGap="2.5" accel="2.6" '
-    'decel="4.5" sigma="0.5" tau="1.0" speedFactor="normc(1,0.1,0.8,1.2)"/>'
-)
+VehicleMix = dict[str, float] | None
+"""Shares of vehicle types (``car``, ``van``, ``hgv``, ``bus``); None = cars only."""
+
+
+def _mix(value: VehicleMix) -> VehicleMix:
+    return None if value is None else check_vehicle_mix(value)
 
 
 class Period(BaseModel):
@@ -92,6 +106,10 @@ class DemandProfile(BaseModel):
     name: str
     periods: list[Period] = Field(min_length=1)
     source: str = ""
+    vehicle_mix: VehicleMix = None
+    """Shares of vehicle types; None (the default) = the one passenger-car type."""
+
+    _check_mix = field_validator("vehicle_mix")(_mix)
 
     @property
     def duration(self) -> float:
@@ -102,7 +120,8 @@ class DemandProfile(BaseModel):
         return any(v > 0 for p in self.periods for v in p.pedestrians.values())
 
     def digest(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+        exclude = {"vehicle_mix"} if self.vehicle_mix is None else None  # as before mixes
+        return hashlib.sha256(self.model_dump_json(exclude=exclude).encode()).hexdigest()[:16]
 
 
 class DemandAssumptions(BaseModel):
@@ -116,6 +135,9 @@ class DemandAssumptions(BaseModel):
     levels: dict[str, float] = Field(default_factory=dict)
     training_range: tuple[float, float] | None = None
     pedestrians: dict[str, float] = Field(default_factory=dict)  # persons/h per crossing
+    vehicle_mix: VehicleMix = None  # shares of vehicle types for levels and totals
+
+    _check_mix = field_validator("vehicle_mix")(_mix)
 
 
 def junction_folder(spec: JunctionSpec) -> Path | None:
@@ -206,6 +228,7 @@ def constant_demand(
         name=(name or f"{total:g}vph") + ("+peds" if pedestrians else ""),
         periods=[period],
         source=f"{total:g} veh/h split by {spec.name}/demand.yaml (assumptions)",
+        vehicle_mix=a.vehicle_mix,
     )
 
 
@@ -351,7 +374,8 @@ def _check_period_flows(spec: JunctionSpec, flows: dict[str, float], at: str) ->
 def routes_xml(spec: JunctionSpec, profile: DemandProfile) -> str:
     """SUMO routes: a Poisson flow per movement and a person flow per crossing way
     (Bernoulli each second, SUMO's ``probability``, as person flows take no ``exp``)."""
-    lines = ["<routes>", VEHICLE_TYPE]
+    lines = ["<routes>", vtypes_xml(profile.vehicle_mix)]
+    vtype = vehicle_type_id(profile.vehicle_mix)
     for i, period in enumerate(profile.periods):
         span = f'begin="{_exact(period.begin)}" end="{_exact(period.end)}"'
         for movement, vph in sorted(period.flows.items()):
@@ -360,7 +384,7 @@ def routes_xml(spec: JunctionSpec, profile: DemandProfile) -> str:
             arm, turn = movement.split(".")
             dest = exit_edge(spec.destinations[movement])
             lines.append(
-                f'  <flow id="p{i}_{arm}_{turn}" type="car" {span} from="{approach_edge(arm)}" '
+                f'  <flow id="p{i}_{arm}_{turn}" type="{vtype}" {span} from="{approach_edge(arm)}" '
                 f'to="{dest}" period="exp({_exact(vph / 3600)})" departLane="best" '
                 'departSpeed="max"/>'
             )
@@ -410,6 +434,7 @@ def describe(profile: DemandProfile) -> dict:
                 "source": profile.source,
                 "duration": profile.duration,
                 "total_vph": [round(p.total, 1) for p in profile.periods],
+                **({"vehicle_mix": profile.vehicle_mix} if profile.vehicle_mix else {}),
             }
         )
     )
@@ -417,6 +442,7 @@ def describe(profile: DemandProfile) -> dict:
 
 __all__ = [
     "TURNS",
+    "VEHICLE_TYPE",
     "DemandProfile",
     "Period",
     "constant_demand",

@@ -1,4 +1,9 @@
-"""Shared fixtures of the calibration tests: the real TfGM exports in ../shared."""
+"""Shared fixtures of the calibration tests: the real TfGM exports in ../shared.
+
+The data folder is :func:`~intergreen.calibration.flows.gm_data_dir`: ``../shared/data/
+greater_manchester`` next to the project, or ``$INTERGREEN_GM_DATA`` (e.g. in a git
+worktree elsewhere).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-GM_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "greater_manchester"
+from intergreen.calibration.flows import gm_data_dir
+
+GM_DATA = gm_data_dir()
 TFGM_DIR = GM_DATA / "tfgm_atc_chester_road"
 
 

@@ -1,7 +1,9 @@
-"""intergreen calibrate: user errors as one line (exit 2), a user's own counts end to end."""
+"""intergreen calibrate: user errors as one line (exit 2), a user's own counts end to end,
+a validation that fails (exit 1, nothing saved)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -48,12 +50,21 @@ def test_user_counts_end_to_end(user_counts: Path, data_home: Path, tmp_path, ca
         capsys,
     )  # fmt: skip
     assert code == 0, err
-    assert "PASS" in stdout and "my_am" in stdout
-    assert {"report.md", "my_am.yaml", "counts_comparison.csv", "summary.json"} <= {
+    assert "fit check (in-sample): PASS" in stdout and "my_am" in stdout
+    # two days counted: fit on 6 February, validate on 7 February
+    assert "validation on held-out counts (1 day 2018-02-07; TAG M3.1): PASS" in stdout
+    assert "  PASS flow criterion: 2 of 2 counts" in stdout and "  PASS GEH < 5: 2 of 2" in stdout
+    assert {"report.md", "my_am.yaml", "fit_check.csv", "validation.csv", "summary.json"} <= {
         p.name for p in out.iterdir()
     }
-    comparison = pd.read_csv(out / "counts_comparison.csv")
+    comparison = pd.read_csv(out / "fit_check.csv")
     assert len(comparison) == 2 and (comparison["geh"] < 5).all()
+    assert (comparison["scaled_count"] == (0.5 * comparison["counted"]).round(2)).all()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["fit_days"] == ["2018-02-06"] and summary["held_out_days"] == ["2018-02-07"]
+    assert summary["validation"]["passed"] and summary["vehicle_mix"] is None
+    report = (out / "report.md").read_text()
+    assert "count x 0.5000 (scaled)" in report and "Counts x 0.5000: the scale given" in report
     spec = resolve_junction("gm_a56")
     profile = resolve_demand(spec, "my_am")
     assert (data_home / "demands" / "gm_a56" / "my_am.yaml").is_file()
@@ -72,6 +83,39 @@ def test_user_counts_end_to_end(user_counts: Path, data_home: Path, tmp_path, ca
         capsys,
     )  # fmt: skip
     assert code == 2 and "already exists" in err
+
+
+def test_failed_validation_saves_nothing(user_counts: Path, data_home: Path, tmp_path, capsys):
+    # the second day carries 40% more traffic than the first: the fit cannot predict it
+    counts = pd.read_csv(user_counts)
+    later = counts["interval_start"].str.startswith("2018-02-07")
+    counts.loc[later, "count"] = (counts.loc[later, "count"] * 1.4).round()
+    path = tmp_path / "changed.csv"
+    counts.to_csv(path, index=False)
+    out = tmp_path / "calib"
+    code, stdout, err = run(
+        ["calibrate", "--counts", str(path), "--profile", "8-9", "--out", str(out),
+         "--approach-map", "NorthEast=S,SouthWest=N", "--scale", "0.5", "--name", "my_am",
+         "--step-length", "1.0"],
+        capsys,
+    )  # fmt: skip
+    assert code == 1
+    assert "fit check (in-sample): PASS" in stdout
+    assert "FAIL flow criterion: 0 of 2 counts" in stdout and "FAIL GEH < 5: 0 of 2" in stdout
+    assert "the validation failed; worst: NorthEast (S) 08h: held-out count" in err
+    assert "no demand saved" in err
+    assert not (data_home / "demands" / "gm_a56" / "my_am.yaml").exists()
+    assert (out / "report.md").is_file() and (out / "validation.csv").is_file()
+    assert json.loads((out / "summary.json").read_text())["passed"] is False
+    # --holdout none: fitted on both days, nothing to validate against, so it is saved
+    code, stdout, _ = run(
+        ["calibrate", "--counts", str(path), "--profile", "8-9", "--out", str(out),
+         "--approach-map", "NorthEast=S,SouthWest=N", "--scale", "0.5", "--name", "my_am",
+         "--step-length", "1.0", "--holdout", "none"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0 and "validation on held-out counts: none" in stdout
+    assert "Validation on held-out counts: none." in (out / "report.md").read_text()
 
 
 def _bad_counts(tmp_path: Path) -> Path:
@@ -95,6 +139,10 @@ def _bad_counts(tmp_path: Path) -> Path:
         (["--counts", "GOOD", "--profile", "weekday"], "clock hour"),
         (["--counts", "GOOD", "--name", "high"], "shipped demand"),
         (["--counts", "GOOD", "--junction", "atlantis"], "atlantis"),
+        (["--counts", "GOOD", "--holdout", "later"], "--holdout 'later': use auto, none"),
+        (["--counts", "GOOD", "--holdout", "2018-02-06"], "leaves no counted days for the fit"),
+        (["--counts", "GOOD", "--vehicle-mix", "car=0.5"], "--vehicle-mix 'car=0.5': shares"),
+        (["--counts", "GOOD", "--vehicle-mix", "measured"], "needs a TfGM export"),
     ],
 )
 def test_user_errors_one_line(args, message, user_counts, data_home, tmp_path, capsys) -> None:

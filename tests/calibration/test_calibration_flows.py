@@ -26,12 +26,18 @@ def flows_1415(tfgm_1415: Path) -> pd.DataFrame:
     return weekday_hourly_flows(load_counts(f"tfgm:{tfgm_1415}"))
 
 
-def independent_weekday_mean(raw_path: Path, lanes: list[str], hour: int) -> tuple[float, int]:
-    """Weekday mean of the summed lane volumes in one hour, straight from the raw file."""
+def independent_weekday_mean(
+    raw_path: Path, lanes: list[str], hour: int, first_day: int = 1
+) -> tuple[float, int]:
+    """Weekday mean of the summed lane volumes in one hour, straight from the raw file
+    (days of the month from ``first_day``)."""
     raw = pd.read_csv(raw_path)
     when = pd.to_datetime(raw["date"], format="%d/%m/%y %H:%M:%S")
     pick = raw[
-        when.dt.day_of_week.lt(5) & when.dt.hour.eq(hour) & raw["LaneDescription"].isin(lanes)
+        when.dt.day_of_week.lt(5)
+        & when.dt.hour.eq(hour)
+        & raw["LaneDescription"].isin(lanes)
+        & when.dt.day.ge(first_day)
     ]
     per_day = pick.groupby(when[pick.index].dt.date)["Volume"].sum()
     return float(per_day.mean()), len(per_day)
@@ -137,9 +143,28 @@ def test_derive_writes_csv_and_provenance(tmp_path: Path, gm_data: Path) -> None
     assert "keep me" in text
     assert "rawpvr_2018_02_01_28d_1415.csv" in text and "Thu 01" in text and "Wed 28" in text
     assert "Sat" not in text.split("Days counted as weekdays")[1].split("Excluded")[0]
+    assert "## gm_chester_road_holdout_hourly.csv" in text and "weeks 3-4" in text
+    assert "## gm_chester_road_vehicle_mix.csv" in text and "on every row" in text
     assert derive.main(["--data-dir", str(gm_data), "--out-dir", str(tmp_path)]) == 0
-    assert (tmp_path / "PROVENANCE.md").read_text().count("## gm_chester_road") == 1
+    again = (tmp_path / "PROVENANCE.md").read_text()
+    for name in (derive.FLOWS_FILENAME, derive.HOLDOUT_FILENAME, derive.MIX_FILENAME):
+        assert again.count(f"## {name}") == 1
+        assert (tmp_path / name).stat().st_size > 0
     assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_committed_holdout_csv_is_reproducible(tfgm_1083: Path, tfgm_1415: Path) -> None:
+    committed = pd.read_csv(PROJECT / "data" / derive.HOLDOUT_FILENAME, dtype={"site": str})
+    fresh, split = derive.derive_holdout([tfgm_1083, tfgm_1415])
+    pd.testing.assert_frame_equal(
+        committed, fresh.astype(committed.dtypes.to_dict()), check_exact=False, atol=0.006
+    )
+    assert set(committed["part"]) == {"fit", "held_out"}
+    assert (committed["n_days"] == 10).all()
+    # the held-out mean is the raw mean over weekdays 15-28 February
+    expected, n = independent_weekday_mean(tfgm_1415, ["SW"], 7, first_day=15)
+    row = committed.query("part == 'held_out' and direction == 'SouthWest' and hour == 7")
+    assert row["mean_veh_h"].iloc[0] == pytest.approx(expected, abs=0.006) and n == 10
 
 
 def test_tra0307_profile(gm_data: Path) -> None:

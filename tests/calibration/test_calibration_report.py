@@ -68,3 +68,42 @@ def test_failure_while_plotting_leaves_no_partial_files(
     with pytest.raises(RuntimeError, match="plot failed"):
         write_calibration_report(comparison(), tmp_path / "report")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_report_labels_scaled_counts_and_shows_validation(tmp_path: Path) -> None:
+    from intergreen.calibration.report import VALIDATION_PLOT
+    from intergreen.calibration.tag import tag_validation
+
+    held = comparison().rename(columns={"observed": "held_out"})
+    held["modelled_unscaled"] = held["held_out"] * 1.5 + 150  # fails both criteria everywhere
+    validation = tag_validation(held, modelled="modelled_unscaled", observed="held_out")
+    path = write_calibration_report(
+        comparison(),
+        tmp_path,
+        observed_label="count x 0.5686 (scaled)",
+        validation=validation,
+        validation_note="Held out: days 15-28.",
+        scale_note="Counts x 0.5686 (scaled): because.",
+    )
+    text = path.read_text()
+    assert "| observed |" not in text and "| count x 0.5686 (scaled) |" in text
+    assert "**Fit check (in-sample): PASS: GEH < 5 for 97.9% of 48 counts" in text
+    assert "**Validation on held-out counts: FAIL (flow criterion, GEH < 5)**" in text
+    assert "| flow criterion | 0 of 48 | 0.0% | >= 85% | FAIL |" in text
+    assert "Held out: days 15-28." in text and "TAG unit M3.1" in text
+    assert "## Scale\n\nCounts x 0.5686 (scaled): because." in text
+    unvalidated = text.split("## Still unvalidated")[1].split("##")[0]
+    for item in ("Turning proportions", "Side-road flows", "Saturation flows", "Queues",
+                 "Journey times"):  # fmt: skip
+        assert f"- {item}" in unvalidated
+    assert (tmp_path / VALIDATION_PLOT).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"({VALIDATION_PLOT})" in text
+
+
+def test_report_without_validation_says_why(tmp_path: Path) -> None:
+    from intergreen.calibration.report import VALIDATION_PLOT
+
+    path = write_calibration_report(comparison(), tmp_path, validation_note="Nothing held out.")
+    text = path.read_text()
+    assert "**Validation on held-out counts: none.** Nothing held out." in text
+    assert not (tmp_path / VALIDATION_PLOT).exists()

@@ -1,0 +1,102 @@
+"""The A56 vehicle mix: the export's HGV definition, shares from the raw files, data/, bad input."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from intergreen.calibration.counts import CountsError
+from intergreen.calibration.derive import MIX_FILENAME
+from intergreen.calibration.errors import CalibrationError
+from intergreen.calibration.vehicle_mix import (
+    dft_lgv_share,
+    hgv_definition_holds,
+    parse_vehicle_mix,
+    read_tfgm_classes,
+    site_vehicle_mix,
+)
+
+DATA = Path(__file__).resolve().parents[2] / "data" / MIX_FILENAME
+FIT_DAYS = [d.date() for d in pd.date_range("2018-02-01", "2018-02-14") if d.weekday() < 5]
+
+
+def raw_weekdays(path: Path, days: list[date] | None = None) -> pd.DataFrame:
+    raw = pd.read_csv(path)
+    when = pd.to_datetime(raw["date"], format="%d/%m/%y %H:%M:%S")
+    keep = when.dt.day_of_week.lt(5) if days is None else when.dt.date.isin(days)
+    return raw[keep]
+
+
+def test_pml_hgv_is_classes_4_and_5(tfgm_1415: Path, tfgm_1083: Path) -> None:
+    for path in (tfgm_1415, tfgm_1083):
+        classes = read_tfgm_classes(path)
+        assert hgv_definition_holds(classes)
+        # classes 3-5 are not the export's HGVs: the definition check can fail
+        wrong = classes.assign(class4=classes["class4"] + classes["class3"])
+        assert not hgv_definition_holds(wrong)
+
+
+def test_dft_lgv_share(gm_data: Path) -> None:
+    # DfT AADF 2017, count point 58022, both directions: LGV 3316 + 3387, cars 30049 + 28448,
+    # two-wheelers 197 + 190
+    assert dft_lgv_share() == pytest.approx(6703 / (6703 + 58497 + 387))
+
+
+def test_site_1415_mix_from_raw(tfgm_1415: Path) -> None:
+    raw = raw_weekdays(tfgm_1415, FIT_DAYS)
+    volume = raw["Volume"].sum()
+    hgv = (raw["Class4Volume"] + raw["Class5Volume"]).sum() / volume
+    bus = raw["Class6Volume"].sum() / volume
+    light = 1 - hgv - bus
+    lgv = dft_lgv_share()
+    mix = site_vehicle_mix(tfgm_1415, days=FIT_DAYS)
+    assert mix["hgv"] == pytest.approx(hgv, abs=5e-5) and 0.10 < mix["hgv"] < 0.12
+    assert mix["bus"] == pytest.approx(bus, abs=5e-5)
+    assert mix["van"] == pytest.approx(light * lgv, abs=5e-5)
+    assert mix["car"] == pytest.approx(light * (1 - lgv), abs=2e-4)
+    assert sum(mix.values()) == pytest.approx(1, abs=1e-9)
+    north_east = site_vehicle_mix(tfgm_1415, days=FIT_DAYS, directions={("1415", "NorthEast")})
+    assert north_east["hgv"] < mix["hgv"] < 0.15  # SouthWest carries more HGVs
+
+
+def test_committed_mix_is_reproducible(tfgm_1415: Path, tfgm_1083: Path) -> None:
+    table = pd.read_csv(DATA, dtype={"site": str})
+    for path, site in ((tfgm_1415, "1415"), (tfgm_1083, "1083")):
+        for days, part in ((None, "all_weekdays"), (FIT_DAYS, "fit_days")):
+            row = table[(table["site"] == site) & (table["direction"] == "both")]
+            row = row[row["days"] == part].iloc[0]
+            raw = raw_weekdays(path, days)
+            assert row["vehicles"] == raw["Volume"].sum()
+            assert row["class4"] == raw["Class4Volume"].sum()
+            mix = site_vehicle_mix(path, days=days)
+            assert {k: row[f"{k}_share"] for k in mix} == pytest.approx(mix, abs=1e-9)
+
+
+def test_shipped_profiles_use_the_measured_mix(tfgm_1415: Path) -> None:
+    from intergreen.junctions.catalog import resolve_junction
+    from intergreen.junctions.demand import resolve_demand
+
+    gm = resolve_junction("gm_a56")
+    mix = site_vehicle_mix(tfgm_1415, days=FIT_DAYS)
+    for name in ("weekday", "am_peak", "pm_peak", "medium_calibrated"):
+        assert resolve_demand(gm, name).vehicle_mix == mix
+    assert resolve_demand(gm, "medium").vehicle_mix is None
+
+
+def test_export_without_classes(tmp_path: Path) -> None:
+    path = tmp_path / "rawpvr.csv"
+    path.write_text("date,Site ID,LaneDescription,DirectionDescription,Volume\n")
+    with pytest.raises(CountsError, match=r"no vehicle classes \(missing column\(s\) PmlHGV"):
+        read_tfgm_classes(path)
+
+
+def test_parse_vehicle_mix() -> None:
+    assert parse_vehicle_mix("auto") == "auto" and parse_vehicle_mix("Measured") == "measured"
+    assert parse_vehicle_mix("cars") is None
+    assert parse_vehicle_mix("car=0.9, hgv=0.1") == {"car": 0.9, "hgv": 0.1}
+    for bad, why in (("car=0.9", "sum to 1"), ("lorry=1", "unknown"), ("car", "TYPE=SHARE")):
+        with pytest.raises(CalibrationError, match=f"--vehicle-mix .*{why}"):
+            parse_vehicle_mix(bad)
