@@ -60,10 +60,6 @@ class CalibrationResult:
     split: CountsSplit | None = None
 
     @property
-    def fit_passed(self) -> bool:
-        return self.summary.passed
-
-    @property
     def passed(self) -> bool:
         """The fit check passed, and the validation too where there is one."""
         return self.summary.passed and (self.validation is None or self.validation.passed)

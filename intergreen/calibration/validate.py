@@ -188,8 +188,8 @@ def compare_held_out(
     """The validation's rows: one per arm and profile hour with a held-out count.
 
     ``held_out``: weekday-mean hourly flows of the held-out days as counted (veh/h; index
-    clock hour, one column per arm, as :func:`~intergreen.calibration.demand_profiles.
-    arm_hourly_flows` gives them, mapped to arms as the site's directions really arrive).
+    clock hour, one column per arm), mapped to arms as the site's directions really arrive
+    (:func:`~intergreen.calibration.demand_profiles.mapped_flows` with the fit's map).
     Columns: site, direction, arm, edge, hour, held_out (the count, veh/h), modelled (the
     stop-line flow, veh/h at the model's scale), modelled_unscaled (modelled / scale).
     """
