@@ -2,7 +2,9 @@
 
 spec -> SUMO plain XML (nodes, edges, connections) -> ``netconvert --lefthand``
 -> ``.net.xml`` with one traffic light ``TL``, plus an additional file with the
-sensors (camera zones as lane-area detectors, stop-line loops).
+sensors (camera zones as lane-area detectors, stop-line loops) and the vehicle-actuation
+loops of UK System D (SUMO induction loops, see :data:`SYSTEM_D_SETBACKS`), which only the
+``vehicle-actuated`` baseline reads.
 The link order of the traffic light is read back from the built network and
 mapped to the spec's signal groups (:class:`Network.links`).
 
@@ -29,6 +31,14 @@ from intergreen.junctions.sumo import sumo_binary
 
 TLS_ID = "TL"
 CENTRE = "C"
+#: Set-backs (m upstream of the stop line) of the three System D loops per approach lane,
+#: X, Y and Z, for roads limited to 30-40 mph (UK practice for isolated vehicle actuation;
+#: sources in intergreen/junctions/system_d.py). Loops that would lie beyond the start of
+#: a shorter lane are left out.
+SYSTEM_D_SETBACKS = (39.0, 25.0, 12.0)
+#: Written into the sensor file; bumped when it gains detectors, so that a cached build from
+#: before gets a new sensor file (the network itself is kept).
+SENSOR_LAYOUT = "<!-- intergreen sensor layout 2 -->"
 
 
 class NetworkError(RuntimeError):
@@ -65,10 +75,24 @@ class Network:
     def stop_line_loop_ids(self) -> tuple[str, ...]:
         return tuple(f"stop_{lane}" for lane in self.approach_lanes)
 
+    @property
+    def system_d_loop_ids(self) -> tuple[tuple[str, ...], ...]:
+        """Per approach lane (spec order), the ids of its System D induction loops, farthest
+        first (SUMO E1 detectors; see :data:`SYSTEM_D_SETBACKS`)."""
+        return tuple(
+            tuple(system_d_loop_id(lane, d) for d in SYSTEM_D_SETBACKS if d < length)
+            for lane, length in zip(self.approach_lanes, self.lane_lengths, strict=True)
+        )
+
 
 def cache_dir() -> Path:
     root = os.environ.get("INTERGREEN_CACHE") or Path.home() / ".cache" / "intergreen"
     return Path(root)
+
+
+def system_d_loop_id(lane: str, setback: float) -> str:
+    """Id of the System D loop ``setback`` metres before the stop line of SUMO lane ``lane``."""
+    return f"sysd_{lane}_{setback:g}"
 
 
 def approach_edge(arm: str) -> str:
@@ -227,7 +251,7 @@ def _crossing_links(net_file: Path) -> dict[int, str]:
 
 def _sensors_xml(spec: JunctionSpec, layout: dict) -> str:
     rng = spec.sensors.camera_range
-    lines = ["<additional>"]
+    lines = ["<additional>", f"  {SENSOR_LAYOUT}"]
     for lane, length in zip(layout["approach_lanes"], layout["lane_lengths"], strict=True):
         zone = min(rng, length - 0.5)
         start = max(0.0, length - zone)
@@ -243,6 +267,13 @@ def _sensors_xml(spec: JunctionSpec, layout: dict) -> str:
                 f'pos="{length - 1.0:.2f}" endPos="{length:.2f}" period="86400" file="NUL" '
                 'friendlyPos="true"/>'
             )
+        for setback in SYSTEM_D_SETBACKS:
+            if setback < length:
+                loop = system_d_loop_id(lane, setback)
+                lines.append(
+                    f"  <inductionLoop id={quoteattr(loop)} lane={quoteattr(lane)} "
+                    f'pos="{length - setback:.2f}" period="86400" file="NUL"/>'
+                )
     lines.append("</additional>")
     return "\n".join(lines) + "\n"
 
@@ -278,6 +309,11 @@ def build_network(spec: JunctionSpec, *, pedestrians: bool = False, force: bool 
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     layout = json.loads(layout_file.read_text())
+    sensors = folder / "sensors.add.xml"
+    if SENSOR_LAYOUT not in sensors.read_text():  # built before the System D loops
+        tmp_file = sensors.with_name(f".sensors-{os.getpid()}.tmp")
+        tmp_file.write_text(_sensors_xml(spec, layout))
+        os.replace(tmp_file, sensors)
     return Network(
         spec_hash=digest,
         net_file=folder / "junction.net.xml",

@@ -1,0 +1,94 @@
+"""The Policy interface every controller shares, and the bookkeeping the baselines build on.
+
+A policy is asked at each decision point of a :class:`JunctionEnv` for an action (an index
+into ``env.action_stages``); it may read the observation, the env's sensor frames, its
+controller's state and detectors of its own, never the simulator's ground truth.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import numpy as np
+
+from intergreen.junctions.spec import JunctionSpec
+
+if TYPE_CHECKING:
+    from intergreen.junctions.env import JunctionEnv
+    from intergreen.junctions.sensors import SensorFrame
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """Chooses an action stage at each decision point."""
+
+    name: str
+
+    def reset(self, env: JunctionEnv) -> None: ...
+
+    def act(self, observation: np.ndarray, env: JunctionEnv) -> int: ...
+
+
+def stage_crossings(spec: JunctionSpec, stage: str, crossing_arms: tuple[str, ...]) -> np.ndarray:
+    """Bool per signalled crossing (in ``crossing_arms`` order): whether the stage runs it."""
+    runs = {
+        m.split(".")[0]
+        for g in spec.stages[stage].groups
+        for m in spec.signal_groups[g].movements
+        if m.endswith(".crossing")
+    }
+    return np.array([a in runs for a in crossing_arms], dtype=bool)
+
+
+def stage_min_green(spec: JunctionSpec, stage: str) -> float:
+    """The stage's minimum green (s): the longest of its groups' minimum greens."""
+    return max(spec.min_green(g) for g in spec.stages[stage].groups)
+
+
+class StagePolicy:
+    """Shared bookkeeping: the action stages, the lanes and crossings each serves, the
+    index of the running one."""
+
+    name = "base"
+
+    def reset(self, env: JunctionEnv) -> None:
+        self.stages = list(env.action_stages)
+        self.lanes = [env.spec_.stage_lanes(s) for s in self.stages]
+        self.crossings = [stage_crossings(env.spec_, s, env.crossing_arms) for s in self.stages]
+
+    def _waiting(self, frame: SensorFrame, j: int) -> float:
+        """Demand for stage j: vehicles in its zones plus pedestrians at its crossings."""
+        peds = frame.ped_waiting[self.crossings[j]].sum() if frame.ped_waiting.size else 0.0
+        return float(frame.count[self.lanes[j]].sum() + peds)
+
+    def _current(self, env: JunctionEnv) -> int:
+        stage = env.controller.current_stage
+        return self.stages.index(stage) if stage in self.stages else 0
+
+    def _next(self, i: int) -> int:
+        return (i + 1) % len(self.stages)
+
+
+def per_stage(value: float | dict[str, float], stages: list[str], what: str) -> dict[str, float]:
+    """One value per action stage from a number (every stage) or a mapping (stage -> value).
+
+    Raises ValueError naming ``what`` for a stage that is not an action stage, a missing
+    stage or a value that is not a number > 0."""
+    if isinstance(value, dict):
+        given = {str(k): v for k, v in value.items()}
+        unknown = sorted(set(given) - set(stages))
+        if unknown:
+            raise ValueError(
+                f"{what}: {', '.join(map(repr, unknown))} is not an action stage; "
+                f"action stages: {', '.join(stages)}"
+            )
+        missing = [s for s in stages if s not in given]
+        if missing:
+            raise ValueError(f"{what}: give a value for every action stage (missing {missing})")
+        out = given
+    else:
+        out = dict.fromkeys(stages, value)
+    for s, v in out.items():
+        if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
+            raise ValueError(f"{what}[{s}]: expected seconds > 0, got {v!r}")
+    return {s: float(v) for s, v in out.items()}
