@@ -16,7 +16,13 @@ from pathlib import Path
 import pandas as pd
 
 from intergreen.agents.evaluation import evaluate, summary_table
-from intergreen.junctions.baselines import FixedTime, MaxOccupancy, RandomPolicy, VehicleActuated
+from intergreen.junctions.baselines import (
+    CameraActuated,
+    FixedTime,
+    MaxOccupancy,
+    RandomPolicy,
+    VehicleActuated,
+)
 
 
 class PoorFixedTime(FixedTime):
@@ -30,7 +36,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=10)
     args = parser.parse_args()
-    controllers = [VehicleActuated(), MaxOccupancy(), FixedTime(), PoorFixedTime(), RandomPolicy()]
+    controllers = [
+        VehicleActuated(),
+        CameraActuated(),
+        MaxOccupancy(),
+        FixedTime(),
+        PoorFixedTime(),
+        RandomPolicy(),
+    ]
     results = evaluate(controllers, demands=("low", "medium", "high"), episodes=args.episodes)
     table = summary_table(results)
     print(f"average waiting time (s), mean ± std over {args.episodes} episodes\n")

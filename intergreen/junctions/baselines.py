@@ -97,7 +97,7 @@ class MaxOccupancy(_StagePolicy):
 
     name = "max-occupancy"
 
-    def __init__(self, margin: float = 0.1, max_green: float | dict[str, float] = 60.0) -> None:
+    def __init__(self, margin: float = 0.2, max_green: float | dict[str, float] = 40.0) -> None:
         if isinstance(margin, bool) or not isinstance(margin, int | float) or margin < 0:
             raise ValueError(f"margin must be >= 0, got {margin}")
         if not isinstance(max_green, dict):

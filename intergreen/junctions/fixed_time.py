@@ -119,6 +119,21 @@ def lost_time(spec: JunctionSpec, stages: list[str]) -> float:
     return sum(interstage_time(spec, a, b) for a, b in zip(seq, seq[1:] + seq[:1], strict=True))
 
 
+def forced_green(spec: JunctionSpec, stages: list[str]) -> float:
+    """Green (s) per cycle of the stages passed through that are not action stages: each runs
+    until the groups it loses at the next change have had their minimum greens (gm_a56: stage
+    1 for the arrow's 4 s)."""
+    seq = cycle_sequence(spec, stages)
+    total = 0.0
+    for s, nxt in zip(seq, seq[1:] + seq[:1], strict=True):
+        if s not in stages:
+            keep = set(spec.stages[nxt].groups)
+            total += max(
+                (spec.min_green(g) for g in spec.stages[s].groups if g not in keep), default=0.0
+            )
+    return total
+
+
 @dataclass(frozen=True)
 class SignalPlan:
     """One fixed-time plan: greens (s) per action stage, for demand time [begin, end) s."""
@@ -169,7 +184,7 @@ def webster_plan(
     y = np.array([ratio[spec.stage_lanes(s)].max(initial=0.0) for s in stages])
     weights = np.array([(split_weights or {}).get(s, 1.0) for s in stages])
     lost = lost_time(spec, stages)
-    forced = sum(stage_min_green(spec, s) for s in cycle_sequence(spec, stages) if s not in stages)
+    forced = forced_green(spec, stages)
     big_y = min(float(y.sum()), MAX_Y)
     webster = (1.5 * lost + 5) / (1 - big_y)
     cycle = float(np.clip(webster * cycle_factor, cycle_min, cycle_max))
@@ -257,11 +272,7 @@ class FixedTime(StagePolicy):
                     )
             greens = per_stage(self.given, self.stages, "fixed-time greens")
             lost = lost_time(spec, self.stages)
-            forced = sum(
-                stage_min_green(spec, s)
-                for s in cycle_sequence(spec, self.stages)
-                if s not in self.stages
-            )
+            forced = forced_green(spec, self.stages)
             self.plans = [SignalPlan(0.0, math.inf, lost + forced + sum(greens.values()), lost,
                                      forced, {}, greens)]  # fmt: skip
             return

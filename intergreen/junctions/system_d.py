@@ -23,7 +23,9 @@ minimum greens, intergreens and the permitted stage sequence):
 - Maximum green: ``max_green`` seconds after the start of its green (per stage, or one value
   for all) the stage ends if another action stage is called, whatever the extensions. (A UK
   controller starts the maximum-green timer at the first opposing call; whenever a call is
-  already waiting at the start of green, as it is under load, the two are the same.)
+  already waiting at the start of green, as it is under load, the two are the same.) A stage
+  cut off by its maximum while an extension still ran calls itself again (revertive demand),
+  so the vehicles it was extending for are not left without a call.
 - Next stage: the next action stage in the cyclic order that is called; without any call the
   green rests on the running stage.
 
@@ -93,11 +95,14 @@ class VehicleActuated(StagePolicy):
         self._since = env.sim.conn.inductionloop.getTimeSinceDetection
         # when each stage last had the green: a detection after it is a call (latched)
         self._served_at = np.zeros(len(self.stages))
+        self._revertive = np.zeros(len(self.stages), dtype=bool)
 
     def _called(self, env: JunctionEnv, j: int, now: float) -> bool:
         """Whether stage j has a call: a vehicle detected on its loops since it last had the
         green, or a pedestrian at its push buttons."""
         frame = env.history[-1]
+        if self._revertive[j]:
+            return True
         if frame.ped_waiting.size and frame.ped_waiting[self.crossings[j]].any():
             return True
         waited = now - self._served_at[j]
@@ -112,11 +117,14 @@ class VehicleActuated(StagePolicy):
         now = env.sim.time
         if env.controller.current_stage == self.stages[i]:
             self._served_at[i] = now
+            self._revertive[i] = False
         maxed = env.controller.time_in_stage + 1e-9 >= self._max[self.stages[i]]
-        if not maxed and self._extending(i):
+        extending = self._extending(i)
+        if extending and not maxed:
             return i
         for k in range(1, len(self.stages)):
             j = (i + k) % len(self.stages)
             if self._called(env, j, now):
+                self._revertive[i] = extending
                 return j
         return i

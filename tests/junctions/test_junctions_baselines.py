@@ -168,8 +168,12 @@ def test_webster_greens_respect_minimum_greens(
         min_green = max(env.spec_.min_green(g) for g in env.spec_.stages[stage].groups)
         assert green >= min_green
     assert 30 <= policy.cycle <= 120
-    # the main road carries 70% of the traffic: it gets the longer green
-    assert policy.greens["2"] >= policy.greens["4"]
+    # the stage with the larger critical flow ratio gets the longer green: here the side
+    # roads, whose one lane (measured ~1,450-1,500 veh/h) carries 15% of the traffic, against
+    # the main road's two lanes per arm (~1,850-2,030 veh/h) for 35%
+    ratios = policy.plans[0].flow_ratios
+    assert ratios["4"] > ratios["2"] > 0
+    assert policy.greens["4"] >= policy.greens["2"]
     env.close()
 
 
@@ -217,7 +221,7 @@ def test_make_baseline_errors() -> None:
     with pytest.raises(ValueError, match="controller vehicle-actuated"):
         make_baseline("vehicle_actuated", max_greem=40)
     with pytest.raises(ValueError, match="gap must be > 0"):
-        make_baseline("vehicle-actuated", gap=0)
+        make_baseline("camera-actuated", gap=0)
     with pytest.raises(ValueError, match="margin must be >= 0"):
         make_baseline("max-occupancy", margin=-1)
     assert isinstance(make_baseline("Max_Occupancy"), MaxOccupancy)
