@@ -59,10 +59,10 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
 
 def load_controller(name: str, params: dict[str, Any], seed: int):
     """A baseline by name, or a trained agent from a model file or run folder."""
-    from intergreen.junctions.baselines import BASELINES, make_baseline
+    from intergreen.junctions.baselines import is_baseline, make_baseline
 
     path = Path(name)
-    if name.replace("_", "-").lower() not in BASELINES and (path.suffix == ".zip" or path.exists()):
+    if not is_baseline(name) and (path.suffix == ".zip" or path.exists()):
         try:
             from intergreen.agents.policy import load_policy
         except ImportError:
@@ -91,7 +91,11 @@ def simulate(
         str, typer.Option(help="low|medium|high, 1900vph, or profile YAML")
     ] = "medium",
     controller: Annotated[
-        str, typer.Option(help="fixed-time|vehicle-actuated|max-occupancy|random or model.zip")
+        str,
+        typer.Option(
+            help="fixed-time|vehicle-actuated|camera-actuated|max-occupancy|random, "
+            "NAME:tuned, or model.zip"
+        ),
     ] = "vehicle-actuated",
     seed: Annotated[int, typer.Option(min=0, help="SUMO and sensor-noise seed")] = 1,
     duration: Annotated[
@@ -109,14 +113,21 @@ def simulate(
     ] = None,
     gui: Annotated[bool, typer.Option(help="Watch in sumo-gui")] = False,
     output: Annotated[Path | None, typer.Option(help="Folder for metrics.json / .csv")] = None,
+    param_file: Annotated[
+        Path | None, typer.Option(help="Baseline parameters from a file (tune's tuned.json)")
+    ] = None,
 ) -> None:
     """Simulate the junction with a controller and print its traffic metrics."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from intergreen.junctions.baseline_params import params_for
     from intergreen.junctions.env import make_env
     from intergreen.junctions.rollout import run_episode
 
-    policy = load_controller(controller, parse_params(param), seed)
+    params = parse_params(param)
+    if param_file is not None:
+        params = {**params_for(param_file, controller), **params}
+    policy = load_controller(controller, params, seed)
     env_kwargs = getattr(policy, "env_kwargs", {})  # a trained agent's observation settings
     if stages:
         env_kwargs = {**env_kwargs, "action_stages": [x.strip() for x in stages.split(",")]}

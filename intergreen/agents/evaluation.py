@@ -27,12 +27,12 @@ def evaluation_seeds(episodes: int, offset: int = 0) -> list[int]:
 
 
 def _policy_and_env_kwargs(controller: Any) -> tuple[Any, dict[str, Any]]:
-    from intergreen.junctions.baselines import BASELINES, make_baseline
+    from intergreen.junctions.baselines import is_baseline, make_baseline
 
     if not isinstance(controller, str | Path):
         return controller, getattr(controller, "env_kwargs", {})
     name = str(controller)
-    if name.replace("_", "-").lower() in BASELINES:
+    if is_baseline(name):
         return make_baseline(name), {}
     from intergreen.agents.policy import load_policy
 

@@ -262,7 +262,7 @@ def semantic_problems(raw: dict[str, Any]) -> list[str]:
 
     Works on the raw mapping so it can report alongside structural errors."""
     from intergreen.agents.config import AGENTS, AgentConfigError, resolve_hyperparameters
-    from intergreen.junctions.baselines import BASELINES
+    from intergreen.junctions.baselines import BASELINES, is_baseline
     from intergreen.rewards import RewardError, registry, resolve_reward
 
     problems: list[str] = []
@@ -296,7 +296,7 @@ def semantic_problems(raw: dict[str, Any]) -> list[str]:
             problems.append(f"agents.{name}: {e}")
     baselines = raw.get("baselines")
     for i, b in enumerate(baselines if isinstance(baselines, list) else []):
-        if str(b).replace("_", "-").lower() not in BASELINES:
+        if not is_baseline(str(b)):
             problems.append(
                 f"baselines[{i}]: unknown baseline {b!r}; known: {', '.join(BASELINES)}"
             )

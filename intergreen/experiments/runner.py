@@ -114,7 +114,7 @@ def execute(task: Task) -> Outcome:
         if task.kind == "run":
             _train_cell(task, out)
         else:
-            _write_json(folder / "cell.json", {"baseline": task.baseline})
+            _write_json(folder / "cell.json", _baseline_cell(task))
         t0 = time.perf_counter()
         frame = _evaluate(task)
         out.eval_s = time.perf_counter() - t0
@@ -214,6 +214,16 @@ def _evaluate(task: Task):
     frame["train_seed"] = frame["train_seed"].astype("Int64")
     first = [c for c in RESULT_ID_COLUMNS if c in frame]
     return pd.DataFrame(frame[first + [c for c in frame if c not in first]])
+
+
+def _baseline_cell(task: Task) -> dict[str, Any]:
+    """cell.json of a baseline: its name and, for ``NAME:tuned``, the tuned parameters, their
+    validation scores and the tuning budget (see intergreen.junctions.baseline_params)."""
+    from intergreen.junctions.baselines import baseline_record
+    from intergreen.junctions.catalog import resolve_junction
+
+    return {"baseline": task.baseline,
+            **baseline_record(task.baseline, resolve_junction(task.plan.junction))}  # fmt: skip
 
 
 # ----- files --------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ truth (the fixed-time plan is designed from the demand, as an engineer would).
 - ``random``: a uniformly random legal action, seeded.
 
 :func:`make_baseline` builds one by name with keyword parameters and refuses unknown ones with
-the list of valid ones.
+the list of valid ones. ``NAME:tuned`` (e.g. ``vehicle-actuated:tuned``) is the baseline with
+the parameters tuned for the junction it runs on (:mod:`intergreen.junctions.baseline_params`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from intergreen.junctions.baseline_params import TUNED, ParamFile, tuned_params
 from intergreen.junctions.fixed_time import SATURATION_FLOW, FixedTime
 from intergreen.junctions.stage_policy import Policy, per_stage, stage_crossings
 from intergreen.junctions.stage_policy import StagePolicy as _StagePolicy
@@ -35,6 +37,7 @@ from intergreen.junctions.system_d import VehicleActuated
 
 if TYPE_CHECKING:
     from intergreen.junctions.env import JunctionEnv
+    from intergreen.junctions.spec import JunctionSpec
 
 
 class CameraActuated(_StagePolicy):
@@ -156,11 +159,49 @@ BASELINES: dict[str, type] = {
 
 
 def baseline_key(name: str) -> str:
-    """The registry key of a controller name (``Vehicle_Actuated`` -> ``vehicle-actuated``)."""
+    """The registry key of a controller name (``Vehicle_Actuated`` -> ``vehicle-actuated``;
+    ``vehicle-actuated:tuned`` keeps its suffix)."""
     return name.replace("_", "-").lower()
 
 
-def baseline_params(name: str) -> list[str]:
+def is_baseline(name: str) -> bool:
+    """Whether ``name`` names a baseline (``NAME`` or ``NAME:tuned``) rather than a model."""
+    return baseline_key(name).removesuffix(TUNED) in BASELINES
+
+
+class TunedBaseline:
+    """A baseline with the parameters tuned for the junction it runs on (``NAME:tuned``):
+    they are read at :meth:`reset` from the junction's ``tuned/NAME.json``, and ``overrides``
+    (keyword parameters) replace single ones."""
+
+    def __init__(self, key: str, **overrides: Any) -> None:
+        self.key = key
+        self.name = f"{key}{TUNED}"
+        self.overrides = overrides
+        self.file: ParamFile | None = None
+        self.inner: Policy | None = None
+
+    def reset(self, env: JunctionEnv) -> None:
+        self.file = tuned_params(env.spec_, self.key)
+        self.inner = make_baseline(self.key, **{**self.file.params, **self.overrides})
+        self.inner.reset(env)
+
+    def act(self, observation: np.ndarray, env: JunctionEnv) -> int:
+        return self.inner.act(observation, env)
+
+
+def baseline_record(name: str, junction: JunctionSpec) -> dict[str, Any]:
+    """What a results folder records about a baseline: for ``NAME:tuned`` the tuned file's
+    path, parameters, validation scores and tuning budget; ``{}`` for a plain baseline."""
+    key = baseline_key(name)
+    if not key.endswith(TUNED):
+        return {}
+    pf = tuned_params(junction, key.removesuffix(TUNED))
+    keep = ("params", "default_params", "validation", "budget", "junction", "action_stages")
+    return {"tuned_file": str(pf.path), **{k: pf.doc[k] for k in keep if k in pf.doc}}
+
+
+def parameter_names(name: str) -> list[str]:
     """The keyword parameters of a baseline, e.g. ``['extension', 'max_green']``."""
     init = BASELINES[baseline_key(name)].__init__
     return [p for p in inspect.signature(init).parameters if p != "self"]
@@ -172,11 +213,13 @@ def make_baseline(name: str, **params: Any) -> Policy:
     Raises ValueError for an unknown name (with a did-you-mean and the list of baselines), an
     unknown parameter (with a did-you-mean and the list of valid ones) or a bad value."""
     key = baseline_key(name)
+    tuned = key.endswith(TUNED)
+    key = key.removesuffix(TUNED)
     if key not in BASELINES:
         close = get_close_matches(key, list(BASELINES), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ValueError(f"unknown controller {name!r}{hint}; baselines: {', '.join(BASELINES)}")
-    valid = baseline_params(key)
+    valid = parameter_names(key)
     for p in params:
         if p not in valid:
             close = get_close_matches(p, valid, n=1)
@@ -185,6 +228,8 @@ def make_baseline(name: str, **params: Any) -> Policy:
                 f"controller {key}: unknown parameter {p!r}{hint}; "
                 f"valid: {', '.join(valid) or 'none'}"
             )
+    if tuned:
+        return TunedBaseline(key, **params)
     try:
         return BASELINES[key](**params)
     except TypeError as e:
@@ -199,8 +244,11 @@ __all__ = [
     "MaxOccupancy",
     "Policy",
     "RandomPolicy",
+    "TunedBaseline",
     "VehicleActuated",
-    "baseline_params",
+    "parameter_names",
+    "baseline_record",
+    "is_baseline",
     "make_baseline",
     "stage_crossings",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,8 +13,12 @@ def _split(text: str) -> list[str]:
 
 
 def tune_command(
-    agent: Annotated[str, typer.Option(help="dqn or ppo")],
     out: Annotated[Path, typer.Option(help="Tune folder (re-run the command to resume)")],
+    agent: Annotated[str | None, typer.Option(help="dqn or ppo")] = None,
+    controller: Annotated[
+        str | None,
+        typer.Option(help="Tune a baseline instead: vehicle-actuated, fixed-time, max-occupancy"),
+    ] = None,
     budget: Annotated[
         str, typer.Option(help="Wall clock (4h, 30m, 90s, 1h30m) or total cost (a number)")
     ] = "4h",
@@ -26,8 +30,9 @@ def tune_command(
         str, typer.Option(help="Training demand: mixed, a level, or a comma list")
     ] = "mixed",
     eval_demands: Annotated[
-        str, typer.Option(help="Evaluation demand levels (comma list)")
-    ] = "medium",
+        str | None,
+        typer.Option(help="Evaluation demand levels (comma list; agents medium, baselines all)"),
+    ] = None,
     eval_episodes: Annotated[int, typer.Option(min=1, help="Held-out episodes per demand")] = 3,
     train_seeds: Annotated[
         int, typer.Option(min=1, help="Agents trained per trial (their mean is the output)")
@@ -51,13 +56,21 @@ def tune_command(
     seed: Annotated[int, typer.Option(min=0, max=900_000)] = 0,
     progress: Annotated[bool, typer.Option(help="Progress bar and a line per trial")] = True,
 ) -> None:
-    """Tune an agent's hyperparameters with CARBS (output: waiting time; cost: training)."""
+    """Tune an agent's hyperparameters, or a baseline's parameters, with CARBS (output: waiting
+    time on validation seeds; cost: training, or simulated episodes for a baseline)."""
     from rich.console import Console
 
     from intergreen.cli import parse_params
-    from intergreen.tuning.loop import TuneSpec, parse_budget, tune
+    from intergreen.tuning.loop import TuneError, TuneSpec, parse_budget, tune
 
     parsed = parse_budget(budget)  # before anything slow: a bad budget is a one-line error
+    if (agent is None) == (controller is None):
+        raise TuneError("give --agent (dqn, ppo) or --controller (a baseline), not both")
+    if controller is not None:
+        _tune_baseline(controller, out, parsed, workers, junction, eval_demands, eval_episodes,
+                       eval_duration, max_trials, seed, progress)  # fmt: skip
+        return
+    eval_demands = eval_demands or "medium"
     spec = TuneSpec(
         agent=agent,
         reward=reward,
@@ -85,6 +98,45 @@ def tune_command(
         )
     if result.report is not None:
         console.print(f"report: {result.report}")
+
+
+def _tune_baseline(
+    controller: str,
+    out: Path,
+    budget: Any,
+    workers: int,
+    junction: str,
+    demands: str | None,
+    episodes: int,
+    duration: float | None,
+    max_trials: int | None,
+    seed: int,
+    progress: bool,
+) -> None:
+    """``tune --controller``: see :mod:`intergreen.tuning.baseline_tune`."""
+    from rich.console import Console
+
+    from intergreen.tuning.baseline_tune import BaselineTuneSpec, tune_baseline
+
+    console = Console()
+    spec = BaselineTuneSpec(
+        controller=controller,
+        junction=junction,
+        demands=tuple(_split(demands or "low,medium,high")),
+        episodes=episodes,
+        duration=duration,
+        seed=seed,
+    )
+    log = console.print if progress else None
+    result = tune_baseline(spec, budget, out, workers, max_trials=max_trials, log=log)
+    best = result.best
+    console.print(f"{len(result.trials)} trials in {out} ({len(result.ran)} run now)")
+    if best is not None:
+        console.print(f"best: {best['id']} {best['output']:.2f} s on validation seeds")
+        console.print(
+            f"tuned parameters: {result.tuned_file} (intergreen simulate --controller "
+            f"{spec.controller} --param-file {result.tuned_file})"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,115 @@
+"""Parameter files of baseline controllers: what ``intergreen tune --controller`` writes and
+``simulate --param-file``, ``NAME:tuned`` baselines and the reports read.
+
+A parameter file is JSON::
+
+    {
+      "format": "intergreen-baseline-params/1",
+      "controller": "vehicle-actuated",          # a baseline name
+      "junction": "gm_a56",                       # the junction it was tuned on
+      "action_stages": ["2", "4"],
+      "params": {"max_green": {"2": 31, "4": 24}, "extension": 1.7},   # keyword parameters
+      "default_params": {...},                    # the defaults it was compared with
+      "validation": {"seeds": [...], "demands": [...], "episodes": 15,
+                     "tuned_wait_s": 11.2, "default_wait_s": 12.4, "by_demand": {...}},
+      "budget": {"method": "CARBS", "trials": 40, "episodes": 600, "simulated_s": ...,
+                 "wall_s": ..., "limit": "40 trials"}
+    }
+
+Only ``format``, ``controller`` and ``params`` are required; the rest is provenance, copied
+into the results of an experiment that runs the baseline. A junction's tuned parameters live in
+its library folder as ``tuned/<controller>.json`` and are used by the baseline
+``<controller>:tuned`` (for example ``vehicle-actuated:tuned``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from intergreen.junctions.demand import junction_folder
+from intergreen.junctions.spec import JunctionSpec
+
+FORMAT = "intergreen-baseline-params/1"
+#: Suffix of a baseline name that takes the junction's tuned parameters.
+TUNED = ":tuned"
+
+
+class ParamFileError(ValueError):
+    """A parameter file that cannot be used; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class ParamFile:
+    """A parameter file's controller, keyword parameters and provenance (the whole document)."""
+
+    path: Path
+    controller: str
+    params: dict[str, Any]
+    doc: dict[str, Any] = field(default_factory=dict)
+
+
+def read_param_file(path: str | Path) -> ParamFile:
+    """Read and check a parameter file's structure (the parameters themselves are checked
+    when the baseline is built). Raises ParamFileError naming the file."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ParamFileError(f"{path}: no such parameter file") from None
+    except (OSError, json.JSONDecodeError) as e:
+        raise ParamFileError(f"{path}: not a readable JSON parameter file ({e})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ParamFileError(
+            f'{path}: not a baseline parameter file (expected "format": "{FORMAT}"; '
+            "write one with intergreen tune --controller NAME)"
+        )
+    controller, params = doc.get("controller"), doc.get("params")
+    if not isinstance(controller, str) or not isinstance(params, dict):
+        raise ParamFileError(f'{path}: needs a "controller" name and a "params" mapping')
+    return ParamFile(path, controller, params, doc)
+
+
+def params_for(path: str | Path, controller: str) -> dict[str, Any]:
+    """The parameters of a file written for ``controller`` (``--param-file``); ParamFileError
+    when the file holds another controller's."""
+    pf = read_param_file(path)
+    key = controller.replace("_", "-").lower()
+    if pf.controller != key:
+        raise ParamFileError(
+            f"{pf.path}: holds {pf.controller} parameters; use --controller {pf.controller} "
+            f"with it (not {controller})"
+        )
+    return dict(pf.params)
+
+
+def tuned_file(spec: JunctionSpec, controller: str) -> Path:
+    """Where a junction's tuned parameters for ``controller`` live (its library folder)."""
+    folder = junction_folder(spec)
+    if folder is None:
+        raise ParamFileError(
+            f"junction {spec.name!r} has no library folder for tuned parameters; pass the "
+            "tune's tuned.json with --param-file instead"
+        )
+    return folder / "tuned" / f"{controller}.json"
+
+
+def tuned_params(spec: JunctionSpec, controller: str) -> ParamFile:
+    """The junction's tuned parameters for ``controller``; ParamFileError when it has none or
+    they were tuned on another junction or for another controller."""
+    path = tuned_file(spec, controller)
+    if not path.is_file():
+        raise ParamFileError(
+            f"no tuned parameters of {controller} for junction {spec.name} ({path}); tune with "
+            f"`intergreen tune --controller {controller} --junction {spec.name} --out DIR` "
+            f"and copy DIR/tuned.json there"
+        )
+    pf = read_param_file(path)
+    if pf.controller != controller or pf.doc.get("junction", spec.name) != spec.name:
+        raise ParamFileError(
+            f"{path}: holds {pf.controller} parameters for junction {pf.doc.get('junction')}, "
+            f"not {controller} on {spec.name}"
+        )
+    return pf

@@ -1,0 +1,149 @@
+"""`intergreen tune --controller`: baselines tuned with CARBS on validation seeds (real SUMO)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from intergreen.agents.evaluation import evaluation_seeds
+from intergreen.agents.training import MAX_TRAIN_SEED
+from intergreen.cli import main
+from intergreen.junctions.baseline_params import ParamFileError, params_for, read_param_file
+from intergreen.junctions.baselines import make_baseline
+from intergreen.tuning.baseline_tune import (
+    VALIDATION_SEED_BASE,
+    BaselineTuneSpec,
+    params_from_values,
+    run_trial,
+    search_space,
+    tune_baseline,
+    validation_seeds,
+)
+from intergreen.tuning.loop import TuneError
+
+SPEC = BaselineTuneSpec("vehicle-actuated", demands=("low",), episodes=1, duration=120)
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("tune") / "va"
+    tune_baseline(SPEC, "1h", out, workers=1, max_trials=3)
+    return out
+
+
+def test_validation_seeds_are_neither_training_nor_test_seeds() -> None:
+    seeds = validation_seeds(50)
+    assert seeds[0] == VALIDATION_SEED_BASE and len(set(seeds)) == 50
+    assert min(seeds) >= MAX_TRAIN_SEED
+    assert not set(seeds) & set(evaluation_seeds(1000))
+    with pytest.raises(TuneError, match="episodes=0"):
+        validation_seeds(0)
+
+
+def test_a_tune_runs_only_on_validation_seeds_and_writes_its_budget(tuned: Path) -> None:
+    trials = [json.loads(line) for line in (tuned / "trials.jsonl").read_text().splitlines()]
+    assert [t["id"] for t in trials] == ["t0000", "t0001", "t0002"]
+    for t in trials:
+        assert t["status"] == "done"
+        assert t["seeds"] == validation_seeds(1)  # the seeds the episodes actually ran
+    # trial 0 runs the defaults
+    assert trials[0]["params"] == {"max_green": {"2": 40.0, "4": 40.0}, "extension": 1.5}
+    assert len({json.dumps(t["params"]) for t in trials}) == 3
+    pf = read_param_file(tuned / "tuned.json")
+    best = min(trials, key=lambda t: t["output"])
+    assert pf.controller == "vehicle-actuated" and pf.params == best["params"]
+    doc = pf.doc
+    assert doc["validation"]["seed_role"] == "validation"
+    assert doc["validation"]["seeds"] == validation_seeds(1)
+    assert doc["validation"]["tuned_wait_s"] == pytest.approx(best["output"], abs=1e-3)
+    assert doc["validation"]["default_wait_s"] == pytest.approx(trials[0]["output"], abs=1e-3)
+    assert doc["budget"]["trials"] == 3 and doc["budget"]["episodes"] == 3
+    assert doc["budget"]["simulated_s"] == pytest.approx(360, abs=2)
+    assert "3 trials" in doc["budget"]["limit"] and doc["budget"]["method"].startswith("CARBS")
+    # the tuned parameters reproduce their validation score (same seeds, same numbers)
+    again = run_trial(SPEC, params_for(tuned / "tuned.json", "vehicle-actuated"))
+    assert again["output"] == pytest.approx(best["output"], abs=1e-9)
+
+
+def test_a_tune_resumes_without_repeating_trials(tuned: Path) -> None:
+    result = tune_baseline(SPEC, "1h", tuned, workers=1, max_trials=4)
+    assert result.ran == ["t0003"] and len(result.trials) == 4
+    with pytest.raises(TuneError, match="another configuration .*episodes"):
+        tune_baseline(BaselineTuneSpec("vehicle-actuated", demands=("low",), episodes=2,
+                                       duration=120), "1h", tuned, max_trials=5)  # fmt: skip
+
+
+def test_simulate_takes_the_tuned_parameters(tuned: Path, capsys) -> None:
+    code, out, err = run_cli(["simulate", "--controller", "vehicle-actuated", "--param-file",
+                              str(tuned / "tuned.json"), "--duration", "30"], capsys)  # fmt: skip
+    assert code == 0, err and "avg_waiting_time" in out
+    code, _, err = run_cli(["simulate", "--controller", "max-occupancy", "--param-file",
+                            str(tuned / "tuned.json"), "--duration", "30"], capsys)  # fmt: skip
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "holds vehicle-actuated parameters; use --controller vehicle-actuated" in err
+
+
+def test_search_spaces_map_to_valid_parameters() -> None:
+    stages = ["2", "4"]
+    for controller in ("vehicle-actuated", "camera-actuated", "max-occupancy", "fixed-time"):
+        space = search_space(controller, stages)
+        values = {p.name: p.center for p in space}
+        params = params_from_values(controller, values, stages)
+        make_baseline(controller, **params)  # valid names and values
+    ft = params_from_values("fixed-time", {"cycle_factor": 1.2, "split_weight.4": 0.8}, stages)
+    assert ft == {"cycle_factor": 1.2, "split_weights": {"2": 1.0, "4": 0.8}}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (BaselineTuneSpec("random"), "tune one of vehicle-actuated, camera-actuated"),
+        (BaselineTuneSpec("vehicle-actuatd"), "--controller 'vehicle-actuatd': tune one of"),
+        (BaselineTuneSpec("max-occupancy", fixed={"margn": 0.1}),
+         "--param margn: not a parameter of max-occupancy; valid: margin, max_green"),
+        (BaselineTuneSpec("max-occupancy", fixed={"margin": 0.1}), "--param margin: it is tuned"),
+        (BaselineTuneSpec("vehicle-actuated", episodes=0), "at least one demand and one episode"),
+        (BaselineTuneSpec("vehicle-actuated", demands=("rush",)), "unknown demand 'rush'"),
+    ],
+)  # fmt: skip
+def test_bad_tunes_are_refused_before_any_trial(tmp_path: Path, spec, message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        tune_baseline(spec, "1h", tmp_path / "t", max_trials=1)
+    assert not (tmp_path / "t" / "trials.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--controller", "random"], "tune one of vehicle-actuated"),
+        (["--controller", "fixed-time", "--agent", "dqn"], "give --agent (dqn, ppo) or"),
+        (["--controller", "fixed-time", "--budget", "soon"], "budget 'soon'"),
+    ],
+)
+def test_tune_controller_cli_errors(tmp_path: Path, capsys, args: list[str], message: str) -> None:
+    code, _, err = run_cli(["tune", "--out", str(tmp_path / "t"), *args], capsys)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and message in err
+
+
+def test_param_files_are_checked(tmp_path: Path) -> None:
+    (tmp_path / "x.json").write_text("{not json")
+    with pytest.raises(ParamFileError, match=r"x\.json: not a readable JSON"):
+        read_param_file(tmp_path / "x.json")
+    (tmp_path / "y.json").write_text(json.dumps({"controller": "fixed-time", "params": {}}))
+    with pytest.raises(ParamFileError, match="not a baseline parameter file"):
+        read_param_file(tmp_path / "y.json")
+    with pytest.raises(ParamFileError, match="no such parameter file"):
+        read_param_file(tmp_path / "missing.json")
