@@ -46,9 +46,9 @@ def run_episode(
     """One seeded episode of ``policy`` on ``env``; ``progress`` gets the simulated time."""
     start = time.perf_counter()
     obs, info = env.reset(seed=seed)
-    policy.reset(env)
     decisions, done = 0, False
     try:
+        policy.reset(env)  # inside: a policy that refuses the env must not leave SUMO open
         while not done:
             action = policy.act(obs, env)
             obs, _, terminated, truncated, info = env.step(action)
