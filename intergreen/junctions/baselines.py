@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from intergreen.junctions.baseline_params import TUNED, ParamFile, tuned_params
-from intergreen.junctions.fixed_time import SATURATION_FLOW, FixedTime
+from intergreen.junctions.fixed_time import FixedTime
 from intergreen.junctions.stage_policy import Policy, per_stage, stage_crossings
 from intergreen.junctions.stage_policy import StagePolicy as _StagePolicy
 from intergreen.junctions.system_d import VehicleActuated
@@ -238,7 +238,6 @@ def make_baseline(name: str, **params: Any) -> Policy:
 
 __all__ = [
     "BASELINES",
-    "SATURATION_FLOW",
     "CameraActuated",
     "FixedTime",
     "MaxOccupancy",

@@ -9,7 +9,8 @@ ratios y. Here
   (veh/h; an arm's flow shared equally by its approach lanes) / that lane's saturation flow.
   Saturation flows are measured on the junction in SUMO
   (``benchmarks/baselines/saturation_flow.py``) and read from the junction's
-  ``saturation_flows.yaml``; without that file every lane has :data:`SATURATION_FLOW`.
+  ``saturation_flows.yaml``; without that file every lane has the textbook
+  :data:`intergreen.junctions.demand.SATURATION_FLOW`.
 - L = the sum of the intergreens over one cycle of the stage sequence, stages the controller
   must pass through included (gm_a56: 2 -> 4 -> 1 -> 2, so the arrow stage 1; with the
   pedestrian stage 2 -> 3 -> 4 -> 1 -> 2, whose intergreens after the pedestrian stage are
@@ -33,15 +34,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from intergreen.junctions.demand import DemandProfile, Period, junction_folder
-from intergreen.junctions.spec import JunctionSpec, SpecError, read_yaml
+from intergreen.junctions.catalog import read_yaml
+from intergreen.junctions.demand import SATURATION_FLOW, DemandProfile, Period, junction_folder
+from intergreen.junctions.spec import JunctionSpec, SpecError
 from intergreen.junctions.stage_policy import StagePolicy, per_stage, stage_min_green
 
 if TYPE_CHECKING:
     from intergreen.junctions.env import JunctionEnv
 
-#: veh/h per lane where a junction has no measured saturation flows (a textbook value).
-SATURATION_FLOW = 1800.0
 #: Name of a junction's measured saturation flows, in its library folder.
 SATURATION_FILE = "saturation_flows.yaml"
 #: Largest Y planned for: at and above it Webster's cycle would be infinite.
