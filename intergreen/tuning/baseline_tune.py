@@ -262,7 +262,7 @@ def tune_baseline(
     trials = {t["id"]: t for t in load_trials(out)}
     if ckpt.exists():
         carbs = CARBS.load(str(ckpt))
-        carbs.config = replace(carbs.config, checkpoint_path=str(ckpt))
+        carbs.config = replace(carbs.config, checkpoint_path=str(ckpt), resample_frequency=0)
         seen = {o["suggestion_id"] or DEFAULT_ID for o in carbs.observations}
         for t in trials.values():  # recorded, but the tune stopped before CARBS saw it
             if t["id"] not in seen:
@@ -270,9 +270,14 @@ def tune_baseline(
         for sid in list(carbs.outstanding):  # suggested, never finished: ask again
             carbs.forget(sid)
     else:
-        carbs = CARBS(CARBSParams(better_direction_sign=-1, seed=spec.seed,
-                                  num_random_samples=max(4, workers),
-                                  checkpoint_path=str(ckpt)), params)  # fmt: skip
+        config = CARBSParams(
+            better_direction_sign=-1,
+            seed=spec.seed,
+            num_random_samples=max(4, workers),
+            resample_frequency=0,  # a trial's episodes are the same every time: no repeats
+            checkpoint_path=str(ckpt),
+        )
+        carbs = CARBS(config, params)
         carbs.save(str(ckpt))
     started = time.monotonic()
     ran: list[str] = []
