@@ -25,7 +25,7 @@ STUDY_ROWS: dict[str, str] = {
     "average_speed": "Average Speed",
     "average_speed_ad": "Average Speed AD",
     "throughput": "Throughput",
-    "vehicle-actuated": "Vehicle Actuated (System D)",
+    "vehicle-actuated": "Vehicle Actuated",
     "max-occupancy": "Maximum Occupancy",
 }
 

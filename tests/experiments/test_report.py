@@ -125,7 +125,7 @@ def test_study_discussion_answers_from_the_statistics():
     assert "rho = 1.00 (permutation p < 0.001, 11 rewards)" in text
     assert "all 2048 draws" in text  # 2 seeds of 11 rewards: every combination
     # only throughput is worse than vehicle actuation; 2 seeds allow no verdict
-    assert "**Against Vehicle Actuated (System D)**" in text
+    assert "**Against Vehicle Actuated**" in text
     assert "rewards with a lower mean low 11/12, no seed-level verdict" in text
     assert "cannot give p below 0.5" in text
     # throughput: 5 of each seed's 10 episodes with a teleport
