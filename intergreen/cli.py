@@ -1,7 +1,10 @@
 """The ``intergreen`` command.
 
-User errors (a bad junction, demand, option or file) print one line on stderr
-and exit with code 2, with no traceback and no SUMO process left behind.
+User errors (a bad junction, demand, option or file: any
+:class:`~intergreen.errors.IntergreenError`) print one line on stderr and exit with code 2,
+with no traceback (``intergreen --debug ...`` shows it) and no SUMO process left behind; any
+other exception is a bug and keeps its traceback. The error handling is
+:class:`intergreen.cli_common.IntergreenGroup`'s, shared by every part's commands.
 """
 
 from __future__ import annotations
@@ -16,58 +19,49 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    help="RL traffic-signal control on a calibrated UK junction in SUMO.",
-)
-junctions_app = typer.Typer(no_args_is_help=True, help="Shipped junctions.")
+from intergreen.agents.cli import register as register_agents
+from intergreen.calibration.cli import register as register_calibration
+from intergreen.cli_common import err_console, new_app, parse_params, set_debug
+from intergreen.common import ensure_writable
+from intergreen.errors import OptionError
+from intergreen.experiments.cli import register as register_experiments
+from intergreen.rewards.cli import app as rewards_app
+from intergreen.tuning.cli import register as register_tuning
+
+app = new_app(help="RL traffic-signal control on a calibrated UK junction in SUMO.")
+junctions_app = new_app(help="Shipped junctions.")
 app.add_typer(junctions_app, name="junctions")
 console = Console()
-err_console = Console(stderr=True)
 
 
-class UserError(Exception):
-    """A problem the user can fix; shown as one line."""
-
-
-def _user_errors() -> tuple[type[BaseException], ...]:
-    from pydantic import ValidationError
-
-    from intergreen.junctions.simulation import SimulationError
-    from intergreen.junctions.spec import SpecError
-    from intergreen.junctions.sumo import SumoNotFound
-
-    return (UserError, SpecError, SumoNotFound, SimulationError, ValidationError, ValueError,
-            FileNotFoundError)  # fmt: skip
-
-
-def parse_params(items: list[str] | None) -> dict[str, Any]:
-    """``key=value`` pairs; values are read as JSON where they parse, else as strings."""
-    params: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UserError(f"--param {item!r}: expected KEY=VALUE, e.g. --param max_green=40")
-        try:
-            params[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            params[key.strip()] = value
-    return params
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of a user error too")
+    ] = False,
+) -> None:
+    """RL traffic-signal control on a calibrated UK junction in SUMO."""
+    set_debug(debug)
 
 
 def load_controller(name: str, params: dict[str, Any], seed: int):
-    """A baseline by name, or a trained agent from a model file or run folder."""
+    """A baseline by name, or a trained agent from a model file or run folder.
+
+    Raises:
+        OptionError: ``--param`` given with a trained agent (it has no parameters).
+    """
     from intergreen.junctions.baselines import is_baseline, make_baseline
 
     path = Path(name)
     if not is_baseline(name) and (path.suffix == ".zip" or path.exists()):
-        try:
-            from intergreen.agents.policy import load_policy
-        except ImportError:
-            raise UserError("trained agents need the intergreen.agents package") from None
-        return load_policy(path, **params)
+        from intergreen.agents.policy import load_policy
+
+        if params:
+            raise OptionError(
+                f"--param {', '.join(params)}: a trained agent ({name}) takes no parameters; "
+                "--param sets a baseline controller's (e.g. --param max_green=40)"
+            )
+        return load_policy(path)
     if name.replace("_", "-").lower() == "random":
         params = {"seed": seed, **params}
     return make_baseline(name, **params)
@@ -133,7 +127,7 @@ def simulate(
         env_kwargs = {**env_kwargs, "action_stages": [x.strip() for x in stages.split(",")]}
     env = make_env(junction, demand, reward, seed=seed, duration=duration, gui=gui, **env_kwargs)
     if output is not None:
-        _check_writable(output)
+        ensure_writable(output, "--output")
     total = duration or env._demand_choice(env.np_random).duration
     with Progress(
         TextColumn("[bold]simulating"),
@@ -155,12 +149,6 @@ def simulate(
     if output is not None:
         _write_outputs(output, result.row(), result.env)
         console.print(f"wrote {output / 'metrics.json'} and {output / 'metrics.csv'}")
-
-
-def _check_writable(folder: Path) -> None:
-    from intergreen.common import ensure_writable
-
-    ensure_writable(folder, "--output")
 
 
 def _write_outputs(folder: Path, row: dict[str, Any], env_meta: dict[str, Any]) -> None:
@@ -229,83 +217,22 @@ def junctions_show(name: str) -> None:
     console.print(f"demands: {', '.join(demand_names(spec)) or 'none'}")
 
 
-def _mount_optional() -> None:
-    """Sub-commands from packages that may be absent in a partial install."""
-    try:
-        from intergreen.rewards.cli import app as rewards_app
-
-        app.add_typer(rewards_app, name="rewards", help="The reward registry.")
-    except ImportError:
-        pass
-    try:
-        from intergreen.agents.cli import register as register_agents
-
-        register_agents(app)
-        from intergreen.tuning.cli import register as register_tuning  # needs the agents
-
-        register_tuning(app)
-    except ImportError:
-        pass
-    try:
-        from intergreen.experiments.cli import register as register_experiments
-
-        register_experiments(app)
-    except ImportError:
-        pass
-    try:
-        from intergreen.calibration.cli import register as register_calibration
-
-        register_calibration(app)
-    except ImportError:
-        pass
-
-
-_mount_optional()
+app.add_typer(rewards_app, name="rewards", help="The reward registry.")
+register_agents(app)
+register_tuning(app)
+register_experiments(app)
+register_calibration(app)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app, turning user errors into one line and exit code 2."""
-    try:
-        code = app(args=argv, standalone_mode=False)
-    except _user_errors() as e:
-        err_console.print(f"[red]error:[/red] {_one_line(e)}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
-        sys.exit(130)
-    except typer.Exit as e:
-        sys.exit(e.exit_code)
-    except typer.Abort:
-        sys.exit(1)
-    except Exception as e:  # usage errors from the (vendored) click layer
-        if hasattr(e, "format_message") and hasattr(e, "exit_code"):
-            message = _one_line_text(e.format_message())
-            if not message:  # no arguments: the help has been printed
-                sys.exit(e.exit_code)
-            # one line, as for other user errors (click's own form takes four)
-            ctx = getattr(e, "ctx", None)
-            command = ctx.command_path if ctx is not None else "intergreen"
-            err_console.print(
-                f"[red]error:[/red] {message} (see `{command} --help`)",
-                highlight=False,
-                soft_wrap=True,
-            )
-            sys.exit(2)
-        raise
+    """Entry point of the console script: run the ``intergreen`` app on ``argv``.
+
+    Exits with the command's code: 0 done, 1 a command's own failure (e.g. failed runs),
+    2 a user error (one line on stderr), 130 interrupted.
+    """
+    code = app(args=argv, standalone_mode=False)
     if isinstance(code, int) and code:  # typer.Exit(n) returns n in this mode
         sys.exit(code)
-
-
-def _one_line(e: BaseException) -> str:
-    text = str(e).strip()
-    if type(e).__name__ == "ValidationError":
-        errs = getattr(e, "errors", lambda: [])()
-        text = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in errs) or text
-    return _one_line_text(text)
-
-
-def _one_line_text(text: str) -> str:
-    return " ".join(text.split())
 
 
 if __name__ == "__main__":

@@ -29,8 +29,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from intergreen.tuning.agent_spaces import hyperparams_from_suggestion
 from intergreen.tuning.loop import TuneResult, TuneSpec, load_trials, tune
-from intergreen.tuning.space import hyperparams_from_suggestion
 
 RESULTS = Path(__file__).parent / "results"
 COMPARE_SEED_OFFSET = 10_000  # evaluation seeds the tune never used

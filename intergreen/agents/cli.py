@@ -9,29 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from intergreen.cli_common import parse_params, parse_time_limit, split_list
+from intergreen.errors import OptionError
+
 console = Console()
-
-
-def parse_time_limit(text: str) -> float:
-    """'90s', '30m', '2h', '1h30m' or plain seconds -> seconds."""
-    from intergreen.cli import UserError
-    from intergreen.common import parse_duration
-
-    value = parse_duration(text)
-    if value is None:
-        try:
-            value = float(text)
-        except ValueError:
-            raise UserError(
-                f"--time-limit {text!r}: give a duration such as 90s, 30m or 2h"
-            ) from None
-    if value <= 0:
-        raise UserError(f"--time-limit {text!r}: the duration must be positive")
-    return value
-
-
-def _split(text: str) -> list[str]:
-    return [x.strip() for x in text.split(",") if x.strip()]
 
 
 def train_command(
@@ -66,9 +47,8 @@ def train_command(
 ) -> None:
     """Train a DQN or PPO agent (stable-baselines3) on the junction."""
     from intergreen.agents.training import train
-    from intergreen.cli import parse_params
 
-    demand_arg: str | list[str] = _split(demand) if "," in demand else demand
+    demand_arg: str | list[str] = split_list(demand) if "," in demand else demand
     model = train(
         agent,
         junction=junction,
@@ -76,12 +56,12 @@ def train_command(
         reward=reward,
         timesteps=timesteps,
         seed=seed,
-        hyperparams=parse_params(hp),
+        hyperparams=parse_params(hp, "--hp"),
         n_envs=n_envs,
         run_dir=out,
         preset=preset,
         checkpoint_every=checkpoint_every,
-        env_kwargs=parse_params(env),
+        env_kwargs=parse_params(env, "--env"),
         resume=resume,
         force=force,
         progress=True,
@@ -108,17 +88,16 @@ def evaluate_command(
 ) -> None:
     """Average waiting time (mean ± std) per demand level, beside the baselines."""
     from intergreen.agents.evaluation import STUDY_EPISODES, evaluate, summary_table
-    from intergreen.cli import UserError
 
     if protocol not in (None, "study"):
-        raise UserError(f"--protocol {protocol!r}: the only protocol is 'study'")
+        raise OptionError(f"--protocol {protocol!r}: the only protocol is 'study'")
     if protocol == "study":
         episodes = STUDY_EPISODES
-    controllers = list(runs) + [b for b in _split(baselines) if b not in runs]
+    controllers = list(runs) + [b for b in split_list(baselines) if b not in runs]
     results = evaluate(
         controllers,
         junction=junction,
-        demands=_split(demands),
+        demands=split_list(demands),
         episodes=episodes,
         duration=duration,
         workers=workers,

@@ -12,13 +12,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from intergreen.errors import IntergreenError
 from intergreen.yamlfile import read_yaml
 
 PRESETS_FILE = Path(__file__).with_name("presets.yaml")
 AGENTS = ("dqn", "ppo")
 
 
-class AgentConfigError(ValueError):
+class AgentConfigError(IntergreenError, ValueError):
     """An unknown agent, preset or hyperparameter; the message lists the valid ones."""
 
 

@@ -16,13 +16,14 @@ from typing import Any
 import pandas as pd
 
 from intergreen.agents.training import EVAL_SEED_BASE
+from intergreen.errors import OptionError
 
 STUDY_EPISODES = 100
 
 
 def evaluation_seeds(episodes: int, offset: int = 0) -> list[int]:
     if episodes < 1:
-        raise ValueError(f"episodes must be >= 1, got {episodes}")
+        raise OptionError(f"episodes must be >= 1, got {episodes}")
     return [EVAL_SEED_BASE + offset + i for i in range(episodes)]
 
 

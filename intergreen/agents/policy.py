@@ -34,13 +34,13 @@ class AgentPolicy:
     def reset(self, env: JunctionEnv) -> None:
         expected = self.model.observation_space.shape
         if env.observation_space.shape != expected:
-            raise ValueError(
+            raise RunDirError(
                 f"agent {self.name} was trained on observations of shape {expected}, the "
                 f"environment gives {env.observation_space.shape}: use the run's env settings "
                 f"{self.env_kwargs}"
             )
         if env.action_space.n != self.model.action_space.n:
-            raise ValueError(f"agent {self.name} chooses among {self.model.action_space.n} stages")
+            raise RunDirError(f"agent {self.name} chooses among {self.model.action_space.n} stages")
 
     def act(self, observation: np.ndarray, env: JunctionEnv) -> int:
         action, _ = self.model.predict(observation, deterministic=True)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import time
 from functools import partial
@@ -26,13 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from intergreen.agents.config import AgentConfigError, TrainConfig, algorithm_class
+from intergreen.common import atomic_path, atomic_write
+from intergreen.errors import IntergreenError
 
 EVAL_SEED_BASE = 1_000_000_000
 MAX_TRAIN_SEED = 1_000_000
 KEEP_CHECKPOINTS = 2
 
 
-class RunDirError(ValueError):
+class RunDirError(IntergreenError, ValueError):
     """The run folder holds another run, or a checkpoint that cannot be read."""
 
 
@@ -68,12 +69,6 @@ def make_vec_env(config: TrainConfig, seeds: list[int]):
 
 
 # ----- run folder ---------------------------------------------------------------------------
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 RUN_OUTPUTS = ("checkpoints", "tb", "metrics.csv", "model.zip", "done.json")
 
 
@@ -111,7 +106,7 @@ def prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool, force: boo
         "hyperparameters": config.resolved_hyperparameters(),
         "env": config.resolved_env_kwargs(),
     }
-    _atomic_write(cfg_file, json.dumps(payload, indent=2))
+    atomic_write(cfg_file, json.dumps(payload, indent=2))
 
 
 def latest_checkpoint(run_dir: Path) -> dict[str, Any] | None:
@@ -227,16 +222,15 @@ def save_checkpoint(model, run_dir: Path) -> None:
     folder.mkdir(exist_ok=True)
     step = model.num_timesteps
     name = f"model_{step}.zip"
-    tmp = folder / f".tmp_{name}"
-    model.save(tmp)
-    os.replace(tmp, folder / name)
+    with atomic_path(folder / name) as tmp:
+        model.save(tmp)
     info: dict[str, Any] = {"step": step, "model": name}
     if hasattr(model, "replay_buffer") and model.replay_buffer is not None:
         rb = f"replay_{step}.pkl"
-        model.save_replay_buffer(folder / f".tmp_{rb}")
-        os.replace(folder / f".tmp_{rb}", folder / rb)
+        with atomic_path(folder / rb) as tmp:
+            model.save_replay_buffer(tmp)
         info["replay"] = rb
-    _atomic_write(folder / "latest.json", json.dumps(info))
+    atomic_write(folder / "latest.json", json.dumps(info))
     old = sorted((p for p in folder.glob("model_*.zip")), key=lambda p: int(p.stem.split("_")[1]))[
         :-KEEP_CHECKPOINTS
     ]
@@ -255,12 +249,10 @@ def _truncate_metrics(path: Path, step: int) -> None:
     if fields is None:
         return
     kept = [r for r in rows if int(r["step"]) <= step]
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(fields))
         w.writeheader()
         w.writerows(kept)
-    os.replace(tmp, path)
 
 
 # ----- train --------------------------------------------------------------------------------
@@ -350,11 +342,10 @@ def train(
                 reset_num_timesteps=checkpoint is None,
             )
         wall = time.perf_counter() - start
-        tmp = run_dir / ".tmp_model.zip"
-        model.save(tmp)
-        os.replace(tmp, run_dir / "model.zip")
+        with atomic_path(run_dir / "model.zip") as tmp:
+            model.save(tmp)
         save_checkpoint(model, run_dir)
-        _atomic_write(
+        atomic_write(
             done,
             json.dumps(
                 {

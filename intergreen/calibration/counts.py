@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from intergreen.errors import IntergreenError
+
 __all__ = [
     "COUNT_COLUMNS",
     "REQUIRED_COLUMNS",
@@ -63,7 +65,7 @@ _TFGM_DATE_FORMAT = "%d/%m/%y %H:%M:%S"
 _MAX_LISTED = 5
 
 
-class CountsError(ValueError):
+class CountsError(IntergreenError, ValueError):
     """A counts file or table is malformed; the message names where and how to fix it."""
 
 

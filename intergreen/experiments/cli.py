@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from intergreen.errors import IntergreenError, OptionError
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -37,21 +39,20 @@ def compare_command(
         TimeRemainingColumn,
     )
 
-    from intergreen.cli import UserError
     from intergreen.experiments.executors import make_executor
     from intergreen.experiments.grid import load_grid
     from intergreen.experiments.report import build_report
     from intergreen.experiments.runner import run_batch
 
     if executor not in ("local", "ray"):
-        raise UserError(f"--executor {executor!r}: use local or ray")
+        raise OptionError(f"--executor {executor!r}: use local or ray")
     if reference not in (None, "study"):
-        raise UserError(f"--reference {reference!r}: the only reference is 'study'")
+        raise OptionError(f"--reference {reference!r}: the only reference is 'study'")
     config = load_grid(grid)
     try:
         ex = make_executor(executor, workers, address)
     except ImportError as e:
-        raise UserError(str(e)) from None
+        raise OptionError(str(e)) from None
     with Progress(
         TextColumn("[bold]runs"),
         BarColumn(),
@@ -83,7 +84,7 @@ def compare_command(
         try:
             paths = build_report(out, reference)
             console.print(f"report: {paths['markdown']} and {paths['html']}")
-        except ValueError as e:
+        except IntergreenError as e:  # e.g. too few finished runs for a report
             err_console.print(f"no report: {e}")
     if summary.failed:
         console.print("re-run the same command to retry the failed runs (finished ones are kept)")

@@ -22,12 +22,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from intergreen.errors import IntergreenError, validation_problems
 from intergreen.yamlfile import YamlError, read_yaml
 
 CONFIG_DIR = Path(__file__).with_name("configs")
 
 
-class GridError(ValueError):
+class GridError(IntergreenError, ValueError):
     """A grid file with problems; ``problems`` lists each one (field: what is wrong)."""
 
     def __init__(self, source: str, problems: list[str]) -> None:
@@ -225,7 +226,7 @@ def resolve_grid_path(name: str | Path) -> Path:
     if str(path) == path.name and shipped.is_file():
         return shipped
     known = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
-    raise FileNotFoundError(f"grid {name!r}: no such file, nor a shipped config ({known})")
+    raise GridError(str(name), [f"no such file, nor a shipped config ({known})"])
 
 
 def load_grid(source: str | Path | dict[str, Any]) -> GridConfig:
@@ -247,9 +248,7 @@ def load_grid(source: str | Path | dict[str, Any]) -> GridConfig:
     try:
         grid = GridConfig.model_validate(raw)
     except ValidationError as e:
-        for err in e.errors():
-            loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            problems.append(f"{loc}: {err['msg']}")
+        problems += validation_problems(e)
     problems += semantic_problems(raw)
     if problems:
         raise GridError(where, list(dict.fromkeys(problems)))

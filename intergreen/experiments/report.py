@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from intergreen.common import span
+from intergreen.errors import IntergreenError
 from intergreen.experiments import plots, provenance, stats, study, summaries
 from intergreen.experiments.comparisons import NOT_SHOWN, SeedLevel, seed_level
 from intergreen.experiments.reference import reference_cell
@@ -39,7 +40,7 @@ from intergreen.experiments.render import Block, to_html, to_markdown
 METRIC = stats.METRIC
 
 
-class ReportError(ValueError):
+class ReportError(IntergreenError, ValueError):
     """No results to report on, or an option the report cannot honour."""
 
 

@@ -35,6 +35,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from intergreen.common import atomic_path, atomic_write
+from intergreen.errors import IntergreenError
 from intergreen.experiments.grid import EvalPlan, GridConfig, RunCell
 
 RESULT_ID_COLUMNS = (
@@ -43,7 +45,7 @@ RESULT_ID_COLUMNS = (
 )  # fmt: skip
 
 
-class ExperimentError(ValueError):
+class ExperimentError(IntergreenError, ValueError):
     """A batch that cannot go on: output folder unwritable, disk full, folder locked."""
 
 
@@ -228,15 +230,12 @@ def _baseline_cell(task: Task) -> dict[str, Any]:
 
 # ----- files --------------------------------------------------------------------------------
 def _write_json(path: Path, payload: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=str))
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(payload, indent=2, default=str))
 
 
 def _write_parquet(frame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False)
 
 
 def check_writable(out: Path) -> None:

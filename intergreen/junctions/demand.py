@@ -33,11 +33,12 @@ import json
 import math
 import os
 import re
-import tempfile
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from intergreen.common import atomic_write
+from intergreen.errors import format_validation_error
 from intergreen.junctions.catalog import read_yaml
 from intergreen.junctions.network import approach_edge, cache_dir, crossing_arms, exit_edge
 from intergreen.junctions.spec import TURNS, JunctionSpec, SpecError
@@ -163,11 +164,7 @@ def load_assumptions(spec: JunctionSpec, path: Path | None = None) -> DemandAssu
     try:
         a = DemandAssumptions.model_validate(data)
     except ValidationError as e:
-        errs = "; ".join(
-            f"{'.'.join(map(str, x['loc']))}: {x['msg'].removeprefix('Value error, ')}"
-            for x in e.errors()
-        )
-        raise SpecError(f"{path}: {errs}") from None
+        raise SpecError(format_validation_error(e, str(path))) from None
     if set(a.arm_shares) != set(spec.arms):
         raise SpecError(f"{path}: arm_shares must name exactly the arms {sorted(spec.arms)}")
     if abs(sum(a.arm_shares.values()) - 1) > 1e-6:
@@ -255,11 +252,7 @@ def load_profile(path: Path) -> DemandProfile:
     try:
         return DemandProfile.model_validate(data)
     except ValidationError as e:
-        errs = "; ".join(
-            f"{'.'.join(map(str, x['loc']))}: {x['msg'].removeprefix('Value error, ')}"
-            for x in e.errors()
-        )
-        raise SpecError(f"{path}: {errs}") from None
+        raise SpecError(format_validation_error(e, str(path))) from None
 
 
 def resolve_demand(spec: JunctionSpec, demand: str | float | DemandProfile) -> DemandProfile:
@@ -417,11 +410,7 @@ def write_routes(spec: JunctionSpec, profile: DemandProfile) -> Path:
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     path = cache_dir() / "routes" / f"{spec.name}-{digest}.rou.xml"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
+        atomic_write(path, text)
     return path
 
 

@@ -27,7 +27,9 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from pydantic import ValidationError
 
+from intergreen.errors import OptionError, format_validation_error
 from intergreen.frames import SensorFrame
 from intergreen.junctions.catalog import resolve_junction
 from intergreen.junctions.controller import StageController
@@ -42,7 +44,7 @@ from intergreen.junctions.network import build_network
 from intergreen.junctions.sensors import SensorArray
 from intergreen.junctions.simulation import Backend, EpisodeMetrics, Simulation
 from intergreen.junctions.spec import JunctionSpec, Noise, SpecError
-from intergreen.rewards import RewardContext
+from intergreen.rewards import RewardContext, RewardError
 from intergreen.rewards import registry as reward_registry
 
 LANE_FEATURES = ("occupancy", "halting", "count", "mean_speed")
@@ -89,9 +91,9 @@ class JunctionEnv(gym.Env):
         spec = self.spec_
         for f in features:
             if f not in LANE_FEATURES:
-                raise ValueError(f"unknown observation feature {f!r}; use {LANE_FEATURES}")
+                raise OptionError(f"unknown observation feature {f!r}; use {LANE_FEATURES}")
         if n_stack < 1:
-            raise ValueError(f"n_stack must be >= 1, got {n_stack}")
+            raise OptionError(f"n_stack must be >= 1, got {n_stack}")
         self.action_stages = [str(s) for s in (action_stages or spec.action_stages)]
         for s in self.action_stages:
             if s not in spec.stages:
@@ -104,7 +106,7 @@ class JunctionEnv(gym.Env):
         self.crossing_arms = tuple(a for a in spec.arms if a in arms) if self.pedestrians else ()
         if self.pedestrians and not self.crossing_arms:
             raise SpecError(f"junction {spec.name} has no signalled pedestrian crossings")
-        noise = spec.sensors.noise if sensor_noise is None else Noise.model_validate(sensor_noise)
+        noise = spec.sensors.noise if sensor_noise is None else _noise(sensor_noise)
         self.sensors = SensorArray(self.network, self.lanes, noise, seed or 0, self.crossing_arms)
         self.controller = StageController(spec, self.network.links)
         self.duration = duration
@@ -119,7 +121,7 @@ class JunctionEnv(gym.Env):
         interval = spec.sensors.sample_interval
         self.sample_steps = 1 if interval is None else round(interval / self.step_length)
         if decisions not in DECISION_MODES:
-            raise ValueError(f"decisions={decisions!r}: use one of {', '.join(DECISION_MODES)}")
+            raise OptionError(f"decisions={decisions!r}: use one of {', '.join(DECISION_MODES)}")
         self.decisions = decisions
         self.reward_fn, self.reward_info = _resolve_reward(reward)
         self._reward_context = reward_context(spec, self.network.speed_limits)
@@ -221,13 +223,16 @@ class JunctionEnv(gym.Env):
             self.controller.request(self.action_stages[a])
         self.frames = []
         done = self._advance_to_decision()
-        reward = float(self.reward_fn(self.frames, self._reward_context))
-        if not math.isfinite(reward):
+        try:
+            reward = float(self.reward_fn(self.frames, self._reward_context))
+            if not math.isfinite(reward):
+                raise RewardError(
+                    f"reward {self.reward_info['name']!r} returned {reward} "
+                    f"at t={self.frames[-1].time:.1f}s"
+                )
+        except BaseException:  # a RewardError or a bug in the reward: SUMO is closed first
             self._close_sim()
-            raise FloatingPointError(
-                f"reward {self.reward_info['name']!r} returned {reward} "
-                f"at t={self.frames[-1].time:.1f}s"
-            )
+            raise
         self.episode_reward += reward
         obs = self._observation()
         info = self._info()
@@ -335,6 +340,13 @@ class JunctionEnv(gym.Env):
         }
 
 
+def _noise(sensor_noise: Noise | dict) -> Noise:
+    try:
+        return Noise.model_validate(sensor_noise)
+    except ValidationError as e:
+        raise SpecError(format_validation_error(e, "sensor_noise")) from None
+
+
 def _resolve_reward(reward: Any) -> tuple[Callable, dict]:
     """A reward callable and its metadata; the registry when it is available."""
     if reward is None:
@@ -397,7 +409,7 @@ def make_env(
     valid = [p for p in inspect.signature(JunctionEnv.__init__).parameters if p != "self"]
     unknown = [k for k in kwargs if k not in valid]
     if unknown:
-        raise ValueError(
+        raise OptionError(
             f"unknown environment option(s) {', '.join(unknown)}; valid: {', '.join(valid[4:])}"
         )
     return JunctionEnv(junction, demand, reward, seed, **kwargs)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+from intergreen.errors import IntergreenError
 from intergreen.junctions.spec import JunctionSpec, Link, link_for
 from intergreen.junctions.sumo import sumo_binary
 
@@ -41,7 +42,7 @@ SYSTEM_D_SETBACKS = (39.0, 25.0, 12.0)
 SENSOR_LAYOUT = "<!-- intergreen sensor layout 2 -->"
 
 
-class NetworkError(RuntimeError):
+class NetworkError(IntergreenError, RuntimeError):
     """netconvert failed or produced a network that does not match the spec."""
 
 

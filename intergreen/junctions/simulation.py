@@ -28,6 +28,7 @@ from typing import Literal
 
 import traci.constants as tc
 
+from intergreen.errors import IntergreenError
 from intergreen.junctions.demand import DemandProfile, resolve_demand, write_routes
 from intergreen.junctions.network import Network, build_network
 from intergreen.junctions.spec import JunctionSpec
@@ -38,7 +39,7 @@ _OPEN: weakref.WeakSet[Simulation] = weakref.WeakSet()
 _labels = itertools.count()
 
 
-class SimulationError(RuntimeError):
+class SimulationError(IntergreenError, RuntimeError):
     """SUMO could not be started or failed during a run."""
 
 

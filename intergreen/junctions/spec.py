@@ -26,11 +26,13 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from intergreen.errors import IntergreenError, format_validation_error
+
 Turn = Literal["left", "ahead", "right"]
 TURNS: tuple[Turn, ...] = ("left", "ahead", "right")
 
 
-class SpecError(ValueError):
+class SpecError(IntergreenError, ValueError):
     """A junction or demand file is invalid; the message names the field and the fix."""
 
 
@@ -463,16 +465,6 @@ def _check_intergreens(spec: JunctionSpec) -> None:
 
 
 # ----- loading --------------------------------------------------------------------------
-def _format_validation_error(source: str, err: ValidationError) -> str:
-    lines = []
-    for e in err.errors():
-        loc = ".".join(str(x) for x in e["loc"])
-        msg = e["msg"].removeprefix("Value error, ")
-        # whole-spec checks already name their field in the message
-        lines.append(f"{loc}: {msg}" if loc else msg)
-    return f"{source}: " + "; ".join(lines)
-
-
 def parse_spec(data: Any, source: str = "junction spec") -> JunctionSpec:
     """Validate a mapping (as read from YAML) into a JunctionSpec."""
     if not isinstance(data, dict):
@@ -483,7 +475,7 @@ def parse_spec(data: Any, source: str = "junction spec") -> JunctionSpec:
         raise SpecError(f"{source}: {e}") from None
     except ValidationError as e:
         # SpecErrors raised inside validators arrive wrapped as ValueErrors.
-        raise SpecError(_format_validation_error(source, e)) from None
+        raise SpecError(format_validation_error(e, source)) from None
 
 
 # ----- signal links -----------------------------------------------------------------------

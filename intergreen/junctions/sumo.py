@@ -7,8 +7,10 @@ import shutil
 from functools import cache
 from pathlib import Path
 
+from intergreen.errors import IntergreenError
 
-class SumoNotFound(RuntimeError):
+
+class SumoNotFound(IntergreenError, RuntimeError):
     """SUMO (or one of its tools) is not installed where we look."""
 
 

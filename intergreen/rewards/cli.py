@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 import inspect
-import sys
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from intergreen.cli_common import new_app
 from intergreen.rewards import registry
-from intergreen.rewards.registry import RewardError
 
-app = typer.Typer(
+app = new_app(
     name="rewards",
     help="Rewards: list the registered ones, show a formula and its parameters.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
 )
-
-
-def _fail(message: str) -> NoReturn:
-    """A user error: one line on stderr, exit code 2, no traceback. SystemExit, not
-    typer.Exit: click run with standalone_mode=False returns an Exit's code instead of
-    exiting, so a parent app mounting this one would exit 0."""
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
-    sys.exit(2)
 
 
 @app.command("list")
@@ -50,10 +38,7 @@ def list_rewards() -> None:
 @app.command("show")
 def show(name: Annotated[str, typer.Argument(help="reward name, e.g. average_speed")]) -> None:
     """Show a reward's formula, fields and parameters with their defaults."""
-    try:
-        d = registry.describe(name)
-    except RewardError as e:
-        _fail(str(e))
+    d = registry.describe(name)  # an unknown name: RewardError, one line from the app
     console = Console()
     console.print(f"[bold]{d['name']}[/bold]: {d['description']}")
     console.print(f"formula: {d['formula'] or '(not given)'}", markup=False)
@@ -73,9 +58,5 @@ def show(name: Annotated[str, typer.Argument(help="reward name, e.g. average_spe
         console.print("parameters: none")
 
 
-def main() -> None:  # pragma: no cover - `python -m intergreen.rewards.cli`
+if __name__ == "__main__":  # pragma: no cover - `python -m intergreen.rewards.cli`
     app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

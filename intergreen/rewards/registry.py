@@ -36,13 +36,14 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
+from intergreen.errors import IntergreenError
 from intergreen.frames import FIELDS, SensorFrame
 
 ENTRY_POINT_GROUP = "intergreen.rewards"
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
 
 
-class RewardError(ValueError):
+class RewardError(IntergreenError, ValueError):
     """A reward could not be found, built or evaluated; the message names the reward."""
 
 

@@ -16,7 +16,7 @@ from intergreen.tuning.errors import (
     TuningError,
     UnknownSuggestionError,
 )
-from intergreen.tuning.spaces import LinearSpace, LogitSpace, LogSpace, Param
+from intergreen.tuning.search_space import LinearSpace, LogitSpace, LogSpace, Param
 
 __all__ = [
     "CARBS",

@@ -35,10 +35,17 @@ from intergreen.tuning.config import (
     ParetoPoint,
     SuggestOutput,
 )
-from intergreen.tuning.errors import ObservationError, SearchSpaceError, UnknownSuggestionError
+from intergreen.tuning.errors import (
+    CheckpointError,
+    ObservationError,
+    SearchSpaceError,
+    TuningError,
+    UnknownSuggestionError,
+)
 from intergreen.tuning.gp import RBFGP1D, ExactGP, GPHyper, fit_hyper
 from intergreen.tuning.pareto import Group, isclose_rows, pareto_area, pareto_groups
-from intergreen.tuning.spaces import Param
+from intergreen.tuning.search_space import Param
+from intergreen.tuning.state import read_checkpoint, write_checkpoint
 from intergreen.tuning.transforms import LogCostScaler, QuantileNormal
 
 log = logging.getLogger(__name__)
@@ -470,17 +477,94 @@ class CARBS:
 
     def save(self, path: str) -> None:
         """Write the JSON checkpoint atomically."""
-        from intergreen.tuning.state import save_state
-
         with self._lock:
-            save_state(self, path)
+            write_checkpoint(self.to_state(), path)
 
     @classmethod
     def load(cls, path: str) -> CARBS:
-        """Rebuild a tuner from a checkpoint; it continues the same suggestion sequence."""
-        from intergreen.tuning.state import load_state
+        """Rebuild a tuner from a checkpoint; it continues the same suggestion sequence.
 
-        return load_state(path)
+        Raises:
+            CheckpointError: a missing, corrupt or incompatible checkpoint file.
+        """
+        return cls.from_state(read_checkpoint(path), str(path))
+
+    def to_state(self) -> dict[str, Any]:
+        """Everything needed to resume: config, params, observations, pending, RNG, GP warm
+        start (JSON-serialisable)."""
+        return {
+            "config": self.config.to_json(),
+            "params": [p.to_json() for p in self.params],
+            "search_center": [float(v) for v in self.center],
+            "observations": [
+                {**o, "basic": [float(b) for b in o["basic"]]} for o in self.observations
+            ],
+            "outstanding": [
+                {"suggestion_id": k, "basic": [float(b) for b in v]}
+                for k, v in self.outstanding.items()
+            ],
+            "resample_count": self.resample_count,
+            "fallback_count": self.fallback_count,
+            "rng": self.rng.bit_generator.state,
+            "gp_hyper": {k: h.to_json() for k, h in self.hyper.items()},
+        }
+
+    @classmethod
+    def from_state(cls, doc: dict[str, Any], source: str = "checkpoint") -> CARBS:
+        """A tuner from a :meth:`to_state` document; ``source`` names it in errors.
+
+        Raises:
+            CheckpointError: naming the first field that is missing or invalid.
+        """
+        field = "config"
+        try:
+            config = CARBSParams.from_json(doc["config"])
+            field = "params"
+            tuner = cls(config, [Param.from_json(p) for p in doc["params"]])
+            field = "search_center"
+            center = np.array(doc["search_center"], dtype=np.float64)
+            if center.shape != (tuner.dim,):
+                raise ValueError(f"expected {tuner.dim} values")
+            tuner.center = center
+            field = "observations"
+            for o in doc["observations"]:
+                basic = [float(b) for b in o["basic"]]
+                if len(basic) != tuner.dim or not np.all(np.isfinite(basic)):
+                    raise ValueError(f"bad 'basic' in {o!r}")
+                tuner.observations.append(
+                    {
+                        "input": dict(o["input"]),
+                        "basic": basic,
+                        "output": None if o["output"] is None else float(o["output"]),
+                        "cost": float(o["cost"]),
+                        "is_failure": bool(o["is_failure"]),
+                        "suggestion_id": o.get("suggestion_id"),
+                    }
+                )
+                if not tuner.observations[-1]["is_failure"] and o["output"] is None:
+                    raise ValueError("a success without output")
+            field = "outstanding"
+            for s in doc["outstanding"]:
+                basic = np.array(s["basic"], dtype=np.float64)
+                if basic.shape != (tuner.dim,):
+                    raise ValueError(f"expected {tuner.dim} values")
+                tuner.outstanding[str(s["suggestion_id"])] = basic
+            field = "resample_count"
+            tuner.resample_count = int(doc["resample_count"])
+            tuner.fallback_count = int(doc.get("fallback_count", 0))
+            field = "rng"
+            tuner.rng.bit_generator.state = doc["rng"]
+            field = "gp_hyper"
+            tuner.hyper = {k: GPHyper.from_json(h) for k, h in doc["gp_hyper"].items()}
+        except CheckpointError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            kind = "a bad space or config" if isinstance(err, TuningError) else "corrupt"
+            raise CheckpointError(
+                f"checkpoint {source!r}: field {field!r} is {kind} ({err!r}); restore the file "
+                f"from a backup or start a new tuner"
+            ) from None
+        return tuner
 
 
 def _validate_cost(cost: Any) -> float:

@@ -7,9 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-
-def _split(text: str) -> list[str]:
-    return [x.strip() for x in text.split(",") if x.strip()]
+from intergreen.cli_common import parse_params, split_list
 
 
 def tune_command(
@@ -60,7 +58,6 @@ def tune_command(
     time on validation seeds; cost: training, or simulated episodes for a baseline)."""
     from rich.console import Console
 
-    from intergreen.cli import parse_params
     from intergreen.tuning.loop import TuneError, TuneSpec, parse_budget, tune
 
     parsed = parse_budget(budget)  # before anything slow: a bad budget is a one-line error
@@ -75,15 +72,15 @@ def tune_command(
         agent=agent,
         reward=reward,
         junction=junction,
-        train_demand=_split(demand) if "," in demand else demand,
-        eval_demands=tuple(_split(eval_demands)),
+        train_demand=split_list(demand) if "," in demand else demand,
+        eval_demands=tuple(split_list(eval_demands)),
         eval_episodes=eval_episodes,
         train_seeds=train_seeds,
         eval_duration=eval_duration,
         cost=cost,
         preset=preset,
-        hyperparams=parse_params(hp),
-        params=tuple(_split(params)) if params else None,
+        hyperparams=parse_params(hp, "--hp"),
+        params=tuple(split_list(params)) if params else None,
         timesteps=(timesteps, min_timesteps, max_timesteps),
         seed=seed,
     )
@@ -122,7 +119,7 @@ def _tune_baseline(
     spec = BaselineTuneSpec(
         controller=controller,
         junction=junction,
-        demands=tuple(_split(demands or "low,medium,high")),
+        demands=tuple(split_list(demands or "low,medium,high")),
         episodes=episodes,
         duration=duration,
         seed=seed,

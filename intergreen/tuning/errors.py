@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from intergreen.errors import IntergreenError
 
-class TuningError(ValueError):
+
+class TuningError(IntergreenError, ValueError):
     """Base class of every input error raised by ``intergreen.tuning``."""
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing
-import os
 import time
 import traceback
 from collections.abc import Callable
@@ -29,24 +28,25 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from intergreen.common import NotWritableError, ensure_writable, parse_duration
-from intergreen.tuning.space import (
+from intergreen.common import NotWritableError, atomic_write, ensure_writable, parse_duration
+from intergreen.errors import IntergreenError
+from intergreen.tuning.agent_spaces import (
     DEFAULT_TIMESTEPS,
     TIMESTEPS,
     centre,
     hyperparams_from_suggestion,
     search_space,
 )
+from intergreen.tuning.trials import DEFAULT_ID, load_trials
 
 COSTS = ("steps", "seconds")
-DEFAULT_ID = "t0000"
 #: Distance between the training seeds of one trial (trial seeds are ``seed + number``).
 SEED_STRIDE = 100_000
 #: How often a running tune records its elapsed wall time (s), so that a killed one loses little.
 META_SAVE_S = 30.0
 
 
-class TuneError(ValueError):
+class TuneError(IntergreenError, ValueError):
     """A problem with the tune's input or out folder that the user can fix."""
 
 
@@ -231,22 +231,8 @@ class TuneResult:
         return min(ok, key=lambda t: t["output"]) if ok else None
 
 
-def load_trials(out: Path) -> list[dict[str, Any]]:
-    """Every ``trials/<id>/trial.json`` of a tune, by trial number."""
-    trials = []
-    for f in sorted((Path(out) / "trials").glob("*/trial.json")):
-        try:
-            trials.append(json.loads(f.read_text()))
-        except json.JSONDecodeError:
-            continue  # a trial whose record was cut: it is relaunched from CARBS' pending set
-    return sorted(trials, key=lambda t: t["number"])
-
-
 def _write_json(path: Path, doc: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=2))
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(doc, indent=2))
 
 
 # ----- the loop -----------------------------------------------------------------------------

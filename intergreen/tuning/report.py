@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from intergreen.tuning.loop import DEFAULT_ID, load_trials
+from intergreen.tuning.trials import DEFAULT_ID, load_trials
 
 
 def pareto_trials(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:

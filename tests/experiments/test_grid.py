@@ -44,7 +44,7 @@ def test_shipped_configs():
 
     assert set(STUDY_REWARDS) | {"pressure"} == set(full.rewards)
     assert resolve_grid_path("study_quick").name == "study_quick.yaml"
-    with pytest.raises(FileNotFoundError, match="study_quick"):
+    with pytest.raises(GridError, match="study_quick"):
         resolve_grid_path("study_nope")
 
 

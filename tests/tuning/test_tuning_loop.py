@@ -12,8 +12,7 @@ import pytest
 
 from intergreen.agents.config import resolve_hyperparameters
 from intergreen.tuning import CARBS
-from intergreen.tuning.loop import Budget, TuneError, TuneSpec, parse_budget, tune
-from intergreen.tuning.space import (
+from intergreen.tuning.agent_spaces import (
     TIMESTEPS,
     SearchSpaceConfigError,
     centre,
@@ -21,6 +20,7 @@ from intergreen.tuning.space import (
     search_space,
     suggestion_from_hyperparams,
 )
+from intergreen.tuning.loop import Budget, TuneError, TuneSpec, parse_budget, tune
 
 TS = (50_000, 2_000, 2_000_000)
 

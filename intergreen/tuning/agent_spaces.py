@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from intergreen.tuning.spaces import LogitSpace, LogSpace, Param, Space
+from intergreen.errors import IntergreenError
+from intergreen.tuning.search_space import LogitSpace, LogSpace, Param, Space
 
 TIMESTEPS = "timesteps"
 NET_WIDTH = "net_width"
@@ -67,7 +68,7 @@ AGENT_DIMS: dict[str, tuple[Dim, ...]] = {
 }
 
 
-class SearchSpaceConfigError(ValueError):
+class SearchSpaceConfigError(IntergreenError, ValueError):
     """A bad tuned-parameter list or timesteps range."""
 
 

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from intergreen.tuning import LinearSpace, LogitSpace, LogSpace, Param
 from intergreen.tuning.errors import SearchSpaceError
-from intergreen.tuning.spaces import space_from_json
+from intergreen.tuning.search_space import space_from_json
 
 
 def test_basic_values_match_hand_computed() -> None:

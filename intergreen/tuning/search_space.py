@@ -1,4 +1,5 @@
-"""Search spaces: map parameter values to the unbounded, scaled *basic* space and back.
+"""The CARBS search space: parameters (:class:`Param`) and the spaces that map their values
+to the unbounded, scaled *basic* space and back.
 
 Basic value = transform(value) / scale. Bounds are strict; integer spaces widen them by 0.1 so
 that the integer bounds themselves are reachable.

@@ -1,0 +1,171 @@
+"""What every ``intergreen`` command shares: the app class that turns user errors into one
+line, and the parsers of ``KEY=VALUE``, comma lists and durations.
+
+A leaf of the CLI layer: the per-part CLI modules (``agents/cli.py``, ``tuning/cli.py``, ...)
+and ``intergreen/cli.py`` import it; it imports nothing of intergreen but the leaf helpers.
+
+Errors: an :class:`~intergreen.errors.IntergreenError` (a bad file, option or value the user
+can fix) and click's usage errors print ``error: ...`` as one line on stderr and exit with
+code 2; ``--debug`` on the top-level command prints the traceback first. Any other exception
+is a bug and keeps its traceback (exit code 1).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from intergreen.common import parse_duration
+from intergreen.errors import IntergreenError, OptionError
+
+__all__ = [
+    "IntergreenGroup",
+    "err_console",
+    "new_app",
+    "one_line",
+    "parse_params",
+    "parse_time_limit",
+    "set_debug",
+    "split_list",
+]
+
+err_console = Console(stderr=True)
+_debug = False
+
+# typer >= 0.26 vendors click (its exceptions derive from typer.TyperException); older typer
+# raises click's own
+_USAGE_ERRORS: tuple[type[Exception], ...] = (typer.TyperException,)
+_EXITS: tuple[type[Exception], ...] = (typer.Exit,)
+_ABORTS: tuple[type[BaseException], ...] = (typer.Abort,)
+try:
+    import click
+
+    _USAGE_ERRORS += (click.ClickException,)
+    _EXITS += (click.exceptions.Exit,)
+    _ABORTS += (click.Abort,)
+except ImportError:  # pragma: no cover - click is typer's own dependency before 0.26
+    pass
+
+
+def set_debug(on: bool) -> None:
+    """Show tracebacks for user errors too (the top-level ``--debug`` option)."""
+    global _debug
+    _debug = on
+
+
+def one_line(text: str) -> str:
+    """``text`` with every run of whitespace (newlines included) made one space."""
+    return " ".join(str(text).split())
+
+
+def _report(message: str) -> None:
+    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True, markup=True)
+
+
+class IntergreenGroup(TyperGroup):
+    """A command group whose ``main`` gives user errors one line and exit code 2.
+
+    Every ``intergreen`` app is made with this class (:func:`new_app`), so the rule holds
+    however the app is run: the console script, ``python -m``, or typer's ``CliRunner``.
+    """
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        set_debug(False)
+        try:
+            rv = super().main(
+                args=args,
+                prog_name=prog_name,
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+        except IntergreenError as e:
+            if _debug:
+                traceback.print_exc()
+            _report(one_line(str(e)) or type(e).__name__)
+            sys.exit(2)
+        except _EXITS as e:  # typer.Exit(n)
+            sys.exit(e.exit_code)  # type: ignore[attr-defined]
+        except _ABORTS:
+            err_console.print("aborted")
+            sys.exit(1)
+        except KeyboardInterrupt:
+            err_console.print("interrupted")
+            sys.exit(130)
+        except _USAGE_ERRORS as e:
+            message = one_line(e.format_message())  # type: ignore[attr-defined]
+            if not message:  # no arguments: click has printed the help
+                sys.exit(e.exit_code)  # type: ignore[attr-defined]
+            ctx = getattr(e, "ctx", None)
+            command = ctx.command_path if ctx is not None else (prog_name or "intergreen")
+            _report(f"{message} (see `{command} --help`)")
+            sys.exit(2)
+        if not standalone_mode:
+            return rv
+        # standalone_mode=False makes click return a typer.Exit's code instead of exiting
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def new_app(**kwargs: Any) -> typer.Typer:
+    """A ``typer.Typer`` with the project's error handling and no shell-completion options."""
+    options: dict[str, Any] = {
+        "cls": IntergreenGroup,
+        "no_args_is_help": True,
+        "pretty_exceptions_enable": False,
+        "add_completion": False,
+    }
+    return typer.Typer(**(options | kwargs))
+
+
+def parse_params(items: list[str] | None, option: str = "--param") -> dict[str, Any]:
+    """``KEY=VALUE`` pairs as a dict; values are read as JSON where they parse, else strings.
+
+    ``["max_green=40", 'greens={"2": 20}', "mode=fast"]`` gives
+    ``{"max_green": 40, "greens": {"2": 20}, "mode": "fast"}``.
+
+    Raises:
+        OptionError: an item without ``=`` or without a key, naming ``option``.
+    """
+    params: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise OptionError(f"{option} {item!r}: expected KEY=VALUE, e.g. {option} max_green=40")
+        try:
+            params[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key.strip()] = value
+    return params
+
+
+def split_list(text: str) -> list[str]:
+    """``"low, medium,high"`` -> ``["low", "medium", "high"]`` (empty items dropped)."""
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def parse_time_limit(text: str, option: str = "--time-limit") -> float:
+    """A wall-clock limit in seconds: ``'90s'``, ``'30m'``, ``'2h'``, ``'1h30m'`` or ``'90'``.
+
+    Raises:
+        OptionError: not a duration, or not positive.
+    """
+    value = parse_duration(text, bare_seconds=True)
+    if value is None:
+        raise OptionError(f"{option} {text!r}: give a duration such as 90s, 30m or 2h")
+    if value <= 0:
+        raise OptionError(f"{option} {text!r}: the duration must be positive")
+    return value

@@ -1,0 +1,188 @@
+"""One error base for user errors; the CLI shows them as one line and exit code 2, and shows
+every other exception (a bug) with its traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from intergreen import errors
+from intergreen.cli import app
+from intergreen.cli_common import IntergreenGroup, new_app
+from intergreen.errors import IntergreenError, OptionError, format_validation_error
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _user_error_classes() -> list[type]:
+    from intergreen.agents.config import AgentConfigError
+    from intergreen.agents.training import RunDirError
+    from intergreen.calibration.counts import CountsError
+    from intergreen.calibration.demand_profiles import CalibrationError
+    from intergreen.common import NotWritableError
+    from intergreen.experiments.grid import GridError
+    from intergreen.experiments.report import ReportError
+    from intergreen.experiments.runner import ExperimentError
+    from intergreen.junctions.network import NetworkError
+    from intergreen.junctions.simulation import SimulationError
+    from intergreen.junctions.spec import SpecError
+    from intergreen.junctions.sumo import SumoNotFound
+    from intergreen.rewards.registry import RewardError
+    from intergreen.tuning.agent_spaces import SearchSpaceConfigError
+    from intergreen.tuning.errors import TuningError
+    from intergreen.tuning.loop import TuneError
+
+    return [AgentConfigError, RunDirError, CountsError, CalibrationError, NotWritableError,
+            GridError, ReportError, ExperimentError, NetworkError, SimulationError, SpecError,
+            SumoNotFound, RewardError, SearchSpaceConfigError, TuningError, TuneError,
+            OptionError]  # fmt: skip
+
+
+@pytest.mark.parametrize("cls", _user_error_classes(), ids=lambda c: c.__name__)
+def test_every_user_error_derives_from_the_one_base(cls: type) -> None:
+    assert issubclass(cls, IntergreenError)
+    # code written against the older bases keeps working
+    assert issubclass(cls, ValueError | RuntimeError)
+
+
+def invoke(args: list[str]):
+    return CliRunner().invoke(app, args, env={"COLUMNS": "300"}, prog_name="intergreen")
+
+
+def assert_one_line(result, *words: str) -> None:
+    assert result.exit_code == 2, (result.output, result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    for w in words:
+        assert w in lines[0], lines[0]
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["compare", "no_such_grid", "--out", "{tmp}/c"], ["no_such_grid", "study_quick"]),
+        (["tune", "--agent", "dqn", "--out", "{tmp}/t", "--budget", "soon"], ["budget 'soon'"]),
+        (["train", "--agent", "dqn", "--out", "{tmp}/r", "--time-limit", "soon"],
+         ["--time-limit 'soon'", "30m"]),
+        (["train", "--agent", "dqn", "--out", "{tmp}/r", "--hp", "novalue"], ["--hp 'novalue'"]),
+        (["train", "--agent", "sac", "--out", "{tmp}/r", "--timesteps", "10"], ["unknown agent"]),
+        (["evaluate", "vehicle-actuated", "--protocol", "fast"], ["--protocol 'fast'"]),
+        (["rewards", "show", "avrage_speed"], ["Did you mean 'average_speed'"]),
+        (["simulate", "--controller", "fixed-time", "--param", "colour=red", "--duration", "30"],
+         ["controller fixed-time", "colour"]),
+        (["simulate", "--nope"], ["--nope", "intergreen simulate --help"]),
+    ],
+)  # fmt: skip
+def test_user_errors_of_every_part_are_one_line(args: list[str], words: list[str], tmp_path):
+    result = invoke([a.replace("{tmp}", str(tmp_path)) for a in args])
+    assert_one_line(result, *words)
+
+
+def test_param_for_a_trained_agent_is_refused(tmp_path: Path) -> None:
+    run = tmp_path / "my_run"
+    run.mkdir()
+    result = invoke(["simulate", "--controller", str(run), "--param", "max_green=40"])
+    assert_one_line(result, "--param max_green", "trained agent", "takes no parameters")
+
+
+def test_debug_shows_the_traceback_of_a_user_error() -> None:
+    result = invoke(["--debug", "simulate", "--junction", "nowhere"])
+    assert result.exit_code == 2
+    assert "Traceback" in result.stderr and "SpecError" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: unknown junction 'nowhere'")
+    # without --debug: the line alone
+    assert_one_line(invoke(["simulate", "--junction", "nowhere"]), "unknown junction")
+
+
+def test_a_bug_is_not_disguised_as_a_user_error(monkeypatch) -> None:
+    """A ValueError from numpy inside a command is a bug: traceback, not 'error: ...'."""
+    import intergreen.junctions.catalog as catalog
+
+    def broken() -> list[str]:
+        return list(np.zeros(2) + np.zeros(3))  # operands could not be broadcast
+
+    monkeypatch.setattr(catalog, "junction_names", broken)
+    result = invoke(["junctions", "list"])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, ValueError)
+    assert "broadcast" in str(result.exception)
+    assert "error:" not in result.stderr
+
+
+def test_an_app_of_the_project_separates_user_errors_from_bugs() -> None:
+    demo = new_app()
+
+    @demo.command()
+    def user() -> None:
+        raise OptionError("--size 0: must be >= 1")
+
+    @demo.command()
+    def bug() -> None:
+        np.linalg.cholesky(-np.eye(2))
+
+    assert_one_line(CliRunner().invoke(demo, ["user"]), "--size 0: must be >= 1")
+    result = CliRunner().invoke(demo, ["bug"])
+    assert result.exit_code == 1 and isinstance(result.exception, np.linalg.LinAlgError)
+
+
+def test_every_command_group_handles_errors_the_same_way() -> None:
+    import typer.main
+
+    root = typer.main.get_command(app)
+    assert isinstance(root, IntergreenGroup)
+    assert {"simulate", "junctions", "rewards", "train", "evaluate", "tune", "compare",
+            "report", "calibrate"} <= set(root.commands)  # fmt: skip
+
+
+def test_a_broken_subcommand_import_is_not_swallowed() -> None:
+    """A part whose import fails stops the command (before: `tune` silently vanished)."""
+    code = (
+        "import sys; sys.modules['intergreen.tuning.cli'] = None\n"
+        "try:\n    import intergreen.cli\nexcept ImportError as e:\n    print('ImportError', e)\n"
+        "else:\n    print('imported')\n"
+    )
+    env = {"PYTHONPATH": str(ROOT), "PATH": ""}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120, env=env
+    )
+    assert out.stdout.startswith("ImportError"), out.stdout + out.stderr
+
+
+def test_console_script_debug_and_exit_codes() -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "intergreen.cli", *args], capture_output=True,
+                              text=True, cwd=ROOT, timeout=120)  # fmt: skip
+
+    plain = run("junctions", "show", "nope")
+    assert plain.returncode == 2 and plain.stderr.count("\n") == 1
+    assert plain.stderr.startswith("error: unknown junction 'nope'")
+    debug = run("--debug", "junctions", "show", "nope")
+    assert debug.returncode == 2 and "Traceback (most recent call last)" in debug.stderr
+
+
+def test_format_validation_error_names_source_and_fields() -> None:
+    from pydantic import BaseModel, Field, ValidationError, field_validator
+
+    class M(BaseModel):
+        amber: float = Field(gt=0)
+        name: str
+
+        @field_validator("name")
+        @classmethod
+        def _name(cls, v: str) -> str:
+            if not v:
+                raise ValueError("must not be empty")
+            return v
+
+    with pytest.raises(ValidationError) as e:
+        M(amber=-1, name="")
+    text = format_validation_error(e.value, "j.yaml")
+    assert text == "j.yaml: amber: Input should be greater than 0; name: must not be empty"
+    assert errors.validation_problems(e.value) == text.removeprefix("j.yaml: ").split("; ")
