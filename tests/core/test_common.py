@@ -1,0 +1,110 @@
+"""The one way to write a file atomically, to parse a duration and to parse KEY=VALUE."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from intergreen.cli_common import parse_params, parse_time_limit, split_list
+from intergreen.common import atomic_path, atomic_write, parse_duration
+from intergreen.errors import OptionError
+
+PACKAGE = Path(__file__).resolve().parents[2] / "intergreen"
+
+
+def test_atomic_write_replaces_the_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "state.json"
+    atomic_write(target, '{"a": 1}')
+    atomic_write(target, '{"a": 2}')
+    atomic_write(tmp_path / "blob.bin", b"\x00\x01")
+    assert target.read_text() == '{"a": 2}'
+    assert (tmp_path / "blob.bin").read_bytes() == b"\x00\x01"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["blob.bin", "state.json", "sub"]
+
+
+def test_a_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "metrics.csv"
+    target.write_text("old\n")
+    with pytest.raises(RuntimeError, match="disk full"), atomic_path(target) as tmp:
+        tmp.write_text("half of the new")
+        raise RuntimeError("disk full")
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.csv"]
+
+
+def test_concurrent_writers_never_share_a_temporary_file(tmp_path: Path) -> None:
+    """Two writers of one file at once (a fixed ``name.tmp`` made the second clobber the first
+    and the first's rename fail)."""
+    target = tmp_path / "trial.json"
+    with atomic_path(target) as a, atomic_path(target) as b:
+        assert a != b and a.parent == b.parent == tmp_path
+        a.write_text("from a")
+        b.write_text("from b")
+    assert target.read_text() == "from a"  # the outer block finishes last
+    assert [p.name for p in tmp_path.iterdir()] == ["trial.json"]
+
+
+def test_the_temporary_keeps_the_suffix_for_writers_that_append_one(tmp_path: Path) -> None:
+    target = tmp_path / "weights.npy"
+    with atomic_path(target) as tmp:
+        assert tmp.suffix == ".npy"
+        np.save(tmp, np.arange(3))  # np.save appends .npy to a path without it
+    assert np.load(target).tolist() == [0, 1, 2]
+    assert [p.name for p in tmp_path.iterdir()] == ["weights.npy"]
+
+
+def test_no_other_atomic_write_in_the_package() -> None:
+    """os.replace and mkstemp appear only in common.py (the calibration's staging folders move
+    whole folders of finished files, which is another job)."""
+    staged = {"calibration/pipeline.py", "calibration/report.py"}
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE).as_posix()
+        if rel == "common.py" or rel in staged:
+            continue
+        text = path.read_text()
+        for pattern in (r"os\.replace\(", r"mkstemp\(", r"\.rename\(tmp", r"\.tmp\b[\"']"):
+            found += [f"{rel}: {m.group(0)}" for m in re.finditer(pattern, text)]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90s", 90), ("30m", 1800), ("2h", 7200), ("1h30m", 5400), ("1.5d", 129600),
+     ("1_000s", 1000), (" 2H ", 7200)],
+)  # fmt: skip
+def test_parse_duration(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "90", "h", "1x", "-5s", "1h-30m", "soon", "nan"])
+def test_parse_duration_rejects(text: str) -> None:
+    assert parse_duration(text) is None
+
+
+def test_bare_seconds() -> None:
+    assert parse_duration("90", bare_seconds=True) == 90
+    assert parse_duration("2.5", bare_seconds=True) == 2.5
+    assert parse_duration("1h", bare_seconds=True) == 3600
+    assert parse_duration("nan", bare_seconds=True) is None
+    assert parse_duration("inf", bare_seconds=True) is None
+
+
+def test_parse_time_limit() -> None:
+    assert parse_time_limit("1h30m") == 5400 and parse_time_limit("45") == 45
+    with pytest.raises(OptionError, match="--time-limit 'soon': give a duration"):
+        parse_time_limit("soon")
+    with pytest.raises(OptionError, match="must be positive"):
+        parse_time_limit("0")
+
+
+def test_parse_params_and_lists() -> None:
+    params = parse_params(["max_green=40", 'greens={"2": 20}', "mode=fast", " k = 1.5"])
+    assert params == {"max_green": 40, "greens": {"2": 20}, "mode": "fast", "k": 1.5}
+    for bad in ("nokey", "=5"):
+        with pytest.raises(OptionError, match=f"--env '{bad}': expected KEY=VALUE"):
+            parse_params([bad], "--env")
+    assert split_list(" low, medium,,high ") == ["low", "medium", "high"]
