@@ -6,7 +6,7 @@ the last of two equal keys in a mapping without a word, so ``timing: {amber: 3.0
 0.6}`` would run with a 0.6 s amber; here it is refused with the file, the line and the key.
 Keys brought in by a YAML merge (``<<: *base``) may be overridden, as YAML intends.
 
-A leaf module: it imports nothing of intergreen.
+A leaf module: it imports nothing of intergreen but the error base.
 """
 
 from __future__ import annotations
@@ -18,12 +18,14 @@ import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode
 
+from intergreen.errors import IntergreenError
+
 __all__ = ["YamlError", "parse_yaml", "read_yaml"]
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-class YamlError(ValueError):
+class YamlError(IntergreenError, ValueError):
     """A YAML file cannot be read, is malformed or repeats a key; the message names the file
     and the line."""
 

@@ -36,11 +36,12 @@ def _user_error_classes() -> list[type]:
     from intergreen.tuning.agent_spaces import SearchSpaceConfigError
     from intergreen.tuning.errors import TuningError
     from intergreen.tuning.loop import TuneError
+    from intergreen.yamlfile import YamlError
 
     return [AgentConfigError, RunDirError, CountsError, CalibrationError, NotWritableError,
             GridError, ReportError, ExperimentError, NetworkError, SimulationError, SpecError,
             SumoNotFound, RewardError, SearchSpaceConfigError, TuningError, TuneError,
-            OptionError]  # fmt: skip
+            OptionError, YamlError]  # fmt: skip
 
 
 @pytest.mark.parametrize("cls", _user_error_classes(), ids=lambda c: c.__name__)
