@@ -3,14 +3,16 @@
 The one way the project runs independent jobs (batch runs, tuning trials) in local processes.
 A worker killed by the out-of-memory killer, a signal or a crash in native code breaks a plain
 ``concurrent.futures.ProcessPoolExecutor`` for good, and every job in flight fails with it.
-:class:`CrashSafePool` rebuilds the pool and submits the jobs that were in flight again; a job
-that was in flight at ``max_crashes`` breakages comes back as failed with :class:`WorkerDied`
-(it is probably the one killing its worker). A leaf module: it imports nothing of intergreen.
+:class:`CrashSafePool` rebuilds the pool and runs the jobs that were in flight again, each
+alone in a one-worker quarantine pool, so that the job that kills its worker is found and no
+other job pays for it: a job that kills its worker when alone comes back failed
+with :class:`WorkerDied`. A leaf module: it imports nothing of intergreen.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+from collections import deque
 from collections.abc import Callable, Hashable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -48,9 +50,13 @@ class CrashSafePool:
         start_method: ``"forkserver"`` (default: no SUMO or torch state is forked) or
             ``"spawn"``.
         initializer: run once in each new worker (e.g. to limit torch to one thread).
-        max_crashes: breakages a job may be in flight for before it is given up (>= 1).
+        max_crashes: deaths of a job's worker, with the job running alone, after which the job
+            is given up (>= 1).
 
-    Use as a context manager; :meth:`wait` returns the jobs that finished::
+    When a worker dies, the jobs that were in flight are suspects: each runs again alone in a
+    quarantine process (one more process, one job at a time), where a death is that job's
+    own. A job that always kills its worker runs ``1 + max_crashes`` times. Use as a context
+    manager; :meth:`wait` returns the jobs that finished::
 
         with CrashSafePool(2) as pool:
             pool.submit("a", fn, 1)
@@ -64,7 +70,7 @@ class CrashSafePool:
         workers: int,
         start_method: str = "forkserver",
         initializer: Callable[[], Any] | None = None,
-        max_crashes: int = 2,
+        max_crashes: int = 1,
     ) -> None:
         if workers < 1 or max_crashes < 1:
             raise ValueError(f"workers={workers}, max_crashes={max_crashes}: both must be >= 1")
@@ -72,14 +78,15 @@ class CrashSafePool:
         self.max_crashes = max_crashes
         self._context = mp.get_context(start_method)
         self._initializer = initializer
-        self._pool = self._new_pool()
-        self._futures: dict[Future, Hashable] = {}
+        self._pool = self._new_pool(workers)
+        self._quarantine: ProcessPoolExecutor | None = None
+        self._suspects: deque[Hashable] = deque()  # waiting for the quarantine
+        self._futures: dict[Future, Hashable] = {}  # main pool
+        self._isolated: tuple[Future, Hashable] | None = None  # the job in quarantine
         self._jobs: dict[Hashable, _Job] = {}
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            self.workers, mp_context=self._context, initializer=self._initializer
-        )
+    def _new_pool(self, workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(workers, mp_context=self._context, initializer=self._initializer)
 
     @property
     def pending(self) -> int:
@@ -100,54 +107,88 @@ class CrashSafePool:
     def wait(self, timeout: float | None = None) -> list[Outcome]:
         """The jobs that finished within ``timeout`` seconds (None: until at least one has).
 
-        A job's own exception comes back in ``Outcome.error``. When a worker died, the pool is
-        rebuilt, the jobs in flight are submitted again, and those that had been in flight at
-        ``max_crashes`` breakages come back with a :class:`WorkerDied` error.
+        A job's own exception comes back in ``Outcome.error``; a job that killed its worker
+        running alone (``max_crashes`` times) comes back with a :class:`WorkerDied` error.
         """
-        if not self._futures:
+        self._isolate_next()
+        watched = list(self._futures) + ([self._isolated[0]] if self._isolated else [])
+        if not watched:
             return []
-        done, _ = wait(list(self._futures), timeout=timeout, return_when=FIRST_COMPLETED)
+        done, _ = wait(watched, timeout=timeout, return_when=FIRST_COMPLETED)
         outcomes: list[Outcome] = []
         broken = False
         for future in done:
-            tag = self._futures.pop(future)
+            if self._isolated is not None and future is self._isolated[0]:
+                outcomes += self._finish_isolated()
+                continue
+            tag = self._futures[future]
             try:
                 result = future.result()
             except BrokenProcessPool:
                 broken = True
-                self._futures[future] = tag  # handled with the others below
                 continue
             except Exception as e:  # the job's own error, e.g. an unpicklable result
                 outcomes.append(Outcome(tag, error=e))
             else:
                 outcomes.append(Outcome(tag, result))
-            del self._jobs[tag]
+            del self._futures[future], self._jobs[tag]
         if broken:
-            outcomes += self._rebuild()
+            self._rebuild()
+        self._isolate_next()
         return outcomes
 
-    def _rebuild(self) -> list[Outcome]:
-        """Replace the broken pool; resubmit the jobs in flight, give up on repeat victims."""
-        in_flight = list(self._futures.values())
+    def _rebuild(self) -> None:
+        """Replace the broken main pool; the jobs that were in flight become suspects."""
+        for future, tag in self._futures.items():
+            if not (future.done() and future.exception() is None):
+                self._suspects.append(tag)  # maybe its death: it runs alone next
         self._futures.clear()
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = self._new_pool()
-        given_up = []
-        for tag in in_flight:
+        self._pool = self._new_pool(self.workers)
+
+    def _isolate_next(self) -> None:
+        """Start the next suspect in the quarantine process, if it is free."""
+        if self._isolated is not None or not self._suspects:
+            return
+        tag = self._suspects.popleft()
+        if self._quarantine is None:
+            self._quarantine = self._new_pool(1)
+        job = self._jobs[tag]
+        self._isolated = (self._quarantine.submit(job.fn, *job.args), tag)
+
+    def _finish_isolated(self) -> list[Outcome]:
+        assert self._isolated is not None
+        future, tag = self._isolated
+        self._isolated = None
+        try:
+            result = future.result()
+        except BrokenProcessPool:  # alone in its process: this job killed it
+            assert self._quarantine is not None
+            self._quarantine.shutdown(wait=False, cancel_futures=True)
+            self._quarantine = None
             job = self._jobs[tag]
             job.crashes += 1
-            if job.crashes >= self.max_crashes:
-                del self._jobs[tag]
-                died = WorkerDied(f"its worker process died {job.crashes} times (killed?)")
-                given_up.append(Outcome(tag, error=died))
-            else:
-                self._futures[self._pool.submit(job.fn, *job.args)] = tag
-        return given_up
+            if job.crashes < self.max_crashes:
+                self._suspects.appendleft(tag)
+                return []
+            del self._jobs[tag]
+            times = "once" if job.crashes == 1 else f"{job.crashes} times"
+            died = WorkerDied(f"its worker process died {times} running it alone (killed?)")
+            return [Outcome(tag, error=died)]
+        except Exception as e:
+            del self._jobs[tag]
+            return [Outcome(tag, error=e)]
+        del self._jobs[tag]
+        return [Outcome(tag, result)]
 
     def close(self, wait: bool = True) -> None:
         """Stop the workers; ``wait=False`` cancels the jobs not yet started."""
-        self._pool.shutdown(wait=wait, cancel_futures=True)
+        for pool in (self._pool, self._quarantine):
+            if pool is not None:
+                pool.shutdown(wait=wait, cancel_futures=True)
         self._futures.clear()
+        self._suspects.clear()
+        self._isolated = None
         self._jobs.clear()
 
     def __enter__(self) -> CrashSafePool:

@@ -41,19 +41,34 @@ def drain(pool: CrashSafePool) -> dict:
 
 
 def test_a_killed_worker_costs_a_retry_not_the_pool(tmp_path: Path) -> None:
-    with CrashSafePool(2) as pool:
+    """Jobs that kill their worker are found; the jobs beside them in the pool finish."""
+    with CrashSafePool(2, max_crashes=2) as pool:
         pool.submit("once", die_once, str(tmp_path / "marker"))
         pool.submit("always", always_die)
         for i in range(4):
+            pool.submit(i, square, i)
+        pool.submit("always too", always_die)
+        for i in range(4, 8):
             pool.submit(i, square, i)
         with pytest.raises(ValueError, match="already pending"):
             pool.submit(0, square, 9)
         out = drain(pool)
     assert out["once"].result == "second try" and out["once"].error is None
-    assert isinstance(out["always"].error, WorkerDied)
-    assert "died 2 times" in str(out["always"].error)
-    assert {i: out[i].result for i in range(4)} == {0: 0, 1: 1, 2: 4, 3: 9}
+    for tag in ("always", "always too"):
+        assert isinstance(out[tag].error, WorkerDied)
+        assert "died 2 times running it alone" in str(out[tag].error)
+    assert {i: out[i].result for i in range(8)} == {i: i * i for i in range(8)}
+    assert all(out[i].error is None for i in range(8))
     assert pool.pending == 0
+
+
+def test_by_default_a_job_that_kills_its_worker_alone_is_given_up() -> None:
+    with CrashSafePool(1) as pool:
+        pool.submit("always", always_die)
+        pool.submit("fine", square, 5)
+        out = drain(pool)
+    assert str(out["always"].error) == "its worker process died once running it alone (killed?)"
+    assert out["fine"].result == 25
 
 
 def test_a_jobs_own_error_comes_back_and_the_pool_goes_on() -> None:
