@@ -160,10 +160,28 @@ def _callback_class():
                 self.writer.writeheader()
             self._next_ckpt = (self.num_timesteps // self.every + 1) * self.every
             if self.progress:
-                from tqdm import tqdm
+                from rich.console import Console
+                from rich.progress import (
+                    BarColumn,
+                    MofNCompleteColumn,
+                    Progress,
+                    TextColumn,
+                    TimeRemainingColumn,
+                )
 
-                self.bar = tqdm(
-                    total=self.total, initial=self.num_timesteps, unit="step", dynamic_ncols=True
+                console = Console(stderr=True)
+                self.bar = Progress(
+                    TextColumn("[bold]training"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TextColumn("{task.fields[info]}"),
+                    TimeRemainingColumn(),
+                    console=console,
+                    disable=not console.is_terminal,
+                )
+                self.bar.start()
+                self.task = self.bar.add_task(
+                    "train", total=self.total, completed=self.num_timesteps, info=""
                 )
 
         def _on_step(self) -> bool:
@@ -186,13 +204,13 @@ def _callback_class():
                 self.logger.record("episode/avg_waiting_time", metrics["avg_waiting_time"])
                 self.logger.record("episode/reward", info.get("episode_reward"))
                 if self.bar is not None:
-                    self.bar.set_postfix(
-                        reward=f"{info.get('episode_reward', 0):.1f}",
-                        wait=f"{metrics['avg_waiting_time']:.1f}s",
+                    self.bar.update(
+                        self.task,
+                        info=f"reward {info.get('episode_reward', 0):.1f}, "
+                        f"wait {metrics['avg_waiting_time']:.1f} s",
                     )
-            if self.bar is not None:
-                self.bar.n = self.num_timesteps
-                self.bar.refresh() if self.n_calls % 200 == 0 else None
+            if self.bar is not None and self.n_calls % 200 == 0:
+                self.bar.update(self.task, completed=self.num_timesteps)
             if self.num_timesteps >= self._next_ckpt:
                 save_checkpoint(self.model, self.run_dir)
                 self._next_ckpt += self.every
@@ -203,8 +221,8 @@ def _callback_class():
         def _on_training_end(self) -> None:
             self.file.close()
             if self.bar is not None:
-                self.bar.n = self.num_timesteps
-                self.bar.close()
+                self.bar.update(self.task, completed=self.num_timesteps)
+                self.bar.stop()
 
     return RunLogger
 

@@ -7,11 +7,11 @@ records failures itself); an executor only has to survive a worker that dies.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
+
+from intergreen.errors import OptionError
+from intergreen.workers import CrashSafePool, WorkerDied
 
 
 class Executor(Protocol):
@@ -35,51 +35,33 @@ class LocalExecutor:
 
     Worker processes are reused across runs (imports are paid once per worker). If a worker
     dies (killed, out of memory) the pool is rebuilt and the unfinished runs are submitted
-    again; a run that kills its worker twice is reported through ``on_crash``.
+    again, each alone; a run that kills its worker when alone is reported through ``on_crash``
+    (:class:`intergreen.workers.CrashSafePool`).
     """
 
     name = "local"
 
     def __init__(self, workers: int = 1, start_method: str = "forkserver") -> None:
         if workers < 1:
-            raise ValueError(f"--workers must be >= 1, got {workers}")
+            raise OptionError(f"--workers must be >= 1, got {workers}")
         self.workers = workers
         self.start_method = start_method
-
-    def _pool(self) -> ProcessPoolExecutor:
-        ctx = mp.get_context(self.start_method)
-        return ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker)
 
     def run(
         self, fn: Callable[[Any], Any], tasks: Sequence[Any], on_crash: Callable[[Any, str], Any]
     ) -> Iterator[tuple[int, Any]]:
-        todo = list(range(len(tasks)))
-        crashes = dict.fromkeys(todo, 0)
-        while todo:
-            pool = self._pool()
-            broken: list[int] = []
-            try:
-                futures: dict[Future, int] = {pool.submit(fn, tasks[i]): i for i in todo}
-                pending = set(futures)
-                while pending:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for f in finished:
-                        i = futures[f]
-                        try:
-                            result = f.result()
-                        except BrokenProcessPool:
-                            broken.append(i)
-                            continue
-                        yield i, result
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
-            todo = []
-            for i in broken:
-                crashes[i] += 1
-                if crashes[i] >= 2:
-                    yield i, on_crash(tasks[i], "its worker process died twice (killed?)")
-                else:
-                    todo.append(i)
+        with CrashSafePool(self.workers, self.start_method, _init_worker) as pool:
+            for i, task in enumerate(tasks):
+                pool.submit(i, fn, task)
+            while pool.pending:
+                for outcome in pool.wait():
+                    i = int(outcome.tag)  # type: ignore[call-overload]
+                    if isinstance(outcome.error, WorkerDied):
+                        yield i, on_crash(tasks[i], str(outcome.error))
+                    elif outcome.error is not None:
+                        raise outcome.error
+                    else:
+                        yield i, outcome.result
 
 
 class RayExecutor:
@@ -147,4 +129,4 @@ def make_executor(
         return LocalExecutor(workers)
     if kind == "ray":
         return RayExecutor(address=address, num_cpus=None if address else workers)
-    raise ValueError(f"unknown executor {kind!r}; use local or ray")
+    raise OptionError(f"unknown executor {kind!r}; use local or ray")

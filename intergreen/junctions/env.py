@@ -61,8 +61,78 @@ def negative_queue(frames: Sequence[SensorFrame], context: Any = None) -> float:
     return -float(frames[-1].halting.sum())
 
 
-class JunctionEnv(gym.Env):
-    """A UK signalised junction in SUMO, seen through roadside sensors."""
+class JunctionEnv(gym.Env[np.ndarray, np.int64]):
+    """A UK signalised junction in SUMO, seen through roadside sensors.
+
+    **Description.** One agent step is one signal decision. The agent names an action stage;
+    the stage controller extends the running stage or moves to the named one under the UK
+    rules (amber, red+amber, intergreens, minimum greens, permitted stage transitions), and the
+    environment advances at least one decision interval and, with ``decisions="when_ready"``,
+    on through any interstage and minimum green until the controller can act again (the
+    study's way: decisions every 0.6 s once the minimum green has run).
+
+    **Action space.** ``Discrete(len(action_stages))``: action ``i`` requests stage
+    ``action_stages[i]`` (gm_a56: 0 -> stage 2, the main road; 1 -> stage 4, the side roads).
+    ``action_masks()`` says which requests the controller would act on now; the others are safe
+    (the controller queues them).
+
+    **Observation space.** ``Box(0, 1, shape=(n_stack * row + 1,), float32)`` with
+    ``row = n_lanes * len(features) + n_crossings + n_stages + 1``: per sensor frame (oldest
+    first, the last ``n_stack`` frames), each feature per approach lane (occupancy of the camera
+    zone, or halting / count / mean speed scaled to [0, 1]), with pedestrians a push-button flag
+    per signalled crossing, a one-hot of the running stage over all the junction's stages, an
+    interstage flag; then the time in the running stage in seconds divided by ``time_scale``
+    (capped at 1). gm_a56 with the defaults: 6 lanes, 4 stages, ``20 * 11 + 1 = 221`` values.
+
+    **Reward.** The reward named by ``reward`` (see ``intergreen rewards list``), computed from
+    the sensor frames since the previous decision; higher is better. A value that is not a
+    finite number raises :class:`~intergreen.rewards.RewardError` (SUMO is closed first).
+
+    **Starting state.** Each ``reset`` draws the episode's demand (for a list or ``"mixed"``)
+    and SUMO's seed from the env's seeded generator, starts SUMO on an empty network and runs
+    to the first decision.
+
+    **Episode end.** Never ``terminated``; ``truncated`` when the simulated time reaches the
+    episode's duration (default: the demand's, 1800 s for the study levels). The last ``info``
+    holds ``episode_metrics`` (ground truth from SUMO: waiting time, delay, throughput, ...)
+    and ``episode_reward``.
+
+    Args:
+        junction: a shipped junction name (``intergreen junctions list``), a junction YAML path,
+            or a :class:`~intergreen.junctions.spec.JunctionSpec`.
+        demand: a demand level (``"low"``, ``"medium"``, ``"high"``: 1714, 2117, 2400 veh/h
+            into the junction), a total such as ``"1900vph"`` or a number in veh/h, a profile
+            name or YAML path, a :class:`DemandProfile`, a list of these (one drawn per episode),
+            or ``"mixed"`` (a level drawn per episode from the training range, 1200-2571 veh/h
+            on gm_a56); ``+peds`` adds pedestrians.
+        reward: a reward name, ``{"name": ..., **params}``, a Reward object, or a function
+            ``(frames, context) -> float``; None: minus the queued vehicles (``negative_queue``).
+        seed: seeds the env's generator (demand draws, SUMO's seed, sensor noise); the first
+            ``reset()`` without a seed uses it and later resets continue its sequence.
+        n_stack: sensor frames stacked in the observation (>= 1; the study: 20 frames of 0.6 s).
+        features: lane features per frame, from ``"occupancy"``, ``"halting"``, ``"count"``,
+            ``"mean_speed"``.
+        time_scale: seconds in stage that map to 1.0 in the observation's last value.
+        duration: simulated seconds per episode (default: the demand's duration).
+        backend: ``"libsumo"`` (in process, one simulation per process) or ``"traci"`` (a SUMO
+            server process).
+        gui: watch in sumo-gui (uses traci).
+        action_stages: the stages the agent chooses among (default: the junction's).
+        sensor_noise: camera noise ``{"count_sd", "miss_prob", "dropout_prob"}`` (default: the
+            junction YAML's ``sensors.noise``).
+        pedestrians: run pedestrians and their crossings (default: when the demand has them).
+        decisions: ``"when_ready"`` (decide only when the controller can act) or
+            ``"every_interval"`` (every decision interval; requests during a change or a
+            minimum green are ignored).
+        simulation_factory: builds each episode's :class:`Simulation` (same arguments).
+        render_mode: ``"human"`` opens sumo-gui.
+
+    Raises:
+        SpecError: an unknown junction, demand or action stage, an invalid junction YAML or
+            ``sensor_noise``, pedestrians on a junction without crossings.
+        OptionError: an unknown feature, ``n_stack < 1`` or an unknown ``decisions`` mode.
+        RewardError: an unknown reward or bad reward parameters.
+    """
 
     metadata = {"render_modes": ["human"]}
 
@@ -180,7 +250,20 @@ class JunctionEnv(gym.Env):
         return lambda rng: profile, profile.has_pedestrians
 
     # ----- gymnasium API --------------------------------------------------------------
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Start an episode: a new SUMO run, then advance to the first decision.
+
+        Args:
+            seed: reseeds the env's generator (demand draw, SUMO's seed, sensor noise); None
+                continues its sequence (the first reset uses the constructor's ``seed``).
+            options: ``{"initial_stage": "2"}`` starts in that stage (default: the first).
+
+        Returns:
+            The observation (``observation_space.shape``, float32 in [0, 1]) and the info
+            dict (``time`` in s, ``stage``, ``action_mask``, ``demand``).
+        """
         super().reset(seed=seed if seed is not None else self._seed)
         self._seed = None  # later resets continue the seeded sequence
         self._close_sim()
@@ -213,7 +296,20 @@ class JunctionEnv(gym.Env):
         self._advance_to_decision()
         return self._observation(), self._info()
 
-    def step(self, action):
+    def step(
+        self, action: np.int64 | int
+    ) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """Request stage ``action_stages[action]`` and advance to the next decision.
+
+        Returns:
+            ``(observation, reward, terminated, truncated, info)``: terminated is always
+            False; truncated at the episode's end, whose info adds ``episode_metrics`` and
+            ``episode_reward``.
+
+        Raises:
+            RewardError: the reward returned a value that is not a finite number (SUMO is
+                closed first).
+        """
         if self.sim is None or not self.sim.running:
             raise RuntimeError("call reset() before step()")
         a = int(action)
@@ -403,7 +499,28 @@ def make_env(
     seed: int | None = None,
     **kwargs: Any,
 ) -> JunctionEnv:
-    """The public factory: ``make_env("gm_a56", "medium", "average_speed", seed=1)``."""
+    """A :class:`JunctionEnv`: ``make_env("gm_a56", "medium", "average_speed", seed=1)``.
+
+    Args:
+        junction: a shipped junction name, a junction YAML path or a ``JunctionSpec``.
+        demand: a level (``"low"``, ``"medium"``, ``"high"``: 1714, 2117, 2400 veh/h), a total
+            in veh/h (``"1900vph"``), a profile name or file, a list, or ``"mixed"``.
+        reward: a reward name, ``{"name": ..., **params}``, a Reward object or a function
+            ``(frames, context) -> float``; None: minus the queued vehicles.
+        seed: the env's seed (demand draws, SUMO's seed, sensor noise).
+        **kwargs: the other keyword arguments of :class:`JunctionEnv` (``duration`` in s,
+            ``n_stack``, ``features``, ``decisions``, ``action_stages``, ``sensor_noise``, ...).
+
+    Returns:
+        The environment; observations have ``n_stack * (lanes * features + crossings + stages
+        + 1) + 1`` values (221 for gm_a56 with the defaults), actions index ``action_stages``.
+
+    Raises:
+        OptionError: an unknown keyword argument (the message lists the valid ones), or a bad
+            value of one.
+        SpecError: an unknown or invalid junction or demand.
+        RewardError: an unknown reward or bad reward parameters.
+    """
     import inspect
 
     valid = [p for p in inspect.signature(JunctionEnv.__init__).parameters if p != "self"]

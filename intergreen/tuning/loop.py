@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -38,6 +35,7 @@ from intergreen.tuning.agent_spaces import (
     search_space,
 )
 from intergreen.tuning.trials import DEFAULT_ID, load_trials
+from intergreen.workers import CrashSafePool, WorkerDied
 
 COSTS = ("steps", "seconds")
 #: Distance between the training seeds of one trial (trial seeds are ``seed + number``).
@@ -420,9 +418,8 @@ def tune(
     s = _Session(spec, budget, out, workers, carbs_params, default_trial)
     queue = s.recover()
     bar = _Bar(progress, budget)
-    running: dict[Future, dict[str, Any]] = {}
-    ctx = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(workers, mp_context=ctx)
+    running: dict[str, dict[str, Any]] = {}  # trial id -> trial
+    pool = CrashSafePool(workers, start_method="spawn")
 
     def can_launch() -> bool:
         if queue:
@@ -435,7 +432,8 @@ def tune(
 
     def submit(t: dict[str, Any]) -> None:
         run_dir = str(out / "trials" / t["id"])
-        running[pool.submit(trial_fn, spec, t["id"], t["values"], run_dir, t["seed"])] = t
+        pool.submit(t["id"], trial_fn, spec, t["id"], t["values"], run_dir, t["seed"])
+        running[t["id"]] = t
 
     try:
         with bar:
@@ -445,29 +443,22 @@ def tune(
                 bar.update(s)
                 if not running:
                     break
-                done, _ = wait(list(running), timeout=1.0, return_when=FIRST_COMPLETED)
+                finished = pool.wait(timeout=1.0)  # a dead worker's trials run again, alone
                 if time.monotonic() - s.saved_at > META_SAVE_S:  # a killed tune loses little
                     s._save_meta()
-                broken = False
-                for fut in done:
-                    t = running.pop(fut)
-                    try:
-                        result = fut.result()
-                    except BrokenProcessPool as e:
-                        broken = True
-                        result = {"error": f"worker process died ({e})", "wall_s": 0.0}
-                    except Exception as e:  # noqa: BLE001 - e.g. an unpicklable result
+                for outcome in finished:
+                    t = running.pop(str(outcome.tag))
+                    if isinstance(outcome.error, WorkerDied):
+                        result = {"error": f"worker process died ({outcome.error})", "wall_s": 0.0}
+                    elif outcome.error is not None:  # e.g. an unpicklable result
+                        e = outcome.error
                         result = {"error": f"{type(e).__name__}: {e}", "wall_s": 0.0}
+                    else:
+                        result = outcome.result
                     s.finish(t, result)
                     bar.trial(s, t)
-                if broken:
-                    for fut, t in list(running.items()):  # the pool is gone: requeue the rest
-                        queue.append(t)
-                        running.pop(fut)
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    pool = ProcessPoolExecutor(workers, mp_context=ctx)
     finally:
-        pool.shutdown(wait=not running, cancel_futures=True)
+        pool.close(wait=not running)
         s._save_meta()
     report_path = None
     if report:
