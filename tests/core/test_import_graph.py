@@ -27,13 +27,18 @@ CARBS_CORE = {f"intergreen.tuning.{m}" for m in (
     "acquisition", "carbs", "config", "errors", "gp", "pareto", "search_space", "state",
     "transforms")}  # fmt: skip
 
-#: Cycles that other work items of issue 18 (item 10) remove; each entry goes when its fix
-#: lands (the test fails on an entry that is no longer a cycle, so the list only shrinks).
-ALLOWED_CYCLES: dict[frozenset[str], str] = {
-    frozenset({"intergreen.agents.vecenv", "intergreen.agents.rollouts"}):
-        "issue 18 item 10: vecenv.py <-> rollouts.py (env speed path work)",
-    frozenset({"intergreen.experiments", "intergreen.experiments.report"}):
+#: Imports that close cycles which other work items of issue 18 (item 10) remove, with the
+#: item. The graph without them must be acyclic; an entry that no longer closes a cycle fails
+#: the test, so that the list only shrinks (to empty).
+ALLOWED_CYCLE_EDGES: dict[tuple[str, str], str] = {
+    ("intergreen.agents.vecenv", "intergreen.agents.rollouts"):
+        "issue 18 item 10: agents/vecenv.py <-> agents/rollouts.py (env speed path work)",
+    ("intergreen.experiments.report", "intergreen.experiments"):
         "issue 18 item 10: experiments/report.py <-> experiments/__init__.py (report work)",
+    ("intergreen.experiments.comparisons", "intergreen.experiments"):
+        "issue 18 item 10: as report.py: `from intergreen.experiments import ...` (report work)",
+    ("intergreen.experiments.study", "intergreen.experiments"):
+        "issue 18 item 10: as report.py: `from intergreen.experiments import ...` (report work)",
 }  # fmt: skip
 #: Imports that break the layering, with the issue item that removes them (same rule).
 ALLOWED_UPWARD: dict[tuple[str, str], str] = {}
@@ -165,12 +170,20 @@ def test_every_module_has_a_layer() -> None:
         layer(name)  # a KeyError names a new top-level part missing from PART_LAYER
 
 
+def without(graph: dict[str, dict[str, int]], edges) -> dict[str, dict[str, int]]:
+    return {s: {t: line for t, line in e.items() if (s, t) not in edges} for s, e in graph.items()}
+
+
 def test_no_import_cycles() -> None:
-    found = set(cycles(GRAPH))
-    new = [sorted(c) for c in found if c not in ALLOWED_CYCLES]
-    assert new == [], f"import cycles (move the shared code down to a leaf): {new}"
-    gone = [reason for c, reason in ALLOWED_CYCLES.items() if c not in found]
-    assert gone == [], f"no longer cycles, remove them from ALLOWED_CYCLES: {gone}"
+    found = [sorted(c) for c in cycles(without(GRAPH, ALLOWED_CYCLE_EDGES))]
+    assert found == [], f"import cycles (move the shared code down to a leaf): {found}"
+    stale = [
+        reason
+        for edge, reason in ALLOWED_CYCLE_EDGES.items()
+        if edge[1] not in GRAPH[edge[0]]
+        or not cycles(without(GRAPH, {e for e in ALLOWED_CYCLE_EDGES if e != edge}))
+    ]
+    assert stale == [], f"no longer closing a cycle, remove from ALLOWED_CYCLE_EDGES: {stale}"
 
 
 def test_imports_point_down_the_layers() -> None:
