@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check intergreen tests benchmarks
+	$(VENV)/bin/ruff check .
 
 bench: $(STAMP)
 	$(PY) benchmarks/env_throughput.py

@@ -75,10 +75,30 @@ def evaluate(
     reward: Any = None,
     workers: int = 1,
 ) -> pd.DataFrame:
-    """One row per (controller, demand, episode) with the ground-truth metrics.
+    """Run each controller on the same held-out episodes; one row per episode.
 
-    ``controllers``: run folders, model zips, baseline names or Policy objects
-    (objects only with ``workers=1``).
+    Every controller meets the same seeds at every demand level (paired comparisons), and no
+    evaluation seed is a training seed.
+
+    Args:
+        controllers: run folders, model zips, baseline names (``"vehicle-actuated"``, ...) or
+            Policy objects (objects only with ``workers=1``); one or a sequence.
+        junction: a shipped junction name or a junction YAML path.
+        demands: demand levels or totals (e.g. ``"medium"``: 2117 veh/h on gm_a56).
+        episodes: episodes per demand level (>= 1); the study's protocol is 100.
+        seeds: the episodes' seeds (default: ``episodes`` evaluation seeds from 1e9 up).
+        duration: simulated seconds per episode (default: the demand's, 1800 s).
+        reward: also sum this reward per episode (column ``reward``).
+        workers: worker processes (one SUMO simulation each).
+
+    Returns:
+        A DataFrame with one row per (controller, demand, episode): ``controller``,
+        ``demand``, ``seed`` and SUMO's ground-truth metrics (``avg_waiting_time`` and
+        ``avg_delay`` in s per vehicle, ``throughput`` in vehicles, queues, ...).
+
+    Raises:
+        OptionError: ``episodes`` < 1 or an unknown baseline.
+        RunDirError: a run folder without a readable model.
     """
     if isinstance(controllers, str | Path) or not isinstance(controllers, Sequence):
         controllers = [controllers]

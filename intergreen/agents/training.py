@@ -293,10 +293,37 @@ def train(
     progress: bool = False,
     time_limit: float | None = None,
 ) -> Path:
-    """Train an agent; returns the path of the final model.
+    """Train a DQN or PPO agent (stable-baselines3) on a junction; returns the model's path.
 
-    ``time_limit`` (wall seconds) stops training early, keeping the model learned so
-    far; ``done.json`` then records the steps actually trained.
+    Args:
+        agent: ``"dqn"`` or ``"ppo"``.
+        junction: a shipped junction name or a junction YAML path.
+        demand: ``"mixed"`` (a level per episode from the training range, 1200-2571 veh/h on
+            gm_a56), a level, a total (``"1900vph"``), a profile, or a list drawn from.
+        reward: a reward name or ``{"name": ..., **params}`` (``intergreen rewards list``).
+        timesteps: agent decisions to train for (> 0).
+        seed: the training seed (0 <= seed < 1e6; env ``i`` of ``n_envs`` uses ``seed + i``).
+        hyperparams: stable-baselines3 arguments over the preset's (unknown names refused).
+        n_envs: SUMO simulations (1-64); the first runs in this process.
+        run_dir: the run folder: ``config.json``, ``metrics.csv``, ``tb/``, checkpoints,
+            ``model.zip``, ``done.json``.
+        preset: hyperparameter preset (default: the agent's own; ``presets.yaml``).
+        checkpoint_every: decisions between checkpoints.
+        env_kwargs: :class:`~intergreen.junctions.env.JunctionEnv` options over the preset's.
+        resume: continue a killed run from its last checkpoint.
+        force: replace another run found in ``run_dir``.
+        progress: show a progress bar (rich) on a terminal.
+        time_limit: wall seconds after which training stops early, keeping the model learned
+            so far (``done.json`` records the decisions actually trained).
+
+    Returns:
+        The path of ``run_dir/model.zip``.
+
+    Raises:
+        AgentConfigError: an unknown agent, preset or hyperparameter.
+        RunDirError: ``run_dir`` holds another run (without ``force``) or an unreadable
+            checkpoint.
+        SpecError, RewardError: an unknown junction, demand or reward.
     """
     from intergreen.agents.torch_setup import configure_torch
 

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from intergreen.common import span
+from intergreen.errors import IntergreenError
 
 RUN_CONFIGS = "run_configs.json"
 VERSION_KEYS = ("intergreen_version", "reward_version")
@@ -31,7 +32,7 @@ UNRECORDED = "unrecorded"
 NOISE_FIELDS = ("count_sd", "miss_prob", "dropout_prob")
 
 
-class MixedVersionsError(ValueError):
+class MixedVersionsError(IntergreenError, ValueError):
     """Runs made under different code or reward versions in one report."""
 
 

@@ -1,7 +1,7 @@
 """The reward study's Table I (Cabrejas Egea et al., IEEE SMC 2020, arXiv 2008.11634).
 
 Average waiting time (s), mean ± std over 100 evaluation episodes per demand level, of the
-best of 10 training runs per reward (see /shared/docs/reward-study.md, section 5). Keys are
+best of 10 training runs per reward (see docs/reward-study.md, "Published results"). Keys are
 our reward and baseline names; ``STUDY_ROWS`` gives the study's row label. The study's
 Time Lost AD row repeats the Queues row in all six numbers (a copy error): it is kept but
 flagged in ``UNRELIABLE``.

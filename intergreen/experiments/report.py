@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from intergreen.common import span
+from intergreen.common import atomic_write, span
 from intergreen.errors import IntergreenError
 from intergreen.experiments import plots, provenance, stats, study, summaries
 from intergreen.experiments.comparisons import NOT_SHOWN, SeedLevel, seed_level
@@ -143,9 +143,8 @@ def publish_report(
             if (src / name).exists():
                 shutil.copy2(src / name, dst / name)
     if configs:
-        tmp = dst / f".{provenance.RUN_CONFIGS}.tmp"
-        tmp.write_text(json.dumps(configs, indent=1, sort_keys=True, default=str) + "\n")
-        tmp.replace(dst / provenance.RUN_CONFIGS)
+        text = json.dumps(configs, indent=1, sort_keys=True, default=str) + "\n"
+        atomic_write(dst / provenance.RUN_CONFIGS, text)
     (dst / "report.html").unlink(missing_ok=True)
     return build_report(dst, reference, html=False, seed_test=seed_test)
 
