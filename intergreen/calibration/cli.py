@@ -3,7 +3,7 @@
 Mounted by :func:`register` from ``intergreen.cli``. The counts are split by day: the
 fit days give the demand, the held-out days validate it by the UK TAG M3.1 flow and GEH
 criteria (printed PASS/FAIL per criterion). User errors (bad counts, options, a missing
-SUMO tool) are ``ValueError``/``SumoNotFound`` and become one line, exit 2. A
+SUMO tool) are ``IntergreenError``s and become one line, exit 2. A
 calibration that fails its fit check or its validation writes its report, saves no
 demand and exits 1 after listing the worst mismatches.
 """

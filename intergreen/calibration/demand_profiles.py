@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +36,7 @@ from intergreen.calibration.errors import CalibrationError
 from intergreen.calibration.flows import gm_data_dir, weekday_hourly_flows
 from intergreen.calibration.holdout import split_counts
 from intergreen.calibration.vehicle_mix import site_vehicle_mix
+from intergreen.common import atomic_write
 from intergreen.junctions.demand import (
     DemandAssumptions,
     DemandProfile,
@@ -487,15 +486,7 @@ def profile_yaml(profile: DemandProfile) -> str:
 
 def save_profile(profile: DemandProfile, path: Path) -> Path:
     """Write a profile YAML atomically (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(profile_yaml(profile))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, profile_yaml(profile))
     return path
 
 

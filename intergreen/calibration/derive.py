@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -47,6 +45,7 @@ from intergreen.calibration.vehicle_mix import (
     mix_table,
     read_tfgm_classes,
 )
+from intergreen.common import atomic_write
 
 __all__ = [
     "FLOWS_FILENAME",
@@ -209,18 +208,6 @@ def provenance_section(
     )
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _merge_provenance(
     existing: str, section: str, markers: tuple[str, str] = (_BEGIN, _END)
 ) -> str:
@@ -361,10 +348,10 @@ def write_outputs(
         text, mix_section(files, mixes, split.fit_days, lgv, hgv_ok, today), _markers(MIX_FILENAME)
     )
     csv_path = out_dir / FLOWS_FILENAME
-    _write_atomic(csv_path, flows.to_csv(index=False, lineterminator="\n"))
-    _write_atomic(out_dir / HOLDOUT_FILENAME, holdout.to_csv(index=False, lineterminator="\n"))
-    _write_atomic(out_dir / MIX_FILENAME, mixes.to_csv(index=False, lineterminator="\n"))
-    _write_atomic(prov_path, text)
+    atomic_write(csv_path, flows.to_csv(index=False, lineterminator="\n"))
+    atomic_write(out_dir / HOLDOUT_FILENAME, holdout.to_csv(index=False, lineterminator="\n"))
+    atomic_write(out_dir / MIX_FILENAME, mixes.to_csv(index=False, lineterminator="\n"))
+    atomic_write(prov_path, text)
     return csv_path, prov_path
 
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from intergreen.errors import OptionError
 from intergreen.junctions.baseline_params import TUNED, ParamFile, tuned_params
 from intergreen.junctions.fixed_time import FixedTime
 from intergreen.junctions.stage_policy import Policy, per_stage, stage_crossings
@@ -54,7 +55,7 @@ class CameraActuated(_StagePolicy):
 
     def __init__(self, gap: float = 1.5, max_green: float | dict[str, float] = 40.0) -> None:
         if isinstance(gap, bool) or not isinstance(gap, int | float) or gap <= 0:
-            raise ValueError(f"gap must be > 0 s, got {gap}")
+            raise OptionError(f"gap must be > 0 s, got {gap}")
         if not isinstance(max_green, dict):
             per_stage(max_green, ["all"], "max_green")
         self.gap = gap
@@ -102,7 +103,7 @@ class MaxOccupancy(_StagePolicy):
 
     def __init__(self, margin: float = 0.2, max_green: float | dict[str, float] = 40.0) -> None:
         if isinstance(margin, bool) or not isinstance(margin, int | float) or margin < 0:
-            raise ValueError(f"margin must be >= 0, got {margin}")
+            raise OptionError(f"margin must be >= 0, got {margin}")
         if not isinstance(max_green, dict):
             per_stage(max_green, ["all"], "max_green")
         self.margin = float(margin)
@@ -218,13 +219,13 @@ def make_baseline(name: str, **params: Any) -> Policy:
     if key not in BASELINES:
         close = get_close_matches(key, list(BASELINES), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(f"unknown controller {name!r}{hint}; baselines: {', '.join(BASELINES)}")
+        raise OptionError(f"unknown controller {name!r}{hint}; baselines: {', '.join(BASELINES)}")
     valid = parameter_names(key)
     for p in params:
         if p not in valid:
             close = get_close_matches(p, valid, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ValueError(
+            raise OptionError(
                 f"controller {key}: unknown parameter {p!r}{hint}; "
                 f"valid: {', '.join(valid) or 'none'}"
             )
@@ -233,7 +234,7 @@ def make_baseline(name: str, **params: Any) -> Policy:
     try:
         return BASELINES[key](**params)
     except TypeError as e:
-        raise ValueError(f"controller {key}: {e}") from None
+        raise OptionError(f"controller {key}: {e}") from None
 
 
 __all__ = [

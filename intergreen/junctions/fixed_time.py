@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from intergreen.errors import OptionError
 from intergreen.junctions.catalog import read_yaml
 from intergreen.junctions.demand import SATURATION_FLOW, DemandProfile, Period, junction_folder
 from intergreen.junctions.spec import JunctionSpec, SpecError
@@ -241,19 +242,19 @@ class FixedTime(StagePolicy):
         for what, v in (("cycle_min", cycle_min), ("cycle_max", cycle_max),
                         ("cycle_factor", cycle_factor)):  # fmt: skip
             if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
-                raise ValueError(f"{what}: expected a number > 0, got {v!r}")
+                raise OptionError(f"{what}: expected a number > 0, got {v!r}")
         if cycle_min > cycle_max:
-            raise ValueError(f"cycle_min ({cycle_min}) must not exceed cycle_max ({cycle_max})")
+            raise OptionError(f"cycle_min ({cycle_min}) must not exceed cycle_max ({cycle_max})")
         if saturation_flow is not None and not (
             isinstance(saturation_flow, int | float) and 300 <= saturation_flow <= 3000
         ):
-            raise ValueError(
+            raise OptionError(
                 f"saturation_flow: expected veh/h in 300-3000, got {saturation_flow!r}"
             )
         if greens is not None and not isinstance(greens, dict):
-            raise ValueError(f"greens: expected {{stage: seconds}}, got {greens!r}")
+            raise OptionError(f"greens: expected {{stage: seconds}}, got {greens!r}")
         if split_weights is not None and not isinstance(split_weights, dict):
-            raise ValueError(f"split_weights: expected {{stage: weight}}, got {split_weights!r}")
+            raise OptionError(f"split_weights: expected {{stage: weight}}, got {split_weights!r}")
         self.given = {str(k): v for k, v in (greens or {}).items()}
         self.saturation_flow = saturation_flow
         self.cycle_min, self.cycle_max = float(cycle_min), float(cycle_max)
@@ -267,7 +268,7 @@ class FixedTime(StagePolicy):
         if self.given:
             for s in self.given:
                 if s not in self.stages:
-                    raise ValueError(
+                    raise OptionError(
                         f"fixed-time greens: {s!r} is not an action stage {self.stages}"
                     )
             greens = per_stage(self.given, self.stages, "fixed-time greens")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
+from intergreen.errors import OptionError
 from intergreen.junctions.spec import JunctionSpec
 
 if TYPE_CHECKING:
@@ -78,17 +79,17 @@ def per_stage(value: float | dict[str, float], stages: list[str], what: str) -> 
         given = {str(k): v for k, v in value.items()}
         unknown = sorted(set(given) - set(stages))
         if unknown:
-            raise ValueError(
+            raise OptionError(
                 f"{what}: {', '.join(map(repr, unknown))} is not an action stage; "
                 f"action stages: {', '.join(stages)}"
             )
         missing = [s for s in stages if s not in given]
         if missing:
-            raise ValueError(f"{what}: give a value for every action stage (missing {missing})")
+            raise OptionError(f"{what}: give a value for every action stage (missing {missing})")
         out = given
     else:
         out = dict.fromkeys(stages, value)
     for s, v in out.items():
         if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
-            raise ValueError(f"{what}[{s}]: expected seconds > 0, got {v!r}")
+            raise OptionError(f"{what}[{s}]: expected seconds > 0, got {v!r}")
     return {s: float(v) for s, v in out.items()}

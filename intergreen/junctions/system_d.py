@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from intergreen.errors import OptionError
 from intergreen.junctions.stage_policy import StagePolicy, per_stage
 
 if TYPE_CHECKING:
@@ -75,9 +76,9 @@ class VehicleActuated(StagePolicy):
         self, extension: float = EXTENSION, max_green: float | dict[str, float] = MAX_GREEN
     ) -> None:
         if isinstance(extension, bool) or not isinstance(extension, int | float):
-            raise ValueError(f"extension: expected seconds > 0, got {extension!r}")
+            raise OptionError(f"extension: expected seconds > 0, got {extension!r}")
         if not extension > 0:
-            raise ValueError(f"extension must be > 0 s, got {extension}")
+            raise OptionError(f"extension must be > 0 s, got {extension}")
         if not isinstance(max_green, dict):
             per_stage(max_green, ["all"], "max_green")  # a bad number fails here, before reset
         self.extension = float(extension)
