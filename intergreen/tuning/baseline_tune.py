@@ -25,16 +25,13 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing
-import os
 import subprocess
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from intergreen.common import NotWritableError, ensure_writable
+from intergreen.common import NotWritableError, atomic_write, ensure_writable
 from intergreen.junctions.baseline_params import FORMAT
 from intergreen.junctions.baselines import baseline_key, make_baseline, parameter_names
 from intergreen.junctions.catalog import resolve_junction
@@ -42,6 +39,7 @@ from intergreen.junctions.env import make_env
 from intergreen.junctions.rollout import run_episode
 from intergreen.tuning import CARBS, CARBSParams, LinearSpace, LogSpace, Param
 from intergreen.tuning.loop import Budget, TuneError, parse_budget
+from intergreen.workers import CrashSafePool
 
 #: First validation seed. TODO(seeds): when the seeds module with roles lands, take these from
 #: its validation stream (``validation_seeds``) instead of this fixed range.
@@ -211,9 +209,7 @@ def load_trials(out: Path) -> list[dict[str, Any]]:
 
 
 def _write_json(path: Path, doc: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(doc, indent=2))
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(doc, indent=2))
 
 
 def _commit() -> str:
@@ -295,7 +291,7 @@ def tune_baseline(
 
     save_meta()
     per_trial = len(spec.demands) * spec.episodes
-    running: dict[Future, dict[str, Any]] = {}
+    running: dict[str, dict[str, Any]] = {}  # trial id -> trial
 
     def can_launch() -> bool:
         if max_trials is not None and len(trials) + len(running) >= max_trials:
@@ -319,58 +315,48 @@ def tune_baseline(
             "params": params_from_values(spec.controller, values, stages, spec.fixed),
         }
 
+    def finish(t: dict[str, Any], result: dict[str, Any]) -> None:
+        ok = "error" not in result and math.isfinite(result.get("output", math.nan))
+        t.update(result, status="done" if ok else "failed")
+        t.setdefault("episodes", per_trial)
+        with open(out / "trials.jsonl", "a") as f:
+            f.write(json.dumps(t) + "\n")
+        _observe(carbs, t)
+        trials[t["id"]] = t
+        ran.append(t["id"])
+        save_meta()
+        if log is not None:
+            what = f"{t['output']:.2f} s" if ok else f"FAILED ({t.get('error')})"
+            log(f"{t['id']}: wait {what} | {json.dumps(t['params'])}")
+
     # one worker runs the trials in this process (libsumo allows one simulation per process,
-    # and the tune runs one at a time); more run in spawned worker processes
-    ctx = multiprocessing.get_context("spawn")
-    with (
-        _InlineExecutor() if workers == 1 else ProcessPoolExecutor(workers, mp_context=ctx) as pool
-    ):
+    # and the tune runs one at a time); more run in spawned worker processes, which survive
+    # a worker's death (a trial that kills its worker alone fails)
+    pool = CrashSafePool(workers, start_method="spawn") if workers > 1 else None
+    try:
         while True:
             while len(running) < workers and can_launch():
                 t = new_trial()
-                running[pool.submit(run_trial, spec, t["params"])] = t
-            if not running:
+                if pool is None:
+                    finish(t, run_trial(spec, t["params"]))
+                    continue
+                pool.submit(t["id"], run_trial, spec, t["params"])
+                running[t["id"]] = t
+            if pool is None or not running:
                 break
-            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for fut in done:
-                t = running.pop(fut)
-                try:
-                    result = fut.result()
-                except Exception as e:  # noqa: BLE001 - a dead worker is a failed trial
-                    result = {"error": f"{type(e).__name__}: {e}"}
-                ok = "error" not in result and math.isfinite(result.get("output", math.nan))
-                t.update(result, status="done" if ok else "failed")
-                t.setdefault("episodes", per_trial)
-                with open(out / "trials.jsonl", "a") as f:
-                    f.write(json.dumps(t) + "\n")
-                _observe(carbs, t)
-                trials[t["id"]] = t
-                ran.append(t["id"])
-                save_meta()
-                if log is not None:
-                    what = f"{t['output']:.2f} s" if ok else f"FAILED ({t.get('error')})"
-                    log(f"{t['id']}: wait {what} | {json.dumps(t['params'])}")
+            for outcome in pool.wait():
+                e = outcome.error
+                result = outcome.result if e is None else {"error": f"{type(e).__name__}: {e}"}
+                finish(running.pop(str(outcome.tag)), result)
+    finally:
+        if pool is not None:
+            pool.close(wait=not running)
     save_meta()
     ordered = sorted(trials.values(), key=lambda t: t["number"])
     result = BaselineTuneResult(out, ordered, ran, None, elapsed())
     if result.best is not None:
         result.tuned_file = write_tuned(spec, ordered, budget, max_trials, elapsed(), out)
     return result
-
-
-class _InlineExecutor:
-    """An executor that runs each task in this process when it is submitted."""
-
-    def __enter__(self) -> _InlineExecutor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def submit(self, fn: Any, *args: Any) -> Future:
-        fut: Future = Future()
-        fut.set_result(fn(*args))
-        return fut
 
 
 def _observe(carbs: CARBS, t: dict[str, Any]) -> None:
