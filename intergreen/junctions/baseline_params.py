@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from intergreen.errors import IntergreenError
 from intergreen.junctions.demand import junction_folder
 from intergreen.junctions.spec import JunctionSpec
 
@@ -37,7 +38,7 @@ FORMAT = "intergreen-baseline-params/1"
 TUNED = ":tuned"
 
 
-class ParamFileError(ValueError):
+class ParamFileError(IntergreenError, ValueError):
     """A parameter file that cannot be used; the message names the file and the fix."""
 
 
