@@ -9,7 +9,6 @@ episodes per demand level (``episodes=STUDY_EPISODES``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pandas as pd
 
 from intergreen.agents.training import EVAL_SEED_BASE
 from intergreen.errors import OptionError
+from intergreen.workers import CrashSafePool
 
 STUDY_EPISODES = 100
 
@@ -106,11 +106,17 @@ def evaluate(
     tasks = [
         (c, junction, d, s, duration, reward) for c in controllers for d in demands for s in seeds
     ]
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            rows = list(pool.map(_run, tasks))
-    else:
-        rows = [_run(t) for t in tasks]
+    if workers == 1:
+        return pd.DataFrame([_run(t) for t in tasks])
+    rows: list[dict[str, Any]] = [{} for _ in tasks]
+    with CrashSafePool(workers) as pool:  # an episode whose worker dies runs again, alone
+        for i, task in enumerate(tasks):
+            pool.submit(i, _run, task)
+        while pool.pending:
+            for outcome in pool.wait():
+                if outcome.error is not None:
+                    raise outcome.error
+                rows[int(outcome.tag)] = outcome.result  # type: ignore[call-overload]
     return pd.DataFrame(rows)
 
 

@@ -24,9 +24,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from intergreen.agents.config import AgentConfigError, TrainConfig, algorithm_class
 from intergreen.common import atomic_path, atomic_write
-from intergreen.errors import IntergreenError
+from intergreen.errors import IntergreenError, format_validation_error
 
 EVAL_SEED_BASE = 1_000_000_000
 MAX_TRAIN_SEED = 1_000_000
@@ -330,19 +332,22 @@ def train(
     configure_torch()
     if seed >= MAX_TRAIN_SEED:
         raise AgentConfigError(f"seed must be < {MAX_TRAIN_SEED} (evaluation seeds lie above)")
-    config = TrainConfig(
-        agent=agent.lower(),
-        junction=junction,
-        demand=demand,
-        reward=reward,
-        timesteps=timesteps,
-        seed=seed,
-        preset=preset,
-        hyperparams=hyperparams or {},
-        n_envs=n_envs,
-        checkpoint_every=checkpoint_every,
-        env_kwargs=env_kwargs or {},
-    )
+    try:
+        config = TrainConfig(
+            agent=agent.lower(),
+            junction=junction,
+            demand=demand,
+            reward=reward,
+            timesteps=timesteps,
+            seed=seed,
+            preset=preset,
+            hyperparams=hyperparams or {},
+            n_envs=n_envs,
+            checkpoint_every=checkpoint_every,
+            env_kwargs=env_kwargs or {},
+        )
+    except ValidationError as e:
+        raise AgentConfigError(format_validation_error(e, "train")) from None
     hp = config.resolved_hyperparameters()
     run_dir = Path(run_dir)
     # check the environment before anything is written (bad demand, reward, option, ...)
@@ -414,6 +419,8 @@ def load_run_config(run_dir: Path) -> TrainConfig:
         return TrainConfig.model_validate(payload["config"])
     except (OSError, json.JSONDecodeError, KeyError) as e:
         raise RunDirError(f"{run_dir}: no readable config.json ({e})") from None
+    except ValidationError as e:
+        raise RunDirError(format_validation_error(e, f"{run_dir}/config.json")) from None
 
 
 def episode_metrics(run_dir: Path):

@@ -202,3 +202,25 @@ def test_format_validation_error_names_source_and_fields() -> None:
     text = format_validation_error(e.value, "j.yaml")
     assert text == "j.yaml: amber: Input should be greater than 0; name: must not be empty"
     assert errors.validation_problems(e.value) == text.removeprefix("j.yaml: ").split("; ")
+
+
+def test_pydantic_errors_of_user_input_become_one_line_user_errors(tmp_path: Path) -> None:
+    """Validation errors of arguments and files a user gives are IntergreenErrors naming the
+    source and the field (they were pydantic tracebacks)."""
+    from intergreen.agents.config import AgentConfigError
+    from intergreen.agents.training import RunDirError, load_run_config, train
+    from intergreen.junctions.env import make_env
+    from intergreen.junctions.spec import SpecError
+
+    with pytest.raises(AgentConfigError, match="^train: n_envs: Input should be greater than"):
+        train("dqn", timesteps=10, n_envs=0, run_dir=tmp_path / "run")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "config.json").write_text('{"config": {"agent": "dqn", "timesteps": -1}}')
+    with pytest.raises(RunDirError, match="config.json: timesteps: Input should be greater"):
+        load_run_config(bad)
+    with pytest.raises(SpecError, match="^sensor_noise: miss_prob: Input should be less than"):
+        make_env("gm_a56", sensor_noise={"miss_prob": 2})
+    result = invoke(["train", "--agent", "dqn", "--out", str(tmp_path / "r"), "--timesteps", "10",
+                     "--env", 'sensor_noise={"miss_prob": 2}'])  # fmt: skip
+    assert_one_line(result, "sensor_noise: miss_prob")
