@@ -90,3 +90,22 @@ def test_make_vec_runs_one_process_per_env_with_their_own_seeds() -> None:
     assert first.shape == (16, 2, 221)
     np.testing.assert_array_equal(first, again)  # seeded
     assert not np.array_equal(first[:, 0], first[:, 1])  # env 1 is seeded 6, not 5
+
+
+def test_the_readme_in_python_section_runs_as_written() -> None:
+    text = (ROOT / "README.md").read_text()
+    start = text.index("## In Python")
+    section = text[start : text.index("\n## ", start + 5)]
+    blocks = section.split("```python\n")[1:]
+    assert len(blocks) == 2
+    namespace: dict = {}
+    try:
+        for block in blocks:
+            exec(block.split("```")[0], namespace)  # noqa: S102 - the README's own code
+        assert namespace["obs"].shape == (221,)
+        assert namespace["envs"].num_envs == 2
+        assert namespace["env"].spec.id == "intergreen/Junction-v0"
+    finally:
+        for name in ("env", "envs"):
+            if name in namespace:
+                namespace[name].close()
