@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from intergreen.agents.cli import register as register_agents
@@ -148,7 +149,7 @@ def simulate(
     console.print(f"wall time {result.wall_s:.2f} s")
     if output is not None:
         _write_outputs(output, result.row(), result.env)
-        console.print(f"wrote {output / 'metrics.json'} and {output / 'metrics.csv'}")
+        console.print(f"wrote {output / 'metrics.json'} and {output / 'metrics.csv'}", markup=False)
 
 
 def _write_outputs(folder: Path, row: dict[str, Any], env_meta: dict[str, Any]) -> None:
@@ -182,7 +183,7 @@ def junctions_show(name: str) -> None:
     from intergreen.junctions.demand import demand_names
 
     spec = resolve_junction(name)
-    console.print(f"[bold]{spec.name}[/bold]: {' '.join(spec.description.split())}")
+    console.print(f"[bold]{escape(spec.name)}[/bold]: {escape(' '.join(spec.description.split()))}")
     if spec.extends:
         console.print(f"a variant of {spec.extends} (its demand files apply)")
     t = spec.timing

@@ -20,6 +20,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from intergreen.common import parse_duration
@@ -66,7 +67,9 @@ def one_line(text: str) -> str:
 
 
 def _report(message: str) -> None:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True, markup=True)
+    """``error: MESSAGE`` on stderr; the message is text, never rich markup (a path or a list
+    in square brackets is printed as it is)."""
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 class IntergreenGroup(TyperGroup):

@@ -12,7 +12,7 @@ from rich.table import Table
 from intergreen.cli_common import parse_params, parse_time_limit, split_list
 from intergreen.errors import OptionError
 
-console = Console()
+console = Console(markup=False)  # paths and run records, not rich markup
 
 
 def train_command(

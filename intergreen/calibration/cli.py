@@ -70,8 +70,8 @@ def calibrate_command(
     from intergreen.calibration.pipeline import run_calibration, save_named_demand
     from intergreen.junctions.catalog import resolve_junction
 
-    console = Console(soft_wrap=True, highlight=False)
-    err = Console(stderr=True, soft_wrap=True, highlight=False)
+    console = Console(soft_wrap=True, highlight=False, markup=False)
+    err = Console(stderr=True, soft_wrap=True, highlight=False, markup=False)
     spec = resolve_junction(junction)
     result = run_calibration(
         spec,

@@ -10,8 +10,9 @@ from rich.console import Console
 
 from intergreen.errors import IntergreenError, OptionError
 
-console = Console()
-err_console = Console(stderr=True)
+# messages hold paths, run names and errors: printed as text, not rich markup
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
 
 
 def compare_command(
@@ -78,7 +79,7 @@ def compare_command(
         f"{len(summary.failed)} failed; {summary.wall_s:.0f} s ({summary.executor})"
     )
     for f in summary.failed:
-        console.print(f"[red]failed[/red] {f['name']}: {f['error']}", highlight=False)
+        console.print(f"FAILED {f['name']}: {f['error']}", highlight=False, style="red")
     console.print(f"results: {out / 'results.parquet'}")
     if report and (out / "results.parquet").exists():
         try:

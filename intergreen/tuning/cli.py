@@ -85,7 +85,7 @@ def tune_command(
         seed=seed,
     )
     result = tune(spec, parsed, out, workers, max_trials=max_trials, progress=progress)
-    console = Console()
+    console = Console(markup=False)
     best = result.best
     console.print(f"{len(result.trials)} trials in {out} ({len(result.ran)} run now)")
     if best is not None:
@@ -115,7 +115,7 @@ def _tune_baseline(
 
     from intergreen.tuning.baseline_tune import BaselineTuneSpec, tune_baseline
 
-    console = Console()
+    console = Console(markup=False)
     spec = BaselineTuneSpec(
         controller=controller,
         junction=junction,

@@ -144,6 +144,14 @@ def test_an_app_of_the_project_separates_user_errors_from_bugs() -> None:
         np.linalg.cholesky(-np.eye(2))
 
     assert_one_line(CliRunner().invoke(demo, ["user"]), "--size 0: must be >= 1")
+
+    @demo.command()
+    def brackets() -> None:
+        raise OptionError("stages [2, 4] and [bold] in runs/a[/b]: not markup")
+
+    # rich markup would drop '[bold]' and fail on '[/b]' (a traceback for a user error)
+    assert_one_line(CliRunner().invoke(demo, ["brackets"]),
+                    "stages [2, 4] and [bold] in runs/a[/b]: not markup")  # fmt: skip
     result = CliRunner().invoke(demo, ["bug"])
     assert result.exit_code == 1 and isinstance(result.exception, np.linalg.LinAlgError)
 
