@@ -551,20 +551,51 @@ REGISTRY = Registry()
 
 
 def register(name: str, obj: Any = None, **kwargs: Any) -> Any:
-    """Register a reward in the process-wide registry (see :meth:`Registry.register`)."""
+    """Register a reward in the process-wide registry (see :meth:`Registry.register`).
+
+    Args:
+        name: the reward's name (letters, digits, ``_ . -``; starting with a letter).
+        obj: a :class:`BaseReward` subclass or a function ``(frames, context=None, *,
+            params...) -> float``; omitted, ``register`` returns a decorator.
+        **kwargs: ``replace``, ``description``, ``formula``, ``fields`` (the SensorFrame
+            fields read), ``needs_demand``.
+
+    Returns:
+        ``obj`` (or the decorator).
+
+    Raises:
+        RewardError: a bad name, a name already taken (without ``replace=True``), unknown
+            sensor fields.
+    """
     return REGISTRY.register(name, obj, **kwargs)
 
 
 def get(name: str, **params: Any) -> Any:
-    """A fresh instance of reward ``name`` (see :meth:`Registry.get`)."""
+    """A fresh instance of reward ``name`` built with ``params`` (see :meth:`Registry.get`).
+
+    Returns:
+        A reward: ``reward.reset(context)`` at each episode start, then ``reward(frames) ->
+        float`` per decision (higher is better); ``reward.name``, ``.params``, ``.fields``.
+
+    Raises:
+        RewardError: an unknown name (the message lists the known ones and the closest), or
+            bad parameters.
+    """
     return REGISTRY.get(name, **params)
 
 
 def names() -> list[str]:
+    """The registered reward names, sorted (built-ins and plugins)."""
     return REGISTRY.names()
 
 
 def describe(name: str) -> dict[str, Any]:
+    """A reward's metadata: name, description, formula, fields, needs_demand, parameters
+    (name -> default), required (parameters without a default), source.
+
+    Raises:
+        RewardError: an unknown name.
+    """
     return REGISTRY.describe(name)
 
 
