@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from intergreen.experiments import stats
+import intergreen.experiments.stats as stats
 from intergreen.experiments.summaries import (
     controller_order,
     is_agent,

@@ -30,9 +30,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import intergreen.experiments.plots as plots
+import intergreen.experiments.provenance as provenance
+import intergreen.experiments.stats as stats
+import intergreen.experiments.study as study
+import intergreen.experiments.summaries as summaries
 from intergreen.common import atomic_write, span
 from intergreen.errors import IntergreenError
-from intergreen.experiments import plots, provenance, stats, study, summaries
 from intergreen.experiments.comparisons import NOT_SHOWN, SeedLevel, seed_level
 from intergreen.experiments.reference import reference_cell
 from intergreen.experiments.render import Block, to_html, to_markdown

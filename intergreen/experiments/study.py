@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+import intergreen.experiments.provenance as provenance
 from intergreen.common import span
-from intergreen.experiments import provenance
 from intergreen.experiments.comparisons import NOT_SHOWN, SeedLevel
 from intergreen.experiments.reference import (
     DECISION_INTERVAL_S,
