@@ -179,18 +179,29 @@ def junctions_list() -> None:
 @junctions_app.command("show")
 def junctions_show(name: str) -> None:
     """Show a junction's arms, signal groups, stages, transitions and demands."""
+    from intergreen.junctions import rules as rule_profiles
     from intergreen.junctions.catalog import resolve_junction
     from intergreen.junctions.demand import demand_names
 
     spec = resolve_junction(name)
     console.print(f"[bold]{escape(spec.name)}[/bold]: {escape(' '.join(spec.description.split()))}")
+    source = getattr(spec, "network", None)  # a junction imported from a SUMO network
+    if source is not None:
+        routes = ", ".join(source.routes) or "none"
+        console.print(
+            f"network {source.net_file}, traffic light {source.tls}, routes {routes}",
+            markup=False,
+        )
+        profile = rule_profiles.resolve(spec.rules)
+        console.print(f"rules: {profile.name} ({profile.description})", markup=False)
     if spec.extends:
         console.print(f"a variant of {spec.extends} (its demand files apply)")
     t = spec.timing
     console.print(
         f"step {t.step_length} s, decision every {t.decision_interval} s, amber {t.amber} s, "
         f"red+amber {t.red_amber} s, default min green {t.default_min_green} s, "
-        f"default intergreen {t.default_intergreen} s"
+        "default intergreen "
+        + ("per group pair" if t.default_intergreen is None else f"{t.default_intergreen} s")
     )
     arms = Table("arm", "bearing", "length m", "limit m/s", "approach lanes", "exit lanes")
     for a, arm in spec.arms.items():
@@ -202,6 +213,8 @@ def junctions_show(name: str) -> None:
     for g, sg in spec.signal_groups.items():
         conflicts = sorted(b for a, b in spec.conflicts if a == g)
         label = ", ".join(sg.movements) + (" (arrow)" if sg.arrow else "")
+        if getattr(sg, "links", None):  # imported: SUMO link indices
+            label += f" (links {', '.join(map(str, sg.links))})"
         groups.add_row(g, label, f"{spec.min_green(g):g}", ", ".join(conflicts))
     console.print(groups)
     stages = Table("stage", "groups", "may go to", "max green s", "description")
@@ -215,7 +228,46 @@ def junctions_show(name: str) -> None:
         )
     console.print(stages)
     console.print("* action stages (the agent chooses among them)")
+    if spec.intergreens:
+        igs = Table("losing group", "intergreen s to gaining groups")
+        for lo, row in spec.intergreens.items():
+            igs.add_row(lo, ", ".join(f"{ga} {v:g}" for ga, v in row.items()))
+        console.print(igs)
+    for note in getattr(spec, "assumptions", []):
+        console.print(f"assumption: {note}", markup=False)
     console.print(f"demands: {', '.join(demand_names(spec)) or 'none'}")
+
+
+@junctions_app.command("import")
+def junctions_import(
+    net_file: Annotated[Path, typer.Argument(help="A SUMO network (.net.xml)")],
+    out: Annotated[Path, typer.Option(help="Folder for the junction YAML")],
+    tls: Annotated[
+        str | None, typer.Option(help="Traffic light id (needed when there are several)")
+    ] = None,
+    routes: Annotated[
+        list[Path] | None, typer.Option(help="SUMO route file for the demand (repeatable)")
+    ] = None,
+    rules: Annotated[str, typer.Option(help="Signal-rule profile: uk, program, ...")] = "uk",
+    transitions: Annotated[
+        str, typer.Option(help="Permitted stage changes: program (its order) or all")
+    ] = "program",
+    begin: Annotated[float, typer.Option(min=0, help="SUMO time the runs start (s)")] = 0.0,
+    end: Annotated[
+        float | None, typer.Option(help="SUMO time the runs end (s; default begin + 1 h)")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Junction name (default: from the file)")] = None,
+) -> None:
+    """Import one traffic light of a SUMO network as an editable junction YAML."""
+    from intergreen.junctions.sumo_import import import_network
+
+    ensure_writable(out)
+    path, _, _ = import_network(
+        net_file, out, tls=tls, routes=routes or [], name=name, rules=rules,
+        transitions=transitions, begin=begin, end=end,
+    )  # fmt: skip
+    junctions_show(str(path))
+    console.print(f"wrote {path}", markup=False)
 
 
 app.add_typer(rewards_app, name="rewards", help="The reward registry.")

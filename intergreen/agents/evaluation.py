@@ -34,7 +34,8 @@ def _policy_and_env_kwargs(controller: Any) -> tuple[Any, dict[str, Any]]:
         return controller, getattr(controller, "env_kwargs", {})
     name = str(controller)
     if is_baseline(name):
-        return make_baseline(name), {}
+        policy = make_baseline(name)  # the program baseline asks for signals="program"
+        return policy, dict(getattr(policy, "env_kwargs", {}))
     from intergreen.agents.policy import load_policy
 
     policy = load_policy(name)

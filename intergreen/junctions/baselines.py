@@ -15,6 +15,7 @@ truth (the fixed-time plan is designed from the demand, as an engineer would).
 - ``max-occupancy``: the stage whose lanes' camera zones are most occupied per lane, with a
   margin before it takes the green and a maximum green.
 - ``random``: a uniformly random legal action, seeded.
+- ``program``, ``max-pressure``, ``greedy``: see :mod:`intergreen.junctions.network_baselines`.
 
 :func:`make_baseline` builds one by name with keyword parameters and refuses unknown ones with
 the list of valid ones. ``NAME:tuned`` (e.g. ``vehicle-actuated:tuned``) is the baseline with
@@ -32,6 +33,7 @@ import numpy as np
 from intergreen.errors import OptionError
 from intergreen.junctions.baseline_params import TUNED, ParamFile, tuned_params
 from intergreen.junctions.fixed_time import FixedTime
+from intergreen.junctions.network_baselines import Greedy, MaxPressure, ProgramBaseline
 from intergreen.junctions.stage_policy import Policy, per_stage, stage_crossings
 from intergreen.junctions.stage_policy import StagePolicy as _StagePolicy
 from intergreen.junctions.system_d import VehicleActuated
@@ -156,6 +158,10 @@ BASELINES: dict[str, type] = {
     "camera-actuated": CameraActuated,
     "max-occupancy": MaxOccupancy,
     "random": RandomPolicy,
+    # baselines that need the road network around the junction (network_baselines.py)
+    "program": ProgramBaseline,
+    "max-pressure": MaxPressure,
+    "greedy": Greedy,
 }
 
 

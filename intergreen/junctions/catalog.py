@@ -1,4 +1,5 @@
-"""Junction files: shipped junctions by name, a user's junction YAML by path, and loading them.
+"""Junction files: shipped junctions by name, RESCO's scenarios by ``resco:NAME``, a user's
+junction YAML by path (geometry, or a SUMO network with ``network:``), and loading them.
 
 :mod:`intergreen.junctions.spec` validates a mapping into a JunctionSpec; this module finds
 and reads the files (through the project's one YAML reader, which refuses repeated keys),
@@ -12,6 +13,8 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
+from intergreen.junctions import resco
+from intergreen.junctions.imported import is_imported, load_imported
 from intergreen.junctions.spec import JunctionSpec, SpecError, parse_spec
 from intergreen.yamlfile import YamlError
 from intergreen.yamlfile import read_yaml as _read_yaml
@@ -65,10 +68,17 @@ def load_spec(path: str | Path) -> JunctionSpec:
 
 
 def resolve_junction(junction: str | Path | JunctionSpec) -> JunctionSpec:
-    """A JunctionSpec from a spec, a shipped junction's name, or a YAML path."""
+    """A JunctionSpec from a spec, a shipped junction's name, ``resco:NAME`` or a YAML path."""
     if isinstance(junction, JunctionSpec):
         return junction
-    return load_spec(junction_path(str(junction)))
+    name = str(junction)
+    if name.startswith(resco.PREFIX):
+        return resco.junction(name.removeprefix(resco.PREFIX))
+    path = junction_path(name)
+    data = read_yaml(path)
+    if is_imported(data):
+        return load_imported(data, path.parent, str(path))
+    return load_spec(path)
 
 
 def _read_variant(path: Path, seen: tuple[Path, ...]) -> Any:

@@ -111,6 +111,10 @@ class DemandProfile(BaseModel):
     """Shares of vehicle types; None (the default) = the one passenger-car type."""
 
     _check_mix = field_validator("vehicle_mix")(_mix)
+    # SUMO route files run as they are (a junction imported from a SUMO network), from SUMO
+    # time ``sumo_begin`` (s); ``periods`` then only record the flows they bring
+    route_files: tuple[str, ...] = ()
+    sumo_begin: float = Field(default=0.0, ge=0)
 
     @property
     def duration(self) -> float:
@@ -121,7 +125,11 @@ class DemandProfile(BaseModel):
         return any(v > 0 for p in self.periods for v in p.pedestrians.values())
 
     def digest(self) -> str:
-        exclude = {"vehicle_mix"} if self.vehicle_mix is None else None  # as before mixes
+        # fields at their defaults are left out, so that a digest stays what it was before
+        # the field existed (vehicle mixes, route files)
+        exclude = {"vehicle_mix"} if self.vehicle_mix is None else set()
+        if not self.route_files and self.sumo_begin == 0:
+            exclude |= {"route_files", "sumo_begin"}
         return hashlib.sha256(self.model_dump_json(exclude=exclude).encode()).hexdigest()[:16]
 
 
@@ -235,7 +243,7 @@ def user_demand_dir() -> Path:
 
 
 def demand_names(spec: JunctionSpec) -> list[str]:
-    names: list[str] = []
+    names: list[str] = list(spec.own_demand_names())
     with contextlib.suppress(SpecError):
         names += list(load_assumptions(spec).levels)
     folders = [user_demand_dir() / spec.name]
@@ -258,6 +266,13 @@ def load_profile(path: Path) -> DemandProfile:
 def resolve_demand(spec: JunctionSpec, demand: str | float | DemandProfile) -> DemandProfile:
     """Turn a demand name, total, path or profile into a checked DemandProfile. Raises
     SpecError naming the profile's file (or the demand) when it is unknown or invalid."""
+    own = spec.own_demand(demand)
+    if own is not None:  # e.g. the route files of an imported network
+        period = Period(begin=0.0, end=own["duration"], flows=own["flows"])
+        return DemandProfile(
+            name=own["name"], periods=[period], source=own["source"],
+            route_files=own["route_files"], sumo_begin=own["sumo_begin"],
+        )  # fmt: skip
     source: str | None = None
     if isinstance(demand, str) and demand.endswith("+peds"):
         base = resolve_demand(spec, demand.removesuffix("+peds"))

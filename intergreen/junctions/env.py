@@ -41,6 +41,7 @@ from intergreen.junctions.demand import (
     resolve_demand,
 )
 from intergreen.junctions.network import build_network
+from intergreen.junctions.program_control import ProgramFollower
 from intergreen.junctions.sensors import SensorArray
 from intergreen.junctions.simulation import Backend, EpisodeMetrics, Simulation
 from intergreen.junctions.spec import JunctionSpec, Noise, SpecError
@@ -53,6 +54,9 @@ LANE_FEATURES = ("occupancy", "halting", "count", "mean_speed")
 #: taken while a change or a minimum green runs being ignored (equal-length steps: a plain
 #: MDP, and vectorised envs that do not wait for each other's long interstages).
 DECISION_MODES = ("when_ready", "every_interval")
+#: controller: our StageController writes the signal states; program: SUMO runs the
+#: network's own signal program (junctions imported from a SUMO network), nothing written
+SIGNAL_MODES = ("controller", "program")
 DemandArg = str | float | DemandProfile | Sequence[str | float | DemandProfile]
 
 
@@ -153,6 +157,7 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         sensor_noise: Noise | dict | None = None,
         pedestrians: bool | None = None,
         decisions: str = "when_ready",
+        signals: str = "controller",
         simulation_factory: Callable[..., Simulation] | None = None,
         render_mode: str | None = None,
     ) -> None:
@@ -178,7 +183,15 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
             raise SpecError(f"junction {spec.name} has no signalled pedestrian crossings")
         noise = spec.sensors.noise if sensor_noise is None else _noise(sensor_noise)
         self.sensors = SensorArray(self.network, self.lanes, noise, seed or 0, self.crossing_arms)
-        self.controller = StageController(spec, self.network.links)
+        # signals="program": SUMO runs the network's own program (the program baseline)
+        if signals not in SIGNAL_MODES:
+            raise ValueError(f"signals={signals!r}: use one of {', '.join(SIGNAL_MODES)}")
+        self.signals = signals
+        self.controller: StageController | ProgramFollower = (
+            StageController(spec, self.network.links)
+            if signals == "controller"
+            else ProgramFollower(spec, self.network.links, self.network.tls_id)
+        )
         self.duration = duration
         self.backend: Backend = backend
         self.gui = gui or render_mode == "human"
@@ -283,6 +296,8 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         self.sim.start()
         self.sensors.reset(self.sim.conn, seed=sumo_seed)
         self.controller.reset((options or {}).get("initial_stage"))
+        if isinstance(self.controller, ProgramFollower):
+            self.controller.attach(self.sim.conn)
         self._last_state = ""
         self._last_sample = 0.0
         self._buf[:] = 0
@@ -428,6 +443,7 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
             "demand": describe(self.demand) if self.demand else None,
             "reward": self.reward_info,
             "decisions": self.decisions,
+            "signals": self.signals,
             "n_stack": self.n_stack,
             "features": list(self.features),
             "action_stages": self.action_stages,

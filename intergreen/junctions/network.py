@@ -39,7 +39,7 @@ CENTRE = "C"
 SYSTEM_D_SETBACKS = (39.0, 25.0, 12.0)
 #: Written into the sensor file; bumped when it gains detectors, so that a cached build from
 #: before gets a new sensor file (the network itself is kept).
-SENSOR_LAYOUT = "<!-- intergreen sensor layout 2 -->"
+SENSOR_LAYOUT = "<!-- intergreen sensor layout 3 -->"  # 3: exit-lane cameras
 
 
 class NetworkError(IntergreenError, RuntimeError):
@@ -63,6 +63,8 @@ class Network:
     edge_speed_limits: dict[str, float]
     crossings: dict[str, str]  # crossing edge id -> arm
     walking_areas: tuple[str, ...]
+    tls_id: str = TLS_ID  # the traffic light the controller drives
+    exit_lanes: tuple[str, ...] = ()  # SUMO lane ids leaving the junction, with exit cameras
 
     @property
     def crossing_arms(self) -> tuple[str, ...]:
@@ -71,6 +73,11 @@ class Network:
     @property
     def camera_ids(self) -> tuple[str, ...]:
         return tuple(f"cam_{lane}" for lane in self.approach_lanes)
+
+    @property
+    def exit_camera_ids(self) -> tuple[str, ...]:
+        """Camera zones at the start of each exit lane (queues blocking the junction)."""
+        return tuple(f"exit_{lane}" for lane in self.exit_lanes)
 
     @property
     def stop_line_loop_ids(self) -> tuple[str, ...]:
@@ -212,6 +219,7 @@ def _read_layout(spec: JunctionSpec, net_file: Path, pedestrians: bool) -> dict:
     edges = [e.getID() for e in net.getEdges()]
     crossings, walking = _crossing_edges(net_file)
     return {
+        **_exit_lanes(spec, net),
         "crossings": crossings,
         "walking_areas": walking,
         "movements": [by_index[i] for i in range(len(by_index))],
@@ -220,6 +228,20 @@ def _read_layout(spec: JunctionSpec, net_file: Path, pedestrians: bool) -> dict:
         "speed_limits": limits,
         "edges": edges,
         "edge_speed_limits": {e.getID(): e.getSpeed() for e in net.getEdges()},
+    }
+
+
+def _exit_lanes(spec: JunctionSpec, net) -> dict[str, list]:
+    """The vehicle lanes of every exit edge (sumolib network) and their lengths."""
+    exits = [
+        lane
+        for arm in spec.arms
+        for lane in net.getEdge(exit_edge(arm)).getLanes()
+        if lane.allows("passenger")
+    ]
+    return {
+        "exit_lanes": [lane.getID() for lane in exits],
+        "exit_lengths": [lane.getLength() for lane in exits],
     }
 
 
@@ -250,7 +272,10 @@ def _crossing_links(net_file: Path) -> dict[int, str]:
     return links
 
 
-def _sensors_xml(spec: JunctionSpec, layout: dict) -> str:
+def sensors_xml(spec: JunctionSpec, layout: dict) -> str:
+    """The additional file with the camera zones (and stop-line loops) of ``layout``'s
+    approach lanes, each zone cut to its lane's length, and a zone of the same range from the
+    start of each of its exit lanes (``exit_lanes``, ``exit_lengths``), if any."""
     rng = spec.sensors.camera_range
     lines = ["<additional>", f"  {SENSOR_LAYOUT}"]
     for lane, length in zip(layout["approach_lanes"], layout["lane_lengths"], strict=True):
@@ -275,6 +300,13 @@ def _sensors_xml(spec: JunctionSpec, layout: dict) -> str:
                     f"  <inductionLoop id={quoteattr(loop)} lane={quoteattr(lane)} "
                     f'pos="{length - setback:.2f}" period="86400" file="NUL"/>'
                 )
+    for lane, length in zip(layout.get("exit_lanes", []), layout.get("exit_lengths", []),
+                            strict=True):  # fmt: skip
+        lines.append(
+            f"  <laneAreaDetector id={quoteattr('exit_' + lane)} lane={quoteattr(lane)} "
+            f'pos="0" endPos="{min(rng, length - 0.5):.2f}" period="86400" file="NUL" '
+            'friendlyPos="true"/>'
+        )
     lines.append("</additional>")
     return "\n".join(lines) + "\n"
 
@@ -286,6 +318,9 @@ def build_network(spec: JunctionSpec, *, pedestrians: bool = False, force: bool 
     lane 0) and each crossing arm a signalled crossing; otherwise the pedestrian
     groups control no links, so a pedestrian stage is an all-red for vehicles.
     """
+    own = spec.prebuilt_network(pedestrians=pedestrians, force=force)
+    if own is not None:  # a junction imported from a SUMO network brings its own
+        return own
     digest = spec.content_hash()
     peds = pedestrians and bool(crossing_arms(spec))
     folder = cache_dir() / "networks" / f"{spec.name}-{digest}{'-peds' if peds else ''}"
@@ -300,7 +335,7 @@ def build_network(spec: JunctionSpec, *, pedestrians: bool = False, force: bool 
                 (tmp / name).write_text(text)
             _netconvert(tmp)
             layout = _read_layout(spec, tmp / "junction.net.xml", peds)
-            (tmp / "sensors.add.xml").write_text(_sensors_xml(spec, layout))
+            (tmp / "sensors.add.xml").write_text(sensors_xml(spec, layout))
             (tmp / "layout.json").write_text(json.dumps(layout, indent=1))
             try:
                 tmp.rename(folder)
@@ -310,10 +345,18 @@ def build_network(spec: JunctionSpec, *, pedestrians: bool = False, force: bool 
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     layout = json.loads(layout_file.read_text())
+    if "exit_lanes" not in layout:  # built before the exit cameras: add them to the layout
+        import sumolib  # imported late: slow to import
+
+        net = sumolib.net.readNet(str(folder / "junction.net.xml"), withInternal=False)
+        layout.update(_exit_lanes(spec, net))
+        tmp_file = layout_file.with_name(f".layout-{os.getpid()}.tmp")
+        tmp_file.write_text(json.dumps(layout, indent=1))
+        os.replace(tmp_file, layout_file)
     sensors = folder / "sensors.add.xml"
-    if SENSOR_LAYOUT not in sensors.read_text():  # built before the System D loops
+    if SENSOR_LAYOUT not in sensors.read_text():  # built before the loops or exit cameras
         tmp_file = sensors.with_name(f".sensors-{os.getpid()}.tmp")
-        tmp_file.write_text(_sensors_xml(spec, layout))
+        tmp_file.write_text(sensors_xml(spec, layout))
         os.replace(tmp_file, sensors)
     return Network(
         spec_hash=digest,
@@ -329,4 +372,5 @@ def build_network(spec: JunctionSpec, *, pedestrians: bool = False, force: bool 
         edge_speed_limits=dict(layout["edge_speed_limits"]),
         crossings=dict(layout["crossings"]),
         walking_areas=tuple(layout["walking_areas"]),
+        exit_lanes=tuple(layout["exit_lanes"]),
     )

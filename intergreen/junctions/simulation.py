@@ -141,7 +141,8 @@ class Simulation:
         if self.duration <= 0:
             raise ValueError(f"duration must be > 0 s, got {self.duration}")
         self.network = network or build_network(spec, pedestrians=self.demand.has_pedestrians)
-        self.routes = write_routes(spec, self.demand)
+        # a network's own route files run as they are; profiles become a route file
+        self.routes = ",".join(self.demand.route_files) or str(write_routes(spec, self.demand))
         self.extra_options = extra_options
         self.step_length = spec.timing.step_length
         self.conn = None
@@ -163,11 +164,11 @@ class Simulation:
         cmd = [
             binary,
             "-n", str(self.network.net_file),
-            "-r", str(self.routes),
+            "-r", self.routes,
             "-a", str(self.network.sensors_file),
             "--step-length", f"{self.step_length}",
             "--seed", str(self.seed),
-            "--begin", "0",
+            "--begin", f"{self.demand.sumo_begin:g}",
             "--no-step-log", "true",
             "--no-warnings", "true",
             "--duration-log.disable", "true",
@@ -181,7 +182,7 @@ class Simulation:
                 "--tripinfo-output.write-undeparted", "true",
                 "--statistic-output", str(outdir / "statistics.xml"),
             ]  # fmt: skip
-        return cmd + list(self.extra_options)
+        return _with_options(cmd, self.spec.sumo_options()) + list(self.extra_options)
 
     def start(self, seed: int | None = None) -> None:
         """Start (or restart) the run from time 0."""
@@ -299,7 +300,7 @@ class Simulation:
 
     # ----- stepping --------------------------------------------------------------------
     def set_signal_state(self, state: str) -> None:
-        self.conn.trafficlight.setRedYellowGreenState("TL", state)
+        self.conn.trafficlight.setRedYellowGreenState(self.network.tls_id, state)
 
     def step(self) -> None:
         """Advance one step and sample the approach queues."""
@@ -338,6 +339,19 @@ class Simulation:
             [res[x][tc.LAST_STEP_VEHICLE_NUMBER] for x in edges],
             [res[x][tc.LAST_STEP_VEHICLE_HALTING_NUMBER] for x in edges],
         )
+
+
+def _with_options(cmd: list[str], options: dict[str, str]) -> list[str]:
+    """``cmd`` with each ``--option value`` of ``options`` replacing the command's own
+    (SUMO refuses an option given twice)."""
+    out = list(cmd)
+    for key, value in options.items():
+        flag = "--" + key.lstrip("-")
+        if flag in out:
+            out[out.index(flag) + 1] = str(value)
+        else:
+            out += [flag, str(value)]
+    return out
 
 
 def _close_all() -> None:

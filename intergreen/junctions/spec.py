@@ -27,6 +27,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from intergreen.errors import IntergreenError, format_validation_error
+from intergreen.junctions import rules as rule_profiles
 
 Turn = Literal["left", "ahead", "right"]
 TURNS: tuple[Turn, ...] = ("left", "ahead", "right")
@@ -130,6 +131,9 @@ class JunctionSpec(_Model):
         default=None, description="the junction this one varies; its demand files apply here"
     )
     description: str = ""
+    rules: str | dict[str, Any] = Field(
+        default="uk", description="signal-rule profile (junctions/rules.py) setting timing defaults"
+    )
     timing: Timing = Timing()
     arms: dict[str, Arm] = Field(min_length=2)
     signal_groups: dict[str, SignalGroup] = Field(min_length=1)
@@ -160,7 +164,7 @@ class JunctionSpec(_Model):
                 data[key] = [str(x) for x in data[key]]
         if "initial_stage" in data and data["initial_stage"] is not None:
             data["initial_stage"] = str(data["initial_stage"])
-        return data
+        return apply_rules(data)
 
     @model_validator(mode="after")
     def _check(self) -> JunctionSpec:
@@ -249,6 +253,27 @@ class JunctionSpec(_Model):
             ],
             dtype=bool,
         )
+
+    # ----- hooks for a junction that brings its own SUMO network (junctions/imported.py) -
+    def prebuilt_network(self, pedestrians: bool = False, force: bool = False) -> Any:
+        """The built network of a junction that has one already; None: build it from the
+        geometry (network.build_network)."""
+        return None
+
+    def own_demand(self, demand: Any) -> dict[str, Any] | None:
+        """A demand this junction brings itself (e.g. its network's route files), as the
+        fields of a DemandProfile (``name``, ``source``, ``route_files``, ``sumo_begin``,
+        ``duration`` in s and ``flows`` in veh/h per movement), or None for the usual demand
+        profiles (junctions/demand.py builds the profile)."""
+        return None
+
+    def own_demand_names(self) -> list[str]:
+        """Names of the demands :meth:`own_demand` knows."""
+        return []
+
+    def sumo_options(self) -> dict[str, str]:
+        """SUMO command-line options this junction sets (option -> value)."""
+        return {}
 
     def content_hash(self) -> str:
         """Hash of everything the road network depends on."""
@@ -366,6 +391,34 @@ def _groups_conflict(spec: JunctionSpec, g1: str, g2: str) -> bool:
     return False
 
 
+# ----- signal-rule profiles -----------------------------------------------------------------
+def apply_rules(data: dict[str, Any], program_amber: float | None = None) -> dict[str, Any]:
+    """``data`` (a junction mapping) with its rule profile's timing defaults filled in where
+    ``timing`` does not give them: amber, red+amber, minimum green, and the default
+    intergreen (at least the profile's minimum intergreen). ``program_amber`` is the signal
+    program's amber, for profiles that take it (``rules: program``). Values the junction
+    states are kept."""
+    try:
+        profile = rule_profiles.resolve(data.get("rules", "uk"))
+    except ValueError as e:
+        raise SpecError(str(e)) from None
+    timing = data.get("timing")
+    if timing is not None and not isinstance(timing, dict):
+        return data  # the model reports the wrong type
+    timing = dict(timing or {})
+    amber = profile.amber if profile.amber is not None else program_amber
+    if amber is None and "amber" not in timing:
+        raise SpecError(
+            f"rules: {profile.name} takes the amber from a signal program and this junction has "
+            "none; give timing.amber or use rules: uk"
+        )
+    timing.setdefault("amber", amber)
+    timing.setdefault("red_amber", profile.red_amber)
+    timing.setdefault("default_min_green", profile.default_min_green)
+    timing.setdefault("default_intergreen", max(5.0, profile.min_intergreen))
+    return {**data, "timing": timing}
+
+
 # ----- validation -----------------------------------------------------------------------
 def _check_movements(spec: JunctionSpec) -> None:
     known = set(spec.movements)
@@ -465,12 +518,14 @@ def _check_intergreens(spec: JunctionSpec) -> None:
 
 
 # ----- loading --------------------------------------------------------------------------
-def parse_spec(data: Any, source: str = "junction spec") -> JunctionSpec:
-    """Validate a mapping (as read from YAML) into a JunctionSpec."""
+def parse_spec(
+    data: Any, source: str = "junction spec", model: type[JunctionSpec] = JunctionSpec
+) -> JunctionSpec:
+    """Validate a mapping (as read from YAML) into a JunctionSpec (or the subclass ``model``)."""
     if not isinstance(data, dict):
         raise SpecError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
     try:
-        return JunctionSpec.model_validate(data)
+        return model.model_validate(data)
     except SpecError as e:
         raise SpecError(f"{source}: {e}") from None
     except ValidationError as e:

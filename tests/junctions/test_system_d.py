@@ -26,7 +26,8 @@ def test_loops_sit_at_the_system_d_set_backs() -> None:
             assert got == pytest.approx([39.0, 25.0, 12.0], abs=0.01)
             assert {conn.inductionloop.getLaneID(x) for x in loops} == {lane}
         # the agents' observation is what it was: camera zones and stop-line loops only
-        assert len(conn.lanearea.getIDList()) == 2 * len(net.approach_lanes)
+        # camera zones and stop-line loops per approach lane, a camera per exit lane
+        assert len(conn.lanearea.getIDList()) == 2 * len(net.approach_lanes) + len(net.exit_lanes)
     finally:
         env.close()
 

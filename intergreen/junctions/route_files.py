@@ -1,0 +1,165 @@
+"""SUMO route files of an imported network: checks, and the flows they bring to a junction.
+
+:func:`check_route_files` refuses a file that is not a SUMO route file or that references
+edges the network does not have (naming the file, the edges and the fix), before SUMO is
+started. :func:`movement_flows` counts, per movement of a traffic light, the vehicles of
+the route files that depart in a time window and pass the junction (explicit routes; trips
+from/to are routed on the shortest path with sumolib, as SUMO would route them without
+congestion), as veh/h: what a fixed-time plan is designed from, and what a run records.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from intergreen.junctions.sumo_net import NetworkImportError, TlsFacts, network
+
+__all__ = ["check_route_files", "movement_flows"]
+
+_VEHICLE_TAGS = ("vehicle", "trip", "flow")
+
+
+def _parse(path: Path) -> ET.Element:
+    try:
+        root = ET.parse(path).getroot()
+    except OSError as e:
+        raise NetworkImportError(
+            f"{path}: cannot read the route file ({e.strerror or e})"
+        ) from None
+    except ET.ParseError as e:
+        raise NetworkImportError(
+            f"{path}: not a SUMO route file (XML error: {e}); give a .rou.xml"
+        ) from None
+    if root.tag not in ("routes", "additional"):
+        raise NetworkImportError(
+            f"{path}: not a SUMO route file (top element <{root.tag}>, expected <routes>); "
+            "give a .rou.xml"
+        )
+    return root
+
+
+@lru_cache(maxsize=16)
+def _referenced_edges(path: Path, mtime: float) -> frozenset[str]:
+    root = _parse(path)
+    edges: set[str] = set()
+    for el in root.iter():
+        for attr in ("from", "to"):
+            if el.tag in (*_VEHICLE_TAGS, "walk", "personTrip", "ride") and el.get(attr):
+                edges.add(el.get(attr))
+        for attr in ("edges", "via"):
+            if el.get(attr):
+                edges.update(el.get(attr).split())
+    return frozenset(edges)
+
+
+def check_route_files(paths: Sequence[str | Path], net_file: str | Path) -> None:
+    """Raise NetworkImportError when a route file is missing, is no SUMO route file, or
+    references edges that are not in the network."""
+    known = None
+    for p in paths:
+        path = Path(p)
+        if not path.is_file():
+            raise NetworkImportError(f"{path}: no such route file; give the path of a .rou.xml")
+        refs = _referenced_edges(path.resolve(), path.stat().st_mtime)
+        if known is None:
+            net = network(net_file)
+            known = {e.getID() for e in net.getEdges(withInternal=False)}
+        missing = sorted(refs - known)
+        if missing:
+            shown = ", ".join(missing[:5]) + (
+                f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            )
+            raise NetworkImportError(
+                f"{path}: references edge(s) {shown} that are not in {Path(net_file).name}; "
+                "give routes made for this network (e.g. regenerate them with randomTrips.py)"
+            )
+
+
+def _window_count(el: ET.Element, begin: float, end: float) -> float:
+    """Vehicles a <flow> inserts within [begin, end) (expected number)."""
+    f_begin = float(el.get("begin", 0))
+    f_end = float(el.get("end", end))
+    lo, hi = max(f_begin, begin), min(f_end, end)
+    if hi <= lo:
+        return 0.0
+    span = f_end - f_begin
+    if el.get("number") is not None and span > 0:
+        return float(el.get("number")) * (hi - lo) / span
+    if el.get("vehsPerHour") is not None:
+        return float(el.get("vehsPerHour")) * (hi - lo) / 3600
+    period = el.get("period")
+    if period is not None:
+        try:
+            return (hi - lo) / float(period)
+        except ValueError:  # exp(rate)
+            rate = float(period.removeprefix("exp(").removesuffix(")"))
+            return (hi - lo) * rate
+    if el.get("probability") is not None:
+        return float(el.get("probability")) * (hi - lo)
+    return 0.0
+
+
+def movement_flows(
+    paths: Sequence[str | Path], facts: TlsFacts, begin: float, end: float
+) -> dict[str, float]:
+    """Movement ``ARM.turn`` -> veh/h of the route files' vehicles departing in
+    [begin, end) that pass the traffic light. Vehicles on routes that miss it are left out."""
+    net = network(facts.net_file)
+    turn_of: dict[tuple[str, str], str] = {}
+    for link in facts.links:
+        if link.crossing:
+            continue
+        for a in link.from_lanes:
+            for b in link.to_lanes:
+                turn_of[(a.rsplit("_", 1)[0], b.rsplit("_", 1)[0])] = link.movement
+    counts: dict[str, float] = {}
+    shortest: dict[tuple[str, str], list[str]] = {}
+
+    def route_of(el: ET.Element, routes: dict[str, list[str]]) -> list[str]:
+        child = el.find("route")
+        if child is not None and child.get("edges"):
+            return child.get("edges").split()
+        if el.get("route") in routes:
+            return routes[el.get("route")]
+        src, dst = el.get("from"), el.get("to")
+        if src and dst:
+            key = (src, dst)
+            if key not in shortest:
+                try:
+                    found = net.getShortestPath(net.getEdge(src), net.getEdge(dst))[0]
+                except KeyError:
+                    found = None
+                shortest[key] = [e.getID() for e in found] if found else []
+            return shortest[key]
+        return []
+
+    window = end - begin
+    for p in paths:
+        root = _parse(Path(p))
+        routes = {
+            r.get("id"): r.get("edges", "").split() for r in root.iter("route") if r.get("id")
+        }
+        for el in root:
+            if el.tag not in _VEHICLE_TAGS:
+                continue
+            if el.tag == "flow":
+                n = _window_count(el, begin, end)
+            else:
+                depart = el.get("depart", "0")
+                try:
+                    t = float(depart)
+                except ValueError:  # "triggered" and the like
+                    continue
+                n = 1.0 if begin <= t < end else 0.0
+            if n <= 0:
+                continue
+            edges = route_of(el, routes)
+            for a, b in zip(edges, edges[1:], strict=False):
+                movement = turn_of.get((a, b))
+                if movement is not None:
+                    counts[movement] = counts.get(movement, 0.0) + n
+                    break
+    return {m: c * 3600 / window for m, c in sorted(counts.items())} if window > 0 else {}

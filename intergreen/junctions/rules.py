@@ -1,0 +1,122 @@
+"""Signal-rule profiles: the aspect sequence and timing rules a junction runs under.
+
+A profile fills in what the stage controller, the rule checker and the action mask read from
+``JunctionSpec.timing`` where a junction does not state it: the amber and red+amber
+durations, the minimum green, and the least intergreen it derives (the default intergreen,
+and a junction imported from a SUMO network's intergreens from its program or geometry).
+Values a junction states itself are kept.
+
+* ``uk``: green, amber 3 s, red, red+amber 2 s, green (the UK sequence); derived intergreens
+  at least 5 s (amber plus red+amber: the conventional UK minimum for traffic phases, our
+  assumption); minimum green 7 s.
+* ``program``: the network's own signal program: its amber (yellow) duration, no red+amber
+  (SUMO, sumo-rl and RESCO switch red straight to green), intergreens as the program times
+  them (its yellow plus any all-red); minimum green 5 s (sumo-rl's default) where the program
+  gives no ``minDur``. Amber ``None`` means "the program's".
+
+Another country's profile is one call, e.g. Germany's red+amber of 1 s::
+
+    from intergreen.junctions import rules
+
+    rules.register(rules.RuleProfile(
+        name="de", description="Germany (RiLSA): amber 3 s, red+amber 1 s",
+        amber=3.0, red_amber=1.0, min_intergreen=4.0, default_min_green=5.0))
+
+after which a junction YAML may say ``rules: de``. A YAML may also give a profile inline,
+``rules: {name: de, amber: 3, red_amber: 1, min_intergreen: 4, default_min_green: 5}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from difflib import get_close_matches
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = ["RuleProfile", "get", "names", "register", "resolve"]
+
+
+class RuleProfile(BaseModel):
+    """One set of signal rules. Durations in seconds.
+
+    ``amber`` None takes the signal program's yellow duration (only for junctions imported
+    from a SUMO network). ``min_intergreen`` is the least intergreen the profile derives;
+    an intergreen the junction states is kept as it is.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    description: str = ""
+    amber: float | None = Field(default=3.0, ge=0)
+    red_amber: float = Field(default=2.0, ge=0)
+    min_intergreen: float = Field(default=0.0, ge=0)
+    default_min_green: float = Field(default=7.0, ge=0)
+
+
+_PROFILES: dict[str, RuleProfile] = {}
+
+
+def register(profile: RuleProfile) -> RuleProfile:
+    """Add (or replace) a profile under its name; returns it."""
+    _PROFILES[profile.name] = profile
+    return profile
+
+
+def names() -> list[str]:
+    return sorted(_PROFILES)
+
+
+def get(name: str) -> RuleProfile:
+    """The profile called ``name``; ValueError naming the known ones otherwise."""
+    try:
+        return _PROFILES[name]
+    except KeyError:
+        lower = {n.lower(): n for n in names()}
+        close = [lower[m] for m in get_close_matches(str(name).lower(), list(lower), n=1)]
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(
+            f"unknown signal-rule profile {name!r}{hint}; use one of {', '.join(names())} "
+            "or give one inline (rules: {name: ..., amber: ..., red_amber: ...})"
+        ) from None
+
+
+def resolve(rules: str | Mapping[str, Any] | RuleProfile) -> RuleProfile:
+    """A profile from its name, an inline mapping or a profile. Raises ValueError."""
+    if isinstance(rules, RuleProfile):
+        return rules
+    if isinstance(rules, str):
+        return get(rules)
+    if isinstance(rules, Mapping):
+        try:
+            return RuleProfile.model_validate(dict(rules))
+        except ValidationError as e:
+            errs = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())
+            raise ValueError(f"rules: {errs}") from None
+    raise ValueError(f"rules: expected a profile name or a mapping, got {type(rules).__name__}")
+
+
+register(
+    RuleProfile(
+        name="uk",
+        description="UK: green, amber 3 s, red, red+amber 2 s; derived intergreens at least 5 s",
+        amber=3.0,
+        red_amber=2.0,
+        min_intergreen=5.0,
+        default_min_green=7.0,
+    )
+)
+register(
+    RuleProfile(
+        name="program",
+        description=(
+            "the signal program's own amber and all-red, no red+amber (as SUMO, sumo-rl and "
+            "RESCO run it)"
+        ),
+        amber=None,
+        red_amber=0.0,
+        min_intergreen=0.0,
+        default_min_green=5.0,
+    )
+)

@@ -1,0 +1,594 @@
+"""Derive a junction (signal groups, stages, intergreens, minimum greens, transitions) from
+one traffic light of a SUMO network and its signal program, and write it as junction YAML.
+
+From :class:`~intergreen.junctions.sumo_net.TlsFacts`:
+
+* **signal groups**: links that show the same aspect (green ``G``/``g``, amber, red) in
+  every phase of the program, named A, B, C, ... in link order;
+* **stages**: the program's green phases (no amber, at least one green), in program order,
+  numbered 1, 2, ...; a repeated phase is one stage;
+* **conflicts** (used by :mod:`intergreen.junctions.imported`): two groups conflict when a
+  link of one is a foe of a link of the other in SUMO's foe matrix, unless the program runs
+  them green together (then SUMO's response matrix says which gives way, and that link shows
+  ``g`` while the other is green). A program phase whose green links are foes that neither
+  gives way to is refused;
+* **intergreens** per conflicting ordered pair: from the program, the time from the end of
+  green of the losing link to the start of green of the gaining one (its amber plus any
+  all-red) at each change between consecutive green phases; where the program has no such
+  change, computed from the geometry as in the German guideline RiLSA: amber + clearing time
+  of the losing vehicle from its stop line past the conflict point (plus 6 m of vehicle, at
+  10 m/s or the path's limit if lower; pedestrians 1.2 m/s) - entering time of the gaining
+  one to the conflict point (11.1 m/s; pedestrians 1.5 m/s), rounded up to a whole second;
+* **minimum greens**: a group's shortest explicit ``minDur`` over the phases that run it,
+  else the rule profile's default;
+* **permitted transitions**: the program's order (each stage to the next green phase), or
+  every stage to every other (``transitions="all"``, as sumo-rl and RESCO let agents choose).
+
+:func:`import_network` writes the editable YAML (the network by relative path, groups by link
+index, stages, transitions, intergreens with where each came from, and the assumptions).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from intergreen.junctions import rules as rule_profiles
+from intergreen.junctions.route_files import check_route_files
+from intergreen.junctions.sumo_net import NetworkImportError, TlsFacts, read_tls
+
+__all__ = [
+    "Derived",
+    "GREEN",
+    "aspect_class",
+    "derive",
+    "group_conflicts",
+    "import_network",
+    "link_intergreens",
+    "program_amber",
+]
+
+GREEN = "G"
+VEHICLE_LENGTH = 6.0  # m, cleared past the conflict point
+CLEAR_SPEED = 10.0  # m/s, clearing vehicles (RiLSA)
+ENTER_SPEED = 11.1  # m/s, entering vehicles (RiLSA: 40 km/h)
+PED_CLEAR_SPEED = 1.2  # m/s
+PED_ENTER_SPEED = 1.5  # m/s
+
+
+def aspect_class(char: str) -> str:
+    """A SUMO state character as an aspect: G (green, major or minor), y (amber), u
+    (red+amber), r (red, or SUMO's right-turn-on-red stop ``s``), o (signal off)."""
+    if char in "Gg":
+        return GREEN
+    if char in "yY":
+        return "y"
+    if char == "u":
+        return "u"
+    if char in "rs":
+        return "r"
+    return "o"
+
+
+@dataclass(frozen=True)
+class Derived:
+    """What the program gives: groups (name -> link indices), stages (name -> groups, with
+    the program phase each came from), the program order of stages, per-group minimum greens
+    from ``minDur`` (only where explicit), and the program's amber (longest yellow, s)."""
+
+    groups: dict[str, tuple[int, ...]]
+    stages: dict[str, tuple[str, ...]]
+    stage_phase: dict[str, int]
+    order: tuple[str, ...]
+    min_greens: dict[str, float]
+    amber: float
+
+
+def _group_names(n: int) -> list[str]:
+    names = []
+    for i in range(n):
+        name, k = "", i
+        while True:
+            name = chr(ord("A") + k % 26) + name
+            k = k // 26 - 1
+            if k < 0:
+                break
+        names.append(name)
+    return names
+
+
+def _green_phases(facts: TlsFacts) -> list[int]:
+    """Indices of the program's green phases: some green, no amber or red+amber."""
+    out = []
+    for i, p in enumerate(facts.phases):
+        classes = {aspect_class(c) for c in p.state}
+        if GREEN in classes and not classes & {"y", "u"}:
+            out.append(i)
+    return out
+
+
+def program_amber(facts: TlsFacts) -> float:
+    """The longest run of amber any link shows in the program (s); 3 s if it shows none."""
+    phases = facts.phases
+    best = 0.0
+    n = len(phases)
+    for k in range(len(facts.links)):
+        for start in range(n):
+            if aspect_class(phases[start].state[k]) != "y":
+                continue
+            if aspect_class(phases[start - 1].state[k]) == "y" and n > 1:
+                continue  # not the start of a run
+            run, j = 0.0, start
+            for _ in range(n):
+                if aspect_class(phases[j].state[k]) != "y":
+                    break
+                run += phases[j].duration
+                j = (j + 1) % n
+            best = max(best, run)
+    return best if best > 0 else 3.0
+
+
+def derive(facts: TlsFacts) -> Derived:
+    """Signal groups, stages and program facts of a traffic light (module docstring).
+
+    Raises NetworkImportError when the program has no green phase, only one stage, a link
+    that is switched off, or a green phase with conflicting greens."""
+    where = f"{facts.net_file}: traffic light {facts.tls_id!r}"
+    greens = _green_phases(facts)
+    if not greens:
+        raise NetworkImportError(
+            f"{where}: program {facts.program_id!r} has no green phase (no phase with a G or g "
+            "and no amber); give a program that runs traffic (netedit) and import again"
+        )
+    columns: dict[tuple[str, ...], list[int]] = {}
+    for link in facts.links:
+        col = tuple(aspect_class(p.state[link.index]) for p in facts.phases)
+        if "o" in col:
+            raise NetworkImportError(
+                f"{where}: link {link.index} ({link.movement}) is switched off ('o'/'O') in "
+                "the program; signal it in every phase (netedit) and import again"
+            )
+        columns.setdefault(col, []).append(link.index)
+    ordered = sorted(columns.values(), key=lambda ks: ks[0])
+    groups = {name: tuple(ks) for name, ks in zip(_group_names(len(ordered)), ordered, strict=True)}
+    green_of = {
+        i: tuple(
+            g for g, ks in groups.items() if aspect_class(facts.phases[i].state[ks[0]]) == GREEN
+        )
+        for i in greens
+    }
+    stages: dict[str, tuple[str, ...]] = {}
+    stage_phase: dict[str, int] = {}
+    seen: dict[tuple[str, ...], str] = {}
+    order: list[str] = []
+    for i in greens:
+        key = green_of[i]
+        if key not in seen:
+            name = str(len(seen) + 1)
+            seen[key] = name
+            stages[name] = key
+            stage_phase[name] = i
+        order.append(seen[key])
+    if len(stages) < 2:
+        raise NetworkImportError(
+            f"{where}: program {facts.program_id!r} has only one green stage; a signal "
+            "controller needs at least two to choose between"
+        )
+    _check_program_greens(facts, groups, stages, stage_phase)
+    min_greens: dict[str, float] = {}
+    for g in groups:
+        explicit = [
+            facts.phases[i].min_dur
+            for i in greens
+            if g in green_of[i] and facts.phases[i].min_dur is not None
+        ]
+        if explicit:
+            min_greens[g] = float(min(explicit))
+    return Derived(
+        groups=groups,
+        stages=stages,
+        stage_phase=stage_phase,
+        order=tuple(order),
+        min_greens=min_greens,
+        amber=program_amber(facts),
+    )
+
+
+def _check_program_greens(
+    facts: TlsFacts,
+    groups: Mapping[str, Sequence[int]],
+    stages: Mapping[str, Sequence[str]],
+    stage_phase: Mapping[str, int],
+) -> None:
+    """Refuse a green phase in which two foe links are green and neither shows a minor
+    green ``g`` that SUMO's response matrix makes give way to the other."""
+    for s, gs in stages.items():
+        state = facts.phases[stage_phase[s]].state
+        links = [k for g in gs for k in groups[g]]
+        for a in links:
+            for b in links:
+                if a < b and (a, b) in facts.foes and not yields_in(facts, state, a, b):
+                    la, lb = facts.links[a], facts.links[b]
+                    raise NetworkImportError(
+                        f"{facts.net_file}: traffic light {facts.tls_id!r}, program phase "
+                        f"{stage_phase[s]} (stage {s}) shows links {a} ({la.movement}) and {b} "
+                        f"({lb.movement}) green together, but they are foes in SUMO's foe "
+                        "matrix and neither gives way (g); repair the program in netedit and "
+                        "import again"
+                    )
+
+
+def yields_in(facts: TlsFacts, state: str, a: int, b: int) -> bool:
+    """Whether, under ``state``, one of foe links a and b shows ``g`` and gives way to the
+    other in SUMO's response matrix."""
+    return (state[a] == "g" and (a, b) in facts.yields) or (
+        state[b] == "g" and (b, a) in facts.yields
+    )
+
+
+def compatible_groups(groups: Mapping[str, Sequence[int]], facts: TlsFacts) -> set[frozenset[str]]:
+    """Pairs of groups the program runs green together (in some green phase)."""
+    out: set[frozenset[str]] = set()
+    for i in _green_phases(facts):
+        state = facts.phases[i].state
+        green = [g for g, ks in groups.items() if any(aspect_class(state[k]) == GREEN for k in ks)]
+        for x in green:
+            for y in green:
+                if x != y:
+                    out.add(frozenset((x, y)))
+    return out
+
+
+def group_conflicts(
+    groups: Mapping[str, Sequence[int]], facts: TlsFacts
+) -> frozenset[tuple[str, str]]:
+    """Ordered pairs of conflicting groups (both orders): a foe link pair between them in
+    SUMO's foe matrix, and the program never runs them green together."""
+    together = compatible_groups(groups, facts)
+    names = list(groups)
+    pairs: set[tuple[str, str]] = set()
+    for i, x in enumerate(names):
+        for y in names[i + 1 :]:
+            if frozenset((x, y)) in together:
+                continue
+            if any((a, b) in facts.foes for a in groups[x] for b in groups[y]):
+                pairs |= {(x, y), (y, x)}
+    return frozenset(pairs)
+
+
+# ----- intergreens ---------------------------------------------------------------------
+def _program_link_intergreens(facts: TlsFacts) -> dict[tuple[int, int], float]:
+    """(losing link, gaining link) -> the program's time from the end of green of the one
+    to the start of green of the other, at each change between consecutive green phases
+    (the longest where the program changes between them more than once). Foes only."""
+    phases = facts.phases
+    greens = _green_phases(facts)
+    n = len(phases)
+    out: dict[tuple[int, int], float] = {}
+    for gi, p in enumerate(greens):
+        q = greens[(gi + 1) % len(greens)]
+        if p == q:
+            continue
+        # phases after p up to and including q, with their start offsets from the end of p
+        seq, t = [], 0.0
+        j = (p + 1) % n
+        while True:
+            seq.append((j, t))
+            if j == q:
+                break
+            t += phases[j].duration
+            j = (j + 1) % n
+        for a in range(len(facts.links)):
+            if (
+                aspect_class(phases[p].state[a]) != GREEN
+                or aspect_class(phases[q].state[a]) == GREEN
+            ):
+                continue
+            t_end = next(t for j, t in seq if aspect_class(phases[j].state[a]) != GREEN)
+            for b in range(len(facts.links)):
+                if (a, b) not in facts.foes:
+                    continue
+                if aspect_class(phases[p].state[b]) == GREEN:
+                    continue
+                if aspect_class(phases[q].state[b]) != GREEN:
+                    continue
+                t_start = next(t for j, t in seq if aspect_class(phases[j].state[b]) == GREEN)
+                out[(a, b)] = max(out.get((a, b), 0.0), max(t_start - t_end, 0.0))
+    return out
+
+
+def _first_crossing(
+    p: Sequence[tuple[float, float]], q: Sequence[tuple[float, float]]
+) -> tuple[float, float] | None:
+    """Distances along p and along q to the first point (along p) where they cross."""
+    best: tuple[float, float] | None = None
+    sp = 0.0
+    for a, b in zip(p, p[1:], strict=False):
+        sq = 0.0
+        for c, d in zip(q, q[1:], strict=False):
+            hit = _segments(a, b, c, d)
+            if hit is not None:
+                t, u = hit
+                cand = (sp + t * math.dist(a, b), sq + u * math.dist(c, d))
+                if best is None or cand[0] < best[0]:
+                    best = cand
+            sq += math.dist(c, d)
+        if best is not None:
+            return best
+        sp += math.dist(a, b)
+    return best
+
+
+def _segments(a, b, c, d) -> tuple[float, float] | None:
+    """Parameters (t along ab, u along cd) of the intersection of two segments, or None."""
+    rx, ry = b[0] - a[0], b[1] - a[1]
+    sx, sy = d[0] - c[0], d[1] - c[1]
+    den = rx * sy - ry * sx
+    if abs(den) < 1e-12:
+        return None
+    qx, qy = c[0] - a[0], c[1] - a[1]
+    t = (qx * sy - qy * sx) / den
+    u = (qx * ry - qy * rx) / den
+    if -1e-9 <= t <= 1 + 1e-9 and -1e-9 <= u <= 1 + 1e-9:
+        return t, u
+    return None
+
+
+def _length(path: Sequence[tuple[float, float]]) -> float:
+    return sum(math.dist(a, b) for a, b in zip(path, path[1:], strict=False))
+
+
+def geometric_intergreen(facts: TlsFacts, losing: int, gaining: int, amber: float) -> float:
+    """Intergreen (s, whole seconds) from link ``losing`` to link ``gaining`` by the RiLSA
+    clearance method (module docstring), at least ``amber``."""
+    la, lb = facts.links[losing], facts.links[gaining]
+    hit = _first_crossing(la.path, lb.path)
+    if hit is None:  # merging or touching: the end of the losing path, the gaining start
+        s_clear, s_enter = _length(la.path), 0.0
+        if set(la.to_lanes) & set(lb.to_lanes):
+            s_enter = _length(lb.path)
+    else:
+        s_clear, s_enter = hit
+    if la.crossing:
+        t_clear = s_clear / PED_CLEAR_SPEED
+    else:
+        t_clear = (s_clear + VEHICLE_LENGTH) / max(min(CLEAR_SPEED, la.speed), 1.0)
+    t_enter = s_enter / (PED_ENTER_SPEED if lb.crossing else ENTER_SPEED)
+    return float(max(amber, math.ceil(amber + t_clear - t_enter - 1e-9)))
+
+
+def link_intergreens(facts: TlsFacts, amber: float) -> dict[tuple[int, int], tuple[float, str]]:
+    """(losing, gaining) foe link pair -> (intergreen s, "program" or "geometry")."""
+    program = _program_link_intergreens(facts)
+    out: dict[tuple[int, int], tuple[float, str]] = {}
+    for a, b in facts.foes:
+        if (a, b) in program:
+            out[(a, b)] = (program[(a, b)], "program")
+        else:
+            out[(a, b)] = (geometric_intergreen(facts, a, b, amber), "geometry")
+    return out
+
+
+def group_intergreens(
+    groups: Mapping[str, Sequence[int]],
+    conflicts: Iterable[tuple[str, str]],
+    facts: TlsFacts,
+    amber: float,
+) -> dict[str, dict[str, tuple[float, str]]]:
+    """losing group -> gaining group -> (intergreen s, source) for every conflicting pair:
+    the longest over the pair's foe links; the source is "program" when the program timed
+    every foe link pair of them, else "geometry"."""
+    per_link = link_intergreens(facts, amber)
+    out: dict[str, dict[str, tuple[float, str]]] = {}
+    for lo, ga in sorted(conflicts):
+        values = [per_link[(a, b)] for a in groups[lo] for b in groups[ga] if (a, b) in per_link]
+        if not values:
+            continue
+        value = max(v for v, _ in values)
+        source = "program" if all(s == "program" for _, s in values) else "geometry"
+        out.setdefault(lo, {})[ga] = (value, source)
+    return out
+
+
+# ----- YAML --------------------------------------------------------------------------------
+def _movements(facts: TlsFacts, links: Iterable[int]) -> list[str]:
+    return list(dict.fromkeys(facts.links[k].movement for k in links))
+
+
+def junction_data(
+    facts: TlsFacts,
+    *,
+    name: str,
+    rules: str = "uk",
+    transitions: str = "program",
+    routes: Sequence[str] = (),
+    begin: float = 0.0,
+    end: float | None = None,
+    net_ref: str | None = None,
+    decision_interval: float = 1.0,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The junction YAML mapping for a traffic light, and notes for the printout:
+    ``(data, notes)`` with notes ``{"intergreen_sources": {...}, "assumptions": [...]}``.
+
+    ``rules`` names a profile (:mod:`intergreen.junctions.rules`); ``transitions`` is
+    ``program`` or ``all``; ``routes`` and ``net_ref`` are written as given (paths relative
+    to the YAML)."""
+    if transitions not in ("program", "all"):
+        raise NetworkImportError(f"transitions {transitions!r}: use 'program' or 'all'")
+    profile = rule_profiles.resolve(rules)
+    d = derive(facts)
+    conflicts = group_conflicts(d.groups, facts)
+    igs = group_intergreens(d.groups, conflicts, facts, d.amber)
+    stage_names = list(d.stages)
+    if transitions == "all":
+        trans = {s: [t for t in stage_names if t != s] for s in stage_names}
+    else:
+        trans = {s: [] for s in stage_names}
+        cycle = list(d.order)
+        for i, s in enumerate(cycle):
+            nxt = cycle[(i + 1) % len(cycle)]
+            if nxt != s and nxt not in trans[s]:
+                trans[s].append(nxt)
+    assumptions = [
+        f"signal groups, stages and transitions ({transitions} order) from program "
+        f"{facts.program_id!r} ({facts.program_type}) of traffic light {facts.tls_id!r}",
+        "conflicts from SUMO's foe matrix; groups the program runs green together filter "
+        "(the link SUMO's response matrix makes give way shows g)",
+        f"the program's amber (its longest yellow) is {d.amber:g} s",
+    ]
+    n_geo = sum(1 for row in igs.values() for _, src in row.values() if src == "geometry")
+    if n_geo:
+        assumptions.append(
+            f"{n_geo} intergreen(s) the program does not time are computed from the geometry "
+            "(RiLSA clearance: 10 m/s clearing, 11.1 m/s entering, 6 m vehicle)"
+        )
+    no_min = [g for g in d.groups if g not in d.min_greens]
+    if no_min:
+        assumptions.append(
+            f"minimum green {profile.default_min_green:g} s (the {profile.name} default) for "
+            f"groups without a minDur in the program: {', '.join(no_min)}"
+        )
+    if any(c == "s" for p in facts.phases for c in p.state):
+        assumptions.append("right turn on red ('s') is not modelled: those links show red")
+    short = [a.name for a in facts.arms if a.approach_lanes and a.length < 60]
+    if short:
+        assumptions.append(
+            f"approach lanes shorter than 60 m (arms {', '.join(short)}): cameras see at most "
+            "the lane"
+        )
+    data: dict[str, Any] = {
+        "name": name,
+        "description": (
+            f"traffic light {facts.tls_id} of {Path(facts.net_file).name} "
+            f"({'left' if facts.lefthand else 'right'}-hand traffic)"
+        ),
+        "network": {
+            "net_file": net_ref or str(facts.net_file),
+            "tls": facts.tls_id,
+            "program": facts.program_id,
+            "routes": list(routes),
+            "begin": begin,
+            **({"end": end} if end is not None else {}),
+        },
+        "rules": profile.name,
+        "timing": {"step_length": 1.0, "decision_interval": decision_interval},
+        "signal_groups": {
+            g: {"links": list(ks), **({"min_green": d.min_greens[g]} if g in d.min_greens else {})}
+            for g, ks in d.groups.items()
+        },
+        "stages": {
+            s: {
+                "groups": list(gs),
+                "description": f"program phase {d.stage_phase[s]}: "
+                + ", ".join(m for g in gs for m in _movements(facts, d.groups[g])),
+            }
+            for s, gs in d.stages.items()
+        },
+        "transitions": trans,
+        "action_stages": stage_names,
+        "initial_stage": stage_names[0],
+        "intergreens": {
+            lo: {ga: max(v, profile.min_intergreen) for ga, (v, _) in row.items()}
+            for lo, row in igs.items()
+        },
+        "assumptions": assumptions,
+    }
+    notes = {
+        "intergreen_sources": {
+            lo: {ga: src for ga, (_, src) in row.items()} for lo, row in igs.items()
+        },
+        "movements": {g: _movements(facts, ks) for g, ks in d.groups.items()},
+        "program_amber": d.amber,
+    }
+    return data, notes
+
+
+def _yaml_text(data: Mapping[str, Any], notes: Mapping[str, Any], facts: TlsFacts) -> str:
+    """The YAML with a header describing the links and where each intergreen came from."""
+    lines = [
+        f"# {data['name']}: imported by `intergreen junctions import` from",
+        f"# {facts.net_file} (traffic light {facts.tls_id}).",
+        "# Edit freely: stages, transitions, action stages, minimum greens, intergreens, rules.",
+        "# Signal groups name SUMO link indices (the characters of the state string):",
+    ]
+    for link in facts.links:
+        lanes = ", ".join(link.from_lanes)
+        lines.append(f"#   link {link.index:>2}: {link.movement:<14} -> {link.to_arm:<4} ({lanes})")
+    lines.append(
+        f"# Intergreens (s) derived under rules {data['rules']} (at least its minimum "
+        "intergreen), from the program"
+    )
+    lines.append("# unless marked computed (RiLSA geometry); re-import with --rules to redo them:")
+    for lo, row in notes["intergreen_sources"].items():
+        computed = [ga for ga, src in row.items() if src == "geometry"]
+        if computed:
+            lines.append(f"#   {lo} -> {', '.join(computed)}: computed")
+    main = {k: v for k, v in data.items() if k != "assumptions"}
+    body = yaml.safe_dump(main, sort_keys=False, default_flow_style=None, width=100)
+    notes_yaml = yaml.safe_dump(
+        {"assumptions": list(data.get("assumptions", []))}, default_flow_style=False, width=100
+    )
+    return "\n".join(lines) + "\n" + body + notes_yaml
+
+
+def _reference(path: Path, folder: Path) -> str:
+    """``path`` relative to ``folder`` when it lies beside it (at most two levels up),
+    else absolute."""
+    target = path.resolve()
+    try:
+        rel = os.path.relpath(target, folder.resolve())
+    except ValueError:  # another drive (Windows)
+        return str(target)
+    return rel if Path(rel).parts[:3].count("..") < 3 else str(target)
+
+
+def import_network(
+    net_file: str | Path,
+    out: str | Path,
+    *,
+    tls: str | None = None,
+    routes: Sequence[str | Path] = (),
+    name: str | None = None,
+    rules: str = "uk",
+    transitions: str = "program",
+    begin: float = 0.0,
+    end: float | None = None,
+) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """Write ``OUT/junction.yaml`` for one traffic light of a SUMO network (the network and
+    route files referenced by paths relative to it). Returns ``(path, data, notes)``.
+
+    Raises NetworkImportError (a SpecError) for bad input: see :func:`read_tls` and
+    :func:`derive`; route files that reference edges not in the network."""
+    net_path = Path(net_file)
+    if not net_path.is_file():
+        raise NetworkImportError(f"{net_path}: no such file; give the path of a .net.xml")
+    facts = read_tls(net_path, tls)
+    route_paths = [Path(r) for r in routes]
+    check_route_files(route_paths, facts.net_file)
+    folder = Path(out)
+    if name is None:
+        stem = net_path.name.removesuffix(".gz").removesuffix(".xml").removesuffix(".net")
+        name = stem if tls is None else f"{stem}-{facts.tls_id}"
+        name = "".join(c if c.isalnum() or c in "_-" else "_" for c in name)
+    data, notes = junction_data(
+        facts,
+        name=name,
+        rules=rules,
+        transitions=transitions,
+        routes=[_reference(r, folder) for r in route_paths],
+        begin=begin,
+        end=end,
+        net_ref=_reference(net_path, folder),
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "junction.yaml"
+    tmp = path.with_suffix(".yaml.tmp")
+    tmp.write_text(_yaml_text(data, notes, facts))
+    os.replace(tmp, path)
+    return path, data, notes

@@ -1,0 +1,115 @@
+"""`intergreen junctions import`, `junctions show` and `simulate` on imported junctions, and
+bad input: one line on stderr naming the file and the fix, exit code 2, no SUMO left."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from nets import joined_tls, single_intersection, sumo_rl_nets, with_program
+from procs import sumo_children
+
+from intergreen.cli import main
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    out, err = capsys.readouterr()
+    return code, " ".join(out.split()), err
+
+
+def test_import_show_and_simulate(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    grid = sumo_rl_nets() / "2x2grid"
+    code, out, err = run_cli(
+        ["junctions", "import", str(grid / "2x2.net.xml"), "--tls", "5", "--routes",
+         str(grid / "2x2.rou.xml"), "--out", str(tmp_path / "j"), "--rules", "program"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    yaml_path = tmp_path / "j" / "junction.yaml"
+    assert f"wrote{yaml_path}" in out.replace(" ", "")  # the console may wrap the path
+    assert "2x2-5: traffic light 5 of 2x2.net.xml" in out
+    assert "rules: program" in out and "demands: routes" in out
+    code, shown, err = run_cli(["junctions", "show", str(yaml_path)], capsys)
+    assert code == 0, err
+    assert shown in out  # import prints the same summary as show
+    code, out, err = run_cli(
+        ["simulate", "--junction", str(yaml_path), "--demand", "routes", "--controller",
+         "random", "--duration", "60"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "2x2-5 | demand routes | random | seed 1" in out
+    assert sumo_children() == []
+
+
+def test_show_and_simulate_resco_by_name(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(["junctions", "show", "resco:cologne1"], capsys)
+    assert code == 0, err
+    assert "RESCO cologne1" in out and "amber 3.0 s, red+amber 0.0 s" in out
+    code, out, err = run_cli(
+        ["simulate", "--junction", "resco:cologne1", "--demand", "routes", "--duration", "30"],
+        capsys,
+    )
+    assert code == 0, err
+    assert "cologne1 | demand routes | vehicle-actuated" in out
+
+
+def _bad_inputs(tmp_path: Path) -> list[tuple[list[str], str]]:
+    net, rou = single_intersection()
+    grid = sumo_rl_nets() / "2x2grid" / "2x2.net.xml"
+    bad_routes = tmp_path / "bad.rou.xml"
+    bad_routes.write_text('<routes><trip id="a" depart="0" from="n_t" to="x_y"/></routes>')
+    no_green = tmp_path / "nogreen"
+    no_green.mkdir()
+    conflicting = tmp_path / "conflicting"
+    conflicting.mkdir()
+    joined = tmp_path / "joined"
+    joined.mkdir()
+    return [
+        ([str(rou)], "single-intersection.rou.xml: not a SUMO network"),
+        ([str(grid), "--tls", "9"], "no traffic light '9'; the network has 1, 2, 5, 6"),
+        ([str(joined_tls(joined))], "'J' controls 2 junctions (A, B)"),
+        ([str(with_program(no_green, [("rrrr", 9), ("yyyy", 3)]))], "has no green phase"),
+        ([str(with_program(conflicting, [("GGGG", 9), ("rrGG", 9)]))], "neither gives way"),
+        ([str(net), "--routes", str(bad_routes)], "bad.rou.xml: references edge(s) x_y"),
+    ]
+
+
+def test_bad_input_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    for args, message in _bad_inputs(tmp_path):
+        code, out, err = run_cli(["junctions", "import", *args, "--out", str(tmp_path / "o")],
+                                 capsys)  # fmt: skip
+        assert code == 2, (args, out)
+        assert message in err, err
+        assert err.count("\n") == 1 and "Traceback" not in err
+        assert sumo_children() == []
+    assert not (tmp_path / "o" / "junction.yaml").exists()
+
+
+def test_imported_junction_with_an_unknown_demand(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run_cli(
+        ["simulate", "--junction", "resco:ingolstadt1", "--demand", "medium"], capsys
+    )
+    assert code == 2
+    assert "unknown demand 'medium' for junction ingolstadt1: use one of routes" in err
+    assert sumo_children() == []
+
+
+def test_simulate_with_the_networks_own_program(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(
+        ["simulate", "--junction", "resco:ingolstadt1", "--demand", "routes", "--controller",
+         "program", "--duration", "60"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "ingolstadt1 | demand routes | program | seed 1" in out
+    assert sumo_children() == []

@@ -1,0 +1,102 @@
+"""Baselines that need the network: program (SUMO runs the network's own signal program),
+max pressure (approach minus exit queues) and RESCO's greedy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sumo_states import run_and_check
+
+from intergreen.junctions.baselines import make_baseline
+from intergreen.junctions.catalog import resolve_junction
+from intergreen.junctions.checker import check_sequence
+from intergreen.junctions.env import make_env
+from intergreen.junctions.network import build_network
+from intergreen.junctions.network_baselines import stage_exit_lanes
+from intergreen.junctions.sumo_import import aspect_class
+
+
+def test_program_baseline_lets_sumo_run_the_networks_program() -> None:
+    policy = make_baseline("program")
+    env = make_env("resco:cologne1", "routes", seed=1, duration=300, **policy.env_kwargs)
+    seen: list[str] = []
+    steps: list[tuple[float, str, bool]] = []
+    original_step = env.step
+
+    def step(action):
+        out = original_step(action)
+        steps.append((out[4]["time"], env.controller.current_stage, env.controller.in_interstage))
+        return out
+
+    env.step = step
+    metrics, violations, n = run_and_check(env, policy, 1, seen)
+    program = {p.state for p in env.spec_.facts.phases}
+    assert set(seen) <= program and len(set(seen)) == len(program)  # SUMO's own states
+    # the program keeps RESCO's rules (3 s amber, no red+amber, intergreens >= 3 s)
+    assert violations == [] and metrics["vehicles"] > 50
+    # the follower reports the program's stages in program order 1, 2, 3, 4
+    order = [s for _, s, changing in steps if not changing]
+    changes = [b for a, b in zip(order, order[1:], strict=False) if a != b]
+    assert changes[:4] in (["2", "3", "4", "1"], ["3", "4", "1", "2"], ["4", "1", "2", "3"])
+
+
+def test_program_baseline_needs_signals_program() -> None:
+    env = make_env("resco:ingolstadt1", "routes", seed=1, duration=30)
+    env.reset(seed=1)
+    with pytest.raises(ValueError, match="signals='program'"):
+        make_baseline("program").reset(env)
+    env.close()
+    with pytest.raises(ValueError, match="signals='lights': use one of controller, program"):
+        make_env("resco:ingolstadt1", "routes", signals="lights")
+
+
+def test_exit_lanes_fed_by_a_stage() -> None:
+    spec = resolve_junction("resco:cologne1")
+    net = build_network(spec)
+    fed = stage_exit_lanes(spec, net, "4")  # group B: east and west left turns and U-turns
+    lanes = {lane for lane, f in zip(net.exit_lanes, fed, strict=True) if f}
+    assert lanes == {"32324544#0_1", "32038056#0_1", "32038051#0_1", "-28198821#4_1"}
+    gm = resolve_junction("gm_a56")
+    gm_net = build_network(gm)
+    fed = stage_exit_lanes(gm, gm_net, "1")  # from the north only
+    assert not any(f for lane, f in zip(gm_net.exit_lanes, fed, strict=True) if "N_out" in lane)
+    assert sum(fed) == len(gm_net.exit_lanes) - 2
+
+
+@pytest.mark.parametrize("name", ["max-pressure", "greedy"])
+def test_choice_follows_the_scores(name: str) -> None:
+    policy = make_baseline(name)
+    env = make_env("resco:ingolstadt1", "routes", seed=2, duration=600)
+    obs, _ = env.reset(seed=2)
+    policy.reset(env)
+    assert len(env.network.exit_camera_ids) == len(env.network.exit_lanes) == 6
+    assert set(env.network.exit_camera_ids) <= set(env.sim.conn.lanearea.getIDList())
+    done, changes = False, 0
+    while not done:
+        scores = policy.scores(env)
+        action = policy.act(obs, env)
+        current = policy.stages.index(env.controller.current_stage)
+        assert scores[action] == scores.max()
+        assert action == current or scores[action] > scores[current]
+        changes += action != current
+        obs, _, _, done, _ = env.step(action)
+    assert changes > 5
+
+
+def test_max_pressure_and_greedy_on_gm_a56_keep_the_rules() -> None:
+    for name in ("max-pressure", "greedy"):
+        env = make_env("gm_a56", "high", seed=4, duration=300)
+        _, violations, _ = run_and_check(env, make_baseline(name), 4)
+        assert violations == []
+
+
+def test_program_states_checked_under_uk_rules_break_them() -> None:
+    """The same program, checked under UK rules, lacks red+amber: the checker must say so."""
+    spec = resolve_junction("resco:ingolstadt1:uk")
+    links = build_network(spec).links
+    groups = {g: [i for i, k in enumerate(links) if k.group == g] for g in spec.signal_groups}
+    states = [p.state for p in spec.facts.phases for _ in range(int(p.duration))] * 2
+    aspects = [{g: aspect_class(s[ks[0]]) for g, ks in groups.items()} for s in states]
+    rules = {v.rule for v in check_sequence(spec, aspects)}
+    assert "no_red_amber" in rules
+    assert np.all([len(s) == len(links) for s in states])

@@ -1,0 +1,77 @@
+"""RESCO's single-junction scenarios by name, with RESCO's settings, from the sumo-rl wheel."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from procs import sumo_children
+
+from intergreen.junctions import resco
+from intergreen.junctions.baselines import make_baseline
+from intergreen.junctions.catalog import resolve_junction
+from intergreen.junctions.demand import resolve_demand
+from intergreen.junctions.env import make_env
+from intergreen.junctions.rollout import run_episode
+from intergreen.junctions.spec import SpecError
+
+
+@pytest.mark.parametrize(
+    ("name", "begin", "stages"), [("cologne1", 25200, 4), ("ingolstadt1", 57600, 3)]
+)
+def test_resco_scenario_has_rescos_settings(name: str, begin: float, stages: int) -> None:
+    spec = resolve_junction(f"resco:{name}")
+    assert spec.name == name and len(spec.stages) == stages
+    t = spec.timing
+    assert (t.step_length, t.decision_interval, t.amber, t.red_amber) == (1.0, 10.0, 3.0, 0.0)
+    # a 3 s yellow and no all-red between any two conflicting groups
+    assert {v for row in spec.intergreens.values() for v in row.values()} == {3.0}
+    assert all(len(spec.transitions[s]) == stages - 1 for s in spec.stages)  # any to any
+    assert spec.action_stages == list(spec.stages)
+    assert (spec.network.begin, spec.end) == (begin, begin + 3600)
+    assert spec.sumo_options() == {"time-to-teleport": "-1"}
+    assert spec.sensors.camera_range == 200.0
+    assert str(resco.nets_folder()) in spec.network.net_file  # read from the installed wheel
+    demand = resolve_demand(spec, "routes")
+    assert demand.sumo_begin == begin and demand.duration == 3600
+    assert demand.route_files[0].endswith(f"{name}.rou.xml")
+
+
+def test_cologne1_flows_come_from_its_trips() -> None:
+    demand = resolve_demand(resolve_junction("resco:cologne1"), "routes")
+    flows = demand.periods[0].flows
+    assert set(flows) <= {f"{a}.{t}" for a in "ESWN" for t in ("left", "ahead", "right", "uturn")}
+    # 2015 trips in the hour; those that miss the junction are left out
+    assert 1500 < sum(flows.values()) <= 2015
+
+
+def test_resco_scenario_under_uk_rules() -> None:
+    spec = resolve_junction("resco:cologne1:uk")
+    assert spec.name == "cologne1-uk" and spec.rules == "uk"
+    assert (spec.timing.amber, spec.timing.red_amber) == (3.0, 2.0)
+    assert min(v for row in spec.intergreens.values() for v in row.values()) == 5.0
+
+
+def test_unknown_resco_names() -> None:
+    with pytest.raises(SpecError, match="unknown RESCO scenario 'cologne9': use resco:cologne1"):
+        resolve_junction("resco:cologne9")
+    with pytest.raises(SpecError, match="unknown signal-rule profile 'ukk'.*did you mean 'uk'"):
+        resolve_junction("resco:cologne1:ukk")
+
+
+def test_missing_sumo_rl_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == "sumo_rl" else real(n, *a)
+    )
+    with pytest.raises(SpecError, match=r"pip install 'intergreen\[resco\]'"):
+        resolve_junction("resco:ingolstadt1")
+
+
+def test_resco_episode_starts_at_the_scenario_window() -> None:
+    env = make_env("resco:ingolstadt1", "routes", seed=1, duration=120)
+    result = run_episode(env, make_baseline("random", seed=1), 1)
+    assert result.metrics["simulated_s"] == 120
+    assert result.metrics["vehicles"] > 10  # the routes start at 57600 s, as the episode
+    assert result.decisions == 11  # every 10 s, after the first 10 s in the initial stage
+    assert sumo_children() == []

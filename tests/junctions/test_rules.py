@@ -1,0 +1,80 @@
+"""Signal-rule profiles: uk and program, another country's added by one call or inline, and
+the controller and checker working the same on each."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from nets import single_intersection
+from sumo_states import run_and_check
+
+from intergreen.junctions import rules
+from intergreen.junctions.baselines import make_baseline
+from intergreen.junctions.catalog import resolve_junction
+from intergreen.junctions.env import make_env
+from intergreen.junctions.spec import SpecError
+from intergreen.junctions.sumo_import import import_network
+
+
+def test_shipped_profiles() -> None:
+    uk, program = rules.get("uk"), rules.get("program")
+    assert (uk.amber, uk.red_amber, uk.min_intergreen, uk.default_min_green) == (3, 2, 5, 7)
+    assert program.amber is None and program.red_amber == 0  # the program's amber
+    assert {"uk", "program"} <= set(rules.names())
+    with pytest.raises(ValueError, match="unknown signal-rule profile 'UK'.*did you mean 'uk'"):
+        rules.get("UK")
+    with pytest.raises(ValueError, match="rules: red_amber"):
+        rules.resolve({"name": "x", "red_amber": -1})
+
+
+def test_gm_a56_runs_under_uk_rules() -> None:
+    spec = resolve_junction("gm_a56")
+    assert spec.rules == "uk" and (spec.timing.amber, spec.timing.red_amber) == (3.0, 2.0)
+
+
+def _variant(tmp_path: Path, profile: object) -> Path:
+    path = tmp_path / "junction.yaml"
+    path.write_text(yaml.safe_dump({"extends": "gm_a56", "name": "gm_a56_de", "rules": profile}))
+    return path
+
+
+def test_another_countrys_profile_by_registration(tmp_path: Path) -> None:
+    rules.register(rules.RuleProfile(name="test_de", amber=3, red_amber=1, min_intergreen=4,
+                                     default_min_green=5))  # fmt: skip
+    spec = resolve_junction(str(_variant(tmp_path, "test_de")))
+    assert (spec.timing.amber, spec.timing.red_amber) == (3.0, 1.0)
+    assert spec.min_green("B") == 7.0  # gm_a56 states its own default minimum green
+    env = make_env(spec, "high", seed=1, duration=240)
+    states: list[str] = []
+    metrics, violations, _ = run_and_check(env, make_baseline("random", seed=2), 2, states)
+    assert violations == [] and metrics["throughput"] > 0
+    # SUMO showed red+amber for 1 s (2 steps of 0.6 s), never the UK's 2 s
+    runs = re.findall(r"u+", "".join(s[12] for s in states))  # link 12: west ahead
+    assert runs and {len(r) for r in runs} == {2}
+
+
+def test_inline_profile_and_minimum_intergreen(tmp_path: Path) -> None:
+    net, rou = single_intersection()
+    path, data, _ = import_network(net, tmp_path / "j", routes=[rou], rules="program")
+    assert data["intergreens"] == {"A": {"B": 2.0}, "B": {"A": 2.0}}  # the program's yellow
+    data["rules"] = {"name": "strict", "amber": 4, "red_amber": 2, "min_intergreen": 9}
+    data["intergreens"] = {"A": {"B": 3}}  # stated: kept; B -> A derived: raised to 9 s
+    path.write_text(yaml.safe_dump(data))
+    spec = resolve_junction(str(path))
+    assert (spec.timing.amber, spec.timing.red_amber) == (4.0, 2.0)
+    assert (spec.intergreen("A", "B"), spec.intergreen("B", "A")) == (3.0, 9.0)
+    env = make_env(spec, "routes", seed=3, duration=240)
+    _, violations, _ = run_and_check(env, make_baseline("random", seed=3), 3)
+    assert violations == []
+    # a geometry junction keeps the intergreens it states
+    assert resolve_junction(str(_variant(tmp_path, data["rules"]))).intergreen("F", "B") == 8.0
+
+
+def test_program_rules_need_a_program(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="rules: program takes the amber from a signal program"):
+        resolve_junction(str(_variant(tmp_path, "program")))
+    with pytest.raises(SpecError, match="unknown signal-rule profile 'dutch'"):
+        resolve_junction(str(_variant(tmp_path, "dutch")))
