@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +36,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from intergreen.common import atomic_write
 from intergreen.junctions import rules as rule_profiles
 from intergreen.junctions.network import Network, cache_dir, sensors_xml
 from intergreen.junctions.route_files import check_route_files, movement_flows
@@ -406,11 +405,7 @@ def _build(spec: ImportedJunctionSpec, force: bool) -> Network:
     }
     text = sensors_xml(spec, layout)
     if not sensors.exists() or sensors.read_text() != text:  # new, or older detectors
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".sensors-", suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, sensors)
+        atomic_write(sensors, text)
     approach_edges = tuple(a.in_edge for a in facts.arms if a.in_edge and a.approach_lanes)
     exit_edges = tuple(a.out_edge for a in facts.arms if a.out_edge)
     net = sumo_network(facts.net_file)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+from intergreen.common import atomic_write
 from intergreen.errors import IntergreenError
 from intergreen.junctions.spec import JunctionSpec, Link, link_for
 from intergreen.junctions.sumo import sumo_binary
@@ -350,9 +351,7 @@ def build_network(spec: JunctionSpec, *, pedestrians: bool = False, force: bool 
 
         net = sumolib.net.readNet(str(folder / "junction.net.xml"), withInternal=False)
         layout.update(_exit_lanes(spec, net))
-        tmp_file = layout_file.with_name(f".layout-{os.getpid()}.tmp")
-        tmp_file.write_text(json.dumps(layout, indent=1))
-        os.replace(tmp_file, layout_file)
+        atomic_write(layout_file, json.dumps(layout, indent=1))
     sensors = folder / "sensors.add.xml"
     if SENSOR_LAYOUT not in sensors.read_text():  # built before the loops or exit cameras
         tmp_file = sensors.with_name(f".sensors-{os.getpid()}.tmp")

@@ -39,6 +39,7 @@ from typing import Any
 
 import yaml
 
+from intergreen.common import atomic_write
 from intergreen.junctions import rules as rule_profiles
 from intergreen.junctions.route_files import check_route_files
 from intergreen.junctions.sumo_net import NetworkImportError, TlsFacts, read_tls
@@ -588,7 +589,5 @@ def import_network(
     )
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "junction.yaml"
-    tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(_yaml_text(data, notes, facts))
-    os.replace(tmp, path)
+    atomic_write(path, _yaml_text(data, notes, facts))
     return path, data, notes
