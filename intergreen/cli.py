@@ -80,8 +80,9 @@ def metrics_table(title: str, metrics: dict[str, Any]) -> Table:
 @app.command()
 def simulate(
     junction: Annotated[
-        str, typer.Option(help="Shipped junction name or junction YAML")
-    ] = "gm_a56",
+        str | None,
+        typer.Option(help="Shipped junction name or junction YAML (default: the agent's, gm_a56)"),
+    ] = None,
     demand: Annotated[
         str, typer.Option(help="low|medium|high, 1900vph, or profile YAML")
     ] = "medium",
@@ -115,18 +116,18 @@ def simulate(
     """Simulate the junction with a controller and print its traffic metrics."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from intergreen.agents.runenv import make_run_env, policy_run_env
     from intergreen.junctions.baseline_params import params_for
-    from intergreen.junctions.env import make_env
     from intergreen.junctions.rollout import run_episode
 
     params = parse_params(param)
     if param_file is not None:
         params = {**params_for(param_file, controller), **params}
     policy = load_controller(controller, params, seed)
-    env_kwargs = getattr(policy, "env_kwargs", {})  # a trained agent's observation settings
-    if stages:
-        env_kwargs = {**env_kwargs, "action_stages": [x.strip() for x in stages.split(",")]}
-    env = make_env(junction, demand, reward, seed=seed, duration=duration, gui=gui, **env_kwargs)
+    options = {"action_stages": [x.strip() for x in stages.split(",")]} if stages else {}
+    # a trained agent: its run's junction and options, the ones given here winning
+    env = make_run_env(policy_run_env(policy), junction, demand, reward, seed=seed,
+                       duration=duration, gui=gui, **options)  # fmt: skip
     if output is not None:
         ensure_writable(output, "--output")
     total = duration or env._demand_choice(env.np_random).duration

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from intergreen.cli_common import parse_params, parse_time_limit, split_list
 from intergreen.errors import OptionError
+from intergreen.seeds import MAX_BASE_SEED
 
 console = Console(markup=False)  # paths and run records, not rich markup
 
@@ -26,7 +27,9 @@ def train_command(
     ] = "mixed",
     junction: Annotated[str, typer.Option(help="Junction name or YAML")] = "gm_a56",
     timesteps: Annotated[int, typer.Option(min=1, help="Agent decisions to train for")] = 200_000,
-    seed: Annotated[int, typer.Option(min=0, max=999_999)] = 1,
+    seed: Annotated[
+        int, typer.Option(min=0, max=MAX_BASE_SEED, help="Base seed of the training streams")
+    ] = 1,
     n_envs: Annotated[int, typer.Option("--n-envs", min=1, max=64, help="SUMO processes")] = 1,
     preset: Annotated[
         str | None, typer.Option(help="Hyperparameter preset, e.g. study_dqn")
@@ -42,8 +45,11 @@ def train_command(
     time_limit: Annotated[
         str | None, typer.Option(help="Stop after this wall time, e.g. 30m, 2h, 90s")
     ] = None,
-    resume: Annotated[bool, typer.Option(help="Continue a killed run")] = False,
+    resume: Annotated[bool, typer.Option(help="Continue a killed run exactly")] = False,
     force: Annotated[bool, typer.Option(help="Replace another run in --out")] = False,
+    keep_replay_buffer: Annotated[
+        bool, typer.Option(help="Keep DQN's replay buffer when the run finishes (large)")
+    ] = False,
 ) -> None:
     """Train a DQN or PPO agent (stable-baselines3) on the junction."""
     from intergreen.agents.training import train
@@ -66,6 +72,7 @@ def train_command(
         force=force,
         progress=True,
         time_limit=parse_time_limit(time_limit) if time_limit else None,
+        keep_replay_buffer=keep_replay_buffer,
     )
     done = (out / "done.json").read_text()
     console.print(f"model: {model}\n{done}")
@@ -81,8 +88,12 @@ def evaluate_command(
     protocol: Annotated[
         str | None, typer.Option(help="'study': 100 episodes per demand level")
     ] = None,
-    junction: Annotated[str, typer.Option()] = "gm_a56",
-    duration: Annotated[float | None, typer.Option(min=1)] = None,
+    junction: Annotated[
+        str | None, typer.Option(help="Default: the runs' junction (baselines only: gm_a56)")
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option(min=1, help="Simulated s (default: the run's, or the demand's)")
+    ] = None,
     workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
     output: Annotated[Path | None, typer.Option(help="Write every episode to this CSV")] = None,
 ) -> None:

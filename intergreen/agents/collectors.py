@@ -32,6 +32,8 @@ import torch.nn.functional as F
 from gymnasium import spaces
 from torch import nn
 
+from intergreen import seeds
+
 #: What a collector's ``on_step`` hook receives: the step's index and its info dict.
 StepHook = Callable[[int, dict[str, Any]], bool]
 
@@ -184,7 +186,16 @@ class RolloutCollector:
             setup["observation_space"], setup["action_space"], _no_learning, **kwargs
         )
         policy.set_training_mode(False)
-        return cls(policy, setup["gamma"])
+        return _resumed(cls(policy, setup["gamma"]), setup)
+
+    @staticmethod
+    def rng_state() -> dict[str, Any]:
+        """The generator that samples the actions: the process's torch generator."""
+        return {"torch": torch.get_rng_state()}
+
+    @staticmethod
+    def set_rng_state(state: dict[str, Any]) -> None:
+        torch.set_rng_state(state["torch"])
 
     def collect(
         self,
@@ -235,6 +246,7 @@ class RolloutCollector:
             "last_obs": env.last_obs,
             "last_episode_start": env.episode_start,
             "last_value": float(actor.value(env.last_obs)[0]),
+            "rng_state": self.rng_state(),
         }
 
 
@@ -269,7 +281,26 @@ class StepCollector:
         seed = worker_seed(setup)
         action_space = setup["action_space"]
         action_space.seed(seed)
-        return cls(setup["q_net"], action_space, np.random.default_rng(seed).random)
+        collector = cls(setup["q_net"], action_space, np.random.default_rng(seed).random)
+        return _resumed(collector, setup)
+
+    def _coin_generator(self) -> np.random.Generator | None:
+        """The Generator behind ``coin`` when it is one's ``random`` (parallel collectors; one
+        env's collection draws from numpy's global generator instead)."""
+        owner = getattr(self.coin, "__self__", None)
+        return owner if isinstance(owner, np.random.Generator) else None
+
+    def rng_state(self) -> dict[str, Any]:
+        """The generators of the exploration coins and of the random actions."""
+        gen = self._coin_generator()
+        return {"coins": None if gen is None else gen.bit_generator.state,
+                "actions": self.action_space.np_random.bit_generator.state}  # fmt: skip
+
+    def set_rng_state(self, state: dict[str, Any]) -> None:
+        gen = self._coin_generator()
+        if gen is not None and state["coins"] is not None:
+            gen.bit_generator.state = state["coins"]
+        self.action_space.np_random.bit_generator.state = state["actions"]
 
     def collect(
         self,
@@ -305,12 +336,22 @@ class StepCollector:
             if on_step is not None and not on_step(j, info):
                 # stopped: the hook stored nothing of this step; SB3 continues from before it
                 return {**arrays, "infos": infos, "steps": j, "last_obs": obs}
-        return {**arrays, "infos": infos, "steps": n_steps, "last_obs": env.last_obs}
+        return {**arrays, "infos": infos, "steps": n_steps, "last_obs": env.last_obs,
+                "rng_state": self.rng_state()}  # fmt: skip
 
 
 def worker_seed(setup: dict[str, Any]) -> int:
-    """A worker's seed: from the learner's seed and the env's index."""
-    return int(np.random.SeedSequence([setup["seed"], setup["index"]]).generate_state(1)[0])
+    """A worker's seed: from the learner's seed and the env's index (intergreen.seeds)."""
+    return seeds.worker_seed(setup["seed"], setup["index"])
+
+
+def _resumed(collector: Any, setup: dict[str, Any]) -> Any:
+    """``collector`` with the generator state a resumed learner's checkpoint holds for this
+    env (``setup["rng_states"]``), if any."""
+    states = setup.get("rng_states")
+    if states is not None and states[setup["index"]] is not None:
+        collector.set_rng_state(states[setup["index"]])
+    return collector
 
 
 def _no_learning(_: float) -> float:

@@ -13,6 +13,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from intergreen.errors import IntergreenError
+from intergreen.rewards.registry import reward_version
+from intergreen.seeds import MAX_BASE_SEED
+from intergreen.version import __version__
 from intergreen.yamlfile import read_yaml
 
 PRESETS_FILE = Path(__file__).with_name("presets.yaml")
@@ -98,7 +101,9 @@ class TrainConfig(BaseModel):
     demand: str | list[str] = "mixed"
     reward: str | dict[str, Any] = "average_speed"
     timesteps: int = Field(gt=0)
-    seed: int = Field(default=0, ge=0)
+    #: The run's base seed: training env i plays the ``train`` stream (seed, i) of
+    #: intergreen.seeds; the model (torch, numpy, exploration) is seeded with it too.
+    seed: int = Field(default=0, ge=0, le=MAX_BASE_SEED)
     preset: str | None = None
     hyperparams: dict[str, Any] = Field(default_factory=dict)
     n_envs: int = Field(default=1, ge=1, le=64)
@@ -112,10 +117,17 @@ class TrainConfig(BaseModel):
         """The preset's environment options updated by this run's own."""
         return preset_env_options(self.agent, self.preset) | self.env_kwargs
 
+    def versions(self) -> dict[str, str]:
+        """``intergreen_version`` (the package) and ``reward_version`` (the training reward's
+        formula, intergreen.rewards.registry.reward_version): both part of the key."""
+        return {"intergreen_version": __version__,
+                "reward_version": reward_version(self.reward)}  # fmt: skip
+
     def key(self) -> str:
-        """A hash of the resolved configuration."""
+        """A hash of the resolved configuration and the versions that made it."""
         payload = self.model_dump() | {
             "resolved": self.resolved_hyperparameters(),
             "env": self.resolved_env_kwargs(),
+            **self.versions(),
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]

@@ -1,9 +1,11 @@
 """Evaluate controllers (trained agents and baselines) on held-out seeds.
 
-Every controller meets the same episodes: seed ``EVAL_SEED_BASE + i`` for
-episode ``i`` at every demand level, so comparisons are paired, and no
-evaluation seed is ever a training seed. The study's protocol is 100
-episodes per demand level (``episodes=STUDY_EPISODES``).
+Every controller meets the same episodes: episode ``i`` at every demand level is reset with
+``intergreen.seeds.episode_seeds(role, n)[i]``, so comparisons are paired. The role is
+``test`` (reports, ``intergreen evaluate``) unless a selection asks for ``validation``
+(tuning trials); training uses neither. A trained agent runs in its run's recorded junction and
+environment options merged with the caller's (intergreen.agents.runenv). The study's protocol
+is 100 episodes per demand level (``episodes=STUDY_EPISODES``).
 """
 
 from __future__ import annotations
@@ -14,44 +16,62 @@ from typing import Any
 
 import pandas as pd
 
-from intergreen.agents.training import EVAL_SEED_BASE
-from intergreen.errors import OptionError
+from intergreen.agents.runenv import (
+    RunEnv,
+    common_junction,
+    make_run_env,
+    policy_run_env,
+    recorded_env,
+)
+from intergreen.seeds import episode_seeds
 from intergreen.workers import CrashSafePool
 
 STUDY_EPISODES = 100
 
 
-def evaluation_seeds(episodes: int, offset: int = 0) -> list[int]:
-    if episodes < 1:
-        raise OptionError(f"episodes must be >= 1, got {episodes}")
-    return [EVAL_SEED_BASE + offset + i for i in range(episodes)]
+def evaluation_seeds(episodes: int, offset: int = 0, role: str = "test") -> list[int]:
+    """Reset seeds of evaluation episodes ``offset .. offset + episodes - 1`` of ``role``
+    (SeedError for a bad role or fewer than one episode)."""
+    return episode_seeds(role, episodes, start=offset)
 
 
-def _policy_and_env_kwargs(controller: Any) -> tuple[Any, dict[str, Any]]:
+def _controller(controller: Any) -> tuple[Any, RunEnv | None]:
+    """The Policy and, for a trained agent, what its run recorded about its env."""
     from intergreen.junctions.baselines import is_baseline, make_baseline
 
     if not isinstance(controller, str | Path):
-        return controller, getattr(controller, "env_kwargs", {})
+        return controller, policy_run_env(controller)
     name = str(controller)
     if is_baseline(name):
         policy = make_baseline(name)  # the program baseline asks for signals="program"
-        return policy, dict(getattr(policy, "env_kwargs", {}))
+        return policy, policy_run_env(policy)
     from intergreen.agents.policy import load_policy
 
     policy = load_policy(name)
-    return policy, policy.env_kwargs
+    return policy, policy.run_env
 
 
-def _run(task: tuple[Any, str, str, int, float | None, Any]) -> dict[str, Any]:
+def _recorded_env(controller: Any) -> RunEnv | None:
+    """What a controller's run recorded about its env, without loading its model."""
+    from intergreen.agents.policy import model_path
+    from intergreen.junctions.baselines import is_baseline
+
+    if not isinstance(controller, str | Path):
+        return getattr(controller, "run_env", None)
+    if is_baseline(str(controller)):
+        return None
+    return recorded_env(model_path(controller).parent)
+
+
+def _run(task: tuple[Any, str | Path, str, int, float | None, Any]) -> dict[str, Any]:
     from intergreen.agents.torch_setup import configure_torch
 
     configure_torch()
-    from intergreen.junctions.env import make_env
     from intergreen.junctions.rollout import run_episode
 
     controller, junction, demand, seed, duration, reward = task
-    policy, env_kwargs = _policy_and_env_kwargs(controller)
-    env = make_env(junction, demand, reward, seed=seed, duration=duration, **env_kwargs)
+    policy, run_env = _controller(controller)
+    env = make_run_env(run_env, junction, demand, reward, seed=seed, duration=duration)
     result = run_episode(env, policy, seed)
     row = result.row()
     row["controller"] = _label(controller, policy)
@@ -67,7 +87,7 @@ def _label(controller: Any, policy: Any) -> str:
 
 def evaluate(
     controllers: Any | Sequence[Any],
-    junction: str = "gm_a56",
+    junction: str | Path | None = None,
     demands: Sequence[str] = ("low", "medium", "high"),
     episodes: int = 20,
     seeds: Sequence[int] | None = None,
@@ -75,22 +95,28 @@ def evaluate(
     duration: float | None = None,
     reward: Any = None,
     workers: int = 1,
+    role: str = "test",
 ) -> pd.DataFrame:
     """Run each controller on the same held-out episodes; one row per episode.
 
-    Every controller meets the same seeds at every demand level (paired comparisons), and no
-    evaluation seed is a training seed.
+    Every controller meets the same episodes at every demand level (paired comparisons): the
+    ``role`` stream of :mod:`intergreen.seeds` (``test``; ``validation`` for selections), which
+    no training episode shares. A trained agent runs in its run's recorded junction and options,
+    the ones given here winning (:mod:`intergreen.agents.runenv`).
 
     Args:
         controllers: run folders, model zips, baseline names (``"vehicle-actuated"``, ...) or
             Policy objects (objects only with ``workers=1``); one or a sequence.
-        junction: a shipped junction name or a junction YAML path.
+        junction: a shipped junction name or a junction YAML path (default: the trained
+            agents' junction when they agree, else gm_a56).
         demands: demand levels or totals (e.g. ``"medium"``: 2117 veh/h on gm_a56).
         episodes: episodes per demand level (>= 1); the study's protocol is 100.
-        seeds: the episodes' seeds (default: ``episodes`` evaluation seeds from 1e9 up).
-        duration: simulated seconds per episode (default: the demand's, 1800 s).
+        seeds: the episodes' reset seeds (default: ``episodes`` episodes of ``role``).
+        duration: simulated seconds per episode (default: each run's recorded one, else the
+            demand's, 1800 s).
         reward: also sum this reward per episode (column ``reward``).
         workers: worker processes (one SUMO simulation each).
+        role: the seed stream, ``"test"`` (reports) or ``"validation"`` (selections).
 
     Returns:
         A DataFrame with one row per (controller, demand, episode): ``controller``,
@@ -98,12 +124,16 @@ def evaluate(
         ``avg_delay`` in s per vehicle, ``throughput`` in vehicles, queues, ...).
 
     Raises:
-        OptionError: ``episodes`` < 1 or an unknown baseline.
+        SeedError: ``episodes`` < 1 or an unknown role.
+        OptionError: an unknown baseline, or runs trained on different junctions and no
+            ``junction`` given.
         RunDirError: a run folder without a readable model.
     """
     if isinstance(controllers, str | Path) or not isinstance(controllers, Sequence):
         controllers = [controllers]
-    seeds = list(seeds) if seeds is not None else evaluation_seeds(episodes)
+    runs = [run for run in map(_recorded_env, controllers) if run is not None]
+    junction = common_junction(runs, junction)
+    seeds = list(seeds) if seeds is not None else evaluation_seeds(episodes, role=role)
     tasks = [
         (c, junction, d, s, duration, reward) for c in controllers for d in demands for s in seeds
     ]

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from intergreen.agents.training import RunDirError
+from intergreen.agents.rundir import RunDirError, load_run_config
+from intergreen.agents.runenv import RunEnv, make_run_env, recorded_env
 
 if TYPE_CHECKING:
     from intergreen.junctions.env import JunctionEnv
@@ -24,12 +25,30 @@ def model_path(path: str | Path) -> Path:
 
 
 class AgentPolicy:
-    """A stable-baselines3 model acting greedily at each decision."""
+    """A stable-baselines3 model acting greedily at each decision.
 
-    def __init__(self, model: Any, name: str, env_kwargs: dict[str, Any] | None = None) -> None:
+    ``run_env``: the junction and environment options the agent was trained with (a bare
+    model zip without its run folder records none: gm_a56 and make_env's defaults).
+    """
+
+    def __init__(self, model: Any, name: str, run_env: RunEnv | None = None) -> None:
         self.model = model
         self.name = name
-        self.env_kwargs = env_kwargs or {}
+        self.run_env = run_env or RunEnv()
+
+    @property
+    def env_kwargs(self) -> dict[str, Any]:
+        """The recorded environment options (read-only view)."""
+        return dict(self.run_env.options)
+
+    def make_env(
+        self, demand: Any = "medium", seed: int | None = None, **options: Any
+    ) -> JunctionEnv:
+        """An env this agent can act in: the run's recorded junction and options merged with
+        ``options`` (intergreen.agents.runenv: the caller's win where not None)."""
+        junction = options.pop("junction", None)
+        reward = options.pop("reward", None)
+        return make_run_env(self.run_env, junction, demand, reward, seed=seed, **options)
 
     def reset(self, env: JunctionEnv) -> None:
         expected = self.model.observation_space.shape
@@ -48,7 +67,8 @@ class AgentPolicy:
 
 
 def load_policy(path: str | Path, **_: Any) -> AgentPolicy:
-    """Load a trained agent from its run folder or model zip."""
+    """Load a trained agent from its run folder or model zip (with the run's recorded junction
+    and environment options when its config.json is there)."""
     from intergreen.agents.torch_setup import configure_torch
 
     configure_torch()
@@ -56,19 +76,14 @@ def load_policy(path: str | Path, **_: Any) -> AgentPolicy:
 
     zip_path = model_path(path)
     run_dir = zip_path.parent
-    env_kwargs: dict[str, Any] = {}
     name = run_dir.name if zip_path.name == "model.zip" else zip_path.stem
-    agent = None
-    if (run_dir / "config.json").exists():
-        from intergreen.agents.training import load_run_config
-
-        cfg = load_run_config(run_dir)
-        agent, env_kwargs = cfg.agent, cfg.resolved_env_kwargs()
+    agent = load_run_config(run_dir).agent if (run_dir / "config.json").exists() else None
+    run_env = recorded_env(run_dir)
     classes = [{"dqn": DQN, "ppo": PPO}[agent]] if agent else [PPO, DQN]
     errors = []
     for cls in classes:
         try:
-            return AgentPolicy(cls.load(zip_path, device="cpu"), name, env_kwargs)
+            return AgentPolicy(cls.load(zip_path, device="cpu"), name, run_env)
         except Exception as e:  # wrong class or corrupt file: try the next, then report
             errors.append(f"{cls.__name__}: {e}")
     raise RunDirError(f"cannot load the model {zip_path} ({'; '.join(errors)})")

@@ -24,7 +24,10 @@ their steps are collected, chosen by ``collection``:
     the Q-network, taken as each collection starts. Actions are sampled (PPO) or explored (DQN:
     each env draws its own epsilon-greedy coin where SB3 draws one for all envs) from each
     process's own seeded generator, so a run is reproducible but not identical to a lockstep
-    run; and DQN learns one collection behind (`ParallelCollectDQN`).
+    run; and DQN learns one collection behind (`ParallelCollectDQN`). Each collection reports
+    its generators' state; the learner keeps the latest (``collector_rng_states``) for its
+    checkpoints and, resumed, hands them to its new collectors (``resume_collector_rng_states``),
+    so a resumed run explores as the uninterrupted one would.
 
 ``"sb3"``
     SB3's own ``collect_rollouts``, unchanged: its exact lockstep behaviour with any number of
@@ -114,7 +117,31 @@ def _lean_spaces(model: PPO | DQN) -> bool:
     )
 
 
-class ParallelRolloutPPO(PPO):
+class _CollectorStates:
+    """The learner's record of its parallel collectors' generator states (see the module
+    docstring); one env's collection draws from the learner's own generators."""
+
+    _collector_states: list[dict[str, Any] | None] | None = None
+    _resume_states: list[dict[str, Any] | None] | None = None
+
+    def collector_rng_states(self) -> list[dict[str, Any] | None] | None:
+        """Each env's collector generators after the latest parallel collection (None before
+        one, or with one env)."""
+        return self._collector_states
+
+    def resume_collector_rng_states(self, states: list[dict[str, Any] | None]) -> None:
+        """Give the collectors made from now on these generator states (a checkpoint's)."""
+        self._resume_states = self._collector_states = list(states)
+
+    def _record_states(self, parts: list[dict[str, Any]]) -> None:
+        self._collector_states = [p.get("rng_state") for p in parts]
+
+    def _excluded_save_params(self) -> list[str]:
+        saved = super()._excluded_save_params()  # type: ignore[misc]
+        return [*saved, "_collector_states", "_resume_states"]
+
+
+class ParallelRolloutPPO(_CollectorStates, PPO):
     """SB3's PPO, collected by lean loops (``collection="fast"``, the default: one env in
     SB3's order, several envs in parallel) or by SB3's own (``collection="sb3"``); see the
     module docstring."""
@@ -140,6 +167,7 @@ class ParallelRolloutPPO(PPO):
             "action_space": self.action_space,
             "gamma": self.gamma,
             "seed": _learner_seed(self),
+            "rng_states": self._resume_states,
         }
 
     def collect_rollouts(
@@ -229,7 +257,14 @@ class ParallelRolloutPPO(PPO):
         env.rollout_async(self, self._worker_setup, n_rollout_steps, state=state)
         local = RolloutCollector(self.policy, self.gamma).collect(env.local, n_rollout_steps)
         parts = [local, *env.rollout_wait()]
+        self._record_states(parts)
         return self._replay(parts, env, callback, rollout_buffer, n_rollout_steps)
+
+    def dump_logs(self, iteration: int = 0) -> None:
+        """SB3's, counting the iterations made before a resume (from a checkpoint taken as a
+        rollout starts) in ``time/iterations``."""
+        before = self._num_timesteps_at_start // (self.n_steps * self.n_envs)
+        super().dump_logs(iteration + before if iteration > 0 else iteration)
 
     def _replay(
         self,
@@ -277,7 +312,7 @@ class ParallelRolloutPPO(PPO):
 _signature_with_collection(ParallelRolloutPPO.__init__, PPO)
 
 
-class ParallelCollectDQN(DQN):
+class ParallelCollectDQN(_CollectorStates, DQN):
     """SB3's DQN, collected by lean loops (``collection="fast"``, the default: one env in
     SB3's order, several envs in parallel) or by SB3's own (``collection="sb3"``); see the
     module docstring.
@@ -318,6 +353,7 @@ class ParallelCollectDQN(DQN):
             "q_net": self._snapshot,
             "action_space": self.action_space,
             "seed": _learner_seed(self),
+            "rng_states": self._resume_states,
         }
 
     def _plan(self, n_steps: int, learning_starts: int, n_envs: int) -> dict[str, Any]:
@@ -438,9 +474,12 @@ class ParallelCollectDQN(DQN):
             rng = np.random.default_rng(_learner_seed(self))
             self.action_space.seed(_learner_seed(self))
             self._local_collector = StepCollector(self.q_net, self.action_space, rng.random)
+            if self._resume_states is not None and self._resume_states[0] is not None:
+                self._local_collector.set_rng_state(self._resume_states[0])
         parts = [self._local_collector.collect(env.local, n_steps, plan=plan)]
         self._train_ahead(self.num_timesteps + n_steps * env.num_envs, n_steps * env.num_envs)
         parts += env.rollout_wait()
+        self._record_states(parts)
         all_obs, all_next = _stacked(parts, "obs"), _stacked(parts, "next_obs")
         all_actions, all_rewards = _stacked(parts, "actions"), _stacked(parts, "rewards")
         all_dones = _stacked(parts, "dones")

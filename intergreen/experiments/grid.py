@@ -7,9 +7,15 @@ running SUMO and raises one :class:`GridError` listing every problem, so a typo 
 twelfth reward is found before the first hour of training, not after it.
 
 Each cell of the grid becomes a :class:`RunCell`, whose key is a hash of its resolved
-training configuration (the same hash ``intergreen train`` writes into config.json): the
-run folder is named after it, so an unchanged cell is found again on resume and a changed
-one gets a folder of its own.
+training configuration and of the versions that made it (``intergreen_version``,
+``reward_version``: the same hash ``intergreen train`` writes into config.json): the run folder
+is named after it, so an unchanged cell is found again on resume, and a changed one, or one
+whose reward formula or package version changed, gets a folder of its own. The evaluation
+plan's key (the baselines' folders) holds the package version too.
+
+Seeds (intergreen.seeds): ``seeds`` are the runs' base seeds (training streams); evaluation
+episodes come from the ``test`` stream, or from ``validation`` (``evaluation.seeds``) when the
+grid serves a selection.
 """
 
 from __future__ import annotations
@@ -18,11 +24,13 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from intergreen.errors import IntergreenError, validation_problems
+from intergreen.seeds import MAX_BASE_SEED, episode_seeds
+from intergreen.version import __version__
 from intergreen.yamlfile import YamlError, read_yaml
 
 CONFIG_DIR = Path(__file__).with_name("configs")
@@ -55,6 +63,17 @@ class TrainingBudget(BaseModel):
     checkpoint_every: int = Field(default=20_000, gt=0)
     env_kwargs: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("env_kwargs")
+    @classmethod
+    def _no_duration(cls, v: dict[str, Any]) -> dict[str, Any]:
+        if "duration" in v:
+            raise ValueError(
+                "set the episode length with the grid's episode_duration (it applies to training "
+                "and evaluation alike, so agents and baselines meet the same episodes), not "
+                "training.env_kwargs.duration"
+            )
+        return v
+
 
 class EvaluationSpec(BaseModel):
     """Held-out evaluation: the same seeds for every controller (paired comparisons)."""
@@ -62,6 +81,10 @@ class EvaluationSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     demands: list[str] = Field(default_factory=lambda: ["low", "medium", "high"], min_length=1)
     episodes: int = Field(default=30, ge=1)
+    seeds: Literal["test", "validation"] = Field(
+        default="test",
+        description="the seed stream: test (reports) or validation (a grid that selects)",
+    )
 
 
 class GridConfig(BaseModel):
@@ -92,11 +115,9 @@ class GridConfig(BaseModel):
     @field_validator("seeds")
     @classmethod
     def _seeds_range(cls, v: list[int]) -> list[int]:
-        from intergreen.agents.training import MAX_TRAIN_SEED
-
-        bad = [s for s in v if not 0 <= s < MAX_TRAIN_SEED]
+        bad = [s for s in v if not 0 <= s <= MAX_BASE_SEED]
         if bad:
-            raise ValueError(f"seeds must lie in [0, {MAX_TRAIN_SEED}); got {bad}")
+            raise ValueError(f"seeds must lie in [0, {MAX_BASE_SEED}]; got {bad}")
         if len(set(v)) != len(v):
             raise ValueError(f"seeds repeat: {v}")
         return v
@@ -134,20 +155,28 @@ class GridConfig(BaseModel):
             demands=list(self.evaluation.demands),
             episodes=self.evaluation.episodes,
             duration=self.episode_duration,
+            seed_role=self.evaluation.seeds,
         )
 
 
 @dataclass(frozen=True)
 class EvalPlan:
-    """Where and how every controller is evaluated (held-out seeds from EVAL_SEED_BASE)."""
+    """Where and how every controller is evaluated: ``episodes`` episodes of the
+    ``seed_role`` stream per demand, the same for every controller."""
 
     junction: str
     demands: list[str]
     episodes: int
     duration: float | None
+    seed_role: str = "test"
+
+    def seeds(self) -> list[int]:
+        """The evaluation episodes' reset seeds."""
+        return episode_seeds(self.seed_role, self.episodes)
 
     def key(self) -> str:
-        return _hash(self.__dict__)
+        """A hash of the plan and of the package version that evaluates it."""
+        return _hash({**self.__dict__, "intergreen_version": __version__})
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,7 @@ def reconstruct_run_configs(grid: dict[str, Any], results: pd.DataFrame) -> dict
     """config.json payloads rebuilt from ``grid`` with the presets of this version, for the
     cells whose key matches a run key in ``results`` (so the rebuilt settings are the ones the
     run used); each is marked ``"reconstructed"``. Empty when the grid does not load."""
+    from intergreen.agents.rundir import run_record
     from intergreen.experiments.grid import GridError, load_grid
 
     try:
@@ -79,10 +80,7 @@ def reconstruct_run_configs(grid: dict[str, Any], results: pd.DataFrame) -> dict
         if config.key() not in keys:
             continue
         out[cell.dir_name()] = {
-            "key": config.key(),
-            "config": config.model_dump(),
-            "hyperparameters": config.resolved_hyperparameters(),
-            "env": config.resolved_env_kwargs(),
+            **run_record(config),  # the key holds the versions too: a match proves them
             "reconstructed": "from grid.json and the presets of this version; the key matches "
             "the run key recorded in results.parquet",
         }

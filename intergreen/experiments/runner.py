@@ -6,9 +6,10 @@ Output folder layout::
       .batch.lock                 held while a batch writes here (flock)
       grid.json                   the validated grid of the latest batch
       runs/<reward>-<agent>-s<seed>-<key>/
-          config.json, metrics.csv, checkpoints/, model.zip, done.json   (intergreen.agents)
+          config.json, metrics.csv, tb/, checkpoints/, model.zip, done.json  (intergreen.agents)
           cell.json               the cell's place in the grid
-          eval.parquet, eval.json one row per evaluation episode; eval.json holds the plan key
+          eval.parquet, eval.json one row per evaluation episode; eval.json holds the plan key,
+                                  the seed role and the seeds
           error.json              only after a failure: type, message, traceback
       baselines/<name>-<plan key>/eval.parquet, eval.json
       results.parquet             every evaluation episode of the grid (tidy)
@@ -17,7 +18,9 @@ Output folder layout::
 
 A run is complete when done.json and an eval.json for the current evaluation plan exist;
 complete runs are skipped. A killed run has config.json and checkpoints but no done.json:
-it resumes from its newest checkpoint (``train(..., resume=True)``).
+it resumes exactly from its newest checkpoint (``train(..., resume=True)``). Run folders are
+named by keys that hold the package and reward versions, so a batch never resumes over runs
+made under an older formula: those are run again in folders of their own.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from typing import Any
 from intergreen.common import atomic_path, atomic_write
 from intergreen.errors import IntergreenError
 from intergreen.experiments.grid import EvalPlan, GridConfig, RunCell
+from intergreen.version import __version__
 
 RESULT_ID_COLUMNS = (
     "kind", "controller", "reward", "agent", "train_demand", "train_seed", "run_key",
@@ -121,7 +125,10 @@ def execute(task: Task) -> Outcome:
         frame = _evaluate(task)
         out.eval_s = time.perf_counter() - t0
         _write_parquet(frame, folder / "eval.parquet")
-        _write_json(folder / "eval.json", {"plan": task.plan.key(), **asdict(task.plan)})
+        _write_json(
+            folder / "eval.json",
+            {"plan": task.plan.key(), **asdict(task.plan), "seeds": task.plan.seeds()},
+        )
         (folder / "error.json").unlink(missing_ok=True)
     except Exception as e:  # recorded; the batch goes on
         out.status = "failed"
@@ -167,9 +174,6 @@ def _train_cell(task: Task, out: Outcome) -> None:
             "cell": asdict(cell),
         },
     )
-    if not (folder / "checkpoints" / "latest.json").exists():
-        # killed before its first checkpoint: start again, without the stale rows
-        (folder / "metrics.csv").unlink(missing_ok=True)
     t0 = time.perf_counter()
     # the cell's training configuration is exactly train()'s keyword arguments
     train(**cell.train_config().model_dump(), run_dir=folder, resume=True)
@@ -179,23 +183,22 @@ def _train_cell(task: Task, out: Outcome) -> None:
 def _evaluate(task: Task):
     import pandas as pd
 
-    from intergreen.agents.evaluation import evaluate, evaluation_seeds
+    from intergreen.agents.evaluation import evaluate
 
     plan = task.plan
+    # an agent's env: its run's recorded options under the plan's junction and episode length
+    # (the grid's episode_duration, the same as in training: GridConfig refuses another)
     if task.kind == "run":
         from intergreen.agents.policy import load_policy
 
-        policy = load_policy(task.folder)
-        # the evaluation plan sets the episode length, not the training env's setting
-        policy.env_kwargs = {k: v for k, v in policy.env_kwargs.items() if k != "duration"}
-        controller: Any = policy
+        controller: Any = load_policy(task.folder)  # loaded once for all episodes
     else:
         controller = task.baseline
     frame = evaluate(
         [controller],
         junction=plan.junction,
         demands=plan.demands,
-        seeds=evaluation_seeds(plan.episodes),
+        seeds=plan.seeds(),
         duration=plan.duration,
         workers=1,
     )
@@ -210,6 +213,8 @@ def _evaluate(task: Task):
         "train_demand": cell.demand_label if cell else None,
         "train_seed": cell.seed if cell else None,
         "run_key": cell.key() if cell else task.plan.key(),
+        "intergreen_version": __version__,
+        "reward_version": cell.train_config().versions()["reward_version"] if cell else None,
     }
     for k, v in ids.items():
         frame[k] = v

@@ -29,6 +29,7 @@ import gymnasium as gym
 import numpy as np
 from pydantic import ValidationError
 
+from intergreen import seeds
 from intergreen.errors import OptionError, format_validation_error
 from intergreen.frames import SensorFrame
 from intergreen.junctions.catalog import resolve_junction
@@ -235,6 +236,7 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         self.episode_metrics: EpisodeMetrics | None = None
         self.demand: DemandProfile | None = None
         self._seed = seed
+        self._seed_role: str | None = None  # of the last explicit seed (intergreen.seeds)
         if seed is not None:
             self.action_space.seed(seed)
 
@@ -269,7 +271,8 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         """Start an episode: a new SUMO run, then advance to the first decision.
 
         Args:
-            seed: reseeds the env's generator (demand draw, SUMO's seed, sensor noise); None
+            seed: reseeds the env's generator, which draws the demand, SUMO's seed (in the
+                block of the seed's role, :mod:`intergreen.seeds`) and the sensor noise's; None
                 continues its sequence (the first reset uses the constructor's ``seed``).
             options: ``{"initial_stage": "2"}`` starts in that stage (default: the first).
 
@@ -277,12 +280,15 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
             The observation (``observation_space.shape``, float32 in [0, 1]) and the info
             dict (``time`` in s, ``stage``, ``action_mask``, ``demand``).
         """
-        super().reset(seed=seed if seed is not None else self._seed)
+        seed = seed if seed is not None else self._seed
+        if seed is not None:
+            self._seed_role = seeds.role_of(seed)
+        super().reset(seed=seed)
         self._seed = None  # later resets continue the seeded sequence
         self._close_sim()
         rng = self.np_random
         self.demand = self._demand_choice(rng)
-        sumo_seed = int(rng.integers(2**31 - 1))
+        sumo_seed = seeds.sumo_seed(rng, self._seed_role)
         duration = self.duration if self.duration is not None else self.demand.duration
         self.sim = self.simulation_factory(
             self.spec_,

@@ -422,6 +422,9 @@ class Weighted(BaseReward):
             self.components.append((w, get(name, **params)))
         self.fields = tuple(f for f in FIELDS if any(f in c.fields for _, c in self.components))
         self.needs_demand = any(c.needs_demand for _, c in self.components)
+        # a component's new formula is a new weighted reward too
+        parts = ", ".join(f"{c.name}={c.version}" for _, c in self.components)
+        self.version = f"{type(self).version}({parts})"
         self._params = {
             "weights": {
                 c.name: ({"weight": w, **c.params} if c.params else w) for w, c in self.components

@@ -5,7 +5,9 @@ A reward is an object with ``reset(context)`` (called at every episode start) an
 since the previous decision, the last one being *now*; higher is better), plus
 metadata: ``name``, a one-line ``description``, the ``formula`` in plain text,
 the SensorFrame ``fields`` it reads, whether it ``needs_demand`` (an estimate of
-the arrival rate) and the ``params`` it was built with.
+the arrival rate), the ``params`` it was built with, and its ``version`` (a string, "1"
+unless given: whoever changes a reward's formula bumps it, so that runs trained under the old
+formula are told apart; run configs record it and it is part of run keys).
 
 ``register(name)`` adds a class (subclass :class:`BaseReward`, or any class
 with the protocol) or a plain function ``f(frames, context, *, param=default)
@@ -40,6 +42,8 @@ from intergreen.errors import IntergreenError
 from intergreen.frames import FIELDS, SensorFrame
 
 ENTRY_POINT_GROUP = "intergreen.rewards"
+#: A reward's version when it states none.
+DEFAULT_VERSION = "1"
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
 
 
@@ -116,6 +120,8 @@ class BaseReward:
     formula: ClassVar[str] = ""
     fields: ClassVar[tuple[str, ...]] = FIELDS
     needs_demand: ClassVar[bool] = False
+    #: Bumped whenever the formula changes (see the module docstring).
+    version: ClassVar[str] = DEFAULT_VERSION
 
     context: RewardContext | None = None
 
@@ -208,6 +214,7 @@ class _Entry:
     parameters: dict[str, Any]  # name -> default (inspect.Parameter.empty when required)
     source: str = "built-in"
     kind: str = "class"
+    version: str = DEFAULT_VERSION
 
 
 def _first_line(doc: str | None) -> str:
@@ -256,14 +263,17 @@ class Registry:
         formula: str | None = None,
         fields: Sequence[str] | None = None,
         needs_demand: bool | None = None,
+        version: str | int | None = None,
     ) -> Any:
         """Register a reward class or function under ``name``; usable as a decorator
         (``@register("name")``) or directly (``register("name", obj)``). Metadata given
-        here overrides the object's own (class attributes or the function's docstring).
-        A name already taken is an error unless ``replace=True``."""
+        here overrides the object's own (class attributes or the function's docstring);
+        ``version`` (default: the object's ``version`` attribute, else "1") names the
+        formula's version. A name already taken is an error unless ``replace=True``."""
 
         def decorate(target: Any) -> Any:
-            self._add(name, target, replace, description, formula, fields, needs_demand)
+            self._add(name, target, replace, description, formula, fields, needs_demand,
+                      version=version)  # fmt: skip
             return target
 
         return decorate if obj is None else decorate(obj)
@@ -278,6 +288,7 @@ class Registry:
         fields: Sequence[str] | None,
         needs_demand: bool | None,
         source: str = "built-in",
+        version: str | int | None = None,
     ) -> None:
         if not isinstance(name, str) or not _NAME.match(name):
             raise RewardError(
@@ -320,6 +331,11 @@ class Registry:
                     f"(fields: {', '.join(FIELDS)})"
                 )
             nd = needs_demand if needs_demand is not None else getattr(obj, "needs_demand", False)
+            ver = version if version is not None else getattr(obj, "version", DEFAULT_VERSION)
+            if not isinstance(ver, str | int) or isinstance(ver, bool) or not str(ver).strip():
+                raise RewardError(
+                    f"reward {name!r}: version must be a non-empty string like '2', got {ver!r}"
+                )
             self._entries[name] = _Entry(
                 name=name,
                 obj=obj,
@@ -330,6 +346,7 @@ class Registry:
                 parameters=_parameters(obj, kind),
                 source=source,
                 kind=kind,
+                version=str(ver).strip(),
             )
 
     def unregister(self, name: str) -> None:
@@ -413,7 +430,8 @@ class Registry:
 
     def describe(self, name: str) -> dict[str, Any]:
         """Metadata of a reward: name, description, formula, fields, needs_demand,
-        parameters (name -> default), required (parameters without a default), source."""
+        parameters (name -> default), required (parameters without a default), source,
+        version."""
         e = self._entry(name)
         params = {k: v for k, v in e.parameters.items() if v is not inspect.Parameter.empty}
         required = [k for k, v in e.parameters.items() if v is inspect.Parameter.empty]
@@ -426,6 +444,7 @@ class Registry:
             "parameters": params,
             "required": required,
             "source": e.source,
+            "version": e.version,
         }
 
     def get(self, name: str, **params: Any) -> Any:
@@ -486,6 +505,7 @@ class Registry:
             "description": e.description,
             "formula": e.formula,
             "needs_demand": e.needs_demand,
+            "version": e.version,
         }
         meta["fields"] = e.fields
         own = vars(obj) if hasattr(obj, "__dict__") else {}
@@ -503,7 +523,9 @@ class Registry:
 # ----- env integration -----------------------------------------------------------------------
 def resolve_reward(spec: str | Mapping[str, Any] | Any, registry: Registry | None = None) -> Any:
     """A reward from a name (``"average_speed"``), a mapping with ``name`` and the
-    parameters (``{"name": "weighted", "weights": {...}}``), or a reward instance."""
+    parameters (``{"name": "weighted", "weights": {...}}``; with ``version``, as
+    :func:`reward_metadata` records it, a RewardError when the registered version differs),
+    or a reward instance."""
     reg = registry or REGISTRY
     if isinstance(spec, str):
         return reg.get(spec)
@@ -514,9 +536,18 @@ def resolve_reward(spec: str | Mapping[str, Any] | Any, registry: Registry | Non
             raise RewardError(
                 f"a reward given as a mapping needs a 'name' key (got keys: {sorted(spec)})"
             )
+        wanted = params.pop("version", None)  # a recorded reward (reward_metadata) names it
         if set(params) == {"params"} and isinstance(params["params"], Mapping):
             params = dict(params["params"])  # {"name": ..., "params": {...}} also accepted
-        return reg.get(name, **params)
+        reward = reg.get(name, **params)
+        version = str(getattr(reward, "version", DEFAULT_VERSION))
+        if wanted is not None and str(wanted) != version:
+            raise RewardError(
+                f"reward {name!r} is version {version} here, the record asks for version "
+                f"{wanted} (its formula has changed since): retrain, or use the intergreen "
+                "version that made the record"
+            )
+        return reward
     if isinstance(spec, Reward) or (callable(spec) and hasattr(spec, "reset")):
         return spec
     raise RewardError(
@@ -539,11 +570,18 @@ def _jsonable(x: Any) -> Any:
 
 
 def reward_metadata(reward: Any) -> dict[str, Any]:
-    """Name and parameters of a reward, JSON-friendly, for run metadata."""
+    """Name, parameters and version of a reward, JSON-friendly, for run metadata."""
     return {
         "name": str(getattr(reward, "name", type(reward).__name__)),
         "params": _jsonable(getattr(reward, "params", {}) or {}),
+        "version": str(getattr(reward, "version", DEFAULT_VERSION)),
     }
+
+
+def reward_version(spec: str | Mapping[str, Any] | Any, registry: Registry | None = None) -> str:
+    """The version of the reward ``spec`` names (a name, a mapping or an instance, as for
+    :func:`resolve_reward`); RewardError when there is no such reward."""
+    return str(getattr(resolve_reward(spec, registry), "version", DEFAULT_VERSION))
 
 
 # ----- the process-wide registry (module-level API) ------------------------------------------
@@ -612,6 +650,7 @@ def plugin_errors() -> dict[str, str]:
 
 
 __all__ = [
+    "DEFAULT_VERSION",
     "ENTRY_POINT_GROUP",
     "REGISTRY",
     "BaseReward",
@@ -629,5 +668,6 @@ __all__ = [
     "reload_plugins",
     "resolve_reward",
     "reward_metadata",
+    "reward_version",
     "unregister",
 ]

@@ -35,6 +35,10 @@ def tune_command(
     train_seeds: Annotated[
         int, typer.Option(min=1, help="Agents trained per trial (their mean is the output)")
     ] = 1,
+    eval_seeds: Annotated[
+        str,
+        typer.Option(help="Seed stream trials are scored on: validation (test is for reports)"),
+    ] = "validation",
     eval_duration: Annotated[
         float | None, typer.Option(min=1, help="Simulated s per evaluation episode")
     ] = None,
@@ -76,6 +80,7 @@ def tune_command(
         eval_demands=tuple(split_list(eval_demands)),
         eval_episodes=eval_episodes,
         train_seeds=train_seeds,
+        eval_seeds=eval_seeds,
         eval_duration=eval_duration,
         cost=cost,
         preset=preset,

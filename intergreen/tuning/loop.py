@@ -1,8 +1,10 @@
 """The tuning loop behind ``intergreen tune``: CARBS over an agent's hyperparameters.
 
 Each trial trains one agent (``n_envs=1``, one torch thread) in a worker process and
-evaluates it on held-out seeds; the output is the mean average waiting time (s, minimised) and
-the cost is the training env steps (default) or the training seconds. The out folder holds:
+evaluates it on the validation seed stream (intergreen.seeds: tuning is a selection; the test
+stream serves reports only, and a spec that asks for it is refused); the output is the mean
+average waiting time (s, minimised) and the cost is the training env steps (default) or the
+training seconds. The out folder holds:
 
 - ``tune.json``: the tune's configuration (a re-run must match it) and the wall time used;
 - ``carbs.json``: the CARBS checkpoint, written atomically on every suggest and observe;
@@ -114,6 +116,8 @@ class TuneSpec:
     train_seeds: int = 1
     checkpoint_every: int = 20_000
     env_kwargs: dict[str, Any] = field(default_factory=dict)
+    #: The seed stream trials are scored on; only "validation" (a selection never sees test).
+    eval_seeds: str = "validation"
 
     def to_json(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self)))
@@ -141,6 +145,12 @@ def validate_spec(spec: TuneSpec) -> TuneSpec:
         raise TuneError("evaluation needs at least one demand and one episode")
     if spec.train_seeds < 1:
         raise TuneError(f"train_seeds={spec.train_seeds}: must be >= 1 (agents per trial)")
+    if spec.eval_seeds != "validation":
+        raise TuneError(
+            f"eval_seeds={spec.eval_seeds!r}: tuning selects hyperparameters, so it scores "
+            "trials on the validation seeds; test seeds serve reports only (--eval-seeds / "
+            "eval_seeds: validation, the default)"
+        )
     spec.search_params()  # bad preset, hyperparameter, tuned name or timesteps range
     from intergreen.junctions.env import make_env
 
@@ -172,7 +182,7 @@ def run_trial(spec: TuneSpec, trial_id: str, values: dict[str, Any], run_dir: st
     configure_torch()
     start = time.perf_counter()
     try:
-        from intergreen.agents.evaluation import evaluate
+        from intergreen.agents.evaluation import evaluate, evaluation_seeds
         from intergreen.agents.training import train
 
         hp, timesteps = hyperparams_from_suggestion(spec.agent, values, spec.base_hyperparams())
@@ -185,13 +195,17 @@ def run_trial(spec: TuneSpec, trial_id: str, values: dict[str, Any], run_dir: st
                 checkpoint_every=spec.checkpoint_every, env_kwargs=spec.env_kwargs, resume=True,
             )  # fmt: skip
             done.append(json.loads((Path(folder) / "done.json").read_text()))
+        # never the test stream: validate_spec refuses any other role than validation
+        seeds = evaluation_seeds(spec.eval_episodes, role=spec.eval_seeds)
         df = evaluate(
             [folder for folder, _ in runs], spec.junction, list(spec.eval_demands),
-            spec.eval_episodes, duration=spec.eval_duration, workers=1,
+            seeds=seeds, duration=spec.eval_duration, workers=1,
         )  # fmt: skip
         by_demand = df.groupby("demand")["avg_waiting_time"].mean()
         result = {
             "output": float(df["avg_waiting_time"].mean()),
+            "eval_seed_role": spec.eval_seeds,
+            "eval_seeds": [int(s) for s in df["seed"].unique()],
             "by_demand": {str(k): float(v) for k, v in by_demand.items()},
             "timesteps": sum(int(d["timesteps"]) for d in done),
             "train_s": sum(float(d["wall_s"]) for d in done),

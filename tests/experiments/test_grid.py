@@ -51,12 +51,37 @@ def test_shipped_configs():
 def test_run_keys_stable(tiny_cfg):
     TINY = tiny_cfg
     cell = load_grid(TINY).cells()[0]
-    # the key is a hash of the resolved training config: fixed across processes and versions
-    assert cell.key() == "bf723b93d292a12b"
-    assert cell.dir_name() == "queue-dqn-s1-bf723b93d292a12b"
+    # the key is a hash of the resolved training config and of the package and reward versions
+    # (intergreen 0.2.0, queue 1): fixed across processes
+    assert cell.key() == "16010723f5d30c57"
+    assert cell.dir_name() == "queue-dqn-s1-16010723f5d30c57"
     again = load_grid(dict(TINY, rewards=["average_speed", "queue"])).cells()[1]
     assert again.key() == cell.key()  # the order of the grid does not matter
     other = load_grid(dict(TINY, training={"timesteps": 301, "checkpoint_every": 150}))
     assert other.cells()[0].key() != cell.key()
     keys = [c.key() for c in load_grid(TINY).cells()]
     assert len(set(keys)) == len(keys)
+
+
+def test_evaluation_plan_seeds_and_versions(tiny_cfg, monkeypatch):
+    import intergreen
+    from intergreen.seeds import episode_seeds, role_of
+
+    plan = load_grid(tiny_cfg).eval_plan()
+    assert plan.seed_role == "test" and plan.seeds() == episode_seeds("test", 2)
+    selecting = load_grid(dict(tiny_cfg, evaluation={"episodes": 2, "seeds": "validation"}))
+    assert {role_of(s) for s in selecting.eval_plan().seeds()} == {"validation"}
+    assert selecting.eval_plan().key() != plan.key()
+    key = plan.key()
+    monkeypatch.setattr(intergreen, "__version__", "9.9.9")
+    assert plan.key() != key  # baselines evaluated under other code are evaluated again
+
+
+def test_grid_refuses_an_unknown_seed_role_and_a_training_duration(tiny_cfg):
+    bad = dict(tiny_cfg, evaluation={"seeds": "train"},
+               training={"timesteps": 300, "env_kwargs": {"duration": 90}})  # fmt: skip
+    with pytest.raises(GridError) as e:
+        load_grid(bad)
+    text = str(e.value)
+    assert "evaluation.seeds: Input should be 'test' or 'validation'" in text
+    assert "training.env_kwargs" in text and "episode_duration" in text

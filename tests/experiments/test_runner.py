@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import errno
 import json
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from intergreen.experiments.executors import LocalExecutor
+from intergreen.experiments.grid import load_grid
 from intergreen.experiments.runner import (
     BatchLock,
     BatchLocked,
@@ -34,6 +36,11 @@ def test_results_table(tiny_batch, tiny_grid):
         assert col in results
     agents = results[results["kind"] == "agent"]
     assert set(agents["reward"]) == {"queue", "average_speed"}
+    import intergreen
+
+    assert set(results["intergreen_version"]) == {intergreen.__version__}
+    assert set(agents["reward_version"]) == {"1"}  # what made each run, beside its episodes
+    assert results.loc[results["kind"] == "baseline", "reward_version"].isna().all()
     assert set(agents["train_seed"]) == {1}
     # paired evaluation: every controller meets the same seeds at every level
     seeds = results.groupby("controller")["eval_seed"].apply(lambda s: sorted(s))
@@ -57,27 +64,53 @@ def test_resume_skips_complete_runs(batch_copy, tiny_grid):
     pd.testing.assert_frame_equal(before, after)
 
 
-def test_killed_run_resumes_from_checkpoint(batch_copy, tiny_grid):
-    runs = _run_dirs(batch_copy)
-    killed = runs["queue"]
-    # as if killed after the checkpoint at step 150: config + checkpoint, no done.json
-    for name in ("done.json", "model.zip", "eval.parquet", "eval.json"):
-        (killed / name).unlink()
-    ck = killed / "checkpoints"
-    assert (ck / "model_150.zip").exists()
-    (ck / "latest.json").write_text(
-        json.dumps({"step": 150, "model": "model_150.zip", "replay": "replay_150.pkl"})
-    )
-    (ck / "model_300.zip").unlink()
-    kept_mtime = (runs["average_speed"] / "eval.parquet").stat().st_mtime
-    summary = run_batch(tiny_grid, batch_copy, LocalExecutor(1))
-    assert summary.done == 1 and summary.skipped == 2 and summary.ok
-    assert (killed / "done.json").exists() and (killed / "eval.parquet").exists()
-    assert json.loads((killed / "done.json").read_text())["timesteps"] >= 300
-    steps = pd.read_csv(killed / "metrics.csv")["step"]
-    assert steps.is_monotonic_increasing and steps.max() <= 310
-    assert (runs["average_speed"] / "eval.parquet").stat().st_mtime == kept_mtime
-    assert len(pd.read_parquet(batch_copy / "results.parquet")) == 12
+def _without_wall_times(frame: pd.DataFrame) -> pd.DataFrame:
+    keys = [c for c in ("controller", "demand", "episode", "step", "env") if c in frame]
+    frame = frame.drop(columns=[c for c in frame if c.endswith("wall_s")])
+    return frame.sort_values(keys).reset_index(drop=True)
+
+
+def test_killed_batch_resumes_exactly(tiny_batch, tiny_cfg, tmp_path):
+    """`intergreen compare` killed (every process of it, as Ctrl-C does) after a run's first
+    checkpoint, then run again: the same results as the batch that was never interrupted."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import yaml
+
+    grid = tmp_path / "tiny.yaml"
+    grid.write_text(yaml.safe_dump(tiny_cfg))
+    out = tmp_path / "killed"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    cmd = [sys.executable, "-m", "intergreen.cli", "compare", str(grid), "--out", str(out),
+           "--no-report"]  # fmt: skip
+    batch = subprocess.Popen(cmd, env=env, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.time() + 300
+    try:
+        while time.time() < deadline and batch.poll() is None:
+            if list(out.glob("runs/queue-*/checkpoints/latest.json")):
+                break
+            time.sleep(0.005)
+    finally:
+        os.killpg(batch.pid, signal.SIGKILL)
+        batch.wait()
+    (killed,) = out.glob("runs/queue-*")
+    assert 150 <= json.loads((killed / "checkpoints" / "latest.json").read_text())["step"] < 300
+    assert not (killed / "done.json").exists()
+
+    summary = run_batch(load_grid(tiny_cfg), out, LocalExecutor(1))
+    assert summary.ok and summary.done == 3
+    whole = tiny_batch[0]
+    for name in ("results.parquet", "learning_curves.parquet"):
+        pd.testing.assert_frame_equal(
+            _without_wall_times(pd.read_parquet(out / name)),
+            _without_wall_times(pd.read_parquet(whole / name)),
+        )
+    curves = pd.read_parquet(out / "learning_curves.parquet")
+    assert curves["episode_demand"].nunique() > 1  # several demand draws, continued not replayed
 
 
 def test_failed_run_recorded_and_batch_goes_on(batch_copy, tiny_grid):

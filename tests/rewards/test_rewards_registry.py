@@ -307,9 +307,12 @@ def test_resolve_reward_and_metadata() -> None:
     assert meta == {
         "name": "weighted",
         "params": {"weights": {"average_speed": {"weight": 1.0, "empty_value": 1.0}, "queue": 0.1}},
+        "version": "1(average_speed=1, queue=1)",
     }
     again = resolve_reward(json.loads(json.dumps(meta)))  # {"name", "params"} also accepted
     assert reward_metadata(again) == meta
+    with pytest.raises(RewardError, match="reward 'queue' is version 1 here, the record asks"):
+        resolve_reward({"name": "queue", "params": {}, "version": "0"})
     r = registry.get("average_speed_ad", demand_floor=0.1)
     assert resolve_reward(r) is r
     assert reward_metadata(r)["params"] == {

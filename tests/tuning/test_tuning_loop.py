@@ -129,6 +129,7 @@ def _cli(capsys, *args: str) -> tuple[int, str]:
         (["--agent", "ppo", "--budget", "4 hours"], "budget '4 hours'"),
         (["--agent", "ppo", "--out", "/proc/nope/tune"], "cannot write there"),
         (["--agent", "ppo", "--train-seeds", "0"], "'--train-seeds'"),
+        (["--agent", "ppo", "--eval-seeds", "test"], "test seeds serve reports only"),
     ],
 )
 def test_cli_user_errors(tmp_path, capsys, args: list[str], message: str) -> None:

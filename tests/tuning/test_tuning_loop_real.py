@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from intergreen.agents.evaluation import evaluation_seeds
 from intergreen.tuning import CARBS
 from intergreen.tuning.loop import TuneSpec, tune
 
@@ -27,8 +28,12 @@ def test_tiny_real_tune_writes_report_and_resumes(tmp_path) -> None:
     r = tune(SPEC, "10m", out, workers=2, max_trials=3, progress=False)
     assert [t["id"] for t in r.trials] == ["t0000", "t0001", "t0002"]
     assert all(t["status"] == "done" for t in r.trials), [t.get("error") for t in r.trials]
+    test_seeds = set(evaluation_seeds(1000, role="test"))
     for t in r.trials:
         assert t["output"] > 0 and t["cost"] == t["timesteps"] >= t["values"]["timesteps"]
+        # scored on the validation stream, never on a test seed (those serve reports only)
+        assert t["eval_seeds"] == evaluation_seeds(1, role="validation")
+        assert t["eval_seed_role"] == "validation" and not set(t["eval_seeds"]) & test_seeds
         run = out / "trials" / t["id"]
         assert (run / "model.zip").exists() and (run / "done.json").exists()
         cfg = json.loads((run / "config.json").read_text())
@@ -64,7 +69,8 @@ def test_two_training_seeds_per_trial_average_both_agents(tmp_path) -> None:
     steps = [json.loads((run / "done.json").read_text())["timesteps"] for run in runs]
     assert t["cost"] == t["timesteps"] == sum(steps) >= 2 * t["values"]["timesteps"]
     # the output is the mean over both agents' episodes, recomputed here from the saved models
-    df = evaluate([str(run) for run in runs], "gm_a56", ["medium"], 1, duration=120.0)
+    df = evaluate([str(run) for run in runs], "gm_a56", ["medium"], 1, duration=120.0,
+                  role="validation")  # fmt: skip
     assert len(t["by_seed"]) == 2 and t["by_seed"] != [t["by_seed"][0]] * 2
     assert t["output"] == pytest.approx(df["avg_waiting_time"].mean())
     assert t["output"] == pytest.approx(sum(t["by_seed"]) / 2)

@@ -1,0 +1,107 @@
+"""A training run's folder: its recorded configuration, and the checks before writing to it.
+
+``config.json`` holds what made the run: ``key`` (the hash that names it), ``intergreen_version``
+and ``reward_version`` (both part of the key: a run made under other code or another reward
+formula is another run), ``config`` (train()'s arguments), the resolved ``hyperparameters``
+and environment options ``env``, and ``seeds`` (the seed scheme, base seed and role, the first
+episode's reset seed of each env).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from intergreen.common import atomic_write
+from intergreen.errors import IntergreenError
+
+if TYPE_CHECKING:
+    from intergreen.agents.config import TrainConfig
+
+#: What train() writes into a run folder (cleared by ``force``).
+RUN_OUTPUTS = ("checkpoints", "tb", "metrics.csv", "model.zip", "done.json")
+
+
+class RunDirError(IntergreenError, ValueError):
+    """The run folder holds another run, or a checkpoint that cannot be read."""
+
+
+def run_record(config: TrainConfig) -> dict[str, Any]:
+    """config.json's content for a run of ``config``."""
+    from intergreen import seeds
+
+    return {
+        "key": config.key(),
+        **config.versions(),
+        "config": config.model_dump(),
+        "hyperparameters": config.resolved_hyperparameters(),
+        "env": config.resolved_env_kwargs(),
+        "seeds": seeds.describe(config.seed, "train", config.n_envs),
+    }
+
+
+def _why_different(old: dict[str, Any], new: dict[str, Any]) -> str:
+    for name, what in (("intergreen_version", "intergreen"), ("reward_version", "reward")):
+        if old.get(name) != new[name]:
+            was = old.get(name) or "an unrecorded version"
+            return f"a run made under {what} version {was} (this is {new[name]})"
+    return "a run with another configuration"
+
+
+def prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool, force: bool) -> None:
+    """Create the folder and write config.json, or check that the folder holds this run;
+    RunDirError for another run's folder (unless ``force``, which clears it) or for this run's
+    checkpoints without ``resume``."""
+    cfg_file = run_dir / "config.json"
+    record = run_record(config)
+    if cfg_file.exists():
+        try:
+            old = json.loads(cfg_file.read_text())
+        except json.JSONDecodeError:
+            old = {}
+        same = old.get("key") == record["key"]
+        if not same and not force:
+            raise RunDirError(
+                f"{run_dir} holds {_why_different(old, record)}; use another --out, or --force "
+                "to replace it"
+            )
+        if force and not (same and resume):
+            clear_outputs(run_dir)
+        elif not resume and (run_dir / "checkpoints").exists():
+            raise RunDirError(
+                f"{run_dir} already holds this run's checkpoints; use --resume to continue it "
+                "or --force to start again"
+            )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write(cfg_file, json.dumps(record, indent=2))
+
+
+def clear_outputs(run_dir: Path) -> None:
+    for name in RUN_OUTPUTS:
+        p = run_dir / name
+        shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+
+
+def read_run_record(run_dir: str | Path) -> dict[str, Any]:
+    """A run folder's config.json; RunDirError when it is missing or unreadable."""
+    try:
+        payload = json.loads((Path(run_dir) / "config.json").read_text())
+        assert isinstance(payload.get("config"), dict)
+    except (OSError, json.JSONDecodeError, AssertionError) as e:
+        raise RunDirError(f"{run_dir}: no readable config.json ({e})") from None
+    return payload
+
+
+def load_run_config(run_dir: str | Path) -> TrainConfig:
+    """The TrainConfig recorded in a run folder."""
+    from pydantic import ValidationError
+
+    from intergreen.agents.config import TrainConfig
+    from intergreen.errors import format_validation_error
+
+    try:
+        return TrainConfig.model_validate(read_run_record(run_dir)["config"])
+    except ValidationError as e:
+        raise RunDirError(format_validation_error(e, f"{run_dir}/config.json")) from None

@@ -1,0 +1,105 @@
+"""Rebuild a trained agent's environment from its run's recorded options and the caller's.
+
+Every path that runs a trained agent (``intergreen evaluate``, ``simulate --controller RUN``,
+``compare``, ``tune``, and ``load_policy(RUN).make_env(...)`` in Python) builds its env with
+:func:`make_run_env`, under one precedence:
+
+1. the caller's options, where the caller gives a value (an option left ``None`` is not given);
+2. the run's recorded options (config.json ``env``: the preset's options updated by ``--env``,
+   e.g. ``duration``, ``decisions``, ``n_stack``);
+3. ``make_env``'s defaults.
+
+The junction is the caller's when given, else the run's. A caller option that changes what the
+agent observes or chooses among (``n_stack``, ``features``, ``action_stages``, ...) gives an
+env the agent cannot act in: ``AgentPolicy.reset`` refuses it with the shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from intergreen.errors import OptionError
+
+if TYPE_CHECKING:
+    from intergreen.junctions.env import JunctionEnv
+
+#: The junction of controllers that record none (baselines).
+DEFAULT_JUNCTION = "gm_a56"
+
+
+@dataclass(frozen=True)
+class RunEnv:
+    """What a run records about its environment: the junction and ``make_env``'s options."""
+
+    junction: str = DEFAULT_JUNCTION
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def recorded_env(run_dir: str | Path) -> RunEnv:
+    """A run folder's recorded junction and options (a bare model without config.json: gm_a56
+    and make_env's defaults); RunDirError when config.json is unreadable."""
+    from intergreen.agents.rundir import load_run_config
+
+    if not (Path(run_dir) / "config.json").exists():
+        return RunEnv()
+    cfg = load_run_config(run_dir)
+    return RunEnv(cfg.junction, cfg.resolved_env_kwargs())
+
+
+def policy_run_env(policy: Any) -> RunEnv | None:
+    """What a controller asks of its env: a trained agent's recorded run (``run_env``), a
+    baseline's own options (``env_kwargs``, e.g. the ``program`` baseline's
+    ``signals="program"``), else None."""
+    run_env = getattr(policy, "run_env", None)
+    if run_env is not None:
+        return run_env
+    options = dict(getattr(policy, "env_kwargs", None) or {})
+    return RunEnv(options=options) if options else None
+
+
+def merge_env_options(recorded: Mapping[str, Any], caller: Mapping[str, Any]) -> dict[str, Any]:
+    """The recorded options updated by the caller's that are not None (see the module
+    docstring)."""
+    return {**recorded, **{k: v for k, v in caller.items() if v is not None}}
+
+
+def resolve_junction(run: RunEnv | None, junction: str | Path | None) -> str | Path:
+    """The caller's junction when given, else the run's (baselines: gm_a56)."""
+    if junction is not None:
+        return junction
+    return run.junction if run is not None else DEFAULT_JUNCTION
+
+
+def make_run_env(
+    run: RunEnv | None,
+    junction: str | Path | None = None,
+    demand: Any = "medium",
+    reward: Any = None,
+    seed: int | None = None,
+    **options: Any,
+) -> JunctionEnv:
+    """The env a controller runs in: ``run``'s recorded junction and options (None for a
+    baseline) merged with the caller's (see the module docstring). Raises what ``make_env``
+    raises for a bad junction, demand, reward or option."""
+    from intergreen.junctions.env import make_env
+
+    recorded = dict(run.options) if run is not None else {}
+    merged = merge_env_options(recorded, options)
+    return make_env(resolve_junction(run, junction), demand, reward, seed=seed, **merged)
+
+
+def common_junction(runs: list[RunEnv], junction: str | Path | None) -> str | Path:
+    """The one junction several controllers are evaluated on (paired episodes need one):
+    the caller's, else the runs' when they agree; OptionError when they do not."""
+    if junction is not None:
+        return junction
+    names = sorted({str(r.junction) for r in runs})
+    if len(names) > 1:
+        raise OptionError(
+            f"the runs were trained on different junctions ({', '.join(names)}); name the one "
+            "to evaluate on (--junction)"
+        )
+    return names[0] if names else DEFAULT_JUNCTION

@@ -1,0 +1,146 @@
+"""What a run records (versions, seeds, env options) and how its env is rebuilt from it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import intergreen
+from intergreen.agents.config import TrainConfig
+from intergreen.agents.evaluation import evaluate
+from intergreen.agents.policy import load_policy
+from intergreen.agents.runenv import RunEnv, common_junction, merge_env_options
+from intergreen.agents.training import RunDirError, train
+from intergreen.rewards import BaseReward, registry
+from intergreen.seeds import episode_seed
+
+FAST = {"learning_starts": 50, "buffer_size": 1000, "policy_kwargs": {"net_arch": [16]}}
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory) -> Path:
+    """A DQN trained with ``--env duration=120`` (the CLI's form)."""
+    from intergreen.cli import main
+
+    run = tmp_path_factory.mktemp("runs") / "short"
+    main(["train", "--agent", "dqn", "--demand", "low", "--reward", "queue", "--timesteps", "200",
+          "--seed", "3", "--out", str(run), "--env", "duration=120", "--hp", "learning_starts=50",
+          "--hp", "buffer_size=1000", "--checkpoint-every", "100"])  # fmt: skip
+    return run
+
+
+def test_config_records_versions_seeds_and_options(short_run: Path) -> None:
+    record = json.loads((short_run / "config.json").read_text())
+    assert record["intergreen_version"] == intergreen.__version__ == "0.2.0"
+    assert record["reward_version"] == "1"
+    assert record["env"] == {"decisions": "every_interval", "duration": 120}
+    seeds = record["seeds"]
+    assert seeds["base"] == 3 and seeds["role"] == "train"
+    assert seeds["first_episode_seeds"] == [episode_seed(3, "train", 0, 0)]
+
+
+def test_an_agent_trained_with_a_duration_evaluates_and_simulates(
+    short_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: TypeError: make_env() got multiple values for keyword argument 'duration'."""
+    from intergreen.cli import main
+
+    rows = evaluate([str(short_run)], demands=["low"], episodes=1)
+    assert rows["simulated_s"].tolist() == [pytest.approx(120, abs=0.61)]  # the run's
+    rows = evaluate([str(short_run), "fixed-time"], demands=["low"], episodes=1, duration=60)
+    assert rows["simulated_s"].tolist() == [pytest.approx(60, abs=0.61)] * 2  # the caller's
+
+    main(["evaluate", str(short_run), "--demands", "low", "--episodes", "1", "--baselines", "",
+          "--output", str(tmp_path / "eval.csv")])  # fmt: skip
+    assert (tmp_path / "eval.csv").read_text().count("\n") == 2
+    main(["simulate", "--controller", str(short_run), "--demand", "low",
+          "--output", str(tmp_path / "sim")])  # fmt: skip
+    metrics = json.loads((tmp_path / "sim" / "metrics.json").read_text())
+    assert metrics["simulated_s"] == pytest.approx(120, abs=0.61)
+    assert metrics["env"]["decisions"] == "every_interval"  # the run's own option
+    capsys.readouterr()
+
+    policy = load_policy(short_run)
+    env = policy.make_env("low", seed=1)
+    assert env.duration == 120 and env.decisions == "every_interval"
+    env = policy.make_env("low", seed=1, duration=30, junction="gm_a56_max_green")
+    assert env.duration == 30 and env.spec_.name == "gm_a56_max_green"
+
+
+def test_one_precedence_for_env_options() -> None:
+    recorded = {"duration": 120, "n_stack": 5}
+    assert merge_env_options(recorded, {"duration": None, "gui": False}) == {
+        "duration": 120, "n_stack": 5, "gui": False}  # fmt: skip
+    assert merge_env_options(recorded, {"duration": 60})["duration"] == 60
+    runs = [RunEnv("gm_a56_max_green"), RunEnv("gm_a56_max_green", {"duration": 30})]
+    assert common_junction(runs, None) == "gm_a56_max_green"
+    assert common_junction([], None) == "gm_a56" and common_junction(runs, "x") == "x"
+    with pytest.raises(ValueError, match=r"different junctions \(gm_a56, gm_a56_max_green\)"):
+        common_junction([*runs, RunEnv("gm_a56")], None)
+
+
+@pytest.fixture
+def versioned_reward():
+    """A reward registered as version 1, then re-registered with a changed formula."""
+
+    class Halting(BaseReward):
+        fields = ("halting",)
+
+        def compute(self, frames) -> float:
+            return -float(frames[-1].halting.sum())
+
+    registry.register("halting_test", Halting, replace=True)
+    yield Halting
+    registry.unregister("halting_test")
+
+
+def test_a_changed_reward_formula_is_a_new_run(versioned_reward, tmp_path: Path) -> None:
+    cfg = TrainConfig(agent="dqn", reward="halting_test", timesteps=10)
+    assert cfg.versions()["reward_version"] == "1"
+    before = cfg.key()
+    registry.register("halting_test", versioned_reward, replace=True, version="2")
+    assert cfg.versions()["reward_version"] == "2" and cfg.key() != before
+    weighted = {"name": "weighted", "weights": {"halting_test": 1, "queue": 0.5}}
+    assert registry.reward_version(weighted) == "1(halting_test=2, queue=1)"
+
+    from intergreen.experiments.grid import load_grid
+
+    grid = {"rewards": ["halting_test"], "agents": ["dqn"], "seeds": [1],
+            "training": {"timesteps": 10}}  # fmt: skip
+    now = load_grid(grid).cells()[0].dir_name()
+    registry.register("halting_test", versioned_reward, replace=True, version="3")
+    assert load_grid(grid).cells()[0].dir_name() != now  # a new run folder in the batch
+
+
+def test_resume_over_a_run_of_another_version_is_refused(versioned_reward, tmp_path) -> None:
+    run = tmp_path / "run"
+    kwargs = dict(demand="low", reward="halting_test", timesteps=100, seed=1, hyperparams=FAST,
+                  run_dir=run, env_kwargs={"duration": 30}, checkpoint_every=50)  # fmt: skip
+    train("dqn", **kwargs)
+    (run / "done.json").unlink()
+    registry.register("halting_test", versioned_reward, replace=True, version="2")
+    with pytest.raises(RunDirError, match=r"made under reward version 1 \(this is 2\)"):
+        train("dqn", **kwargs, resume=True)
+    record = json.loads((run / "config.json").read_text())
+    record["intergreen_version"] = "0.1.0"
+    (run / "config.json").write_text(json.dumps(record))
+    with pytest.raises(RunDirError, match=r"made under intergreen version 0.1.0 \(this is 0.2"):
+        train("dqn", **kwargs, resume=True)
+
+
+def test_reward_versions_are_recorded_and_checked() -> None:
+    assert registry.describe("queue")["version"] == "1"
+    assert registry.get("average_speed").version == "1"
+    assert registry.reward_metadata(registry.get("queue"))["version"] == "1"
+    with pytest.raises(registry.RewardError, match="version must be a non-empty string"):
+        registry.register("bad_version", lambda frames, context: 0.0, version="  ")
+    assert "bad_version" not in registry.names()
+
+
+def test_version_of_the_source_tree_matches_pyproject() -> None:
+    import tomllib
+
+    pyproject = Path(intergreen.__file__).parent.parent / "pyproject.toml"
+    assert intergreen.__version__ == tomllib.loads(pyproject.read_text())["project"]["version"]
