@@ -3,8 +3,8 @@ default parameters and, where the junction has them, their tuned ones (``NAME:tu
 
     .venv/bin/python benchmarks/baselines/baseline_table.py [--episodes 10] [--workers 1]
 
-Episodes use the test seeds (1e9 + i), the same for every controller (tuning used validation
-seeds, 5e8 + i). The "poor fixed plan" gives the side roads twice the main road's green
+Episodes use the test seed stream (intergreen.seeds), the same for every controller (tuning
+used the validation stream). The "poor fixed plan" gives the side roads twice the main road's green
 (20 s / 40 s), the wrong way round for this demand. Prints a Markdown table (mean ± std, s),
 then the tuned parameters and their budgets, and writes benchmarks/results/baseline_table.csv.
 """

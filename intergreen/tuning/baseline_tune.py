@@ -17,8 +17,9 @@ CARBS checkpoint), ``trials.jsonl`` (one line per finished trial) and ``tuned.js
 trial's parameters with the validation scores and the budget, in the parameter-file format of
 :mod:`intergreen.junctions.baseline_params`. Re-running the same command resumes.
 
-Seeds: validation episodes use :func:`validation_seeds`, a range disjoint from training seeds
-(below 1e6) and from the test seeds that evaluations and reports use (from 1e9).
+Seeds: validation episodes use :func:`validation_seeds`, the validation stream of
+:mod:`intergreen.seeds`, disjoint from every training stream and from the test episodes that
+evaluations and reports use.
 """
 
 from __future__ import annotations
@@ -37,23 +38,21 @@ from intergreen.junctions.baselines import baseline_key, make_baseline, paramete
 from intergreen.junctions.catalog import resolve_junction
 from intergreen.junctions.env import make_env
 from intergreen.junctions.rollout import run_episode
+from intergreen.seeds import episode_seeds
 from intergreen.tuning import CARBS, CARBSParams, LinearSpace, LogSpace, Param
 from intergreen.tuning.loop import Budget, TuneError, parse_budget
 from intergreen.workers import CrashSafePool
 
-#: First validation seed. TODO(seeds): when the seeds module with roles lands, take these from
-#: its validation stream (``validation_seeds``) instead of this fixed range.
-VALIDATION_SEED_BASE = 500_000_000
 TUNABLE = ("vehicle-actuated", "camera-actuated", "max-occupancy", "fixed-time")
 DEFAULT_ID = "t0000"
 
 
 def validation_seeds(episodes: int) -> list[int]:
-    """Seeds of the validation episodes: ``VALIDATION_SEED_BASE + i``; never a training seed
-    (< 1e6) nor a test seed (>= 1e9)."""
+    """Reset seeds of the validation episodes (intergreen.seeds' validation stream, the same
+    for every trial); never a training or a test seed."""
     if episodes < 1:
         raise TuneError(f"episodes={episodes}: must be >= 1")
-    return [VALIDATION_SEED_BASE + i for i in range(episodes)]
+    return episode_seeds("validation", episodes)
 
 
 # ----- search spaces ----------------------------------------------------------------------------
@@ -417,7 +416,6 @@ def write_tuned(spec: BaselineTuneSpec, trials: list[dict[str, Any]], budget: Bu
 
 
 __all__ = [
-    "VALIDATION_SEED_BASE",
     "BaselineTuneResult",
     "BaselineTuneSpec",
     "params_from_values",

@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 
 from intergreen.agents.evaluation import evaluation_seeds
-from intergreen.agents.training import MAX_TRAIN_SEED
 from intergreen.cli import main
 from intergreen.junctions.baseline_params import ParamFileError, params_for, read_param_file
 from intergreen.junctions.baselines import make_baseline
+from intergreen.seeds import episode_seed, role_of
 from intergreen.tuning.baseline_tune import (
-    VALIDATION_SEED_BASE,
     BaselineTuneSpec,
     params_from_values,
     run_trial,
@@ -45,8 +44,8 @@ def tuned(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_validation_seeds_are_neither_training_nor_test_seeds() -> None:
     seeds = validation_seeds(50)
-    assert seeds[0] == VALIDATION_SEED_BASE and len(set(seeds)) == 50
-    assert min(seeds) >= MAX_TRAIN_SEED
+    assert seeds[0] == episode_seed(0, "validation") and len(set(seeds)) == 50
+    assert {role_of(s) for s in seeds} == {"validation"}
     assert not set(seeds) & set(evaluation_seeds(1000))
     with pytest.raises(TuneError, match="episodes=0"):
         validation_seeds(0)
