@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from gymnasium import spaces
 from torch import nn
 
-from intergreen import seeds
+import intergreen.seeds as seeds
 
 #: What a collector's ``on_step`` hook receives: the step's index and its info dict.
 StepHook = Callable[[int, dict[str, Any]], bool]

@@ -20,7 +20,7 @@ from typing import Any, TypedDict
 import gymnasium as gym
 import numpy as np
 
-from intergreen import seeds
+import intergreen.seeds as seeds
 
 
 class StreamState(TypedDict):

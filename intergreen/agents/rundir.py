@@ -30,7 +30,7 @@ class RunDirError(IntergreenError, ValueError):
 
 def run_record(config: TrainConfig) -> dict[str, Any]:
     """config.json's content for a run of ``config``."""
-    from intergreen import seeds
+    import intergreen.seeds as seeds
 
     return {
         "key": config.key(),

@@ -276,8 +276,8 @@ def train(
         The path of ``run_dir/model.zip``.
 
     Raises:
-        AgentConfigError: an unknown agent, preset or hyperparameter.
-        pydantic.ValidationError: a value out of range (``seed``, ``timesteps``, ``n_envs``).
+        AgentConfigError: an unknown agent, preset or hyperparameter, or a value out of range
+            (``seed``, ``timesteps``, ``n_envs``).
         RunDirError: ``run_dir`` holds another run, or one made under another intergreen or
             reward version (without ``force``), or an unreadable checkpoint.
         SpecError, RewardError: an unknown junction, demand or reward.

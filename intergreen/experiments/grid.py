@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from intergreen.errors import IntergreenError, validation_problems
 from intergreen.seeds import MAX_BASE_SEED, episode_seeds
-from intergreen.version import __version__
+import intergreen.version as version
 from intergreen.yamlfile import YamlError, read_yaml
 
 CONFIG_DIR = Path(__file__).with_name("configs")
@@ -176,7 +176,7 @@ class EvalPlan:
 
     def key(self) -> str:
         """A hash of the plan and of the package version that evaluates it."""
-        return _hash({**self.__dict__, "intergreen_version": __version__})
+        return _hash({**self.__dict__, "intergreen_version": version.__version__})
 
 
 @dataclass(frozen=True)

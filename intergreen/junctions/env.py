@@ -29,7 +29,7 @@ import gymnasium as gym
 import numpy as np
 from pydantic import ValidationError
 
-from intergreen import seeds
+import intergreen.seeds as seeds
 from intergreen.errors import OptionError, format_validation_error
 from intergreen.frames import SensorFrame
 from intergreen.junctions.catalog import resolve_junction

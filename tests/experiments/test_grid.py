@@ -64,7 +64,7 @@ def test_run_keys_stable(tiny_cfg):
 
 
 def test_evaluation_plan_seeds_and_versions(tiny_cfg, monkeypatch):
-    import intergreen
+    import intergreen.version
     from intergreen.seeds import episode_seeds, role_of
 
     plan = load_grid(tiny_cfg).eval_plan()
@@ -73,7 +73,7 @@ def test_evaluation_plan_seeds_and_versions(tiny_cfg, monkeypatch):
     assert {role_of(s) for s in selecting.eval_plan().seeds()} == {"validation"}
     assert selecting.eval_plan().key() != plan.key()
     key = plan.key()
-    monkeypatch.setattr(intergreen, "__version__", "9.9.9")
+    monkeypatch.setattr(intergreen.version, "__version__", "9.9.9")
     assert plan.key() != key  # baselines evaluated under other code are evaluated again
 
 
