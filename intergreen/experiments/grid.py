@@ -28,9 +28,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+import intergreen.version as version
 from intergreen.errors import IntergreenError, validation_problems
 from intergreen.seeds import MAX_BASE_SEED, episode_seeds
-import intergreen.version as version
 from intergreen.yamlfile import YamlError, read_yaml
 
 CONFIG_DIR = Path(__file__).with_name("configs")
