@@ -9,8 +9,12 @@ import pytest
 
 from intergreen.agents.evaluation import evaluation_seeds
 from intergreen.cli import main
+from intergreen.experiments.grid import semantic_problems
 from intergreen.junctions.baseline_params import ParamFileError, params_for, read_param_file
-from intergreen.junctions.baselines import make_baseline
+from intergreen.junctions.baselines import baseline_record, is_baseline, make_baseline
+from intergreen.junctions.catalog import resolve_junction
+from intergreen.junctions.env import make_env
+from intergreen.junctions.rollout import run_episode
 from intergreen.seeds import episode_seed, role_of
 from intergreen.tuning.baseline_tune import (
     BaselineTuneSpec,
@@ -147,3 +151,39 @@ def test_param_files_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ParamFileError, match="no such parameter file"):
         read_param_file(tmp_path / "missing.json")
 
+
+def test_the_junctions_tuned_baselines_come_with_their_budget() -> None:
+    """gm_a56 ships tuned parameters for the three study baselines; ``NAME:tuned`` runs them,
+    grids accept the name and record the parameters and the tuning budget."""
+    gm = resolve_junction("gm_a56")
+    for name in ("vehicle-actuated", "max-occupancy", "fixed-time"):
+        record = baseline_record(f"{name}:tuned", gm)
+        assert record["tuned_file"].endswith(f"library/gm_a56/tuned/{name}.json")
+        assert record["validation"]["seed_role"] == "validation"
+        assert all(VALIDATION_SEED_BASE <= s < 10**9 for s in record["validation"]["seeds"])
+        assert record["budget"]["trials"] >= 20 and record["budget"]["episodes"] > 0
+        assert record["params"] != record["default_params"]
+        make_baseline(name, **record["params"])
+    assert baseline_record("vehicle-actuated", gm) == {}
+    assert is_baseline("vehicle-actuated:tuned") and not is_baseline("runs/dqn")
+    raw = {"baselines": ["vehicle-actuated:tuned", "vehicle-actuated:tuneed"]}
+    problems = [p for p in semantic_problems(raw) if p.startswith("baselines")]
+    assert problems == [
+        "baselines[1]: unknown baseline 'vehicle-actuated:tuneed'; known: "
+        "fixed-time, vehicle-actuated, camera-actuated, max-occupancy, random"
+    ]
+    env = make_env("gm_a56", "low", None, seed=1, duration=60)
+    policy = make_baseline("vehicle-actuated:tuned")
+    run_episode(env, policy, seed=1)
+    assert policy.name == "vehicle-actuated:tuned"
+    assert (
+        policy.inner.max_green
+        == baseline_record("vehicle-actuated:tuned", gm)["params"]["max_green"]
+    )
+    # a variant of the junction has other rules: gm_a56's tuned parameters are not its own
+    variant = make_env("gm_a56_max_green", "low", None, seed=1, duration=10)
+    try:
+        with pytest.raises(ParamFileError, match="for junction gm_a56, not vehicle-actuated on"):
+            run_episode(variant, make_baseline("vehicle-actuated:tuned"), seed=1)
+    finally:
+        variant.close()
