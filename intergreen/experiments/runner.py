@@ -12,6 +12,8 @@ Output folder layout::
                                   the seed role and the seeds
           error.json              only after a failure: type, message, traceback
       baselines/<name>-<plan key>/eval.parquet, eval.json
+          cell.json               the baseline; for NAME:tuned also its tuned parameters, their
+                                  validation scores and the tuning budget (baseline_params.py)
       results.parquet             every evaluation episode of the grid (tidy)
       learning_curves.parquet     every training episode (metrics.csv of each run)
       batch.json                  counts, timings and failures of the latest batch

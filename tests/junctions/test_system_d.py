@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from signal_log import logged_env
 
+from intergreen.cli import main
 from intergreen.junctions.baselines import CameraActuated, MaxOccupancy, make_baseline
 from intergreen.junctions.demand import DemandProfile, Period
 from intergreen.junctions.env import make_env
@@ -146,3 +147,13 @@ def test_bad_parameters_name_the_valid_ones() -> None:
             VehicleActuated(max_green={"2": 30}).reset(env)
     finally:
         env.close()
+
+
+def test_a_bad_parameter_on_the_command_line_is_one_line_naming_the_valid_ones(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["simulate", "--controller", "vehicle-actuated", "--param", "max_gren=30",
+              "--duration", "30"])  # fmt: skip
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "did you mean 'max_green'" in err[0] and "valid: extension, max_green" in err[0]
