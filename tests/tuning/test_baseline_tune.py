@@ -170,7 +170,8 @@ def test_the_junctions_tuned_baselines_come_with_their_budget() -> None:
     problems = [p for p in semantic_problems(raw) if p.startswith("baselines")]
     assert problems == [
         "baselines[1]: unknown baseline 'vehicle-actuated:tuneed'; known: "
-        "fixed-time, vehicle-actuated, camera-actuated, max-occupancy, random"
+        "fixed-time, vehicle-actuated, camera-actuated, max-occupancy, random, program, "
+        "max-pressure, greedy"
     ]
     env = make_env("gm_a56", "low", None, seed=1, duration=60)
     policy = make_baseline("vehicle-actuated:tuned")
