@@ -175,7 +175,8 @@ def worker_raw(cfg: dict) -> dict:
     """Raw libsumo stepping, no queries; replays signal logs (or the static program)."""
     import libsumo
 
-    from intergreen.junctions.simulation import Simulation, _parse_tripinfo
+    from intergreen.junctions.simulation import Simulation
+    from intergreen.junctions.sumo_outputs import read_trips
 
     spec = _study_spec()
     step, set_state = libsumo.simulationStep, libsumo.trafficlight.setRedYellowGreenState
@@ -195,7 +196,7 @@ def worker_raw(cfg: dict) -> dict:
             step()
         libsumo.close()
         t_end = time.perf_counter()
-        trips = _parse_tripinfo(out / "tripinfo.xml")
+        trips = read_trips(out / "tripinfo.xml", n_steps * spec.timing.step_length)
         for f in out.iterdir():
             f.unlink()
         out.rmdir()
@@ -207,15 +208,15 @@ def worker_raw(cfg: dict) -> dict:
     for ep in cfg["episodes"]:
         changes = [tuple(c) for c in ep["signal_log"]] if cfg["replay"] else None
         t0, t_reset, t_end, trips = run(ep["sumo_seed"], ep["sim_steps"], changes)
-        n = max(trips["vehicles"], 1)
+        n = max(len(trips), 1)
         episodes.append(
             _episode_record(
                 t0, t_reset, t_end, ep["sim_steps"] * spec.timing.step_length,
                 sumo_seed=ep["sumo_seed"],
-                vehicles=trips["vehicles"],
-                avg_delay=trips["delay"] / n,
-                identical=trips["vehicles"] == ep["vehicles"]
-                and math.isclose(trips["delay"] / n, ep["avg_delay"], rel_tol=1e-12),
+                vehicles=len(trips),
+                avg_delay=float(trips.delay.sum()) / n,
+                identical=len(trips) == ep["vehicles"]
+                and math.isclose(float(trips.delay.sum()) / n, ep["avg_delay"], rel_tol=1e-12),
             )
         )  # fmt: skip
     return {"episodes": episodes, "peak_rss_mb": _self_rss_mb()}

@@ -9,8 +9,6 @@ other exception is a bug and keeps its traceback. The error handling is
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -68,15 +66,6 @@ def load_controller(name: str, params: dict[str, Any], seed: int):
     return make_baseline(name, **params)
 
 
-def metrics_table(title: str, metrics: dict[str, Any]) -> Table:
-    table = Table(title=title, show_header=True, header_style="bold")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key, value in metrics.items():
-        table.add_row(key, f"{value:.2f}" if isinstance(value, float) else str(value))
-    return table
-
-
 @app.command()
 def simulate(
     junction: Annotated[
@@ -97,7 +86,9 @@ def simulate(
     duration: Annotated[
         float | None, typer.Option(min=1, help="Simulated seconds (default: the demand's)")
     ] = None,
-    reward: Annotated[str | None, typer.Option(help="Also report this reward's sum")] = None,
+    reward: Annotated[
+        str | None, typer.Option(help="Reward whose episode sum is reported (default: queue)")
+    ] = None,
     param: Annotated[
         list[str] | None, typer.Option(help="Controller parameter KEY=VALUE (repeatable)")
     ] = None,
@@ -107,8 +98,22 @@ def simulate(
             help="Action stages, e.g. 2,3,4 to let the controller call the pedestrian stage"
         ),
     ] = None,
-    gui: Annotated[bool, typer.Option(help="Watch in sumo-gui")] = False,
-    output: Annotated[Path | None, typer.Option(help="Folder for metrics.json / .csv")] = None,
+    gui: Annotated[
+        bool, typer.Option(help="Watch in sumo-gui (needs a display; else use xvfb-run)")
+    ] = False,
+    delay: Annotated[
+        float, typer.Option(min=0, max=60000, help="With --gui: ms of wall time per step")
+    ] = 0.0,
+    screenshot: Annotated[
+        Path | None, typer.Option(help="With --gui: save the view into this folder")
+    ] = None,
+    screenshot_every: Annotated[
+        float, typer.Option(min=1, help="With --screenshot: simulated seconds between images")
+    ] = 60.0,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Folder for metrics.json / .csv and timeline.png / .json"),
+    ] = None,
     param_file: Annotated[
         Path | None, typer.Option(help="Baseline parameters from a file (tune's tuned.json)")
     ] = None,
@@ -117,19 +122,32 @@ def simulate(
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from intergreen.agents.runenv import make_run_env, policy_run_env
+    from intergreen.junctions import episode_output as show
     from intergreen.junctions.baseline_params import params_for
+    from intergreen.junctions.gui import GuiOptions, check_display
     from intergreen.junctions.rollout import run_episode
+    from intergreen.junctions.simulation import simulation_factory
 
+    if screenshot is not None and not gui:
+        raise OptionError(
+            "--screenshot saves sumo-gui's view: add --gui (and xvfb-run if headless)"
+        )
+    if gui:
+        check_display()  # at once, before loading anything
     params = parse_params(param)
     if param_file is not None:
         params = {**params_for(param_file, controller), **params}
     policy = load_controller(controller, params, seed)
-    options = {"action_stages": [x.strip() for x in stages.split(",")]} if stages else {}
+    env_options = {"action_stages": [x.strip() for x in stages.split(",")]} if stages else {}
+    for folder, option in ((output, "--output"), (screenshot, "--screenshot")):
+        if folder is not None:
+            ensure_writable(folder, option)
+    options = GuiOptions(delay_ms=delay, screenshots=screenshot, screenshot_every=screenshot_every)
+    factory = simulation_factory(trace=True, emissions=True, gui_options=options)
     # a trained agent: its run's junction and options, the ones given here winning
     env = make_run_env(policy_run_env(policy), junction, demand, reward, seed=seed,
-                       duration=duration, gui=gui, **options)  # fmt: skip
-    if output is not None:
-        ensure_writable(output, "--output")
+                       duration=duration, gui=gui, simulation_factory=factory,
+                       **env_options)  # fmt: skip
     total = duration or env._demand_choice(env.np_random).duration
     with Progress(
         TextColumn("[bold]simulating"),
@@ -142,23 +160,19 @@ def simulate(
     ) as bar:
         task = bar.add_task("sim", total=total)
         result = run_episode(env, policy, seed, progress=lambda t: bar.update(task, completed=t))
-    metrics = dict(result.metrics)
-    if reward is not None:
-        metrics[f"reward_sum ({reward})"] = result.reward
+    row = result.row()
     title = f"{env.spec_.name} | demand {result.demand} | {result.controller} | seed {seed}"
-    console.print(metrics_table(title, metrics))
+    console.print(f"[bold]{title}[/bold]")
+    for table in (show.traffic_table(row), show.arm_table(row), show.emissions_table(row)):
+        if table is not None:
+            console.print(table)
     console.print(f"wall time {result.wall_s:.2f} s")
+    if screenshot is not None:
+        console.print(f"screenshots in {screenshot}")
     if output is not None:
-        _write_outputs(output, result.row(), result.env)
-        console.print(f"wrote {output / 'metrics.json'} and {output / 'metrics.csv'}", markup=False)
-
-
-def _write_outputs(folder: Path, row: dict[str, Any], env_meta: dict[str, Any]) -> None:
-    (folder / "metrics.json").write_text(json.dumps({**row, "env": env_meta}, indent=2))
-    with open(folder / "metrics.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(row))
-        writer.writeheader()
-        writer.writerow(row)
+        timeline = (result.trace, env.spec_, env.network.links, title) if result.trace else None
+        written = show.write_episode(output, row, result.env, timeline)
+        console.print("wrote " + ", ".join(str(p) for p in written))
 
 
 @junctions_app.command("list")
@@ -269,6 +283,40 @@ def junctions_import(
     )  # fmt: skip
     junctions_show(str(path))
     console.print(f"wrote {path}", markup=False)
+
+
+@junctions_app.command("export")
+def junctions_export(
+    name: Annotated[str, typer.Argument(help="Shipped junction name or junction YAML")],
+    out: Annotated[Path, typer.Option(help="Folder for the SUMO files")],
+    demand: Annotated[str, typer.Option(help="Demand of the route file")] = "medium",
+    seed: Annotated[int, typer.Option(min=0, help="SUMO seed in the configuration")] = 1,
+    duration: Annotated[
+        float | None, typer.Option(min=1, help="Simulated seconds (default: the demand's)")
+    ] = None,
+    green: Annotated[
+        list[str] | None,
+        typer.Option(help="Fixed-time green STAGE=SECONDS per action stage (default 30 s)"),
+    ] = None,
+) -> None:
+    """Write the junction's .net.xml, routes and a .sumocfg that plain sumo / sumo-gui open."""
+    from intergreen.junctions.export import export_junction
+
+    greens: dict[str, float] = {}
+    for item in green or []:
+        stage, sep, seconds = item.partition("=")
+        try:
+            greens[stage.strip()] = float(seconds) if sep else float("nan")
+        except ValueError:
+            greens[stage.strip()] = float("nan")
+        if not sep or not greens[stage.strip()] > 0:
+            raise OptionError(f"--green {item!r}: expected STAGE=SECONDS with seconds > 0")
+    ensure_writable(out, "--out")
+    done = export_junction(name, out, demand, seed=seed, duration=duration, greens=greens)
+    files = (done.config, done.net, *done.routes, *done.additional, done.view)
+    console.print(f"wrote {out}: " + ", ".join(p.name for p in files), soft_wrap=True)
+    console.print(f"fixed-time programme under the UK rules, cycle {done.cycle_s:.1f} s")
+    console.print(f"run: sumo -c {done.config}  or  sumo-gui -c {done.config}", soft_wrap=True)
 
 
 app.add_typer(rewards_app, name="rewards", help="The reward registry.")

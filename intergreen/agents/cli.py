@@ -95,15 +95,38 @@ def evaluate_command(
         float | None, typer.Option(min=1, help="Simulated s (default: the run's, or the demand's)")
     ] = None,
     workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
-    output: Annotated[Path | None, typer.Option(help="Write every episode to this CSV")] = None,
+    reward: Annotated[
+        str | None,
+        typer.Option(
+            help="Reward summed per episode (default: an agent's own, queue for baselines)"
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Write every episode to this CSV, timelines to <name>_timelines/"),
+    ] = None,
+    timelines: Annotated[
+        int,
+        typer.Option(
+            min=0, max=1000, help="With --output: timeline plots per controller and demand"
+        ),
+    ] = 1,
 ) -> None:
     """Average waiting time (mean ± std) per demand level, beside the baselines."""
     from intergreen.agents.evaluation import STUDY_EPISODES, evaluate, summary_table
+    from intergreen.common import ensure_writable
+    from intergreen.junctions.episode_output import evaluation_arm_table
 
     if protocol not in (None, "study"):
         raise OptionError(f"--protocol {protocol!r}: the only protocol is 'study'")
     if protocol == "study":
         episodes = STUDY_EPISODES
+    timeline_dir = None
+    if output is not None:  # before any episode runs: nothing computed is lost
+        ensure_writable(output.parent, "--output")
+        if timelines:
+            timeline_dir = output.with_name(f"{output.stem}_timelines")
+            ensure_writable(timeline_dir, "--output")
     controllers = list(runs) + [b for b in split_list(baselines) if b not in runs]
     results = evaluate(
         controllers,
@@ -112,6 +135,9 @@ def evaluate_command(
         episodes=episodes,
         duration=duration,
         workers=workers,
+        reward=reward,
+        timelines=timeline_dir,
+        timeline_episodes=timelines,
     )
     table = summary_table(results)
     out = Table(
@@ -123,10 +149,12 @@ def evaluate_command(
     for name, row in table.iterrows():
         out.add_row(str(name), *[str(v) for v in row])
     console.print(out)
+    arms = evaluation_arm_table(results)
+    if arms is not None:
+        console.print(arms)
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
         results.to_csv(output, index=False)
-        console.print(f"wrote {output}")
+        console.print(f"wrote {output}" + (f" and {timeline_dir}/" if timeline_dir else ""))
 
 
 def register(app: typer.Typer) -> None:

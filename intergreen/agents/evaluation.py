@@ -10,6 +10,7 @@ is 100 episodes per demand level (``episodes=STUDY_EPISODES``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -63,19 +64,29 @@ def _recorded_env(controller: Any) -> RunEnv | None:
     return recorded_env(model_path(controller).parent)
 
 
-def _run(task: tuple[Any, str | Path, str, int, float | None, Any]) -> dict[str, Any]:
+def _run(task: tuple[Any, ...]) -> dict[str, Any]:
     from intergreen.agents.torch_setup import configure_torch
 
     configure_torch()
     from intergreen.junctions.rollout import run_episode
+    from intergreen.junctions.simulation import simulation_factory
 
-    controller, junction, demand, seed, duration, reward = task
+    controller, junction, demand, seed, duration, reward, detail, timeline = task
     policy, run_env = _controller(controller)
-    env = make_run_env(run_env, junction, demand, reward, seed=seed, duration=duration)
+    if reward is None:  # an agent's own reward; the env's default (queue) for a baseline
+        reward = getattr(policy, "reward", None)
+    factory = simulation_factory(trace=detail or timeline is not None, emissions=detail)
+    env = make_run_env(run_env, junction, demand, reward, seed=seed, duration=duration,
+                       simulation_factory=factory)  # fmt: skip
     result = run_episode(env, policy, seed)
     row = result.row()
     row["controller"] = _label(controller, policy)
     row["demand"] = demand
+    if timeline is not None and result.trace is not None:
+        from intergreen.junctions.timeline import write_timeline
+
+        title = f"{env.spec_.name} | demand {demand} | {row['controller']} | seed {seed}"
+        write_timeline(result.trace, env.spec_, env.network.links, Path(timeline), title)
     return row
 
 
@@ -96,6 +107,9 @@ def evaluate(
     reward: Any = None,
     workers: int = 1,
     role: str = "test",
+    detail: bool = True,
+    timelines: Path | None = None,
+    timeline_episodes: int = 1,
 ) -> pd.DataFrame:
     """Run each controller on the same held-out episodes; one row per episode.
 
@@ -114,14 +128,23 @@ def evaluate(
         seeds: the episodes' reset seeds (default: ``episodes`` episodes of ``role``).
         duration: simulated seconds per episode (default: each run's recorded one, else the
             demand's, 1800 s).
-        reward: also sum this reward per episode (column ``reward``).
+        reward: the reward summed per episode, in column ``reward_<name>``; None: an agent's
+            own training reward, the registry's ``queue`` for a baseline.
         workers: worker processes (one SUMO simulation each).
         role: the seed stream, ``"test"`` (reports) or ``"validation"`` (selections).
+        detail: also per-arm queues and emissions (SUMO's emissions device; about a third
+            more SUMO time).
+        timelines: a folder for a timeline plot (PNG and JSON,
+            ``<controller>-<demand>-<seed>``) of the first ``timeline_episodes`` episodes of
+            every controller and demand; None for none.
+        timeline_episodes: how many episodes per controller and demand get a timeline.
 
     Returns:
         A DataFrame with one row per (controller, demand, episode): ``controller``,
         ``demand``, ``seed`` and SUMO's ground-truth metrics (``avg_waiting_time`` and
-        ``avg_delay`` in s per vehicle, ``throughput`` in vehicles, queues, ...).
+        ``avg_delay`` in s per vehicle, ``throughput`` in vehicles, queues, ``wait_p95``,
+        per arm ``arm_wait_<arm>`` ..., emissions ``co2_kg`` ...; units:
+        ``intergreen.junctions.metrics.UNITS``) and ``reward_<name>``.
 
     Raises:
         SeedError: ``episodes`` < 1 or an unknown role.
@@ -134,8 +157,20 @@ def evaluate(
     runs = [run for run in map(_recorded_env, controllers) if run is not None]
     junction = common_junction(runs, junction)
     seeds = list(seeds) if seeds is not None else evaluation_seeds(episodes, role=role)
+    if timelines is not None:
+        Path(timelines).mkdir(parents=True, exist_ok=True)
+
+    def timeline(c: Any, d: str, i: int, s: int) -> str | None:
+        if timelines is None or i >= timeline_episodes:
+            return None
+        name = re.sub(r"[^A-Za-z0-9_.+-]+", "_", f"{_task_label(c)}-{d}-{s}")
+        return str(Path(timelines) / f"{name}.png")
+
     tasks = [
-        (c, junction, d, s, duration, reward) for c in controllers for d in demands for s in seeds
+        (c, junction, d, s, duration, reward, detail, timeline(c, d, i, s))
+        for c in controllers
+        for d in demands
+        for i, s in enumerate(seeds)
     ]
     if workers == 1:
         return pd.DataFrame([_run(t) for t in tasks])
@@ -149,6 +184,13 @@ def evaluate(
                     raise outcome.error
                 rows[int(outcome.tag)] = outcome.result  # type: ignore[call-overload]
     return pd.DataFrame(rows)
+
+
+def _task_label(controller: Any) -> str:
+    if isinstance(controller, str | Path):
+        p = Path(controller)
+        return (p.name if p.is_dir() else p.stem) if p.exists() else str(controller)
+    return str(getattr(controller, "name", type(controller).__name__))
 
 
 def summary_table(results: pd.DataFrame, metric: str = "avg_waiting_time") -> pd.DataFrame:

@@ -28,13 +28,22 @@ class AgentPolicy:
     """A stable-baselines3 model acting greedily at each decision.
 
     ``run_env``: the junction and environment options the agent was trained with (a bare
-    model zip without its run folder records none: gm_a56 and make_env's defaults).
+    model zip without its run folder records none: gm_a56 and make_env's defaults);
+    ``reward``: the reward it was trained on (a registry name or mapping; None when its run
+    folder does not say).
     """
 
-    def __init__(self, model: Any, name: str, run_env: RunEnv | None = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        name: str,
+        run_env: RunEnv | None = None,
+        reward: str | dict[str, Any] | None = None,
+    ) -> None:
         self.model = model
         self.name = name
         self.run_env = run_env or RunEnv()
+        self.reward = reward
 
     @property
     def env_kwargs(self) -> dict[str, Any]:
@@ -77,13 +86,16 @@ def load_policy(path: str | Path, **_: Any) -> AgentPolicy:
     zip_path = model_path(path)
     run_dir = zip_path.parent
     name = run_dir.name if zip_path.name == "model.zip" else zip_path.stem
-    agent = load_run_config(run_dir).agent if (run_dir / "config.json").exists() else None
+    agent = reward = None
+    if (run_dir / "config.json").exists():
+        cfg = load_run_config(run_dir)
+        agent, reward = cfg.agent, cfg.reward
     run_env = recorded_env(run_dir)
     classes = [{"dqn": DQN, "ppo": PPO}[agent]] if agent else [PPO, DQN]
     errors = []
     for cls in classes:
         try:
-            return AgentPolicy(cls.load(zip_path, device="cpu"), name, run_env)
+            return AgentPolicy(cls.load(zip_path, device="cpu"), name, run_env, reward)
         except Exception as e:  # wrong class or corrupt file: try the next, then report
             errors.append(f"{cls.__name__}: {e}")
     raise RunDirError(f"cannot load the model {zip_path} ({'; '.join(errors)})")

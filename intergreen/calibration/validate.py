@@ -96,7 +96,7 @@ def simulate_actuated(
             progress(t)
 
     result = run_episode(env, VehicleActuated(), seed, progress=report)
-    return EpisodeMetrics(**result.metrics)
+    return EpisodeMetrics.from_dict(result.metrics)
 
 
 def read_edgedata(path: Path) -> pd.DataFrame:

@@ -204,7 +204,8 @@ def _evaluate(task: Task):
         duration=plan.duration,
         workers=1,
     )
-    frame = frame.rename(columns={"reward": "reward_sum", "seed": "eval_seed"})
+    # reward_<name>: the episode's sum of the agent's own reward (queue for a baseline)
+    frame = frame.rename(columns={"seed": "eval_seed"})
     frame["episode"] = frame.groupby("demand").cumcount()
     cell = task.cell
     ids: dict[str, Any] = {

@@ -61,9 +61,8 @@ SIGNAL_MODES = ("controller", "program")
 DemandArg = str | float | DemandProfile | Sequence[str | float | DemandProfile]
 
 
-def negative_queue(frames: Sequence[SensorFrame], context: Any = None) -> float:
-    """Default reward: minus the vehicles queued in the camera zones now."""
-    return -float(frames[-1].halting.sum())
+#: the reward of an environment made without one (a registry reward)
+DEFAULT_REWARD = "queue"
 
 
 class JunctionEnv(gym.Env[np.ndarray, np.int64]):
@@ -466,11 +465,11 @@ def _noise(sensor_noise: Noise | dict) -> Noise:
 
 
 def _resolve_reward(reward: Any) -> tuple[Callable, dict]:
-    """A reward callable and its metadata; the registry when it is available."""
+    """A reward callable and its metadata; the registry's ``queue`` when none is given."""
     if reward is None:
-        return negative_queue, {"name": "negative_queue", "params": {}}
+        reward = DEFAULT_REWARD
     if callable(reward) and not isinstance(reward, type) and not hasattr(reward, "reset"):
-        # a plain function ``(frames, context) -> float``, like negative_queue; the
+        # a plain function ``(frames, context) -> float``; the
         # registry only takes names, mappings and Reward objects (with reset)
         name = getattr(reward, "name", getattr(reward, "__name__", "custom"))
         return reward, {"name": name, "params": {}}

@@ -9,11 +9,16 @@ from typing import Any
 
 from intergreen.junctions.baselines import Policy
 from intergreen.junctions.env import JunctionEnv
+from intergreen.junctions.metrics import EpisodeTrace
 
 
 @dataclass
 class EpisodeResult:
-    """Ground-truth metrics of one episode plus the reward the agent would have seen."""
+    """Ground-truth metrics of one episode plus the reward the agent would have seen.
+
+    ``reward`` is the episode's sum of the env's reward ``reward_name`` (a registry name);
+    ``trace`` is the simulation's :class:`EpisodeTrace` when it kept one.
+    """
 
     controller: str
     demand: str
@@ -23,15 +28,23 @@ class EpisodeResult:
     decisions: int
     wall_s: float
     env: dict[str, Any] = field(default_factory=dict)
+    reward_name: str = "reward"
+    trace: EpisodeTrace | None = None
+
+    @property
+    def reward_column(self) -> str:
+        """``reward_<name>``: the column that holds this reward's episode sum."""
+        return f"reward_{self.reward_name}"
 
     def row(self) -> dict[str, Any]:
-        """One flat record, e.g. for a DataFrame."""
+        """One flat record, e.g. for a DataFrame; the reward sum under
+        :attr:`reward_column`."""
         return {
             "controller": self.controller,
             "demand": self.demand,
             "seed": self.seed,
             **self.metrics,
-            "reward": self.reward,
+            self.reward_column: self.reward,
             "decisions": self.decisions,
             "wall_s": self.wall_s,
         }
@@ -58,6 +71,7 @@ def run_episode(
                 progress(info["time"])
     finally:
         env.close()
+    sim = env.sim
     return EpisodeResult(
         controller=getattr(policy, "name", type(policy).__name__),
         demand=env.demand.name if env.demand else "",
@@ -67,4 +81,6 @@ def run_episode(
         decisions=decisions,
         wall_s=time.perf_counter() - start,
         env=env.metadata_dict(),
+        reward_name=str(env.reward_info.get("name", "reward")),
+        trace=sim.last_trace if sim is not None else None,
     )

@@ -10,103 +10,54 @@ Ground-truth metrics (what the study measured) come from SUMO itself: its
 tripinfo output, written for finished, unfinished and never-inserted vehicles,
 gives each vehicle's stopped time, time loss, stops and insertion wait; the
 approach queues are sampled every step (cheap direct reads under libsumo).
+``trace=True`` adds edgeData on the approaches (per-arm queues) and the signal
+switches (a timeline, ``last_trace``); ``emissions=True`` adds SUMO's emissions
+device (HBEFA, per vehicle type). Both cost SUMO time, so training runs without.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import itertools
+import functools
 import math
 import shutil
 import tempfile
 import weakref
 import xml.etree.ElementTree as ET
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import traci.constants as tc
 
 from intergreen.errors import IntergreenError
 from intergreen.junctions.demand import DemandProfile, resolve_demand, write_routes
+from intergreen.junctions.gui import GuiOptions, check_display
+from intergreen.junctions.metrics import (
+    EpisodeMetrics,
+    EpisodeTrace,
+    arm_of_edges,
+    build_metrics,
+    build_trace,
+    vehicle_arms,
+)
 from intergreen.junctions.network import Network, build_network
 from intergreen.junctions.spec import JunctionSpec
 from intergreen.junctions.sumo import SumoNotFound, libsumo_getter, sumo_binary, sumo_home
+from intergreen.junctions.sumo_outputs import (
+    read_edge_intervals,
+    read_signal_switches,
+    read_teleports,
+    read_trips,
+)
 
 Backend = Literal["libsumo", "traci"]
 _OPEN: weakref.WeakSet[Simulation] = weakref.WeakSet()
-_labels = itertools.count()
 
 
 class SimulationError(IntergreenError, RuntimeError):
     """SUMO could not be started or failed during a run."""
-
-
-@dataclass(frozen=True)
-class EpisodeMetrics:
-    """Ground-truth traffic metrics of one run (per vehicle unless stated)."""
-
-    simulated_s: float
-    vehicles: int  # vehicles due to enter during the run (inserted or still queued)
-    avg_waiting_time: float  # s stopped (speed <= 0.1 m/s) per vehicle, insertion wait included
-    avg_delay: float  # s lost against the desired speed per vehicle, insertion wait included
-    throughput: int  # vehicles that crossed the junction
-    throughput_vph: float
-    mean_queue: float  # vehicles stopped on the approaches, time average
-    max_queue: int
-    stops_per_vehicle: float
-    teleports: int
-    backlog: int  # vehicles still waiting to be inserted at the end
-    pedestrians: int = 0  # pedestrians who walked during the run
-    ped_avg_waiting_time: float = 0.0  # s standing per pedestrian (at crossings)
-
-    def as_dict(self) -> dict[str, float | int]:
-        return asdict(self)
-
-
-def _parse_tripinfo(path: Path) -> dict[str, float]:
-    """Sum per-vehicle waiting, delay, stops and insertion waits from SUMO's tripinfo."""
-    waiting = delay = stops = ped_waiting = 0.0
-    vehicles = undeparted = arrived = persons = 0
-    for _, el in ET.iterparse(path):
-        if el.tag == "personinfo":
-            if float(el.get("depart", -1)) >= 0:  # undeparted persons are listed too
-                persons += 1
-                ped_waiting += float(el.get("waitingTime", 0))
-            el.clear()
-            continue
-        if el.tag != "tripinfo":
-            continue
-        vehicles += 1
-        depart_delay = float(el.get("departDelay", 0))
-        if float(el.get("depart", 0)) < 0:  # never inserted: departDelay is the wait so far
-            undeparted += 1
-        elif float(el.get("arrival", -1)) >= 0:
-            arrived += 1
-        waiting += float(el.get("waitingTime", 0)) + depart_delay
-        delay += float(el.get("timeLoss", 0)) + depart_delay
-        stops += float(el.get("waitingCount", 0))
-        el.clear()
-    return {
-        "vehicles": vehicles,
-        "waiting": waiting,
-        "delay": delay,
-        "stops": stops,
-        "undeparted": undeparted,
-        "arrived": arrived,
-        "persons": persons,
-        "ped_waiting": ped_waiting,
-    }
-
-
-def _parse_teleports(path: Path) -> int:
-    try:
-        root = ET.parse(path).getroot()
-    except (ET.ParseError, OSError):
-        return 0
-    node = root.find("teleports")
-    return int(node.get("total", 0)) if node is not None else 0
 
 
 class Simulation:
@@ -127,6 +78,9 @@ class Simulation:
         duration: float | None = None,
         network: Network | None = None,
         extra_options: tuple[str, ...] = (),
+        trace: bool = False,
+        emissions: bool = False,
+        gui_options: GuiOptions | None = None,
     ) -> None:
         if gui:
             backend = "traci"
@@ -144,10 +98,17 @@ class Simulation:
         # a network's own route files run as they are; profiles become a route file
         self.routes = ",".join(self.demand.route_files) or str(write_routes(spec, self.demand))
         self.extra_options = extra_options
+        self.trace = trace
+        self.emissions = emissions
+        self.gui_options = gui_options or GuiOptions()
+        self.last_trace: EpisodeTrace | None = None  # of the last finished run, with trace
+        arms_by_edge = arm_of_edges(spec.approach_lane_ids, self.network.approach_lanes)
+        self._arm_edges = {a: [e for e, x in arms_by_edge.items() if x == a] for a in spec.arms}
+        self._arms_by_edge = arms_by_edge
+        self._route_files: list[str] = []
         self.step_length = spec.timing.step_length
         self.conn = None
         self.steps = 0
-        self._label: str | None = None
         self._outdir: Path | None = None
         self._queue_sum = 0
         self._max_queue = 0
@@ -182,7 +143,46 @@ class Simulation:
                 "--tripinfo-output.write-undeparted", "true",
                 "--statistic-output", str(outdir / "statistics.xml"),
             ]  # fmt: skip
+            if self.trace:
+                add = outdir / "trace.add.xml"
+                add.write_text(self._trace_xml(outdir))
+                i = cmd.index("-a") + 1
+                cmd[i] = f"{cmd[i]},{add}"
+            if self.gui:
+                cmd += ["--gui-settings-file", str(self._gui_settings(outdir))]
+        if self.emissions:
+            cmd += ["--device.emissions.probability", "1", "--emissions.volumetric-fuel", "true"]
+        if self.gui:
+            width, height = self.gui_options.window
+            cmd += ["--start", "--quit-on-end", "--window-size", f"{width},{height}",
+                    "--delay", f"{self.gui_options.delay_ms:g}"]  # fmt: skip
         return _with_options(cmd, self.spec.sumo_options()) + list(self.extra_options)
+
+    def _trace_xml(self, outdir: Path) -> str:
+        """edgeData on the approach edges every ~5 s (whole steps) and the signal switches."""
+        from xml.sax.saxutils import quoteattr
+
+        period = math.ceil(5.0 / self.step_length - 1e-9) * self.step_length
+        edges = " ".join(self._arms_by_edge)
+        tls = self.network.tls_id
+        return (
+            f'<additional>\n  <edgeData id="trace" file={quoteattr(str(outdir / "edges.xml"))} '
+            f'period="{period:g}" edges={quoteattr(edges)} excludeEmpty="false"/>\n'
+            f'  <timedEvent type="SaveTLSSwitchStates" source={quoteattr(tls)} '
+            f"dest={quoteattr(str(outdir / 'signals.xml'))}/>\n</additional>\n"
+        )
+
+    def _gui_settings(self, outdir: Path) -> Path:
+        """sumo-gui's settings file: zoomed on the junction, delay, screenshots."""
+        from intergreen.junctions.gui import junction_view, settings_xml
+
+        reach = self.spec.sensors.camera_range + self.gui_options.margin_m
+        view = junction_view(self.network.net_file, self.network.approach_lanes, reach)
+        path = outdir / "gui-settings.xml"
+        path.write_text(settings_xml(view, self.gui_options, self.duration, self.step_length))
+        if self.gui_options.screenshots is not None:
+            Path(self.gui_options.screenshots).mkdir(parents=True, exist_ok=True)
+        return path
 
     def start(self, seed: int | None = None) -> None:
         """Start (or restart) the run from time 0."""
@@ -190,8 +190,16 @@ class Simulation:
             self.seed = int(seed)
         self.close()
         sumo_home()
+        if self.gui:
+            check_display()  # NoDisplayError: one line naming xvfb-run, before any process
         self._outdir = Path(tempfile.mkdtemp(prefix="intergreen-run-"))
-        cmd = self.command(self._outdir)
+        try:
+            cmd = self.command(self._outdir)
+        except BaseException:
+            shutil.rmtree(self._outdir, ignore_errors=True)
+            self._outdir = None
+            raise
+        self._route_files = cmd[cmd.index("-r") + 1].split(",") if "-r" in cmd else []
         try:
             if self.backend == "libsumo":
                 self.conn = self._start_libsumo(cmd)
@@ -227,14 +235,33 @@ class Simulation:
         return libsumo
 
     def _start_traci(self, cmd: list[str]):
+        """SUMO (or sumo-gui) as a subprocess, its output in the run folder's ``sumo.log``;
+        a process that exits or never answers is a SimulationError quoting its last line."""
+        import io
+        import subprocess
+
+        import sumolib
         import traci
 
-        self._label = f"intergreen-{id(self)}-{next(_labels)}"
+        port = sumolib.miscutils.getFreeSocketPort()
+        log_path = (self._outdir or Path(tempfile.gettempdir())) / "sumo.log"
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(
+                [*cmd, "--remote-port", str(port)], stdout=log, stderr=subprocess.STDOUT
+            )
+        retries = 300 if self.gui else 150  # 0.2 s apart: sumo-gui may take a while to open
         try:
-            traci.start(cmd, label=self._label)
-        except (traci.exceptions.FatalTraCIError, traci.exceptions.TraCIException, OSError) as e:
-            raise SimulationError(f"SUMO failed to start: {e}") from None
-        return traci.getConnection(self._label)
+            with contextlib.redirect_stdout(io.StringIO()):  # traci prints its retries
+                return traci.connect(port, retries, "localhost", proc, 0.2)
+        except (traci.exceptions.FatalTraCIError, traci.exceptions.TraCIException, OSError):
+            with contextlib.suppress(OSError):
+                proc.kill()
+            proc.wait()
+            lines = [x for x in log_path.read_text(errors="replace").splitlines() if x.strip()]
+            errors = [x for x in lines if "error" in x.lower()] or lines[-1:]
+            why = errors[-1].strip() if errors else f"exit code {proc.returncode}"
+            name = Path(cmd[0]).name
+            raise SimulationError(f"{name} failed to start: {why}") from None
 
     def close(self) -> None:
         """End the run without metrics; safe to call twice."""
@@ -251,36 +278,53 @@ class Simulation:
                 conn.close()
 
     def finish(self) -> EpisodeMetrics:
-        """End the run and return its ground-truth metrics."""
+        """End the run and return its ground-truth metrics (with ``trace``, also keep its
+        :class:`EpisodeTrace` in ``last_trace``)."""
         if self.conn is None or self._outdir is None:
             raise SimulationError("simulation is not running: nothing to finish")
-        on_exit = sum(self._edge_counts(self.network.exit_edges)[0])
+        edge = self.conn.edge
+        on_exit = [v for e in self.network.exit_edges for v in edge.getLastStepVehicleIDs(e)]
+        end = float(self.conn.simulation.getTime())
         outdir = self._outdir
         self._stop_sumo()
         try:
-            trips = _parse_tripinfo(outdir / "tripinfo.xml")
-            teleports = _parse_teleports(outdir / "statistics.xml")
+            trips = read_trips(outdir / "tripinfo.xml", end)
+            teleports = read_teleports(outdir / "statistics.xml")
+            edges = switches = None
+            if self.trace:
+                edges = read_edge_intervals(outdir / "edges.xml", self._arms_by_edge)
+                switches = read_signal_switches(outdir / "signals.xml")
         except (OSError, ET.ParseError) as e:
             raise SimulationError(f"could not read SUMO's trip output: {e}") from None
         finally:
             self.close()
-        n = max(trips["vehicles"], 1)
-        throughput = trips["arrived"] + on_exit
-        return EpisodeMetrics(
-            simulated_s=round(self.time, 6),
-            vehicles=int(trips["vehicles"]),
-            avg_waiting_time=trips["waiting"] / n,
-            avg_delay=trips["delay"] / n,
-            throughput=int(throughput),
-            throughput_vph=throughput * 3600 / self.time if self.time > 0 else math.nan,
+        arms = list(self.spec.arms)
+        origin = vehicle_arms(trips, self._arms_by_edge, self._route_files)
+        arm_of = dict(zip(trips.ids, origin, strict=True))
+        metrics = build_metrics(
+            arms=arms,
+            trips=trips,
+            vehicle_arm=origin,
+            simulated_s=self.time,
+            exit_arms=[arm_of.get(v, "") for v in on_exit],
             mean_queue=self._queue_sum / self.steps if self.steps else 0.0,
             max_queue=self._max_queue,
-            stops_per_vehicle=trips["stops"] / n,
             teleports=teleports,
-            backlog=int(trips["undeparted"]),
-            pedestrians=int(trips["persons"]),
-            ped_avg_waiting_time=trips["ped_waiting"] / max(trips["persons"], 1),
+            edges=edges,
+            arm_edges=self._arm_edges,
         )
+        if edges is not None and switches is not None:
+            self.last_trace = build_trace(
+                arms=arms,
+                trips=trips,
+                vehicle_arm=origin,
+                simulated_s=self.time,
+                switches=switches,
+                edges=edges,
+                arm_edges=self._arm_edges,
+                begin=end - self.time,
+            )
+        return metrics
 
     @property
     def running(self) -> bool:
@@ -326,19 +370,11 @@ class Simulation:
         res = self.conn.edge.getAllSubscriptionResults()
         return sum(res[x][tc.LAST_STEP_VEHICLE_HALTING_NUMBER] for x in edges)
 
-    def _edge_counts(self, edges: tuple[str, ...]) -> tuple[list[int], list[int]]:
-        """Vehicle and halting counts of edges (direct reads under libsumo)."""
-        if self.backend == "libsumo":
-            e = self.conn.edge
-            return (
-                [e.getLastStepVehicleNumber(x) for x in edges],
-                [e.getLastStepHaltingNumber(x) for x in edges],
-            )
-        res = self.conn.edge.getAllSubscriptionResults()
-        return (
-            [res[x][tc.LAST_STEP_VEHICLE_NUMBER] for x in edges],
-            [res[x][tc.LAST_STEP_VEHICLE_HALTING_NUMBER] for x in edges],
-        )
+
+def simulation_factory(**options: Any) -> Callable[..., Simulation]:
+    """A ``JunctionEnv(simulation_factory=...)`` whose simulations take ``options`` (e.g.
+    ``trace=True, emissions=True`` for a timeline and emissions; ``gui_options``)."""
+    return functools.partial(Simulation, **options)
 
 
 def _with_options(cmd: list[str], options: dict[str, str]) -> list[str]:
@@ -361,4 +397,11 @@ def _close_all() -> None:
 
 atexit.register(_close_all)
 
-__all__ = ["EpisodeMetrics", "Simulation", "SimulationError", "SumoNotFound"]
+__all__ = [
+    "EpisodeMetrics",
+    "EpisodeTrace",
+    "Simulation",
+    "SimulationError",
+    "SumoNotFound",
+    "simulation_factory",
+]

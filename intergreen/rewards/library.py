@@ -454,3 +454,56 @@ STUDY_REWARDS = (
     "average_speed_ad",
     "throughput",
 )
+
+
+# ----- emissions -----------------------------------------------------------------------------
+@register("emissions")
+class EmissionsEstimate(BaseReward):
+    """Minus the CO2 (g) the cameras' queues suggest, idling and stopping.
+
+    An *estimate from the sensors*, never SUMO's emission output (a reward reads only
+    SensorFrames): per decision, ``idle_g_per_s`` for each vehicle-second a camera sees
+    halting, plus ``stop_g`` for each new stop. New stops are the rises of each lane's
+    halting count from one frame to the next (the first frame of a decision against the
+    last frame of the previous one, zero before the episode's first): a lower bound, as a
+    vehicle that joins a queue in the same frame as another leaves it is not seen.
+    Moving vehicles' emissions are left out (per distance they do not depend on the
+    signals); stops beyond the cameras' range are not seen.
+
+    Source of the defaults: SUMO's HBEFA4 model (HBEFA 4.2, https://www.hbefa.net; SUMO's
+    implementation https://sumo.dlr.de/docs/Models/Emissions/HBEFA4-based.html), the model
+    of SUMO's emissions device that ``intergreen simulate`` reports as ground truth, for
+    SUMO's default passenger car class ``HBEFA4/PC_petrol_Euro-4``, computed with SUMO's
+    ``emissionsDrivingCycle`` by ``benchmarks/emissions/reward_factors.py``: 1.521 g CO2 per
+    second at standstill, and 24.2 g CO2 per stop from 13.41 m/s (30 mph, gm_a56's limit)
+    at the project car's deceleration 4.5 m/s^2 and acceleration 2.6 m/s^2, over driving
+    the same distance at 13.41 m/s. For other fleets pass other factors.
+    """
+
+    description = (
+        "Minus the CO2 (g) estimated from the cameras: idling in queues plus new stops "
+        "(HBEFA4 factors; a sensor estimate, not SUMO's emission output)."
+    )
+    formula = (
+        "r = -(e_idle * W + e_stop * N),  W = sum over frames of step_length * sum over lanes "
+        "of halting, N = sum over frames and lanes of max(0, halting_t - halting_prev)"
+    )
+    fields = ("halting",)
+
+    def __init__(self, idle_g_per_s: float = 1.521, stop_g: float = 24.2) -> None:
+        self.idle = _number("emissions", "idle_g_per_s", idle_g_per_s, low=0.0)
+        self.stop = _number("emissions", "stop_g", stop_g, low=0.0)
+
+    def start(self) -> None:
+        self._last: np.ndarray | None = None
+
+    def compute(self, frames: Frames) -> float:
+        stops = 0.0
+        last = self._last
+        for f in frames:
+            halting = f.halting
+            rise = halting if last is None else halting - last
+            stops += float(np.maximum(rise, 0.0).sum())
+            last = halting
+        self._last = last
+        return -(self.idle * stopped_time(frames) + self.stop * stops)

@@ -73,13 +73,14 @@ def test_simulate_options(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
     shutil.copy(LIBRARY / "gm_a56" / "junction.yaml", own)
     code, out, err = run_cli(
         ["simulate", "--junction", str(own), "--demand", "1900vph", "--controller",
-         "fixed-time", "--param", 'greens={"2": 20, "4": 15}', "--reward", "queue",
+         "fixed-time", "--param", 'greens={"2": 20, "4": 15}', "--reward", "average_speed",
          "--duration", "60"],
         capsys,
     )  # fmt: skip
     assert code == 0, err
     assert "demand 1900vph" in out
-    assert "reward_sum (queue)" in out
+    # the column names the reward it holds; without --reward it is the registry's queue
+    assert "reward_average_speed" in out and "reward_queue" not in out
 
 
 @pytest.mark.parametrize(

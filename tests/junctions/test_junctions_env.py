@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from intergreen.junctions.env import JunctionEnv, make_env, negative_queue
+from intergreen.junctions.env import JunctionEnv, make_env
+from intergreen.rewards import registry
 
 SHORT = 60.0
 
@@ -196,15 +197,16 @@ def test_traci_backend_same_trajectory(env_factory: Callable[..., JunctionEnv]) 
     assert a[2][-1]["episode_metrics"] == b[2][-1]["episode_metrics"]
 
 
-def test_default_reward_is_negative_queue(env_factory: Callable[..., JunctionEnv]) -> None:
+def test_default_reward_is_the_registry_queue(env_factory: Callable[..., JunctionEnv]) -> None:
+    """Without a reward the env uses the registry's ``queue`` (a reward the registry knows)."""
     env = env_factory()
     env.reset(seed=1)
-    assert env.reward_info["name"] == "negative_queue"
+    assert env.reward_info["name"] == "queue"
+    assert "queue" in registry.names()
     rewards = []
     for i in range(80):
         _, r, _, truncated, _ = env.step(i // 20 % 2)
         assert r == -env.frames[-1].halting.sum()
-        assert r == negative_queue(env.frames)
         rewards.append(r)
         if truncated:
             break

@@ -1,0 +1,173 @@
+"""What ``intergreen simulate`` and ``evaluate`` show and write about episodes: tables with
+units (traffic, per arm, emissions) and an episode's files (metrics.json / .csv, timeline).
+
+A *row* is one episode's flat record (``EpisodeResult.row()``: the metrics of
+:meth:`~intergreen.junctions.metrics.EpisodeMetrics.as_dict`, ``reward_<name>``, ...).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.table import Table
+
+from intergreen.junctions.metrics import ARM_FIELDS, UNITS, unit_of
+
+__all__ = [
+    "arm_table",
+    "arms_in",
+    "emissions_table",
+    "evaluation_arm_table",
+    "fmt",
+    "traffic_table",
+    "write_episode",
+]
+
+#: emission rows: (label, total key, total unit, per-vehicle-km key, its unit)
+EMISSION_ROWS = (
+    ("CO2", "co2_kg", "kg", "co2_g_per_vkm", "g/veh-km"),
+    ("NOx", "nox_g", "g", "nox_mg_per_vkm", "mg/veh-km"),
+    ("PM", "pmx_g", "g", "pmx_mg_per_vkm", "mg/veh-km"),
+    ("fuel", "fuel_l", "l", "fuel_l_per_100vkm", "l/100 veh-km"),
+)
+_EMISSION_KEYS = {"vehicle_km"} | {k for r in EMISSION_ROWS for k in (r[1], r[3])}
+_ROW_IDS = ("controller", "demand", "seed", "decisions", "wall_s")
+
+
+def fmt(value: Any) -> str:
+    """A number for a table: integers as they are, floats to 3 significant digits or 2
+    decimals (whichever is longer), NaN as 'n/a'."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if not math.isfinite(value):
+        return "n/a"
+    if value != 0 and abs(value) < 1:
+        return f"{value:.3g}"
+    return f"{value:,.2f}"
+
+
+def arms_in(row: Mapping[str, Any]) -> list[str]:
+    """The arms a row has per-arm columns for, in column order."""
+    prefix = "arm_vehicles_"
+    return [k[len(prefix) :] for k in row if k.startswith(prefix)]
+
+
+def traffic_table(row: Mapping[str, Any]) -> Table:
+    """metric | value | unit for the episode-wide metrics and reward sums."""
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("unit")
+    for key, value in row.items():
+        if key in _ROW_IDS or key.startswith("arm_") or key in _EMISSION_KEYS:
+            continue
+        if key.startswith("reward_"):
+            table.add_row(key, fmt(value), "sum over the episode")
+            continue
+        table.add_row(key, fmt(value), UNITS.get(key, unit_of(key)))
+    return table
+
+
+def arm_table(row: Mapping[str, Any]) -> Table | None:
+    """One row per approach: vehicles, mean and 95th-percentile wait, mean queue and
+    throughput (veh/h); None when the row has no per-arm columns."""
+    arms = arms_in(row)
+    if not arms:
+        return None
+    hours = float(row.get("simulated_s", 0.0)) / 3600
+    table = Table(title="per arm (approach)", show_header=True, header_style="bold")
+    table.add_column("arm")
+    headers = {
+        "vehicles": "vehicles (veh)",
+        "wait": "mean wait (s/veh)",
+        "wait95": "p95 wait (s)",
+        "queue": "mean queue (veh)",
+        "throughput": "throughput (veh/h)",
+    }
+    shown = [k for k in ARM_FIELDS if any(f"arm_{k}_{a}" in row for a in arms)]
+    for k in shown:
+        table.add_column(headers[k], justify="right")
+    for a in arms:
+        cells = []
+        for k in shown:
+            value = row.get(f"arm_{k}_{a}")
+            if value is not None and k == "throughput":
+                value = value / hours if hours > 0 else math.nan
+            cells.append("-" if value is None else fmt(value))
+        table.add_row(a, *cells)
+    return table
+
+
+def emissions_table(row: Mapping[str, Any]) -> Table | None:
+    """CO2, NOx, PM and fuel in total and per vehicle-km; None without emission columns."""
+    if "vehicle_km" not in row:
+        return None
+    title = f"emissions (SUMO HBEFA), {fmt(row['vehicle_km'])} veh-km driven"
+    table = Table(title=title, show_header=True, header_style="bold")
+    for col in ("", "total", "unit", "per vehicle-km", "unit"):
+        table.add_column(col, justify="right" if col in ("total", "per vehicle-km") else "left")
+    for label, total, unit, per, per_unit in EMISSION_ROWS:
+        table.add_row(label, fmt(row[total]), unit, fmt(row[per]), per_unit)
+    return table
+
+
+def evaluation_arm_table(results: pd.DataFrame) -> Table | None:
+    """Mean wait per arm (s/veh), mean over episodes, per controller and demand, and the CO2
+    per vehicle-km where recorded; None when the results have no per-arm columns."""
+    arms = arms_in(dict.fromkeys(results.columns))
+    if not arms:
+        return None
+    cols = [f"arm_wait_{a}" for a in arms] + ["wait_p95"]
+    has_co2 = "co2_g_per_vkm" in results
+    if has_co2:
+        cols.append("co2_g_per_vkm")
+    means = results.groupby(["controller", "demand"], sort=False)[cols].mean()
+    table = Table(
+        title="per arm: mean wait (s/veh); p95 wait (s)" + ("; CO2 (g/veh-km)" if has_co2 else ""),
+        header_style="bold",
+    )
+    table.add_column("controller")
+    table.add_column("demand")
+    for a in arms:
+        table.add_column(f"arm {a}", justify="right")
+    table.add_column("p95", justify="right")
+    if has_co2:
+        table.add_column("CO2", justify="right")
+    for (controller, demand), values in means.iterrows():
+        table.add_row(str(controller), str(demand), *[fmt(float(v)) for v in values])
+    return table
+
+
+def write_episode(
+    folder: Path,
+    row: Mapping[str, Any],
+    env_meta: Mapping[str, Any],
+    timeline: tuple[Any, Any, Sequence[Any], str] | None = None,
+) -> list[Path]:
+    """Write ``metrics.json`` (the row, the env's metadata and the units), ``metrics.csv``
+    (the row) and, given ``timeline`` = (trace, spec, links, title), ``timeline.png`` and
+    ``timeline.json``. Returns the paths written."""
+    folder = Path(folder)
+    units = {k: unit_of(k) for k in row if unit_of(k)}
+    (folder / "metrics.json").write_text(
+        json.dumps({**row, "env": env_meta, "units": units}, indent=2)
+    )
+    with open(folder / "metrics.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        writer.writeheader()
+        writer.writerow(row)
+    written = [folder / "metrics.json", folder / "metrics.csv"]
+    if timeline is not None:
+        from intergreen.junctions.timeline import write_timeline
+
+        trace, spec, links, title = timeline
+        written += write_timeline(trace, spec, links, folder / "timeline.png", title)
+    return written
