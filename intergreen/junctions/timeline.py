@@ -3,7 +3,8 @@ the vehicles' waits against time, as a plot (PNG) and its data (JSON).
 
 Everything comes from the run's :class:`~intergreen.junctions.metrics.EpisodeTrace`
 (SUMO's own outputs, ground truth): the signal state at every switch, mapped to the stage
-whose green links it shows (``None`` = an interstage: ambers, red+ambers or all-red);
+whose green links it shows ('interstage' while any link shows amber or red+amber, or
+the greens are no stage's, e.g. an all-red);
 the mean number of vehicles stopped on each approach per edgeData interval (~5 s); and
 each vehicle's waiting time (s, insertion wait included) at the time it was due to enter.
 """
@@ -34,7 +35,8 @@ def stage_spans(
     trace: EpisodeTrace, spec: JunctionSpec, links: Sequence[Link]
 ) -> list[tuple[float, float, str]]:
     """(start s, end s, stage or ``'interstage'``) covering the episode: a state is a stage's
-    when its green links are exactly that stage's (``links``: the network's, in state order).
+    when its green links are exactly that stage's and no link shows amber or red+amber
+    (``links``: the network's, in state order).
     A stage that greens no link of the network (a pedestrian stage without crossings) is
     indistinguishable from an all-red and shows as an interstage."""
     ctl = StageController(spec, links)
@@ -48,7 +50,8 @@ def stage_spans(
     switches = trace.switches
     for k, (t, state) in enumerate(switches):
         end = switches[k + 1][0] if k + 1 < len(switches) else trace.duration
-        label = by_greens.get(_greens(state), INTERSTAGE)
+        changing = "y" in state or "u" in state  # an amber or red+amber: a change runs
+        label = INTERSTAGE if changing else by_greens.get(_greens(state), INTERSTAGE)
         if end <= t:
             continue
         if spans and spans[-1][2] == label and abs(spans[-1][1] - t) < 1e-9:

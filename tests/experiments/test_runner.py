@@ -163,3 +163,23 @@ def test_unwritable_or_full_output(tmp_path, monkeypatch):
 def test_tasks_order_runs_then_baselines(tiny_grid, tmp_path):
     kinds = [t.kind for t in plan_tasks(tiny_grid, tmp_path)]
     assert kinds == ["run", "run", "baseline"]
+
+
+def test_results_carry_tails_arms_emissions_and_named_rewards(tiny_batch):
+    """The columns the report reads for tails and arms (wait_p95, wait_max, arm_wait_<arm>),
+    emissions, and each episode's reward sum under the name of the reward it is."""
+    from intergreen.experiments import summaries
+
+    out, _ = tiny_batch
+    results = pd.read_parquet(out / "results.parquet")
+    for col in ("wait_p95", "wait_max", "co2_g_per_vkm", *(f"arm_wait_{a}" for a in "NESW")):
+        assert results[col].notna().all(), col
+    assert (results["wait_max"] >= results["wait_p95"]).all()
+    assert summaries.arm_columns(results) == [f"arm_wait_{a}" for a in "NESW"]
+    assert summaries.tails(results)[1] == []  # nothing the report needs is missing
+    assert "reward_sum" not in results
+    by = results[results["kind"] == "agent"].groupby("reward")
+    assert by.get_group("queue")["reward_queue"].notna().all()
+    speed = by.get_group("average_speed")
+    assert speed["reward_average_speed"].notna().all() and speed["reward_queue"].isna().all()
+    assert results.loc[results["kind"] == "baseline", "reward_queue"].notna().all()

@@ -1,0 +1,100 @@
+"""What simulate and evaluate print and write: units, per-arm rows, emissions, timelines,
+and reward columns that name their reward."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from procs import sumo_children
+from test_junctions_cli import run_cli
+
+ARMS = ("N", "E", "S", "W")
+
+
+def test_simulate_prints_units_arms_and_emissions_and_writes_a_timeline(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out_dir = tmp_path / "run"
+    code, out, err = run_cli(
+        ["simulate", "--demand", "high", "--seed", "2", "--duration", "180", "--output",
+         str(out_dir)],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    lines = out.splitlines()
+    # the title is one line of its own (it used to wrap inside the table's width)
+    assert lines[0] == "gm_a56 | demand high | vehicle-actuated | seed 2"
+    data = json.loads((out_dir / "metrics.json").read_text())
+
+    def row(label: str) -> list[str]:
+        line = next(x for x in lines if x.strip("│┃ ").startswith(label + " "))
+        return [c.strip() for c in line.strip("│┃").split("│")]
+
+    assert row("avg_waiting_time")[1:] == [f"{data['avg_waiting_time']:,.2f}", "s/veh"]
+    assert row("throughput_vph")[2] == "veh/h" and row("max_queue")[2] == "veh"
+    assert row("wait_p95")[2] == "s" and row("reward_queue")[2] == "sum over the episode"
+    # per arm: vehicles, mean and p95 wait, mean queue, throughput in veh/h
+    assert "per arm (approach)" in out
+    for a in ARMS:
+        cells = row(a)
+        assert cells[1] == f"{data[f'arm_vehicles_{a}']:,}"
+        assert cells[2] == f"{data[f'arm_wait_{a}']:,.2f}"
+        vph = data[f"arm_throughput_{a}"] * 3600 / data["simulated_s"]
+        assert cells[5] == f"{vph:,.2f}"
+    # emissions: totals and per vehicle-km, from SUMO's device
+    assert "emissions (SUMO HBEFA)" in out
+    assert row("CO2")[1:] == [f"{data['co2_kg']:,.2f}", "kg", f"{data['co2_g_per_vkm']:,.2f}",
+                              "g/veh-km"]  # fmt: skip
+    assert row("fuel")[4] == "l/100 veh-km"
+    # files: the same numbers, the units, and a timeline
+    assert data["units"]["avg_waiting_time"] == "s/veh" and data["units"]["co2_kg"] == "kg"
+    assert data["env"]["reward"]["name"] == "queue" and "reward_queue" in data
+    with open(out_dir / "metrics.csv") as f:
+        rec = next(csv.DictReader(f))
+    assert float(rec["arm_wait95_S"]) == pytest.approx(data["arm_wait95_S"])
+    assert float(rec["nox_mg_per_vkm"]) == pytest.approx(data["nox_mg_per_vkm"])
+    timeline = json.loads((out_dir / "timeline.json").read_text())
+    assert timeline["duration_s"] == pytest.approx(180.0)
+    assert {s for _, _, s in timeline["stages"]} >= {"2", "4", "interstage"}
+    assert (out_dir / "timeline.png").stat().st_size > 10_000
+    assert sumo_children() == []
+
+
+def test_simulate_output_refused_before_running(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = run_cli(["simulate", "--duration", "30", "--output", str(blocker / "x")],
+                           capsys)  # fmt: skip
+    assert code == 2 and "--output" in err and len(err.strip().splitlines()) == 1
+
+
+def test_evaluate_writes_arms_emissions_reward_columns_and_timelines(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    csv_path = tmp_path / "eval" / "episodes.csv"
+    code, out, err = run_cli(
+        ["evaluate", "fixed-time", "--baselines", "vehicle-actuated", "--demands", "high",
+         "--episodes", "2", "--duration", "90", "--output", str(csv_path)],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "per arm: mean wait (s/veh)" in out
+    df = pd.read_csv(csv_path)
+    assert len(df) == 4 and set(df["controller"]) == {"fixed-time", "vehicle-actuated"}
+    # baselines have no reward of their own: the registry's queue, named as such
+    assert "reward" not in df and df["reward_queue"].notna().all()
+    for col in ("wait_p95", "wait_max", "co2_kg", "fuel_l_per_100vkm",
+                *(f"arm_{k}_{a}" for k in ("wait", "wait95", "queue", "throughput")
+                  for a in ARMS)):  # fmt: skip
+        assert col in df and df[col].notna().all(), col
+    weighted = sum(df[f"arm_vehicles_{a}"] * df[f"arm_wait_{a}"] for a in ARMS) / df["vehicles"]
+    assert weighted.to_numpy() == pytest.approx(df["avg_waiting_time"].to_numpy())
+    # one timeline per controller and demand (the first episode), beside the CSV
+    pngs = sorted(p.name for p in (tmp_path / "eval" / "episodes_timelines").glob("*.png"))
+    assert pngs == ["fixed-time-high-1000000000.png", "vehicle-actuated-high-1000000000.png"]
