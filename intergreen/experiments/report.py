@@ -479,11 +479,17 @@ def tails_blocks(df: pd.DataFrame, controllers: list[str], demands: list[str]) -
     out = [Block("h2", "Tails, arms and teleports")]
     arms = summaries.arm_columns(df)
     cols = [c for c in ("teleports", "teleport_share", "wait_p95", "wait_max") if c in table]
+    emissions = [c for c in summaries.EMISSION_COLUMNS if c in table]
     text = (
         "Per controller: teleports per test episode and the share of episodes with one; the "
         "95th percentile of vehicle waits (mean over seeds); the longest single wait in any "
         "episode; the mean wait per arm (a policy that starves an arm shows there)."
     )
+    if emissions:
+        text += (
+            " Then CO2 and fuel per vehicle-km from SUMO's emissions device (HBEFA4), mean "
+            "over seeds."
+        )
     if missing:
         text += (
             f" Not in these results: {', '.join(missing)} (see intergreen/experiments/README.md "
@@ -503,7 +509,9 @@ def tails_blocks(df: pd.DataFrame, controllers: list[str], demands: list[str]) -
         out.append(Block("table", headers=["controller", *demands], rows=rows))
         return out
     names = {"teleports": "teleports / ep", "teleport_share": "episodes with one",
-             "wait_p95": "p95 wait (s)", "wait_max": "max wait (s)"}  # fmt: skip
+             "wait_p95": "p95 wait (s)", "wait_max": "max wait (s)",
+             "co2_g_per_vkm": "CO2 (g/veh-km)",
+             "fuel_l_per_100vkm": "fuel (l/100 veh-km)"}  # fmt: skip
     for d in demands:
         rows = []
         for c in controllers:
@@ -516,10 +524,12 @@ def tails_blocks(df: pd.DataFrame, controllers: list[str], demands: list[str]) -
             row += [_fmt(float(r[a]), 1) for a in arms]
             if arms:
                 row.append(str(r["worst_arm"]))
+            row += [_fmt(float(r[c])) for c in emissions]
             rows.append(row)
         headers = ["controller", *(names[c] for c in cols)]
         headers += [f"arm {a[len(summaries.ARM_PREFIX) :]} (s)" for a in arms]
         headers += ["worst arm"] if arms else []
+        headers += [names[c] for c in emissions]
         out.append(Block("p", f"Demand {d}:"))
         out.append(Block("table", headers=headers, rows=rows))
     return out

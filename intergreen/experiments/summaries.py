@@ -30,6 +30,8 @@ TEST, VALIDATION = "test", "validation"
 TAIL_COLUMNS = ("wait_p95", "wait_max")
 #: ``arm_wait_<arm>``: average waiting time (s) of the vehicles entering from arm <arm>.
 ARM_PREFIX = "arm_wait_"
+#: Emissions per vehicle-km from SUMO's emissions device, where the results have them.
+EMISSION_COLUMNS = ("co2_g_per_vkm", "fuel_l_per_100vkm")
 
 
 def test_rows(results: pd.DataFrame) -> pd.DataFrame:
@@ -147,7 +149,8 @@ def tails(results: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     (episodes with one), ``wait_p95`` (mean of the episodes' 95th percentiles), ``wait_max``
     (the longest single wait in any episode), each ``arm_wait_<arm>`` (mean of per-seed
     means, or of episodes for a baseline) and ``worst_arm`` (the arm with the longest mean
-    wait). Returns (table, the names of the expected columns the results lack)."""
+    wait); where recorded, the :data:`EMISSION_COLUMNS` (mean of per-seed means). Returns
+    (table, the names of the expected columns the results lack; emissions are optional)."""
     present = [c for c in ("teleports", *TAIL_COLUMNS) if c in results]
     arms = arm_columns(results)
     missing = [c for c in ("teleports", *TAIL_COLUMNS) if c not in results]
@@ -163,7 +166,7 @@ def tails(results: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
             row["wait_p95"] = _level_mean(level, controller, demand, "wait_p95")
         if "wait_max" in present:
             row["wait_max"] = float(level["wait_max"].max())
-        for col in arms:
+        for col in arms + [c for c in EMISSION_COLUMNS if c in results]:
             row[col] = _level_mean(level, controller, demand, col)
         if arms:
             waits = {c[len(ARM_PREFIX) :]: row[c] for c in arms if np.isfinite(row[c])}

@@ -183,3 +183,15 @@ def test_results_carry_tails_arms_emissions_and_named_rewards(tiny_batch):
     speed = by.get_group("average_speed")
     assert speed["reward_average_speed"].notna().all() and speed["reward_queue"].isna().all()
     assert results.loc[results["kind"] == "baseline", "reward_queue"].notna().all()
+
+
+def test_report_shows_tails_arms_and_emissions(batch_copy):
+    from intergreen.experiments.report import build_report
+
+    build_report(batch_copy)
+    text = (batch_copy / "report.md").read_text()
+    section = text[text.index("Tails, arms and teleports") :]
+    for header in ("p95 wait (s)", "max wait (s)", "arm N (s)", "arm W (s)", "worst arm",
+                   "CO2 (g/veh-km)", "fuel (l/100 veh-km)"):  # fmt: skip
+        assert header in section, header
+    assert "Not in these results" not in section
