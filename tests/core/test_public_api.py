@@ -92,19 +92,25 @@ def test_make_vec_runs_one_process_per_env_with_their_own_seeds() -> None:
     assert not np.array_equal(first[:, 0], first[:, 1])  # env 1 is seeded 6, not 5
 
 
-def test_the_readme_in_python_section_runs_as_written() -> None:
+def test_the_readme_in_python_section_runs_as_written(tmp_path, monkeypatch) -> None:
     text = (ROOT / "README.md").read_text()
     start = text.index("## In Python")
     section = text[start : text.index("\n## ", start + 5)]
-    blocks = section.split("```python\n")[1:]
-    assert len(blocks) == 2
+    blocks = [b.split("```")[0] for b in section.split("```python\n")[1:]]
+    assert len(blocks) == 3
     namespace: dict = {}
+    monkeypatch.chdir(tmp_path)  # the third block writes timeline.png
     try:
-        for block in blocks:
-            exec(block.split("```")[0], namespace)  # noqa: S102 - the README's own code
+        for block in blocks[:2]:
+            exec(block, namespace)  # noqa: S102 - the README's own code
         assert namespace["obs"].shape == (221,)
         assert namespace["envs"].num_envs == 2
         assert namespace["env"].spec.id == "intergreen/Junction-v0"
+        namespace["env"].close()
+        exec(blocks[2], namespace)  # noqa: S102
+        metrics = namespace["result"].metrics
+        assert metrics["arm_wait_E"] >= 0 and metrics["co2_g_per_vkm"] > 0
+        assert (tmp_path / "timeline.png").stat().st_size > 10_000
     finally:
         for name in ("env", "envs"):
             if name in namespace:

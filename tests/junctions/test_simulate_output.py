@@ -12,6 +12,8 @@ import pytest
 from procs import sumo_children
 from test_junctions_cli import run_cli
 
+from intergreen.agents.evaluation import evaluation_seeds
+
 ARMS = ("N", "E", "S", "W")
 
 
@@ -97,4 +99,5 @@ def test_evaluate_writes_arms_emissions_reward_columns_and_timelines(
     assert weighted.to_numpy() == pytest.approx(df["avg_waiting_time"].to_numpy())
     # one timeline per controller and demand (the first episode), beside the CSV
     pngs = sorted(p.name for p in (tmp_path / "eval" / "episodes_timelines").glob("*.png"))
-    assert pngs == ["fixed-time-high-1000000000.png", "vehicle-actuated-high-1000000000.png"]
+    first = evaluation_seeds(1)[0]
+    assert pngs == [f"fixed-time-high-{first}.png", f"vehicle-actuated-high-{first}.png"]
