@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from intergreen.errors import IntergreenError
+
 #: SensorFrame fields a reward may read (per approach lane).
 FIELDS = (
     "occupancy",
@@ -27,6 +29,12 @@ NO_PEDS = np.zeros(0)
 NO_PEDS.flags.writeable = False
 
 _DERIVED = ("occupancy", "count", "halting", "mean_speed", "passed", "arrived")
+_NOTHING_UNREAD: frozenset[str] = frozenset()
+
+
+class UnreadFieldError(IntergreenError, RuntimeError):
+    """A SensorFrame field its env did not read from the detectors (the env reads only the
+    fields its observation and reward use when made with ``sensor_fields="auto"``)."""
 
 
 class SensorFrame:
@@ -44,7 +52,7 @@ class SensorFrame:
     __slots__ = (
         "time", "step_length", "lanes", "speed_limit", "valid", "ped_waiting",
         "_occupancy", "_count", "_halting", "_mean_speed", "_passed", "_arrived",
-        "_raw", "_prev",
+        "_raw", "_prev", "_unread",
     )  # fmt: skip
 
     def __init__(
@@ -68,6 +76,7 @@ class SensorFrame:
         self._passed, self._arrived, self.valid = passed, arrived, valid
         self.ped_waiting = NO_PEDS if ped_waiting is None else ped_waiting
         self._raw = self._prev = None
+        self._unread = _NOTHING_UNREAD
 
     @classmethod
     def from_raw(
@@ -80,26 +89,38 @@ class SensorFrame:
         speed_limit: np.ndarray,
         valid: np.ndarray,
         ped_waiting: np.ndarray,
+        unread: frozenset[str] = _NOTHING_UNREAD,
     ) -> SensorFrame:
         """A frame over raw detector readings (lanes x 6, see SensorArray._raw) whose
-        fields are worked out when first read: most frames are only partly read."""
+        fields are worked out when first read: most frames are only partly read. Reading a
+        field in ``unread`` (not read from the detectors) raises `UnreadFieldError`."""
         frame = cls.__new__(cls)
         frame.time, frame.step_length, frame.lanes = time, step_length, lanes
         frame.speed_limit, frame.valid, frame.ped_waiting = speed_limit, valid, ped_waiting
         frame._occupancy = frame._count = frame._halting = None
         frame._mean_speed = frame._passed = frame._arrived = None
-        frame._raw, frame._prev = raw, prev
+        frame._raw, frame._prev, frame._unread = raw, prev, unread
         return frame
+
+    def _check(self, name: str) -> None:
+        if name in self._unread:
+            raise UnreadFieldError(
+                f"SensorFrame.{name} was not read from the detectors: this env reads only the "
+                "fields its observation and reward use; list it in the reward's `fields` or "
+                "make the env with sensor_fields='all'"
+            )
 
     @property
     def occupancy(self) -> np.ndarray:
         if self._occupancy is None:
+            self._check("occupancy")
             self._occupancy = self._raw[:, 0] / 100.0
         return self._occupancy
 
     @property
     def count(self) -> np.ndarray:
         if self._count is None:
+            self._check("count")
             self._count = self._raw[:, 1]
         return self._count
 
@@ -108,6 +129,7 @@ class SensorFrame:
         # SUMO's lane-area detector can report one more halting vehicle than vehicles
         # (a vehicle changing lanes in the step); halting is "of which queued": clip it
         if self._halting is None:
+            self._check("halting")
             self._halting = np.minimum(self._raw[:, 2], self._raw[:, 1])
         return self._halting
 
@@ -116,6 +138,7 @@ class SensorFrame:
         # SUMO gives -1 for an empty zone and may give the speed of a vehicle only touching
         # it; the frame promises 0 when the zone counts no vehicle
         if self._mean_speed is None:
+            self._check("mean_speed")
             raw = self._raw
             self._mean_speed = np.where(raw[:, 1] > 0, np.maximum(raw[:, 3], 0.0), 0.0)
         return self._mean_speed
@@ -123,12 +146,14 @@ class SensorFrame:
     @property
     def arrived(self) -> np.ndarray:
         if self._arrived is None:
+            self._check("arrived")
             self._arrived = np.maximum(self._raw[:, 4] - self._prev[:, 0], 0.0)
         return self._arrived
 
     @property
     def passed(self) -> np.ndarray:
         if self._passed is None:
+            self._check("passed")
             self._passed = np.maximum(self._raw[:, 5] - self._prev[:, 1], 0.0)
         return self._passed
 
@@ -156,4 +181,3 @@ class SensorFrame:
 
     def __repr__(self) -> str:
         return f"SensorFrame(time={self.time:g}, count={self.count.tolist()})"
-

@@ -30,6 +30,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from gymnasium import spaces
+from stable_baselines3.common.distributions import CategoricalDistribution
+from stable_baselines3.common.torch_layers import FlattenExtractor, MlpExtractor
 from torch import nn
 
 import intergreen.seeds as seeds
@@ -83,8 +85,6 @@ def lean_forward(module: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
 def _plain_features(policy: nn.Module) -> bool:
     """Whether the policy's features are its observation as it is (a flattened float vector),
     so that its networks can be fed the observation directly."""
-    from stable_baselines3.common.torch_layers import FlattenExtractor
-
     space = policy.observation_space
     return (
         isinstance(space, spaces.Box)
@@ -101,9 +101,6 @@ class PolicyActor:
     ``policy.forward`` itself."""
 
     def __init__(self, policy: Any) -> None:
-        from stable_baselines3.common.distributions import CategoricalDistribution
-        from stable_baselines3.common.torch_layers import MlpExtractor
-
         self.policy = policy
         extractor = getattr(policy, "mlp_extractor", None)
         self.lean = (

@@ -58,9 +58,9 @@ def _make_env(config: TrainConfig, index: int, resume: StreamState | None = None
     from intergreen.junctions.env import make_env
 
     first = episode_seed(config.seed, "train", index, 0)
-    env = make_env(
-        config.junction, config.demand, config.reward, seed=first, **config.resolved_env_kwargs()
-    )
+    # the agent sees only the observation: read only the sensor fields it and the reward use
+    options = {"sensor_fields": "auto"} | config.resolved_env_kwargs()
+    env = make_env(config.junction, config.demand, config.reward, seed=first, **options)
     return EpisodeStream(Monitor(env), config.seed, index, "train", resume)
 
 

@@ -65,6 +65,13 @@ DemandArg = str | float | DemandProfile | Sequence[str | float | DemandProfile]
 DEFAULT_REWARD = "queue"
 
 
+negative_queue.fields = ("halting",)  # type: ignore[attr-defined]
+#: sensor_fields: "all" reads every SensorFrame field from the detectors at every sample;
+#: "auto" only those the observation's features and the reward's declared ``fields`` use
+#: (a reward without declared fields gets all); a list of field names: those besides.
+SENSOR_FIELDS = ("all", "auto")
+
+
 class JunctionEnv(gym.Env[np.ndarray, np.int64]):
     """A UK signalised junction in SUMO, seen through roadside sensors.
 
@@ -130,11 +137,17 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
             minimum green are ignored).
         simulation_factory: builds each episode's :class:`Simulation` (same arguments).
         render_mode: ``"human"`` opens sumo-gui.
+        sensor_fields: the SensorFrame fields read from the detectors at each sample:
+            ``"all"``; ``"auto"``, those the observation's features and the reward's declared
+            ``fields`` use (all when the reward declares none), as training does; or a list of
+            fields read besides those. The same frames, fewer detector reads; reading a field
+            that was not read raises :class:`~intergreen.frames.UnreadFieldError`.
 
     Raises:
         SpecError: an unknown junction, demand or action stage, an invalid junction YAML or
             ``sensor_noise``, pedestrians on a junction without crossings.
-        OptionError: an unknown feature, ``n_stack < 1`` or an unknown ``decisions`` mode.
+        OptionError: an unknown feature, ``n_stack < 1``, an unknown ``decisions`` mode or
+            ``sensor_fields`` value or field.
         RewardError: an unknown reward or bad reward parameters.
     """
 
@@ -160,6 +173,7 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         signals: str = "controller",
         simulation_factory: Callable[..., Simulation] | None = None,
         render_mode: str | None = None,
+        sensor_fields: str | Sequence[str] = "all",
     ) -> None:
         super().__init__()
         self.spec_ = resolve_junction(junction)
@@ -182,7 +196,11 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         if self.pedestrians and not self.crossing_arms:
             raise SpecError(f"junction {spec.name} has no signalled pedestrian crossings")
         noise = spec.sensors.noise if sensor_noise is None else _noise(sensor_noise)
-        self.sensors = SensorArray(self.network, self.lanes, noise, seed or 0, self.crossing_arms)
+        self.reward_fn, self.reward_info = _resolve_reward(reward)
+        self.sensor_fields = self._sensor_fields(sensor_fields, features)
+        self.sensors = SensorArray(
+            self.network, self.lanes, noise, seed or 0, self.crossing_arms, self.sensor_fields
+        )
         # signals="program": SUMO runs the network's own program (the program baseline)
         if signals not in SIGNAL_MODES:
             raise ValueError(f"signals={signals!r}: use one of {', '.join(SIGNAL_MODES)}")
@@ -206,13 +224,19 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         if decisions not in DECISION_MODES:
             raise OptionError(f"decisions={decisions!r}: use one of {', '.join(DECISION_MODES)}")
         self.decisions = decisions
-        self.reward_fn, self.reward_info = _resolve_reward(reward)
         self._reward_context = reward_context(spec, self.network.speed_limits)
 
         self._stages = list(spec.stages)
         n_lane = len(self.lanes)
         n_peds = len(self.crossing_arms)
         self._row_len = n_lane * len(self.features) + n_peds + len(self._stages) + 1
+        self._obs_size = n_stack * self._row_len + 1
+        self._feature_slices = [
+            (f, slice(i * n_lane, (i + 1) * n_lane)) for i, f in enumerate(self.features)
+        ]
+        k = n_lane * len(self.features)
+        self._ped_slice = slice(k, k + n_peds)
+        self._stage_slice = slice(k + n_peds, k + n_peds + len(self._stages))
         self._stage_rows = {s: np.eye(len(self._stages))[i] for i, s in enumerate(self._stages)}
         self._zone_capacity = np.maximum(
             np.array([min(spec.sensors.camera_range, L) for L in self.network.lane_lengths]) / 7.0,
@@ -238,6 +262,28 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         self._seed_role: str | None = None  # of the last explicit seed (intergreen.seeds)
         if seed is not None:
             self.action_space.seed(seed)
+
+    def _sensor_fields(
+        self, option: str | Sequence[str], features: Sequence[str]
+    ) -> tuple[str, ...] | None:
+        """The SensorFrame fields to read (None: all) for the ``sensor_fields`` option:
+        "all"; "auto" (the observation's features and the reward's declared fields; all when
+        the reward declares none); or a list, read besides those of "auto"."""
+        extra: Sequence[str] = ()
+        if isinstance(option, str):
+            if option not in SENSOR_FIELDS:
+                raise OptionError(
+                    f"sensor_fields={option!r}: use one of {', '.join(SENSOR_FIELDS)} or a "
+                    "list of SensorFrame fields"
+                )
+            if option == "all":
+                return None
+        else:
+            extra = option
+        declared = getattr(getattr(self.reward_fn, "reward", self.reward_fn), "fields", None)
+        if declared is None:
+            return None
+        return tuple(dict.fromkeys([*features, *declared, *extra]))
 
     # ----- demand ----------------------------------------------------------------------
     def _demand_sampler(
@@ -381,26 +427,24 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
             self._sample()
 
     def _sample(self) -> None:
-        """Read the sensors: a frame covering the time since the previous one."""
+        """Read the sensors: a frame covering the time since the previous one, and its row of
+        the observation (written in place, twice: see ``_observation``)."""
         sim, ctl = self.sim, self.controller
         now = sim.time
         frame = self.sensors.read(sim.conn, now, now - self._last_sample)
         self._last_sample = now
         self.frames.append(frame)
         self.history.append(frame)
-        row = self._buf[self._pos]
-        n = len(self.lanes)
-        for i, f in enumerate(self.features):
-            row[i * n : (i + 1) * n] = self._lane_feature(frame, f)
-        k = len(self.features) * n
+        pos = self._pos
+        row = self._buf[pos]
+        for name, lanes in self._feature_slices:
+            row[lanes] = self._lane_feature(frame, name)
         if self.crossing_arms:  # the push buttons: someone waits at the crossing
-            m = len(self.crossing_arms)
-            row[k : k + m] = frame.ped_waiting > 0
-            k += m
-        row[k : k + len(self._stages)] = self._stage_rows[ctl.current_stage]
+            row[self._ped_slice] = frame.ped_waiting > 0
+        row[self._stage_slice] = self._stage_rows[ctl.current_stage]
         row[-1] = 1.0 if ctl.in_interstage else 0.0
-        self._buf[self._pos + self.n_stack] = row
-        self._pos = (self._pos + 1) % self.n_stack
+        self._buf[pos + self.n_stack] = row
+        self._pos = (pos + 1) % self.n_stack
 
     def _lane_feature(self, frame: SensorFrame, name: str) -> np.ndarray:
         if name == "occupancy":
@@ -428,10 +472,13 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         return done
 
     def _observation(self) -> np.ndarray:
+        """The last ``n_stack`` rows, oldest first (rows ``pos .. pos + n_stack`` of the
+        doubled buffer), then the time in stage: a new array."""
         p = self._pos
-        stacked = self._buf[p : p + self.n_stack].reshape(-1)
-        t = min(self.controller.time_in_stage / self.time_scale, 1.0)
-        return np.append(stacked, np.float32(t))
+        obs = np.empty(self._obs_size, dtype=np.float32)
+        obs[:-1] = self._buf[p : p + self.n_stack].reshape(-1)
+        obs[-1] = min(self.controller.time_in_stage / self.time_scale, 1.0)
+        return obs
 
     def _info(self) -> dict[str, Any]:
         return {

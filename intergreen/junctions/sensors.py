@@ -12,16 +12,21 @@ below zero); and a whole lane's sensors drop out for a step with
 ``dropout_prob``, when the frame reports zeros and ``valid`` is False.
 
 Under libsumo, readings are direct getter calls (measured cheaper there than
-subscription results); over a traci socket they come from subscriptions, one
-call per detector domain per step.
+subscription results), and only of the raw columns the wanted ``fields`` need (an env
+reads what its observation and reward use); a frame field that was not read raises
+`intergreen.frames.UnreadFieldError`. Over a traci socket every column comes from
+subscriptions, one call per detector domain per step.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import traci.constants as tc
 
-from intergreen.frames import NO_PEDS, SensorFrame
+from intergreen.errors import OptionError
+from intergreen.frames import FIELDS, NO_PEDS, SensorFrame
 from intergreen.junctions.network import Network
 from intergreen.junctions.spec import Noise
 from intergreen.junctions.sumo import libsumo_getter
@@ -36,18 +41,55 @@ CAMERA_VARS = (
 LOOP_VARS = (tc.VAR_INTERVAL_NUMBER,)
 _ALL_VALID: dict[int, np.ndarray] = {}
 
+#: The raw columns per lane (`SensorArray._raw`): libsumo's lane-area getter of each, and
+#: whether it reads the stop-line loop (else the camera zone).
+RAW_COLUMNS = (
+    ("getLastStepOccupancy", False),  # 0: occupancy, %
+    ("getLastStepVehicleNumber", False),  # 1: vehicles in the zone
+    ("getLastStepHaltingNumber", False),  # 2: of which halting
+    ("getLastStepMeanSpeed", False),  # 3: mean speed, m/s
+    ("getIntervalVehicleNumber", False),  # 4: vehicles that entered the zone so far
+    ("getIntervalVehicleNumber", True),  # 5: vehicles that passed the stop line so far
+)
+#: The raw columns each SensorFrame field is worked out from (the others need none).
+FIELD_COLUMNS: dict[str, tuple[int, ...]] = {
+    "occupancy": (0,),
+    "count": (1,),
+    "halting": (1, 2),
+    "mean_speed": (1, 3),
+    "arrived": (4,),
+    "passed": (5,),
+}
 
 
-def _direct_calls(conn, cams: tuple[str, ...], stops: tuple[str, ...]) -> list:
-    """(getter, detector) pairs in raw-row order for libsumo (its compiled getters)."""
-    names = ("getLastStepOccupancy", "getLastStepVehicleNumber", "getLastStepHaltingNumber",
-             "getLastStepMeanSpeed", "getIntervalVehicleNumber")  # fmt: skip
-    cam = [libsumo_getter(conn, "lanearea", n) for n in names]
+def raw_columns(fields: Iterable[str] | None) -> tuple[int, ...]:
+    """The raw columns that ``fields`` (SensorFrame field names; None: all) need, sorted.
+    Raises OptionError naming an unknown field and the valid ones."""
+    if fields is None:
+        return tuple(range(len(RAW_COLUMNS)))
+    columns: set[int] = set()
+    for name in fields:
+        if name not in FIELDS:
+            raise OptionError(f"unknown sensor field {name!r}; fields: {', '.join(FIELDS)}")
+        columns.update(FIELD_COLUMNS.get(name, ()))
+    return tuple(sorted(columns))
+
+
+def _direct_calls(
+    conn, cams: tuple[str, ...], stops: tuple[str, ...], columns: tuple[int, ...]
+) -> list:
+    """(getter, detector) pairs in raw-row order (lane by lane, ``columns`` of each) for
+    libsumo (its compiled getters); without stop-line loops (``stops`` empty) column 5 is
+    not read."""
+    getters = {c: libsumo_getter(conn, "lanearea", RAW_COLUMNS[c][0]) for c in columns}
     calls = []
     for i, det in enumerate(cams):
-        calls += [(f, det) for f in cam]
-        if stops:
-            calls.append((cam[4], stops[i]))
+        for c in columns:
+            if RAW_COLUMNS[c][1]:
+                if stops:
+                    calls.append((getters[c], stops[i]))
+            else:
+                calls.append((getters[c], det))
     return calls
 
 
@@ -61,7 +103,10 @@ class SensorArray:
         noise: Noise,
         seed: int,
         crossing_arms: tuple[str, ...] = (),
+        fields: Iterable[str] | None = None,
     ) -> None:
+        """``fields``: the SensorFrame fields to read (None: all); with noise, all are read
+        (the noise model draws for every field). Raises OptionError for an unknown field."""
         self.network = network
         self.crossing_arms = crossing_arms
         self._crossing_index = {
@@ -82,6 +127,13 @@ class SensorArray:
         self._has_stop = False
         self._direct = False
         self._calls: list = []
+        wanted = raw_columns(None if self._noisy else fields)
+        self._columns = wanted
+        self.unread = frozenset(
+            f for f, cols in FIELD_COLUMNS.items() if not set(cols) <= set(wanted)
+        )
+        self._read: tuple[int, ...] = wanted
+        self._blank = np.zeros((len(lanes), len(RAW_COLUMNS)))
 
     def reset(self, conn, seed: int | None = None) -> None:
         """Prepare for a freshly started simulation (subscribing over traci)."""
@@ -91,7 +143,13 @@ class SensorArray:
         self._has_stop = all(d in zones for d in self._stops)
         self._direct = getattr(conn, "__name__", "") == "libsumo"
         if self._direct:
-            self._calls = _direct_calls(conn, self._cams, self._stops if self._has_stop else ())
+            stops = self._stops if self._has_stop else ()
+            self._read = tuple(c for c in self._columns if stops or not RAW_COLUMNS[c][1])
+            self._calls = _direct_calls(conn, self._cams, stops, self._columns)
+            self._blank[:] = np.nan  # columns not read; without loops, no passages (0)
+            self._blank[:, self._read] = 0.0
+            if not self._has_stop:
+                self._blank[:, 5] = 0.0
         else:
             for det in self._cams:
                 conn.lanearea.subscribe(det, CAMERA_VARS)
@@ -101,14 +159,15 @@ class SensorArray:
 
     def _raw(self, conn) -> np.ndarray:
         """Per lane: occupancy %, count, halting, mean speed, cumulative zone entries,
-        cumulative stop-line passages (0 without loops)."""
+        cumulative stop-line passages (0 without loops); NaN in columns not read."""
         n = len(self._cams)
         if self._direct:
             values = [f(d) for f, d in self._calls]
-            if self._has_stop:
-                return np.array(values, dtype=float).reshape(n, 6)
-            raw = np.zeros((n, 6))
-            raw[:, :5] = np.array(values, dtype=float).reshape(n, 5)
+            read = self._read
+            if len(read) == len(RAW_COLUMNS):
+                return np.array(values, dtype=float).reshape(n, len(read))
+            raw = self._blank.copy()
+            raw[:, read] = np.array(values, dtype=float).reshape(n, len(read))
             return raw
         res = conn.lanearea.getAllSubscriptionResults()
         raw = np.zeros((n, 6))
@@ -129,8 +188,9 @@ class SensorArray:
             valid = _ALL_VALID.setdefault(n, valid)
         peds = self._pedestrians(conn) if self.crossing_arms else NO_PEDS
         frame = SensorFrame.from_raw(
-            time, step_length, self.lanes, raw, prev, self._speed_limit, valid, peds
-        )
+            time, step_length, self.lanes, raw, prev, self._speed_limit, valid, peds,
+            self.unread if self._direct else frozenset(),
+        )  # fmt: skip
         if not self._noisy:
             return frame
         occ, count, halting, speed, passed, arrived, valid = self._degrade(

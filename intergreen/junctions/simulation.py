@@ -365,8 +365,7 @@ class Simulation:
     def _halting(self, edges: tuple[str, ...]) -> int:
         """Vehicles stopped on the edges now."""
         if self.backend == "libsumo":
-            halting = self._edge_halting
-            return sum(halting(x) for x in edges)
+            return sum(map(self._edge_halting, edges))
         res = self.conn.edge.getAllSubscriptionResults()
         return sum(res[x][tc.LAST_STEP_VEHICLE_HALTING_NUMBER] for x in edges)
 

@@ -93,6 +93,9 @@ def test_ppo_fast_path_learns_exactly_what_sb3s_loop_learns() -> None:
     # the run holds both kinds of episode end: time limits (bootstrapped) and terminations
     ends = [s for s in ref.steps if s[1][0]]
     assert any(s[4][0] for s in ends) and any(not s[4][0] for s in ends)
+    # torch's multi-tensor Adam (ours) and its for-loop one (SB3's default on CPU) agree
+    assert ours.policy.optimizer.param_groups[0]["foreach"] is True
+    assert theirs.policy.optimizer.param_groups[0]["foreach"] is None
     _assert_same_weights(ours, theirs)
     assert _episodes(ours) == _episodes(theirs)
     np.testing.assert_array_equal(ours._last_obs, theirs._last_obs)
@@ -113,6 +116,7 @@ def test_dqn_fast_path_learns_exactly_what_sb3s_loop_learns() -> None:
     assert rec.steps == ref.steps
     ends = [s for s in ref.steps if s[1][0]]  # both kinds of episode end occur
     assert any(s[4][0] for s in ends) and any(not s[4][0] for s in ends)
+    assert ours.policy.optimizer.param_groups[0]["foreach"] is True
     _assert_same_weights(ours, theirs)  # the Q-network and its target
     for name in ("num_timesteps", "_n_updates", "_n_calls", "_episode_num", "exploration_rate"):
         assert getattr(ours, name) == getattr(theirs, name), name
