@@ -64,8 +64,6 @@ DemandArg = str | float | DemandProfile | Sequence[str | float | DemandProfile]
 #: the reward of an environment made without one (a registry reward)
 DEFAULT_REWARD = "queue"
 
-
-negative_queue.fields = ("halting",)  # type: ignore[attr-defined]
 #: sensor_fields: "all" reads every SensorFrame field from the detectors at every sample;
 #: "auto" only those the observation's features and the reward's declared ``fields`` use
 #: (a reward without declared fields gets all); a list of field names: those besides.
@@ -117,7 +115,7 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
             or ``"mixed"`` (a level drawn per episode from the training range, 1200-2571 veh/h
             on gm_a56); ``+peds`` adds pedestrians.
         reward: a reward name, ``{"name": ..., **params}``, a Reward object, or a function
-            ``(frames, context) -> float``; None: minus the queued vehicles (``negative_queue``).
+            ``(frames, context) -> float``; None: the registry's ``queue`` (``DEFAULT_REWARD``).
         seed: seeds the env's generator (demand draws, SUMO's seed, sensor noise); the first
             ``reset()`` without a seed uses it and later resets continue its sequence.
         n_stack: sensor frames stacked in the observation (>= 1; the study: 20 frames of 0.6 s).

@@ -44,7 +44,7 @@ def _same(a: list, b: list) -> None:
         ("average_speed", {"halting", "arrived", "passed"}),
         ("throughput", {"count", "halting", "mean_speed", "arrived"}),
         ("wait_time_ad", {"mean_speed", "passed"}),
-        (None, {"mean_speed", "arrived", "passed"}),  # negative_queue: halting (and count)
+        (None, {"mean_speed", "arrived", "passed"}),  # the default reward, queue: halting
     ],
 )
 def test_auto_reads_only_what_is_used_and_changes_nothing(reward, unread) -> None:
