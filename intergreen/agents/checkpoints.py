@@ -9,6 +9,10 @@ the previous collection's gradient steps made), so nothing is half done. ``check
   the action space, the parallel collectors'), each env's place in its episode stream
   (:mod:`intergreen.agents.episodes`), the logger's values not yet written, the number of
   episodes logged;
+- ``best_<step>.zip`` (with validation on, once a validation point has been scored): the run's
+  best model by validation score as it stood at the checkpoint (a hard link to
+  ``best_model.zip``, or a copy), so a resume restores it even if a later validation, undone by
+  the resume, replaced ``best_model.zip``;
 - ``replay_<step>.npz`` (DQN): the filled part of the replay buffer, only beside the newest
   checkpoint; ``train`` deletes it when the run finishes unless asked to keep it;
 - ``latest.json``: names the newest complete checkpoint; written last, so a kill while saving
@@ -22,8 +26,10 @@ per transition, so 18 MB per 10 000 decisions up to ``buffer_size``.
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -124,15 +130,25 @@ def restore_logger(logger: Any, state: dict[str, Any]) -> None:
 
 
 # ----- files --------------------------------------------------------------------------------
-def save_checkpoint(model: Any, run_dir: Path, episodes: int, replay: bool = True) -> dict:
-    """Model, learner state and (with ``replay``, DQN) the replay buffer at the current step;
-    latest.json points at them; older checkpoints are pruned. Returns latest.json's content."""
+def save_checkpoint(
+    model: Any,
+    run_dir: Path,
+    episodes: int,
+    replay: bool = True,
+    best_model: Path | None = None,
+) -> dict:
+    """Model, learner state, (with ``replay``, DQN) the replay buffer and (when the file
+    ``best_model`` exists) the best model so far at the current step; latest.json points at
+    them; older checkpoints are pruned. Returns latest.json's content."""
     folder = checkpoint_dir(run_dir)
     folder.mkdir(exist_ok=True)
     step = int(model.num_timesteps)
     info: dict[str, Any] = {"step": step, "model": f"model_{step}.zip"}
     with atomic_path(folder / info["model"]) as tmp:
         model.save(tmp)
+    if best_model is not None and best_model.exists():
+        info["best"] = f"best_{step}.zip"
+        link_or_copy(best_model, folder / info["best"])
     info["state"] = f"state_{step}.pkl"
     atomic_write(folder / info["state"], pickle.dumps(learner_state(model, episodes)))
     if replay and getattr(model, "replay_buffer", None) is not None:
@@ -141,6 +157,24 @@ def save_checkpoint(model: Any, run_dir: Path, episodes: int, replay: bool = Tru
     atomic_write(folder / "latest.json", json.dumps(info))
     _prune(folder, info)
     return info
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """``target`` becomes ``source``'s content: a hard link (no copy; ``source`` is only ever
+    replaced by a rename, so the link keeps this content), or an atomic copy where the file
+    system has no hard links."""
+    with atomic_path(target) as tmp:
+        tmp.unlink()
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+
+
+def checkpoint_best_model(run_dir: Path, info: dict[str, Any]) -> Path | None:
+    """The best model saved with a checkpoint (None when it was taken before any validation
+    point, or without validation)."""
+    return checkpoint_dir(run_dir) / info["best"] if "best" in info else None
 
 
 def _step_of(path: Path) -> int:
@@ -152,7 +186,7 @@ def _prune(folder: Path, latest: dict[str, Any]) -> None:
     the newest."""
     models = sorted(folder.glob("model_*.zip"), key=_step_of)
     keep = {_step_of(p) for p in models[-KEEP_CHECKPOINTS:]}
-    for pattern in ("model_*.zip", "state_*.pkl"):
+    for pattern in ("model_*.zip", "state_*.pkl", "best_*.zip"):
         for p in folder.glob(pattern):
             if _step_of(p) not in keep:
                 p.unlink(missing_ok=True)
@@ -170,7 +204,8 @@ def latest_checkpoint(run_dir: Path) -> dict[str, Any] | None:
         return None
     try:
         info = json.loads(marker.read_text())
-        names = [info["model"], info["state"], *([info["replay"]] if "replay" in info else [])]
+        names = [info["model"], info["state"]]
+        names += [info[k] for k in ("replay", "best") if k in info]
         missing = [n for n in names if not (folder / n).exists()]
     except (json.JSONDecodeError, KeyError, TypeError):
         missing = ["(latest.json unreadable)"]

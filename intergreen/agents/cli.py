@@ -50,8 +50,28 @@ def train_command(
     keep_replay_buffer: Annotated[
         bool, typer.Option(help="Keep DQN's replay buffer when the run finishes (large)")
     ] = False,
+    validate_every: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Score the greedy policy on validation episodes every N decisions and at the "
+            "end; keep best_model.zip (default: no validation)",
+        ),
+    ] = None,
+    validate_episodes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Validation episodes per validation demand, 1-100 (the same seeds at every point)",
+        ),
+    ] = 3,
+    validate_demands: Annotated[
+        str | None,
+        typer.Option(help="Comma list of demands to validate at (default: the training demand)"),
+    ] = None,
 ) -> None:
     """Train a DQN or PPO agent (stable-baselines3) on the junction."""
+    from intergreen.agents.policy import choose_model
     from intergreen.agents.training import train
 
     demand_arg: str | list[str] = split_list(demand) if "," in demand else demand
@@ -73,9 +93,14 @@ def train_command(
         progress=True,
         time_limit=parse_time_limit(time_limit) if time_limit else None,
         keep_replay_buffer=keep_replay_buffer,
+        validate_every=validate_every,
+        validate_episodes=validate_episodes,
+        validate_demands=split_list(validate_demands) if validate_demands else None,
     )
     done = (out / "done.json").read_text()
     console.print(f"model: {model}\n{done}")
+    if validate_every is not None:
+        console.print(f"best by validation: {choose_model(out, 'best').describe()}")
 
 
 def evaluate_command(
@@ -111,10 +136,19 @@ def evaluate_command(
             min=0, max=1000, help="With --output: timeline plots per controller and demand"
         ),
     ] = 1,
+    checkpoint: Annotated[
+        str | None,
+        typer.Option(
+            help="best (by greedy validation score) or final; default: best when the run has "
+            "one, else final"
+        ),
+    ] = None,
 ) -> None:
     """Average waiting time (mean ± std) per demand level, beside the baselines."""
     from intergreen.agents.evaluation import STUDY_EPISODES, evaluate, summary_table
+    from intergreen.agents.policy import choose_model
     from intergreen.common import ensure_writable
+    from intergreen.junctions.baselines import is_baseline
     from intergreen.junctions.episode_output import evaluation_arm_table
 
     if protocol not in (None, "study"):
@@ -128,6 +162,12 @@ def evaluate_command(
             timeline_dir = output.with_name(f"{output.stem}_timelines")
             ensure_writable(timeline_dir, "--output")
     controllers = list(runs) + [b for b in split_list(baselines) if b not in runs]
+    for run in runs:  # which model of each run (before any episode: a bad choice fails here)
+        if not is_baseline(run):
+            choice = choose_model(run, checkpoint)
+            default = " (the default: the run has one)" if checkpoint is None else ""
+            default = default if choice.checkpoint == "best" else ""
+            console.print(f"{run}: {choice.describe()}{default}")
     results = evaluate(
         controllers,
         junction=junction,
@@ -138,6 +178,7 @@ def evaluate_command(
         reward=reward,
         timelines=timeline_dir,
         timeline_episodes=timelines,
+        checkpoint=checkpoint,
     )
     table = summary_table(results)
     out = Table(
@@ -157,6 +198,50 @@ def evaluate_command(
         console.print(f"wrote {output}" + (f" and {timeline_dir}/" if timeline_dir else ""))
 
 
+def validation_curve_command(
+    runs: Annotated[list[Path], typer.Argument(help="Run folders trained with --validate-every")],
+    tolerance: Annotated[
+        float, typer.Option(min=0, help="Convergence: median seed within this of its best")
+    ] = 0.05,
+    sustained: Annotated[
+        bool, typer.Option(help="Convergence only where the median seed stays within it")
+    ] = False,
+    output: Annotated[Path | None, typer.Option(help="Write the curves to this CSV")] = None,
+) -> None:
+    """Greedy validation score (mean waiting time, s/veh) per run against training decisions,
+    each run's best, and the budget at which the median run is within --tolerance of its best."""
+    from intergreen.agents.curves import convergence_budget, median_gap, validation_curves
+
+    curves = validation_curves(runs)
+    table = curves.pivot(index="step", columns="run", values="score").sort_index()
+    out = Table(title="greedy validation score (s/veh; * = the run's best)", header_style="bold")
+    out.add_column("step", justify="right")
+    for run in table.columns:
+        out.add_column(str(run), justify="right")
+    gap = median_gap(curves, by="run")
+    out.add_column("median gap", justify="right")
+    best = table.idxmin()
+    for step, row in table.iterrows():
+        cells = [
+            "" if row.isna()[r] else f"{row[r]:.2f}{'*' if best[r] == step else ''}"
+            for r in table.columns
+        ]
+        g = gap.get(step)
+        out.add_row(str(step), *cells, "" if g is None else f"{100 * g:.1f}%")
+    console.print(out)
+    budget = convergence_budget(curves, tolerance, sustained=sustained, by="run")
+    within = f"within {100 * tolerance:g}% of its best"
+    if budget is None:
+        console.print(f"the median run is never {within} at a step all runs share")
+    else:
+        console.print(f"the median run is {within} from step {budget}")
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        curves.to_csv(output, index=False)
+        console.print(f"wrote {output}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("train")(train_command)
     app.command("evaluate")(evaluate_command)
+    app.command("validation-curve")(validation_curve_command)

@@ -14,12 +14,22 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from intergreen.errors import IntergreenError
 from intergreen.rewards.registry import reward_version
-from intergreen.seeds import MAX_BASE_SEED
+from intergreen.seeds import MAX_BASE_SEED, episode_seeds
 from intergreen.version import __version__
 from intergreen.yamlfile import read_yaml
 
 PRESETS_FILE = Path(__file__).with_name("presets.yaml")
 AGENTS = ("dqn", "ppo")
+#: TrainConfig's validation options (out of the key when validation is off).
+VALIDATION_FIELDS = ("validate_every", "validate_episodes", "validate_demands")
+#: Validation episodes per demand at one validation point, at most (each is a SUMO episode).
+MAX_VALIDATION_EPISODES = 100
+#: A validation point's score: the mean of this ground-truth metric over its episodes (s per
+#: vehicle; lower is better).
+VALIDATION_METRIC = "avg_waiting_time"
+#: Validation episodes run beside the training env, which holds this process's libsumo run, so
+#: through traci (a SUMO server process: the same simulation, about 3x slower).
+VALIDATION_BACKEND = "traci"
 
 
 class AgentConfigError(IntergreenError, ValueError):
@@ -109,6 +119,12 @@ class TrainConfig(BaseModel):
     n_envs: int = Field(default=1, ge=1, le=64)
     checkpoint_every: int = Field(default=20_000, gt=0)
     env_kwargs: dict[str, Any] = Field(default_factory=dict)
+    #: Greedy validation (intergreen.agents.validation): every ``validate_every`` decisions
+    #: (None: never) the greedy policy plays ``validate_episodes`` episodes of the
+    #: ``validation`` seed stream per entry of ``validate_demands`` (None: the training demand).
+    validate_every: int | None = Field(default=None, gt=0)
+    validate_episodes: int = Field(default=3, ge=1, le=MAX_VALIDATION_EPISODES)
+    validate_demands: list[str | list[str]] | None = Field(default=None, min_length=1)
 
     def resolved_hyperparameters(self) -> dict[str, Any]:
         return resolve_hyperparameters(self.agent, self.preset, self.hyperparams)
@@ -123,9 +139,38 @@ class TrainConfig(BaseModel):
         return {"intergreen_version": __version__,
                 "reward_version": reward_version(self.reward)}  # fmt: skip
 
+    def validation_demands(self) -> list[str | list[str]]:
+        """The demands validation episodes are played at (each with every validation seed):
+        ``validate_demands``, else the training demand as one entry."""
+        return list(self.validate_demands or [self.demand])
+
+    def validation_plan(self) -> dict[str, Any] | None:
+        """What greedy validation does (recorded in config.json as ``validation``): ``every``
+        decisions, ``episodes`` per demand of ``demands``, their reset ``seeds`` (the first
+        episodes of the ``validation`` stream, the same at every point), the ``metric`` whose
+        mean over the point's episodes is its score, and the SUMO ``backend``; None when
+        validation is off."""
+        if self.validate_every is None:
+            return None
+        return {
+            "every": self.validate_every,
+            "episodes": self.validate_episodes,
+            "demands": self.validation_demands(),
+            "role": "validation",
+            "seeds": episode_seeds("validation", self.validate_episodes),
+            "metric": VALIDATION_METRIC,
+            "score": f"mean {VALIDATION_METRIC} (s/veh) over the point's episodes; lower is better",
+            "backend": VALIDATION_BACKEND,
+        }
+
     def key(self) -> str:
-        """A hash of the resolved configuration and the versions that made it."""
-        payload = self.model_dump() | {
+        """A hash of the resolved configuration and the versions that made it; the validation
+        fields only when validation is on (a run without it keeps its key)."""
+        dump = self.model_dump()
+        if self.validate_every is None:
+            for name in VALIDATION_FIELDS:
+                dump.pop(name)
+        payload = dump | {
             "resolved": self.resolved_hyperparameters(),
             "env": self.resolved_env_kwargs(),
             **self.versions(),

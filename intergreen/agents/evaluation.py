@@ -36,7 +36,7 @@ def evaluation_seeds(episodes: int, offset: int = 0, role: str = "test") -> list
     return episode_seeds(role, episodes, start=offset)
 
 
-def _controller(controller: Any) -> tuple[Any, RunEnv | None]:
+def _controller(controller: Any, checkpoint: str | None = None) -> tuple[Any, RunEnv | None]:
     """The Policy and, for a trained agent, what its run recorded about its env."""
     from intergreen.junctions.baselines import is_baseline, make_baseline
 
@@ -48,12 +48,13 @@ def _controller(controller: Any) -> tuple[Any, RunEnv | None]:
         return policy, policy_run_env(policy)
     from intergreen.agents.policy import load_policy
 
-    policy = load_policy(name)
+    policy = load_policy(name, checkpoint)
     return policy, policy.run_env
 
 
-def _recorded_env(controller: Any) -> RunEnv | None:
-    """What a controller's run recorded about its env, without loading its model."""
+def _recorded_env(controller: Any, checkpoint: str | None = None) -> RunEnv | None:
+    """What a controller's run recorded about its env, without loading its model (the model
+    is chosen here so a bad ``checkpoint`` fails before any episode runs)."""
     from intergreen.agents.policy import model_path
     from intergreen.junctions.baselines import is_baseline
 
@@ -61,7 +62,7 @@ def _recorded_env(controller: Any) -> RunEnv | None:
         return getattr(controller, "run_env", None)
     if is_baseline(str(controller)):
         return None
-    return recorded_env(model_path(controller).parent)
+    return recorded_env(model_path(controller, checkpoint).parent)
 
 
 def _run(task: tuple[Any, ...]) -> dict[str, Any]:
@@ -71,8 +72,8 @@ def _run(task: tuple[Any, ...]) -> dict[str, Any]:
     from intergreen.junctions.rollout import run_episode
     from intergreen.junctions.simulation import simulation_factory
 
-    controller, junction, demand, seed, duration, reward, detail, timeline = task
-    policy, run_env = _controller(controller)
+    controller, junction, demand, seed, duration, reward, detail, timeline, checkpoint = task
+    policy, run_env = _controller(controller, checkpoint)
     if reward is None:  # an agent's own reward; the env's default (queue) for a baseline
         reward = getattr(policy, "reward", None)
     factory = simulation_factory(trace=detail or timeline is not None, emissions=detail)
@@ -110,6 +111,7 @@ def evaluate(
     detail: bool = True,
     timelines: Path | None = None,
     timeline_episodes: int = 1,
+    checkpoint: str | None = None,
 ) -> pd.DataFrame:
     """Run each controller on the same held-out episodes; one row per episode.
 
@@ -138,6 +140,9 @@ def evaluate(
             ``<controller>-<demand>-<seed>``) of the first ``timeline_episodes`` episodes of
             every controller and demand; None for none.
         timeline_episodes: how many episodes per controller and demand get a timeline.
+        checkpoint: the model a run folder gives: ``"best"`` (best by greedy validation
+            score), ``"final"``, or None (best when the run has one, else final;
+            :func:`intergreen.agents.policy.choose_model`).
 
     Returns:
         A DataFrame with one row per (controller, demand, episode): ``controller``,
@@ -148,14 +153,15 @@ def evaluate(
 
     Raises:
         SeedError: ``episodes`` < 1 or an unknown role.
-        OptionError: an unknown baseline, or runs trained on different junctions and no
-            ``junction`` given.
-        RunDirError: a run folder without a readable model.
+        OptionError: an unknown baseline or ``checkpoint``, or runs trained on different
+            junctions and no ``junction`` given.
+        RunDirError: a run folder without a readable model (or without a best one when
+            ``checkpoint="best"``).
     """
     if isinstance(controllers, str | Path) or not isinstance(controllers, Sequence):
         controllers = [controllers]
-    runs = [run for run in map(_recorded_env, controllers) if run is not None]
-    junction = common_junction(runs, junction)
+    runs = [_recorded_env(c, checkpoint) for c in controllers]
+    junction = common_junction([r for r in runs if r is not None], junction)
     seeds = list(seeds) if seeds is not None else evaluation_seeds(episodes, role=role)
     if timelines is not None:
         Path(timelines).mkdir(parents=True, exist_ok=True)
@@ -167,7 +173,7 @@ def evaluate(
         return str(Path(timelines) / f"{name}.png")
 
     tasks = [
-        (c, junction, d, s, duration, reward, detail, timeline(c, d, i, s))
+        (c, junction, d, s, duration, reward, detail, timeline(c, d, i, s), checkpoint)
         for c in controllers
         for d in demands
         for i, s in enumerate(seeds)

@@ -2,26 +2,101 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from intergreen.agents.rundir import RunDirError, load_run_config
+from intergreen.agents.curves import best_record
+from intergreen.agents.rundir import (
+    BEST_INFO,
+    BEST_MODEL,
+    FINAL_MODEL,
+    RunDirError,
+    load_run_config,
+)
 from intergreen.agents.runenv import RunEnv, make_run_env, recorded_env
+from intergreen.errors import OptionError
 
 if TYPE_CHECKING:
     from intergreen.junctions.env import JunctionEnv
 
 
-def model_path(path: str | Path) -> Path:
-    """``model.zip`` of a run folder, or the zip itself."""
+#: The checkpoints of a run folder a caller can choose (None: best when the run has one).
+CHECKPOINTS = ("best", "final")
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The model file chosen from a run folder (or a bare zip): ``checkpoint`` is ``"best"``
+    (best by validation score), ``"final"`` or ``"file"`` (a zip given by path); ``step`` the
+    decisions it had trained (None when unrecorded); ``score`` its validation score (s/veh)."""
+
+    path: Path
+    checkpoint: str
+    step: int | None = None
+    score: float | None = None
+
+    def describe(self) -> str:
+        """One line for the user, e.g. ``best checkpoint by validation (step 40000, ...)``."""
+        if self.checkpoint == "best":
+            return (f"best checkpoint by validation (step {self.step}, validation score "
+                    f"{self.score:.2f} s/veh)")  # fmt: skip
+        if self.checkpoint == "final":
+            at = f"step {self.step}" if self.step is not None else "step unrecorded"
+            return f"final model ({at})"
+        return f"model file {self.path.name}"
+
+
+def choose_model(path: str | Path, checkpoint: str | None = None) -> ModelChoice:
+    """The model to load from a run folder: ``checkpoint="best"`` (``best_model.zip``, the best
+    by greedy validation score), ``"final"`` (``model.zip``), or None: best when the run has
+    one, else final. A zip path is that model (``checkpoint`` must then be None).
+
+    Raises:
+        OptionError: an unknown ``checkpoint``, or one given with a zip path.
+        RunDirError: no trained model there, or ``"best"`` for a run without validation.
+    """
+    if checkpoint is not None and checkpoint not in CHECKPOINTS:
+        raise OptionError(f"--checkpoint {checkpoint!r}: use one of {', '.join(CHECKPOINTS)}")
     path = Path(path)
-    if path.is_dir():
-        path = path / "model.zip"
-    if not path.is_file():
-        raise RunDirError(f"no trained model at {path}: train one with `intergreen train`")
-    return path
+    if not path.is_dir():
+        if checkpoint is not None:
+            raise OptionError(
+                f"--checkpoint {checkpoint} needs a run folder; {path} is a model file"
+            )
+        if not path.is_file():
+            raise RunDirError(f"no trained model at {path}: train one with `intergreen train`")
+        return ModelChoice(path, "file")
+    best = best_record(path)
+    if checkpoint == "best" and best is None:
+        raise RunDirError(
+            f"{path} has no best checkpoint (it was trained without validation, or validated "
+            "no point yet): use --checkpoint final, or train with --validate-every N"
+        )
+    if best is not None and checkpoint != "final":
+        chosen = path / BEST_MODEL
+        if not chosen.is_file():
+            raise RunDirError(f"{path}: {BEST_INFO} names {BEST_MODEL}, which is missing")
+        return ModelChoice(chosen, "best", int(best["step"]), float(best["score"]))
+    final = path / FINAL_MODEL
+    if not final.is_file():
+        raise RunDirError(f"no trained model at {final}: train one with `intergreen train`")
+    return ModelChoice(final, "final", _final_step(path))
+
+
+def _final_step(run_dir: Path) -> int | None:
+    try:
+        return int(json.loads((run_dir / "done.json").read_text())["timesteps"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def model_path(path: str | Path, checkpoint: str | None = None) -> Path:
+    """The model zip of a run folder (:func:`choose_model`), or the zip itself."""
+    return choose_model(path, checkpoint).path
 
 
 class AgentPolicy:
@@ -39,11 +114,14 @@ class AgentPolicy:
         name: str,
         run_env: RunEnv | None = None,
         reward: str | dict[str, Any] | None = None,
+        choice: ModelChoice | None = None,
     ) -> None:
         self.model = model
         self.name = name
         self.run_env = run_env or RunEnv()
         self.reward = reward
+        #: Which checkpoint of its run this is (None: a model in memory).
+        self.choice = choice
 
     @property
     def env_kwargs(self) -> dict[str, Any]:
@@ -75,17 +153,19 @@ class AgentPolicy:
         return int(action)
 
 
-def load_policy(path: str | Path, **_: Any) -> AgentPolicy:
+def load_policy(path: str | Path, checkpoint: str | None = None, **_: Any) -> AgentPolicy:
     """Load a trained agent from its run folder or model zip (with the run's recorded junction
-    and environment options when its config.json is there)."""
+    and environment options when its config.json is there). ``checkpoint``: ``"best"``,
+    ``"final"`` or None (best when the run has one; :func:`choose_model`)."""
     from intergreen.agents.torch_setup import configure_torch
 
     configure_torch()
     from stable_baselines3 import DQN, PPO
 
-    zip_path = model_path(path)
+    choice = choose_model(path, checkpoint)
+    zip_path = choice.path
     run_dir = zip_path.parent
-    name = run_dir.name if zip_path.name == "model.zip" else zip_path.stem
+    name = run_dir.name if choice.checkpoint in CHECKPOINTS else zip_path.stem
     agent = reward = None
     if (run_dir / "config.json").exists():
         cfg = load_run_config(run_dir)
@@ -95,7 +175,7 @@ def load_policy(path: str | Path, **_: Any) -> AgentPolicy:
     errors = []
     for cls in classes:
         try:
-            return AgentPolicy(cls.load(zip_path, device="cpu"), name, run_env, reward)
+            return AgentPolicy(cls.load(zip_path, device="cpu"), name, run_env, reward, choice)
         except Exception as e:  # wrong class or corrupt file: try the next, then report
             errors.append(f"{cls.__name__}: {e}")
     raise RunDirError(f"cannot load the model {zip_path} ({'; '.join(errors)})")

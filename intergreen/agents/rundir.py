@@ -4,7 +4,8 @@
 and ``reward_version`` (both part of the key: a run made under other code or another reward
 formula is another run), ``config`` (train()'s arguments), the resolved ``hyperparameters``
 and environment options ``env``, and ``seeds`` (the seed scheme, base seed and role, the first
-episode's reset seed of each env).
+episode's reset seed of each env), and with greedy validation on, ``validation`` (its
+schedule, demands, seeds, metric and backend: intergreen.agents.validation).
 """
 
 from __future__ import annotations
@@ -20,8 +21,15 @@ from intergreen.errors import IntergreenError
 if TYPE_CHECKING:
     from intergreen.agents.config import TrainConfig
 
+#: The final model, and with validation on the best one by validation score and its record.
+FINAL_MODEL = "model.zip"
+BEST_MODEL = "best_model.zip"
+BEST_INFO = "best.json"
+#: One row per validation episode (intergreen.agents.validation).
+VALIDATION_LOG = "validation.csv"
 #: What train() writes into a run folder (cleared by ``force``).
-RUN_OUTPUTS = ("checkpoints", "tb", "metrics.csv", "model.zip", "done.json")
+RUN_OUTPUTS = ("checkpoints", "tb", "metrics.csv", FINAL_MODEL, "done.json", VALIDATION_LOG,
+               BEST_MODEL, BEST_INFO)  # fmt: skip
 
 
 class RunDirError(IntergreenError, ValueError):
@@ -32,7 +40,7 @@ def run_record(config: TrainConfig) -> dict[str, Any]:
     """config.json's content for a run of ``config``."""
     import intergreen.seeds as seeds
 
-    return {
+    record = {
         "key": config.key(),
         **config.versions(),
         "config": config.model_dump(),
@@ -40,6 +48,9 @@ def run_record(config: TrainConfig) -> dict[str, Any]:
         "env": config.resolved_env_kwargs(),
         "seeds": seeds.describe(config.seed, "train", config.n_envs),
     }
+    if config.validate_every is not None:
+        record["validation"] = config.validation_plan()
+    return record
 
 
 def _why_different(old: dict[str, Any], new: dict[str, Any]) -> str:

@@ -2,6 +2,8 @@
 being resumed and drops the later ones (the resumed run logs them again).
 
 - ``metrics.csv``: one row per training episode (column ``step``);
+- ``validation.csv``: one row per greedy validation episode (column ``step``;
+  intergreen.agents.validation);
 - ``tb/progress.csv``: stable-baselines3's CSV log (column ``time/total_timesteps``);
 - ``tb/events.out.tfevents.*``: TensorBoard; the resumed run's writer carries TensorBoard's
   purge step (``SummaryWriter(purge_step=)``), so TensorBoard hides the events a killed run
@@ -19,13 +21,15 @@ from pathlib import Path
 from stable_baselines3.common.logger import CSVOutputFormat, Logger, TensorBoardOutputFormat
 from torch.utils.tensorboard import SummaryWriter
 
+from intergreen.agents.rundir import VALIDATION_LOG
 from intergreen.common import atomic_path
 
 METRICS = "metrics.csv"
+VALIDATION = VALIDATION_LOG
 LOG_DIR = "tb"
 PROGRESS = "progress.csv"
 #: The step column of each CSV log.
-STEP_COLUMNS = {METRICS: "step", PROGRESS: "time/total_timesteps"}
+STEP_COLUMNS = {METRICS: "step", VALIDATION: "step", PROGRESS: "time/total_timesteps"}
 
 
 def kept_rows(path: Path, step_column: str, step: int) -> tuple[list[str], list[list[str]]]:
@@ -52,16 +56,18 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
 
 
 def truncate_metrics(run_dir: Path, step: int) -> None:
-    """Drop metrics.csv's rows logged after ``step``."""
-    path = run_dir / METRICS
-    header, rows = kept_rows(path, STEP_COLUMNS[METRICS], step)
-    if header:
-        _write_csv(path, header, rows)
+    """Drop the rows of metrics.csv and validation.csv logged after ``step``."""
+    for name in (METRICS, VALIDATION):
+        path = run_dir / name
+        header, rows = kept_rows(path, STEP_COLUMNS[name], step)
+        if header:
+            _write_csv(path, header, rows)
 
 
 def start_afresh(run_dir: Path) -> None:
     """Remove the logs of a run that starts again from step 0."""
     (run_dir / METRICS).unlink(missing_ok=True)
+    (run_dir / VALIDATION).unlink(missing_ok=True)
     shutil.rmtree(run_dir / LOG_DIR, ignore_errors=True)
 
 

@@ -4,7 +4,9 @@ A run folder holds ``config.json`` (what made the run: :mod:`intergreen.agents.r
 ``metrics.csv`` (one row per finished training episode: ground-truth waiting time, delay,
 throughput, the episode's reward), stable-baselines3's logs under ``tb/`` (``progress.csv`` and
 TensorBoard), checkpoints under ``checkpoints/`` (:mod:`intergreen.agents.checkpoints`), and at
-the end ``model.zip`` and ``done.json``.
+the end ``model.zip`` and ``done.json``. With ``validate_every`` it also holds the greedy
+validation log ``validation.csv`` and the best model by validation score, ``best_model.zip``
+with ``best.json`` (:mod:`intergreen.agents.validation`).
 
 ``resume=True`` continues a killed run from its newest checkpoint exactly: each env replays
 its episode up to the checkpoint (:mod:`intergreen.agents.episodes`), the random generators,
@@ -39,10 +41,16 @@ from intergreen.agents.checkpoints import (
     save_checkpoint,
     stream_resume_states,
 )
-from intergreen.agents.config import AgentConfigError, TrainConfig, algorithm_class
+from intergreen.agents.config import (
+    VALIDATION_METRIC,
+    AgentConfigError,
+    TrainConfig,
+    algorithm_class,
+)
 from intergreen.agents.episodes import EpisodeStream, StreamState, same_observations
 from intergreen.agents.rundir import RunDirError, load_run_config, prepare_run_dir, read_run_record
 from intergreen.agents.runlogs import run_logger, start_afresh, truncate_metrics
+from intergreen.agents.validation import Validator, clear_best
 from intergreen.common import atomic_path, atomic_write
 from intergreen.errors import format_validation_error
 from intergreen.seeds import episode_seed
@@ -100,8 +108,10 @@ def _callback_class():
             progress: bool,
             time_limit: float | None,
             episodes: int,
+            validator: Validator | None = None,
         ) -> None:
             super().__init__()
+            self.validator = validator
             self.time_limit = time_limit
             self.run_dir = run_dir
             self.every = every
@@ -120,6 +130,8 @@ def _callback_class():
             if new:
                 self.writer.writeheader()
             self._next_ckpt = (self.num_timesteps // self.every + 1) * self.every
+            if self.validator is not None:
+                self.validator.start(self.num_timesteps)
             if self.progress:
                 from rich.console import Console
                 from rich.progress import (
@@ -147,9 +159,15 @@ def _callback_class():
 
         def _on_rollout_start(self) -> None:
             # every env stands between two steps and the last collection's updates are made:
-            # the one moment from which a resumed run continues exactly
+            # the one moment from which a resumed run continues exactly. A validation point
+            # due now comes first, so a checkpoint holds its rows and best model.
+            validator = self.validator
+            if validator is not None and validator.due(self.num_timesteps):
+                score = validator.validate(self.model, self.num_timesteps)
+                self.logger.record(f"validation/{VALIDATION_METRIC}", score)
             if self.num_timesteps >= self._next_ckpt:
-                save_checkpoint(self.model, self.run_dir, self.episodes)
+                best = validator.best_model if validator is not None else None
+                save_checkpoint(self.model, self.run_dir, self.episodes, best_model=best)
                 self._next_ckpt = (self.num_timesteps // self.every + 1) * self.every
 
         def _on_step(self) -> bool:
@@ -245,6 +263,9 @@ def train(
     progress: bool = False,
     time_limit: float | None = None,
     keep_replay_buffer: bool = False,
+    validate_every: int | None = None,
+    validate_episodes: int = 3,
+    validate_demands: list[str | list[str]] | None = None,
 ) -> Path:
     """Train a DQN or PPO agent (stable-baselines3) on a junction; returns the model's path.
 
@@ -260,7 +281,8 @@ def train(
         hyperparams: stable-baselines3 arguments over the preset's (unknown names refused).
         n_envs: SUMO simulations (1-64); the first runs in this process.
         run_dir: the run folder: ``config.json``, ``metrics.csv``, ``tb/``, checkpoints,
-            ``model.zip``, ``done.json``.
+            ``model.zip``, ``done.json`` (with validation also ``validation.csv``,
+            ``best_model.zip``, ``best.json``).
         preset: hyperparameter preset (default: the agent's own; ``presets.yaml``).
         checkpoint_every: decisions between checkpoints (taken as a collection starts).
         env_kwargs: :class:`~intergreen.junctions.env.JunctionEnv` options over the preset's.
@@ -271,13 +293,21 @@ def train(
             so far (``done.json`` records the decisions actually trained).
         keep_replay_buffer: keep DQN's replay buffer beside the final checkpoint (deleted
             otherwise when the run finishes: it is most of a run's size).
+        validate_every: score the greedy policy every this many decisions and at the end, and
+            keep the best model (``best_model.zip``, ``validation.csv``:
+            :mod:`intergreen.agents.validation`); None (default): no validation.
+        validate_episodes: validation episodes per validation demand (1-100), the first of
+            the ``validation`` seed stream, the same at every point.
+        validate_demands: the demands validation plays (each with every validation seed);
+            None: the training demand (``"mixed"``: each seed draws its level from the
+            training range, the same draw at every point).
 
     Returns:
         The path of ``run_dir/model.zip``.
 
     Raises:
         AgentConfigError: an unknown agent, preset or hyperparameter, or a value out of range
-            (``seed``, ``timesteps``, ``n_envs``).
+            (``seed``, ``timesteps``, ``n_envs``, ``validate_every``, ``validate_episodes``).
         RunDirError: ``run_dir`` holds another run, or one made under another intergreen or
             reward version (without ``force``), or an unreadable checkpoint.
         SpecError, RewardError: an unknown junction, demand or reward.
@@ -300,6 +330,9 @@ def train(
             n_envs=n_envs,
             checkpoint_every=checkpoint_every,
             env_kwargs=env_kwargs or {},
+            validate_every=validate_every,
+            validate_episodes=validate_episodes,
+            validate_demands=validate_demands,
         )
     except ValidationError as e:
         raise AgentConfigError(format_validation_error(e, "train")) from None
@@ -307,6 +340,9 @@ def train(
     run_dir = Path(run_dir)
     # check the environment before anything is written (bad demand, reward, option, ...)
     _make_env(config, 0).close()
+    for demand in config.validation_demands() if config.validate_every else []:
+        if demand != config.demand:
+            _make_env(config.model_copy(update={"demand": demand}), 0).close()
     prepare_run_dir(run_dir, config, resume, force)
     done = run_dir / "done.json"
     if done.exists() and resume:
@@ -314,16 +350,20 @@ def train(
     checkpoint = latest_checkpoint(run_dir) if resume else None
     state = read_learner_state(run_dir, checkpoint) if checkpoint else None
     vec_env = make_vec_env(config, stream_resume_states(state, config.n_envs))
+    validator = Validator(config, run_dir) if config.validate_every else None
     try:
         if checkpoint is not None:
             model = _resume_model(config, run_dir, checkpoint, vec_env, state)
             truncate_metrics(run_dir, checkpoint["step"])
+            if validator is not None:
+                validator.restore(checkpoint)
             logger = run_logger(run_dir, resume_step=checkpoint["step"])
             restore_logger(logger, state)
             episodes = state["episodes"]
             remaining = max(config.timesteps - model.num_timesteps, 0)
         else:
             start_afresh(run_dir)
+            clear_best(run_dir)
             model = algorithm_class(config.agent)(
                 "MlpPolicy", vec_env, seed=seed, device="cpu", verbose=0, **hp
             )
@@ -332,7 +372,13 @@ def train(
             remaining = config.timesteps
         model.set_logger(logger)
         callback = _callback_class()(
-            run_dir, config.checkpoint_every, config.timesteps, progress, time_limit, episodes
+            run_dir,
+            config.checkpoint_every,
+            config.timesteps,
+            progress,
+            time_limit,
+            episodes,
+            validator,
         )
         start = time.perf_counter()
         start_steps = model.num_timesteps
@@ -342,12 +388,18 @@ def train(
                 callback=callback,
                 reset_num_timesteps=checkpoint is None,
             )
+        # the final model is a validation point too (unless the last collection began at it)
+        if validator is not None and validator.last_step() != model.num_timesteps:
+            validator.validate(model, model.num_timesteps)
         wall = time.perf_counter() - start
         logger.close()
         with atomic_path(run_dir / "model.zip") as tmp:
             model.save(tmp)
         # the final checkpoint; without keep_replay_buffer every saved replay buffer goes
-        save_checkpoint(model, run_dir, callback.episodes, replay=keep_replay_buffer)
+        save_checkpoint(
+            model, run_dir, callback.episodes, replay=keep_replay_buffer,
+            best_model=validator.best_model if validator is not None else None,
+        )  # fmt: skip
         summary = {
             "timesteps": int(model.num_timesteps),
             "wall_s": round(wall, 2),

@@ -29,6 +29,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 import intergreen.version as version
+from intergreen.agents.config import MAX_VALIDATION_EPISODES
 from intergreen.errors import IntergreenError, validation_problems
 from intergreen.seeds import MAX_BASE_SEED, episode_seeds
 from intergreen.yamlfile import YamlError, read_yaml
@@ -62,6 +63,18 @@ class TrainingBudget(BaseModel):
     n_envs: int = Field(default=1, ge=1, le=64, description="SUMO processes per run")
     checkpoint_every: int = Field(default=20_000, gt=0)
     env_kwargs: dict[str, Any] = Field(default_factory=dict)
+    validate_every: int | None = Field(
+        default=None,
+        gt=0,
+        description="decisions between greedy validation points; the best checkpoint by "
+        "validation score is the one evaluated (default: no validation, the final model)",
+    )
+    validate_episodes: int = Field(
+        default=3, ge=1, le=MAX_VALIDATION_EPISODES, description="episodes per validation demand"
+    )
+    validate_demands: list[str | list[str]] | None = Field(
+        default=None, min_length=1, description="validation demands (default: the training one)"
+    )
 
     @field_validator("env_kwargs")
     @classmethod
@@ -145,6 +158,9 @@ class GridConfig(BaseModel):
                                 preset=spec.preset,
                                 hyperparams=dict(spec.hyperparams),
                                 env_kwargs=env_kwargs,
+                                validate_every=self.training.validate_every,
+                                validate_episodes=self.training.validate_episodes,
+                                validate_demands=self.training.validate_demands,
                             )
                         )
         return out
@@ -194,6 +210,9 @@ class RunCell:
     preset: str | None = None
     hyperparams: dict[str, Any] = field(default_factory=dict)
     env_kwargs: dict[str, Any] = field(default_factory=dict)
+    validate_every: int | None = None
+    validate_episodes: int = 3
+    validate_demands: list[str | list[str]] | None = None
 
     def train_config(self):
         from intergreen.agents.config import TrainConfig
@@ -210,6 +229,9 @@ class RunCell:
             n_envs=self.n_envs,
             checkpoint_every=self.checkpoint_every,
             env_kwargs=self.env_kwargs,
+            validate_every=self.validate_every,
+            validate_episodes=self.validate_episodes,
+            validate_demands=self.validate_demands,
         )
 
     def key(self) -> str:
@@ -343,7 +365,7 @@ def _junction_and_demand_problems(raw: dict[str, Any]) -> list[str]:
         return [f"junction: {' '.join(str(e).split())}"]
 
     def check(where: str, d: Any) -> list[str]:
-        if d == "mixed" and where.startswith("train"):
+        if d == "mixed" and where.startswith("train"):  # train_demands, training.validate_demands
             return []
         try:
             resolve_demand(spec, d)
@@ -359,6 +381,12 @@ def _junction_and_demand_problems(raw: dict[str, Any]) -> list[str]:
                 problems += check(f"train_demands[{i}][{j}]", x)
         elif isinstance(d, str):
             problems += check(f"train_demands[{i}]", d)
+    training = raw.get("training") or {}
+    vds = training.get("validate_demands") if isinstance(training, dict) else None
+    for i, d in enumerate(vds if isinstance(vds, list) else []):
+        for j, x in enumerate(d) if isinstance(d, list) else [(None, d)]:
+            where = f"training.validate_demands[{i}]" + (f"[{j}]" if j is not None else "")
+            problems += check(where, x)
     ev = raw.get("evaluation") or {}
     eds = ev.get("demands", []) if isinstance(ev, dict) else []
     for i, d in enumerate(eds if isinstance(eds, list) else []):

@@ -76,30 +76,74 @@ def boxplot_figure(
     return fig
 
 
-def learning_curves(curves: pd.DataFrame, path: Path, metric: str = METRIC) -> bool:
-    """Waiting time of each training episode (rolling mean of 5) per reward, one line per
-    agent and training seed; False (nothing drawn) when there are no curves."""
-    if curves.empty or metric not in curves:
+def learning_curves(
+    curves: pd.DataFrame,
+    path: Path,
+    metric: str = METRIC,
+    validation: pd.DataFrame | None = None,
+) -> bool:
+    """Learning curves per reward, one line per agent and training seed; False (nothing
+    drawn) when there are no curves.
+
+    With greedy validation rows (``validation``: validation_curves.parquet, one row per
+    validation episode with ``step``), each reward gets two panels: above, the greedy policy's
+    validation score (the mean of ``metric`` over the point's episodes, the same episodes at
+    every point) against training decisions; below, the epsilon-greedy training episodes
+    (rolling mean of 5). Without them, the training panel alone, titled as such.
+    """
+    greedy = validation if validation is not None and metric in validation else pd.DataFrame()
+    if (curves.empty or metric not in curves) and greedy.empty:
         return False
     plt = _pyplot()
-    rewards = list(dict.fromkeys(curves["reward"]))
+    frames = [f for f in (greedy, curves) if not f.empty and metric in f]
+    rewards = list(dict.fromkeys(pd.concat([f["reward"] for f in frames])))
     ncol = min(4, len(rewards))
     nrow = int(np.ceil(len(rewards) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 3 * nrow), squeeze=False)
-    for ax, reward in zip(axes.flat, rewards, strict=False):
-        sub = curves[curves["reward"] == reward]
-        for (agent, seed), run in sub.groupby(["agent", "train_seed"], sort=False):
-            run = run.sort_values("step")
-            smooth = run[metric].rolling(5, min_periods=1).mean()
-            ax.plot(run["step"], smooth, label=f"{agent} s{seed}", lw=1.2)
-        ax.set_title(reward, fontsize=10)
-        ax.set_xlabel("training steps")
-        ax.set_ylabel("waiting time (s)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    for ax in list(axes.flat)[len(rewards) :]:
-        ax.axis("off")
+    panels = 2 if not greedy.empty else 1
+    fig, axes = plt.subplots(
+        nrow * panels, ncol, figsize=(4 * ncol, 3 * nrow * panels), squeeze=False
+    )
+    for k, reward in enumerate(rewards):
+        row, col = divmod(k, ncol)
+        top = axes[row * panels, col]
+        if panels == 2:
+            _greedy_panel(top, greedy[greedy["reward"] == reward], metric)
+            top.set_title(f"{reward}: greedy validation", fontsize=10)
+        train_ax = axes[row * panels + panels - 1, col]
+        _training_panel(train_ax, curves[curves["reward"] == reward] if "reward" in curves
+                        else curves, metric)  # fmt: skip
+        label = "epsilon-greedy training" if panels == 2 else "training episodes (no validation)"
+        train_ax.set_title(f"{reward}: {label}", fontsize=10)
+    for k in range(len(rewards), nrow * ncol):
+        row, col = divmod(k, ncol)
+        for p in range(panels):
+            axes[row * panels + p, col].axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return True
+
+
+def _greedy_panel(ax, rows: pd.DataFrame, metric: str) -> None:
+    """Validation score (mean over the point's episodes) per step, one line per seed."""
+    for (agent, seed), run in rows.groupby(["agent", "train_seed"], sort=False):
+        score = run.groupby("step")[metric].mean()
+        ax.plot(score.index, score.to_numpy(), marker=".", label=f"{agent} s{seed}", lw=1.2)
+    ax.set_xlabel("training decisions")
+    ax.set_ylabel("validation waiting time (s)")
+    ax.grid(alpha=0.3)
+    if not rows.empty:
+        ax.legend(fontsize=7)
+
+
+def _training_panel(ax, rows: pd.DataFrame, metric: str) -> None:
+    """Each training episode's metric (rolling mean of 5), one line per seed."""
+    if not rows.empty and metric in rows:
+        for (agent, seed), run in rows.groupby(["agent", "train_seed"], sort=False):
+            run = run.sort_values("step")
+            smooth = run[metric].rolling(5, min_periods=1).mean()
+            ax.plot(run["step"], smooth, label=f"{agent} s{seed}", lw=1.2)
+        ax.legend(fontsize=7)
+    ax.set_xlabel("training decisions")
+    ax.set_ylabel("training waiting time (s)")
+    ax.grid(alpha=0.3)

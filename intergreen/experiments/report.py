@@ -115,8 +115,8 @@ def seed_table(
 
 #: The files of a results folder that a published report is built from.
 PUBLISHED_TABLES = (
-    "results.parquet", "learning_curves.parquet", "grid.json", "batch.json",
-    provenance.RUN_CONFIGS,
+    "results.parquet", "learning_curves.parquet", "validation_curves.parquet", "grid.json",
+    "batch.json", provenance.RUN_CONFIGS,
 )  # fmt: skip
 
 
@@ -179,6 +179,8 @@ def build_report(
     provenance.check_versions(provenance.run_versions(configs, raw), str(root))
     curves_path = root / "learning_curves.parquet"
     curves = pd.read_parquet(curves_path) if curves_path.exists() else pd.DataFrame()
+    greedy_path = root / "validation_curves.parquet"
+    greedy = pd.read_parquet(greedy_path) if greedy_path.exists() else pd.DataFrame()
     meta = _meta(root)
     labelled = label_controllers(raw)
     df = summaries.test_rows(labelled)
@@ -306,15 +308,22 @@ def build_report(
     )
     blocks.append(Block("img", text="box plots of average waiting time", path=box))
     lc = plots_dir / "learning_curves.png"
-    if plots.learning_curves(curves, lc):
+    if plots.learning_curves(curves, lc, validation=greedy):
         blocks.append(Block("h2", "Learning curves"))
-        blocks.append(
-            Block(
-                "p",
+        if greedy.empty:  # no run validated: the training curves alone
+            text = (
                 "Ground-truth average waiting time of each training episode (rolling mean of "
-                "5) against training steps; training demand varies between episodes.",
+                "5) against training steps; training demand varies between episodes."
             )
-        )
+        else:
+            text = (
+                "Above: the greedy policy's validation score (mean waiting time over the same "
+                "validation episodes at every point) per training seed against training "
+                f"decisions{_evaluated_models(raw)}. Below: the ground-truth average waiting "
+                "time of each epsilon-greedy training episode (rolling mean of 5); training "
+                "demand varies between episodes."
+            )
+        blocks.append(Block("p", text))
         blocks.append(Block("img", text="learning curves", path=lc))
     failures = meta.get("failed") or []
     if failures:
@@ -533,6 +542,19 @@ def tails_blocks(df: pd.DataFrame, controllers: list[str], demands: list[str]) -
         out.append(Block("p", f"Demand {d}:"))
         out.append(Block("table", headers=headers, rows=rows))
     return out
+
+
+def _evaluated_models(raw: pd.DataFrame) -> str:
+    """Which model of each run the test episodes evaluated (results' ``checkpoint`` column:
+    ``best`` by validation score or ``final``), as a clause; empty when unrecorded."""
+    if "checkpoint" not in raw or "run_key" not in raw:
+        return ""
+    runs = raw[raw["kind"] == "agent"].drop_duplicates("run_key")["checkpoint"]
+    counts = runs.fillna("final").value_counts()
+    parts = [f"the best validation point of {counts['best']} run(s)"] if "best" in counts else []
+    if "final" in counts:
+        parts.append(f"the final model of {counts['final']} run(s)")
+    return "; the test episodes evaluate " + " and ".join(parts) if parts else ""
 
 
 def _meta(root: Path) -> dict[str, Any]:

@@ -7,15 +7,19 @@ Output folder layout::
       grid.json                   the validated grid of the latest batch
       runs/<reward>-<agent>-s<seed>-<key>/
           config.json, metrics.csv, tb/, checkpoints/, model.zip, done.json  (intergreen.agents)
+          validation.csv, best_model.zip, best.json   with training.validate_every set
           cell.json               the cell's place in the grid
           eval.parquet, eval.json one row per evaluation episode; eval.json holds the plan key,
-                                  the seed role and the seeds
+                                  the seed role and the seeds, and which model was evaluated
+                                  (``checkpoint``: best by validation score when the run has
+                                  one, else final; its step)
           error.json              only after a failure: type, message, traceback
       baselines/<name>-<plan key>/eval.parquet, eval.json
           cell.json               the baseline; for NAME:tuned also its tuned parameters, their
                                   validation scores and the tuning budget (baseline_params.py)
       results.parquet             every evaluation episode of the grid (tidy)
       learning_curves.parquet     every training episode (metrics.csv of each run)
+      validation_curves.parquet   every validation episode (validation.csv of each run)
       batch.json                  counts, timings and failures of the latest batch
 
 A run is complete when done.json and an eval.json for the current evaluation plan exist;
@@ -124,12 +128,13 @@ def execute(task: Task) -> Outcome:
         else:
             _write_json(folder / "cell.json", _baseline_cell(task))
         t0 = time.perf_counter()
-        frame = _evaluate(task)
+        frame, checkpoint = _evaluate(task)
         out.eval_s = time.perf_counter() - t0
         _write_parquet(frame, folder / "eval.parquet")
         _write_json(
             folder / "eval.json",
-            {"plan": task.plan.key(), **asdict(task.plan), "seeds": task.plan.seeds()},
+            {"plan": task.plan.key(), **asdict(task.plan), "seeds": task.plan.seeds()}
+            | ({"checkpoint": checkpoint} if checkpoint else {}),
         )
         (folder / "error.json").unlink(missing_ok=True)
     except Exception as e:  # recorded; the batch goes on
@@ -182,7 +187,8 @@ def _train_cell(task: Task, out: Outcome) -> None:
     out.train_s = time.perf_counter() - t0
 
 
-def _evaluate(task: Task):
+def _evaluate(task: Task) -> tuple[Any, dict[str, Any] | None]:
+    """The evaluation episodes of a task, and for a run which of its models they evaluate."""
     import pandas as pd
 
     from intergreen.agents.evaluation import evaluate
@@ -190,10 +196,15 @@ def _evaluate(task: Task):
     plan = task.plan
     # an agent's env: its run's recorded options under the plan's junction and episode length
     # (the grid's episode_duration, the same as in training: GridConfig refuses another)
+    checkpoint: dict[str, Any] | None = None
     if task.kind == "run":
         from intergreen.agents.policy import load_policy
 
-        controller: Any = load_policy(task.folder)  # loaded once for all episodes
+        # loaded once for all episodes: the best by validation score when the run has one
+        controller: Any = load_policy(task.folder)
+        choice = controller.choice
+        checkpoint = {"checkpoint": choice.checkpoint, "step": choice.step,
+                      "validation_score": choice.score}  # fmt: skip
     else:
         controller = task.baseline
     frame = evaluate(
@@ -222,8 +233,13 @@ def _evaluate(task: Task):
     for k, v in ids.items():
         frame[k] = v
     frame["train_seed"] = frame["train_seed"].astype("Int64")
+    # which model of the run: "best" (by validation score) or "final", and its step
+    frame["checkpoint"] = checkpoint["checkpoint"] if checkpoint else None
+    frame["checkpoint_step"] = pd.array(
+        [checkpoint["step"] if checkpoint else None] * len(frame), dtype="Int64"
+    )
     first = [c for c in RESULT_ID_COLUMNS if c in frame]
-    return pd.DataFrame(frame[first + [c for c in frame if c not in first]])
+    return pd.DataFrame(frame[first + [c for c in frame if c not in first]]), checkpoint
 
 
 def _baseline_cell(task: Task) -> dict[str, Any]:
@@ -420,30 +436,40 @@ def _crashed(task: Task, why: str) -> Outcome:
 
 
 def collect(grid: GridConfig, out: Path) -> tuple[Any, Any]:
-    """results.parquet and learning_curves.parquet from the complete tasks of ``grid``."""
+    """results.parquet, learning_curves.parquet and validation_curves.parquet from the complete
+    tasks of ``grid``; returns the first two."""
     import pandas as pd
 
-    frames, curves = [], []
+    frames, curves, validation = [], [], []
     for task in plan_tasks(grid, out):
         if not is_complete(task.folder, task.plan, task.kind):
             continue
         frames.append(pd.read_parquet(task.folder / "eval.parquet"))
-        metrics = task.folder / "metrics.csv"
-        if task.cell is not None and metrics.exists():
-            c = pd.read_csv(metrics).rename(
-                columns={"reward": "reward_sum", "demand": "episode_demand"}
-            )
-            c.insert(0, "run_key", task.cell.key())
-            c.insert(0, "train_seed", task.cell.seed)
-            c.insert(0, "train_demand", task.cell.demand_label)
-            c.insert(0, "agent", task.cell.agent)
-            c.insert(0, "reward", task.cell.reward_label)
-            curves.append(c)
+        if task.cell is None:
+            continue
+        for name, into in (("metrics.csv", curves), ("validation.csv", validation)):
+            if (task.folder / name).exists():
+                into.append(_run_log(task.cell, task.folder / name))
     results = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     learning = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
     _write_parquet(results, out / "results.parquet")
     _write_parquet(learning, out / "learning_curves.parquet")
+    greedy = pd.concat(validation, ignore_index=True) if validation else pd.DataFrame()
+    _write_parquet(greedy, out / "validation_curves.parquet")
     return results, learning
+
+
+def _run_log(cell: RunCell, path: Path):
+    """A run's CSV log (metrics.csv, validation.csv) with the cell's ids in front."""
+    import pandas as pd
+
+    c = pd.read_csv(path).rename(columns={"reward": "reward_sum", "demand": "episode_demand"})
+    c.insert(0, "run_key", cell.key())
+    c.insert(0, "train_seed", cell.seed)
+    c.insert(0, "train_demand", cell.demand_label)
+    c.insert(0, "agent", cell.agent)
+    c.insert(0, "reward", cell.reward_label)
+    return c
 
 
 def clear_run(folder: Path) -> None:

@@ -50,6 +50,60 @@ def test_results_table(tiny_batch, tiny_grid):
     assert set(curves["reward"]) == {"queue", "average_speed"}
     for run in (out / "runs").iterdir():
         assert (run / "eval.parquet").exists() and (run / "done.json").exists()
+        # no validation in the grid: the final model is evaluated, and says so
+        assert json.loads((run / "eval.json").read_text())["checkpoint"] == {
+            "checkpoint": "final", "step": 300, "validation_score": None}  # fmt: skip
+    assert set(agents["checkpoint"]) == {"final"} and set(agents["checkpoint_step"]) == {300}
+    assert results.loc[results["kind"] == "baseline", "checkpoint"].isna().all()
+    assert pd.read_parquet(out / "validation_curves.parquet").empty
+
+
+def test_grid_with_validation_evaluates_the_best_checkpoint(tiny_cfg, tmp_path):
+    """training.validate_every: each run validates and the batch evaluates its best model,
+    recording which; the report draws the greedy curves above the training ones."""
+    from intergreen.experiments.report import build_report
+
+    plain = load_grid(tiny_cfg).cells()[0].key()
+    cfg = tiny_cfg | {"rewards": ["queue"], "baselines": ["fixed-time"]}
+    cfg["training"] |= {"validate_every": 100, "validate_episodes": 1}
+    cfg["evaluation"] = {"demands": ["low"], "episodes": 1}
+    grid = load_grid(cfg)
+    assert grid.cells()[0].train_config().validate_every == 100
+    assert grid.cells()[0].key() != plain  # validation is part of the run
+    out = tmp_path / "out"
+    summary = run_batch(grid, out, LocalExecutor(1))
+    assert summary.ok, summary.failed
+    (run,) = (out / "runs").iterdir()
+    best = json.loads((run / "best.json").read_text())
+    scores = pd.read_csv(run / "validation.csv").groupby("step")["avg_waiting_time"].mean()
+    assert len(scores) == 3 and scores.index[-1] == 300
+    assert best["step"] == scores.idxmin() and best["score"] == pytest.approx(scores.min())
+    assert json.loads((run / "eval.json").read_text())["checkpoint"] == {
+        "checkpoint": "best", "step": best["step"], "validation_score": best["score"]}  # fmt: skip
+    results = pd.read_parquet(out / "results.parquet")
+    agents = results[results["kind"] == "agent"]
+    assert agents["checkpoint"].tolist() == ["best"]
+    assert agents["checkpoint_step"].tolist() == [best["step"]]
+    greedy = pd.read_parquet(out / "validation_curves.parquet")
+    assert greedy["step"].tolist() == scores.index.tolist()
+    assert set(greedy["reward"]) == {"queue"} and set(greedy["train_seed"]) == {1}
+    md = build_report(out)["markdown"].read_text()
+    assert "Above: the greedy policy's validation score" in md
+    assert "the test episodes evaluate the best validation point of 1 run(s)" in md
+    assert (out / "plots" / "learning_curves.png").stat().st_size > 1000
+
+
+def test_grid_refuses_bad_validation_options(tiny_cfg):
+    from intergreen.experiments.grid import GridError
+
+    cfg = tiny_cfg
+    cfg["training"] |= {"validate_every": 0, "validate_episodes": 101,
+                        "validate_demands": ["low", "rush"]}  # fmt: skip
+    with pytest.raises(GridError) as e:
+        load_grid(cfg)
+    text = "\n".join(e.value.problems)
+    assert "training.validate_every" in text and "training.validate_episodes" in text
+    assert "training.validate_demands[1]" in text and "rush" in text
 
 
 def test_resume_skips_complete_runs(batch_copy, tiny_grid):

@@ -1,0 +1,161 @@
+"""Greedy validation during training, and the best checkpoint it selects.
+
+With ``validate_every=N`` (``intergreen train --validate-every N``), as the first collection
+at or after every ``N`` decisions starts, and once more when training ends, the learner's
+greedy policy (``predict(deterministic=True)``) plays ``validate_episodes`` episodes per
+validation demand (the training demand unless ``validate_demands`` names others), reset with
+the first seeds of the ``validation`` stream (intergreen.seeds): the same episodes at every
+point, so the points are comparable, and never a training or test episode. It runs in the
+training process through :func:`intergreen.agents.evaluation.evaluate` (the training env holds
+this process's libsumo run, so the validation episodes use traci: the same simulation).
+
+The run folder gains:
+
+- ``validation.csv``: one row per validation episode (intergreen.agents.curves);
+- ``best_model.zip``: the model at the point with the lowest score (the mean waiting time of
+  its episodes; the earliest of equal ones) and ``best.json`` (its ``step``, ``score``,
+  ``metric``); ``model.zip`` stays the final model.
+
+Validation draws from no generator training uses (the greedy policy samples nothing; the
+episodes' draws come from their seeds), so a run trains the same weights with validation on
+or off. A resume keeps the rows up to the checkpoint (intergreen.agents.runlogs) and puts back
+the best model saved with it (intergreen.agents.checkpoints), so a killed-and-resumed run ends
+with the rows and the best model of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from intergreen.agents.checkpoints import checkpoint_best_model, link_or_copy
+from intergreen.agents.config import VALIDATION_BACKEND, VALIDATION_METRIC, TrainConfig
+from intergreen.agents.curves import (
+    VALIDATION_FIELDS,
+    best_point,
+    read_validation,
+    validation_scores,
+)
+from intergreen.agents.evaluation import evaluate
+from intergreen.agents.policy import AgentPolicy
+from intergreen.agents.rundir import BEST_INFO, BEST_MODEL, VALIDATION_LOG, RunDirError
+from intergreen.agents.runenv import RunEnv
+from intergreen.common import atomic_path, atomic_write
+from intergreen.seeds import episode_seeds
+
+
+class Validator:
+    """Scores a run's greedy policy on the validation episodes and keeps its best model.
+
+    ``step`` arguments are the learner's decisions so far (``model.num_timesteps``).
+    """
+
+    def __init__(self, config: TrainConfig, run_dir: Path) -> None:
+        assert config.validate_every is not None
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.every = config.validate_every
+        self.seeds = episode_seeds("validation", config.validate_episodes)
+        self.demands = config.validation_demands()
+        self.run_env = RunEnv(
+            config.junction, config.resolved_env_kwargs() | {"backend": VALIDATION_BACKEND}
+        )
+        self.next_step = self.every
+
+    @property
+    def best_model(self) -> Path:
+        return self.run_dir / BEST_MODEL
+
+    def start(self, step: int) -> None:
+        """Training (re)starts at ``step``: the next point is the first multiple of ``every``
+        above it (a point at ``step`` itself was taken before the checkpoint)."""
+        self.next_step = (step // self.every + 1) * self.every
+
+    def due(self, step: int) -> bool:
+        return step >= self.next_step
+
+    def last_step(self) -> int | None:
+        """The step of the newest validation point logged, None before the first."""
+        scores = validation_scores(self._rows())
+        return int(scores["step"].iloc[-1]) if not scores.empty else None
+
+    def validate(self, model: Any, step: int) -> float:
+        """Play the validation episodes with ``model``'s greedy policy, log them, keep the
+        model as best_model.zip when its score is the lowest so far; returns the score (s per
+        vehicle)."""
+        policy = AgentPolicy(model, self.run_dir.name, self.run_env, self.config.reward)
+        frame = evaluate(
+            [policy],
+            demands=self.demands,  # type: ignore[arg-type]
+            seeds=self.seeds,
+            workers=1,
+            detail=False,  # the ground-truth totals only: no per-arm trace, no emissions
+        )
+        # the training reward's episode sum (evaluate's reward_<name> column)
+        (reward_column,) = [c for c in frame if c.startswith("reward_")]
+        frame["reward"] = frame[reward_column]
+        frame["step"] = step
+        frame["episode"] = [self.seeds.index(s) for s in frame["seed"]]
+        frame["demand"] = [_label(d) for d in frame["demand"]]
+        self._append(frame[list(VALIDATION_FIELDS)].to_dict("records"))
+        self.next_step = (step // self.every + 1) * self.every
+        scores = validation_scores(self._rows())
+        best = best_point(scores)
+        assert best is not None
+        if best[0] == step:
+            with atomic_path(self.best_model) as tmp:
+                model.save(tmp)
+            self._write_best(*best)
+        return float(scores["score"].iloc[-1])
+
+    def restore(self, checkpoint: dict[str, Any]) -> None:
+        """After the logs were cut back to ``checkpoint``'s step: best_model.zip and best.json
+        as they stood at it (none before the first validation point)."""
+        best = best_point(validation_scores(self._rows()))
+        saved = checkpoint_best_model(self.run_dir, checkpoint)
+        if best is None:
+            clear_best(self.run_dir)
+            return
+        if saved is None:
+            raise RunDirError(
+                f"{self.run_dir}: the checkpoint at step {checkpoint['step']} holds no best model "
+                f"although {VALIDATION_LOG} scored points before it; remove the run folder (or "
+                "use --force) to train it again"
+            )
+        link_or_copy(saved, self.best_model)
+        self._write_best(*best)
+
+    def _rows(self):
+        import pandas as pd
+
+        path = self.run_dir / VALIDATION_LOG
+        return read_validation(self.run_dir) if path.exists() else pd.DataFrame()
+
+    def _append(self, rows: list[dict[str, Any]]) -> None:
+        path = self.run_dir / VALIDATION_LOG
+        new = not path.exists()
+        with open(path, "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=VALIDATION_FIELDS, lineterminator="\n")
+            if new:
+                writer.writeheader()
+            writer.writerows(rows)
+
+    def _write_best(self, step: int, score: float) -> None:
+        info = {"step": step, "score": score, "metric": VALIDATION_METRIC, "model": BEST_MODEL}
+        atomic_write(self.run_dir / BEST_INFO, json.dumps(info, indent=2))
+
+
+def clear_best(run_dir: Path) -> None:
+    """Remove best_model.zip and best.json (a run that starts again from step 0)."""
+    (Path(run_dir) / BEST_MODEL).unlink(missing_ok=True)
+    (Path(run_dir) / BEST_INFO).unlink(missing_ok=True)
+
+
+def _label(demand: Any) -> str:
+    """A demand as one CSV cell (a list drawn from: joined with ``+``)."""
+    return "+".join(map(str, demand)) if isinstance(demand, list) else str(demand)
+
+
+__all__ = ["Validator", "clear_best"]

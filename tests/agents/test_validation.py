@@ -1,0 +1,225 @@
+"""Greedy validation during training on real SUMO and SB3: validation.csv, the best checkpoint,
+resume, the training it must not disturb, and evaluate's choice of checkpoint."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from intergreen.agents.config import AgentConfigError, TrainConfig
+from intergreen.agents.curves import read_validation, validation_curves, validation_scores
+from intergreen.agents.evaluation import evaluate
+from intergreen.agents.policy import choose_model, load_policy
+from intergreen.agents.training import RunDirError, train
+from intergreen.errors import OptionError
+from intergreen.seeds import episode_seeds
+
+HP = {"learning_starts": 100, "train_freq": 4, "batch_size": 32, "buffer_size": 5000,
+      "target_update_interval": 100, "exploration_fraction": 0.5,
+      "policy_kwargs": {"net_arch": [32]}}  # fmt: skip
+#: 60 s episodes of 99 decisions (0.6 s each), a demand level drawn per episode.
+KWARGS = dict(agent="dqn", demand="mixed", reward="queue", timesteps=700, seed=7, hyperparams=HP,
+              env_kwargs={"duration": 60, "decisions": "every_interval"}, checkpoint_every=300,
+              resume=True)  # fmt: skip
+VALIDATION = {"validate_every": 150, "validate_episodes": 2}
+#: Validation points: the first collection at or after each 150 decisions starts (collections
+#: of train_freq=4 decisions), and the end.
+STEPS = [152, 300, 452, 600, 700]
+METRICS = ["avg_waiting_time", "avg_delay", "throughput", "mean_queue", "teleports", "backlog"]
+
+
+def _weights(path: Path) -> dict[str, torch.Tensor]:
+    return load_policy(path).model.policy.state_dict()
+
+
+def _same_weights(a: Path, b: Path) -> bool:
+    wa, wb = _weights(a), _weights(b)
+    return wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    """The same DQN run with validation on and off."""
+    root = tmp_path_factory.mktemp("validation")
+    train(run_dir=root / "validated", **KWARGS, **VALIDATION)
+    train(run_dir=root / "plain", **KWARGS)
+    return {"validated": root / "validated", "plain": root / "plain"}
+
+
+def test_validation_rows_best_checkpoint_and_record(runs: dict[str, Path]) -> None:
+    run = runs["validated"]
+    rows = read_validation(run)
+    seeds = episode_seeds("validation", 2)
+    assert len(rows) == len(STEPS) * 2
+    assert rows["step"].tolist() == [s for s in STEPS for _ in range(2)]
+    assert rows["seed"].tolist() == seeds * len(STEPS)  # the same episodes at every point
+    assert rows["episode"].tolist() == [0, 1] * len(STEPS)
+    assert set(rows["demand"]) == {"mixed"} and rows["decisions"].eq(99).all()
+    assert rows["avg_waiting_time"].gt(0).all() and rows["reward"].lt(0).all()  # queue < 0
+    scores = validation_scores(rows)
+    assert scores["step"].tolist() == STEPS and scores["episodes"].eq(2).all()
+    i = scores["score"].idxmin()
+    best = json.loads((run / "best.json").read_text())
+    assert best["step"] == scores["step"][i] and best["score"] == pytest.approx(scores["score"][i])
+    assert best["metric"] == "avg_waiting_time" and (run / "best_model.zip").is_file()
+    # on this seed the best point is not the end: the two models differ
+    assert best["step"] == 452 and not _same_weights(run / "best_model.zip", run / "model.zip")
+    record = json.loads((run / "config.json").read_text())
+    plan = record["validation"]
+    assert plan["every"] == 150 and plan["episodes"] == 2 and plan["demands"] == ["mixed"]
+    assert plan["seeds"] == seeds and plan["role"] == "validation" and plan["backend"] == "traci"
+    assert "validation" not in json.loads((runs["plain"] / "config.json").read_text())
+    assert not (runs["plain"] / "validation.csv").exists()
+    assert not (runs["plain"] / "best_model.zip").exists()
+
+
+def test_best_model_replays_its_validation_episodes(runs: dict[str, Path]) -> None:
+    """best_model.zip is the model of the best point: its greedy episodes on the validation
+    seeds (here through libsumo, in a fresh env) are the rows logged at that point."""
+    run = runs["validated"]
+    best = json.loads((run / "best.json").read_text())
+    rows = read_validation(run)
+    logged = rows[rows["step"] == best["step"]].reset_index(drop=True)
+    again = evaluate([str(run)], demands=["mixed"], episodes=2, role="validation",
+                     checkpoint="best")  # fmt: skip
+    pd.testing.assert_frame_equal(again[METRICS], logged[METRICS], check_dtype=False)
+    # and not the rows of another point (the check can fail)
+    other = rows[rows["step"] != best["step"]].groupby("step")
+    assert all(not g[METRICS].reset_index(drop=True).equals(again[METRICS]) for _, g in other)
+
+
+def test_validation_does_not_change_training(runs: dict[str, Path]) -> None:
+    a = pd.read_csv(runs["validated"] / "metrics.csv").drop(columns="wall_s")
+    b = pd.read_csv(runs["plain"] / "metrics.csv").drop(columns="wall_s")
+    assert len(a) >= 6
+    pd.testing.assert_frame_equal(a, b)
+    # the final models (a run folder alone would give the validated run's best one)
+    assert _same_weights(runs["validated"] / "model.zip", runs["plain"] / "model.zip")
+
+
+def test_evaluate_picks_the_best_checkpoint_by_default(
+    runs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from intergreen.cli import main
+
+    run, plain = runs["validated"], runs["plain"]
+    best = json.loads((run / "best.json").read_text())
+    choice = choose_model(run)
+    assert (choice.checkpoint, choice.step, choice.path.name) == (
+        "best", best["step"], "best_model.zip")  # fmt: skip
+    assert choose_model(run, "final").path.name == "model.zip"
+    assert choose_model(run, "final").step == 700
+    assert choose_model(plain).checkpoint == "final"  # no validation: the final model
+    assert load_policy(run).choice == choice
+    main(["evaluate", str(run), "--demands", "low", "--episodes", "1", "--baselines", ""])
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"best checkpoint by validation (step {best['step']}, validation score" in out
+    assert "(the default: the run has one)" in out
+    main(["evaluate", str(plain), "--demands", "low", "--episodes", "1", "--baselines", ""])
+    assert "final model (step 700)" in " ".join(capsys.readouterr().out.split())
+    with pytest.raises(RunDirError, match="has no best checkpoint.*--checkpoint final"):
+        choose_model(plain, "best")
+    with pytest.raises(OptionError, match="--checkpoint 'last': use one of best, final"):
+        evaluate([str(run)], demands=["low"], episodes=1, checkpoint="last")
+    with pytest.raises(OptionError, match="needs a run folder"):
+        choose_model(run / "model.zip", "best")
+    with pytest.raises(SystemExit) as e:
+        main(["evaluate", str(plain), "--checkpoint", "best", "--baselines", ""])
+    assert e.value.code == 2
+    assert "has no best checkpoint" in capsys.readouterr().err
+
+
+def test_validation_curve_cli(runs: dict[str, Path], tmp_path: Path, capsys) -> None:
+    from intergreen.cli import main
+
+    main(["validation-curve", str(runs["validated"]), "--output", str(tmp_path / "c.csv")])
+    out = capsys.readouterr().out
+    assert "greedy validation score" in out and "the median run is within 5%" in out
+    curves = pd.read_csv(tmp_path / "c.csv")
+    assert curves["step"].tolist() == STEPS and set(curves["seed"]) == {7}
+    pd.testing.assert_frame_equal(curves, validation_curves([runs["validated"]]))
+    with pytest.raises(SystemExit) as e:
+        main(["validation-curve", str(runs["plain"])])
+    assert e.value.code == 2 and "has no validation.csv" in capsys.readouterr().err
+
+
+# ----- resume ---------------------------------------------------------------------------------
+def _train_until(run_dir: str, kwargs: dict, env_steps: int) -> None:
+    """Train, dying abruptly (``os._exit``, as under SIGKILL) when env 0 is asked for its step
+    ``env_steps + 1``."""
+    from intergreen.agents.episodes import EpisodeStream
+
+    step, taken = EpisodeStream.step, [0]
+
+    def dying(self, action):
+        taken[0] += 1
+        if taken[0] > env_steps:
+            os._exit(9)
+        return step(self, action)
+
+    EpisodeStream.step = dying
+    train(run_dir=run_dir, **kwargs)
+
+
+def test_killed_and_resumed_run_validates_as_the_uninterrupted_one(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    run = tmp_path / "killed"
+    kwargs = KWARGS | VALIDATION
+    child = mp.get_context("spawn").Process(target=_train_until, args=(str(run), kwargs, 550))
+    child.start()
+    child.join(timeout=600)
+    assert child.exitcode == 9
+    saved = json.loads((run / "checkpoints" / "latest.json").read_text())["step"]
+    assert saved == 300
+    # the killed run validated past its checkpoint, and found a new best there: a resume must
+    # drop those rows and put back the best model as it stood at the checkpoint
+    assert read_validation(run)["step"].max() == 452
+    assert json.loads((run / "best.json").read_text())["step"] == 452
+    train(run_dir=run, **kwargs)
+    whole = runs["validated"]
+    pd.testing.assert_frame_equal(read_validation(run), read_validation(whole))
+    assert (run / "best.json").read_text() == (whole / "best.json").read_text()
+    assert _same_weights(run / "best_model.zip", whole / "best_model.zip")
+    assert _same_weights(run / "model.zip", whole / "model.zip")
+    assert not mp.active_children()
+
+
+# ----- bad input --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("option", "match"),
+    [({"validate_every": 0}, "validate_every"),
+     ({"validate_every": 100, "validate_episodes": 0}, "validate_episodes"),
+     ({"validate_every": 100, "validate_episodes": 101}, "validate_episodes"),
+     ({"validate_every": 100, "validate_demands": []}, "validate_demands")],
+)  # fmt: skip
+def test_bad_validation_options_are_refused_before_anything_is_written(
+    tmp_path: Path, option: dict, match: str
+) -> None:
+    with pytest.raises(AgentConfigError, match=match):
+        train("dqn", timesteps=10, run_dir=tmp_path / "run", **option)
+    assert not (tmp_path / "run").exists()
+
+
+def test_unknown_validation_demand_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    from intergreen.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--agent", "dqn", "--timesteps", "10", "--out", str(tmp_path / "run"),
+              "--validate-every", "5", "--validate-demands", "low,rush"])  # fmt: skip
+    assert e.value.code == 2 and not (tmp_path / "run").exists()
+
+
+def test_validation_options_enter_the_key_only_when_validation_is_on() -> None:
+    base = TrainConfig(agent="dqn", timesteps=100)
+    assert TrainConfig(agent="dqn", timesteps=100, validate_episodes=9).key() == base.key()
+    on = TrainConfig(agent="dqn", timesteps=100, validate_every=50)
+    assert on.key() != base.key()
+    assert on.key() != TrainConfig(agent="dqn", timesteps=100, validate_every=60).key()
+    assert on.validation_demands() == ["mixed"] and base.validation_plan() is None
