@@ -208,33 +208,40 @@ def validation_curve_command(
     ] = False,
     output: Annotated[Path | None, typer.Option(help="Write the curves to this CSV")] = None,
 ) -> None:
-    """Greedy validation score (mean waiting time, s/veh) per run against training decisions,
-    each run's best, and the budget at which the median run is within --tolerance of its best."""
+    """Greedy validation score (mean waiting time, s/veh) of each run against training
+    decisions, per training reward: each run's best, the median run's gap to its own best, and
+    the first step at which that gap is within --tolerance (the convergence budget)."""
+    import pandas as pd
+
     from intergreen.agents.curves import convergence_budget, median_gap, validation_curves
 
     curves = validation_curves(runs)
-    table = curves.pivot(index="step", columns="run", values="score").sort_index()
-    out = Table(title="greedy validation score (s/veh; * = the run's best)", header_style="bold")
-    out.add_column("step", justify="right")
-    for run in table.columns:
-        out.add_column(str(run), justify="right")
-    gap = median_gap(curves, by="run")
-    out.add_column("median gap", justify="right")
-    best = table.idxmin()
-    for step, row in table.iterrows():
-        cells = [
-            "" if row.isna()[r] else f"{row[r]:.2f}{'*' if best[r] == step else ''}"
-            for r in table.columns
-        ]
-        g = gap.get(step)
-        out.add_row(str(step), *cells, "" if g is None else f"{100 * g:.1f}%")
-    console.print(out)
-    budget = convergence_budget(curves, tolerance, sustained=sustained, by="run")
     within = f"within {100 * tolerance:g}% of its best"
-    if budget is None:
-        console.print(f"the median run is never {within} at a step all runs share")
-    else:
-        console.print(f"the median run is {within} from step {budget}")
+    for reward, group in curves.groupby("reward", sort=False):
+        table = group.pivot(index="step", columns="run", values="score").sort_index()
+        gap = median_gap(group, by="run")
+        out = Table(
+            title=f"{reward}: greedy validation score (s/veh; * = the run's best)",
+            header_style="bold",
+        )
+        out.add_column("step", justify="right")
+        for run in table.columns:
+            out.add_column(str(run), justify="right")
+        out.add_column("median gap", justify="right")
+        best = table.idxmin()
+        for step, row in table.iterrows():
+            cells = [
+                "" if pd.isna(row[r]) else f"{row[r]:.2f}{'*' if best[r] == step else ''}"
+                for r in table.columns
+            ]
+            g = gap.get(step)
+            out.add_row(str(step), *cells, "" if g is None else f"{100 * g:.1f}%")
+        console.print(out)
+        budget = convergence_budget(group, tolerance, sustained=sustained, by="run")
+        if budget is None:
+            console.print(f"{reward}: the median run is never {within} at a step all runs share")
+        else:
+            console.print(f"{reward}: the median run is {within} from step {budget}")
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         curves.to_csv(output, index=False)

@@ -73,12 +73,16 @@ def best_record(run_dir: str | Path) -> dict[str, Any] | None:
 
 def validation_curves(run_dirs: Iterable[str | Path]) -> pd.DataFrame:
     """The validation curves of several runs: one row per (run, validation point) with
-    ``run`` (the folder's name), ``seed`` (its base training seed), ``step``, ``score`` (s per
-    vehicle) and ``episodes``; RunDirError for a run without validation."""
+    ``run`` (the folder's name), ``reward`` (its training reward's name), ``seed`` (its base
+    training seed), ``step``, ``score`` (s per vehicle) and ``episodes``; RunDirError for a run
+    without validation."""
     frames = []
     for run_dir in run_dirs:
         scores = validation_scores(read_validation(run_dir))
-        scores.insert(0, "seed", read_run_record(run_dir)["config"].get("seed"))
+        config = read_run_record(run_dir)["config"]
+        reward = config.get("reward")
+        scores.insert(0, "seed", config.get("seed"))
+        scores.insert(0, "reward", reward.get("name") if isinstance(reward, dict) else reward)
         scores.insert(0, "run", Path(run_dir).name)
         frames.append(scores)
     if not frames:

@@ -139,10 +139,13 @@ def test_validation_curve_cli(runs: dict[str, Path], tmp_path: Path, capsys) -> 
     from intergreen.cli import main
 
     main(["validation-curve", str(runs["validated"]), "--output", str(tmp_path / "c.csv")])
-    out = capsys.readouterr().out
-    assert "greedy validation score" in out and "the median run is within 5%" in out
+    out = " ".join(capsys.readouterr().out.split())
+    assert "queue: greedy validation score" in out and "3.59*" in out  # the best point
+    # one run: the first point within 5% of its best is the best itself (the others are 11%+)
+    assert "queue: the median run is within 5% of its best from step 452" in out
     curves = pd.read_csv(tmp_path / "c.csv")
     assert curves["step"].tolist() == STEPS and set(curves["seed"]) == {7}
+    assert set(curves["reward"]) == {"queue"}
     pd.testing.assert_frame_equal(curves, validation_curves([runs["validated"]]))
     with pytest.raises(SystemExit) as e:
         main(["validation-curve", str(runs["plain"])])

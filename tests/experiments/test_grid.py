@@ -85,3 +85,14 @@ def test_grid_refuses_an_unknown_seed_role_and_a_training_duration(tiny_cfg):
     text = str(e.value)
     assert "evaluation.seeds: Input should be 'test' or 'validation'" in text
     assert "training.env_kwargs" in text and "episode_duration" in text
+
+
+def test_shipped_convergence_grid_validates_every_run():
+    grid = load_grid("convergence")
+    cells = grid.cells()
+    assert len(cells) == 9 and {c.reward for c in cells} == {
+        "average_speed", "queue", "delta_wait_time"}  # fmt: skip
+    config = cells[0].train_config()
+    assert config.timesteps == 1_000_000 and config.validate_every == 50_000
+    assert config.validation_plan()["episodes"] == 3
+    assert config.validation_plan()["demands"] == ["mixed"]
