@@ -226,3 +226,25 @@ def test_validation_options_enter_the_key_only_when_validation_is_on() -> None:
     assert on.key() != base.key()
     assert on.key() != TrainConfig(agent="dqn", timesteps=100, validate_every=60).key()
     assert on.validation_demands() == ["mixed"] and base.validation_plan() is None
+
+
+@pytest.mark.parametrize(
+    ("agent", "hp", "n_envs", "steps"),
+    # PPO: points as the collections after 200 and 400 decisions start (rollouts of 100 per
+    # env); two DQN envs (collections of 2 x train_freq decisions): env 0 in this process holds
+    # libsumo while validation runs beside it
+    [pytest.param("ppo", {"n_steps": 100, "batch_size": 50, "n_epochs": 2,
+                          "policy_kwargs": {"net_arch": [32]}}, 1, [200, 400, 500], id="ppo"),
+     pytest.param("dqn", HP, 2, [200, 400, 504], id="dqn-2envs", marks=pytest.mark.slow)],
+)  # fmt: skip
+def test_validation_leaves_training_alone_for_ppo_and_two_envs(
+    tmp_path: Path, agent: str, hp: dict, n_envs: int, steps: list[int]
+) -> None:
+    kwargs = KWARGS | {"agent": agent, "hyperparams": hp, "n_envs": n_envs, "timesteps": 500}
+    train(run_dir=tmp_path / "on", **kwargs, validate_every=200, validate_episodes=1)
+    train(run_dir=tmp_path / "off", **kwargs)
+    assert validation_scores(read_validation(tmp_path / "on"))["step"].tolist() == steps
+    assert _same_weights(tmp_path / "on" / "model.zip", tmp_path / "off" / "model.zip")
+    a = pd.read_csv(tmp_path / "on" / "metrics.csv").drop(columns="wall_s")
+    b = pd.read_csv(tmp_path / "off" / "metrics.csv").drop(columns="wall_s")
+    pd.testing.assert_frame_equal(a, b)
