@@ -117,6 +117,9 @@ def simulate(
     param_file: Annotated[
         Path | None, typer.Option(help="Baseline parameters from a file (tune's tuned.json)")
     ] = None,
+    check_rules: Annotated[
+        bool, typer.Option(help="Check the signal states SUMO shows every step; stop at a breach")
+    ] = False,
 ) -> None:
     """Simulate the junction with a controller and print its traffic metrics."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -138,7 +141,11 @@ def simulate(
     if param_file is not None:
         params = {**params_for(param_file, controller), **params}
     policy = load_controller(controller, params, seed)
-    env_options = {"action_stages": [x.strip() for x in stages.split(",")]} if stages else {}
+    env_options: dict[str, Any] = {}
+    if stages:
+        env_options["action_stages"] = [x.strip() for x in stages.split(",")]
+    if check_rules:
+        env_options["check_rules"] = True
     for folder, option in ((output, "--output"), (screenshot, "--screenshot")):
         if folder is not None:
             ensure_writable(folder, option)

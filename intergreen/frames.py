@@ -45,7 +45,8 @@ class SensorFrame:
     zone is empty; speed_limit: m/s; passed: vehicles that crossed the stop line
     during the step (stop-line loop); arrived: vehicles that entered the zone during
     the step (camera); valid: False where the lane's sensors dropped out.
-    ped_waiting: pedestrians waiting at each signalled crossing (its push button),
+    ped_waiting: each signalled crossing's push button, a latched demand flag (1.0 from
+    a pedestrian's arrival at the kerb until the crossing's green, else 0.0; not a count),
     in the order of ``SensorArray.crossing_arms``; empty without pedestrians.
     """
 

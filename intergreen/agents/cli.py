@@ -143,6 +143,9 @@ def evaluate_command(
             "one, else final"
         ),
     ] = None,
+    check_rules: Annotated[
+        bool, typer.Option(help="Check the signal states SUMO shows every step; stop at a breach")
+    ] = False,
 ) -> None:
     """Average waiting time (mean ± std) per demand level, beside the baselines."""
     from intergreen.agents.evaluation import STUDY_EPISODES, evaluate, summary_table
@@ -179,6 +182,7 @@ def evaluate_command(
         timelines=timeline_dir,
         timeline_episodes=timelines,
         checkpoint=checkpoint,
+        check_rules=check_rules,
     )
     table = summary_table(results)
     out = Table(

@@ -72,13 +72,15 @@ def _run(task: tuple[Any, ...]) -> dict[str, Any]:
     from intergreen.junctions.rollout import run_episode
     from intergreen.junctions.simulation import simulation_factory
 
-    controller, junction, demand, seed, duration, reward, detail, timeline, checkpoint = task
+    (controller, junction, demand, seed, duration, reward, detail, timeline, checkpoint,
+     check_rules) = task  # fmt: skip
     policy, run_env = _controller(controller, checkpoint)
     if reward is None:  # an agent's own reward; the env's default (queue) for a baseline
         reward = getattr(policy, "reward", None)
     factory = simulation_factory(trace=detail or timeline is not None, emissions=detail)
+    options = {"check_rules": True} if check_rules else {}
     env = make_run_env(run_env, junction, demand, reward, seed=seed, duration=duration,
-                       simulation_factory=factory)  # fmt: skip
+                       simulation_factory=factory, **options)  # fmt: skip
     result = run_episode(env, policy, seed)
     row = result.row()
     row["controller"] = _label(controller, policy)
@@ -112,6 +114,7 @@ def evaluate(
     timelines: Path | None = None,
     timeline_episodes: int = 1,
     checkpoint: str | None = None,
+    check_rules: bool = False,
 ) -> pd.DataFrame:
     """Run each controller on the same held-out episodes; one row per episode.
 
@@ -143,6 +146,8 @@ def evaluate(
         checkpoint: the model a run folder gives: ``"best"`` (best by greedy validation
             score), ``"final"``, or None (best when the run has one, else final;
             :func:`intergreen.agents.policy.choose_model`).
+        check_rules: every episode's env checks the signal states SUMO shows
+            (``JunctionEnv(check_rules=True)``).
 
     Returns:
         A DataFrame with one row per (controller, demand, episode): ``controller``,
@@ -157,6 +162,7 @@ def evaluate(
             junctions and no ``junction`` given.
         RunDirError: a run folder without a readable model (or without a best one when
             ``checkpoint="best"``).
+        RuleViolation: with ``check_rules``, the first signal rule broken.
     """
     if isinstance(controllers, str | Path) or not isinstance(controllers, Sequence):
         controllers = [controllers]
@@ -173,7 +179,8 @@ def evaluate(
         return str(Path(timelines) / f"{name}.png")
 
     tasks = [
-        (c, junction, d, s, duration, reward, detail, timeline(c, d, i, s), checkpoint)
+        (c, junction, d, s, duration, reward, detail, timeline(c, d, i, s), checkpoint,
+         check_rules)
         for c in controllers
         for d in demands
         for i, s in enumerate(seeds)

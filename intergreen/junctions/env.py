@@ -33,6 +33,7 @@ import intergreen.seeds as seeds
 from intergreen.errors import OptionError, format_validation_error
 from intergreen.frames import SensorFrame
 from intergreen.junctions.catalog import resolve_junction
+from intergreen.junctions.checker import RuleMonitor, RuleViolation, sumo_link_conflicts
 from intergreen.junctions.controller import StageController
 from intergreen.junctions.demand import (
     DemandProfile,
@@ -140,6 +141,13 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
             ``fields`` use (all when the reward declares none), as training does; or a list of
             fields read besides those. The same frames, fewer detector reads; reading a field
             that was not read raises :class:`~intergreen.frames.UnreadFieldError`.
+        check_rules: judge the link states SUMO shows (``getRedYellowGreenState``) every step
+            with the independent checker (:mod:`intergreen.junctions.checker`: exact amber and
+            red+amber of the junction's rule profile, minimum and maximum greens, intergreens,
+            SUMO's own foe matrix, permitted transitions); the first violation closes SUMO and
+            ``step``/``reset`` raise :class:`~intergreen.junctions.checker.RuleViolation`
+            naming the time, the rule and the links. Off by default (a state read and the
+            check per step).
 
     Raises:
         SpecError: an unknown junction, demand or action stage, an invalid junction YAML or
@@ -172,6 +180,7 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         simulation_factory: Callable[..., Simulation] | None = None,
         render_mode: str | None = None,
         sensor_fields: str | Sequence[str] = "all",
+        check_rules: bool = False,
     ) -> None:
         super().__init__()
         self.spec_ = resolve_junction(junction)
@@ -207,6 +216,16 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
             StageController(spec, self.network.links)
             if signals == "controller"
             else ProgramFollower(spec, self.network.links, self.network.tls_id)
+        )
+        # check_rules: judge the link states SUMO shows, every step (checker.py)
+        self._rules = (
+            RuleMonitor(
+                spec,
+                self.network.links,
+                conflicts=sumo_link_conflicts(self.network.net_file, self.network.tls_id),
+            )
+            if check_rules
+            else None
         )
         self.duration = duration
         self.backend: Backend = backend
@@ -347,6 +366,8 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         self.controller.reset((options or {}).get("initial_stage"))
         if isinstance(self.controller, ProgramFollower):
             self.controller.attach(self.sim.conn)
+        if self._rules is not None:
+            self._rules.reset()
         self._last_state = ""
         self._last_sample = 0.0
         self._buf[:] = 0
@@ -421,8 +442,20 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
             sim.set_signal_state(state)
             self._last_state = state
         sim.step()
+        if self._rules is not None:
+            self._check_rules()
         if sample:
             self._sample()
+
+    def _check_rules(self) -> None:
+        """Judge the state SUMO showed during the step just simulated; on a violation close
+        SUMO and raise RuleViolation (the time, the rule and the links)."""
+        sim = self.sim
+        state = sim.conn.trafficlight.getRedYellowGreenState(self.network.tls_id)
+        found = self._rules.push(state, sim.time)
+        if found:
+            self._close_sim()
+            raise RuleViolation(found)
 
     def _sample(self) -> None:
         """Read the sensors: a frame covering the time since the previous one, and its row of

@@ -2,9 +2,9 @@
 
 spec -> SUMO plain XML (nodes, edges, connections) -> ``netconvert --lefthand``
 -> ``.net.xml`` with one traffic light ``TL``, plus an additional file with the
-sensors (camera zones as lane-area detectors, stop-line loops) and the vehicle-actuation
-loops of UK System D (SUMO induction loops, see :data:`SYSTEM_D_SETBACKS`), which only the
-``vehicle-actuated`` baseline reads.
+sensors (camera zones and stop-line detectors, both SUMO lane-area detectors, E2) and the
+vehicle-actuation loops of UK System D (SUMO induction loops, E1, see
+:data:`SYSTEM_D_SETBACKS`), which only the ``vehicle-actuated`` baseline reads.
 The link order of the traffic light is read back from the built network and
 mapped to the spec's signal groups (:class:`Network.links`).
 
@@ -38,9 +38,10 @@ CENTRE = "C"
 #: sources in intergreen/junctions/system_d.py). Loops that would lie beyond the start of
 #: a shorter lane are left out.
 SYSTEM_D_SETBACKS = (39.0, 25.0, 12.0)
-#: Written into the sensor file; bumped when it gains detectors, so that a cached build from
-#: before gets a new sensor file (the network itself is kept).
-SENSOR_LAYOUT = "<!-- intergreen sensor layout 3 -->"  # 3: exit-lane cameras
+#: Written into the sensor file; bumped when its detectors change, so that a cached build from
+#: before gets a new sensor file (the network itself is kept). 2: System D loops; 3: exit-lane
+#: cameras; 4: cameras count halting below HALTING_SPEED.
+SENSOR_LAYOUT = "<!-- intergreen sensor layout 4 -->"
 
 
 class NetworkError(IntergreenError, RuntimeError):
@@ -273,10 +274,18 @@ def _crossing_links(net_file: Path) -> dict[int, str]:
     return links
 
 
+#: m/s: a camera counts a vehicle as halting (queued) below this speed, as SUMO's own waiting
+#: time and the study do; the lane-area detector's ``speedThreshold`` (SUMO's default 1.39 m/s)
+#: is what ``getLastStepHaltingNumber`` compares with.
+HALTING_SPEED = 0.1
+
+
 def sensors_xml(spec: JunctionSpec, layout: dict) -> str:
-    """The additional file with the camera zones (and stop-line loops) of ``layout``'s
-    approach lanes, each zone cut to its lane's length, and a zone of the same range from the
-    start of each of its exit lanes (``exit_lanes``, ``exit_lengths``), if any."""
+    """The additional file: camera zones (lane-area detectors, E2, ``camera_range`` from the
+    stop line, cut to the lane's length, halting below HALTING_SPEED) and stop-line detectors
+    (1 m lane-area detectors, E2, over the stop line, counting the vehicles that enter them)
+    on ``layout``'s approach lanes, System D loops (E1), and a camera zone of the same range
+    from the start of each exit lane (``exit_lanes``, ``exit_lengths``), if any."""
     rng = spec.sensors.camera_range
     lines = ["<additional>", f"  {SENSOR_LAYOUT}"]
     for lane, length in zip(layout["approach_lanes"], layout["lane_lengths"], strict=True):
@@ -285,10 +294,10 @@ def sensors_xml(spec: JunctionSpec, layout: dict) -> str:
         lines.append(
             f"  <laneAreaDetector id={quoteattr('cam_' + lane)} lane={quoteattr(lane)} "
             f'pos="{start:.2f}" endPos="{length:.2f}" period="86400" file="NUL" '
-            'friendlyPos="true"/>'
+            f'speedThreshold="{HALTING_SPEED}" friendlyPos="true"/>'
         )
         if spec.sensors.stop_line_loops:
-            # a loop is a short detection zone: 1 m over the stop line, counting entries
+            # a stop-line detector: a 1 m lane-area detector (E2) over the stop line
             lines.append(
                 f"  <laneAreaDetector id={quoteattr('stop_' + lane)} lane={quoteattr(lane)} "
                 f'pos="{length - 1.0:.2f}" endPos="{length:.2f}" period="86400" file="NUL" '
@@ -306,7 +315,7 @@ def sensors_xml(spec: JunctionSpec, layout: dict) -> str:
         lines.append(
             f"  <laneAreaDetector id={quoteattr('exit_' + lane)} lane={quoteattr(lane)} "
             f'pos="0" endPos="{min(rng, length - 0.5):.2f}" period="86400" file="NUL" '
-            'friendlyPos="true"/>'
+            f'speedThreshold="{HALTING_SPEED}" friendlyPos="true"/>'
         )
     lines.append("</additional>")
     return "\n".join(lines) + "\n"
@@ -353,7 +362,7 @@ def build_network(spec: JunctionSpec, *, pedestrians: bool = False, force: bool 
         layout.update(_exit_lanes(spec, net))
         atomic_write(layout_file, json.dumps(layout, indent=1))
     sensors = folder / "sensors.add.xml"
-    if SENSOR_LAYOUT not in sensors.read_text():  # built before the loops or exit cameras
+    if SENSOR_LAYOUT not in sensors.read_text():  # built before the current detectors
         tmp_file = sensors.with_name(f".sensors-{os.getpid()}.tmp")
         tmp_file.write_text(sensors_xml(spec, layout))
         os.replace(tmp_file, sensors)

@@ -1,10 +1,17 @@
 """Roadside sensors: what agents and rewards are allowed to see.
 
 Every approach lane has a camera zone of limited length from the stop line (a
-SUMO lane-area detector) giving occupancy, vehicle count, halting (queued)
-count and mean speed; optional induction loops count vehicles crossing the stop
+SUMO lane-area detector, E2) giving occupancy, vehicle count, halting (queued:
+slower than 0.1 m/s) count and mean speed; optional stop-line detectors (1 m
+lane-area detectors, E2, over the stop line) count vehicles crossing the stop
 line; the camera counts vehicles entering its zone. Vehicles beyond the camera
 range are invisible.
+
+With pedestrian crossings, each crossing has a push button: a latched demand flag
+(1.0 / 0.0 in ``SensorFrame.ped_waiting``), set when a pedestrian stands at the
+kerb waiting for that crossing, cleared when the crossing's green man shows (read
+from the signal state SUMO shows), never a count. A press is lost in a step with
+``dropout_prob`` (the person presses again in a later step).
 
 Imperfections, all drawn from one seeded generator: each vehicle is missed with
 ``miss_prob``; Gaussian count noise (``count_sd`` vehicles, rounded, never
@@ -27,7 +34,7 @@ import traci.constants as tc
 
 from intergreen.errors import OptionError
 from intergreen.frames import FIELDS, NO_PEDS, SensorFrame
-from intergreen.junctions.network import Network
+from intergreen.junctions.network import TLS_ID, Network
 from intergreen.junctions.spec import Noise
 from intergreen.junctions.sumo import libsumo_getter
 
@@ -114,6 +121,12 @@ class SensorArray:
             for cid, arm in network.crossings.items()
             if arm in crossing_arms
         }
+        # signal link indices of each crossing, and its push button's latched demand
+        self._crossing_links = [
+            [k for k, link in enumerate(network.links) if link.movement == f"{arm}.crossing"]
+            for arm in crossing_arms
+        ]
+        self._button = np.zeros(len(crossing_arms))
         self.lanes = lanes
         self.noise = noise
         self.rng = np.random.default_rng(seed)
@@ -156,6 +169,7 @@ class SensorArray:
             for det in self._stops if self._has_stop else ():
                 conn.lanearea.subscribe(det, LOOP_VARS)
         self._prev[:] = 0
+        self._button[:] = 0
 
     def _raw(self, conn) -> np.ndarray:
         """Per lane: occupancy %, count, halting, mean speed, cumulative zone entries,
@@ -186,7 +200,7 @@ class SensorArray:
             valid = np.ones(n, dtype=bool)
             valid.flags.writeable = False
             valid = _ALL_VALID.setdefault(n, valid)
-        peds = self._pedestrians(conn) if self.crossing_arms else NO_PEDS
+        peds = self._push_buttons(conn) if self.crossing_arms else NO_PEDS
         frame = SensorFrame.from_raw(
             time, step_length, self.lanes, raw, prev, self._speed_limit, valid, peds,
             self.unread if self._direct else frozenset(),
@@ -202,17 +216,25 @@ class SensorArray:
             passed, arrived, valid, peds,
         )  # fmt: skip
 
-    def _pedestrians(self, conn) -> np.ndarray:
-        """Pedestrians standing at the kerb whose next edge is a signalled crossing."""
-        waiting = np.zeros(len(self.crossing_arms))
+    def _push_buttons(self, conn) -> np.ndarray:
+        """The latched push-button demand per crossing (1.0 or 0.0; module docstring)."""
+        pressed = np.zeros(len(self.crossing_arms), dtype=bool)
         person, edge = conn.person, conn.edge
         for area in self.network.walking_areas:
             for pid in edge.getLastStepPersonIDs(area):
-                if person.getSpeed(pid) < 0.1:
+                if person.getSpeed(pid) < 0.1:  # standing at the kerb
                     i = self._crossing_index.get(person.getNextEdge(pid))
                     if i is not None:
-                        waiting[i] += 1
-        return waiting
+                        pressed[i] = True
+        if self.noise.dropout_prob > 0:
+            pressed &= self.rng.random(len(pressed)) >= self.noise.dropout_prob
+        state = conn.trafficlight.getRedYellowGreenState(TLS_ID)
+        for i, links in enumerate(self._crossing_links):
+            if any(state[k] in "Gg" for k in links):
+                self._button[i] = 0.0  # the green man shows: the demand is served
+            elif pressed[i]:
+                self._button[i] = 1.0
+        return self._button.copy()
 
     def _degrade(self, occ, count, halting, speed, passed, arrived):
         """Apply missed detections, count noise and dropout."""

@@ -112,8 +112,9 @@ class Noise(_Model):
 
 
 class Sensors(_Model):
-    """Camera zones (lane-area detectors) from the stop line on every approach lane,
-    plus optional induction loops at the stop line."""
+    """Camera zones (SUMO lane-area detectors, E2) from the stop line on every approach lane,
+    plus optional stop-line detectors (``stop_line_loops``: 1 m lane-area detectors, E2, over
+    the stop line, counting the vehicles that cross it)."""
 
     camera_range: float = Field(default=60.0, gt=0, description="zone length from stop line, m")
     stop_line_loops: bool = True

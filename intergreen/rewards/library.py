@@ -1,5 +1,5 @@
 """Built-in rewards: the twelve of Cabrejas Egea et al. (IEEE SMC 2020), sumo-rl's
-``diff_waiting_time``, a sensor-only ``pressure`` and ``weighted`` combinations.
+``diff_waiting_time``, ``vehicles_in_view``, ``stage_imbalance`` and ``weighted`` combinations.
 
 Every reward is computed from SensorFrames only (camera zones of limited range
 from the stop line, stop-line loops), never from the simulator's ground truth,
@@ -13,18 +13,36 @@ entering the zone.
 Base quantities (all non-negative):
 
 - Q   = Σ_lanes halting at the last frame (vehicles queued in the camera zones);
-- W   = Σ_frames δ · Σ_lanes halting (stopped vehicle-seconds since the last action);
-- TL  = Σ_frames δ · Σ_lanes count · (1 − mean_speed / speed_limit) (vehicle-seconds
-  lost against the speed limit since the last action; as in the paper's formula, a
-  vehicle faster than the limit counts negative, nothing is clipped);
+- W   = Σ_{v∈V_t} τ_v: the stopped time since the last action of the vehicles in the camera
+  zones now (V_t, as the study's formula), in vehicle-seconds;
+- TL  = Σ_{v∈V_t} Σ_{t^p}^{t} δ · (1 − s_v / s_max): the time the vehicles in view now lost
+  against the speed limit since the last action (as in the paper's formula, a vehicle faster
+  than the limit counts negative, nothing is clipped);
 - S   = Σ_lanes count · mean_speed / speed_limit / Σ_lanes count at the last frame
   (mean of s_v / s_max over the vehicles in view; ``empty_value`` = 1.0, as sumo-rl,
   when none);
 - ρ   = Σ_frames Σ_lanes passed (vehicles that crossed the stop lines).
 
-Delta rewards are X(previous decision) − X(now) for X in Q, W, TL, i.e. the change
-of the base reward between consecutive decisions, and 0 at an episode's first
-decision.
+The cameras see counts, not vehicles, so V_t is estimated per lane by a queue of vehicles in
+arrival order (:class:`ZoneVehicles`): zone entries (``arrived``) join the back, stop-line
+passages (``passed``) leave the front, the queue is then resized to the zone's ``count``
+(extra vehicles dropped from the back, missing ones added there); each frame the front
+``halting`` vehicles of a lane accrue δ of stopped time and every vehicle of a lane accrues
+δ · (1 − mean_speed / speed_limit) of lost time (the lane's mean speed standing in for its
+vehicles' own). A vehicle that leaves the zones takes its time with it. Without vehicles
+leaving, W and TL equal the sums over the frames (the ``_window`` variants).
+
+Delta rewards: Q(previous decision) − Q(now) for the queue; for W and TL, the study's
+Σ_{v∈V_t} τ_{t^p} − Σ_{v∈V_t} τ_t: the vehicles in view now, what they accrued in the
+previous interval between decisions minus what they accrued in the last one. 0 at an
+episode's first decision.
+
+The ``_window`` variants (``wait_time_window``, ``delta_wait_time_window``,
+``wait_time_window_ad``, ``time_lost_window``, ``delta_time_lost_window``,
+``time_lost_window_ad``) keep the earlier formulas, which sum over every vehicle seen since
+the last action (those that left included): W_win = Σ_frames δ · Σ_lanes halting and
+TL_win = Σ_frames δ · Σ_lanes count · (1 − mean_speed / speed_limit); their deltas are
+X(previous decision) − X(now).
 
 Demand estimate d̂ (the "AD" rewards; the study does not say how it estimated it):
 the arrival rate into the camera zones in veh/s, Σ_lanes arrived / δ per frame,
@@ -42,8 +60,9 @@ every frame the reward is given, so pass each frame once.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -60,12 +79,14 @@ def queue_length(frames: Frames) -> float:
 
 
 def stopped_time(frames: Frames) -> float:
-    """W: stopped vehicle-seconds in the camera zones over the frames."""
+    """W_win: stopped vehicle-seconds in the camera zones over the frames (every vehicle
+    seen, those that left included)."""
     return float(sum(f.step_length * f.halting.sum() for f in frames))
 
 
 def time_lost(frames: Frames) -> float:
-    """TL: vehicle-seconds lost against the speed limit in the camera zones over the frames."""
+    """TL_win: vehicle-seconds lost against the speed limit in the camera zones over the
+    frames (every vehicle seen, those that left included)."""
     return float(
         sum(f.step_length * np.sum(f.count * (1.0 - f.mean_speed / f.speed_limit)) for f in frames)
     )
@@ -83,6 +104,78 @@ def mean_relative_speed(frames: Frames, empty_value: float = 1.0) -> float:
 def stop_line_passages(frames: Frames) -> float:
     """ρ: vehicles that crossed the stop lines over the frames."""
     return float(sum(f.passed.sum() for f in frames))
+
+
+class ZoneVehicles:
+    """The vehicles in each lane's camera zone, estimated from counts (module docstring).
+
+    ``lanes[i]`` is a (vehicles x ``columns``) array, front (stop line) first; each row holds
+    per-vehicle accumulators that rewards add to and clear.
+    """
+
+    def __init__(self, n_lanes: int, columns: int = 1) -> None:
+        self.columns = columns
+        self.lanes = [np.zeros((0, columns)) for _ in range(n_lanes)]
+
+    def update(self, f: SensorFrame) -> None:
+        """Move the queues on by one frame (before the frame's accruals)."""
+        for i, q in enumerate(self.lanes):
+            q = q[int(f.passed[i]) :]
+            n = int(round(f.count[i]))
+            arrived = int(f.arrived[i])
+            if arrived > 0:
+                q = np.concatenate([q, np.zeros((arrived, self.columns))])
+            if len(q) > n:
+                q = q[:n]
+            elif len(q) < n:
+                q = np.concatenate([q, np.zeros((n - len(q), self.columns))])
+            self.lanes[i] = q
+
+    def add_stopped(self, f: SensorFrame, column: int) -> None:
+        """The front ``halting`` vehicles of each lane accrue the frame's step length."""
+        for i, q in enumerate(self.lanes):
+            q[: int(f.halting[i]), column] += f.step_length
+
+    def add_lost(self, f: SensorFrame, column: int) -> None:
+        """Every vehicle accrues step_length x (1 - lane mean speed / speed limit)."""
+        lost = f.step_length * (1.0 - f.mean_speed / f.speed_limit)
+        for i, q in enumerate(self.lanes):
+            q[:, column] += lost[i]
+
+    def total(self, column: int) -> float:
+        """Sum of a column over the vehicles in the zones now."""
+        return float(sum(q[:, column].sum() for q in self.lanes))
+
+    def shift(self) -> None:
+        """Start a new interval: each column takes the next one's value, the last is 0."""
+        for q in self.lanes:
+            q[:, :-1] = q[:, 1:]
+            q[:, -1] = 0.0
+
+
+class _PresentVehicles(BaseReward):
+    """Base of the V_t rewards: per-vehicle time since the last action (column 1) and in the
+    interval before (column 0) of the vehicles in view now."""
+
+    #: "stopped" (W) or "lost" (TL)
+    quantity: ClassVar[str] = "stopped"
+
+    def start(self) -> None:
+        assert self.context is not None
+        self._zones = ZoneVehicles(len(self.context.lanes), columns=2)
+        self._decisions = 0
+
+    def base(self, frames: Frames) -> tuple[float, float]:
+        """Feed the frames; (Σ_{V_t} previous interval, Σ_{V_t} last interval)."""
+        zones = self._zones
+        add = zones.add_stopped if self.quantity == "stopped" else zones.add_lost
+        for f in frames:
+            zones.update(f)
+            add(f, 1)
+        before, now = zones.total(0), zones.total(1)
+        zones.shift()
+        self._decisions += 1
+        return before, now
 
 
 def _number(reward: str, param: str, value: Any, *, low: float | None = None) -> float:
@@ -177,20 +270,64 @@ class DeltaQueue(_Delta):
 
 
 # ----- stopped (wait) time family ------------------------------------------------------------
+_ZONE_FIELDS = ("count", "passed", "arrived")
+_W = (
+    "W = sum over the vehicles v in view now (V_t) of their stopped time since t^p "
+    "(estimated per lane: front `halting` vehicles of a queue kept from arrived/passed/count)"
+)
+_W_WIN = "W_win = sum over frames since t^p of step_length * sum over lanes of halting"
+
+
 @register("wait_time")
-class WaitTime(BaseReward):
-    description = "Minus the stopped vehicle-seconds in the camera zones since the last action."
-    formula = "r = -W,  W = sum over frames since t^p of step_length * sum over lanes of halting"
+class WaitTime(_PresentVehicles):
+    description = (
+        "Minus the stopped time since the last action of the vehicles in view now (study #4)."
+    )
+    formula = f"r = -W,  {_W}"
+    fields = ("halting", *_ZONE_FIELDS)
+    version = 2  # 1: summed over every vehicle seen since the last action (wait_time_window)
+
+    def compute(self, frames: Frames) -> float:
+        return -self.base(frames)[1]
+
+
+@register("delta_wait_time")
+class DeltaWaitTime(_PresentVehicles):
+    description = (
+        "The vehicles in view now: stopped time in the previous interval minus in the last "
+        "(study #5)."
+    )
+    formula = (
+        f"r = sum_(V_t) tau(t^pp..t^p) - sum_(V_t) tau(t^p..t); 0 at the first decision;  {_W}"
+    )
+    fields = ("halting", *_ZONE_FIELDS)
+    version = 2
+
+    def compute(self, frames: Frames) -> float:
+        before, now = self.base(frames)
+        return 0.0 if self._decisions == 1 else before - now
+
+
+@register("wait_time_window")
+class WaitTimeWindow(BaseReward):
+    description = (
+        "Minus the stopped vehicle-seconds in the camera zones since the last action, "
+        "vehicles that left included (wait_time before version 2)."
+    )
+    formula = f"r = -W_win,  {_W_WIN}"
     fields = ("halting",)
 
     def compute(self, frames: Frames) -> float:
         return -stopped_time(frames)
 
 
-@register("delta_wait_time")
-class DeltaWaitTime(_Delta):
-    description = "Fall of the since-last-action stopped time between decisions (study #5)."
-    formula = "r = W(t^pp..t^p) - W(t^p..t); 0 at the first decision"
+@register("delta_wait_time_window")
+class DeltaWaitTimeWindow(_Delta):
+    description = (
+        "Fall of the since-last-action stopped time between decisions, vehicles that left "
+        "included (delta_wait_time before version 2)."
+    )
+    formula = f"r = W_win(t^pp..t^p) - W_win(t^p..t); 0 at the first decision;  {_W_WIN}"
     fields = ("halting",)
 
     def base(self, frames: Frames) -> float:
@@ -216,9 +353,30 @@ class _DemandAdjusted(BaseReward):
 
 
 @register("wait_time_ad")
-class WaitTimeAD(_DemandAdjusted):
-    description = "Stopped time since the last action divided by the demand estimate (study #6)."
-    formula = "r = -W / d_hat  (d_hat: smoothed zone arrival rate, veh/s, floored)"
+class WaitTimeAD(_DemandAdjusted, _PresentVehicles):
+    description = (
+        "Stopped time since the last action of the vehicles in view now, divided by the "
+        "demand estimate (study #6)."
+    )
+    formula = f"r = -W / d_hat  (d_hat: smoothed zone arrival rate, veh/s, floored);  {_W}"
+    fields = ("halting", *_ZONE_FIELDS)
+    version = 2
+
+    def start(self) -> None:
+        _DemandAdjusted.start(self)
+        _PresentVehicles.start(self)
+
+    def compute(self, frames: Frames) -> float:
+        return -self.base(frames)[1] / self.estimator.update(frames)
+
+
+@register("wait_time_window_ad")
+class WaitTimeADWindow(_DemandAdjusted):
+    description = (
+        "Stopped vehicle-seconds since the last action, vehicles that left included, divided "
+        "by the demand estimate (wait_time_ad before version 2)."
+    )
+    formula = f"r = -W_win / d_hat;  {_W_WIN}"
     fields = ("halting", "arrived")
 
     def compute(self, frames: Frames) -> float:
@@ -226,33 +384,99 @@ class WaitTimeAD(_DemandAdjusted):
 
 
 # ----- time lost family ----------------------------------------------------------------------
-_TL = "TL = sum over frames since t^p of step_length * sum over lanes of count*(1 - v/v_max)"
+_TL = (
+    "TL = sum over the vehicles v in view now (V_t) of sum over frames since t^p of "
+    "step_length * (1 - v/v_max) (v: the lane's mean speed; V_t estimated as for W)"
+)
+_TL_WIN = (
+    "TL_win = sum over frames since t^p of step_length * sum over lanes of count*(1 - v/v_max)"
+)
+_TL_FIELDS = ("count", "mean_speed", "speed_limit", "passed", "arrived")
+
+
+class _TimeLostPresent(_PresentVehicles):
+    quantity = "lost"
 
 
 @register("time_lost")
-class TimeLost(BaseReward):
-    description = "Minus the time lost against the speed limit since the last action (study #7)."
+class TimeLost(_TimeLostPresent):
+    description = (
+        "Minus the time the vehicles in view now lost against the speed limit since the last "
+        "action (study #7)."
+    )
     formula = f"r = -TL,  {_TL}"
+    fields = _TL_FIELDS
+    version = 2  # 1: summed over every vehicle seen since the last action (time_lost_window)
+
+    def compute(self, frames: Frames) -> float:
+        return -self.base(frames)[1]
+
+
+@register("delta_time_lost")
+class DeltaTimeLost(_TimeLostPresent):
+    description = (
+        "The vehicles in view now: time lost in the previous interval minus in the last (study #8)."
+    )
+    formula = f"r = sum_(V_t) TL(t^pp..t^p) - sum_(V_t) TL(t^p..t); 0 at the first decision;  {_TL}"
+    fields = _TL_FIELDS
+    version = 2
+
+    def compute(self, frames: Frames) -> float:
+        before, now = self.base(frames)
+        return 0.0 if self._decisions == 1 else before - now
+
+
+@register("time_lost_ad")
+class TimeLostAD(_DemandAdjusted, _TimeLostPresent):
+    description = (
+        "Time lost since the last action by the vehicles in view now, divided by the demand "
+        "estimate (study #9)."
+    )
+    formula = f"r = -TL / d_hat;  {_TL}"
+    fields = _TL_FIELDS
+    version = 2
+
+    def start(self) -> None:
+        _DemandAdjusted.start(self)
+        _TimeLostPresent.start(self)
+
+    def compute(self, frames: Frames) -> float:
+        return -self.base(frames)[1] / self.estimator.update(frames)
+
+
+@register("time_lost_window")
+class TimeLostWindow(BaseReward):
+    description = (
+        "Minus the time lost against the speed limit since the last action, vehicles that "
+        "left included (time_lost before version 2)."
+    )
+    formula = f"r = -TL_win,  {_TL_WIN}"
     fields = ("count", "mean_speed", "speed_limit")
 
     def compute(self, frames: Frames) -> float:
         return -time_lost(frames)
 
 
-@register("delta_time_lost")
-class DeltaTimeLost(_Delta):
-    description = "Fall of the since-last-action time lost between decisions (study #8)."
-    formula = f"r = TL(t^pp..t^p) - TL(t^p..t); 0 at the first decision;  {_TL}"
+@register("delta_time_lost_window")
+class DeltaTimeLostWindow(_Delta):
+    description = (
+        "Fall of the since-last-action time lost between decisions, vehicles that left "
+        "included (delta_time_lost before version 2)."
+    )
+    formula = f"r = TL_win(t^pp..t^p) - TL_win(t^p..t); 0 at the first decision;  {_TL_WIN}"
     fields = ("count", "mean_speed", "speed_limit")
 
     def base(self, frames: Frames) -> float:
         return time_lost(frames)
 
 
-@register("time_lost_ad")
-class TimeLostAD(_DemandAdjusted):
-    description = "Time lost since the last action divided by the demand estimate (study #9)."
-    formula = f"r = -TL / d_hat;  {_TL}"
+@register("time_lost_window_ad")
+class TimeLostADWindow(_DemandAdjusted):
+    description = (
+        "Time lost since the last action, vehicles that left included, divided by the demand "
+        "estimate (time_lost_ad before version 2)."
+    )
+    formula = f"r = -TL_win / d_hat;  {_TL_WIN}"
     fields = ("count", "mean_speed", "speed_limit", "arrived")
 
     def compute(self, frames: Frames) -> float:
@@ -315,35 +539,70 @@ class Throughput(BaseReward):
 
 
 # ----- beyond the study ----------------------------------------------------------------------
+@register("vehicles_in_view")
+class VehiclesInView(BaseReward):
+    """Minus the vehicles the cameras see: sumo-rl's pressure (out - in) with the exits taken
+    as free-flowing, because there are no exit-lane sensors. Not max-pressure."""
+
+    description = "Minus the vehicles in the camera zones at the decision."
+    formula = "r = -sum over lanes of count at the last frame"
+    fields = ("count",)
+
+    def compute(self, frames: Frames) -> float:
+        return -float(frames[-1].count.sum())
+
+
+@register("stage_imbalance")
+class StageImbalance(BaseReward):
+    """Minus the difference between the longest and the shortest stage queue."""
+
+    description = "Minus the spread of the queues served by the action stages at the decision."
+    formula = "r = -(max_s Q_s - min_s Q_s), Q_s = halting on the lanes action stage s serves"
+    fields = ("halting",)
+
+    def start(self) -> None:
+        assert self.context is not None
+        self._stages = [np.flatnonzero(m) for m in self.context.stage_lanes.values()]
+
+    def compute(self, frames: Frames) -> float:
+        f = frames[-1]
+        q = [float(f.halting[idx].sum()) for idx in self._stages]
+        return -(max(q) - min(q)) if q else 0.0
+
+
 @register("pressure")
 class Pressure(BaseReward):
-    """Pressure from approach sensors only (there are no exit-lane sensors)."""
+    """Deprecated name: it was never max-pressure. ``mode="incoming"`` is
+    ``vehicles_in_view``, ``mode="imbalance"`` is ``stage_imbalance``."""
 
-    description = "Minus the vehicles in view (sumo-rl pressure, exits free) or stage imbalance."
-    formula = (
-        "mode=incoming: r = -sum_lanes count at the last frame (sumo-rl's out - in, "
-        "with out = 0: exits unobserved, assumed free-flowing);  mode=imbalance: "
-        "r = -(max_s Q_s - min_s Q_s), Q_s = halting on the lanes served by action stage s"
+    description = (
+        "Deprecated (not max-pressure): use vehicles_in_view, or stage_imbalance for "
+        "mode=imbalance; same values."
     )
+    formula = "mode=incoming: as vehicles_in_view;  mode=imbalance: as stage_imbalance"
     fields = ("count", "halting")
+    version = 2  # renamed; the values are those of version 1
 
     def __init__(self, mode: str = "incoming") -> None:
         if mode not in ("incoming", "imbalance"):
             raise RewardError(
                 f"reward 'pressure': parameter mode must be 'incoming' or 'imbalance', got {mode!r}"
             )
+        new = "vehicles_in_view" if mode == "incoming" else "stage_imbalance"
+        warnings.warn(
+            f"reward 'pressure' is deprecated (it is not max-pressure): use {new!r}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         self.mode = mode
-        self._stages: list[np.ndarray] = []
+        self._inner: BaseReward = VehiclesInView() if mode == "incoming" else StageImbalance()
 
     def start(self) -> None:
-        self._stages = [np.flatnonzero(m) for m in self.context.stage_lanes.values()]
+        assert self.context is not None
+        self._inner.reset(self.context)
 
     def compute(self, frames: Frames) -> float:
-        f = frames[-1]
-        if self.mode == "incoming":
-            return -float(f.count.sum())
-        q = [float(f.halting[idx].sum()) for idx in self._stages]
-        return -(max(q) - min(q)) if q else 0.0
+        return self._inner.compute(frames)
 
 
 @register("diff_waiting_time")
@@ -361,31 +620,21 @@ class DiffWaitingTime(BaseReward):
 
     def __init__(self, scale: float = 100.0) -> None:
         self.scale = _number("diff_waiting_time", "scale", scale, low=0)
-        self._queues: list[np.ndarray] = []
         self._prev: float | None = None
 
     def start(self) -> None:
         assert self.context is not None
-        self._queues = [np.zeros(0) for _ in self.context.lanes]
+        self._zones = ZoneVehicles(len(self.context.lanes))
         self._prev = None
 
     def accumulated(self) -> float:
         """Current W_acc (seconds / scale)."""
-        return float(sum(q.sum() for q in self._queues)) / self.scale
-
-    def _update(self, f: SensorFrame) -> None:
-        for i, q in enumerate(self._queues):
-            q = q[int(f.passed[i]) :]
-            n = int(round(f.count[i]))
-            if int(f.arrived[i]) > 0:
-                q = np.concatenate([q, np.zeros(int(f.arrived[i]))])
-            q = q[:n] if len(q) > n else np.concatenate([q, np.zeros(n - len(q))])
-            q[: int(f.halting[i])] += f.step_length
-            self._queues[i] = q
+        return self._zones.total(0) / self.scale
 
     def compute(self, frames: Frames) -> float:
         for f in frames:
-            self._update(f)
+            self._zones.update(f)
+            self._zones.add_stopped(f, 0)
         now = self.accumulated()
         prev, self._prev = self._prev, now
         return 0.0 if prev is None else prev - now

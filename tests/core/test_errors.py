@@ -24,7 +24,6 @@ ROOT = Path(__file__).resolve().parents[2]
 #: their traceback.
 NOT_USER_ERRORS = {
     "intergreen.agents.vecenv.WorkerError",  # an env failed in a worker: its traceback follows
-    "intergreen.junctions.checker.RuleViolation",  # the controller broke a signal rule: a bug
     "intergreen.workers.WorkerDied",  # reported per job by the pools' callers
     "intergreen.yamlfile._DuplicateKey",  # internal: becomes a YamlError
 }

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import intergreen
 from intergreen.junctions.catalog import load_spec, read_yaml
-from intergreen.junctions.checker import check_sequence
+from intergreen.junctions.checker import check_states
 from intergreen.junctions.controller import StageController, steps_for
 from intergreen.junctions.spec import JunctionSpec, link_for, parse_spec
 
@@ -84,10 +84,13 @@ def links_of(spec: JunctionSpec) -> list:
     return [link_for(spec, m) for m in [*spec.movements, *crossings]]
 
 
-def run(ctl: StageController, n: int) -> list[dict[str, str]]:
+def run(ctl: StageController, n: int, states: list[str] | None = None) -> list[dict[str, str]]:
+    """Step n times; the group aspects of each step (and the link states into ``states``)."""
     out = []
     for _ in range(n):
-        ctl.step()
+        state = ctl.step()
+        if states is not None:
+            states.append(state)
         out.append(ctl.group_aspects)
     return out
 
@@ -153,11 +156,12 @@ def test_stage_2_to_4_exact_steps():
 
 
 def test_stage_4_to_2_goes_through_stage_1_with_arrow_minimum():
-    ctl = StageController(gm(), initial_stage="4")
+    links = links_of(gm())
+    ctl = StageController(gm(), links, initial_stage="4")
     ctl.request("2")
-    asp, stages, ready = [], [], []
+    asp, stages, ready, seq = [], [], [], []
     for _ in range(30):
-        ctl.step()
+        seq.append(ctl.step())
         asp.append(ctl.group_aspects)
         stages.append(None if ctl.in_interstage else ctl.current_stage)
         ready.append(ctl.ready_for_decision())
@@ -171,7 +175,7 @@ def test_stage_4_to_2_goes_through_stage_1_with_arrow_minimum():
     assert stages == [None] * 9 + ["1"] * 7 + [None] * 9 + ["2"] * 5
     assert not any(ready[:25])  # on the way through stage 1: no decision
     assert ctl.current_stage == ctl.target_stage == "2"
-    assert check_sequence(gm(), asp, stages) == []
+    assert check_states(gm(), links, seq) == []
 
 
 def test_min_green_blocks_an_early_change():
@@ -252,11 +256,11 @@ def test_max_green_forces_change_to_action_successor():
 
 def test_max_green_without_action_successor_goes_to_nearest_action_stage():
     spec = gm_with_max((("4", 10.0),))  # successors of 4 are 1 and 3, neither an action stage
-    ctl = StageController(spec, initial_stage="4")
-    asp, stages = [], []
+    links = links_of(spec)
+    ctl = StageController(spec, links, initial_stage="4")
+    seq, stages = [], []
     for _ in range(60):
-        ctl.step()
-        asp.append(ctl.group_aspects)
+        seq.append(ctl.step())
         stages.append(None if ctl.in_interstage else ctl.current_stage)
     assert ctl.target_stage == "2"  # via 1, the nearest action stage
     assert stages[16] == "4" and stages[17] is None  # 10 s -> 17 steps of stage 4
@@ -265,7 +269,7 @@ def test_max_green_without_action_successor_goes_to_nearest_action_stage():
         "1",
         "2",
     ]
-    assert check_sequence(spec, asp, stages) == []
+    assert check_states(spec, links, seq) == []
 
 
 def test_max_green_never_cuts_a_minimum_green():
@@ -336,13 +340,13 @@ Request = tuple[str, int, bool]  # (stage, steps to run after it, first wait for
 
 
 def drive(ctl: StageController, stream: list[Request]) -> tuple[list, list]:
-    """Run a request stream; return the group aspects and stage labels of every step."""
-    aspects: list[dict[str, str]] = []
+    """Run a request stream; return the link state strings and the controller's stage labels
+    of every step."""
+    aspects: list[str] = []
     stages: list[str | None] = []
 
     def step() -> None:
-        ctl.step()
-        aspects.append(ctl.group_aspects)
+        aspects.append(ctl.step())
         stages.append(None if ctl.in_interstage else ctl.current_stage)
         assert ctl.action_mask(ctl.spec.action_stages).any()
 
@@ -373,7 +377,7 @@ def check_and_settle(ctl: StageController, stream: list[Request], final: str) ->
     more_aspects, more_stages = drive(ctl, [(final, 400, False)])
     aspects += more_aspects
     stages += more_stages
-    assert check_sequence(spec, aspects, stages) == []
+    assert check_states(spec, ctl.links, aspects) == []
     # liveness: the last request is reached soon and, unless a max green moves it on, held
     assert final in stages[start : start + 200]
     if spec.stages[final].max_green is None:
@@ -403,8 +407,8 @@ def test_property_gm_a56_with_max_greens(data):
     spec = gm_with_max((("1", 6.0), ("2", 20.0), ("3", 9.0), ("4", 15.0)))
     ctl = StageController(spec, links_of(spec))
     stream = data.draw(stream_for(spec))
-    aspects, stages = drive(ctl, [*stream, ("2", 200, False)])
-    assert check_sequence(spec, aspects, stages) == []
+    aspects, _ = drive(ctl, [*stream, ("2", 200, False)])
+    assert check_states(spec, ctl.links, aspects) == []
 
 
 @PROP
@@ -427,40 +431,42 @@ def test_property_tee_junction_bursts(data):
 
 def test_tee_short_intergreen_lets_amber_run_past_the_interstage():
     spec = tee(1.0)
-    ctl = StageController(spec, initial_stage="3")
+    ctl = StageController(spec, links_of(spec), initial_stage="3")
     ctl.request("4")  # S -> X intergreen 2 s < amber 3 s
-    asp, flags = [], []
+    asp, flags, seq = [], [], []
     for _ in range(6):
-        ctl.step()
+        seq.append(ctl.step())
         asp.append(ctl.group_aspects)
         flags.append(ctl.in_interstage)
     assert col(asp, "S") == "yyyrrr"
     assert col(asp, "X") == "uuGGGG"  # red+amber 2 s, green at 2 s
     assert flags == [True, True, False, False, False, False]
-    assert check_sequence(spec, asp) == []
+    assert check_states(spec, ctl.links, seq) == []
 
 
 def test_tee_earlier_intergreen_delays_a_later_gainer():
     # 1 -> 5 drops E with no gainer; 5 -> 2 gains R, and E -> R needs 8 s
     spec = tee(1.0)
-    ctl = StageController(spec)
+    ctl = StageController(spec, links_of(spec))
     ctl.request("5")
-    asp = run(ctl, 3)
+    seq: list[str] = []
+    asp = run(ctl, 3, seq)
     assert ctl.current_stage == "5" and not ctl.in_interstage  # nothing gains: instant
     ctl.request("2")
-    asp += run(ctl, 12)
+    asp += run(ctl, 12, seq)
     assert col(asp, "E")[:4] == "yyyr"
     assert col(asp, "R").index("G") == 8  # 8 s after E's green ended, not 3 + 2
     assert col(asp, "R").index("u") == 6
-    assert check_sequence(spec, asp) == []
+    assert check_states(spec, ctl.links, seq) == []
 
 
 def test_tee_group_regained_at_once_still_shows_red():
     spec = tee(1.0)
-    ctl = StageController(spec)
+    ctl = StageController(spec, links_of(spec))
     ctl.request("5")
-    asp = run(ctl, 3)
+    seq: list[str] = []
+    asp = run(ctl, 3, seq)
     ctl.request("1")  # E lost 3 steps ago; no conflicting loser, but amber -> red -> red+amber
-    asp += run(ctl, 6)
+    asp += run(ctl, 6, seq)
     assert col(asp, "E") == "yyy" + "r" + "uu" + "GGG"
-    assert check_sequence(spec, asp) == []
+    assert check_states(spec, ctl.links, seq) == []

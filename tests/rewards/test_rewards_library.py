@@ -50,9 +50,14 @@ def test_queue_family_counts_the_vehicles_in_camera_range(scenario: Scenario) ->
     ctx = scenario.context
     assert make("queue", ctx)(frames) == -4.0
     assert make("queue_squared", ctx)(frames) == -16.0
-    assert make("pressure", ctx)(frames) == -4.0  # vehicles in view, exits assumed free
+    assert make("vehicles_in_view", ctx)(frames) == -4.0  # the far one is not in view
     # stage 2 (main road) lanes queue 3, stage 4 (side roads) lanes queue 1
-    assert make("pressure", ctx, mode="imbalance")(frames) == -2.0
+    assert make("stage_imbalance", ctx)(frames) == -2.0
+    # the old name still loads, with a deprecation warning, and gives the same values
+    with pytest.warns(DeprecationWarning, match="use 'vehicles_in_view'"):
+        assert make("pressure", ctx)(frames) == -4.0
+    with pytest.warns(DeprecationWarning, match="use 'stage_imbalance'"):
+        assert make("pressure", ctx, mode="imbalance")(frames) == -2.0
     both = make("weighted", ctx, weights={"average_speed": 1.0, "queue": 0.1})
     assert both(frames) == pytest.approx(0.0 + 0.1 * -4)  # all stopped: average speed 0
 
@@ -188,3 +193,108 @@ def test_speeding_vehicles_count_as_time_gained(scenario: Scenario) -> None:
     assert all(f.count.sum() == 1 for f in frames)
     assert make("time_lost", scenario.context)(frames) == pytest.approx(3 * DT * 0.1, rel=1e-4)
     assert make("average_speed", scenario.context)(frames) == pytest.approx(1.1, rel=1e-4)
+
+
+def release(sc: Scenario, *vids: str) -> None:
+    """Let stopped vehicles drive on (their speed back under the car-following model)."""
+    for vid in vids:
+        sc.conn.vehicle.setSpeed(vid, -1)
+
+
+def test_wait_time_counts_only_the_vehicles_in_view_now(scenario: Scenario) -> None:
+    """The study's W sums over V_t: a vehicle that waited and then left takes its wait with
+    it; the window variant still counts it."""
+    queue_scene(scenario)
+    ctx = scenario.context
+    names = ("wait_time", "wait_time_window", "delta_wait_time", "delta_wait_time_window")
+    rewards = {n: make(n, ctx) for n in names}
+    ad = make("wait_time_ad", ctx, demand_time_constant=1e9)
+    ad_window = make("wait_time_window_ad", ctx, demand_time_constant=1e9)
+
+    def stopped(frames: list, lanes: list[int]) -> float:
+        return sum(DT * f.halting[lanes].sum() for f in frames)
+
+    main, side = [3, 4], [2]  # S_0 (s0a, s0b), S_1 (s1a); E_0 (e0a)
+    first = scenario.run(5)
+    values = {n: r(first) for n, r in rewards.items()}
+    # nobody left: both forms agree
+    assert values["wait_time"] == pytest.approx(values["wait_time_window"])
+    assert values["wait_time"] == pytest.approx(-stopped_time(first))
+    assert ad(first) == pytest.approx(ad_window(first))
+    waiting = scenario.run(5)  # all four still stopped ...
+    scenario.signals(SIDE_ROADS)
+    release(scenario, "e0a")  # ... then the side-road vehicle drives off through the junction
+    second = waiting + scenario.run(15)
+    assert second[-1].count.tolist() == [0, 0, 0, 2, 1, 0]  # e0a has left the zones
+    e0a = stopped(second, side)
+    assert e0a >= 5 * DT  # it waited in view before it got going
+    assert stopped(second, main) == pytest.approx(3 * 20 * DT)  # the three stay queued
+    now = stopped(second, main)
+    assert rewards["wait_time"](second) == pytest.approx(-now)
+    assert rewards["wait_time_window"](second) == pytest.approx(-now - e0a)
+    # delta over V_t: what the vehicles in view now waited in the interval before, minus now
+    assert rewards["delta_wait_time"](second) == pytest.approx(stopped(first, main) - now)
+    assert rewards["delta_wait_time_window"](second) == pytest.approx(
+        stopped_time(first) - stopped_time(second)
+    )
+    assert ad(second) / ad_window(second) == pytest.approx(now / (now + e0a), rel=1e-6)
+
+
+def test_time_lost_counts_only_the_vehicles_in_view_now(scenario: Scenario) -> None:
+    ctx = scenario.context
+    names = ("time_lost", "time_lost_window", "delta_time_lost", "delta_time_lost_window")
+    rewards = {n: make(n, ctx) for n in names}
+    scenario.signals(ALL_GREEN)
+    scenario.add("e0", "E_0", 5, 0)  # stopped in view throughout (lane 2)
+    scenario.add("s0", "S_0", 40, HALF)  # at half the limit: through the zone and gone (lane 3)
+
+    def lost(frames: list, lane: int) -> float:
+        return sum(
+            DT * f.count[lane] * (1 - f.mean_speed[lane] / f.speed_limit[lane]) for f in frames
+        )
+
+    first = scenario.run(5)
+    assert first[-1].count.tolist() == [0, 0, 1, 1, 0, 0]
+    values = {n: r(first) for n, r in rewards.items()}
+    assert values["time_lost"] == pytest.approx(values["time_lost_window"], abs=1e-9)
+    assert values["time_lost"] == pytest.approx(-(lost(first, 2) + lost(first, 3)), abs=1e-9)
+    assert lost(first, 2) == pytest.approx(5 * DT)  # e0 stopped: all its time is lost
+    second = scenario.run(10)
+    assert second[-1].count.tolist() == [0, 0, 1, 0, 0, 0]  # s0 crossed the stop line
+    assert lost(second, 3) > 0  # ... after losing time in view
+    assert rewards["time_lost"](second) == pytest.approx(-10 * DT, abs=1e-9)  # V_t = {e0}
+    assert rewards["time_lost_window"](second) == pytest.approx(
+        -10 * DT - lost(second, 3), abs=1e-9
+    )
+    # V_t = {e0}: it lost 5 frames before and 10 now
+    assert rewards["delta_time_lost"](second) == pytest.approx(5 * DT - 10 * DT, abs=1e-9)
+    assert rewards["delta_time_lost_window"](second) == pytest.approx(
+        -values["time_lost_window"] - (10 * DT + lost(second, 3)), abs=1e-9
+    )
+
+
+def test_zone_vehicles_follow_arrivals_passages_and_counts() -> None:
+    """The per-lane queue behind W, TL and diff_waiting_time, on hand-made frames."""
+    from intergreen.frames import SensorFrame
+    from intergreen.rewards.library import ZoneVehicles
+
+    def frame(count, halting, passed, arrived) -> SensorFrame:
+        z = np.zeros(1)
+        return SensorFrame(0.0, 1.0, ("L",), z, np.array([count], float),
+                           np.array([halting], float), z, np.ones(1),
+                           np.array([passed], float), np.array([arrived], float),
+                           np.ones(1, bool))  # fmt: skip
+
+    zones = ZoneVehicles(1, columns=1)
+    for f in (frame(2, 2, 0, 2), frame(2, 2, 0, 0), frame(3, 2, 0, 1)):
+        zones.update(f)
+        zones.add_stopped(f, 0)
+    assert zones.lanes[0][:, 0].tolist() == [3.0, 3.0, 0.0]  # the newcomer queues behind
+    f = frame(2, 1, 1, 0)  # the front one crossed the stop line
+    zones.update(f)
+    zones.add_stopped(f, 0)
+    assert zones.lanes[0][:, 0].tolist() == [4.0, 0.0]
+    assert zones.total(0) == 4.0
+    f = frame(1, 0, 0, 0)  # one left the zone unseen by the stop line (a lane change)
+    zones.update(f)
+    assert zones.lanes[0][:, 0].tolist() == [4.0]

@@ -50,7 +50,8 @@ def context(spec) -> RewardContext:
 def test_names_hold_the_study_rewards_and_more() -> None:
     names = registry.names()
     assert len(STUDY_REWARDS) == 12
-    assert set(STUDY_REWARDS) | {"pressure", "diff_waiting_time", "weighted"} <= set(names)
+    extra = {"vehicles_in_view", "stage_imbalance", "pressure", "diff_waiting_time", "weighted"}
+    assert set(STUDY_REWARDS) | extra <= set(names)
     assert names == sorted(names)
 
 
@@ -75,7 +76,11 @@ def test_metadata_and_fields(name: str, context: RewardContext) -> None:
 # ----- over a busy run ------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("delta", "base"),
-    [("delta_queue", "queue"), ("delta_wait_time", "wait_time"), ("delta_time_lost", "time_lost")],
+    [
+        ("delta_queue", "queue"),
+        ("delta_wait_time_window", "wait_time_window"),
+        ("delta_time_lost_window", "time_lost_window"),
+    ],
 )
 def test_delta_rewards_are_differences_of_their_base(busy_run, delta: str, base: str) -> None:
     context, decisions = busy_run

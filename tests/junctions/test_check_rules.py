@@ -1,0 +1,78 @@
+"""check_rules=True: the env judges the link states SUMO shows every step and stops at the
+first breach; --check-rules on simulate and evaluate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from procs import sumo_children
+
+from intergreen.agents.evaluation import evaluate
+from intergreen.cli import main
+from intergreen.junctions.baselines import RandomPolicy
+from intergreen.junctions.checker import RuleViolation
+from intergreen.junctions.env import make_env
+from intergreen.junctions.rollout import run_episode
+
+
+@pytest.fixture
+def short_amber(tmp_path: Path) -> Path:
+    """gm_a56 with a 0.6 s amber: it runs, but breaks the UK profile's 3 s amber."""
+    path = tmp_path / "short_amber.yaml"
+    path.write_text("name: short_amber\nextends: gm_a56\ntiming: {amber: 0.6}\n")
+    return path
+
+
+@pytest.mark.parametrize("demand", ["high", "medium+peds"])
+def test_random_control_on_every_stage_passes_the_checks(demand: str) -> None:
+    env = make_env(
+        "gm_a56", demand, seed=4, duration=300, action_stages=["1", "2", "3", "4"],
+        check_rules=True,
+    )  # fmt: skip
+    result = run_episode(env, RandomPolicy(seed=4), seed=4)
+    assert env._rules is not None and env._rules.steps == 500  # every 0.6 s step judged
+    assert result.metrics["simulated_s"] == pytest.approx(300, abs=0.61)
+
+
+def test_a_breach_stops_the_run_with_time_rule_and_links(short_amber: Path) -> None:
+    env = make_env(str(short_amber), "high", seed=1, duration=300, check_rules=True)
+    env.reset(seed=1)
+    with pytest.raises(RuleViolation) as err:
+        for _ in range(500):
+            env.step(1)  # ask for the side roads: the main road goes amber
+            env.step(0)
+    v = err.value.violations[0]
+    assert v.rule == "amber" and 0 < v.time < 300
+    msg = str(err.value)
+    assert msg.startswith(f"signal rule broken at t={v.time:g} s")
+    assert "amber for 0.6 s, the uk profile's amber is 3 s" in msg
+    assert "N.ahead" in msg or "S.ahead" in msg
+    assert not env.sim.running  # SUMO was closed
+    # without the option the same junction runs (the checks are opt-in)
+    env = make_env(str(short_amber), "high", seed=1, duration=60)
+    run_episode(env, RandomPolicy(seed=1), seed=1)
+
+
+def test_simulate_check_rules_is_a_one_line_error(
+    short_amber: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["simulate", "--junction", str(short_amber), "--controller", "fixed-time",
+            "--duration", "120", "--check-rules"]  # fmt: skip
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        len(err.splitlines()) == 1 and "signal rule broken at t=" in err and "), amber: link" in err
+    )
+    assert sumo_children() == []
+    main(["simulate", "--controller", "fixed-time", "--duration", "60", "--check-rules"])
+    assert "throughput" in capsys.readouterr().out
+
+
+def test_evaluate_check_rules(short_amber: Path) -> None:
+    kw = {"demands": ["high"], "episodes": 1, "duration": 120, "check_rules": True}
+    with pytest.raises(RuleViolation):
+        evaluate(["fixed-time"], junction=str(short_amber), **kw)
+    assert len(evaluate(["fixed-time"], junction="gm_a56", **kw)) == 1
