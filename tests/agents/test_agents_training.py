@@ -29,7 +29,7 @@ FAST_PPO = {"n_steps": 256, "batch_size": 64, "n_epochs": 4, "learning_rate": 0.
 def main_road_only(tmp_path_factory) -> str:
     """A tiny demand: main-road through traffic only, so staying in stage 2 is best."""
     path = tmp_path_factory.mktemp("demand") / "main_only.yaml"
-    flows = {"N.ahead": 700, "S.ahead": 700}
+    flows = {"N.ahead": 1100, "S.ahead": 1100}
     path.write_text(
         yaml.safe_dump({"name": "main_only", "periods": [{"begin": 0, "end": 240, "flows": flows}]})
     )
