@@ -38,7 +38,7 @@ from pydantic import Field, model_validator
 
 from intergreen.common import atomic_write
 from intergreen.junctions import rules as rule_profiles
-from intergreen.junctions.network import Network, cache_dir, sensors_xml
+from intergreen.junctions.network import SENSORS_FILE, Network, cache_dir, sensors_xml
 from intergreen.junctions.route_files import check_route_files, movement_flows
 from intergreen.junctions.spec import (
     JunctionSpec,
@@ -392,7 +392,7 @@ def _build(spec: ImportedJunctionSpec, force: bool) -> Network:
     facts = spec.facts
     digest = spec.content_hash()
     folder = cache_dir() / "networks" / f"imported-{spec.name}-{digest}"
-    sensors = folder / "sensors.add.xml"
+    sensors = folder / SENSORS_FILE
     if force and folder.exists():
         shutil.rmtree(folder)
     lanes = spec.sumo_lanes

@@ -38,10 +38,13 @@ CENTRE = "C"
 #: sources in intergreen/junctions/system_d.py). Loops that would lie beyond the start of
 #: a shorter lane are left out.
 SYSTEM_D_SETBACKS = (39.0, 25.0, 12.0)
-#: Written into the sensor file; bumped when its detectors change, so that a cached build from
-#: before gets a new sensor file (the network itself is kept). 2: System D loops; 3: exit-lane
-#: cameras; 4: cameras count halting below HALTING_SPEED.
-SENSOR_LAYOUT = "<!-- intergreen sensor layout 4 -->"
+#: Version of the sensor file, bumped when its detectors change (2: System D loops; 3: exit-lane
+#: cameras; 4: cameras count halting below HALTING_SPEED). Each version has its own file beside a
+#: cached network (``sensors-4.add.xml``), made when first needed: versions of intergreen sharing
+#: a cache never rewrite each other's file.
+SENSOR_LAYOUT_VERSION = 4
+SENSOR_LAYOUT = f"<!-- intergreen sensor layout {SENSOR_LAYOUT_VERSION} -->"
+SENSORS_FILE = f"sensors-{SENSOR_LAYOUT_VERSION}.add.xml"
 
 
 class NetworkError(IntergreenError, RuntimeError):
@@ -345,7 +348,7 @@ def build_network(spec: JunctionSpec, *, pedestrians: bool = False, force: bool 
                 (tmp / name).write_text(text)
             _netconvert(tmp)
             layout = _read_layout(spec, tmp / "junction.net.xml", peds)
-            (tmp / "sensors.add.xml").write_text(sensors_xml(spec, layout))
+            (tmp / SENSORS_FILE).write_text(sensors_xml(spec, layout))
             (tmp / "layout.json").write_text(json.dumps(layout, indent=1))
             try:
                 tmp.rename(folder)
@@ -361,15 +364,15 @@ def build_network(spec: JunctionSpec, *, pedestrians: bool = False, force: bool 
         net = sumolib.net.readNet(str(folder / "junction.net.xml"), withInternal=False)
         layout.update(_exit_lanes(spec, net))
         atomic_write(layout_file, json.dumps(layout, indent=1))
-    sensors = folder / "sensors.add.xml"
-    if SENSOR_LAYOUT not in sensors.read_text():  # built before the current detectors
+    sensors = folder / SENSORS_FILE
+    if not sensors.is_file():  # the network was built by a version with other detectors
         tmp_file = sensors.with_name(f".sensors-{os.getpid()}.tmp")
         tmp_file.write_text(sensors_xml(spec, layout))
         os.replace(tmp_file, sensors)
     return Network(
         spec_hash=digest,
         net_file=folder / "junction.net.xml",
-        sensors_file=folder / "sensors.add.xml",
+        sensors_file=sensors,
         links=tuple(link_for(spec, m) for m in layout["movements"]),
         approach_lanes=tuple(layout["approach_lanes"]),
         lane_lengths=tuple(layout["lane_lengths"]),

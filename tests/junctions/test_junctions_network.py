@@ -42,8 +42,9 @@ def test_build_writes_files_in_a_content_hash_folder(built: Network, cache: Path
     folder = built.net_file.parent
     assert folder.parent == cache / "networks"
     assert folder.name == f"gm_a56-{gm_spec().content_hash()}"
-    for name in ("junction.net.xml", "sensors.add.xml", "layout.json"):
+    for name in ("junction.net.xml", built.sensors_file.name, "layout.json"):
         assert (folder / name).is_file()
+    assert built.sensors_file.name == "sensors-3.add.xml"  # one file per sensor layout
     # no temporary build folders left behind
     assert [p.name for p in folder.parent.iterdir()] == [folder.name]
 
