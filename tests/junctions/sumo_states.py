@@ -3,13 +3,11 @@ recorded sequence with the rule checker (group aspects read from SUMO's characte
 
 from __future__ import annotations
 
-from intergreen.junctions.checker import Violation, check_sequence
+from intergreen.junctions.checker import Violation, check_states, sumo_link_conflicts
 from intergreen.junctions.env import JunctionEnv
 from intergreen.junctions.rollout import run_episode
 from intergreen.junctions.simulation import Simulation
-from intergreen.junctions.spec import JunctionSpec, Link
-from intergreen.junctions.sumo_import import yields_in
-from intergreen.junctions.sumo_net import read_tls
+from intergreen.junctions.spec import Link
 
 _CLASS = {"G": "G", "g": "G", "y": "y", "Y": "y", "u": "u", "r": "r", "s": "r"}
 
@@ -26,43 +24,26 @@ class RecordingSimulation(Simulation):
         self.states.append(self.conn.trafficlight.getRedYellowGreenState(self.network.tls_id))
 
 
-def group_aspects(
-    spec: JunctionSpec, links: tuple[Link, ...], states: list[str]
-) -> tuple[list[dict[str, str]], list[Violation]]:
-    """Per step, each group's aspect from its links' characters; a step where the links of
-    one group show different aspects is a violation ``group_links``."""
-    members: dict[str, list[int]] = {g: [] for g in spec.signal_groups}
+def group_links(links: tuple[Link, ...], states: list[str]) -> list[Violation]:
+    """Steps where the links of one signal group show different aspects (``group_links``)."""
+    members: dict[str, list[int]] = {}
     for i, link in enumerate(links):
-        members[link.group].append(i)
-    aspects, bad = [], []
+        members.setdefault(link.group, []).append(i)
+    bad = []
     for step, state in enumerate(states):
-        row = {}
         for g, ks in members.items():
-            seen = {_CLASS.get(state[k], "?") for k in ks} if ks else {"r"}
+            seen = {_CLASS.get(state[k], "?") for k in ks}
             if len(seen) != 1:
-                bad.append(Violation(step, "group_links", (g,), f"group {g} shows {sorted(seen)}"))
-            row[g] = sorted(seen)[0]
-        aspects.append(row)
-    return aspects, bad
-
-
-def foe_violations(net_file, tls_id: str, states: list[str]) -> list[Violation]:
-    """Steps where two links that are foes in SUMO's foe matrix are both green and neither
-    shows a ``g`` that SUMO's response matrix makes give way (independent of our groups)."""
-    facts = read_tls(net_file, tls_id)
-    pairs = sorted((a, b) for a, b in facts.foes if a < b)
-    out = []
-    for step, state in enumerate(states):
-        for a, b in pairs:
-            if state[a] in "Gg" and state[b] in "Gg" and not yields_in(facts, state, a, b):
-                out.append(Violation(step, "foe_green", (), f"links {a} and {b}: {state}"))
-    return out
+                bad.append(Violation(step, float(step), "group_links", tuple(ks), (g,),
+                                     f"group {g} shows {sorted(seen)}"))  # fmt: skip
+    return bad
 
 
 def run_and_check(env: JunctionEnv, policy, seed: int, states: list[str] | None = None
                   ) -> tuple[dict, list[Violation], int]:  # fmt: skip
-    """One episode of ``policy``; (metrics, violations of SUMO's own states by our rule
-    checker and by SUMO's foe matrix, steps). ``states`` gets SUMO's state strings."""
+    """One episode of ``policy``; (metrics, violations of SUMO's own state strings found by
+    the rule checker with SUMO's foe matrix, and links of a group disagreeing; steps).
+    ``states`` gets SUMO's state strings."""
     sims: list[RecordingSimulation] = []
 
     def factory(*args, **kwargs):
@@ -75,6 +56,6 @@ def run_and_check(env: JunctionEnv, policy, seed: int, states: list[str] | None 
     if states is None:
         states = []
     states[:] = sims[-1].states
-    aspects, bad = group_aspects(env.spec_, env.network.links, states)
-    bad += foe_violations(env.network.net_file, env.network.tls_id, states)
-    return result.metrics, bad + check_sequence(env.spec_, aspects), len(states)
+    conflicts = sumo_link_conflicts(env.network.net_file, env.network.tls_id)
+    found = check_states(env.spec_, env.network.links, states, conflicts=conflicts)
+    return result.metrics, group_links(env.network.links, states) + found, len(states)

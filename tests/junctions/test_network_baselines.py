@@ -9,11 +9,10 @@ from sumo_states import run_and_check
 
 from intergreen.junctions.baselines import make_baseline
 from intergreen.junctions.catalog import resolve_junction
-from intergreen.junctions.checker import check_sequence
+from intergreen.junctions.checker import check_states
 from intergreen.junctions.env import make_env
 from intergreen.junctions.network import build_network
 from intergreen.junctions.network_baselines import stage_exit_lanes
-from intergreen.junctions.sumo_import import aspect_class
 
 
 def test_program_baseline_lets_sumo_run_the_networks_program() -> None:
@@ -94,9 +93,8 @@ def test_program_states_checked_under_uk_rules_break_them() -> None:
     """The same program, checked under UK rules, lacks red+amber: the checker must say so."""
     spec = resolve_junction("resco:ingolstadt1:uk")
     links = build_network(spec).links
-    groups = {g: [i for i, k in enumerate(links) if k.group == g] for g in spec.signal_groups}
-    states = [p.state for p in spec.facts.phases for _ in range(int(p.duration))] * 2
-    aspects = [{g: aspect_class(s[ks[0]]) for g, ks in groups.items()} for s in states]
-    rules = {v.rule for v in check_sequence(spec, aspects)}
+    steps_per_s = round(1 / spec.timing.step_length)
+    states = [p.state for p in spec.facts.phases for _ in range(int(p.duration) * steps_per_s)] * 2
+    rules = {v.rule for v in check_states(spec, links, states)}
     assert "no_red_amber" in rules
     assert np.all([len(s) == len(links) for s in states])
