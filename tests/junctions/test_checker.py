@@ -11,14 +11,14 @@ import pytest
 
 from intergreen.junctions.catalog import junction_names, load_spec, resolve_junction
 from intergreen.junctions.checker import (
-    UK,
+    AspectDurations,
     LinkConflicts,
     RuleMonitor,
-    RuleProfile,
     RuleViolation,
     Violation,
     assert_valid,
     check_states,
+    rule_profile,
     spec_link_conflicts,
     sumo_link_conflicts,
 )
@@ -132,11 +132,14 @@ def test_amber_and_red_amber_must_be_exact() -> None:
 
 
 def test_amber_durations_are_a_parameter_of_the_profile() -> None:
-    slow = RuleProfile("slow", amber=4.0, red_amber=1.0)
+    slow = AspectDurations("slow", amber=4.0, red_amber=1.0)
     assert check(states(B="GGyyyyrr"), profile=slow) == []
     assert rules(check(states(B="GGyyyrrr"), profile=slow)) == {(5, "amber")}
     assert rules(check(states(D="rruuGGGGGGGG"), profile=slow)) == {(3, "red_amber")}
-    assert (UK.amber, UK.red_amber) == (3.0, 2.0)
+    uk = rule_profile(resolve_junction("gm_a56"))
+    assert (uk.name, uk.amber, uk.red_amber) == ("uk", 3.0, 2.0)
+    program = rule_profile(resolve_junction("resco:cologne1"))
+    assert (program.name, program.red_amber) == ("program", 0.0) and program.amber > 0
 
 
 def test_aspect_sequence() -> None:
