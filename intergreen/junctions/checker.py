@@ -59,7 +59,10 @@ import numpy as np
 
 from intergreen.errors import IntergreenError
 from intergreen.junctions import rules as rule_profiles
+from intergreen.junctions.imported import ImportedJunctionSpec
 from intergreen.junctions.spec import JunctionSpec, Link
+from intergreen.junctions.sumo_import import program_amber
+from intergreen.junctions.sumo_net import read_tls
 
 __all__ = [
     "AspectDurations",
@@ -90,12 +93,32 @@ class AspectDurations:
     red_amber: float
 
 
-def rule_profile(spec: JunctionSpec) -> AspectDurations:
-    """The durations of the junction's rule profile (``spec.rules``, :mod:`junctions.rules`):
-    the profile's own amber and red+amber where it fixes them (``uk``: 3 s and 2 s, TSRGD and
-    TSM chapter 6), the junction's amber where the profile takes the program's
-    (``program``). A junction's ``timing`` that differs from a profile that fixes it breaks the
-    rules (e.g. a 0.6 s amber under ``uk``)."""
+def rule_profile(spec: JunctionSpec, signals: str = "controller") -> AspectDurations:
+    """The amber and red+amber the signals must show.
+
+    ``signals="controller"`` (our stage controller): the junction's rule profile
+    (``spec.rules``, :mod:`junctions.rules`): the profile's own amber and red+amber where it
+    fixes them (``uk``: 3 s and 2 s, TSRGD and TSM chapter 6), the junction's amber where the
+    profile takes the program's (``program``). A junction's ``timing`` that differs from a
+    profile that fixes it breaks the rules (e.g. a 0.6 s amber under ``uk``).
+
+    ``signals="program"`` (SUMO runs the network's own signal program, the ``program``
+    baseline): the program's own amber (its longest yellow run,
+    :func:`sumo_import.program_amber`; cologne1's program shows 5 s where RESCO's controller
+    shows 3 s) and no red+amber, whatever the junction's profile. ValueError for a junction
+    that is not imported from a SUMO network, or another ``signals``.
+    """
+    if signals == "program":
+        if not isinstance(spec, ImportedJunctionSpec):
+            raise ValueError(
+                f"junction {spec.name} has no signal program of its own (signals='program' "
+                "needs a junction imported from a SUMO network)"
+            )
+        return AspectDurations(
+            "program (the network's own)", amber=program_amber(spec.facts), red_amber=0.0
+        )
+    if signals != "controller":
+        raise ValueError(f"signals={signals!r}: use controller or program")
     profile = rule_profiles.resolve(spec.rules)
     amber = profile.amber if profile.amber is not None else spec.timing.amber
     return AspectDurations(profile.name, amber=amber, red_amber=profile.red_amber)
@@ -145,33 +168,18 @@ class LinkConflicts:
 
 def sumo_link_conflicts(net_file: str | Path, tls_id: str = "TL") -> LinkConflicts:
     """SUMO's own foe and response matrices of a traffic light's links, in link-index order,
-    read from the ``.net.xml`` (junction ``<request>`` rows, mapped with sumolib)."""
-    import sumolib  # imported late: slow to import
-
-    net = sumolib.net.readNet(str(net_file), withInternal=True, withPedestrianConnections=True)
-    conns = {}
-    for in_lane, out_lane, link in net.getTLS(tls_id).getConnections():
-        conns[link] = next(
-            c
-            for c in in_lane.getOutgoing()
-            if c.getToLane() is out_lane and c.getTLLinkIndex() == link
-        )
-    n = len(conns)
-    if sorted(conns) != list(range(n)):
-        raise ValueError(f"{net_file}: traffic light {tls_id} has gaps in its link indices")
+    as :func:`sumo_net.read_tls` reads them from the ``.net.xml`` (the junction's
+    ``<request>`` rows). Raises NetworkImportError for a file or traffic light it cannot
+    read."""
+    facts = read_tls(net_file, tls_id)
+    n = len(facts.links)
     foes = np.zeros((n, n), dtype=bool)
     yields = np.zeros((n, n), dtype=bool)
-    for i, ci in conns.items():
-        for j, cj in conns.items():
-            node = ci.getJunction()
-            if i == j or cj.getJunction() is not node:
-                continue
-            ji, jj = ci.getJunctionIndex(), cj.getJunctionIndex()
-            if ji < 0 or jj < 0:
-                continue
-            foes[i, j] = node.areFoes(ji, jj)
-            yields[i, j] = node.forbids(cj, ci)  # SUMO's response: link i gives way to j
-    return LinkConflicts(foes | foes.T, yields, f"SUMO's foe matrix ({Path(net_file).name})")
+    for i, j in facts.foes:
+        foes[i, j] = True
+    for i, j in facts.yields:
+        yields[i, j] = True  # SUMO's response: link i gives way to j
+    return LinkConflicts(foes, yields, f"SUMO's foe matrix ({Path(net_file).name})")
 
 
 def spec_link_conflicts(spec: JunctionSpec, links: Sequence[Link]) -> LinkConflicts:

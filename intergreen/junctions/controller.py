@@ -17,12 +17,15 @@ Rules (UK practice, see docs/design.md "Domain rules"):
   ``t0 + max(red_amber, max intergreen(l, g) over conflicting losing groups l)`` and shows
   red+amber for the ``red_amber`` steps before; groups in both stay green. The interstage
   ends (T becomes the current stage) when the last gaining group turns green; losing
-  ambers that run on past it just finish, and no new interstage starts until they have.
+  ambers that run on past it just finish, and no new interstage starts until they have and
+  T has shown for a step with no amber on any link (a stage passed on the way to another is
+  seen: cologne1's stage 2, its left turns alone, between its stages 1 and 3).
   A gaining group is also kept back (by delaying ``t0``) while an intergreen from an
   *earlier* interstage has not run out, so paths through short stages stay legal.
 * A losing group ends its green only after its minimum green (``spec.min_green``).
 * A request for a stage not directly reachable is routed along ``spec.stage_path``; every
-  stage on the way runs until its losing groups have had their minimum greens.
+  stage on the way runs until its losing groups have had their minimum greens, and shows
+  (see Interstage): a stage never shown could not have had its minimum green.
 * **Queueing.** A request only sets the target. The *latest* request replaces any earlier
   one; a request made during an interstage is acted on when the interstage ends (the
   controller first enters the stage it is already heading for, then routes from there).
@@ -179,6 +182,10 @@ class StageController:
                 else:
                     asp.append("r")
             frames.append(self._frame(tuple(asp)))
+        if any(c in "yu" for c in frames[-1][0]):
+            # losing ambers outlast the gain (or nothing gains): show the stage entered for a
+            # step before another change may start, so that every stage passed is seen
+            frames.append(self._stage_frames[dst])
         # Constraints from earlier interstages on groups red at t0 (not in src):
         # intergreens from conflicting groups, and one red step after the gainer's own amber.
         slack: dict[str, int] = {}

@@ -33,7 +33,12 @@ import intergreen.seeds as seeds
 from intergreen.errors import OptionError, format_validation_error
 from intergreen.frames import SensorFrame
 from intergreen.junctions.catalog import resolve_junction
-from intergreen.junctions.checker import RuleMonitor, RuleViolation, sumo_link_conflicts
+from intergreen.junctions.checker import (
+    RuleMonitor,
+    RuleViolation,
+    rule_profile,
+    sumo_link_conflicts,
+)
 from intergreen.junctions.controller import StageController
 from intergreen.junctions.demand import (
     DemandProfile,
@@ -143,8 +148,9 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
             that was not read raises :class:`~intergreen.frames.UnreadFieldError`.
         check_rules: judge the link states SUMO shows (``getRedYellowGreenState``) every step
             with the independent checker (:mod:`intergreen.junctions.checker`: exact amber and
-            red+amber of the junction's rule profile, minimum and maximum greens, intergreens,
-            SUMO's own foe matrix, permitted transitions); the first violation closes SUMO and
+            red+amber of the junction's rule profile, or with ``signals="program"`` of the
+            network's program, minimum and maximum greens, intergreens, SUMO's own foe
+            matrix, permitted transitions); the first violation closes SUMO and
             ``step``/``reset`` raise :class:`~intergreen.junctions.checker.RuleViolation`
             naming the time, the rule and the links. Off by default (a state read and the
             check per step).
@@ -223,6 +229,7 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
                 spec,
                 self.network.links,
                 conflicts=sumo_link_conflicts(self.network.net_file, self.network.tls_id),
+                profile=rule_profile(spec, signals),
             )
             if check_rules
             else None

@@ -3,7 +3,12 @@ recorded sequence with the rule checker (group aspects read from SUMO's characte
 
 from __future__ import annotations
 
-from intergreen.junctions.checker import Violation, check_states, sumo_link_conflicts
+from intergreen.junctions.checker import (
+    Violation,
+    check_states,
+    rule_profile,
+    sumo_link_conflicts,
+)
 from intergreen.junctions.env import JunctionEnv
 from intergreen.junctions.rollout import run_episode
 from intergreen.junctions.simulation import Simulation
@@ -57,5 +62,7 @@ def run_and_check(env: JunctionEnv, policy, seed: int, states: list[str] | None 
         states = []
     states[:] = sims[-1].states
     conflicts = sumo_link_conflicts(env.network.net_file, env.network.tls_id)
-    found = check_states(env.spec_, env.network.links, states, conflicts=conflicts)
+    profile = rule_profile(env.spec_, env.signals)  # the program's own under signals="program"
+    found = check_states(env.spec_, env.network.links, states, conflicts=conflicts,
+                         profile=profile)  # fmt: skip
     return result.metrics, group_links(env.network.links, states) + found, len(states)

@@ -38,6 +38,11 @@ def gm_with_max(stage_max: tuple[tuple[str, float], ...]) -> JunctionSpec:
 def tee(step_length: float = 1.0) -> JunctionSpec:
     """A small 3-arm T junction: W-E main road with a right-turn arrow from W, the S stem,
     a crossing over E, a stage (5) that is a subset of stage 1, short and long intergreens."""
+    return parse_spec(tee_data(step_length))
+
+
+def tee_data(step_length: float = 1.0) -> dict[str, Any]:
+    """The YAML mapping of :func:`tee`."""
     arm = {"length": 100, "speed_limit": 13, "exit_lanes": 1}
     data: dict[str, Any] = {
         "name": "tee",
@@ -74,7 +79,7 @@ def tee(step_length: float = 1.0) -> JunctionSpec:
         "intergreens": {"E": {"R": 8, "S": 5}, "S": {"X": 2, "W": 6}, "X": {"W": 7, "E": 6}},
         "extra_conflicts": [["W", "S"]],
     }
-    return parse_spec(data)
+    return data
 
 
 def links_of(spec: JunctionSpec) -> list:
@@ -470,3 +475,25 @@ def test_tee_group_regained_at_once_still_shows_red():
     asp += run(ctl, 6, seq)
     assert col(asp, "E") == "yyy" + "r" + "uu" + "GGG"
     assert check_states(spec, ctl.links, seq) == []
+
+
+def test_a_stage_passed_on_the_way_is_shown():
+    # 1 -> 3 only through 5: 1 -> 5 drops E with nothing gaining, and 5 -> 3 (W -> S 4 s,
+    # E -> S 5 s) could start as E's amber ends; stage 5 (W alone, no amber) still shows for a
+    # step first, as every stage on a permitted path must (the checker rejects 1 -> 3 unseen)
+    data = tee_data(1.0)
+    data["transitions"] = {1: [2, 5], 2: [3], 3: [1, 4], 4: [1], 5: [3]}
+    spec = parse_spec(data)
+    ctl = StageController(spec, links_of(spec))
+    seq: list[str] = []
+    asp = run(ctl, 2, seq)  # stage 1
+    ctl.request("5")
+    asp += run(ctl, 1, seq)
+    ctl.request("3")
+    asp += run(ctl, 12, seq)
+    assert col(asp, "E")[:6] == "GGyyyr"
+    assert col(asp, "W")[:9] == "GGGGGGyyy"  # not "GGGGGyyy": stage 5 shows at step 5
+    assert col(asp, "S") == "rrrrrrrruuGGGGG"  # 4 s after W's green ended (step 6)
+    assert check_states(spec, ctl.links, seq) == []
+    skipped = seq[:5] + seq[6:]  # the same without the step of stage 5
+    assert [v.rule for v in check_states(spec, ctl.links, skipped)] == ["transition"]

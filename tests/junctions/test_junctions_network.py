@@ -9,7 +9,7 @@ import sumolib
 import yaml
 
 from intergreen.junctions.catalog import LIBRARY
-from intergreen.junctions.network import TLS_ID, Network, build_network
+from intergreen.junctions.network import SENSOR_LAYOUT_VERSION, TLS_ID, Network, build_network
 from intergreen.junctions.spec import JunctionSpec, parse_spec
 
 GM_YAML = LIBRARY / "gm_a56" / "junction.yaml"
@@ -44,7 +44,7 @@ def test_build_writes_files_in_a_content_hash_folder(built: Network, cache: Path
     assert folder.name == f"gm_a56-{gm_spec().content_hash()}"
     for name in ("junction.net.xml", built.sensors_file.name, "layout.json"):
         assert (folder / name).is_file()
-    assert built.sensors_file.name == "sensors-3.add.xml"  # one file per sensor layout
+    assert built.sensors_file.name == f"sensors-{SENSOR_LAYOUT_VERSION}.add.xml"  # one per layout
     # no temporary build folders left behind
     assert [p.name for p in folder.parent.iterdir()] == [folder.name]
 

@@ -31,7 +31,7 @@ def test_program_baseline_lets_sumo_run_the_networks_program() -> None:
     metrics, violations, n = run_and_check(env, policy, 1, seen)
     program = {p.state for p in env.spec_.facts.phases}
     assert set(seen) <= program and len(set(seen)) == len(program)  # SUMO's own states
-    # the program keeps RESCO's rules (3 s amber, no red+amber, intergreens >= 3 s)
+    # the program keeps its own rules (its 5 s yellow, no red+amber, intergreens >= 3 s)
     assert violations == [] and metrics["vehicles"] > 50
     # the follower reports the program's stages in program order 1, 2, 3, 4
     order = [s for _, s, changing in steps if not changing]
