@@ -76,7 +76,6 @@ def fixed_programme(
     ctl = StageController(spec, links)
     ctl.reset(order[0])
     states: list[str] = []
-    aspects: list[dict[str, str]] = []
     starts: list[int] = [0]
     target, was_first = 0, True
     total = sum(greens.get(s, DEFAULT_GREEN) for s in order) + 600.0 * len(spec.stages)
@@ -93,10 +92,9 @@ def fixed_programme(
             starts.append(len(states))
         was_first = first
         states.append(state)
-        aspects.append(ctl.group_aspects)
     if len(starts) < 3:
         raise SpecError(f"{spec.name}: the fixed-time plan did not complete two cycles")
-    assert_valid(spec, aspects[: starts[2]])  # two cycles, with the change between them
+    assert_valid(spec, links, states[: starts[2]])  # two cycles and the change between
     cycle = states[starts[1] : starts[2]]
     phases: list[tuple[str, int]] = []
     for state in cycle:

@@ -542,7 +542,7 @@ class Throughput(BaseReward):
 @register("vehicles_in_view")
 class VehiclesInView(BaseReward):
     """Minus the vehicles the cameras see: sumo-rl's pressure (out - in) with the exits taken
-    as free-flowing, because there are no exit-lane sensors. Not max-pressure."""
+    as free-flowing, because rewards see only the approach lanes' sensors. Not max-pressure."""
 
     description = "Minus the vehicles in the camera zones at the decision."
     formula = "r = -sum over lanes of count at the last frame"
