@@ -34,7 +34,7 @@ import traci.constants as tc
 
 from intergreen.errors import OptionError
 from intergreen.frames import FIELDS, NO_PEDS, SensorFrame
-from intergreen.junctions.network import TLS_ID, Network
+from intergreen.junctions.network import Network
 from intergreen.junctions.spec import Noise
 from intergreen.junctions.sumo import libsumo_getter
 
@@ -228,7 +228,7 @@ class SensorArray:
                         pressed[i] = True
         if self.noise.dropout_prob > 0:
             pressed &= self.rng.random(len(pressed)) >= self.noise.dropout_prob
-        state = conn.trafficlight.getRedYellowGreenState(TLS_ID)
+        state = conn.trafficlight.getRedYellowGreenState(self.network.tls_id)
         for i, links in enumerate(self._crossing_links):
             if any(state[k] in "Gg" for k in links):
                 self._button[i] = 0.0  # the green man shows: the demand is served
