@@ -63,7 +63,7 @@ def test_demand_assumptions_repeating_a_key_are_refused(tmp_path: Path) -> None:
     spec = resolve_junction("gm_a56")
     path = tmp_path / "demand.yaml"
     text = (GM / "demand.yaml").read_text()
-    path.write_text(text.replace("  low: 1714", "  low: 1714\n  low: 9"))
+    path.write_text(text.replace("\n  low: ", "\n  low: 9\n  low: "))
     with pytest.raises(SpecError, match=r"demand\.yaml: line \d+: duplicate key 'low'"):
         load_assumptions(spec, path)
 

@@ -272,8 +272,9 @@ def train(
     Args:
         agent: ``"dqn"`` or ``"ppo"``.
         junction: a shipped junction name or a junction YAML path.
-        demand: ``"mixed"`` (a level per episode from the training range, 1200-2571 veh/h on
-            gm_a56), a level, a total (``"1900vph"``), a profile, or a list drawn from.
+        demand: ``"mixed"`` (a total per episode from the training range, 1200-3000 veh/h on
+            gm_a56; ``"mixed_v1"``: 1200-2571, the range before issue 16), a level, a total
+            (``"1900vph"``), a profile, or a list drawn from.
         reward: a reward name or ``{"name": ..., **params}`` (``intergreen rewards list``).
         timesteps: agent decisions to train for (> 0).
         seed: the base seed, 0 <= seed < 2^32: env ``i`` of ``n_envs`` plays the ``train``

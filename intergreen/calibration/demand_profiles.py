@@ -12,7 +12,9 @@ south-west direction (one lane, southbound) the traffic arriving on the N arm. T
 carries more than the study's junction (peak 2,899 veh/h on the main road against the
 study's highest level of 2,400 veh/h into the whole junction), so the flows are scaled
 by one factor for the whole day: the busiest hour's junction total becomes the study's
-``high`` level (``scale="auto"``, which never scales up).
+``high`` level (``scale="auto"``, which never scales up). The study's levels are its stated
+totals (1714, 2117, 2400 veh/h): version ``v1`` of gm_a56's ``demand.yaml``
+(:func:`study_levels`), not the current levels, which are set by what System D waits.
 
 Run ``python -m intergreen.calibration.demand_profiles`` to (re)write the shipped
 profiles in ``intergreen/junctions/library/gm_a56/demands/``.
@@ -49,6 +51,7 @@ from intergreen.junctions.spec import JunctionSpec
 __all__ = [
     "DEFAULT_APPROACH_MAPS",
     "PROFILE_HOURS",
+    "STUDY_VERSION",
     "CalibratedDemand",
     "CalibrationError",
     "arm_hourly_flows",
@@ -61,6 +64,7 @@ __all__ = [
     "profile_hours",
     "resolve_scale",
     "save_profile",
+    "study_levels",
 ]
 
 PROFILE_HOURS: dict[str, tuple[int, int]] = {
@@ -260,6 +264,17 @@ def _junction_totals(observed: pd.DataFrame, a: DemandAssumptions) -> pd.Series:
     return observed.sum(axis=1) / counted_share
 
 
+#: The version of a demand.yaml whose levels the calibration scales to and names
+#: ``*_calibrated``: gm_a56's ``v1``, the study's stated totals.
+STUDY_VERSION = "v1"
+
+
+def study_levels(a: DemandAssumptions) -> dict[str, float]:
+    """The levels the calibration uses (veh/h by name): those of version :data:`STUDY_VERSION`
+    where the demand.yaml has it, else its current levels."""
+    return a.versions[STUDY_VERSION].levels if STUDY_VERSION in a.versions else a.levels
+
+
 def resolve_scale(observed: pd.DataFrame, a: DemandAssumptions, scale: str | float) -> float:
     """The scale factor: a number, or ``auto`` = min(1, highest level / busiest hour's total)."""
     if isinstance(scale, str) and scale.strip().lower() != "auto":
@@ -268,10 +283,11 @@ def resolve_scale(observed: pd.DataFrame, a: DemandAssumptions, scale: str | flo
         except ValueError:
             raise CalibrationError(f"--scale {scale!r}: give a number > 0 or 'auto'") from None
     if isinstance(scale, str):
-        if not a.levels:
+        levels = study_levels(a)
+        if not levels:
             return 1.0
         peak = float(_junction_totals(observed, a).max())
-        return min(1.0, max(a.levels.values()) / peak) if peak > 0 else 1.0
+        return min(1.0, max(levels.values()) / peak) if peak > 0 else 1.0
     if not (np.isfinite(scale) and scale > 0):
         raise CalibrationError(f"--scale {scale}: give a number > 0 or 'auto'")
     return float(scale)
@@ -281,16 +297,17 @@ def scale_note(observed: pd.DataFrame, a: DemandAssumptions, scale: str | float,
     """One sentence saying why the counts are multiplied by ``k``."""
     if not (isinstance(scale, str) and scale.strip().lower() == "auto"):
         return f"Counts x {k:.4f}: the scale given by --scale."
-    if not a.levels or k == 1.0:
+    levels = study_levels(a)
+    if not levels or k == 1.0:
         return "Counts x 1 (auto: the busiest hour is within the junction's highest level)."
     totals = _junction_totals(observed, a)
     hour, peak = int(totals.idxmax()), float(totals.max())
-    top = max(a.levels, key=lambda n: a.levels[n])
+    top = max(levels, key=lambda n: levels[n])
     return (
         f"Counts x {k:.4f} (scaled): the counted road carries more than the modelled junction, "
         f"so the busiest counted hour ({hour:02d}:00-{hour + 1:02d}:00, {peak:,.0f} veh/h into "
         f"the junction with the uncounted arms at their demand.yaml shares) becomes its "
-        f"highest level, {top} = {a.levels[top]:,.0f} veh/h (auto scale, one factor for every "
+        f"highest level, {top} = {levels[top]:,.0f} veh/h (auto scale, one factor for every "
         "hour)."
     )
 
@@ -434,7 +451,8 @@ def calibrated_levels(
     suffix: str = "_calibrated",
     vehicle_mix: Mapping[str, float] | None = None,
 ) -> list[DemandProfile]:
-    """The study's levels with their totals and the counted arms' daily split between them.
+    """The study's levels (:func:`study_levels`) with their totals and the counted arms'
+    daily split between them.
 
     Counted arms together keep their ``demand.yaml`` share of the total, split by their
     shares of the counted daily volume; the other arms keep their shares.
@@ -449,7 +467,7 @@ def calibrated_levels(
     }
     text = ", ".join(f"{arm} {100 * shares[arm]:.1f}%" for arm in spec.arms)
     out = []
-    for level, total in a.levels.items():
+    for level, total in study_levels(a).items():
         flows = {
             f"{arm}.{turn}": round(v, 2)
             for arm in spec.arms

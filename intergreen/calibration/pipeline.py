@@ -74,7 +74,7 @@ def _check_name(spec: JunctionSpec, name: str, force: bool) -> Path:
     """The user-demand path for ``name``; refuses names a shipped demand would shadow."""
     if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name):
         raise CalibrationError(f"--name {name!r}: use letters, digits, '_', '-' and '.'")
-    levels = set(load_assumptions(spec).levels) if junction_folder(spec) else set()
+    levels = set(load_assumptions(spec).level_names()) if junction_folder(spec) else set()
     shipped = junction_folder(spec)
     if name in levels or (shipped is not None and (shipped / "demands" / f"{name}.yaml").is_file()):
         raise CalibrationError(

@@ -356,7 +356,7 @@ def semantic_problems(raw: dict[str, Any]) -> list[str]:
 
 def _junction_and_demand_problems(raw: dict[str, Any]) -> list[str]:
     from intergreen.junctions.catalog import resolve_junction
-    from intergreen.junctions.demand import resolve_demand
+    from intergreen.junctions.demand import resolve_demand, training_range
 
     junction = raw.get("junction", "gm_a56")
     try:
@@ -364,8 +364,14 @@ def _junction_and_demand_problems(raw: dict[str, Any]) -> list[str]:
     except Exception as e:  # SpecError, FileNotFoundError: the message names the fix
         return [f"junction: {' '.join(str(e).split())}"]
 
+    def mixed(d: Any) -> bool:
+        try:
+            return isinstance(d, str) and training_range(spec, d.removesuffix("+peds")) is not None
+        except Exception:  # no demand.yaml: resolve_demand says so
+            return False
+
     def check(where: str, d: Any) -> list[str]:
-        if d == "mixed" and where.startswith("train"):  # train_demands, training.validate_demands
+        if mixed(d) and where.startswith("train"):  # train_demands, training.validate_demands
             return []
         try:
             resolve_demand(spec, d)
@@ -390,8 +396,8 @@ def _junction_and_demand_problems(raw: dict[str, Any]) -> list[str]:
     ev = raw.get("evaluation") or {}
     eds = ev.get("demands", []) if isinstance(ev, dict) else []
     for i, d in enumerate(eds if isinstance(eds, list) else []):
-        if d == "mixed":
-            problems.append(f"evaluation.demands[{i}]: evaluate on fixed levels, not 'mixed'")
+        if mixed(d):
+            problems.append(f"evaluation.demands[{i}]: evaluate on fixed levels, not {d!r}")
         elif isinstance(d, str):
             problems += check(f"evaluation.demands[{i}]", d)
     return problems

@@ -1,9 +1,13 @@
 """Traffic demand: named profiles of flows per movement, and SUMO route files.
 
 A junction's ``demand.yaml`` states arm shares and turning proportions (as
-assumptions until calibrated) and named levels (total veh/h into the junction,
-constant over ``duration``). A demand may be named by a level (``medium``), a
-total (``1900vph``), either with ``+peds`` to add the stated pedestrian flows
+assumptions until calibrated), named levels (total veh/h into the junction,
+constant over ``duration``), the training range (``mixed``: a total per episode) and the
+vehicle mix of all three. Earlier sets of levels stay under ``versions``: version ``v1``'s
+levels, training range and totals are named with the suffix ``_v1`` (``low_v1``,
+``mixed_v1``, ``1900vph_v1``) and keep their own vehicle mix (none: cars only), so that
+results made with them stay reproducible. A demand may be named by a level (``medium``),
+a total (``1900vph``), either with ``+peds`` to add the stated pedestrian flows
 (``medium+peds``), a profile YAML path, or a profile saved by the calibration
 (``<junction folder>/demands/NAME.yaml`` or ``$INTERGREEN_DATA/demands/JUNCTION/NAME.yaml``).
 
@@ -133,6 +137,25 @@ class DemandProfile(BaseModel):
         return hashlib.sha256(self.model_dump_json(exclude=exclude).encode()).hexdigest()[:16]
 
 
+#: The training range of a junction without one (veh/h): the follow-up study's.
+DEFAULT_TRAINING_RANGE = (1200.0, 2571.0)
+#: The demand name that draws a total per episode from the training range.
+MIXED = "mixed"
+
+
+class DemandVersion(BaseModel):
+    """An earlier set of levels, training range and vehicle mix (``versions.NAME`` of a
+    demand.yaml); its demands carry the suffix ``_NAME``. ``vehicle_mix`` None = cars only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    note: str = ""
+    levels: dict[str, float] = Field(default_factory=dict)
+    training_range: tuple[float, float] | None = None
+    vehicle_mix: VehicleMix = None
+
+    _check_mix = field_validator("vehicle_mix")(_mix)
+
+
 class DemandAssumptions(BaseModel):
     """The demand.yaml of a junction."""
 
@@ -144,9 +167,38 @@ class DemandAssumptions(BaseModel):
     levels: dict[str, float] = Field(default_factory=dict)
     training_range: tuple[float, float] | None = None
     pedestrians: dict[str, float] = Field(default_factory=dict)  # persons/h per crossing
-    vehicle_mix: VehicleMix = None  # shares of vehicle types for levels and totals
+    vehicle_mix: VehicleMix = None  # shares of vehicle types for levels, totals and mixed
+    versions: dict[str, DemandVersion] = Field(default_factory=dict)
 
     _check_mix = field_validator("vehicle_mix")(_mix)
+
+    @field_validator("versions")
+    @classmethod
+    def _version_names(cls, value: dict[str, DemandVersion]) -> dict[str, DemandVersion]:
+        for name in value:
+            if not re.fullmatch(r"[a-z][a-z0-9]*", name):
+                raise ValueError(f"version {name!r}: use lower-case letters and digits, e.g. v1")
+        return value
+
+    def version(self, name: str | None) -> DemandVersion:
+        """The current set (``name`` None) or the earlier one ``versions[name]``."""
+        if name is None:
+            return DemandVersion(
+                levels=self.levels, training_range=self.training_range,
+                vehicle_mix=self.vehicle_mix,
+            )  # fmt: skip
+        return self.versions[name]
+
+    def level_names(self) -> list[str]:
+        """Every level's demand name: current ones, then each version's with its suffix."""
+        return list(self.levels) + [
+            f"{level}_{v}" for v, version in self.versions.items() for level in version.levels
+        ]
+
+    def split_version(self, name: str) -> tuple[str, str | None]:
+        """``low_v1`` -> (``low``, ``v1``) for a version of this file; else (name, None)."""
+        base, _, suffix = name.rpartition("_")
+        return (base, suffix) if base and suffix in self.versions else (name, None)
 
 
 def junction_folder(spec: JunctionSpec) -> Path | None:
@@ -185,15 +237,24 @@ def load_assumptions(spec: JunctionSpec, path: Path | None = None) -> DemandAssu
                 raise SpecError(f"{path}: turning.{arm}.{turn}: no such movement or negative share")
         if abs(sum(split.values()) - 1) > 1e-6:
             raise SpecError(f"{path}: turning.{arm} must sum to 1")
-    totals = [(f"levels.{k}", v) for k, v in a.levels.items()]
-    if a.training_range is not None:
-        low, high = a.training_range
-        if not (math.isfinite(low) and math.isfinite(high) and 0 < low <= high):
+    for level in a.levels:
+        if (suffix := a.split_version(level)[1]) is not None:
             raise SpecError(
-                f"{path}: training_range must be two totals 0 < low <= high veh/h, "
-                f"got {list(a.training_range)}"
+                f"{path}: levels.{level}: _{suffix} is the suffix of versions.{suffix}'s "
+                "demands; rename the level"
             )
-        totals.append(("training_range", high))
+    totals: list[tuple[str, float]] = []
+    for v in [None, *a.versions]:
+        version, at = a.version(v), "" if v is None else f"versions.{v}."
+        totals += [(f"{at}levels.{k}", t) for k, t in version.levels.items()]
+        if version.training_range is not None:
+            low, high = version.training_range
+            if not (math.isfinite(low) and math.isfinite(high) and 0 < low <= high):
+                raise SpecError(
+                    f"{path}: {at}training_range must be two totals 0 < low <= high veh/h, "
+                    f"got {list(version.training_range)}"
+                )
+            totals.append((f"{at}training_range", high))
     for where, total in totals:
         if not (math.isfinite(total) and total >= 0):
             raise SpecError(f"{path}: {where} must be a finite total >= 0 veh/h, got {total}")
@@ -217,24 +278,51 @@ def constant_demand(
     name: str | None = None,
     duration: float | None = None,
     pedestrians: bool = False,
+    version: str | None = None,
 ) -> DemandProfile:
-    """A total (veh/h) held for the episode, split by the junction's demand.yaml; with
-    ``pedestrians`` also its pedestrian flows."""
+    """A total (veh/h) held for the episode, split by the junction's demand.yaml, in the
+    vehicle mix of its current levels (or of ``versions[version]``, whose default name
+    carries the suffix ``_VERSION``); with ``pedestrians`` also its pedestrian flows."""
     if not (math.isfinite(total) and total >= 0):
         raise SpecError(f"demand {total}: a total must be a finite number >= 0 veh/h")
     a = load_assumptions(spec)
-    _check_period_flows(spec, movement_flows(a, total), f"demand {total:g}vph")
+    if version is not None and version not in a.versions:
+        raise SpecError(
+            f"{spec.name}/demand.yaml has no demand version {version!r}; "
+            f"versions: {', '.join(a.versions) or 'none'}"
+        )
+    suffix = "" if version is None else f"_{version}"
+    _check_period_flows(spec, movement_flows(a, total), f"demand {total:g}vph{suffix}")
     peds = dict(a.pedestrians) if pedestrians else {}
     if pedestrians and not peds:
         raise SpecError(f"{spec.name}/demand.yaml states no pedestrian flows (pedestrians:)")
     period = Period(begin=0, end=duration or a.duration, flows=movement_flows(a, total),
                     pedestrians=peds)  # fmt: skip
     return DemandProfile(
-        name=(name or f"{total:g}vph") + ("+peds" if pedestrians else ""),
+        name=(name or f"{total:g}vph{suffix}") + ("+peds" if pedestrians else ""),
         periods=[period],
         source=f"{total:g} veh/h split by {spec.name}/demand.yaml (assumptions)",
-        vehicle_mix=a.vehicle_mix,
+        vehicle_mix=a.version(version).vehicle_mix,
     )
+
+
+def training_range(spec: JunctionSpec, name: str) -> tuple[float, float, str | None] | None:
+    """For ``mixed`` or ``mixed_VERSION`` (without ``+peds``): the training range (low, high
+    veh/h; :data:`DEFAULT_TRAINING_RANGE` where the file states none) and the version; None
+    for any other name. Raises SpecError for a junction without demand.yaml."""
+    if name != MIXED and not name.startswith(MIXED + "_"):
+        return None
+    a = load_assumptions(spec)
+    base, version = a.split_version(name)
+    if base != MIXED:
+        return None
+    low, high = a.version(version).training_range or DEFAULT_TRAINING_RANGE
+    return low, high, version
+
+
+def mixed_totals(low: float, high: float) -> list[float]:
+    """The totals a training episode draws from (veh/h): multiples of 50 in [low, high]."""
+    return [float(t) for t in range(math.ceil(low / 50) * 50, math.floor(high) + 1, 50)]
 
 
 def user_demand_dir() -> Path:
@@ -245,7 +333,7 @@ def user_demand_dir() -> Path:
 def demand_names(spec: JunctionSpec) -> list[str]:
     names: list[str] = list(spec.own_demand_names())
     with contextlib.suppress(SpecError):
-        names += list(load_assumptions(spec).levels)
+        names += load_assumptions(spec).level_names()
     folders = [user_demand_dir() / spec.name]
     if (jf := junction_folder(spec)) is not None:
         folders.insert(0, jf / "demands")
@@ -293,11 +381,15 @@ def resolve_demand(spec: JunctionSpec, demand: str | float | DemandProfile) -> D
         profile = constant_demand(spec, float(m.group(1)))
     else:
         name = str(demand)
-        levels = {}
+        a: DemandAssumptions | None = None
         with contextlib.suppress(SpecError):
-            levels = load_assumptions(spec).levels
-        if name in levels:
-            profile = constant_demand(spec, levels[name], name=name)
+            a = load_assumptions(spec)
+        base, version = a.split_version(name) if a is not None else (name, None)
+        levels = a.version(version).levels if a is not None else {}
+        if a is not None and base in levels:
+            profile = constant_demand(spec, levels[base], name=name, version=version)
+        elif version is not None and (m := re.fullmatch(r"(\d+(?:\.\d+)?)vph", base)):
+            profile = constant_demand(spec, float(m.group(1)), version=version)
         else:
             candidates = [Path(name)]
             if (jf := junction_folder(spec)) is not None:
@@ -447,9 +539,15 @@ def describe(profile: DemandProfile) -> dict:
 __all__ = [
     "TURNS",
     "VEHICLE_TYPE",
+    "DEFAULT_TRAINING_RANGE",
+    "MIXED",
+    "DemandAssumptions",
     "DemandProfile",
+    "DemandVersion",
     "Period",
     "constant_demand",
+    "mixed_totals",
+    "training_range",
     "demand_names",
     "describe",
     "load_assumptions",

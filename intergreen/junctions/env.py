@@ -44,8 +44,9 @@ from intergreen.junctions.demand import (
     DemandProfile,
     constant_demand,
     describe,
-    load_assumptions,
+    mixed_totals,
     resolve_demand,
+    training_range,
 )
 from intergreen.junctions.network import build_network
 from intergreen.junctions.program_control import ProgramFollower
@@ -115,11 +116,12 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
     Args:
         junction: a shipped junction name (``intergreen junctions list``), a junction YAML path,
             or a :class:`~intergreen.junctions.spec.JunctionSpec`.
-        demand: a demand level (``"low"``, ``"medium"``, ``"high"``: 1714, 2117, 2400 veh/h
-            into the junction), a total such as ``"1900vph"`` or a number in veh/h, a profile
-            name or YAML path, a :class:`DemandProfile`, a list of these (one drawn per episode),
-            or ``"mixed"`` (a level drawn per episode from the training range, 1200-2571 veh/h
-            on gm_a56); ``+peds`` adds pedestrians.
+        demand: a demand level (``"low"``, ``"medium"``, ``"high"``: 1590, 2250, 2545 veh/h
+            into gm_a56; ``"low_v1"``, ...: the levels before issue 16), a total such as
+            ``"1900vph"`` or a number in veh/h, a profile name or YAML path, a
+            :class:`DemandProfile`, a list of these (one drawn per episode), or ``"mixed"`` (a
+            total drawn per episode from the training range, 1200-3000 veh/h on gm_a56;
+            ``"mixed_v1"``: 1200-2571); ``+peds`` adds pedestrians.
         reward: a reward name, ``{"name": ..., **params}``, a Reward object, or a function
             ``(frames, context) -> float``; None: the registry's ``queue`` (``DEFAULT_REWARD``).
         seed: seeds the env's generator (demand draws, SUMO's seed, sensor noise); the first
@@ -316,13 +318,16 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         """One demand, a list to draw from each episode, or 'mixed' / 'mixed+peds' (the
         training range); and whether it brings pedestrians."""
         spec = self.spec_
-        if isinstance(demand, str) and demand in ("mixed", "mixed+peds"):
-            low, high = load_assumptions(spec).training_range or (1200.0, 2571.0)
-            levels = np.arange(math.ceil(low / 50) * 50, high + 1, 50)
+        mixed = (
+            training_range(spec, demand.removesuffix("+peds")) if isinstance(demand, str) else None
+        )
+        if mixed is not None:
+            low, high, version = mixed
+            levels = np.array(mixed_totals(low, high))
             peds = demand.endswith("+peds")
-            constant_demand(spec, float(levels[0]), pedestrians=peds)  # checks the file
+            constant_demand(spec, float(levels[0]), pedestrians=peds, version=version)  # checks
             return lambda rng: constant_demand(
-                spec, float(rng.choice(levels)), pedestrians=peds
+                spec, float(rng.choice(levels)), pedestrians=peds, version=version
             ), peds
         if isinstance(demand, list | tuple):
             profiles = [resolve_demand(spec, d) for d in demand]
@@ -609,8 +614,9 @@ def make_env(
 
     Args:
         junction: a shipped junction name, a junction YAML path or a ``JunctionSpec``.
-        demand: a level (``"low"``, ``"medium"``, ``"high"``: 1714, 2117, 2400 veh/h), a total
-            in veh/h (``"1900vph"``), a profile name or file, a list, or ``"mixed"``.
+        demand: a level (``"low"``, ``"medium"``, ``"high"``: 1590, 2250, 2545 veh/h on
+            gm_a56), a total in veh/h (``"1900vph"``), a profile name or file, a list, or
+            ``"mixed"``.
         reward: a reward name, ``{"name": ..., **params}``, a Reward object or a function
             ``(frames, context) -> float``; None: minus the queued vehicles.
         seed: the env's seed (demand draws, SUMO's seed, sensor noise).

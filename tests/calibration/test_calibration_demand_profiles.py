@@ -14,6 +14,7 @@ from intergreen.calibration.demand_profiles import (
     gm_a56_profiles,
     parse_approach_map,
     profile_hours,
+    study_levels,
 )
 from intergreen.calibration.holdout import split_counts
 from intergreen.junctions.catalog import resolve_junction
@@ -45,7 +46,7 @@ def test_weekday_profile_matches_derived_counts(gm: JunctionSpec, site_flows) ->
     profile = resolve_demand(gm, "weekday")
     assert len(profile.periods) == 24 and profile.duration == 86400
     main = site_flows["NorthEast"] + site_flows["SouthWest"]
-    scale = max(a.levels.values()) * 0.70 / main.max()  # busiest hour = the study's high
+    scale = max(study_levels(a).values()) * 0.70 / main.max()  # busiest hour = study's high
     assert scale == pytest.approx(0.5686, abs=1e-4)
     for hour, period in enumerate(profile.periods):
         # NE (northbound) arrives on the S arm, SW (southbound) on the N arm

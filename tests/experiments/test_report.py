@@ -59,6 +59,9 @@ def test_reference_table():
     assert reference_cell("average_speed_ad", "high") == "14.33 ± 4.97"
     assert reference_cell("time_lost_ad/dqn", "low").endswith("†")
     assert reference_cell("pressure", "low") is None
+    # low_v1 is the study's stated total for low: compared with the study's low too
+    assert reference_cell("average_speed_ad", "high_v1") == "14.33 ± 4.97"
+    assert reference_cell("average_speed_ad", "high_calibrated") is None
 
 
 def test_cli_report_and_bad_grid(batch_copy, tmp_path, capsys):

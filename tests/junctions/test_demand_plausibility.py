@@ -88,9 +88,9 @@ def test_pedestrian_flows_are_bounded(gm: JunctionSpec, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "words"),
     [
-        ("  high: 2400", "  high: 1e9", "levels.high"),
-        ("training_range: [1200, 2571]", "training_range: [1200, 1e12]", "training_range"),
-        ("training_range: [1200, 2571]", "training_range: [2571, 1200]", "0 < low <= high"),
+        ("  high: 2545", "  high: 1e9", "levels.high"),
+        ("training_range: [1200, 3000]", "training_range: [1200, 1e12]", "training_range"),
+        ("training_range: [1200, 3000]", "training_range: [3000, 1200]", "0 < low <= high"),
     ],
 )
 def test_demand_assumptions_are_bounded(

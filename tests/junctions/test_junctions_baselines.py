@@ -20,7 +20,7 @@ from intergreen.junctions.baselines import (
     make_baseline,
 )
 from intergreen.junctions.checker import check_states, sumo_link_conflicts
-from intergreen.junctions.demand import DemandProfile, Period
+from intergreen.junctions.demand import DemandProfile, Period, load_assumptions
 from intergreen.junctions.env import JunctionEnv, make_env
 from intergreen.junctions.rollout import EpisodeResult, run_episode
 
@@ -87,7 +87,8 @@ def test_baseline_runs_by_the_rules(env_factory: Callable[..., JunctionEnv], nam
     m = result.metrics
     assert all(math.isfinite(v) for v in m.values())
     assert m["simulated_s"] == pytest.approx(SHORT, abs=0.61)
-    assert m["vehicles"] == pytest.approx(2400 * SHORT / 3600, rel=0.2)
+    high = load_assumptions(env.spec_).levels["high"]
+    assert m["vehicles"] == pytest.approx(high * SHORT / 3600, rel=0.2)
     assert 0 < m["throughput"] <= m["vehicles"]
     assert 0 <= m["avg_waiting_time"] < 300
     assert result.decisions > 10 and math.isfinite(result.reward)

@@ -13,16 +13,21 @@ from intergreen.junctions.catalog import resolve_junction
 from intergreen.junctions.demand import (
     DemandProfile,
     Period,
+    constant_demand,
     demand_names,
     load_assumptions,
+    mixed_totals,
     resolve_demand,
     routes_xml,
+    training_range,
     write_routes,
 )
 from intergreen.junctions.network import build_network
 from intergreen.junctions.spec import JunctionSpec, SpecError
 
-LEVELS = {"low": 1714, "medium": 2117, "high": 2400}
+LEVELS = {"low": 1590, "medium": 2250, "high": 2545}  # System D waits as the study's VA
+V1 = {"low": 1714, "medium": 2117, "high": 2400}  # the study's stated totals, cars only
+SITE_MIX = {"car": 0.7953, "van": 0.0905, "hgv": 0.1119, "bus": 0.0023}
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +46,80 @@ def test_levels(gm: JunctionSpec, name: str, total: float) -> None:
 
 
 def test_assumed_split(gm: JunctionSpec) -> None:
+    high = LEVELS["high"]
     flows = resolve_demand(gm, "high").periods[0].flows
     main = sum(v for m, v in flows.items() if m[0] in "NS")
-    assert main == pytest.approx(0.7 * 2400)
-    assert flows["N.ahead"] == pytest.approx(2400 * 0.35 * 0.8)
-    assert flows["E.left"] == pytest.approx(2400 * 0.15 * 0.4)
+    assert main == pytest.approx(0.7 * high)
+    assert flows["N.ahead"] == pytest.approx(high * 0.35 * 0.8)
+    assert flows["E.left"] == pytest.approx(high * 0.15 * 0.4)
     a = load_assumptions(gm)
     assert a.levels == LEVELS
-    assert a.training_range == (1200, 2571)
+    assert a.training_range == (1200, 3000)
+    assert a.vehicle_mix == SITE_MIX
+
+
+def test_levels_and_totals_take_the_site_mix(gm: JunctionSpec) -> None:
+    for name in [*LEVELS, "1900vph", "medium+peds"]:
+        assert resolve_demand(gm, name).vehicle_mix == SITE_MIX, name
+
+
+@pytest.mark.parametrize(("name", "total"), V1.items())
+def test_v1_levels_are_the_old_ones(gm: JunctionSpec, name: str, total: float) -> None:
+    """low_v1 etc. give the route file the levels gave before issue 16 (cars only)."""
+    profile = resolve_demand(gm, f"{name}_v1")
+    assert profile.name == f"{name}_v1" and profile.vehicle_mix is None
+    assert profile.periods[0].total == pytest.approx(total)
+    old = DemandProfile(name=name, periods=profile.periods, source=profile.source)
+    assert routes_xml(gm, profile) == routes_xml(gm, old)
+    assert 'type="car"' in routes_xml(gm, profile) and "vTypeDistribution" not in routes_xml(
+        gm, profile
+    )
+
+
+def test_v1_totals_and_range(gm: JunctionSpec) -> None:
+    profile = resolve_demand(gm, "1900vph_v1")
+    assert profile.name == "1900vph_v1" and profile.vehicle_mix is None
+    assert profile.periods[0].total == pytest.approx(1900)
+    assert resolve_demand(gm, "1900vph").vehicle_mix == SITE_MIX
+    assert training_range(gm, "mixed") == (1200, 3000, None)
+    assert training_range(gm, "mixed_v1") == (1200, 2571, "v1")
+    assert training_range(gm, "medium") is None and training_range(gm, "mixed_v9") is None
+    assert mixed_totals(1200, 2571)[-1] == 2550 and mixed_totals(1200, 3000)[-1] == 3000
+    assert len(mixed_totals(1200, 2571)) == 28
+    with pytest.raises(SpecError, match="no demand version 'v9'; versions: v1"):
+        constant_demand(gm, 1900, version="v9")
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [("low_v9", "unknown demand 'low_v9'"), ("1900vph_v9", "unknown demand '1900vph_v9'"),
+     ("rush_v1", "unknown demand 'rush_v1'")],
+)  # fmt: skip
+def test_unknown_version_or_level(gm: JunctionSpec, name: str, words: str) -> None:
+    with pytest.raises(SpecError, match=words) as err:
+        resolve_demand(gm, name)
+    assert "low_v1" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        ("versions:\n  v1:", "versions:\n  V-1:", "version 'V-1': use lower-case letters"),
+        ("levels:\n  low:", "levels:\n  low_v1: 1000\n  low:", "levels.low_v1: _v1 is the suffix"),
+        ("    levels: {low: 1714,", "    levels: {low: 1e12,", "versions.v1.levels.low"),
+        ("training_range: [1200, 2571]", "training_range: [2571, 1]", "versions.v1.training_range"),
+    ],
+)
+def test_bad_versions_are_refused(
+    gm: JunctionSpec, tmp_path: Path, old: str, new: str, words: str
+) -> None:
+    library = Path(__file__).parents[2] / "intergreen" / "junctions" / "library"
+    text = (library / "gm_a56" / "demand.yaml").read_text()
+    assert old in text
+    path = tmp_path / "demand.yaml"
+    path.write_text(text.replace(old, new))
+    with pytest.raises(SpecError, match=re.escape(words)):
+        load_assumptions(gm, path)
 
 
 @pytest.mark.parametrize("text", ["1900vph", "1900", " 1900 veh/h", 1900, 1900.0])
@@ -67,7 +138,7 @@ def test_unknown_demand_lists_known(gm: JunctionSpec) -> None:
     for name in LEVELS:
         assert name in msg
     assert "1900vph" in msg
-    assert set(LEVELS) <= set(demand_names(gm))
+    assert {*LEVELS, *(f"{n}_v1" for n in V1)} <= set(demand_names(gm))
 
 
 def _write_profile(path: Path, periods: list[dict]) -> Path:
@@ -118,8 +189,14 @@ def test_malformed_profile_yaml(gm: JunctionSpec, tmp_path: Path) -> None:
         resolve_demand(gm, str(path))
 
 
-def test_routes_have_poisson_flows_matching_the_level(gm: JunctionSpec) -> None:
-    profile = resolve_demand(gm, "medium")
+@pytest.mark.parametrize(
+    ("name", "total", "vtype"),
+    [("medium", LEVELS["medium"], "mix"), ("medium_v1", V1["medium"], "car")],
+)
+def test_routes_have_poisson_flows_matching_the_level(
+    gm: JunctionSpec, name: str, total: float, vtype: str
+) -> None:
+    profile = resolve_demand(gm, name)
     path = write_routes(gm, profile)
     assert path.is_file()
     assert write_routes(gm, profile) == path  # same profile, same file
@@ -131,8 +208,8 @@ def test_routes_have_poisson_flows_matching_the_level(gm: JunctionSpec) -> None:
         assert m, f"not a Poisson flow: period={f.period}"
         total_vph += float(m.group(1)) * 3600
         assert (float(f.begin), float(f.end)) == (0, 1800)
-        assert f.type == "car"
-    assert total_vph == pytest.approx(2117, rel=1e-6)
+        assert f.type == vtype
+    assert total_vph == pytest.approx(total, rel=1e-6)
     # flows start on approach edges and end on exit edges that exist in the network
     net = sumolib.net.readNet(str(build_network(gm).net_file))
     for f in flows:

@@ -275,14 +275,26 @@ def test_demand_list_and_mixed(env_factory: Callable[..., JunctionEnv]) -> None:
         names.add(env.demand.name)
     env.close()  # libsumo runs one simulation per process
     assert names == {"low", "high"}
-    mixed = env_factory(demand="mixed", duration=10)
-    totals = set()
+    ranges = (("mixed", (1200, 3000), True), ("mixed_v1", (1200, 2571), False))
+    for name, (low, high), mix in ranges:
+        mixed = env_factory(demand=name, duration=10)
+        totals = set()
+        for s in range(6):
+            mixed.reset(seed=s)
+            total = mixed.demand.periods[0].total
+            assert low <= total <= high and total % 50 == 0
+            assert (mixed.demand.vehicle_mix is not None) == mix
+            totals.add(total)
+        mixed.close()
+        assert len(totals) > 1
+    # mixed_v1 draws what mixed drew before issue 16 (make_env("gm_a56", "mixed"), seeds 0-5)
+    old = make_env("gm_a56", "mixed_v1", duration=10)
+    drawn = []
     for s in range(6):
-        mixed.reset(seed=s)
-        total = mixed.demand.periods[0].total
-        assert 1200 <= total <= 2571 and total % 50 == 0
-        totals.add(total)
-    assert len(totals) > 1
+        old.reset(seed=s)
+        drawn.append(old.demand.periods[0].total)
+    old.close()
+    assert drawn == [2350, 1850, 2350, 2300, 2200, 2100]
 
 
 def test_sensor_noise_option(env_factory: Callable[..., JunctionEnv]) -> None:

@@ -10,6 +10,7 @@ import pytest
 from procs import sumo_children
 
 from intergreen.junctions.catalog import resolve_junction
+from intergreen.junctions.demand import load_assumptions
 from intergreen.junctions.simulation import EpisodeMetrics, Simulation, SimulationError
 from intergreen.junctions.spec import JunctionSpec
 
@@ -60,7 +61,7 @@ def test_libsumo_and_traci_agree(gm: JunctionSpec) -> None:
 
 @pytest.mark.parametrize("level", ["low", "high"])
 def test_metrics_are_sane(gm: JunctionSpec, level: str) -> None:
-    total = {"low": 1714, "high": 2400}[level]
+    total = load_assumptions(gm).levels[level]
     duration = 600.0
     m = run(gm, level, seed=3, duration=duration)
     expected = total * duration / 3600

@@ -41,7 +41,7 @@ def test_without_a_mix_nothing_changes(gm: JunctionSpec) -> None:
     assert text.splitlines()[:2] == ["<routes>", VEHICLE_TYPE]
     assert 'type="car"' in text and "vTypeDistribution" not in text
     assert "vehicle_mix" not in describe(profile)
-    assert resolve_demand(gm, "medium").vehicle_mix is None
+    assert resolve_demand(gm, "medium_v1").vehicle_mix is None  # the levels before issue 16
 
 
 def test_routes_with_a_mix(gm: JunctionSpec) -> None:

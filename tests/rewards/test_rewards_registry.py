@@ -124,7 +124,7 @@ def test_demand_estimate_follows_the_arrivals(busy_run) -> None:
     arrivals = sum(f.arrived.sum() for frames in decisions for f in frames)
     seconds = sum(f.step_length for frames in decisions for f in frames)
     assert r.demand == pytest.approx(arrivals / seconds, rel=1e-6)
-    assert 0.2 < r.demand < 1.0  # 'high' = 2400 veh/h = 0.67 veh/s offered
+    assert 0.2 < r.demand < 1.0  # 'high' offers about 0.7 veh/s (demand.yaml)
 
 
 # ----- lookup and parameter errors ------------------------------------------------------------
