@@ -128,7 +128,7 @@ def evaluate(
             Policy objects (objects only with ``workers=1``); one or a sequence.
         junction: a shipped junction name or a junction YAML path (default: the trained
             agents' junction when they agree, else gm_a56).
-        demands: demand levels or totals (e.g. ``"medium"``: 2250 veh/h on gm_a56).
+        demands: demand levels or totals (e.g. ``"medium"``: 2210 veh/h on gm_a56).
         episodes: episodes per demand level (>= 1); the study's protocol is 100.
         seeds: the episodes' reset seeds (default: ``episodes`` episodes of ``role``).
         duration: simulated seconds per episode (default: each run's recorded one, else the

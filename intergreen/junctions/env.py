@@ -116,7 +116,7 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
     Args:
         junction: a shipped junction name (``intergreen junctions list``), a junction YAML path,
             or a :class:`~intergreen.junctions.spec.JunctionSpec`.
-        demand: a demand level (``"low"``, ``"medium"``, ``"high"``: 1590, 2250, 2545 veh/h
+        demand: a demand level (``"low"``, ``"medium"``, ``"high"``: 1680, 2210, 2540 veh/h
             into gm_a56; ``"low_v1"``, ...: the levels before issue 16), a total such as
             ``"1900vph"`` or a number in veh/h, a profile name or YAML path, a
             :class:`DemandProfile`, a list of these (one drawn per episode), or ``"mixed"`` (a
@@ -614,7 +614,7 @@ def make_env(
 
     Args:
         junction: a shipped junction name, a junction YAML path or a ``JunctionSpec``.
-        demand: a level (``"low"``, ``"medium"``, ``"high"``: 1590, 2250, 2545 veh/h on
+        demand: a level (``"low"``, ``"medium"``, ``"high"``: 1680, 2210, 2540 veh/h on
             gm_a56), a total in veh/h (``"1900vph"``), a profile name or file, a list, or
             ``"mixed"``.
         reward: a reward name, ``{"name": ..., **params}``, a Reward object or a function

@@ -73,14 +73,13 @@ def test_a_wrong_level_fails_the_check(script: ModuleType, recorded: dict) -> No
 
 
 def test_system_d_waits_near_the_study_on_a_few_test_episodes() -> None:
-    """Fast check (CI): 3 test episodes at low and high; a loose bound (25%) that the v1
-    levels (the study's stated totals, cars only) fail at high."""
-    targets = {"low": 8.70, "high": 27.9}
-    runs = evaluate("vehicle-actuated", "gm_a56", ["low", "high", "high_v1"], episodes=3)
+    """Fast check (CI): 3 test episodes at ``high``, where the levels differ most from the
+    study's stated totals; a loose bound (20% of the study's 27.9 s) that ``high_v1`` (2400
+    veh/h, cars only) fails."""
+    runs = evaluate("vehicle-actuated", "gm_a56", ["high", "high_v1"], episodes=3)
     means = runs.groupby("demand")["avg_waiting_time"].mean()
-    for level, target in targets.items():
-        assert abs(means[level] / target - 1) <= 0.25, (level, means[level])
-    assert means["high_v1"] < 0.75 * targets["high"]
+    assert abs(means["high"] / 27.9 - 1) <= 0.20, means["high"]
+    assert abs(means["high_v1"] / 27.9 - 1) > 0.20, means["high_v1"]
 
 
 @pytest.mark.slow

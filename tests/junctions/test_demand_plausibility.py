@@ -88,7 +88,7 @@ def test_pedestrian_flows_are_bounded(gm: JunctionSpec, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "words"),
     [
-        ("  high: 2545", "  high: 1e9", "levels.high"),
+        ("  high: 2540", "  high: 1e9", "levels.high"),
         ("training_range: [1200, 3000]", "training_range: [1200, 1e12]", "training_range"),
         ("training_range: [1200, 3000]", "training_range: [3000, 1200]", "0 < low <= high"),
     ],
