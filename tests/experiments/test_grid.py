@@ -26,6 +26,20 @@ def test_all_problems_listed_at_once():
     assert "5 problems" in text
 
 
+def test_training_ranges_train_but_never_evaluate(tiny_cfg):
+    """mixed and mixed_v1 (the range before issue 16) are training demands only."""
+    ok = dict(tiny_cfg, train_demands=["mixed_v1", "mixed"])
+    assert {c.train_demand for c in load_grid(ok).cells()} == {"mixed_v1", "mixed"}
+    bad = dict(tiny_cfg, train_demands=["mixed_v9"])
+    bad["evaluation"] = {"demands": ["mixed_v1", "low_v1"]}
+    with pytest.raises(GridError) as err:
+        load_grid(bad)
+    problems = err.value.problems
+    assert len(problems) == 2, problems
+    assert problems[0].startswith("train_demands[0]: unknown demand 'mixed_v9'")
+    assert problems[1] == "evaluation.demands[0]: evaluate on fixed levels, not 'mixed_v1'"
+
+
 def test_structure_and_meaning_reported_together(tiny_cfg):
     bad = dict(tiny_cfg, seeds=[1, 1], training={"timesteps": 0}, rewards=["nope"])
     bad["agents"] = {"dqn": {"hyperparams": {"learning_rat": 0.1}}}
