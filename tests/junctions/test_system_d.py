@@ -113,8 +113,9 @@ def test_maximum_greens_hold_in_sumos_signal_states(policy) -> None:
 
 def test_max_occupancy_serves_the_side_roads_when_saturated() -> None:
     """The issue's case: at 4,500 veh/h max occupancy held the main road for 699 s and let in
-    44 and 43 side-road vehicles; per-lane scores and a maximum green serve them."""
-    env, logs = logged_env("4500vph", seed=1, duration=900)
+    44 and 43 side-road vehicles; per-lane scores and a maximum green serve them. Cars only,
+    as then (4500vph_v1: the demand version before issue 16)."""
+    env, logs = logged_env("4500vph_v1", seed=1, duration=900)
     policy = MaxOccupancy()
     result = run_episode(env, policy, seed=1)
     log = logs[-1]
