@@ -81,9 +81,10 @@ def test_shipped_profiles_use_the_measured_mix(tfgm_1415: Path) -> None:
 
     gm = resolve_junction("gm_a56")
     mix = site_vehicle_mix(tfgm_1415, days=FIT_DAYS)
-    for name in ("weekday", "am_peak", "pm_peak", "medium_calibrated"):
-        assert resolve_demand(gm, name).vehicle_mix == mix
-    assert resolve_demand(gm, "medium").vehicle_mix is None
+    # the levels and totals of demand.yaml too (issue 16); the levels before it were cars only
+    for name in ("weekday", "am_peak", "pm_peak", "medium_calibrated", "medium", "1900vph"):
+        assert resolve_demand(gm, name).vehicle_mix == mix, name
+    assert resolve_demand(gm, "medium_v1").vehicle_mix is None
 
 
 def test_export_without_classes(tmp_path: Path) -> None:
