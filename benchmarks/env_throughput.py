@@ -33,6 +33,7 @@ medians over the repetitions. The load average before and after is printed and r
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -614,6 +615,16 @@ def sumo_version() -> str:
         return "unknown"
 
 
+def sumo_rl_missing() -> str | None:
+    """Why part (c) cannot run (sumo-rl, an optional extra, is not installed), or None."""
+    if importlib.util.find_spec("sumo_rl") is not None:
+        return None
+    return (
+        "sumo-rl is not installed: skipping (c), the comparison with sumo-rl "
+        "(pip install 'intergreen[benchmark]' to run it)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--quick", action="store_true", help="one repetition of everything")
@@ -635,6 +646,9 @@ def main(argv: list[str] | None = None) -> int:
         PACED[kind](json.loads(cfg), Pacing(int(go_fd), int(report_fd)))
         return 0
     reps, reps_c = (1, 1) if args.quick else (args.reps, args.reps_c)
+    if not args.skip_sumo_rl and (why := sumo_rl_missing()) is not None:
+        print(why, flush=True)
+        args.skip_sumo_rl = True
     started = time.perf_counter()
 
     # build the network and routes once, here, so no worker times a netconvert run

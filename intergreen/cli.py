@@ -33,14 +33,40 @@ app.add_typer(junctions_app, name="junctions")
 console = Console()
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from intergreen.version import __version__
+
+        console.print(f"intergreen {__version__}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show the traceback of a user error too")
     ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit"
+        ),
+    ] = False,
+    reward_module: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reward-module",
+            help="Import your rewards from this module (a name in the working folder or on "
+            "PYTHONPATH, or a .py path; repeatable); also $INTERGREEN_REWARD_MODULES",
+        ),
+    ] = None,
 ) -> None:
     """RL traffic-signal control on a calibrated UK junction in SUMO."""
     set_debug(debug)
+    if reward_module:
+        from intergreen.rewards.registry import load_reward_modules
+
+        load_reward_modules(reward_module)  # now: a bad module is one line before any work
 
 
 def load_controller(name: str, params: dict[str, Any], seed: int):
@@ -49,10 +75,12 @@ def load_controller(name: str, params: dict[str, Any], seed: int):
     Raises:
         OptionError: ``--param`` given with a trained agent (it has no parameters).
     """
-    from intergreen.junctions.baselines import is_baseline, make_baseline
+    from intergreen.junctions.baselines import controller_not_found, is_baseline, make_baseline
 
     path = Path(name)
-    if not is_baseline(name) and (path.suffix == ".zip" or path.exists()):
+    if not is_baseline(name) and not path.exists() and ("/" in name or path.suffix == ".zip"):
+        raise controller_not_found(name)
+    if not is_baseline(name) and path.exists():
         from intergreen.agents.policy import load_policy
 
         if params:

@@ -23,8 +23,8 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from intergreen.common import parse_duration
-from intergreen.errors import IntergreenError, OptionError
+from intergreen.common import folded_warnings, parse_duration
+from intergreen.errors import IntergreenError, Interrupted, OptionError
 
 __all__ = [
     "IntergreenGroup",
@@ -72,12 +72,32 @@ def _report(message: str) -> None:
     err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
 
 
+def _report_interrupt(e: KeyboardInterrupt) -> None:
+    """``interrupted`` on stderr, with an :class:`Interrupted`'s message (what was saved, how
+    to continue); once per interrupt however many command groups it passes."""
+    if getattr(e, "_reported", False):
+        return
+    e._reported = True  # type: ignore[attr-defined]
+    text = str(e) if isinstance(e, Interrupted) else ""
+    err_console.print(f"interrupted{': ' if text else ''}{text}", markup=False, highlight=False,
+                      soft_wrap=True)  # fmt: skip
+
+
 class IntergreenGroup(TyperGroup):
     """A command group whose ``main`` gives user errors one line and exit code 2.
 
     Every ``intergreen`` app is made with this class (:func:`new_app`), so the rule holds
     however the app is run: the console script, ``python -m``, or typer's ``CliRunner``.
     """
+
+    def invoke(self, ctx: Any) -> Any:
+        # typer turns Ctrl-C into a silent exit 130 before main sees it: say here what the
+        # command had saved (an Interrupted's message) and let typer exit
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as e:
+            _report_interrupt(e)
+            raise
 
     def main(  # type: ignore[override]
         self,
@@ -89,13 +109,14 @@ class IntergreenGroup(TyperGroup):
     ) -> Any:
         set_debug(False)
         try:
-            rv = super().main(
-                args=args,
-                prog_name=prog_name,
-                complete_var=complete_var,
-                standalone_mode=False,
-                **extra,
-            )
+            with folded_warnings():  # a library's warning is one line, without its path
+                rv = super().main(
+                    args=args,
+                    prog_name=prog_name,
+                    complete_var=complete_var,
+                    standalone_mode=False,
+                    **extra,
+                )
         except IntergreenError as e:
             if _debug:
                 traceback.print_exc()
@@ -106,8 +127,8 @@ class IntergreenGroup(TyperGroup):
         except _ABORTS:
             err_console.print("aborted")
             sys.exit(1)
-        except KeyboardInterrupt:
-            err_console.print("interrupted")
+        except KeyboardInterrupt as e:
+            _report_interrupt(e)
             sys.exit(130)
         except _USAGE_ERRORS as e:
             message = one_line(e.format_message())  # type: ignore[attr-defined]

@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sys
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +22,12 @@ __all__ = [
     "atomic_path",
     "atomic_write",
     "ensure_writable",
+    "fmt_number",
+    "fmt_spread",
+    "folded_warnings",
+    "show_warning_line",
+    "made_public",
+    "temp_folder",
     "parse_duration",
     "span",
 ]
@@ -50,6 +58,64 @@ def parse_duration(text: str | float, *, bare_seconds: bool = False) -> float | 
     return sum(float(n) * _UNITS[u] for n, u in _DURATION.findall(s))
 
 
+def fmt_number(value: object, digits: int = 3) -> str:
+    """A number as people read it: ``digits`` significant digits, and a power of ten only
+    outside 0.001-99999 (``1.33e-4``, ``0.0133``, ``0.98``, ``12346``, ``2.05e6``);
+    integers, booleans and non-numbers as they are (``1024``, ``True``, ``'tanh'``)."""
+    if isinstance(value, bool) or not isinstance(value, float):
+        return str(value)
+    if value == 0 or value != value or abs(value) == float("inf"):
+        return f"{value:g}"
+    if 1e-3 <= abs(value) < 1e5:
+        text = f"{value:.{digits}g}"
+        return text if "e" not in text else f"{value:.0f}"  # 999.5 -> 1000, 12345.6 -> 12346
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
+    return f"{mantissa}e{int(exponent)}"
+
+
+def fmt_spread(mean: float, std: float | None, n: int, decimals: int = 2) -> str:
+    """``mean ± std`` with ``decimals`` decimals; ``± n/a`` where the spread needs two samples
+    (``n < 2``, or no std): a single episode has no spread, not a spread of 0."""
+    spread = "n/a" if n < 2 or std is None or std != std else f"{std:.{decimals}f}"
+    return f"{mean:.{decimals}f} ± {spread}"
+
+
+def show_warning_line(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: object = None,
+    line: str | None = None,
+) -> None:
+    """A ``warnings.showwarning`` that prints one line, ``warning (PACKAGE): MESSAGE``: the
+    message's lines joined, the package that warned instead of its site-packages path and
+    source line (stable-baselines3's four-line UserWarnings become one line each)."""
+    parts = Path(filename).parts
+    package = next(
+        (
+            parts[i + 1]
+            for i in range(len(parts) - 1)
+            if parts[i] in ("site-packages", "dist-packages")
+        ),
+        Path(filename).stem,
+    )
+    text = " ".join(str(message).split())
+    out = file if file is not None else sys.stderr
+    with contextlib.suppress(OSError, ValueError):  # a closed stream: the warning is lost
+        print(f"warning ({package}): {text}", file=out, flush=True)  # type: ignore[call-overload]
+
+
+@contextlib.contextmanager
+def folded_warnings() -> Iterator[None]:
+    """Within the block, warnings print as :func:`show_warning_line` does (the filters and the
+    previous printer come back after it)."""
+    with warnings.catch_warnings():
+        warnings.showwarning = show_warning_line
+        yield
+
+
 def span(lo: int, hi: int) -> str:
     """``'30'`` or ``'30–90'``: a count that may vary, for reports."""
     return str(lo) if lo == hi else f"{lo}–{hi}"
@@ -76,6 +142,32 @@ def ensure_writable(folder: Path, option: str = "--out") -> None:
         ) from None
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where Linux shows it (``os.umask`` can
+    only be read by setting it, which a concurrent thread's new file would see)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def made_public(path: Path) -> Path:
+    """Give ``path`` the permissions a plain ``open``/``mkdir`` would (0666 / 0777 less the
+    umask): :mod:`tempfile` makes files 0600 and folders 0700, which the user's other tools
+    and colleagues then cannot read. Returns ``path``."""
+    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~_umask())
+    return path
+
+
+def temp_folder(parent: Path, prefix: str) -> Path:
+    """A new uniquely named folder in ``parent`` (to fill, then rename into place), with the
+    permissions of a plain ``mkdir`` (:func:`made_public`)."""
+    return made_public(Path(tempfile.mkdtemp(dir=parent, prefix=prefix)))
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """A temporary path to write ``path``'s new content to; it replaces ``path`` atomically.
@@ -97,7 +189,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}"
     )
     os.close(fd)
-    tmp = Path(name)
+    tmp = made_public(Path(name))
     try:
         yield tmp
         _fsync(tmp)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 __all__ = [
+    "Interrupted",
     "IntergreenError",
     "OptionError",
     "format_validation_error",
@@ -33,6 +34,11 @@ class IntergreenError(Exception):
 
 class OptionError(IntergreenError, ValueError):
     """A command-line option or API argument has a value that cannot be used."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, carrying what the interrupted work had saved and how to continue it: the
+    command line prints the message (its lines) and exits with code 130."""
 
 
 class _ValidationErrorLike(Protocol):  # pydantic.ValidationError, without importing pydantic

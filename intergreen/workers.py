@@ -17,9 +17,22 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from intergreen.common import show_warning_line
+
 __all__ = ["CrashSafePool", "Outcome", "WorkerDied"]
+
+
+def _init_worker(initializer: Callable[[], Any] | None) -> None:
+    """Each worker prints a warning as one line (:func:`~intergreen.common.show_warning_line`),
+    then runs the pool's own initializer."""
+    import warnings
+
+    warnings.showwarning = show_warning_line
+    if initializer is not None:
+        initializer()
 
 
 class WorkerDied(RuntimeError):
@@ -86,7 +99,8 @@ class CrashSafePool:
         self._jobs: dict[Hashable, _Job] = {}
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(workers, mp_context=self._context, initializer=self._initializer)
+        init = partial(_init_worker, self._initializer)
+        return ProcessPoolExecutor(workers, mp_context=self._context, initializer=init)
 
     @property
     def pending(self) -> int:
@@ -195,4 +209,23 @@ class CrashSafePool:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close(wait=exc[0] is None)
+        if isinstance(exc[1], KeyboardInterrupt):  # Ctrl-C: stop now, queued jobs included
+            self.terminate()
+        else:
+            self.close(wait=exc[0] is None)
+
+    def terminate(self) -> None:
+        """Stop the workers at once: the jobs running are killed, the queued ones dropped
+        (a ``ProcessPoolExecutor`` would otherwise run the jobs already handed to its
+        workers before the process can exit)."""
+        procs = [
+            p
+            for pool in (self._pool, self._quarantine)
+            if pool is not None
+            for p in list((getattr(pool, "_processes", None) or {}).values())
+        ]
+        for p in procs:
+            p.terminate()
+        self.close(wait=False)
+        for p in procs:
+            p.join(timeout=10)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from intergreen.cli_common import parse_params, parse_time_limit, split_list
-from intergreen.errors import OptionError
+from intergreen.errors import Interrupted, OptionError
 from intergreen.seeds import MAX_BASE_SEED
 
 console = Console(markup=False)  # paths and run records, not rich markup
@@ -75,32 +77,63 @@ def train_command(
     from intergreen.agents.training import train
 
     demand_arg: str | list[str] = split_list(demand) if "," in demand else demand
-    model = train(
-        agent,
-        junction=junction,
-        demand=demand_arg,
-        reward=reward,
-        timesteps=timesteps,
-        seed=seed,
-        hyperparams=parse_params(hp, "--hp"),
-        n_envs=n_envs,
-        run_dir=out,
-        preset=preset,
-        checkpoint_every=checkpoint_every,
-        env_kwargs=parse_params(env, "--env"),
-        resume=resume,
-        force=force,
-        progress=True,
-        time_limit=parse_time_limit(time_limit) if time_limit else None,
+    again = _resume_command(
+        agent=agent, out=out, reward=reward, demand=demand, junction=junction,
+        timesteps=timesteps, seed=seed, n_envs=n_envs, preset=preset, hp=hp, env=env,
+        checkpoint_every=checkpoint_every, time_limit=time_limit,
         keep_replay_buffer=keep_replay_buffer,
         validate_every=validate_every,
         validate_episodes=validate_episodes,
-        validate_demands=split_list(validate_demands) if validate_demands else None,
-    )
+        validate_demands=validate_demands,
+    )  # fmt: skip
+    try:
+        model = train(
+            agent,
+            junction=junction,
+            demand=demand_arg,
+            reward=reward,
+            timesteps=timesteps,
+            seed=seed,
+            hyperparams=parse_params(hp, "--hp"),
+            n_envs=n_envs,
+            run_dir=out,
+            preset=preset,
+            checkpoint_every=checkpoint_every,
+            env_kwargs=parse_params(env, "--env"),
+            resume=resume,
+            force=force,
+            progress=True,
+            time_limit=parse_time_limit(time_limit) if time_limit else None,
+            keep_replay_buffer=keep_replay_buffer,
+            validate_every=validate_every,
+            validate_episodes=validate_episodes,
+            validate_demands=split_list(validate_demands) if validate_demands else None,
+        )
+    except Interrupted as e:  # Ctrl-C: what was saved, and the command that continues
+        raise Interrupted(f"{e}\nresume with: {again}") from None
     done = (out / "done.json").read_text()
     console.print(f"model: {model}\n{done}")
     if validate_every is not None:
         console.print(f"best by validation: {choose_model(out, 'best').describe()}")
+
+
+def _resume_command(**given: object) -> str:
+    """The ``intergreen train`` command line that continues this run (``--resume``): every
+    option given, in the order of ``--help``, defaults left out."""
+    defaults = {n: p.default for n, p in inspect.signature(train_command).parameters.items()}
+    words = ["intergreen", "train"]
+    for name, value in given.items():
+        option = "--" + name.replace("_", "-")
+        if value is None or value is False or defaults.get(name) == value:
+            continue
+        if value is True:
+            words.append(option)
+        elif isinstance(value, list):
+            for item in value:
+                words += [option, str(item)]
+        else:
+            words += [option, str(value)]
+    return shlex.join([*words, "--resume"])
 
 
 def evaluate_command(

@@ -49,6 +49,31 @@ def algorithm_class(agent: str):
     return {"dqn": ParallelCollectDQN, "ppo": ParallelRolloutPPO}[agent]
 
 
+def collection_unit(agent: str, hyperparams: dict[str, Any], n_envs: int) -> int | None:
+    """Decisions one collection adds up: training stops only between collections, so a run
+    trains a whole number of them. PPO: ``n_steps`` per env (SB3's default 2048) times
+    ``n_envs``; DQN: ``train_freq`` steps (default 4) times ``n_envs``; None when DQN's
+    ``train_freq`` counts episodes."""
+    if agent == "ppo":
+        return int(hyperparams.get("n_steps", 2048)) * n_envs
+    freq = hyperparams.get("train_freq", 4)
+    if isinstance(freq, list | tuple):
+        if len(freq) != 2 or str(freq[1]) != "step":
+            return None
+        freq = freq[0]
+    return int(freq) * n_envs
+
+
+def planned_timesteps(done: int, asked: int, unit: int | None) -> int:
+    """The decisions a run trains when asked for ``asked`` and ``done`` are trained: whole
+    collections of ``unit`` from ``done`` on (``asked`` itself when unit is None)."""
+    if done >= asked:
+        return done
+    if unit is None:
+        return asked
+    return done + -(-(asked - done) // unit) * unit
+
+
 def valid_hyperparameters(agent: str) -> list[str]:
     """Constructor arguments of the SB3 algorithm that a user may set."""
     skip = {

@@ -24,6 +24,7 @@ from intergreen.agents.runenv import (
     policy_run_env,
     recorded_env,
 )
+from intergreen.common import fmt_spread
 from intergreen.seeds import episode_seeds
 from intergreen.workers import CrashSafePool
 
@@ -56,12 +57,14 @@ def _recorded_env(controller: Any, checkpoint: str | None = None) -> RunEnv | No
     """What a controller's run recorded about its env, without loading its model (the model
     is chosen here so a bad ``checkpoint`` fails before any episode runs)."""
     from intergreen.agents.policy import model_path
-    from intergreen.junctions.baselines import is_baseline
+    from intergreen.junctions.baselines import controller_not_found, is_baseline
 
     if not isinstance(controller, str | Path):
         return getattr(controller, "run_env", None)
     if is_baseline(str(controller)):
         return None
+    if not Path(controller).exists():  # a typo of a baseline, or a missing run folder
+        raise controller_not_found(str(controller))
     return recorded_env(model_path(controller, checkpoint).parent)
 
 
@@ -207,12 +210,13 @@ def _task_label(controller: Any) -> str:
 
 
 def summary_table(results: pd.DataFrame, metric: str = "avg_waiting_time") -> pd.DataFrame:
-    """mean ± std of a metric: rows = controllers, columns = demand levels."""
+    """mean ± std of a metric: rows = controllers, columns = demand levels (``± n/a`` for a
+    single episode, whose spread is unknown)."""
     grouped = results.groupby(["controller", "demand"], sort=False)[metric]
     stats = grouped.agg(["mean", "std", "count"]).reset_index()
     stats["cell"] = [
-        f"{m:.2f} ± {0.0 if pd.isna(s) else s:.2f}"
-        for m, s in zip(stats["mean"], stats["std"], strict=True)
+        fmt_spread(m, s, n)
+        for m, s, n in zip(stats["mean"], stats["std"], stats["count"], strict=True)
     ]
     order = list(dict.fromkeys(results["demand"]))
     table = stats.pivot(index="controller", columns="demand", values="cell")[order]

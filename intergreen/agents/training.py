@@ -33,6 +33,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from intergreen.agents.checkpoints import (
+    checkpoint_dir,
     latest_checkpoint,
     load_replay_buffer,
     read_learner_state,
@@ -46,13 +47,15 @@ from intergreen.agents.config import (
     AgentConfigError,
     TrainConfig,
     algorithm_class,
+    collection_unit,
+    planned_timesteps,
 )
 from intergreen.agents.episodes import EpisodeStream, StreamState, same_observations
 from intergreen.agents.rundir import RunDirError, load_run_config, prepare_run_dir, read_run_record
 from intergreen.agents.runlogs import run_logger, start_afresh, truncate_metrics
 from intergreen.agents.validation import Validator, clear_best
 from intergreen.common import atomic_path, atomic_write
-from intergreen.errors import format_validation_error
+from intergreen.errors import Interrupted, format_validation_error
 from intergreen.seeds import episode_seed
 
 
@@ -244,6 +247,35 @@ def _resume_model(config: TrainConfig, run_dir: Path, checkpoint: dict[str, Any]
     return model
 
 
+def _interrupted(run_dir: Path, step: int) -> str:
+    """What a Ctrl-C during training leaves: the decision reached and the newest checkpoint
+    (``--resume`` continues from it exactly; the decisions after it are trained again)."""
+    info = latest_checkpoint(run_dir)
+    saved = (
+        f"the newest checkpoint is at decision {info['step']:,} "
+        f"({checkpoint_dir(run_dir) / info['model']}); --resume continues from there"
+        if info is not None
+        else "no checkpoint was saved yet (one is taken every --checkpoint-every decisions)"
+    )
+    return f"training stopped at decision {step:,}; {saved}"
+
+
+def _say_rounding(config: TrainConfig, hp: dict[str, Any], unit: int | None, planned: int) -> None:
+    """Before training: the run trains whole collections, so more decisions than asked."""
+    from rich.console import Console
+
+    per_env = "n_steps" if config.agent == "ppo" else "train_freq"
+    envs = f" x {config.n_envs} envs" if config.n_envs > 1 else ""
+    Console(stderr=True, highlight=False).print(
+        f"note: {config.agent.upper()} collects {unit:,} decisions at a time "
+        f"({per_env} {hp.get(per_env, unit // config.n_envs)}{envs}) and stops only between "
+        f"collections: training {planned:,} decisions for the {config.timesteps:,} asked "
+        f"(give --timesteps as a multiple of {unit:,} to train exactly that)",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
 def train(
     agent: str,
     junction: str = "gm_a56",
@@ -372,10 +404,14 @@ def train(
             episodes = 0
             remaining = config.timesteps
         model.set_logger(logger)
+        unit = collection_unit(config.agent, hp, config.n_envs)
+        planned = planned_timesteps(model.num_timesteps, config.timesteps, unit)
+        if progress and planned != config.timesteps and remaining > 0:
+            _say_rounding(config, hp, unit, planned)
         callback = _callback_class()(
             run_dir,
             config.checkpoint_every,
-            config.timesteps,
+            planned,
             progress,
             time_limit,
             episodes,
@@ -384,11 +420,14 @@ def train(
         start = time.perf_counter()
         start_steps = model.num_timesteps
         if remaining > 0:
-            model.learn(
-                total_timesteps=remaining,
-                callback=callback,
-                reset_num_timesteps=checkpoint is None,
-            )
+            try:
+                model.learn(
+                    total_timesteps=remaining,
+                    callback=callback,
+                    reset_num_timesteps=checkpoint is None,
+                )
+            except KeyboardInterrupt:
+                raise Interrupted(_interrupted(run_dir, model.num_timesteps)) from None
         # the final model is a validation point too (unless the last collection began at it)
         if validator is not None and validator.last_step() != model.num_timesteps:
             validator.validate(model, model.num_timesteps)

@@ -101,6 +101,11 @@ def validate_counts(
     """
     where = _where(source)
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing and all(c in df.columns for c in TFGM_COLUMNS):
+        raise CountsError(
+            f"{where}: this is a TfGM rawpvr export, not a long-format counts CSV; "
+            f"give it as --counts tfgm:{source if source is not None else 'PATH'}"
+        )
     if missing:
         raise CountsError(
             f"{where}: missing column(s) {', '.join(repr(c) for c in missing)}; "

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from intergreen.calibration.holdout import CountsSplit, describe_days, split_cou
 from intergreen.calibration.tag import TagValidation
 from intergreen.calibration.validate import ModelCheck, check_model
 from intergreen.calibration.vehicle_mix import parse_vehicle_mix, site_vehicle_mix
+from intergreen.common import temp_folder
 from intergreen.junctions.catalog import resolve_junction
 from intergreen.junctions.demand import junction_folder, load_assumptions, user_demand_dir
 from intergreen.junctions.spec import JunctionSpec
@@ -222,7 +222,7 @@ def run_calibration(
     if out.exists() and not out.is_dir():
         raise CalibrationError(f"--out {out}: exists and is not a folder")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    tmp = temp_folder(out.parent, f".{out.name}.tmp-")
     try:
         t = time.perf_counter()
         check = check_model(

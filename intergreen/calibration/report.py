@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +34,7 @@ from matplotlib.figure import Figure
 from intergreen.calibration.flows import HourlyProfile
 from intergreen.calibration.geh import GEH_TARGET_SHARE, GEH_THRESHOLD, GehSummary, geh_summary
 from intergreen.calibration.tag import TAG_SOURCE, TagValidation
+from intergreen.common import temp_folder
 
 __all__ = [
     "ASSUMPTIONS",
@@ -440,7 +440,7 @@ def write_calibration_report(
     summary = geh_summary(df, threshold=threshold, target_share=target_share, n_worst=10)
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
+    tmp = temp_folder(out_dir.parent, f".{out_dir.name}.tmp-")
     try:
         plot_scatter(summary, tmp / "observed_vs_modelled.png", observed_label)
         plot_geh(summary, tmp / "geh_per_count.png")

@@ -54,6 +54,8 @@ def compare_command(
         ex = make_executor(executor, workers, address)
     except ImportError as e:
         raise OptionError(str(e)) from None
+    if address is not None:  # join the cluster now: no cluster is one line, before any bar
+        ex.connect()  # type: ignore[union-attr]
     with Progress(
         TextColumn("[bold]runs"),
         BarColumn(),

@@ -82,19 +82,38 @@ class RayExecutor:
         self.address = address
         self.num_cpus = num_cpus
         self.workers = 0
+        self._started = False
+
+    def connect(self) -> bool:
+        """Start or join Ray unless it runs already; True when this executor started it.
+
+        Raises:
+            OptionError: ``address`` names no running cluster (one line saying how to start
+                one).
+        """
+        import ray
+
+        if ray.is_initialized():
+            return self._started
+        kwargs: dict[str, Any] = {"address": self.address, "log_to_driver": False}
+        if self.address is None and self.num_cpus is not None:
+            kwargs["num_cpus"] = self.num_cpus
+        try:
+            ray.init(**kwargs)
+        except ConnectionError:  # --address auto with no cluster running
+            raise OptionError(
+                f"--address {self.address}: no Ray cluster is running to join; start one "
+                "with `ray start --head`, or drop --address to run a local Ray"
+            ) from None
+        self._started = True
+        return True
 
     def run(
         self, fn: Callable[[Any], Any], tasks: Sequence[Any], on_crash: Callable[[Any, str], Any]
     ) -> Iterator[tuple[int, Any]]:
         import ray
 
-        owns = False
-        if not ray.is_initialized():
-            kwargs: dict[str, Any] = {"address": self.address, "log_to_driver": False}
-            if self.address is None and self.num_cpus is not None:
-                kwargs["num_cpus"] = self.num_cpus
-            ray.init(**kwargs)
-            owns = True
+        owns = self.connect()
         self.workers = int(ray.cluster_resources().get("CPU", 1))
         try:
             refs = {}

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from intergreen.common import atomic_path, atomic_write
-from intergreen.errors import IntergreenError
+from intergreen.errors import IntergreenError, Interrupted
 from intergreen.experiments.grid import EvalPlan, GridConfig, RunCell
 from intergreen.version import __version__
 
@@ -397,13 +397,22 @@ def run_batch(
         if progress:
             progress(skipped, len(tasks), None)
         finished = skipped
-        for _, outcome in executor.run(execute, todo, _crashed):
-            outcomes.append(outcome)
-            finished += 1
-            if progress:
-                progress(finished, len(tasks), outcome)
-            if outcome.errno == errno.ENOSPC:
-                raise _os_error(out, OSError(errno.ENOSPC, "No space left on device"))
+        runs = executor.run(execute, todo, _crashed)
+        try:
+            for _, outcome in runs:
+                outcomes.append(outcome)
+                finished += 1
+                if progress:
+                    progress(finished, len(tasks), outcome)
+                if outcome.errno == errno.ENOSPC:
+                    raise _os_error(out, OSError(errno.ENOSPC, "No space left on device"))
+        except KeyboardInterrupt:  # count on disk, once the workers have stopped: a run
+            runs.close()  # can finish in a worker before its outcome reaches this loop
+            complete = sum(is_complete(t.folder, t.plan, t.kind) for t in tasks)
+            raise Interrupted(
+                f"{complete} of {len(tasks)} runs complete in {out} (kept); re-run the same "
+                "command to run the other ones"
+            ) from None
         try:
             collect(grid, out)
         except OSError as e:

@@ -208,6 +208,23 @@ def baseline_record(name: str, junction: JunctionSpec) -> dict[str, Any]:
     return {"tuned_file": str(pf.path), **{k: pf.doc[k] for k in keep if k in pf.doc}}
 
 
+def controller_not_found(name: str) -> OptionError:
+    """The error for a controller that is neither a baseline nor an existing run folder or
+    model zip: a path-like name (``runs/x``, ``x.zip``) says the path does not exist, any
+    other name gets a did-you-mean among the baselines."""
+    if "/" in name or "\\" in name or name.endswith(".zip"):
+        return OptionError(
+            f"controller {name}: no such run folder or model file (train one with "
+            f"`intergreen train --out {name.removesuffix('/model.zip')}`, or check the path)"
+        )
+    close = get_close_matches(baseline_key(name).removesuffix(TUNED), list(BASELINES), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return OptionError(
+        f"unknown controller {name!r}{hint}; baselines: {', '.join(BASELINES)}, "
+        "or the path of a run folder or model.zip"
+    )
+
+
 def parameter_names(name: str) -> list[str]:
     """The keyword parameters of a baseline, e.g. ``['extension', 'max_green']``."""
     init = BASELINES[baseline_key(name)].__init__
@@ -223,9 +240,7 @@ def make_baseline(name: str, **params: Any) -> Policy:
     tuned = key.endswith(TUNED)
     key = key.removesuffix(TUNED)
     if key not in BASELINES:
-        close = get_close_matches(key, list(BASELINES), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise OptionError(f"unknown controller {name!r}{hint}; baselines: {', '.join(BASELINES)}")
+        raise controller_not_found(name)
     valid = parameter_names(key)
     for p in params:
         if p not in valid:
@@ -239,8 +254,9 @@ def make_baseline(name: str, **params: Any) -> Policy:
         return TunedBaseline(key, **params)
     try:
         return BASELINES[key](**params)
-    except TypeError as e:
-        raise OptionError(f"controller {key}: {e}") from None
+    except (TypeError, ValueError) as e:  # e.g. --param seed=abc for random
+        given = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        raise OptionError(f"controller {key}: bad parameter value ({given}): {e}") from None
 
 
 __all__ = [
@@ -254,6 +270,7 @@ __all__ = [
     "VehicleActuated",
     "parameter_names",
     "baseline_record",
+    "controller_not_found",
     "is_baseline",
     "make_baseline",
     "stage_crossings",

@@ -27,13 +27,17 @@ from __future__ import annotations
 import contextlib
 import difflib
 import importlib.metadata
+import importlib.util
 import inspect
 import math
+import os
 import re
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -42,6 +46,10 @@ from intergreen.errors import IntergreenError
 from intergreen.frames import FIELDS, SensorFrame
 
 ENTRY_POINT_GROUP = "intergreen.rewards"
+#: Modules of user rewards every process imports on the registry's first use: module names
+#: (importable from the working folder or ``sys.path``) or ``.py`` paths, separated by commas.
+#: ``intergreen --reward-module NAME`` adds to it, so worker processes see the rewards too.
+REWARD_MODULES_ENV = "INTERGREEN_REWARD_MODULES"
 #: A reward's version when it states none.
 DEFAULT_VERSION = "1"
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
@@ -373,7 +381,7 @@ class Registry:
             eps = importlib.metadata.entry_points(group=self._group)
         except Exception as e:  # a broken installed distribution must not break the built-ins
             self._plugin_errors["*"] = f"could not list entry points: {e}"
-            return
+            eps = []
         for ep in sorted(eps, key=lambda e: e.name):
             dist = getattr(getattr(ep, "dist", None), "name", None) or "unknown package"
             where = f"plugin {ep.name!r} (package {dist}, entry point {ep.value!r})"
@@ -392,6 +400,62 @@ class Registry:
                 if self._entries[n].source == "built-in":
                     self._entries[n].source = where
             self._plugin_names |= added
+
+        for spec in reward_modules():
+            try:
+                self.load_module(spec)
+            except RewardError as e:
+                self._plugin_errors[spec] = str(e)
+                warnings.warn(str(e), RuntimeWarning, stacklevel=3)
+
+    def load_module(self, spec: str) -> list[str]:
+        """Import a module of user rewards (``@registry.register`` at its top level): a module
+        name importable from the working folder or ``sys.path`` (``my_rewards``), or a ``.py``
+        path. Returns the names it registered (none when it was imported before).
+
+        Raises:
+            RewardError: no such module or file, or the module failed on import.
+        """
+        before = set(self._entries)
+        where = f"module {spec}"
+        try:
+            if spec.endswith(".py"):
+                path = Path(spec).resolve()
+                if not path.is_file():
+                    raise RewardError(f"reward module {spec}: no such file")
+                name = f"_intergreen_rewards_{path.stem}_{abs(hash(str(path))):x}"
+                if name not in sys.modules:
+                    found = importlib.util.spec_from_file_location(name, path)
+                    module = importlib.util.module_from_spec(found)  # type: ignore[arg-type]
+                    sys.modules[name] = module
+                    try:
+                        found.loader.exec_module(module)  # type: ignore[union-attr]
+                    except BaseException:
+                        del sys.modules[name]
+                        raise
+            else:
+                cwd = os.getcwd()
+                if cwd not in sys.path:  # the console script does not search the working folder
+                    sys.path.append(cwd)
+                importlib.import_module(spec)
+        except RewardError:
+            raise
+        except ModuleNotFoundError as e:
+            if e.name != spec.split(".")[0] and e.name != spec:
+                raise RewardError(f"reward module {spec} failed to import: {e}") from None
+            raise RewardError(
+                f"reward module {spec!r}: no such module in the working folder or on "
+                "PYTHONPATH (give the module's name from its folder, or the path of its .py file)"
+            ) from None
+        except Exception as e:
+            raise RewardError(
+                f"reward module {spec} failed to import: {type(e).__name__}: {e}"
+            ) from None
+        added = sorted(set(self._entries) - before)
+        for n in added:
+            if self._entries[n].source == "built-in":
+                self._entries[n].source = where
+        return added
 
     def reload_plugins(self) -> None:
         """Forget plugin rewards and errors, then scan the entry points again (after
@@ -641,6 +705,23 @@ def unregister(name: str) -> None:
     REGISTRY.unregister(name)
 
 
+def reward_modules() -> list[str]:
+    """The user reward modules named in ``$INTERGREEN_REWARD_MODULES`` (comma-separated)."""
+    return [m.strip() for m in os.environ.get(REWARD_MODULES_ENV, "").split(",") if m.strip()]
+
+
+def load_reward_modules(specs: Sequence[str]) -> list[str]:
+    """Import user reward modules into the process-wide registry now and add them to
+    ``$INTERGREEN_REWARD_MODULES``, so that the worker processes started later import them
+    too; returns the names registered (RewardError for a missing or failing module)."""
+    added: list[str] = []
+    for spec in specs:
+        added += REGISTRY.load_module(spec)
+    known = reward_modules()
+    os.environ[REWARD_MODULES_ENV] = ",".join(known + [s for s in specs if s not in known])
+    return added
+
+
 def reload_plugins() -> None:
     REGISTRY.reload_plugins()
 
@@ -653,6 +734,7 @@ __all__ = [
     "DEFAULT_VERSION",
     "ENTRY_POINT_GROUP",
     "REGISTRY",
+    "REWARD_MODULES_ENV",
     "BaseReward",
     "FunctionReward",
     "Registry",
@@ -662,12 +744,14 @@ __all__ = [
     "check_value",
     "describe",
     "get",
+    "load_reward_modules",
     "names",
     "plugin_errors",
     "register",
     "reload_plugins",
     "resolve_reward",
     "reward_metadata",
+    "reward_modules",
     "reward_version",
     "unregister",
 ]

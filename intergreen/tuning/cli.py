@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from intergreen.cli_common import parse_params, split_list
+from intergreen.common import fmt_number
 
 
 def tune_command(
@@ -96,7 +97,7 @@ def tune_command(
     if best is not None:
         console.print(
             f"best: {best['id']} {best['output']:.2f} s at cost {best['cost']:,.0f}: "
-            + ", ".join(f"{k}={v}" for k, v in best["values"].items())
+            + ", ".join(f"{k}={fmt_number(v)}" for k, v in best["values"].items())
         )
     if result.report is not None:
         console.print(f"report: {result.report}")

@@ -27,7 +27,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from intergreen.common import NotWritableError, atomic_write, ensure_writable, parse_duration
+from intergreen.common import (
+    NotWritableError,
+    atomic_write,
+    ensure_writable,
+    fmt_number,
+    parse_duration,
+)
 from intergreen.errors import IntergreenError
 from intergreen.tuning.agent_spaces import (
     DEFAULT_TIMESTEPS,
@@ -532,14 +538,10 @@ class _Bar:
         if not self.enabled:
             return
         what = f"{t['output']:.2f} s" if t["status"] == "done" else f"FAILED ({t.get('error')})"
-        vals = ", ".join(f"{k}={_fmt(v)}" for k, v in t["values"].items())
+        vals = ", ".join(f"{k}={fmt_number(v)}" for k, v in t["values"].items())
         self.progress.console.print(
             f"{t['id']}: wait {what}, cost {t['cost']:,.0f} | {vals}", highlight=False
         )
-
-
-def _fmt(v: Any) -> str:
-    return f"{v:.3g}" if isinstance(v, float) else str(v)
 
 
 __all__ = [

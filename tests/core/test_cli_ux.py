@@ -1,0 +1,496 @@
+"""What a user meets at the command line (issue 20, items 7-12): messages that say what to do,
+the version, progress and numbers as people read them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from intergreen.cli import main
+from intergreen.version import __version__
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run ``intergreen ARGS`` in this process; (exit code, stdout, stderr)."""
+    try:
+        main(args)
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_error_line(code: int, out: str, err: str) -> str:
+    """The single ``error: ...`` line of a user error (exit code 2, no traceback)."""
+    assert code == 2, (out, err)
+    assert "Traceback" not in out + err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["--version"], capsys)
+    assert code == 0
+    assert out.strip() == f"intergreen {__version__}"
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["evaluate", "vehicle-actuatd", "--episodes", "1"],
+         ["unknown controller 'vehicle-actuatd'", "did you mean 'vehicle-actuated'"]),
+        (["evaluate", "runs/nonexistent", "--episodes", "1"],
+         ["runs/nonexistent: no such run folder or model file"]),
+        (["simulate", "--controller", "runs/nonexistent", "--duration", "10"],
+         ["runs/nonexistent: no such run folder or model file"]),
+        (["simulate", "--controller", "vehicle-actuatd", "--duration", "10"],
+         ["did you mean 'vehicle-actuated'"]),
+        (["simulate", "--param", "max_gren=40", "--duration", "10"],
+         ["unknown parameter 'max_gren'", "did you mean 'max_green'", "valid: extension"]),
+        (["simulate", "--param", "max_green=abc", "--duration", "10"],
+         ["max_green", "expected seconds > 0", "'abc'"]),
+        (["simulate", "--controller", "random", "--param", "seed=abc", "--duration", "10"],
+         ["controller random", "seed='abc'"]),
+    ],
+)  # fmt: skip
+def test_controller_messages(
+    capsys: pytest.CaptureFixture[str], args: list[str], words: list[str]
+) -> None:
+    line = one_error_line(*run_cli(args, capsys))
+    for w in words:
+        assert w in line, line
+
+
+def test_calibrate_suggests_tfgm_prefix(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    raw = tmp_path / "rawpvr.csv"
+    raw.write_text(
+        "date,Site ID,LaneNumber,LaneDescription,LaneDirection,DirectionDescription,Volume,Flags\n"
+        "01/02/18 00:00:00,00001415,1,NB_NS,1,North,12,0\n"
+    )
+    line = one_error_line(
+        *run_cli(["calibrate", "--counts", str(raw), "--out", str(tmp_path / "c")], capsys)
+    )
+    assert "TfGM rawpvr export" in line
+    assert f"--counts tfgm:{raw}" in line
+    assert not (tmp_path / "c").exists()
+
+
+def test_ray_address_without_cluster_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("ray")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    line = one_error_line(
+        *run_cli(
+            ["compare", "study_quick", "--out", str(tmp_path / "r"), "--executor", "ray",
+             "--address", "auto"],
+            capsys,
+        )
+    )  # fmt: skip
+    assert "--address auto: no Ray cluster" in line
+    assert "ray start --head" in line and "drop --address" in line
+
+
+# ----- item 12: set-up and docs ---------------------------------------------------------------
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_install_has_no_license_deprecation() -> None:
+    """setuptools warns on ``project.license`` as a table (twice per install): an SPDX string
+    and a setuptools that reads it leave the configuration warning-free."""
+    import tomllib
+    import warnings
+
+    from setuptools.config.pyprojecttoml import apply_configuration
+    from setuptools.dist import Distribution
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert isinstance(pyproject["project"]["license"], str)
+    assert "setuptools>=77" in pyproject["build-system"]["requires"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        apply_configuration(Distribution(), ROOT / "pyproject.toml")
+    assert [str(w.message) for w in caught] == []
+
+
+def test_saved_files_and_folders_follow_the_umask(tmp_path: Path) -> None:
+    """Calibrated demands and reports are written through atomic_write and temp_folder:
+    readable by others as a plain open/mkdir would make them, not tempfile's 0600/0700."""
+    import os
+    import stat
+
+    from intergreen.common import atomic_write, temp_folder
+
+    old = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "demands" / "gm_a56" / "x.yaml", "a: 1\n")
+        folder = temp_folder(tmp_path, ".report-")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "demands" / "gm_a56" / "x.yaml").stat().st_mode) == 0o644
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+
+
+def test_readme_states_the_default_decision_timing() -> None:
+    """The README's timing sentence follows the code: JunctionEnv's default and the presets
+    that use another timing."""
+    import inspect
+
+    import yaml
+
+    from intergreen.junctions.env import JunctionEnv
+
+    default = inspect.signature(JunctionEnv.__init__).parameters["decisions"].default
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"`{default}` is the environment's default" in readme
+    presets = yaml.safe_load((ROOT / "intergreen/agents/presets.yaml").read_text())
+    other = [n for n, p in presets.items() if p.get("env", {}).get("decisions", default) != default]
+    assert other == ["dqn", "ppo"]
+    assert (
+        "the `dqn` and `ppo` presets, and so `intergreen train` without `--preset`, use "
+        "`every_interval`"
+    ) in readme
+
+
+def test_study_quick_comment_matches_what_it_runs() -> None:
+    """The grid's comment says how many training episodes its decisions make."""
+    import re
+
+    import yaml
+
+    from intergreen.junctions.catalog import resolve_junction
+
+    path = ROOT / "intergreen/experiments/configs/study_quick.yaml"
+    text = path.read_text()
+    grid = yaml.safe_load(text)
+    presets = yaml.safe_load((ROOT / "intergreen/agents/presets.yaml").read_text())
+    assert presets[grid["agents"]["dqn"]["preset"]]["env"]["decisions"] == "every_interval"
+    step = resolve_junction(grid["junction"]).timing.decision_interval  # one decision, s
+    timesteps = grid["training"]["timesteps"]
+    episodes = timesteps * step / grid["episode_duration"]
+    comment = " ".join(line.lstrip("# ") for line in text.splitlines() if line.startswith("#"))
+    m = re.search(r"(\d[\d ]*) decisions per run \(about ([\d.]+) training episodes of (\d+) s",
+                  comment)  # fmt: skip
+    assert m is not None, comment
+    assert int(m.group(1).replace(" ", "")) == timesteps
+    assert float(m.group(2)) == round(episodes, 1)
+    assert int(m.group(3)) == grid["episode_duration"]
+
+
+def test_bench_skips_sumo_rl_when_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make bench` without the optional sumo-rl: one line saying (c) is skipped."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("env_tp", ROOT / "benchmarks/env_throughput.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setitem(sys.modules, "sumo_rl", None)  # find_spec then finds nothing
+    why = module.sumo_rl_missing()
+    assert why is not None and "sumo-rl is not installed: skipping (c)" in why
+    assert "intergreen[benchmark]" in why
+
+
+# ----- item 7: numbers as people read them ------------------------------------------------------
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0.0001331479454434271, "1.33e-4"), (0.0133, "0.0133"), (0.98, "0.98"), (1024, "1024"),
+     (999.5, "1000"), (12345.678, "12346"), (2.05e6, "2.05e6"), (1e-5, "1e-5"), ("tanh", "tanh"),
+     (True, "True"), (0.0, "0")],
+)  # fmt: skip
+def test_fmt_number(value: object, text: str) -> None:
+    from intergreen.common import fmt_number
+
+    assert fmt_number(value) == text
+
+
+def test_single_episode_spread_is_na() -> None:
+    import pandas as pd
+
+    from intergreen.agents.evaluation import summary_table
+
+    rows = [
+        {"controller": "a", "demand": "low", "avg_waiting_time": 42.58},
+        {"controller": "b", "demand": "low", "avg_waiting_time": 10.0},
+        {"controller": "b", "demand": "low", "avg_waiting_time": 12.0},
+    ]
+    table = summary_table(pd.DataFrame(rows))
+    assert table.loc["a", "low"] == "42.58 ± n/a"
+    assert table.loc["b", "low"] == "11.00 ± 1.41"
+
+
+def test_library_warnings_are_one_line_each() -> None:
+    """stable-baselines3's multi-line UserWarning (a PPO minibatch that does not divide the
+    rollout) prints as one line naming the package, without a site-packages path; the same
+    printer runs in the worker processes of CrashSafePool."""
+    import subprocess
+    import sys
+
+    code = (
+        "import gymnasium as gym\n"
+        "from intergreen.common import folded_warnings\n"
+        "from stable_baselines3 import PPO\n"
+        "with folded_warnings():\n"
+        "    PPO('MlpPolicy', gym.make('CartPole-v1'), n_steps=100, batch_size=64, device='cpu')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [x for x in done.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("warning (stable_baselines3): You have specified a mini-batch")
+    assert "site-packages" not in done.stderr and "warnings.warn(" not in done.stderr
+
+
+def test_worker_warnings_are_one_line(capfd: pytest.CaptureFixture[str]) -> None:
+    from intergreen.workers import CrashSafePool
+
+    with CrashSafePool(1, "spawn") as pool:
+        pool.submit("w", _warn, "first line\n  second line")
+        (outcome,) = pool.wait()
+    assert outcome.error is None and outcome.result == 1
+    err = capfd.readouterr().err
+    assert "warning (test_cli_ux): first line second line" in err
+
+
+def _warn(text: str) -> int:
+    import warnings
+
+    warnings.warn(text, UserWarning, stacklevel=1)
+    return 1
+
+
+# ----- item 9: train what is said ---------------------------------------------------------------
+def test_train_says_it_rounds_to_whole_rollouts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """PPO stops only between rollouts: 200 decisions asked with n_steps 128 trains 256, and
+    the command says so before training."""
+    import json
+
+    from intergreen.agents.config import collection_unit, planned_timesteps
+
+    assert collection_unit("ppo", {"n_steps": 1024}, 2) == 2048
+    assert planned_timesteps(0, 5000, 2048) == 6144  # the issue's run
+    assert planned_timesteps(0, 4096, 2048) == 4096
+    assert collection_unit("dqn", {"train_freq": [1, "episode"]}, 1) is None
+    out = tmp_path / "ppo"
+    code, stdout, err = run_cli(
+        ["train", "--agent", "ppo", "--timesteps", "200", "--hp", "n_steps=128",
+         "--hp", "batch_size=64", "--env", "duration=60", "--out", str(out)],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "training 256 decisions for the 200 asked" in " ".join(err.split())
+    assert json.loads((out / "done.json").read_text())["timesteps"] == 256
+
+
+# ----- item 8: Ctrl-C says what was saved -------------------------------------------------------
+def test_ctrl_c_in_train_says_what_was_saved_and_how_to_resume(tmp_path: Path) -> None:
+    import os
+    import shlex
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "dqn run"
+    args = ["train", "--agent", "dqn", "--timesteps", "100000", "--checkpoint-every", "150",
+            "--env", "duration=60", "--hp", "learning_starts=50", "--out", str(out)]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "intergreen.cli", *args], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "checkpoints" / "latest.json").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.2)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    text = " ".join(stderr.split())
+    assert "interrupted: training stopped at decision" in text
+    assert "the newest checkpoint is at decision" in text
+    assert "--resume continues from there" in text
+    command = stderr.split("resume with: ", 1)[1].strip()
+    assert shlex.split(command) == [
+        "intergreen", "train", "--agent", "dqn", "--out", str(out), "--timesteps", "100000",
+        "--hp", "learning_starts=50", "--env", "duration=60", "--checkpoint-every", "150",
+        "--resume",
+    ]  # fmt: skip
+
+
+TINY_GRID = """name: tiny
+junction: gm_a56
+rewards: [queue]
+agents:
+  dqn:
+    preset: dqn
+    hyperparams: {learning_starts: 20}
+train_demands: [low]
+seeds: [1, 2]
+training:
+  timesteps: 60
+  n_envs: 1
+  checkpoint_every: 1000
+evaluation:
+  demands: [low]
+  episodes: 1
+baselines: [vehicle-actuated]
+episode_duration: 36
+"""
+
+
+def test_ctrl_c_in_compare_counts_the_runs_on_disk(tmp_path: Path) -> None:
+    """Interrupted after some runs finished: the count is of the runs complete on disk."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from intergreen.experiments.grid import load_grid
+    from intergreen.experiments.runner import is_complete, plan_tasks
+
+    grid = tmp_path / "tiny.yaml"
+    grid.write_text(TINY_GRID)
+    out = tmp_path / "results"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "intergreen.cli", "compare", str(grid), "--out", str(out),
+         "--workers", "1", "--no-report"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    tasks = plan_tasks(load_grid(str(grid)), out)
+    try:
+        deadline = time.monotonic() + 120
+        while sum(is_complete(t.folder, t.plan, t.kind) for t in tasks) < 1:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C in a terminal: every process
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    complete = sum(is_complete(t.folder, t.plan, t.kind) for t in tasks)
+    m = re.search(r"interrupted: (\d+) of (\d+) runs complete", " ".join(stderr.split()))
+    assert m is not None, stderr
+    assert (int(m.group(1)), int(m.group(2))) == (complete, len(tasks))
+    assert complete >= 1
+
+
+# ----- item 11: user rewards on the command line -------------------------------------------------
+USER_REWARDS = '''
+import numpy as np
+
+from intergreen.rewards import registry
+
+
+@registry.register("ux_long_queues", fields=("halting",))
+def ux_long_queues(frames, context, *, threshold: float = 5.0) -> float:
+    """Minus the number of lanes queueing more than `threshold` vehicles."""
+    return -float(np.sum(frames[-1].halting > threshold))
+'''
+
+
+@pytest.fixture
+def user_rewards(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A folder holding ``ux_rewards.py``, as the working folder; the reward and the module
+    are forgotten afterwards."""
+    import sys
+
+    from intergreen.rewards import registry
+    from intergreen.rewards.registry import REWARD_MODULES_ENV
+
+    (tmp_path / "ux_rewards.py").write_text(USER_REWARDS)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(REWARD_MODULES_ENV, raising=False)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    yield tmp_path
+    registry.unregister("ux_long_queues")
+    for name in [m for m in sys.modules if "ux_rewards" in m]:
+        del sys.modules[name]
+
+
+def test_reward_module_makes_user_rewards_visible(
+    user_rewards: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    from intergreen.rewards.registry import REWARD_MODULES_ENV
+
+    line = one_error_line(*run_cli(["rewards", "show", "ux_long_queues"], capsys))
+    assert "unknown reward 'ux_long_queues'" in line
+    code, out, err = run_cli(
+        ["--reward-module", "ux_rewards", "rewards", "show", "ux_long_queues"], capsys
+    )
+    assert code == 0, err
+    assert "Minus the number of lanes queueing" in out
+    assert "module ux_rewards" in out  # its source
+    assert "threshold" in out and "5.0" in out
+    assert os.environ[REWARD_MODULES_ENV] == "ux_rewards"  # for worker processes
+    code, out, err = run_cli(["--reward-module", "ux_rewards", "rewards", "list"], capsys)
+    assert code == 0 and "ux_long_queues" in out
+
+
+def test_reward_module_trains_and_evaluates(
+    user_rewards: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    run = user_rewards / "run"
+    code, _, err = run_cli(
+        ["--reward-module", "ux_rewards", "train", "--agent", "dqn", "--reward", "ux_long_queues",
+         "--timesteps", "64", "--env", "duration=30", "--out", str(run)],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads((run / "config.json").read_text())["config"]["reward"] == "ux_long_queues"
+    csv_path = user_rewards / "eval.csv"
+    code, out, err = run_cli(
+        ["--reward-module", "ux_rewards", "evaluate", str(run),
+         "--episodes", "1", "--demands", "low", "--baselines", "vehicle-actuated",
+         "--duration", "30", "--workers", "2", "--reward", "ux_long_queues",
+         "--output", str(csv_path), "--timelines", "0"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    import pandas as pd
+
+    assert pd.read_csv(csv_path)["reward_ux_long_queues"].notna().all()
+
+
+def test_reward_module_from_a_file(user_rewards: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from intergreen.rewards import registry
+
+    path = user_rewards / "sub" / "ux_rewards_file.py"
+    path.parent.mkdir()
+    path.write_text(USER_REWARDS.replace('"ux_long_queues"', '"ux_file_reward"'))
+    try:
+        code, out, err = run_cli(["--reward-module", str(path), "rewards", "show",
+                                  "ux_file_reward"], capsys)  # fmt: skip
+        assert code == 0, err
+        assert f"module {path}" in out.replace("\n", "")
+    finally:
+        registry.unregister("ux_file_reward")
+
+
+def test_bad_reward_module_is_one_line(
+    user_rewards: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = one_error_line(*run_cli(["--reward-module", "no_such_mod", "rewards", "list"], capsys))
+    assert "reward module 'no_such_mod': no such module" in line
