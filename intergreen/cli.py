@@ -169,6 +169,9 @@ def simulate(
     if param_file is not None:
         params = {**params_for(param_file, controller), **params}
     policy = load_controller(controller, params, seed)
+    choice = getattr(policy, "choice", None)  # a trained agent: which of its run's models
+    if choice is not None and choice.checkpoint in ("best", "latest"):
+        console.print(f"{controller}: {choice.describe()}", markup=False, highlight=False)
     env_options: dict[str, Any] = {}
     if stages:
         env_options["action_stages"] = [x.strip() for x in stages.split(",")]

@@ -184,7 +184,7 @@ def evaluate_command(
     from intergreen.agents.evaluation import STUDY_EPISODES, evaluate, summary_table
     from intergreen.agents.policy import choose_model
     from intergreen.common import ensure_writable
-    from intergreen.junctions.baselines import is_baseline
+    from intergreen.junctions.baselines import controller_not_found, is_baseline
     from intergreen.junctions.episode_output import evaluation_arm_table
 
     if protocol not in (None, "study"):
@@ -200,6 +200,8 @@ def evaluate_command(
     controllers = list(runs) + [b for b in split_list(baselines) if b not in runs]
     for run in runs:  # which model of each run (before any episode: a bad choice fails here)
         if not is_baseline(run):
+            if not Path(run).exists():  # a typo of a baseline, or a missing run folder
+                raise controller_not_found(run)
             choice = choose_model(run, checkpoint)
             default = " (the default: the run has one)" if checkpoint is None else ""
             default = default if choice.checkpoint == "best" else ""

@@ -56,7 +56,7 @@ def _controller(controller: Any, checkpoint: str | None = None) -> tuple[Any, Ru
 def _recorded_env(controller: Any, checkpoint: str | None = None) -> RunEnv | None:
     """What a controller's run recorded about its env, without loading its model (the model
     is chosen here so a bad ``checkpoint`` fails before any episode runs)."""
-    from intergreen.agents.policy import model_path
+    from intergreen.agents.policy import choose_model
     from intergreen.junctions.baselines import controller_not_found, is_baseline
 
     if not isinstance(controller, str | Path):
@@ -65,7 +65,7 @@ def _recorded_env(controller: Any, checkpoint: str | None = None) -> RunEnv | No
         return None
     if not Path(controller).exists():  # a typo of a baseline, or a missing run folder
         raise controller_not_found(str(controller))
-    return recorded_env(model_path(controller, checkpoint).parent)
+    return recorded_env(choose_model(controller, checkpoint).run_dir)
 
 
 def _run(task: tuple[Any, ...]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from intergreen.agents.checkpoints import checkpoint_dir, latest_checkpoint
 from intergreen.agents.curves import best_record
 from intergreen.agents.rundir import (
     BEST_INFO,
@@ -39,6 +40,11 @@ class ModelChoice:
     step: int | None = None
     score: float | None = None
 
+    @property
+    def run_dir(self) -> Path:
+        """The run folder (or the zip's folder) whose config.json describes the model."""
+        return self.path.parent.parent if self.checkpoint == "latest" else self.path.parent
+
     def describe(self) -> str:
         """One line for the user, e.g. ``best checkpoint by validation (step 40000, ...)``."""
         if self.checkpoint == "best":
@@ -47,13 +53,17 @@ class ModelChoice:
         if self.checkpoint == "final":
             at = f"step {self.step}" if self.step is not None else "step unrecorded"
             return f"final model ({at})"
+        if self.checkpoint == "latest":
+            return (f"latest checkpoint (step {self.step}): the run has no {FINAL_MODEL}, it "
+                    "was stopped before the end")  # fmt: skip
         return f"model file {self.path.name}"
 
 
 def choose_model(path: str | Path, checkpoint: str | None = None) -> ModelChoice:
     """The model to load from a run folder: ``checkpoint="best"`` (``best_model.zip``, the best
     by greedy validation score), ``"final"`` (``model.zip``), or None: best when the run has
-    one, else final. A zip path is that model (``checkpoint`` must then be None).
+    one, else final, else (a run stopped before the end) its latest checkpoint. A zip path is
+    that model (``checkpoint`` must then be None).
 
     Raises:
         OptionError: an unknown ``checkpoint``, or one given with a zip path.
@@ -82,6 +92,9 @@ def choose_model(path: str | Path, checkpoint: str | None = None) -> ModelChoice
             raise RunDirError(f"{path}: {BEST_INFO} names {BEST_MODEL}, which is missing")
         return ModelChoice(chosen, "best", int(best["step"]), float(best["score"]))
     final = path / FINAL_MODEL
+    latest = latest_checkpoint(path) if not final.is_file() and checkpoint is None else None
+    if latest is not None:  # a killed run: its newest checkpoint, said aloud by describe()
+        return ModelChoice(checkpoint_dir(path) / latest["model"], "latest", int(latest["step"]))
     if not final.is_file():
         raise RunDirError(f"no trained model at {final}: train one with `intergreen train`")
     return ModelChoice(final, "final", _final_step(path))
@@ -164,8 +177,8 @@ def load_policy(path: str | Path, checkpoint: str | None = None, **_: Any) -> Ag
 
     choice = choose_model(path, checkpoint)
     zip_path = choice.path
-    run_dir = zip_path.parent
-    name = run_dir.name if choice.checkpoint in CHECKPOINTS else zip_path.stem
+    run_dir = choice.run_dir
+    name = run_dir.name if choice.checkpoint != "file" else zip_path.stem
     agent = reward = None
     if (run_dir / "config.json").exists():
         cfg = load_run_config(run_dir)

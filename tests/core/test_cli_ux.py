@@ -291,7 +291,9 @@ def test_train_says_it_rounds_to_whole_rollouts(
 
 
 # ----- item 8: Ctrl-C says what was saved -------------------------------------------------------
-def test_ctrl_c_in_train_says_what_was_saved_and_how_to_resume(tmp_path: Path) -> None:
+def test_ctrl_c_in_train_says_what_was_saved_and_how_to_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import os
     import shlex
     import signal
@@ -328,6 +330,19 @@ def test_ctrl_c_in_train_says_what_was_saved_and_how_to_resume(tmp_path: Path) -
         "--hp", "learning_starts=50", "--env", "duration=60", "--checkpoint-every", "150",
         "--resume",
     ]  # fmt: skip
+    # the killed run has no model.zip: evaluate takes its newest checkpoint and says so
+    import json
+
+    assert not (out / "model.zip").exists()
+    step = json.loads((out / "checkpoints" / "latest.json").read_text())["step"]
+    code, stdout, err = run_cli(
+        ["evaluate", str(out), "--episodes", "1", "--demands", "low", "--baselines", "",
+         "--duration", "30", "--output", str(tmp_path / "e.csv"), "--timelines", "0"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert f"latest checkpoint (step {step}): the run has no model.zip" in " ".join(stdout.split())
+    assert len(__import__("pandas").read_csv(tmp_path / "e.csv")) == 1
 
 
 TINY_GRID = """name: tiny
