@@ -32,6 +32,7 @@ __all__ = [
     "new_app",
     "one_line",
     "parse_params",
+    "progress_bar",
     "parse_time_limit",
     "set_debug",
     "split_list",
@@ -142,6 +143,33 @@ class IntergreenGroup(TyperGroup):
             return rv
         # standalone_mode=False makes click return a typer.Exit's code instead of exiting
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def progress_bar(label: str, unit: str = "") -> Any:
+    """The commands' progress bar (rich, on stderr, shown on a terminal only): ``label``, the
+    bar, done/total ``unit``, elapsed time and the time left. Use as a context manager; its
+    ``add_task(label, total=N)`` and ``update(task, completed=n)`` move it."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn(f"[bold]{escape(label)}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
 
 
 def new_app(**kwargs: Any) -> typer.Typer:

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from intergreen.cli_common import parse_params, parse_time_limit, split_list
+from intergreen.cli_common import parse_params, parse_time_limit, progress_bar, split_list
 from intergreen.errors import Interrupted, OptionError
 from intergreen.seeds import MAX_BASE_SEED
 
@@ -206,19 +206,23 @@ def evaluate_command(
             default = " (the default: the run has one)" if checkpoint is None else ""
             default = default if choice.checkpoint == "best" else ""
             console.print(f"{run}: {choice.describe()}{default}")
-    results = evaluate(
-        controllers,
-        junction=junction,
-        demands=split_list(demands),
-        episodes=episodes,
-        duration=duration,
-        workers=workers,
-        reward=reward,
-        timelines=timeline_dir,
-        timeline_episodes=timelines,
-        checkpoint=checkpoint,
-        check_rules=check_rules,
-    )
+    with progress_bar("evaluating", "episodes") as bar:
+        total = len(controllers) * len(split_list(demands)) * episodes
+        task = bar.add_task("evaluate", total=total)
+        results = evaluate(
+            controllers,
+            junction=junction,
+            demands=split_list(demands),
+            episodes=episodes,
+            duration=duration,
+            workers=workers,
+            reward=reward,
+            timelines=timeline_dir,
+            timeline_episodes=timelines,
+            checkpoint=checkpoint,
+            check_rules=check_rules,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
     table = summary_table(results)
     out = Table(
         title=f"average waiting time (s), {episodes} episodes per demand", header_style="bold"

@@ -11,7 +11,7 @@ is 100 episodes per demand level (``episodes=STUDY_EPISODES``).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +118,7 @@ def evaluate(
     timeline_episodes: int = 1,
     checkpoint: str | None = None,
     check_rules: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Run each controller on the same held-out episodes; one row per episode.
 
@@ -146,6 +147,8 @@ def evaluate(
             ``<controller>-<demand>-<seed>``) of the first ``timeline_episodes`` episodes of
             every controller and demand; None for none.
         timeline_episodes: how many episodes per controller and demand get a timeline.
+        progress: called as ``progress(done, total)`` after every episode (``total``:
+            controllers x demands x episodes), e.g. to move a progress bar.
         checkpoint: the model a run folder gives: ``"best"`` (best by greedy validation
             score), ``"final"``, or None (best when the run has one, else final;
             :func:`intergreen.agents.policy.choose_model`).
@@ -189,8 +192,14 @@ def evaluate(
         for i, s in enumerate(seeds)
     ]
     if workers == 1:
-        return pd.DataFrame([_run(t) for t in tasks])
-    rows: list[dict[str, Any]] = [{} for _ in tasks]
+        rows: list[dict[str, Any]] = []
+        for task in tasks:
+            rows.append(_run(task))
+            if progress is not None:
+                progress(len(rows), len(tasks))
+        return pd.DataFrame(rows)
+    rows = [{} for _ in tasks]
+    done = 0
     with CrashSafePool(workers) as pool:  # an episode whose worker dies runs again, alone
         for i, task in enumerate(tasks):
             pool.submit(i, _run, task)
@@ -199,6 +208,9 @@ def evaluate(
                 if outcome.error is not None:
                     raise outcome.error
                 rows[int(outcome.tag)] = outcome.result  # type: ignore[call-overload]
+                done += 1
+                if progress is not None:
+                    progress(done, len(tasks))
     return pd.DataFrame(rows)
 
 

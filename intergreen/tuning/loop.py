@@ -18,6 +18,7 @@ Trial ``t0000`` trains the centre (the preset's defaults) as a reference.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -369,7 +370,7 @@ class _Session:
         t = {
             "id": tid, "number": number, "status": "running", "default": tid == DEFAULT_ID,
             "values": values, "hyperparams": hp, "seed": self.spec.seed + number,
-            "started": time.time(),
+            "started": time.time(), "planned_timesteps": steps * self.spec.train_seeds,
         }  # fmt: skip
         self.trials[tid] = t
         self._write_trial(t)
@@ -495,6 +496,25 @@ def _check_writable(out: Path) -> None:
         raise TuneError(str(e)) from None
 
 
+def trained_so_far(folder: Path) -> int:
+    """Decisions a running trial has trained: the last ``step`` of each of its runs'
+    ``metrics.csv`` (one row per finished training episode), summed; 0 before the first."""
+    total = 0
+    for path in sorted(folder.rglob("metrics.csv")):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            last = path.read_text().strip().splitlines()[-1]
+            total += int(last.split(",", 1)[0]) if not last.startswith("step") else 0
+    return total
+
+
+def running_trial_text(folder: Path, trial: dict[str, Any]) -> str:
+    """``'12,345/50,000 decisions'`` for a running trial (trained so far / planned; equal
+    while its agents are evaluated), ``'12,345 decisions'`` for a trial without a plan."""
+    trained = trained_so_far(folder)
+    planned = trial.get("planned_timesteps")
+    return f"{trained:,}/{planned:,} decisions" if planned else f"{trained:,} decisions"
+
+
 class _Bar:
     """Progress bar (trials done, best so far, budget used) and one log line per trial."""
 
@@ -526,11 +546,16 @@ class _Bar:
         used = s.used()
         done = sum(t["status"] in ("done", "failed") for t in s.trials.values())
         best = s.best()
+        running = [t for t in s.trials.values() if t["status"] == "running"]
         info = (
-            f"trials {done} (+{sum(t['status'] == 'running' for t in s.trials.values())} running)"
+            f"trials {done} (+{len(running)} running)"
             f" | best {'-' if best is None else f'{best:.2f} s'}"
             f" | budget {self.budget.describe(used)}"
         )
+        if self.progress.disable:  # reading the trials' logs only for a visible bar
+            return self.progress.update(self.task, completed=min(used, self.budget.amount))
+        for t in running:  # inside a trial: the decisions its agents have trained so far
+            info += f" | {t['id']} {running_trial_text(s.out / 'trials' / t['id'], t)}"
         self.progress.update(self.task, completed=min(used, self.budget.amount), info=info)
 
     def trial(self, s: _Session, t: dict[str, Any]) -> None:

@@ -509,3 +509,51 @@ def test_bad_reward_module_is_one_line(
 ) -> None:
     line = one_error_line(*run_cli(["--reward-module", "no_such_mod", "rewards", "list"], capsys))
     assert "reward module 'no_such_mod': no such module" in line
+
+
+def test_evaluate_shows_progress(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """evaluate moves a rich bar over its episodes (on a terminal), and reports each episode
+    to a caller's callback, in order, with the total."""
+    import io
+
+    from rich.console import Console
+
+    import intergreen.cli_common as cli_common
+    from intergreen.agents.evaluation import evaluate
+
+    calls: list[tuple[int, int]] = []
+    evaluate(["vehicle-actuated", "fixed-time"], demands=["low"], episodes=1, duration=30,
+             detail=False, progress=lambda d, t: calls.append((d, t)))  # fmt: skip
+    assert calls == [(1, 2), (2, 2)]
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=120)
+    monkeypatch.setattr(cli_common, "err_console", terminal)
+    code, _, err = run_cli(
+        ["evaluate", "vehicle-actuated", "--episodes", "2", "--demands", "low", "--baselines",
+         "", "--duration", "30"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    text = screen.getvalue()
+    assert "evaluating" in text and "2/2" in text and "episodes" in text
+
+
+def test_tune_bar_shows_a_running_trials_decisions(tmp_path: Path) -> None:
+    """During a trial the tune bar reads its agents' metrics.csv: decisions trained so far
+    against the planned (two training seeds: their sum)."""
+    from intergreen.agents.training import _callback_class
+    from intergreen.tuning.loop import running_trial_text
+
+    header = ",".join(_callback_class().FIELDS)
+    trial = tmp_path / "t0003"
+    for seed, steps in (("seed_3", (1499, 2998)), ("seed_100003", (1499,))):
+        (trial / seed).mkdir(parents=True)
+        rows = [f"{s},0,{i + 1},low,-1.0,10.0,11.0,100,2.0,0,0,1.0" for i, s in enumerate(steps)]
+        (trial / seed / "metrics.csv").write_text("\n".join([header, *rows]) + "\n")
+    assert running_trial_text(trial, {"planned_timesteps": 20000}) == "4,497/20,000 decisions"
+    empty = tmp_path / "t0004"
+    (empty / "seed_4").mkdir(parents=True)
+    (empty / "seed_4" / "metrics.csv").write_text(header + "\n")
+    assert running_trial_text(empty, {"planned_timesteps": 5000}) == "0/5,000 decisions"
