@@ -55,6 +55,8 @@ def compare_command(
     except ImportError as e:
         raise OptionError(str(e)) from None
     if address is not None:  # join the cluster now: no cluster is one line, before any bar
+        if executor != "ray":
+            raise OptionError(f"--address {address}: a Ray cluster's; add --executor ray")
         ex.connect()  # type: ignore[union-attr]
     with Progress(
         TextColumn("[bold]runs"),

@@ -93,6 +93,12 @@ def test_ray_address_without_cluster_is_one_line(
     )  # fmt: skip
     assert "--address auto: no Ray cluster" in line
     assert "ray start --head" in line and "drop --address" in line
+    line = one_error_line(
+        *run_cli(
+            ["compare", "study_quick", "--out", str(tmp_path / "r"), "--address", "auto"], capsys
+        )  # fmt: skip
+    )
+    assert "add --executor ray" in line
 
 
 # ----- item 12: set-up and docs ---------------------------------------------------------------

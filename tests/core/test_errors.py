@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: their traceback.
 NOT_USER_ERRORS = {
     "intergreen.agents.vecenv.WorkerError",  # an env failed in a worker: its traceback follows
+    "intergreen.errors.Interrupted",  # Ctrl-C (a KeyboardInterrupt): exit 130, what was saved
     "intergreen.workers.WorkerDied",  # reported per job by the pools' callers
     "intergreen.yamlfile._DuplicateKey",  # internal: becomes a YamlError
 }
