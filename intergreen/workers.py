@@ -209,7 +209,8 @@ class CrashSafePool:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if isinstance(exc[1], KeyboardInterrupt):  # Ctrl-C: stop now, queued jobs included
+        # Ctrl-C, or a caller that stopped reading (a generator closed): stop now
+        if isinstance(exc[1], KeyboardInterrupt | GeneratorExit):
             self.terminate()
         else:
             self.close(wait=exc[0] is None)
