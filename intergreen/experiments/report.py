@@ -35,7 +35,7 @@ import intergreen.experiments.provenance as provenance
 import intergreen.experiments.stats as stats
 import intergreen.experiments.study as study
 import intergreen.experiments.summaries as summaries
-from intergreen.common import atomic_write, span
+from intergreen.common import atomic_write, fmt_spread, span
 from intergreen.errors import IntergreenError
 from intergreen.experiments.comparisons import NOT_SHOWN, SeedLevel, seed_level
 from intergreen.experiments.reference import reference_cell
@@ -70,9 +70,9 @@ def _p(x: float) -> str:
 def table_one(
     st: pd.DataFrame, controllers: list[str], demands: list[str], reference: bool = False
 ) -> tuple[list[str], list[list[str]]]:
-    """Pooled: rows = controllers, columns = demand levels, cells = mean ± std (and the
-    study's)."""
-    cell = {(r.controller, r.demand): f"{r.mean:.2f} ± {_fmt(r.std)}" for r in st.itertuples()}
+    """Pooled: rows = controllers, columns = demand levels, cells = mean ± std (``± n/a`` for
+    one episode) and the study's."""
+    cell = {(r.controller, r.demand): fmt_spread(r.mean, r.std, r.n) for r in st.itertuples()}
     headers = ["controller"]
     for d in demands:
         headers += [d, f"{d} (study)"] if reference else [d]

@@ -563,3 +563,17 @@ def test_tune_bar_shows_a_running_trials_decisions(tmp_path: Path) -> None:
     (empty / "seed_4").mkdir(parents=True)
     (empty / "seed_4" / "metrics.csv").write_text(header + "\n")
     assert running_trial_text(empty, {"planned_timesteps": 5000}) == "0/5,000 decisions"
+
+
+def test_report_table_one_single_episode_is_na() -> None:
+    import pandas as pd
+
+    from intergreen.experiments.report import table_one
+    from intergreen.experiments.summaries import pooled_summary
+
+    results = pd.DataFrame(
+        {"controller": ["a", "b", "b"], "demand": ["low"] * 3,
+         "avg_waiting_time": [42.58, 10.0, 12.0]}
+    )  # fmt: skip
+    _, rows = table_one(pooled_summary(results), ["a", "b"], ["low"])
+    assert rows == [["a", "42.58 ± n/a"], ["b", "11.00 ± 1.41"]]
