@@ -218,7 +218,7 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         )
         # signals="program": SUMO runs the network's own program (the program baseline)
         if signals not in SIGNAL_MODES:
-            raise ValueError(f"signals={signals!r}: use one of {', '.join(SIGNAL_MODES)}")
+            raise OptionError(f"signals={signals!r}: use one of {', '.join(SIGNAL_MODES)}")
         self.signals = signals
         self.controller: StageController | ProgramFollower = (
             StageController(spec, self.network.links)
@@ -437,6 +437,12 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
 
     def action_masks(self) -> np.ndarray:
         return self.controller.action_mask(self.action_stages)
+
+    def render(self) -> None:
+        """Nothing to return: with ``render_mode="human"`` sumo-gui draws the junction itself at
+        every simulation step (gymnasium's "human" mode); other modes are not offered
+        (``metadata["render_modes"]``)."""
+        return None
 
     def close(self) -> None:
         self._close_sim()

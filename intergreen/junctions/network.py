@@ -366,9 +366,7 @@ def build_network(spec: JunctionSpec, *, pedestrians: bool = False, force: bool 
         atomic_write(layout_file, json.dumps(layout, indent=1))
     sensors = folder / SENSORS_FILE
     if not sensors.is_file():  # the network was built by a version with other detectors
-        tmp_file = sensors.with_name(f".sensors-{os.getpid()}.tmp")
-        tmp_file.write_text(sensors_xml(spec, layout))
-        os.replace(tmp_file, sensors)
+        atomic_write(sensors, sensors_xml(spec, layout))
     return Network(
         spec_hash=digest,
         net_file=folder / "junction.net.xml",

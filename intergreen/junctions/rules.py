@@ -34,7 +34,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-__all__ = ["RuleProfile", "get", "names", "register", "resolve"]
+from intergreen.errors import OptionError, validation_problems
+
+__all__ = ["RuleProfile", "RuleProfileError", "get", "names", "register", "resolve"]
+
+
+class RuleProfileError(OptionError):
+    """An unknown signal-rule profile, or an inline profile with a bad field (a user error)."""
 
 
 class RuleProfile(BaseModel):
@@ -69,21 +75,21 @@ def names() -> list[str]:
 
 
 def get(name: str) -> RuleProfile:
-    """The profile called ``name``; ValueError naming the known ones otherwise."""
+    """The profile called ``name``; RuleProfileError naming the known ones otherwise."""
     try:
         return _PROFILES[name]
     except KeyError:
         lower = {n.lower(): n for n in names()}
         close = [lower[m] for m in get_close_matches(str(name).lower(), list(lower), n=1)]
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(
+        raise RuleProfileError(
             f"unknown signal-rule profile {name!r}{hint}; use one of {', '.join(names())} "
             "or give one inline (rules: {name: ..., amber: ..., red_amber: ...})"
         ) from None
 
 
 def resolve(rules: str | Mapping[str, Any] | RuleProfile) -> RuleProfile:
-    """A profile from its name, an inline mapping or a profile. Raises ValueError."""
+    """A profile from its name, an inline mapping or a profile. Raises RuleProfileError."""
     if isinstance(rules, RuleProfile):
         return rules
     if isinstance(rules, str):
@@ -92,9 +98,9 @@ def resolve(rules: str | Mapping[str, Any] | RuleProfile) -> RuleProfile:
         try:
             return RuleProfile.model_validate(dict(rules))
         except ValidationError as e:
-            errs = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())
-            raise ValueError(f"rules: {errs}") from None
-    raise ValueError(f"rules: expected a profile name or a mapping, got {type(rules).__name__}")
+            raise RuleProfileError(f"rules: {'; '.join(validation_problems(e))}") from None
+    kind = type(rules).__name__
+    raise RuleProfileError(f"rules: expected a profile name or a mapping, got {kind}")
 
 
 register(

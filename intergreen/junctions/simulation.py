@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import traci.constants as tc
 
-from intergreen.errors import IntergreenError
+from intergreen.errors import IntergreenError, OptionError
 from intergreen.junctions.demand import DemandProfile, resolve_demand, write_routes
 from intergreen.junctions.gui import GuiOptions, check_display
 from intergreen.junctions.metrics import (
@@ -93,7 +93,7 @@ class Simulation:
         self.gui = gui
         self.duration = float(duration if duration is not None else self.demand.duration)
         if self.duration <= 0:
-            raise ValueError(f"duration must be > 0 s, got {self.duration}")
+            raise OptionError(f"duration must be > 0 s, got {self.duration:g}")
         self.network = network or build_network(spec, pedestrians=self.demand.has_pedestrians)
         # a network's own route files run as they are; profiles become a route file
         self.routes = ",".join(self.demand.route_files) or str(write_routes(spec, self.demand))

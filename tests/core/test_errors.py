@@ -94,10 +94,20 @@ def assert_one_line(result, *words: str) -> None:
         (["simulate", "--controller", "fixed-time", "--param", "colour=red", "--duration", "30"],
          ["controller fixed-time", "colour"]),
         (["simulate", "--nope"], ["--nope", "intergreen simulate --help"]),
+        (["train", "--agent", "dqn", "--out", "{tmp}/r", "--timesteps", "12", "--env",
+          "signals=bogus"], ["signals='bogus'", "controller, program"]),
+        (["train", "--agent", "dqn", "--out", "{tmp}/r", "--timesteps", "12", "--env",
+          "duration=0"], ["duration must be > 0 s"]),
+        (["junctions", "import", "{net}", "--rules", "nonesuch", "--out", "{tmp}/j"],
+         ["unknown signal-rule profile 'nonesuch'", "uk"]),
     ],
 )  # fmt: skip
 def test_user_errors_of_every_part_are_one_line(args: list[str], words: list[str], tmp_path):
-    result = invoke([a.replace("{tmp}", str(tmp_path)) for a in args])
+    from intergreen.junctions.catalog import resolve_junction
+    from intergreen.junctions.network import build_network
+
+    net = str(build_network(resolve_junction("gm_a56")).net_file) if "{net}" in args else ""
+    result = invoke([a.replace("{tmp}", str(tmp_path)).replace("{net}", net) for a in args])
     assert_one_line(result, *words)
 
 

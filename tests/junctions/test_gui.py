@@ -12,6 +12,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -146,3 +147,22 @@ def test_gui_run_starts_zoomed_screenshots_and_closes(
     assert road[:, w // 2 - 15 : w // 2 + 15].mean() > 0.5
     assert road[h // 2 - 15 : h // 2 + 15, :].mean() > 0.5
     assert np.isfinite(rgb).all()
+
+
+@pytest.mark.skipif(XVFB is None, reason="needs Xvfb (apt-get install xvfb)")
+def test_gymnasium_check_env_with_its_render_check_under_xvfb() -> None:
+    """gymnasium's own check_env, render check included: it opens the env in every mode of
+    ``metadata["render_modes"]`` ("human": sumo-gui) and calls render()."""
+    code = (
+        "import gymnasium as gym, intergreen\n"
+        "from gymnasium.utils.env_checker import check_env\n"
+        "env = gym.make('intergreen/Junction-v0', duration=30)\n"
+        "check_env(env.unwrapped)\n"
+        "env.close()\n"
+        "print('checked')\n"
+    )
+    out = subprocess.run(["xvfb-run", "-a", sys.executable, "-c", code], capture_output=True,
+                         text=True, timeout=300)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().endswith("checked")
+    assert sumo_children() == []
