@@ -112,7 +112,7 @@ def train_command(
     except Interrupted as e:  # Ctrl-C: what was saved, and the command that continues
         raise Interrupted(f"{e}\nresume with: {again}") from None
     done = (out / "done.json").read_text()
-    console.print(f"model: {model}\n{done}")
+    console.print(f"model: {model}\n{done}", soft_wrap=True)  # one line a script can parse
     if validate_every is not None:
         console.print(f"best by validation: {choose_model(out, 'best').describe()}")
 

@@ -490,7 +490,10 @@ class Registry:
         known = sorted(self._entries)
         close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.5)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise RewardError(f"unknown reward {name!r}.{hint} Known rewards: {', '.join(known)}")
+        raise RewardError(
+            f"unknown reward {name!r}.{hint} Known rewards: {', '.join(known)} (a reward "
+            "registered in your own module: load it with --reward-module MODULE)"
+        )
 
     def describe(self, name: str) -> dict[str, Any]:
         """Metadata of a reward: name, description, formula, fields, needs_demand,

@@ -294,6 +294,8 @@ def test_train_says_it_rounds_to_whole_rollouts(
     assert code == 0, err
     assert "training 256 decisions for the 200 asked" in " ".join(err.split())
     assert json.loads((out / "done.json").read_text())["timesteps"] == 256
+    # the summary is one JSON line a script can parse, whatever the terminal's width
+    assert json.loads(stdout.strip().splitlines()[-1])["timesteps"] == 256
 
 
 # ----- item 8: Ctrl-C says what was saved -------------------------------------------------------

@@ -135,6 +135,7 @@ def test_unknown_name_lists_the_known_ones_and_the_closest() -> None:
     assert "unknown reward 'avrage_speed'" in msg
     assert "Did you mean 'average_speed'?" in msg
     assert all(n in msg for n in STUDY_REWARDS)
+    assert "--reward-module" in msg  # a user's own reward is one option away
 
 
 def test_wrong_parameter_names_the_reward_and_the_valid_ones() -> None:
