@@ -144,8 +144,12 @@ def hyperparams_from_suggestion(
             hp[key] = int(value)
         else:
             hp[key] = float(value)
-    if agent == "ppo" and "batch_size" in hp:  # a minibatch cannot exceed the rollout
-        hp["batch_size"] = min(int(hp["batch_size"]), int(hp.get("n_steps", 2048)))
+    if agent == "ppo" and "batch_size" in hp:
+        # a minibatch is a divisor of the rollout (one env per trial): the largest one not above
+        # the suggestion, so SB3 never truncates a minibatch (nor warns that it does)
+        rollout = int(hp.get("n_steps", 2048))
+        wanted = max(1, min(int(hp["batch_size"]), rollout))
+        hp["batch_size"] = max(d for d in range(1, wanted + 1) if rollout % d == 0)
     return hp, int(suggestion[TIMESTEPS])
 
 

@@ -73,6 +73,9 @@ def test_suggestion_to_sb3_kwargs() -> None:
     hp, steps = hyperparams_from_suggestion("ppo", s, base)
     assert hp["policy_kwargs"]["net_arch"] == [64, 64]
     assert hp["batch_size"] == 256  # clipped to the rollout
+    # the README walk's trial: n_steps 1040 and batch 96 made SB3 warn of a truncated minibatch
+    odd, _ = hyperparams_from_suggestion("ppo", {**s, "n_steps": 1040, "batch_size": 96}, base)
+    assert odd["n_steps"] == 1040 and odd["batch_size"] == 80  # 1040 = 13 x 80
     assert steps == 1234 and hp["n_epochs"] == base["n_epochs"]
     dqn = search_space("dqn", resolve_hyperparameters("dqn", "study_dqn"), TS)
     assert centre(dqn)["net_width"] == 1000  # the preset's widest layer, strictly inside
