@@ -160,7 +160,9 @@ def test_the_junctions_tuned_baselines_come_with_their_budget() -> None:
         record = baseline_record(f"{name}:tuned", gm)
         assert record["tuned_file"].endswith(f"library/gm_a56/tuned/{name}.json")
         assert record["validation"]["seed_role"] == "validation"
-        assert len(record["validation"]["seeds"]) == record["validation"]["episodes_per_demand"]
+        seeds = record["validation"]["seeds"]
+        assert len(seeds) == record["validation"]["episodes_per_demand"]
+        assert {role_of(s) for s in seeds} == {"validation"}  # never the test stream
         assert record["budget"]["trials"] >= 20 and record["budget"]["episodes"] > 0
         assert record["params"] != record["default_params"]
         make_baseline(name, **record["params"])
