@@ -20,7 +20,7 @@ from rich.table import Table
 
 from intergreen.agents.cli import register as register_agents
 from intergreen.calibration.cli import register as register_calibration
-from intergreen.cli_common import err_console, new_app, parse_params, set_debug
+from intergreen.cli_common import new_app, parse_params, progress_bar, set_debug
 from intergreen.common import ensure_writable
 from intergreen.errors import OptionError
 from intergreen.experiments.cli import register as register_experiments
@@ -150,8 +150,6 @@ def simulate(
     ] = False,
 ) -> None:
     """Simulate the junction with a controller and print its traffic metrics."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
     from intergreen.agents.runenv import make_run_env, policy_run_env
     from intergreen.junctions import episode_output as show
     from intergreen.junctions.baseline_params import params_for
@@ -187,15 +185,7 @@ def simulate(
                        duration=duration, gui=gui, simulation_factory=factory,
                        **env_options)  # fmt: skip
     total = duration or env._demand_choice(env.np_random).duration
-    with Progress(
-        TextColumn("[bold]simulating"),
-        BarColumn(),
-        TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-        disable=not err_console.is_terminal,
-    ) as bar:
+    with progress_bar("simulating", "s") as bar:
         task = bar.add_task("sim", total=total)
         result = run_episode(env, policy, seed, progress=lambda t: bar.update(task, completed=t))
     row = result.row()

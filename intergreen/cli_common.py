@@ -24,6 +24,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from intergreen.common import folded_warnings, parse_duration
+from intergreen.common import progress_bar as common_progress_bar
 from intergreen.errors import IntergreenError, Interrupted, OptionError
 
 __all__ = [
@@ -145,31 +146,9 @@ class IntergreenGroup(TyperGroup):
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
-def progress_bar(label: str, unit: str = "") -> Any:
-    """The commands' progress bar (rich, on stderr, shown on a terminal only): ``label``, the
-    bar, done/total ``unit``, elapsed time and the time left. Use as a context manager; its
-    ``add_task(label, total=N)`` and ``update(task, completed=n)`` move it."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn(f"[bold]{escape(label)}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn(unit),
-        TimeElapsedColumn(),
-        TextColumn("left"),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-        disable=not err_console.is_terminal,
-    )
+def progress_bar(label: str, unit: str = "", *, info: bool = False, transient: bool = True) -> Any:
+    """:func:`intergreen.common.progress_bar` on the commands' stderr console."""
+    return common_progress_bar(label, unit, info=info, transient=transient, console=err_console)
 
 
 def new_app(**kwargs: Any) -> typer.Typer:

@@ -14,6 +14,7 @@ import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from intergreen.errors import IntergreenError
 
@@ -27,6 +28,7 @@ __all__ = [
     "folded_warnings",
     "show_warning_line",
     "made_public",
+    "progress_bar",
     "temp_folder",
     "parse_duration",
     "span",
@@ -226,3 +228,42 @@ def _fsync_folder(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def progress_bar(
+    label: str,
+    unit: str = "",
+    *,
+    info: bool = False,
+    enabled: bool = True,
+    transient: bool = True,
+    console: Any = None,
+) -> Any:
+    """The project's one progress bar (rich, on stderr, drawn on a terminal only): ``label``,
+    the bar, done/total ``unit``, with ``info`` a text field (``update(task, info=...)``),
+    elapsed time and the time left. A ``rich.progress.Progress``: use it as a context manager
+    (or ``start()``/``stop()``); ``add_task(label, total=N)`` and ``update(task, completed=n)``
+    move it. ``enabled=False`` draws nothing; ``transient`` clears it at the end."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    console = console or Console(stderr=True)
+    columns: list[Any] = [TextColumn(f"[bold]{escape(label)}"), BarColumn(), MofNCompleteColumn()]
+    columns.append(TextColumn(escape(unit)))
+    if info:
+        columns.append(TextColumn("{task.fields[info]}"))
+    columns += [TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn()]
+    return Progress(
+        *columns,
+        console=console,
+        transient=transient,
+        disable=not (enabled and console.is_terminal),
+    )

@@ -54,7 +54,7 @@ from intergreen.agents.episodes import EpisodeStream, StreamState, same_observat
 from intergreen.agents.rundir import RunDirError, load_run_config, prepare_run_dir, read_run_record
 from intergreen.agents.runlogs import run_logger, start_afresh, truncate_metrics
 from intergreen.agents.validation import Validator, clear_best
-from intergreen.common import atomic_path, atomic_write
+from intergreen.common import atomic_path, atomic_write, progress_bar
 from intergreen.errors import Interrupted, format_validation_error
 from intergreen.seeds import episode_seed
 
@@ -136,25 +136,7 @@ def _callback_class():
             if self.validator is not None:
                 self.validator.start(self.num_timesteps)
             if self.progress:
-                from rich.console import Console
-                from rich.progress import (
-                    BarColumn,
-                    MofNCompleteColumn,
-                    Progress,
-                    TextColumn,
-                    TimeRemainingColumn,
-                )
-
-                console = Console(stderr=True)
-                self.bar = Progress(
-                    TextColumn("[bold]training"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TextColumn("{task.fields[info]}"),
-                    TimeRemainingColumn(),
-                    console=console,
-                    disable=not console.is_terminal,
-                )
+                self.bar = progress_bar("training", "decisions", info=True, transient=False)
                 self.bar.start()
                 self.task = self.bar.add_task(
                     "train", total=self.total, completed=self.num_timesteps, info=""

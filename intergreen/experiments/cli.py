@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from intergreen.common import progress_bar
 from intergreen.errors import IntergreenError, OptionError
 
 # messages hold paths, run names and errors: printed as text, not rich markup
@@ -31,15 +32,6 @@ def compare_command(
     report: Annotated[bool, typer.Option(help="Write the report at the end")] = True,
 ) -> None:
     """Train and evaluate every cell of a grid (rewards x agents x demands x seeds); resumable."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     from intergreen.experiments.executors import make_executor
     from intergreen.experiments.grid import load_grid
     from intergreen.experiments.report import build_report
@@ -58,24 +50,15 @@ def compare_command(
         if executor != "ray":
             raise OptionError(f"--address {address}: a Ray cluster's; add --executor ray")
         ex.connect()  # type: ignore[union-attr]
-    with Progress(
-        TextColumn("[bold]runs"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[last]}"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=err_console,
-    ) as bar:
-        task = bar.add_task("runs", total=None, last="")
+    with progress_bar("runs", info=True, transient=False, console=err_console) as bar:
+        task = bar.add_task("runs", total=None, info="")
 
         def progress(done: int, total: int, outcome) -> None:
             if outcome is None:  # the first call: what was already complete
-                bar.reset(task, total=total, completed=done, last=f"({done} already complete)")
+                bar.reset(task, total=total, completed=done, info=f"({done} already complete)")
                 return
             mark = {"done": "ok", "failed": "FAILED", "skipped": "skip"}[outcome.status]
-            bar.update(task, completed=done, last=f"{outcome.name} {mark}")
+            bar.update(task, completed=done, info=f"{outcome.name} {mark}")
 
         summary = run_batch(config, out, ex, progress)
     console.print(

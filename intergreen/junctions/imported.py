@@ -48,6 +48,7 @@ from intergreen.junctions.spec import (
     _check_stages,
     _Model,
     apply_rules,
+    check_extra_conflicts,
     parse_spec,
 )
 from intergreen.junctions.sumo_import import group_conflicts, group_intergreens, program_amber
@@ -258,10 +259,7 @@ def _check_links(spec: ImportedJunctionSpec) -> None:
             f"signal_groups: link(s) {missing} of traffic light {spec.network.tls} are in no "
             "group; add each to one"
         )
-    for g1, g2 in spec.extra_conflicts:
-        for g in (g1, g2):
-            if g not in spec.signal_groups:
-                raise SpecError(f"extra_conflicts: unknown signal group {g!r}")
+    check_extra_conflicts(spec)
 
 
 # ----- loading -----------------------------------------------------------------------------

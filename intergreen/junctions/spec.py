@@ -451,6 +451,12 @@ def _check_movements(spec: JunctionSpec) -> None:
                 f"signal_groups: movement {m} is controlled by {what} non-arrow groups; "
                 "each movement needs exactly one"
             )
+    check_extra_conflicts(spec)
+
+
+def check_extra_conflicts(spec: JunctionSpec) -> None:
+    """Every group named in ``extra_conflicts`` exists (SpecError otherwise); for every kind of
+    junction, generated or imported."""
     for g1, g2 in spec.extra_conflicts:
         for g in (g1, g2):
             if g not in spec.signal_groups:

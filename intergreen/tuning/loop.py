@@ -34,6 +34,7 @@ from intergreen.common import (
     ensure_writable,
     fmt_number,
     parse_duration,
+    progress_bar,
 )
 from intergreen.errors import IntergreenError
 from intergreen.tuning.agent_spaces import (
@@ -519,20 +520,9 @@ class _Bar:
     """Progress bar (trials done, best so far, budget used) and one log line per trial."""
 
     def __init__(self, enabled: bool, budget: Budget) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
         self.enabled, self.budget = enabled, budget
-        self.console = Console(stderr=True)
-        self.progress = Progress(
-            TextColumn("[bold]tune"),
-            BarColumn(),
-            TextColumn("{task.fields[info]}"),
-            TimeElapsedColumn(),
-            console=self.console,
-            disable=not (enabled and self.console.is_terminal),
-            transient=False,
-        )
+        unit = "s of budget" if budget.kind == "wall" else "of the budget's cost"
+        self.progress = progress_bar("tune", unit, info=True, enabled=enabled, transient=False)
         self.task = self.progress.add_task("tune", total=budget.amount, info="")
 
     def __enter__(self) -> _Bar:
