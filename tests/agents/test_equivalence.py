@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing as mp
 from functools import partial
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -127,6 +128,51 @@ def test_dqn_fast_path_learns_exactly_what_sb3s_loop_learns() -> None:
     assert not all(
         torch.equal(x, y) for x, y in zip(_weights(other), _weights(theirs), strict=True)
     )
+
+
+class RareInputEnv(ToyEnv):
+    """ToyEnv with a fifth input that is 1 during the env's first ``rare_until`` steps only, as a
+    lane that carries traffic at some hours and none at others: once those transitions leave the
+    replay buffer its first-layer weights get zero gradients and their Adam moments decay
+    into the denormal range."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, shape=(5,), dtype=np.float32)
+
+    def __init__(self, rare_until: int = 40) -> None:
+        super().__init__()
+        self.rare_until, self.steps = rare_until, 0
+
+    def _obs(self) -> np.ndarray:
+        return np.append(super()._obs(), np.float32(self.steps < self.rare_until))
+
+    def step(self, action):
+        self.steps += 1
+        return super().step(action)
+
+
+def _denormal_moments(model) -> int:
+    tiny = torch.finfo(torch.float32).tiny
+    return sum(
+        int(((x != 0) & (x.abs() < tiny)).sum())
+        for state in model.policy.optimizer.state.values()
+        for x in (state["exp_avg"], state["exp_avg_sq"])
+    )
+
+
+def test_flushing_denormals_in_the_updates_changes_no_weight() -> None:
+    hp = {**DQN_HP, "train_freq": 1}
+    models = []
+    for cls in (DQN, ParallelCollectDQN):
+        env = DummyVecEnv([lambda: Monitor(RareInputEnv())])
+        model = cls("MlpPolicy", env, seed=3, device="cpu", **hp)
+        model.learn(900)
+        models.append(model)
+    theirs, ours = models
+    assert _denormal_moments(theirs) > 20  # SB3's Adam state went denormal ...
+    assert _denormal_moments(ours) == 0  # ... ours was flushed to zero ...
+    _assert_same_weights(ours, theirs)  # ... and both learnt the same weights, bit for bit
+    # the flush is this thread's and only during updates: SUMO's arithmetic is left alone
+    assert torch.tensor([1e-40], dtype=torch.float32).item() != 0.0
 
 
 @pytest.mark.parametrize("agent", ["ppo", "dqn"])
