@@ -101,8 +101,12 @@ def simulate(
         typer.Option(help="Shipped junction name or junction YAML (default: the agent's, gm_a56)"),
     ] = None,
     demand: Annotated[
-        str, typer.Option(help="low|medium|high, 1900vph, or profile YAML")
-    ] = "medium",
+        str | None,
+        typer.Option(
+            help="low|medium|high, 1900vph, or profile YAML (default: the junction's: medium "
+            "on gm_a56, the route files of an imported network)"
+        ),
+    ] = None,
     controller: Annotated[
         str,
         typer.Option(
@@ -317,7 +321,10 @@ def junctions_import(
 def junctions_export(
     name: Annotated[str, typer.Argument(help="Shipped junction name or junction YAML")],
     out: Annotated[Path, typer.Option(help="Folder for the SUMO files")],
-    demand: Annotated[str, typer.Option(help="Demand of the route file")] = "medium",
+    demand: Annotated[
+        str | None,
+        typer.Option(help="Demand of the route file (default: the junction's, as simulate)"),
+    ] = None,
     seed: Annotated[int, typer.Option(min=0, help="SUMO seed in the configuration")] = 1,
     duration: Annotated[
         float | None, typer.Option(min=1, help="Simulated seconds (default: the demand's)")

@@ -76,7 +76,7 @@ def resolve_junction(run: RunEnv | None, junction: str | Path | None) -> str | P
 def make_run_env(
     run: RunEnv | None,
     junction: str | Path | None = None,
-    demand: Any = "medium",
+    demand: Any = None,
     reward: Any = None,
     seed: int | None = None,
     **options: Any,

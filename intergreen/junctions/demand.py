@@ -342,6 +342,18 @@ def demand_names(spec: JunctionSpec) -> list[str]:
     return names
 
 
+def default_demand(spec: JunctionSpec) -> str:
+    """The demand a junction runs when none is named: ``medium`` where the junction has that
+    level (gm_a56 and its variants), else its own first demand (an imported network's route
+    files, ``routes``), else its first named demand. Raises SpecError when it has none."""
+    names = demand_names(spec)
+    if "medium" in names:
+        return "medium"
+    if names:
+        return names[0]
+    raise SpecError(f"junction {spec.name} has no demand: name one with a total such as 1900vph")
+
+
 def load_profile(path: Path) -> DemandProfile:
     """A demand profile YAML, validated (not yet against a junction: resolve_demand does)."""
     data = read_yaml(path)
@@ -351,9 +363,12 @@ def load_profile(path: Path) -> DemandProfile:
         raise SpecError(format_validation_error(e, str(path))) from None
 
 
-def resolve_demand(spec: JunctionSpec, demand: str | float | DemandProfile) -> DemandProfile:
-    """Turn a demand name, total, path or profile into a checked DemandProfile. Raises
-    SpecError naming the profile's file (or the demand) when it is unknown or invalid."""
+def resolve_demand(spec: JunctionSpec, demand: str | float | DemandProfile | None) -> DemandProfile:
+    """Turn a demand name, total, path or profile (None: the junction's
+    :func:`default_demand`) into a checked DemandProfile. Raises SpecError naming the
+    profile's file (or the demand) when it is unknown or invalid."""
+    if demand is None:
+        demand = default_demand(spec)
     own = spec.own_demand(demand)
     if own is not None:  # e.g. the route files of an imported network
         period = Period(begin=0.0, end=own["duration"], flows=own["flows"])

@@ -65,7 +65,7 @@ DECISION_MODES = ("when_ready", "every_interval")
 #: controller: our StageController writes the signal states; program: SUMO runs the
 #: network's own signal program (junctions imported from a SUMO network), nothing written
 SIGNAL_MODES = ("controller", "program")
-DemandArg = str | float | DemandProfile | Sequence[str | float | DemandProfile]
+DemandArg = str | float | DemandProfile | Sequence[str | float | DemandProfile] | None
 
 
 #: the reward of an environment made without one (a registry reward)
@@ -121,7 +121,9 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
             ``"1900vph"`` or a number in veh/h, a profile name or YAML path, a
             :class:`DemandProfile`, a list of these (one drawn per episode), or ``"mixed"`` (a
             total drawn per episode from the training range, 1200-3000 veh/h on gm_a56;
-            ``"mixed_v1"``: 1200-2571); ``+peds`` adds pedestrians.
+            ``"mixed_v1"``: 1200-2571); ``+peds`` adds pedestrians. None (the default): the
+            junction's own default (``medium`` on gm_a56, the route files of an imported
+            network: ``intergreen.junctions.demand.default_demand``).
         reward: a reward name, ``{"name": ..., **params}``, a Reward object, or a function
             ``(frames, context) -> float``; None: the registry's ``queue`` (``DEFAULT_REWARD``).
         seed: seeds the env's generator (demand draws, SUMO's seed, sensor noise); the first
@@ -170,7 +172,7 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
     def __init__(
         self,
         junction: str | Path | JunctionSpec = "gm_a56",
-        demand: DemandArg = "medium",
+        demand: DemandArg = None,
         reward: Any = None,
         seed: int | None = None,
         *,
@@ -611,7 +613,7 @@ def reward_context(
 
 def make_env(
     junction: str | Path | JunctionSpec = "gm_a56",
-    demand: DemandArg = "medium",
+    demand: DemandArg = None,
     reward: Any = None,
     seed: int | None = None,
     **kwargs: Any,
@@ -622,7 +624,7 @@ def make_env(
         junction: a shipped junction name, a junction YAML path or a ``JunctionSpec``.
         demand: a level (``"low"``, ``"medium"``, ``"high"``: 1680, 2210, 2540 veh/h on
             gm_a56), a total in veh/h (``"1900vph"``), a profile name or file, a list, or
-            ``"mixed"``.
+            ``"mixed"``; None: the junction's default (as :class:`JunctionEnv`).
         reward: a reward name, ``{"name": ..., **params}``, a Reward object or a function
             ``(frames, context) -> float``; None: minus the queued vehicles.
         seed: the env's seed (demand draws, SUMO's seed, sensor noise).

@@ -60,14 +60,22 @@ def arms_in(row: Mapping[str, Any]) -> list[str]:
     return [k[len(prefix) :] for k in row if k.startswith(prefix)]
 
 
+#: rows left out of the printed table of an episode in which no pedestrian walked
+_PEDESTRIAN_KEYS = frozenset({"pedestrians", "ped_avg_waiting_time"})
+
+
 def traffic_table(row: Mapping[str, Any]) -> Table:
-    """metric | value | unit for the episode-wide metrics and reward sums."""
+    """metric | value | unit for the episode-wide metrics and reward sums (the pedestrian
+    rows only when pedestrians walked: the files keep them)."""
+    walked = bool(row.get("pedestrians"))
     table = Table(show_header=True, header_style="bold")
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("unit")
     for key, value in row.items():
         if key in _ROW_IDS or key.startswith("arm_") or key in _EMISSION_KEYS:
+            continue
+        if key in _PEDESTRIAN_KEYS and not walked:
             continue
         if key.startswith("reward_"):
             table.add_row(key, fmt(value), "sum over the episode")

@@ -3,7 +3,8 @@
 ``intergreen junctions export NAME --out DIR`` writes, all paths in them relative to DIR:
 
 - ``NAME.net.xml``: the network intergreen simulates (built from the spec, left-hand);
-- ``NAME.rou.xml``: the routes of a demand (default ``medium``), as intergreen writes them;
+- ``NAME.rou.xml``: the routes of a demand (default: the junction's, ``medium`` on gm_a56), as
+  intergreen writes them;
 - ``NAME.sensors.add.xml``: the camera zones and stop-line loops (shown in sumo-gui);
 - ``NAME.tls.add.xml``: a fixed-time programme that obeys the junction's UK rules (amber,
   red+amber, intergreens, minimum greens, permitted stage sequence), made by intergreen's
@@ -121,7 +122,7 @@ def _programme_xml(tls_id: str, phases: list[tuple[str, int]], step_length: floa
 def export_junction(
     junction: str | Path | JunctionSpec,
     out: Path,
-    demand: str = "medium",
+    demand: str | None = None,
     *,
     seed: int = 1,
     duration: float | None = None,

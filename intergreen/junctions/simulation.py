@@ -70,7 +70,7 @@ class Simulation:
     def __init__(
         self,
         spec: JunctionSpec,
-        demand: str | float | DemandProfile = "medium",
+        demand: str | float | DemandProfile | None = None,
         *,
         seed: int = 0,
         backend: Backend = "libsumo",

@@ -14,6 +14,7 @@ from intergreen.junctions.demand import (
     DemandProfile,
     Period,
     constant_demand,
+    default_demand,
     demand_names,
     load_assumptions,
     mixed_totals,
@@ -220,3 +221,11 @@ def test_routes_have_poisson_flows_matching_the_level(
 def test_zero_flows_are_left_out(gm) -> None:
     profile = DemandProfile(name="empty", periods=[Period(begin=0, end=60, flows={"N.ahead": 0.0})])
     assert "<flow" not in routes_xml(gm, profile)
+
+
+def test_default_demand_is_medium_where_the_junction_has_levels_else_its_own() -> None:
+    assert default_demand(resolve_junction("gm_a56")) == "medium"
+    assert resolve_demand(resolve_junction("gm_a56"), None).periods[0].total == pytest.approx(2210)
+    cologne = resolve_junction("resco:cologne1")
+    assert default_demand(cologne) == "routes"
+    assert resolve_demand(cologne, None).route_files  # the network's own route files

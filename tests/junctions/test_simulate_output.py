@@ -39,6 +39,8 @@ def test_simulate_prints_units_arms_and_emissions_and_writes_a_timeline(
     assert row("avg_waiting_time")[1:] == [f"{data['avg_waiting_time']:,.2f}", "s/veh"]
     assert row("throughput_vph")[2] == "veh/h" and row("max_queue")[2] == "veh"
     assert row("wait_p95")[2] == "s" and row("reward_queue")[2] == "sum over the episode"
+    # no pedestrians in this demand: no pedestrian rows printed (the files keep the zeros)
+    assert data["pedestrians"] == 0 and "ped_avg_waiting_time" not in out
     # per arm: vehicles, mean and p95 wait, mean queue, throughput in veh/h
     assert "per arm (approach)" in out
     for a in ARMS:
@@ -64,6 +66,31 @@ def test_simulate_prints_units_arms_and_emissions_and_writes_a_timeline(
     assert {s for _, _, s in timeline["stages"]} >= {"2", "4", "interstage"}
     assert (out_dir / "timeline.png").stat().st_size > 10_000
     assert sumo_children() == []
+
+
+def test_simulate_prints_pedestrian_rows_when_pedestrians_walk(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run_cli(
+        ["simulate", "--demand", "medium+peds", "--seed", "1", "--duration", "300"], capsys
+    )
+    assert code == 0, err
+    line = next(x for x in out.splitlines() if x.strip("│┃ ").startswith("pedestrians "))
+    assert int(line.strip("│┃").split("│")[1].strip().replace(",", "")) > 0
+    assert "ped_avg_waiting_time" in out
+
+
+def test_simulate_runs_an_imported_network_on_its_own_demand_by_default(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run_cli(
+        ["simulate", "--junction", "resco:cologne1", "--controller", "program", "--duration",
+         "120"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    # the title names the demand used: the network's route files (no level "medium" there)
+    assert out.splitlines()[0].startswith("cologne1 | demand routes | program")
 
 
 def test_simulate_output_refused_before_running(
