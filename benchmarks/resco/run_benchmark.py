@@ -28,12 +28,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
+HERE = Path(__file__).parent
 SCENARIOS = ("cologne1", "ingolstadt1")
 RULES = ("program", "uk")
 BASELINES = ("program", "max-pressure", "greedy", "vehicle-actuated")
@@ -107,19 +110,110 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, max_tasks_per_child=1)
 
 
-def run_episodes(tasks: list[dict[str, Any]], out: Path, workers: int) -> None:
-    path = out / "episodes.jsonl"
+def _eval_tasks(run: dict[str, Any], seeds: list[int]) -> list[dict[str, Any]]:
+    return [
+        {"scenario": run["scenario"], "rules": run["rules"], "controller": run["agent"],
+         "train_seed": run["train_seed"], "model": run["model"], "seed": seed}
+        for seed in seeds
+    ]  # fmt: skip
+
+
+def schedule(
+    episodes: list[dict[str, Any]],
+    runs: list[dict[str, Any]],
+    seeds: list[int],
+    out: Path,
+    workers: int,
+) -> None:
+    """Run the evaluation ``episodes`` and the training ``runs`` on ``workers`` fresh processes,
+    evaluation first: a run's evaluation episodes are queued when it finishes training and go
+    ahead of the training runs still waiting, so that whatever has finished when the command
+    is stopped is evaluated. Rows go to ``OUT/episodes.jsonl``, finished runs to
+    ``OUT/trained.jsonl``; done rows and runs are skipped."""
+    path, trained_path = out / "episodes.jsonl", out / "trained.jsonl"
     done = _done(path)
-    todo = [t for t in tasks if _key(t) not in done]
-    print(f"{len(tasks) - len(todo)} episodes done, {len(todo)} to run", file=sys.stderr)
-    with _pool(workers) as pool, open(path, "a") as f:
-        futures = [pool.submit(_episode, t) for t in todo]
-        for n, fut in enumerate(as_completed(futures), 1):
-            row = fut.result()
-            f.write(json.dumps(row) + "\n")
-            f.flush()
-            what = f"{row['scenario']} {row['rules']} {row['controller']} seed {row['seed']}"
-            print(f"[{n}/{len(todo)}] {what}: delay {row['avg_delay']:.2f} s", file=sys.stderr)
+    trained = {}
+    if trained_path.exists():
+        for line in trained_path.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                trained[row["run_dir"]] = row
+    evals = deque(t for t in episodes if _key(t) not in done)
+    for run in runs:
+        if run["run_dir"] in trained:
+            tasks = _eval_tasks(trained[run["run_dir"]], seeds)
+            evals.extend(t for t in tasks if _key(t) not in done)
+    pending = deque(r for r in runs if r["run_dir"] not in trained)
+    print(f"{len(evals)} episodes and {len(pending)} training runs to do", file=sys.stderr)
+    n = 0
+    with _pool(workers) as pool, open(path, "a") as f, open(trained_path, "a") as g:
+        flight: dict[Future, str] = {}
+        while evals or pending or flight:
+            while len(flight) < workers and (evals or pending):
+                if evals:
+                    flight[pool.submit(_episode, evals.popleft())] = "episode"
+                else:
+                    flight[pool.submit(_train, pending.popleft())] = "train"
+            finished, _ = wait(flight, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                kind = flight.pop(fut)
+                row = fut.result()
+                if kind == "train":
+                    g.write(json.dumps(row) + "\n")
+                    g.flush()
+                    evals.extend(_eval_tasks(row, seeds))
+                    print(f"trained {row['run_dir']} in {row['wall_s']:.0f} s", file=sys.stderr)
+                    continue
+                n += 1
+                f.write(json.dumps(row) + "\n")
+                f.flush()
+                what = f"{row['scenario']} {row['rules']} {row['controller']}"
+                if row.get("train_seed") is not None:
+                    what += f" (train seed {row['train_seed']})"
+                print(f"[{n}] {what} seed {row['seed']}: delay {row['avg_delay']:.2f} s",
+                      file=sys.stderr)  # fmt: skip
+
+
+def record_config(out: Path, a: argparse.Namespace, seeds: list[int], argv: list[str]) -> None:
+    """``OUT/config.json``: what the runs were made with (the report's set-up sentences are
+    generated from it). A later call with ``--agents`` adds the training settings."""
+    import sumolib
+
+    from intergreen.junctions import resco
+    from intergreen.version import __version__
+
+    path = out / "config.json"
+    config = json.loads(path.read_text()) if path.exists() else {}
+    if config.get("evaluation_seeds", seeds) != seeds:
+        sys.exit(
+            f"error: {path} was made with {len(config['evaluation_seeds'])} evaluation episodes; "
+            f"use --episodes {len(config['evaluation_seeds'])} or another --out"
+        )
+    commit = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()  # fmt: skip
+    config.update(
+        intergreen=__version__,
+        commit=commit,
+        sumo=sumolib.version.gitDescribe(),
+        evaluation_seeds=seeds,
+        scenarios={
+            name: {"begin": sc.begin, "end": sc.end, "net": sc.net, "routes": list(sc.routes)}
+            for name, sc in resco.SCENARIOS.items()
+        },
+        decision_interval_s=resco.DECISION,
+        yellow_s=resco.YELLOW,
+        detection_m=resco.DETECTION,
+        commands=[*config.get("commands", []), " ".join(["run_benchmark.py", *argv])],
+    )
+    if a.agents:
+        config.update(
+            agents=sorted(set(config.get("agents", [])) | set(a.agents.split(","))),
+            train_seeds=a.train_seeds,
+            train_episodes=a.train_episodes,
+            decisions_per_episode=DECISIONS_PER_EPISODE,
+            reward=REWARD,
+        )
+    path.write_text(json.dumps(config, indent=1) + "\n")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -133,39 +227,29 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--train-seeds", type=int, default=5)
     p.add_argument("--train-episodes", type=int, default=100)
     p.add_argument("--workers", type=int, default=2)
+    argv = sys.argv[1:] if argv is None else argv
     a = p.parse_args(argv)
     from intergreen.agents.evaluation import evaluation_seeds
 
     a.out.mkdir(parents=True, exist_ok=True)
     seeds = evaluation_seeds(a.episodes)
+    record_config(a.out, a, seeds, argv)
     scenarios, rules = a.scenarios.split(","), a.rules.split(",")
-    tasks = [
+    episodes = [
         {"scenario": s, "rules": r, "controller": c, "train_seed": None, "seed": seed}
         for s in scenarios for r in rules for c in a.baselines.split(",") if c
         for seed in seeds
     ]  # fmt: skip
-    run_episodes(tasks, a.out, a.workers)
     agents = [x for x in a.agents.split(",") if x]
-    if not agents:
-        return
+    # seed-major order: a stopped command leaves every cell with some seeds, not some cells
+    # with all; rule profiles in the order given (the first one first)
     runs = [
         {"scenario": s, "rules": r, "agent": ag, "train_seed": ts,
          "timesteps": a.train_episodes * DECISIONS_PER_EPISODE,
          "run_dir": str(a.out / "runs" / f"{s}-{r}-{ag}-seed{ts}")}
-        for s in scenarios for r in rules for ag in agents for ts in range(1, a.train_seeds + 1)
+        for ts in range(1, a.train_seeds + 1) for r in rules for s in scenarios for ag in agents
     ]  # fmt: skip
-    trained = []
-    with _pool(a.workers) as pool:
-        for fut in as_completed([pool.submit(_train, t) for t in runs]):
-            row = fut.result()
-            trained.append(row)
-            print(f"trained {row['run_dir']} in {row['wall_s']:.0f} s", file=sys.stderr)
-    tasks = [
-        {"scenario": t["scenario"], "rules": t["rules"], "controller": t["agent"],
-         "train_seed": t["train_seed"], "model": t["model"], "seed": seed}
-        for t in trained for seed in seeds
-    ]  # fmt: skip
-    run_episodes(tasks, a.out, a.workers)
+    schedule(episodes, runs, seeds, a.out, a.workers)
 
 
 if __name__ == "__main__":

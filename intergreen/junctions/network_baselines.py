@@ -4,9 +4,13 @@
 - ``program``: SUMO runs the network's own signal program (RESCO's "fixed time"); the env is
   made with ``signals="program"`` (the policy's ``env_kwargs``), its actions are ignored.
 - ``max-pressure``: Varaiya's max pressure: the action stage whose green approach lanes hold
-  the most queued vehicles minus those queued on the exit lanes its movements feed (camera
-  zones at both ends of the junction); RESCO's version, on a single junction, has no queues
-  to subtract (it counts only exits into another signal).
+  the most vehicles minus those on the exit lanes its movements feed (camera zones at both
+  ends of the junction); RESCO's version, on a single junction, has no exits to subtract (it
+  counts only exits into another signal). The count is every vehicle in the zone (Varaiya's
+  queue: the vehicles on the link), not only the halted ones: a queue that starts to move
+  stops being halted within seconds, so a halted count drops to zero during the green it
+  earned and max pressure switches away every decision; on RESCO's cologne1 (3 s amber, no
+  all-red) that switching locked vehicles inside the junction in 3 of 10 hour-long episodes.
 - ``greedy``: RESCO's greedy ("max wave"): the action stage with the most vehicles, queued
   or approaching, in the camera zones of its green approach lanes.
 
@@ -84,14 +88,17 @@ class MaxPressure(_ChooseByScore):
         super().reset(env)
         self.exits = [stage_exit_lanes(env.spec_, env.network, s) for s in self.stages]
         conn = env.sim.conn
-        self._halting = libsumo_getter(conn, "lanearea", "getLastStepHaltingNumber")
+        self._count = libsumo_getter(conn, "lanearea", "getLastStepVehicleNumber")
         self._exit_ids = env.network.exit_camera_ids
 
     def exit_queues(self) -> np.ndarray:
-        return np.array([self._halting(d) for d in self._exit_ids], dtype=float)
+        """Vehicles in each exit lane's camera zone (``network.exit_camera_ids`` order)."""
+        return np.array([self._count(d) for d in self._exit_ids], dtype=float)
 
     def scores(self, env: JunctionEnv) -> np.ndarray:
-        queued = env.history[-1].halting
+        """Per action stage: vehicles in its green approach lanes' zones minus vehicles in
+        the zones of the exit lanes it feeds."""
+        queued = env.history[-1].count
         out = self.exit_queues()
         return np.array(
             [queued[m].sum() - out[e].sum() for m, e in zip(self.lanes, self.exits, strict=True)]
