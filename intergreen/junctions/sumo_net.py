@@ -202,7 +202,8 @@ def _read_tls(path: Path, mtime: float, tls_id: str | None, program_id: str | No
         tls_id = ids[0]
     if tls_id not in ids:
         raise NetworkImportError(
-            f"{path}: no traffic light {tls_id!r}; the network has {_listing(ids)}"
+            f"{path}: no traffic light {tls_id!r}; the network has {_listing(ids)}: choose "
+            f"one with --tls"
         )
     tls = net.getTLS(tls_id)
     nodes = sorted({a.getEdge().getToNode().getID() for a, _, _ in tls.getConnections()})

@@ -72,7 +72,10 @@ def _bad_inputs(tmp_path: Path) -> list[tuple[list[str], str]]:
     joined.mkdir()
     return [
         ([str(rou)], "single-intersection.rou.xml: not a SUMO network"),
-        ([str(grid), "--tls", "9"], "no traffic light '9'; the network has 1, 2, 5, 6"),
+        (
+            [str(grid), "--tls", "9"],
+            "no traffic light '9'; the network has 1, 2, 5, 6: choose one with --tls",
+        ),
         ([str(joined_tls(joined))], "'J' controls 2 junctions (A, B)"),
         ([str(with_program(no_green, [("rrrr", 9), ("yyyy", 3)]))], "has no green phase"),
         ([str(with_program(conflicting, [("GGGG", 9), ("rrGG", 9)]))], "neither gives way"),
