@@ -3,14 +3,18 @@
 
 - ``program``: SUMO runs the network's own signal program (RESCO's "fixed time"); the env is
   made with ``signals="program"`` (the policy's ``env_kwargs``), its actions are ignored.
-- ``max-pressure``: Varaiya's max pressure: the action stage whose green approach lanes hold
-  the most vehicles minus those on the exit lanes its movements feed (camera zones at both
-  ends of the junction); RESCO's version, on a single junction, has no exits to subtract (it
-  counts only exits into another signal). The count is every vehicle in the zone (Varaiya's
-  queue: the vehicles on the link), not only the halted ones: a queue that starts to move
-  stops being halted within seconds, so a halted count drops to zero during the green it
-  earned and max pressure switches away every decision; on RESCO's cologne1 (3 s amber, no
-  all-red) that switching locked vehicles inside the junction in 3 of 10 hour-long episodes.
+- ``max-pressure``: Varaiya's max pressure with RESCO's queue: the action stage whose green
+  approach lanes hold the most queued vehicles minus those halted on the exit lanes its
+  movements feed (camera zones at both ends of the junction). A queued vehicle is one in the
+  approach camera zone that has stopped since it came into view, until it crosses the stop
+  line (RESCO's ``queue``; estimated from the zone's counts, halted, arrived and passed
+  vehicles as the ``wait_time`` reward does, :class:`intergreen.rewards.library.ZoneVehicles`).
+  Neither a halted count nor every vehicle in the zone works: a halted count drops to zero
+  as soon as the queue it counts starts to move, so max pressure left every green at the
+  next decision (on RESCO's cologne1 that locked vehicles inside the junction in 3 of 10
+  episodes), and counting every vehicle lets the free-flowing traffic of a busy approach
+  outweigh a side road's queue for ever (ingolstadt1's west left turn). RESCO's version, on a
+  single junction, has no exits to subtract (it counts only exits into another signal).
 - ``greedy``: RESCO's greedy ("max wave"): the action stage with the most vehicles, queued
   or approaching, in the camera zones of its green approach lanes.
 
@@ -28,6 +32,7 @@ from intergreen.junctions.imported import ImportedJunctionSpec
 from intergreen.junctions.network import Network
 from intergreen.junctions.spec import JunctionSpec
 from intergreen.junctions.sumo import libsumo_getter
+from intergreen.rewards.library import ZoneVehicles
 
 if TYPE_CHECKING:
     from intergreen.junctions.env import JunctionEnv
@@ -80,25 +85,37 @@ class _ChooseByScore:
 
 
 class MaxPressure(_ChooseByScore):
-    """Max pressure on camera zones at the approach and exit lanes (module docstring)."""
+    """Max pressure on RESCO's queues at the approach lanes and halted vehicles at the exit
+    lanes (module docstring)."""
 
     name = "max-pressure"
 
     def reset(self, env: JunctionEnv) -> None:
         super().reset(env)
         self.exits = [stage_exit_lanes(env.spec_, env.network, s) for s in self.stages]
-        conn = env.sim.conn
-        self._count = libsumo_getter(conn, "lanearea", "getLastStepVehicleNumber")
+        self._halting = libsumo_getter(env.sim.conn, "lanearea", "getLastStepHaltingNumber")
         self._exit_ids = env.network.exit_camera_ids
+        self._zones = ZoneVehicles(len(env.network.approach_lanes))
+        self._seen = -np.inf
+
+    def queues(self, env: JunctionEnv) -> np.ndarray:
+        """Per approach lane: vehicles in the camera zone that have stopped since they came
+        into view (the frames since the last call; ``env.history`` keeps the last 200)."""
+        for frame in env.history:
+            if frame.time > self._seen:
+                self._zones.update(frame)
+                self._zones.add_stopped(frame, 0)
+                self._seen = frame.time
+        return np.array([np.count_nonzero(q[:, 0]) for q in self._zones.lanes], dtype=float)
 
     def exit_queues(self) -> np.ndarray:
-        """Vehicles in each exit lane's camera zone (``network.exit_camera_ids`` order)."""
-        return np.array([self._count(d) for d in self._exit_ids], dtype=float)
+        """Halted vehicles in each exit lane's camera zone (``network.exit_camera_ids``)."""
+        return np.array([self._halting(d) for d in self._exit_ids], dtype=float)
 
     def scores(self, env: JunctionEnv) -> np.ndarray:
-        """Per action stage: vehicles in its green approach lanes' zones minus vehicles in
-        the zones of the exit lanes it feeds."""
-        queued = env.history[-1].count
+        """Per action stage: queued vehicles on its green approach lanes minus halted ones on
+        the exit lanes it feeds."""
+        queued = self.queues(env)
         out = self.exit_queues()
         return np.array(
             [queued[m].sum() - out[e].sum() for m, e in zip(self.lanes, self.exits, strict=True)]
