@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from intergreen.cli_common import parse_params
 from intergreen.common import progress_bar
 from intergreen.errors import IntergreenError, OptionError
 
@@ -30,6 +31,14 @@ def compare_command(
         str | None, typer.Option(help="'study': show the study's Table I beside ours")
     ] = None,
     report: Annotated[bool, typer.Option(help="Write the report at the end")] = True,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Set a grid field without editing the file: KEY=VALUE with a dotted KEY, e.g. "
+            "--set training.timesteps=300000 (repeatable; give the same on every resume)",
+        ),
+    ] = None,
 ) -> None:
     """Train and evaluate every cell of a grid (rewards x agents x demands x seeds); resumable."""
     from intergreen.experiments.executors import make_executor
@@ -41,7 +50,12 @@ def compare_command(
         raise OptionError(f"--executor {executor!r}: use local or ray")
     if reference not in (None, "study"):
         raise OptionError(f"--reference {reference!r}: the only reference is 'study'")
-    config = load_grid(grid)
+    config = load_grid(grid, parse_params(set_, "--set"))
+    if len(config.seeds) < 2 and config.more_seeds is None:
+        err_console.print(
+            f"note: {grid} trains one seed per reward: the report can state no seed-level "
+            "verdict (list 2 or more under seeds for one)"
+        )
     try:
         ex = make_executor(executor, workers, address)
     except ImportError as e:
@@ -52,10 +66,15 @@ def compare_command(
         ex.connect()  # type: ignore[union-attr]
     with progress_bar("runs", info=True, transient=False, console=err_console) as bar:
         task = bar.add_task("runs", total=None, info="")
+        phases = []
 
         def progress(done: int, total: int, outcome) -> None:
-            if outcome is None:  # the first call: what was already complete
-                bar.reset(task, total=total, completed=done, info=f"({done} already complete)")
+            if outcome is None:  # a phase starts: what was already complete
+                if phases:  # the runs more_seeds added
+                    bar.update(task, total=total, completed=done, info="(more seeds)")
+                else:
+                    bar.reset(task, total=total, completed=done, info=f"({done} already complete)")
+                phases.append(total)
                 return
             mark = {"done": "ok", "failed": "FAILED", "skipped": "skip"}[outcome.status]
             bar.update(task, completed=done, info=f"{outcome.name} {mark}")
@@ -65,6 +84,8 @@ def compare_command(
         f"{summary.total} runs: {summary.done} done, {summary.skipped} already complete, "
         f"{len(summary.failed)} failed; {summary.wall_s:.0f} s ({summary.executor})"
     )
+    if summary.seed_extension is not None:
+        console.print(seed_extension_line(summary.seed_extension))
     for f in summary.failed:
         console.print(f"FAILED {f['name']}: {f['error']}", highlight=False, style="red")
     console.print(f"results: {out / 'results.parquet'}")
@@ -77,6 +98,22 @@ def compare_command(
     if summary.failed:
         console.print("re-run the same command to retry the failed runs (finished ones are kept)")
         raise typer.Exit(1)
+
+
+def seed_extension_line(decision: dict) -> str:
+    """One line on the ``more_seeds`` decision of a batch (seed_extension.json's payload)."""
+    if decision["status"] != "decided":
+        return (
+            f"more seeds: waiting for {len(decision['missing'])} first-phase run(s) to finish "
+            "training (failed or unfinished); re-run the same command"
+        )
+    extended = [r["reward"] for r in decision["rewards"] if r["extended"]]
+    kept = len(decision["rewards"]) - len(extended)
+    return (
+        f"more seeds: {', '.join(extended)} within {decision['within']:.0%} of the best on "
+        f"validation, trained on seeds {decision['added']} too; {kept} kept seeds "
+        f"{decision['first']} (seed_extension.json)"
+    )
 
 
 def report_command(

@@ -15,7 +15,13 @@ plan's key (the baselines' folders) holds the package version too.
 
 Seeds (intergreen.seeds): ``seeds`` are the runs' base seeds (training streams); evaluation
 episodes come from the ``test`` stream, or from ``validation`` (``evaluation.seeds``) when the
-grid serves a selection.
+grid serves a selection. ``more_seeds`` (:class:`MoreSeeds`) adds training seeds to the rewards
+whose first seeds score within a margin of the best on validation
+(intergreen.experiments.seed_extension).
+
+Overrides: :func:`load_grid` takes ``overrides`` (``{"training.timesteps": 300000}``, from
+``intergreen compare GRID --set training.timesteps=300000``), set into the file's mapping
+before it is validated, so a shipped grid runs with another value without being edited.
 """
 
 from __future__ import annotations
@@ -26,7 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 import intergreen.version as version
 from intergreen.agents.config import MAX_VALIDATION_EPISODES
@@ -100,6 +113,23 @@ class EvaluationSpec(BaseModel):
     )
 
 
+class MoreSeeds(BaseModel):
+    """Training seeds added where they decide something (issue 16, item 9).
+
+    Once every reward has trained on the grid's ``seeds``, each reward's mean over those
+    seeds of its runs' best validation score (best.json: the lowest mean waiting time over
+    the validation episodes of a point, s per vehicle, lower is better) is compared with the
+    lowest such mean of its agent and training demand; a reward with ``mean <= (1 +
+    within) * best`` also trains on ``seeds`` here. Validation scores only: test episodes
+    never select (docs/design.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    seeds: list[int] = Field(min_length=1, description="training seeds added to the close rewards")
+    within: float = Field(  # le: also refuses inf and nan
+        ge=0, le=10, description="relative margin to the best mean validation score (0.3 = 30%)"
+    )
+
+
 class GridConfig(BaseModel):
     """A batch comparison (see the shipped configs/study_quick.yaml for every field)."""
 
@@ -115,6 +145,9 @@ class GridConfig(BaseModel):
     baselines: list[str] = Field(default_factory=list)
     episode_duration: float | None = Field(
         default=None, gt=0, description="simulated seconds per episode (default: the demand's)"
+    )
+    more_seeds: MoreSeeds | None = Field(
+        default=None, description="seeds added to the rewards close to the best on validation"
     )
 
     @field_validator("agents", mode="before")
@@ -135,8 +168,39 @@ class GridConfig(BaseModel):
             raise ValueError(f"seeds repeat: {v}")
         return v
 
-    def cells(self) -> list[RunCell]:
-        """Every (reward, agent, training demand, seed) cell, in grid order."""
+    @model_validator(mode="after")
+    def _more_seeds_usable(self) -> GridConfig:
+        """``more_seeds`` decides on validation scores of several seeds: refuse a grid where it
+        could not (no validation during training, one first seed) or would repeat a seed."""
+        more = self.more_seeds
+        if more is None:
+            return self
+        problems = []
+        if self.training.validate_every is None:
+            problems.append(
+                "more_seeds selects rewards on validation scores: set training.validate_every "
+                "(e.g. 50000) so that every run records its best validation score"
+            )
+        if len(self.seeds) < 2:
+            problems.append(
+                f"more_seeds compares seed means, but seeds lists {len(self.seeds)} seed: list "
+                "at least 2 first seeds (seed-level statistics need 2 or more per reward)"
+            )
+        again = sorted(set(more.seeds) & set(self.seeds))
+        if again:
+            problems.append(f"more_seeds.seeds repeat seeds already in seeds: {again}")
+        bad = [s for s in more.seeds if not 0 <= s <= MAX_BASE_SEED]
+        if bad:
+            problems.append(f"more_seeds.seeds must lie in [0, {MAX_BASE_SEED}]; got {bad}")
+        if len(set(more.seeds)) != len(more.seeds):
+            problems.append(f"more_seeds.seeds repeat: {more.seeds}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def cells(self, seeds: list[int] | None = None) -> list[RunCell]:
+        """Every (reward, agent, training demand, seed) cell, in grid order; ``seeds``: these
+        base seeds instead of the grid's ``seeds`` (``more_seeds.seeds`` for the added runs)."""
         env_kwargs = dict(self.training.env_kwargs)
         if self.episode_duration is not None:
             env_kwargs["duration"] = self.episode_duration
@@ -144,7 +208,7 @@ class GridConfig(BaseModel):
         for reward in self.rewards:
             for agent, spec in self.agents.items():
                 for demand in self.train_demands:
-                    for seed in self.seeds:
+                    for seed in self.seeds if seeds is None else seeds:
                         out.append(
                             RunCell(
                                 agent=agent.lower(),
@@ -280,9 +344,50 @@ def resolve_grid_path(name: str | Path) -> Path:
     raise GridError(str(name), [f"no such file, nor a shipped config ({known})"])
 
 
-def load_grid(source: str | Path | dict[str, Any]) -> GridConfig:
+#: How a grid's training budget is chosen when its file leaves it open (``timesteps: null``).
+BUDGET_HINT = (
+    "choose it from a convergence check (`intergreen validation-curve RESULTS/runs/*/ "
+    "--tolerance 0.05`) and give it with `--set training.timesteps=N` (or in a copy of the file)"
+)
+
+
+def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``raw`` with each ``"a.b.c": value`` of ``overrides`` set at that dotted path
+    (mappings on the way are created). GridError when a step of a path is not a mapping."""
+    import copy
+
+    out = copy.deepcopy(raw)
+    problems = []
+    for path, value in overrides.items():
+        *parents, last = path.split(".")
+        node: Any = out
+        for i, step in enumerate(parents):
+            node = node.setdefault(step, {}) if isinstance(node, dict) else None
+            if not isinstance(node, dict):
+                problems.append(
+                    f"--set {path}: {'.'.join(parents[: i + 1])} is not a mapping of fields"
+                )
+                break
+        else:
+            if not last:
+                problems.append(f"--set {path}: give a field name, e.g. training.timesteps")
+            else:
+                node[last] = value
+    if problems:
+        raise GridError("--set", problems)
+    return out
+
+
+def load_grid(
+    source: str | Path | dict[str, Any], overrides: dict[str, Any] | None = None
+) -> GridConfig:
     """Read and validate a grid (path, shipped config name, or mapping); GridError lists all
-    problems found."""
+    problems found.
+
+    ``overrides``: dotted field paths and values set into the grid before it is validated
+    (``{"training.timesteps": 300000}``: ``intergreen compare GRID --set KEY=VALUE``); the
+    problems then name the file ``with --set ...``. A file may leave ``training.timesteps``
+    null (a budget still to be chosen): it loads only with a value given this way."""
     if isinstance(source, dict):
         raw, where = source, "grid"
     else:
@@ -294,12 +399,20 @@ def load_grid(source: str | Path | dict[str, Any]) -> GridConfig:
             raise GridError(where, [str(e).removeprefix(f"{where}:").strip()]) from None
         if not isinstance(raw, dict):
             raise GridError(where, ["the file must be a mapping of fields (rewards, agents, ...)"])
+    if overrides:
+        raw = apply_overrides(raw, overrides)
+        where += " with " + " ".join(f"--set {k}={v}" for k, v in overrides.items())
+    training = raw.get("training")
+    open_budget = isinstance(training, dict) and training.get("timesteps", 0) is None
     problems: list[str] = []
     grid: GridConfig | None = None
     try:
         grid = GridConfig.model_validate(raw)
     except ValidationError as e:
         problems += validation_problems(e)
+    if open_budget:  # pydantic's "not a valid integer" would not say what to do
+        problems = [p for p in problems if not p.startswith("training.timesteps:")]
+        problems.insert(0, f"training.timesteps: not set in the file; {BUDGET_HINT}")
     problems += semantic_problems(raw)
     if problems:
         raise GridError(where, list(dict.fromkeys(problems)))

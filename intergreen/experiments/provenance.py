@@ -25,6 +25,7 @@ import pandas as pd
 
 from intergreen.common import span
 from intergreen.errors import IntergreenError
+from intergreen.experiments.seed_extension import DECIDED, read_decision
 
 RUN_CONFIGS = "run_configs.json"
 VERSION_KEYS = ("intergreen_version", "reward_version")
@@ -178,6 +179,15 @@ class Setup:
     eval_seeds: tuple[int, int] | None = None
     simulated_s: float | None = None
     versions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the distinct greedy-validation plans of the runs (config.json ``validation``), and the
+    #: number of runs that validated none
+    validation: list[dict[str, Any]] = field(default_factory=list)
+    unvalidated: int = 0
+    #: runs per evaluated model (results' ``checkpoint``: ``best`` by validation or ``final``)
+    evaluated: dict[str, int] = field(default_factory=dict)
+    #: grid.json's ``more_seeds`` rule and the batch's decision (seed_extension.json)
+    more_seeds: dict[str, Any] | None = None
+    seed_decision: dict[str, Any] | None = None
 
     @property
     def gammas(self) -> list[Any]:
@@ -272,12 +282,21 @@ def read_setup(root: Path, results: pd.DataFrame, configs: dict[str, dict[str, A
         setup.noise.append(noise)
         setup.timesteps.append(int(cfg.get("timesteps", 0)))
         setup.n_envs.append(int(cfg.get("n_envs", 1)))
+        plan = payload.get("validation")
+        if isinstance(plan, dict):
+            setup.validation.append(plan)
+        else:
+            setup.unvalidated += 1
     training = meta.get("training") or {}
     if not configs:
         setup.timesteps = [int(training["timesteps"])] if "timesteps" in training else []
         setup.n_envs = [int(training.get("n_envs", 1))] if training else []
     if not setup.noise and setup.junction is not None:
         setup.noise = [setup.junction.sensors.noise.model_dump()]
+    setup.validation = _distinct(setup.validation)
+    setup.evaluated = evaluated_models(results)
+    setup.more_seeds = meta.get("more_seeds") if isinstance(meta.get("more_seeds"), dict) else None
+    setup.seed_decision = read_decision(root)
     setup.decisions = _distinct(setup.decisions)
     setup.noise = _distinct(setup.noise)
     setup.timesteps = _distinct(setup.timesteps)
@@ -401,8 +420,124 @@ def setup_lines(setup: Setup) -> list[str]:
     if setup.simulated_s:
         budget += f", {setup.simulated_s:.0f} s simulated per episode"
     lines.append(budget + ".")
+    lines.append(validation_text(setup))
+    extension = seed_extension_text(setup)
+    if extension:
+        lines.append(extension)
     lines.append(version_text(setup.versions))
     return lines
+
+
+def evaluated_models(results: pd.DataFrame) -> dict[str, int]:
+    """Agent runs per evaluated model: results' ``checkpoint`` (``best`` by validation score,
+    or ``final``; a run that records none counts as ``final``)."""
+    if "run_key" not in results or results.empty:
+        return {}
+    runs = results[results["kind"] == "agent"].drop_duplicates("run_key")
+    if runs.empty:
+        return {}
+    column = runs["checkpoint"] if "checkpoint" in runs else pd.Series("final", index=runs.index)
+    counts = column.fillna("final").value_counts()
+    return {str(k): int(v) for k, v in counts.items()}
+
+
+def _seed_abbrev(seeds: list[Any]) -> str:
+    shown = ", ".join(str(s) for s in seeds[:2])
+    return shown + (f", … ({len(seeds)} seeds)" if len(seeds) > 2 else "")
+
+
+def validation_text(setup: Setup) -> str:
+    """How the runs were validated during training and which model the test episodes
+    evaluate: from the runs' config.json ``validation`` plans and results' ``checkpoint``."""
+    parts = []
+    for plan in setup.validation:
+        demands = ", ".join(str(d) for d in plan.get("demands", [])) or "the training demand"
+        seeds = plan.get("seeds") or []
+        parts.append(
+            f"every {_num(plan.get('every'))} decisions (and once at the end) the greedy policy "
+            f"played {_num(plan.get('episodes'))} episode(s) per validation demand ({demands}), "
+            f"reset with the first seeds of the {plan.get('role', 'validation')} stream "
+            f"({_seed_abbrev(seeds)}: the same at every point, never a training or test "
+            f"episode); a point's score is the mean {plan.get('metric', '?')} over them (s/veh, "
+            "lower is better)"
+        )
+    if parts:
+        text = (
+            "**Validation and the evaluated model.** During training, "
+            + "; in other runs, ".join(parts)
+        )
+        if setup.unvalidated:
+            text += f"; {setup.unvalidated} run(s) trained without validation"
+    else:
+        text = "**Validation and the evaluated model.** The runs trained without validation"
+    counts = setup.evaluated
+    models = []
+    if counts.get("best"):
+        models.append(f"its checkpoint at its best validation point ({counts['best']} runs)")
+    if counts.get("final"):
+        models.append(f"its final model ({counts['final']} runs)")
+    if models:
+        text += ". The test episodes evaluate, for each run, " + "; or ".join(models)
+    return text + "."
+
+
+def _pct(gap: float) -> str:
+    return "the best" if gap == 0 else ("+inf %" if gap == float("inf") else f"+{gap:.0%}")
+
+
+def seed_extension_text(setup: Setup) -> str | None:
+    """The ``more_seeds`` rule and what it decided (grid.json and seed_extension.json); None
+    for a grid without the rule."""
+    rule = setup.more_seeds
+    if not rule:
+        return None
+    first, added = _seed_list(setup_first_seeds(setup)), _seed_list(list(rule.get("seeds", [])))
+    within = float(rule.get("within", 0))
+    head = (
+        f"**Seeds added where they decide.** The grid's rule (`more_seeds`): once seeds "
+        f"{first} of every reward had trained, each reward's mean over them of its runs' best "
+        f"validation score was compared with the lowest such mean; rewards within "
+        f"{within:.0%} of it (mean ≤ {1 + within:.2f} × the lowest) trained on seeds {added} "
+        "too. Validation episodes decided this; no test episode was read."
+    )
+    decision = setup.seed_decision
+    if not decision:
+        return head + " Its decision (seed_extension.json) is not in this folder."
+    if decision.get("status") != DECIDED:
+        n = len(decision.get("missing") or [])
+        return head + (
+            f" It has not been applied: {n} first-phase run(s) had not finished training, so "
+            "no reward has the added seeds yet."
+        )
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in decision.get("rewards") or []:
+        groups.setdefault((r["agent"], r["train_demand"]), []).append(r)
+    texts = []
+    for (agent, demand), rows in groups.items():
+        rows = sorted(rows, key=lambda r: r["mean"])
+        best = rows[0]
+        chosen = [r for r in rows if r["extended"]]
+        kept = [r for r in rows if not r["extended"]]
+
+        def scores(rs: list[dict[str, Any]]) -> str:
+            return ", ".join(f"{r['reward']} {r['mean']:.2f} s ({_pct(r['gap'])})" for r in rs)
+
+        label = f"{agent.upper()}, training demand {demand}: " if len(groups) > 1 else ""
+        texts.append(
+            f"{label}lowest mean {best['mean']:.2f} s ({best['best_reward']}); more seeds for "
+            f"{scores(chosen)}; seeds {first} only for {scores(kept) or 'none'}"
+        )
+    return head + " Mean best validation scores: " + "; ".join(texts) + "."
+
+
+def setup_first_seeds(setup: Setup) -> list[int]:
+    """The first-phase seeds of a ``more_seeds`` grid (its decision's, else every seed below
+    the added ones)."""
+    decision = setup.seed_decision or {}
+    if decision.get("first"):
+        return [int(s) for s in decision["first"]]
+    added = set((setup.more_seeds or {}).get("seeds", []))
+    return [s for s in setup.seeds if s not in added]
 
 
 def _seed_list(seeds: list[int]) -> str:

@@ -40,6 +40,7 @@ from intergreen.errors import IntergreenError
 from intergreen.experiments.comparisons import NOT_SHOWN, SeedLevel, seed_level
 from intergreen.experiments.reference import reference_cell
 from intergreen.experiments.render import Block, to_html, to_markdown
+from intergreen.experiments.seed_extension import EXTENSION_FILE
 
 METRIC = stats.METRIC
 
@@ -116,7 +117,7 @@ def seed_table(
 #: The files of a results folder that a published report is built from.
 PUBLISHED_TABLES = (
     "results.parquet", "learning_curves.parquet", "validation_curves.parquet", "grid.json",
-    "batch.json", provenance.RUN_CONFIGS,
+    "batch.json", provenance.RUN_CONFIGS, EXTENSION_FILE,
 )  # fmt: skip
 
 
@@ -547,10 +548,9 @@ def tails_blocks(df: pd.DataFrame, controllers: list[str], demands: list[str]) -
 def _evaluated_models(raw: pd.DataFrame) -> str:
     """Which model of each run the test episodes evaluated (results' ``checkpoint`` column:
     ``best`` by validation score or ``final``), as a clause; empty when unrecorded."""
-    if "checkpoint" not in raw or "run_key" not in raw:
+    if "checkpoint" not in raw:
         return ""
-    runs = raw[raw["kind"] == "agent"].drop_duplicates("run_key")["checkpoint"]
-    counts = runs.fillna("final").value_counts()
+    counts = provenance.evaluated_models(raw)
     parts = [f"the best validation point of {counts['best']} run(s)"] if "best" in counts else []
     if "final" in counts:
         parts.append(f"the final model of {counts['final']} run(s)")

@@ -20,6 +20,8 @@ Output folder layout::
       results.parquet             every evaluation episode of the grid (tidy)
       learning_curves.parquet     every training episode (metrics.csv of each run)
       validation_curves.parquet   every validation episode (validation.csv of each run)
+      seed_extension.json         with ``more_seeds``: which rewards got the added seeds, and
+                                  the validation scores that decided it (seed_extension.py)
       batch.json                  counts, timings and failures of the latest batch
 
 A run is complete when done.json and an eval.json for the current evaluation plan exist;
@@ -47,6 +49,12 @@ from typing import Any
 from intergreen.common import atomic_path, atomic_write
 from intergreen.errors import IntergreenError, Interrupted
 from intergreen.experiments.grid import EvalPlan, GridConfig, RunCell
+from intergreen.experiments.seed_extension import (
+    SeedDecision,
+    decide,
+    extension_cells,
+    write_decision,
+)
 from intergreen.version import __version__
 
 RESULT_ID_COLUMNS = (
@@ -352,6 +360,8 @@ class BatchSummary:
     executor: str
     workers: int
     outcomes: list[Outcome]
+    #: the ``more_seeds`` decision (seed_extension.json), None for a grid without the rule
+    seed_extension: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -362,9 +372,13 @@ ProgressFn = Callable[[int, int, Outcome | None], None]
 
 
 def plan_tasks(grid: GridConfig, out: Path) -> list[Task]:
-    """Training runs first (the long ones), then the baselines."""
+    """Training runs first (the long ones), then the runs ``more_seeds`` has added (once its
+    decision is made: intergreen.experiments.seed_extension), then the baselines."""
     plan = grid.eval_plan()
     tasks = [Task("run", str(out), plan, cell=c) for c in grid.cells()]
+    tasks += [
+        Task("run", str(out), plan, cell=c) for c in extension_cells(grid, decide_seeds(grid, out))
+    ]
     seen = set()
     for b in grid.baselines:
         name = b.replace("_", "-").lower()
@@ -374,6 +388,13 @@ def plan_tasks(grid: GridConfig, out: Path) -> list[Task]:
     return tasks
 
 
+def decide_seeds(grid: GridConfig, out: Path) -> SeedDecision | None:
+    """The grid's ``more_seeds`` decision from the run folders under ``out`` (None without the
+    rule); see intergreen.experiments.seed_extension."""
+    plan = grid.eval_plan()
+    return decide(grid, lambda cell: Task("run", str(out), plan, cell=cell).folder)
+
+
 def run_batch(
     grid: GridConfig,
     out: str | Path,
@@ -381,7 +402,12 @@ def run_batch(
     progress: ProgressFn | None = None,
 ) -> BatchSummary:
     """Run every incomplete task of the grid and write results.parquet and
-    learning_curves.parquet; complete runs are skipped, failures recorded."""
+    learning_curves.parquet; complete runs are skipped, failures recorded.
+
+    With ``more_seeds``, the first seeds of every reward run first; their validation scores
+    then decide which rewards train on the added seeds (seed_extension.json), and those runs
+    follow in the same batch. ``progress`` is called with ``outcome=None`` once per phase
+    (the counts so far, the phase's runs included in the total)."""
     from intergreen.experiments.executors import LocalExecutor
 
     out = Path(out)
@@ -390,29 +416,42 @@ def run_batch(
     start = time.perf_counter()
     with BatchLock(out):
         _write_json(out / "grid.json", grid.model_dump(mode="json"))
-        tasks = plan_tasks(grid, out)
-        todo = [t for t in tasks if not is_complete(t.folder, t.plan, t.kind)]
-        skipped = len(tasks) - len(todo)
-        outcomes = [Outcome(t.name, t.kind, "skipped") for t in tasks if t not in todo]
-        if progress:
-            progress(skipped, len(tasks), None)
-        finished = skipped
-        runs = executor.run(execute, todo, _crashed)
-        try:
-            for _, outcome in runs:
-                outcomes.append(outcome)
-                finished += 1
-                if progress:
-                    progress(finished, len(tasks), outcome)
-                if outcome.errno == errno.ENOSPC:
-                    raise _os_error(out, OSError(errno.ENOSPC, "No space left on device"))
-        except KeyboardInterrupt:  # count on disk, once the workers have stopped: a run
-            runs.close()  # can finish in a worker before its outcome reaches this loop
-            complete = sum(is_complete(t.folder, t.plan, t.kind) for t in tasks)
-            raise Interrupted(
-                f"{complete} of {len(tasks)} runs complete in {out} (kept); re-run the same "
-                "command to run the other ones"
-            ) from None
+        planned: list[Task] = []
+        outcomes: list[Outcome] = []
+
+        def run_phase(tasks: list[Task]) -> None:
+            planned.extend(tasks)
+            todo = [t for t in tasks if not is_complete(t.folder, t.plan, t.kind)]
+            outcomes.extend(Outcome(t.name, t.kind, "skipped") for t in tasks if t not in todo)
+            finished = len(outcomes)
+            if progress:
+                progress(finished, len(planned), None)
+            if not todo:
+                return
+            runs = executor.run(execute, todo, _crashed)
+            try:
+                for _, outcome in runs:
+                    outcomes.append(outcome)
+                    finished += 1
+                    if progress:
+                        progress(finished, len(planned), outcome)
+                    if outcome.errno == errno.ENOSPC:
+                        raise _os_error(out, OSError(errno.ENOSPC, "No space left on device"))
+            except KeyboardInterrupt:  # count on disk, once the workers have stopped: a run
+                runs.close()  # can finish in a worker before its outcome reaches this loop
+                complete = sum(is_complete(t.folder, t.plan, t.kind) for t in planned)
+                raise Interrupted(
+                    f"{complete} of {len(planned)} runs complete in {out} (kept); re-run the "
+                    "same command to run the other ones"
+                ) from None
+
+        run_phase(plan_tasks(grid, out))
+        decision = decide_seeds(grid, out)
+        if decision is not None:
+            write_decision(out, decision)
+            added = [t for t in plan_tasks(grid, out) if t not in planned]
+            if added:
+                run_phase(added)
         try:
             collect(grid, out)
         except OSError as e:
@@ -422,14 +461,15 @@ def run_batch(
         ]
         summary = BatchSummary(
             out=out,
-            total=len(tasks),
+            total=len(planned),
             done=sum(o.status == "done" for o in outcomes),
-            skipped=skipped,
+            skipped=sum(o.status == "skipped" for o in outcomes),
             failed=failed,
             wall_s=time.perf_counter() - start,
             executor=getattr(executor, "name", type(executor).__name__),
             workers=getattr(executor, "workers", 1),
             outcomes=outcomes,
+            seed_extension=None if decision is None else decision.to_json(),
         )
         _write_json(
             out / "batch.json",
