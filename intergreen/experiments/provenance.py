@@ -491,7 +491,7 @@ def seed_extension_text(setup: Setup) -> str | None:
     rule = setup.more_seeds
     if not rule:
         return None
-    first, added = _seed_list(setup_first_seeds(setup)), _seed_list(list(rule.get("seeds", [])))
+    first, added = _seed_list(_first_seeds(setup)), _seed_list(list(rule.get("seeds", [])))
     within = float(rule.get("within", 0))
     head = (
         f"**Seeds added where they decide.** The grid's rule (`more_seeds`): once seeds "
@@ -530,7 +530,7 @@ def seed_extension_text(setup: Setup) -> str | None:
     return head + " Mean best validation scores: " + "; ".join(texts) + "."
 
 
-def setup_first_seeds(setup: Setup) -> list[int]:
+def _first_seeds(setup: Setup) -> list[int]:
     """The first-phase seeds of a ``more_seeds`` grid (its decision's, else every seed below
     the added ones)."""
     decision = setup.seed_decision or {}

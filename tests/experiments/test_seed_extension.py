@@ -310,3 +310,25 @@ def test_compare_without_a_budget_is_one_line_and_writes_nothing(tmp_path):
     )
     assert res.exit_code == 2 and "training.timesteps: Input should be greater than 0" in res.output
     assert not out.exists()
+
+
+def test_compare_notes_a_grid_that_can_give_no_seed_level_verdict(tmp_path, tiny_cfg):
+    from typer.testing import CliRunner
+
+    from intergreen.cli import app
+
+    grid = tmp_path / "one_seed.yaml"
+    grid.write_text(json.dumps(tiny_cfg))  # JSON is YAML; the tiny grid lists one seed
+    # --address without Ray stops compare after the grid is read, before anything runs
+    res = CliRunner().invoke(app, ["compare", str(grid), "--out", str(tmp_path / "o"),
+                                   "--address", "auto"])  # fmt: skip
+    assert res.exit_code == 2
+    assert (
+        f"note: {grid} trains one seed per reward: the report can state no seed-level verdict "
+        "(list 2 or more under seeds for one)"
+    ) in " ".join(res.output.split())
+    two = tmp_path / "two_seeds.yaml"
+    two.write_text(json.dumps(dict(tiny_cfg, seeds=[1, 2])))
+    res = CliRunner().invoke(app, ["compare", str(two), "--out", str(tmp_path / "o"),
+                                   "--address", "auto"])  # fmt: skip
+    assert res.exit_code == 2 and "note:" not in res.output
