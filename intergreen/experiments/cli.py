@@ -54,7 +54,8 @@ def compare_command(
     if len(config.seeds) < 2 and config.more_seeds is None:
         err_console.print(
             f"note: {grid} trains one seed per reward: the report can state no seed-level "
-            "verdict (list 2 or more under seeds for one)"
+            "verdict (list 2 or more under seeds for one)",
+            soft_wrap=True,  # a path is never broken across lines
         )
     try:
         ex = make_executor(executor, workers, address)

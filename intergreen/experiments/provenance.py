@@ -497,7 +497,7 @@ def seed_extension_text(setup: Setup) -> str | None:
         f"**Seeds added where they decide.** The grid's rule (`more_seeds`): once seeds "
         f"{first} of every reward had trained, each reward's mean over them of its runs' best "
         f"validation score was compared with the lowest such mean; rewards within "
-        f"{within:.0%} of it (mean ≤ {1 + within:.2f} × the lowest) trained on seeds {added} "
+        f"{within * 100:g}% of it (mean ≤ {1 + within:g} × the lowest) trained on seeds {added} "
         "too. Validation episodes decided this; no test episode was read."
     )
     decision = setup.seed_decision

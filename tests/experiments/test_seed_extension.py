@@ -167,7 +167,7 @@ def test_report_states_validation_seed_rule_and_decision(ext_batch, tmp_path):
     assert (
         "**Seeds added where they decide.** The grid's rule (`more_seeds`): once seeds 1, 2 of "
         "every reward had trained, each reward's mean over them of its runs' best validation "
-        "score was compared with the lowest such mean; rewards within 0% of it (mean ≤ 1.00 × "
+        "score was compared with the lowest such mean; rewards within 0% of it (mean ≤ 1 × "
         "the lowest) trained on seeds 3 too. Validation episodes decided this; no test episode "
         f"was read. Mean best validation scores: lowest mean {means[best]:.2f} s ({best}); more "
         f"seeds for {best} {means[best]:.2f} s (the best); seeds 1, 2 only for {other} "
@@ -326,9 +326,43 @@ def test_compare_notes_a_grid_that_can_give_no_seed_level_verdict(tmp_path, tiny
     assert (
         f"note: {grid} trains one seed per reward: the report can state no seed-level verdict "
         "(list 2 or more under seeds for one)"
-    ) in " ".join(res.output.split())
+    ) in res.output
     two = tmp_path / "two_seeds.yaml"
     two.write_text(json.dumps(dict(tiny_cfg, seeds=[1, 2])))
     res = CliRunner().invoke(app, ["compare", str(two), "--out", str(tmp_path / "o"),
                                    "--address", "auto"])  # fmt: skip
     assert res.exit_code == 2 and "note:" not in res.output
+
+
+def test_seed_rule_sentences_for_a_waiting_and_a_decided_study():
+    from intergreen.experiments import provenance
+
+    rule = {"seeds": [6, 7, 8, 9, 10], "within": 0.3}
+    setup = provenance.Setup(source="test", seeds=[1, 2, 3, 4, 5], more_seeds=rule)
+    head = (
+        "**Seeds added where they decide.** The grid's rule (`more_seeds`): once seeds 1–5 of "
+        "every reward had trained, each reward's mean over them of its runs' best validation "
+        "score was compared with the lowest such mean; rewards within 30% of it (mean ≤ 1.3 × "
+        "the lowest) trained on seeds 6–10 too. Validation episodes decided this; no test "
+        "episode was read."
+    )
+    assert provenance.seed_extension_text(setup) == (
+        head + " Its decision (seed_extension.json) is not in this folder."
+    )
+    setup.seed_decision = {"status": "waiting", "first": [1, 2, 3, 4, 5], "missing": ["a", "b"]}
+    assert provenance.seed_extension_text(setup) == head + (
+        " It has not been applied: 2 first-phase run(s) had not finished training, so no reward "
+        "has the added seeds yet."
+    )
+    row = {"agent": "dqn", "train_demand": "mixed", "best": 10.0, "best_reward": "queue"}
+    setup.seed_decision = {"status": "decided", "first": [1, 2, 3, 4, 5], "rewards": [
+        row | {"reward": "throughput", "mean": 14.0, "gap": 0.4, "extended": False},
+        row | {"reward": "queue", "mean": 10.0, "gap": 0.0, "extended": True},
+        row | {"reward": "wait_time", "mean": 12.5, "gap": 0.25, "extended": True},
+    ]}  # fmt: skip
+    assert provenance.seed_extension_text(setup) == head + (
+        " Mean best validation scores: lowest mean 10.00 s (queue); more seeds for queue "
+        "10.00 s (the best), wait_time 12.50 s (+25%); seeds 1–5 only for throughput 14.00 s "
+        "(+40%)."
+    )
+    assert provenance.seed_extension_text(provenance.Setup(source="test")) is None
