@@ -16,7 +16,9 @@
   outweigh a side road's queue for ever (ingolstadt1's west left turn). RESCO's version, on a
   single junction, has no exits to subtract (it counts only exits into another signal).
 - ``greedy``: RESCO's greedy ("max wave"): the action stage with the most vehicles, queued
-  or approaching, in the camera zones of its green approach lanes.
+  or approaching, on its green approach lanes within 50 m of the stop line (RESCO's
+  ``max_distance`` for it; read from SUMO per vehicle, since a camera zone reaches further:
+  counting the 200 m zones let ingolstadt1's main road starve its west left turn).
 
 Both choose at every decision and keep the running stage on a tie; they run under our
 controller's rules (minimum greens, intergreens, permitted transitions).
@@ -123,13 +125,34 @@ class MaxPressure(_ChooseByScore):
 
 
 class Greedy(_ChooseByScore):
-    """RESCO's greedy: most vehicles queued or approaching on the stage's lanes."""
+    """RESCO's greedy: most vehicles within ``reach`` m of the stop line on the stage's green
+    approach lanes."""
 
     name = "greedy"
+    reach = 50.0  # m, RESCO's max_distance for MAXWAVE (its agent_config.py)
+
+    def reset(self, env: JunctionEnv) -> None:
+        super().reset(env)
+        conn = env.sim.conn
+        self._lanes = env.network.approach_lanes
+        self._length = [conn.lane.getLength(lane) for lane in self._lanes]
+        self._ids = libsumo_getter(conn, "lane", "getLastStepVehicleIDs")
+        self._position = libsumo_getter(conn, "vehicle", "getLanePosition")
+
+    def near(self) -> np.ndarray:
+        """Per approach lane (``network.approach_lanes``): vehicles within ``reach`` m of its
+        stop line."""
+        return np.array(
+            [
+                sum(length - self._position(v) <= self.reach for v in self._ids(lane))
+                for lane, length in zip(self._lanes, self._length, strict=True)
+            ],
+            dtype=float,
+        )
 
     def scores(self, env: JunctionEnv) -> np.ndarray:
-        count = env.history[-1].count
-        return np.array([count[m].sum() for m in self.lanes])
+        near = self.near()
+        return np.array([near[m].sum() for m in self.lanes])
 
 
 class ProgramBaseline:

@@ -126,16 +126,43 @@ def test_max_pressure_queues_are_the_vehicles_that_stopped_in_view() -> None:
     assert moving > decisions / 4
 
 
+def test_greedy_counts_the_vehicles_within_50_m_of_the_stop_line() -> None:
+    """RESCO's greedy reaches 50 m: the scores are the vehicles on the stage's green approach
+    lanes within 50 m of the stop line, not the (longer) camera zones' counts."""
+    policy = make_baseline("greedy")
+    env = make_env("resco:ingolstadt1", "routes", seed=2, duration=900)
+    obs, _ = env.reset(seed=2)
+    policy.reset(env)
+    conn, net, spec = env.sim.conn, env.network, env.spec_
+    done, differ = False, 0
+    while not done:
+        near = np.array([
+            sum(conn.lane.getLength(lane) - conn.vehicle.getLanePosition(v) <= 50
+                for v in conn.lane.getLastStepVehicleIDs(lane))
+            for lane in net.approach_lanes
+        ])  # fmt: skip
+        expected = [near[spec.stage_lanes(s)].sum() for s in policy.stages]
+        np.testing.assert_array_equal(policy.scores(env), expected)
+        differ += int((near != env.history[-1].count).any())
+        obs, _, _, done, _ = env.step(policy.act(obs, env))
+    assert differ > 10
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("scenario", "seed", "most"),
-    [("cologne1", 8507453912650147948, 30), ("ingolstadt1", 7709107935836996788, 20)],
+    ("controller", "scenario", "seed", "most"),
+    [
+        ("max-pressure", "cologne1", 8507453912650147948, 30),
+        ("max-pressure", "ingolstadt1", 7709107935836996788, 20),
+        ("greedy", "ingolstadt1", 7709107935836996788, 20),
+    ],
 )
-def test_max_pressure_on_rescos_scenarios(scenario: str, seed: int, most: float) -> None:
+def test_baselines_on_rescos_scenarios(controller: str, scenario: str, seed: int, most: float):
     """Counting halted vehicles, max pressure locked cologne1 on this test seed (delay 587 s);
-    counting every vehicle in view, it starved ingolstadt1's west left turn (43 s); with
-    RESCO's queue both stay near RESCO's own max pressure on our SUMO (23.6 s and 14.9 s)."""
-    policy = make_baseline("max-pressure")
+    counting every vehicle in view, max pressure and greedy starved ingolstadt1's west left
+    turn (43 s, 24 s); with RESCO's queue and greedy's 50 m they stay near RESCO's own code on
+    our SUMO (max pressure 23.6 s and 14.5 s, greedy 14.3 s on ingolstadt1)."""
+    policy = make_baseline(controller)
     env = make_env(f"resco:{scenario}", "routes", seed=seed)
     metrics = run_episode(env, policy, seed).metrics
     assert metrics["avg_delay"] < most and metrics["vehicles"] > 1700
