@@ -1,13 +1,17 @@
-"""Tables of the RESCO benchmark (run_benchmark.py's episodes) beside RESCO's own numbers.
+"""The RESCO benchmark's report: our delays beside RESCO's published ones.
 
-    python benchmarks/resco/report.py results/resco [--publish docs/results/resco]
+    python benchmarks/resco/report.py /work/results/resco [--publish docs/results/resco]
 
-Per scenario and rule profile, each row gives our delay (RESCO's metric: mean time loss plus
-insertion delay per trip) and waiting time: baselines as the mean over evaluation episodes with
-a 95% t-interval; trained agents as the mean of their training seeds' means with a 95%
-t-interval across seeds (the training seed is the unit of replication). Under ``rules:
-program`` the RESCO column gives its published delay (``resco_published.json``) and our ratio
-to it. ``--publish`` writes README.md and the episodes beside it.
+Reads what ``run_benchmark.py`` wrote in the folder (``episodes.jsonl``, ``config.json``,
+``trained.jsonl``, the training runs' ``config.json``) and, when there, ``reference.json``
+(``resco_reference.py``: RESCO's own code on SUMO 1.9.2 and on ours) and
+``benchmarks/resco/speed.json`` (``speed.py``). Per scenario and rule profile, each row gives
+our delay (RESCO's metric: mean time loss plus insertion delay per trip), baselines as the
+mean over evaluation episodes with a 95% t-interval and the median, trained agents as the mean
+of their training seeds' means with a 95% t-interval across seeds (the training seed is the
+unit of replication). Every set-up sentence is generated from the recorded configuration.
+``--publish`` writes ``report.md``, ``episodes.csv``, ``config.json`` and ``reference.json``
+into the given folder.
 """
 
 from __future__ import annotations
@@ -16,81 +20,360 @@ import argparse
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 HERE = Path(__file__).parent
 RESCO_NAME = {"program": "Fixed Time", "max-pressure": "Max Pressure", "greedy": "Greedy",
               "dqn": "IDQN", "ppo": "IPPO"}  # fmt: skip
 ORDER = ("program", "max-pressure", "greedy", "vehicle-actuated", "dqn", "ppo")
+LEARNERS = ("dqn", "ppo")
+CSV_COLUMNS = ["scenario", "rules", "controller", "train_seed", "seed", "avg_delay",
+               "avg_waiting_time", "vehicles", "throughput", "backlog", "teleports",
+               "mean_queue", "decisions", "wall_s"]  # fmt: skip
+#: an episode whose delay is this many times its row's median is counted as a lock-up
+LOCKED = 3.0
 
 
-def _interval(values: list[float]) -> tuple[float, float]:
-    """Mean and half-width of the 95% t-interval (nan with one value)."""
+def interval(values: list[float]) -> tuple[float, float]:
+    """Mean and half-width of the 95% t-interval (half-width nan for one value)."""
     x = np.asarray(values, dtype=float)
     if len(x) < 2:
         return float(x.mean()), float("nan")
     return float(x.mean()), float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
 
 
-def _fmt(mean: float, half: float) -> str:
+def fmt(mean: float, half: float) -> str:
     return f"{mean:.2f}" if np.isnan(half) else f"{mean:.2f} ± {half:.2f}"
 
 
-def load(folder: Path) -> list[dict]:
-    path = folder / "episodes.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+def load(folder: Path) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    """Episodes (one row each), the run configuration and RESCO's own code's numbers."""
+    lines = (folder / "episodes.jsonl").read_text().splitlines()
+    episodes = pd.DataFrame([json.loads(line) for line in lines if line.strip()])
+    config = json.loads((folder / "config.json").read_text())
+    ref_path = folder / "reference.json"
+    reference = json.loads(ref_path.read_text()) if ref_path.exists() else {}
+    return episodes, config, reference
 
 
-def rows(episodes: list[dict], scenario: str, rules: str) -> list[dict]:
-    published = json.loads((HERE / "resco_published.json").read_text())["scenarios"][scenario]
+def published() -> dict[str, Any]:
+    return json.loads((HERE / "resco_published.json").read_text())
+
+
+def resco_value(entry: dict[str, Any]) -> float | None:
+    """RESCO's published delay of a row: a baseline's mean (its median where one locked
+    episode makes the standard deviation exceed the mean), a learner's episodes 91-100."""
+    if not entry:
+        return None
+    if entry["kind"] == "baseline":
+        return entry["median"] if entry["sd"] > entry["mean"] else entry["mean"]
+    return entry["mean_episodes_91_100"]
+
+
+def reference_mean(reference: dict[str, Any], version: str, scenario: str, name: str) -> float:
+    rows = reference.get(version, {}).get("scenarios", {}).get(scenario, {}).get(name)
+    return float(np.median(rows["delay"])) if rows else float("nan")
+
+
+def ours_version(reference: dict[str, Any], config: dict[str, Any]) -> str | None:
+    """The reference entry run on our SUMO (config's ``v1.28.0`` is reference's ``1.28.0``)."""
+    ours = config.get("sumo", "").lstrip("v")
+    return ours if ours in reference else None
+
+
+def rows(episodes: pd.DataFrame, scenario: str, rules: str, reference: dict, config: dict):
+    pub = published()["scenarios"][scenario]
+    ref_version = ours_version(reference, config)
     out = []
     for controller in ORDER:
-        eps = [e for e in episodes if (e["scenario"], e["rules"], e["controller"]) ==
-               (scenario, rules, controller)]  # fmt: skip
-        if not eps:
+        eps = episodes[(episodes.scenario == scenario) & (episodes.rules == rules)
+                       & (episodes.controller == controller)]  # fmt: skip
+        if eps.empty:
             continue
-        seeds = sorted({e["train_seed"] for e in eps}, key=lambda s: (s is None, s))
-        if seeds == [None]:
-            delay = _interval([e["avg_delay"] for e in eps])
-            wait = _interval([e["avg_waiting_time"] for e in eps])
-            n = f"{len(eps)} episodes"
+        learner = controller in LEARNERS
+        if learner:
+            per_seed = eps.groupby("train_seed").avg_delay.mean()
+            delay = interval(per_seed.tolist())
+            n = (f"{len(per_seed)} seed{'s' if len(per_seed) > 1 else ''} x "
+                 f"{eps.groupby('train_seed').size().min()} episodes")  # fmt: skip
+            median, locked = float(np.median(per_seed)), 0
         else:
-            per = [[e for e in eps if e["train_seed"] == s] for s in seeds]
-            delay = _interval([float(np.mean([e["avg_delay"] for e in p])) for p in per])
-            wait = _interval([float(np.mean([e["avg_waiting_time"] for e in p])) for p in per])
-            n = f"{len(seeds)} seeds x {len(per[0])} episodes"
-        ref = published.get(RESCO_NAME.get(controller, ""), {})
-        ref_value = ref.get("mean", ref.get("mean_episodes_91_100"))
-        if ref.get("kind") == "baseline" and ref.get("sd", 0) > ref_value:  # an outlier episode
-            ref_value = ref["median"]
-        out.append({
-            "controller": controller, "n": n, "delay": delay, "wait": wait,
-            "resco": ref_value if rules == "program" else None,
-            "teleports": sum(e.get("teleports", 0) for e in eps),
-        })  # fmt: skip
+            delay = interval(eps.avg_delay.tolist())
+            median = float(eps.avg_delay.median())
+            locked = int((eps.avg_delay > LOCKED * median).sum())
+            n = f"{len(eps)} episodes"
+        name = RESCO_NAME.get(controller, "")
+        resco = resco_value(pub.get(name, {})) if rules == "program" else None
+        ref = (
+            reference_mean(reference, ref_version, scenario, name)
+            if ref_version and rules == "program" and not learner
+            else float("nan")
+        )
+        out.append({"controller": controller, "delay": delay, "median": median, "n": n,
+                    "locked": locked, "resco": resco, "ref": ref,
+                    "wait": float(eps.avg_waiting_time.mean())})  # fmt: skip
     return out
 
 
-def table(episodes: list[dict]) -> str:
-    lines = []
-    for scenario in ("cologne1", "ingolstadt1"):
-        for rules in ("program", "uk"):
-            rs = rows(episodes, scenario, rules)
-            if not rs:
-                continue
-            lines += [f"### {scenario}, rules: {rules}", ""]
-            head = (
-                "| controller | delay (s) | waiting (s) | RESCO delay (s) | ours / RESCO | runs |"
+def table(rs: list[dict], rules: str) -> list[str]:
+    """Markdown rows: ours (mean ± 95% CI, median), RESCO's published and RESCO's own code
+    on our SUMO (rules: program only)."""
+    head = ("| controller | delay (s) | median (s) | locked episodes | waiting (s) | runs | "
+            "/ max-pressure |")  # fmt: skip
+    line = "|---|---|---|---|---|---|---|"
+    if rules == "program":
+        head += (" RESCO published (s) | RESCO's / its Max Pressure | ours / published | "
+                 "RESCO's code, our SUMO (s) | ours / it |")  # fmt: skip
+        line += "---|---|---|---|---|"
+    mp = {r["controller"]: r for r in rs}.get("max-pressure")
+    mp_resco = mp["resco"] if mp else None
+    lines = [head, line]
+    for r in rs:
+        rel = f"{r['median'] / mp['median']:.2f}" if mp else "-"
+        text = (f"| {r['controller']} | {fmt(*r['delay'])} | {r['median']:.2f} | {r['locked']} | "
+                f"{r['wait']:.2f} | {r['n']} | {rel} |")  # fmt: skip
+        if rules == "program":
+            rel = f"{r['resco'] / mp_resco:.2f}" if r["resco"] and mp_resco else "-"
+            pub = (
+                f"{r['resco']:.2f} | {rel} | {r['median'] / r['resco']:.2f}"
+                if r["resco"]
+                else "- | - | -"
             )
-            lines += [head, "|---|---|---|---|---|---|"]
-            for r in rs:
-                ratio = f"{r['delay'][0] / r['resco']:.2f}" if r["resco"] else "-"
-                resco = f"{r['resco']:.2f}" if r["resco"] else "-"
-                lines.append(f"| {r['controller']} | {_fmt(*r['delay'])} | {_fmt(*r['wait'])} | "
-                             f"{resco} | {ratio} | {r['n']} |")  # fmt: skip
-            lines.append("")
+            ref = (
+                f"{r['ref']:.2f} | {r['median'] / r['ref']:.2f}"
+                if not np.isnan(r["ref"])
+                else "- | -"
+            )
+            text += f" {pub} | {ref} |"
+        lines.append(text)
+    return lines
+
+
+def setup(config: dict[str, Any], folder: Path) -> list[str]:
+    """The set-up paragraph, generated from the run's configuration."""
+    from intergreen.rewards.registry import describe
+
+    sc = config["scenarios"]
+    windows = ", ".join(f"{n} {v['begin']:g}-{v['end']:g} s" for n, v in sc.items())
+    lines = [
+        f"- Scenarios: RESCO's single-junction networks and routes ({windows} of SUMO time), "
+        f"loaded from the installed sumo-rl wheel as `resco:NAME` (`rules: program`) and "
+        f"`resco:NAME:uk` (`rules: uk`).",
+        f"- Timing: a decision every {config['decision_interval_s']:g} s, under `rules: "
+        f"program` a {config['yellow_s']:g} s yellow and no all-red between any two green "
+        f"phases (RESCO's); detection up to {config['detection_m']:g} m, cut to the approach "
+        f"lanes; vehicles never teleported.",
+        f"- Evaluation: {len(config['evaluation_seeds'])} episodes per row, the same "
+        f"{len(config['evaluation_seeds'])} seeds of the `test` stream for every row (paired).",
+        f"- SUMO {config['sumo']} (RESCO used 1.9), intergreen {config['intergreen']}.",
+    ]
+    if "agents" in config:
+        runs = sorted((folder / "runs").glob("*/config.json"))
+        hyper = {}
+        for path in runs:
+            rc = json.loads(path.read_text())
+            hyper.setdefault(rc["config"]["agent"], (rc["hyperparameters"], rc.get("env", {})))
+        reward = describe(config["reward"])
+        lines.append(
+            f"- Learners: {', '.join(a.upper() for a in config['agents'])} "
+            f"(stable-baselines3), each trained for {config['train_episodes']} episodes "
+            f"({config['train_episodes'] * config['decisions_per_episode']} decisions, "
+            f"RESCO's budget) on up to {config['train_seeds']} training seeds, reward "
+            f"`{config['reward']}` ({reward['description']}), then evaluated greedily (final "
+            f"model) on the evaluation episodes."
+        )
+        for agent, (hp, env) in sorted(hyper.items()):
+            text = ", ".join(f"{k} {v}" for k, v in hp.items())
+            lines.append(f"  - {agent.upper()}: {text}; env {json.dumps(env)}.")
+    made = [f"`python benchmarks/resco/{c['command']}` at commit {c['commit']}"
+            for c in config["commands"]]  # fmt: skip
+    lines.append("- Made by: " + "; ".join(made) + ".")
+    return lines
+
+
+def learner_target(episodes: pd.DataFrame, config: dict, reference: dict) -> list[str]:
+    """Issue 17's target: our best learner at RESCO's budget against RESCO's best learner,
+    in delay and relative to the same SUMO's max pressure (rules: program)."""
+    lines = []
+    for scenario in config["scenarios"]:
+        rs = {r["controller"]: r for r in rows(episodes, scenario, "program", reference, config)}
+        ours = [rs[c] for c in LEARNERS if c in rs]
+        if not ours:
+            continue
+        best = min(ours, key=lambda r: r["delay"][0])
+        pub = published()["scenarios"][scenario]
+        learners = {k: v for k, v in pub.items() if v["kind"] == "learner"}
+        name, theirs = min(learners.items(), key=lambda kv: kv[1]["mean_episodes_91_100"])
+        value = theirs["mean_episodes_91_100"]
+        mean, half = best["delay"]
+        if np.isnan(half):
+            verdict = ("below (one seed, so no interval)" if mean <= value
+                       else f"{mean / value - 1:.0%} above (one seed, so no interval)")  # fmt: skip
+        elif mean + half <= value:
+            verdict = "at or below"
+        else:
+            verdict = "below in the mean only" if mean <= value else f"{mean / value - 1:.0%} above"
+        text = (f"- {scenario}: our best learner, {best['controller'].upper()}, "
+                f"{fmt(mean, half)} s ({best['n']}), is {verdict} RESCO's best learner at "
+                f"100 episodes, {name} {value:.2f} s (SUMO 1.9)")  # fmt: skip
+        mp_ours, mp_resco = rs.get("max-pressure"), resco_value(pub.get("Max Pressure", {}))
+        if mp_ours and mp_resco:
+            text += (f"; each relative to max pressure on its own SUMO, ours "
+                     f"{mean / mp_ours['median']:.2f} against RESCO's "
+                     f"{value / mp_resco:.2f}")  # fmt: skip
+        lines.append(text + ".")
+    if not lines:
+        return []
+    return ["## Learners against RESCO's best learner", "", *lines, ""]
+
+
+def reference_section(reference: dict[str, Any]) -> list[str]:
+    """RESCO's own code on RESCO's SUMO and on ours (resco_reference.py)."""
+    if not reference:
+        return []
+    pub = published()["scenarios"]
+    versions = sorted(reference, key=lambda v: [int(x) for x in v.split(".")])
+    eps = {v: reference[v]["episodes"] for v in versions}
+    lines = [
+        "## RESCO's own code on RESCO's SUMO and on ours",
+        "",
+        "`benchmarks/resco/resco_reference.py` runs RESCO's baselines with RESCO's own code "
+        f"(commit {reference[versions[0]]['resco_commit'][:7]}: Fixed Time as plain SUMO running "
+        "the network's program, Max Pressure and Greedy through its `MultiSignal` environment "
+        "and agents) and scores them with the logic of its `avg_timeLoss.py`. Median delay over "
+        + ", ".join(f"{eps[v]} episodes on SUMO {v}" for v in versions)
+        + ":",
+        "",
+        "| scenario | row | RESCO published (s) | "
+        + " | ".join(f"RESCO's code, SUMO {v} (s)" for v in versions)
+        + " |",
+        "|---|---|---|" + "---|" * len(versions),
+    ]
+    for scenario in pub:
+        for name in ("Fixed Time", "Max Pressure", "Greedy"):
+            cells = []
+            for v in versions:
+                r = reference[v]["scenarios"].get(scenario, {}).get(name)
+                if r is None:
+                    cells.append("-")
+                    continue
+                locked = sum(t < max(r["trips"]) * 0.9 for t in r["trips"])
+                text = f"{np.median(r['delay']):.2f}"
+                cells.append(text + (f" ({locked} locked)" if locked else ""))
+            value = resco_value(pub[scenario][name])
+            lines.append(f"| {scenario} | {name} | {value:.2f} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
+def missing(episodes: pd.DataFrame, config: dict[str, Any], folder: Path) -> list[str]:
+    """What the configured grid still lacks, and the command that completes it."""
+    if "agents" not in config:
+        return []
+    lines = []
+    for scenario in config["scenarios"]:
+        for rules in ("program", "uk"):
+            for agent in config["agents"]:
+                eps = episodes[(episodes.scenario == scenario) & (episodes.rules == rules)
+                               & (episodes.controller == agent)]  # fmt: skip
+                n = eps.train_seed.nunique() if not eps.empty else 0
+                if n < config["train_seeds"]:
+                    lines.append(f"{scenario} {rules} {agent}: {n} of {config['train_seeds']} "
+                                 f"seeds")  # fmt: skip
+    if not lines:
+        return []
+    cmd = (
+        f"python benchmarks/resco/run_benchmark.py --out {folder} --episodes "
+        f"{len(config['evaluation_seeds'])} --workers 2 --rules program,uk --agents "
+        f"{','.join(config['agents'])} --train-seeds {config['train_seeds']} --train-episodes "
+        f"{config['train_episodes']}"
+    )
+    trained = folder / "trained.jsonl"
+    rows_t = trained.read_text().splitlines() if trained.exists() else []
+    walls = [json.loads(x)["wall_s"] for x in rows_t if x.strip()]
+    took = (f" A training run took {min(walls) / 60:.0f}-{max(walls) / 60:.0f} minutes here, two "
+            f"at a time." if walls else "")  # fmt: skip
+    return [
+        "## Not finished",
+        "",
+        "These cells of the configured grid have fewer trained seeds than configured (a seed "
+        "counts once its evaluation episodes are in):",
+        "",
+        *[f"- {line}" for line in lines],
+        "",
+        f"The runner resumes where it stopped (finished runs and episodes are skipped, a killed "
+        f"training run continues from its newest checkpoint): `{cmd}`, then this report "
+        f"again.{took}",
+        "",
+    ]
+
+
+def speed_section() -> list[str]:
+    path = HERE / "speed.json"
+    if not path.exists():
+        return []
+    speed = json.loads(path.read_text())
+    lines = [
+        "## Speed (`benchmarks/resco/speed.py`)",
+        "",
+        "| scenario | import (s) | load YAML (s) | first hour, program (s) | first hour, "
+        "max-pressure (s) | plain SUMO hour (s) | max-pressure / plain SUMO |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, r in speed.items():
+        lines.append(
+            f"| {name} | {r['import_s']:.2f} | {r['load_s']:.2f} | {r['hour_s']['program']:.1f} "
+            f"| {r['hour_s']['max-pressure']:.1f} | {r['plain_sumo_hour_s']:.1f} | "
+            f"{r['hour_vs_plain_sumo']['max-pressure']:.1f} |"
+        )
+    return [*lines, ""]
+
+
+def report(folder: Path, notes: str = "") -> str:
+    episodes, config, reference = load(folder)
+    lines = ["# RESCO's single-junction benchmark on intergreen", "", "## Set-up", ""]
+    lines += setup(config, folder) + [""]
+    lines += [
+        "Columns: delay is RESCO's metric (mean `timeLoss` plus `departDelay` per trip from "
+        "SUMO's tripinfo, unfinished and never-inserted vehicles included), as mean ± 95% "
+        "t-interval over episodes (baselines) or over training seeds' means (learners); the "
+        "median over the same; locked episodes: delay above "
+        f"{LOCKED:g}x the row's median (vehicles locked inside the junction: SUMO never "
+        "teleports here); waiting is our mean waiting time per vehicle. Ratios use our median "
+        "(RESCO's published Max Pressure on cologne1 is its median for the same reason: one "
+        "locked episode of 30). RESCO's learner rows are its mean of training episodes "
+        "91-100. `/ max-pressure`: the row's median over the same table's max-pressure median "
+        "(RESCO's: over its published Max Pressure), a comparison that a change of SUMO "
+        "version moves less than the delays themselves.",
+        "",
+    ]
+    for scenario in config["scenarios"]:
+        for rules in ("program", "uk"):
+            rs = rows(episodes, scenario, rules, reference, config)
+            if rs:
+                lines += [f"### {scenario}, rules: {rules}", "", *table(rs, rules), ""]
+    lines += learner_target(episodes, config, reference)
+    lines += reference_section(reference)
+    lines += missing(episodes, config, folder)
+    if notes:
+        lines += [notes.strip(), ""]
+    lines += speed_section()
+    lines += [
+        "## Regenerate",
+        "",
+        "```bash",
+        *[f"python benchmarks/resco/{c['command']}" for c in config["commands"]],
+        "python benchmarks/resco/resco_reference.py --resco RESCO_CHECKOUT --sumo-home "
+        "SUMO_1.9.2_HOME --out RESULTS/reference.json  # and again with our SUMO_HOME",
+        "python benchmarks/resco/speed.py",
+        f"python benchmarks/resco/report.py {folder} --publish docs/results/resco",
+        "```",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -99,13 +382,18 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("folder", type=Path)
     p.add_argument("--publish", type=Path, default=None)
     a = p.parse_args(argv)
-    text = table(load(a.folder))
+    notes_path = HERE / "deviations.md"
+    text = report(a.folder, notes_path.read_text() if notes_path.exists() else "")
     print(text)
     if a.publish is not None:
         a.publish.mkdir(parents=True, exist_ok=True)
-        shutil.copy(a.folder / "episodes.jsonl", a.publish / "episodes.jsonl")
-        (a.publish / "tables.md").write_text(text + "\n")
-        print(f"wrote {a.publish / 'tables.md'} and {a.publish / 'episodes.jsonl'}")
+        (a.publish / "report.md").write_text(text)
+        episodes, _, _ = load(a.folder)
+        episodes[CSV_COLUMNS].to_csv(a.publish / "episodes.csv", index=False)
+        for name in ("config.json", "reference.json"):
+            if (a.folder / name).exists():
+                shutil.copy(a.folder / name, a.publish / name)
+        print(f"wrote {a.publish / 'report.md'}, episodes.csv, config.json, reference.json")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import subprocess
 import sys
 import time
@@ -191,9 +192,9 @@ def record_config(out: Path, a: argparse.Namespace, seeds: list[int], argv: list
         )
     commit = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()  # fmt: skip
+    command = shlex.join(["run_benchmark.py", *argv])
     config.update(
         intergreen=__version__,
-        commit=commit,
         sumo=sumolib.version.gitDescribe(),
         evaluation_seeds=seeds,
         scenarios={
@@ -203,7 +204,10 @@ def record_config(out: Path, a: argparse.Namespace, seeds: list[int], argv: list
         decision_interval_s=resco.DECISION,
         yellow_s=resco.YELLOW,
         detection_m=resco.DETECTION,
-        commands=[*config.get("commands", []), " ".join(["run_benchmark.py", *argv])],
+        commands=[
+            *[c for c in config.get("commands", []) if c["command"] != command],
+            {"command": command, "commit": commit},
+        ],
     )
     if a.agents:
         config.update(
