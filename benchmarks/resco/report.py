@@ -226,9 +226,21 @@ def learner_target(episodes: pd.DataFrame, config: dict, reference: dict) -> lis
                      f"{mean / mp_ours['median']:.2f} against RESCO's "
                      f"{value / mp_resco:.2f}")  # fmt: skip
         lines.append(text + ".")
+    for scenario in config["scenarios"]:
+        for r in rows(episodes, scenario, "program", reference, config):
+            if r["controller"] not in ("program", "max-pressure") or not r["resco"]:
+                continue
+            pub, ref = r["median"] / r["resco"] - 1, r["median"] / r["ref"] - 1
+            lines.append(
+                f"- {scenario} `{r['controller']}` under `rules: program`: {pub:+.0%} against "
+                f"RESCO's published {RESCO_NAME[r['controller']]} "
+                f"({'within' if abs(pub) <= 0.15 else 'outside'} 15%), {ref:+.0%} against "
+                f"RESCO's own code on our SUMO ({'within' if abs(ref) <= 0.15 else 'outside'} "
+                f"15%)."
+            )
     if not lines:
         return []
-    return ["## Learners against RESCO's best learner", "", *lines, ""]
+    return ["## Targets", "", *lines, ""]
 
 
 def reference_section(reference: dict[str, Any]) -> list[str]:
@@ -333,6 +345,22 @@ def speed_section() -> list[str]:
     return [*lines, ""]
 
 
+def reference_commands(reference: dict[str, Any], folder: Path) -> list[str]:
+    """The commands that made ``reference.json`` (RESCO's commit and each SUMO version)."""
+    if not reference:
+        return []
+    commit = next(iter(reference.values()))["resco_commit"]
+    lines = [f"git clone https://github.com/Pi-Star-Lab/RESCO && git -C RESCO checkout {commit}"]
+    for version, entry in reference.items():
+        home = f"sumo-{version}/sumo"
+        lines += [
+            f"pip install --target sumo-{version} eclipse-sumo=={version}  # apart from the venv",
+            f"python benchmarks/resco/resco_reference.py --resco RESCO --sumo-home {home} "
+            f"--episodes {entry['episodes']} --out {folder}/reference.json",
+        ]
+    return lines
+
+
 def report(folder: Path, notes: str = "") -> str:
     episodes, config, reference = load(folder)
     lines = ["# RESCO's single-junction benchmark on intergreen", "", "## Set-up", ""]
@@ -367,8 +395,7 @@ def report(folder: Path, notes: str = "") -> str:
         "",
         "```bash",
         *[f"python benchmarks/resco/{c['command']}" for c in config["commands"]],
-        "python benchmarks/resco/resco_reference.py --resco RESCO_CHECKOUT --sumo-home "
-        "SUMO_1.9.2_HOME --out RESULTS/reference.json  # and again with our SUMO_HOME",
+        *reference_commands(reference, folder),
         "python benchmarks/resco/speed.py",
         f"python benchmarks/resco/report.py {folder} --publish docs/results/resco",
         "```",
