@@ -22,6 +22,7 @@ from pathlib import Path
 import yaml
 
 from intergreen.junctions.catalog import resolve_junction
+from intergreen.junctions.demand import load_assumptions
 from intergreen.junctions.fixed_time import SATURATION_FILE
 from intergreen.junctions.saturation import (
     START_UP_VEHICLES,
@@ -42,6 +43,15 @@ def _commit() -> str:
     out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                          text=True, cwd=ROOT)  # fmt: skip
     return out.stdout.strip() or "unknown"
+
+
+def _vehicles(spec) -> str:
+    """The vehicles the measured demand is made of, from the junction's demand.yaml."""
+    mix = load_assumptions(spec).version(None).vehicle_mix
+    if not mix:
+        return "cars only (SUMO's default passenger car)"
+    shares = ", ".join(f"{name} {100 * share:.1f}%" for name, share in mix.items())
+    return f"the vehicle mix of its demand.yaml ({shares}; vehicle types of vehicles.py)"
 
 
 def main() -> None:
@@ -86,7 +96,7 @@ def main() -> None:
                 f"{args.demand:g} veh/h into the junction with the shares and turning "
                 "proportions of its demand.yaml, fixed plan 40 s main road / 30 s side roads, "
                 f"{len(seeds)} runs of {args.duration:g} s (seeds {seeds[0]}-{seeds[-1]}); "
-                "SUMO's default passenger car of demand.py"
+                + _vehicles(spec)
             ),
             "sumo": _sumo_version(),
             "intergreen_commit": _commit(),
