@@ -164,7 +164,14 @@ def test_the_junctions_tuned_baselines_come_with_their_budget() -> None:
         assert len(seeds) == record["validation"]["episodes_per_demand"]
         assert {role_of(s) for s in seeds} == {"validation"}  # never the test stream
         assert record["budget"]["trials"] >= 20 and record["budget"]["episodes"] > 0
-        assert record["params"] != record["default_params"]
+        # tuned parameters, or the defaults when no trial beat them (fixed time since its
+        # saturation flows were measured in the site's vehicle mix), which the file says
+        validation = record["validation"]
+        assert record["params"] != record["default_params"] or (
+            validation["best_trial"] == "t0000"
+            and validation["tuned_wait_s"] == validation["default_wait_s"]
+        )
+        assert validation["tuned_wait_s"] <= validation["default_wait_s"]
         make_baseline(name, **record["params"])
     assert baseline_record("vehicle-actuated", gm) == {}
     assert is_baseline("vehicle-actuated:tuned") and not is_baseline("runs/dqn")
