@@ -222,9 +222,11 @@ def learner_target(episodes: pd.DataFrame, config: dict, reference: dict) -> lis
                 f"100 episodes, {name} {value:.2f} s (SUMO 1.9)")  # fmt: skip
         mp_ours, mp_resco = rs.get("max-pressure"), resco_value(pub.get("Max Pressure", {}))
         if mp_ours and mp_resco:
+            ours_rel, theirs_rel = mean / mp_ours["median"], value / mp_resco
+            side = "better" if ours_rel <= theirs_rel else "worse"
             text += (f"; each relative to max pressure on its own SUMO, ours "
-                     f"{mean / mp_ours['median']:.2f} against RESCO's "
-                     f"{value / mp_resco:.2f}")  # fmt: skip
+                     f"{ours_rel:.2f} against RESCO's {theirs_rel:.2f}, "
+                     f"{abs(ours_rel / theirs_rel - 1):.0%} {side}")  # fmt: skip
         lines.append(text + ".")
     for scenario in config["scenarios"]:
         for r in rows(episodes, scenario, "program", reference, config):

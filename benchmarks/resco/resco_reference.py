@@ -148,7 +148,9 @@ def main() -> None:
         (a.sumo_home / "bin", "--sumo-home"),
     ):
         if not path.is_dir():
-            sys.exit(f"error: {what}: {path} does not exist; see this script's docstring")
+            print(f"error: {what}: {path} does not exist; see this script's docstring",
+                  file=sys.stderr)  # fmt: skip
+            sys.exit(2)
     banner = subprocess.run([str(a.sumo_home / "bin" / "sumo"), "--version"], capture_output=True,
                             text=True).stdout  # fmt: skip
     version = re.search(r"\d+\.\d+\.\d+", banner.split("\n")[0]).group()  # "1.9.2"

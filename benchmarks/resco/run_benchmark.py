@@ -186,10 +186,12 @@ def record_config(out: Path, a: argparse.Namespace, seeds: list[int], argv: list
     path = out / "config.json"
     config = json.loads(path.read_text()) if path.exists() else {}
     if config.get("evaluation_seeds", seeds) != seeds:
-        sys.exit(
+        print(
             f"error: {path} was made with {len(config['evaluation_seeds'])} evaluation episodes; "
-            f"use --episodes {len(config['evaluation_seeds'])} or another --out"
+            f"use --episodes {len(config['evaluation_seeds'])} or another --out",
+            file=sys.stderr,
         )
+        sys.exit(2)
     commit = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()  # fmt: skip
     command = shlex.join(["run_benchmark.py", *argv])
