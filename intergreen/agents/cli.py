@@ -71,6 +71,12 @@ def train_command(
         str | None,
         typer.Option(help="Comma list of demands to validate at (default: the training demand)"),
     ] = None,
+    validate_score: Annotated[
+        str,
+        typer.Option(
+            help="A validation point's score: mean or geometric_mean of its episodes' waits"
+        ),
+    ] = "mean",
 ) -> None:
     """Train a DQN or PPO agent (stable-baselines3) on the junction."""
     from intergreen.agents.policy import choose_model
@@ -85,6 +91,7 @@ def train_command(
         validate_every=validate_every,
         validate_episodes=validate_episodes,
         validate_demands=validate_demands,
+        validate_score=validate_score,
     )  # fmt: skip
     try:
         model = train(
@@ -108,6 +115,7 @@ def train_command(
             validate_every=validate_every,
             validate_episodes=validate_episodes,
             validate_demands=split_list(validate_demands) if validate_demands else None,
+            validate_score=validate_score,
         )
     except Interrupted as e:  # Ctrl-C: what was saved, and the command that continues
         raise Interrupted(f"{e}\nresume with: {again}") from None

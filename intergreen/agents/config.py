@@ -8,7 +8,7 @@ import json
 from difflib import get_close_matches
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,12 +21,14 @@ from intergreen.yamlfile import read_yaml
 PRESETS_FILE = Path(__file__).with_name("presets.yaml")
 AGENTS = ("dqn", "ppo")
 #: TrainConfig's validation options (out of the key when validation is off).
-VALIDATION_FIELDS = ("validate_every", "validate_episodes", "validate_demands")
+VALIDATION_FIELDS = ("validate_every", "validate_episodes", "validate_demands", "validate_score")
 #: Validation episodes per demand at one validation point, at most (each is a SUMO episode).
 MAX_VALIDATION_EPISODES = 100
 #: A validation point's score: the mean of this ground-truth metric over its episodes (s per
 #: vehicle; lower is better).
 VALIDATION_METRIC = "avg_waiting_time"
+#: How a validation point's episodes make its score (intergreen.agents.curves.validation_scores).
+ValidationScore = Literal["mean", "geometric_mean"]
 #: Validation episodes run beside the training env, which holds this process's libsumo run, so
 #: through traci (a SUMO server process: the same simulation, about 3x slower).
 VALIDATION_BACKEND = "traci"
@@ -150,6 +152,9 @@ class TrainConfig(BaseModel):
     validate_every: int | None = Field(default=None, gt=0)
     validate_episodes: int = Field(default=3, ge=1, le=MAX_VALIDATION_EPISODES)
     validate_demands: list[str | list[str]] | None = Field(default=None, min_length=1)
+    #: "mean" of the episodes' waits, or their "geometric_mean" (each episode counts by its
+    #: relative change, so one oversaturated episode does not decide the score).
+    validate_score: ValidationScore = "mean"
 
     def resolved_hyperparameters(self) -> dict[str, Any]:
         return resolve_hyperparameters(self.agent, self.preset, self.hyperparams)
@@ -184,7 +189,9 @@ class TrainConfig(BaseModel):
             "role": "validation",
             "seeds": episode_seeds("validation", self.validate_episodes),
             "metric": VALIDATION_METRIC,
-            "score": f"mean {VALIDATION_METRIC} (s/veh) over the point's episodes; lower is better",
+            "score_kind": self.validate_score,
+            "score": f"{self.validate_score.replace('_', ' ')} of {VALIDATION_METRIC} (s/veh) "
+            "over the point's episodes; lower is better",
             "backend": VALIDATION_BACKEND,
         }
 
@@ -195,6 +202,8 @@ class TrainConfig(BaseModel):
         if self.validate_every is None:
             for name in VALIDATION_FIELDS:
                 dump.pop(name)
+        elif self.validate_score == "mean":
+            dump.pop("validate_score")  # runs made before the choice existed keep their keys
         payload = dump | {
             "resolved": self.resolved_hyperparameters(),
             "env": self.resolved_env_kwargs(),

@@ -280,6 +280,7 @@ def train(
     validate_every: int | None = None,
     validate_episodes: int = 3,
     validate_demands: list[str | list[str]] | None = None,
+    validate_score: str = "mean",
 ) -> Path:
     """Train a DQN or PPO agent (stable-baselines3) on a junction; returns the model's path.
 
@@ -316,6 +317,8 @@ def train(
         validate_demands: the demands validation plays (each with every validation seed);
             None: the training demand (``"mixed"``: each seed draws its level from the
             training range, the same draw at every point).
+        validate_score: how a point's episodes make its score: ``"mean"`` of their waits or
+            their ``"geometric_mean"`` (:func:`intergreen.agents.curves.validation_scores`).
 
     Returns:
         The path of ``run_dir/model.zip``.
@@ -348,6 +351,7 @@ def train(
             validate_every=validate_every,
             validate_episodes=validate_episodes,
             validate_demands=validate_demands,
+            validate_score=validate_score,
         )
     except ValidationError as e:
         raise AgentConfigError(format_validation_error(e, "train")) from None

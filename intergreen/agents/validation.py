@@ -78,7 +78,7 @@ class Validator:
 
     def last_step(self) -> int | None:
         """The step of the newest validation point logged, None before the first."""
-        scores = validation_scores(self._rows())
+        scores = validation_scores(self._rows(), kind=self.config.validate_score)
         return int(scores["step"].iloc[-1]) if not scores.empty else None
 
     def validate(self, model: Any, step: int) -> float:
@@ -101,7 +101,7 @@ class Validator:
         frame["demand"] = [_label(d) for d in frame["demand"]]
         self._append(frame[list(VALIDATION_FIELDS)].to_dict("records"))
         self.next_step = (step // self.every + 1) * self.every
-        scores = validation_scores(self._rows())
+        scores = validation_scores(self._rows(), kind=self.config.validate_score)
         best = best_point(scores)
         assert best is not None
         if best[0] == step:
@@ -113,7 +113,7 @@ class Validator:
     def restore(self, checkpoint: dict[str, Any]) -> None:
         """After the logs were cut back to ``checkpoint``'s step: best_model.zip and best.json
         as they stood at it (none before the first validation point)."""
-        best = best_point(validation_scores(self._rows()))
+        best = best_point(validation_scores(self._rows(), kind=self.config.validate_score))
         saved = checkpoint_best_model(self.run_dir, checkpoint)
         if best is None:
             clear_best(self.run_dir)
@@ -143,7 +143,8 @@ class Validator:
             writer.writerows(rows)
 
     def _write_best(self, step: int, score: float) -> None:
-        info = {"step": step, "score": score, "metric": VALIDATION_METRIC, "model": BEST_MODEL}
+        info = {"step": step, "score": score, "metric": VALIDATION_METRIC,
+                "score_kind": self.config.validate_score, "model": BEST_MODEL}  # fmt: skip
         atomic_write(self.run_dir / BEST_INFO, json.dumps(info, indent=2))
 
 

@@ -88,6 +88,11 @@ class TrainingBudget(BaseModel):
     validate_demands: list[str | list[str]] | None = Field(
         default=None, min_length=1, description="validation demands (default: the training one)"
     )
+    validate_score: Literal["mean", "geometric_mean"] = Field(
+        default="mean",
+        description="a validation point's score: the mean or the geometric mean of its "
+        "episodes' waits (intergreen.agents.curves.validation_scores)",
+    )
 
     @field_validator("env_kwargs")
     @classmethod
@@ -225,6 +230,7 @@ class GridConfig(BaseModel):
                                 validate_every=self.training.validate_every,
                                 validate_episodes=self.training.validate_episodes,
                                 validate_demands=self.training.validate_demands,
+                                validate_score=self.training.validate_score,
                             )
                         )
         return out
@@ -277,6 +283,7 @@ class RunCell:
     validate_every: int | None = None
     validate_episodes: int = 3
     validate_demands: list[str | list[str]] | None = None
+    validate_score: str = "mean"
 
     def train_config(self):
         from intergreen.agents.config import TrainConfig
@@ -296,6 +303,7 @@ class RunCell:
             validate_every=self.validate_every,
             validate_episodes=self.validate_episodes,
             validate_demands=self.validate_demands,
+            validate_score=self.validate_score,
         )
 
     def key(self) -> str:

@@ -458,8 +458,9 @@ def validation_text(setup: Setup) -> str:
             f"played {_num(plan.get('episodes'))} episode(s) per validation demand ({demands}), "
             f"reset with the first seeds of the {plan.get('role', 'validation')} stream "
             f"({_seed_abbrev(seeds)}: the same at every point, never a training or test "
-            f"episode); a point's score is the mean {plan.get('metric', '?')} over them (s/veh, "
-            "lower is better)"
+            f"episode); a point's score is the "
+            f"{str(plan.get('score_kind', 'mean')).replace('_', ' ')} of "
+            f"{plan.get('metric', '?')} over them (s/veh, lower is better)"
         )
     if parts:
         text = (

@@ -7,13 +7,14 @@ of the best, at least 5 for the rest. A grid says so with::
     more_seeds: {seeds: [6, 7, 8, 9, 10], within: 0.30}
 
 Once every run of the grid's ``seeds`` has finished training, each run's **best validation
-score** is read from its ``best.json`` (intergreen.agents.validation: the lowest, over the
-run's validation points, of the mean ``avg_waiting_time`` over the point's validation
-episodes, s per vehicle; lower is better). Per agent and training demand, with ``m_r`` the
-mean over seeds of reward ``r``'s scores and ``best = min_r m_r``, reward ``r`` gets the seeds
-of ``more_seeds`` when ``m_r <= (1 + within) * best`` (its relative gap ``m_r / best - 1`` is at
-most ``within``; the best reward itself always qualifies). Only validation episodes decide:
-test episodes are never read here (docs/design.md, experiment protocol).
+score** is read from its ``best.json`` (intergreen.agents.validation: the lowest, over the run's
+validation points, of the mean or geometric mean, as the run was configured, of
+``avg_waiting_time`` over the point's validation episodes, s per vehicle; lower is better). Per
+agent and training demand, with ``m_r`` the mean over seeds of reward ``r``'s scores and ``best
+= min_r m_r``, reward ``r`` gets the seeds of ``more_seeds`` when ``m_r <= (1 + within) * best``
+(its relative gap ``m_r / best - 1`` is at most ``within``; the best reward itself always
+qualifies). Only validation episodes decide: test episodes are never read here (docs/design.md,
+experiment protocol).
 
 The decision is written to ``OUT/seed_extension.json`` (:data:`EXTENSION_FILE`) with the score
 of every run it used, so the report states which rewards got more seeds and why; it is

@@ -8,6 +8,7 @@ import multiprocessing as mp
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -218,6 +219,54 @@ def test_unknown_validation_demand_is_refused_before_anything_is_written(tmp_pat
         main(["train", "--agent", "dqn", "--timesteps", "10", "--out", str(tmp_path / "run"),
               "--validate-every", "5", "--validate-demands", "low,rush"])  # fmt: skip
     assert e.value.code == 2 and not (tmp_path / "run").exists()
+
+
+def test_geometric_mean_score_selects_and_records_its_best(tmp_path: Path) -> None:
+    """A run validated with the geometric mean of its episodes' waits: best.json holds the
+    lowest geometric mean (computed here from validation.csv), config.json and best.json
+    say which score, and validation-curve refuses to mix it with arithmetic-mean runs."""
+    kwargs = KWARGS | {"timesteps": 400}
+    run = tmp_path / "geo"
+    train(run_dir=run, **kwargs, validate_every=150, validate_episodes=2,
+          validate_score="geometric_mean")  # fmt: skip
+    rows = read_validation(run)
+    geo = rows.groupby("step")["avg_waiting_time"].apply(lambda x: float(np.exp(np.log(x).mean())))
+    best = json.loads((run / "best.json").read_text())
+    assert best["score_kind"] == "geometric_mean"
+    assert best["score"] == pytest.approx(geo.min()) and best["step"] == int(geo.idxmin())
+    # the arithmetic mean would be higher at every point with unequal episodes
+    assert (rows.groupby("step")["avg_waiting_time"].mean() >= geo - 1e-9).all()
+    record = json.loads((run / "config.json").read_text())
+    assert record["validation"]["score_kind"] == "geometric_mean"
+    curves = validation_curves([run])
+    assert curves["score"].tolist() == pytest.approx(geo.tolist())
+    train(run_dir=tmp_path / "mean", **kwargs, validate_every=150, validate_episodes=2)
+    with pytest.raises(OptionError, match="validation scores differ"):
+        validation_curves([run, tmp_path / "mean"])
+
+
+def test_validation_scores_mean_and_geometric_mean() -> None:
+    rows = pd.DataFrame({"step": [1, 1, 2, 2], "avg_waiting_time": [2.0, 8.0, 0.0, 1.0]})
+    mean = validation_scores(rows)
+    geo = validation_scores(rows, kind="geometric_mean")
+    assert mean["score"].tolist() == [5.0, 0.5]
+    # sqrt(2 * 8) = 4; a zero wait counts as the floor, 0.01 s: sqrt(0.01 * 1) = 0.1
+    assert geo["score"].tolist() == pytest.approx([4.0, 0.1])
+    assert geo["episodes"].tolist() == [2, 2] and geo["step"].tolist() == [1, 2]
+    with pytest.raises(OptionError, match="unknown validation score 'median'"):
+        validation_scores(rows, kind="median")  # type: ignore[arg-type]
+
+
+def test_validation_score_keeps_old_keys_and_refuses_unknown_kinds() -> None:
+    # the key of a validated run made before the choice existed (main at d8d0509)
+    config = TrainConfig(agent="dqn", reward="queue", timesteps=1000, seed=1, validate_every=500)
+    assert config.key() == "35e380cb73fc505c"
+    geo = config.model_copy(update={"validate_score": "geometric_mean"})
+    assert geo.key() != config.key()
+    assert geo.validation_plan()["score"].startswith("geometric mean of avg_waiting_time")
+    with pytest.raises(AgentConfigError, match="validate_score"):
+        train(agent="dqn", timesteps=10, run_dir="/nonexistent/never", validate_every=5,
+              validate_score="median")  # fmt: skip
 
 
 def test_validation_options_enter_the_key_only_when_validation_is_on() -> None:

@@ -108,5 +108,6 @@ def test_shipped_convergence_grid_validates_every_run():
         "average_speed", "queue", "delta_wait_time"}  # fmt: skip
     config = cells[0].train_config()
     assert config.timesteps == 1_000_000 and config.validate_every == 50_000
-    assert config.validation_plan()["episodes"] == 3
-    assert config.validation_plan()["demands"] == ["mixed"]
+    plan = config.validation_plan()
+    assert plan["episodes"] == 2 and plan["demands"] == ["low", "medium", "high"]
+    assert plan["score_kind"] == "geometric_mean"

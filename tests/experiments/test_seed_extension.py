@@ -276,7 +276,8 @@ def test_shipped_study_v2_runs_only_with_a_chosen_budget():
     # the convergence check's agent and validation, so that its curves chose this budget
     convergence = load_grid("convergence")
     assert grid.agents == convergence.agents
-    for name in ("validate_every", "validate_episodes", "validate_demands", "n_envs"):
+    for name in ("validate_every", "validate_episodes", "validate_demands", "validate_score",
+                 "n_envs"):  # fmt: skip
         assert getattr(grid.training, name) == getattr(convergence.training, name), name
     config = grid.cells()[0].train_config()
     assert config.timesteps == 300_000 and config.validation_plan()["role"] == "validation"
