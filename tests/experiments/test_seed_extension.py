@@ -158,7 +158,7 @@ def test_report_states_validation_seed_rule_and_decision(ext_batch, tmp_path):
         "at the end) the greedy policy played 1 episode(s) per validation demand (mixed), reset "
         f"with the first seeds of the validation stream ({first_seed}: the same at every point"
     ) in md
-    assert "mean avg_waiting_time over them (s/veh, lower is better)" in md
+    assert "score is the mean of avg_waiting_time over them (s/veh, lower is better)" in md
     assert (
         "The test episodes evaluate, for each run, its checkpoint at its best validation "
         "point (5 runs)."
