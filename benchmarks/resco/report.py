@@ -183,8 +183,8 @@ def setup(config: dict[str, Any], folder: Path) -> list[str]:
             f"(stable-baselines3), each trained for {config['train_episodes']} episodes "
             f"({config['train_episodes'] * config['decisions_per_episode']} decisions, "
             f"RESCO's budget) on up to {config['train_seeds']} training seeds, reward "
-            f"`{config['reward']}` ({reward['description']}), then evaluated greedily (final "
-            f"model) on the evaluation episodes."
+            f"`{config['reward']}` ({reward['description'].rstrip('.')}), then evaluated "
+            f"greedily (final model) on the evaluation episodes."
         )
         for agent, (hp, env) in sorted(hyper.items()):
             text = ", ".join(f"{k} {v}" for k, v in hp.items())
