@@ -82,7 +82,7 @@ def lean_forward(module: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
     return forward
 
 
-def _plain_features(policy: nn.Module) -> bool:
+def plain_features(policy: nn.Module) -> bool:
     """Whether the policy's features are its observation as it is (a flattened float vector),
     so that its networks can be fed the observation directly."""
     space = policy.observation_space
@@ -104,7 +104,7 @@ class PolicyActor:
         self.policy = policy
         extractor = getattr(policy, "mlp_extractor", None)
         self.lean = (
-            _plain_features(policy)
+            plain_features(policy)
             and getattr(policy, "share_features_extractor", False)
             and type(extractor) is MlpExtractor
             and isinstance(getattr(policy, "action_dist", None), CategoricalDistribution)
@@ -141,7 +141,7 @@ class GreedyQ:
 
     def __init__(self, q_net: Any) -> None:
         self.q_net = q_net
-        lean = _plain_features(q_net) and type(q_net.q_net) is nn.Sequential
+        lean = plain_features(q_net) and type(q_net.q_net) is nn.Sequential
         self.forward = lean_forward(q_net.q_net) if lean else None
 
     @torch.inference_mode()

@@ -60,6 +60,7 @@ from stable_baselines3.common.type_aliases import RolloutReturn, TrainFreq, Trai
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 from intergreen.agents.collectors import RolloutCollector, StepCollector, replay_arrays
+from intergreen.agents.updates import dqn_update, lean_update_applies
 from intergreen.agents.vecenv import EnvCommands, LocalFirstVecEnv
 
 #: The ways to collect steps (see the module docstring).
@@ -135,7 +136,7 @@ def flush_denormals() -> Iterator[None]:
     the denormal range (below 1.2e-38), where every arithmetic operation on them takes the
     CPU's slow path: in a `dqn` run on gm_a56 at 650k decisions, 28.6 % of Adam's moment
     entries were denormal and a gradient step took 1.32 times as long as with them flushed
-    (`benchmarks/agents/denormal_updates.py`). Flushed, they become zero, which changes no
+    (`benchmarks/agents/dqn_updates.py`). Flushed, they become zero, which changes no
     weight: such a moment's step is below 1e-30, under the float32 spacing of the weight it
     would move (the benchmark's 300 steps and `tests/agents/test_equivalence.py` end with the
     same weights, bit for bit).
@@ -571,18 +572,25 @@ class ParallelCollectDQN(_CollectorStates, DQN):
         if timesteps_after > 0 and timesteps_after > self.learning_starts:
             steps = self.gradient_steps if self.gradient_steps >= 0 else collected
             if steps > 0:
-                with flush_denormals():
-                    super().train(batch_size=self.batch_size, gradient_steps=steps)
+                self._update(steps, self.batch_size)
                 self._trained_ahead = True
 
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:
-        """SB3's update with denormals flushed (`flush_denormals`), unless it was made
-        during the collection (`_train_ahead`)."""
+        """SB3's update, unless it was made during the collection (`_train_ahead`)."""
         if self._trained_ahead:
             self._trained_ahead = False
             return
+        self._update(gradient_steps, batch_size)
+
+    def _update(self, gradient_steps: int, batch_size: int) -> None:
+        """SB3's gradient steps with denormals flushed (`flush_denormals`): made by
+        `intergreen.agents.updates.dqn_update` (the same arithmetic with less around it) with
+        ``collection="fast"`` where it applies, else by SB3's ``DQN.train``."""
         with flush_denormals():
-            super().train(gradient_steps, batch_size)
+            if self.collection == "fast" and lean_update_applies(self):
+                dqn_update(self, gradient_steps, batch_size)
+            else:
+                super().train(gradient_steps, batch_size)
 
 
 _signature_with_collection(ParallelCollectDQN.__init__, DQN)

@@ -23,6 +23,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 from toy_env import ToyEnv
 
 from intergreen.agents.rollouts import ParallelCollectDQN, ParallelRolloutPPO
+from intergreen.agents.updates import lean_update_applies
 from intergreen.agents.vecenv import LocalFirstVecEnv
 
 PPO_HP = {"n_steps": 32, "batch_size": 16, "n_epochs": 2, "policy_kwargs": {"net_arch": [16, 16]}}
@@ -118,7 +119,8 @@ def test_dqn_fast_path_learns_exactly_what_sb3s_loop_learns() -> None:
     ends = [s for s in ref.steps if s[1][0]]  # both kinds of episode end occur
     assert any(s[4][0] for s in ends) and any(not s[4][0] for s in ends)
     assert ours.policy.optimizer.param_groups[0]["foreach"] is True
-    _assert_same_weights(ours, theirs)  # the Q-network and its target
+    assert lean_update_applies(ours)  # our gradient steps (intergreen.agents.updates) ...
+    _assert_same_weights(ours, theirs)  # ... gave the Q-network and its target SB3's weights
     for name in ("num_timesteps", "_n_updates", "_n_calls", "_episode_num", "exploration_rate"):
         assert getattr(ours, name) == getattr(theirs, name), name
     assert _episodes(ours) == _episodes(theirs)

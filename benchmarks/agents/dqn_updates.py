@@ -1,15 +1,18 @@
-"""DQN's gradient steps with and without denormal floats flushed, on a real run's state.
+"""DQN's gradient steps three ways on a real run's state: SB3's, SB3's with denormal floats
+flushed, and ours (flushed, `intergreen.agents.updates.dqn_update`).
 
-    .venv/bin/python benchmarks/agents/denormal_updates.py RUN_DIR [--steps 300] [--rounds 5]
+    .venv/bin/python benchmarks/agents/dqn_updates.py RUN_DIR [--steps 300] [--rounds 5]
 
 RUN_DIR is a DQN run folder whose newest checkpoint still has its replay buffer beside it (a
 run in progress, or one trained with ``--keep-replay-buffer``): late in training, Adam's
 moments of weights whose gradient has become zero have decayed into the denormal range. From
-that checkpoint (model, optimizer state, replay buffer) the script makes ``--steps`` of SB3's
-gradient steps, alternately as SB3 does them and inside `flush_denormals` (what the training
-classes do), each from the same state and the same generator seeds, for ``--rounds`` rounds.
-It prints the denormal moment entries at the start, the milliseconds per gradient step of each
-round, the ratio of the medians, and whether both ways end with the same weights, bit for bit.
+that checkpoint (model, optimizer state, replay buffer) the script makes ``--steps`` gradient
+steps, in turn as SB3 does them, as SB3 does them inside `flush_denormals`, and as the
+training classes do them (`dqn_update` inside `flush_denormals`), each from the same state and
+the same generator seeds, for ``--rounds`` rounds. It prints the denormal moment entries at the
+start, the milliseconds of CPU time per gradient step of each round (CPU time: less disturbed
+than wall time by other processes on the cores), the ratios of the medians, and whether all
+three end with the same weights, bit for bit.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from stable_baselines3.common.logger import configure
 
 from intergreen.agents.checkpoints import load_replay_buffer
 from intergreen.agents.rollouts import flush_denormals, use_foreach
+from intergreen.agents.updates import dqn_update, lean_update_applies
 
 
 def _denormals(model: DQN) -> tuple[int, int]:
@@ -59,29 +63,40 @@ def main() -> None:
     den, total = _denormals(model)
     print(f"checkpoint at {latest['step']} decisions: {den} of {total} Adam moment entries "
           f"denormal ({100 * den / total:.1f} %)")  # fmt: skip
-    times: dict[bool, list[float]] = {False: [], True: []}
-    weights: dict[bool, list[torch.Tensor]] = {}
+    ways = {
+        "as SB3 does them": lambda: model.train(gradient_steps=args.steps, batch_size=64),
+        "denormals flushed": lambda: _flushed(model.train, args.steps),
+        "ours (flushed, lean)": lambda: _flushed(lambda **k: dqn_update(model, **k), args.steps),
+    }
+    assert lean_update_applies(model)
+    times: dict[str, list[float]] = {name: [] for name in ways}
+    weights: dict[str, list[torch.Tensor]] = {}
     for _ in range(args.rounds):
-        for flush in (False, True):
+        for name, run in ways.items():
             # copies: the optimizer keeps the loaded state's tensors and updates them in place
             model.policy.load_state_dict(copy.deepcopy(start[0]))
             model.policy.optimizer.load_state_dict(copy.deepcopy(start[1]))
             torch.manual_seed(0)
             np.random.seed(0)
-            t = time.perf_counter()
-            if flush:
-                with flush_denormals():
-                    model.train(gradient_steps=args.steps, batch_size=model.batch_size)
-            else:
-                model.train(gradient_steps=args.steps, batch_size=model.batch_size)
-            times[flush].append((time.perf_counter() - t) / args.steps * 1e3)
-            weights[flush] = [p.detach().clone() for p in model.policy.state_dict().values()]
-    same = all(torch.equal(a, b) for a, b in zip(weights[False], weights[True], strict=True))
-    for flush, label in ((False, "as SB3 does"), (True, "denormals flushed")):
-        print(f"{label:>18}: ms per gradient step " + " ".join(f"{x:.2f}" for x in times[flush]))
-    ratio = statistics.median(times[False]) / statistics.median(times[True])
-    print(f"speed-up of a gradient step (ratio of medians): {ratio:.2f}; "
-          f"same weights after {args.steps} steps: {same}")  # fmt: skip
+            t = time.process_time()
+            run()
+            times[name].append((time.process_time() - t) / args.steps * 1e3)
+            weights[name] = [p.detach().clone() for p in model.policy.state_dict().values()]
+    first = next(iter(weights.values()))
+    same = all(
+        all(torch.equal(a, b) for a, b in zip(first, w, strict=True)) for w in weights.values()
+    )
+    for name, row in times.items():
+        print(f"{name:>20}: CPU ms per gradient step " + " ".join(f"{x:.2f}" for x in row))
+    base = statistics.median(times["as SB3 does them"])
+    for name in list(ways)[1:]:
+        print(f"speed-up, {name}: {base / statistics.median(times[name]):.2f} (ratio of medians)")
+    print(f"same weights after {args.steps} steps, all three ways: {same}")
+
+
+def _flushed(train, steps: int) -> None:
+    with flush_denormals():
+        train(gradient_steps=steps, batch_size=64)
 
 
 if __name__ == "__main__":
