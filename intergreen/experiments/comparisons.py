@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 import intergreen.experiments.stats as stats
+from intergreen.common import span
 from intergreen.experiments.summaries import (
     controller_order,
     is_agent,
@@ -230,6 +231,40 @@ class SeedLevel:
     test: str
     alpha: float
     confidence: float
+    #: one sentence: where the best reward was chosen (:func:`choice_text`)
+    choice: str = ""
+
+
+def choice_text(results: pd.DataFrame, vs_best: pd.DataFrame) -> str:
+    """Where the best reward was chosen, from ``vs_best``'s ``chosen_on`` per level and the
+    validation rows of ``results`` (their episodes per run and level); "" with no agents."""
+    if vs_best.empty:
+        return ""
+    on = vs_best.drop_duplicates("demand").set_index("demand")["chosen_on"]
+    valid = validation_rows(results)
+    valid = valid[is_agent(valid)]
+    per_run = valid.groupby(["controller", "train_seed", "demand"], dropna=False).size()
+    eps = span(int(per_run.min()), int(per_run.max())) if len(per_run) else "0"
+    chosen_valid = (
+        f"validation episodes ({eps} per run and level, from the validation seed stream, "
+        "disjoint from the test episodes; every controller met them beside its test episodes)"
+    )
+    optimistic = (
+        "the test episodes, so the choice is optimistic (the same episodes choose and score "
+        "it): the results hold no validation scores (rows with split = validation) for every "
+        "reward"
+    )
+    scored = " Every mean, interval and test reported is on the test episodes only."
+    if (on == "validation").all():
+        return f"The best reward at each level is chosen on {chosen_valid}.{scored}"
+    if (on == "test").all():
+        return f"The best reward is chosen on {optimistic}."
+    by_valid = ", ".join(on.index[on == "validation"])
+    by_test = ", ".join(on.index[on == "test"])
+    return (
+        f"The best reward is chosen on {chosen_valid} at {by_valid}, and at {by_test} on "
+        f"{optimistic} there.{scored}"
+    )
 
 
 def seed_level(
@@ -245,4 +280,5 @@ def seed_level(
     best, best_notes = against_best(results, metric, test, alpha)
     base, base_notes = against_baselines(results, metric, test, alpha, confidence)
     summary = seed_summary(test_rows(results), metric, confidence)
-    return SeedLevel(summary, best, best_notes, base, base_notes, test, alpha, confidence)
+    choice = choice_text(results, best)
+    return SeedLevel(summary, best, best_notes, base, base_notes, test, alpha, confidence, choice)

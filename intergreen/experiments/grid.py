@@ -15,9 +15,12 @@ plan's key (the baselines' folders) holds the package version too.
 
 Seeds (intergreen.seeds): ``seeds`` are the runs' base seeds (training streams); evaluation
 episodes come from the ``test`` stream, or from ``validation`` (``evaluation.seeds``) when the
-grid serves a selection. ``more_seeds`` (:class:`MoreSeeds`) adds training seeds to the rewards
-whose first seeds score within a margin of the best on validation
-(intergreen.experiments.seed_extension).
+grid serves a selection. ``evaluation.validation_episodes`` (default 0: none) evaluates every
+controller also on that many episodes of the validation stream per level (rows with ``split =
+validation``, :meth:`GridConfig.validation_plan`), on which the report chooses the best reward;
+the test plan and its key are unchanged by it, so no finished evaluation is redone.
+``more_seeds`` (:class:`MoreSeeds`) adds training seeds to the rewards whose first seeds
+score within a margin of the best on validation (intergreen.experiments.seed_extension).
 
 Overrides: :func:`load_grid` takes ``overrides`` (``{"training.timesteps": 300000}``, from
 ``intergreen compare GRID --set training.timesteps=300000``), set into the file's mapping
@@ -116,6 +119,24 @@ class EvaluationSpec(BaseModel):
         default="test",
         description="the seed stream: test (reports) or validation (a grid that selects)",
     )
+    validation_episodes: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_VALIDATION_EPISODES,
+        description="episodes of the validation stream per demand on which every controller is "
+        "also evaluated (rows with split = validation: the report chooses the best reward on "
+        "them); 0: none, the best is chosen on the test rows (optimistic)",
+    )
+
+    @model_validator(mode="after")
+    def _one_validation_set(self) -> EvaluationSpec:
+        if self.validation_episodes and self.seeds == "validation":
+            raise ValueError(
+                "validation_episodes adds validation episodes beside the test episodes, but "
+                "evaluation.seeds: validation makes the evaluation episodes validation ones "
+                "already; drop one of the two (keep seeds: test to report test numbers)"
+            )
+        return self
 
 
 class MoreSeeds(BaseModel):
@@ -242,6 +263,19 @@ class GridConfig(BaseModel):
             episodes=self.evaluation.episodes,
             duration=self.episode_duration,
             seed_role=self.evaluation.seeds,
+        )
+
+    def validation_plan(self) -> EvalPlan | None:
+        """The validation episodes every controller also meets (``evaluation.
+        validation_episodes`` of the validation stream per demand), None when there are none."""
+        if not self.evaluation.validation_episodes:
+            return None
+        return EvalPlan(
+            junction=self.junction,
+            demands=list(self.evaluation.demands),
+            episodes=self.evaluation.validation_episodes,
+            duration=self.episode_duration,
+            seed_role="validation",
         )
 
 

@@ -188,6 +188,9 @@ class Setup:
     #: grid.json's ``more_seeds`` rule and the batch's decision (seed_extension.json)
     more_seeds: dict[str, Any] | None = None
     seed_decision: dict[str, Any] | None = None
+    #: where the best reward was chosen (validation or test rows), a sentence from the
+    #: results (intergreen.experiments.comparisons.choice_text); "" when not stated
+    selection: str = ""
 
     @property
     def gammas(self) -> list[Any]:
@@ -221,9 +224,12 @@ def read_grid(root: Path) -> dict[str, Any]:
     return grid if isinstance(grid, dict) else {}
 
 
-def read_setup(root: Path, results: pd.DataFrame, configs: dict[str, dict[str, Any]]) -> Setup:
+def read_setup(
+    root: Path, results: pd.DataFrame, configs: dict[str, dict[str, Any]], selection: str = ""
+) -> Setup:
     """Collect the set-up facts from run configs (or, without them, grid.json resolved with
-    this version's presets), the junction spec and the results table (test rows)."""
+    this version's presets), the junction spec and the results table (test rows);
+    ``selection``: the sentence saying where the best reward was chosen."""
     from intergreen.junctions.catalog import resolve_junction
     from intergreen.junctions.spec import Noise, SpecError
 
@@ -250,7 +256,7 @@ def read_setup(root: Path, results: pd.DataFrame, configs: dict[str, dict[str, A
                 "grid.json only: the runs' configurations are not here and the presets of this "
                 "version do not reproduce the recorded run keys, so agent settings are not stated"
             )
-    setup = Setup(source=source)
+    setup = Setup(source=source, selection=selection)
     cfgs = [p.get("config") or {} for p in configs.values()]
     setup.junction_name = str(meta.get("junction") or (cfgs[0].get("junction") if cfgs else "?"))
     try:
@@ -421,6 +427,8 @@ def setup_lines(setup: Setup) -> list[str]:
         budget += f", {setup.simulated_s:.0f} s simulated per episode"
     lines.append(budget + ".")
     lines.append(validation_text(setup))
+    if setup.selection:
+        lines.append(f"**Choice of the best reward.** {setup.selection}")
     extension = seed_extension_text(setup)
     if extension:
         lines.append(extension)

@@ -185,9 +185,14 @@ def build_report(
     meta = _meta(root)
     labelled = label_controllers(raw)
     df = summaries.test_rows(labelled)
+    if df.empty:
+        raise ReportError(
+            f"{path} holds only validation episodes (split = validation): they may select, "
+            "never be reported; evaluate on the test stream (the grid's evaluation.seeds: test)"
+        )
     controllers, demands = summaries.controller_order(df)
     level = seed_level(labelled, METRIC, seed_test, alpha)
-    setup = provenance.read_setup(root, df, configs)
+    setup = provenance.read_setup(root, df, configs, level.choice)
     pooled = summaries.pooled_summary(df)
     plots_dir = root / "plots"
     plots_dir.mkdir(exist_ok=True)
@@ -361,19 +366,18 @@ def _shared_note(notes: dict[str, str], demands: list[str]) -> str:
 
 
 def summary_text(level: SeedLevel, demands: list[str]) -> list[str]:
-    """Per level: the best reward and the seed-level verdicts; then what the best was chosen
-    on, and (once, when every level shares it) why the seeds allow no verdict."""
+    """Per level: the best reward and the seed-level verdicts; then (once, when every level
+    shares it) why the seeds allow no verdict. Where the best was chosen is a set-up sentence
+    (``level.choice``)."""
     lines = []
     vb, base = level.vs_best, level.vs_baselines
     best_note = _shared_note(level.vs_best_notes, demands)
     base_note = _shared_note(level.vs_baselines_notes, demands)
-    chosen = set()
     for d in demands:
         rows = vb[vb["demand"] == d] if not vb.empty else vb
         if rows.empty:
             continue
         best = rows["best"].iloc[0]
-        chosen.add(rows["chosen_on"].iloc[0])
         mean = float(rows.loc[rows["controller"] == best, "mean"].iloc[0])
         text = f"**{d}**: best reward {best} ({mean:.2f} s, mean of per-seed means). "
         if level.vs_best_notes.get(d):
@@ -404,16 +408,6 @@ def summary_text(level: SeedLevel, demands: list[str]) -> list[str]:
             ]
             text += "Rewards against the baselines (paired, Holm): " + "; ".join(parts) + "."
         lines.append(text.strip())
-    if chosen == {"test"}:
-        lines.append(
-            "The best reward is chosen on the test episodes: the results hold no validation "
-            "scores (rows with split = validation), so the choice is optimistic (the same "
-            "episodes choose and score it)."
-        )
-    elif chosen:
-        lines.append(
-            "The best reward is chosen on validation episodes where the results hold them."
-        )
     if best_note:
         lines.append(f"**Against the best reward:** {best_note}")
     if base_note:

@@ -13,8 +13,11 @@ Output folder layout::
                                   the seed role and the seeds, and which model was evaluated
                                   (``checkpoint``: best by validation score when the run has
                                   one, else final; its step)
+          eval_validation.parquet, eval_validation.json
+                                  with evaluation.validation_episodes: the same model on the
+                                  validation stream's episodes (rows with split = validation)
           error.json              only after a failure: type, message, traceback
-      baselines/<name>-<plan key>/eval.parquet, eval.json
+      baselines/<name>-<plan key>/eval.parquet, eval.json (and eval_validation.*)
           cell.json               the baseline; for NAME:tuned also its tuned parameters, their
                                   validation scores and the tuning budget (baseline_params.py)
       results.parquet             every evaluation episode of the grid (tidy)
@@ -24,8 +27,12 @@ Output folder layout::
                                   the validation scores that decided it (seed_extension.py)
       batch.json                  counts, timings and failures of the latest batch
 
-A run is complete when done.json and an eval.json for the current evaluation plan exist;
-complete runs are skipped. A killed run has config.json and checkpoints but no done.json:
+Every row has ``split``: ``test``, or ``validation`` for the validation episodes (and for a
+grid whose ``evaluation.seeds`` is ``validation``). A run is complete when done.json and an
+eval.json for the current evaluation plan exist (and an eval_validation.json for the current
+validation plan, when the grid has one); complete runs are skipped, and a finished evaluation
+is kept when only the other one is missing (adding validation episodes to a finished grid runs
+only them). A killed run has config.json and checkpoints but no done.json:
 it resumes exactly from its newest checkpoint (``train(..., resume=True)``). Run folders are
 named by keys that hold the package and reward versions, so a batch never resumes over runs
 made under an older formula: those are run again in folders of their own.
@@ -58,7 +65,7 @@ from intergreen.experiments.seed_extension import (
 from intergreen.version import __version__
 
 RESULT_ID_COLUMNS = (
-    "kind", "controller", "reward", "agent", "train_demand", "train_seed", "run_key",
+    "kind", "split", "controller", "reward", "agent", "train_demand", "train_seed", "run_key",
     "demand", "eval_seed", "episode",
 )  # fmt: skip
 
@@ -81,6 +88,14 @@ class Task:
     plan: EvalPlan
     cell: RunCell | None = None
     baseline: str | None = None
+    #: the validation episodes evaluated beside the test ones (grid validation_plan)
+    validation: EvalPlan | None = None
+
+    def evaluations(self) -> list[tuple[EvalPlan, str]]:
+        """(plan, file stem) of each evaluation of the task: the test plan (``eval``), then the
+        validation plan (``eval_validation``) when there is one."""
+        out = [(self.plan, "eval")]
+        return out + ([(self.validation, VALIDATION_STEM)] if self.validation else [])
 
     @property
     def name(self) -> str:
@@ -111,14 +126,32 @@ class Outcome:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def is_complete(folder: Path, plan: EvalPlan, kind: str = "run") -> bool:
-    if kind == "run" and not (folder / "done.json").exists():
-        return False
+VALIDATION_STEM = "eval_validation"
+
+
+def is_evaluated(folder: Path, plan: EvalPlan, stem: str = "eval") -> bool:
+    """Whether ``folder`` holds ``<stem>.parquet`` and a ``<stem>.json`` of ``plan``'s key."""
     try:
-        info = json.loads((folder / "eval.json").read_text())
+        info = json.loads((folder / f"{stem}.json").read_text())
     except (OSError, json.JSONDecodeError):
         return False
-    return info.get("plan") == plan.key() and (folder / "eval.parquet").exists()
+    return info.get("plan") == plan.key() and (folder / f"{stem}.parquet").exists()
+
+
+def is_complete(
+    folder: Path, plan: EvalPlan, kind: str = "run", validation: EvalPlan | None = None
+) -> bool:
+    """A task is complete when trained (a run's done.json) and evaluated under ``plan`` and,
+    if given, under the ``validation`` plan."""
+    if kind == "run" and not (folder / "done.json").exists():
+        return False
+    if validation is not None and not is_evaluated(folder, validation, VALIDATION_STEM):
+        return False
+    return is_evaluated(folder, plan)
+
+
+def task_complete(task: Task) -> bool:
+    return is_complete(task.folder, task.plan, task.kind, task.validation)
 
 
 def execute(task: Task) -> Outcome:
@@ -127,7 +160,7 @@ def execute(task: Task) -> Outcome:
     folder = task.folder
     out = Outcome(task.name, task.kind, "done")
     try:
-        if is_complete(folder, task.plan, task.kind):
+        if task_complete(task):
             out.status = "skipped"
             return out
         folder.mkdir(parents=True, exist_ok=True)
@@ -135,15 +168,18 @@ def execute(task: Task) -> Outcome:
             _train_cell(task, out)
         else:
             _write_json(folder / "cell.json", _baseline_cell(task))
-        t0 = time.perf_counter()
-        frame, checkpoint = _evaluate(task)
-        out.eval_s = time.perf_counter() - t0
-        _write_parquet(frame, folder / "eval.parquet")
-        _write_json(
-            folder / "eval.json",
-            {"plan": task.plan.key(), **asdict(task.plan), "seeds": task.plan.seeds()}
-            | ({"checkpoint": checkpoint} if checkpoint else {}),
-        )
+        for plan, stem in task.evaluations():
+            if is_evaluated(folder, plan, stem):
+                continue  # finished before (resume): kept
+            t0 = time.perf_counter()
+            frame, checkpoint = _evaluate(task, plan)
+            out.eval_s += time.perf_counter() - t0
+            _write_parquet(frame, folder / f"{stem}.parquet")
+            _write_json(
+                folder / f"{stem}.json",
+                {"plan": plan.key(), **asdict(plan), "seeds": plan.seeds()}
+                | ({"checkpoint": checkpoint} if checkpoint else {}),
+            )
         (folder / "error.json").unlink(missing_ok=True)
     except Exception as e:  # recorded; the batch goes on
         out.status = "failed"
@@ -195,13 +231,13 @@ def _train_cell(task: Task, out: Outcome) -> None:
     out.train_s = time.perf_counter() - t0
 
 
-def _evaluate(task: Task) -> tuple[Any, dict[str, Any] | None]:
-    """The evaluation episodes of a task, and for a run which of its models they evaluate."""
+def _evaluate(task: Task, plan: EvalPlan) -> tuple[Any, dict[str, Any] | None]:
+    """The episodes of ``plan`` (the task's test or validation plan) for a task, and for a run
+    which of its models they evaluate (the same model for both plans)."""
     import pandas as pd
 
     from intergreen.agents.evaluation import evaluate
 
-    plan = task.plan
     # an agent's env: its run's recorded options under the plan's junction and episode length
     # (the grid's episode_duration, the same as in training: GridConfig refuses another)
     checkpoint: dict[str, Any] | None = None
@@ -229,6 +265,7 @@ def _evaluate(task: Task) -> tuple[Any, dict[str, Any] | None]:
     cell = task.cell
     ids: dict[str, Any] = {
         "kind": "agent" if cell else "baseline",
+        "split": split_of(plan),
         "controller": f"{cell.reward_label}/{cell.agent}" if cell else task.baseline,
         "reward": cell.reward_label if cell else None,
         "agent": cell.agent if cell else None,
@@ -248,6 +285,12 @@ def _evaluate(task: Task) -> tuple[Any, dict[str, Any] | None]:
     )
     first = [c for c in RESULT_ID_COLUMNS if c in frame]
     return pd.DataFrame(frame[first + [c for c in frame if c not in first]]), checkpoint
+
+
+def split_of(plan: EvalPlan) -> str:
+    """The ``split`` of a plan's rows: ``validation`` for validation-stream episodes (they may
+    select, never be reported), else ``test``."""
+    return "validation" if plan.seed_role == "validation" else "test"
 
 
 def _baseline_cell(task: Task) -> dict[str, Any]:
@@ -374,17 +417,18 @@ ProgressFn = Callable[[int, int, Outcome | None], None]
 def plan_tasks(grid: GridConfig, out: Path) -> list[Task]:
     """Training runs first (the long ones), then the runs ``more_seeds`` has added (once its
     decision is made: intergreen.experiments.seed_extension), then the baselines."""
-    plan = grid.eval_plan()
-    tasks = [Task("run", str(out), plan, cell=c) for c in grid.cells()]
+    plan, valid = grid.eval_plan(), grid.validation_plan()
+    tasks = [Task("run", str(out), plan, cell=c, validation=valid) for c in grid.cells()]
     tasks += [
-        Task("run", str(out), plan, cell=c) for c in extension_cells(grid, decide_seeds(grid, out))
+        Task("run", str(out), plan, cell=c, validation=valid)
+        for c in extension_cells(grid, decide_seeds(grid, out))
     ]
     seen = set()
     for b in grid.baselines:
         name = b.replace("_", "-").lower()
         if name not in seen:
             seen.add(name)
-            tasks.append(Task("baseline", str(out), plan, baseline=name))
+            tasks.append(Task("baseline", str(out), plan, baseline=name, validation=valid))
     return tasks
 
 
@@ -421,7 +465,7 @@ def run_batch(
 
         def run_phase(tasks: list[Task]) -> None:
             planned.extend(tasks)
-            todo = [t for t in tasks if not is_complete(t.folder, t.plan, t.kind)]
+            todo = [t for t in tasks if not task_complete(t)]
             outcomes.extend(Outcome(t.name, t.kind, "skipped") for t in tasks if t not in todo)
             finished = len(outcomes)
             if progress:
@@ -439,7 +483,7 @@ def run_batch(
                         raise _os_error(out, OSError(errno.ENOSPC, "No space left on device"))
             except KeyboardInterrupt:  # count on disk, once the workers have stopped: a run
                 runs.close()  # can finish in a worker before its outcome reaches this loop
-                complete = sum(is_complete(t.folder, t.plan, t.kind) for t in planned)
+                complete = sum(task_complete(t) for t in planned)
                 raise Interrupted(
                     f"{complete} of {len(planned)} runs complete in {out} (kept); re-run the "
                     "same command to run the other ones"
@@ -491,9 +535,13 @@ def collect(grid: GridConfig, out: Path) -> tuple[Any, Any]:
 
     frames, curves, validation = [], [], []
     for task in plan_tasks(grid, out):
-        if not is_complete(task.folder, task.plan, task.kind):
+        if not task_complete(task):
             continue
-        frames.append(pd.read_parquet(task.folder / "eval.parquet"))
+        for plan, stem in task.evaluations():
+            frame = pd.read_parquet(task.folder / f"{stem}.parquet")
+            if "split" not in frame:  # written before rows carried their split
+                frame.insert(1, "split", split_of(plan))
+            frames.append(frame)
         if task.cell is None:
             continue
         for name, into in (("metrics.csv", curves), ("validation.csv", validation)):

@@ -190,13 +190,11 @@ def discussion(
     out = []
 
     # 1. speed maximisation
-    parts, speed_best, on_test = [], [], []
+    parts, speed_best = [], []
     for d in demands:
         if vs is None:
             break
         best = str(level.vs_best.loc[level.vs_best["demand"] == d, "best"].iloc[0])
-        if level.vs_best.loc[level.vs_best["demand"] == d, "chosen_on"].iloc[0] == "test":
-            on_test.append(d)
         if best.split("/")[0] in SPEED:
             speed_best.append(d)
         speed = [s for s in rewards if s.split("/")[0] in SPEED and (s, d) in by.index]
@@ -215,12 +213,7 @@ def discussion(
         if len(speed_best) == len(demands)
         else ("at " + ", ".join(speed_best) if speed_best else "no")
     )
-    chosen = (
-        " The best is chosen on the test episodes (the results hold no validation scores), "
-        "so it is favoured by its own noise."
-        if on_test
-        else " The best is chosen on validation episodes."
-    )
+    chosen = " " + level.choice if level.choice else ""
     out.append(
         f"**Does speed maximisation again give the lowest waiting time?** {verdict.capitalize()}"
         f" (study: yes, at every level, Average Speed AD first). Among our {n} rewards, by the "
