@@ -12,6 +12,8 @@ with :class:`WorkerDied`. A leaf module: it imports nothing of intergreen.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import sys
 from collections import deque
 from collections.abc import Callable, Hashable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -25,11 +27,18 @@ from intergreen.common import show_warning_line
 __all__ = ["CrashSafePool", "Outcome", "WorkerDied"]
 
 
-def _init_worker(initializer: Callable[[], Any] | None) -> None:
-    """Each worker prints a warning as one line (:func:`~intergreen.common.show_warning_line`),
-    then runs the pool's own initializer."""
+def _init_worker(
+    initializer: Callable[[], Any] | None, environ: dict[str, str], path: list[str]
+) -> None:
+    """Each worker takes the environment variables and ``sys.path`` its pool's owner had when
+    the pool was made (a forkserver started by an earlier pool holds those of that moment: a
+    reward module named after it, ``$INTERGREEN_REWARD_MODULES`` and its folder on the path,
+    would be missing), prints a warning as one line
+    (:func:`~intergreen.common.show_warning_line`), then runs the pool's own initializer."""
     import warnings
 
+    os.environ.update(environ)
+    sys.path[:0] = [p for p in path if p not in sys.path]
     warnings.showwarning = show_warning_line
     if initializer is not None:
         initializer()
@@ -99,7 +108,7 @@ class CrashSafePool:
         self._jobs: dict[Hashable, _Job] = {}
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
-        init = partial(_init_worker, self._initializer)
+        init = partial(_init_worker, self._initializer, dict(os.environ), list(sys.path))
         return ProcessPoolExecutor(workers, mp_context=self._context, initializer=init)
 
     @property

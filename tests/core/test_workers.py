@@ -82,3 +82,31 @@ def test_a_jobs_own_error_comes_back_and_the_pool_goes_on() -> None:
 def test_arguments_are_checked() -> None:
     with pytest.raises(ValueError, match="workers=0"):
         CrashSafePool(0)
+
+
+def _environment(name: str) -> tuple[str | None, list[str]]:
+    import sys
+
+    return os.environ.get(name), sys.path
+
+
+def test_workers_see_the_environment_and_path_of_their_pools_making(tmp_path: Path) -> None:
+    """A forkserver started by an earlier pool keeps the environment of its start; a later
+    pool's workers must still see what the owner set since (e.g. a reward module named by
+    --reward-module: its name in $INTERGREEN_REWARD_MODULES, its folder on sys.path)."""
+    import sys
+
+    name = "INTERGREEN_TEST_WORKER_ENV"
+    with CrashSafePool(1) as pool:  # starts the forkserver (if none runs yet)
+        pool.submit("before", _environment, name)
+        assert pool.wait()[0].result[0] is None
+    os.environ[name] = "set later"
+    sys.path.insert(0, str(tmp_path))
+    try:
+        with CrashSafePool(1) as pool:
+            pool.submit("after", _environment, name)
+            value, path = pool.wait()[0].result
+    finally:
+        del os.environ[name]
+        sys.path.remove(str(tmp_path))
+    assert value == "set later" and str(tmp_path) in path
