@@ -95,7 +95,12 @@ def rows(episodes: pd.DataFrame, scenario: str, rules: str, reference: dict, con
         if eps.empty:
             continue
         learner = controller in LEARNERS
-        if learner:
+        if learner:  # only training seeds with every evaluation episode in
+            sizes = eps.groupby("train_seed").size()
+            complete = sizes[sizes >= len(config["evaluation_seeds"])].index
+            eps = eps[eps.train_seed.isin(complete)]
+            if eps.empty:
+                continue
             per_seed = eps.groupby("train_seed").avg_delay.mean()
             delay = interval(per_seed.tolist())
             n = (f"{len(per_seed)} seed{'s' if len(per_seed) > 1 else ''} x "
@@ -296,7 +301,8 @@ def missing(episodes: pd.DataFrame, config: dict[str, Any], folder: Path) -> lis
             for agent in config["agents"]:
                 eps = episodes[(episodes.scenario == scenario) & (episodes.rules == rules)
                                & (episodes.controller == agent)]  # fmt: skip
-                n = eps.train_seed.nunique() if not eps.empty else 0
+                full = len(config["evaluation_seeds"])
+                n = int((eps.groupby("train_seed").size() >= full).sum()) if not eps.empty else 0
                 if n < config["train_seeds"]:
                     lines.append(f"{scenario} {rules} {agent}: {n} of {config['train_seeds']} "
                                  f"seeds")  # fmt: skip
