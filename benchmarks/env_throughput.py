@@ -374,7 +374,8 @@ def paced_raw(cfg: dict, pacing: Pacing) -> None:
     """Raw libsumo stepping, no queries, replaying (b)'s signal states chunk by chunk."""
     import libsumo
 
-    from intergreen.junctions.simulation import Simulation, _parse_tripinfo
+    from intergreen.junctions.simulation import Simulation
+    from intergreen.junctions.sumo_outputs import read_trips
 
     spec = _study_spec()
     step, set_state = libsumo.simulationStep, libsumo.trafficlight.setRedYellowGreenState
@@ -407,16 +408,18 @@ def paced_raw(cfg: dict, pacing: Pacing) -> None:
         libsumo.close()
         w, c = time.perf_counter() - t0, time.process_time() - c0
         wall, cpu = wall + w, cpu + c
-        trips = _parse_tripinfo(out / "tripinfo.xml")
-        n, sim_s = max(trips["vehicles"], 1), i * spec.timing.step_length
+        sim_s = i * spec.timing.step_length
+        trips = read_trips(out / "tripinfo.xml", sim_s)
+        vehicles, delay = len(trips), float(trips.delay.sum())
+        n = max(vehicles, 1)
         ours = message["ours"]
-        same = trips["vehicles"] == ours["vehicles"] and math.isclose(
-            trips["delay"] / n, ours["avg_delay"], rel_tol=1e-12
+        same = vehicles == ours["vehicles"] and math.isclose(
+            delay / n, ours["avg_delay"], rel_tol=1e-12
         )
         record = {"wall_s": wall, "cpu_s": cpu, "reset_s": reset_s, "sim_s": sim_s,
                   "rate": sim_s / wall, "step_rate": sim_s / (wall - reset_s),
-                  "sumo_seed": message["sumo_seed"], "vehicles": trips["vehicles"],
-                  "avg_delay": trips["delay"] / n, "identical": same}  # fmt: skip
+                  "sumo_seed": message["sumo_seed"], "vehicles": vehicles,
+                  "avg_delay": delay / n, "identical": same}  # fmt: skip
         pacing.report({"wall": w, "cpu": c, "episode": record, "peak_rss_mb": _self_rss_mb()})
 
 
