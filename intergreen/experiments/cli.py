@@ -110,10 +110,10 @@ def seed_extension_line(decision: dict) -> str:
         )
     extended = [r["reward"] for r in decision["rewards"] if r["extended"]]
     kept = len(decision["rewards"]) - len(extended)
+    rest = f"{kept} kept to seeds {decision['first']}" if kept else "none kept to the first seeds"
     return (
         f"more seeds: {', '.join(extended)} within {decision['within']:.0%} of the best on "
-        f"validation, trained on seeds {decision['added']} too; {kept} kept seeds "
-        f"{decision['first']} (seed_extension.json)"
+        f"validation, trained on seeds {decision['added']} too; {rest} (seed_extension.json)"
     )
 
 

@@ -532,9 +532,10 @@ def seed_extension_text(setup: Setup) -> str | None:
             return ", ".join(f"{r['reward']} {r['mean']:.2f} s ({_pct(r['gap'])})" for r in rs)
 
         label = f"{agent.upper()}, training demand {demand}: " if len(groups) > 1 else ""
+        rest = f"seeds {first} only for {scores(kept)}" if kept else "none kept to the first seeds"
         texts.append(
             f"{label}lowest mean {best['mean']:.2f} s ({best['best_reward']}); more seeds for "
-            f"{scores(chosen)}; seeds {first} only for {scores(kept) or 'none'}"
+            f"{scores(chosen)}; {rest}"
         )
     return head + " Mean best validation scores: " + "; ".join(texts) + "."
 

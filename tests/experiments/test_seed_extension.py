@@ -366,4 +366,9 @@ def test_seed_rule_sentences_for_a_waiting_and_a_decided_study():
         "10.00 s (the best), wait_time 12.50 s (+25%); seeds 1–5 only for throughput 14.00 s "
         "(+40%)."
     )
+    setup.seed_decision["rewards"] = setup.seed_decision["rewards"][1:]  # every reward extended
+    assert provenance.seed_extension_text(setup) == head + (
+        " Mean best validation scores: lowest mean 10.00 s (queue); more seeds for queue "
+        "10.00 s (the best), wait_time 12.50 s (+25%); none kept to the first seeds."
+    )
     assert provenance.seed_extension_text(provenance.Setup(source="test")) is None
