@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pandas as pd
@@ -60,8 +60,10 @@ def validation_scores(
     vehicle for waiting time)."""
     if rows.empty:
         return pd.DataFrame({"step": [], "score": [], "episodes": []})
-    if kind not in ("mean", "geometric_mean"):
-        raise OptionError(f"unknown validation score {kind!r}: use mean or geometric_mean")
+    if kind not in get_args(ValidationScore):
+        raise OptionError(
+            f"unknown validation score {kind!r}: use {' or '.join(get_args(ValidationScore))}"
+        )
     values = rows[metric].astype(float)
     if kind == "geometric_mean":
         values = np.log(np.maximum(values, GEOMETRIC_FLOOR))

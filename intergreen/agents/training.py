@@ -46,6 +46,7 @@ from intergreen.agents.config import (
     VALIDATION_METRIC,
     AgentConfigError,
     TrainConfig,
+    ValidationScore,
     algorithm_class,
     collection_unit,
     planned_timesteps,
@@ -280,7 +281,7 @@ def train(
     validate_every: int | None = None,
     validate_episodes: int = 3,
     validate_demands: list[str | list[str]] | None = None,
-    validate_score: str = "mean",
+    validate_score: ValidationScore = "mean",
 ) -> Path:
     """Train a DQN or PPO agent (stable-baselines3) on a junction; returns the model's path.
 

@@ -45,7 +45,7 @@ from pydantic import (
 )
 
 import intergreen.version as version
-from intergreen.agents.config import MAX_VALIDATION_EPISODES
+from intergreen.agents.config import MAX_VALIDATION_EPISODES, ValidationScore
 from intergreen.errors import IntergreenError, validation_problems
 from intergreen.seeds import MAX_BASE_SEED, episode_seeds
 from intergreen.yamlfile import YamlError, read_yaml
@@ -91,7 +91,7 @@ class TrainingBudget(BaseModel):
     validate_demands: list[str | list[str]] | None = Field(
         default=None, min_length=1, description="validation demands (default: the training one)"
     )
-    validate_score: Literal["mean", "geometric_mean"] = Field(
+    validate_score: ValidationScore = Field(
         default="mean",
         description="a validation point's score: the mean or the geometric mean of its "
         "episodes' waits (intergreen.agents.curves.validation_scores)",
@@ -317,7 +317,7 @@ class RunCell:
     validate_every: int | None = None
     validate_episodes: int = 3
     validate_demands: list[str | list[str]] | None = None
-    validate_score: str = "mean"
+    validate_score: ValidationScore = "mean"
 
     def train_config(self):
         from intergreen.agents.config import TrainConfig
