@@ -29,6 +29,7 @@ before it is validated, so a shipped grid runs with another value without being 
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -64,18 +65,26 @@ class GridError(IntergreenError, ValueError):
 
 
 class AgentSpec(BaseModel):
-    """One agent of the grid: a preset (default: the agent's own) and overrides."""
+    """One agent of the grid, under its name in ``agents:`` (the runs' and the report's label):
+    the algorithm (``agent``, default: the name), a preset (default: the algorithm's own) and
+    overrides, or the best hyperparameters of an agent tune (``tuned``: its tuned.json, a path
+    relative to the grid file; :func:`load_grid` replaces it by the tune's summary and puts
+    the tuned hyperparameters under ``hyperparams``, where the file's own win)."""
 
     model_config = ConfigDict(extra="forbid")
+    agent: str | None = None
     preset: str | None = None
     hyperparams: dict[str, Any] = Field(default_factory=dict)
+    tuned: dict[str, Any] | None = None
 
 
 class TrainingBudget(BaseModel):
     """How long each cell trains and how its training episodes run."""
 
     model_config = ConfigDict(extra="forbid")
-    timesteps: int = Field(gt=0, description="agent decisions per run")
+    timesteps: int = Field(
+        gt=0, description="agent decisions per run (`tuned`: the tuned agent's, see load_grid)"
+    )
     n_envs: int = Field(default=1, ge=1, le=64, description="SUMO processes per run")
     checkpoint_every: int = Field(default=20_000, gt=0)
     env_kwargs: dict[str, Any] = Field(default_factory=dict)
@@ -232,12 +241,14 @@ class GridConfig(BaseModel):
             env_kwargs["duration"] = self.episode_duration
         out = []
         for reward in self.rewards:
-            for agent, spec in self.agents.items():
+            for name, spec in self.agents.items():
+                agent = (spec.agent or name).lower()
                 for demand in self.train_demands:
                     for seed in self.seeds if seeds is None else seeds:
                         out.append(
                             RunCell(
-                                agent=agent.lower(),
+                                agent=agent,
+                                label=None if name.lower() == agent else name.lower(),
                                 reward=reward,
                                 train_demand=demand,
                                 seed=seed,
@@ -318,6 +329,13 @@ class RunCell:
     validate_episodes: int = 3
     validate_demands: list[str | list[str]] | None = None
     validate_score: ValidationScore = "mean"
+    #: the agent's name in the grid where it is not the algorithm's (e.g. ``ppo_tuned``)
+    label: str | None = None
+
+    @property
+    def agent_label(self) -> str:
+        """The agent's name in run folders, results and reports (``label``, else ``agent``)."""
+        return self.label or self.agent
 
     def train_config(self):
         from intergreen.agents.config import TrainConfig
@@ -353,7 +371,7 @@ class RunCell:
         return label(self.train_demand)
 
     def dir_name(self) -> str:
-        return f"{self.reward_label}-{self.agent}-s{self.seed}-{self.key()}"
+        return f"{self.reward_label}-{self.agent_label}-s{self.seed}-{self.key()}"
 
 
 def label(x: str | list[str] | dict[str, Any]) -> str:
@@ -431,7 +449,7 @@ def load_grid(
     problems then name the file ``with --set ...``. A file may leave ``training.timesteps``
     null (a budget still to be chosen): it loads only with a value given this way."""
     if isinstance(source, dict):
-        raw, where = source, "grid"
+        raw, where = copy.deepcopy(source), "grid"
     else:
         path = resolve_grid_path(source)
         where = str(path)
@@ -446,7 +464,9 @@ def load_grid(
         where += " with " + " ".join(f"--set {k}={v}" for k, v in overrides.items())
     training = raw.get("training")
     open_budget = isinstance(training, dict) and training.get("timesteps", 0) is None
-    problems: list[str] = []
+    base = Path.cwd() if isinstance(source, dict) else path.parent
+    problems: list[str] = resolve_tuned_agents(raw, base)
+    problems += _tuned_timesteps(raw)
     grid: GridConfig | None = None
     try:
         grid = GridConfig.model_validate(raw)
@@ -486,19 +506,22 @@ def semantic_problems(raw: dict[str, Any]) -> list[str]:
     if isinstance(agents, list):
         agents = {str(a): {} for a in agents}
     for name, spec in (agents or {}).items() if isinstance(agents, dict) else []:
-        if str(name).lower() not in AGENTS:
-            problems.append(f"agents.{name}: unknown agent; use one of {', '.join(AGENTS)}")
-            continue
         spec = spec or {}
         if not isinstance(spec, dict):
             continue
+        agent = str(spec.get("agent") or name).lower()
+        if agent not in AGENTS:
+            where = f"agents.{name}" + (".agent" if spec.get("agent") else "")
+            fix = "" if spec.get("agent") else f", or say which: `{name}: {{agent: ppo}}`"
+            problems.append(f"{where}: unknown agent; use one of {', '.join(AGENTS)}{fix}")
+            continue
         hp = spec.get("hyperparams") or {}
         try:
-            resolve_hyperparameters(
-                str(name), spec.get("preset"), hp if isinstance(hp, dict) else {}
-            )
+            resolve_hyperparameters(agent, spec.get("preset"), hp if isinstance(hp, dict) else {})
         except AgentConfigError as e:
             problems.append(f"agents.{name}: {e}")
+        if isinstance(spec.get("tuned"), dict):
+            problems += _tuned_problems(raw, str(name), agent, spec["tuned"])
     baselines = raw.get("baselines")
     for i, b in enumerate(baselines if isinstance(baselines, list) else []):
         if not is_baseline(str(b)):
@@ -507,6 +530,102 @@ def semantic_problems(raw: dict[str, Any]) -> list[str]:
             )
     problems += _junction_and_demand_problems(raw)
     return problems
+
+
+def resolve_tuned_agents(raw: dict[str, Any], base: Path) -> list[str]:
+    """Replace each agent's ``tuned: PATH`` (relative to ``base``, the grid file's folder) in
+    ``raw`` by the tune's summary, taking the algorithm, preset and hyperparameters from its
+    tuned.json (the spec's own ``hyperparams`` win); the problems found (unreadable file,
+    another algorithm)."""
+    from intergreen.agents.tuned_params import AgentTunedError, read_agent_tuned
+
+    agents = raw.get("agents")
+    problems: list[str] = []
+    for name, spec in agents.items() if isinstance(agents, dict) else []:
+        if not isinstance(spec, dict) or not isinstance(spec.get("tuned"), str | Path):
+            continue
+        path = Path(spec["tuned"]).expanduser()
+        try:
+            tuned = read_agent_tuned(path if path.is_absolute() else base / path)
+        except AgentTunedError as e:
+            problems.append(f"agents.{name}.tuned: {e}")
+            continue
+        given = spec.get("agent")
+        if given and str(given).lower() != tuned.agent:
+            problems.append(
+                f"agents.{name}.agent: {given} but {tuned.path} tuned {tuned.agent}; drop "
+                "`agent:` or give a tune of that agent"
+            )
+            continue
+        hp = spec.get("hyperparams") if isinstance(spec.get("hyperparams"), dict) else {}
+        spec.update(
+            agent=tuned.agent,
+            preset=spec.get("preset") or tuned.doc.get("preset"),
+            hyperparams={**tuned.hyperparams, **hp},
+            tuned=tuned.summary(),
+        )
+    return problems
+
+
+def _tuned_timesteps(raw: dict[str, Any]) -> list[str]:
+    """``training.timesteps: tuned``: every run trains as many decisions per agent as the
+    tune's best trial did (set in ``raw``); the problem when no or several tunes say."""
+    training = raw.get("training")
+    if not isinstance(training, dict) or training.get("timesteps") != "tuned":
+        return []
+    agents = raw.get("agents") if isinstance(raw.get("agents"), dict) else {}
+    steps = {
+        int(spec["tuned"]["timesteps"]) for spec in agents.values()
+        if isinstance(spec, dict) and isinstance(spec.get("tuned"), dict)
+        and spec["tuned"].get("timesteps")
+    }  # fmt: skip
+    if len(steps) != 1:
+        why = "no agent has `tuned:`" if not steps else f"the tunes differ ({sorted(steps)})"
+        return [f"training.timesteps: tuned, but {why}; give a number of decisions"]
+    training["timesteps"] = steps.pop()
+    return []
+
+
+def _tuned_problems(raw: dict[str, Any], name: str, agent: str, tuned: dict[str, Any]) -> list[str]:
+    """A tuned agent used where its tune does not speak: another junction, reward or
+    algorithm, or training seeds that trained the tune's trials (their episodes would be
+    replayed, so the comparison would not be on fresh seeds)."""
+    where, file = f"agents.{name}.tuned", tuned.get("file", "the tune")
+    problems = []
+    if tuned.get("agent") not in (None, agent):
+        problems.append(f"{where}: {file} tuned {tuned['agent']}, this agent is {agent}")
+    junction = raw.get("junction", "gm_a56")
+    if tuned.get("junction") not in (None, junction):
+        problems.append(
+            f"{where}: {file} was tuned on junction {tuned['junction']}, this grid runs "
+            f"{junction}; tune on {junction} or set `junction: {tuned['junction']}`"
+        )
+    rewards = raw.get("rewards") if isinstance(raw.get("rewards"), list) else []
+    other = [label(r) for r in rewards if isinstance(r, str | dict) and r != tuned.get("reward")]
+    if tuned.get("reward") is not None and other:
+        problems.append(
+            f"{where}: {file} was tuned for reward {tuned['reward']}, this grid also trains "
+            f"{', '.join(other)}; keep `rewards: [{tuned['reward']}]` in a grid with it"
+        )
+    used = {int(s) for s in tuned.get("train_seeds") or []}
+    more = raw.get("more_seeds") if isinstance(raw.get("more_seeds"), dict) else {}
+    seeds = [s for s in [*(raw.get("seeds") or []), *(more.get("seeds") or [])]
+             if isinstance(s, int)]  # fmt: skip
+    clash = sorted(set(seeds) & used)
+    if clash:
+        start = 1000
+        while set(range(start, start + len(seeds))) & used:
+            start += 1000
+        problems.append(
+            f"seeds: {_seed_text(clash)} trained trials of the tune in {file}; compare on "
+            f"seeds it never trained on, e.g. {start}-{start + len(seeds) - 1}"
+        )
+    return problems
+
+
+def _seed_text(seeds: list[int]) -> str:
+    more = f" and {len(seeds) - 8} more" if len(seeds) > 8 else ""
+    return ", ".join(map(str, seeds[:8])) + more
 
 
 def _junction_and_demand_problems(raw: dict[str, Any]) -> list[str]:

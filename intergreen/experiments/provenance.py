@@ -191,6 +191,9 @@ class Setup:
     #: where the best reward was chosen (validation or test rows), a sentence from the
     #: results (intergreen.experiments.comparisons.choice_text); "" when not stated
     selection: str = ""
+    #: grid.json's agents with hyperparameters from a tune: name -> the tune's summary
+    #: (intergreen.agents.tuned_params.AgentTuned.summary)
+    tuned: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def gammas(self) -> list[Any]:
@@ -264,14 +267,20 @@ def read_setup(
     except (SpecError, OSError, ValueError):
         setup.junction = None
     decisions_default = default_decisions()
+    # an agent's name in the grid (results' agent column: ppo_tuned) where it is not the
+    # algorithm's (config.json's agent: ppo)
+    rows = results[results["kind"] == "agent"]
+    names = dict(zip(rows["run_key"].astype(str), rows["agent"].astype(str), strict=True)) if (
+        "run_key" in rows) else {}  # fmt: skip
     for payload in configs.values():
         cfg = payload.get("config") or {}
         hp = payload.get("hyperparameters") or {}
         env = payload.get("env") or {}
-        agent = str(cfg.get("agent", "?"))
+        agent = names.get(str(payload.get("key")), str(cfg.get("agent", "?")))
         facts = setup.agents.setdefault(agent, {})
+        facts.setdefault("algorithm", [cfg.get("agent", agent)])
         for name, value in (
-            ("preset", cfg.get("preset") or agent),
+            ("preset", cfg.get("preset") or cfg.get("agent", agent)),
             ("gamma", hp.get("gamma")),
             ("learning_rate", hp.get("learning_rate")),
             ("net_arch", (hp.get("policy_kwargs") or {}).get("net_arch")),
@@ -302,6 +311,11 @@ def read_setup(
     setup.validation = _distinct(setup.validation)
     setup.evaluated = evaluated_models(results)
     setup.more_seeds = meta.get("more_seeds") if isinstance(meta.get("more_seeds"), dict) else None
+    grid_agents = meta.get("agents") if isinstance(meta.get("agents"), dict) else {}
+    setup.tuned = {
+        str(name).lower(): spec["tuned"] for name, spec in grid_agents.items()
+        if isinstance(spec, dict) and isinstance(spec.get("tuned"), dict)
+    }  # fmt: skip
     setup.seed_decision = read_decision(root)
     setup.decisions = _distinct(setup.decisions)
     setup.noise = _distinct(setup.noise)
@@ -332,6 +346,46 @@ def _num(x: Any) -> str:
 
 def _values(values: list[Any]) -> str:
     return " / ".join(_num(v) for v in values) if values else "not recorded"
+
+
+def tuned_text(setup: Setup) -> str:
+    """The sentence on agents whose hyperparameters a tune chose (grid.json's ``tuned``)."""
+    from intergreen.experiments.grid import label as label_of
+
+    texts = []
+    for name, t in setup.tuned.items():
+        v, b = t.get("validation") or {}, t.get("budget") or {}
+        changed = {
+            k: x for k, x in (t.get("hyperparams") or {}).items()
+            if (t.get("default_hyperparams") or {}).get(k) != x
+        }  # fmt: skip
+        values = ", ".join(f"{k} {_short(x)}" for k, x in changed.items()) or "the defaults"
+        default = v.get("default_wait_s")
+        seeds = [int(s) for s in t.get("train_seeds") or []]
+        fresh = not set(seeds) & set(setup.seeds)
+        texts.append(
+            f"{name.upper()} takes the hyperparameters of the best trial ({t.get('best_trial')}) "
+            f"of the CARBS tune in `{t.get('file')}` ({t.get('agent')} for {t.get('reward')} on "
+            f"{t.get('junction')}, training demand {label_of(t.get('train_demand'))}): "
+            f"{b.get('trials', '?')} trials ({b.get('failed_trials', 0)} failed), budget "
+            f"{b.get('limit', '?')}, each trial scored on {v.get('episodes_per_demand', '?')} "
+            f"{v.get('seed_role', 'validation')} episode(s) per demand "
+            f"({', '.join(v.get('demands') or [])}) of each of {v.get('agents_per_trial', 1)} "
+            f"agent(s): {_short(v.get('tuned_wait_s'))} s against the defaults' "
+            + ("(not run)" if default is None else f"{_short(default)} s")
+            + f"; best trial trained {_short(t.get('timesteps'))} decisions per agent; "
+            f"tuned values {values}. The tune's trials trained on {len(seeds)} seeds, "
+            + ("none of this report's" if fresh else "some of this report's (not fresh)")
+        )
+    return "**Tuned agents.** " + "; ".join(texts) + "."
+
+
+def _short(x: Any) -> str:
+    if isinstance(x, float):
+        return f"{x:.4g}"
+    if isinstance(x, int):
+        return f"{x:,}"
+    return str(x)
 
 
 def decision_text(setup: Setup) -> str:
@@ -398,14 +452,19 @@ def setup_lines(setup: Setup) -> list[str]:
         parts = []
         for agent, facts in setup.agents.items():
             net = facts.get("net_arch")
+            algorithm = str((facts.get("algorithm") or [agent])[0])
             parts.append(
-                f"{agent.upper()} (preset {_values(facts.get('preset', []))}: gamma "
+                f"{agent.upper()} ("
+                + (f"{algorithm.upper()}, " if algorithm != agent else "")
+                + f"preset {_values(facts.get('preset', []))}: gamma "
                 f"{_values(facts.get('gamma', []))}, learning rate "
                 f"{_values(facts.get('learning_rate', []))}"
                 + (f", hidden layers {' / '.join(map(str, net))}" if net else "")
                 + ")"
             )
         lines.append("**Agents.** " + "; ".join(parts) + ".")
+    if setup.tuned:
+        lines.append(tuned_text(setup))
     budget = (
         f"**Budget and seeds.** {_values(setup.timesteps)} decisions per run"
         + (f" on {_values(setup.n_envs)} simulation(s)" if setup.n_envs else "")

@@ -219,7 +219,8 @@ def _train_cell(task: Task, out: Outcome) -> None:
         {
             "key": cell.key(),
             "reward": cell.reward_label,
-            "agent": cell.agent,
+            "agent": cell.agent_label,
+            "algorithm": cell.agent,
             "train_demand": cell.demand_label,
             "seed": cell.seed,
             "cell": asdict(cell),
@@ -266,9 +267,9 @@ def _evaluate(task: Task, plan: EvalPlan) -> tuple[Any, dict[str, Any] | None]:
     ids: dict[str, Any] = {
         "kind": "agent" if cell else "baseline",
         "split": split_of(plan),
-        "controller": f"{cell.reward_label}/{cell.agent}" if cell else task.baseline,
+        "controller": f"{cell.reward_label}/{cell.agent_label}" if cell else task.baseline,
         "reward": cell.reward_label if cell else None,
-        "agent": cell.agent if cell else None,
+        "agent": cell.agent_label if cell else None,
         "train_demand": cell.demand_label if cell else None,
         "train_seed": cell.seed if cell else None,
         "run_key": cell.key() if cell else task.plan.key(),
@@ -564,7 +565,7 @@ def _run_log(cell: RunCell, path: Path):
     c.insert(0, "run_key", cell.key())
     c.insert(0, "train_seed", cell.seed)
     c.insert(0, "train_demand", cell.demand_label)
-    c.insert(0, "agent", cell.agent)
+    c.insert(0, "agent", cell.agent_label)
     c.insert(0, "reward", cell.reward_label)
     return c
 

@@ -159,7 +159,7 @@ def decide(grid: GridConfig, folder_of: Callable[[RunCell], Path]) -> SeedDecisi
         if score is None:
             decision.missing.append(folder.name)
             continue
-        rows.append({"agent": cell.agent, "train_demand": cell.demand_label,
+        rows.append({"agent": cell.agent_label, "train_demand": cell.demand_label,
                      "reward": cell.reward_label, "seed": cell.seed, "score": score})  # fmt: skip
     if decision.missing:
         return decision
@@ -180,7 +180,7 @@ def extension_cells(grid: GridConfig, decision: SeedDecision | None) -> list[Run
     chosen = decision.extended()
     return [
         c for c in grid.cells(grid.more_seeds.seeds)
-        if (c.reward_label, c.agent, c.demand_label) in chosen
+        if (c.reward_label, c.agent_label, c.demand_label) in chosen
     ]  # fmt: skip
 
 

@@ -99,6 +99,11 @@ def tune_command(
             f"best: {best['id']} {best['output']:.2f} s at cost {best['cost']:,.0f}: "
             + ", ".join(f"{k}={fmt_number(v)}" for k, v in best["values"].items())
         )
+        console.print(
+            f"tuned hyperparameters: {out / 'tuned.json'} (in a grid: `agents: {{{spec.agent}: "
+            f"{{}}, {spec.agent}_tuned: {{tuned: {out / 'tuned.json'}}}}}`, on other seeds "
+            "than the tune's)"
+        )
     if result.report is not None:
         console.print(f"report: {result.report}")
 

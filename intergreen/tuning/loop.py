@@ -9,6 +9,8 @@ training seconds. The out folder holds:
 - ``tune.json``: the tune's configuration (a re-run must match it) and the wall time used;
 - ``carbs.json``: the CARBS checkpoint, written atomically on every suggest and observe;
 - ``trials/<id>/``: each trial's run folder (``train``'s files) and its ``trial.json``;
+- ``tuned.json``: the best trial's hyperparameters, its decisions and what chose them, for a
+  grid's ``tuned:`` agent (:mod:`intergreen.agents.tuned_params`);
 - ``report.md`` / ``report.png``: see :mod:`intergreen.tuning.report`.
 
 Re-running the same tune resumes: finished trials are never repeated, trials that were running
@@ -482,12 +484,31 @@ def tune(
     finally:
         pool.close(wait=not running)
         s._save_meta()
+    trials = load_trials(out)
+    _write_tuned(spec, trials, budget, s.elapsed(), out)
     report_path = None
     if report:
         from intergreen.tuning.report import write_report
 
         report_path = write_report(out)
-    return TuneResult(out, load_trials(out), s.ran, s.used(), report_path)
+    return TuneResult(out, trials, s.ran, s.used(), report_path)
+
+
+def _write_tuned(spec: TuneSpec, trials: list[dict[str, Any]], budget: Budget, wall_s: float,
+                 out: Path) -> None:  # fmt: skip
+    """``out/tuned.json`` (intergreen.agents.tuned_params) for the best trial so far."""
+    from intergreen.agents.tuned_params import write_agent_tuned
+
+    ok = [t for t in trials if t.get("status") == "done"]
+    if not ok:
+        return
+    best = min(ok, key=lambda t: t["output"])
+    base = spec.base_hyperparams()
+    _, steps = hyperparams_from_suggestion(spec.agent, best["values"], base)
+    limit = f"{budget.amount:g} s wall clock" if budget.kind == "wall" else (
+        f"{budget.amount:g} {spec.cost}")  # fmt: skip
+    used = {"limit": limit, "wall_s": round(wall_s, 1)}
+    write_agent_tuned(out, spec.to_json(), trials, steps, base, used, SEED_STRIDE, DEFAULT_ID)
 
 
 def _check_writable(out: Path) -> None:

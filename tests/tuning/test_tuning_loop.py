@@ -176,6 +176,14 @@ def test_synthetic_tune_failures_and_resume(tmp_path) -> None:
     assert default["values"]["learning_rate"] == pytest.approx(3e-4)
     assert (out / "report.md").exists() and (out / "report.png").stat().st_size > 1000
     assert "Pareto front" in (out / "report.md").read_text()
+    # tuned.json: the best finished trial, its decisions per agent and every trial's seed
+    tuned = json.loads((out / "tuned.json").read_text())
+    best = min((t for t in r.trials if t["status"] == "done"), key=lambda t: t["output"])
+    assert tuned["best_trial"] == best["id"] and tuned["hyperparams"] == best["hyperparams"]
+    assert tuned["timesteps"] == best["values"][TIMESTEPS]
+    assert tuned["train_seeds"] == [0, 1, 2, 3, 4]
+    assert tuned["validation"]["tuned_wait_s"] == pytest.approx(best["output"], abs=1e-3)
+    assert tuned["budget"]["trials"] == 5 and tuned["budget"]["failed_trials"] == 2
 
     # same command again: nothing to do, nothing repeated
     again = tune(SPEC, "1h", out, workers=2, max_trials=5, progress=False,
