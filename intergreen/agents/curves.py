@@ -102,8 +102,9 @@ def best_record(run_dir: str | Path) -> dict[str, Any] | None:
 def validation_curves(run_dirs: Iterable[str | Path]) -> pd.DataFrame:
     """The validation curves of several runs: one row per (run, validation point) with
     ``run`` (the folder's name), ``reward`` (its training reward's name), ``seed`` (its base
-    training seed), ``step``, ``score`` (s per vehicle) and ``episodes``; RunDirError for a run
-    without validation."""
+    training seed), ``step``, ``score`` (s per vehicle), ``episodes`` and ``score_kind`` (how
+    the runs score a point: they must agree, else OptionError); RunDirError for a run without
+    validation."""
     frames, kinds = [], {}
     for run_dir in run_dirs:
         record = read_run_record(run_dir)
@@ -114,6 +115,7 @@ def validation_curves(run_dirs: Iterable[str | Path]) -> pd.DataFrame:
                     f"{name}: {k}" for name, k in kinds.items()) + "); compare runs scored alike"
             )  # fmt: skip
         scores = validation_scores(read_validation(run_dir), kind=kind)
+        scores["score_kind"] = kind
         config = record["config"]
         reward = config.get("reward")
         scores.insert(0, "seed", config.get("seed"))

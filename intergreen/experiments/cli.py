@@ -136,16 +136,28 @@ def report_command(
             "(Welch t against the best, paired t against the baselines)"
         ),
     ] = "permutation",
+    convergence: Annotated[
+        Path | None,
+        typer.Option(
+            help="The convergence check that chose the budget: its batch folder, a report "
+            "published with it, or a CSV from `validation-curve --output`; the report opens "
+            "with it (kept in the folder: later reports need not repeat it)"
+        ),
+    ] = None,
+    convergence_tolerance: Annotated[
+        float, typer.Option(min=0, help="The check's tolerance: median seed within it of its best")
+    ] = 0.05,
 ) -> None:
     """Write report.md and report.html (seed-level tables and tests, plots) for a results
     folder."""
     from intergreen.experiments.report import build_report, publish_report
 
+    conv = {"convergence_source": convergence, "convergence_tolerance": convergence_tolerance}
     if publish is not None:
-        paths = publish_report(results_dir, publish, reference, seed_test=seed_test)
+        paths = publish_report(results_dir, publish, reference, seed_test=seed_test, **conv)
         console.print(f"report: {paths['markdown']} (with plots/ and the result tables)")
         return
-    paths = build_report(results_dir, reference, seed_test=seed_test)
+    paths = build_report(results_dir, reference, seed_test=seed_test, **conv)
     console.print(f"report: {paths['markdown']} and {paths['html']}")
 
 

@@ -1,4 +1,5 @@
-"""The report's figures (matplotlib, Agg): box plots per demand level, learning curves."""
+"""The report's figures (matplotlib, Agg): box plots per demand level, learning curves, the
+convergence check's curves."""
 
 from __future__ import annotations
 
@@ -81,15 +82,18 @@ def learning_curves(
     path: Path,
     metric: str = METRIC,
     validation: pd.DataFrame | None = None,
+    score_kinds: dict[str, str] | None = None,
 ) -> bool:
     """Learning curves per reward, one line per agent and training seed; False (nothing
     drawn) when there are no curves.
 
     With greedy validation rows (``validation``: validation_curves.parquet, one row per
     validation episode with ``step``), each reward gets two panels: above, the greedy policy's
-    validation score (the mean of ``metric`` over the point's episodes, the same episodes at
-    every point) against training decisions; below, the epsilon-greedy training episodes
-    (rolling mean of 5). Without them, the training panel alone, titled as such.
+    validation score (the score each run chose its best checkpoint by: ``score_kinds`` maps a
+    run key to ``mean`` or ``geometric_mean`` of ``metric`` over the point's episodes, the same
+    episodes at every point; ``mean`` where unknown) against training decisions; below, the
+    epsilon-greedy training episodes (rolling mean of 5). Without them, the training panel
+    alone, titled as such.
     """
     greedy = validation if validation is not None and metric in validation else pd.DataFrame()
     if (curves.empty or metric not in curves) and greedy.empty:
@@ -107,7 +111,7 @@ def learning_curves(
         row, col = divmod(k, ncol)
         top = axes[row * panels, col]
         if panels == 2:
-            _greedy_panel(top, greedy[greedy["reward"] == reward], metric)
+            _greedy_panel(top, greedy[greedy["reward"] == reward], metric, score_kinds or {})
             top.set_title(f"{reward}: greedy validation", fontsize=10)
         train_ax = axes[row * panels + panels - 1, col]
         _training_panel(train_ax, curves[curves["reward"] == reward] if "reward" in curves
@@ -124,11 +128,16 @@ def learning_curves(
     return True
 
 
-def _greedy_panel(ax, rows: pd.DataFrame, metric: str) -> None:
-    """Validation score (mean over the point's episodes) per step, one line per seed."""
-    for (agent, seed), run in rows.groupby(["agent", "train_seed"], sort=False):
-        score = run.groupby("step")[metric].mean()
-        ax.plot(score.index, score.to_numpy(), marker=".", label=f"{agent} s{seed}", lw=1.2)
+def _greedy_panel(ax, rows: pd.DataFrame, metric: str, kinds: dict[str, str]) -> None:
+    """Validation score (the run's score of the point's episodes) per step, one line per
+    seed."""
+    from intergreen.agents.curves import validation_scores
+
+    keys = ["agent", "train_seed", "run_key"] if "run_key" in rows else ["agent", "train_seed"]
+    for key, run in rows.groupby(keys, sort=False):
+        kind = kinds.get(str(key[2]), "mean") if len(key) > 2 else "mean"
+        score = validation_scores(run, metric, kind=kind)  # type: ignore[arg-type]
+        ax.plot(score["step"], score["score"], marker=".", label=f"{key[0]} s{key[1]}", lw=1.2)
     ax.set_xlabel("training decisions")
     ax.set_ylabel("validation waiting time (s)")
     ax.grid(alpha=0.3)
@@ -147,3 +156,32 @@ def _training_panel(ax, rows: pd.DataFrame, metric: str) -> None:
     ax.set_xlabel("training decisions")
     ax.set_ylabel("training waiting time (s)")
     ax.grid(alpha=0.3)
+
+
+def convergence_figure(curves: pd.DataFrame, budgets: dict[str, int | None], path: Path) -> bool:
+    """The convergence check's validation score (s/veh, log axis) per run against training
+    decisions, one panel per reward, with the reward's budget (first step within the
+    tolerance) marked; False (nothing drawn) without curves."""
+    if curves.empty:
+        return False
+    plt = _pyplot()
+    rewards = list(dict.fromkeys(curves["reward"]))
+    fig, axes = plt.subplots(1, len(rewards), figsize=(4.5 * len(rewards), 3.4), squeeze=False)
+    for ax, reward in zip(axes[0], rewards, strict=True):
+        rows = curves[curves["reward"] == reward]
+        for seed, run in rows.groupby("seed", sort=True):
+            run = run.sort_values("step")
+            ax.plot(run["step"], run["score"], marker=".", lw=1.1, label=f"seed {seed}")
+        budget = budgets.get(reward)
+        if budget is not None:
+            ax.axvline(budget, color="k", ls="--", lw=1, label=f"budget {budget:,}")
+        ax.set_yscale("log")
+        ax.set_title(f"{reward}", fontsize=10)
+        ax.set_xlabel("training decisions")
+        ax.set_ylabel("validation score (s/veh)")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import intergreen.experiments.convergence as convergence
 import intergreen.experiments.plots as plots
 import intergreen.experiments.provenance as provenance
 import intergreen.experiments.stats as stats
@@ -117,7 +118,8 @@ def seed_table(
 #: The files of a results folder that a published report is built from.
 PUBLISHED_TABLES = (
     "results.parquet", "learning_curves.parquet", "validation_curves.parquet", "grid.json",
-    "batch.json", provenance.RUN_CONFIGS, EXTENSION_FILE,
+    "batch.json", provenance.RUN_CONFIGS, EXTENSION_FILE, convergence.CURVES_FILE,
+    convergence.META_FILE,
 )  # fmt: skip
 
 
@@ -126,12 +128,15 @@ def publish_report(
     dest: str | Path,
     reference: str | None = None,
     seed_test: str = "permutation",
+    convergence_source: str | Path | None = None,
+    convergence_tolerance: float = 0.05,
 ) -> dict[str, Path]:
     """Copy the result tables of ``results_dir`` into ``dest`` with the runs' configurations
     (run_configs.json), and write the report there as Markdown + PNGs + summary.csv (no
     HTML, no models): a folder to commit, from which ``intergreen report dest`` regenerates
     the same report. A folder without run folders gets its configurations rebuilt from
-    grid.json where the run keys prove them (``provenance.reconstruct_run_configs``)."""
+    grid.json where the run keys prove them (``provenance.reconstruct_run_configs``).
+    ``convergence_source``: see :func:`build_report`."""
     from intergreen.common import ensure_writable
 
     src, dst = Path(results_dir), Path(dest)
@@ -151,7 +156,9 @@ def publish_report(
         text = json.dumps(configs, indent=1, sort_keys=True, default=str) + "\n"
         atomic_write(dst / provenance.RUN_CONFIGS, text)
     (dst / "report.html").unlink(missing_ok=True)
-    return build_report(dst, reference, html=False, seed_test=seed_test)
+    return build_report(dst, reference, html=False, seed_test=seed_test,
+                        convergence_source=convergence_source,
+                        convergence_tolerance=convergence_tolerance)  # fmt: skip
 
 
 def build_report(
@@ -160,11 +167,17 @@ def build_report(
     alpha: float = stats.ALPHA,
     html: bool = True,
     seed_test: str = "permutation",
+    convergence_source: str | Path | None = None,
+    convergence_tolerance: float = 0.05,
 ) -> dict[str, Path]:
     """Write report.md, report.html (unless ``html`` is False), summary.csv (the seed-level
     summary) and plots/*.png into ``results_dir``; returns the paths. ``seed_test``:
     ``permutation`` (default; exact for small seed counts) or ``t`` (Welch / paired t).
-    Raises ReportError (no results, bad option) or MixedVersionsError before writing."""
+    ``convergence_source``: the convergence check that chose the budget, attached to the
+    folder (:mod:`intergreen.experiments.convergence`; one attached before is used without
+    it) and reported first, with ``convergence_tolerance``.
+    Raises ReportError (no results, bad option), ConvergenceError or MixedVersionsError
+    before writing."""
     if reference not in (None, "study"):
         raise ReportError(f"--reference {reference!r}: the only reference is 'study'")
     if seed_test not in stats.TESTS:
@@ -178,6 +191,8 @@ def build_report(
         raise ReportError(f"{path} holds no evaluation episodes (did every run fail?)")
     configs = provenance.load_run_configs(root, raw)
     provenance.check_versions(provenance.run_versions(configs, raw), str(root))
+    if convergence_source is not None:
+        convergence.attach(root, convergence_source, convergence_tolerance)
     curves_path = root / "learning_curves.parquet"
     curves = pd.read_parquet(curves_path) if curves_path.exists() else pd.DataFrame()
     greedy_path = root / "validation_curves.parquet"
@@ -211,6 +226,10 @@ def build_report(
             f"interval and test below; tests: {_test_desc(seed_test)}, α = {alpha}.",
         )
     )
+    attached = convergence.read(root)
+    if attached is not None:
+        trained = sorted(set(setup.timesteps))
+        blocks += convergence.convergence_blocks(*attached, trained, plots_dir / "convergence.png")
     blocks.append(Block("h2", "Set-up (generated from the recorded configuration)"))
     blocks += [Block("p", t) for t in provenance.setup_lines(setup)]
     blocks.append(Block("h2", "Summary"))
@@ -314,7 +333,11 @@ def build_report(
     )
     blocks.append(Block("img", text="box plots of average waiting time", path=box))
     lc = plots_dir / "learning_curves.png"
-    if plots.learning_curves(curves, lc, validation=greedy):
+    kinds = {
+        str(p.get("key")): str((p.get("validation") or {}).get("score_kind", "mean"))
+        for p in configs.values()
+    }
+    if plots.learning_curves(curves, lc, validation=greedy, score_kinds=kinds):
         blocks.append(Block("h2", "Learning curves"))
         if greedy.empty:  # no run validated: the training curves alone
             text = (
@@ -323,8 +346,9 @@ def build_report(
             )
         else:
             text = (
-                "Above: the greedy policy's validation score (mean waiting time over the same "
-                "validation episodes at every point) per training seed against training "
+                "Above: the greedy policy's validation score (the waiting times of the same "
+                f"validation episodes at every point, scored as {_kinds_text(kinds)}) per "
+                "training seed against training "
                 f"decisions{_evaluated_models(raw)}. Below: the ground-truth average waiting "
                 "time of each epsilon-greedy training episode (rolling mean of 5); training "
                 "demand varies between episodes."
@@ -537,6 +561,13 @@ def tails_blocks(df: pd.DataFrame, controllers: list[str], demands: list[str]) -
         out.append(Block("p", f"Demand {d}:"))
         out.append(Block("table", headers=headers, rows=rows))
     return out
+
+
+def _kinds_text(kinds: dict[str, str]) -> str:
+    """How the runs score a validation point, for the learning curves' caption."""
+    names = {"mean": "their mean", "geometric_mean": "their geometric mean"}
+    used = sorted(set(kinds.values())) or ["mean"]
+    return " or ".join(names.get(k, k) for k in used) + (" by run" if len(used) > 1 else "")
 
 
 def _evaluated_models(raw: pd.DataFrame) -> str:

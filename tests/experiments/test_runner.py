@@ -90,7 +90,14 @@ def test_grid_with_validation_evaluates_the_best_checkpoint(tiny_cfg, tmp_path):
     md = build_report(out)["markdown"].read_text()
     assert "Above: the greedy policy's validation score" in md
     assert "the test episodes evaluate the best validation point of 1 run(s)" in md
+    assert "scored as their mean" in md
     assert (out / "plots" / "learning_curves.png").stat().st_size > 1000
+    # the batch folder as its own convergence check: curves read from runs/*/validation.csv
+    md = build_report(out, convergence_source=out)["markdown"].read_text()
+    assert "## Budget from the convergence check" in md
+    assert "queue (1 runs, seeds 1) up to 300 decisions" in md
+    assert f"{scores.min():.2f} | {best['step']:,} |" in md
+    assert (out / "convergence_curves.csv").exists()
 
 
 def test_grid_refuses_bad_validation_options(tiny_cfg):

@@ -1,0 +1,127 @@
+"""A report's convergence evidence: budgets from known curves, the section's sentences, the
+curves kept with the report and its published copy, and sources refused by name."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from intergreen.experiments import convergence
+from intergreen.experiments.convergence import ConvergenceError
+
+
+def _curves() -> pd.DataFrame:
+    """Two rewards x 2 seeds, validated every 100 decisions up to 500. ``a``: both seeds are
+    within 5% of their best (10 and 12 at 400) from 300 on; ``b``: seed 1 is near its best
+    from 200, seed 2 reaches its best only at 500, so the median gap (the mean of two) is
+    2.17, 0.92, 0.04, 0, 0.01 for ``a`` and 5.46, 1.18, 0.67, 0.33, 0.006 for ``b``."""
+    scores = {
+        ("a", 1): [30, 20, 10.4, 10.0, 10.2],
+        ("a", 2): [40, 22, 12.5, 12.0, 12.1],
+        ("b", 1): [50, 8.2, 9.0, 8.0, 8.1],
+        ("b", 2): [60, 30, 20, 15, 9.0],
+    }
+    rows = [
+        {"run": f"{r}-s{s}", "reward": r, "seed": s, "step": 100 * (i + 1), "score": x,
+         "episodes": 6, "score_kind": "geometric_mean"}
+        for (r, s), xs in scores.items() for i, x in enumerate(xs)
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_evidence_gives_each_rewards_budget() -> None:
+    ev = convergence.evidence(_curves(), 0.05).set_index("reward")
+    assert ev.loc["a", "budget"] == 300 and ev.loc["a", "sustained"] == 300
+    assert ev.loc["b", "budget"] == 500 and ev.loc["b", "sustained"] == 500
+    assert ev.loc["a", "best"] == [("a-s1", 1, 10.0, 400), ("a-s2", 2, 12.0, 400)]
+    assert ev.loc["a", "every"] == 100 and ev.loc["b", "last_step"] == 500
+    loose = convergence.evidence(_curves(), 0.5).set_index("reward")
+    assert loose.loc["b", "budget"] == 400 and loose.loc["a", "budget"] == 300
+
+
+@pytest.mark.parametrize(
+    "trained, verdict",
+    [([500], "the check's budget"), ([300], "fewer than the check's budget"),
+     ([800], "more than the check's budget")],
+)  # fmt: skip
+def test_section_states_the_check_and_compares_the_budget(tmp_path, trained, verdict) -> None:
+    meta = {"source": "results/convergence", "tolerance": 0.05}
+    blocks = convergence.convergence_blocks(_curves(), meta, trained, tmp_path / "c.png")
+    text = " ".join(b.text for b in blocks if b.kind == "p")
+    assert "a (2 runs, seeds 1, 2), b (2 runs, seeds 1, 2) up to 500 decisions" in text
+    assert "every 100 decisions on validation episodes (6 episodes per point)" in text
+    assert "the geometric mean of the point's validation episodes' waiting times" in text
+    assert "a 300 (and stays within); b 500 (and stays within)" in text
+    assert "The largest, 500 decisions, is the budget" in text
+    assert f"This report's runs trained {trained[0]:,} decisions: {verdict}" in text
+    table = next(b for b in blocks if b.kind == "table")
+    assert ["a", "1", "10.00", "400", "a-s1"] in table.rows
+    assert (tmp_path / "c.png").stat().st_size > 1000
+
+
+def test_no_budget_when_a_reward_never_comes_within(tmp_path) -> None:
+    curves = _curves()
+    # b seed 1 now at its best only at 200 (8.0) and >= 9 after: the seeds' bests lie apart
+    seed1 = (curves["reward"] == "b") & (curves["seed"] == 1)
+    curves.loc[seed1, "score"] = [50, 8.0, 9.0, 9.5, 9.5]
+    meta = {"tolerance": 0.05}
+    blocks = convergence.convergence_blocks(curves, meta, [500], tmp_path / "c.png")
+    text = " ".join(b.text for b in blocks if b.kind == "p")
+    assert "a 300 (and stays within); b never." in text
+    assert "so the check gives no budget" in text
+    assert "a budget the check did not establish" in text
+
+
+def test_attach_keeps_the_curves_and_refuses_bad_sources(tmp_path) -> None:
+    csv = tmp_path / "curves.csv"
+    _curves().to_csv(csv, index=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    convergence.attach(out, csv, 0.1)
+    curves, meta = convergence.read(out)
+    pd.testing.assert_frame_equal(curves, _curves())
+    assert meta == {"source": str(csv), "tolerance": 0.1}
+    # a published folder holding the curves is a source too
+    assert convergence.curves_from(out).equals(_curves())
+    with pytest.raises(ConvergenceError, match="no such file or folder"):
+        convergence.curves_from(tmp_path / "nowhere")
+    with pytest.raises(ConvergenceError, match="no validation curves there"):
+        convergence.curves_from(tmp_path / "out" / ".." / "out" / "..")
+    _curves().drop(columns=["score"]).to_csv(csv, index=False)
+    with pytest.raises(ConvergenceError, match="the curves lack score"):
+        convergence.curves_from(csv)
+    with pytest.raises(ConvergenceError, match="must be >= 0"):
+        convergence.attach(out, out, -0.1)
+
+
+def test_report_opens_with_the_check_and_its_published_copy_keeps_it(batch_copy,
+                                                                    tmp_path) -> None:  # fmt: skip
+    from intergreen.experiments.report import build_report, publish_report
+
+    csv = tmp_path / "curves.csv"
+    _curves().to_csv(csv, index=False)
+    md = build_report(batch_copy, convergence_source=csv)["markdown"].read_text()
+    head, rest = md.split("## Set-up", 1)
+    assert "## Budget from the convergence check" in head  # before the set-up
+    assert "This report's runs trained 300 decisions: fewer than the check's budget" in head
+    assert (batch_copy / "plots" / "convergence.png").exists()
+    dest = tmp_path / "published"
+    publish_report(batch_copy, dest)  # the attached curves travel with the tables
+    csv.unlink()
+    shutil.rmtree(batch_copy)
+    again = build_report(dest)["markdown"].read_text()
+    assert "## Budget from the convergence check" in again
+    assert json.loads((dest / "convergence.json").read_text())["source"] == str(csv)
+
+
+def test_a_median_that_leaves_the_tolerance_again_is_said_so(tmp_path) -> None:
+    curves = _curves()
+    late = (curves["reward"] == "a") & (curves["seed"] == 1) & (curves["step"] == 500)
+    curves.loc[late, "score"] = 11.0  # gaps at 500: 0.1 and 0.008, median 0.054
+    ev = convergence.evidence(curves, 0.05).set_index("reward")
+    assert ev.loc["a", "budget"] == 300 and ev.loc["a", "sustained"] is None
+    blocks = convergence.convergence_blocks(curves, {}, [500], tmp_path / "c.png")
+    assert "a 300 (and leaves it again later)" in " ".join(b.text for b in blocks)
