@@ -304,6 +304,9 @@ def junctions_import(
         float | None, typer.Option(help="SUMO time the runs end (s; default begin + 1 h)")
     ] = None,
     name: Annotated[str | None, typer.Option(help="Junction name (default: from the file)")] = None,
+    force: Annotated[
+        bool, typer.Option(help="Replace a junction.yaml already in --out (its edits are lost)")
+    ] = False,
 ) -> None:
     """Import one traffic light of a SUMO network as an editable junction YAML."""
     from intergreen.junctions.sumo_import import import_network
@@ -311,7 +314,7 @@ def junctions_import(
     ensure_writable(out)
     path, _, _ = import_network(
         net_file, out, tls=tls, routes=routes or [], name=name, rules=rules,
-        transitions=transitions, begin=begin, end=end,
+        transitions=transitions, begin=begin, end=end, force=force,
     )  # fmt: skip
     junctions_show(str(path))
     console.print(f"wrote {path}", markup=False)

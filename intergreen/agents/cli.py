@@ -25,8 +25,12 @@ def train_command(
         "average_speed"
     ),
     demand: Annotated[
-        str, typer.Option(help="mixed (the training range), a level, or a comma list")
-    ] = "mixed",
+        str | None,
+        typer.Option(
+            help="mixed (the training range), a level, or a comma list (default: mixed; on a "
+            "junction without demand.yaml its own demand, e.g. an imported network's routes)"
+        ),
+    ] = None,
     junction: Annotated[str, typer.Option(help="Junction name or YAML")] = "gm_a56",
     timesteps: Annotated[int, typer.Option(min=1, help="Agent decisions to train for")] = 200_000,
     seed: Annotated[
@@ -82,7 +86,7 @@ def train_command(
     from intergreen.agents.policy import choose_model
     from intergreen.agents.training import train
 
-    demand_arg: str | list[str] = split_list(demand) if "," in demand else demand
+    demand_arg = split_list(demand) if demand is not None and "," in demand else demand
     again = _resume_command(
         agent=agent, out=out, reward=reward, demand=demand, junction=junction,
         timesteps=timesteps, seed=seed, n_envs=n_envs, preset=preset, hp=hp, env=env,
@@ -146,7 +150,13 @@ def _resume_command(**given: object) -> str:
 
 def evaluate_command(
     runs: Annotated[list[str], typer.Argument(help="Run folders, model zips or baseline names")],
-    demands: Annotated[str, typer.Option(help="Comma-separated demand levels")] = "low,medium,high",
+    demands: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated demands (default: low,medium,high; on a junction without "
+            "those levels, the runs' training demand)"
+        ),
+    ] = None,
     episodes: Annotated[int, typer.Option(min=1, help="Episodes per demand level")] = 20,
     baselines: Annotated[
         str, typer.Option(help="Baselines to show beside (comma list, '' for none)")
@@ -189,7 +199,12 @@ def evaluate_command(
     ] = False,
 ) -> None:
     """Average waiting time (mean ± std) per demand level, beside the baselines."""
-    from intergreen.agents.evaluation import STUDY_EPISODES, evaluate, summary_table
+    from intergreen.agents.evaluation import (
+        STUDY_EPISODES,
+        default_demands,
+        evaluate,
+        summary_table,
+    )
     from intergreen.agents.policy import choose_model
     from intergreen.common import ensure_writable
     from intergreen.junctions.baselines import controller_not_found, is_baseline
@@ -214,13 +229,19 @@ def evaluate_command(
             default = " (the default: the run has one)" if checkpoint is None else ""
             default = default if choice.checkpoint == "best" else ""
             console.print(f"{run}: {choice.describe()}{default}")
+    if demands is None:
+        levels, note = default_demands(controllers, junction, checkpoint)
+        if note is not None:
+            console.print(f"demands: {', '.join(levels)} ({note})")
+    else:
+        levels = split_list(demands)
     with progress_bar("evaluating", "episodes") as bar:
-        total = len(controllers) * len(split_list(demands)) * episodes
+        total = len(controllers) * len(levels) * episodes
         task = bar.add_task("evaluate", total=total)
         results = evaluate(
             controllers,
             junction=junction,
-            demands=split_list(demands),
+            demands=levels,
             episodes=episodes,
             duration=duration,
             workers=workers,

@@ -29,6 +29,8 @@ from intergreen.seeds import episode_seeds
 from intergreen.workers import CrashSafePool
 
 STUDY_EPISODES = 100
+#: The demand levels evaluated by default (where the junction has them).
+LEVELS = ("low", "medium", "high")
 
 
 def evaluation_seeds(episodes: int, offset: int = 0, role: str = "test") -> list[int]:
@@ -68,6 +70,31 @@ def _recorded_env(controller: Any, checkpoint: str | None = None) -> RunEnv | No
     return recorded_env(choose_model(controller, checkpoint).run_dir)
 
 
+def default_demands(
+    controllers: Sequence[Any], junction: str | Path | None = None, checkpoint: str | None = None
+) -> tuple[list[str], str | None]:
+    """The demands :func:`evaluate` plays when none are named, and a note saying why when they
+    are not the levels: ``low``, ``medium``, ``high`` where the junction has them (gm_a56),
+    else the trained runs' training demands (an imported network: ``routes``), else the
+    junction's default demand. Raises what :func:`evaluate` raises for a bad controller or
+    junction, SpecError for a junction without any demand."""
+    from intergreen.junctions.catalog import resolve_junction
+    from intergreen.junctions.demand import default_demand, demand_names
+
+    runs = [r for r in (_recorded_env(c, checkpoint) for c in controllers) if r is not None]
+    spec = resolve_junction(common_junction(runs, junction))
+    if set(LEVELS) <= set(demand_names(spec)):
+        return list(LEVELS), None
+    lacking = f"junction {spec.name} has no levels {', '.join(LEVELS)}"
+    trained: list[str] = []
+    for r in runs:
+        for d in [r.demand] if isinstance(r.demand, str) else r.demand or []:
+            trained += [d] if d not in trained else []
+    if trained:
+        return trained, f"the training demand of the runs; {lacking}"
+    return [default_demand(spec)], f"the junction's default demand; {lacking}"
+
+
 def _run(task: tuple[Any, ...]) -> dict[str, Any]:
     from intergreen.agents.torch_setup import configure_torch
 
@@ -105,7 +132,7 @@ def _label(controller: Any, policy: Any) -> str:
 def evaluate(
     controllers: Any | Sequence[Any],
     junction: str | Path | None = None,
-    demands: Sequence[str] = ("low", "medium", "high"),
+    demands: Sequence[str] | None = None,
     episodes: int = 20,
     seeds: Sequence[int] | None = None,
     *,
@@ -132,7 +159,8 @@ def evaluate(
             Policy objects (objects only with ``workers=1``); one or a sequence.
         junction: a shipped junction name or a junction YAML path (default: the trained
             agents' junction when they agree, else gm_a56).
-        demands: demand levels or totals (e.g. ``"medium"``: 2210 veh/h on gm_a56).
+        demands: demand levels or totals (e.g. ``"medium"``: 2210 veh/h on gm_a56); None:
+            :func:`default_demands` (low, medium, high where the junction has them).
         episodes: episodes per demand level (>= 1); the study's protocol is 100.
         seeds: the episodes' reset seeds (default: ``episodes`` episodes of ``role``).
         duration: simulated seconds per episode (default: each run's recorded one, else the
@@ -174,6 +202,8 @@ def evaluate(
         controllers = [controllers]
     runs = [_recorded_env(c, checkpoint) for c in controllers]
     junction = common_junction([r for r in runs if r is not None], junction)
+    if demands is None:
+        demands = default_demands(controllers, junction, checkpoint)[0]
     seeds = list(seeds) if seeds is not None else evaluation_seeds(episodes, role=role)
     if timelines is not None:
         Path(timelines).mkdir(parents=True, exist_ok=True)

@@ -32,10 +32,12 @@ DEFAULT_JUNCTION = "gm_a56"
 
 @dataclass(frozen=True)
 class RunEnv:
-    """What a run records about its environment: the junction and ``make_env``'s options."""
+    """What a run records about its environment: the junction, ``make_env``'s options and the
+    training demand (a name or a list; None where unknown, e.g. a bare model)."""
 
     junction: str = DEFAULT_JUNCTION
     options: Mapping[str, Any] = field(default_factory=dict)
+    demand: str | list[str] | None = None
 
 
 def recorded_env(run_dir: str | Path) -> RunEnv:
@@ -46,7 +48,7 @@ def recorded_env(run_dir: str | Path) -> RunEnv:
     if not (Path(run_dir) / "config.json").exists():
         return RunEnv()
     cfg = load_run_config(run_dir)
-    return RunEnv(cfg.junction, cfg.resolved_env_kwargs())
+    return RunEnv(cfg.junction, cfg.resolved_env_kwargs(), cfg.demand)
 
 
 def policy_run_env(policy: Any) -> RunEnv | None:

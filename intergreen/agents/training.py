@@ -262,7 +262,7 @@ def _say_rounding(config: TrainConfig, hp: dict[str, Any], unit: int | None, pla
 def train(
     agent: str,
     junction: str = "gm_a56",
-    demand: str | list[str] = "mixed",
+    demand: str | list[str] | None = None,
     reward: str | dict[str, Any] = "average_speed",
     timesteps: int = 100_000,
     seed: int = 0,
@@ -290,7 +290,9 @@ def train(
         junction: a shipped junction name or a junction YAML path.
         demand: ``"mixed"`` (a total per episode from the training range, 1200-3000 veh/h on
             gm_a56; ``"mixed_v1"``: 1200-2571, the range before issue 16), a level, a total
-            (``"1900vph"``), a profile, or a list drawn from.
+            (``"1900vph"``), a profile, or a list drawn from; None: ``"mixed"`` where the
+            junction has a demand.yaml, else its own demand (an imported network's route
+            files, ``"routes"``; :func:`~intergreen.junctions.demand.default_training_demand`).
         reward: a reward name or ``{"name": ..., **params}`` (``intergreen rewards list``).
         timesteps: agent decisions to train for (> 0).
         seed: the base seed, 0 <= seed < 2^32: env ``i`` of ``n_envs`` plays the ``train``
@@ -336,6 +338,11 @@ def train(
     from intergreen.agents.torch_setup import configure_torch
 
     configure_torch()
+    if demand is None:
+        from intergreen.junctions.catalog import resolve_junction
+        from intergreen.junctions.demand import default_training_demand
+
+        demand = default_training_demand(resolve_junction(junction))
     try:
         config = TrainConfig(
             agent=agent.lower(),

@@ -211,15 +211,38 @@ def junction_folder(spec: JunctionSpec) -> Path | None:
     return folder if folder.is_dir() else None
 
 
+def assumptions_file(spec: JunctionSpec) -> Path | None:
+    """The junction's demand.yaml (a variant's: its base's), None where it has none (a user's
+    own geometry, an imported network)."""
+    folder = junction_folder(spec)
+    path = folder / "demand.yaml" if folder else None
+    return path if path is not None and path.is_file() else None
+
+
+def demand_hint(spec: JunctionSpec) -> str:
+    """What a demand of this junction can be, for error messages: its named demands, a total
+    (only with a demand.yaml, which splits it), a SUMO route file (where the junction takes
+    one, :attr:`JunctionSpec.takes_route_files`), a profile YAML path."""
+    names = demand_names(spec)
+    ways = [f"one of {', '.join(names)}"] if names else []
+    if assumptions_file(spec) is not None:
+        ways.append("a total such as 1900vph")
+    if spec.takes_route_files:
+        ways.append("a SUMO route file (.rou.xml)")
+    ways.append("a profile YAML path")
+    hint = ", ".join(ways[:-1]) + f" or {ways[-1]}" if len(ways) > 1 else ways[0]
+    if assumptions_file(spec) is None:
+        hint += " (totals, levels and mixed need a demand.yaml)"
+    return hint
+
+
 def load_assumptions(spec: JunctionSpec, path: Path | None = None) -> DemandAssumptions:
-    """Read and check a junction's demand.yaml against its spec."""
+    """Read and check a junction's demand.yaml (default: :func:`assumptions_file`) against its
+    spec. Raises SpecError naming the file, or saying what works where there is none."""
     if path is None:
-        folder = junction_folder(spec)
-        path = folder / "demand.yaml" if folder else None
-        if path is None or not path.is_file():
-            raise SpecError(
-                f"junction {spec.name!r} has no demand.yaml; pass a demand profile file instead"
-            )
+        path = assumptions_file(spec)
+        if path is None:
+            raise SpecError(f"junction {spec.name!r} has no demand.yaml: use {demand_hint(spec)}")
     data = read_yaml(path)
     try:
         a = DemandAssumptions.model_validate(data)
@@ -332,8 +355,9 @@ def user_demand_dir() -> Path:
 
 def demand_names(spec: JunctionSpec) -> list[str]:
     names: list[str] = list(spec.own_demand_names())
-    with contextlib.suppress(SpecError):
-        names += load_assumptions(spec).level_names()
+    if (path := assumptions_file(spec)) is not None:
+        with contextlib.suppress(SpecError):
+            names += load_assumptions(spec, path).level_names()
     folders = [user_demand_dir() / spec.name]
     if (jf := junction_folder(spec)) is not None:
         folders.insert(0, jf / "demands")
@@ -351,7 +375,14 @@ def default_demand(spec: JunctionSpec) -> str:
         return "medium"
     if names:
         return names[0]
-    raise SpecError(f"junction {spec.name} has no demand: name one with a total such as 1900vph")
+    raise SpecError(f"junction {spec.name} has no demand of its own: use {demand_hint(spec)}")
+
+
+def default_training_demand(spec: JunctionSpec) -> str:
+    """The demand training draws from when none is named: ``mixed`` (a total per episode from
+    the training range) where the junction has a demand.yaml, else :func:`default_demand`
+    (an imported network's route files, ``routes``). Raises SpecError when it has none."""
+    return MIXED if assumptions_file(spec) is not None else default_demand(spec)
 
 
 def load_profile(path: Path) -> DemandProfile:
@@ -412,10 +443,8 @@ def resolve_demand(spec: JunctionSpec, demand: str | float | DemandProfile | Non
             candidates.append(user_demand_dir() / spec.name / f"{name}.yaml")
             path = next((p for p in candidates if p.is_file()), None)
             if path is None:
-                known = ", ".join(demand_names(spec)) or "none"
                 raise SpecError(
-                    f"unknown demand {name!r} for junction {spec.name}: use one of {known}, "
-                    "a total such as 1900vph, or a profile YAML path"
+                    f"unknown demand {name!r} for junction {spec.name}: use {demand_hint(spec)}"
                 )
             profile = load_profile(path)
             source = str(path)
@@ -564,6 +593,10 @@ __all__ = [
     "mixed_totals",
     "training_range",
     "demand_names",
+    "assumptions_file",
+    "default_demand",
+    "default_training_demand",
+    "demand_hint",
     "describe",
     "load_assumptions",
     "check_plausible",

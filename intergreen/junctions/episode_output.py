@@ -20,6 +20,7 @@ from rich.table import Table
 from intergreen.junctions.metrics import ARM_FIELDS, UNITS, unit_of
 
 __all__ = [
+    "arm_cell",
     "arm_table",
     "arms_in",
     "emissions_table",
@@ -54,6 +55,12 @@ def fmt(value: Any) -> str:
     return f"{value:,.2f}"
 
 
+def arm_cell(value: float | None) -> str:
+    """A per-arm number for a table: "–" where nothing was measured (None, or NaN: an arm
+    without approach lanes), else :func:`fmt`."""
+    return "–" if value is None or not math.isfinite(value) else fmt(value)
+
+
 def arms_in(row: Mapping[str, Any]) -> list[str]:
     """The arms a row has per-arm columns for, in column order."""
     prefix = "arm_vehicles_"
@@ -86,7 +93,8 @@ def traffic_table(row: Mapping[str, Any]) -> Table:
 
 def arm_table(row: Mapping[str, Any]) -> Table | None:
     """One row per approach: vehicles, mean and 95th-percentile wait, mean queue and
-    throughput (veh/h); None when the row has no per-arm columns."""
+    throughput (veh/h), "–" where nothing was measured (:func:`arm_cell`); None when the row
+    has no per-arm columns."""
     arms = arms_in(row)
     if not arms:
         return None
@@ -109,7 +117,7 @@ def arm_table(row: Mapping[str, Any]) -> Table | None:
             value = row.get(f"arm_{k}_{a}")
             if value is not None and k == "throughput":
                 value = value / hours if hours > 0 else math.nan
-            cells.append("-" if value is None else fmt(value))
+            cells.append(arm_cell(value))
         table.add_row(a, *cells)
     return table
 
@@ -150,7 +158,7 @@ def evaluation_arm_table(results: pd.DataFrame) -> Table | None:
     if has_co2:
         table.add_column("CO2", justify="right")
     for (controller, demand), values in means.iterrows():
-        table.add_row(str(controller), str(demand), *[fmt(float(v)) for v in values])
+        table.add_row(str(controller), str(demand), *[arm_cell(float(v)) for v in values])
     return table
 
 

@@ -7,6 +7,8 @@ ratios y. Here
 
 - y of an action stage = the largest lane flow ratio among the lanes it serves: lane flow
   (veh/h; an arm's flow shared equally by its approach lanes) / that lane's saturation flow.
+  Exit-only arms (an imported network's arms without approach lanes) carry no flow; a stage
+  whose lanes have no flow gets its minimum green (all stages share equally when none has).
   Saturation flows are measured on the junction in SUMO
   (``benchmarks/baselines/saturation_flow.py``) and read from the junction's
   ``saturation_flows.yaml``; without that file every lane has the textbook
@@ -160,9 +162,12 @@ class SignalPlan:
 
 
 def lane_flows(spec: JunctionSpec, period: Period) -> np.ndarray:
-    """veh/h per approach lane: each arm's flow shared equally by its approach lanes."""
-    out = []
+    """veh/h per approach lane (``spec.approach_lane_ids``): each arm's flow shared equally by
+    its approach lanes. An exit-only arm (no approach lanes) has no movements and no lanes."""
+    out: list[float] = []
     for arm_id, arm in spec.arms.items():
+        if not arm.approach_lanes:
+            continue
         total = sum(v for m, v in period.flows.items() if m.split(".")[0] == arm_id)
         out += [total / len(arm.approach_lanes)] * len(arm.approach_lanes)
     return np.array(out)

@@ -31,7 +31,7 @@ import json
 import shutil
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -115,6 +115,8 @@ class ImportedJunctionSpec(JunctionSpec):
     signal_groups: dict[str, ImportedGroup] = Field(min_length=1)  # type: ignore[assignment]
     network: NetworkSource
     assumptions: list[str] = Field(default_factory=list)
+
+    takes_route_files: ClassVar[bool] = True
 
     @model_validator(mode="after")
     def _check(self) -> ImportedJunctionSpec:

@@ -14,7 +14,7 @@ form of every table and file; :data:`UNITS` gives each key's unit.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -88,7 +88,8 @@ def unit_of(key: str) -> str:
 class ArmMetrics:
     """One approach: vehicles due from it, their mean and 95th-percentile wait (s, insertion
     wait included), vehicles that crossed the junction, and the mean queue on the approach
-    (vehicles stopped, time average; None where the run kept no trace)."""
+    (vehicles stopped, time average; None where the run kept no trace). An arm without
+    approach lanes has NaN waits and queue: nothing was measured there."""
 
     vehicles: int
     avg_waiting_time: float
@@ -261,12 +262,15 @@ def build_metrics(
     teleports: int,
     edges: EdgeIntervals | None = None,
     arm_edges: Mapping[str, Sequence[str]] | None = None,
+    exit_only: Collection[str] = (),
 ) -> EpisodeMetrics:
     """EpisodeMetrics of a run that ended at ``simulated_s``.
 
     ``exit_arms``: the origin arm of each vehicle on an exit edge at the end (crossed but
     not yet arrived); ``edges`` with ``arm_edges`` (arm -> its approach edges): the run's
-    edgeData, for the per-arm mean queues.
+    edgeData, for the per-arm mean queues. ``exit_only``: arms without approach lanes (an
+    imported network's exit arms): no vehicle comes from them, so their mean and p95 wait and
+    their queue are NaN (tables show "–"), not a measured 0.
     """
     n = max(len(trips), 1)
     on_exit = len(exit_arms)
@@ -280,12 +284,13 @@ def build_metrics(
         queue = None
         if edges is not None and arm_edges is not None and span > 0:
             queue = sum(float(edges.waiting[e].sum()) for e in arm_edges[arm]) / span
+        none = arm in exit_only
         per_arm[arm] = ArmMetrics(
             vehicles=int(mine.sum()),
-            avg_waiting_time=float(waits.mean()) if waits.size else 0.0,
-            wait_p95=_p95(waits),
+            avg_waiting_time=math.nan if none else float(waits.mean()) if waits.size else 0.0,
+            wait_p95=math.nan if none else _p95(waits),
             throughput=int((trips.arrived & mine).sum()) + sum(a == arm for a in exit_arms),
-            mean_queue=queue,
+            mean_queue=math.nan if none and queue is not None else queue,
         )
     return EpisodeMetrics(
         simulated_s=round(simulated_s, 6),

@@ -312,6 +312,7 @@ class Simulation:
             teleports=teleports,
             edges=edges,
             arm_edges=self._arm_edges,
+            exit_only=[a for a, arm in self.spec.arms.items() if not arm.approach_lanes],
         )
         if edges is not None and switches is not None:
             self.last_trace = build_trace(

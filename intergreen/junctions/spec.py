@@ -21,7 +21,7 @@ import json
 import math
 from collections import deque
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -145,6 +145,9 @@ class JunctionSpec(_Model):
     intergreens: dict[str, dict[str, float]] = Field(default_factory=dict)
     extra_conflicts: list[tuple[str, str]] = Field(default_factory=list)
     sensors: Sensors = Sensors()
+
+    #: Whether a SUMO route file (.rou.xml) is a demand of this junction (:meth:`own_demand`).
+    takes_route_files: ClassVar[bool] = False
 
     @model_validator(mode="before")
     @classmethod

@@ -40,6 +40,7 @@ from typing import Any
 import yaml
 
 from intergreen.common import atomic_write
+from intergreen.errors import OptionError
 from intergreen.junctions import rules as rule_profiles
 from intergreen.junctions.route_files import check_route_files
 from intergreen.junctions.sumo_net import NetworkImportError, TlsFacts, read_tls
@@ -539,14 +540,17 @@ def _yaml_text(data: Mapping[str, Any], notes: Mapping[str, Any], facts: TlsFact
 
 
 def _reference(path: Path, folder: Path) -> str:
-    """``path`` relative to ``folder`` when it lies beside it (at most two levels up),
-    else absolute."""
-    target = path.resolve()
+    """``path`` relative to ``folder`` when it lies near it: their closest common folder is
+    at most two levels above ``folder`` and is not the filesystem root (``../net.xml``,
+    ``../../nets/x.net.xml``); else absolute (``/work/...`` from ``/tmp/out``, another
+    drive)."""
+    target, base = path.resolve(), folder.resolve()
     try:
-        rel = os.path.relpath(target, folder.resolve())
+        common = Path(os.path.commonpath([target, base]))
     except ValueError:  # another drive (Windows)
         return str(target)
-    return rel if Path(rel).parts[:3].count("..") < 3 else str(target)
+    near = common != Path(common.anchor) and len(base.parts) - len(common.parts) <= 2
+    return os.path.relpath(target, base) if near else str(target)
 
 
 def import_network(
@@ -560,12 +564,21 @@ def import_network(
     transitions: str = "program",
     begin: float = 0.0,
     end: float | None = None,
+    force: bool = False,
 ) -> tuple[Path, dict[str, Any], dict[str, Any]]:
     """Write ``OUT/junction.yaml`` for one traffic light of a SUMO network (the network and
-    route files referenced by paths relative to it). Returns ``(path, data, notes)``.
+    route files referenced by paths relative to it when near, else absolute:
+    :func:`_reference`). Returns ``(path, data, notes)``.
 
-    Raises NetworkImportError (a SpecError) for bad input: see :func:`read_tls` and
+    Raises OptionError when ``OUT/junction.yaml`` exists and not ``force`` (hand edits would
+    be lost); NetworkImportError (a SpecError) for bad input: see :func:`read_tls` and
     :func:`derive`; route files that reference edges not in the network."""
+    existing = Path(out) / "junction.yaml"
+    if existing.exists() and not force:
+        raise OptionError(
+            f"{existing} exists (edits to it would be lost); choose another --out or pass "
+            "--force to replace it"
+        )
     net_path = Path(net_file)
     if not net_path.is_file():
         raise NetworkImportError(f"{net_path}: no such file; give the path of a .net.xml")

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from xml.parsers.expat import errors as expat_errors
+from xml.sax import SAXParseException
 
 from intergreen.junctions.spec import SpecError
 
@@ -119,6 +121,10 @@ class TlsFacts:
         return next(a for a in self.arms if a.name == name)
 
 
+#: expat's error code for a document without any element (an empty file, or only a prolog)
+_NO_ELEMENTS = expat_errors.codes[expat_errors.XML_ERROR_NO_ELEMENTS]
+
+
 def _root(net_file: Path) -> ET.Element:
     """The root element, without reading the whole file; NetworkImportError if it is no
     SUMO network."""
@@ -128,9 +134,9 @@ def _root(net_file: Path) -> ET.Element:
     except OSError as e:
         raise NetworkImportError(f"{net_file}: cannot read ({e.strerror or e})") from None
     except ET.ParseError as e:
+        what = "empty: no <net version=...> root" if e.code == _NO_ELEMENTS else f"XML error: {e}"
         raise NetworkImportError(
-            f"{net_file}: not a SUMO network (XML error: {e}); give a .net.xml written by "
-            "netconvert"
+            f"{net_file}: not a SUMO network ({what}); give a .net.xml written by netconvert"
         ) from None
     raise NetworkImportError(f"{net_file}: empty file; give a .net.xml written by netconvert")
 
@@ -142,6 +148,11 @@ def _check_network(net_file: Path) -> ET.Element:
             f"{net_file}: not a SUMO network (top element <{root.tag}>, expected <net>); give a "
             ".net.xml written by netconvert"
         )
+    if root.get("version") is None:
+        raise NetworkImportError(
+            f"{net_file}: not a SUMO network (no <net version=...> root: its <net> has no "
+            "version); give a .net.xml written by netconvert"
+        )
     return root
 
 
@@ -151,8 +162,22 @@ def _read_net(net_file: Path, mtime: float):
 
     try:
         return sumolib.net.readNet(str(net_file), withPrograms=True, withPedestrianConnections=True)
+    except SAXParseException as e:  # cut short, or broken XML past the root element
+        raise NetworkImportError(
+            f"{net_file}: not a complete SUMO network (XML error at line {e.getLineNumber()}, "
+            f"column {e.getColumnNumber()}: {e.getMessage()}; is the file truncated?); give a "
+            ".net.xml written by netconvert"
+        ) from None
+    except KeyError as e:  # an element without an attribute sumolib needs
+        raise NetworkImportError(
+            f"{net_file}: not a SUMO network sumolib can read (an element lacks the attribute "
+            f"{e}); give a .net.xml written by netconvert"
+        ) from None
     except Exception as e:  # sumolib raises whatever its parser meets
-        raise NetworkImportError(f"{net_file}: cannot read the SUMO network ({e})") from None
+        raise NetworkImportError(
+            f"{net_file}: cannot read the SUMO network ({type(e).__name__}: {e}); give a "
+            ".net.xml written by netconvert"
+        ) from None
 
 
 def network(net_file: str | Path):

@@ -20,6 +20,7 @@ from intergreen.junctions.fixed_time import (
     load_saturation_flows,
     lost_time,
     saturation_file,
+    webster_plan,
 )
 from intergreen.junctions.rollout import run_episode
 from intergreen.junctions.saturation import measure_headways, saturation_flows
@@ -151,3 +152,33 @@ def test_a_bad_saturation_flow_file_is_refused(gm, tmp_path: Path) -> None:
         FixedTime(saturation_flow=10)
     with pytest.raises(ValueError, match="cycle_factor: expected a number > 0"):
         FixedTime(cycle_factor=0)
+
+
+def test_webster_on_a_junction_with_exit_only_arms(tmp_path: Path) -> None:
+    """sumo-rl's single intersection: arms E and S have no approach lanes (they carry no
+    flow); N (stage 1) and W (stage 2) have two lanes each. A stage whose lanes have no flow
+    gets its minimum green."""
+    from nets import single_intersection
+
+    from intergreen.junctions.demand import resolve_demand
+    from intergreen.junctions.sumo_import import import_network
+
+    net, rou = single_intersection()
+    path, _, _ = import_network(net, tmp_path, routes=[rou])
+    spec = resolve_junction(str(path))
+    assert [a for a, arm in spec.arms.items() if not arm.approach_lanes] == ["E", "S"]
+    routes = resolve_demand(spec, "routes").periods[0]
+    assert routes.flows == {"N.ahead": 720.0, "W.ahead": 1800.0}
+    assert spec.approach_lane_ids == ["W_0", "W_1", "N_0", "N_1"]
+    assert lane_flows(spec, routes).tolist() == [900.0, 900.0, 360.0, 360.0]
+    sat = load_saturation_flows(spec)  # no measured file: 1800 veh/h per lane
+    plan = webster_plan(spec, ["1", "2"], routes, sat)
+    assert plan.flow_ratios == pytest.approx({"1": 0.2, "2": 0.5})
+    assert plan.lost_time == 10
+    assert plan.cycle == pytest.approx((1.5 * 10 + 5) / (1 - 0.7))
+    assert plan.greens["2"] / plan.greens["1"] == pytest.approx(0.5 / 0.2)
+    only_w = Period(begin=0, end=3600, flows={"W.ahead": 1800.0})
+    plan = webster_plan(spec, ["1", "2"], only_w, sat)
+    assert plan.flow_ratios == {"1": 0.0, "2": 0.5}
+    assert plan.greens["1"] == spec.min_green("A") == 7
+    assert plan.greens["2"] == pytest.approx((1.5 * 10 + 5) / 0.5 - 10)

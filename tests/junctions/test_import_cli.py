@@ -70,8 +70,17 @@ def _bad_inputs(tmp_path: Path) -> list[tuple[list[str], str]]:
     conflicting.mkdir()
     joined = tmp_path / "joined"
     joined.mkdir()
+    empty = tmp_path / "empty.net.xml"
+    empty.write_text("")
+    truncated = tmp_path / "truncated.net.xml"
+    truncated.write_text(net.read_text()[:3000])
+    versionless = tmp_path / "versionless.net.xml"
+    versionless.write_text('<net><edge id="a"/></net>')
     return [
         ([str(rou)], "single-intersection.rou.xml: not a SUMO network"),
+        ([str(empty)], "empty.net.xml: not a SUMO network (empty: no <net version=...> root)"),
+        ([str(truncated)], "truncated.net.xml: not a complete SUMO network (XML error at line"),
+        ([str(versionless)], "versionless.net.xml: not a SUMO network (no <net version=...> root"),
         (
             [str(grid), "--tls", "9"],
             "no traffic light '9'; the network has 1, 2, 5, 6: choose one with --tls",
@@ -115,4 +124,54 @@ def test_simulate_with_the_networks_own_program(capsys: pytest.CaptureFixture[st
     )  # fmt: skip
     assert code == 0, err
     assert "ingolstadt1 | demand routes | program | seed 1" in out
+    assert sumo_children() == []
+
+
+def _import_single(tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> Path:
+    net, rou = single_intersection()
+    code, _, err = run_cli(
+        ["junctions", "import", str(net), "--routes", str(rou), "--out", str(tmp_path / "si"),
+         *extra],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    return tmp_path / "si" / "junction.yaml"
+
+
+def test_reimport_refuses_to_overwrite_without_force(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = _import_single(tmp_path, capsys)
+    edited = path.read_text() + "# my edit\n"
+    path.write_text(edited)
+    net, _ = single_intersection()
+    code, out, err = run_cli(["junctions", "import", str(net), "--out", str(path.parent)], capsys)
+    assert code == 2, out
+    assert f"{path} exists" in err and "pass --force to replace it" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert path.read_text() == edited  # the hand edit is kept
+    _import_single(tmp_path, capsys, "--force")
+    assert "# my edit" not in path.read_text()
+
+
+def test_exit_only_arms_under_every_baseline(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """sumo-rl's single intersection: arms E and S are exit-only. Webster plans (it divided by
+    their zero approach lanes), and every baseline shows "–" for their waits and queue."""
+    path = _import_single(tmp_path, capsys)
+    for controller in ("fixed-time", "vehicle-actuated", "max-occupancy", "max-pressure",
+                       "greedy", "program"):  # fmt: skip
+        code, out, err = run_cli(
+            ["simulate", "--junction", str(path), "--controller", controller, "--duration",
+             "120"],
+            capsys,
+        )  # fmt: skip
+        assert code == 0, (controller, err)
+        assert f"single-intersection | demand routes | {controller} | seed 1" in out
+        for arm in ("E", "S"):
+            assert f"│ {arm} │ 0 │ – │ – │ – │ 0.00 │" in out, (controller, out)
+        for arm in ("W", "N"):  # measured: vehicles and a finite wait
+            cells = out.split(f"│ {arm} │ ")[1].split(" │ ")
+            assert int(cells[0]) > 0 and float(cells[1]) >= 0, (controller, cells)
     assert sumo_children() == []

@@ -15,6 +15,8 @@ from intergreen.junctions.demand import (
     Period,
     constant_demand,
     default_demand,
+    default_training_demand,
+    demand_hint,
     demand_names,
     load_assumptions,
     mixed_totals,
@@ -229,3 +231,26 @@ def test_default_demand_is_medium_where_the_junction_has_levels_else_its_own() -
     cologne = resolve_junction("resco:cologne1")
     assert default_demand(cologne) == "routes"
     assert resolve_demand(cologne, None).route_files  # the network's own route files
+
+
+def test_training_default_and_hints_without_demand_yaml() -> None:
+    """Training defaults to mixed where the junction has a demand.yaml, else to its own
+    demand; without demand.yaml the errors suggest what works there, never a total."""
+    gm, cologne = resolve_junction("gm_a56"), resolve_junction("resco:cologne1")
+    assert default_training_demand(gm) == "mixed"
+    assert default_training_demand(cologne) == "routes"
+    works = (
+        "use one of routes, a SUMO route file (.rou.xml) or a profile YAML path (totals, "
+        "levels and mixed need a demand.yaml)"
+    )
+    for demand, start in [
+        ("low", "unknown demand 'low' for junction cologne1: "),
+        ("1900vph", "junction 'cologne1' has no demand.yaml: "),
+        ("medium+peds", "unknown demand 'medium' for junction cologne1: "),
+    ]:
+        with pytest.raises(SpecError) as err:
+            resolve_demand(cologne, demand)
+        assert str(err.value) == start + works
+    with pytest.raises(SpecError, match="has no demand.yaml: use one of routes, a SUMO route"):
+        training_range(cologne, "mixed")
+    assert demand_hint(gm).endswith(", a total such as 1900vph or a profile YAML path")

@@ -18,6 +18,7 @@ from intergreen.junctions.imported import ImportedJunctionSpec
 from intergreen.junctions.network import build_network
 from intergreen.junctions.spec import SpecError
 from intergreen.junctions.sumo_import import (
+    _reference,
     derive,
     group_conflicts,
     group_intergreens,
@@ -192,6 +193,18 @@ def test_routes_next_to_the_yaml_are_relative(tmp_path: Path) -> None:
     assert data["network"]["net_file"] == "../net.net.xml"
     assert data["network"]["routes"] == ["../r.rou.xml"]
     assert resolve_junction(str(path)).network.net_file == str(local_net.resolve())
+
+
+def test_far_away_files_are_referenced_by_absolute_path() -> None:
+    """Relative only where the closest common folder is at most two levels above the YAML's
+    folder and not the filesystem root (README, "Any SUMO junction")."""
+    net = Path("/work/main/nets/x.net.xml")
+    # /tmp/out and /work/... share only the root: absolute (it read ../../work/main/...)
+    assert _reference(net, Path("/tmp/out")) == "/work/main/nets/x.net.xml"
+    assert _reference(net, Path("/work/main/junctions/x")) == "../../nets/x.net.xml"
+    assert _reference(net, Path("/work/main/nets")) == "x.net.xml"
+    # three levels up to the common folder /work/main: absolute
+    assert _reference(net, Path("/work/main/a/b/c")) == "/work/main/nets/x.net.xml"
 
 
 # ----- bad input ----------------------------------------------------------------------------

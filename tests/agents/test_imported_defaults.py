@@ -1,0 +1,53 @@
+"""`intergreen train` and `evaluate` on an imported junction (no demand.yaml) without a demand
+option: training runs the network's own route files, evaluation the run's training demand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from intergreen.cli import main
+from intergreen.junctions.resco import nets_folder
+from intergreen.junctions.sumo_import import import_network
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    out, err = capsys.readouterr()
+    return code, " ".join(out.split()), err
+
+
+def test_train_and_evaluate_default_to_the_junctions_own_demand(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    folder = nets_folder().parent / "single-intersection"
+    path, _, _ = import_network(
+        folder / "single-intersection.net.xml", tmp_path / "si",
+        routes=[folder / "single-intersection.rou.xml"],
+    )  # fmt: skip
+    run = tmp_path / "run"
+    code, _, err = run_cli(
+        ["train", "--agent", "ppo", "--junction", str(path), "--timesteps", "32", "--hp",
+         "n_steps=32", "--hp", "batch_size=32", "--env", "duration=60", "--out", str(run)],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err  # was: "has no demand.yaml; pass a demand profile file instead"
+    assert json.loads((run / "config.json").read_text())["config"]["demand"] == "routes"
+    code, out, err = run_cli(
+        ["evaluate", str(run), "--episodes", "1", "--baselines", "fixed-time"], capsys
+    )
+    assert code == 0, err  # was: "unknown demand 'low'"
+    assert (
+        "demands: routes (the training demand of the runs; junction single-intersection has "
+        "no levels low, medium, high)"
+    ) in out
+    # the summary's one column is routes; the exit-only arms E and S have no waits
+    assert "┃ controller ┃ routes ┃" in out
+    for controller in ("run", "fixed-time"):
+        assert f"│ {controller} │ routes │ – │ – │" in out
