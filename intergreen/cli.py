@@ -150,7 +150,11 @@ def simulate(
         Path | None, typer.Option(help="Baseline parameters from a file (tune's tuned.json)")
     ] = None,
     check_rules: Annotated[
-        bool, typer.Option(help="Check the signal states SUMO shows every step; stop at a breach")
+        bool,
+        typer.Option(
+            help="Check the signal states SUMO shows every step; stop at a breach (with "
+            "--controller program: list where the network's own program breaks the rules)"
+        ),
     ] = False,
 ) -> None:
     """Simulate the junction with a controller and print its traffic metrics."""
@@ -199,6 +203,9 @@ def simulate(
         if table is not None:
             console.print(table)
     console.print(f"wall time {result.wall_s:.2f} s")
+    if env.rule_findings is not None:  # --check-rules on the network's own program
+        for line in env.rule_findings.lines():
+            console.print(line, markup=False, highlight=False)
     if screenshot is not None:
         console.print(f"screenshots in {screenshot}")
     if output is not None:

@@ -46,6 +46,11 @@ Rules (``Violation.rule``), per signal link unless stated; a green is ``G`` or `
 Durations are whole steps: ``steps(seconds) = ceil(seconds / step_length)`` with a 1e-9
 tolerance, as the README states. :class:`RuleMonitor` checks step by step (the environment's
 ``check_rules=True``); :func:`check_states` checks a whole sequence.
+
+When SUMO runs the network's own signal program (the ``program`` baseline,
+``rule_profile(spec, "program")``), the same rules judge it under the junction's profile, and
+what breaks them is kept as :class:`Findings` about that program (e.g. RESCO ingolstadt1's
+program turns links 0 and 1 from amber straight back to green), never as an error.
 """
 
 from __future__ import annotations
@@ -66,6 +71,7 @@ from intergreen.junctions.sumo_net import read_tls
 
 __all__ = [
     "AspectDurations",
+    "Findings",
     "LinkConflicts",
     "RuleMonitor",
     "RuleViolation",
@@ -85,12 +91,15 @@ _OK = {("G", "y"), ("y", "r"), ("r", "u"), ("u", "G")}
 
 @dataclass(frozen=True)
 class AspectDurations:
-    """The amber and red+amber durations (s) the checker holds a junction to, and the name of
-    the rule profile they come from."""
+    """The amber and red+amber durations (s) the checker holds a junction to, the name of
+    the rule profile they come from, and whether the states judged are the network's own
+    signal program's (``own_program``: SUMO runs it, not our controller, so what breaks the
+    profile is a finding about that program; :class:`Findings`)."""
 
     name: str
     amber: float
     red_amber: float
+    own_program: bool = False
 
 
 def rule_profile(spec: JunctionSpec, signals: str = "controller") -> AspectDurations:
@@ -103,25 +112,27 @@ def rule_profile(spec: JunctionSpec, signals: str = "controller") -> AspectDurat
     profile that fixes it breaks the rules (e.g. a 0.6 s amber under ``uk``).
 
     ``signals="program"`` (SUMO runs the network's own signal program, the ``program``
-    baseline): the program's own amber (its longest yellow run,
-    :func:`sumo_import.program_amber`; cologne1's program shows 5 s where RESCO's controller
-    shows 3 s) and no red+amber, whatever the junction's profile. ValueError for a junction
+    baseline): what the profile says of a foreign program, marked ``own_program``: the
+    profile's amber and red+amber where it fixes them (``uk``: 3 s and 2 s, which a SUMO
+    program with its 5 s yellow and no red+amber breaks), else the program's own amber (its
+    longest yellow run, :func:`sumo_import.program_amber`; cologne1's program shows 5 s where
+    RESCO's controller shows 3 s) and no red+amber (``program``). ValueError for a junction
     that is not imported from a SUMO network, or another ``signals``.
     """
-    if signals == "program":
-        if not isinstance(spec, ImportedJunctionSpec):
-            raise ValueError(
-                f"junction {spec.name} has no signal program of its own (signals='program' "
-                "needs a junction imported from a SUMO network)"
-            )
-        return AspectDurations(
-            "program (the network's own)", amber=program_amber(spec.facts), red_amber=0.0
-        )
-    if signals != "controller":
+    if signals not in ("controller", "program"):
         raise ValueError(f"signals={signals!r}: use controller or program")
+    if signals == "program" and not isinstance(spec, ImportedJunctionSpec):
+        raise ValueError(
+            f"junction {spec.name} has no signal program of its own (signals='program' "
+            "needs a junction imported from a SUMO network)"
+        )
     profile = rule_profiles.resolve(spec.rules)
-    amber = profile.amber if profile.amber is not None else spec.timing.amber
-    return AspectDurations(profile.name, amber=amber, red_amber=profile.red_amber)
+    own = signals == "program"
+    amber = profile.amber
+    if amber is None:
+        imported = own and isinstance(spec, ImportedJunctionSpec)
+        amber = program_amber(spec.facts) if imported else spec.timing.amber
+    return AspectDurations(profile.name, amber=amber, red_amber=profile.red_amber, own_program=own)
 
 
 @dataclass(frozen=True)
@@ -142,14 +153,20 @@ class Violation:
 
 class RuleViolation(IntergreenError, ValueError):
     """Signal states broke the rules; ``violations`` lists the breaches found, the message
-    names the first (time, rule, links) in one line. A user error when the junction's own
-    timing breaks its rule profile (e.g. a 0.6 s amber under ``uk``); a bug when the
-    controller breaks a rule the spec respects."""
+    names the first (time, rule, links) in one line, and, when ``profile`` says the states
+    were the network's own signal program's, that it is that program which breaks the
+    profile. A user error when the junction's own timing breaks its rule profile (e.g. a
+    0.6 s amber under ``uk``); a bug when the controller breaks a rule the spec respects."""
 
-    def __init__(self, violations: Sequence[Violation]) -> None:
+    def __init__(
+        self, violations: Sequence[Violation], profile: AspectDurations | None = None
+    ) -> None:
         self.violations = list(violations)
         more = len(self.violations) - 1
-        text = f"signal rule broken at {self.violations[0]}"
+        who = "signal rule broken"
+        if profile is not None and profile.own_program:
+            who = f"the network's own signal program breaks rules {profile.name}"
+        text = f"{who} at {self.violations[0]}"
         if more:
             text += f" (and {more} more: {', '.join(str(v) for v in self.violations[1:4])}"
             text += ", ...)" if more > 3 else ")"
@@ -377,6 +394,8 @@ class RuleMonitor:
                     add("no_amber", (i,), "green to red without amber")
                 elif (p, c) == ("r", "G") and self.red_amber_steps > 0:
                     add("no_red_amber", (i,), "red to green without red+amber")
+                elif (p, c) == ("y", "G"):
+                    add("sequence", (i,), "changed y -> G (amber straight back to green)")
                 elif (p, c) not in (("G", "r"), ("r", "G")):
                     add("sequence", (i,), f"changed {p} -> {c}")
             if p == "G":
@@ -516,4 +535,49 @@ def assert_valid(
     """Raise :class:`RuleViolation` listing every violation, if there are any."""
     found = check_states(spec, links, states, **kwargs)  # type: ignore[arg-type]
     if found:
-        raise RuleViolation(found)
+        raise RuleViolation(found, kwargs.get("profile"))  # type: ignore[arg-type]
+
+
+class Findings:
+    """What the checker found in the network's own signal program (the ``program`` baseline:
+    SUMO runs the program, our controller does not, so a departure from the profile is a
+    fact about that program, not an error): per rule the number of violations and the first,
+    and the steps judged. Memory does not grow with the episode."""
+
+    def __init__(self, profile: AspectDurations, program: str = "") -> None:
+        self.profile = profile
+        self.program = program  # e.g. "program '0' of traffic light gneJ207"
+        self.reset()
+
+    def reset(self) -> None:
+        self.steps = 0
+        self.counts: dict[str, int] = {}
+        self.first: dict[str, Violation] = {}
+
+    def record(self, found: Sequence[Violation]) -> None:
+        """One judged step's violations (none: the step is counted)."""
+        self.steps += 1
+        for v in found:
+            self.counts[v.rule] = self.counts.get(v.rule, 0) + 1
+            self.first.setdefault(v.rule, v)
+
+    def __len__(self) -> int:
+        return sum(self.counts.values())
+
+    def lines(self) -> list[str]:
+        """A header naming the program and the profile, then per rule (by first time) its
+        count and first occurrence."""
+        name = self.profile.name
+        what = f"the network's own signal program{f' ({self.program})' if self.program else ''}"
+        if not self.counts:
+            return [f"check-rules: {what} kept rules {name} in all {self.steps} steps"]
+        head = (
+            f"check-rules: {what} departs from rules {name} ({len(self)} findings in "
+            f"{self.steps} steps); SUMO ran that program, not intergreen's controller, so these "
+            "describe the program, not a fault of intergreen:"
+        )
+        rows = sorted(self.first.items(), key=lambda kv: (kv[1].step, kv[0]))
+        return [head] + [
+            f"  {rule} x{self.counts[rule]}, first at t={v.time:g} s (step {v.step}): {v.message}"
+            for rule, v in rows
+        ]

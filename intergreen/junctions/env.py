@@ -34,6 +34,7 @@ from intergreen.errors import OptionError, format_validation_error
 from intergreen.frames import SensorFrame
 from intergreen.junctions.catalog import resolve_junction
 from intergreen.junctions.checker import (
+    Findings,
     RuleMonitor,
     RuleViolation,
     rule_profile,
@@ -150,14 +151,16 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
             ``fields`` use (all when the reward declares none), as training does; or a list of
             fields read besides those. The same frames, fewer detector reads; reading a field
             that was not read raises :class:`~intergreen.frames.UnreadFieldError`.
-        check_rules: judge the link states SUMO shows (``getRedYellowGreenState``) every step
-            with the independent checker (:mod:`intergreen.junctions.checker`: exact amber and
-            red+amber of the junction's rule profile, or with ``signals="program"`` of the
-            network's program, minimum and maximum greens, intergreens, SUMO's own foe
-            matrix, permitted transitions); the first violation closes SUMO and
-            ``step``/``reset`` raise :class:`~intergreen.junctions.checker.RuleViolation`
-            naming the time, the rule and the links. Off by default (a state read and the
-            check per step).
+        check_rules: judge the link states SUMO shows (``getRedYellowGreenState``) every step with
+            the independent checker (:mod:`intergreen.junctions.checker`: exact amber and red+amber
+            of the junction's rule profile (``rules: program`` with ``signals="program"``: the
+            program's own), minimum and maximum greens, intergreens, SUMO's own foe matrix,
+            permitted transitions); the first violation closes SUMO and ``step``/``reset`` raise
+            :class:`~intergreen.junctions.checker.RuleViolation` naming the time, the rule and the
+            links. With ``signals="program"`` the network's own program is judged under the
+            junction's profile and nothing stops it: what breaks the profile is counted in
+            ``rule_findings`` (:class:`~intergreen.junctions.checker.Findings`, cleared by
+            ``reset``). Off by default (a state read and the check per step).
 
     Raises:
         SpecError: an unknown junction, demand or action stage, an invalid junction YAML or
@@ -238,6 +241,12 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
             if check_rules
             else None
         )
+        # the network's own program breaking the profile: findings about it, not errors
+        self.rule_findings: Findings | None = None
+        if self._rules is not None and signals == "program":
+            facts = spec.facts  # type: ignore[attr-defined]  # imported: rule_profile checked
+            program = f"program {facts.program_id!r} of traffic light {facts.tls_id}"
+            self.rule_findings = Findings(self._rules.profile, program)
         self.duration = duration
         self.backend: Backend = backend
         self.gui = gui or render_mode == "human"
@@ -382,6 +391,8 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
             self.controller.attach(self.sim.conn)
         if self._rules is not None:
             self._rules.reset()
+        if self.rule_findings is not None:
+            self.rule_findings.reset()
         self._last_state = ""
         self._last_sample = 0.0
         self._buf[:] = 0
@@ -469,11 +480,15 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
 
     def _check_rules(self) -> None:
         """Judge the state SUMO showed during the step just simulated; on a violation close
-        SUMO and raise RuleViolation (the time, the rule and the links)."""
+        SUMO and raise RuleViolation (the time, the rule and the links). The network's own
+        program (``signals="program"``) is not stopped: its violations go to
+        ``rule_findings``."""
         sim = self.sim
         state = sim.conn.trafficlight.getRedYellowGreenState(self.network.tls_id)
         found = self._rules.push(state, sim.time)
-        if found:
+        if self.rule_findings is not None:
+            self.rule_findings.record(found)
+        elif found:
             self._close_sim()
             raise RuleViolation(found)
 

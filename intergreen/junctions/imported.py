@@ -11,15 +11,15 @@ A junction YAML with a ``network:`` section::
     transitions: {1: [2], ...}
     ...
 
-is loaded by :func:`load_imported` into an :class:`ImportedJunctionSpec`, a JunctionSpec
-whose arms, approach lanes and movements come from the network (never from the YAML),
-whose conflicts come from SUMO's foe matrix (:func:`sumo_import.group_conflicts`), and whose
-intergreens are the YAML's, else the program's or the geometry's (:mod:`sumo_import`), raised
-to the rule profile's minimum. Everything downstream (controller, checker, sensors, env,
-baselines, agents, CLI) sees an ordinary JunctionSpec; three hooks differ: the network is
-the given one plus a sensor file (:meth:`ImportedJunctionSpec.prebuilt_network`), the demand
-is the route files over ``[begin, end)`` (demand name ``routes``, or a ``.rou.xml`` path), and
-SUMO options from ``network.sumo_options`` (e.g. ``time-to-teleport: -1``).
+is loaded by :func:`load_imported` into an :class:`ImportedJunctionSpec`, a JunctionSpec whose
+arms, approach lanes and movements come from the network (never from the YAML), whose conflicts
+come from SUMO's foe matrix (:func:`sumo_import.group_conflicts`), and whose intergreens are the
+YAML's, else the program's or the geometry's (:mod:`sumo_import`), raised to the rule profile's
+minimum at load (:func:`spec.apply_rules`). Everything downstream (controller, checker, sensors,
+env, baselines, agents, CLI) sees an ordinary JunctionSpec; three hooks differ: the network is
+the given one plus a sensor file (:meth:`ImportedJunctionSpec.prebuilt_network`), the demand is
+the route files over ``[begin, end)`` (demand name ``routes``, or a ``.rou.xml`` path), and SUMO
+options from ``network.sumo_options`` (e.g. ``time-to-teleport: -1``).
 
 Paths in ``network`` are relative to the YAML file.
 """
@@ -37,7 +37,6 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from intergreen.common import atomic_write
-from intergreen.junctions import rules as rule_profiles
 from intergreen.junctions.network import SENSORS_FILE, Network, cache_dir, sensors_xml
 from intergreen.junctions.route_files import check_route_files, movement_flows
 from intergreen.junctions.spec import (
@@ -320,8 +319,8 @@ def resolve_network_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
 def complete(data: dict[str, Any]) -> dict[str, Any]:
     """A junction mapping with absolute network paths, completed from the network: arms,
     group movements, the rule profile's timing, and every conflicting pair's intergreen
-    (the YAML's, else the program's or computed from the geometry, at least the profile's
-    minimum intergreen)."""
+    (the YAML's, else the program's or computed from the geometry; :func:`apply_rules`
+    raises each to the profile's minimum intergreen as the model loads)."""
     net = data["network"]
     facts = read_tls(net["net_file"], net["tls"], net.get("program"))
     groups = data.get("signal_groups")
@@ -345,7 +344,6 @@ def complete(data: dict[str, Any]) -> dict[str, Any]:
     out = apply_rules(
         {**data, "arms": _arms(facts), "signal_groups": full_groups}, program_amber=amber
     )
-    floor = rule_profiles.resolve(out.get("rules", "uk")).min_intergreen
     conflicts = group_conflicts(group_links, facts)
     derived = group_intergreens(group_links, conflicts, facts, amber)
     given = out.get("intergreens") or {}
@@ -354,7 +352,7 @@ def complete(data: dict[str, Any]) -> dict[str, Any]:
     igs: dict[str, dict[str, Any]] = {}
     for lo, row in derived.items():
         for ga, (value, _) in row.items():
-            igs.setdefault(lo, {})[ga] = max(value, floor)
+            igs.setdefault(lo, {})[ga] = value
     for lo, row in given.items():
         if isinstance(row, dict):
             for ga, value in row.items():

@@ -2,11 +2,13 @@
 
 A profile fills in what the stage controller, the rule checker and the action mask read from
 ``JunctionSpec.timing`` where a junction does not state it: the amber and red+amber
-durations, the minimum green, and the least intergreen it derives (the default intergreen,
-and a junction imported from a SUMO network's intergreens from its program or geometry).
-Values a junction states itself are kept.
+durations and the minimum green; and it raises every intergreen (stated, default, or derived
+from an imported network's program or geometry) to its minimum intergreen. It is applied when
+a junction loads (:func:`intergreen.junctions.spec.apply_rules`), never written into a YAML,
+so a junction's ``rules:`` alone says which profile it runs under. Other values a junction
+states itself are kept.
 
-* ``uk``: green, amber 3 s, red, red+amber 2 s, green (the UK sequence); derived intergreens
+* ``uk``: green, amber 3 s, red, red+amber 2 s, green (the UK sequence); intergreens
   at least 5 s (amber plus red+amber: the conventional UK minimum for traffic phases, our
   assumption); minimum green 7 s.
 * ``program``: the network's own signal program: its amber (yellow) duration, no red+amber
@@ -47,8 +49,8 @@ class RuleProfile(BaseModel):
     """One set of signal rules. Durations in seconds.
 
     ``amber`` None takes the signal program's yellow duration (only for junctions imported
-    from a SUMO network). ``min_intergreen`` is the least intergreen the profile derives;
-    an intergreen the junction states is kept as it is.
+    from a SUMO network). ``min_intergreen`` is the least intergreen the profile allows:
+    every intergreen of a junction under it, stated or derived, is raised to it at load.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -106,7 +108,7 @@ def resolve(rules: str | Mapping[str, Any] | RuleProfile) -> RuleProfile:
 register(
     RuleProfile(
         name="uk",
-        description="UK: green, amber 3 s, red, red+amber 2 s; derived intergreens at least 5 s",
+        description="UK: green, amber 3 s, red, red+amber 2 s; intergreens at least 5 s",
         amber=3.0,
         red_amber=2.0,
         min_intergreen=5.0,

@@ -397,11 +397,15 @@ def _groups_conflict(spec: JunctionSpec, g1: str, g2: str) -> bool:
 
 # ----- signal-rule profiles -----------------------------------------------------------------
 def apply_rules(data: dict[str, Any], program_amber: float | None = None) -> dict[str, Any]:
-    """``data`` (a junction mapping) with its rule profile's timing defaults filled in where
-    ``timing`` does not give them: amber, red+amber, minimum green, and the default
-    intergreen (at least the profile's minimum intergreen). ``program_amber`` is the signal
-    program's amber, for profiles that take it (``rules: program``). Values the junction
-    states are kept."""
+    """``data`` (a junction mapping) with its rule profile applied: the timing defaults filled
+    in where ``timing`` does not give them (amber, red+amber, minimum green, the default
+    intergreen), and every intergreen, stated or default, raised to the profile's minimum
+    intergreen (``uk``: 5 s). ``program_amber`` is the signal program's amber, for profiles
+    that take it (``rules: program``). Other values the junction states are kept.
+
+    The profile is applied here, at load, and nowhere else (an imported YAML states the
+    program's or the geometry's intergreens, never the profile's minimum), so editing
+    ``rules:`` alone switches a junction between profiles."""
     try:
         profile = rule_profiles.resolve(data.get("rules", "uk"))
     except ValueError as e:
@@ -419,8 +423,25 @@ def apply_rules(data: dict[str, Any], program_amber: float | None = None) -> dic
     timing.setdefault("amber", amber)
     timing.setdefault("red_amber", profile.red_amber)
     timing.setdefault("default_min_green", profile.default_min_green)
-    timing.setdefault("default_intergreen", max(5.0, profile.min_intergreen))
+    timing.setdefault("default_intergreen", 5.0)
+    floor = profile.min_intergreen
+    timing["default_intergreen"] = _at_least(timing["default_intergreen"], floor)
+    igs = data.get("intergreens")
+    if isinstance(igs, dict):
+        igs = {
+            lo: {ga: _at_least(v, floor) for ga, v in row.items()} if isinstance(row, dict) else row
+            for lo, row in igs.items()
+        }
+        return {**data, "timing": timing, "intergreens": igs}
     return {**data, "timing": timing}
+
+
+def _at_least(value: Any, floor: float) -> Any:
+    """``value`` raised to ``floor`` when it is a valid duration (s); anything else as it is,
+    for the model to report."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return max(value, floor)
+    return value
 
 
 # ----- validation -----------------------------------------------------------------------

@@ -453,8 +453,8 @@ def junction_data(
     no_min = [g for g in d.groups if g not in d.min_greens]
     if no_min:
         assumptions.append(
-            f"minimum green {profile.default_min_green:g} s (the {profile.name} default) for "
-            f"groups without a minDur in the program: {', '.join(no_min)}"
+            f"groups without a minDur in the program take the rules' default minimum green "
+            f"({profile.default_min_green:g} s under {profile.name}): {', '.join(no_min)}"
         )
     if any(c == "s" for p in facts.phases for c in p.state):
         assumptions.append("right turn on red ('s') is not modelled: those links show red")
@@ -495,10 +495,8 @@ def junction_data(
         "transitions": trans,
         "action_stages": stage_names,
         "initial_stage": stage_names[0],
-        "intergreens": {
-            lo: {ga: max(v, profile.min_intergreen) for ga, (v, _) in row.items()}
-            for lo, row in igs.items()
-        },
+        # the program's or the geometry's: the profile's minimum is applied at load
+        "intergreens": {lo: {ga: v for ga, (v, _) in row.items()} for lo, row in igs.items()},
         "assumptions": assumptions,
     }
     notes = {
@@ -522,11 +520,11 @@ def _yaml_text(data: Mapping[str, Any], notes: Mapping[str, Any], facts: TlsFact
     for link in facts.links:
         lanes = ", ".join(link.from_lanes)
         lines.append(f"#   link {link.index:>2}: {link.movement:<14} -> {link.to_arm:<4} ({lanes})")
-    lines.append(
-        f"# Intergreens (s) derived under rules {data['rules']} (at least its minimum "
-        "intergreen), from the program"
-    )
-    lines.append("# unless marked computed (RiLSA geometry); re-import with --rules to redo them:")
+    lines += [
+        "# Intergreens (s) are the program's (amber + all-red) unless marked computed (RiLSA",
+        "# geometry). At load the rules raise each to their minimum intergreen (uk: 5 s), so",
+        "# editing rules: alone switches the profile (no re-import needed):",
+    ]
     for lo, row in notes["intergreen_sources"].items():
         computed = [ga for ga, src in row.items() if src == "geometry"]
         if computed:

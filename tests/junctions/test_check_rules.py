@@ -76,3 +76,31 @@ def test_evaluate_check_rules(short_amber: Path) -> None:
     with pytest.raises(RuleViolation):
         evaluate(["fixed-time"], junction=str(short_amber), **kw)
     assert len(evaluate(["fixed-time"], junction="gm_a56", **kw)) == 1
+
+
+def test_check_rules_on_the_networks_own_program_lists_findings(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--controller program: SUMO runs the network's own program; what breaks the junction's
+    rule profile is listed as findings about that program (exit 0), never as our error."""
+    seen = {}
+    for junction in ("resco:cologne1", "resco:cologne1:uk", "resco:ingolstadt1"):
+        main(["simulate", "--junction", junction, "--controller", "program", "--check-rules",
+              "--duration", "300"])  # fmt: skip
+        seen[junction] = " ".join(capsys.readouterr().out.split())
+    cologne = (
+        "the network's own signal program (program '0' of traffic light GS_cluster_357187_359543)"
+    )
+    assert f"{cologne} kept rules program in all 300 steps" in seen["resco:cologne1"]
+    uk = seen["resco:cologne1:uk"]
+    assert f"{cologne} departs from rules uk (120 findings in 300 steps)" in uk
+    assert "not intergreen's controller" in uk
+    assert "amber x60, first at t=33 s (step 32): link 5 (S.right): amber for more than 3 s" in uk
+    assert "no_red_amber x60" in uk and "red to green without red+amber" in uk
+    ing = seen["resco:ingolstadt1"]
+    assert "(program '0' of traffic light gneJ207) departs from rules program (12 findings" in ing
+    assert (
+        "sequence x12, first at t=42 s (step 41): link 0 (SE.ahead): changed y -> G (amber "
+        "straight back to green)" in ing
+    )
+    assert sumo_children() == []

@@ -140,10 +140,13 @@ def test_amber_durations_are_a_parameter_of_the_profile() -> None:
     assert (uk.name, uk.amber, uk.red_amber) == ("uk", 3.0, 2.0)
     program = rule_profile(resolve_junction("resco:cologne1"))
     assert (program.name, program.amber, program.red_amber) == ("program", 3.0, 0.0)  # RESCO's
-    # SUMO running the network's own program: its 5 s yellow phases, whatever the profile
-    for name in ("resco:cologne1", "resco:cologne1:uk"):
-        own = rule_profile(resolve_junction(name), "program")
-        assert (own.amber, own.red_amber) == (5.0, 0.0)
+    # SUMO running the network's own program: under rules program its 5 s yellow phases;
+    # under uk the UK's amber and red+amber, which that program breaks
+    own = rule_profile(resolve_junction("resco:cologne1"), "program")
+    assert (own.name, own.amber, own.red_amber, own.own_program) == ("program", 5.0, 0.0, True)
+    own = rule_profile(resolve_junction("resco:cologne1:uk"), "program")
+    assert (own.name, own.amber, own.red_amber, own.own_program) == ("uk", 3.0, 2.0, True)
+    assert not rule_profile(resolve_junction("resco:cologne1:uk")).own_program
     with pytest.raises(ValueError, match="no signal program of its own"):
         rule_profile(resolve_junction("gm_a56"), "program")
     with pytest.raises(ValueError, match="signals='lights'"):

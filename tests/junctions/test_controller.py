@@ -46,6 +46,8 @@ def tee_data(step_length: float = 1.0) -> dict[str, Any]:
     arm = {"length": 100, "speed_limit": 13, "exit_lanes": 1}
     data: dict[str, Any] = {
         "name": "tee",
+        # UK aspects, but intergreens below UK's 5 s minimum (which would raise them)
+        "rules": {"name": "uk_short", "amber": 3, "red_amber": 2, "min_intergreen": 0},
         "timing": {
             "step_length": step_length,
             "decision_interval": step_length,

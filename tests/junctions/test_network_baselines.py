@@ -10,7 +10,7 @@ from sumo_states import run_and_check
 
 from intergreen.junctions.baselines import make_baseline
 from intergreen.junctions.catalog import resolve_junction
-from intergreen.junctions.checker import check_states
+from intergreen.junctions.checker import Findings, RuleViolation, check_states, rule_profile
 from intergreen.junctions.env import make_env
 from intergreen.junctions.network import build_network
 from intergreen.junctions.network_baselines import stage_exit_lanes
@@ -184,3 +184,48 @@ def test_program_states_checked_under_uk_rules_break_them() -> None:
     rules = {v.rule for v in check_states(spec, links, states)}
     assert "no_red_amber" in rules
     assert np.all([len(s) == len(links) for s in states])
+
+
+def _program_states(spec) -> list[str]:
+    """Two cycles of the network's own program, one state per 1 s step, from its tlLogic."""
+    assert spec.timing.step_length == 1.0
+    return [p.state for p in spec.facts.phases for _ in range(int(p.duration))] * 2
+
+
+def test_ingolstadt1s_own_program_turns_amber_straight_back_to_green() -> None:
+    """RESCO ingolstadt1's tlLogic shows amber (phase 1 yygyryyy, phase 5 rrryyyrr) to links
+    that stay green in the next phase (GGGrrrrr, GGgGrGGG): links 0, 1, 3 and 5 go green,
+    amber, green. Under rules program that is all the checker finds, and it names the
+    program and the profile."""
+    spec = resolve_junction("resco:ingolstadt1")
+    assert [p.state for p in spec.facts.phases][:3] == ["GGgGrGGG", "yygyryyy", "GGGrrrrr"]
+    links = build_network(spec).links
+    profile = rule_profile(spec, "program")
+    found = check_states(spec, links, _program_states(spec), profile=profile)
+    assert {(v.rule, v.links) for v in found} == {("sequence", (k,)) for k in (0, 1, 3, 5)}
+    assert len(found) == 6  # 0 and 1 in both cycles, 3 and 5 between them
+    assert found[0].message.endswith("changed y -> G (amber straight back to green)")
+    findings = Findings(profile, "program '0' of traffic light gneJ207")
+    findings.record(found)
+    findings.record([])
+    lines = findings.lines()
+    assert lines[0].startswith(
+        "check-rules: the network's own signal program (program '0' of traffic light gneJ207) "
+        "departs from rules program (6 findings in 2 steps)"
+    )
+    assert lines[1:] == [f"  sequence x6, first at t={found[0].time:g} s (step {found[0].step}): "
+                         f"{found[0].message}"]  # fmt: skip
+    err = RuleViolation(found, profile)
+    assert str(err).startswith("the network's own signal program breaks rules program at t=")
+    assert str(RuleViolation(found)).startswith("signal rule broken at t=")
+
+
+def test_the_same_program_under_uk_breaks_uk_rules() -> None:
+    spec = resolve_junction("resco:ingolstadt1:uk")
+    links = build_network(spec).links
+    found = check_states(spec, links, _program_states(spec), profile=rule_profile(spec, "program"))
+    rules = {v.rule for v in found}
+    assert rules == {"sequence", "no_red_amber", "intergreen", "min_green"}
+    # ingolstadt1's 3 s yellow without all-red, against uk's 5 s minimum intergreen
+    ig = next(v for v in found if v.rule == "intergreen")
+    assert "green 3 s after the first's green ended, intergreen 5 s" in ig.message

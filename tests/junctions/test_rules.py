@@ -11,6 +11,7 @@ import yaml
 from nets import single_intersection
 from sumo_states import run_and_check
 
+from intergreen.cli import main
 from intergreen.junctions import rules
 from intergreen.junctions.baselines import make_baseline
 from intergreen.junctions.catalog import resolve_junction
@@ -61,16 +62,59 @@ def test_inline_profile_and_minimum_intergreen(tmp_path: Path) -> None:
     path, data, _ = import_network(net, tmp_path / "j", routes=[rou], rules="program")
     assert data["intergreens"] == {"A": {"B": 2.0}, "B": {"A": 2.0}}  # the program's yellow
     data["rules"] = {"name": "strict", "amber": 4, "red_amber": 2, "min_intergreen": 9}
-    data["intergreens"] = {"A": {"B": 3}}  # stated: kept; B -> A derived: raised to 9 s
+    data["intergreens"] = {
+        "A": {
+            "B": 3,
+        },
+        "B": {"A": 11},
+    }  # stated: raised to 9 s; kept
     path.write_text(yaml.safe_dump(data))
     spec = resolve_junction(str(path))
     assert (spec.timing.amber, spec.timing.red_amber) == (4.0, 2.0)
-    assert (spec.intergreen("A", "B"), spec.intergreen("B", "A")) == (3.0, 9.0)
+    assert (spec.intergreen("A", "B"), spec.intergreen("B", "A")) == (9.0, 11.0)
     env = make_env(spec, "routes", seed=3, duration=240)
     _, violations, _ = run_and_check(env, make_baseline("random", seed=3), 3)
     assert violations == []
-    # a geometry junction keeps the intergreens it states
-    assert resolve_junction(str(_variant(tmp_path, data["rules"]))).intergreen("F", "B") == 8.0
+    # a geometry junction: its stated intergreens and its default raised alike
+    strict = resolve_junction(str(_variant(tmp_path, data["rules"])))
+    assert (strict.intergreen("F", "B"), strict.intergreen("B", "D")) == (9.0, 9.0)
+    gm = resolve_junction("gm_a56")
+    assert (gm.intergreen("F", "B"), gm.intergreen("B", "D")) == (8.0, 5.0)  # >= uk's 5 s
+    # a negative intergreen is still refused, not raised
+    data["intergreens"] = {"A": {"B": -1}}
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(SpecError, match=r"intergreens.A.B: intergreen must be >= 0 s, got -1"):
+        resolve_junction(str(path))
+
+
+@pytest.mark.parametrize(("imported", "edited"), [("uk", "program"), ("program", "uk")])
+def test_editing_rules_alone_switches_the_profile(
+    imported: str, edited: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The YAML states the program's intergreens (its 2 s yellow), never the profile's 5 s
+    minimum: changing only the line ``rules:`` is a full switch, no re-import needed."""
+    net, rou = single_intersection()
+    path, data, _ = import_network(net, tmp_path / "j", routes=[rou], rules=imported)
+    assert data["intergreens"] == {"A": {"B": 2.0}, "B": {"A": 2.0}}
+    text = path.read_text()
+    assert f"\nrules: {imported}\n" in text
+    path.write_text(text.replace(f"\nrules: {imported}\n", f"\nrules: {edited}\n"))
+    spec = resolve_junction(str(path))
+    expect = {"uk": (5.0, 3.0, 2.0, 7.0), "program": (2.0, 2.0, 0.0, 5.0)}[edited]
+    timing = (spec.timing.amber, spec.timing.red_amber, spec.timing.default_min_green)
+    assert (spec.intergreen("A", "B"), *timing) == expect
+    # SUMO's own program under the edited rules: kept under program; under uk its 2 s
+    # intergreens break the 5 s minimum (findings, not an error)
+    main(["simulate", "--junction", str(path), "--controller", "program", "--check-rules",
+          "--duration", "120"])  # fmt: skip
+    out = " ".join(capsys.readouterr().out.split())
+    if edited == "program":
+        assert (
+            "the network's own signal program (program '0' of traffic light t) kept rules "
+            "program in all 120 steps" in out
+        )
+    else:
+        assert "departs from rules uk" in out and "intergreen 5 s" in out
 
 
 def test_program_rules_need_a_program(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from sumo_states import run_and_check
 
 from intergreen.junctions.baselines import make_baseline
 from intergreen.junctions.env import make_env
+from intergreen.junctions.rollout import run_episode
 from intergreen.junctions.sumo_import import import_network
 from intergreen.junctions.sumo_net import tls_ids
 
@@ -67,10 +68,36 @@ def test_every_sumo_rl_signal_runs_by_the_rules(name: str, tls: str, rules: str,
     _check(name, tls, rules, tmp_path, 900)
 
 
+SINGLE = ["single-intersection", "2way-single-intersection", "cologne1", "ingolstadt1"]
+#: what the checker finds in each network's own program under rules program: nothing, but
+#: ingolstadt1's program turns links from amber straight back to green
+OWN_PROGRAM = {"ingolstadt1": {"sequence"}}
+
+
+@pytest.mark.parametrize("rules", ["uk", "program"])
+@pytest.mark.parametrize("name", SINGLE)
+def test_own_program_is_judged_not_stopped(name: str, rules: str, tmp_path: Path) -> None:
+    """The program baseline replays the network's program; --check-rules reports where it
+    departs from the profile (findings) and never stops it. No sumo-rl program has red+amber,
+    so under uk every one lacks it."""
+    net, rou = (sumo_rl_nets() / p for p in NETS[name])
+    path, _, _ = import_network(net, tmp_path, routes=[rou], rules=rules,
+                                begin=BEGIN.get(name, 0.0))  # fmt: skip
+    policy = make_baseline("program")
+    env = make_env(str(path), "routes", seed=1, duration=300, check_rules=True,
+                   **policy.env_kwargs)  # fmt: skip
+    metrics = run_episode(env, policy, 1).metrics
+    findings = env.rule_findings
+    assert findings is not None and findings.steps == 300 and metrics["vehicles"] > 0
+    if rules == "program":
+        assert set(findings.counts) == OWN_PROGRAM.get(name, set())
+    else:
+        assert "no_red_amber" in findings.counts and "conflict" not in findings.counts
+
+
 def test_every_single_tls_network_is_listed() -> None:
     """sumo-rl's networks with exactly one traffic light are the four listed above (the
     grids add their signals one at a time)."""
     nets = {p.relative_to(sumo_rl_nets()).as_posix() for p in sumo_rl_nets().rglob("*.net.xml")}
     single = {n for n in nets if len(tls_ids(sumo_rl_nets() / n)) == 1}
-    assert single == {NETS[k][0] for k in ("single-intersection", "2way-single-intersection",
-                                           "cologne1", "ingolstadt1")}  # fmt: skip
+    assert single == {NETS[k][0] for k in SINGLE}
