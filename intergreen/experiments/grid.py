@@ -465,8 +465,8 @@ def load_grid(
     training = raw.get("training")
     open_budget = isinstance(training, dict) and training.get("timesteps", 0) is None
     base = Path.cwd() if isinstance(source, dict) else path.parent
-    problems: list[str] = resolve_tuned_agents(raw, base)
-    problems += _tuned_timesteps(raw)
+    unusable = resolve_tuned_agents(raw, base)
+    problems: list[str] = [] if unusable else _tuned_timesteps(raw)
     grid: GridConfig | None = None
     try:
         grid = GridConfig.model_validate(raw)
@@ -476,6 +476,11 @@ def load_grid(
         problems = [p for p in problems if not p.startswith("training.timesteps:")]
         problems.insert(0, f"training.timesteps: not set in the file; {BUDGET_HINT}")
     problems += semantic_problems(raw)
+    if unusable:  # that agent's other problems follow from it: only the tune's file is wrong
+        follow = [f"agents.{name}{end}" for name in unusable for end in (":", ".")]
+        if isinstance(training, dict) and training.get("timesteps") == "tuned":
+            follow.append("training.timesteps:")
+        problems = [*unusable.values(), *(p for p in problems if not p.startswith(tuple(follow)))]
     if problems:
         raise GridError(where, list(dict.fromkeys(problems)))
     assert grid is not None
@@ -532,15 +537,16 @@ def semantic_problems(raw: dict[str, Any]) -> list[str]:
     return problems
 
 
-def resolve_tuned_agents(raw: dict[str, Any], base: Path) -> list[str]:
+def resolve_tuned_agents(raw: dict[str, Any], base: Path) -> dict[str, str]:
     """Replace each agent's ``tuned: PATH`` (relative to ``base``, the grid file's folder) in
     ``raw`` by the tune's summary, taking the algorithm, preset and hyperparameters from its
-    tuned.json (the spec's own ``hyperparams`` win); the problems found (unreadable file,
-    another algorithm)."""
+    tuned.json (the spec's own ``hyperparams`` win). Returns agent name -> the problem of each
+    agent whose tune cannot be used (unreadable file, another algorithm); those stay as
+    given."""
     from intergreen.agents.tuned_params import AgentTunedError, read_agent_tuned
 
     agents = raw.get("agents")
-    problems: list[str] = []
+    problems: dict[str, str] = {}
     for name, spec in agents.items() if isinstance(agents, dict) else []:
         if not isinstance(spec, dict) or not isinstance(spec.get("tuned"), str | Path):
             continue
@@ -548,11 +554,11 @@ def resolve_tuned_agents(raw: dict[str, Any], base: Path) -> list[str]:
         try:
             tuned = read_agent_tuned(path if path.is_absolute() else base / path)
         except AgentTunedError as e:
-            problems.append(f"agents.{name}.tuned: {e}")
+            problems[name] = f"agents.{name}.tuned: {e}"
             continue
         given = spec.get("agent")
         if given and str(given).lower() != tuned.agent:
-            problems.append(
+            problems[name] = (
                 f"agents.{name}.agent: {given} but {tuned.path} tuned {tuned.agent}; drop "
                 "`agent:` or give a tune of that agent"
             )

@@ -137,6 +137,24 @@ def test_grid_refuses_a_tune_that_does_not_apply(tmp_path, change, message) -> N
         load_grid(_grid(tmp_path, **change))
 
 
+def test_an_unreadable_tune_is_the_only_problem_of_its_agent(tmp_path) -> None:
+    """A wrong `tuned:` path: one problem, not the knock-on ones (`tuned` still a string,
+    `timesteps: tuned` unresolved, the name not an algorithm); other problems still show."""
+    wrong = {"ppo": {}, "ppo_tuned": {"tuned": "nowhere/tuned.json"}}
+    with pytest.raises(GridError) as e:
+        load_grid(_grid(tmp_path, agents=wrong, training={"timesteps": "tuned"}))
+    assert len(e.value.problems) == 1
+    assert e.value.problems[0].startswith("agents.ppo_tuned.tuned: ")
+    assert e.value.problems[0].endswith(
+        "nowhere/tuned.json: no such file; run `intergreen tune --agent ... --out DIR` first, "
+        "then give DIR/tuned.json"
+    )
+    with pytest.raises(GridError) as e:
+        load_grid(_grid(tmp_path, agents=wrong, seeds=[-1], baselines=["nope"]))
+    assert [p.split(":")[0] for p in e.value.problems] == [
+        "agents.ppo_tuned.tuned", "seeds", "baselines[0]"]  # fmt: skip
+
+
 def test_a_baseline_tuned_json_is_refused_by_name(tmp_path) -> None:
     path = tmp_path / "tuned.json"
     path.write_text(json.dumps({"format": "intergreen-baseline-params/1"}))
