@@ -6,10 +6,14 @@ The document (``format: intergreen-agent-tuned/1``)::
 
     agent, reward, junction, train_demand, preset
     hyperparams        the best trial's resolved hyperparameters (train()'s ``hyperparams``)
-    timesteps          decisions per agent the best trial trained (its cost dimension)
+    timesteps          decisions per agent the best trial trained (its runs' done.json:
+                       whole collections, e.g. PPO rollouts of n_steps; what a grid's
+                       ``timesteps: tuned`` trains)
+    suggested_timesteps the decisions CARBS suggested for it (the cost dimension's value)
     default_hyperparams the centre the tune started from (trial t0000: the preset's)
     validation         seed role ("validation"), demands, episodes per demand and agent,
-                       agents per trial, the best's and the defaults' mean waiting time (s/veh)
+                       agents per trial, the episode length (``duration_s``, s; None: each
+                       demand's own), the best's and the defaults' mean waiting time (s/veh)
     train_seeds        every training seed a trial of the tune used (a comparison must use
                        others: its seeds would replay the tune's training episodes)
     budget             trials (failed ones too), total cost, wall clock (s)
@@ -58,8 +62,8 @@ class AgentTuned:
     def summary(self) -> dict[str, Any]:
         """What a grid records about the tune (grid.json; the report's sentences)."""
         keep = ("agent", "reward", "junction", "train_demand", "preset", "hyperparams",
-                "default_hyperparams", "timesteps", "best_trial", "validation", "budget",
-                "train_seeds")  # fmt: skip
+                "default_hyperparams", "timesteps", "suggested_timesteps", "best_trial",
+                "validation", "budget", "train_seeds")  # fmt: skip
         return {"file": str(self.path), **{k: self.doc.get(k) for k in keep}}
 
 
@@ -79,11 +83,13 @@ def write_agent_tuned(
     budget: dict[str, Any],
     stride: int,
     default_id: str = "t0000",
+    suggested_timesteps: int | None = None,
 ) -> Path | None:
     """Write ``out/tuned.json`` from a tune's trial records (intergreen.tuning.loop; None,
     nothing written, when no trial succeeded). ``spec_json``: the TuneSpec's JSON;
-    ``timesteps``: the best trial's decisions per agent; ``budget``: limit and use, recorded
-    as given plus trial counts; ``default_id``: the trial that ran the defaults."""
+    ``timesteps``: the decisions per agent the best trial trained; ``budget``: limit and use,
+    recorded as given plus trial counts; ``default_id``: the trial that ran the defaults;
+    ``suggested_timesteps``: the decisions CARBS suggested for the best trial."""
     ok = [t for t in trials if t.get("status") == "done"]
     if not ok:
         return None
@@ -99,12 +105,14 @@ def write_agent_tuned(
         "preset": spec_json.get("preset"),
         "hyperparams": best["hyperparams"],
         "timesteps": int(timesteps),
+        "suggested_timesteps": None if suggested_timesteps is None else int(suggested_timesteps),
         "default_hyperparams": default_hyperparams,
         "best_trial": best["id"],
         "validation": {
             "seed_role": spec_json.get("eval_seeds", "validation"),
             "demands": list(spec_json["eval_demands"]),
             "episodes_per_demand": int(spec_json["eval_episodes"]),
+            "duration_s": spec_json.get("eval_duration"),
             "agents_per_trial": agents,
             "tuned_wait_s": round(float(best["output"]), 3),
             "default_wait_s": round(float(default["output"]), 3) if default else None,

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import typer
 
 from intergreen.cli_common import parse_params, split_list
-from intergreen.common import fmt_number
 
 
 def tune_command(
@@ -64,6 +63,8 @@ def tune_command(
     from rich.console import Console
 
     from intergreen.tuning.loop import TuneError, TuneSpec, parse_budget, tune
+    from intergreen.tuning.report import budget_text, cost_unit
+    from intergreen.tuning.trials import values_text
 
     parsed = parse_budget(budget)  # before anything slow: a bad budget is a one-line error
     if (agent is None) == (controller is None):
@@ -93,11 +94,15 @@ def tune_command(
     result = tune(spec, parsed, out, workers, max_trials=max_trials, progress=progress)
     console = Console(markup=False)
     best = result.best
-    console.print(f"{len(result.trials)} trials in {out} ({len(result.ran)} run now)")
+    unit = cost_unit(spec.cost)
+    console.print(
+        f"{len(result.trials)} trials in {out} ({len(result.ran)} run now); "
+        + budget_text({"kind": parsed.kind, "amount": parsed.amount}, result.budget_used, unit)
+    )
     if best is not None:
         console.print(
             f"best: {best['id']} {best['output']:.2f} s at cost {best['cost']:,.0f}: "
-            + ", ".join(f"{k}={fmt_number(v)}" for k, v in best["values"].items())
+            + values_text(best)
         )
         console.print(
             f"tuned hyperparameters: {out / 'tuned.json'} (in a grid: `agents: {{{spec.agent}: "

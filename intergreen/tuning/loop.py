@@ -34,7 +34,6 @@ from intergreen.common import (
     NotWritableError,
     atomic_write,
     ensure_writable,
-    fmt_number,
     parse_duration,
     progress_bar,
 )
@@ -45,8 +44,9 @@ from intergreen.tuning.agent_spaces import (
     centre,
     hyperparams_from_suggestion,
     search_space,
+    suggestion_from_hyperparams,
 )
-from intergreen.tuning.trials import DEFAULT_ID, load_trials
+from intergreen.tuning.trials import DEFAULT_ID, load_trials, values_text
 from intergreen.workers import CrashSafePool, WorkerDied
 
 COSTS = ("steps", "seconds")
@@ -333,7 +333,7 @@ class _Session:
         return min(ok) if ok else None
 
     def pending_cost(self, running: list[dict[str, Any]]) -> float:
-        pending_steps = float(sum(t["values"][TIMESTEPS] for t in running)) * self.spec.train_seeds
+        pending_steps = float(sum(_planned(t, self.spec.train_seeds) for t in running))
         if self.spec.cost == "steps":
             return pending_steps
         done = [t for t in self.trials.values() if t.get("status") == "done"]
@@ -367,13 +367,17 @@ class _Session:
             tid = f"t{number:04d}"
             s = self.carbs.suggest(suggestion_id=tid)
             values = {k: v for k, v in s.suggestion.items() if k != "suggestion_uuid"}
-        hp, steps = hyperparams_from_suggestion(
-            self.spec.agent, values, self.spec.base_hyperparams()
-        )
+        from intergreen.agents.config import collection_unit, planned_timesteps
+
+        agent = self.spec.agent
+        hp, steps = hyperparams_from_suggestion(agent, values, self.spec.base_hyperparams())
+        # training stops between whole collections (PPO: rollouts of n_steps)
+        plan = planned_timesteps(0, steps, collection_unit(agent, hp, 1))
         t = {
             "id": tid, "number": number, "status": "running", "default": tid == DEFAULT_ID,
             "values": values, "hyperparams": hp, "seed": self.spec.seed + number,
-            "started": time.time(), "planned_timesteps": steps * self.spec.train_seeds,
+            "started": time.time(), "planned_timesteps": plan * self.spec.train_seeds,
+            "trained": suggestion_from_hyperparams(agent, hp, plan, self.params),
         }  # fmt: skip
         self.trials[tid] = t
         self._write_trial(t)
@@ -388,6 +392,8 @@ class _Session:
         ok = "error" not in result and out is not None and math.isfinite(out)
         if "error" not in result and not ok:
             t["error"] = f"non-finite output {out!r}"
+        if result.get("timesteps") and "trained" in t:  # every agent trains the same plan
+            t["trained"][TIMESTEPS] = int(result["timesteps"]) // self.spec.train_seeds
         if self.spec.cost == "steps":
             cost = result.get("timesteps") or t["values"][TIMESTEPS]
         else:
@@ -411,6 +417,11 @@ class _Session:
             values["suggestion_uuid"] = t["id"]
         failed = t["status"] != "done"
         self.carbs.observe(values, None if failed else t["output"], t["cost"], is_failure=failed)
+
+
+def _planned(t: dict[str, Any], train_seeds: int) -> int:
+    """A trial's planned decisions over its agents (its suggestion where not recorded)."""
+    return int(t.get("planned_timesteps") or t["values"][TIMESTEPS] * train_seeds)
 
 
 def tune(
@@ -504,11 +515,14 @@ def _write_tuned(spec: TuneSpec, trials: list[dict[str, Any]], budget: Budget, w
         return
     best = min(ok, key=lambda t: t["output"])
     base = spec.base_hyperparams()
-    _, steps = hyperparams_from_suggestion(spec.agent, best["values"], base)
+    _, asked = hyperparams_from_suggestion(spec.agent, best["values"], base)
+    # decisions per agent as trained (every agent of a trial trains the same plan)
+    trained = int(best["timesteps"]) // spec.train_seeds if best.get("timesteps") else asked
     limit = f"{budget.amount:g} s wall clock" if budget.kind == "wall" else (
         f"{budget.amount:g} {spec.cost}")  # fmt: skip
     used = {"limit": limit, "wall_s": round(wall_s, 1)}
-    write_agent_tuned(out, spec.to_json(), trials, steps, base, used, SEED_STRIDE, DEFAULT_ID)
+    write_agent_tuned(out, spec.to_json(), trials, trained, base, used, SEED_STRIDE, DEFAULT_ID,
+                      suggested_timesteps=asked)  # fmt: skip
 
 
 def _check_writable(out: Path) -> None:
@@ -574,9 +588,8 @@ class _Bar:
         if not self.enabled:
             return
         what = f"{t['output']:.2f} s" if t["status"] == "done" else f"FAILED ({t.get('error')})"
-        vals = ", ".join(f"{k}={fmt_number(v)}" for k, v in t["values"].items())
         self.progress.console.print(
-            f"{t['id']}: wait {what}, cost {t['cost']:,.0f} | {vals}", highlight=False
+            f"{t['id']}: wait {what}, cost {t['cost']:,.0f} | {values_text(t)}", highlight=False
         )
 
 

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from intergreen.tuning.trials import DEFAULT_ID, load_trials
+from intergreen.tuning.trials import DEFAULT_ID, load_trials, trained_values, values_text
 
 
 def pareto_trials(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -41,6 +41,30 @@ def budget_curve(trials: list[dict[str, Any]]) -> list[tuple[float, float | None
     return curve
 
 
+def cost_unit(cost: str) -> str:
+    """How a tune's cost (``steps`` or ``seconds``, TuneSpec.cost) is counted, for people."""
+    return "env steps" if cost == "steps" else "training s"
+
+
+def budget_text(budget: dict[str, Any], used: float, unit: str) -> str:
+    """``'budget 3,000 env steps, used 4,848: 1,848 env steps (62%) over it, ...'``: the
+    budget (tune.json's ``{"kind": "wall" | "cost", "amount": ...}``; ``unit``: the cost's),
+    what was used (s of wall clock, or total cost) and by how much it was overshot."""
+    amount = float(budget["amount"])
+    if budget["kind"] == "wall":
+        limit, spent, over = (f"{x / 60:,.1f} min" for x in (amount, used, used - amount))
+        limit += " of wall clock"
+    else:
+        limit, spent, over = f"{amount:,.0f} {unit}", f"{used:,.0f}", f"{used - amount:,.0f} {unit}"
+    text = f"budget {limit}, used {spent}"
+    if used <= amount:
+        return text
+    return (
+        f"{text}: {over} ({(used - amount) / amount:.0%}) over it (a trial that starts before "
+        "the budget is spent trains to its end, in whole collections)"
+    )
+
+
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.3g}"
@@ -53,7 +77,7 @@ def write_report(out: str | Path) -> Path:
     trials = load_trials(out)
     meta = json.loads((out / "tune.json").read_text()) if (out / "tune.json").exists() else {}
     spec = meta.get("spec", {})
-    unit = "env steps" if spec.get("cost", "steps") == "steps" else "training s"
+    unit = cost_unit(spec.get("cost", "steps"))
     n_seeds = int(spec.get("train_seeds", 1))
     front = pareto_trials(trials)
     curve = budget_curve(trials)
@@ -63,6 +87,9 @@ def write_report(out: str | Path) -> Path:
     _plot(png, ok, failed, front, curve, unit)
 
     names = list(trials[0]["values"]) if trials else []
+    cost = sum(t.get("cost", 0) for t in trials)
+    wall = (meta.get("budget") or {}).get("kind") == "wall"
+    used = float(meta.get("elapsed_s", 0)) if wall else cost
     lines = [
         f"# Tune: {spec.get('agent', '?')} on {spec.get('junction', '?')}",
         "",
@@ -73,7 +100,12 @@ def write_report(out: str | Path) -> Path:
         + f"; cost = {unit}" + (" summed over them." if n_seeds > 1 else "."),
         f"Trials: {len(ok)} done, {len(failed)} failed, "
         f"{sum(t.get('status') == 'running' for t in trials)} unfinished; wall time "
-        f"{meta.get('elapsed_s', 0) / 60:.1f} min; total cost {sum(t.get('cost', 0) for t in trials):,.0f}.",  # noqa: E501
+        f"{meta.get('elapsed_s', 0) / 60:.1f} min; total cost {cost:,.0f}"
+        + (f"; {budget_text(meta['budget'], used, unit)}." if "budget" in meta else "."),
+        "Values are as trained: `timesteps` is the decisions each agent trained (training "
+        "stops between whole collections, e.g. PPO's rollouts of n_steps); where training "
+        "differed from CARBS's suggestion (also PPO's batch_size, made a divisor of n_steps), "
+        "the suggestion is in brackets.",
         "",
         "![Pareto front and budget curve](report.png)",
         "",
@@ -87,8 +119,8 @@ def write_report(out: str | Path) -> Path:
         ]
     if ok:
         best = min(ok, key=lambda t: t["output"])
-        lines += [f"Best: trial {best['id']}, {best['output']:.2f} s at cost {best['cost']:,.0f}.",
-                  ""]  # fmt: skip
+        lines += [f"Best: trial {best['id']}, {best['output']:.2f} s at cost {best['cost']:,.0f}: "
+                  f"{values_text(best)}.", ""]  # fmt: skip
     lines += [
         "## Pareto front: the best hyperparameters at each cost",
         "",
@@ -96,7 +128,12 @@ def write_report(out: str | Path) -> Path:
         "|---|---:|---:|" + "---:|" * len(names),
     ]
     for t in front:
-        vals = " | ".join(_fmt(t["values"].get(n)) for n in names)
+        trained = trained_values(t)
+        vals = " | ".join(
+            _fmt(trained.get(n))
+            + ("" if t["values"].get(n) == trained.get(n) else f" ({_fmt(t['values'].get(n))})")
+            for n in names
+        )
         lines.append(f"| {t['id']} | {t['cost']:,.0f} | {t['output']:.2f} | {vals} |")
     lines += [
         "",
@@ -152,4 +189,4 @@ def _plot(path: Path, ok: list[dict[str, Any]], failed: list[dict[str, Any]],
     plt.close(fig)
 
 
-__all__ = ["budget_curve", "pareto_trials", "write_report"]
+__all__ = ["budget_curve", "budget_text", "cost_unit", "pareto_trials", "write_report"]

@@ -245,3 +245,46 @@ def test_train_seeds_must_be_positive(tmp_path) -> None:
 
     with pytest.raises(TuneError, match="train_seeds=0: must be >= 1"):
         validate_spec(replace(SPEC, train_seeds=0))
+
+
+# ----- what a trial trained: adjusted hyperparameters, whole collections, the budget --------
+ROLLOUT = 100
+
+
+def rollout_trial(spec, trial_id, values, run_dir, seed):
+    """Picklable stand-in for run_trial that trains as PPO does: whole rollouts of 100."""
+    steps = -(-values[TIMESTEPS] // ROLLOUT) * ROLLOUT
+    out = 10 + (math.log10(values["learning_rate"]) + 3.0) ** 2
+    return {"output": out, "timesteps": steps, "train_s": 0.01, "wall_s": 0.0}
+
+
+def test_trials_report_what_they_trained_and_the_budget_overshoot(tmp_path, capsys) -> None:
+    spec = TuneSpec(agent="ppo", params=("learning_rate", "batch_size"),
+                    hyperparams={"n_steps": ROLLOUT}, timesteps=(250, 100, 1000))  # fmt: skip
+    out = tmp_path / "tune"
+    r = tune(spec, 400, out, workers=1, progress=True, trial_fn=rollout_trial, validate=False)
+    t0 = r.trials[0]
+    # the defaults: the preset's batch 128 trains as 100 (a divisor of n_steps), 250 as 300
+    assert t0["values"]["batch_size"] == 128 and t0["values"][TIMESTEPS] == 250
+    assert t0["trained"] == {**t0["values"], "batch_size": 100, TIMESTEPS: 300}
+    assert t0["planned_timesteps"] == 300 and t0["cost"] == 300
+    for t in r.trials:
+        assert t["trained"]["batch_size"] == t["hyperparams"]["batch_size"]
+        assert ROLLOUT % t["trained"]["batch_size"] == 0
+        assert t["trained"][TIMESTEPS] == t["timesteps"] == t["planned_timesteps"]
+    printed = " ".join("".join(capsys.readouterr()).split())  # rich wraps at 80 columns
+    assert "batch_size=100 (suggested 128)" in printed
+    assert "timesteps=300 (suggested 250)" in printed
+    # the budget: 400 env steps; the second trial started at 300 and ran to its end
+    used = sum(t["cost"] for t in r.trials)
+    assert len(r.trials) == 2 and used > 400
+    over = f"budget 400 env steps, used {used:,.0f}: {used - 400:,.0f} env steps " \
+           f"({(used - 400) / 400:.0%}) over it"  # fmt: skip
+    assert over in (out / "report.md").read_text()
+    assert "| 100 (128) |" in (out / "report.md").read_text()
+    # tuned.json: the decisions the best trial trained (what `timesteps: tuned` trains)
+    tuned = json.loads((out / "tuned.json").read_text())
+    best = min(r.trials, key=lambda t: t["output"])
+    assert tuned["timesteps"] == best["timesteps"] and tuned["timesteps"] % ROLLOUT == 0
+    assert tuned["suggested_timesteps"] == best["values"][TIMESTEPS]
+    assert tuned["hyperparams"]["batch_size"] == best["trained"]["batch_size"]

@@ -36,6 +36,11 @@ def test_tiny_real_tune_writes_report_and_resumes(tmp_path) -> None:
         assert t["eval_seed_role"] == "validation" and not set(t["eval_seeds"]) & test_seeds
         run = out / "trials" / t["id"]
         assert (run / "model.zip").exists() and (run / "done.json").exists()
+        # the record says what trained: whole rollouts, the minibatch as SB3 got it
+        trained = json.loads((run / "done.json").read_text())["timesteps"]
+        assert t["trained"]["timesteps"] == trained == t["planned_timesteps"]
+        assert trained % t["hyperparams"]["n_steps"] == 0
+        assert t["trained"]["batch_size"] == t["hyperparams"]["batch_size"]
         cfg = json.loads((run / "config.json").read_text())
         assert cfg["hyperparameters"]["learning_rate"] == pytest.approx(
             t["values"]["learning_rate"])
@@ -44,6 +49,8 @@ def test_tiny_real_tune_writes_report_and_resumes(tmp_path) -> None:
     assert carbs.observation_count == 3 and not carbs.outstanding
     assert carbs.config.better_direction_sign == -1
     report = (out / "report.md").read_text()
+    best = min(r.trials, key=lambda t: t["output"])
+    assert json.loads((out / "tuned.json").read_text())["timesteps"] == best["timesteps"]
     assert "Pareto front" in report and "t0000" in report
     assert (out / "report.png").stat().st_size > 1000
 
