@@ -170,6 +170,9 @@ class Setup:
     decisions: list[str] = field(default_factory=list)
     noise: list[dict[str, float]] = field(default_factory=list)
     timesteps: list[int] = field(default_factory=list)
+    #: decisions the runs trained, per agent (their distinct values; done.json, else the
+    #: results' final-model step): whole collections, so they may exceed ``timesteps``
+    trained: dict[str, list[int]] = field(default_factory=dict)
     n_envs: list[int] = field(default_factory=list)
     train_demands: list[str] = field(default_factory=list)
     seeds: list[int] = field(default_factory=list)
@@ -178,6 +181,8 @@ class Setup:
     eval_episodes: tuple[int, int] = (0, 0)
     eval_seeds: tuple[int, int] | None = None
     simulated_s: float | None = None
+    #: grid.json's ``episode_duration`` (s; None: each demand's own length)
+    episode_duration: float | None = None
     versions: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: the distinct greedy-validation plans of the runs (config.json ``validation``), and the
     #: number of runs that validated none
@@ -272,6 +277,7 @@ def read_setup(
     rows = results[results["kind"] == "agent"]
     names = dict(zip(rows["run_key"].astype(str), rows["agent"].astype(str), strict=True)) if (
         "run_key" in rows) else {}  # fmt: skip
+    trained = trained_decisions(root, configs, results)
     for payload in configs.values():
         cfg = payload.get("config") or {}
         hp = payload.get("hyperparameters") or {}
@@ -296,6 +302,9 @@ def read_setup(
             noise = {}
         setup.noise.append(noise)
         setup.timesteps.append(int(cfg.get("timesteps", 0)))
+        steps = trained.get(str(payload.get("key")))
+        if steps is not None and steps not in setup.trained.setdefault(agent, []):
+            setup.trained[agent].append(steps)
         setup.n_envs.append(int(cfg.get("n_envs", 1)))
         plan = payload.get("validation")
         if isinstance(plan, dict):
@@ -322,6 +331,8 @@ def read_setup(
     setup.timesteps = _distinct(setup.timesteps)
     setup.n_envs = _distinct(setup.n_envs)
     setup.train_demands = [str(d) for d in meta.get("train_demands") or []]
+    duration = meta.get("episode_duration")
+    setup.episode_duration = float(duration) if isinstance(duration, int | float) else None
     agents = results[results["kind"] == "agent"]
     if not agents.empty:
         setup.seeds = sorted(int(s) for s in agents["train_seed"].dropna().unique())
@@ -338,6 +349,44 @@ def read_setup(
         setup.simulated_s = float(results["simulated_s"].max())
     setup.versions = run_versions(configs, results)
     return setup
+
+
+def trained_decisions(root: Path, configs: dict[str, dict[str, Any]],
+                      results: pd.DataFrame) -> dict[str, int]:  # fmt: skip
+    """Run key -> the decisions the run trained: its ``runs/NAME/done.json`` (``timesteps``),
+    else the step of its final model in ``results`` (``checkpoint_step`` where ``checkpoint``
+    is ``final``); runs that record neither are left out."""
+    out: dict[str, int] = {}
+    if {"checkpoint", "checkpoint_step", "run_key"} <= set(results.columns):
+        final = results[(results["checkpoint"] == "final") & results["checkpoint_step"].notna()]
+        for key, step in zip(final["run_key"], final["checkpoint_step"], strict=True):
+            out[str(key)] = int(step)
+    for name, payload in configs.items():
+        done = _read_json(root / "runs" / name / "done.json")
+        if isinstance(done, dict) and isinstance(done.get("timesteps"), int):
+            out[str(payload.get("key"))] = done["timesteps"]
+    return out
+
+
+def counted(n: int | tuple[int, int], noun: str, plural: str | None = None) -> str:
+    """A count, or a span ``(lo, hi)``, with its noun in agreement: ``'1 test episode'``,
+    ``'3 test episodes'``, ``'1–3 test episodes'`` (``plural``: default ``noun + 's'``)."""
+    lo, hi = (n, n) if isinstance(n, int) else n
+    return f"{span(lo, hi)} {noun if hi == 1 else plural or noun + 's'}"
+
+
+def junction_source(name: str) -> str:
+    """Where the report's junction facts come from, as the runs recorded it (a name or a
+    path): a shipped junction or RESCO scenario as shipped in this version, a user's junction
+    file as it is now."""
+    from intergreen.junctions.catalog import junction_names
+    from intergreen.junctions.resco import PREFIX
+
+    if name.startswith(PREFIX):
+        return f"the RESCO scenario {name} as shipped in this version (runs record its name only)"
+    if name in junction_names():
+        return f"the junction {name} as shipped in this version (runs record its name only)"
+    return f"the junction file {name} as it is now (runs record its path only)"
 
 
 def _num(x: Any) -> str:
@@ -359,25 +408,65 @@ def tuned_text(setup: Setup) -> str:
             k: x for k, x in (t.get("hyperparams") or {}).items()
             if (t.get("default_hyperparams") or {}).get(k) != x
         }  # fmt: skip
-        values = ", ".join(f"{k} {_short(x)}" for k, x in changed.items()) or "the defaults"
+        values = (
+            "tuned values " + ", ".join(f"{k} {_short(x)}" for k, x in changed.items())
+            if changed else "the best trial is the defaults: no value differs"
+        )  # fmt: skip
         default = v.get("default_wait_s")
         seeds = [int(s) for s in t.get("train_seeds") or []]
         fresh = not set(seeds) & set(setup.seeds)
+        suggested = t.get("suggested_timesteps")
         texts.append(
             f"{name.upper()} takes the hyperparameters of the best trial ({t.get('best_trial')}) "
             f"of the CARBS tune in `{t.get('file')}` ({t.get('agent')} for {t.get('reward')} on "
             f"{t.get('junction')}, training demand {label_of(t.get('train_demand'))}): "
-            f"{b.get('trials', '?')} trials ({b.get('failed_trials', 0)} failed), budget "
-            f"{b.get('limit', '?')}, each trial scored on {v.get('episodes_per_demand', '?')} "
-            f"{v.get('seed_role', 'validation')} episode(s) per demand "
-            f"({', '.join(v.get('demands') or [])}) of each of {v.get('agents_per_trial', 1)} "
-            f"agent(s): {_short(v.get('tuned_wait_s'))} s against the defaults' "
+            f"{counted(int(b.get('trials', 0)), 'trial')} ({b.get('failed_trials', 0)} failed), "
+            f"{_tune_budget(b)}, each trial scored on "
+            f"{counted(int(v.get('episodes_per_demand', 0)), v.get('seed_role', 'validation') + ' episode')} "  # noqa: E501
+            f"per demand ({', '.join(v.get('demands') or [])}) of each of "
+            f"{counted(int(v.get('agents_per_trial', 1)), 'agent')}: "
+            f"{_short(v.get('tuned_wait_s'))} s against the defaults' "
             + ("(not run)" if default is None else f"{_short(default)} s")
-            + f"; best trial trained {_short(t.get('timesteps'))} decisions per agent; "
-            f"tuned values {values}. The tune's trials trained on {len(seeds)} seeds, "
+            + f"; best trial trained {_short(t.get('timesteps'))} decisions per agent"
+            + (f" (CARBS suggested {_short(suggested)})"
+               if suggested not in (None, t.get("timesteps")) else "")  # fmt: skip
+            + f"; {values}. {_tune_episodes_text(setup, v)}The tune's trials trained on "
+            f"{counted(len(seeds), 'seed')}, "
             + ("none of this report's" if fresh else "some of this report's (not fresh)")
         )
     return "**Tuned agents.** " + "; ".join(texts) + "."
+
+
+def _tune_budget(budget: dict[str, Any]) -> str:
+    """``'budget 3000 steps, used 4,848 steps'``: a tune's limit and what it used (tuned.json's
+    ``budget``: the cost for a cost limit, the wall clock for a time limit)."""
+    limit = str(budget.get("limit", "?"))
+    if limit.endswith("wall clock") and budget.get("wall_s") is not None:
+        return f"budget {limit}, used {float(budget['wall_s']):,.0f} s"
+    if budget.get("cost") is not None:
+        return f"budget {limit}, used {float(budget['cost']):,.0f} {budget.get('cost_unit', '')}"
+    return f"budget {limit}"
+
+
+def _duration_text(duration: Any) -> str:
+    return f"{duration:g} s" if isinstance(duration, int | float) else "each demand's own length"
+
+
+def _tune_episodes_text(setup: Setup, validation: dict[str, Any]) -> str:
+    """A sentence when the tune scored its trials on another episode length or other demands
+    than this grid evaluates (tuned.json's ``validation``, grid.json's ``episode_duration``
+    and the results' demands); "" when they agree."""
+    if "duration_s" not in validation:
+        return "The tune did not record its episode length (a tuned.json before duration_s). "
+    tune_demands = [str(d) for d in validation.get("demands") or []]
+    same_length = validation["duration_s"] == setup.episode_duration
+    if same_length and set(tune_demands) == set(setup.eval_demands):
+        return ""
+    return (
+        f"The tune scored its trials on episodes of {_duration_text(validation['duration_s'])} "
+        f"at {', '.join(tune_demands)}; this grid evaluates episodes of "
+        f"{_duration_text(setup.episode_duration)} at {', '.join(setup.eval_demands)}. "
+    )
 
 
 def _short(x: Any) -> str:
@@ -433,8 +522,8 @@ def setup_lines(setup: Setup) -> list[str]:
     """The report's set-up paragraph, sentence by sentence from ``setup``."""
     spec = setup.junction
     lines = [
-        f"**Where these facts come from.** From {setup.source}; the junction as shipped in this "
-        "version (runs record its name only); episodes and seeds from results.parquet."
+        f"**Where these facts come from.** From {setup.source}; "
+        f"{junction_source(setup.junction_name)}; episodes and seeds from results.parquet."
     ]
     if spec is not None:
         base = f" (a variant of {spec.extends})" if spec.extends else ""
@@ -466,8 +555,10 @@ def setup_lines(setup: Setup) -> list[str]:
     if setup.tuned:
         lines.append(tuned_text(setup))
     budget = (
-        f"**Budget and seeds.** {_values(setup.timesteps)} decisions per run"
-        + (f" on {_values(setup.n_envs)} simulation(s)" if setup.n_envs else "")
+        f"**Budget and seeds.** {_counts(setup.timesteps)} decisions per run"
+        + _trained_text(setup)
+        + (f" on {_counts(setup.n_envs)} simulation{'s' if max(setup.n_envs) > 1 else ''}"
+           if setup.n_envs else "")  # fmt: skip
         + (f", training demand {', '.join(setup.train_demands)}" if setup.train_demands else "")
     )
     if setup.seeds:
@@ -475,7 +566,7 @@ def setup_lines(setup: Setup) -> list[str]:
         budget += f"; training seeds {_seed_list(setup.seeds)} ({span(lo, hi)} per agent)"
     if setup.eval_episodes[1]:
         budget += (
-            f"; evaluation: {span(*setup.eval_episodes)} test episodes per demand level "
+            f"; evaluation: {counted(setup.eval_episodes, 'test episode')} per demand level "
             f"({', '.join(setup.eval_demands)}) per run"
         )
         if setup.eval_seeds:
@@ -493,6 +584,25 @@ def setup_lines(setup: Setup) -> list[str]:
         lines.append(extension)
     lines.append(version_text(setup.versions))
     return lines
+
+
+def _counts(values: list[int]) -> str:
+    """``'100,000'``, ``'1,000 / 2,000'`` (distinct counts of the runs)."""
+    return " / ".join(f"{v:,}" for v in values) if values else "not recorded"
+
+
+def _trained_text(setup: Setup) -> str:
+    """Where runs trained more decisions than asked (training stops only between whole
+    collections: PPO's rollouts of n_steps, DQN's train_freq steps), per agent; "" where
+    every run trained what was asked or none recorded it."""
+    more = {a: steps for a, steps in setup.trained.items() if set(steps) - set(setup.timesteps)}
+    if not more:
+        return ""
+    return (
+        " as asked (the runs trained more, in whole collections, as training stops only "
+        "between them: " + ", ".join(f"{a.upper()} {_counts(steps)}" for a, steps in more.items())
+        + ")"
+    )
 
 
 def evaluated_models(results: pd.DataFrame) -> dict[str, int]:
@@ -521,8 +631,9 @@ def validation_text(setup: Setup) -> str:
         demands = ", ".join(str(d) for d in plan.get("demands", [])) or "the training demand"
         seeds = plan.get("seeds") or []
         parts.append(
-            f"every {_num(plan.get('every'))} decisions (and once at the end) the greedy policy "
-            f"played {_num(plan.get('episodes'))} episode(s) per validation demand ({demands}), "
+            f"every {_short(plan.get('every'))} decisions (and once at the end) the greedy policy "
+            f"played {counted(int(plan.get('episodes', 0)), 'episode')} per validation demand "
+            f"({demands}), "
             f"reset with the first seeds of the {plan.get('role', 'validation')} stream "
             f"({_seed_abbrev(seeds)}: the same at every point, never a training or test "
             f"episode); a point's score is the "
@@ -535,15 +646,16 @@ def validation_text(setup: Setup) -> str:
             + "; in other runs, ".join(parts)
         )
         if setup.unvalidated:
-            text += f"; {setup.unvalidated} run(s) trained without validation"
+            text += f"; {counted(setup.unvalidated, 'run')} trained without validation"
     else:
         text = "**Validation and the evaluated model.** The runs trained without validation"
     counts = setup.evaluated
     models = []
     if counts.get("best"):
-        models.append(f"its checkpoint at its best validation point ({counts['best']} runs)")
+        best = counted(counts["best"], "run")
+        models.append(f"its checkpoint at its best validation point ({best})")
     if counts.get("final"):
-        models.append(f"its final model ({counts['final']} runs)")
+        models.append(f"its final model ({counted(counts['final'], 'run')})")
     if models:
         text += ". The test episodes evaluate, for each run, " + "; or ".join(models)
     return text + "."
@@ -574,7 +686,8 @@ def seed_extension_text(setup: Setup) -> str | None:
     if decision.get("status") != DECIDED:
         n = len(decision.get("missing") or [])
         return head + (
-            f" It has not been applied: {n} first-phase run(s) had not finished training, so "
+            f" It has not been applied: {counted(n, 'first-phase run')} had not finished "
+            "training, so "
             "no reward has the added seeds yet."
         )
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}

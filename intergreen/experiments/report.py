@@ -36,7 +36,7 @@ import intergreen.experiments.provenance as provenance
 import intergreen.experiments.stats as stats
 import intergreen.experiments.study as study
 import intergreen.experiments.summaries as summaries
-from intergreen.common import atomic_write, fmt_spread, span
+from intergreen.common import atomic_write, fmt_spread
 from intergreen.errors import IntergreenError
 from intergreen.experiments.comparisons import NOT_SHOWN, SeedLevel, seed_level
 from intergreen.experiments.reference import reference_cell
@@ -109,8 +109,9 @@ def seed_table(
             units.append((r.unit, r.n))
         kinds = {u for u, _ in units}
         counts = [n for _, n in units]
-        what = "seeds" if kinds == {"seed"} else "episodes (baseline)"
-        row.append(f"{span(min(counts), max(counts))} {what}" if counts else "–")
+        seeds = kinds == {"seed"}
+        what = ("seed", "seeds") if seeds else ("episode (baseline)", "episodes (baseline)")
+        row.append(provenance.counted((min(counts), max(counts)), *what) if counts else "–")
         rows.append(row)
     return ["controller", *demands, "n"], rows
 
@@ -220,7 +221,8 @@ def build_report(
         Block(
             "p",
             f"{len(controllers)} controllers, demand levels {', '.join(demands)}; "
-            f"{span(int(episodes.min()), int(episodes.max()))} test episodes per run and level, "
+            f"{provenance.counted((int(episodes.min()), int(episodes.max())), 'test episode')} "
+            "per run and level, "
             f"the same episode seeds for every controller. Metric: average waiting "
             f"time per vehicle (s), lower is better. The training seed is the unit of every "
             f"interval and test below; tests: {_test_desc(seed_test)}, α = {alpha}.",
@@ -576,9 +578,8 @@ def _evaluated_models(raw: pd.DataFrame) -> str:
     if "checkpoint" not in raw:
         return ""
     counts = provenance.evaluated_models(raw)
-    parts = [f"the best validation point of {counts['best']} run(s)"] if "best" in counts else []
-    if "final" in counts:
-        parts.append(f"the final model of {counts['final']} run(s)")
+    what = {"best": "the best validation point", "final": "the final model"}
+    parts = [f"{what[k]} of {provenance.counted(counts[k], 'run')}" for k in what if k in counts]
     return "; the test episodes evaluate " + " and ".join(parts) if parts else ""
 
 

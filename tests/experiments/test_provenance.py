@@ -68,7 +68,9 @@ def test_setup_sentences_follow_the_recorded_configuration(tmp_path, make_result
     assert "maximum greens: none (a stage can be extended indefinitely)" in setup
     assert "no sensor noise" in setup and "seeded" not in md
     assert "learning rate 0.0001, hidden layers [64, 64]" in setup
-    assert "5000 decisions per run" in setup and "training seeds 1, 2 (2 per agent)" in setup
+    assert "5,000 decisions per run on 1 simulation" in setup
+    assert "training seeds 1, 2 (2 per agent)" in setup
+    assert "the junction gm_a56 as shipped in this version (runs record its name only)" in setup
     assert "3 test episodes per demand level (low) per run, episode seeds 1000–1002" in setup
     differ = md.split("## Where we differ")[1].split("\n## ")[0]
     assert "gamma 0.9;" in differ and "The same as the study" not in differ
@@ -163,3 +165,32 @@ def test_configs_rebuilt_from_the_grid_only_where_the_run_keys_match(tmp_path, m
     assert "the run keys in results.parquet match (2 of 3 runs)" in setup.source
     assert setup.gammas == [0.8] and setup.decisions == ["when_ready"]
     assert provenance.reconstruct_run_configs({**grid, "rewards": ["nope"]}, df) == {}
+
+
+def test_setup_states_trained_decisions_the_junction_file_and_counts(tmp_path, make_results):
+    """Runs that trained more than asked (whole collections) say so, from done.json or the
+    results' final-model step; a user's junction file is named as such; 1 episode, 1 run."""
+    df = make_results({"queue": [10.0, 11.0]}, episodes=1)
+    root = write_folder(tmp_path / "a", df)
+    setup = provenance.read_setup(root, df, provenance.load_run_configs(root, df))
+    text = " ".join(provenance.setup_lines(setup))
+    assert setup.trained == {} and "5,000 decisions per run on 1 simulation," in text
+    assert "evaluation: 1 test episode per demand level (low) per run" in text
+    (root / "runs" / "queue-dqn-s1" / "done.json").write_text(json.dumps({"timesteps": 5120}))
+    df["checkpoint"] = "final"  # the other run: its final model's step in the results
+    df["checkpoint_step"] = pd.array(
+        [5004 if s == 2 else 1 for s in df["train_seed"].fillna(0)], dtype="Int64")
+    setup = provenance.read_setup(root, df, provenance.load_run_configs(root, df))
+    assert setup.trained == {"dqn": [5120, 5004]}
+    text = " ".join(provenance.setup_lines(setup))
+    assert ("5,000 decisions per run as asked (the runs trained more, in whole collections, as "
+            "training stops only between them: DQN 5,120 / 5,004) on 1 simulation") in text
+    assert "its final model (2 runs)" in text
+
+    own = tmp_path / "my_junction.yaml"
+    own.write_text("extends: gm_a56\n")
+    assert provenance.junction_source(str(own)) == (
+        f"the junction file {own} as it is now (runs record its path only)")
+    assert provenance.junction_source("resco:cologne1").startswith("the RESCO scenario resco:")
+    assert provenance.counted(1, "run") == "1 run"
+    assert provenance.counted((1, 3), "run") == "1–3 runs"

@@ -43,7 +43,7 @@ def test_report_files_and_table_values(batch_copy):
     # one training seed: the seed-level mean is that seed's mean, with no interval
     queue = results[(results["demand"] == "high") & (results["reward"] == "queue")]
     assert seed["queue"]["high"] == f"{queue['avg_waiting_time'].mean():.2f} [n/a: 1 seed]"
-    assert seed["queue"]["n"] == "1 seeds" and seed["max-occupancy"]["n"] == "2 episodes (baseline)"
+    assert seed["queue"]["n"] == "1 seed" and seed["max-occupancy"]["n"] == "2 episodes (baseline)"
     assert "n/a — needs at least 2 training seeds" in md  # the comparisons, not a crash
     for section in ("Summary", "Set-up (generated", "Against the best reward",
                     "Against the baselines, paired", "Tails, arms and teleports", "Ranks",

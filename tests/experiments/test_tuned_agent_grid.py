@@ -155,6 +155,35 @@ def test_an_unreadable_tune_is_the_only_problem_of_its_agent(tmp_path) -> None:
         "agents.ppo_tuned.tuned", "seeds", "baselines[0]"]  # fmt: skip
 
 
+def test_tuned_sentence_states_defaults_budget_and_other_episodes(tmp_path) -> None:
+    """The report's Tuned agents sentence from tuned.json and grid.json: counts in agreement,
+    the budget used, the defaults as the best, another episode length or demand."""
+    from intergreen.experiments.provenance import Setup, tuned_text
+
+    base = resolve_hyperparameters("ppo")
+    trials = [{"id": "t0000", "seed": 0, "status": "done", "output": 12.5, "cost": 4848,
+               "hyperparams": base}]  # fmt: skip
+    spec = {"agent": "ppo", "reward": "average_speed", "junction": "gm_a56",
+            "train_demand": "mixed", "eval_demands": ["medium"], "eval_episodes": 1,
+            "eval_duration": 300.0, "cost": "steps"}  # fmt: skip
+    write_agent_tuned(tmp_path, spec, trials, 2784, base, {"limit": "3000 steps"}, 100_000,
+                      suggested_timesteps=1900)  # fmt: skip
+    summary = read_agent_tuned(tmp_path).summary()
+    setup = Setup(source="x", tuned={"ppo_tuned": summary}, seeds=[1000],
+                  eval_demands=["low", "medium", "high"], episode_duration=None)  # fmt: skip
+    text = tuned_text(setup)
+    assert "1 trial (0 failed), budget 3000 steps, used 4,848 steps" in text
+    assert "scored on 1 validation episode per demand (medium) of each of 1 agent:" in text
+    assert "best trial trained 2,784 decisions per agent (CARBS suggested 1,900)" in text
+    assert "the best trial is the defaults: no value differs" in text and "values the" not in text
+    assert ("The tune scored its trials on episodes of 300 s at medium; this grid evaluates "
+            "episodes of each demand's own length at low, medium, high.") in text
+    assert "trained on 1 seed, none of this report's" in text
+    same = Setup(source="x", tuned={"ppo_tuned": summary}, eval_demands=["medium"],
+                 episode_duration=300.0)  # fmt: skip
+    assert "The tune scored" not in tuned_text(same)
+
+
 def test_a_baseline_tuned_json_is_refused_by_name(tmp_path) -> None:
     path = tmp_path / "tuned.json"
     path.write_text(json.dumps({"format": "intergreen-baseline-params/1"}))
