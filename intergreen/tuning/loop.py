@@ -13,6 +13,12 @@ training seconds. The out folder holds:
   grid's ``tuned:`` agent (:mod:`intergreen.agents.tuned_params`);
 - ``report.md`` / ``report.png``: see :mod:`intergreen.tuning.report`.
 
+A trial starts while the budget is not spent (a cost budget counts the running trials'
+planned decisions) and trains to its end, so the last trials may overshoot it; the report and
+the command say by how much. Trial records, the line printed per trial and the report give
+what trained (:mod:`intergreen.tuning.trials`: PPO's minibatch as a divisor of ``n_steps``,
+decisions in whole collections) beside CARBS's suggestion.
+
 Re-running the same tune resumes: finished trials are never repeated, trials that were running
 are continued from their training checkpoints, and the budget counts what was already spent.
 Trial ``t0000`` trains the centre (the preset's defaults) as a reference.

@@ -89,7 +89,7 @@ def test_grid_with_validation_evaluates_the_best_checkpoint(tiny_cfg, tmp_path):
     assert set(greedy["reward"]) == {"queue"} and set(greedy["train_seed"]) == {1}
     md = build_report(out)["markdown"].read_text()
     assert "Above: the greedy policy's validation score" in md
-    assert "the test episodes evaluate the best validation point of 1 run(s)" in md
+    assert "the test episodes evaluate the best validation point of 1 run" in md
     assert "scored as their mean" in md
     assert (out / "plots" / "learning_curves.png").stat().st_size > 1000
     # the batch folder as its own convergence check: curves read from runs/*/validation.csv

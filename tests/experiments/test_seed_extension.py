@@ -155,7 +155,7 @@ def test_report_states_validation_seed_rule_and_decision(ext_batch, tmp_path):
     first_seed = config["validation"]["seeds"][0]
     assert (
         "**Validation and the evaluated model.** During training, every 100 decisions (and once "
-        "at the end) the greedy policy played 1 episode(s) per validation demand (mixed), reset "
+        "at the end) the greedy policy played 1 episode per validation demand (mixed), reset "
         f"with the first seeds of the validation stream ({first_seed}: the same at every point"
     ) in md
     assert "score is the mean of avg_waiting_time over them (s/veh, lower is better)" in md
@@ -352,7 +352,7 @@ def test_seed_rule_sentences_for_a_waiting_and_a_decided_study():
     )
     setup.seed_decision = {"status": "waiting", "first": [1, 2, 3, 4, 5], "missing": ["a", "b"]}
     assert provenance.seed_extension_text(setup) == head + (
-        " It has not been applied: 2 first-phase run(s) had not finished training, so no reward "
+        " It has not been applied: 2 first-phase runs had not finished training, so no reward "
         "has the added seeds yet."
     )
     row = {"agent": "dqn", "train_demand": "mixed", "best": 10.0, "best_reward": "queue"}
