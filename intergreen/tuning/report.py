@@ -79,6 +79,7 @@ def write_report(out: str | Path) -> Path:
     spec = meta.get("spec", {})
     unit = cost_unit(spec.get("cost", "steps"))
     n_seeds = int(spec.get("train_seeds", 1))
+    episodes = int(spec.get("eval_episodes", 0))
     front = pareto_trials(trials)
     curve = budget_curve(trials)
     ok = [t for t in trials if t.get("status") == "done"]
@@ -94,8 +95,9 @@ def write_report(out: str | Path) -> Path:
         f"# Tune: {spec.get('agent', '?')} on {spec.get('junction', '?')}",
         "",
         f"Reward `{spec.get('reward')}`, trained on `{spec.get('train_demand')}`; output = mean "
-        f"average waiting time (s) over {spec.get('eval_episodes')} held-out episode(s) at "
-        f"{', '.join(spec.get('eval_demands', []))}"
+        f"average waiting time (s) over {episodes} validation episode{'s' * (episodes != 1)} "
+        + (f"of {spec['eval_duration']:g} s " if spec.get("eval_duration") else "")
+        + f"at {', '.join(spec.get('eval_demands', []))}"
         + (f" of each of {n_seeds} agents (training seeds) per trial" if n_seeds > 1 else "")
         + f"; cost = {unit}" + (" summed over them." if n_seeds > 1 else "."),
         f"Trials: {len(ok)} done, {len(failed)} failed, "

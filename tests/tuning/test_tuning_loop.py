@@ -259,8 +259,9 @@ def rollout_trial(spec, trial_id, values, run_dir, seed):
 
 
 def test_trials_report_what_they_trained_and_the_budget_overshoot(tmp_path, capsys) -> None:
-    spec = TuneSpec(agent="ppo", params=("learning_rate", "batch_size"),
-                    hyperparams={"n_steps": ROLLOUT}, timesteps=(250, 100, 1000))  # fmt: skip
+    spec = TuneSpec(agent="ppo", params=("learning_rate", "batch_size"), eval_episodes=1,
+                    eval_duration=300.0, hyperparams={"n_steps": ROLLOUT},
+                    timesteps=(250, 100, 1000))  # fmt: skip
     out = tmp_path / "tune"
     r = tune(spec, 400, out, workers=1, progress=True, trial_fn=rollout_trial, validate=False)
     t0 = r.trials[0]
@@ -282,6 +283,7 @@ def test_trials_report_what_they_trained_and_the_budget_overshoot(tmp_path, caps
            f"({(used - 400) / 400:.0%}) over it"  # fmt: skip
     assert over in (out / "report.md").read_text()
     assert "| 100 (128) |" in (out / "report.md").read_text()
+    assert "over 1 validation episode of 300 s at medium;" in (out / "report.md").read_text()
     # tuned.json: the decisions the best trial trained (what `timesteps: tuned` trains)
     tuned = json.loads((out / "tuned.json").read_text())
     best = min(r.trials, key=lambda t: t["output"])
