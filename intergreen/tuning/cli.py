@@ -25,11 +25,18 @@ def tune_command(
     cost: Annotated[str, typer.Option(help="steps (training env steps) or seconds")] = "steps",
     junction: Annotated[str, typer.Option()] = "gm_a56",
     demand: Annotated[
-        str, typer.Option(help="Training demand: mixed, a level, or a comma list")
-    ] = "mixed",
+        str | None,
+        typer.Option(
+            help="Training demand: mixed, a level, or a comma list (default: mixed; on a "
+            "junction without demand.yaml its own demand, e.g. an imported network's routes)"
+        ),
+    ] = None,
     eval_demands: Annotated[
         str | None,
-        typer.Option(help="Evaluation demand levels (comma list; agents medium, baselines all)"),
+        typer.Option(
+            help="Evaluation demand levels (comma list; agents medium, baselines low, medium, "
+            "high; on a junction without those levels its own demand)"
+        ),
     ] = None,
     eval_episodes: Annotated[int, typer.Option(min=1, help="Held-out episodes per demand")] = 3,
     train_seeds: Annotated[
@@ -70,10 +77,16 @@ def tune_command(
     if (agent is None) == (controller is None):
         raise TuneError("give --agent (dqn, ppo) or --controller (a baseline), not both")
     if controller is not None:
-        _tune_baseline(controller, out, parsed, workers, junction, eval_demands, eval_episodes,
+        demands = eval_demands or _default_demands(junction, "low,medium,high")
+        _tune_baseline(controller, out, parsed, workers, junction, demands, eval_episodes,
                        eval_duration, max_trials, seed, progress)  # fmt: skip
         return
-    eval_demands = eval_demands or "medium"
+    eval_demands = eval_demands or _default_demands(junction, "medium")
+    if demand is None:
+        from intergreen.junctions.catalog import resolve_junction
+        from intergreen.junctions.demand import default_training_demand
+
+        demand = default_training_demand(resolve_junction(junction))
     spec = TuneSpec(
         agent=agent,
         reward=reward,
@@ -113,13 +126,25 @@ def tune_command(
         console.print(f"report: {result.report}")
 
 
+def _default_demands(junction: str, levels: str) -> str:
+    """``levels`` where the junction has them all, else its own default demand (an imported
+    network's ``routes``); SpecError for an unknown junction or one without any demand."""
+    from intergreen.junctions.catalog import resolve_junction
+    from intergreen.junctions.demand import default_demand, demand_names
+
+    spec = resolve_junction(junction)
+    if set(split_list(levels)) <= set(demand_names(spec)):
+        return levels
+    return default_demand(spec)
+
+
 def _tune_baseline(
     controller: str,
     out: Path,
     budget: Any,
     workers: int,
     junction: str,
-    demands: str | None,
+    demands: str,
     episodes: int,
     duration: float | None,
     max_trials: int | None,
@@ -135,7 +160,7 @@ def _tune_baseline(
     spec = BaselineTuneSpec(
         controller=controller,
         junction=junction,
-        demands=tuple(split_list(demands or "low,medium,high")),
+        demands=tuple(split_list(demands)),
         episodes=episodes,
         duration=duration,
         seed=seed,

@@ -51,3 +51,34 @@ def test_train_and_evaluate_default_to_the_junctions_own_demand(
     assert "┃ controller ┃ routes ┃" in out
     for controller in ("run", "fixed-time"):
         assert f"│ {controller} │ routes │ – │ – │" in out
+
+
+def test_tune_defaults_to_the_junctions_own_demand(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`intergreen tune` (agent and baseline) on an imported junction without a demand
+    option: trials train and are scored on the network's routes, not on mixed and medium."""
+    folder = nets_folder().parent / "single-intersection"
+    path, _, _ = import_network(
+        folder / "single-intersection.net.xml", tmp_path / "si",
+        routes=[folder / "single-intersection.rou.xml"],
+    )  # fmt: skip
+    code, _, err = run_cli(
+        ["tune", "--agent", "ppo", "--junction", str(path), "--max-trials", "1", "--workers",
+         "1", "--timesteps", "64", "--min-timesteps", "32", "--max-timesteps", "128",
+         "--hp", "n_steps=32", "--hp", "batch_size=32", "--eval-episodes", "1",
+         "--eval-duration", "60", "--no-progress", "--out", str(tmp_path / "agent")],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err  # was: "has no demand.yaml" (mixed), then "unknown demand 'medium'"
+    spec = json.loads((tmp_path / "agent" / "tune.json").read_text())["spec"]
+    assert spec["train_demand"] == "routes" and spec["eval_demands"] == ["routes"]
+    code, _, err = run_cli(
+        ["tune", "--controller", "fixed-time", "--junction", str(path), "--max-trials", "1",
+         "--workers", "1", "--eval-episodes", "1", "--eval-duration", "60", "--no-progress",
+         "--out", str(tmp_path / "baseline")],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err  # was: "unknown demand 'low'"
+    tuned = json.loads((tmp_path / "baseline" / "tuned.json").read_text())
+    assert tuned["validation"]["demands"] == ["routes"]
