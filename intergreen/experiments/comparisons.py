@@ -251,8 +251,8 @@ def choice_text(results: pd.DataFrame, vs_best: pd.DataFrame) -> str:
     )
     optimistic = (
         "the test episodes, so the choice is optimistic (the same episodes choose and score "
-        "it): the results hold no validation scores (rows with split = validation) for every "
-        "reward"
+        "it): not every reward has validation scores in the results (rows with split = "
+        "validation)"
     )
     scored = " Every mean, interval and test reported is on the test episodes only."
     if (on == "validation").all():

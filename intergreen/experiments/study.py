@@ -54,12 +54,14 @@ def budget_lines(setup: provenance.Setup, df: pd.DataFrame, curves: pd.DataFrame
         n = curves.groupby("run_key").size()
         train_eps = f" (~{int(np.median(n))} training episodes)"
     missing = [a for a in ("dqn", "ppo") if a not in agents]
-    steps = " / ".join(map(str, setup.timesteps)) or "?"
+    steps = " / ".join(f"{t:,}" for t in setup.timesteps) or "?"
     lines = [
         f"**Budget.** Agents: {', '.join(a.upper() for a in agents) or 'none'}"
         + (f" ({', '.join(a.upper() for a in missing)} not run)" if missing else "")
-        + f"; {span(int(seeds.min()), int(seeds.max())) if len(seeds) else 0} training "
-        f"seed(s) per reward, each a unit of the seed-level statistics (study: best of "
+        + "; "
+        + provenance.counted((int(seeds.min()), int(seeds.max())) if len(seeds) else 0,
+                             "training seed")  # fmt: skip
+        + " per reward, each a unit of the seed-level statistics (study: best of "
         f"{TRAINING_RUNS} runs, chosen on the test episodes); {steps} decisions per run"
         f"{train_eps} (study: {TRAINING_EPISODES} episodes of {EPISODE_S} s); {episodes} "
         f"evaluation episodes per demand level per run (study: {EPISODES}).",

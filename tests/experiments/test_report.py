@@ -159,7 +159,7 @@ def test_published_report_regenerates_from_its_own_tables(batch_copy, tmp_path):
     md = paths["markdown"].read_text()
     first = md.split("\n\n")[1]
     assert first.startswith("**Budget.** Agents: DQN (PPO not run)")
-    assert "1 training seed(s) per reward" in first and "300 decisions per run" in first
+    assert "1 training seed per reward" in first and "300 decisions per run" in first
     assert "2 evaluation episodes per demand level per run (study: 100)" in first
     assert "## Discussion: the study's questions" in md and "## Where we differ" in md
     assert (dest / "plots" / "boxplots.png").exists() and not (dest / "report.html").exists()
