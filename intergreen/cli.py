@@ -371,12 +371,30 @@ register_experiments(app)
 register_calibration(app)
 
 
+#: Width of ``--help`` when it goes to a pipe or file (rich's default of 80 columns cuts the
+#: longer option names, e.g. ``--checkpoint-ev…``); a terminal keeps its own width.
+PIPED_HELP_WIDTH = 120
+
+
+def _help_width() -> None:
+    """Give typer's help console ``PIPED_HELP_WIDTH`` columns when stdout is not a terminal
+    and the user set no width (typer's ``TERMINAL_WIDTH``, or ``COLUMNS``)."""
+    import os
+
+    import typer.rich_utils
+
+    if sys.stdout.isatty() or os.environ.get("TERMINAL_WIDTH") or os.environ.get("COLUMNS"):
+        return
+    typer.rich_utils.MAX_WIDTH = PIPED_HELP_WIDTH
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script: run the ``intergreen`` app on ``argv``.
 
     Exits with the command's code: 0 done, 1 a command's own failure (e.g. failed runs),
     2 a user error (one line on stderr), 130 interrupted.
     """
+    _help_width()
     code = app(args=argv, standalone_mode=False)
     if isinstance(code, int) and code:  # typer.Exit(n) returns n in this mode
         sys.exit(code)

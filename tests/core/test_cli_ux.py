@@ -579,3 +579,18 @@ def test_report_table_one_single_episode_is_na() -> None:
     )  # fmt: skip
     _, rows = table_one(pooled_summary(results), ["a", "b"], ["low"])
     assert rows == [["a", "42.58 ± n/a"], ["b", "11.00 ± 1.41"]]
+
+
+def test_piped_help_shows_whole_option_names(capsys, monkeypatch) -> None:
+    """--help into a pipe (not a terminal) kept rich's 80 columns and cut the longer option
+    names (`--checkpoint-ev…`); it gets 120 unless the user set a width."""
+    import typer.rich_utils
+
+    from intergreen.cli import main
+
+    monkeypatch.delenv("TERMINAL_WIDTH", raising=False)
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setattr(typer.rich_utils, "MAX_WIDTH", None)
+    main(["train", "--help"])  # returns (standalone_mode=False): exit 0
+    out = capsys.readouterr().out
+    assert "--checkpoint-every" in out and "--keep-replay-buffer" in out and "…" not in out
