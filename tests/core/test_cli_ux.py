@@ -84,6 +84,10 @@ def test_ray_address_without_cluster_is_one_line(
 ) -> None:
     pytest.importorskip("ray")
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    # `auto` finds a cluster through RAY_TMPDIR's ray_current_cluster file: a private folder,
+    # so that a local cluster of another test running beside this one (tests/experiments/
+    # test_ray.py under xdist) is not found
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path / "ray_tmp"))
     line = one_error_line(
         *run_cli(
             ["compare", "study_quick", "--out", str(tmp_path / "r"), "--executor", "ray",
