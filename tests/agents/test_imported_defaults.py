@@ -7,20 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_cli_flat as run_cli
 
-from intergreen.cli import main
 from intergreen.junctions.resco import nets_folder
 from intergreen.junctions.sumo_import import import_network
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, " ".join(out.split()), err
 
 
 def test_train_and_evaluate_default_to_the_junctions_own_demand(

@@ -6,20 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_cli
 
 from intergreen.cli import main
 from intergreen.version import __version__
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run ``intergreen ARGS`` in this process; (exit code, stdout, stderr)."""
-    try:
-        main(args)
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_error_line(code: int, out: str, err: str) -> str:
@@ -589,8 +579,6 @@ def test_piped_help_shows_whole_option_names(capsys, monkeypatch) -> None:
     """--help into a pipe (not a terminal) kept rich's 80 columns and cut the longer option
     names (`--checkpoint-ev…`); it gets 120 unless the user set a width."""
     import typer.rich_utils
-
-    from intergreen.cli import main
 
     monkeypatch.delenv("TERMINAL_WIDTH", raising=False)
     monkeypatch.delenv("COLUMNS", raising=False)

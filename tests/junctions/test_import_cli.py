@@ -6,20 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_cli_flat as run_cli
 from nets import joined_tls, single_intersection, sumo_rl_nets, with_program
 from procs import sumo_children
-
-from intergreen.cli import main
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, " ".join(out.split()), err
 
 
 def test_import_show_and_simulate(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -10,23 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_cli
 from procs import sumo_children
 
-from intergreen.cli import main
 from intergreen.junctions.catalog import LIBRARY
 
 METRICS = ("vehicles", "avg_waiting_time", "avg_delay", "throughput", "backlog", "teleports")
 
 
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run ``intergreen ARGS`` in this process; (exit code, stdout, stderr)."""
-    try:
-        main(args)
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_simulate_prints_metrics_and_writes_files(

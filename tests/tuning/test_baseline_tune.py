@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_cli
 
 from intergreen.agents.evaluation import evaluation_seeds
-from intergreen.cli import main
 from intergreen.experiments.grid import semantic_problems
 from intergreen.junctions.baseline_params import ParamFileError, params_for, read_param_file
 from intergreen.junctions.baselines import baseline_record, is_baseline, make_baseline
@@ -29,14 +29,6 @@ from intergreen.tuning.loop import TuneError
 SPEC = BaselineTuneSpec("vehicle-actuated", demands=("low",), episodes=1, duration=120)
 
 
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
