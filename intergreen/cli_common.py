@@ -163,10 +163,13 @@ def new_app(**kwargs: Any) -> typer.Typer:
 
 
 def parse_params(items: list[str] | None, option: str = "--param") -> dict[str, Any]:
-    """``KEY=VALUE`` pairs as a dict; values are read as JSON where they parse, else strings.
+    """``KEY=VALUE`` pairs as a dict; values are read as JSON where they parse, else a
+    bracketed value as a YAML flow list or mapping (``[queue, average_speed]``, as a grid file
+    writes it), else strings.
 
-    ``["max_green=40", 'greens={"2": 20}', "mode=fast"]`` gives
-    ``{"max_green": 40, "greens": {"2": 20}, "mode": "fast"}``.
+    ``["max_green=40", 'greens={"2": 20}', "mode=fast", "rewards=[queue,average_speed]"]``
+    gives ``{"max_green": 40, "greens": {"2": 20}, "mode": "fast", "rewards": ["queue",
+    "average_speed"]}``.
 
     Raises:
         OptionError: an item without ``=`` or without a key, naming ``option``.
@@ -179,8 +182,23 @@ def parse_params(items: list[str] | None, option: str = "--param") -> dict[str, 
         try:
             params[key.strip()] = json.loads(value)
         except json.JSONDecodeError:
-            params[key.strip()] = value
+            params[key.strip()] = _flow_collection(value)
     return params
+
+
+def _flow_collection(value: str) -> Any:
+    """``value`` as a YAML flow list or mapping when it is one (``[a, b]``, ``{a: 1}``), else
+    the string itself (YAML's other readings, e.g. ``on`` as true, are not wanted here)."""
+    import yaml
+
+    text = value.strip()
+    if (text[:1], text[-1:]) not in (("[", "]"), ("{", "}")):
+        return value
+    try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return value
+    return parsed if isinstance(parsed, list | dict) else value
 
 
 def split_list(text: str) -> list[str]:

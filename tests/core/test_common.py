@@ -111,6 +111,10 @@ def test_parse_time_limit() -> None:
 def test_parse_params_and_lists() -> None:
     params = parse_params(["max_green=40", 'greens={"2": 20}', "mode=fast", " k = 1.5"])
     assert params == {"max_green": 40, "greens": {"2": 20}, "mode": "fast", "k": 1.5}
+    # bracketed values as a grid file writes them (YAML flow), not JSON: lists and mappings
+    flow = parse_params(["rewards=[queue, average_speed]", "w={queue: 2}", "on=on", "b=[a"])
+    assert flow == {"rewards": ["queue", "average_speed"], "w": {"queue": 2}, "on": "on",
+                    "b": "[a"}  # fmt: skip
     for bad in ("nokey", "=5"):
         with pytest.raises(OptionError, match=f"--env '{bad}': expected KEY=VALUE"):
             parse_params([bad], "--env")
