@@ -32,6 +32,7 @@ import pandas as pd
 from intergreen.common import atomic_write, span
 from intergreen.errors import IntergreenError
 from intergreen.experiments.plots import convergence_figure
+from intergreen.experiments.provenance import counted
 from intergreen.experiments.render import Block
 
 CURVES_FILE = "convergence_curves.csv"
@@ -125,6 +126,7 @@ def evidence(curves: pd.DataFrame, tolerance: float) -> pd.DataFrame:
                 "runs": int(group["run"].nunique()),
                 "seeds": sorted(int(s) for s in group["seed"].unique()),
                 "last_step": int(steps.max()),
+                "reached": sorted({int(x) for x in group.groupby("run")["step"].max()}),
                 "every": int(steps.diff().median()) if len(steps) > 1 else None,
                 "best": best,
                 "budget": convergence_budget(group, tolerance, by="run"),
@@ -157,14 +159,23 @@ def convergence_blocks(
         if len(episodes) else ""
     )  # fmt: skip
     runs = ", ".join(
-        f"{r.reward} ({r.runs} runs, seeds {', '.join(map(str, r.seeds))})" for r in ev.itertuples()
+        f"{r.reward} ({counted(r.runs, 'run')}, {'seed' if len(r.seeds) == 1 else 'seeds'} "
+        f"{', '.join(map(str, r.seeds))})"
+        for r in ev.itertuples()
     )
+    uneven = [f"{r.reward} {_steps(r.reached)}" for r in ev.itertuples() if len(r.reached) > 1]
     every = sorted({int(e) for e in ev["every"].dropna()})
     lines = [
         f"**The check.** Before this batch, a convergence check trained {runs} up to "
         f"{_steps(sorted(set(ev['last_step'])))} decisions and scored the greedy policy every "
         f"{_steps(every)} decisions on validation episodes{per_point}: the score is {score} "
         f"(s/veh). Source: `{meta.get('source', '?')}`."
+        + (
+            " Its runs did not all reach the same step (" + "; ".join(uneven) + " decisions): "
+            "only the steps all runs of a reward share are compared, so the check is not "
+            "finished."
+            if uneven else ""
+        )
     ]
     found = [f"{r.reward} {_step(r.budget)}" + _stays(r.budget, r.sustained)
              for r in ev.itertuples()]  # fmt: skip

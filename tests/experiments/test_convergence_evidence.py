@@ -117,6 +117,17 @@ def test_report_opens_with_the_check_and_its_published_copy_keeps_it(batch_copy,
     assert json.loads((dest / "convergence.json").read_text())["source"] == str(csv)
 
 
+def test_runs_stopped_at_other_steps_are_said_to_be_unfinished(tmp_path) -> None:
+    curves = _curves()
+    curves = curves[~((curves["reward"] == "a") & (curves["seed"] == 2) & (curves["step"] > 300))]
+    blocks = convergence.convergence_blocks(curves, {}, [500], tmp_path / "c.png")
+    text = " ".join(b.text for b in blocks)
+    assert "Its runs did not all reach the same step (a 300 / 500 decisions)" in text
+    assert "the check is not finished" in text
+    one = convergence.convergence_blocks(curves[curves["seed"] == 1], {}, [500], tmp_path / "d.png")
+    assert "a (1 run, seed 1), b (1 run, seed 1)" in " ".join(b.text for b in one)
+
+
 def test_a_median_that_leaves_the_tolerance_again_is_said_so(tmp_path) -> None:
     curves = _curves()
     late = (curves["reward"] == "a") & (curves["seed"] == 1) & (curves["step"] == 500)
