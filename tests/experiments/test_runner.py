@@ -95,7 +95,7 @@ def test_grid_with_validation_evaluates_the_best_checkpoint(tiny_cfg, tmp_path):
     # the batch folder as its own convergence check: curves read from runs/*/validation.csv
     md = build_report(out, convergence_source=out)["markdown"].read_text()
     assert "## Budget from the convergence check" in md
-    assert "queue (1 runs, seeds 1) up to 300 decisions" in md
+    assert "queue (1 run, seed 1) up to 300 decisions" in md
     assert f"{scores.min():.2f} | {best['step']:,} |" in md
     assert (out / "convergence_curves.csv").exists()
 
