@@ -189,14 +189,14 @@ def parse_params(items: list[str] | None, option: str = "--param") -> dict[str, 
 def _flow_collection(value: str) -> Any:
     """``value`` as a YAML flow list or mapping when it is one (``[a, b]``, ``{a: 1}``), else
     the string itself (YAML's other readings, e.g. ``on`` as true, are not wanted here)."""
-    import yaml
+    from intergreen.yamlfile import YamlError, parse_yaml
 
     text = value.strip()
     if (text[:1], text[-1:]) not in (("[", "]"), ("{", "}")):
         return value
     try:
-        parsed = yaml.safe_load(text)
-    except yaml.YAMLError:
+        parsed = parse_yaml(text)
+    except YamlError:
         return value
     return parsed if isinstance(parsed, list | dict) else value
 
