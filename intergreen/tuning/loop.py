@@ -52,7 +52,7 @@ from intergreen.tuning.agent_spaces import (
     search_space,
     suggestion_from_hyperparams,
 )
-from intergreen.tuning.trials import DEFAULT_ID, load_trials, values_text
+from intergreen.tuning.trials import DEFAULT_ID, load_trials, trained_values, values_text
 from intergreen.workers import CrashSafePool, WorkerDied
 
 COSTS = ("steps", "seconds")
@@ -520,15 +520,13 @@ def _write_tuned(spec: TuneSpec, trials: list[dict[str, Any]], budget: Budget, w
     if not ok:
         return
     best = min(ok, key=lambda t: t["output"])
-    base = spec.base_hyperparams()
-    _, asked = hyperparams_from_suggestion(spec.agent, best["values"], base)
-    # decisions per agent as trained (every agent of a trial trains the same plan)
-    trained = int(best["timesteps"]) // spec.train_seeds if best.get("timesteps") else asked
+    # decisions per agent as trained (the trial record's, set from its runs' done.json)
+    trained, asked = int(trained_values(best)[TIMESTEPS]), int(best["values"][TIMESTEPS])
     limit = f"{budget.amount:g} s wall clock" if budget.kind == "wall" else (
         f"{budget.amount:g} {spec.cost}")  # fmt: skip
     used = {"limit": limit, "wall_s": round(wall_s, 1)}
-    write_agent_tuned(out, spec.to_json(), trials, trained, base, used, SEED_STRIDE, DEFAULT_ID,
-                      suggested_timesteps=asked)  # fmt: skip
+    write_agent_tuned(out, spec.to_json(), trials, trained, spec.base_hyperparams(), used,
+                      SEED_STRIDE, DEFAULT_ID, suggested_timesteps=asked)  # fmt: skip
 
 
 def _check_writable(out: Path) -> None:
