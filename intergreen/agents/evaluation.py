@@ -79,12 +79,13 @@ def default_demands(
     junction's default demand. Raises what :func:`evaluate` raises for a bad controller or
     junction, SpecError for a junction without any demand."""
     from intergreen.junctions.catalog import resolve_junction
-    from intergreen.junctions.demand import default_demand, demand_names
+    from intergreen.junctions.demand import named_or_default
 
     runs = [r for r in (_recorded_env(c, checkpoint) for c in controllers) if r is not None]
     spec = resolve_junction(common_junction(runs, junction))
-    if set(LEVELS) <= set(demand_names(spec)):
-        return list(LEVELS), None
+    fallback = named_or_default(spec, LEVELS)
+    if fallback == list(LEVELS):
+        return fallback, None
     lacking = f"junction {spec.name} has no levels {', '.join(LEVELS)}"
     trained: list[str] = []
     for r in runs:
@@ -92,7 +93,7 @@ def default_demands(
             trained += [d] if d not in trained else []
     if trained:
         return trained, f"the training demand of the runs; {lacking}"
-    return [default_demand(spec)], f"the junction's default demand; {lacking}"
+    return fallback, f"the junction's default demand; {lacking}"
 
 
 def _run(task: tuple[Any, ...]) -> dict[str, Any]:

@@ -37,6 +37,7 @@ import json
 import math
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -378,6 +379,13 @@ def default_demand(spec: JunctionSpec) -> str:
     raise SpecError(f"junction {spec.name} has no demand of its own: use {demand_hint(spec)}")
 
 
+def named_or_default(spec: JunctionSpec, names: Sequence[str]) -> list[str]:
+    """``names`` where the junction has every one of them (gm_a56's levels ``low``, ``medium``,
+    ``high``), else its :func:`default_demand` alone (an imported network's ``routes``): the
+    default of a command that plays named levels. SpecError for a junction without demand."""
+    return list(names) if set(names) <= set(demand_names(spec)) else [default_demand(spec)]
+
+
 def default_training_demand(spec: JunctionSpec) -> str:
     """The demand training draws from when none is named: ``mixed`` (a total per episode from
     the training range) where the junction has a demand.yaml, else :func:`default_demand`
@@ -596,6 +604,7 @@ __all__ = [
     "assumptions_file",
     "default_demand",
     "default_training_demand",
+    "named_or_default",
     "demand_hint",
     "describe",
     "load_assumptions",

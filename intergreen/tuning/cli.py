@@ -128,14 +128,11 @@ def tune_command(
 
 def _default_demands(junction: str, levels: str) -> str:
     """``levels`` where the junction has them all, else its own default demand (an imported
-    network's ``routes``); SpecError for an unknown junction or one without any demand."""
+    network's ``routes``; junctions.demand.named_or_default)."""
     from intergreen.junctions.catalog import resolve_junction
-    from intergreen.junctions.demand import default_demand, demand_names
+    from intergreen.junctions.demand import named_or_default
 
-    spec = resolve_junction(junction)
-    if set(split_list(levels)) <= set(demand_names(spec)):
-        return levels
-    return default_demand(spec)
+    return ",".join(named_or_default(resolve_junction(junction), split_list(levels)))
 
 
 def _tune_baseline(
