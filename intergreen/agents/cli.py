@@ -282,16 +282,24 @@ def validation_curve_command(
 ) -> None:
     """Greedy validation score (mean waiting time, s/veh) of each run against training
     decisions, per training reward: each run's best, the median run's gap to its own best, and
-    the first step at which that gap is within --tolerance (the convergence budget)."""
+    the first step at which that gap is within --tolerance (the convergence budget), and the
+    median run's gap to its best of its best checkpoint so far (what stopping at a step costs
+    a run that keeps its best checkpoint by validation)."""
     import pandas as pd
 
-    from intergreen.agents.curves import convergence_budget, median_gap, validation_curves
+    from intergreen.agents.curves import (
+        convergence_budget,
+        median_gap,
+        selection_gap,
+        validation_curves,
+    )
 
     curves = validation_curves(runs)
     within = f"within {100 * tolerance:g}% of its best"
     for reward, group in curves.groupby("reward", sort=False):
         table = group.pivot(index="step", columns="run", values="score").sort_index()
         gap = median_gap(group, by="run")
+        kept = selection_gap(group, by="run")["median"]
         out = Table(
             title=f"{reward}: greedy validation score (s/veh; * = the run's best)",
             header_style="bold",
@@ -300,20 +308,30 @@ def validation_curve_command(
         for run in table.columns:
             out.add_column(str(run), justify="right")
         out.add_column("median gap", justify="right")
+        out.add_column("best so far", justify="right")
         best = table.idxmin()
         for step, row in table.iterrows():
             cells = [
                 "" if pd.isna(row[r]) else f"{row[r]:.2f}{'*' if best[r] == step else ''}"
                 for r in table.columns
             ]
-            g = gap.get(step)
-            out.add_row(str(step), *cells, "" if g is None else f"{100 * g:.1f}%")
+            g, k = gap.get(step), kept.get(step)
+            out.add_row(
+                str(step),
+                *cells,
+                "" if g is None else f"{100 * g:.1f}%",
+                "" if k is None else f"{100 * k:.1f}%",
+            )
         console.print(out)
         budget = convergence_budget(group, tolerance, sustained=sustained, by="run")
         if budget is None:
             console.print(f"{reward}: the median run is never {within} at a step all runs share")
         else:
-            console.print(f"{reward}: the median run is {within} from step {budget}")
+            console.print(
+                f"{reward}: the median run is {within} from step {budget}; a run stopped "
+                f"there keeps a best checkpoint {100 * kept[budget]:.1f}% above its best over "
+                f"all {int(kept.index.max())} decisions (median run)"
+            )
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         curves.to_csv(output, index=False)

@@ -162,6 +162,35 @@ def median_gap(curves: pd.DataFrame, by: str = "seed") -> pd.Series:
     return gaps.median(axis=1).rename("median_gap")
 
 
+def selection_gap(curves: pd.DataFrame, by: str = "seed") -> pd.DataFrame:
+    """What stopping training at each step costs a run that keeps its best checkpoint.
+
+    A run evaluates its best checkpoint by validation, so stopped at step ``t`` it keeps
+    ``min_{u <= t} x_s(u)``; its gap to what the whole curve found is
+    ``min_{u <= t} x_s(u) / min_u x_s(u) - 1`` (never increasing; 0 from the step of its best
+    on). Only the steps every curve has are used, as in :func:`median_gap`.
+
+    Args:
+        curves: columns ``by`` (naming each curve: ``seed`` or ``run``), ``step`` (decisions),
+            ``score`` (s/veh, > 0, lower is better).
+        by: the column naming each curve.
+
+    Returns:
+        One row per step (ascending index), one column per curve and ``median`` (the median
+        over curves): the relative gaps (0.05 = 5% above the curve's best).
+
+    Raises:
+        OptionError: as :func:`median_gap`.
+    """
+    _check_curves(curves, 0.0, by)
+    table = curves.pivot(index="step", columns=by, values="score").sort_index().dropna()
+    if table.empty:
+        raise OptionError("the curves share no step: every seed must be validated at one step")
+    gaps = table.cummin() / table.min(axis=0) - 1.0
+    gaps["median"] = gaps.median(axis=1)
+    return gaps
+
+
 def convergence_budget(
     curves: pd.DataFrame, tolerance: float = 0.05, *, sustained: bool = False, by: str = "seed"
 ) -> int | None:
@@ -206,6 +235,7 @@ __all__ = [
     "median_gap",
     "read_validation",
     "score_kind",
+    "selection_gap",
     "validation_curves",
     "validation_scores",
 ]

@@ -202,6 +202,8 @@ def convergence_blocks(
         else:
             verdict = "a budget the check did not establish"
         lines.append(f"This report's runs trained {own} decisions: {verdict}.")
+    if len(budgets) == len(ev):
+        lines.append(_stopping(curves, max(budgets)))
     lines.append(
         "**What this does not show.** Only the rewards above were checked; the others are "
         "assumed to converge by the same budget. Where the median run leaves the tolerance "
@@ -222,6 +224,32 @@ def convergence_blocks(
     if convergence_figure(curves, {r.reward: r.budget for r in ev.itertuples()}, plot):
         blocks.append(Block("img", text="convergence check: validation score per run", path=plot))
     return blocks
+
+
+def _stopping(curves: pd.DataFrame, budget: int) -> str:
+    """The sentence on what stopping every run at ``budget`` costs (selection_gap)."""
+    from intergreen.agents.curves import selection_gap
+
+    parts = []
+    for reward, group in curves.groupby("reward", sort=False):
+        kept = selection_gap(group, by="run")
+        at = kept.loc[kept.index <= budget]
+        if at.empty:
+            continue
+        row = at.iloc[-1]
+        runs = ", ".join(f"{100 * row[r]:.1f}%" for r in kept.columns if r != "median")
+        parts.append(
+            f"{reward} {100 * row['median']:.1f}% (runs: {runs}; over "
+            f"{int(kept.index.max()):,} decisions)"
+        )
+    return (
+        f"**Stopping at {budget:,} decisions.** A run keeps its best checkpoint by validation, "
+        "so stopping early costs the gap between its best score up to the budget and its best "
+        f"over the whole check; median over runs: {'; '.join(parts)}. Both bests are minima of "
+        "noisy validation scores, the longer curve's over more of them, so these gaps tend to "
+        "overstate what stopping costs rather than hide it; the test episodes, never used to "
+        "choose, give each run's unbiased score."
+    )
 
 
 def _stays(budget: Any, sustained: Any) -> str:

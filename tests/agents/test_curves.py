@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from intergreen.agents.curves import best_point, convergence_budget, median_gap
+from intergreen.agents.curves import best_point, convergence_budget, median_gap, selection_gap
 from intergreen.errors import OptionError
 
 STEPS = [100, 200, 300, 400, 500]
@@ -30,6 +30,20 @@ def test_median_gap_per_step() -> None:
     gap = median_gap(THREE)
     assert gap.index.tolist() == STEPS
     assert gap.tolist() == pytest.approx([1, 2 / 7, 0.04, 0, 0.02])
+
+
+def test_selection_gap_is_the_best_checkpoint_so_far_against_the_best() -> None:
+    kept = selection_gap(THREE)
+    # a keeps 5 from 400 on although it scores 5.1 at 500; c keeps 7 at 500 (scores 7.7)
+    assert kept["a"].tolist() == pytest.approx([1, 0.2, 0.04, 0, 0])
+    assert kept["b"].tolist() == pytest.approx([1, 1 / 3, 1 / 30, 1 / 60, 0])
+    assert kept["c"].tolist() == pytest.approx([13 / 7, 2 / 7, 1 / 7, 0, 0])
+    assert kept["median"].tolist() == pytest.approx([1, 2 / 7, 0.04, 0, 0])
+    assert (kept["median"].diff().dropna() <= 0).all()  # stopping later never costs more
+    # its median is not median_gap's: the raw score at 500 is 2% above a's best
+    assert median_gap(THREE)[500] == pytest.approx(0.02)
+    with pytest.raises(OptionError, match="positive"):
+        selection_gap(_curves({"a": [1, 0, 1, 1, 1]}))
 
 
 @pytest.mark.parametrize(

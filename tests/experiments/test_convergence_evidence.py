@@ -62,6 +62,20 @@ def test_section_states_the_check_and_compares_the_budget(tmp_path, trained, ver
     assert (tmp_path / "c.png").stat().st_size > 1000
 
 
+def test_section_states_what_stopping_at_the_budget_costs(tmp_path) -> None:
+    # tolerance 0.5: budgets a 300, b 400; stopped at 400, b's seed 2 keeps 15 against its
+    # best 9 (66.7% above), seed 1 already has its best 8.0; a has both bests by 400
+    meta = {"tolerance": 0.5}
+    blocks = convergence.convergence_blocks(_curves(), meta, [400], tmp_path / "c.png")
+    text = " ".join(b.text for b in blocks if b.kind == "p")
+    assert "The largest, 400 decisions, is the budget" in text
+    assert "**Stopping at 400 decisions.**" in text
+    assert "a 0.0% (runs: 0.0%, 0.0%; over 500 decisions)" in text
+    assert "b 33.3% (runs: 0.0%, 66.7%; over 500 decisions)" in text
+    strict = convergence.convergence_blocks(_curves(), {}, [500], tmp_path / "d.png")
+    assert "b 0.0% (runs: 0.0%, 0.0%" in " ".join(b.text for b in strict if b.kind == "p")
+
+
 def test_no_budget_when_a_reward_never_comes_within(tmp_path) -> None:
     curves = _curves()
     # b seed 1 now at its best only at 200 (8.0) and >= 9 after: the seeds' bests lie apart
@@ -73,6 +87,7 @@ def test_no_budget_when_a_reward_never_comes_within(tmp_path) -> None:
     assert "a 300 (and stays within); b never." in text
     assert "so the check gives no budget" in text
     assert "a budget the check did not establish" in text
+    assert "Stopping at" not in text  # no budget, nothing to stop at
 
 
 def test_attach_keeps_the_curves_and_refuses_bad_sources(tmp_path) -> None:
