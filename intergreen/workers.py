@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import select
 import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Hashable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -27,16 +30,50 @@ from intergreen.common import show_warning_line
 __all__ = ["CrashSafePool", "Outcome", "WorkerDied"]
 
 
+def _exit_with(owner: int) -> None:
+    """End this process as soon as process ``owner`` has ended, however it ended (SIGKILL
+    included): a daemon thread waits on the owner's pidfd (Linux >= 5.3), else checks every
+    second whether it still exists.
+
+    A pool's workers hold both ends of their job queue, and a forkserver lives while any
+    process it started holds its pipe, so without this the workers of an owner that was
+    killed, and their forkserver, would wait for jobs for ever."""
+    try:
+        fd: int | None = os.pidfd_open(owner)
+    except ProcessLookupError:  # already gone
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfd here: poll
+        fd = None
+
+    def watch() -> None:
+        if fd is not None:
+            select.select([fd], [], [])
+        else:
+            while True:
+                time.sleep(1.0)
+                try:
+                    os.kill(owner, 0)
+                except ProcessLookupError:
+                    break
+                except PermissionError:  # alive, someone else's (a reused pid): keep going
+                    continue
+        os._exit(1)
+
+    threading.Thread(target=watch, name=f"exit-with-{owner}", daemon=True).start()
+
+
 def _init_worker(
-    initializer: Callable[[], Any] | None, environ: dict[str, str], path: list[str]
+    initializer: Callable[[], Any] | None, environ: dict[str, str], path: list[str], owner: int
 ) -> None:
-    """Each worker takes the environment variables and ``sys.path`` its pool's owner had when
-    the pool was made (a forkserver started by an earlier pool holds those of that moment: a
-    reward module named after it, ``$INTERGREEN_REWARD_MODULES`` and its folder on the path,
-    would be missing), prints a warning as one line
-    (:func:`~intergreen.common.show_warning_line`), then runs the pool's own initializer."""
+    """Each worker ends when its pool's owner process ends (:func:`_exit_with`), takes the
+    environment variables and ``sys.path`` the owner had when the pool was made (a forkserver
+    started by an earlier pool holds those of that moment: a reward module named after it,
+    ``$INTERGREEN_REWARD_MODULES`` and its folder on the path, would be missing), prints a
+    warning as one line (:func:`~intergreen.common.show_warning_line`), then runs the pool's
+    own initializer."""
     import warnings
 
+    _exit_with(owner)
     os.environ.update(environ)
     sys.path[:0] = [p for p in path if p not in sys.path]
     warnings.showwarning = show_warning_line
@@ -108,7 +145,9 @@ class CrashSafePool:
         self._jobs: dict[Hashable, _Job] = {}
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
-        init = partial(_init_worker, self._initializer, dict(os.environ), list(sys.path))
+        init = partial(
+            _init_worker, self._initializer, dict(os.environ), list(sys.path), os.getpid()
+        )
         return ProcessPoolExecutor(workers, mp_context=self._context, initializer=init)
 
     @property

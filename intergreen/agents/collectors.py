@@ -129,6 +129,17 @@ class PolicyActor:
         action = torch.multinomial(F.softmax(logits, dim=-1), 1, True)
         return action.item(), value.item(), logits.gather(-1, action).item()
 
+    @torch.inference_mode()
+    def greedy(self, obs: np.ndarray) -> int:
+        """SB3's deterministic action for one observation (``predict(obs, deterministic=True)``:
+        the categorical distribution's mode, the argmax of its probabilities)."""
+        if not self.lean:
+            x = self.policy.obs_to_tensor(obs)[0]
+            return int(self.policy._predict(x, deterministic=True)[0])
+        logits = self.action_net(self.pi(torch.from_numpy(obs).unsqueeze(0)))
+        logits = logits - logits.logsumexp(dim=-1, keepdim=True)
+        return int(F.softmax(logits, dim=-1).argmax(dim=1))
+
     def value(self, obs: np.ndarray) -> torch.Tensor:
         """SB3's ``predict_values`` of one observation, shape (1,) (the time-limit bootstrap)."""
         with torch.no_grad():
@@ -149,6 +160,27 @@ class GreedyQ:
         if self.forward is None:
             return int(self.q_net._predict(self.q_net.obs_to_tensor(obs)[0], deterministic=True))
         return int(self.forward(torch.from_numpy(obs).unsqueeze(0)).argmax(dim=1))
+
+
+def greedy_action(model: Any) -> Callable[[np.ndarray], int]:
+    """A trained model's greedy action for one observation, as ``model.predict(obs,
+    deterministic=True)`` gives it (the same action, bit for bit: tests/agents/
+    test_equivalence.py), with the network run as torch functions (:class:`GreedyQ` for a DQN,
+    :meth:`PolicyActor.greedy` for an actor-critic with a categorical distribution); other
+    models fall back to ``predict``. ``obs``: one observation of the model's space (float32
+    as the env gives it; other dtypes are converted as SB3 converts them)."""
+    policy = getattr(model, "policy", None)
+    q_net = getattr(policy, "q_net", None)
+    dtype = getattr(getattr(model, "observation_space", None), "dtype", None)
+    if not isinstance(model.action_space, spaces.Discrete) or dtype != np.float32:
+        return lambda obs: int(model.predict(obs, deterministic=True)[0])
+    if q_net is not None:
+        pick: Callable[[np.ndarray], int] = GreedyQ(q_net)
+    elif hasattr(policy, "mlp_extractor"):
+        pick = PolicyActor(policy).greedy
+    else:
+        return lambda obs: int(model.predict(obs, deterministic=True)[0])
+    return lambda obs: pick(np.asarray(obs, dtype=np.float32))
 
 
 def rollout_arrays(n_steps: int, obs_shape: tuple[int, ...]) -> dict[str, np.ndarray]:

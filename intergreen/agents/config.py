@@ -29,9 +29,10 @@ MAX_VALIDATION_EPISODES = 100
 VALIDATION_METRIC = "avg_waiting_time"
 #: How a validation point's episodes make its score (intergreen.agents.curves.validation_scores).
 ValidationScore = Literal["mean", "geometric_mean"]
-#: Validation episodes run beside the training env, which holds this process's libsumo run, so
-#: through traci (a SUMO server process: the same simulation, about 3x slower).
-VALIDATION_BACKEND = "traci"
+#: Validation episodes run in a worker process beside the training process (whose env holds
+#: that process's one libsumo run), on libsumo: the same simulation as traci, at about 0.7 of
+#: its CPU time (intergreen.agents.validation).
+VALIDATION_BACKEND = "libsumo"
 
 
 class AgentConfigError(IntergreenError, ValueError):

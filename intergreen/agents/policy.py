@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -135,6 +136,7 @@ class AgentPolicy:
         self.reward = reward
         #: Which checkpoint of its run this is (None: a model in memory).
         self.choice = choice
+        self._greedy: Callable[[np.ndarray], int] | None = None
 
     @property
     def env_kwargs(self) -> dict[str, Any]:
@@ -162,8 +164,13 @@ class AgentPolicy:
             raise RunDirError(f"agent {self.name} chooses among {self.model.action_space.n} stages")
 
     def act(self, observation: np.ndarray, env: JunctionEnv) -> int:
-        action, _ = self.model.predict(observation, deterministic=True)
-        return int(action)
+        """The model's greedy action (``predict(observation, deterministic=True)``, computed
+        leanly: intergreen.agents.collectors.greedy_action)."""
+        if self._greedy is None:
+            from intergreen.agents.collectors import greedy_action
+
+            self._greedy = greedy_action(self.model)
+        return self._greedy(observation)
 
 
 def load_policy(path: str | Path, checkpoint: str | None = None, **_: Any) -> AgentPolicy:

@@ -444,6 +444,8 @@ def train(
         }
         atomic_write(done, json.dumps(summary))
     finally:
+        if validator is not None:
+            validator.close()
         vec_env.close()
     return run_dir / "model.zip"
 

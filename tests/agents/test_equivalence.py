@@ -266,3 +266,27 @@ def test_parallel_ppo_fills_the_rollout_buffer_as_sb3_does_on_dummyvecenv() -> N
     ends = np.flatnonzero(last["episode_starts"][1:, 0])
     assert len(ends) and (last["rewards"][ends, 0] != np.float32(-0.3)).all()
     assert not mp.active_children()
+
+
+@pytest.mark.parametrize(("cls", "hp"), [(DQN, DQN_HP), (PPO, PPO_HP)], ids=["dqn", "ppo"])
+def test_greedy_action_is_predicts_deterministic_action(cls, hp) -> None:
+    """The lean greedy action (evaluation and validation episodes) is SB3's
+    ``predict(obs, deterministic=True)`` on every observation, for DQN and PPO, also where
+    the network's outputs nearly tie."""
+    from intergreen.agents.collectors import GreedyQ, PolicyActor, greedy_action
+
+    model, _ = _train(cls, hp, 200)
+    pick = greedy_action(model)
+    rng = np.random.default_rng(0)
+    space = model.observation_space
+    observations = [space.sample() for _ in range(300)]
+    observations += [rng.normal(0, 50, space.shape).astype(np.float32) for _ in range(300)]
+    observations += [np.zeros(space.shape, dtype=np.float32)]
+    picked = [pick(o) for o in observations]
+    assert picked == [int(model.predict(o, deterministic=True)[0]) for o in observations]
+    assert len(set(picked)) > 1  # the check can fail: the policy is not constant
+    # the lean networks are the ones run (no fall-back to predict)
+    if cls is DQN:
+        assert GreedyQ(model.policy.q_net).forward is not None
+    else:
+        assert PolicyActor(model.policy).lean

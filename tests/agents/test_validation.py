@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,11 +14,13 @@ import pandas as pd
 import pytest
 import torch
 
-from intergreen.agents.config import AgentConfigError, TrainConfig
+from intergreen.agents.config import AgentConfigError, TrainConfig, algorithm_class
 from intergreen.agents.curves import read_validation, validation_curves, validation_scores
 from intergreen.agents.evaluation import evaluate
-from intergreen.agents.policy import choose_model, load_policy
+from intergreen.agents.policy import AgentPolicy, choose_model, load_policy
+from intergreen.agents.runenv import RunEnv
 from intergreen.agents.training import RunDirError, train
+from intergreen.agents.validation import VALIDATING_MODEL
 from intergreen.errors import OptionError
 from intergreen.seeds import episode_seeds
 
@@ -75,7 +78,9 @@ def test_validation_rows_best_checkpoint_and_record(runs: dict[str, Path]) -> No
     record = json.loads((run / "config.json").read_text())
     plan = record["validation"]
     assert plan["every"] == 150 and plan["episodes"] == 2 and plan["demands"] == ["mixed_v1"]
-    assert plan["seeds"] == seeds and plan["role"] == "validation" and plan["backend"] == "traci"
+    assert plan["seeds"] == seeds and plan["role"] == "validation"
+    assert plan["backend"] == "libsumo"  # in the run's validation worker
+    assert not (run / VALIDATING_MODEL).exists()  # the point's model: moved to best or removed
     assert "validation" not in json.loads((runs["plain"] / "config.json").read_text())
     assert not (runs["plain"] / "validation.csv").exists()
     assert not (runs["plain"] / "best_model.zip").exists()
@@ -94,6 +99,26 @@ def test_best_model_replays_its_validation_episodes(runs: dict[str, Path]) -> No
     # and not the rows of another point (the check can fail)
     other = rows[rows["step"] != best["step"]].groupby("step")
     assert all(not g[METRICS].reset_index(drop=True).equals(again[METRICS]) for _, g in other)
+
+
+def test_worker_validation_gives_the_rows_of_traci_in_the_training_process(
+    runs: dict[str, Path],
+) -> None:
+    """Until 0.2.0 the episodes ran in the training process through traci (libsumo there is
+    the training env's). The checkpoint of a validation point, played that way, gives the rows
+    the run's libsumo worker logged at that point, to the last digit."""
+    run = runs["validated"]
+    config = TrainConfig.model_validate(json.loads((run / "config.json").read_text())["config"])
+    model = algorithm_class("dqn").load(run / "checkpoints" / "model_600.zip", device="cpu")
+    traci = RunEnv(config.junction, config.resolved_env_kwargs() | {"backend": "traci"})
+    played = evaluate([AgentPolicy(model, "old", traci, config.reward)], demands=["mixed_v1"],
+                      seeds=episode_seeds("validation", 2), detail=False)  # fmt: skip
+    rows = read_validation(run)
+    logged = rows[rows["step"] == 600].reset_index(drop=True)
+    pd.testing.assert_frame_equal(played[METRICS], logged[METRICS], check_dtype=False)
+    assert played["reward_queue"].tolist() == logged["reward"].tolist()
+    earlier = rows[rows["step"] == 452].reset_index(drop=True)
+    assert not earlier[METRICS].equals(played[METRICS])  # another point's rows differ
 
 
 def test_validation_does_not_change_training(runs: dict[str, Path]) -> None:
@@ -155,6 +180,18 @@ def test_validation_curve_cli(runs: dict[str, Path], tmp_path: Path, capsys) -> 
 
 
 # ----- resume ---------------------------------------------------------------------------------
+def _processes_with(marker: str) -> list[int]:
+    """The processes whose environment holds ``marker`` (Linux /proc)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and marker.encode() in (proc / "environ").read_bytes():
+                found.append(int(proc.name))
+        except OSError:  # gone, or not ours to read
+            continue
+    return found
+
+
 def _train_until(run_dir: str, kwargs: dict, env_steps: int) -> None:
     """Train, dying abruptly (``os._exit``, as under SIGKILL) when env 0 is asked for its step
     ``env_steps + 1``."""
@@ -178,9 +215,19 @@ def test_killed_and_resumed_run_validates_as_the_uninterrupted_one(
     run = tmp_path / "killed"
     kwargs = KWARGS | VALIDATION
     child = mp.get_context("spawn").Process(target=_train_until, args=(str(run), kwargs, 550))
-    child.start()
+    marker = f"INTERGREEN_TEST_RUN={os.getpid()}-killed"
+    os.environ["INTERGREEN_TEST_RUN"] = marker.split("=")[1]  # inherited by the child only
+    try:
+        child.start()
+    finally:
+        del os.environ["INTERGREEN_TEST_RUN"]
     child.join(timeout=600)
     assert child.exitcode == 9
+    # its validation worker (and that worker's forkserver) ended with it
+    deadline = time.monotonic() + 30
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _processes_with(marker)
     saved = json.loads((run / "checkpoints" / "latest.json").read_text())["step"]
     assert saved == 300
     # the killed run validated past its checkpoint, and found a new best there: a resume must

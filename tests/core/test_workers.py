@@ -110,3 +110,49 @@ def test_workers_see_the_environment_and_path_of_their_pools_making(tmp_path: Pa
         del os.environ[name]
         sys.path.remove(str(tmp_path))
     assert value == "set later" and str(tmp_path) in path
+
+
+def _pids() -> tuple[int, int]:
+    return os.getpid(), os.getppid()  # the worker and its forkserver
+
+
+def _own_a_pool_and_wait(out: str) -> None:
+    """A pool's owner that gets killed: it writes its worker's and forkserver's pids, then
+    waits to be killed (with its pool open)."""
+    import time
+
+    pool = CrashSafePool(1)
+    pool.submit("pids", _pids)
+    worker, forkserver = pool.wait()[0].result
+    Path(out).write_text(f"{worker} {forkserver}")
+    time.sleep(600)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_workers_and_their_forkserver_end_when_the_owner_is_killed(tmp_path: Path) -> None:
+    """An owner killed with SIGKILL (a session's end, the out-of-memory killer) leaves no
+    worker behind waiting for jobs (and so no forkserver held open by one)."""
+    import multiprocessing as mp
+    import time
+
+    out = tmp_path / "pids"
+    owner = mp.get_context("spawn").Process(target=_own_a_pool_and_wait, args=(str(out),))
+    owner.start()
+    deadline = time.monotonic() + 120
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    worker, forkserver = map(int, out.read_text().split())
+    assert _alive(worker) and _alive(forkserver)
+    os.kill(owner.pid, signal.SIGKILL)
+    owner.join()
+    deadline = time.monotonic() + 20
+    while (_alive(worker) or _alive(forkserver)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(worker) and not _alive(forkserver)
