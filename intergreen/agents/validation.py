@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +51,7 @@ from intergreen.agents.evaluation import evaluate
 from intergreen.agents.policy import AgentPolicy
 from intergreen.agents.rundir import BEST_INFO, BEST_MODEL, VALIDATION_LOG, RunDirError
 from intergreen.agents.runenv import RunEnv
-from intergreen.common import atomic_write
+from intergreen.common import atomic_path, atomic_write
 from intergreen.seeds import episode_seeds
 from intergreen.workers import CrashSafePool
 
@@ -135,7 +134,8 @@ class Validator:
         best = best_point(scores)
         assert best is not None
         if best[0] == step:
-            os.replace(saved, self.best_model)  # a checkpoint's hard link keeps the old one
+            with atomic_path(self.best_model) as tmp:  # a checkpoint's hard link keeps the old
+                saved.replace(tmp)
             self._write_best(*best)
         else:
             saved.unlink()
