@@ -12,6 +12,9 @@ from intergreen.cli_common import parse_params
 from intergreen.common import progress_bar
 from intergreen.errors import IntergreenError, OptionError
 
+#: The shipped grids (intergreen/experiments/configs, grid.CONFIG_DIR), named in --help.
+SHIPPED_GRIDS = sorted(p.stem for p in Path(__file__).with_name("configs").glob("*.yaml"))
+
 # messages hold paths, run names and errors: printed as text, not rich markup
 console = Console(markup=False)
 err_console = Console(stderr=True, markup=False)
@@ -19,7 +22,7 @@ err_console = Console(stderr=True, markup=False)
 
 def compare_command(
     grid: Annotated[
-        str, typer.Argument(help="Grid YAML, or a shipped one: study_quick, study_full")
+        str, typer.Argument(help=f"Grid YAML, or a shipped one: {', '.join(SHIPPED_GRIDS)}")
     ],
     out: Annotated[Path, typer.Option(help="Results folder (runs, results.parquet, report)")],
     workers: Annotated[int, typer.Option(min=1, max=256, help="Local worker processes")] = 1,

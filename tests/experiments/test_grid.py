@@ -111,3 +111,11 @@ def test_shipped_convergence_grid_validates_every_run():
     plan = config.validation_plan()
     assert plan["episodes"] == 2 and plan["demands"] == ["low", "medium", "high"]
     assert plan["score_kind"] == "geometric_mean"
+
+
+def test_compare_help_names_every_shipped_grid() -> None:
+    from intergreen.experiments.cli import SHIPPED_GRIDS
+    from intergreen.experiments.grid import CONFIG_DIR
+
+    assert sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")) == SHIPPED_GRIDS
+    assert {"study_quick", "study_full", "study_v2", "convergence"} <= set(SHIPPED_GRIDS)
