@@ -174,7 +174,8 @@ def convergence_blocks(
             " Its runs did not all reach the same step (" + "; ".join(uneven) + " decisions): "
             "only the steps all runs of a reward share are compared, so the check is not "
             "finished."
-            if uneven else ""
+            if uneven
+            else ""
         )
     ]
     found = [f"{r.reward} {_step(r.budget)}" + _stays(r.budget, r.sustained)
@@ -185,8 +186,8 @@ def convergence_blocks(
         f"{100 * tol:g}% of its own best score: {'; '.join(found)}."
         + (
             f" The largest, {budgets and max(budgets):,} decisions, is the budget"
-            if len(budgets) == len(ev) else
-            " At least one reward never came within it at a step its runs share, so the check "
+            if len(budgets) == len(ev)
+            else " At least one reward never came within it at a step its runs share, so the check "
             "gives no budget"
         )
         + "."
@@ -199,6 +200,13 @@ def convergence_blocks(
             verdict = "more than the check's budget"
         elif len(budgets) == len(ev):
             verdict = "fewer than the check's budget: they may stop short of their best"
+        elif min(trained) >= int(ev["last_step"].max()):
+            never = ", ".join(r.reward for r in ev.itertuples() if _none(r.budget))
+            verdict = (
+                "as long as the check itself trained, since it established no shorter budget; "
+                f"{never} never came within {100 * tol:g}% of the best at a step the runs "
+                "share, so this report's runs of it may not have converged either"
+            )
         else:
             verdict = "a budget the check did not establish"
         lines.append(f"This report's runs trained {own} decisions: {verdict}.")
@@ -218,8 +226,9 @@ def convergence_blocks(
         for run, seed, best, step in r.best:
             rows.append([r.reward, str(seed), f"{best:.2f}", f"{step:,}", run])
     blocks.append(
-        Block("table", headers=["reward", "seed", "best score (s/veh)", "at step", "run"],
-              rows=rows)  # fmt: skip
+        Block(
+            "table", headers=["reward", "seed", "best score (s/veh)", "at step", "run"], rows=rows
+        )  # fmt: skip
     )
     if convergence_figure(curves, {r.reward: r.budget for r in ev.itertuples()}, plot):
         blocks.append(Block("img", text="convergence check: validation score per run", path=plot))
@@ -250,6 +259,10 @@ def _stopping(curves: pd.DataFrame, budget: int) -> str:
         "overstate what stopping costs rather than hide it; the test episodes, never used to "
         "choose, give each run's unbiased score."
     )
+
+
+def _none(step: Any) -> bool:
+    return step is None or pd.isna(step)
 
 
 def _stays(budget: Any, sustained: Any) -> str:

@@ -82,12 +82,20 @@ def test_no_budget_when_a_reward_never_comes_within(tmp_path) -> None:
     seed1 = (curves["reward"] == "b") & (curves["seed"] == 1)
     curves.loc[seed1, "score"] = [50, 8.0, 9.0, 9.5, 9.5]
     meta = {"tolerance": 0.05}
-    blocks = convergence.convergence_blocks(curves, meta, [500], tmp_path / "c.png")
+    blocks = convergence.convergence_blocks(curves, meta, [400], tmp_path / "c.png")
     text = " ".join(b.text for b in blocks if b.kind == "p")
     assert "a 300 (and stays within); b never." in text
     assert "so the check gives no budget" in text
     assert "a budget the check did not establish" in text
     assert "Stopping at" not in text  # no budget, nothing to stop at
+    # runs as long as the check: stated as such, naming the reward that never came within
+    full = convergence.convergence_blocks(curves, meta, [500], tmp_path / "d.png")
+    text = " ".join(b.text for b in full if b.kind == "p")
+    assert (
+        "This report's runs trained 500 decisions: as long as the check itself trained, since "
+        "it established no shorter budget; b never came within 5% of the best at a step the runs "
+        "share, so this report's runs of it may not have converged either"
+    ) in text
 
 
 def test_attach_keeps_the_curves_and_refuses_bad_sources(tmp_path) -> None:
