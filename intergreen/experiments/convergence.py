@@ -140,11 +140,16 @@ def evidence(curves: pd.DataFrame, tolerance: float) -> pd.DataFrame:
 
 
 def convergence_blocks(
-    curves: pd.DataFrame, meta: dict[str, Any], trained: list[int], plot: Path
+    curves: pd.DataFrame,
+    meta: dict[str, Any],
+    trained: list[int],
+    plot: Path,
+    own_runs: set[str] | None = None,
 ) -> list[Block]:
     """The report's section on the convergence check (render Blocks); ``trained``: the
     decisions per run of the report's own runs (their distinct values); ``plot``: where the
-    figure of the curves goes."""
+    figure of the curves goes; ``own_runs``: the names of the report's own runs (when the
+    check's runs are all among them, the report is the check's own and says so)."""
     tol = float(meta.get("tolerance", 0.05))
     ev = evidence(curves, tol)
     kinds = sorted(set(curves["score_kind"].dropna())) if "score_kind" in curves else []
@@ -165,8 +170,14 @@ def convergence_blocks(
     )
     uneven = [f"{r.reward} {_steps(r.reached)}" for r in ev.itertuples() if len(r.reached) > 1]
     every = sorted({int(e) for e in ev["every"].dropna()})
+    is_own = bool(own_runs) and set(curves["run"].astype(str)) <= set(own_runs or ())
+    opening = (
+        "This batch is the convergence check: it trained"
+        if is_own
+        else "Before this batch, a convergence check trained"
+    )
     lines = [
-        f"**The check.** Before this batch, a convergence check trained {runs} up to "
+        f"**The check.** {opening} {runs} up to "
         f"{_steps(sorted(set(ev['last_step'])))} decisions and scored the greedy policy every "
         f"{_steps(every)} decisions on validation episodes{per_point}: the score is {score} "
         f"(s/veh). Source: `{meta.get('source', '?')}`."
@@ -192,7 +203,17 @@ def convergence_blocks(
         )
         + "."
     )
-    if trained:
+    never = ", ".join(r.reward for r in ev.itertuples() if _none(r.budget))
+    if is_own:
+        length = int(ev["last_step"].max())
+        lines.append(
+            f"A batch that relies on this check trains {max(budgets):,} decisions per run."
+            if len(budgets) == len(ev)
+            else f"A batch that relies on this check trains as long as the check did, "
+            f"{length:,} decisions per run, since no shorter budget was established, and "
+            f"cannot claim that its runs of {never} have converged."
+        )
+    elif trained:
         own = ", ".join(f"{t:,}" for t in trained)
         if len(budgets) == len(ev) and trained == [max(budgets)]:
             verdict = "the check's budget"
@@ -201,7 +222,6 @@ def convergence_blocks(
         elif len(budgets) == len(ev):
             verdict = "fewer than the check's budget: they may stop short of their best"
         elif min(trained) >= int(ev["last_step"].max()):
-            never = ", ".join(r.reward for r in ev.itertuples() if _none(r.budget))
             verdict = (
                 "as long as the check itself trained, since it established no shorter budget; "
                 f"{never} never came within {100 * tol:g}% of the best at a step the runs "

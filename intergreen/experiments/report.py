@@ -231,7 +231,9 @@ def build_report(
     attached = convergence.read(root)
     if attached is not None:
         trained = sorted(set(setup.timesteps))
-        blocks += convergence.convergence_blocks(*attached, trained, plots_dir / "convergence.png")
+        blocks += convergence.convergence_blocks(
+            *attached, trained, plots_dir / "convergence.png", own_runs=set(configs)
+        )
     blocks.append(Block("h2", "Set-up (generated from the recorded configuration)"))
     blocks += [Block("p", t) for t in provenance.setup_lines(setup)]
     blocks.append(Block("h2", "Summary"))

@@ -98,6 +98,29 @@ def test_no_budget_when_a_reward_never_comes_within(tmp_path) -> None:
     ) in text
 
 
+def test_the_checks_own_report_says_it_is_the_check(tmp_path) -> None:
+    curves = _curves()
+    runs = set(curves["run"])
+    blocks = convergence.convergence_blocks(curves, {}, [500], tmp_path / "c.png", own_runs=runs)
+    text = " ".join(b.text for b in blocks if b.kind == "p")
+    assert "**The check.** This batch is the convergence check: it trained a (2 runs" in text
+    assert "A batch that relies on this check trains 500 decisions per run." in text
+    assert "This report's runs trained" not in text and "Before this batch" not in text
+    seed1 = (curves["reward"] == "b") & (curves["seed"] == 1)
+    curves.loc[seed1, "score"] = [50, 8.0, 9.0, 9.5, 9.5]  # b never comes within 5%
+    blocks = convergence.convergence_blocks(curves, {}, [500], tmp_path / "d.png", own_runs=runs)
+    text = " ".join(b.text for b in blocks if b.kind == "p")
+    assert (
+        "A batch that relies on this check trains as long as the check did, 500 decisions per "
+        "run, since no shorter budget was established, and cannot claim that its runs of b "
+        "have converged."
+    ) in text
+    # another batch's runs beside the check's: not the check's own report
+    other = convergence.convergence_blocks(curves, {}, [500], tmp_path / "e.png",
+                                           own_runs={"a-s1"})  # fmt: skip
+    assert "Before this batch" in " ".join(b.text for b in other if b.kind == "p")
+
+
 def test_attach_keeps_the_curves_and_refuses_bad_sources(tmp_path) -> None:
     csv = tmp_path / "curves.csv"
     _curves().to_csv(csv, index=False)
