@@ -14,7 +14,7 @@ form of every table and file; :data:`UNITS` gives each key's unit.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -229,12 +229,17 @@ def arm_of_edges(lane_ids: Sequence[str], sumo_lanes: Sequence[str]) -> dict[str
 
 
 def vehicle_arms(
-    trips: Trips, arms_by_edge: Mapping[str, str], route_files: Sequence[str]
+    trips: Trips,
+    arms_by_edge: Mapping[str, str],
+    route_files: Sequence[str],
+    expand: Callable[[tuple[str, ...]], tuple[str, ...]] | None = None,
 ) -> list[str]:
     """The arm each vehicle came from ('' if none of its route's edges is an approach):
     its insertion lane's edge, or for a vehicle inserted elsewhere or never inserted, the
     first approach edge of its route in ``route_files`` (flow ``F``'s vehicles are
-    ``F.<n>``)."""
+    ``F.<n>``). A trip gives only its ``from``/``via``/``to`` edges, which miss the approach
+    when it starts upstream of it (RESCO's route files): ``expand`` turns such edges into the
+    route driven (:func:`intergreen.junctions.sumo_net.fastest_route` over the network)."""
     out = [arms_by_edge.get(lane.rsplit("_", 1)[0], "") if lane else "" for lane in trips.lane]
     missing = [i for i, a in enumerate(out) if not a]
     if missing and route_files:
@@ -243,6 +248,9 @@ def vehicle_arms(
             vid = trips.ids[i]
             edges = routes.get(vid) or routes.get(vid.rsplit(".", 1)[0], ())
             out[i] = next((arms_by_edge[e] for e in edges if e in arms_by_edge), "")
+            if not out[i] and expand is not None and edges:
+                out[i] = next((arms_by_edge[e] for e in expand(tuple(edges))
+                               if e in arms_by_edge), "")  # fmt: skip
     return out
 
 

@@ -45,6 +45,7 @@ from intergreen.junctions.metrics import (
 from intergreen.junctions.network import Network, build_network
 from intergreen.junctions.spec import JunctionSpec
 from intergreen.junctions.sumo import SumoNotFound, libsumo_getter, sumo_binary, sumo_home
+from intergreen.junctions.sumo_net import fastest_route
 from intergreen.junctions.sumo_outputs import (
     read_edge_intervals,
     read_signal_switches,
@@ -299,7 +300,8 @@ class Simulation:
         finally:
             self.close()
         arms = list(self.spec.arms)
-        origin = vehicle_arms(trips, self._arms_by_edge, self._route_files)
+        expand = functools.partial(fastest_route, self.network.net_file)
+        origin = vehicle_arms(trips, self._arms_by_edge, self._route_files, expand)
         arm_of = dict(zip(trips.ids, origin, strict=True))
         metrics = build_metrics(
             arms=arms,

@@ -32,6 +32,7 @@ __all__ = [
     "ProgramPhase",
     "TlsFacts",
     "TlsLink",
+    "fastest_route",
     "network",
     "read_tls",
     "tls_ids",
@@ -187,6 +188,32 @@ def network(net_file: str | Path):
         raise NetworkImportError(f"{path}: no such file; give the path of a .net.xml")
     _check_network(path)
     return _read_net(path, path.stat().st_mtime)
+
+
+def fastest_route(net_file: str | Path, edges: Sequence[str]) -> tuple[str, ...]:
+    """The edges a trip drives: between each pair of consecutive ``edges`` (a trip's ``from``,
+    ``via``... and ``to``), the fastest path over ``net_file`` at free-flow speed (sumolib's
+    ``getFastestPath``, the path SUMO's router gives a trip on an empty network). ``edges``
+    unchanged when one of them is not in the network or a pair is not connected; () for ().
+    Read once per network file, each route computed once."""
+    path = Path(net_file).resolve()
+    return _fastest_route(path, path.stat().st_mtime, tuple(edges))
+
+
+@lru_cache(maxsize=65536)
+def _fastest_route(net_file: Path, mtime: float, edges: tuple[str, ...]) -> tuple[str, ...]:
+    if len(edges) < 2:
+        return edges
+    net = _read_net(net_file, mtime)
+    out = [edges[0]]
+    for a, b in zip(edges, edges[1:], strict=False):
+        if not (net.hasEdge(a) and net.hasEdge(b)):
+            return edges
+        route, _ = net.getFastestPath(net.getEdge(a), net.getEdge(b))
+        if not route:
+            return edges
+        out += [e.getID() for e in route[1:]]
+    return tuple(out)
 
 
 def tls_ids(net_file: str | Path) -> list[str]:

@@ -132,6 +132,43 @@ def test_vehicle_arms_from_routes(tmp_path: Path) -> None:
     assert vehicle_arms(trips, arms_by_edge, [str(routes)]) == ["N", "E", "W", "S", "W", ""]
 
 
+def test_vehicle_arms_expands_trips_that_miss_every_approach(tmp_path: Path) -> None:
+    """A trip from an edge upstream of the approach names no approach edge; ``expand`` (the
+    route driven) does. Not called for vehicles already placed."""
+    routes = tmp_path / "r.rou.xml"
+    routes.write_text(
+        '<routes>\n  <trip id="up" from="far" to="S_out" depart="0"/>\n'
+        '  <trip id="on" from="E_in" to="W_out" depart="0"/>\n</routes>\n'
+    )
+    arms_by_edge = {"N_in": "N", "E_in": "E"}
+    asked = []
+
+    def expand(edges: tuple[str, ...]) -> tuple[str, ...]:
+        asked.append(edges)
+        return ("far", "N_in", "S_out") if edges == ("far", "S_out") else edges
+
+    zeros = np.zeros(3)
+    trips = Trips(["up", "on", "stranger"], ["far_0", "", ""], zeros, zeros, zeros, zeros,
+                  zeros.astype(bool), zeros.astype(bool), zeros)  # fmt: skip
+    assert vehicle_arms(trips, arms_by_edge, [str(routes)]) == ["", "E", ""]  # before
+    assert vehicle_arms(trips, arms_by_edge, [str(routes)], expand) == ["N", "E", ""]
+    assert asked == [("far", "S_out")]  # "on" had its arm, "stranger" has no route
+
+
+def test_fastest_route_walks_the_network() -> None:
+    """sumolib's fastest path between a trip's edges, on a real network (gm_a56's)."""
+    from intergreen.junctions.catalog import resolve_junction
+    from intergreen.junctions.network import build_network
+    from intergreen.junctions.sumo_net import fastest_route
+
+    net = build_network(resolve_junction("gm_a56"))
+    start, end = net.approach_edges[0], net.exit_edges[-1]
+    route = fastest_route(net.net_file, (start, end))
+    assert route[0] == start and route[-1] == end and len(route) >= 2
+    assert fastest_route(net.net_file, ("no such edge", end)) == ("no such edge", end)
+    assert fastest_route(net.net_file, ()) == ()
+
+
 def test_build_from_dict_refuses_nothing_silently() -> None:
     """from_dict takes only the fields it knows; a missing scalar is an error, not a 0."""
     m = EpisodeMetrics(

@@ -75,3 +75,19 @@ def test_resco_episode_starts_at_the_scenario_window() -> None:
     assert result.metrics["vehicles"] > 10  # the routes start at 57600 s, as the episode
     assert result.decisions == 11  # every 10 s, after the first 10 s in the initial stage
     assert sumo_children() == []
+
+
+@pytest.mark.parametrize(("name", "arm"), [("cologne1", "N"), ("ingolstadt1", "W")])
+def test_vehicles_of_trips_that_start_upstream_keep_their_arm(name: str, arm: str) -> None:
+    """RESCO's route files hold trips (from, to); on one arm of each scenario they start
+    upstream of the approach edge, so neither the insertion lane nor the trip's edges name
+    the approach. Their route driven (sumolib's fastest path) does: every arm with traffic
+    shows it, and the arms hold nearly every vehicle (the few left never cross the
+    junction). Before, that arm showed 0 vehicles under every controller."""
+    env = make_env(f"resco:{name}", "routes", seed=1, duration=600, signals="program")
+    result = run_episode(env, make_baseline("program"), 1)
+    m = result.metrics
+    arms = {a: m[f"arm_vehicles_{a}"] for a in env.spec_.arms}
+    assert arms[arm] > 20, arms
+    assert sum(arms.values()) >= 0.85 * m["vehicles"], (arms, m["vehicles"])
+    assert sumo_children() == []
