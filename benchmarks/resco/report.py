@@ -252,6 +252,57 @@ def learner_target(episodes: pd.DataFrame, config: dict, reference: dict) -> lis
     return ["## Targets", "", *lines, ""]
 
 
+#: an arm is "not served" when its row let through less than this share of its vehicles
+UNSERVED = 0.05
+
+
+def unserved_arms(episodes: pd.DataFrame) -> list[str]:
+    """Rows (per training seed for a learner) with an arm that got less than ``UNSERVED`` of
+    its vehicles through the junction over the row's episodes: a controller that never (or
+    almost never) gives it green. From the episodes' ``arm_vehicles_<arm>`` and
+    ``arm_throughput_<arm>`` (an arm with no vehicles, an exit-only arm, is skipped)."""
+    arms = sorted(
+        c.removeprefix("arm_vehicles_") for c in episodes if c.startswith("arm_vehicles_")
+    )
+    found = []
+    keys = ["scenario", "rules", "controller", "train_seed"]
+    for key, eps in episodes.groupby(keys, dropna=False, sort=False):
+        scenario, rules, controller, seed = key
+        for arm in arms:
+            came = eps.get(f"arm_vehicles_{arm}")
+            served = eps.get(f"arm_throughput_{arm}")
+            if came is None or served is None or came.isna().all() or came.sum() == 0:
+                continue
+            share = served.sum() / came.sum()
+            if share < UNSERVED:
+                who = controller if pd.isna(seed) else f"{controller} (training seed {int(seed)})"
+                found.append((scenario, rules, who, arm, int(served.sum()), int(came.sum()),
+                              len(eps), share))  # fmt: skip
+    if not found:
+        return []
+    lines = [
+        "## Arms a controller never served",
+        "",
+        f"Rows whose controller let through less than {UNSERVED:.0%} of an arm's vehicles over "
+        "its evaluation episodes (from the per-arm counts of every episode):",
+        "",
+    ]
+    for scenario, rules, who, arm, served, came, n, share in found:
+        episodes = f"{n} episode{'s' if n != 1 else ''}"
+        lines.append(f"- {scenario}, rules: {rules}, {who}: arm {arm} let through {served} of "
+                     f"{came} vehicles in {episodes} ({share:.1%}).")  # fmt: skip
+    lines += [
+        "",
+        "Such a policy keeps choosing the stage it holds, and nothing ends that stage: the "
+        "imported junctions carry no maximum green (nor does RESCO's set-up), so the delay of "
+        "the arm left on red grows with the hour (these rows' delays of hundreds of seconds). "
+        "A controller on a UK street would have a maximum green; these rows show what the "
+        "learned policy does without one, not what a UK controller would let it do.",
+        "",
+    ]
+    return lines
+
+
 def reference_section(reference: dict[str, Any]) -> list[str]:
     """RESCO's own code on RESCO's SUMO and on ours (resco_reference.py)."""
     if not reference:
@@ -395,6 +446,7 @@ def report(folder: Path, notes: str = "") -> str:
             if rs:
                 lines += [f"### {scenario}, rules: {rules}", "", *table(rs, rules), ""]
     lines += learner_target(episodes, config, reference)
+    lines += unserved_arms(episodes)
     lines += reference_section(reference)
     lines += missing(episodes, config, folder)
     if notes:
