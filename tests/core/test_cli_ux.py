@@ -3,6 +3,7 @@ the version, progress and numbers as people read them."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -293,6 +294,16 @@ def test_train_says_it_rounds_to_whole_rollouts(
 
 
 # ----- item 8: Ctrl-C says what was saved -------------------------------------------------------
+#: ``python -m intergreen.cli`` with Ctrl-C (SIGINT) raising KeyboardInterrupt even where the
+#: test runner was started as a background job of a non-interactive shell, whose children
+#: inherit SIGINT ignored (and Python then installs no handler for it).
+CLI_WITH_CTRL_C = [
+    sys.executable, "-c",
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('intergreen.cli', run_name='__main__', alter_sys=True)",
+]  # fmt: skip
+
+
 def test_ctrl_c_in_train_says_what_was_saved_and_how_to_resume(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -300,14 +311,13 @@ def test_ctrl_c_in_train_says_what_was_saved_and_how_to_resume(
     import shlex
     import signal
     import subprocess
-    import sys
     import time
 
     out = tmp_path / "dqn run"
     args = ["train", "--agent", "dqn", "--timesteps", "100000", "--checkpoint-every", "150",
             "--env", "duration=60", "--hp", "learning_starts=50", "--out", str(out)]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "intergreen.cli", *args], cwd=tmp_path, env=env,
+    proc = subprocess.Popen([*CLI_WITH_CTRL_C, *args], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
         deadline = time.monotonic() + 300  # generous: a loaded machine starts slowly
@@ -374,7 +384,6 @@ def test_ctrl_c_in_compare_counts_the_runs_on_disk(tmp_path: Path) -> None:
     import re
     import signal
     import subprocess
-    import sys
     import time
 
     from intergreen.experiments.grid import load_grid
@@ -385,7 +394,7 @@ def test_ctrl_c_in_compare_counts_the_runs_on_disk(tmp_path: Path) -> None:
     out = tmp_path / "results"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "intergreen.cli", "compare", str(grid), "--out", str(out),
+        [*CLI_WITH_CTRL_C, "compare", str(grid), "--out", str(out),
          "--workers", "1", "--no-report"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,
