@@ -170,17 +170,17 @@ def greedy_action(model: Any) -> Callable[[np.ndarray], int]:
     models fall back to ``predict``. ``obs``: one observation of the model's space (float32
     as the env gives it; other dtypes are converted as SB3 converts them)."""
     policy = getattr(model, "policy", None)
-    q_net = getattr(policy, "q_net", None)
     dtype = getattr(getattr(model, "observation_space", None), "dtype", None)
-    if not isinstance(model.action_space, spaces.Discrete) or dtype != np.float32:
+    pick: Callable[[np.ndarray], int] | None = None
+    if isinstance(model.action_space, spaces.Discrete) and dtype == np.float32:
+        if getattr(policy, "q_net", None) is not None:
+            pick = GreedyQ(policy.q_net)
+        elif hasattr(policy, "mlp_extractor"):
+            pick = PolicyActor(policy).greedy
+    if pick is None:
         return lambda obs: int(model.predict(obs, deterministic=True)[0])
-    if q_net is not None:
-        pick: Callable[[np.ndarray], int] = GreedyQ(q_net)
-    elif hasattr(policy, "mlp_extractor"):
-        pick = PolicyActor(policy).greedy
-    else:
-        return lambda obs: int(model.predict(obs, deterministic=True)[0])
-    return lambda obs: pick(np.asarray(obs, dtype=np.float32))
+    lean = pick
+    return lambda obs: lean(np.asarray(obs, dtype=np.float32))
 
 
 def rollout_arrays(n_steps: int, obs_shape: tuple[int, ...]) -> dict[str, np.ndarray]:

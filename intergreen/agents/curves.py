@@ -143,6 +143,16 @@ def _check_curves(curves: pd.DataFrame, tolerance: float, by: str) -> pd.DataFra
     return curves
 
 
+def _shared_steps(curves: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Scores as (step x curve), ascending steps, only the steps every curve has; OptionError
+    for bad curves or none shared."""
+    _check_curves(curves, 0.0, by)
+    table = curves.pivot(index="step", columns=by, values="score").sort_index().dropna()
+    if table.empty:
+        raise OptionError("the curves share no step: every seed must be validated at one step")
+    return table
+
+
 def median_gap(curves: pd.DataFrame, by: str = "seed") -> pd.Series:
     """The median over seeds of each seed's relative gap to its own best, per step.
 
@@ -154,10 +164,7 @@ def median_gap(curves: pd.DataFrame, by: str = "seed") -> pd.Series:
     seeds, indexed by step (ascending). OptionError for missing columns, repeated points or
     scores that are not positive.
     """
-    _check_curves(curves, 0.0, by)
-    table = curves.pivot(index="step", columns=by, values="score").sort_index().dropna()
-    if table.empty:
-        raise OptionError("the curves share no step: every seed must be validated at one step")
+    table = _shared_steps(curves, by)
     gaps = table / table.min(axis=0) - 1.0
     return gaps.median(axis=1).rename("median_gap")
 
@@ -182,10 +189,7 @@ def selection_gap(curves: pd.DataFrame, by: str = "seed") -> pd.DataFrame:
     Raises:
         OptionError: as :func:`median_gap`.
     """
-    _check_curves(curves, 0.0, by)
-    table = curves.pivot(index="step", columns=by, values="score").sort_index().dropna()
-    if table.empty:
-        raise OptionError("the curves share no step: every seed must be validated at one step")
+    table = _shared_steps(curves, by)
     gaps = table.cummin() / table.min(axis=0) - 1.0
     gaps["median"] = gaps.median(axis=1)
     return gaps

@@ -170,7 +170,7 @@ def convergence_blocks(
     )
     uneven = [f"{r.reward} {_steps(r.reached)}" for r in ev.itertuples() if len(r.reached) > 1]
     every = sorted({int(e) for e in ev["every"].dropna()})
-    is_own = bool(own_runs) and set(curves["run"].astype(str)) <= set(own_runs or ())
+    is_own = set(curves["run"].astype(str)) <= (own_runs or set())
     opening = (
         "This batch is the convergence check: it trained"
         if is_own
@@ -286,9 +286,9 @@ def _none(step: Any) -> bool:
 
 
 def _stays(budget: Any, sustained: Any) -> str:
-    if budget is None or pd.isna(budget):
+    if _none(budget):
         return ""
-    if sustained is None or pd.isna(sustained):
+    if _none(sustained):
         return " (and leaves it again later)"
     if int(sustained) == int(budget):
         return " (and stays within)"
@@ -296,7 +296,7 @@ def _stays(budget: Any, sustained: Any) -> str:
 
 
 def _step(step: Any) -> str:
-    return "never" if step is None or pd.isna(step) else f"{int(step):,}"
+    return "never" if _none(step) else f"{int(step):,}"
 
 
 def _steps(values: list[int]) -> str:

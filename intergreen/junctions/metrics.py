@@ -240,6 +240,10 @@ def vehicle_arms(
     ``F.<n>``). A trip gives only its ``from``/``via``/``to`` edges, which miss the approach
     when it starts upstream of it (RESCO's route files): ``expand`` turns such edges into the
     route driven (:func:`intergreen.junctions.sumo_net.fastest_route` over the network)."""
+
+    def first_arm(edges: Sequence[str]) -> str:
+        return next((arms_by_edge[e] for e in edges if e in arms_by_edge), "")
+
     out = [arms_by_edge.get(lane.rsplit("_", 1)[0], "") if lane else "" for lane in trips.lane]
     missing = [i for i, a in enumerate(out) if not a]
     if missing and route_files:
@@ -247,10 +251,9 @@ def vehicle_arms(
         for i in missing:
             vid = trips.ids[i]
             edges = routes.get(vid) or routes.get(vid.rsplit(".", 1)[0], ())
-            out[i] = next((arms_by_edge[e] for e in edges if e in arms_by_edge), "")
+            out[i] = first_arm(edges)
             if not out[i] and expand is not None and edges:
-                out[i] = next((arms_by_edge[e] for e in expand(tuple(edges))
-                               if e in arms_by_edge), "")  # fmt: skip
+                out[i] = first_arm(expand(tuple(edges)))
     return out
 
 

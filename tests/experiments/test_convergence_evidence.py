@@ -32,6 +32,17 @@ def _curves() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _text(blocks) -> str:
+    return " ".join(b.text for b in blocks if b.kind == "p")
+
+
+def _b_never_within(curves: pd.DataFrame) -> None:
+    """b's seed 1 at its best only at 200 (8.0) and >= 9 after: the seeds' bests lie apart and
+    b's median run never comes within 5% of its best at a shared step."""
+    seed1 = (curves["reward"] == "b") & (curves["seed"] == 1)
+    curves.loc[seed1, "score"] = [50, 8.0, 9.0, 9.5, 9.5]
+
+
 def test_evidence_gives_each_rewards_budget() -> None:
     ev = convergence.evidence(_curves(), 0.05).set_index("reward")
     assert ev.loc["a", "budget"] == 300 and ev.loc["a", "sustained"] == 300
@@ -50,7 +61,7 @@ def test_evidence_gives_each_rewards_budget() -> None:
 def test_section_states_the_check_and_compares_the_budget(tmp_path, trained, verdict) -> None:
     meta = {"source": "results/convergence", "tolerance": 0.05}
     blocks = convergence.convergence_blocks(_curves(), meta, trained, tmp_path / "c.png")
-    text = " ".join(b.text for b in blocks if b.kind == "p")
+    text = _text(blocks)
     assert "a (2 runs, seeds 1, 2), b (2 runs, seeds 1, 2) up to 500 decisions" in text
     assert "every 100 decisions on validation episodes (6 episodes per point)" in text
     assert "the geometric mean of the point's validation episodes' waiting times" in text
@@ -67,30 +78,28 @@ def test_section_states_what_stopping_at_the_budget_costs(tmp_path) -> None:
     # best 9 (66.7% above), seed 1 already has its best 8.0; a has both bests by 400
     meta = {"tolerance": 0.5}
     blocks = convergence.convergence_blocks(_curves(), meta, [400], tmp_path / "c.png")
-    text = " ".join(b.text for b in blocks if b.kind == "p")
+    text = _text(blocks)
     assert "The largest, 400 decisions, is the budget" in text
     assert "**Stopping at 400 decisions.**" in text
     assert "a 0.0% (runs: 0.0%, 0.0%; over 500 decisions)" in text
     assert "b 33.3% (runs: 0.0%, 66.7%; over 500 decisions)" in text
     strict = convergence.convergence_blocks(_curves(), {}, [500], tmp_path / "d.png")
-    assert "b 0.0% (runs: 0.0%, 0.0%" in " ".join(b.text for b in strict if b.kind == "p")
+    assert "b 0.0% (runs: 0.0%, 0.0%" in _text(strict)
 
 
 def test_no_budget_when_a_reward_never_comes_within(tmp_path) -> None:
     curves = _curves()
-    # b seed 1 now at its best only at 200 (8.0) and >= 9 after: the seeds' bests lie apart
-    seed1 = (curves["reward"] == "b") & (curves["seed"] == 1)
-    curves.loc[seed1, "score"] = [50, 8.0, 9.0, 9.5, 9.5]
+    _b_never_within(curves)
     meta = {"tolerance": 0.05}
     blocks = convergence.convergence_blocks(curves, meta, [400], tmp_path / "c.png")
-    text = " ".join(b.text for b in blocks if b.kind == "p")
+    text = _text(blocks)
     assert "a 300 (and stays within); b never." in text
     assert "so the check gives no budget" in text
     assert "a budget the check did not establish" in text
     assert "Stopping at" not in text  # no budget, nothing to stop at
     # runs as long as the check: stated as such, naming the reward that never came within
     full = convergence.convergence_blocks(curves, meta, [500], tmp_path / "d.png")
-    text = " ".join(b.text for b in full if b.kind == "p")
+    text = _text(full)
     assert (
         "This report's runs trained 500 decisions: as long as the check itself trained, since "
         "it established no shorter budget; b never came within 5% of the best at a step the runs "
@@ -102,14 +111,13 @@ def test_the_checks_own_report_says_it_is_the_check(tmp_path) -> None:
     curves = _curves()
     runs = set(curves["run"])
     blocks = convergence.convergence_blocks(curves, {}, [500], tmp_path / "c.png", own_runs=runs)
-    text = " ".join(b.text for b in blocks if b.kind == "p")
+    text = _text(blocks)
     assert "**The check.** This batch is the convergence check: it trained a (2 runs" in text
     assert "A batch that relies on this check trains 500 decisions per run." in text
     assert "This report's runs trained" not in text and "Before this batch" not in text
-    seed1 = (curves["reward"] == "b") & (curves["seed"] == 1)
-    curves.loc[seed1, "score"] = [50, 8.0, 9.0, 9.5, 9.5]  # b never comes within 5%
+    _b_never_within(curves)
     blocks = convergence.convergence_blocks(curves, {}, [500], tmp_path / "d.png", own_runs=runs)
-    text = " ".join(b.text for b in blocks if b.kind == "p")
+    text = _text(blocks)
     assert (
         "A batch that relies on this check trains as long as the check did, 500 decisions per "
         "run, since no shorter budget was established, and cannot claim that its runs of b "
@@ -118,7 +126,7 @@ def test_the_checks_own_report_says_it_is_the_check(tmp_path) -> None:
     # another batch's runs beside the check's: not the check's own report
     other = convergence.convergence_blocks(curves, {}, [500], tmp_path / "e.png",
                                            own_runs={"a-s1"})  # fmt: skip
-    assert "Before this batch" in " ".join(b.text for b in other if b.kind == "p")
+    assert "Before this batch" in _text(other)
 
 
 def test_attach_keeps_the_curves_and_refuses_bad_sources(tmp_path) -> None:
