@@ -252,8 +252,11 @@ def learner_target(episodes: pd.DataFrame, config: dict, reference: dict) -> lis
     return ["## Targets", "", *lines, ""]
 
 
-#: an arm is "not served" when its row let through less than this share of its vehicles
-UNSERVED = 0.05
+#: an arm is "not served" when its row let through less than this share of its vehicles over
+#: its evaluation episodes. Half, fixed before the last 19 learner runs were in: on the rows in
+#: by then every controller let through either at least 93 % of each arm's vehicles or at most
+#: 6.4 % (the PPO-under-uk rows), so any line between the two draws the same split.
+UNSERVED = 0.5
 
 
 def unserved_arms(episodes: pd.DataFrame) -> list[str]:
@@ -264,7 +267,7 @@ def unserved_arms(episodes: pd.DataFrame) -> list[str]:
     arms = sorted(
         c.removeprefix("arm_vehicles_") for c in episodes if c.startswith("arm_vehicles_")
     )
-    found = []
+    found, served_shares = [], []
     keys = ["scenario", "rules", "controller", "train_seed"]
     for key, eps in episodes.groupby(keys, dropna=False, sort=False):
         scenario, rules, controller, seed = key
@@ -274,17 +277,26 @@ def unserved_arms(episodes: pd.DataFrame) -> list[str]:
             if came is None or served is None or came.isna().all() or came.sum() == 0:
                 continue
             share = served.sum() / came.sum()
-            if share < UNSERVED:
+            if share >= UNSERVED:
+                served_shares.append(share)
+            else:
                 who = controller if pd.isna(seed) else f"{controller} (training seed {int(seed)})"
                 found.append((scenario, rules, who, arm, int(served.sum()), int(came.sum()),
                               len(eps), share))  # fmt: skip
     if not found:
         return []
     lines = [
-        "## Arms a controller never served",
+        "## Arms a controller starved",
         "",
         f"Rows whose controller let through less than {UNSERVED:.0%} of an arm's vehicles over "
-        "its evaluation episodes (from the per-arm counts of every episode):",
+        "its evaluation episodes (from the per-arm counts of every episode"
+        + (
+            f"; every other row let through at least {min(served_shares):.0%} of each arm's "
+            "vehicles"
+            if served_shares
+            else ""
+        )
+        + "):",
         "",
     ]
     for scenario, rules, who, arm, served, came, n, share in found:
