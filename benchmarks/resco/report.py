@@ -10,8 +10,8 @@ our delay (RESCO's metric: mean time loss plus insertion delay per trip), baseli
 mean over evaluation episodes with a 95% t-interval and the median, trained agents as the mean
 of their training seeds' means with a 95% t-interval across seeds (the training seed is the
 unit of replication). Every set-up sentence is generated from the recorded configuration.
-``--publish`` writes ``report.md``, ``episodes.csv``, ``config.json`` and ``reference.json``
-into the given folder.
+``--publish`` writes ``report.md``, ``episodes.csv``, ``training_episodes.csv`` (the last ten
+training episodes of every run), ``config.json`` and ``reference.json`` into the given folder.
 """
 
 from __future__ import annotations
@@ -36,6 +36,11 @@ CSV_COLUMNS = ["scenario", "rules", "controller", "train_seed", "seed", "avg_del
                "mean_queue", "decisions", "wall_s"]  # fmt: skip
 #: an episode whose delay is this many times its row's median is counted as a lock-up
 LOCKED = 3.0
+TRAINING_COLUMNS = ["scenario", "rules", "controller", "train_seed", "episode", "avg_delay",
+                    "avg_waiting_time"]  # fmt: skip
+#: a learner row whose greedy evaluation is this many times its last training episodes' delay
+#: is named in the learners' section
+COLLAPSE = 2.0
 
 
 def interval(values: list[float]) -> tuple[float, float]:
@@ -58,6 +63,88 @@ def load(folder: Path) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
     ref_path = folder / "reference.json"
     reference = json.loads(ref_path.read_text()) if ref_path.exists() else {}
     return episodes, config, reference
+
+
+def training_episodes(folder: Path, config: dict[str, Any]) -> pd.DataFrame:
+    """The last ten training episodes of every finished run (RESCO's learner rows are the
+    mean of episodes 91-100 of 100), one row each (``TRAINING_COLUMNS``), from each run's
+    ``metrics.csv``; empty when the folder has no finished run."""
+    path = folder / "trained.jsonl"
+    if "train_episodes" not in config or not path.exists():
+        return pd.DataFrame(columns=TRAINING_COLUMNS)
+    last = config["train_episodes"]
+    frames = []
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        run = json.loads(line)
+        metrics = pd.read_csv(Path(run["run_dir"]) / "metrics.csv")
+        window = metrics[metrics.episode.between(last - 9, last)]
+        frames.append(
+            window.assign(scenario=run["scenario"], rules=run["rules"], controller=run["agent"],
+                          train_seed=run["train_seed"])
+        )  # fmt: skip
+    if not frames:
+        return pd.DataFrame(columns=TRAINING_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[TRAINING_COLUMNS]
+
+
+def learners_section(
+    episodes: pd.DataFrame, training: pd.DataFrame, config: dict[str, Any]
+) -> list[str]:
+    """Each learner's greedy evaluation beside the delay of its own last ten training
+    episodes (actions sampled, exploration at its final rate: what RESCO's learner rows are),
+    mean ± 95% t-interval over the training seeds that have both; rows whose greedy evaluation
+    is ``COLLAPSE`` times the training episodes' delay or more are named."""
+    if training.empty:
+        return []
+    last = config["train_episodes"]
+    full = len(config["evaluation_seeds"])
+    lines = [
+        "## Learners: greedy evaluation against their own training episodes",
+        "",
+        f"RESCO's learner rows are the mean delay of training episodes {last - 9}-{last}, "
+        "actions drawn as in training; ours above are greedy evaluations of the final model "
+        "on the evaluation seeds. Both for our learners, per training seed, then mean ± 95% "
+        "t-interval over the seeds that have both:",
+        "",
+        f"| scenario | rules | learner | seeds | greedy evaluation (s) | training episodes "
+        f"{last - 9}-{last} (s) | greedy / training | RESCO published, episodes "
+        f"{last - 9}-{last} (s) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    pub = published()["scenarios"]
+    collapsed = []
+    keys = ["scenario", "rules", "controller"]
+    for (scenario, rules, learner), runs in training.groupby(keys, sort=False):
+        eps = episodes[(episodes.scenario == scenario) & (episodes.rules == rules)
+                       & (episodes.controller == learner)]  # fmt: skip
+        sizes = eps.groupby("train_seed").size()
+        seeds = sorted(set(sizes[sizes >= full].index) & set(runs.train_seed))
+        if not seeds:
+            continue
+        greedy = eps[eps.train_seed.isin(seeds)].groupby("train_seed").avg_delay.mean()
+        trained = runs[runs.train_seed.isin(seeds)].groupby("train_seed").avg_delay.mean()
+        ratio = float(greedy.mean() / trained.mean())
+        entry = pub.get(scenario, {}).get(RESCO_NAME[learner], {}) if rules == "program" else {}
+        theirs = f"{entry['mean_episodes_91_100']:.2f}" if entry else "-"
+        lines.append(f"| {scenario} | {rules} | {learner} | {len(seeds)} | "
+                     f"{fmt(*interval(greedy.tolist()))} | {fmt(*interval(trained.tolist()))} | "
+                     f"{ratio:.2f} | {theirs} |")  # fmt: skip
+        if ratio >= COLLAPSE:
+            collapsed.append(f"{scenario} under `rules: {rules}`, {learner.upper()}")
+    if collapsed:
+        lines += [
+            "",
+            f"Greedy evaluation at least {COLLAPSE:g} times the training episodes' delay: "
+            + "; ".join(collapsed)
+            + ". The greedy policy plays the most likely action at every decision, and where "
+            "training leaves that action the same whatever the junction shows, it holds one "
+            "stage (see the arms starved below); the policy that was trained, sampling its "
+            "actions, does not. Which of the two to report is a choice: RESCO reports the "
+            "training episodes, this benchmark both.",
+        ]
+    return [*lines, ""]
 
 
 def published() -> dict[str, Any]:
@@ -458,6 +545,7 @@ def report(folder: Path, notes: str = "") -> str:
             if rs:
                 lines += [f"### {scenario}, rules: {rules}", "", *table(rs, rules), ""]
     lines += learner_target(episodes, config, reference)
+    lines += learners_section(episodes, training_episodes(folder, config), config)
     lines += unserved_arms(episodes)
     lines += reference_section(reference)
     lines += missing(episodes, config, folder)
@@ -491,10 +579,13 @@ def main(argv: list[str] | None = None) -> None:
         (a.publish / "report.md").write_text(text)
         episodes, _, _ = load(a.folder)
         episodes[CSV_COLUMNS].to_csv(a.publish / "episodes.csv", index=False)
+        training = training_episodes(a.folder, json.loads((a.folder / "config.json").read_text()))
+        training.to_csv(a.publish / "training_episodes.csv", index=False)
         for name in ("config.json", "reference.json"):
             if (a.folder / name).exists():
                 shutil.copy(a.folder / name, a.publish / name)
-        print(f"wrote {a.publish / 'report.md'}, episodes.csv, config.json, reference.json")
+        print(f"wrote {a.publish / 'report.md'}, episodes.csv, training_episodes.csv, "
+              "config.json, reference.json")  # fmt: skip
 
 
 if __name__ == "__main__":

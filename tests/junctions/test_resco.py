@@ -94,16 +94,21 @@ def test_vehicles_of_trips_that_start_upstream_keep_their_arm(name: str, arm: st
     assert sumo_children() == []
 
 
-def test_resco_report_names_the_arms_a_controller_starved() -> None:
-    """benchmarks/resco/report.py lists rows (per training seed for a learner) that let
-    through under half of an arm's vehicles; exit-only arms (no vehicles) and served arms not."""
-    import pandas as pd
-
+def _resco_report():
     spec = importlib.util.spec_from_file_location(
         "resco_report", Path(__file__).parents[2] / "benchmarks/resco/report.py"
     )
     report = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(report)
+    return report
+
+
+def test_resco_report_names_the_arms_a_controller_starved() -> None:
+    """benchmarks/resco/report.py lists rows (per training seed for a learner) that let
+    through under half of an arm's vehicles; exit-only arms (no vehicles) and served arms not."""
+    import pandas as pd
+
+    report = _resco_report()
     rows = []
     for seed, served_s in [(1, 0), (2, 300)]:
         for _ in range(2):
@@ -124,3 +129,46 @@ def test_resco_report_names_the_arms_a_controller_starved() -> None:
     assert "every other row let through at least 87% of each arm's vehicles" in " ".join(lines)
     served = pd.DataFrame([rows[2]])
     assert report.unserved_arms(served) == []
+
+
+def test_resco_report_sets_greedy_evaluation_beside_the_last_training_episodes(
+    tmp_path: Path,
+) -> None:
+    """The learners' section reads episodes 91-100 of each finished run's metrics.csv (not
+    90, not 101), averages per training seed, and names a row whose greedy evaluation is at
+    least twice its training episodes' delay; a row below that is not named."""
+    import json
+
+    import pandas as pd
+
+    report = _resco_report()
+    config = {"train_episodes": 100, "evaluation_seeds": [11, 12]}
+    runs, episodes = [], []
+    for rules, greedy in [("program", 30.0), ("uk", 500.0)]:
+        for seed in (1, 2):
+            run_dir = tmp_path / f"cologne1-{rules}-ppo-seed{seed}"
+            run_dir.mkdir()
+            # episodes 89-102: 90 and 101 carry delays that would change the mean if read
+            delays = {e: 1000.0 if e in (90, 101) else 100.0 + seed for e in range(89, 103)}
+            metrics = {"episode": list(delays), "avg_delay": list(delays.values()),
+                       "avg_waiting_time": 1.0}  # fmt: skip
+            pd.DataFrame(metrics).to_csv(run_dir / "metrics.csv", index=False)
+            runs.append({"scenario": "cologne1", "rules": rules, "agent": "ppo",
+                         "train_seed": seed, "run_dir": str(run_dir)})  # fmt: skip
+            for s in config["evaluation_seeds"]:
+                row = {"scenario": "cologne1", "rules": rules, "controller": "ppo",
+                       "train_seed": seed, "seed": s, "avg_delay": greedy + seed}  # fmt: skip
+                episodes.append(row)
+    (tmp_path / "trained.jsonl").write_text("".join(json.dumps(r) + "\n" for r in runs))
+    training = report.training_episodes(tmp_path, config)
+    assert len(training) == 4 * 10 and set(training.episode) == set(range(91, 101))
+    lines = report.learners_section(pd.DataFrame(episodes), training, config)
+    text = "\n".join(lines)
+    # program: greedy 31.5, training 101.5 (seeds 1 and 2: 101 and 102); RESCO's IPPO 1250.67
+    assert (
+        "| cologne1 | program | ppo | 2 | 31.50 ± 6.35 | 101.50 ± 6.35 | 0.31 | 1250.67 |" in text
+    )
+    assert "| cologne1 | uk | ppo | 2 | 501.50 ± 6.35 | 101.50 ± 6.35 | 4.94 | - |" in text
+    named = [x for x in lines if x.startswith("Greedy evaluation at least 2 times")]
+    assert len(named) == 1 and "cologne1 under `rules: uk`, PPO." in named[0]
+    assert "program" not in named[0].split(".")[0]
