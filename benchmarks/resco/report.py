@@ -206,17 +206,17 @@ def rows(episodes: pd.DataFrame, scenario: str, rules: str, reference: dict, con
             else float("nan")
         )
         out.append({"controller": controller, "delay": delay, "median": median, "n": n,
-                    "locked": locked, "resco": resco, "ref": ref,
-                    "wait": float(eps.avg_waiting_time.mean())})  # fmt: skip
+                    "locked": locked, "teleports": int(eps.teleports.sum()), "resco": resco,
+                    "ref": ref, "wait": float(eps.avg_waiting_time.mean())})  # fmt: skip
     return out
 
 
 def table(rs: list[dict], rules: str) -> list[str]:
     """Markdown rows: ours (mean ± 95% CI, median), RESCO's published and RESCO's own code
     on our SUMO (rules: program only)."""
-    head = ("| controller | delay (s) | median (s) | locked episodes | waiting (s) | runs | "
-            "/ max-pressure |")  # fmt: skip
-    line = "|---|---|---|---|---|---|---|"
+    head = ("| controller | delay (s) | median (s) | locked episodes | teleports | waiting (s) | "
+            "runs | / max-pressure |")  # fmt: skip
+    line = "|---|---|---|---|---|---|---|---|"
     if rules == "program":
         head += (" RESCO published (s) | RESCO's / its Max Pressure | ours / published | "
                  "RESCO's code, our SUMO (s) | ours / it |")  # fmt: skip
@@ -227,6 +227,7 @@ def table(rs: list[dict], rules: str) -> list[str]:
     for r in rs:
         rel = f"{r['median'] / mp['median']:.2f}" if mp else "-"
         text = (f"| {r['controller']} | {fmt(*r['delay'])} | {r['median']:.2f} | {r['locked']} | "
+                f"{r['teleports']} | "
                 f"{r['wait']:.2f} | {r['n']} | {rel} |")  # fmt: skip
         if rules == "program":
             rel = f"{r['resco'] / mp_resco:.2f}" if r["resco"] and mp_resco else "-"
@@ -258,7 +259,7 @@ def setup(config: dict[str, Any], folder: Path) -> list[str]:
         f"- Timing: a decision every {config['decision_interval_s']:g} s, under `rules: "
         f"program` a {config['yellow_s']:g} s yellow and no all-red between any two green "
         f"phases (RESCO's); detection up to {config['detection_m']:g} m, cut to the approach "
-        f"lanes; vehicles never teleported.",
+        f"lanes; no jam teleports (SUMO's `--time-to-teleport -1`, as RESCO's).",
         f"- Evaluation: {len(config['evaluation_seeds'])} episodes per row, the same "
         f"{len(config['evaluation_seeds'])} seeds of the `test` stream for every row (paired).",
         f"- SUMO {config['sumo']} (RESCO used 1.9), intergreen {config['intergreen']}.",
@@ -530,8 +531,10 @@ def report(folder: Path, notes: str = "") -> str:
         "SUMO's tripinfo, unfinished and never-inserted vehicles included), as mean ± 95% "
         "t-interval over episodes (baselines) or over training seeds' means (learners); the "
         "median over the same; locked episodes: delay above "
-        f"{LOCKED:g}x the row's median (vehicles locked inside the junction: SUMO never "
-        "teleports here); waiting is our mean waiting time per vehicle. Ratios use our median "
+        f"{LOCKED:g}x the row's median (vehicles locked inside the junction: SUMO teleports "
+        "no jammed vehicle here); teleports: vehicles SUMO teleported after a collision "
+        "(its default collision action, RESCO's too), summed over the row's episodes; waiting "
+        "is our mean waiting time per vehicle. Ratios use our median "
         "(RESCO's published Max Pressure on cologne1 is its median for the same reason: one "
         "locked episode of 30). RESCO's learner rows are its mean of training episodes "
         "91-100. `/ max-pressure`: the row's median over the same table's max-pressure median "

@@ -9,11 +9,12 @@ RESCO's settings (its ``map_config.py``, ``multi_signal.py`` and ``traffic_signa
 the episode is the scenario's hour (cologne1 25200-28800 s, ingolstadt1 57600-61200 s of
 SUMO time), a decision every 10 s, the green phases of the network's program as the actions
 with any phase reachable from any other, a 3 s yellow and no all-red between them (so every
-intergreen is 3 s, with no red+amber: ``rules: program``), vehicles never teleported
-(``--time-to-teleport -1``) and detection up to 200 m from the stop line (here cut to the
-approach lanes, as RESCO's lanes are). RESCO's metric "delay" is the mean trip time loss
-(``timeLoss`` plus ``departDelay`` of every vehicle, unfinished and never-inserted ones
-included), our ``avg_delay``.
+intergreen is 3 s, with no red+amber: ``rules: program``), no jam teleports
+(``--time-to-teleport -1``: a vehicle that cannot move waits; SUMO still teleports a vehicle
+after a collision, its default ``--collision.action``, as in RESCO) and detection up to
+200 m from the stop line (here cut to the approach lanes, as RESCO's lanes are). RESCO's
+metric "delay" is the mean trip time loss (``timeLoss`` plus ``departDelay`` of every
+vehicle, unfinished and never-inserted ones included), our ``avg_delay``.
 
 ``resco:cologne1:uk`` is the same scenario under ``rules: uk`` (amber 3 s, red+amber 2 s,
 intergreens at least 5 s), or any other rule profile by name.
@@ -117,7 +118,7 @@ def _junction(nets: Path, scenario_name: str, profile: str | None) -> ImportedJu
     data["sensors"] = {"camera_range": DETECTION, "stop_line_loops": True}
     settings = [
         f"RESCO's settings: decisions every {DECISION:g} s, any green phase after any other, "
-        f"vehicles never teleported, detection up to {DETECTION:g} m (cut to the approach lanes)"
+        f"no jam teleports, detection up to {DETECTION:g} m (cut to the approach lanes)"
     ]
     if profile is None:
         data["timing"].update(amber=YELLOW, red_amber=0.0)

@@ -172,3 +172,22 @@ def test_resco_report_sets_greedy_evaluation_beside_the_last_training_episodes(
     named = [x for x in lines if x.startswith("Greedy evaluation at least 2 times")]
     assert len(named) == 1 and "cologne1 under `rules: uk`, PPO." in named[0]
     assert "program" not in named[0].split(".")[0]
+
+
+def test_resco_report_counts_collision_teleports_per_row() -> None:
+    """The tables sum each row's teleports over its episodes (SUMO still teleports a vehicle
+    after a collision with jam teleports off), beside the locked episodes."""
+    import pandas as pd
+
+    report = _resco_report()
+    episodes = pd.DataFrame(
+        [{"scenario": "cologne1", "rules": "uk", "controller": "max-pressure",
+          "train_seed": None, "seed": s, "avg_delay": 50.0 + s, "avg_waiting_time": 30.0,
+          "teleports": t} for s, t in [(1, 0), (2, 1), (3, 2)]]
+    )  # fmt: skip
+    config = {"evaluation_seeds": [1, 2, 3], "sumo": "v1.28.0"}
+    rs = report.rows(episodes, "cologne1", "uk", {}, config)
+    assert [r["teleports"] for r in rs] == [3]
+    assert report.table(rs, "uk")[2] == (
+        "| max-pressure | 52.00 ± 2.48 | 52.00 | 0 | 3 | 30.00 | 3 episodes | 1.00 |"
+    )
