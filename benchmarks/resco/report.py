@@ -247,7 +247,10 @@ def table(rs: list[dict], rules: str) -> list[str]:
 
 
 def setup(config: dict[str, Any], folder: Path) -> list[str]:
-    """The set-up paragraph, generated from the run's configuration."""
+    """The set-up paragraph, generated from the run's configuration (and the training runs'
+    ``resumes.jsonl``)."""
+    from intergreen.agents.rundir import read_resumes
+    from intergreen.experiments.provenance import Setup, resume_text
     from intergreen.rewards.registry import describe
 
     sc = config["scenarios"]
@@ -282,6 +285,9 @@ def setup(config: dict[str, Any], folder: Path) -> list[str]:
         for agent, (hp, env) in sorted(hyper.items()):
             text = ", ".join(f"{k} {v}" for k, v in hp.items())
             lines.append(f"  - {agent.upper()}: {text}; env {json.dumps(env)}.")
+        resumes = {p.parent.name: r for p in runs if (r := read_resumes(p.parent))}
+        if resumes:
+            lines.append("- " + resume_text(Setup(source="", resumes=resumes)))
     made = [f"`python benchmarks/resco/{c['command']}` at commit {c['commit']}"
             for c in config["commands"]]  # fmt: skip
     lines.append("- Made by: " + "; ".join(made) + ".")

@@ -106,6 +106,10 @@ def stream_states(vec_env: Any) -> list[StreamState]:
     ]
 
 
-def same_observations(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether a replayed observation is the one recorded at the checkpoint."""
-    return a.shape == b.shape and bool(np.array_equal(a, b))
+def differing_entries(replayed: np.ndarray, recorded: np.ndarray | None) -> int:
+    """How many entries of a replayed observation differ from the one recorded at the
+    checkpoint: 0 when the replay reached it exactly, -1 when none was recorded or the shapes
+    differ."""
+    if recorded is None or replayed.shape != recorded.shape:
+        return -1
+    return int(np.count_nonzero(replayed != recorded))

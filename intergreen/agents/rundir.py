@@ -6,6 +6,10 @@ formula is another run), ``config`` (train()'s arguments), the resolved ``hyperp
 and environment options ``env``, and ``seeds`` (the seed scheme, base seed and role, the first
 episode's reset seed of each env), and with greedy validation on, ``validation`` (its
 schedule, demands, seeds, metric and backend: intergreen.agents.validation).
+
+``resumes.jsonl`` holds one line per resume of a killed run: the checkpoint's decision and
+whether the envs replayed to exactly the observation recorded at it. A run whose resume was
+not exact says so in its own folder (and in a report over it), not only in a warning.
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ BEST_MODEL = "best_model.zip"
 BEST_INFO = "best.json"
 #: One row per validation episode (intergreen.agents.validation).
 VALIDATION_LOG = "validation.csv"
+#: One line per resume (``record_resume``).
+RESUMES = "resumes.jsonl"
 #: What train() writes into a run folder (cleared by ``force``).
 RUN_OUTPUTS = ("checkpoints", "tb", "metrics.csv", FINAL_MODEL, "done.json", VALIDATION_LOG,
-               BEST_MODEL, BEST_INFO)  # fmt: skip
+               BEST_MODEL, BEST_INFO, RESUMES)  # fmt: skip
 
 
 class RunDirError(IntergreenError, ValueError):
@@ -116,3 +122,20 @@ def load_run_config(run_dir: str | Path) -> TrainConfig:
         return TrainConfig.model_validate(read_run_record(run_dir)["config"])
     except ValidationError as e:
         raise RunDirError(format_validation_error(e, f"{run_dir}/config.json")) from None
+
+
+def record_resume(run_dir: Path, step: int, differing: int) -> None:
+    """Append a resume to ``RUN_DIR/resumes.jsonl``: ``step``, the checkpoint's decision;
+    ``differing``, how many entries of the replayed observation (all envs) differ from the
+    one recorded at the checkpoint (0: the run continues exactly; -1: none was recorded)."""
+    line = {"step": int(step), "exact": differing == 0, "differing_entries": int(differing)}
+    with open(run_dir / RESUMES, "a") as f:
+        f.write(json.dumps(line) + "\n")
+
+
+def read_resumes(run_dir: Path) -> list[dict[str, Any]]:
+    """The run's resumes in order (``record_resume``); empty for a run never resumed."""
+    path = run_dir / RESUMES
+    if not path.exists():
+        return []
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]

@@ -7,7 +7,9 @@ being resumed and drops the later ones (the resumed run logs them again).
 - ``tb/progress.csv``: stable-baselines3's CSV log (column ``time/total_timesteps``);
 - ``tb/events.out.tfevents.*``: TensorBoard; the resumed run's writer carries TensorBoard's
   purge step (``SummaryWriter(purge_step=)``), so TensorBoard hides the events a killed run
-  wrote after the checkpoint and shows one continuous curve.
+  wrote after the checkpoint and shows one continuous curve;
+- ``resumes.jsonl`` (intergreen.agents.rundir.record_resume): one line per resume, kept
+  across resumes.
 
 A run that starts afresh (no checkpoint) starts every log afresh.
 """
@@ -21,7 +23,7 @@ from pathlib import Path
 from stable_baselines3.common.logger import CSVOutputFormat, Logger, TensorBoardOutputFormat
 from torch.utils.tensorboard import SummaryWriter
 
-from intergreen.agents.rundir import VALIDATION_LOG
+from intergreen.agents.rundir import RESUMES, VALIDATION_LOG
 from intergreen.common import atomic_path
 
 METRICS = "metrics.csv"
@@ -68,6 +70,7 @@ def start_afresh(run_dir: Path) -> None:
     """Remove the logs of a run that starts again from step 0."""
     (run_dir / METRICS).unlink(missing_ok=True)
     (run_dir / VALIDATION).unlink(missing_ok=True)
+    (run_dir / RESUMES).unlink(missing_ok=True)
     shutil.rmtree(run_dir / LOG_DIR, ignore_errors=True)
 
 

@@ -51,8 +51,15 @@ from intergreen.agents.config import (
     collection_unit,
     planned_timesteps,
 )
-from intergreen.agents.episodes import EpisodeStream, StreamState, same_observations
-from intergreen.agents.rundir import RunDirError, load_run_config, prepare_run_dir, read_run_record
+from intergreen.agents.episodes import EpisodeStream, StreamState, differing_entries
+from intergreen.agents.rundir import (
+    RESUMES,
+    RunDirError,
+    load_run_config,
+    prepare_run_dir,
+    read_run_record,
+    record_resume,
+)
 from intergreen.agents.runlogs import run_logger, start_afresh, truncate_metrics
 from intergreen.agents.validation import Validator, clear_best
 from intergreen.common import atomic_path, atomic_write, progress_bar
@@ -217,11 +224,19 @@ def _resume_model(config: TrainConfig, run_dir: Path, checkpoint: dict[str, Any]
         ) from None
     saved_obs = model._last_obs
     obs = vec_env.reset()  # each env replays its episode up to the checkpoint
-    if saved_obs is None or not same_observations(obs, saved_obs):
+    differing = differing_entries(obs, saved_obs)
+    record_resume(run_dir, checkpoint["step"], differing)
+    if differing:
+        what = (
+            "no observation was recorded"
+            if differing < 0
+            else (f"{differing} of {obs.size} observation entries differ")
+        )
         warnings.warn(
-            f"{run_dir}: the envs could not be put back exactly where the checkpoint left them "
-            "(the simulation did not replay the same: another SUMO build?); the resumed run "
-            "continues from there, but not exactly as an uninterrupted one would",
+            f"{run_dir}: the envs could not be put back exactly where the checkpoint at "
+            f"decision {checkpoint['step']:,} left them ({what}: the simulation did not replay "
+            "the same; another SUMO build?); the resumed run continues from there, but not "
+            f"exactly as an uninterrupted one would (recorded in {RESUMES})",
             RuntimeWarning,
             stacklevel=3,
         )

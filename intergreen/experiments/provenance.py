@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from intergreen.agents.rundir import read_resumes
 from intergreen.common import span
 from intergreen.errors import IntergreenError
 from intergreen.experiments.seed_extension import DECIDED, read_decision
@@ -46,13 +47,15 @@ def _agent_keys(results: pd.DataFrame) -> set[str]:
 
 def load_run_configs(root: Path, results: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """Run name -> config.json payload, for the agent runs whose results are in ``results``
-    (matched by key): from ``runs/*/config.json``, else from ``run_configs.json``."""
+    (matched by key): from ``runs/*/config.json``, with the run's resumes under ``resumes``
+    where it was resumed (``resumes.jsonl``), else from ``run_configs.json``."""
     keys = _agent_keys(results)
     configs: dict[str, dict[str, Any]] = {}
     for path in sorted((root / "runs").glob("*/config.json")):
         payload = _read_json(path)
         if isinstance(payload, dict) and payload.get("key") in keys:
-            configs[path.parent.name] = payload
+            resumes = read_resumes(path.parent)
+            configs[path.parent.name] = payload | ({"resumes": resumes} if resumes else {})
     if not configs:
         stored = _read_json(root / RUN_CONFIGS)
         if isinstance(stored, dict):
@@ -199,6 +202,8 @@ class Setup:
     #: grid.json's agents with hyperparameters from a tune: name -> the tune's summary
     #: (intergreen.agents.tuned_params.AgentTuned.summary)
     tuned: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: run name -> its resumes (``resumes.jsonl``: step, exact), for the runs resumed
+    resumes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def gammas(self) -> list[Any]:
@@ -278,7 +283,7 @@ def read_setup(
     names = dict(zip(rows["run_key"].astype(str), rows["agent"].astype(str), strict=True)) if (
         "run_key" in rows) else {}  # fmt: skip
     trained = trained_decisions(root, configs, results)
-    for payload in configs.values():
+    for run_name, payload in configs.items():
         cfg = payload.get("config") or {}
         hp = payload.get("hyperparameters") or {}
         env = payload.get("env") or {}
@@ -306,6 +311,8 @@ def read_setup(
         if steps is not None and steps not in setup.trained.setdefault(agent, []):
             setup.trained[agent].append(steps)
         setup.n_envs.append(int(cfg.get("n_envs", 1)))
+        if payload.get("resumes"):
+            setup.resumes[run_name] = list(payload["resumes"])
         plan = payload.get("validation")
         if isinstance(plan, dict):
             setup.validation.append(plan)
@@ -582,8 +589,42 @@ def setup_lines(setup: Setup) -> list[str]:
     extension = seed_extension_text(setup)
     if extension:
         lines.append(extension)
+    resumed = resume_text(setup)
+    if resumed:
+        lines.append(resumed)
     lines.append(version_text(setup.versions))
     return lines
+
+
+def resume_text(setup: Setup) -> str | None:
+    """How many runs were killed and resumed from a checkpoint, and which did not continue
+    exactly (their envs did not replay to the observation recorded at the checkpoint); None
+    where no run recorded a resume (runs made before resumes were recorded say nothing)."""
+    if not setup.resumes:
+        return None
+    n = sum(len(r) for r in setup.resumes.values())
+    inexact = {name: [r["step"] for r in rs if not r.get("exact")]
+               for name, rs in setup.resumes.items()}  # fmt: skip
+    inexact = {name: steps for name, steps in inexact.items() if steps}
+    text = (
+        f"**Interruptions.** {counted(len(setup.resumes), 'run')} "
+        f"{'was' if len(setup.resumes) == 1 else 'were'} killed and resumed from "
+        f"a checkpoint ({counted(n, 'resume')})"
+    )
+    if not inexact:
+        return (
+            text + ", each exactly (every env replayed to the observation recorded at the "
+            "checkpoint, so these runs are the uninterrupted ones)."
+        )
+    listed = "; ".join(
+        f"{name} (at decision{'s' if len(steps) > 1 else ''} "
+        f"{', '.join(f'{s:,}' for s in steps)})" for name, steps in sorted(inexact.items())
+    )
+    return (
+        text + f"; {counted(len(inexact), 'run')} did not continue exactly (the replayed "
+        f"simulation did not reach the observation recorded at the checkpoint; they went on "
+        f"from the replayed state, so they are not bit for bit an uninterrupted run): {listed}."
+    )
 
 
 def _counts(values: list[int]) -> str:

@@ -16,6 +16,7 @@ import torch
 
 from intergreen.agents.checkpoints import latest_checkpoint, save_replay_buffer
 from intergreen.agents.policy import load_policy
+from intergreen.agents.rundir import read_resumes
 from intergreen.agents.training import RunDirError, train
 
 HP = {
@@ -128,6 +129,9 @@ def test_killed_and_resumed_run_equals_uninterrupted_run(
         _train(str(run), kwargs | {"resume": False})
     _train(str(run), kwargs)
     _assert_same_run(run, tmp_path / "whole")
+    # the resume is recorded in the run's folder, exact; the uninterrupted run has none
+    assert read_resumes(run) == [{"step": saved, "exact": True, "differing_entries": 0}]
+    assert read_resumes(tmp_path / "whole") == []
     # the rows logged before the checkpoint are the ones kept
     after = pd.read_csv(run / "metrics.csv").drop(columns="wall_s")
     pd.testing.assert_frame_equal(after.iloc[: len(before)], before)
@@ -160,8 +164,10 @@ def test_replay_buffer_saved_filled_part_only_and_dropped_at_the_end(tmp_path: P
     assert len(state["streams"][0]["actions"]) == 252 - 198  # mid-episode (99 decisions each)
     state["streams"][0]["actions"] = [1 - a for a in state["streams"][0]["actions"]]
     state_file.write_bytes(pickle.dumps(state))
-    with pytest.warns(RuntimeWarning, match="could not be put back exactly"):
+    with pytest.warns(RuntimeWarning, match=r"checkpoint at decision 252 .* entries differ"):
         _train(str(run), kwargs)  # resumed to the end: the buffer goes
+    (resume,) = read_resumes(run)  # recorded in the run's folder, not only warned
+    assert resume["step"] == 252 and not resume["exact"] and resume["differing_entries"] > 0
     assert not list((run / "checkpoints").glob("replay_*"))
     assert "replay" not in latest_checkpoint(run)
     assert len(list((run / "checkpoints").glob("model_*.zip"))) == 2

@@ -179,18 +179,57 @@ def test_setup_states_trained_decisions_the_junction_file_and_counts(tmp_path, m
     (root / "runs" / "queue-dqn-s1" / "done.json").write_text(json.dumps({"timesteps": 5120}))
     df["checkpoint"] = "final"  # the other run: its final model's step in the results
     df["checkpoint_step"] = pd.array(
-        [5004 if s == 2 else 1 for s in df["train_seed"].fillna(0)], dtype="Int64")
+        [5004 if s == 2 else 1 for s in df["train_seed"].fillna(0)], dtype="Int64"
+    )
     setup = provenance.read_setup(root, df, provenance.load_run_configs(root, df))
     assert setup.trained == {"dqn": [5120, 5004]}
     text = " ".join(provenance.setup_lines(setup))
-    assert ("5,000 decisions per run as asked (the runs trained more, in whole collections, as "
-            "training stops only between them: DQN 5,120 / 5,004) on 1 simulation") in text
+    assert (
+        "5,000 decisions per run as asked (the runs trained more, in whole collections, as "
+        "training stops only between them: DQN 5,120 / 5,004) on 1 simulation"
+    ) in text
     assert "its final model (2 runs)" in text
 
     own = tmp_path / "my_junction.yaml"
     own.write_text("extends: gm_a56\n")
     assert provenance.junction_source(str(own)) == (
-        f"the junction file {own} as it is now (runs record its path only)")
+        f"the junction file {own} as it is now (runs record its path only)"
+    )
     assert provenance.junction_source("resco:cologne1").startswith("the RESCO scenario resco:")
     assert provenance.counted(1, "run") == "1 run"
     assert provenance.counted((1, 3), "run") == "1–3 runs"
+
+
+def test_resumes_recorded_in_the_run_folders_are_stated_and_published(tmp_path, make_results):
+    """Runs' resumes.jsonl (written by train on every resume) reach the report, with the runs
+    that did not continue exactly named, and survive --publish (run_configs.json); a folder
+    whose runs recorded none says nothing about interruptions."""
+    from intergreen.agents.rundir import record_resume
+    from intergreen.experiments.report import publish_report
+
+    plain = write_folder(tmp_path / "plain", _results(make_results))
+    assert "Interruptions" not in _setup_text(
+        build_report(plain, html=False)["markdown"].read_text()
+    )
+
+    root = write_folder(tmp_path / "r", _results(make_results))
+    record_resume(root / "runs" / "queue-dqn-s1", 50_000, 0)
+    record_resume(root / "runs" / "queue-dqn-s1", 100_000, 0)
+    record_resume(root / "runs" / "average_speed-dqn-s2", 150_000, 3)
+    expected = (
+        "**Interruptions.** 2 runs were killed and resumed from a checkpoint (3 resumes); 1 run "
+        "did not continue exactly (the replayed simulation did not reach the observation "
+        "recorded at the checkpoint; they went on from the replayed state, so they are not bit "
+        "for bit an uninterrupted run): average_speed-dqn-s2 (at decision 150,000)."
+    )
+    assert expected in _setup_text(build_report(root, html=False)["markdown"].read_text())
+    published = publish_report(root, tmp_path / "pub")["markdown"].read_text()
+    assert expected in _setup_text(published)
+
+    exact = write_folder(tmp_path / "exact", _results(make_results))
+    record_resume(exact / "runs" / "queue-dqn-s2", 50_000, 0)
+    text = _setup_text(build_report(exact, html=False)["markdown"].read_text())
+    assert (
+        "**Interruptions.** 1 run was killed and resumed from a checkpoint (1 resume), each "
+        "exactly" in text
+    )

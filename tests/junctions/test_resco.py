@@ -191,3 +191,28 @@ def test_resco_report_counts_collision_teleports_per_row() -> None:
     assert report.table(rs, "uk")[2] == (
         "| max-pressure | 52.00 ± 2.48 | 52.00 | 0 | 3 | 30.00 | 3 episodes | 1.00 |"
     )
+
+
+def test_resco_report_names_training_runs_resumed_inexactly(tmp_path: Path) -> None:
+    """The set-up lists the training runs' resumes from their resumes.jsonl, naming a run
+    that did not continue exactly."""
+    import json
+
+    from intergreen.agents.rundir import record_resume
+
+    report = _resco_report()
+    for name, differing in [("cologne1-uk-ppo-seed3", 5), ("cologne1-uk-dqn-seed1", 0)]:
+        run = tmp_path / "runs" / name
+        run.mkdir(parents=True)
+        payload = {"config": {"agent": name.split("-")[2]}, "hyperparameters": {}, "env": {}}
+        (run / "config.json").write_text(json.dumps(payload))
+        record_resume(run, 32_768, differing)
+    config = {"scenarios": {"cologne1": {"begin": 25200, "end": 28800}}, "decision_interval_s": 10,
+              "yellow_s": 3, "detection_m": 200, "evaluation_seeds": [1, 2], "sumo": "v1.28.0",
+              "intergreen": "0.2.0", "agents": ["dqn", "ppo"], "train_episodes": 100,
+              "decisions_per_episode": 359, "train_seeds": 5, "reward": "wait_time",
+              "commands": [{"command": "run_benchmark.py", "commit": "abc"}]}  # fmt: skip
+    lines = report.setup(config, tmp_path)
+    (line,) = [x for x in lines if "Interruptions" in x]
+    assert line.startswith("- **Interruptions.** 2 runs were killed and resumed")
+    assert line.endswith("an uninterrupted run): cologne1-uk-ppo-seed3 (at decision 32,768).")
