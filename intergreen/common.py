@@ -7,12 +7,13 @@ may use it (see ``docs/design.md``, "Layering").
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,19 @@ def folded_warnings() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.showwarning = show_warning_line
         yield
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` (nested mappings, lists, tuples) with every NaN or infinite float as None,
+    JSON's null: a bare ``NaN``, which Python's json writes by default, is not JSON and other
+    readers (JavaScript's ``JSON.parse``) refuse it. Write with ``allow_nan=False``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def span(lo: int, hi: int) -> str:

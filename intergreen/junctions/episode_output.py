@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 from rich.table import Table
 
+from intergreen.common import json_safe
 from intergreen.junctions.metrics import ARM_FIELDS, UNITS, unit_of
 
 __all__ = [
@@ -168,13 +169,13 @@ def write_episode(
     env_meta: Mapping[str, Any],
     timeline: tuple[Any, Any, Sequence[Any], str] | None = None,
 ) -> list[Path]:
-    """Write ``metrics.json`` (the row, the env's metadata and the units), ``metrics.csv``
-    (the row) and, given ``timeline`` = (trace, spec, links, title), ``timeline.png`` and
-    ``timeline.json``. Returns the paths written."""
+    """Write ``metrics.json`` (the row, the env's metadata and the units; NaN as null),
+    ``metrics.csv`` (the row) and, given ``timeline`` = (trace, spec, links, title),
+    ``timeline.png`` and ``timeline.json``. Returns the paths written."""
     folder = Path(folder)
     units = {k: unit_of(k) for k in row if unit_of(k)}
     (folder / "metrics.json").write_text(
-        json.dumps({**row, "env": env_meta, "units": units}, indent=2)
+        json.dumps(json_safe({**row, "env": env_meta, "units": units}), indent=2, allow_nan=False)
     )
     with open(folder / "metrics.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(row))

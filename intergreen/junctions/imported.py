@@ -39,6 +39,7 @@ from pydantic import Field, model_validator
 from intergreen.common import atomic_write
 from intergreen.junctions.network import SENSORS_FILE, Network, cache_dir, sensors_xml
 from intergreen.junctions.route_files import check_route_files, movement_flows
+from intergreen.junctions.rules import MAX_GREEN
 from intergreen.junctions.spec import (
     JunctionSpec,
     Link,
@@ -84,7 +85,7 @@ class ImportedGroup(_Model):
 
     links: list[int] = Field(min_length=1)
     movements: list[str] = Field(default_factory=list)  # derived from the links
-    min_green: float | None = Field(default=None, ge=0)
+    min_green: float | None = Field(default=None, ge=0, le=MAX_GREEN)
     arrow: bool = False
 
 

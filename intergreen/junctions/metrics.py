@@ -88,8 +88,9 @@ def unit_of(key: str) -> str:
 class ArmMetrics:
     """One approach: vehicles due from it, their mean and 95th-percentile wait (s, insertion
     wait included), vehicles that crossed the junction, and the mean queue on the approach
-    (vehicles stopped, time average; None where the run kept no trace). An arm without
-    approach lanes has NaN waits and queue: nothing was measured there."""
+    (vehicles stopped, time average; None where the run kept no trace). An arm from which no
+    vehicle came in the run has NaN waits (a mean over no vehicle), and an arm without
+    approach lanes also a NaN queue: nothing was measured there."""
 
     vehicles: int
     avg_waiting_time: float
@@ -281,7 +282,8 @@ def build_metrics(
     not yet arrived); ``edges`` with ``arm_edges`` (arm -> its approach edges): the run's
     edgeData, for the per-arm mean queues. ``exit_only``: arms without approach lanes (an
     imported network's exit arms): no vehicle comes from them, so their mean and p95 wait and
-    their queue are NaN (tables show "–"), not a measured 0.
+    their queue are NaN (tables show "–"), not a measured 0; an arm with approach lanes from
+    which no vehicle came in this run has NaN waits too (its queue is measured: 0).
     """
     n = max(len(trips), 1)
     on_exit = len(exit_arms)
@@ -298,8 +300,8 @@ def build_metrics(
         none = arm in exit_only
         per_arm[arm] = ArmMetrics(
             vehicles=int(mine.sum()),
-            avg_waiting_time=math.nan if none else float(waits.mean()) if waits.size else 0.0,
-            wait_p95=math.nan if none else _p95(waits),
+            avg_waiting_time=float(waits.mean()) if waits.size and not none else math.nan,
+            wait_p95=_p95(waits) if waits.size and not none else math.nan,
             throughput=int((trips.arrived & mine).sum()) + sum(a == arm for a in exit_arms),
             mean_queue=math.nan if none and queue is not None else queue,
         )

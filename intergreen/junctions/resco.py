@@ -126,8 +126,13 @@ def _junction(nets: Path, scenario_name: str, profile: str | None) -> ImportedJu
         for lo, ga in pairs:
             data["intergreens"].setdefault(lo, {})[ga] = YELLOW
         settings.append(
-            f"RESCO's {YELLOW:g} s yellow and no all-red: every intergreen {YELLOW:g} s"
+            f"RESCO's {YELLOW:g} s yellow and no all-red: every intergreen {YELLOW:g} s "
+            "(the program's own amber and intergreens are not used)"
         )
+        # the import's notes on the program's amber and its intergreens (timed by the program
+        # or computed from the geometry) describe values these settings replace
+        replaced = ("the program's amber", "intergreen(s) the program does not time")
+        data["assumptions"] = [a for a in data["assumptions"] if not any(r in a for r in replaced)]
     else:
         data["rules"] = profile
     data["assumptions"] = settings + data["assumptions"]

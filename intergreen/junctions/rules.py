@@ -38,6 +38,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from intergreen.errors import OptionError, validation_problems
 
+#: The longest timings a profile or a junction spec accepts (s): beyond these a value is a
+#: typo, not a junction (UK intergreens are usually 5-12 s, ambers 3 s, maximum greens at most
+#: a few minutes), refused when it loads instead of running a junction that serves one stage.
+MAX_INTERGREEN = 60.0
+MAX_AMBER = 10.0
+MAX_GREEN = 600.0
+
 __all__ = ["RuleProfile", "RuleProfileError", "get", "names", "register", "resolve"]
 
 
@@ -57,9 +64,9 @@ class RuleProfile(BaseModel):
 
     name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
     description: str = ""
-    amber: float | None = Field(default=3.0, ge=0)
-    red_amber: float = Field(default=2.0, ge=0)
-    min_intergreen: float = Field(default=0.0, ge=0)
+    amber: float | None = Field(default=3.0, ge=0, le=MAX_AMBER)
+    red_amber: float = Field(default=2.0, ge=0, le=MAX_AMBER)
+    min_intergreen: float = Field(default=0.0, ge=0, le=MAX_INTERGREEN)
     default_min_green: float = Field(default=7.0, ge=0)
 
 

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from intergreen.errors import IntergreenError, format_validation_error
 from intergreen.junctions import rules as rule_profiles
+from intergreen.junctions.rules import MAX_AMBER, MAX_GREEN, MAX_INTERGREEN
 
 Turn = Literal["left", "ahead", "right"]
 TURNS: tuple[Turn, ...] = ("left", "ahead", "right")
@@ -73,23 +74,23 @@ class SignalGroup(_Model):
     """
 
     movements: list[str] = Field(min_length=1)
-    min_green: float | None = Field(default=None, ge=0)
+    min_green: float | None = Field(default=None, ge=0, le=MAX_GREEN)
     arrow: bool = False
 
 
 class Stage(_Model):
     groups: list[str] = Field(min_length=1)
-    max_green: float | None = Field(default=None, gt=0)
+    max_green: float | None = Field(default=None, gt=0, le=MAX_GREEN)
     description: str = ""
 
 
 class Timing(_Model):
     step_length: float = Field(default=1.0, gt=0, le=5)
     decision_interval: float = Field(default=1.0, gt=0)
-    amber: float = Field(default=3.0, ge=0)
-    red_amber: float = Field(default=2.0, ge=0)
-    default_min_green: float = Field(default=7.0, ge=0)
-    default_intergreen: float | None = Field(default=5.0, ge=0)
+    amber: float = Field(default=3.0, ge=0, le=MAX_AMBER)
+    red_amber: float = Field(default=2.0, ge=0, le=MAX_AMBER)
+    default_min_green: float = Field(default=7.0, ge=0, le=MAX_GREEN)
+    default_intergreen: float | None = Field(default=5.0, ge=0, le=MAX_INTERGREEN)
 
     @model_validator(mode="after")
     def _decision_multiple(self) -> Timing:
@@ -537,8 +538,11 @@ def _check_intergreens(spec: JunctionSpec) -> None:
                 raise SpecError(
                     f"{where}: groups {losing} and {gaining} do not conflict; remove it"
                 )
-            if value < 0:
-                raise SpecError(f"{where}: intergreen must be >= 0 s, got {value}")
+            if not 0 <= value <= MAX_INTERGREEN:
+                raise SpecError(
+                    f"{where}: an intergreen is 0-{MAX_INTERGREEN:g} s, got {value:g}; fix the "
+                    "value in the junction file"
+                )
     if spec.timing.default_intergreen is None:
         for losing, gaining in sorted(spec.conflicts):
             if gaining not in spec.intergreens.get(losing, {}):

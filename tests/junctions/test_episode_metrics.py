@@ -16,6 +16,7 @@ from intergreen.junctions.metrics import (
     EpisodeMetrics,
     EpisodeTrace,
     arm_of_edges,
+    build_metrics,
     unit_of,
     vehicle_arms,
 )
@@ -185,3 +186,32 @@ def test_build_from_dict_refuses_nothing_silently() -> None:
     with pytest.raises(TypeError, match="vehicles"):
         EpisodeMetrics.from_dict(d)
     assert math.isnan(Emissions(0.0, 0, 0, 0, 0).as_dict()["co2_g_per_vkm"])
+
+
+def test_an_arm_no_vehicle_came_from_has_no_wait_and_metrics_json_stays_json(
+    tmp_path: Path,
+) -> None:
+    """Waits of an arm with approach lanes but no vehicle in the run are NaN (a mean over no
+    vehicle), not 0; its queue stays as measured; metrics.json writes NaN as null (strict
+    JSON readers refuse a bare NaN)."""
+    import json
+
+    from intergreen.junctions.episode_output import write_episode
+
+    waits = np.array([4.0, 6.0, 10.0])
+    trips = Trips(["a", "b", "c"], ["N_in_0", "N_in_0", "S_in_0"], np.zeros(3), waits,
+                  waits, np.zeros(3), np.ones(3, bool), np.ones(3, bool), np.zeros(3))  # fmt: skip
+    m = build_metrics(arms=["N", "E", "S"], trips=trips, vehicle_arm=["N", "N", "S"],
+                      simulated_s=60.0, exit_arms=[], mean_queue=0.5, max_queue=2,
+                      teleports=0)  # fmt: skip
+    assert m.arms["N"].avg_waiting_time == 5.0 and m.arms["S"].wait_p95 == 10.0
+    assert m.arms["E"].vehicles == 0
+    assert math.isnan(m.arms["E"].avg_waiting_time) and math.isnan(m.arms["E"].wait_p95)
+    row = m.as_dict()
+    write_episode(tmp_path, row, {"junction": "x"})
+
+    def refuse(constant: str) -> float:
+        raise AssertionError(f"metrics.json holds {constant}, which is not JSON")
+
+    data = json.loads((tmp_path / "metrics.json").read_text(), parse_constant=refuse)
+    assert data["arm_wait_E"] is None and data["arm_wait_N"] == 5.0

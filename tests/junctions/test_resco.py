@@ -216,3 +216,14 @@ def test_resco_report_names_training_runs_resumed_inexactly(tmp_path: Path) -> N
     (line,) = [x for x in lines if "Interruptions" in x]
     assert line.startswith("- **Interruptions.** 2 runs were killed and resumed")
     assert line.endswith("an uninterrupted run): cologne1-uk-ppo-seed3 (at decision 32,768).")
+
+
+def test_rescos_settings_replace_the_programs_amber_in_the_assumptions() -> None:
+    """Under RESCO's settings every intergreen is its 3 s yellow, so the import's notes on
+    the program's 5 s amber and on intergreens computed from geometry are dropped; under
+    `rules: uk` they still apply and stay."""
+    rescos = resolve_junction("resco:cologne1").assumptions
+    assert any("every intergreen 3 s" in a for a in rescos)
+    assert not any("program's amber" in a or "computed from the geometry" in a for a in rescos)
+    uk = resolve_junction("resco:cologne1:uk").assumptions
+    assert any("the program's amber (its longest yellow) is 5 s" in a for a in uk)

@@ -80,11 +80,25 @@ def test_inline_profile_and_minimum_intergreen(tmp_path: Path) -> None:
     assert (strict.intergreen("F", "B"), strict.intergreen("B", "D")) == (9.0, 9.0)
     gm = resolve_junction("gm_a56")
     assert (gm.intergreen("F", "B"), gm.intergreen("B", "D")) == (8.0, 5.0)  # >= uk's 5 s
-    # a negative intergreen is still refused, not raised
-    data["intergreens"] = {"A": {"B": -1}}
-    path.write_text(yaml.safe_dump(data))
-    with pytest.raises(SpecError, match=r"intergreens.A.B: intergreen must be >= 0 s, got -1"):
-        resolve_junction(str(path))
+    # a negative intergreen is still refused, not raised; so is an absurd one
+    for value in (-1, 600000):
+        data["intergreens"] = {"A": {"B": value}}
+        path.write_text(yaml.safe_dump(data))
+        message = rf"intergreens.A.B: an intergreen is 0-60 s, got {value}"
+        with pytest.raises(SpecError, match=message):
+            resolve_junction(str(path))
+    # absurd greens and ambers too, naming the field
+    data["intergreens"] = {"A": {"B": 3}, "B": {"A": 3}}
+    for where, edit in [
+        ("stages.1.max_green", lambda d: d["stages"]["1"].update(max_green=1e6)),
+        ("signal_groups.A.min_green", lambda d: d["signal_groups"]["A"].update(min_green=1e6)),
+        ("rules: amber", lambda d: d.update(rules={"name": "x", "amber": 300})),
+    ]:
+        bad = yaml.safe_load(yaml.safe_dump(data))
+        edit(bad)
+        path.write_text(yaml.safe_dump(bad))
+        with pytest.raises((SpecError, rules.RuleProfileError), match=where.replace(".", r"\.")):
+            resolve_junction(str(path))
 
 
 @pytest.mark.parametrize(("imported", "edited"), [("uk", "program"), ("program", "uk")])
