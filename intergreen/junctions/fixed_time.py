@@ -6,7 +6,11 @@ C = (1.5 L + 5) / (1 - Y); the effective green C - L is shared in proportion to 
 ratios y. Here
 
 - y of an action stage = the largest lane flow ratio among the lanes it serves: lane flow
-  (veh/h; an arm's flow shared equally by its approach lanes) / that lane's saturation flow.
+  (veh/h) / that lane's saturation flow. An arm's movements are spread over the lanes that
+  serve them as drivers balance lanes: the lane flows are as equal as the lanes' movements
+  allow (the lexicographically smallest loads, :func:`balanced_lane_flows`), so lanes that
+  all serve every movement share the arm's flow equally (gm_a56), and a turn lane carries its
+  turn's flow alone (imported networks with dedicated turn lanes).
   Exit-only arms (an imported network's arms without approach lanes) carry no flow; a stage
   whose lanes have no flow gets its minimum green (all stages share equally when none has).
   Saturation flows are measured on the junction in SUMO
@@ -29,6 +33,7 @@ cycle; ``split_weights`` ({stage: w}) weights each stage's flow ratio before the
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,15 +166,45 @@ class SignalPlan:
         }
 
 
+def balanced_lane_flows(flows: dict[str, float], lanes: list[set[str]]) -> list[float]:
+    """veh/h per lane when the movements' ``flows`` (turn -> veh/h) spread over the ``lanes``
+    that serve them (each lane: the set of turns it serves) as evenly as they can: the
+    lexicographically smallest vector of lane loads (drivers balance lanes). Exact: the
+    busiest group of lanes is the one whose movements that can use no other lane load it
+    most per lane; those lanes get that load, and the rest is solved again without them
+    (every subset is tried: an arm has a handful of lanes). A movement no lane serves is
+    spread over all of them."""
+    allowed = {m: {i for i, turns in enumerate(lanes) if m in turns} or set(range(len(lanes)))
+               for m in flows}  # fmt: skip
+    left = set(range(len(lanes)))
+    out = [0.0] * len(lanes)
+    pending = dict(flows)
+    while left:
+        best, best_load = left, -1.0
+        for size in range(1, len(left) + 1):
+            for group in map(set, itertools.combinations(sorted(left), size)):
+                bound = [m for m in pending if allowed[m] & left <= group]
+                load = sum(pending[m] for m in bound) / size
+                if load >= best_load:  # ties: the larger group
+                    best, best_load = group, load
+        for i in best:
+            out[i] = best_load
+        pending = {m: v for m, v in pending.items() if not allowed[m] & left <= best}
+        left -= best
+    return out
+
+
 def lane_flows(spec: JunctionSpec, period: Period) -> np.ndarray:
-    """veh/h per approach lane (``spec.approach_lane_ids``): each arm's flow shared equally by
-    its approach lanes. An exit-only arm (no approach lanes) has no movements and no lanes."""
+    """veh/h per approach lane (``spec.approach_lane_ids``): each arm's movement flows spread
+    over the lanes that serve them (:func:`balanced_lane_flows`). An exit-only arm (no
+    approach lanes) has no movements and no lanes."""
     out: list[float] = []
     for arm_id, arm in spec.arms.items():
         if not arm.approach_lanes:
             continue
-        total = sum(v for m, v in period.flows.items() if m.split(".")[0] == arm_id)
-        out += [total / len(arm.approach_lanes)] * len(arm.approach_lanes)
+        flows = {m.split(".", 1)[1]: v for m, v in period.flows.items()
+                 if m.split(".")[0] == arm_id}  # fmt: skip
+        out += balanced_lane_flows(flows, [set(lane.movements) for lane in arm.approach_lanes])
     return np.array(out)
 
 

@@ -23,6 +23,15 @@ def single_intersection() -> tuple[Path, Path]:
     return folder / "single-intersection.net.xml", folder / "single-intersection.rou.xml"
 
 
+def sumo_game_cross() -> tuple[Path, Path]:
+    """SUMO's own ``tools/game/cross`` (shipped in the eclipse-sumo wheel): four arms, turn
+    lanes (E and W: right, ahead, left; N and S: right+ahead, left)."""
+    import sumo
+
+    folder = Path(sumo.SUMO_HOME) / "tools" / "game" / "cross"
+    return folder / "cross.net.xml", folder / "cross.rou.xml"
+
+
 def with_program(
     folder: Path, phases: list[tuple[str, float] | tuple[str, float, float]], kind: str = "static"
 ) -> Path:

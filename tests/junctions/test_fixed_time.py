@@ -10,7 +10,7 @@ import yaml
 from signal_log import logged_env
 
 from intergreen.junctions.catalog import resolve_junction
-from intergreen.junctions.demand import DemandProfile, Period
+from intergreen.junctions.demand import DemandProfile, Period, resolve_demand
 from intergreen.junctions.env import make_env
 from intergreen.junctions.fixed_time import (
     FixedTime,
@@ -160,7 +160,6 @@ def test_webster_on_a_junction_with_exit_only_arms(tmp_path: Path) -> None:
     gets its minimum green."""
     from nets import single_intersection
 
-    from intergreen.junctions.demand import resolve_demand
     from intergreen.junctions.sumo_import import import_network
 
     net, rou = single_intersection()
@@ -182,3 +181,46 @@ def test_webster_on_a_junction_with_exit_only_arms(tmp_path: Path) -> None:
     assert plan.flow_ratios == {"1": 0.0, "2": 0.5}
     assert plan.greens["1"] == spec.min_green("A") == 7
     assert plan.greens["2"] == pytest.approx((1.5 * 10 + 5) / 0.5 - 10)
+
+
+def test_lane_flows_balance_the_lanes_their_movements_allow(gm) -> None:
+    """Movements spread over the lanes that serve them as evenly as the lanes allow: a turn
+    lane carries its turn alone, shared lanes share equally where they can, and gm_a56's lanes
+    (each arm's lanes share the ahead movement) keep their equal split."""
+    from intergreen.junctions.fixed_time import balanced_lane_flows
+
+    dedicated = [{"left"}, {"ahead"}, {"ahead"}, {"right"}]
+    flows = {"left": 100.0, "ahead": 600.0, "right": 300.0}
+    assert balanced_lane_flows(flows, dedicated) == [100.0, 300.0, 300.0, 300.0]
+    shared = [{"left", "ahead"}, {"ahead", "right"}]
+    assert balanced_lane_flows(flows, shared) == [500.0, 500.0]
+    # a left turn heavier than the rest can balance: its lane alone, the ahead all beside
+    lopsided = {"left": 500.0, "ahead": 50.0, "right": 100.0}
+    assert balanced_lane_flows(lopsided, shared) == [500.0, 150.0]
+    assert balanced_lane_flows({"uturn": 90.0}, shared) == [45.0, 45.0]  # served by none
+    period = resolve_demand(gm, "medium").periods[0]
+    lanes = lane_flows(gm, period)
+    ids = gm.approach_lane_ids
+    for arm in ("N", "S"):
+        total = sum(v for m, v in period.flows.items() if m.startswith(f"{arm}."))
+        assert lanes[ids.index(f"{arm}_0")] == lanes[ids.index(f"{arm}_1")] == total / 2
+
+
+def test_webster_on_turn_lanes_plans_from_the_turns_they_carry(tmp_path: Path) -> None:
+    """SUMO's cross network has dedicated turn lanes: each carries its turn's flow (the equal
+    split of an arm's flow put 161 veh/h on E's lanes where its ahead lane carries 240), and
+    the plan's flow ratios follow."""
+    from nets import sumo_game_cross
+
+    from intergreen.junctions.sumo_import import import_network
+
+    net, rou = sumo_game_cross()
+    path, _, _ = import_network(net, tmp_path / "cross", routes=[rou])
+    spec = resolve_junction(str(path))
+    period = resolve_demand(spec, "routes").periods[0]
+    lanes = dict(zip(spec.approach_lane_ids, lane_flows(spec, period), strict=True))
+    flows = period.flows
+    assert [lanes[f"E_{i}"] for i in range(3)] == [flows["E.right"], flows["E.ahead"],
+                                                   flows["E.left"]]  # fmt: skip
+    assert lanes["N_0"] == flows["N.right"] + flows["N.ahead"] and lanes["N_1"] == flows["N.left"]
+    assert sum(lanes.values()) == pytest.approx(sum(flows.values()))
