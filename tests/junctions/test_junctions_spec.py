@@ -119,7 +119,7 @@ BAD_SPECS = [
     (
         "negative intergreen",
         _set("intergreens.F.A", -2),
-        ["intergreens.F.A", ">= 0"],
+        ["intergreens.F.A", "0-60 s, got -2"],
     ),
     (
         "missing intergreen with no default",
