@@ -20,17 +20,27 @@ from rich.table import Table
 
 from intergreen.agents.cli import register as register_agents
 from intergreen.calibration.cli import register as register_calibration
-from intergreen.cli_common import new_app, parse_params, progress_bar, set_debug
-from intergreen.common import ensure_writable
+from intergreen.cli_common import new_app, parse_params, progress_bar, set_debug, split_list
+from intergreen.common import check_sim_seconds, ensure_writable
 from intergreen.errors import OptionError
 from intergreen.experiments.cli import register as register_experiments
+from intergreen.junctions.baselines import BASELINES
 from intergreen.rewards.cli import app as rewards_app
 from intergreen.tuning.cli import register as register_tuning
 
 app = new_app(help="RL traffic-signal control on a calibrated UK junction in SUMO.")
-junctions_app = new_app(help="Shipped junctions.")
+junctions_app = new_app(
+    help="Junctions: list the shipped ones, show one, import one from a SUMO network, export "
+    "one as SUMO files."
+)
 app.add_typer(junctions_app, name="junctions")
 console = Console()
+
+
+def say(text: str) -> None:
+    """Print ``text`` as it is (no markup) on one line however long: a path in it stays whole
+    to copy, also when the output goes to a pipe or file (rich would wrap at 80 columns)."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_version(value: bool) -> None:
@@ -110,13 +120,14 @@ def simulate(
     controller: Annotated[
         str,
         typer.Option(
-            help="fixed-time|vehicle-actuated|camera-actuated|max-occupancy|random, "
-            "NAME:tuned, or model.zip"
+            help=f"A baseline ({', '.join(BASELINES)}), NAME:tuned for its tuned parameters, "
+            "or a trained agent (its run folder or model.zip)"
         ),
     ] = "vehicle-actuated",
     seed: Annotated[int, typer.Option(min=0, help="SUMO and sensor-noise seed")] = 1,
     duration: Annotated[
-        float | None, typer.Option(min=1, help="Simulated seconds (default: the demand's)")
+        float | None,
+        typer.Option(min=1, help="Simulated seconds, at most 7 days (default: the demand's)"),
     ] = None,
     reward: Annotated[
         str | None, typer.Option(help="Reward whose episode sum is reported (default: queue)")
@@ -169,6 +180,8 @@ def simulate(
         raise OptionError(
             "--screenshot saves sumo-gui's view: add --gui (and xvfb-run if headless)"
         )
+    if duration is not None:
+        check_sim_seconds(duration, "--duration")
     if gui:
         check_display()  # at once, before loading anything
     params = parse_params(param)
@@ -180,7 +193,7 @@ def simulate(
         console.print(f"{controller}: {choice.describe()}", markup=False, highlight=False)
     env_options: dict[str, Any] = {}
     if stages:
-        env_options["action_stages"] = [x.strip() for x in stages.split(",")]
+        env_options["action_stages"] = _action_stages(stages, policy, junction)
     if check_rules:
         env_options["check_rules"] = True
     for folder, option in ((output, "--output"), (screenshot, "--screenshot")):
@@ -207,17 +220,40 @@ def simulate(
         for line in env.rule_findings.lines():
             console.print(line, markup=False, highlight=False)
     if screenshot is not None:
-        console.print(f"screenshots in {screenshot}")
+        say(f"screenshots in {screenshot}")
     if output is not None:
         timeline = (result.trace, env.spec_, env.network.links, title) if result.trace else None
         written = show.write_episode(output, row, result.env, timeline)
-        console.print("wrote " + ", ".join(str(p) for p in written))
+        say("wrote " + ", ".join(str(p) for p in written))
+
+
+def _action_stages(text: str, policy: Any, junction: str | None) -> list[str]:
+    """``--stages 2,3,4`` as stage names, each a stage of the junction the run will use.
+
+    Raises:
+        OptionError: naming --stages, the stages that are not the junction's and its stages.
+    """
+    from intergreen.agents.runenv import policy_run_env
+    from intergreen.agents.runenv import resolve_junction as run_junction
+    from intergreen.junctions.catalog import resolve_junction
+
+    chosen = split_list(text)
+    spec = resolve_junction(run_junction(policy_run_env(policy), junction))
+    unknown = [s for s in chosen if s not in spec.stages]
+    if unknown or not chosen:
+        what = f"no stage {', '.join(unknown)} in {spec.name}" if unknown else "no stage named"
+        raise OptionError(
+            f"--stages {text!r}: {what}; give some of its stages {', '.join(spec.stages)} "
+            f"separated by commas, e.g. --stages {','.join(spec.action_stages)}"
+        )
+    return chosen
 
 
 @junctions_app.command("list")
 def junctions_list() -> None:
-    """List the shipped junctions."""
-    from intergreen.junctions.catalog import junction_names, resolve_junction
+    """List the shipped junctions, and the other names a --junction takes."""
+    from intergreen.junctions import resco
+    from intergreen.junctions.catalog import junction_names, resco_names, resolve_junction
 
     table = Table(show_header=True, header_style="bold")
     for col in ("name", "arms", "stages", "description"):
@@ -228,6 +264,9 @@ def junctions_list() -> None:
             name, str(len(spec.arms)), str(len(spec.stages)), " ".join(spec.description.split())
         )
     console.print(table)
+    say(f"also: {', '.join(resco_names())}, RESCO's scenarios ({resco.PREFIX}NAME:uk under UK "
+        f"rules), which need {resco.EXTRA}; and any junction YAML by path (`intergreen "
+        "junctions import` makes one from a SUMO network)")  # fmt: skip
 
 
 @junctions_app.command("show")
@@ -242,12 +281,9 @@ def junctions_show(name: str) -> None:
     source = getattr(spec, "network", None)  # a junction imported from a SUMO network
     if source is not None:
         routes = ", ".join(source.routes) or "none"
-        console.print(
-            f"network {source.net_file}, traffic light {source.tls}, routes {routes}",
-            markup=False,
-        )
+        say(f"network {source.net_file}, traffic light {source.tls}, routes {routes}")
         profile = rule_profiles.resolve(spec.rules)
-        console.print(f"rules: {profile.name} ({profile.description})", markup=False)
+        say(f"rules: {profile.name} ({profile.description})")
     if spec.extends:
         console.print(f"a variant of {spec.extends} (its demand files apply)")
     t = spec.timing
@@ -304,11 +340,16 @@ def junctions_import(
     ] = None,
     rules: Annotated[str, typer.Option(help="Signal-rule profile: uk, program, ...")] = "uk",
     transitions: Annotated[
-        str, typer.Option(help="Permitted stage changes: program (its order) or all")
+        str,
+        typer.Option(
+            help="Permitted stage changes: program (only to the next stage in the program's "
+            "order) or all (any stage to any other, as RESCO and sumo-rl)"
+        ),
     ] = "program",
     begin: Annotated[float, typer.Option(min=0, help="SUMO time the runs start (s)")] = 0.0,
     end: Annotated[
-        float | None, typer.Option(help="SUMO time the runs end (s; default begin + 1 h)")
+        float | None,
+        typer.Option(help="SUMO time the runs end (s; default begin + 1 h; at most 7 days on)"),
     ] = None,
     name: Annotated[str | None, typer.Option(help="Junction name (default: from the file)")] = None,
     force: Annotated[
@@ -316,15 +357,17 @@ def junctions_import(
     ] = False,
 ) -> None:
     """Import one traffic light of a SUMO network as an editable junction YAML."""
-    from intergreen.junctions.sumo_import import import_network
+    from intergreen.junctions.imported_yaml import import_network, transitions_note
 
-    ensure_writable(out)
-    path, _, _ = import_network(
+    path, data, _ = import_network(
         net_file, out, tls=tls, routes=routes or [], name=name, rules=rules,
         transitions=transitions, begin=begin, end=end, force=force,
     )  # fmt: skip
     junctions_show(str(path))
-    console.print(f"wrote {path}", markup=False)
+    note = transitions_note(data["transitions"])
+    if note is not None:
+        say(f"note: {note}")
+    say(f"wrote {path}")
 
 
 @junctions_app.command("export")
@@ -337,7 +380,8 @@ def junctions_export(
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="SUMO seed in the configuration")] = 1,
     duration: Annotated[
-        float | None, typer.Option(min=1, help="Simulated seconds (default: the demand's)")
+        float | None,
+        typer.Option(min=1, help="Simulated seconds, at most 7 days (default: the demand's)"),
     ] = None,
     green: Annotated[
         list[str] | None,
@@ -356,6 +400,8 @@ def junctions_export(
             greens[stage.strip()] = float("nan")
         if not sep or not greens[stage.strip()] > 0:
             raise OptionError(f"--green {item!r}: expected STAGE=SECONDS with seconds > 0")
+    if duration is not None:
+        check_sim_seconds(duration, "--duration")
     ensure_writable(out, "--out")
     done = export_junction(name, out, demand, seed=seed, duration=duration, greens=greens)
     files = (done.config, done.net, *done.routes, *done.additional, done.view)

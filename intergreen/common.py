@@ -17,12 +17,14 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from intergreen.errors import IntergreenError
+from intergreen.errors import IntergreenError, OptionError
 
 __all__ = [
+    "MAX_SIM_SECONDS",
     "NotWritableError",
     "atomic_path",
     "atomic_write",
+    "check_sim_seconds",
     "ensure_writable",
     "fmt_number",
     "fmt_spread",
@@ -59,6 +61,28 @@ def parse_duration(text: str | float, *, bare_seconds: bool = False) -> float | 
     if not s or not re.fullmatch(r"(\d+(\.\d+)?[dhms])+", s):
         return None
     return sum(float(n) * _UNITS[u] for n, u in _DURATION.findall(s))
+
+
+#: The most simulated time (s) one run or time window may cover: 7 days. SUMO runs roughly
+#: an hour of a busy junction in seconds, so a week is already hours of wall time and an
+#: episode's per-step records grow with it; a value above it (``--duration 100000000``,
+#: ``--end 1e12``) is a slip that would run for ever, and is refused before anything runs.
+MAX_SIM_SECONDS = 7 * 86400.0
+
+
+def check_sim_seconds(value: float, option: str) -> float:
+    """``value`` (simulated seconds given with ``option``) when it is finite and at most
+    :data:`MAX_SIM_SECONDS`.
+
+    Raises:
+        OptionError: naming ``option``, the value and the bound.
+    """
+    if not value <= MAX_SIM_SECONDS:  # also NaN
+        raise OptionError(
+            f"{option} {fmt_number(float(value))}: more than {MAX_SIM_SECONDS:g} s (7 days) of "
+            f"simulated time, the most one run may cover (MAX_SIM_SECONDS); give a shorter one"
+        )
+    return value
 
 
 def fmt_number(value: object, digits: int = 3) -> str:

@@ -224,15 +224,56 @@ def record_config(out: Path, a: argparse.Namespace, seeds: list[int], argv: list
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--out", type=Path, default=Path("results/resco"))
-    p.add_argument("--scenarios", default=",".join(SCENARIOS))
-    p.add_argument("--rules", default=",".join(RULES))
-    p.add_argument("--baselines", default=",".join(BASELINES))
-    p.add_argument("--episodes", type=int, default=10, help="evaluation episodes per row")
-    p.add_argument("--agents", default="", help="e.g. dqn,ppo (trains them)")
-    p.add_argument("--train-seeds", type=int, default=5)
-    p.add_argument("--train-episodes", type=int, default=100)
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results/resco"),
+        help="results folder (episodes.jsonl, runs/); the same command again continues there "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help="RESCO scenarios, comma-separated (default: %(default)s)",
+    )
+    p.add_argument(
+        "--rules",
+        default=",".join(RULES),
+        help="rule profiles, comma-separated: program (RESCO's), uk (default: %(default)s)",
+    )
+    p.add_argument(
+        "--baselines",
+        default=",".join(BASELINES),
+        help="baseline rows, comma-separated, empty for none (default: %(default)s)",
+    )
+    p.add_argument(
+        "--episodes",
+        type=int,
+        default=10,
+        help="evaluation episodes (seeds) per row, the same seeds for every row "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--agents",
+        default="",
+        help="agents to train and evaluate, comma-separated, e.g. dqn,ppo (default: none)",
+    )
+    p.add_argument(
+        "--train-seeds", type=int, default=5, help="training seeds per agent (default: %(default)s)"
+    )
+    p.add_argument(
+        "--train-episodes",
+        type=int,
+        default=100,
+        help=f"training episodes per run, {DECISIONS_PER_EPISODE} decisions each; RESCO's budget "
+        "is 100 (default: %(default)s)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="worker processes, one episode or training run each (default: %(default)s)",
+    )
     argv = sys.argv[1:] if argv is None else argv
     a = p.parse_args(argv)
     from intergreen.agents.evaluation import evaluation_seeds

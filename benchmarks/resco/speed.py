@@ -22,7 +22,7 @@ from pathlib import Path
 CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
-from intergreen.junctions.sumo_import import import_network
+from intergreen.junctions.imported_yaml import import_network
 from intergreen.junctions.catalog import resolve_junction
 from intergreen.junctions.resco import SCENARIOS, nets_folder
 t_import_modules = time.perf_counter() - t0

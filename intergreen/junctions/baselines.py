@@ -226,9 +226,11 @@ def controller_not_found(name: str) -> OptionError:
 
 
 def parameter_names(name: str) -> list[str]:
-    """The keyword parameters of a baseline, e.g. ``['extension', 'max_green']``."""
-    init = BASELINES[baseline_key(name)].__init__
-    return [p for p in inspect.signature(init).parameters if p != "self"]
+    """The keyword parameters of a baseline, e.g. ``['extension', 'max_green']``; ``[]`` for
+    one that takes none (``program``, ``max-pressure``, ``greedy``)."""
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    params = inspect.signature(BASELINES[baseline_key(name)]).parameters.values()
+    return [p.name for p in params if p.kind in named]
 
 
 def make_baseline(name: str, **params: Any) -> Policy:
@@ -246,10 +248,8 @@ def make_baseline(name: str, **params: Any) -> Policy:
         if p not in valid:
             close = get_close_matches(p, valid, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise OptionError(
-                f"controller {key}: unknown parameter {p!r}{hint}; "
-                f"valid: {', '.join(valid) or 'none'}"
-            )
+            takes = f"valid: {', '.join(valid)}" if valid else "it takes no parameters"
+            raise OptionError(f"controller {key}: unknown parameter {p!r}{hint}; {takes}")
     if tuned:
         return TunedBaseline(key, **params)
     try:

@@ -15,6 +15,7 @@ from typing import Any
 
 from intergreen.junctions import resco
 from intergreen.junctions.imported import is_imported, load_imported
+from intergreen.junctions.imported_yaml import profile_name
 from intergreen.junctions.spec import JunctionSpec, SpecError, parse_spec
 from intergreen.yamlfile import YamlError
 from intergreen.yamlfile import read_yaml as _read_yaml
@@ -32,7 +33,14 @@ def read_yaml(path: str | Path) -> Any:
 
 
 def junction_names() -> list[str]:
+    """The shipped junctions' names (``gm_a56``, ...)."""
     return sorted(p.name for p in LIBRARY.iterdir() if (p / "junction.yaml").is_file())
+
+
+def resco_names() -> list[str]:
+    """RESCO's scenarios by name (``resco:cologne1``, ...); ``resco:NAME:PROFILE`` runs one
+    under another rule profile."""
+    return [f"{resco.PREFIX}{name}" for name in resco.SCENARIOS]
 
 
 def junction_path(name: str) -> Path:
@@ -48,11 +56,12 @@ def junction_path(name: str) -> Path:
     if candidate.is_file():
         return candidate
     names = junction_names()
-    close = get_close_matches(name, names, n=1)
+    close = get_close_matches(name, names + resco_names(), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise SpecError(
-        f"unknown junction {name!r}{hint}: use one of {', '.join(names)} or a path to a "
-        "junction YAML"
+        f"unknown junction {name!r}{hint}: use one of {', '.join(names + resco_names())} "
+        f"({resco.PREFIX}NAME:uk under UK rules), or a junction YAML or its folder "
+        "(`intergreen junctions import` makes one from a SUMO network)"
     )
 
 
@@ -73,6 +82,10 @@ def resolve_junction(junction: str | Path | JunctionSpec) -> JunctionSpec:
         return junction
     name = str(junction)
     if name.startswith(resco.PREFIX):
+        scenario, _, profile = name.removeprefix(resco.PREFIX).partition(":")
+        if profile and scenario in resco.SCENARIOS:  # a name, where no profile can be inline
+            plain = f"{resco.PREFIX}{scenario}"
+            profile_name(profile, name, form=plain + ":{}", also=[f"{plain} (RESCO's own)"])
         return resco.junction(name.removeprefix(resco.PREFIX))
     path = junction_path(name)
     data = read_yaml(path)

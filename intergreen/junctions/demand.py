@@ -376,7 +376,10 @@ def default_demand(spec: JunctionSpec) -> str:
         return "medium"
     if names:
         return names[0]
-    raise SpecError(f"junction {spec.name} has no demand of its own: use {demand_hint(spec)}")
+    raise SpecError(
+        f"junction {spec.name} has no demand of its own: give one with --demand: "
+        f"{demand_hint(spec)}"
+    )
 
 
 def named_or_default(spec: JunctionSpec, names: Sequence[str]) -> list[str]:

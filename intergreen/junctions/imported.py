@@ -36,7 +36,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from intergreen.common import atomic_write
+from intergreen.common import MAX_SIM_SECONDS, atomic_write
 from intergreen.junctions.network import SENSORS_FILE, Network, cache_dir, sensors_xml
 from intergreen.junctions.route_files import check_route_files, movement_flows
 from intergreen.junctions.rules import MAX_GREEN
@@ -52,7 +52,7 @@ from intergreen.junctions.spec import (
     parse_spec,
 )
 from intergreen.junctions.sumo_import import group_conflicts, group_intergreens, program_amber
-from intergreen.junctions.sumo_net import NetworkImportError, TlsFacts, read_tls
+from intergreen.junctions.sumo_net import NetworkImportError, TlsFacts, _listing, read_tls, tls_ids
 from intergreen.junctions.sumo_net import network as sumo_network
 
 __all__ = ["ImportedJunctionSpec", "is_imported", "load_imported"]
@@ -103,8 +103,14 @@ class NetworkSource(_Model):
 
     @model_validator(mode="after")
     def _window(self) -> NetworkSource:
-        if self.end is not None and self.end <= self.begin:
+        if self.end is not None and not self.end > self.begin:
             raise ValueError(f"network.end ({self.end}) must be after network.begin ({self.begin})")
+        if self.end is not None and self.end - self.begin > MAX_SIM_SECONDS:
+            raise ValueError(
+                f"network.end - network.begin ({self.end - self.begin:g} s) is more than "
+                f"{MAX_SIM_SECONDS:g} s (7 days) of simulated time, the most one run may cover "
+                "(MAX_SIM_SECONDS); give a shorter window"
+            )
         return self
 
 
@@ -323,6 +329,17 @@ def complete(data: dict[str, Any]) -> dict[str, Any]:
     (the YAML's, else the program's or computed from the geometry; :func:`apply_rules`
     raises each to the profile's minimum intergreen as the model loads)."""
     net = data["network"]
+    if not Path(net["net_file"]).is_file():
+        raise NetworkImportError(
+            f"network.net_file: {net['net_file']}: no such file; give the path of a .net.xml "
+            "(relative to this YAML's folder, or absolute)"
+        )
+    ids = tls_ids(net["net_file"])
+    if net["tls"] not in ids:
+        raise NetworkImportError(
+            f"network.tls: no traffic light {net['tls']!r} in {net['net_file']}; set network.tls "
+            f"to one it has: {_listing(ids)}"
+        )
     facts = read_tls(net["net_file"], net["tls"], net.get("program"))
     groups = data.get("signal_groups")
     if not isinstance(groups, dict) or not groups:
@@ -375,8 +392,8 @@ def load_imported(
     ``source`` and the field."""
     try:
         full = complete(resolve_network_paths(data, Path(folder)))
-    except NetworkImportError:
-        raise
+    except NetworkImportError as e:  # which YAML named the network
+        raise NetworkImportError(f"{source}: {e}") from None
     except SpecError as e:
         raise SpecError(f"{source}: {e}") from None
     spec = parse_spec(full, source, ImportedJunctionSpec)

@@ -24,39 +24,37 @@ From :class:`~intergreen.junctions.sumo_net.TlsFacts`:
 * **permitted transitions**: the program's order (each stage to the next green phase), or
   every stage to every other (``transitions="all"``, as sumo-rl and RESCO let agents choose).
 
-:func:`import_network` writes the editable YAML (the network by relative path, groups by link
-index, stages, transitions, intergreens with where each came from, and the assumptions).
+:func:`junction_data` gives the junction YAML's mapping (the network, groups by link index,
+stages, transitions, intergreens, and the assumptions) and where each intergreen came from;
+:mod:`intergreen.junctions.imported_yaml` writes it (``intergreen junctions import``).
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from intergreen.common import atomic_write
-from intergreen.errors import OptionError
 from intergreen.junctions import rules as rule_profiles
-from intergreen.junctions.route_files import check_route_files
-from intergreen.junctions.sumo_net import NetworkImportError, TlsFacts, read_tls
+from intergreen.junctions.sumo_net import NetworkImportError, TlsFacts
 
 __all__ = [
     "Derived",
     "GREEN",
+    "TRANSITIONS",
     "aspect_class",
     "derive",
     "group_conflicts",
-    "import_network",
+    "junction_data",
     "link_intergreens",
     "program_amber",
 ]
 
 GREEN = "G"
+#: Permitted stage transitions of an imported junction: the program's order, or any order.
+TRANSITIONS = ("program", "all")
 VEHICLE_LENGTH = 6.0  # m, cleared past the conflict point
 CLEAR_SPEED = 10.0  # m/s, clearing vehicles (RiLSA)
 ENTER_SPEED = 11.1  # m/s, entering vehicles (RiLSA: 40 km/h)
@@ -421,8 +419,10 @@ def junction_data(
     ``rules`` names a profile (:mod:`intergreen.junctions.rules`); ``transitions`` is
     ``program`` or ``all``; ``routes`` and ``net_ref`` are written as given (paths relative
     to the YAML)."""
-    if transitions not in ("program", "all"):
-        raise NetworkImportError(f"transitions {transitions!r}: use 'program' or 'all'")
+    if transitions not in TRANSITIONS:
+        raise NetworkImportError(
+            f"transitions {transitions!r}: use {' or '.join(map(repr, TRANSITIONS))}"
+        )
     profile = rule_profiles.resolve(rules)
     d = derive(facts)
     conflicts = group_conflicts(d.groups, facts)
@@ -507,98 +507,3 @@ def junction_data(
         "program_amber": d.amber,
     }
     return data, notes
-
-
-def _yaml_text(data: Mapping[str, Any], notes: Mapping[str, Any], facts: TlsFacts) -> str:
-    """The YAML with a header describing the links and where each intergreen came from."""
-    lines = [
-        f"# {data['name']}: imported by `intergreen junctions import` from",
-        f"# {facts.net_file} (traffic light {facts.tls_id}).",
-        "# Edit freely: stages, transitions, action stages, minimum greens, intergreens, rules.",
-        "# Signal groups name SUMO link indices (the characters of the state string):",
-    ]
-    for link in facts.links:
-        lanes = ", ".join(link.from_lanes)
-        lines.append(f"#   link {link.index:>2}: {link.movement:<14} -> {link.to_arm:<4} ({lanes})")
-    lines += [
-        "# Intergreens (s) are the program's (amber + all-red) unless marked computed (RiLSA",
-        "# geometry). At load the rules raise each to their minimum intergreen (uk: 5 s), so",
-        "# editing rules: alone switches the profile (no re-import needed):",
-    ]
-    for lo, row in notes["intergreen_sources"].items():
-        computed = [ga for ga, src in row.items() if src == "geometry"]
-        if computed:
-            lines.append(f"#   {lo} -> {', '.join(computed)}: computed")
-    main = {k: v for k, v in data.items() if k != "assumptions"}
-    body = yaml.safe_dump(main, sort_keys=False, default_flow_style=None, width=100)
-    notes_yaml = yaml.safe_dump(
-        {"assumptions": list(data.get("assumptions", []))}, default_flow_style=False, width=100
-    )
-    return "\n".join(lines) + "\n" + body + notes_yaml
-
-
-def _reference(path: Path, folder: Path) -> str:
-    """``path`` relative to ``folder`` when it lies near it: their closest common folder is
-    at most two levels above ``folder`` and is not the filesystem root (``../net.xml``,
-    ``../../nets/x.net.xml``); else absolute (``/work/...`` from ``/tmp/out``, another
-    drive)."""
-    target, base = path.resolve(), folder.resolve()
-    try:
-        common = Path(os.path.commonpath([target, base]))
-    except ValueError:  # another drive (Windows)
-        return str(target)
-    near = common != Path(common.anchor) and len(base.parts) - len(common.parts) <= 2
-    return os.path.relpath(target, base) if near else str(target)
-
-
-def import_network(
-    net_file: str | Path,
-    out: str | Path,
-    *,
-    tls: str | None = None,
-    routes: Sequence[str | Path] = (),
-    name: str | None = None,
-    rules: str = "uk",
-    transitions: str = "program",
-    begin: float = 0.0,
-    end: float | None = None,
-    force: bool = False,
-) -> tuple[Path, dict[str, Any], dict[str, Any]]:
-    """Write ``OUT/junction.yaml`` for one traffic light of a SUMO network (the network and
-    route files referenced by paths relative to it when near, else absolute:
-    :func:`_reference`). Returns ``(path, data, notes)``.
-
-    Raises OptionError when ``OUT/junction.yaml`` exists and not ``force`` (hand edits would
-    be lost); NetworkImportError (a SpecError) for bad input: see :func:`read_tls` and
-    :func:`derive`; route files that reference edges not in the network."""
-    existing = Path(out) / "junction.yaml"
-    if existing.exists() and not force:
-        raise OptionError(
-            f"{existing} exists (edits to it would be lost); choose another --out or pass "
-            "--force to replace it"
-        )
-    net_path = Path(net_file)
-    if not net_path.is_file():
-        raise NetworkImportError(f"{net_path}: no such file; give the path of a .net.xml")
-    facts = read_tls(net_path, tls)
-    route_paths = [Path(r) for r in routes]
-    check_route_files(route_paths, facts.net_file)
-    folder = Path(out)
-    if name is None:
-        stem = net_path.name.removesuffix(".gz").removesuffix(".xml").removesuffix(".net")
-        name = stem if tls is None else f"{stem}-{facts.tls_id}"
-        name = "".join(c if c.isalnum() or c in "_-" else "_" for c in name)
-    data, notes = junction_data(
-        facts,
-        name=name,
-        rules=rules,
-        transitions=transitions,
-        routes=[_reference(r, folder) for r in route_paths],
-        begin=begin,
-        end=end,
-        net_ref=_reference(net_path, folder),
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "junction.yaml"
-    atomic_write(path, _yaml_text(data, notes, facts))
-    return path, data, notes

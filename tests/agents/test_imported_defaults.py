@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import run_cli_flat as run_cli
 
+from intergreen.junctions.imported_yaml import import_network
 from intergreen.junctions.resco import nets_folder
-from intergreen.junctions.sumo_import import import_network
 
 
 def test_train_and_evaluate_default_to_the_junctions_own_demand(

@@ -106,6 +106,8 @@ def layer(name: str) -> tuple[float, str]:
         return 6.0, "cli_common"
     if name == "intergreen.cli":
         return 6.2, "cli"
+    if name == "intergreen.__main__":  # python -m intergreen: runs the command line
+        return 6.3, "__main__"
     part = name.split(".")[1]
     if name.endswith(".cli"):
         return 6.1, name

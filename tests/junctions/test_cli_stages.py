@@ -26,4 +26,4 @@ def test_unknown_stage_is_a_user_error(capsys) -> None:
         main(["simulate", "--stages", "2,9", "--duration", "60"])
     assert e.value.code == 2
     err = capsys.readouterr().err
-    assert "action stage '9'" in err and "Traceback" not in err
+    assert "--stages '2,9': no stage 9 in gm_a56" in err and "Traceback" not in err

@@ -160,7 +160,7 @@ def test_webster_on_a_junction_with_exit_only_arms(tmp_path: Path) -> None:
     gets its minimum green."""
     from nets import single_intersection
 
-    from intergreen.junctions.sumo_import import import_network
+    from intergreen.junctions.imported_yaml import import_network
 
     net, rou = single_intersection()
     path, _, _ = import_network(net, tmp_path, routes=[rou])

@@ -16,8 +16,8 @@ from intergreen.junctions import rules
 from intergreen.junctions.baselines import make_baseline
 from intergreen.junctions.catalog import resolve_junction
 from intergreen.junctions.env import make_env
+from intergreen.junctions.imported_yaml import import_network
 from intergreen.junctions.spec import SpecError
-from intergreen.junctions.sumo_import import import_network
 
 
 def test_shipped_profiles() -> None:

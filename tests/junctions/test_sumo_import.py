@@ -15,14 +15,13 @@ from intergreen.junctions.catalog import resolve_junction
 from intergreen.junctions.demand import resolve_demand, write_routes
 from intergreen.junctions.env import make_env
 from intergreen.junctions.imported import ImportedJunctionSpec
+from intergreen.junctions.imported_yaml import _reference, import_network
 from intergreen.junctions.network import build_network
 from intergreen.junctions.spec import SpecError
 from intergreen.junctions.sumo_import import (
-    _reference,
     derive,
     group_conflicts,
     group_intergreens,
-    import_network,
     junction_data,
 )
 from intergreen.junctions.sumo_net import NetworkImportError, read_tls

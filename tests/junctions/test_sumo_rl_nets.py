@@ -12,8 +12,8 @@ from sumo_states import run_and_check
 
 from intergreen.junctions.baselines import make_baseline
 from intergreen.junctions.env import make_env
+from intergreen.junctions.imported_yaml import import_network
 from intergreen.junctions.rollout import run_episode
-from intergreen.junctions.sumo_import import import_network
 from intergreen.junctions.sumo_net import tls_ids
 
 #: network, routes (relative to sumo-rl's nets folder)

@@ -1,0 +1,278 @@
+"""Write the junction YAML of one traffic light of a SUMO network: ``intergreen junctions
+import``.
+
+:func:`import_network` checks the options first (name, time window, rule profile,
+transitions, an existing file), then reads the network and derives the junction
+(:func:`intergreen.junctions.sumo_import.junction_data`), renders the editable YAML (a header
+that lists the links, where each intergreen came from, how the transitions restrict a
+controller, and examples of the edits people make), loads that text exactly as a later
+``--junction DIR/junction.yaml`` will (:func:`intergreen.junctions.imported.load_imported`),
+and only then writes it. A bad option or an input that fails leaves nothing behind: no file,
+no new folder.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from intergreen.common import MAX_SIM_SECONDS, atomic_write, ensure_writable, fmt_number
+from intergreen.errors import OptionError
+from intergreen.junctions import rules as rule_profiles
+from intergreen.junctions.imported import load_imported
+from intergreen.junctions.route_files import check_route_files
+from intergreen.junctions.spec import JunctionSpec
+from intergreen.junctions.sumo_import import TRANSITIONS, junction_data
+from intergreen.junctions.sumo_net import NetworkImportError, TlsFacts, read_tls
+from intergreen.yamlfile import parse_yaml
+
+__all__ = [
+    "check_window",
+    "import_network",
+    "profile_name",
+    "transitions_note",
+    "yaml_text",
+]
+
+#: A junction name as the junction YAML's ``name`` field validates it (one pattern, the spec's).
+_NAME = TypeAdapter(Annotated[str, JunctionSpec.model_fields["name"]])
+
+
+def profile_name(name: str, where: str, form: str = "{}", also: Sequence[str] = ()) -> str:
+    """``name`` when it is a registered signal-rule profile (``uk``, ``program``, ...).
+
+    Args:
+        name: the profile's name.
+        where: what gave it, for the message: ``"--rules"``, ``"resco:cologne1:xx"``.
+        form: how a profile is written there, ``{}`` standing for its name
+            (``"resco:cologne1:{}"``), for the list of choices in the message.
+        also: further choices to list first (``["resco:cologne1"]``).
+
+    Raises:
+        OptionError: naming ``where`` and listing the choices (with a did-you-mean).
+    """
+    known = rule_profiles.names()
+    if name in known:
+        return name
+    lower = {p.lower(): p for p in known}
+    close = [lower[m] for m in get_close_matches(name.lower(), list(lower), n=1)]
+    hint = f" (did you mean {form.format(close[0])!r}?)" if close else ""
+    choices = [*also, *(form.format(p) for p in known)]
+    raise OptionError(
+        f"{where}: unknown signal-rule profile {name!r}{hint}; use one of {', '.join(choices)}"
+    )
+
+
+def check_window(begin: float, end: float | None) -> None:
+    """Refuse a time window ``[begin, end)`` of SUMO time (s) that cannot be run: a begin that
+    is negative or not finite, an end not after the begin, more than
+    :data:`~intergreen.common.MAX_SIM_SECONDS` of simulated time.
+
+    Raises:
+        OptionError: naming ``--begin`` / ``--end`` and the fix.
+    """
+    if not (begin >= 0 and math.isfinite(begin)):
+        raise OptionError(f"--begin {begin:g}: give the SUMO time the runs start, in s (>= 0)")
+    if end is None:
+        return
+    if not end > begin:  # also NaN
+        raise OptionError(
+            f"--end {end:g} is not after --begin {begin:g}: give an --end greater than --begin "
+            f"(SUMO time in s; without --end the window is --begin + 1 h)"
+        )
+    if end - begin > MAX_SIM_SECONDS:
+        raise OptionError(
+            f"--begin {begin:g} --end {end:g}: a window of {fmt_number(end - begin)} s, more "
+            f"than {MAX_SIM_SECONDS:g} s (7 days) of simulated time, the most one run may "
+            "cover (MAX_SIM_SECONDS); give a shorter window"
+        )
+
+
+def _check_name(name: str) -> None:
+    try:
+        _NAME.validate_python(name)
+    except ValidationError:
+        fixed = re.sub(r"[^A-Za-z0-9_-]", "_", name) or "my_junction"
+        raise OptionError(
+            f"--name {name!r}: a junction name has only letters A-Z, a-z, digits, _ and -; "
+            f"e.g. --name {fixed}"
+        ) from None
+
+
+def transitions_note(transitions: Mapping[str, Sequence[str]]) -> str | None:
+    """What the permitted transitions of a junction imported with ``--transitions program``
+    mean for a controller, or None where every stage may follow every other."""
+    stages = list(transitions)
+    if all(set(transitions[s]) >= set(stages) - {s} for s in stages):
+        return None
+    moves = ", ".join(f"{s} -> {' or '.join(transitions[s])}" for s in stages)
+    return (
+        f"transitions follow the program's order ({moves}): a controller can reach a stage "
+        "only by passing through the stages between them in that order, each shown for its "
+        "minimum green, which makes demand-led controllers such as max-pressure and greedy "
+        "much worse; import with --transitions all (or edit transitions:) to permit any "
+        "order, as RESCO and sumo-rl do"
+    )
+
+
+def _flow(items: Sequence[Any]) -> str:
+    """``[A, B]``: a YAML flow list as a person writes it."""
+    return "[" + ", ".join(map(str, items)) + "]"
+
+
+def _comment(text: str, width: int = 96) -> list[str]:
+    """``text`` as ``# `` lines of at most ``width`` characters."""
+    lines, line = [], "#"
+    for word in text.split():
+        if len(line) + 1 + len(word) > width and line != "#":
+            lines.append(line)
+            line = "#"
+        line += " " + word
+    return [*lines, line]
+
+
+def yaml_text(data: Mapping[str, Any], notes: Mapping[str, Any], facts: TlsFacts) -> str:
+    """The junction YAML: a header (the links, examples of edits, where each intergreen came
+    from, what the transitions mean) and the data."""
+    group = next(iter(data["signal_groups"]))
+    stage = next(iter(data["stages"]))
+    lines = [
+        f"# {data['name']}: imported by `intergreen junctions import` from",
+        f"# {facts.net_file} (traffic light {facts.tls_id}).",
+        "# Edit freely: stages, transitions, action stages, minimum and maximum greens,",
+        "# intergreens, rules. For example (seconds):",
+        "#   signal_groups:",
+        f"#     {group}: {{links: {_flow(data['signal_groups'][group]['links'])}, min_green: 10}}"
+        "   # a group's minimum green",
+        "#   stages:",
+        f"#     '{stage}': {{groups: {_flow(data['stages'][stage]['groups'])}, max_green: 60}}"
+        "   # a stage's maximum green",
+        "# Signal groups name SUMO link indices (the characters of the state string):",
+    ]
+    for link in facts.links:
+        lanes = ", ".join(link.from_lanes)
+        lines.append(f"#   link {link.index:>2}: {link.movement:<14} -> {link.to_arm:<4} ({lanes})")
+    lines += [
+        "# Intergreens (s) are the program's (amber + all-red) unless listed below as computed",
+        "# (RiLSA geometry). At load the rules raise each to their minimum intergreen (uk: 5 s),",
+        "# so editing the line `rules:` alone switches the profile (no re-import needed).",
+    ]
+    computed = [
+        f"#   {lo} -> {', '.join(ga for ga, src in row.items() if src == 'geometry')}"
+        for lo, row in notes["intergreen_sources"].items()
+        if "geometry" in row.values()
+    ]
+    if computed:
+        lines += ["# Intergreens computed from the geometry (losing group -> gaining groups):"]
+        lines += computed
+    else:
+        lines += ["# Every intergreen is the program's."]
+    note = transitions_note(data["transitions"])
+    if note is not None:
+        lines += _comment("Note: " + note)
+    main = {k: v for k, v in data.items() if k != "assumptions"}
+    body = yaml.safe_dump(main, sort_keys=False, default_flow_style=None, width=100)
+    notes_yaml = yaml.safe_dump(
+        {"assumptions": list(data.get("assumptions", []))}, default_flow_style=False, width=100
+    )
+    return "\n".join(lines) + "\n" + body + notes_yaml
+
+
+def _reference(path: Path, folder: Path) -> str:
+    """``path`` relative to ``folder`` when it lies near it: their closest common folder is
+    at most two levels above ``folder`` and is not the filesystem root (``../net.xml``,
+    ``../../nets/x.net.xml``); else absolute (``/work/...`` from ``/tmp/out``, another
+    drive)."""
+    target, base = path.resolve(), folder.resolve()
+    try:
+        common = Path(os.path.commonpath([target, base]))
+    except ValueError:  # another drive (Windows)
+        return str(target)
+    near = common != Path(common.anchor) and len(base.parts) - len(common.parts) <= 2
+    return os.path.relpath(target, base) if near else str(target)
+
+
+def checked_text(text: str, path: Path) -> str:
+    """``text`` when it loads as the junction YAML ``path`` (relative paths from its folder,
+    which need not exist yet), else the loader's error, saying that nothing was written.
+
+    Raises:
+        SpecError: the junction YAML is invalid (a bug of the import, or of a hand-made
+            ``data``); its message names ``path`` and the field.
+    """
+    load_imported(parse_yaml(text, str(path)), path.parent, f"{path} (not written)")
+    return text
+
+
+def import_network(
+    net_file: str | Path,
+    out: str | Path,
+    *,
+    tls: str | None = None,
+    routes: Sequence[str | Path] = (),
+    name: str | None = None,
+    rules: str = "uk",
+    transitions: str = "program",
+    begin: float = 0.0,
+    end: float | None = None,
+    force: bool = False,
+) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """Write ``OUT/junction.yaml`` for one traffic light of a SUMO network (the network and
+    route files referenced by paths relative to it when near, else absolute:
+    :func:`_reference`). Returns ``(path, data, notes)``.
+
+    Nothing is written (no file, no folder) unless the YAML loads as a junction.
+
+    Raises:
+        OptionError: a bad ``name``, window (``begin``/``end``), ``rules`` or ``transitions``,
+            or ``OUT/junction.yaml`` exists and not ``force`` (hand edits would be lost).
+        NetworkImportError: a SpecError for bad input: see :func:`read_tls` and
+            :func:`~intergreen.junctions.sumo_import.derive`; route files that reference
+            edges not in the network.
+        NotWritableError: ``out`` cannot be written.
+    """
+    folder = Path(out)
+    path = folder / "junction.yaml"
+    if name is not None:
+        _check_name(name)
+    check_window(begin, end)
+    profile_name(rules, "--rules")
+    if transitions not in TRANSITIONS:
+        raise OptionError(f"--transitions {transitions!r}: use {' or '.join(TRANSITIONS)}")
+    if path.exists() and not force:
+        raise OptionError(
+            f"{path} exists (edits to it would be lost); choose another --out or pass "
+            "--force to replace it"
+        )
+    net_path = Path(net_file)
+    if not net_path.is_file():
+        raise NetworkImportError(f"{net_path}: no such file; give the path of a .net.xml")
+    facts = read_tls(net_path, tls)
+    route_paths = [Path(r) for r in routes]
+    check_route_files(route_paths, facts.net_file)
+    if name is None:
+        stem = net_path.name.removesuffix(".gz").removesuffix(".xml").removesuffix(".net")
+        name = stem if tls is None else f"{stem}-{facts.tls_id}"
+        name = re.sub(r"[^A-Za-z0-9_-]", "_", name)
+    data, notes = junction_data(
+        facts,
+        name=name,
+        rules=rules,
+        transitions=transitions,
+        routes=[_reference(r, folder) for r in route_paths],
+        begin=begin,
+        end=end,
+        net_ref=_reference(net_path, folder),
+    )
+    text = checked_text(yaml_text(data, notes, facts), path)
+    ensure_writable(folder, "--out")
+    atomic_write(path, text)
+    return path, data, notes

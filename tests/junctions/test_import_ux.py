@@ -1,0 +1,176 @@
+"""`intergreen junctions import` as a new user meets it (issue 17's trial): options checked
+before anything is written, no file or folder left by a failed import, a YAML header that says
+how to edit it and what the program's transitions cost, and errors of an imported YAML that
+name the file and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from cli_helpers import run_cli
+from nets import single_intersection, sumo_rl_nets
+
+from intergreen.common import MAX_SIM_SECONDS
+from intergreen.junctions.catalog import resolve_junction
+from intergreen.junctions.imported_yaml import checked_text, yaml_text
+from intergreen.junctions.spec import SpecError
+from intergreen.junctions.sumo_import import junction_data
+from intergreen.junctions.sumo_net import read_tls
+
+GRID = sumo_rl_nets() / "2x2grid"
+
+
+def one_error_line(code: int, out: str, err: str) -> str:
+    """The single ``error: ...`` line of a user error (exit code 2, no traceback)."""
+    assert code == 2, (out, err)
+    assert "Traceback" not in out + err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def _import(out: Path, *extra: str) -> list[str]:
+    return ["junctions", "import", str(GRID / "2x2.net.xml"), "--tls", "1", "--routes",
+            str(GRID / "2x2.rou.xml"), "--out", str(out), *extra]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--begin", "100", "--end", "50"],
+         ["--end 50 is not after --begin 100", "give an --end greater than --begin"]),
+        (["--name", "a/b"], ["--name 'a/b'", "letters", "e.g. --name a_b"]),
+        (["--end", "1e12"], ["--begin 0 --end 1e+12", f"more than {MAX_SIM_SECONDS:g} s (7 days)"]),
+        (["--rules", "xx"], ["--rules: unknown signal-rule profile 'xx'", "program, uk"]),
+        (["--transitions", "some"], ["--transitions 'some': use program or all"]),
+        (["--tls", "9"], ["no traffic light '9'", "1, 2, 5, 6"]),
+    ],
+)  # fmt: skip
+def test_a_failed_import_writes_nothing_and_a_rerun_works(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, extra: list[str], words: list[str]
+) -> None:
+    """Each bad option is one line naming it and the fix; no junction.yaml and no --out folder
+    are left (they were: an invalid YAML, which then refused the corrected re-run)."""
+    out = tmp_path / "new" / "j"
+    line = one_error_line(*run_cli(_import(out, *extra), capsys))
+    for w in words:
+        assert w in line, line
+    assert not (tmp_path / "new").exists()
+    code, _, err = run_cli(_import(out), capsys)  # the corrected command, without --force
+    assert code == 0, err
+    assert resolve_junction(str(out / "junction.yaml")).name == "2x2-1"
+
+
+def test_a_yaml_that_does_not_load_is_never_written(tmp_path: Path) -> None:
+    """The YAML is loaded as `--junction` will load it before it is written: a mapping the
+    loader refuses (here a window that ends before it begins) raises naming the file as not
+    written, and no file appears."""
+    facts = read_tls(GRID / "2x2.net.xml", "1")
+    data, notes = junction_data(facts, name="x", begin=100, end=50)
+    path = tmp_path / "j" / "junction.yaml"
+    with pytest.raises(SpecError, match=r"junction.yaml \(not written\): .*network.end \(50"):
+        checked_text(yaml_text(data, notes, facts), path)
+    assert not path.exists()
+    data, notes = junction_data(facts, name="x", begin=100, end=200)
+    assert checked_text(yaml_text(data, notes, facts), path).startswith("# x: imported")
+
+
+def test_a_window_over_the_maximum_in_a_yaml_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run_cli(_import(tmp_path / "j"), capsys)
+    assert code == 0, err
+    path = tmp_path / "j" / "junction.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["network"]["end"] = 1e12
+    edited = tmp_path / "j" / "long.yaml"
+    edited.write_text(yaml.safe_dump(data))
+    line = one_error_line(*run_cli(["junctions", "show", str(edited)], capsys))
+    assert "long.yaml" in line and "network.end - network.begin" in line
+    assert f"more than {MAX_SIM_SECONDS:g} s (7 days)" in line
+
+
+def test_program_transitions_are_explained_and_any_order_is_offered(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The default `--transitions program` on the 2x2 grid's tls 1 lets a controller go only
+    1 -> 2 -> 3 -> 4 -> 1: the printout and the YAML header say so and name --transitions all;
+    with --transitions all there is nothing to say."""
+    code, out, err = run_cli(_import(tmp_path / "p"), capsys)
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert "note: transitions follow the program's order (1 -> 2, 2 -> 3, 3 -> 4, 4 -> 1)" in flat
+    assert "passing through the stages between them" in flat
+    assert "import with --transitions all (or edit transitions:) to permit any order" in flat
+    text = (tmp_path / "p" / "junction.yaml").read_text()
+    header = " ".join(line[1:].strip() for line in text.splitlines() if line.startswith("#"))
+    assert "Note: transitions follow the program's order" in header
+    assert "--transitions all" in header
+    code, out, err = run_cli(_import(tmp_path / "a", "--transitions", "all"), capsys)
+    assert code == 0, err
+    assert "transitions follow" not in out
+    assert "transitions follow" not in (tmp_path / "a" / "junction.yaml").read_text()
+    assert yaml.safe_load((tmp_path / "a" / "junction.yaml").read_text())["transitions"]["1"] == [
+        "2", "3", "4"]  # fmt: skip
+
+
+def test_header_examples_are_the_syntax_that_loads(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The header's commented examples (a group's min_green, a stage's max_green), uncommented
+    into the YAML, load with those values; the rules line ends before the computed list."""
+    code, _, err = run_cli(_import(tmp_path / "j"), capsys)
+    assert code == 0, err
+    text = (tmp_path / "j" / "junction.yaml").read_text()
+    lines = text.splitlines()
+    start = lines.index("#   signal_groups:")
+    example = "\n".join(line[2:].split("   #")[0] for line in lines[start : start + 4])
+    edits = yaml.safe_load(example)
+    assert edits["signal_groups"]["A"]["min_green"] == 10
+    assert edits["stages"]["1"]["max_green"] == 60
+    data = yaml.safe_load(text)
+    data["signal_groups"]["A"].update(edits["signal_groups"]["A"])
+    data["stages"]["1"].update(edits["stages"]["1"])
+    (tmp_path / "j" / "edited.yaml").write_text(yaml.safe_dump(data))
+    spec = resolve_junction(str(tmp_path / "j" / "edited.yaml"))
+    assert spec.min_green("A") == 10.0 and spec.stages["1"].max_green == 60.0
+    rules_line = next(i for i, line in enumerate(lines) if "alone switches the profile" in line)
+    assert lines[rules_line].endswith("(no re-import needed).")
+    assert lines[rules_line + 1] == (
+        "# Intergreens computed from the geometry (losing group -> gaining groups):"
+    )
+
+
+def test_yaml_errors_name_the_file_and_the_key(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    net, rou = single_intersection()
+    code, _, err = run_cli(
+        ["junctions", "import", str(net), "--routes", str(rou), "--out", str(tmp_path)], capsys
+    )
+    assert code == 0, err
+    data = yaml.safe_load((tmp_path / "junction.yaml").read_text())
+    wrong_tls = tmp_path / "wrong_tls.yaml"
+    wrong_tls.write_text(yaml.safe_dump({**data, "network": {**data["network"], "tls": "x"}}))
+    line = one_error_line(*run_cli(["junctions", "show", str(wrong_tls)], capsys))
+    assert f"{wrong_tls}: network.tls: no traffic light 'x'" in line
+    assert "set network.tls to one it has: t" in line and "--tls" not in line
+    no_net = tmp_path / "no_net.yaml"
+    no_net.write_text(yaml.safe_dump({**data, "network": {**data["network"], "net_file": "n.xml"}}))
+    line = one_error_line(*run_cli(["simulate", "--junction", str(no_net)], capsys))
+    assert f"{no_net}: network.net_file: {tmp_path / 'n.xml'}: no such file" in line
+    assert "relative to this YAML's folder" in line
+
+
+def test_a_resco_name_with_an_unknown_profile_lists_the_profiles(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A profile after resco:NAME: cannot be given inline: the message lists the names."""
+    line = one_error_line(*run_cli(["junctions", "show", "resco:cologne1:UK"], capsys))
+    assert "resco:cologne1:UK: unknown signal-rule profile 'UK'" in line
+    assert "did you mean 'resco:cologne1:uk'" in line
+    assert "resco:cologne1 (RESCO's own), resco:cologne1:program, resco:cologne1:uk" in line
+    assert "inline" not in line
