@@ -13,6 +13,7 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
+from intergreen.errors import OptionError
 from intergreen.junctions import resco
 from intergreen.junctions.imported import is_imported, load_imported
 from intergreen.junctions.imported_yaml import profile_name
@@ -85,7 +86,10 @@ def resolve_junction(junction: str | Path | JunctionSpec) -> JunctionSpec:
         scenario, _, profile = name.removeprefix(resco.PREFIX).partition(":")
         if profile and scenario in resco.SCENARIOS:  # a name, where no profile can be inline
             plain = f"{resco.PREFIX}{scenario}"
-            profile_name(profile, name, form=plain + ":{}", also=[f"{plain} (RESCO's own)"])
+            try:
+                profile_name(profile, name, form=plain + ":{}", also=[f"{plain} (RESCO's own)"])
+            except OptionError as e:
+                raise SpecError(str(e)) from None
         return resco.junction(name.removeprefix(resco.PREFIX))
     path = junction_path(name)
     data = read_yaml(path)

@@ -212,7 +212,7 @@ def test_webster_on_turn_lanes_plans_from_the_turns_they_carry(tmp_path: Path) -
     the plan's flow ratios follow."""
     from nets import sumo_game_cross
 
-    from intergreen.junctions.sumo_import import import_network
+    from intergreen.junctions.imported_yaml import import_network
 
     net, rou = sumo_game_cross()
     path, _, _ = import_network(net, tmp_path / "cross", routes=[rou])

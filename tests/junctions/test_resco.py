@@ -56,7 +56,7 @@ def test_resco_scenario_under_uk_rules() -> None:
 def test_unknown_resco_names() -> None:
     with pytest.raises(SpecError, match="unknown RESCO scenario 'cologne9': use resco:cologne1"):
         resolve_junction("resco:cologne9")
-    with pytest.raises(SpecError, match="unknown signal-rule profile 'ukk'.*did you mean 'uk'"):
+    with pytest.raises(SpecError, match="profile 'ukk'.*did you mean 'resco:cologne1:uk'"):
         resolve_junction("resco:cologne1:ukk")
 
 
