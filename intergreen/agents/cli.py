@@ -198,7 +198,7 @@ def evaluate_command(
         bool, typer.Option(help="Check the signal states SUMO shows every step; stop at a breach")
     ] = False,
 ) -> None:
-    """Average waiting time (mean ± std) per demand level, beside the baselines."""
+    """Average waiting time and delay (mean ± std) per demand level, beside the baselines."""
     from intergreen.agents.evaluation import (
         STUDY_EPISODES,
         default_demands,
@@ -252,16 +252,21 @@ def evaluate_command(
             check_rules=check_rules,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    table = summary_table(results)
-    out = Table(
-        title=f"average waiting time (s), {episodes} episodes per demand", header_style="bold"
-    )
-    out.add_column("controller")
-    for col in table.columns:
-        out.add_column(str(col), justify="right")
-    for name, row in table.iterrows():
-        out.add_row(str(name), *[str(v) for v in row])
-    console.print(out)
+    titles = {
+        "avg_waiting_time": "average waiting time (s)",
+        "avg_delay": "average delay (s: time loss and insertion wait, RESCO's delay)",
+    }
+    for metric, what in titles.items():
+        if metric not in results:
+            continue
+        table = summary_table(results, metric)
+        out = Table(title=f"{what}, {episodes} episodes per demand", header_style="bold")
+        out.add_column("controller")
+        for col in table.columns:
+            out.add_column(str(col), justify="right")
+        for name, row in table.iterrows():
+            out.add_row(str(name), *[str(v) for v in row])
+        console.print(out)
     arms = evaluation_arm_table(results)
     if arms is not None:
         console.print(arms)

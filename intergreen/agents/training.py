@@ -258,6 +258,20 @@ def _interrupted(run_dir: Path, step: int) -> str:
     return f"training stopped at decision {step:,}; {saved}"
 
 
+def _say_no_learning(config: TrainConfig, learning_starts: int) -> None:
+    """Before training: a DQN run whose budget ends before its first gradient step (SB3's
+    ``learning_starts``) collects experience only, and its model is the untrained one."""
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False).print(
+        f"note: DQN makes its first gradient step after learning_starts {learning_starts:,} "
+        f"decisions, and --timesteps {config.timesteps:,} ends before it, so the model is not "
+        f"trained: give more --timesteps, or --hp learning_starts=N below {config.timesteps:,}",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
 def _say_rounding(config: TrainConfig, hp: dict[str, Any], unit: int | None, planned: int) -> None:
     """Before training: the run trains whole collections, so more decisions than asked."""
     from rich.console import Console
@@ -417,6 +431,9 @@ def train(
         planned = planned_timesteps(model.num_timesteps, config.timesteps, unit)
         if progress and planned != config.timesteps and remaining > 0:
             _say_rounding(config, hp, unit, planned)
+        starts = getattr(model, "learning_starts", 0)
+        if progress and config.agent == "dqn" and planned <= starts:
+            _say_no_learning(config, starts)
         callback = _callback_class()(
             run_dir,
             config.checkpoint_every,

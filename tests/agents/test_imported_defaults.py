@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from cli_helpers import run_cli_flat as run_cli
 
@@ -30,9 +31,17 @@ def test_train_and_evaluate_default_to_the_junctions_own_demand(
     assert code == 0, err  # was: "has no demand.yaml; pass a demand profile file instead"
     assert json.loads((run / "config.json").read_text())["config"]["demand"] == "routes"
     code, out, err = run_cli(
-        ["evaluate", str(run), "--episodes", "1", "--baselines", "fixed-time"], capsys
-    )
+        ["evaluate", str(run), "--episodes", "1", "--baselines", "fixed-time", "--output",
+         str(tmp_path / "eval.csv")], capsys,
+    )  # fmt: skip
     assert code == 0, err  # was: "unknown demand 'low'"
+    # RESCO's metric beside the waiting time, the values of the written rows
+    rows = pd.read_csv(tmp_path / "eval.csv").set_index("controller")
+    assert "average delay (s: time loss and insertion wait, RESCO's delay)" in out
+    for controller in ("run", "fixed-time"):
+        wait, delay = rows.loc[controller, ["avg_waiting_time", "avg_delay"]]
+        assert f"│ {controller} │ {wait:.2f} ± n/a │" in out
+        assert f"│ {controller} │ {delay:.2f} ± n/a │" in out
     assert (
         "demands: routes (the training demand of the runs; junction single-intersection has "
         "no levels low, medium, high)"
@@ -41,6 +50,18 @@ def test_train_and_evaluate_default_to_the_junctions_own_demand(
     assert "┃ controller ┃ routes ┃" in out
     for controller in ("run", "fixed-time"):
         assert f"│ {controller} │ routes │ – │ – │" in out
+
+
+def test_a_dqn_budget_before_learning_starts_is_said(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """DQN trains nothing before learning_starts: a budget that ends before it says so."""
+    args = ["train", "--agent", "dqn", "--timesteps", "40", "--env", "duration=60", "--out"]
+    code, _, err = run_cli([*args, str(tmp_path / "short"), "--hp", "learning_starts=50"], capsys)
+    assert code == 0, err
+    assert "learning_starts 50 decisions, and --timesteps 40 ends before it" in err
+    code, _, err = run_cli([*args, str(tmp_path / "long"), "--hp", "learning_starts=20"], capsys)
+    assert code == 0 and "learning_starts" not in err
 
 
 def test_tune_defaults_to_the_junctions_own_demand(
