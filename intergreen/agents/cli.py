@@ -15,7 +15,7 @@ from intergreen.cli_common import parse_params, parse_time_limit, progress_bar, 
 from intergreen.errors import Interrupted, OptionError
 from intergreen.seeds import MAX_BASE_SEED
 
-console = Console(markup=False)  # paths and run records, not rich markup
+console = Console(markup=False, soft_wrap=True)  # paths and run records: never split
 
 
 def train_command(

@@ -16,8 +16,8 @@ from intergreen.errors import IntergreenError, OptionError
 SHIPPED_GRIDS = sorted(p.stem for p in Path(__file__).with_name("configs").glob("*.yaml"))
 
 # messages hold paths, run names and errors: printed as text, not rich markup
-console = Console(markup=False)
-err_console = Console(stderr=True, markup=False)
+console = Console(markup=False, soft_wrap=True)  # printed paths never split
+err_console = Console(stderr=True, markup=False, soft_wrap=True)
 
 
 def compare_command(

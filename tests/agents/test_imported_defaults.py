@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_helpers import run_cli as run_cli_raw
 from cli_helpers import run_cli_flat as run_cli
 
 from intergreen.junctions.imported_yaml import import_network
@@ -30,13 +31,16 @@ def test_train_and_evaluate_default_to_the_junctions_own_demand(
     )  # fmt: skip
     assert code == 0, err  # was: "has no demand.yaml; pass a demand profile file instead"
     assert json.loads((run / "config.json").read_text())["config"]["demand"] == "routes"
-    code, out, err = run_cli(
+    csv = tmp_path / ("a_long_folder_name_" * 4) / "eval.csv"
+    code, raw, err = run_cli_raw(
         ["evaluate", str(run), "--episodes", "1", "--baselines", "fixed-time", "--output",
-         str(tmp_path / "eval.csv")], capsys,
+         str(csv)], capsys,
     )  # fmt: skip
     assert code == 0, err  # was: "unknown demand 'low'"
+    assert any(x.startswith(f"wrote {csv}") for x in raw.splitlines())  # never split
+    out = " ".join(raw.split())
     # RESCO's metric beside the waiting time, the values of the written rows
-    rows = pd.read_csv(tmp_path / "eval.csv").set_index("controller")
+    rows = pd.read_csv(csv).set_index("controller")
     assert "average delay (s: time loss and insertion wait, RESCO's delay)" in out
     for controller in ("run", "fixed-time"):
         wait, delay = rows.loc[controller, ["avg_waiting_time", "avg_delay"]]
