@@ -288,9 +288,13 @@ def setup(config: dict[str, Any], folder: Path) -> list[str]:
         resumes = {p.parent.name: r for p in runs if (r := read_resumes(p.parent))}
         if resumes:
             lines.append("- " + resume_text(Setup(source="", resumes=resumes)))
-    made = [f"`python benchmarks/resco/{c['command']}` at commit {c['commit']}"
-            for c in config["commands"]]  # fmt: skip
-    lines.append("- Made by: " + "; ".join(made) + ".")
+    commits: dict[str, list[str]] = {}
+    for c in config["commands"]:
+        commits.setdefault(c["command"], []).append(c["commit"])
+    made = [f"`python benchmarks/resco/{command}` at commit {', then '.join(at)}"
+            for command, at in commits.items()]  # fmt: skip
+    lines.append("- Made by (a command resumed on newer code lists each commit): "
+                 + "; ".join(made) + ".")  # fmt: skip
     return lines
 
 
@@ -561,14 +565,21 @@ def report(folder: Path, notes: str = "") -> str:
     if notes:
         lines += [notes.strip(), ""]
     lines += speed_section()
+    # the commands as recorded, with this machine's results folder as RESULTS (any folder)
+    commands = [
+        f"python benchmarks/resco/{c}".replace(f"--out {folder}", "--out RESULTS")
+        for c in dict.fromkeys(c["command"] for c in config["commands"])
+    ]
     lines += [
         "## Regenerate",
         "",
+        "RESULTS is any folder (the runs above wrote into one on the machine that made them):",
+        "",
         "```bash",
-        *[f"python benchmarks/resco/{c['command']}" for c in config["commands"]],
-        *reference_commands(reference, folder),
+        *commands,
+        *reference_commands(reference, Path("RESULTS")),
         "python benchmarks/resco/speed.py",
-        f"python benchmarks/resco/report.py {folder} --publish docs/results/resco",
+        "python benchmarks/resco/report.py RESULTS --publish docs/results/resco",
         "```",
         "",
     ]

@@ -206,10 +206,16 @@ def record_config(out: Path, a: argparse.Namespace, seeds: list[int], argv: list
         decision_interval_s=resco.DECISION,
         yellow_s=resco.YELLOW,
         detection_m=resco.DETECTION,
+        # every (command, commit) that wrote into the folder, in order: a resumed command on
+        # newer code is listed again with its commit
         commands=[
-            *[c for c in config.get("commands", []) if c["command"] != command],
+            *[
+                c
+                for c in config.get("commands", [])
+                if (c["command"], c["commit"]) != (command, commit)
+            ],
             {"command": command, "commit": commit},
-        ],
+        ],  # fmt: skip
     )
     if a.agents:
         config.update(
