@@ -258,15 +258,15 @@ def _interrupted(run_dir: Path, step: int) -> str:
     return f"training stopped at decision {step:,}; {saved}"
 
 
-def _say_no_learning(config: TrainConfig, learning_starts: int) -> None:
-    """Before training: a DQN run whose budget ends before its first gradient step (SB3's
-    ``learning_starts``) collects experience only, and its model is the untrained one."""
+def _say_no_learning(config: TrainConfig, learning_starts: int, trained: int) -> None:
+    """After training: a DQN run that ended before its first gradient step (SB3's
+    ``learning_starts``) collected experience only, and its model is the untrained one."""
     from rich.console import Console
 
     Console(stderr=True, highlight=False).print(
         f"note: DQN makes its first gradient step after learning_starts {learning_starts:,} "
-        f"decisions, and --timesteps {config.timesteps:,} ends before it, so the model is not "
-        f"trained: give more --timesteps, or --hp learning_starts=N below {config.timesteps:,}",
+        f"decisions and this run ended at {trained:,}, so the model is not trained: give more "
+        f"--timesteps, or --hp learning_starts=N below {config.timesteps:,}",
         markup=False,
         soft_wrap=True,
     )
@@ -431,9 +431,6 @@ def train(
         planned = planned_timesteps(model.num_timesteps, config.timesteps, unit)
         if progress and planned != config.timesteps and remaining > 0:
             _say_rounding(config, hp, unit, planned)
-        starts = getattr(model, "learning_starts", 0)
-        if progress and config.agent == "dqn" and planned <= starts:
-            _say_no_learning(config, starts)
         callback = _callback_class()(
             run_dir,
             config.checkpoint_every,
@@ -454,6 +451,9 @@ def train(
                 )
             except KeyboardInterrupt:
                 raise Interrupted(_interrupted(run_dir, model.num_timesteps)) from None
+        starts = getattr(model, "learning_starts", 0)
+        if progress and config.agent == "dqn" and model.num_timesteps <= starts:
+            _say_no_learning(config, starts, model.num_timesteps)
         # the final model is a validation point too (unless the last collection began at it)
         if validator is not None and validator.last_step() != model.num_timesteps:
             validator.validate(model, model.num_timesteps)
