@@ -352,6 +352,13 @@ def junctions_import(
         typer.Option(help="SUMO time the runs end (s; default begin + 1 h; at most 7 days on)"),
     ] = None,
     name: Annotated[str | None, typer.Option(help="Junction name (default: from the file)")] = None,
+    max_green: Annotated[
+        float | None,
+        typer.Option(
+            help="Every stage's maximum green (s), as a UK controller has one (default none: a "
+            "stage runs while the controller keeps choosing it)"
+        ),
+    ] = None,
     force: Annotated[
         bool, typer.Option(help="Replace a junction.yaml already in --out (its edits are lost)")
     ] = False,
@@ -361,7 +368,7 @@ def junctions_import(
 
     path, data, _ = import_network(
         net_file, out, tls=tls, routes=routes or [], name=name, rules=rules,
-        transitions=transitions, begin=begin, end=end, force=force,
+        transitions=transitions, begin=begin, end=end, max_green=max_green, force=force,
     )  # fmt: skip
     junctions_show(str(path))
     note = transitions_note(data["transitions"])

@@ -223,17 +223,21 @@ def import_network(
     transitions: str = "program",
     begin: float = 0.0,
     end: float | None = None,
+    max_green: float | None = None,
     force: bool = False,
 ) -> tuple[Path, dict[str, Any], dict[str, Any]]:
     """Write ``OUT/junction.yaml`` for one traffic light of a SUMO network (the network and
     route files referenced by paths relative to it when near, else absolute:
-    :func:`_reference`). Returns ``(path, data, notes)``.
+    :func:`_reference`). ``max_green`` (s): every stage's maximum green, as a UK controller
+    has one (default none: a stage runs as long as the controller keeps choosing it). Returns
+    ``(path, data, notes)``.
 
     Nothing is written (no file, no folder) unless the YAML loads as a junction.
 
     Raises:
-        OptionError: a bad ``name``, window (``begin``/``end``), ``rules`` or ``transitions``,
-            or ``OUT/junction.yaml`` exists and not ``force`` (hand edits would be lost).
+        OptionError: a bad ``name``, window (``begin``/``end``), ``rules``, ``transitions`` or
+            ``max_green``, or ``OUT/junction.yaml`` exists and not ``force`` (hand edits would
+            be lost).
         NetworkImportError: a SpecError for bad input: see :func:`read_tls` and
             :func:`~intergreen.junctions.sumo_import.derive`; route files that reference
             edges not in the network.
@@ -247,6 +251,11 @@ def import_network(
     profile_name(rules, "--rules")
     if transitions not in TRANSITIONS:
         raise OptionError(f"--transitions {transitions!r}: use {' or '.join(TRANSITIONS)}")
+    if max_green is not None and not 0 < max_green <= rule_profiles.MAX_GREEN:  # also NaN
+        raise OptionError(
+            f"--max-green {max_green:g}: give every stage's maximum green in s, above 0 and at "
+            f"most {rule_profiles.MAX_GREEN:g}"
+        )
     if path.exists() and not force:
         raise OptionError(
             f"{path} exists (edits to it would be lost); choose another --out or pass "
@@ -272,6 +281,13 @@ def import_network(
         end=end,
         net_ref=_reference(net_path, folder),
     )
+    if max_green is not None:
+        for stage in data["stages"].values():
+            stage["max_green"] = max_green
+        data["assumptions"].append(
+            f"every stage ends at most {max_green:g} s after it starts (--max-green), as a UK "
+            "controller's maximum green; the program's own timings set none"
+        )
     text = checked_text(yaml_text(data, notes, facts), path)
     ensure_writable(folder, "--out")
     atomic_write(path, text)

@@ -174,3 +174,24 @@ def test_a_resco_name_with_an_unknown_profile_lists_the_profiles(
     assert "did you mean 'resco:cologne1:uk'" in line
     assert "resco:cologne1 (RESCO's own), resco:cologne1:program, resco:cologne1:uk" in line
     assert "inline" not in line
+
+
+def test_max_green_option_gives_every_stage_a_maximum_green(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`--max-green S` writes S on every stage (and says so among the assumptions); a value
+    that is not a maximum green is refused before anything is written."""
+    net, rou = single_intersection()
+    out = tmp_path / "mg"
+    code, _, err = run_cli(["junctions", "import", str(net), "--routes", str(rou), "--out",
+                            str(out), "--max-green", "25"], capsys)  # fmt: skip
+    assert code == 0, err
+    spec = resolve_junction(str(out / "junction.yaml"))
+    assert {s: st.max_green for s, st in spec.stages.items()} == {"1": 25.0, "2": 25.0}
+    assert any("at most 25 s after it starts (--max-green)" in a for a in spec.assumptions)
+    for bad in ("0", "1e6", "nan"):
+        where = tmp_path / f"bad{bad}"
+        args = ["junctions", "import", str(net), "--out", str(where), "--max-green", bad]
+        line = one_error_line(*run_cli(args, capsys))
+        assert f"--max-green {float(bad):g}: give every stage's maximum green" in line
+        assert not where.exists()
