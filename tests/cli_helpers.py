@@ -23,3 +23,13 @@ def run_cli_flat(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[i
     and lines at the console's width)."""
     code, out, err = run_cli(args, capsys)
     return code, " ".join(out.split()), err
+
+
+def one_error_line(code: int, out: str, err: str) -> str:
+    """The single ``error: ...`` line of a user error (exit code 2, no traceback)."""
+    assert code == 2, (out, err)
+    assert "Traceback" not in out + err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    return lines[0]

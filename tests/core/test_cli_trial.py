@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_cli
+from cli_helpers import one_error_line, run_cli
 
 from intergreen.cli import main
 from intergreen.common import MAX_SIM_SECONDS
@@ -22,16 +22,6 @@ from intergreen.junctions.resco import nets_folder
 from intergreen.version import __version__
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def one_error_line(code: int, out: str, err: str) -> str:
-    """The single ``error: ...`` line of a user error (exit code 2, no traceback)."""
-    assert code == 2, (out, err)
-    assert "Traceback" not in out + err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: ")
-    return lines[0]
 
 
 @pytest.mark.parametrize("controller", ["program", "max-pressure", "greedy"])

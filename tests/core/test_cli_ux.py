@@ -7,20 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_cli
+from cli_helpers import one_error_line, run_cli
 
 from intergreen.cli import main
 from intergreen.version import __version__
-
-
-def one_error_line(code: int, out: str, err: str) -> str:
-    """The single ``error: ...`` line of a user error (exit code 2, no traceback)."""
-    assert code == 2, (out, err)
-    assert "Traceback" not in out + err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: ")
-    return lines[0]
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

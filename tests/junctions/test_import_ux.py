@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cli_helpers import run_cli
+from cli_helpers import one_error_line, run_cli
 from nets import single_intersection, sumo_rl_nets
 
 from intergreen.common import MAX_SIM_SECONDS
@@ -20,16 +20,6 @@ from intergreen.junctions.sumo_import import junction_data
 from intergreen.junctions.sumo_net import read_tls
 
 GRID = sumo_rl_nets() / "2x2grid"
-
-
-def one_error_line(code: int, out: str, err: str) -> str:
-    """The single ``error: ...`` line of a user error (exit code 2, no traceback)."""
-    assert code == 2, (out, err)
-    assert "Traceback" not in out + err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: ")
-    return lines[0]
 
 
 def _import(out: Path, *extra: str) -> list[str]:
