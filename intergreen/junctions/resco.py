@@ -30,7 +30,7 @@ from pathlib import Path
 from intergreen.junctions import rules as rule_profiles
 from intergreen.junctions.imported import ImportedJunctionSpec, load_imported
 from intergreen.junctions.spec import SpecError
-from intergreen.junctions.sumo_import import group_conflicts, junction_data
+from intergreen.junctions.sumo_import import junction_data
 from intergreen.junctions.sumo_net import read_tls
 
 __all__ = ["PREFIX", "SCENARIOS", "Scenario", "junction", "nets_folder"]
@@ -107,9 +107,8 @@ def _junction(nets: Path, scenario_name: str, profile: str | None) -> ImportedJu
         end=sc.end,
         net_ref=str(net),
         decision_interval=DECISION,
+        uniform_intergreen=YELLOW if profile is None else None,
     )
-    groups = {g: tuple(v["links"]) for g, v in data["signal_groups"].items()}
-    pairs = sorted(group_conflicts(groups, facts))
     data["description"] = (
         f"RESCO {scenario_name} (Ault & Sharon 2021): {data['description']}, SUMO time "
         f"{sc.begin:g}-{sc.end:g} s"
@@ -120,20 +119,7 @@ def _junction(nets: Path, scenario_name: str, profile: str | None) -> ImportedJu
         f"RESCO's settings: decisions every {DECISION:g} s, any green phase after any other, "
         f"no jam teleports, detection up to {DETECTION:g} m (cut to the approach lanes)"
     ]
-    if profile is None:
-        data["timing"].update(amber=YELLOW, red_amber=0.0)
-        data["intergreens"] = {}
-        for lo, ga in pairs:
-            data["intergreens"].setdefault(lo, {})[ga] = YELLOW
-        settings.append(
-            f"RESCO's {YELLOW:g} s yellow and no all-red: every intergreen {YELLOW:g} s "
-            "(the program's own amber and intergreens are not used)"
-        )
-        # the import's notes on the program's amber and its intergreens (timed by the program
-        # or computed from the geometry) describe values these settings replace
-        replaced = ("the program's amber", "intergreen(s) the program does not time")
-        data["assumptions"] = [a for a in data["assumptions"] if not any(r in a for r in replaced)]
-    else:
+    if profile is not None:
         data["rules"] = profile
     data["assumptions"] = settings + data["assumptions"]
     return load_imported(data, folder, f"{PREFIX}{scenario_name}")

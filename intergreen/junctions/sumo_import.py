@@ -412,13 +412,15 @@ def junction_data(
     end: float | None = None,
     net_ref: str | None = None,
     decision_interval: float = 1.0,
+    uniform_intergreen: float | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The junction YAML mapping for a traffic light, and notes for the printout:
     ``(data, notes)`` with notes ``{"intergreen_sources": {...}, "assumptions": [...]}``.
 
     ``rules`` names a profile (:mod:`intergreen.junctions.rules`); ``transitions`` is
     ``program`` or ``all``; ``routes`` and ``net_ref`` are written as given (paths relative
-    to the YAML)."""
+    to the YAML). ``uniform_intergreen`` (s): every intergreen that long, all of it amber (no
+    red+amber), in place of the program's amber and intergreens (RESCO's set-up)."""
     if transitions not in TRANSITIONS:
         raise NetworkImportError(
             f"transitions {transitions!r}: use {' or '.join(map(repr, TRANSITIONS))}"
@@ -426,7 +428,12 @@ def junction_data(
     profile = rule_profiles.resolve(rules)
     d = derive(facts)
     conflicts = group_conflicts(d.groups, facts)
-    igs = group_intergreens(d.groups, conflicts, facts, d.amber)
+    if uniform_intergreen is None:
+        igs = group_intergreens(d.groups, conflicts, facts, d.amber)
+    else:
+        igs = {}
+        for lo, ga in sorted(conflicts):
+            igs.setdefault(lo, {})[ga] = (uniform_intergreen, "uniform")
     stage_names = list(d.stages)
     if transitions == "all":
         trans = {s: [t for t in stage_names if t != s] for s in stage_names}
@@ -442,7 +449,10 @@ def junction_data(
         f"{facts.program_id!r} ({facts.program_type}) of traffic light {facts.tls_id!r}",
         "conflicts from SUMO's foe matrix; groups the program runs green together filter "
         "(the link SUMO's response matrix makes give way shows g)",
-        f"the program's amber (its longest yellow) is {d.amber:g} s",
+        f"the program's amber (its longest yellow) is {d.amber:g} s"
+        if uniform_intergreen is None
+        else f"a {uniform_intergreen:g} s yellow and no all-red: every intergreen "
+        f"{uniform_intergreen:g} s (the program's own amber and intergreens are not used)",
     ]
     n_geo = sum(1 for row in igs.values() for _, src in row.values() if src == "geometry")
     if n_geo:
@@ -479,7 +489,15 @@ def junction_data(
             **({"end": end} if end is not None else {}),
         },
         "rules": profile.name,
-        "timing": {"step_length": 1.0, "decision_interval": decision_interval},
+        "timing": {
+            "step_length": 1.0,
+            "decision_interval": decision_interval,
+            **(
+                {}
+                if uniform_intergreen is None
+                else {"amber": uniform_intergreen, "red_amber": 0.0}
+            ),
+        },  # fmt: skip
         "signal_groups": {
             g: {"links": list(ks), **({"min_green": d.min_greens[g]} if g in d.min_greens else {})}
             for g, ks in d.groups.items()
