@@ -250,7 +250,7 @@ def setup(config: dict[str, Any], folder: Path) -> list[str]:
     """The set-up paragraph, generated from the run's configuration (and the training runs'
     ``resumes.jsonl``)."""
     from intergreen.agents.rundir import read_resumes
-    from intergreen.experiments.provenance import Setup, resume_text
+    from intergreen.experiments.provenance import resume_text
     from intergreen.rewards.registry import describe
 
     sc = config["scenarios"]
@@ -287,7 +287,7 @@ def setup(config: dict[str, Any], folder: Path) -> list[str]:
             lines.append(f"  - {agent.upper()}: {text}; env {json.dumps(env)}.")
         resumes = {p.parent.name: r for p in runs if (r := read_resumes(p.parent))}
         if resumes:
-            lines.append("- " + resume_text(Setup(source="", resumes=resumes)))
+            lines.append("- " + resume_text(resumes))
     commits: dict[str, list[str]] = {}
     for c in config["commands"]:
         commits.setdefault(c["command"], []).append(c["commit"])

@@ -589,26 +589,27 @@ def setup_lines(setup: Setup) -> list[str]:
     extension = seed_extension_text(setup)
     if extension:
         lines.append(extension)
-    resumed = resume_text(setup)
+    resumed = resume_text(setup.resumes)
     if resumed:
         lines.append(resumed)
     lines.append(version_text(setup.versions))
     return lines
 
 
-def resume_text(setup: Setup) -> str | None:
-    """How many runs were killed and resumed from a checkpoint, and which did not continue
+def resume_text(resumes: dict[str, list[dict[str, Any]]]) -> str | None:
+    """How many runs (run name -> its resumes, ``rundir.read_resumes``) were killed and
+    resumed from a checkpoint, and which did not continue
     exactly (their envs did not replay to the observation recorded at the checkpoint); None
     where no run recorded a resume (runs made before resumes were recorded say nothing)."""
-    if not setup.resumes:
+    if not resumes:
         return None
-    n = sum(len(r) for r in setup.resumes.values())
+    n = sum(len(r) for r in resumes.values())
     inexact = {name: [r["step"] for r in rs if not r.get("exact")]
-               for name, rs in setup.resumes.items()}  # fmt: skip
+               for name, rs in resumes.items()}  # fmt: skip
     inexact = {name: steps for name, steps in inexact.items() if steps}
     text = (
-        f"**Interruptions.** {counted(len(setup.resumes), 'run')} "
-        f"{'was' if len(setup.resumes) == 1 else 'were'} killed and resumed from "
+        f"**Interruptions.** {counted(len(resumes), 'run')} "
+        f"{'was' if len(resumes) == 1 else 'were'} killed and resumed from "
         f"a checkpoint ({counted(n, 'resume')})"
     )
     if not inexact:
