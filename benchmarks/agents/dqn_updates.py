@@ -1,5 +1,7 @@
-"""DQN's gradient steps three ways on a real run's state: SB3's, SB3's with denormal floats
-flushed, and ours (flushed, `intergreen.agents.updates.dqn_update`).
+"""DQN's gradient steps four ways on a real run's state: SB3's, SB3's with denormal floats
+flushed, and ours (flushed, `intergreen.agents.updates.dqn_update`) through autograd and
+torch's Adam (the previous path, ``flat=False``) and with flat buffers (the path training
+takes).
 
     .venv/bin/python benchmarks/agents/dqn_updates.py RUN_DIR [--steps 300] [--rounds 5]
 
@@ -7,12 +9,12 @@ RUN_DIR is a DQN run folder whose newest checkpoint still has its replay buffer 
 run in progress, or one trained with ``--keep-replay-buffer``): late in training, Adam's
 moments of weights whose gradient has become zero have decayed into the denormal range. From
 that checkpoint (model, optimizer state, replay buffer) the script makes ``--steps`` gradient
-steps, in turn as SB3 does them, as SB3 does them inside `flush_denormals`, and as the
-training classes do them (`dqn_update` inside `flush_denormals`), each from the same state and
-the same generator seeds, for ``--rounds`` rounds. It prints the denormal moment entries at the
-start, the milliseconds of CPU time per gradient step of each round (CPU time: less disturbed
-than wall time by other processes on the cores), the ratios of the medians, and whether all
-three end with the same weights, bit for bit.
+steps, in turn as SB3 does them, as SB3 does them inside `flush_denormals`, as the previous
+path did them and as the training classes do them (`dqn_update` inside `flush_denormals`),
+each from the same state and the same generator seeds, for ``--rounds`` rounds. It prints the
+denormal moment entries at the start, the milliseconds of CPU time per gradient step of each
+round (CPU time: less disturbed than wall time by other processes on the cores), the ratios
+of the medians, and whether all four end with the same weights, bit for bit.
 """
 
 from __future__ import annotations
@@ -66,7 +68,10 @@ def main() -> None:
     ways = {
         "as SB3 does them": lambda: model.train(gradient_steps=args.steps, batch_size=64),
         "denormals flushed": lambda: _flushed(model.train, args.steps),
-        "ours (flushed, lean)": lambda: _flushed(lambda **k: dqn_update(model, **k), args.steps),
+        "previous (autograd)": lambda: _flushed(
+            lambda **k: dqn_update(model, **k, flat=False), args.steps
+        ),
+        "ours (flat buffers)": lambda: _flushed(lambda **k: dqn_update(model, **k), args.steps),
     }
     assert lean_update_applies(model)
     times: dict[str, list[float]] = {name: [] for name in ways}
@@ -91,7 +96,9 @@ def main() -> None:
     base = statistics.median(times["as SB3 does them"])
     for name in list(ways)[1:]:
         print(f"speed-up, {name}: {base / statistics.median(times[name]):.2f} (ratio of medians)")
-    print(f"same weights after {args.steps} steps, all three ways: {same}")
+    previous = statistics.median(times["previous (autograd)"])
+    print(f"new path / previous: {previous / statistics.median(times['ours (flat buffers)']):.2f}")
+    print(f"same weights after {args.steps} steps, all four ways: {same}")
 
 
 def _flushed(train, steps: int) -> None:
