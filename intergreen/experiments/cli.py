@@ -42,6 +42,13 @@ def compare_command(
             "--set training.timesteps=300000 (repeatable; give the same on every resume)",
         ),
     ] = None,
+    reuse: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Results folder of another batch: its runs finished under the same run key "
+            "are copied in instead of trained again, and evaluated here (repeatable)",
+        ),
+    ] = None,
 ) -> None:
     """Train and evaluate every cell of a grid (rewards x agents x demands x seeds); resumable."""
     from intergreen.experiments.executors import make_executor
@@ -54,6 +61,7 @@ def compare_command(
     if reference not in (None, "study"):
         raise OptionError(f"--reference {reference!r}: the only reference is 'study'")
     config = load_grid(grid, parse_params(set_, "--set"))
+    sources = [_reuse_source(path, out) for path in reuse or []]
     if len(config.seeds) < 2 and config.more_seeds is None:
         err_console.print(
             f"note: {grid} trains one seed per reward: the report can state no seed-level "
@@ -83,7 +91,13 @@ def compare_command(
             mark = {"done": "ok", "failed": "FAILED", "skipped": "skip"}[outcome.status]
             bar.update(task, completed=done, info=f"{outcome.name} {mark}")
 
-        summary = run_batch(config, out, ex, progress)
+        summary = run_batch(config, out, ex, progress, reuse=sources)
+    if summary.reused:
+        from_ = sorted(set(summary.reused.values()))
+        console.print(
+            f"reused {len(summary.reused)} trained run(s) from {', '.join(from_)} (same run "
+            "keys; evaluated here)"
+        )
     console.print(
         f"{summary.total} runs: {summary.done} done, {summary.skipped} already complete, "
         f"{len(summary.failed)} failed; {summary.wall_s:.0f} s ({summary.executor})"
@@ -102,6 +116,18 @@ def compare_command(
     if summary.failed:
         console.print("re-run the same command to retry the failed runs (finished ones are kept)")
         raise typer.Exit(1)
+
+
+def _reuse_source(path: Path, out: Path) -> Path:
+    """A --reuse folder, checked: a results folder (with runs/) other than --out."""
+    if not (path / "runs").is_dir():
+        raise OptionError(
+            f"--reuse {path}: not a results folder (no runs/ in it); give the --out folder of "
+            "an earlier intergreen compare"
+        )
+    if path.resolve() == out.resolve():
+        raise OptionError(f"--reuse {path}: that is --out itself (its runs are resumed anyway)")
+    return path
 
 
 def seed_extension_line(decision: dict) -> str:

@@ -29,6 +29,8 @@ from intergreen.errors import IntergreenError
 from intergreen.experiments.seed_extension import DECIDED, read_decision
 
 RUN_CONFIGS = "run_configs.json"
+#: in a run folder the runner copied from another batch (``run_batch(reuse=...)``)
+REUSED = "reused.json"
 VERSION_KEYS = ("intergreen_version", "reward_version")
 UNRECORDED = "unrecorded"
 NOISE_FIELDS = ("count_sd", "miss_prob", "dropout_prob")
@@ -48,14 +50,20 @@ def _agent_keys(results: pd.DataFrame) -> set[str]:
 def load_run_configs(root: Path, results: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """Run name -> config.json payload, for the agent runs whose results are in ``results``
     (matched by key): from ``runs/*/config.json``, with the run's resumes under ``resumes``
-    where it was resumed (``resumes.jsonl``), else from ``run_configs.json``."""
+    where it was resumed (``resumes.jsonl``) and where its training was copied from under
+    ``reused`` (``reused.json``, the runner's ``reuse``), else from ``run_configs.json``."""
     keys = _agent_keys(results)
     configs: dict[str, dict[str, Any]] = {}
     for path in sorted((root / "runs").glob("*/config.json")):
         payload = _read_json(path)
         if isinstance(payload, dict) and payload.get("key") in keys:
             resumes = read_resumes(path.parent)
-            configs[path.parent.name] = payload | ({"resumes": resumes} if resumes else {})
+            reused = _read_json(path.parent / REUSED)
+            configs[path.parent.name] = (
+                payload
+                | ({"resumes": resumes} if resumes else {})
+                | ({"reused": reused} if isinstance(reused, dict) else {})
+            )
     if not configs:
         stored = _read_json(root / RUN_CONFIGS)
         if isinstance(stored, dict):
@@ -204,6 +212,8 @@ class Setup:
     tuned: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: run name -> its resumes (``resumes.jsonl``: step, exact), for the runs resumed
     resumes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: run name -> where its training was copied from (``reused.json``: from, grid)
+    reused: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def gammas(self) -> list[Any]:
@@ -313,6 +323,8 @@ def read_setup(
         setup.n_envs.append(int(cfg.get("n_envs", 1)))
         if payload.get("resumes"):
             setup.resumes[run_name] = list(payload["resumes"])
+        if isinstance(payload.get("reused"), dict):
+            setup.reused[run_name] = payload["reused"]
         plan = payload.get("validation")
         if isinstance(plan, dict):
             setup.validation.append(plan)
@@ -592,6 +604,9 @@ def setup_lines(setup: Setup) -> list[str]:
     resumed = resume_text(setup.resumes)
     if resumed:
         lines.append(resumed)
+    reused = reuse_text(setup.reused)
+    if reused:
+        lines.append(reused)
     lines.append(version_text(setup.versions))
     return lines
 
@@ -625,6 +640,30 @@ def resume_text(resumes: dict[str, list[dict[str, Any]]]) -> str | None:
         text + f"; {counted(len(inexact), 'run')} did not continue exactly (the replayed "
         f"simulation did not reach the observation recorded at the checkpoint; they went on "
         f"from the replayed state, so they are not bit for bit an uninterrupted run): {listed}."
+    )
+
+
+def reuse_text(reused: dict[str, dict[str, Any]]) -> str | None:
+    """Which runs (run name -> ``reused.json``) were trained by another batch and copied into
+    this one, grouped by source; None where none was."""
+    if not reused:
+        return None
+    sources: dict[tuple[str, str], list[str]] = {}
+    for name, info in sorted(reused.items()):
+        grid = info.get("grid")
+        source = (str(info.get("from", "?")), f"grid {grid!r}" if grid else "a batch")
+        sources.setdefault(source, []).append(name)
+    parts = [
+        f"{counted(len(names), 'run')} from {label}'s results folder {folder} "
+        f"({', '.join(names)})"
+        for (folder, label), names in sources.items()
+    ]
+    n = len(reused)
+    return (
+        f"**Reused runs.** {counted(n, 'run')} {'was' if n == 1 else 'were'} trained by another "
+        f"batch under the same run key (the same resolved configuration, package and reward "
+        f"versions) and copied here, their evaluations made again by this one: "
+        + "; ".join(parts) + "."
     )
 
 

@@ -17,6 +17,7 @@ Output folder layout::
                                   with evaluation.validation_episodes: the same model on the
                                   validation stream's episodes (rows with split = validation)
           error.json              only after a failure: type, message, traceback
+          reused.json             a run trained by another batch (--reuse), copied here
       baselines/<name>-<plan key>/eval.parquet, eval.json (and eval_validation.*)
           cell.json               the baseline; for NAME:tuned also its tuned parameters, their
                                   validation scores and the tuning budget (baseline_params.py)
@@ -36,6 +37,11 @@ only them). A killed run has config.json and checkpoints but no done.json:
 it resumes exactly from its newest checkpoint (``train(..., resume=True)``). Run folders are
 named by keys that hold the package and reward versions, so a batch never resumes over runs
 made under an older formula: those are run again in folders of their own.
+
+``reuse``: a run another results folder has finished training under the same key (the same
+resolved configuration, package and reward versions: the same run) is copied in instead of
+trained again, with ``reused.json`` saying from where; its evaluations are made again under
+this batch's plans (:func:`reuse_trained`). Reports say which runs were reused.
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ from typing import Any
 from intergreen.common import atomic_path, atomic_write
 from intergreen.errors import IntergreenError, Interrupted
 from intergreen.experiments.grid import EvalPlan, GridConfig, RunCell
+from intergreen.experiments.provenance import REUSED
 from intergreen.experiments.seed_extension import (
     SeedDecision,
     decide,
@@ -406,6 +413,8 @@ class BatchSummary:
     outcomes: list[Outcome]
     #: the ``more_seeds`` decision (seed_extension.json), None for a grid without the rule
     seed_extension: dict[str, Any] | None = None
+    #: run name -> the results folder its training was copied from (``reuse``)
+    reused: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -433,6 +442,64 @@ def plan_tasks(grid: GridConfig, out: Path) -> list[Task]:
     return tasks
 
 
+def _not_copied(folder: str, names: list[str]) -> set[str]:
+    """What a reused run leaves behind: its evaluations (made again under this batch's plans
+    and code) and a failure or reuse record, in the run's folder; hidden temporary files of
+    writes a kill interrupted, anywhere."""
+    top = Path(folder).parent.name == "runs"
+    return {
+        n for n in names
+        if n.startswith(".") or (top and n.startswith(("eval", "error.json", REUSED)))
+    }  # fmt: skip
+
+
+def reuse_trained(tasks: list[Task], sources: list[Path]) -> dict[str, str]:
+    """Copy into the batch each run of ``tasks`` not started here that a folder of
+    ``sources`` (results folders of other batches, first match wins) has finished training
+    under the same run key; writes ``reused.json`` (the source folder and its grid's name)
+    in the copy. Returns run name -> source folder.
+
+    Raises:
+        ExperimentError: a source's copy holds another key in its config.json than its
+            folder's name (an edited or damaged run), naming it.
+    """
+    reused: dict[str, str] = {}
+    for task in tasks:
+        if task.kind != "run" or task.folder.exists() or task.cell is None:
+            continue
+        for source in sources:
+            found = source / "runs" / task.name
+            if not (found / "done.json").exists():
+                continue
+            try:
+                key = json.loads((found / "config.json").read_text()).get("key")
+            except (OSError, json.JSONDecodeError):
+                key = None
+            if key != task.cell.key():
+                raise ExperimentError(
+                    f"{found}: its config.json does not hold the key {task.cell.key()} its "
+                    "folder is named by; leave it out of --reuse or train it again"
+                )
+            grid = _read_grid_name(source)
+            staging = Path(task.root) / f".reuse-{task.name}"  # outside runs/: never read
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.copytree(found, staging, ignore=_not_copied)
+            _write_json(staging / REUSED, {"from": str(source.resolve()), "grid": grid,
+                                           "run": task.name})  # fmt: skip
+            task.folder.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging, task.folder)
+            reused[task.name] = str(source.resolve())
+            break
+    return reused
+
+
+def _read_grid_name(root: Path) -> str | None:
+    try:
+        return json.loads((root / "grid.json").read_text()).get("name")
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return None
+
+
 def decide_seeds(grid: GridConfig, out: Path) -> SeedDecision | None:
     """The grid's ``more_seeds`` decision from the run folders under ``out`` (None without the
     rule); see intergreen.experiments.seed_extension."""
@@ -445,9 +512,12 @@ def run_batch(
     out: str | Path,
     executor: Any = None,
     progress: ProgressFn | None = None,
+    reuse: list[Path] | tuple[Path, ...] = (),
 ) -> BatchSummary:
     """Run every incomplete task of the grid and write results.parquet and
-    learning_curves.parquet; complete runs are skipped, failures recorded.
+    learning_curves.parquet; complete runs are skipped, failures recorded. Runs that a
+    folder of ``reuse`` finished training under the same key are copied in, not trained
+    (:func:`reuse_trained`), and evaluated here.
 
     With ``more_seeds``, the first seeds of every reward run first; their validation scores
     then decide which rewards train on the added seeds (seed_extension.json), and those runs
@@ -463,9 +533,11 @@ def run_batch(
         _write_json(out / "grid.json", grid.model_dump(mode="json"))
         planned: list[Task] = []
         outcomes: list[Outcome] = []
+        reused: dict[str, str] = {}
 
         def run_phase(tasks: list[Task]) -> None:
             planned.extend(tasks)
+            reused.update(reuse_trained(tasks, [Path(r) for r in reuse]))
             todo = [t for t in tasks if not task_complete(t)]
             outcomes.extend(Outcome(t.name, t.kind, "skipped") for t in tasks if t not in todo)
             finished = len(outcomes)
@@ -515,6 +587,7 @@ def run_batch(
             workers=getattr(executor, "workers", 1),
             outcomes=outcomes,
             seed_extension=None if decision is None else decision.to_json(),
+            reused=reused,
         )
         _write_json(
             out / "batch.json",

@@ -256,3 +256,65 @@ def test_report_shows_tails_arms_and_emissions(batch_copy):
                    "CO2 (g/veh-km)", "fuel (l/100 veh-km)"):  # fmt: skip
         assert header in section, header
     assert "Not in these results" not in section
+
+
+def test_reuse_copies_runs_trained_under_the_same_key(tiny_batch, tiny_cfg, tmp_path):
+    """A grid with a second seed, reusing the tiny batch: its seed-1 runs are copied (the same
+    model bytes), evaluated again (the same rows, the evaluation is deterministic), and said
+    in the report; only the seed-2 runs train."""
+    from intergreen.experiments.report import build_report
+
+    source = tiny_batch[0]
+    tiny_cfg["seeds"] = [1, 2]
+    out = tmp_path / "more"
+    summary = run_batch(load_grid(tiny_cfg), out, LocalExecutor(2), reuse=[source])
+    assert summary.ok and summary.done == 5  # 4 runs (2 copied, 2 trained) and the baseline
+    copied = {name for name in summary.reused}
+    assert copied == {p.name for p in (source / "runs").iterdir()}
+    assert set(summary.reused.values()) == {str(source.resolve())}
+    for run in (out / "runs").iterdir():
+        record = run / "reused.json"
+        if run.name in copied:
+            assert json.loads(record.read_text())["grid"] == "tiny"
+            assert (run / "model.zip").read_bytes() == (
+                source / "runs" / run.name / "model.zip"
+            ).read_bytes()
+        else:
+            assert "-s2-" in run.name and not record.exists() and (run / "done.json").exists()
+    mine = pd.read_parquet(out / "results.parquet")
+    theirs = pd.read_parquet(source / "results.parquet")
+    seed1 = mine[(mine["kind"] == "agent") & (mine["train_seed"] == 1)]
+    pd.testing.assert_frame_equal(
+        _without_wall_times(seed1.drop(columns="episode_wall_s", errors="ignore")),
+        _without_wall_times(theirs[theirs["kind"] == "agent"]),
+    )
+    md = build_report(out)["markdown"].read_text()
+    assert "**Reused runs.** 2 runs were trained by another batch under the same run key" in md
+    assert f"grid 'tiny''s results folder {source.resolve()}" in md
+    # a second batch over the same folder copies nothing more
+    again = run_batch(load_grid(tiny_cfg), out, LocalExecutor(1), reuse=[source])
+    assert again.reused == {} and again.skipped == 5
+
+
+def test_reuse_refuses_a_run_whose_key_is_not_its_folders(batch_copy, tiny_grid, tmp_path):
+    run = next(p for p in (batch_copy / "runs").iterdir())
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps(config | {"key": "0" * 16}))
+    with pytest.raises(ExperimentError, match=f"{run}: its config.json does not hold the key"):
+        run_batch(tiny_grid, tmp_path / "new", LocalExecutor(1), reuse=[batch_copy])
+
+
+def test_compare_refuses_a_reuse_folder_without_runs(tmp_path, tiny_cfg, capsys):
+    import yaml
+    from cli_helpers import one_error_line, run_cli
+
+    grid = tmp_path / "tiny.yaml"
+    grid.write_text(yaml.safe_dump(tiny_cfg))
+    out = tmp_path / "o"
+    for reuse, says in ((tmp_path, "not a results folder (no runs/ in it)"),
+                        (out, "that is --out itself")):  # fmt: skip
+        (out / "runs").mkdir(parents=True, exist_ok=True)
+        args = ["compare", str(grid), "--out", str(out), "--reuse", str(reuse)]
+        line = one_error_line(*run_cli(args, capsys))
+        assert line.startswith(f"error: --reuse {reuse}: {says}")
+    assert list((out / "runs").iterdir()) == []  # refused before anything ran
