@@ -10,6 +10,7 @@ import contextlib
 import math
 import os
 import re
+import shutil
 import sys
 import tempfile
 import warnings
@@ -22,6 +23,7 @@ from intergreen.errors import IntergreenError, OptionError
 __all__ = [
     "MAX_SIM_SECONDS",
     "NotWritableError",
+    "atomic_folder",
     "atomic_path",
     "atomic_write",
     "check_sim_seconds",
@@ -236,6 +238,27 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)
+
+
+@contextlib.contextmanager
+def atomic_folder(path: Path, staging: Path | None = None) -> Iterator[Path]:
+    """A new temporary folder to fill; on a clean exit of the block it is renamed to ``path``
+    at once, so ``path`` never holds part of its files. ``staging``: where the temporary
+    folder lives (default ``path``'s parent; give another folder on the same filesystem
+    when readers glob the parent). On an exception it is removed and ``path`` left alone.
+
+    Raises:
+        OSError: ``path`` exists and is not an empty folder (the rename refuses it).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_folder(staging or path.parent, f".{path.name}.")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
     _fsync_folder(path.parent)
 

@@ -59,7 +59,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from intergreen.common import atomic_path, atomic_write
+from intergreen.common import atomic_folder, atomic_path, atomic_write
 from intergreen.errors import IntergreenError, Interrupted
 from intergreen.experiments.grid import EvalPlan, GridConfig, RunCell
 from intergreen.experiments.provenance import REUSED
@@ -481,13 +481,11 @@ def reuse_trained(tasks: list[Task], sources: list[Path]) -> dict[str, str]:
                     "folder is named by; leave it out of --reuse or train it again"
                 )
             grid = _read_grid_name(source)
-            staging = Path(task.root) / f".reuse-{task.name}"  # outside runs/: never read
-            shutil.rmtree(staging, ignore_errors=True)
-            shutil.copytree(found, staging, ignore=_not_copied)
-            _write_json(staging / REUSED, {"from": str(source.resolve()), "grid": grid,
-                                           "run": task.name})  # fmt: skip
-            task.folder.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging, task.folder)
+            # staged beside runs/, whose folders reports glob
+            with atomic_folder(task.folder, staging=Path(task.root)) as staged:
+                shutil.copytree(found, staged, ignore=_not_copied, dirs_exist_ok=True)
+                _write_json(staged / REUSED, {"from": str(source.resolve()), "grid": grid,
+                                              "run": task.name})  # fmt: skip
             reused[task.name] = str(source.resolve())
             break
     return reused

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from intergreen.cli_common import parse_params, parse_time_limit, split_list
-from intergreen.common import atomic_path, atomic_write, parse_duration
+from intergreen.common import atomic_folder, atomic_path, atomic_write, parse_duration
 from intergreen.errors import OptionError
 
 PACKAGE = Path(__file__).resolve().parents[2] / "intergreen"
@@ -33,6 +33,23 @@ def test_a_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
         raise RuntimeError("disk full")
     assert target.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.csv"]
+
+
+def test_an_atomic_folder_appears_whole_or_not_at_all(tmp_path: Path) -> None:
+    runs, staging = tmp_path / "runs", tmp_path
+    with atomic_folder(runs / "a", staging=staging) as tmp:
+        assert tmp.parent == staging and not (runs / "a").exists()
+        (tmp / "model.zip").write_text("m")
+        assert [p.name for p in runs.iterdir()] == []  # nothing in runs/ while filling
+    assert (runs / "a" / "model.zip").read_text() == "m"
+    with pytest.raises(RuntimeError, match="copy failed"), atomic_folder(runs / "b") as tmp:
+        (tmp / "half").write_text("x")
+        raise RuntimeError("copy failed")
+    assert [p.name for p in runs.iterdir()] == ["a"]  # no b, no temporary
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
+    with pytest.raises(OSError), atomic_folder(runs / "a") as tmp:  # a folder with files in it
+        (tmp / "other").write_text("y")
+    assert [p.name for p in (runs / "a").iterdir()] == ["model.zip"]
 
 
 def test_concurrent_writers_never_share_a_temporary_file(tmp_path: Path) -> None:
