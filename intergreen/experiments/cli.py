@@ -93,10 +93,10 @@ def compare_command(
 
         summary = run_batch(config, out, ex, progress, reuse=sources)
     if summary.reused:
-        from_ = sorted(set(summary.reused.values()))
+        n, from_ = len(summary.reused), sorted(set(summary.reused.values()))
         console.print(
-            f"reused {len(summary.reused)} trained run(s) from {', '.join(from_)} (same run "
-            "keys; evaluated here)"
+            f"reused {n} trained run{'' if n == 1 else 's'} from {', '.join(from_)} (the same "
+            "run keys; evaluated here)"
         )
     console.print(
         f"{summary.total} runs: {summary.done} done, {summary.skipped} already complete, "

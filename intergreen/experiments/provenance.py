@@ -651,19 +651,19 @@ def reuse_text(reused: dict[str, dict[str, Any]]) -> str | None:
     sources: dict[tuple[str, str], list[str]] = {}
     for name, info in sorted(reused.items()):
         grid = info.get("grid")
-        source = (str(info.get("from", "?")), f"grid {grid!r}" if grid else "a batch")
+        source = (str(info.get("from", "?")), f"of grid {grid!r}" if grid else "of a batch")
         sources.setdefault(source, []).append(name)
     parts = [
-        f"{counted(len(names), 'run')} from {label}'s results folder {folder} "
+        f"{counted(len(names), 'run')} from the results folder {label}, {folder} "
         f"({', '.join(names)})"
         for (folder, label), names in sources.items()
     ]
     n = len(reused)
     return (
         f"**Reused runs.** {counted(n, 'run')} {'was' if n == 1 else 'were'} trained by another "
-        f"batch under the same run key (the same resolved configuration, package and reward "
-        f"versions) and copied here, their evaluations made again by this one: "
-        + "; ".join(parts) + "."
+        "batch under the same run key (the same resolved configuration, package and reward "
+        f"versions) and copied here, {'its' if n == 1 else 'their'} evaluations made again by "
+        "this batch: " + "; ".join(parts) + "."
     )
 
 

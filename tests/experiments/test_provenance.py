@@ -233,3 +233,23 @@ def test_resumes_recorded_in_the_run_folders_are_stated_and_published(tmp_path, 
         "**Interruptions.** 1 run was killed and resumed from a checkpoint (1 resume), each "
         "exactly" in text
     )
+
+
+def test_reused_runs_are_named_with_their_source() -> None:
+    from intergreen.experiments.provenance import reuse_text
+
+    assert reuse_text({}) is None
+    one = reuse_text({"queue-dqn-s1-abc": {"from": "/r/conv", "grid": "convergence"}})
+    assert one == (
+        "**Reused runs.** 1 run was trained by another batch under the same run key (the same "
+        "resolved configuration, package and reward versions) and copied here, its evaluations "
+        "made again by this batch: 1 run from the results folder of grid 'convergence', "
+        "/r/conv (queue-dqn-s1-abc)."
+    )
+    two = reuse_text({"b-s1": {"from": "/x"}, "a-s1": {"from": "/r", "grid": "g"},
+                      "a-s2": {"from": "/r", "grid": "g"}})  # fmt: skip
+    assert two is not None and two.startswith("**Reused runs.** 3 runs were trained")
+    assert two.endswith(
+        "2 runs from the results folder of grid 'g', /r (a-s1, a-s2); 1 run from the results "
+        "folder of a batch, /x (b-s1)."
+    )
