@@ -36,6 +36,7 @@ __all__ = [
     "progress_bar",
     "temp_folder",
     "parse_duration",
+    "remove_stale_temporaries",
     "span",
 ]
 
@@ -261,6 +262,19 @@ def atomic_folder(path: Path, staging: Path | None = None) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _fsync_folder(path.parent)
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporary files :func:`atomic_path` left in ``folder`` (not below it) when
+    its writer was killed (``.<stem>.<random>.tmp<suffix>``); for a folder no live writer is
+    using, such as a killed run's before it resumes. Returns what was deleted."""
+    stale = [p for p in folder.glob(".*.tmp*") if p.is_file() and _TEMPORARY.match(p.name)]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
+
+
+_TEMPORARY = re.compile(r"^\.[^/]*\.[^./]+\.tmp(\.[^./]+)?$")
 
 
 def atomic_write(path: str | os.PathLike[str], data: str | bytes, encoding: str = "utf-8") -> None:

@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from intergreen.common import atomic_write
+from intergreen.common import atomic_write, remove_stale_temporaries
 from intergreen.errors import IntergreenError
 
 if TYPE_CHECKING:
@@ -70,7 +70,9 @@ def _why_different(old: dict[str, Any], new: dict[str, Any]) -> str:
 def prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool, force: bool) -> None:
     """Create the folder and write config.json, or check that the folder holds this run;
     RunDirError for another run's folder (unless ``force``, which clears it) or for this run's
-    checkpoints without ``resume``."""
+    checkpoints without ``resume``. A resume deletes the temporary files of writes the kill
+    interrupted (``common.remove_stale_temporaries``: a model or checkpoint half saved), so
+    that a run killed many times keeps no dead copies."""
     cfg_file = run_dir / "config.json"
     record = run_record(config)
     if cfg_file.exists():
@@ -92,6 +94,10 @@ def prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool, force: boo
                 "or --force to start again"
             )
     run_dir.mkdir(parents=True, exist_ok=True)
+    if resume:
+        for folder in (run_dir, run_dir / "checkpoints"):
+            if folder.is_dir():
+                remove_stale_temporaries(folder)
     atomic_write(cfg_file, json.dumps(record, indent=2))
 
 

@@ -114,6 +114,21 @@ def test_a_changed_reward_formula_is_a_new_run(versioned_reward, tmp_path: Path)
     assert load_grid(grid).cells()[0].dir_name() != now  # a new run folder in the batch
 
 
+def test_a_resume_removes_the_temporaries_of_writes_the_kill_interrupted(tmp_path) -> None:
+    run = tmp_path / "run"
+    kwargs = dict(demand="low", reward="queue", timesteps=100, seed=1, hyperparams=FAST,
+                  run_dir=run, env_kwargs={"duration": 30}, checkpoint_every=50)  # fmt: skip
+    train("dqn", **kwargs)
+    (run / "done.json").unlink()
+    stale = [run / ".best_model.k2x9q.tmp.zip", run / "checkpoints" / ".latest.a1b2c.tmp.json"]
+    for p in stale:
+        p.write_text("half written")
+    (run / ".keep").write_text("not ours")
+    train("dqn", **kwargs, resume=True)
+    assert not any(p.exists() for p in stale) and (run / ".keep").exists()
+    assert (run / "done.json").exists()
+
+
 def test_resume_over_a_run_of_another_version_is_refused(versioned_reward, tmp_path) -> None:
     run = tmp_path / "run"
     kwargs = dict(demand="low", reward="halting_test", timesteps=100, seed=1, hyperparams=FAST,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -9,7 +10,13 @@ import numpy as np
 import pytest
 
 from intergreen.cli_common import parse_params, parse_time_limit, split_list
-from intergreen.common import atomic_folder, atomic_path, atomic_write, parse_duration
+from intergreen.common import (
+    atomic_folder,
+    atomic_path,
+    atomic_write,
+    parse_duration,
+    remove_stale_temporaries,
+)
 from intergreen.errors import OptionError
 
 PACKAGE = Path(__file__).resolve().parents[2] / "intergreen"
@@ -50,6 +57,23 @@ def test_an_atomic_folder_appears_whole_or_not_at_all(tmp_path: Path) -> None:
     with pytest.raises(OSError), atomic_folder(runs / "a") as tmp:  # a folder with files in it
         (tmp / "other").write_text("y")
     assert [p.name for p in (runs / "a").iterdir()] == ["model.zip"]
+
+
+def test_stale_temporaries_of_killed_writers_are_removed(tmp_path: Path) -> None:
+    import tempfile
+
+    # named as atomic_path names its temporary (what a SIGKILL mid-write leaves behind)
+    fd, name = tempfile.mkstemp(dir=tmp_path, prefix=".best_model.", suffix=".tmp.zip")
+    os.close(fd)
+    stale = Path(name)
+    others = [tmp_path / n for n in (".gitignore", "best_model.zip", ".notes.tmp.zip")]
+    for p in others:
+        p.write_text("x")
+    (tmp_path / "sub").mkdir()
+    deeper = tmp_path / "sub" / stale.name
+    deeper.write_text("y")
+    assert remove_stale_temporaries(tmp_path) == [stale]
+    assert not stale.exists() and all(p.exists() for p in others) and deeper.exists()
 
 
 def test_concurrent_writers_never_share_a_temporary_file(tmp_path: Path) -> None:
