@@ -130,8 +130,9 @@ class _FlatAdam:
         options = ("amsgrad", "maximize", "capturable", "differentiable", "fused")
         if any(group.get(k) for k in options) or group.get("decoupled_weight_decay"):
             return False
-        if group["weight_decay"] != 0 or isinstance(group["lr"], torch.Tensor):
-            return False
+        numbers = (group["lr"], *group["betas"], group["eps"])
+        if group["weight_decay"] != 0 or not all(isinstance(x, float) for x in numbers):
+            return False  # tensor-valued options take torch's other branches
         steps = {float(optimizer.state[p]["step"]) for p in group["params"] if optimizer.state[p]}
         return len(steps) <= 1 and all(
             p.dtype == torch.float32 and p.device.type == "cpu" and p.is_contiguous()

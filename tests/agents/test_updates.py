@@ -139,6 +139,9 @@ def test_networks_and_optimizers_outside_the_flat_path_fall_back_to_autograd() -
     assert updates._PLANS.get(amsgrad) is None
     _train(theirs, 50, ours=False)
     _assert_same(amsgrad, theirs)
+    betas = _model(12, 3, [32])
+    betas.policy.optimizer.param_groups[0]["betas"] = (torch.tensor(0.9), torch.tensor(0.999))
+    assert not updates._FlatAdam.supports(betas.policy.optimizer)
 
 
 @pytest.mark.parametrize("shapes", [[(128, 40), (128,), (128, 128), (128,), (4, 128), (4,)],
