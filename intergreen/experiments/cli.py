@@ -190,6 +190,18 @@ def report_command(
     console.print(f"report: {paths['markdown']} and {paths['html']}")
 
 
+def status_command(
+    results_dir: Annotated[Path, typer.Argument(help="A folder written by intergreen compare")],
+) -> None:
+    """Where a compare batch stands (read-only; safe while it runs): runs complete, training
+    (decisions so far), waiting or failed, and the training left in hours of one worker."""
+    from intergreen.experiments.status import batch_status, status_lines
+
+    for line in status_lines(batch_status(results_dir)):
+        console.print(line)
+
+
 def register(app: typer.Typer) -> None:
     app.command("compare")(compare_command)
     app.command("report")(report_command)
+    app.command("status")(status_command)

@@ -1,0 +1,181 @@
+"""Where a batch stands, read from its results folder without running or locking anything.
+
+A batch of many runs (the reward study's rerun: tens of runs of an hour each, resumed over
+days) is followed with ``intergreen status OUT``: each task of the grid the batch recorded
+(``grid.json``) is complete, trained with its evaluations to come, training (its newest
+checkpoint's decision), waiting, or failed (``error.json``); runs copied from another batch
+(``reused.json``) are counted; the ``more_seeds`` decision is waiting or made; and the training
+still to do is given in decisions and, at the median rate of the runs this batch trained
+(``done.json``'s ``steps_per_s``), in hours of one worker.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from intergreen.errors import IntergreenError
+from intergreen.experiments.grid import GridError, load_grid
+from intergreen.experiments.provenance import REUSED
+from intergreen.experiments.runner import Task, decide_seeds, plan_tasks, task_complete
+
+COMPLETE, TRAINED, TRAINING, WAITING, FAILED = (
+    "complete", "trained", "training", "waiting", "failed"
+)  # fmt: skip
+
+
+class StatusError(IntergreenError, ValueError):
+    """A folder that holds no batch (no readable grid.json)."""
+
+
+@dataclass
+class TaskStatus:
+    """One task of the batch: its state, and for a run its decisions so far (newest
+    checkpoint, or all of them once trained) of its budget."""
+
+    name: str
+    kind: str  # "run" or "baseline"
+    state: str  # COMPLETE, TRAINED (evaluations to come), TRAINING, WAITING or FAILED
+    step: int = 0
+    timesteps: int = 0
+    reused: bool = False
+    error: str = ""
+
+
+@dataclass
+class BatchStatus:
+    """Every task's status, the ``more_seeds`` decision and the training still to do."""
+
+    out: Path
+    grid_name: str
+    tasks: list[TaskStatus] = field(default_factory=list)
+    #: "decided", "waiting", or None for a grid without ``more_seeds``
+    seed_extension: str | None = None
+    #: median decisions per second of the runs this batch trained itself (None: none yet)
+    rate: float | None = None
+
+    def count(self, state: str, kind: str | None = None) -> int:
+        return sum(t.state == state and kind in (None, t.kind) for t in self.tasks)
+
+    @property
+    def remaining_decisions(self) -> int:
+        """Training decisions the planned runs still have to make."""
+        return sum(max(t.timesteps - t.step, 0) for t in self.tasks if t.kind == "run")
+
+
+def _run_state(task: Task) -> TaskStatus:
+    folder, cell = task.folder, task.cell
+    assert cell is not None
+    status = TaskStatus(task.name, "run", WAITING, timesteps=int(cell.timesteps))
+    status.reused = (folder / REUSED).exists()
+    done = _read(folder / "done.json")
+    if done is not None:
+        status.step = int(done.get("timesteps", cell.timesteps))
+        status.state = COMPLETE if task_complete(task) else TRAINED
+    elif (folder / "checkpoints" / "latest.json").exists():
+        latest = _read(folder / "checkpoints" / "latest.json") or {}
+        status.step, status.state = int(latest.get("step", 0)), TRAINING
+    elif (folder / "config.json").exists():
+        status.state = TRAINING  # started, no checkpoint yet
+    return _failed(status, folder)
+
+
+def _failed(status: TaskStatus, folder: Path) -> TaskStatus:
+    error = _read(folder / "error.json")
+    if error is not None and status.state != COMPLETE:
+        status.state = FAILED
+        status.error = f"{error.get('type', 'Error')}: {error.get('message', '')}".strip()
+    return status
+
+
+def _read(path: Path) -> dict | None:
+    try:
+        payload = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def batch_status(out: str | Path) -> BatchStatus:
+    """The status of the batch in ``out`` (a ``compare --out`` folder), from its files only.
+
+    Raises:
+        StatusError: ``out`` has no readable grid.json (not a results folder, or a batch
+            that never started), or the grid it records no longer loads here.
+    """
+    out = Path(out)
+    raw = _read(out / "grid.json")
+    if raw is None:
+        raise StatusError(
+            f"{out}: no grid.json; give the --out folder of an intergreen compare that has started"
+        )
+    try:
+        grid = load_grid(raw)
+    except GridError as e:
+        raise StatusError(f"{out}/grid.json no longer loads here: {e}") from None
+    status = BatchStatus(out, grid.name)
+    for task in plan_tasks(grid, out):
+        if task.kind == "run":
+            status.tasks.append(_run_state(task))
+        else:
+            state = COMPLETE if task_complete(task) else WAITING
+            status.tasks.append(_failed(TaskStatus(task.name, "baseline", state), task.folder))
+    decision = decide_seeds(grid, out)
+    status.seed_extension = None if decision is None else decision.status
+    for reused, source in ((False, "the runs this batch trained"), (True, "the reused runs")):
+        rates = [
+            float(done["steps_per_s"])
+            for t in status.tasks
+            if t.kind == "run" and t.reused == reused
+            and (done := _read(out / "runs" / t.name / "done.json")) and done.get("steps_per_s")
+        ]  # fmt: skip
+        if rates:
+            status.rate, status.rate_source = statistics.median(rates), source
+            break
+    return status
+
+
+def status_lines(status: BatchStatus) -> list[str]:
+    """The status as the lines ``intergreen status`` prints."""
+    runs = [t for t in status.tasks if t.kind == "run"]
+    n_base = len(status.tasks) - len(runs)
+    lines = [
+        f"{status.grid_name} ({status.out}): {len(runs)} run{'' if len(runs) == 1 else 's'} "
+        f"and {n_base} baseline{'' if n_base == 1 else 's'} planned",
+        "runs: " + ", ".join(
+            f"{status.count(s, 'run')} {label}" for s, label in (
+                (COMPLETE, "complete"), (TRAINED, "trained (evaluations to come)"),
+                (TRAINING, "training"), (WAITING, "waiting"), (FAILED, "failed"))
+        ) + (f"; {sum(t.reused for t in runs)} of them reused from another batch"
+             if any(t.reused for t in runs) else ""),
+        f"baselines: {status.count(COMPLETE, 'baseline')} complete, "
+        f"{status.count(WAITING, 'baseline')} waiting, {status.count(FAILED, 'baseline')} failed",
+    ]  # fmt: skip
+    if status.seed_extension == "waiting":
+        lines.append("more seeds: decided once every first-seed run has trained; not yet")
+    elif status.seed_extension == "decided":
+        lines.append("more seeds: decided (seed_extension.json); the added runs are counted above")
+    for t in runs:
+        if t.state == TRAINING:
+            share = t.step / t.timesteps if t.timesteps else 0.0
+            lines.append(f"  training {t.name}: {t.step:,} of {t.timesteps:,} decisions "
+                         f"({share:.0%}, newest checkpoint)")  # fmt: skip
+    for t in status.tasks:
+        if t.state == FAILED:
+            lines.append(f"  failed {t.name}: {t.error}")
+    left = status.remaining_decisions
+    if left == 0:
+        lines.append("training: nothing left to train")
+    elif status.rate:
+        hours = left / status.rate / 3600
+        lines.append(
+            f"training left: {left:,} decisions, about {hours:.1f} h of one worker at the "
+            f"median {status.rate:,.0f} decisions/s of {status.rate_source} (evaluation episodes "
+            "not included; divide by the workers that run in parallel)"
+        )
+    else:
+        lines.append(f"training left: {left:,} decisions (no run has finished training yet "
+                     "to give a rate)")  # fmt: skip
+    return lines

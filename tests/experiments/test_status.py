@@ -1,0 +1,88 @@
+"""`intergreen status`: where a batch stands, read from its folder (the tiny batch on real SUMO)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from cli_helpers import one_error_line, run_cli
+
+from intergreen.experiments.status import (
+    COMPLETE,
+    FAILED,
+    TRAINED,
+    TRAINING,
+    WAITING,
+    StatusError,
+    batch_status,
+    status_lines,
+)
+
+
+def test_a_finished_batch_is_complete(tiny_batch, capsys) -> None:
+    out = tiny_batch[0]
+    status = batch_status(out)
+    assert [(t.kind, t.state) for t in status.tasks] == [
+        ("run", COMPLETE), ("run", COMPLETE), ("baseline", COMPLETE)
+    ]  # fmt: skip
+    assert all(t.step == t.timesteps == 300 for t in status.tasks if t.kind == "run")
+    assert status.remaining_decisions == 0 and status.seed_extension is None
+    done = [json.loads((out / "runs" / t.name / "done.json").read_text()) for t in status.tasks[:2]]
+    assert status.rate == pytest.approx(sum(d["steps_per_s"] for d in done) / 2)  # the median
+    code, printed, _ = run_cli(["status", str(out)], capsys)
+    assert code == 0
+    assert printed.splitlines()[:3] == [
+        f"tiny ({out}): 2 runs and 1 baseline planned",
+        "runs: 2 complete, 0 trained (evaluations to come), 0 training, 0 waiting, 0 failed",
+        "baselines: 1 complete, 0 waiting, 0 failed",
+    ]
+    assert "training: nothing left to train" in printed
+
+
+def test_each_state_is_read_from_the_run_folders(batch_copy) -> None:
+    runs = {p.name.split("-dqn-")[0]: p for p in (batch_copy / "runs").iterdir()}
+    # queue: killed after its first checkpoint (150 of 300 decisions)
+    (runs["queue"] / "done.json").unlink()
+    for name in ("eval.json", "eval.parquet"):
+        (runs["queue"] / name).unlink()
+    latest = runs["queue"] / "checkpoints" / "latest.json"
+    latest.write_text(json.dumps(json.loads(latest.read_text()) | {"step": 150}))
+    # average_speed: trained, its evaluation not made yet
+    (runs["average_speed"] / "eval.json").unlink()
+    status = batch_status(batch_copy)
+    by_name = {t.name.split("-dqn-")[0]: t for t in status.tasks if t.kind == "run"}
+    assert (by_name["queue"].state, by_name["queue"].step) == (TRAINING, 150)
+    assert (by_name["average_speed"].state, by_name["average_speed"].step) == (TRAINED, 300)
+    assert status.remaining_decisions == 150
+    lines = status_lines(status)
+    assert (
+        f"  training {by_name['queue'].name}: 150 of 300 decisions (50%, newest checkpoint)"
+        in lines
+    )
+    assert any(line.startswith("training left: 150 decisions, about ") for line in lines)
+    # a run never started waits; one that failed says why
+    shutil.rmtree(runs["queue"])
+    (runs["average_speed"] / "error.json").write_text(
+        json.dumps({"type": "RewardError", "message": "reward returned nan", "traceback": ""})
+    )
+    status = batch_status(batch_copy)
+    states = {t.name.split("-dqn-")[0]: t.state for t in status.tasks if t.kind == "run"}
+    assert states == {"queue": WAITING, "average_speed": FAILED}
+    assert status.remaining_decisions == 300
+    failed = runs["average_speed"].name
+    assert f"  failed {failed}: RewardError: reward returned nan" in status_lines(status)
+
+
+def test_status_of_a_folder_without_a_batch_is_one_error_line(tmp_path, capsys) -> None:
+    with pytest.raises(StatusError, match="no grid.json"):
+        batch_status(tmp_path)
+    line = one_error_line(*run_cli(["status", str(tmp_path)], capsys))
+    assert line == (
+        f"error: {tmp_path}: no grid.json; give the --out folder of an intergreen compare "
+        "that has started"
+    )
+    (tmp_path / "grid.json").write_text(json.dumps({"rewards": ["no_such_reward"]}))
+    line = one_error_line(*run_cli(["status", str(tmp_path)], capsys))
+    assert line.startswith(f"error: {tmp_path}/grid.json no longer loads here: ")
+    assert "no_such_reward" in line
