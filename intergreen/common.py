@@ -7,6 +7,7 @@ may use it (see ``docs/design.md``, "Layering").
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import re
@@ -34,6 +35,7 @@ __all__ = [
     "show_warning_line",
     "made_public",
     "progress_bar",
+    "read_json",
     "temp_folder",
     "parse_duration",
     "remove_stale_temporaries",
@@ -275,6 +277,15 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
 
 
 _TEMPORARY = re.compile(r"^\.[^/]*\.[^./]+\.tmp(\.[^./]+)?$")
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """The JSON value in ``path``, or None when the file is missing or not valid JSON (a
+    record that may not have been written yet; callers check the value's type)."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
 
 
 def atomic_write(path: str | os.PathLike[str], data: str | bytes, encoding: str = "utf-8") -> None:

@@ -16,7 +16,6 @@ names in the results); a run that recorded none counts as version ``unrecorded``
 from __future__ import annotations
 
 import inspect
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from intergreen.agents.rundir import read_resumes
-from intergreen.common import span
+from intergreen.common import read_json, span
 from intergreen.errors import IntergreenError
 from intergreen.experiments.seed_extension import DECIDED, read_decision
 
@@ -55,17 +54,17 @@ def load_run_configs(root: Path, results: pd.DataFrame) -> dict[str, dict[str, A
     keys = _agent_keys(results)
     configs: dict[str, dict[str, Any]] = {}
     for path in sorted((root / "runs").glob("*/config.json")):
-        payload = _read_json(path)
+        payload = read_json(path)
         if isinstance(payload, dict) and payload.get("key") in keys:
             resumes = read_resumes(path.parent)
-            reused = _read_json(path.parent / REUSED)
+            reused = read_json(path.parent / REUSED)
             configs[path.parent.name] = (
                 payload
                 | ({"resumes": resumes} if resumes else {})
                 | ({"reused": reused} if isinstance(reused, dict) else {})
             )
     if not configs:
-        stored = _read_json(root / RUN_CONFIGS)
+        stored = read_json(root / RUN_CONFIGS)
         if isinstance(stored, dict):
             configs = {
                 name: p for name, p in stored.items()
@@ -97,13 +96,6 @@ def reconstruct_run_configs(grid: dict[str, Any], results: pd.DataFrame) -> dict
             "the run key recorded in results.parquet",
         }
     return out
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
 
 
 # ----- versions -----------------------------------------------------------------------------
@@ -243,7 +235,7 @@ def default_decisions() -> str:
 
 def read_grid(root: Path) -> dict[str, Any]:
     """The folder's grid.json as a mapping ({} when absent or unreadable)."""
-    grid = _read_json(root / "grid.json")
+    grid = read_json(root / "grid.json")
     return grid if isinstance(grid, dict) else {}
 
 
@@ -381,7 +373,7 @@ def trained_decisions(root: Path, configs: dict[str, dict[str, Any]],
         for key, step in zip(final["run_key"], final["checkpoint_step"], strict=True):
             out[str(key)] = int(step)
     for name, payload in configs.items():
-        done = _read_json(root / "runs" / name / "done.json")
+        done = read_json(root / "runs" / name / "done.json")
         if isinstance(done, dict) and isinstance(done.get("timesteps"), int):
             out[str(payload.get("key"))] = done["timesteps"]
     return out

@@ -59,7 +59,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from intergreen.common import atomic_folder, atomic_path, atomic_write
+from intergreen.common import atomic_folder, atomic_path, atomic_write, read_json
 from intergreen.errors import IntergreenError, Interrupted
 from intergreen.experiments.grid import EvalPlan, GridConfig, RunCell
 from intergreen.experiments.provenance import REUSED
@@ -138,11 +138,12 @@ VALIDATION_STEM = "eval_validation"
 
 def is_evaluated(folder: Path, plan: EvalPlan, stem: str = "eval") -> bool:
     """Whether ``folder`` holds ``<stem>.parquet`` and a ``<stem>.json`` of ``plan``'s key."""
-    try:
-        info = json.loads((folder / f"{stem}.json").read_text())
-    except (OSError, json.JSONDecodeError):
-        return False
-    return info.get("plan") == plan.key() and (folder / f"{stem}.parquet").exists()
+    info = read_json(folder / f"{stem}.json")
+    return (
+        isinstance(info, dict)
+        and info.get("plan") == plan.key()
+        and (folder / f"{stem}.parquet").exists()
+    )
 
 
 def is_complete(
@@ -471,16 +472,14 @@ def reuse_trained(tasks: list[Task], sources: list[Path]) -> dict[str, str]:
             found = source / "runs" / task.name
             if not (found / "done.json").exists():
                 continue
-            try:
-                key = json.loads((found / "config.json").read_text()).get("key")
-            except (OSError, json.JSONDecodeError):
-                key = None
-            if key != task.cell.key():
+            config = read_json(found / "config.json")
+            if not isinstance(config, dict) or config.get("key") != task.cell.key():
                 raise ExperimentError(
                     f"{found}: its config.json does not hold the key {task.cell.key()} its "
                     "folder is named by; leave it out of --reuse or train it again"
                 )
-            grid = _read_grid_name(source)
+            grid = read_json(source / "grid.json")
+            grid = grid.get("name") if isinstance(grid, dict) else None
             # staged beside runs/, whose folders reports glob
             with atomic_folder(task.folder, staging=Path(task.root)) as staged:
                 shutil.copytree(found, staged, ignore=_not_copied, dirs_exist_ok=True)
@@ -489,13 +488,6 @@ def reuse_trained(tasks: list[Task], sources: list[Path]) -> dict[str, str]:
             reused[task.name] = str(source.resolve())
             break
     return reused
-
-
-def _read_grid_name(root: Path) -> str | None:
-    try:
-        return json.loads((root / "grid.json").read_text()).get("name")
-    except (OSError, json.JSONDecodeError, AttributeError):
-        return None
 
 
 def decide_seeds(grid: GridConfig, out: Path) -> SeedDecision | None:

@@ -35,7 +35,7 @@ import pandas as pd
 
 from intergreen.agents.config import VALIDATION_METRIC
 from intergreen.agents.curves import best_record
-from intergreen.common import atomic_write
+from intergreen.common import atomic_write, read_json
 from intergreen.errors import IntergreenError
 from intergreen.experiments.grid import GridConfig, RunCell
 
@@ -192,8 +192,5 @@ def write_decision(out: Path, decision: SeedDecision) -> None:
 
 def read_decision(root: Path) -> dict[str, Any] | None:
     """A results folder's seed_extension.json as a mapping, None when absent or unreadable."""
-    try:
-        payload = json.loads((Path(root) / EXTENSION_FILE).read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
+    payload = read_json(Path(root) / EXTENSION_FILE)
     return payload if isinstance(payload, dict) else None

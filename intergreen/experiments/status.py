@@ -11,11 +11,11 @@ still to do is given in decisions and, at the median rate of the runs this batch
 
 from __future__ import annotations
 
-import json
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from intergreen.common import read_json
 from intergreen.errors import IntergreenError
 from intergreen.experiments.grid import GridError, load_grid
 from intergreen.experiments.provenance import REUSED
@@ -91,10 +91,7 @@ def _failed(status: TaskStatus, folder: Path) -> TaskStatus:
 
 
 def _read(path: Path) -> dict | None:
-    try:
-        payload = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
+    payload = read_json(path)
     return payload if isinstance(payload, dict) else None
 
 
