@@ -291,6 +291,11 @@ def test_reuse_copies_runs_trained_under_the_same_key(tiny_batch, tiny_cfg, tmp_
     md = build_report(out)["markdown"].read_text()
     assert "**Reused runs.** 2 runs were trained by another batch under the same run key" in md
     assert f"2 runs from the results folder of grid 'tiny', {source.resolve()} (" in md
+    # published: the run configurations travel in run_configs.json, and the sentence with them
+    from intergreen.experiments.report import publish_report
+
+    published = publish_report(out, tmp_path / "published")["markdown"].read_text()
+    assert "**Reused runs.** 2 runs were trained by another batch" in published
     # a second batch over the same folder copies nothing more
     again = run_batch(load_grid(tiny_cfg), out, LocalExecutor(1), reuse=[source])
     assert again.reused == {} and again.skipped == 5
