@@ -105,6 +105,7 @@ class _FlatAdam:
         self.denom = torch.empty(total)
         self.steps = torch.zeros(len(self.params))
         self.views: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        self.denoms: list[torch.Tensor] = []  # each parameter's part of ``denom``
         start = 0
         for i, p in enumerate(self.params):
             part = slice(start, start + p.numel())
@@ -118,6 +119,7 @@ class _FlatAdam:
             state.update(step=self.steps[i], exp_avg=views[1], exp_avg_sq=views[2])
             p.grad = views[0]
             self.views.append(views)  # type: ignore[arg-type]
+            self.denoms.append(self.denom[part].view_as(p))
             start = part.stop
 
     @staticmethod
@@ -163,12 +165,9 @@ class _FlatAdam:
         self.exp_avg.lerp_(self.grads, 1 - beta1)
         self.exp_avg_sq.mul_(beta2).addcmul_(self.grads, self.grads, value=1 - beta2)
         torch.sqrt(self.exp_avg_sq, out=self.denom).div_(bias_correction2_sqrt).add_(eps)
-        start = 0
         with torch.no_grad():
-            for p, (_, m, _) in zip(self.params, self.views, strict=True):
-                part = slice(start, start + p.numel())
-                p.addcdiv_(m, self.denom[part].view_as(p), value=-step_size)
-                start = part.stop
+            for p, (_, m, _), d in zip(self.params, self.views, self.denoms, strict=True):
+                p.addcdiv_(m, d, value=-step_size)
 
 
 def _same(a: Sequence[Any], b: Sequence[Any]) -> bool:
@@ -265,6 +264,7 @@ def dqn_update(model: Any, gradient_steps: int, batch_size: int, flat: bool = Tr
     model._update_learning_rate(model.policy.optimizer)
     q_target = lean_forward(model.q_net_target.q_net)
     plan = _plan(model) if flat else None
+    q_net = lean_forward(model.q_net.q_net) if plan is None else None
     params = list(model.policy.parameters())
     losses = torch.empty(gradient_steps)
     for i in range(gradient_steps):
@@ -274,8 +274,7 @@ def dqn_update(model: Any, gradient_steps: int, batch_size: int, flat: bool = Tr
             torch.nn.utils.clip_grad_norm_(params, model.max_grad_norm)
             plan.adam.step()
             continue
-        if i == 0:
-            q_net = lean_forward(model.q_net.q_net)
+        assert q_net is not None
         current = torch.gather(q_net(batch.obs), dim=1, index=batch.actions)
         loss = F.smooth_l1_loss(current, batch.target)
         losses[i] = loss.detach()
