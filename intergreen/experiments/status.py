@@ -42,6 +42,8 @@ class TaskStatus:
     timesteps: int = 0
     reused: bool = False
     error: str = ""
+    #: decisions per second its training ran at (done.json), once trained
+    rate: float | None = None
 
 
 @dataclass
@@ -73,6 +75,7 @@ def _run_state(task: Task) -> TaskStatus:
     done = _read(folder / "done.json")
     if done is not None:
         status.step = int(done.get("timesteps", cell.timesteps))
+        status.rate = float(done["steps_per_s"]) if done.get("steps_per_s") else None
         status.state = COMPLETE if task_complete(task) else TRAINED
     elif (folder / "checkpoints" / "latest.json").exists():
         latest = _read(folder / "checkpoints" / "latest.json") or {}
@@ -122,12 +125,7 @@ def batch_status(out: str | Path) -> BatchStatus:
     decision = decide_seeds(grid, out)
     status.seed_extension = None if decision is None else decision.status
     for reused, source in ((False, "the runs this batch trained"), (True, "the reused runs")):
-        rates = [
-            float(done["steps_per_s"])
-            for t in status.tasks
-            if t.kind == "run" and t.reused == reused
-            and (done := _read(out / "runs" / t.name / "done.json")) and done.get("steps_per_s")
-        ]  # fmt: skip
+        rates = [t.rate for t in status.tasks if t.rate is not None and t.reused == reused]
         if rates:
             status.rate, status.rate_source = statistics.median(rates), source
             break
