@@ -445,7 +445,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script: run the ``intergreen`` app on ``argv``.
 
     Exits with the command's code: 0 done, 1 a command's own failure (e.g. failed runs),
-    2 a user error (one line on stderr), 130 interrupted.
+    2 a user error (one line on stderr), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
     """
     _help_width()
     code = app(args=argv, standalone_mode=False)

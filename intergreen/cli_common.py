@@ -13,9 +13,12 @@ is a bug and keeps its traceback (exit code 1).
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import typer
@@ -75,14 +78,47 @@ def _report(message: str) -> None:
 
 
 def _report_interrupt(e: KeyboardInterrupt) -> None:
-    """``interrupted`` on stderr, with an :class:`Interrupted`'s message (what was saved, how
-    to continue); once per interrupt however many command groups it passes."""
+    """``interrupted`` (``terminated`` after SIGTERM) on stderr, with an :class:`Interrupted`'s
+    message (what was saved, how to continue); once per interrupt however many command groups
+    it passes."""
     if getattr(e, "_reported", False):
         return
     e._reported = True  # type: ignore[attr-defined]
     text = str(e) if isinstance(e, Interrupted) else ""
-    err_console.print(f"interrupted{': ' if text else ''}{text}", markup=False, highlight=False,
+    word = "terminated" if _terminated else "interrupted"
+    err_console.print(f"{word}{': ' if text else ''}{text}", markup=False, highlight=False,
                       soft_wrap=True)  # fmt: skip
+
+
+_terminated = False  # a SIGTERM arrived while a command ran (:func:`_sigterm_as_interrupt`)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    global _terminated
+    _terminated = True
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While a command runs, SIGTERM (``kill PID``, ``timeout``, a job scheduler's stop) ends
+    it as Ctrl-C does: its workers stopped, what it had saved kept and said, then exit code 143
+    (128 + SIGTERM) instead of 130. Only where SIGTERM has its default action and in the main
+    thread (a caller's own handler is left alone); the previous handler is put back after."""
+    global _terminated
+    _terminated = False
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class IntergreenGroup(TyperGroup):
@@ -111,7 +147,7 @@ class IntergreenGroup(TyperGroup):
     ) -> Any:
         set_debug(False)
         try:
-            with folded_warnings():  # a library's warning is one line, without its path
+            with _sigterm_as_interrupt(), folded_warnings():  # a warning is one line
                 rv = super().main(
                     args=args,
                     prog_name=prog_name,
@@ -124,14 +160,15 @@ class IntergreenGroup(TyperGroup):
                 traceback.print_exc()
             _report(one_line(str(e)) or type(e).__name__)
             sys.exit(2)
-        except _EXITS as e:  # typer.Exit(n)
-            sys.exit(e.exit_code)  # type: ignore[attr-defined]
+        except _EXITS as e:  # typer.Exit(n); typer makes Ctrl-C Exit(130)
+            code = e.exit_code  # type: ignore[attr-defined]
+            sys.exit(143 if _terminated and code == 130 else code)
         except _ABORTS:
             err_console.print("aborted")
             sys.exit(1)
         except KeyboardInterrupt as e:
             _report_interrupt(e)
-            sys.exit(130)
+            sys.exit(143 if _terminated else 130)
         except _USAGE_ERRORS as e:
             message = one_line(e.format_message())  # type: ignore[attr-defined]
             if not message:  # no arguments: click has printed the help
@@ -140,6 +177,8 @@ class IntergreenGroup(TyperGroup):
             command = ctx.command_path if ctx is not None else (prog_name or "intergreen")
             _report(f"{message} (see `{command} --help`)")
             sys.exit(2)
+        if _terminated and rv == 130:  # typer returns Ctrl-C's code in this mode
+            rv = 143
         if not standalone_mode:
             return rv
         # standalone_mode=False makes click return a typer.Exit's code instead of exiting

@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import select
+import signal
 import sys
 import threading
 import time
@@ -77,8 +78,31 @@ def _init_worker(
     os.environ.update(environ)
     sys.path[:0] = [p for p in path if p not in sys.path]
     warnings.showwarning = show_warning_line
+    signal.signal(signal.SIGINT, _on_interrupt)
     if initializer is not None:
         initializer()
+
+
+_busy = False  # whether this worker is running a job (:func:`_run_job`)
+
+
+def _on_interrupt(signum: int, frame: Any) -> None:
+    """A worker's Ctrl-C (a terminal sends it to the owner and its workers alike): the job
+    running stops as it would in the foreground (a KeyboardInterrupt, which goes back to the
+    owner as the job's outcome); an idle worker, waiting for its next job, ignores it (its
+    owner got the same Ctrl-C and stops it), instead of dying with a traceback."""
+    if _busy:
+        raise KeyboardInterrupt
+
+
+def _run_job(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in a worker, marked as running for :func:`_on_interrupt`."""
+    global _busy
+    _busy = True
+    try:
+        return fn(*args)
+    finally:
+        _busy = False
 
 
 class WorkerDied(RuntimeError):
@@ -164,7 +188,7 @@ class CrashSafePool:
         if tag in self._jobs:
             raise ValueError(f"a job tagged {tag!r} is already pending")
         self._jobs[tag] = _Job(fn, args)
-        self._futures[self._pool.submit(fn, *args)] = tag
+        self._futures[self._pool.submit(_run_job, fn, *args)] = tag
 
     def wait(self, timeout: float | None = None) -> list[Outcome]:
         """The jobs that finished within ``timeout`` seconds (None: until at least one has).
@@ -216,7 +240,7 @@ class CrashSafePool:
         if self._quarantine is None:
             self._quarantine = self._new_pool(1)
         job = self._jobs[tag]
-        self._isolated = (self._quarantine.submit(job.fn, *job.args), tag)
+        self._isolated = (self._quarantine.submit(_run_job, job.fn, *job.args), tag)
 
     def _finish_isolated(self) -> list[Outcome]:
         assert self._isolated is not None

@@ -368,8 +368,16 @@ episode_duration: 36
 """
 
 
-def test_ctrl_c_in_compare_counts_the_runs_on_disk(tmp_path: Path) -> None:
-    """Interrupted after some runs finished: the count is of the runs complete on disk."""
+@pytest.mark.parametrize(
+    ("how", "code", "word"), [("ctrl-c", 130, "interrupted"), ("sigterm", 143, "terminated")]
+)
+def test_ctrl_c_in_compare_counts_the_runs_on_disk(
+    tmp_path: Path, how: str, code: int, word: str
+) -> None:
+    """Interrupted after some runs finished: the count is of the runs complete on disk. Ctrl-C
+    reaches every process of the terminal's group; SIGTERM (``kill PID``, a scheduler) only
+    the command's, which ends it the same way (its workers stopped, no traceback, no library
+    warning about what the killed workers held) with exit code 143."""
     import os
     import re
     import signal
@@ -395,18 +403,49 @@ def test_ctrl_c_in_compare_counts_the_runs_on_disk(tmp_path: Path) -> None:
         while sum(is_complete(t.folder, t.plan, t.kind) for t in tasks) < 1:
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
             time.sleep(0.2)
-        os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C in a terminal: every process
+        if how == "ctrl-c":
+            os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C in a terminal: every process
+        else:
+            proc.terminate()
         _, stderr = proc.communicate(timeout=180)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130, stderr
-    assert "Traceback" not in stderr
+    assert proc.returncode == code, stderr
+    assert "Traceback" not in stderr and "Warning" not in stderr, stderr
     complete = sum(is_complete(t.folder, t.plan, t.kind) for t in tasks)
-    m = re.search(r"interrupted: (\d+) of (\d+) runs complete", " ".join(stderr.split()))
+    m = re.search(rf"{word}: (\d+) of (\d+) runs complete", " ".join(stderr.split()))
     assert m is not None, stderr
     assert (int(m.group(1)), int(m.group(2))) == (complete, len(tasks))
     assert complete >= 1
+
+
+def test_ctrl_c_while_the_command_line_imports_is_one_line() -> None:
+    """Ctrl-C in the first second, while ``intergreen`` imports SUMO, torch and SB3: the
+    console script's entry (``intergreen.__main__:main``) says ``interrupted`` and exits 130,
+    no traceback (the interrupt is raised where the import of the command line is)."""
+    import subprocess
+
+    script = (
+        "import builtins, intergreen.__main__ as entry\n"
+        "real = builtins.__import__\n"
+        "def imp(name, *a, **k):\n"
+        "    if name == 'intergreen.cli':\n"
+        "        raise KeyboardInterrupt\n"
+        "    return real(name, *a, **k)\n"
+        "builtins.__import__ = imp\n"
+        "entry.main()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert (proc.returncode, proc.stderr) == (130, "interrupted\n")
+
+
+def test_the_console_script_runs_the_entry_that_catches_that() -> None:
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"intergreen": "intergreen.__main__:main"}
 
 
 # ----- item 11: user rewards on the command line -------------------------------------------------

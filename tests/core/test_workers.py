@@ -156,3 +156,68 @@ def test_workers_and_their_forkserver_end_when_the_owner_is_killed(tmp_path: Pat
     while (_alive(worker) or _alive(forkserver)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _alive(worker) and not _alive(forkserver)
+
+
+#: An owner with two workers, one running a long job and one idle, that says "ready" once both
+#: have started and exits with 130 on Ctrl-C (the pool stopped by its context manager).
+_CTRL_C_OWNER = """
+import sys, time
+from intergreen.workers import CrashSafePool
+try:
+    with CrashSafePool(2) as pool:
+        pool.submit("long", time.sleep, 60)
+        pool.submit("short", time.sleep, 0.1)
+        while len(pool.wait(timeout=30)) == 0:
+            pass
+        print("ready", flush=True)
+        while pool.pending:
+            pool.wait()
+except KeyboardInterrupt:
+    print("owner interrupted", flush=True)
+    sys.exit(130)
+"""
+
+
+def test_ctrl_c_stops_busy_and_idle_workers_without_tracebacks() -> None:
+    """Ctrl-C in a terminal reaches the owner and every worker: the idle worker (waiting for
+    a job) ignores it and the busy one's job stops, so that no worker prints a traceback; the
+    owner stops the pool and nothing is left running."""
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CTRL_C_OWNER],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.default_int_handler),
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        children = _children(proc.pid)
+        time.sleep(0.5)  # the short job's worker back at its queue
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert "owner interrupted" in out
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    deadline = time.monotonic() + 20
+    while any(_alive(p) for p in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(p) for p in children)
+
+
+def _children(pid: int) -> list[int]:
+    """The pids of every descendant of ``pid`` (from /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            listed = task / "children"
+            children = listed.read_text().split() if listed.exists() else []
+            found += [int(c) for c in children]
+            todo += [int(c) for c in children]
+    return found
