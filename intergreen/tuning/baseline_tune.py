@@ -12,10 +12,13 @@ What is tuned (search centre = the baseline's defaults):
 A trial runs the candidate on ``episodes`` validation episodes per demand (the same episodes
 for every trial, so trials are compared on equal traffic); its output is the mean average
 waiting time (s, minimised) and its cost the episodes it simulated. Trial ``t0000`` runs the
-defaults. The out folder holds ``tune.json`` (configuration, budget used), ``carbs.json`` (the
-CARBS checkpoint), ``trials.jsonl`` (one line per finished trial) and ``tuned.json``: the best
-trial's parameters with the validation scores and the budget, in the parameter-file format of
-:mod:`intergreen.junctions.baseline_params`. Re-running the same command resumes.
+defaults. The out folder holds ``tune.json`` (configuration, budget used, the limits of each
+session), ``carbs.json`` (the CARBS checkpoint), ``trials.jsonl`` (one line per finished trial)
+and ``tuned.json``: the best trial's parameters with the validation scores and the budget, in
+the parameter-file format of :mod:`intergreen.junctions.baseline_params`. Re-running the same
+command resumes; a re-run's other ``--budget`` or ``--max-trials`` applies to the trials it
+launches, and ``tuned.json`` states the limits the trials ran under
+(:mod:`intergreen.tuning.sessions`).
 
 Seeds: validation episodes use :func:`validation_seeds`, the validation stream of
 :mod:`intergreen.seeds`, disjoint from every training stream and from the test episodes that
@@ -41,6 +44,7 @@ from intergreen.junctions.rollout import run_episode
 from intergreen.seeds import episode_seeds
 from intergreen.tuning import CARBS, CARBSParams, LinearSpace, LogSpace, Param
 from intergreen.tuning.loop import Budget, TuneError, parse_budget
+from intergreen.tuning.sessions import limits_text, new_session
 from intergreen.workers import CrashSafePool
 
 TUNABLE = ("vehicle-actuated", "camera-actuated", "max-occupancy", "fixed-time")
@@ -231,20 +235,25 @@ def tune_baseline(
 ) -> BaselineTuneResult:
     """Run (or resume) a baseline tune in ``out`` until the budget (wall clock, or a total
     cost in simulated episodes) or ``max_trials`` (all sessions together) is spent; then write
-    ``tuned.json``. ``log`` (a callable taking a line) reports each trial."""
+    ``tuned.json``. ``log`` (a callable taking a line) reports each trial.
+
+    Everything is checked before ``out`` is created (a refused tune leaves no folder)."""
     budget = parse_budget(budget)
     if workers < 1:
         raise TuneError(f"workers={workers}: must be >= 1")
+    if max_trials is not None and max_trials < 1:
+        raise TuneError(f"max_trials={max_trials}: must be >= 1")
     out = Path(out)
+    spec = validate_spec(spec)
     try:
         ensure_writable(out)
     except NotWritableError as e:
         raise TuneError(str(e)) from None
-    spec = validate_spec(spec)
     stages = spec.stages()
     params = search_space(spec.controller, stages)
     tune_file, ckpt = out / "tune.json", out / "carbs.json"
     elapsed_before = 0.0
+    sessions: list[dict[str, Any]] = []
     if tune_file.exists():
         doc = json.loads(tune_file.read_text())
         if doc.get("spec") != spec.to_json():
@@ -254,6 +263,9 @@ def tune_baseline(
                 " use another --out or repeat its options"
             )
         elapsed_before = float(doc.get("elapsed_s", 0.0))
+        sessions = list(doc.get("sessions", []))
+    session = len(sessions)  # this one's index, recorded on the trials it launches
+    sessions.append(new_session(budget.kind, budget.amount, max_trials))
     trials = {t["id"]: t for t in load_trials(out)}
     if ckpt.exists():
         carbs = CARBS.load(str(ckpt))
@@ -285,7 +297,7 @@ def tune_baseline(
 
     def save_meta() -> None:
         _write_json(tune_file, {"spec": spec.to_json(), "budget": asdict(budget),
-                                "elapsed_s": round(elapsed(), 2),
+                                "elapsed_s": round(elapsed(), 2), "sessions": sessions,
                                 "params": [p.to_json() for p in params]})  # fmt: skip
 
     save_meta()
@@ -310,6 +322,7 @@ def tune_baseline(
         return {
             "id": f"t{number:04d}",
             "number": number,
+            "session": session,
             "values": values,
             "params": params_from_values(spec.controller, values, stages, spec.fixed),
         }
@@ -354,7 +367,7 @@ def tune_baseline(
     ordered = sorted(trials.values(), key=lambda t: t["number"])
     result = BaselineTuneResult(out, ordered, ran, None, elapsed())
     if result.best is not None:
-        result.tuned_file = write_tuned(spec, ordered, budget, max_trials, elapsed(), out)
+        result.tuned_file = write_tuned(spec, ordered, sessions, elapsed(), out)
     return result
 
 
@@ -366,18 +379,15 @@ def _observe(carbs: CARBS, t: dict[str, Any]) -> None:
     carbs.observe(values, t["output"] if ok else None, float(t["episodes"]), is_failure=not ok)
 
 
-def write_tuned(spec: BaselineTuneSpec, trials: list[dict[str, Any]], budget: Budget,
-                max_trials: int | None, wall_s: float, out: Path) -> Path:  # fmt: skip
+def write_tuned(spec: BaselineTuneSpec, trials: list[dict[str, Any]],
+                sessions: list[dict[str, Any]], wall_s: float, out: Path) -> Path:  # fmt: skip
     """Write ``out/tuned.json``: the best trial's parameters, the defaults' and the best's
-    validation scores, and the budget spent (format of ``baseline_params``)."""
+    validation scores, and the budget spent (format of ``baseline_params``); its ``limit`` is
+    that of the ``sessions`` (tune.json's) that launched the ``trials``
+    (:func:`intergreen.tuning.sessions.limits_text`)."""
     ok = [t for t in trials if t["status"] == "done"]
     best = min(ok, key=lambda t: t["output"])
     default = next((t for t in ok if t["id"] == DEFAULT_ID), None)
-    limits = []
-    if max_trials is not None:
-        limits.append(f"{max_trials} trials")
-    limits.append(f"{budget.amount:g} s wall clock" if budget.kind == "wall"
-                  else f"{budget.amount:g} episodes")  # fmt: skip
     doc = {
         "format": FORMAT,
         "controller": spec.controller,
@@ -401,7 +411,7 @@ def write_tuned(spec: BaselineTuneSpec, trials: list[dict[str, Any]], budget: Bu
         },
         "budget": {
             "method": "CARBS (intergreen.tuning), centre = the defaults (trial t0000)",
-            "limit": " or ".join(limits),
+            "limit": limits_text(sessions, trials, "episodes"),
             "trials": len(trials),
             "failed_trials": len(trials) - len(ok),
             "episodes": int(sum(t.get("episodes", 0) for t in trials)),

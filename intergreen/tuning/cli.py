@@ -1,16 +1,43 @@
-"""`intergreen tune`: CARBS over an agent's hyperparameters (see :mod:`intergreen.tuning.loop`)."""
+"""`intergreen tune`: CARBS over an agent's hyperparameters (see :mod:`intergreen.tuning.loop`)
+or a baseline's parameters (:mod:`intergreen.tuning.baseline_tune`).
+
+Every check runs before the ``--out`` folder is made, so a refused command leaves none. An
+option that only an agent tune uses (:data:`AGENT_ONLY`) is refused with ``--controller``.
+"""
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 
 from intergreen.cli_common import parse_params, split_list
 
+#: Options of ``tune`` that only ``--agent`` uses (a baseline tune trains nothing), by their
+#: parameter names; every other option applies to both.
+AGENT_ONLY = {
+    "reward": "--reward",
+    "cost": "--cost",
+    "demand": "--demand",
+    "train_seeds": "--train-seeds",
+    "timesteps": "--timesteps",
+    "min_timesteps": "--min-timesteps",
+    "max_timesteps": "--max-timesteps",
+    "params": "--params",
+    "preset": "--preset",
+    "hp": "--hp",
+}
+
+#: Printed lines are never wrapped: a path or a command in them stays whole to copy, also when
+#: the output goes to a pipe or a file (rich would wrap at 80 columns there).
+console = Console(markup=False, highlight=False, soft_wrap=True)
+
 
 def tune_command(
+    ctx: typer.Context,
     out: Annotated[Path, typer.Option(help="Tune folder (re-run the command to resume)")],
     agent: Annotated[str | None, typer.Option(help="dqn or ppo")] = None,
     controller: Annotated[
@@ -21,14 +48,17 @@ def tune_command(
         str, typer.Option(help="Wall clock (4h, 30m, 90s, 1h30m) or total cost (a number)")
     ] = "4h",
     workers: Annotated[int, typer.Option(min=1, max=64, help="Trials at once")] = 2,
-    reward: Annotated[str, typer.Option(help="Training reward")] = "average_speed",
-    cost: Annotated[str, typer.Option(help="steps (training env steps) or seconds")] = "steps",
+    reward: Annotated[str, typer.Option(help="Training reward (--agent only)")] = "average_speed",
+    cost: Annotated[
+        str, typer.Option(help="steps (training env steps) or seconds (--agent only)")
+    ] = "steps",
     junction: Annotated[str, typer.Option()] = "gm_a56",
     demand: Annotated[
         str | None,
         typer.Option(
             help="Training demand: mixed, a level, or a comma list (default: mixed; on a "
-            "junction without demand.yaml its own demand, e.g. an imported network's routes)"
+            "junction without demand.yaml its own demand, e.g. an imported network's routes; "
+            "--agent only)"
         ),
     ] = None,
     eval_demands: Annotated[
@@ -40,7 +70,10 @@ def tune_command(
     ] = None,
     eval_episodes: Annotated[int, typer.Option(min=1, help="Held-out episodes per demand")] = 3,
     train_seeds: Annotated[
-        int, typer.Option(min=1, help="Agents trained per trial (their mean is the output)")
+        int,
+        typer.Option(
+            min=1, help="Agents trained per trial (their mean is the output; --agent only)"
+        ),
     ] = 1,
     eval_seeds: Annotated[
         str,
@@ -50,16 +83,21 @@ def tune_command(
         float | None, typer.Option(min=1, help="Simulated s per evaluation episode")
     ] = None,
     timesteps: Annotated[
-        int, typer.Option(min=2, help="Centre of the training-timesteps (cost) dimension")
+        int,
+        typer.Option(
+            min=2, help="Centre of the training-timesteps (cost) dimension (--agent only)"
+        ),
     ] = 50_000,
-    min_timesteps: Annotated[int, typer.Option(min=1)] = 2_000,
-    max_timesteps: Annotated[int, typer.Option(min=3)] = 2_000_000,
+    min_timesteps: Annotated[int, typer.Option(min=1, help="--agent only")] = 2_000,
+    max_timesteps: Annotated[int, typer.Option(min=3, help="--agent only")] = 2_000_000,
     params: Annotated[
-        str | None, typer.Option(help="Tune only these hyperparameters (comma list)")
+        str | None,
+        typer.Option(help="Tune only these hyperparameters (comma list; --agent only)"),
     ] = None,
-    preset: Annotated[str | None, typer.Option(help="Preset to centre on")] = None,
+    preset: Annotated[str | None, typer.Option(help="Preset to centre on (--agent only)")] = None,
     hp: Annotated[
-        list[str] | None, typer.Option(help="Hyperparameter KEY=VALUE: fixed or a new centre")
+        list[str] | None,
+        typer.Option(help="Hyperparameter KEY=VALUE: fixed or a new centre (--agent only)"),
     ] = None,
     max_trials: Annotated[int | None, typer.Option(min=1, help="Stop after this many")] = None,
     seed: Annotated[int, typer.Option(min=0, max=900_000)] = 0,
@@ -67,16 +105,24 @@ def tune_command(
 ) -> None:
     """Tune an agent's hyperparameters, or a baseline's parameters, with CARBS (output: waiting
     time on validation seeds; cost: training, or simulated episodes for a baseline)."""
-    from rich.console import Console
-
-    from intergreen.tuning.loop import TuneError, TuneSpec, parse_budget, tune
-    from intergreen.tuning.report import budget_text, cost_unit
+    from intergreen.tuning.loop import TuneError, TuneSpec, check_eval_seeds, parse_budget, tune
+    from intergreen.tuning.report import budget_summary, cost_unit
     from intergreen.tuning.trials import values_text
 
     parsed = parse_budget(budget)  # before anything slow: a bad budget is a one-line error
-    if (agent is None) == (controller is None):
+    if agent is not None and controller is not None:
         raise TuneError("give --agent (dqn, ppo) or --controller (a baseline), not both")
+    if agent is None and controller is None:
+        raise TuneError("give one of --agent (dqn, ppo) or --controller (a baseline)")
+    check_eval_seeds(eval_seeds)
     if controller is not None:
+        given = [flag for name, flag in AGENT_ONLY.items() if _given(ctx, name)]
+        if given:
+            raise TuneError(
+                f"{', '.join(given)}: {'applies' if len(given) == 1 else 'apply'} only to "
+                "--agent (a --controller tune trains nothing); remove "
+                f"{'it' if len(given) == 1 else 'them'}"
+            )
         demands = eval_demands or _default_demands(junction, "low,medium,high")
         _tune_baseline(controller, out, parsed, workers, junction, demands, eval_episodes,
                        eval_duration, max_trials, seed, progress)  # fmt: skip
@@ -105,12 +151,12 @@ def tune_command(
         seed=seed,
     )
     result = tune(spec, parsed, out, workers, max_trials=max_trials, progress=progress)
-    console = Console(markup=False)
     best = result.best
     unit = cost_unit(spec.cost)
+    cost = sum(t.get("cost", 0.0) for t in result.trials)
     console.print(
-        f"{len(result.trials)} trials in {out} ({len(result.ran)} run now); "
-        + budget_text({"kind": parsed.kind, "amount": parsed.amount}, result.budget_used, unit)
+        f"{_trials_in(result.trials, out, result.ran)}; "
+        + budget_summary(result.sessions, result.trials, result.wall_s, cost, unit)
     )
     if best is not None:
         console.print(
@@ -124,6 +170,18 @@ def tune_command(
         )
     if result.report is not None:
         console.print(f"report: {result.report}")
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the user gave option ``name`` (on the command line or in the environment), as
+    opposed to its default."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def _trials_in(trials: list[Any], out: Path, ran: list[str]) -> str:
+    """``'3 trials in tune/va (1 run now)'``, ``'1 trial in ...'``."""
+    return f"{len(trials)} trial{'s' * (len(trials) != 1)} in {out} ({len(ran)} run now)"
 
 
 def _default_demands(junction: str, levels: str) -> str:
@@ -149,11 +207,8 @@ def _tune_baseline(
     progress: bool,
 ) -> None:
     """``tune --controller``: see :mod:`intergreen.tuning.baseline_tune`."""
-    from rich.console import Console
-
     from intergreen.tuning.baseline_tune import BaselineTuneSpec, tune_baseline
 
-    console = Console(markup=False)
     spec = BaselineTuneSpec(
         controller=controller,
         junction=junction,
@@ -165,13 +220,13 @@ def _tune_baseline(
     log = console.print if progress else None
     result = tune_baseline(spec, budget, out, workers, max_trials=max_trials, log=log)
     best = result.best
-    console.print(f"{len(result.trials)} trials in {out} ({len(result.ran)} run now)")
+    console.print(_trials_in(result.trials, out, result.ran))
     if best is not None:
         console.print(f"best: {best['id']} {best['output']:.2f} s on validation seeds")
-        console.print(
-            f"tuned parameters: {result.tuned_file} (intergreen simulate --controller "
-            f"{spec.controller} --param-file {result.tuned_file})"
-        )
+        console.print(f"tuned parameters: {result.tuned_file}")
+        command = ["intergreen", "simulate", "--controller", spec.controller, "--param-file",
+                   str(result.tuned_file)]  # fmt: skip
+        console.print(f"run them: {shlex.join(command)}")
 
 
 def register(app: typer.Typer) -> None:

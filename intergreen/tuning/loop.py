@@ -6,7 +6,8 @@ stream serves reports only, and a spec that asks for it is refused); the output 
 average waiting time (s, minimised) and the cost is the training env steps (default) or the
 training seconds. The out folder holds:
 
-- ``tune.json``: the tune's configuration (a re-run must match it) and the wall time used;
+- ``tune.json``: the tune's configuration (a re-run must match it), the wall time used and
+  each session's limits (:mod:`intergreen.tuning.sessions`);
 - ``carbs.json``: the CARBS checkpoint, written atomically on every suggest and observe;
 - ``trials/<id>/``: each trial's run folder (``train``'s files) and its ``trial.json``;
 - ``tuned.json``: the best trial's hyperparameters, its decisions and what chose them, for a
@@ -20,7 +21,9 @@ what trained (:mod:`intergreen.tuning.trials`: PPO's minibatch as a divisor of `
 decisions in whole collections) beside CARBS's suggestion.
 
 Re-running the same tune resumes: finished trials are never repeated, trials that were running
-are continued from their training checkpoints, and the budget counts what was already spent.
+are continued from their training checkpoints, and the budget counts what was already spent. A
+re-run's ``--budget`` and ``--max-trials`` decide the trials it launches; ``tuned.json`` states
+the limits under which its trials were launched, session by session.
 Trial ``t0000`` trains the centre (the preset's defaults) as a reference.
 """
 
@@ -52,10 +55,14 @@ from intergreen.tuning.agent_spaces import (
     search_space,
     suggestion_from_hyperparams,
 )
+from intergreen.tuning.sessions import limits_text, new_session
 from intergreen.tuning.trials import DEFAULT_ID, load_trials, trained_values, values_text
 from intergreen.workers import CrashSafePool, WorkerDied
 
 COSTS = ("steps", "seconds")
+#: The only seed stream trials are scored on (intergreen.seeds' roles: a selection never sees
+#: the test episodes, and training episodes would score what was learnt by heart).
+EVAL_SEEDS = "validation"
 #: Distance between the training seeds of one trial (trial seeds are ``seed + number``).
 SEED_STRIDE = 100_000
 #: How often a running tune records its elapsed wall time (s), so that a killed one loses little.
@@ -107,6 +114,30 @@ def _hms(secs: float) -> str:
     h, rem = divmod(secs, 3600)
     m, s = divmod(rem, 60)
     return f"{h}:{m:02d}:{s:02d}"
+
+
+def check_eval_seeds(role: str, option: str = "--eval-seeds") -> str:
+    """``role`` if it is the validation stream, the only one tune trials are scored on.
+
+    Raises:
+        TuneError: ``test`` or ``train`` (a seed stream, but not one a selection may use) or
+            an unknown stream; the message names ``option`` and the fix.
+    """
+    from intergreen.seeds import ROLES
+
+    if role == EVAL_SEEDS:
+        return role
+    if role in ROLES:
+        why = "they serve reports only" if role == "test" else "agents train on them"
+        raise TuneError(
+            f"{option} {role!r}: tuning selects settings, so it scores trials on the "
+            f"{EVAL_SEEDS} seeds, never on {role} seeds ({why}); use {option} {EVAL_SEEDS}, "
+            "the default"
+        )
+    raise TuneError(
+        f"{option} {role!r}: not a seed stream; tune trials are scored on the {EVAL_SEEDS} "
+        f"seeds: use {option} {EVAL_SEEDS}, the default"
+    )
 
 
 # ----- configuration ------------------------------------------------------------------------
@@ -161,12 +192,7 @@ def validate_spec(spec: TuneSpec) -> TuneSpec:
         raise TuneError("evaluation needs at least one demand and one episode")
     if spec.train_seeds < 1:
         raise TuneError(f"train_seeds={spec.train_seeds}: must be >= 1 (agents per trial)")
-    if spec.eval_seeds != "validation":
-        raise TuneError(
-            f"eval_seeds={spec.eval_seeds!r}: tuning selects hyperparameters, so it scores "
-            "trials on the validation seeds; test seeds serve reports only (--eval-seeds / "
-            "eval_seeds: validation, the default)"
-        )
+    check_eval_seeds(spec.eval_seeds)
     spec.search_params()  # bad preset, hyperparameter, tuned name or timesteps range
     from intergreen.junctions.env import make_env
 
@@ -252,6 +278,10 @@ class TuneResult:
     ran: list[str]
     budget_used: float
     report: Path | None
+    #: tune.json's ``sessions`` (this one last): the limits each run of the command had.
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+    #: Wall clock of every session together (s).
+    wall_s: float = 0.0
 
     @property
     def best(self) -> dict[str, Any] | None:
@@ -268,13 +298,15 @@ class _Session:
     """State of one tune invocation over an out folder."""
 
     def __init__(self, spec: TuneSpec, budget: Budget, out: Path, workers: int,
-                 carbs_overrides: dict[str, Any] | None, default_trial: bool) -> None:  # fmt: skip
+                 carbs_overrides: dict[str, Any] | None, default_trial: bool,
+                 max_trials: int | None) -> None:  # fmt: skip
         from intergreen.tuning import CARBS, CARBSParams
 
         self.spec, self.budget, self.out, self.workers = spec, budget, out, workers
         self.params = spec.search_params()
         tune_file, ckpt = out / "tune.json", out / "carbs.json"
         self.elapsed_before = 0.0
+        self.sessions: list[dict[str, Any]] = []
         if tune_file.exists():
             doc = json.loads(tune_file.read_text())
             # fields added since the tune was written take their defaults (e.g. train_seeds = 1)
@@ -286,6 +318,9 @@ class _Session:
                     f"{', '.join(diff)}); use another --out or repeat its options"
                 )
             self.elapsed_before = float(doc.get("elapsed_s", 0.0))
+            self.sessions = list(doc.get("sessions", []))
+        self.session = len(self.sessions)  # this one's index, recorded on the trials it launches
+        self.sessions.append(new_session(budget.kind, budget.amount, max_trials))
         if ckpt.exists():
             self.carbs = CARBS.load(str(ckpt))
             self.carbs.config = replace(self.carbs.config, checkpoint_path=str(ckpt))
@@ -312,6 +347,7 @@ class _Session:
             "spec": self.spec.to_json(),
             "budget": asdict(self.budget),
             "elapsed_s": round(self.elapsed(), 2),
+            "sessions": self.sessions,
             "params": [p.to_json() for p in self.params],
         })  # fmt: skip
 
@@ -380,8 +416,9 @@ class _Session:
         # training stops between whole collections (PPO: rollouts of n_steps)
         plan = planned_timesteps(0, steps, collection_unit(agent, hp, 1))
         t = {
-            "id": tid, "number": number, "status": "running", "default": tid == DEFAULT_ID,
-            "values": values, "hyperparams": hp, "seed": self.spec.seed + number,
+            "id": tid, "number": number, "session": self.session, "status": "running",
+            "default": tid == DEFAULT_ID, "values": values, "hyperparams": hp,
+            "seed": self.spec.seed + number,
             "started": time.time(), "planned_timesteps": plan * self.spec.train_seeds,
             "trained": suggestion_from_hyperparams(agent, hp, plan, self.params),
         }  # fmt: skip
@@ -453,10 +490,12 @@ def tune(
     budget = parse_budget(budget)
     if workers < 1:
         raise TuneError(f"workers={workers}: must be >= 1")
+    if max_trials is not None and max_trials < 1:
+        raise TuneError(f"max_trials={max_trials}: must be >= 1")
     out = Path(out)
-    _check_writable(out)
     spec = validate_spec(spec) if validate else spec
-    s = _Session(spec, budget, out, workers, carbs_params, default_trial)
+    _check_writable(out)  # after every check: a refused tune leaves no folder
+    s = _Session(spec, budget, out, workers, carbs_params, default_trial, max_trials)
     queue = s.recover()
     bar = _Bar(progress, budget)
     running: dict[str, dict[str, Any]] = {}  # trial id -> trial
@@ -502,18 +541,19 @@ def tune(
         pool.close(wait=not running)
         s._save_meta()
     trials = load_trials(out)
-    _write_tuned(spec, trials, budget, s.elapsed(), out)
+    _write_tuned(spec, trials, s.sessions, s.elapsed(), out)
     report_path = None
     if report:
         from intergreen.tuning.report import write_report
 
         report_path = write_report(out)
-    return TuneResult(out, trials, s.ran, s.used(), report_path)
+    return TuneResult(out, trials, s.ran, s.used(), report_path, s.sessions, s.elapsed())
 
 
-def _write_tuned(spec: TuneSpec, trials: list[dict[str, Any]], budget: Budget, wall_s: float,
-                 out: Path) -> None:  # fmt: skip
-    """``out/tuned.json`` (intergreen.agents.tuned_params) for the best trial so far."""
+def _write_tuned(spec: TuneSpec, trials: list[dict[str, Any]], sessions: list[dict[str, Any]],
+                 wall_s: float, out: Path) -> None:  # fmt: skip
+    """``out/tuned.json`` (intergreen.agents.tuned_params) for the best trial so far; its
+    limit is that of the ``sessions`` that launched the ``trials``."""
     from intergreen.agents.tuned_params import write_agent_tuned
 
     ok = [t for t in trials if t.get("status") == "done"]
@@ -522,9 +562,7 @@ def _write_tuned(spec: TuneSpec, trials: list[dict[str, Any]], budget: Budget, w
     best = min(ok, key=lambda t: t["output"])
     # decisions per agent as trained (the trial record's, set from its runs' done.json)
     trained, asked = int(trained_values(best)[TIMESTEPS]), int(best["values"][TIMESTEPS])
-    limit = f"{budget.amount:g} s wall clock" if budget.kind == "wall" else (
-        f"{budget.amount:g} {spec.cost}")  # fmt: skip
-    used = {"limit": limit, "wall_s": round(wall_s, 1)}
+    used = {"limit": limits_text(sessions, trials, spec.cost), "wall_s": round(wall_s, 1)}
     write_agent_tuned(out, spec.to_json(), trials, trained, spec.base_hyperparams(), used,
                       SEED_STRIDE, DEFAULT_ID, suggested_timesteps=asked)  # fmt: skip
 
@@ -592,9 +630,10 @@ class _Bar:
         if not self.enabled:
             return
         what = f"{t['output']:.2f} s" if t["status"] == "done" else f"FAILED ({t.get('error')})"
-        self.progress.console.print(
-            f"{t['id']}: wait {what}, cost {t['cost']:,.0f} | {values_text(t)}", highlight=False
-        )
+        self.progress.console.print(  # one line however long (a pipe is 80 columns wide)
+            f"{t['id']}: wait {what}, cost {t['cost']:,.0f} | {values_text(t)}",
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
 
 
 __all__ = [

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from intergreen.tuning.sessions import limits_text, trial_groups
 from intergreen.tuning.trials import DEFAULT_ID, load_trials, trained_values, values_text
 
 
@@ -65,6 +66,23 @@ def budget_text(budget: dict[str, Any], used: float, unit: str) -> str:
     )
 
 
+def budget_summary(sessions: list[dict[str, Any]], trials: list[dict[str, Any]], wall_s: float,
+                   cost: float, unit: str) -> str:  # fmt: skip
+    """The budget the ``trials`` ran under and what they used: :func:`budget_text` of the one
+    session that launched them all (the last session's when there are no trials), else each
+    session's limits with its trials and the wall clock (s) and ``cost`` used in all
+    (``sessions``: tune.json's, :mod:`intergreen.tuning.sessions`)."""
+    groups = trial_groups(sessions, trials)
+    known = [s for s, _ in groups if s is not None]
+    if len(groups) <= 1 and (known or (not groups and sessions)):
+        budget = (known or sessions)[-1]["budget"]
+        return budget_text(budget, wall_s if budget["kind"] == "wall" else cost, unit)
+    return (
+        f"limits {limits_text(sessions, trials, unit)}; used {wall_s / 60:,.1f} min of wall "
+        f"clock, {cost:,.0f} {unit}"
+    )
+
+
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.3g}"
@@ -89,8 +107,8 @@ def write_report(out: str | Path) -> Path:
 
     names = list(trials[0]["values"]) if trials else []
     cost = sum(t.get("cost", 0) for t in trials)
-    wall = (meta.get("budget") or {}).get("kind") == "wall"
-    used = float(meta.get("elapsed_s", 0)) if wall else cost
+    sessions = meta.get("sessions", [])
+    budget = budget_summary(sessions, trials, float(meta.get("elapsed_s", 0)), cost, unit)
     lines = [
         f"# Tune: {spec.get('agent', '?')} on {spec.get('junction', '?')}",
         "",
@@ -99,11 +117,12 @@ def write_report(out: str | Path) -> Path:
         + (f"of {spec['eval_duration']:g} s " if spec.get("eval_duration") else "")
         + f"at {', '.join(spec.get('eval_demands', []))}"
         + (f" of each of {n_seeds} agents (training seeds) per trial" if n_seeds > 1 else "")
-        + f"; cost = {unit}" + (" summed over them." if n_seeds > 1 else "."),
+        + f"; cost = {unit}"
+        + (" summed over them." if n_seeds > 1 else "."),
         f"Trials: {len(ok)} done, {len(failed)} failed, "
         f"{sum(t.get('status') == 'running' for t in trials)} unfinished; wall time "
         f"{meta.get('elapsed_s', 0) / 60:.1f} min; total cost {cost:,.0f}"
-        + (f"; {budget_text(meta['budget'], used, unit)}." if "budget" in meta else "."),
+        + (f"; {budget}." if sessions or trials else "."),
         "Values are as trained: `timesteps` is the decisions each agent trained (training "
         "stops between whole collections, e.g. PPO's rollouts of n_steps); where training "
         "differed from CARBS's suggestion (also PPO's batch_size, made a divisor of n_steps), "
@@ -191,4 +210,11 @@ def _plot(path: Path, ok: list[dict[str, Any]], failed: list[dict[str, Any]],
     plt.close(fig)
 
 
-__all__ = ["budget_curve", "budget_text", "cost_unit", "pareto_trials", "write_report"]
+__all__ = [
+    "budget_curve",
+    "budget_summary",
+    "budget_text",
+    "cost_unit",
+    "pareto_trials",
+    "write_report",
+]

@@ -21,6 +21,8 @@ from intergreen.tuning.agent_spaces import (
     suggestion_from_hyperparams,
 )
 from intergreen.tuning.loop import Budget, TuneError, TuneSpec, parse_budget, tune
+from intergreen.tuning.sessions import UNRECORDED, limit_text, limits_text, new_session
+from intergreen.tuning.trials import load_trials
 
 TS = (50_000, 2_000, 2_000_000)
 
@@ -132,7 +134,7 @@ def _cli(capsys, *args: str) -> tuple[int, str]:
         (["--agent", "ppo", "--budget", "4 hours"], "budget '4 hours'"),
         (["--agent", "ppo", "--out", "/proc/nope/tune"], "cannot write there"),
         (["--agent", "ppo", "--train-seeds", "0"], "'--train-seeds'"),
-        (["--agent", "ppo", "--eval-seeds", "test"], "test seeds serve reports only"),
+        (["--agent", "ppo", "--eval-seeds", "test"], "never on test seeds (they serve reports"),
     ],
 )
 def test_cli_user_errors(tmp_path, capsys, args: list[str], message: str) -> None:
@@ -230,6 +232,53 @@ def test_tune_written_before_a_new_spec_field_still_resumes(tmp_path) -> None:
     with pytest.raises(TuneError, match="another configuration .*train_seeds"):
         tune(replace(SPEC, train_seeds=2), 600, out, workers=1, progress=False,
              trial_fn=synthetic_trial, validate=False)  # fmt: skip
+
+
+def test_a_rerun_keeps_the_limits_its_trials_ran_under(tmp_path) -> None:
+    """tuned.json and report.md state the limits under which the trials were launched: a
+    re-run that launches nothing changes neither, one that launches more adds its own."""
+    out = tmp_path / "tune"
+    kw = {"workers": 1, "progress": False, "trial_fn": synthetic_trial, "validate": False}
+
+    def limit() -> str:
+        return json.loads((out / "tuned.json").read_text())["budget"]["limit"]
+
+    first = tune(SPEC, 100_000, out, max_trials=2, **kw)
+    assert first.ran == ["t0000", "t0001"] and limit() == "2 trials or 100000 steps"
+    used = f"budget 100,000 env steps, used {sum(t['cost'] for t in first.trials):,.0f}."
+    assert used in (out / "report.md").read_text()
+    again = tune(SPEC, "4h", out, max_trials=1, **kw)
+    assert again.ran == [] and limit() == "2 trials or 100000 steps"
+    assert used in (out / "report.md").read_text()  # not the 4 h of this session
+    assert [s["max_trials"] for s in again.sessions] == [2, 1]
+    more = tune(SPEC, "1h", out, max_trials=3, **kw)
+    assert more.ran == ["t0002"]
+    both = "t0000-t0001: 2 trials or 100000 steps; t0002: 3 trials or 3600 s wall clock"
+    assert limit() == both
+    assert (
+        "limits " + both.replace("steps", "env steps") + "; used "
+        in (out / "report.md").read_text()
+    )
+    assert [t["session"] for t in load_trials(out)] == [0, 0, 2]
+
+
+def test_limits_of_sessions() -> None:
+    wall = new_session("wall", 14400.0, 1)
+    cost = new_session("cost", 3.0, 3)
+    assert limit_text(wall, "episodes") == "1 trial or 14400 s wall clock"
+    assert limit_text(cost, "episodes") == "3 trials or 3 episodes"
+    assert limit_text(new_session("cost", 2.5e6, None), "steps") == "2.5e+06 steps"
+    trials = [{"id": f"t{n:04d}", "number": n, "session": k}
+              for n, k in [(0, 0), (1, 0), (2, 1), (3, 0), (5, 1)]]  # fmt: skip
+    assert limits_text([cost, wall], trials, "episodes") == (
+        "t0000-t0001, t0003: 3 trials or 3 episodes; t0002, t0005: 1 trial or 14400 s wall clock"
+    )
+    # trials recorded before sessions were kept (no "session"), or naming an unknown one
+    old = [{"id": "t0000", "number": 0}, {"id": "t0001", "number": 1, "session": 7}]
+    assert limits_text([wall], old, "episodes") == UNRECORDED
+    assert limits_text([wall], [*old, {"id": "t0002", "number": 2, "session": 0}], "steps") == (
+        f"t0000-t0001: {UNRECORDED}; t0002: 1 trial or 14400 s wall clock"
+    )
 
 
 def test_cost_budget_stops_launching(tmp_path) -> None:
