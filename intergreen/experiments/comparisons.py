@@ -29,6 +29,7 @@ import pandas as pd
 
 import intergreen.experiments.stats as stats
 from intergreen.common import span
+from intergreen.experiments.provenance import counted
 from intergreen.experiments.summaries import (
     controller_order,
     is_agent,
@@ -74,9 +75,20 @@ def _verdicts(
             note = (
                 f"No verdicts: with {_seed_span(level.loc[testable])} training seeds the "
                 f"{_test_name(test, paired)} cannot give p below {floor:.3g}, and Holm over "
-                f"{m} comparison{'s' if m != 1 else ''} needs p < {alpha / m:.3g}; "
+                f"{counted(m, 'comparison')} needs p < {alpha / m:.3g}; "
                 f"about {need} seeds per arm would allow a verdict."
             )
+    elif (level["verdict"] == NEEDS_SEEDS).any():  # no row can be tested at all
+        untested = level[level["verdict"] == NEEDS_SEEDS]
+        k = len(untested)
+        need = seeds_needed(test, k, alpha, paired)
+        note = (
+            f"No verdicts: with {counted(_fewest_seeds(untested), 'training seed')} "
+            f"{'per arm' if _seed_span(untested) == '1' else 'in an arm'} there is no spread "
+            "across seeds to test (a test needs at least 2 per arm); about "
+            f"{need} seeds per arm would allow a verdict with Holm over "
+            f"{counted(k, 'comparison')}."
+        )
     verdicts = []
     for r in level.itertuples():
         if r.verdict:  # set already (the best itself, or too few seeds)
@@ -95,6 +107,10 @@ def _seed_span(rows: pd.DataFrame) -> str:
     counts = pd.concat([rows["n"], rows.get("n_best", rows["n"])]).astype(int)
     lo, hi = int(counts.min()), int(counts.max())
     return str(lo) if lo == hi else f"{lo}–{hi}"
+
+
+def _fewest_seeds(rows: pd.DataFrame) -> int:
+    return int(pd.concat([rows["n"], rows.get("n_best", rows["n"])]).min())
 
 
 def _test_name(test: str, paired: bool) -> str:

@@ -20,6 +20,30 @@ def _pyplot():
     return plt
 
 
+def plain_log_labels(axis) -> None:
+    """Label a log axis with plain numbers (4, 6, 10, 40) instead of 4×10¹: the same ticks as
+    matplotlib's log formatters label (their choice of minor ticks kept), written with ``:g``."""
+    from matplotlib.ticker import Formatter
+
+    class Plain(Formatter):
+        def __init__(self, inner: Formatter) -> None:
+            self.inner = inner
+
+        def set_axis(self, axis) -> None:
+            super().set_axis(axis)
+            self.inner.set_axis(axis)
+
+        def set_locs(self, locs) -> None:
+            super().set_locs(locs)
+            self.inner.set_locs(locs)
+
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return f"{x:g}" if self.inner(x, pos) else ""
+
+    axis.set_major_formatter(Plain(axis.get_major_formatter()))
+    axis.set_minor_formatter(Plain(axis.get_minor_formatter()))
+
+
 def boxplots(
     df: pd.DataFrame, controllers: list[str], demands: list[str], path: Path, metric: str = METRIC
 ) -> None:
@@ -60,6 +84,7 @@ def boxplot_figure(
             jitter = np.linspace(-0.15, 0.15, len(seeds)) if len(seeds) > 1 else [0.0]
             ax.plot(i + np.asarray(jitter), seeds, "o", ms=3.5, color="black", alpha=0.7)
         ax.set_yscale("log", nonpositive="clip")
+        plain_log_labels(ax.yaxis)
         ax.set_xticks(range(1, len(controllers) + 1), controllers, rotation=70, fontsize=8)
         ax.set_title(f"demand {d}", fontsize=10)
         ax.set_ylabel("waiting time (s, log)")

@@ -254,16 +254,17 @@ def read_setup(
         source = (
             f"{RUN_CONFIGS}, the runs' configurations rebuilt from grid.json with the presets "
             "when the results were published; their keys match the run keys in results.parquet "
-            f"({len(configs)} of {len(keys)} runs)"
+            f"({len(configs)} of {counted(len(keys), 'run')})"
         )
     elif configs:
-        source = f"the runs' own config.json ({len(configs)} of {len(keys)} runs)"
+        source = f"the runs' own config.json ({len(configs)} of {counted(len(keys), 'run')})"
     else:
         configs = reconstruct_run_configs(meta, results) if meta.get("rewards") else {}
         if configs:
             source = (
                 "grid.json resolved with the presets of this version; the run keys in "
-                f"results.parquet match ({len(configs)} of {len(keys)} runs), so these are the "
+                f"results.parquet match ({len(configs)} of {counted(len(keys), 'run')}), so these "
+                "are the "
                 "settings the runs used"
             )
         else:
@@ -439,8 +440,11 @@ def tuned_text(setup: Setup) -> str:
             f"{_short(v.get('tuned_wait_s'))} s against the defaults' "
             + ("(not run)" if default is None else f"{_short(default)} s")
             + f"; best trial trained {_short(t.get('timesteps'))} decisions per agent"
-            + (f" (CARBS suggested {_short(suggested)})"
-               if suggested not in (None, t.get("timesteps")) else "")  # fmt: skip
+            + (
+                f" (CARBS suggested {_short(suggested)})"
+                if suggested not in (None, t.get("timesteps"))
+                else ""
+            )  # fmt: skip
             + f"; {values}. {_tune_episodes_text(setup, v)}The tune's trials trained on "
             f"{counted(len(seeds), 'seed')}, "
             + ("none of this report's" if fresh else "some of this report's (not fresh)")
@@ -498,6 +502,8 @@ def decision_text(setup: Setup) -> str:
         "when_ready": f"asked only when the controller can act ({every} once the minimum green "
         "has run, otherwise after the change)",
     }
+    if not setup.decisions:
+        return "with a decision mode not recorded (no run configuration here)"
     return "; ".join(f"{texts.get(d, d)} (`decisions: {d}`)" for d in setup.decisions)
 
 
@@ -566,23 +572,32 @@ def setup_lines(setup: Setup) -> list[str]:
     if setup.tuned:
         lines.append(tuned_text(setup))
     budget = (
-        f"**Budget and seeds.** {_counts(setup.timesteps)} decisions per run"
+        "**Budget and seeds.** "
+        + (
+            f"{_counts(setup.timesteps)} decisions per run"
+            if setup.timesteps
+            else "decisions per run not recorded"
+        )  # fmt: skip
         + _trained_text(setup)
-        + (f" on {_counts(setup.n_envs)} simulation{'s' if max(setup.n_envs) > 1 else ''}"
-           if setup.n_envs else "")  # fmt: skip
+        + (
+            f" on {_counts(setup.n_envs)} simulation{'s' if max(setup.n_envs) > 1 else ''}"
+            if setup.n_envs
+            else ""
+        )  # fmt: skip
         + (f", training demand {', '.join(setup.train_demands)}" if setup.train_demands else "")
     )
     if setup.seeds:
         lo, hi = setup.seeds_per_controller
-        budget += f"; training seeds {_seed_list(setup.seeds)} ({span(lo, hi)} per agent)"
+        budget += f"; training {_seeds(setup.seeds)} ({span(lo, hi)} per agent)"
     if setup.eval_episodes[1]:
         budget += (
             f"; evaluation: {counted(setup.eval_episodes, 'test episode')} per demand level "
             f"({', '.join(setup.eval_demands)}) per run"
         )
         if setup.eval_seeds:
+            lo, hi = setup.eval_seeds
             budget += (
-                f", episode seeds {setup.eval_seeds[0]}–{setup.eval_seeds[1]} for every controller"
+                f", episode {'seed' if lo == hi else 'seeds'} {span(lo, hi)} for every controller"
             )
     if setup.simulated_s:
         budget += f", {setup.simulated_s:.0f} s simulated per episode"
@@ -625,8 +640,8 @@ def resume_text(resumes: dict[str, list[dict[str, Any]]]) -> str | None:
             "checkpoint, so these runs are the uninterrupted ones)."
         )
     listed = "; ".join(
-        f"{name} (at decision{'s' if len(steps) > 1 else ''} "
-        f"{', '.join(f'{s:,}' for s in steps)})" for name, steps in sorted(inexact.items())
+        f"{name} (at decision{'s' if len(steps) > 1 else ''} {', '.join(f'{s:,}' for s in steps)})"
+        for name, steps in sorted(inexact.items())
     )
     return (
         text + f"; {counted(len(inexact), 'run')} did not continue exactly (the replayed "
@@ -673,7 +688,8 @@ def _trained_text(setup: Setup) -> str:
         return ""
     return (
         " as asked (the runs trained more, in whole collections, as training stops only "
-        "between them: " + ", ".join(f"{a.upper()} {_counts(steps)}" for a, steps in more.items())
+        "between them: "
+        + ", ".join(f"{a.upper()} {_counts(steps)}" for a, steps in more.items())
         + ")"
     )
 
@@ -744,13 +760,13 @@ def seed_extension_text(setup: Setup) -> str | None:
     rule = setup.more_seeds
     if not rule:
         return None
-    first, added = _seed_list(_first_seeds(setup)), _seed_list(list(rule.get("seeds", [])))
+    first, added = _seeds(_first_seeds(setup)), _seeds(list(rule.get("seeds", [])))
     within = float(rule.get("within", 0))
     head = (
-        f"**Seeds added where they decide.** The grid's rule (`more_seeds`): once seeds "
+        f"**Seeds added where they decide.** The grid's rule (`more_seeds`): once "
         f"{first} of every reward had trained, each reward's mean over them of its runs' best "
         f"validation score was compared with the lowest such mean; rewards within "
-        f"{within * 100:g}% of it (mean ≤ {1 + within:g} × the lowest) trained on seeds {added} "
+        f"{within * 100:g}% of it (mean ≤ {1 + within:g} × the lowest) trained on {added} "
         "too. Validation episodes decided this; no test episode was read."
     )
     decision = setup.seed_decision
@@ -777,7 +793,7 @@ def seed_extension_text(setup: Setup) -> str | None:
             return ", ".join(f"{r['reward']} {r['mean']:.2f} s ({_pct(r['gap'])})" for r in rs)
 
         label = f"{agent.upper()}, training demand {demand}: " if len(groups) > 1 else ""
-        rest = f"seeds {first} only for {scores(kept)}" if kept else "none kept to the first seeds"
+        rest = f"{first} only for {scores(kept)}" if kept else "none kept to the first seeds"
         texts.append(
             f"{label}lowest mean {best['mean']:.2f} s ({best['best_reward']}); more seeds for "
             f"{scores(chosen)}; {rest}"
@@ -793,6 +809,11 @@ def _first_seeds(setup: Setup) -> list[int]:
         return [int(s) for s in decision["first"]]
     added = set((setup.more_seeds or {}).get("seeds", []))
     return [s for s in setup.seeds if s not in added]
+
+
+def _seeds(seeds: list[int]) -> str:
+    """``'seed 1'``, ``'seeds 1, 3'``, ``'seeds 1–10'``."""
+    return f"{'seed' if len(seeds) == 1 else 'seeds'} {_seed_list(seeds)}"
 
 
 def _seed_list(seeds: list[int]) -> str:

@@ -36,7 +36,7 @@ import intergreen.experiments.provenance as provenance
 import intergreen.experiments.stats as stats
 import intergreen.experiments.study as study
 import intergreen.experiments.summaries as summaries
-from intergreen.common import atomic_write, fmt_spread
+from intergreen.common import atomic_write, ensure_writable, fmt_spread
 from intergreen.errors import IntergreenError
 from intergreen.experiments.comparisons import NOT_SHOWN, SeedLevel, seed_level
 from intergreen.experiments.reference import reference_cell
@@ -104,7 +104,8 @@ def seed_table(
             if r is None:
                 row.append("–")
                 continue
-            ci = f" [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]" if r.n > 1 else " [n/a: 1 seed]"
+            one = "1 seed" if r.unit == "seed" else "1 episode"
+            ci = f" [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]" if r.n > 1 else f" [n/a: {one}]"
             row.append(f"{r.mean:.2f}{ci}")
             units.append((r.unit, r.n))
         kinds = {u for u, _ in units}
@@ -137,12 +138,22 @@ def publish_report(
     HTML, no models): a folder to commit, from which ``intergreen report dest`` regenerates
     the same report. A folder without run folders gets its configurations rebuilt from
     grid.json where the run keys prove them (``provenance.reconstruct_run_configs``).
-    ``convergence_source``: see :func:`build_report`."""
-    from intergreen.common import ensure_writable
-
+    ``dest`` may be ``results_dir`` itself only where that is a published folder (no
+    ``runs/``, no report.html): it is then regenerated in place.
+    ``convergence_source``: see :func:`build_report`.
+    Raises ReportError (no results; ``dest`` is a results folder from ``intergreen compare``)
+    before anything is written."""
     src, dst = Path(results_dir), Path(dest)
     if not (src / "results.parquet").exists():
         raise ReportError(f"{src}: no results.parquet (run `intergreen compare` first)")
+    kept = [name for name in ("runs/", "report.html") if (src / name).exists()]
+    if src.resolve() == dst.resolve() and kept:
+        raise ReportError(
+            f"--publish {dest}: that is the results folder itself (it holds "
+            f"{' and '.join(kept)}, which a published folder leaves out): give another folder, "
+            f"e.g. docs/results/{src.resolve().name}; `intergreen report {results_dir}` "
+            "rewrites the report in place"
+        )
     raw = pd.read_parquet(src / "results.parquet")
     configs = provenance.load_run_configs(src, raw)
     provenance.check_versions(provenance.run_versions(configs, raw), str(src))
@@ -220,12 +231,14 @@ def build_report(
     blocks.append(
         Block(
             "p",
-            f"{len(controllers)} controllers, demand levels {', '.join(demands)}; "
+            f"{provenance.counted(len(controllers), 'controller')}, "
+            f"{'demand level' if len(demands) == 1 else 'demand levels'} {', '.join(demands)}; "
             f"{provenance.counted((int(episodes.min()), int(episodes.max())), 'test episode')} "
             "per run and level, "
-            f"the same episode seeds for every controller. Metric: average waiting "
-            f"time per vehicle (s), lower is better. The training seed is the unit of every "
-            f"interval and test below; tests: {_test_desc(seed_test)}, α = {alpha}.",
+            f"the same episode seed{'s' if episodes.max() > 1 else ''} for every controller. "
+            "Metric: average waiting time per vehicle (s), lower is better. The training seed "
+            "is the unit of every interval and test below (a baseline's interval is across its "
+            f"test episodes); tests: {_test_desc(seed_test)}, α = {alpha}.",
         )
     )
     attached = convergence.read(root)
@@ -261,16 +274,7 @@ def build_report(
     )
     h, r = seed_table(level.summary, controllers, demands)
     blocks.append(Block("table", headers=h, rows=r))
-    below = level.summary[level.summary["ci_low"] < 0]
-    if len(below):
-        blocks.append(
-            Block(
-                "p",
-                f"{len(below)} interval{'s reach' if len(below) > 1 else ' reaches'} below 0 s "
-                f"({', '.join(dict.fromkeys(below['controller']))}): the seed means spread so "
-                "widely that this many seeds cannot locate the mean; more seeds narrow it.",
-            )
-        )
+    blocks += [Block("p", t) for t in below_zero_text(level.summary)]
     blocks += comparison_blocks(level, demands)
     blocks += tails_blocks(df, controllers, demands)
 
@@ -378,6 +382,29 @@ def build_report(
     return {**paths, "html": page} if html else paths
 
 
+def below_zero_text(summary: pd.DataFrame) -> list[str]:
+    """A sentence each for the agents' and the baselines' intervals in ``summary``
+    (``seed_summary``) that reach below 0 s: an agent's interval is across its training
+    seeds, a baseline's across its test episodes, so each says what would narrow it."""
+    out = []
+    below = summary[summary["ci_low"] < 0]
+    wording = {
+        "seed": ("agent", "seed means", "seeds", "more training seeds"),
+        "episode": ("baseline", "test episodes", "episodes", "more test episodes"),
+    }
+    for unit, (kind, spread, many, more) in wording.items():
+        rows = below[below["unit"] == unit]
+        if rows.empty:
+            continue
+        out.append(
+            f"{provenance.counted(len(rows), kind + ' interval')} "
+            f"{'reaches' if len(rows) == 1 else 'reach'} below 0 s "
+            f"({', '.join(dict.fromkeys(rows['controller']))}): the {spread} spread so widely "
+            f"that this many {many} cannot locate the mean; {more} narrow it."
+        )
+    return out
+
+
 def _test_desc(test: str) -> str:
     if test == "t":
         return "Welch t on per-seed means against the best, paired t against the baselines"
@@ -394,9 +421,9 @@ def _shared_note(notes: dict[str, str], demands: list[str]) -> str:
 
 
 def summary_text(level: SeedLevel, demands: list[str]) -> list[str]:
-    """Per level: the best reward and the seed-level verdicts; then (once, when every level
-    shares it) why the seeds allow no verdict. Where the best was chosen is a set-up sentence
-    (``level.choice``)."""
+    """Per level: the best reward, the rows it was chosen on (``best_text``) and the
+    seed-level verdicts; then (once, when every level shares it) why the seeds allow no
+    verdict. How the best was chosen in detail is a set-up sentence (``level.choice``)."""
     lines = []
     vb, base = level.vs_best, level.vs_baselines
     best_note = _shared_note(level.vs_best_notes, demands)
@@ -405,10 +432,10 @@ def summary_text(level: SeedLevel, demands: list[str]) -> list[str]:
         rows = vb[vb["demand"] == d] if not vb.empty else vb
         if rows.empty:
             continue
-        best = rows["best"].iloc[0]
-        mean = float(rows.loc[rows["controller"] == best, "mean"].iloc[0])
-        text = f"**{d}**: best reward {best} ({mean:.2f} s, mean of per-seed means). "
-        if level.vs_best_notes.get(d):
+        text = best_text(rows) + " "
+        if len(rows) == 1:
+            text += "No other reward to compare it with. "
+        elif level.vs_best_notes.get(d):
             text += "" if best_note else level.vs_best_notes[d] + " "
         else:
             groups = {
@@ -429,11 +456,14 @@ def summary_text(level: SeedLevel, demands: list[str]) -> list[str]:
         if level.vs_baselines_notes.get(d):
             text += "" if base_note else "Against the baselines: " + level.vs_baselines_notes[d]
         elif not bl.empty:
-            parts = [
-                f"{name} {int((g['verdict'] == 'better').sum())} better, "
-                f"{int((g['verdict'] == 'worse').sum())} worse"
-                for name, g in bl.groupby("baseline", sort=False)
-            ]
+            parts = []
+            for name, g in bl.groupby("baseline", sort=False):
+                untested = int(g["verdict"].str.startswith("n/a").sum())
+                parts.append(
+                    f"{name} {int((g['verdict'] == 'better').sum())} better, "
+                    f"{int((g['verdict'] == 'worse').sum())} worse"
+                    + (f", {untested} without a verdict" if untested else "")
+                )
             text += "Rewards against the baselines (paired, Holm): " + "; ".join(parts) + "."
         lines.append(text.strip())
     if best_note:
@@ -441,6 +471,27 @@ def summary_text(level: SeedLevel, demands: list[str]) -> list[str]:
     if base_note:
         lines.append(f"**Against the baselines:** {base_note}")
     return lines
+
+
+def best_text(rows: pd.DataFrame) -> str:
+    """The best reward of one level and where it was chosen, from that level's rows of
+    ``SeedLevel.vs_best``; where validation chose it and another reward has a lower mean on
+    the test episodes, that reward too."""
+    best, on = str(rows["best"].iloc[0]), str(rows["chosen_on"].iloc[0])
+    means = rows.set_index("controller")["mean"]
+    level = str(rows["demand"].iloc[0])
+    where = (
+        "validation episodes" if on == "validation"
+        else "the test episodes themselves (optimistic: they also score it)"
+    )  # fmt: skip
+    text = (
+        f"**{level}**: best reward {best}, chosen on {where}: {means[best]:.2f} s on the test "
+        "episodes (mean of per-seed means)."
+    )
+    lowest = means.idxmin()
+    if means[lowest] < means[best]:
+        text += f" Lowest on the test episodes: {lowest} ({means[lowest]:.2f} s)."
+    return text
 
 
 def _level_tables(

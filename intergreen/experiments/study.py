@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 
 import intergreen.experiments.provenance as provenance
-from intergreen.common import span
 from intergreen.experiments.comparisons import NOT_SHOWN, SeedLevel
 from intergreen.experiments.reference import (
     DECISION_INTERVAL_S,
@@ -48,7 +47,10 @@ def budget_lines(setup: provenance.Setup, df: pd.DataFrame, curves: pd.DataFrame
     agents = sorted(df.loc[df["kind"] == "agent", "agent"].dropna().unique())
     seeds = df.loc[df["kind"] == "agent"].groupby("controller")["train_seed"].nunique()
     per_run = df.loc[df["kind"] == "agent"].groupby(["run_key", "demand"]).size()
-    episodes = "–" if per_run.empty else span(int(per_run.min()), int(per_run.max()))
+    episodes = (
+        "– evaluation episodes" if per_run.empty
+        else provenance.counted((int(per_run.min()), int(per_run.max())), "evaluation episode")
+    )  # fmt: skip
     train_eps = ""
     if not curves.empty and "run_key" in curves:
         n = curves.groupby("run_key").size()
@@ -59,12 +61,13 @@ def budget_lines(setup: provenance.Setup, df: pd.DataFrame, curves: pd.DataFrame
         f"**Budget.** Agents: {', '.join(a.upper() for a in agents) or 'none'}"
         + (f" ({', '.join(a.upper() for a in missing)} not run)" if missing else "")
         + "; "
-        + provenance.counted((int(seeds.min()), int(seeds.max())) if len(seeds) else 0,
-                             "training seed")  # fmt: skip
+        + provenance.counted(
+            (int(seeds.min()), int(seeds.max())) if len(seeds) else 0, "training seed"
+        )  # fmt: skip
         + " per reward, each a unit of the seed-level statistics (study: best of "
         f"{TRAINING_RUNS} runs, chosen on the test episodes); {steps} decisions per run"
         f"{train_eps} (study: {TRAINING_EPISODES} episodes of {EPISODE_S} s); {episodes} "
-        f"evaluation episodes per demand level per run (study: {EPISODES}).",
+        f"per demand level per run (study: {EPISODES}).",
     ]
     if missing or (len(seeds) and seeds.max() < TRAINING_RUNS):
         lines.append(
@@ -185,51 +188,46 @@ def discussion(
         return ["No agent results: nothing to discuss."]
     st = level.summary
     demands = list(dict.fromkeys(df["demand"]))
-    by = st.set_index(["controller", "demand"])
-    vs = level.vs_best.set_index(["controller", "demand"]) if not level.vs_best.empty else None
     ranks = reward_ranks(st, rewards)
     n = len(rewards)
     out = []
 
-    # 1. speed maximisation
-    parts, speed_best = [], []
+    # 1. speed maximisation: the lowest mean on the test episodes, beside the chosen best
+    parts, speed_lowest = [], []
+    vb = level.vs_best
     for d in demands:
-        if vs is None:
-            break
-        best = str(level.vs_best.loc[level.vs_best["demand"] == d, "best"].iloc[0])
-        if best.split("/")[0] in SPEED:
-            speed_best.append(d)
-        speed = [s for s in rewards if s.split("/")[0] in SPEED and (s, d) in by.index]
-        desc = ", ".join(
-            f"{s} {by.loc[(s, d), 'mean']:.2f} s (rank {int(ranks.loc[s, d])}"
-            + ("" if s == best else f", {vs.loc[(s, d), 'verdict']}")
-            + ")"
-            for s in speed
-        )
-        parts.append(
-            f"{d}: best reward {best} ({by.loc[(best, d), 'mean']:.2f} s)"
-            + (f"; {desc}" if desc else "; no speed reward run")
-        )
-    verdict = (
-        "yes, at every demand level"
-        if len(speed_best) == len(demands)
-        else ("at " + ", ".join(speed_best) if speed_best else "no")
-    )
+        rows = vb[vb["demand"] == d] if not vb.empty else vb
+        if rows.empty:
+            continue
+        text, lowest = speed_level(rows, ranks)
+        parts.append(text)
+        if lowest:
+            speed_lowest.append(d)
+    if len(speed_lowest) == len(demands):
+        verdict = "Yes, at every demand level" if len(demands) > 1 else "Yes"
+    else:
+        verdict = f"At {', '.join(speed_lowest)} only" if speed_lowest else "No"
     chosen = " " + level.choice if level.choice else ""
     out.append(
-        f"**Does speed maximisation again give the lowest waiting time?** {verdict.capitalize()}"
-        f" (study: yes, at every level, Average Speed AD first). Among our {n} rewards, by the "
-        "mean of per-seed means, with the seed-level verdict against the best: "
+        f"**Does speed maximisation again give the lowest waiting time?** {verdict}, by the "
+        "mean of per-seed means on the test episodes (study: yes, at every level, Average "
+        f"Speed AD first). Among our {provenance.counted(n, 'reward')}: "
         + "; ".join(parts)
         + "."
         + chosen
         + _notes(level.vs_best_notes)
     )
 
-    # 2. delta rewards and throughput
+    # 2. delta rewards and throughput: among the bottom k (never more than half the rewards)
     present = [r for r in ranks.index if r.split("/")[0] in WORST_IN_STUDY]
-    if present:
-        k = len(WORST_IN_STUDY)
+    k = min(len(WORST_IN_STUDY), n // 2)
+    if present and (not k or len(present) == n):
+        why = (
+            f"with {provenance.counted(n, 'reward')} there is no ordering to be last in"
+            if not k else "every reward run here is one of them"
+        )  # fmt: skip
+        out.append(f"**Do the delta rewards and throughput again do worst?** Not answered: {why}.")
+    elif present:
         bottom = list(ranks.index[-k:])
         in_bottom = [r for r in present if r in bottom]
         verdict = "yes" if len(in_bottom) == len(present) else ("partly" if in_bottom else "no")
@@ -237,8 +235,9 @@ def discussion(
         text = (
             f"**Do the delta rewards and throughput again do worst?** {verdict.capitalize()}: "
             f"mean rank over the levels (1 = best of {n}, by the mean of per-seed means) {desc}; "
-            f"the bottom {k} here are {', '.join(bottom)} (study: throughput last by far, the "
-            "delta rewards of stopped time and time lost among the worst)."
+            f"the bottom {k} here {'is' if k == 1 else 'are'} {', '.join(bottom)} (study: "
+            "throughput last by far, the delta rewards of stopped time and time lost among the "
+            "worst)."
         )
         dq = [r for r in ranks.index if r.split("/")[0] == "delta_queue"]
         if dq:
@@ -294,6 +293,39 @@ def discussion(
     return out
 
 
+def speed_level(rows: pd.DataFrame, ranks: pd.DataFrame) -> tuple[str, bool]:
+    """One level's answer to the speed question, from that level's rows of
+    ``SeedLevel.vs_best`` (test means; the best as chosen, on validation or test rows) and
+    ``reward_ranks``: (the clause, whether a speed reward has the lowest test mean)."""
+    d = str(rows["demand"].iloc[0])
+    by = rows.set_index("controller")
+    means = by["mean"]
+    best, on = str(rows["best"].iloc[0]), str(rows["chosen_on"].iloc[0])
+    low = float(means.min())
+    lowest = str(means.idxmin())
+    where = "validation episodes" if on == "validation" else "the test episodes"
+
+    def rank(r: str) -> str:
+        return f"rank {ranks.loc[r, d]:g} of {len(means)} rewards"
+
+    def verdict(r: str) -> str:
+        return f"against the chosen best: {by.loc[r, 'verdict']}"
+
+    if means[best] == low:
+        text = f"{d}: lowest mean {best} ({low:.2f} s), also the best reward chosen on {where}"
+        named = {best}
+    else:
+        text = (
+            f"{d}: lowest mean {lowest} ({low:.2f} s; {verdict(lowest)}); the best reward "
+            f"chosen on {where} is {best} ({means[best]:.2f} s, {rank(best)})"
+        )
+        named = {best, lowest}
+    speed = [r for r in means.index if r.split("/")[0] in SPEED]
+    others = [f"{r} {means[r]:.2f} s ({rank(r)}, {verdict(r)})" for r in speed if r not in named]
+    text += ("; " + ", ".join(others)) if others else ("" if speed else "; no speed reward run")
+    return text, any(means[r] == low for r in speed)
+
+
 def _notes(notes: dict[str, str]) -> str:
     """The levels' notes: once when every level has the same one, else per level."""
     distinct = list(dict.fromkeys(notes.values()))
@@ -308,11 +340,10 @@ def best_run_summary(st_best: pd.DataFrame, rewards: list[str], demands: list[st
     """The same questions under the study's selection (best training run per reward)."""
     ranks = reward_ranks(st_best, rewards)
     best = ", ".join(f"{d} {_best_reward(st_best, rewards, d)}" for d in demands)
-    k = len(WORST_IN_STUDY)
     text = (
         "**With the study's selection** (per reward the training seed with the lowest mean "
-        f"waiting time; optimistic, see the best-run table): best reward {best}; top three by "
-        f"mean rank {', '.join(ranks.index[:3])}; bottom {k} {', '.join(ranks.index[-k:])}"
+        f"waiting time; optimistic, see the best-run table): best reward {best}; "
+        + top_and_bottom(list(ranks.index))
     )
     agreement = study_agreement(st_best, rewards)
     if np.isfinite(agreement.rho):
@@ -328,6 +359,17 @@ def best_run_summary(st_best: pd.DataFrame, rewards: list[str], demands: list[st
             f"{d} {b}/{len(rewards)}" for d, b in zip(demands, beat, strict=True)
         )
     return text + "."
+
+
+def top_and_bottom(ordered: list[str], k: int = 3) -> str:
+    """``'top three by mean rank a, b, c; bottom 3 x, y, z'`` for rewards ``ordered`` best
+    first; with fewer than 2 k rewards, top and bottom floor(n / 2) (never overlapping), and
+    with fewer than 2 the order alone."""
+    k = min(k, len(ordered) // 2)
+    if not k:
+        return f"the only reward {', '.join(ordered)}"
+    top = "top three" if k == 3 else f"top {k}"
+    return f"{top} by mean rank {', '.join(ordered[:k])}; bottom {k} {', '.join(ordered[-k:])}"
 
 
 def _best_reward(st: pd.DataFrame, rewards: list[str], demand: str) -> str:
@@ -354,7 +396,8 @@ def starvation(df: pd.DataFrame, setup: provenance.Setup) -> str:
         f"**Starved arms.** {agents['starved'].mean():.0%} of the agents' test episodes had a "
         "teleport (SUMO removes a vehicle stuck too long), against "
         + (", ".join(f"{b} {v:.0%}" for b, v in bases.items()) or "no baseline")
-        + f"; {mostly} of {len(runs)} training runs had one in more than half of their "
+        + f"; {mostly} of {provenance.counted(len(runs), 'training run')} had one in more "
+        "than half of their "
         f"episodes. Maximum greens in these runs: {greens}. "
         + (f"By reward: {worst}." if worst else "")
     )
@@ -372,7 +415,8 @@ def differences(
     recorded configuration) and the results, each of the study's from ``reference``."""
     out = []
     seeds = df.loc[df["kind"] == "agent"].groupby("controller")["train_seed"].nunique()
-    n_seeds = span(int(seeds.min()), int(seeds.max())) if len(seeds) else "0"
+    lo, hi = (int(seeds.min()), int(seeds.max())) if len(seeds) else (0, 0)
+    n_seeds = provenance.counted((lo, hi), "training seed")
     train_eps = ""
     if not curves.empty and "run_key" in curves:
         train_eps = f" (~{int(np.median(curves.groupby('run_key').size()))} training episodes)"
@@ -380,8 +424,9 @@ def differences(
     out.append(
         f"**Training budget and selection.** Our runs train for "
         f"{' / '.join(map(str, setup.timesteps)) or '?'} decisions{train_eps}, the study's "
-        f"for {TRAINING_EPISODES} episodes of {EPISODE_S} s. We keep all {n_seeds} training "
-        "seeds per reward as units of the statistics, where the study kept the best of "
+        f"for {TRAINING_EPISODES} episodes of {EPISODE_S} s. We keep {'all ' if hi > 1 else ''}"
+        f"{n_seeds} per reward as {'units' if hi > 1 else 'the unit'} of the statistics, where "
+        "the study kept the best of "
         f"{TRAINING_RUNS} runs chosen on its test episodes; our best reward is chosen on "
         + (
             "the test episodes too (no validation scores recorded)."
@@ -396,7 +441,10 @@ def differences(
         f"had run (`decisions: {DECISIONS}`), gamma {GAMMA:g}"
     )
     gammas = " / ".join(map(str, setup.gammas)) or "not recorded"
-    ours = f"ours were {provenance.decision_text(setup)}, gamma {gammas}"
+    ours = (
+        f"ours were {provenance.decision_text(setup)}" if setup.decisions
+        else "our decision mode is not recorded (no run configuration here)"
+    ) + f", gamma {gammas}"  # fmt: skip
     same = setup.decisions == [DECISIONS] and setup.gammas == [GAMMA]
     text = f"**Decision timing.** {ours[0].upper()}{ours[1:]}; {study_timing}."
     if same:
@@ -416,7 +464,8 @@ def differences(
         mostly = int((runs.apply(lambda t: (t > 0).mean()) > 0.5).sum())
         if mostly:
             out.append(
-                f"**Maturity of the agents.** {mostly} of {runs.ngroups} training runs had a "
+                f"**Maturity of the agents.** {mostly} of "
+                f"{provenance.counted(runs.ngroups, 'training run')} had a "
                 "teleport in more than half of their test episodes; such a run dominates the "
                 "mean of its reward, and the study's selection of the best of "
                 f"{TRAINING_RUNS} runs would hide it (our best-run table shows that selection)."

@@ -147,7 +147,8 @@ def test_study_discussion_answers_from_the_statistics():
 
     swapped = _study_like(swap=True)
     text = "\n".join(discussion(seed_level(swapped), swapped, setup))
-    assert "lowest waiting time?** No" in text and "best reward throughput (1.00 s)" in text
+    assert "lowest waiting time?** No, by the mean of per-seed means on the test" in text
+    assert "low: lowest mean throughput (1.00 s), also the best reward chosen on the test" in text
 
 
 def test_published_report_regenerates_from_its_own_tables(batch_copy, tmp_path):
@@ -187,3 +188,192 @@ def test_committed_study_report_regenerates_from_its_tables(tmp_path):
     md = build_report(copy, reference="study", html=False)["markdown"].read_text()
     assert md == (published / "report.md").read_text()
     assert "seeded" not in md and "no sensor noise" in md and "(39 of 39 runs)" in md
+
+
+def _val_and_test(make_results, test_means: dict, valid_means: dict, **kw) -> pd.DataFrame:
+    """Test rows with ``test_means`` per training seed, validation rows with ``valid_means``
+    (other episode seeds): the validation rows choose the best, the test rows score it."""
+    base = {"vehicle-actuated": 45.0, "vehicle-actuated:tuned": 42.0}
+    test = make_results(test_means, baselines=base, episode_sd=0.3, **kw)
+    valid = make_results(valid_means, baselines=base, episodes=2, seed=1)
+    valid["eval_seed"] += 100
+    return pd.concat([test.assign(split="test"), valid.assign(split="validation")])
+
+
+def test_speed_answer_is_on_the_test_means_not_the_validation_choice(make_results):
+    """Validation chooses average_speed, the test episodes put queue lower: the answer is No,
+    and the summary says where the best was chosen and which reward is lowest on test."""
+    from intergreen.experiments.comparisons import seed_level
+    from intergreen.experiments.provenance import Setup
+    from intergreen.experiments.report import summary_text
+    from intergreen.experiments.study import discussion
+
+    df = _val_and_test(make_results, {"average_speed": [40, 41, 41], "queue": [38, 38.5, 38.6]},
+                       {"average_speed": [30] * 3, "queue": [35] * 3})  # fmt: skip
+    level = seed_level(df)
+    means = level.summary.set_index("controller")["mean"]
+    a, q = means["average_speed"], means["queue"]
+    assert q < a
+    text = discussion(level, df[df["split"] == "test"], Setup(source="test"))[0]
+    assert text.startswith(
+        "**Does speed maximisation again give the lowest waiting time?** No, by the mean of "
+        "per-seed means on the test episodes (study: yes, at every level, Average Speed AD "
+        f"first). Among our 2 rewards: low: lowest mean queue ({q:.2f} s; against the chosen "
+        "best: n/a — too few seeds); the best reward chosen on validation episodes is "
+        f"average_speed ({a:.2f} s, rank 2 of 2 rewards). The best reward at each level is "
+        "chosen on validation episodes"
+    )
+    assert "Yes" not in text
+    lines = summary_text(level, ["low"])
+    assert lines[0] == (
+        f"**low**: best reward average_speed, chosen on validation episodes: {a:.2f} s on the "
+        f"test episodes (mean of per-seed means). Lowest on the test episodes: queue ({q:.2f} s)."
+    )
+    # the same choice, and average_speed lowest on test too: Yes, and said to be the same
+    df = _val_and_test(make_results, {"average_speed": [36, 36.5, 36.2], "queue": [38, 38.5, 39]},
+                       {"average_speed": [30] * 3, "queue": [35] * 3})  # fmt: skip
+    level = seed_level(df)
+    a = level.summary.set_index("controller").loc["average_speed", "mean"]
+    text = discussion(level, df[df["split"] == "test"], Setup(source="test"))[0]
+    assert "lowest waiting time?** Yes, by the mean of per-seed means on the test" in text
+    assert (
+        f"low: lowest mean average_speed ({a:.2f} s), also the best reward chosen on validation "
+        "episodes."
+    ) in text
+    assert summary_text(level, ["low"])[0] == (
+        f"**low**: best reward average_speed, chosen on validation episodes: {a:.2f} s on the "
+        "test episodes (mean of per-seed means)."
+    )
+
+
+def test_top_and_bottom_never_overlap():
+    from intergreen.experiments.study import top_and_bottom
+
+    assert top_and_bottom(["q"]) == "the only reward q"
+    assert top_and_bottom(["q", "s"]) == "top 1 by mean rank q; bottom 1 s"
+    assert top_and_bottom(list("abcde")) == "top 2 by mean rank a, b; bottom 2 d, e"
+    assert top_and_bottom(list("abcdef")) == "top three by mean rank a, b, c; bottom 3 d, e, f"
+    assert top_and_bottom(list("abcdefgh")) == "top three by mean rank a, b, c; bottom 3 f, g, h"
+
+
+def test_two_rewards_study_selection_and_worst_question(make_results):
+    from intergreen.experiments.comparisons import seed_level
+    from intergreen.experiments.provenance import Setup
+    from intergreen.experiments.study import discussion
+    from intergreen.experiments.summaries import pooled_summary
+
+    df = make_results({"queue": [38, 39], "throughput": [60, 61]}, episodes=4)
+    st_best = pooled_summary(df[df["train_seed"] == 1])
+    text = "\n".join(discussion(seed_level(df), df, Setup(source="test"), st_best=st_best))
+    assert "best reward low queue; top 1 by mean rank queue; bottom 1 throughput." in text
+    assert "again do worst?** Yes: mean rank over the levels (1 = best of 2" in text
+    assert "the bottom 1 here is throughput (study:" in text
+    alone = df[df["controller"] == "throughput"]
+    text = "\n".join(discussion(seed_level(alone), alone, Setup(source="test")))
+    assert "again do worst?** Not answered: with 1 reward there is no ordering to be last in." in (
+        text
+    )
+
+
+def test_one_training_seed_gives_no_verdicts_in_the_summary(make_results):
+    from intergreen.experiments.comparisons import seed_level
+    from intergreen.experiments.report import summary_text
+
+    df = make_results({"average_speed": [40], "queue": [38]},
+                      baselines={"vehicle-actuated": 45}, episodes=3)  # fmt: skip
+    lines = summary_text(seed_level(df), ["low"])
+    q = df[df["controller"] == "queue"]["avg_waiting_time"].mean()
+    assert lines == [
+        f"**low**: best reward queue, chosen on the test episodes themselves (optimistic: they "
+        f"also score it): {q:.2f} s on the test episodes (mean of per-seed means).",
+        "**Against the best reward:** No verdicts: with 1 training seed per arm there is no "
+        "spread across seeds to test (a test needs at least 2 per arm); about 4 seeds per arm "
+        "would allow a verdict with Holm over 1 comparison.",
+        "**Against the baselines:** No verdicts: with 1 training seed per arm there is no "
+        "spread across seeds to test (a test needs at least 2 per arm); about 7 seeds per arm "
+        "would allow a verdict with Holm over 2 comparisons.",
+    ]
+    # seeds enough for one reward only: verdicts where they can be given, the rest counted
+    df = make_results({"a": [10, 11, 12], "b": [40], "c": [30, 31, 32]}, baselines={"va": 20},
+                      episodes=3, episode_sd=0.1)  # fmt: skip
+    (line,) = summary_text(seed_level(df, test="t"), ["low"])
+    assert line.endswith(
+        "Worse at seed level (Holm): c. No verdict for b (n/a — needs at least 2 training "
+        "seeds). Rewards against the baselines (paired, Holm): va 1 better, 1 worse, 1 without "
+        "a verdict."
+    )
+    # only a one-seed reward against the best: not one test, and the note says why
+    alone = df[df["controller"] != "a"]
+    assert summary_text(seed_level(alone, test="t"), ["low"])[1] == (
+        "**Against the best reward:** No verdicts: with 1 training seed in an arm there is no "
+        "spread across seeds to test (a test needs at least 2 per arm); about 2 seeds per arm "
+        "would allow a verdict with Holm over 1 comparison."
+    )
+
+
+def test_intervals_below_zero_say_what_narrows_them():
+    from intergreen.experiments.report import below_zero_text, seed_table
+
+    summary = pd.DataFrame(
+        [("average_speed", "low", "seed", 3, 5.0, -1.0, 11.0),
+         ("average_speed", "high", "seed", 3, 6.0, -2.0, 14.0),
+         ("vehicle-actuated", "low", "episode", 2, 4.98, -20.0, 30.0),
+         ("queue", "low", "seed", 3, 5.0, 1.0, 9.0),
+         ("fixed-time", "high", "episode", 1, 7.5, np.nan, np.nan)],
+        columns=["controller", "demand", "unit", "n", "mean", "ci_low", "ci_high"],
+    )  # fmt: skip
+    assert below_zero_text(summary) == [
+        "2 agent intervals reach below 0 s (average_speed): the seed means spread so widely "
+        "that this many seeds cannot locate the mean; more training seeds narrow it.",
+        "1 baseline interval reaches below 0 s (vehicle-actuated): the test episodes spread so "
+        "widely that this many episodes cannot locate the mean; more test episodes narrow it.",
+    ]
+    assert below_zero_text(summary[summary["ci_low"] > 0]) == []
+    _, rows = seed_table(summary, ["fixed-time", "queue"], ["low", "high"])
+    assert rows[0] == ["fixed-time", "–", "7.50 [n/a: 1 episode]", "1 episode (baseline)"]
+    assert rows[1] == ["queue", "5.00 [1.00, 9.00]", "–", "3 seeds"]
+
+
+def test_publishing_into_the_results_folder_is_refused_and_keeps_it(make_results, tmp_path,
+                                                                    capsys):  # fmt: skip
+    from cli_helpers import one_error_line, run_cli
+
+    out = tmp_path / "out_a"
+    out.mkdir()
+    make_results({"queue": [38, 39]}, baselines={"vehicle-actuated": 45}).to_parquet(
+        out / "results.parquet", index=False
+    )
+    assert run_cli(["report", str(out)], capsys)[0] == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert "report.html" in before
+    line = one_error_line(*run_cli(["report", str(out), "--publish", str(out)], capsys))
+    assert line == (
+        f"error: --publish {out}: that is the results folder itself (it holds report.html, "
+        "which a published folder leaves out): give another folder, e.g. docs/results/out_a; "
+        f"`intergreen report {out}` rewrites the report in place"
+    )
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    # another folder: published there, the results folder untouched
+    assert run_cli(["report", str(out), "--publish", str(tmp_path / "pub")], capsys)[0] == 0
+    assert (tmp_path / "pub" / "report.md").exists() and (out / "report.html").exists()
+
+
+def test_counts_agree_with_their_nouns(make_results, tmp_path):
+    """One training seed, one test episode, one demand level: every count in the report
+    agrees with its noun."""
+    df = make_results({"average_speed": [40], "queue": [38]},
+                      baselines={"vehicle-actuated": 45}, episodes=1, demand="medium")  # fmt: skip
+    df.to_parquet(tmp_path / "results.parquet", index=False)
+    md = build_report(tmp_path, reference="study", html=False)["markdown"].read_text()
+    plural = re.compile(r"\b1 (?:[a-z-]+ )?(?:runs|episodes|seeds|controllers|rewards|levels|"
+                        r"comparisons|intervals)\b")  # fmt: skip
+    assert not plural.findall(md)
+    assert (
+        "3 controllers, demand level medium; 1 test episode per run and level, the same episode "
+        "seed for every controller."
+    ) in md
+    assert "1 evaluation episode per demand level per run (study: 100)" in md
+    assert "training seed 1 (1 per agent); evaluation: 1 test episode per demand level" in md
+    assert "episode seed 1000 for every controller" in md
+    assert "We keep 1 training seed per reward as the unit of the statistics" in md
+    assert "| vehicle-actuated | 45." in md and "[n/a: 1 episode] | 1 episode (baseline) |" in md

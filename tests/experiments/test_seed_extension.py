@@ -168,7 +168,7 @@ def test_report_states_validation_seed_rule_and_decision(ext_batch, tmp_path):
         "**Seeds added where they decide.** The grid's rule (`more_seeds`): once seeds 1, 2 of "
         "every reward had trained, each reward's mean over them of its runs' best validation "
         "score was compared with the lowest such mean; rewards within 0% of it (mean ≤ 1 × "
-        "the lowest) trained on seeds 3 too. Validation episodes decided this; no test episode "
+        "the lowest) trained on seed 3 too. Validation episodes decided this; no test episode "
         f"was read. Mean best validation scores: lowest mean {means[best]:.2f} s ({best}); more "
         f"seeds for {best} {means[best]:.2f} s (the best); seeds 1, 2 only for {other} "
         f"{means[other]:.2f} s (+{gap:.0%})."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -200,3 +202,17 @@ def test_box_plot_is_on_a_log_axis_with_a_legend(make_results):
     assert "median" in labels and "mean" in labels and "mean of one training seed" in labels
     dots = [line for line in ax.lines if line.get_marker() == "o" and len(line.get_xdata()) == 2]
     assert len(dots) == 2  # the seed means of a and b, none for the baseline
+    # plain numbers on the log axis (10, 100), never 4×10¹ or mathtext
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels(which="both") if t.get_text()]
+    assert {"10", "100"} <= set(labels) and all(re.fullmatch(r"\d+", t) for t in labels)
+    # within one decade the minor ticks are labelled, plainly too
+    narrow = make_results({"a": [38, 40], "b": [42, 45]}, baselines={"va": 60}, episodes=5,
+                          episode_sd=0.5)  # fmt: skip
+    fig = boxplot_figure(narrow, ["a", "b", "va"], ["low"])
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    low, high = ax.get_ylim()
+    shown = [t.get_text() for t in ax.get_yticklabels(which="both")
+             if t.get_text() and low <= t.get_position()[1] <= high]  # fmt: skip
+    assert shown == ["40", "50", "60"]
