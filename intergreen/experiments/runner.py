@@ -386,11 +386,8 @@ class BatchLock:
         raise BatchLocked(f"could not lock {self.path}")
 
     def _holder(self) -> str:
-        try:
-            info = json.loads(self.path.read_text())
-            return f"pid {info['pid']} on {info['host']} since {info['since']}"
-        except (OSError, json.JSONDecodeError, KeyError):
-            return "holder unknown"
+        info = lock_holder(self.path.parent)
+        return "holder unknown" if info is None else describe_holder(info)
 
     def __exit__(self, *exc: Any) -> None:
         if self.fd is not None:
@@ -398,6 +395,56 @@ class BatchLock:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None
+
+
+def lock_holder(out: Path) -> dict[str, Any] | None:
+    """What the lock file of the batch folder ``out`` says of the batch that took it (``pid``,
+    ``host``, ``since``), or None where there is no lock file (no batch holds the folder; a
+    batch that ends, even by Ctrl-C or SIGTERM, removes it) or it cannot be read. A file left
+    by a killed batch (SIGKILL, a session's end) is still there: see :func:`holder_alive`."""
+    info = read_json(Path(out) / ".batch.lock")
+    if not isinstance(info, dict) or not {"pid", "host", "since"} <= info.keys():
+        return None
+    return info
+
+
+def holder_alive(out: Path, info: dict[str, Any]) -> bool | None:
+    """Whether the batch that took the lock of ``out`` (``info``: :func:`lock_holder`) still
+    holds it. On Linux from ``/proc/locks`` (the lock file's flock, whoever holds it: exact,
+    and nothing is locked to find out); elsewhere whether its pid still runs on this host.
+    None where it cannot be told (another host)."""
+    path = Path(out) / ".batch.lock"
+    try:
+        st = path.stat()
+        table = Path("/proc/locks").read_text()
+    except FileNotFoundError:
+        return False if not path.exists() else _pid_alive(info)
+    except OSError:
+        return _pid_alive(info)
+    wanted = (os.major(st.st_dev), os.minor(st.st_dev), st.st_ino)
+    for line in table.splitlines():
+        fields = line.split()  # "1: FLOCK  ADVISORY  WRITE 11824 fe:00:5498478 0 EOF"
+        if "FLOCK" in fields and "->" not in fields:  # "->": a process waiting for it
+            major, minor, inode = fields[fields.index("FLOCK") + 4].split(":")
+            if (int(major, 16), int(minor, 16), int(inode)) == wanted:
+                return True
+    return False
+
+
+def _pid_alive(info: dict[str, Any]) -> bool | None:
+    if info["host"] != socket.gethostname():
+        return None
+    try:
+        os.kill(int(info["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def describe_holder(info: dict[str, Any]) -> str:
+    return f"pid {info['pid']} on {info['host']} since {info['since']}"
 
 
 # ----- the batch ----------------------------------------------------------------------------

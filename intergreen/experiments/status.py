@@ -19,7 +19,15 @@ from intergreen.common import read_json
 from intergreen.errors import IntergreenError
 from intergreen.experiments.grid import GridError, load_grid
 from intergreen.experiments.provenance import REUSED
-from intergreen.experiments.runner import Task, decide_seeds, plan_tasks, task_complete
+from intergreen.experiments.runner import (
+    Task,
+    decide_seeds,
+    describe_holder,
+    holder_alive,
+    lock_holder,
+    plan_tasks,
+    task_complete,
+)
 
 COMPLETE, TRAINED, TRAINING, WAITING, FAILED = (
     "complete", "trained", "training", "waiting", "failed"
@@ -57,6 +65,10 @@ class BatchStatus:
     seed_extension: str | None = None
     #: median decisions per second of the runs this batch trained itself (None: none yet)
     rate: float | None = None
+    #: whether a compare is running on the folder now: True, False, or None (cannot tell:
+    #: its lock names another host); ``holder`` describes it (pid, host, start)
+    running: bool | None = False
+    holder: str = ""
 
     def count(self, state: str, kind: str | None = None) -> int:
         return sum(t.state == state and kind in (None, t.kind) for t in self.tasks)
@@ -81,7 +93,7 @@ def _run_state(task: Task) -> TaskStatus:
         latest = _read(folder / "checkpoints" / "latest.json") or {}
         status.step, status.state = int(latest.get("step", 0)), TRAINING
     elif (folder / "config.json").exists():
-        status.state = TRAINING  # started, no checkpoint yet
+        status.state = TRAINING  # started, no checkpoint yet (step stays 0)
     return _failed(status, folder)
 
 
@@ -116,6 +128,9 @@ def batch_status(out: str | Path) -> BatchStatus:
     except GridError as e:
         raise StatusError(f"{out}/grid.json no longer loads here: {e}") from None
     status = BatchStatus(out, grid.name)
+    holder = lock_holder(out)
+    if holder is not None:
+        status.running, status.holder = holder_alive(out, holder), describe_holder(holder)
     for task in plan_tasks(grid, out):
         if task.kind == "run":
             status.tasks.append(_run_state(task))
@@ -135,6 +150,7 @@ def batch_status(out: str | Path) -> BatchStatus:
 def status_lines(status: BatchStatus) -> list[str]:
     """The status as the lines ``intergreen status`` prints."""
     runs = [t for t in status.tasks if t.kind == "run"]
+    stopped = status.running is False and status.count(TRAINING, "run") > 0
     n_base = len(status.tasks) - len(runs)
     lines = [
         f"{status.grid_name} ({status.out}): {len(runs)} run{'' if len(runs) == 1 else 's'} "
@@ -142,12 +158,21 @@ def status_lines(status: BatchStatus) -> list[str]:
         "runs: " + ", ".join(
             f"{status.count(s, 'run')} {label}" for s, label in (
                 (COMPLETE, "complete"), (TRAINED, "trained (evaluations to come)"),
-                (TRAINING, "training"), (WAITING, "waiting"), (FAILED, "failed"))
+                (TRAINING, "stopped partway" if stopped else "training"),
+                (WAITING, "waiting"), (FAILED, "failed"))
         ) + (f"; {sum(t.reused for t in runs)} of them reused from another batch"
              if any(t.reused for t in runs) else ""),
         f"baselines: {status.count(COMPLETE, 'baseline')} complete, "
         f"{status.count(WAITING, 'baseline')} waiting, {status.count(FAILED, 'baseline')} failed",
     ]  # fmt: skip
+    unfinished = any(t.state != COMPLETE for t in status.tasks)
+    if status.running:
+        lines.append(f"batch: running ({status.holder})")
+    elif status.running is None:
+        lines.append(f"batch: held by {status.holder}: cannot tell from here whether it runs")
+    elif unfinished:
+        killed = f" (its last compare, {status.holder}, was killed)" if status.holder else ""
+        lines.append(f"batch: not running{killed}; run its compare command again to continue")
     if status.seed_extension == "waiting":
         lines.append("more seeds: decided once every first-seed run has trained; not yet")
     elif status.seed_extension == "decided":
@@ -155,8 +180,13 @@ def status_lines(status: BatchStatus) -> list[str]:
     for t in runs:
         if t.state == TRAINING:
             share = t.step / t.timesteps if t.timesteps else 0.0
-            lines.append(f"  training {t.name}: {t.step:,} of {t.timesteps:,} decisions "
-                         f"({share:.0%}, newest checkpoint)")  # fmt: skip
+            where = (
+                f"{t.step:,} of {t.timesteps:,} decisions ({share:.0%}, newest checkpoint)"
+                if t.step
+                else f"started, no checkpoint yet (of {t.timesteps:,} decisions)"
+            )
+            doing = "training" if status.running is not False else "stopped"
+            lines.append(f"  {doing} {t.name}: {where}")  # fmt: skip
     for t in status.tasks:
         if t.state == FAILED:
             lines.append(f"  failed {t.name}: {t.error}")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 
 import pytest
 from cli_helpers import one_error_line, run_cli
 
+from intergreen.experiments.runner import BatchLock
 from intergreen.experiments.status import (
     COMPLETE,
     FAILED,
@@ -56,11 +59,37 @@ def test_each_state_is_read_from_the_run_folders(batch_copy) -> None:
     assert (by_name["average_speed"].state, by_name["average_speed"].step) == (TRAINED, 300)
     assert status.remaining_decisions == 150
     lines = status_lines(status)
+    # no compare holds the folder: the run stopped partway, and the batch must be run again
+    assert status.running is False
+    assert "batch: not running; run its compare command again to continue" in lines
+    assert lines[1].startswith("runs: 0 complete, 1 trained (evaluations to come), 1 stopped")
     assert (
-        f"  training {by_name['queue'].name}: 150 of 300 decisions (50%, newest checkpoint)"
-        in lines
+        f"  stopped {by_name['queue'].name}: 150 of 300 decisions (50%, newest checkpoint)" in lines
     )
     assert any(line.startswith("training left: 150 decisions, about ") for line in lines)
+    # a compare running on it (this process takes its lock): the run is training
+    with BatchLock(batch_copy):
+        status = batch_status(batch_copy)
+        lines = status_lines(status)
+    assert status.running is True
+    assert lines[3].startswith(f"batch: running (pid {os.getpid()} on {socket.gethostname()}")
+    assert f"  training {by_name['queue'].name}: 150 of 300" in "\n".join(lines)
+    # a compare killed (SIGKILL) leaves its lock file, no longer locked
+    lock = batch_copy / ".batch.lock"
+    lock.write_text(json.dumps({"pid": 4194999, "host": socket.gethostname(), "since": "then"}))
+    status = batch_status(batch_copy)
+    assert status.running is False
+    assert (
+        f"batch: not running (its last compare, pid 4194999 on {socket.gethostname()} since "
+        "then, was killed); run its compare command again to continue"
+    ) in status_lines(status)
+    # a run that started and has no checkpoint yet says so
+    (runs["queue"] / "checkpoints" / "latest.json").unlink()
+    lines = status_lines(batch_status(batch_copy))
+    assert (
+        f"  stopped {by_name['queue'].name}: started, no checkpoint yet (of 300 decisions)" in lines
+    )
+    lock.unlink()
     # a run never started waits; one that failed says why
     shutil.rmtree(runs["queue"])
     (runs["average_speed"] / "error.json").write_text(
