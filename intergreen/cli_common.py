@@ -201,6 +201,15 @@ def new_app(**kwargs: Any) -> typer.Typer:
     return typer.Typer(**(options | kwargs))
 
 
+#: what a ``KEY=VALUE`` option's error shows as an example, per option
+_PARAM_EXAMPLES = {
+    "--param": "max_green=40",
+    "--hp": "learning_rate=0.0005",
+    "--env": "duration=600",
+    "--set": "training.timesteps=300000",
+}
+
+
 def parse_params(items: list[str] | None, option: str = "--param") -> dict[str, Any]:
     """``KEY=VALUE`` pairs as a dict; values are read as JSON where they parse, else a
     bracketed value as a YAML flow list or mapping (``[queue, average_speed]``, as a grid file
@@ -211,13 +220,15 @@ def parse_params(items: list[str] | None, option: str = "--param") -> dict[str, 
     "average_speed"]}``.
 
     Raises:
-        OptionError: an item without ``=`` or without a key, naming ``option``.
+        OptionError: an item without ``=`` or without a key, naming ``option`` with an
+            example of it.
     """
     params: dict[str, Any] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise OptionError(f"{option} {item!r}: expected KEY=VALUE, e.g. {option} max_green=40")
+            example = _PARAM_EXAMPLES.get(option, "name=value")
+            raise OptionError(f"{option} {item!r}: expected KEY=VALUE, e.g. {option} {example}")
         try:
             params[key.strip()] = json.loads(value)
         except json.JSONDecodeError:

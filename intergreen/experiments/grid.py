@@ -471,7 +471,7 @@ def load_grid(
     try:
         grid = GridConfig.model_validate(raw)
     except ValidationError as e:
-        problems += validation_problems(e)
+        problems += validation_problems(e, GridConfig)
     if open_budget:  # pydantic's "not a valid integer" would not say what to do
         problems = [p for p in problems if not p.startswith("training.timesteps:")]
         problems.insert(0, f"training.timesteps: not set in the file; {BUDGET_HINT}")

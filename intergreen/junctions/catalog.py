@@ -9,11 +9,10 @@ nothing back from here.
 
 from __future__ import annotations
 
-from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
-from intergreen.errors import OptionError
+from intergreen.errors import OptionError, did_you_mean
 from intergreen.junctions import resco
 from intergreen.junctions.imported import is_imported, load_imported
 from intergreen.junctions.imported_yaml import profile_name
@@ -57,8 +56,7 @@ def junction_path(name: str) -> Path:
     if candidate.is_file():
         return candidate
     names = junction_names()
-    close = get_close_matches(name, names + resco_names(), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    hint = did_you_mean(name, names + resco_names())
     raise SpecError(
         f"unknown junction {name!r}{hint}: use one of {', '.join(names + resco_names())} "
         f"({resco.PREFIX}NAME:uk under UK rules), or a junction YAML or its folder "

@@ -43,7 +43,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from intergreen.common import atomic_write
-from intergreen.errors import format_validation_error
+from intergreen.errors import did_you_mean, format_validation_error
 from intergreen.junctions.catalog import read_yaml
 from intergreen.junctions.network import approach_edge, cache_dir, crossing_arms, exit_edge
 from intergreen.junctions.spec import TURNS, JunctionSpec, SpecError
@@ -225,6 +225,11 @@ def demand_hint(spec: JunctionSpec) -> str:
     (only with a demand.yaml, which splits it), a SUMO route file (where the junction takes
     one, :attr:`JunctionSpec.takes_route_files`), a profile YAML path."""
     names = demand_names(spec)
+    if assumptions_file(spec) is not None:  # after the current levels: the training range
+        levels = [n for n in names if n in load_assumptions(spec).levels]
+        at = names.index(levels[-1]) + 1 if levels else 0
+        names = [*names[:at], f"{MIXED} (a total per episode from the training range)",
+                 *names[at:]]  # fmt: skip
     ways = [f"one of {', '.join(names)}"] if names else []
     if assumptions_file(spec) is not None:
         ways.append("a total such as 1900vph")
@@ -248,7 +253,7 @@ def load_assumptions(spec: JunctionSpec, path: Path | None = None) -> DemandAssu
     try:
         a = DemandAssumptions.model_validate(data)
     except ValidationError as e:
-        raise SpecError(format_validation_error(e, str(path))) from None
+        raise SpecError(format_validation_error(e, str(path), DemandAssumptions)) from None
     if set(a.arm_shares) != set(spec.arms):
         raise SpecError(f"{path}: arm_shares must name exactly the arms {sorted(spec.arms)}")
     if abs(sum(a.arm_shares.values()) - 1) > 1e-6:
@@ -402,7 +407,7 @@ def load_profile(path: Path) -> DemandProfile:
     try:
         return DemandProfile.model_validate(data)
     except ValidationError as e:
-        raise SpecError(format_validation_error(e, str(path))) from None
+        raise SpecError(format_validation_error(e, str(path), DemandProfile)) from None
 
 
 def resolve_demand(spec: JunctionSpec, demand: str | float | DemandProfile | None) -> DemandProfile:
@@ -454,8 +459,10 @@ def resolve_demand(spec: JunctionSpec, demand: str | float | DemandProfile | Non
             candidates.append(user_demand_dir() / spec.name / f"{name}.yaml")
             path = next((p for p in candidates if p.is_file()), None)
             if path is None:
+                known = demand_names(spec) + ([MIXED] if a is not None else [])
                 raise SpecError(
-                    f"unknown demand {name!r} for junction {spec.name}: use {demand_hint(spec)}"
+                    f"unknown demand {name!r} for junction {spec.name}"
+                    f"{did_you_mean(name, known)}: use {demand_hint(spec)}"
                 )
             profile = load_profile(path)
             source = str(path)

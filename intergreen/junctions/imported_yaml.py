@@ -17,7 +17,6 @@ import math
 import os
 import re
 from collections.abc import Mapping, Sequence
-from difflib import get_close_matches
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,7 +24,7 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from intergreen.common import MAX_SIM_SECONDS, atomic_write, ensure_writable, fmt_number
-from intergreen.errors import OptionError
+from intergreen.errors import OptionError, closest
 from intergreen.junctions import rules as rule_profiles
 from intergreen.junctions.imported import load_imported
 from intergreen.junctions.route_files import check_route_files
@@ -62,9 +61,8 @@ def profile_name(name: str, where: str, form: str = "{}", also: Sequence[str] = 
     known = rule_profiles.names()
     if name in known:
         return name
-    lower = {p.lower(): p for p in known}
-    close = [lower[m] for m in get_close_matches(name.lower(), list(lower), n=1)]
-    hint = f" (did you mean {form.format(close[0])!r}?)" if close else ""
+    match = closest(name, known)
+    hint = f" (did you mean {form.format(match)!r}?)" if match else ""
     choices = [*also, *(form.format(p) for p in known)]
     raise OptionError(
         f"{where}: unknown signal-rule profile {name!r}{hint}; use one of {', '.join(choices)}"

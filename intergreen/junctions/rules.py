@@ -31,12 +31,11 @@ after which a junction YAML may say ``rules: de``. A YAML may also give a profil
 from __future__ import annotations
 
 from collections.abc import Mapping
-from difflib import get_close_matches
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from intergreen.errors import OptionError, validation_problems
+from intergreen.errors import OptionError, did_you_mean, validation_problems
 
 #: The longest timings a profile or a junction spec accepts (s): beyond these a value is a
 #: typo, not a junction (UK intergreens are usually 5-12 s, ambers 3 s, maximum greens at most
@@ -88,9 +87,7 @@ def get(name: str) -> RuleProfile:
     try:
         return _PROFILES[name]
     except KeyError:
-        lower = {n.lower(): n for n in names()}
-        close = [lower[m] for m in get_close_matches(str(name).lower(), list(lower), n=1)]
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(name, names())
         raise RuleProfileError(
             f"unknown signal-rule profile {name!r}{hint}; use one of {', '.join(names())} "
             "or give one inline (rules: {name: ..., amber: ..., red_amber: ...})"
@@ -107,7 +104,8 @@ def resolve(rules: str | Mapping[str, Any] | RuleProfile) -> RuleProfile:
         try:
             return RuleProfile.model_validate(dict(rules))
         except ValidationError as e:
-            raise RuleProfileError(f"rules: {'; '.join(validation_problems(e))}") from None
+            problems = validation_problems(e, RuleProfile)
+            raise RuleProfileError(f"rules: {'; '.join(problems)}") from None
     kind = type(rules).__name__
     raise RuleProfileError(f"rules: expected a profile name or a mapping, got {kind}")
 

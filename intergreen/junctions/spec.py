@@ -565,7 +565,7 @@ def parse_spec(
         raise SpecError(f"{source}: {e}") from None
     except ValidationError as e:
         # SpecErrors raised inside validators arrive wrapped as ValueErrors.
-        raise SpecError(format_validation_error(e, source)) from None
+        raise SpecError(format_validation_error(e, source, model)) from None
 
 
 # ----- signal links -----------------------------------------------------------------------

@@ -15,7 +15,14 @@ from typer.testing import CliRunner
 from intergreen import errors
 from intergreen.cli import app
 from intergreen.cli_common import IntergreenGroup, new_app
-from intergreen.errors import IntergreenError, OptionError, format_validation_error
+from intergreen.errors import (
+    IntergreenError,
+    OptionError,
+    closest,
+    did_you_mean,
+    format_validation_error,
+    validation_problems,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -242,3 +249,55 @@ def test_pydantic_errors_of_user_input_become_one_line_user_errors(tmp_path: Pat
     result = invoke(["train", "--agent", "dqn", "--out", str(tmp_path / "r"), "--timesteps", "10",
                      "--env", 'sensor_noise={"miss_prob": 2}'])  # fmt: skip
     assert_one_line(result, "sensor_noise: miss_prob")
+
+
+def test_an_unknown_key_names_the_closest_and_the_keys_allowed_there(tmp_path) -> None:
+    """A misspelt key in a grid (top level, nested model, a mapping of models) or a junction
+    spec: the keys allowed at that place and the closest one, not pydantic's "Extra inputs
+    are not permitted"; a key far from every allowed one gets no guess."""
+    from intergreen.experiments.grid import GridError, load_grid
+
+    grid = tmp_path / "typo.yaml"
+    grid.write_text(
+        "name: typo\njunction: gm_a56\nrewards: [queue]\n"
+        "agents:\n  dqn: {preset: dqn, hyperparms: {}}\nseeds: [1, 2]\n"
+        "training: {timesteps: 300, chekpoint_every: 100}\n"
+        "evaluation: {demands: [low], episodes: 1}\nepisode_duraton: 60\nzzz: 1\n"
+    )
+    with pytest.raises(GridError) as err:
+        load_grid(str(grid))
+    problems = err.value.problems
+    assert problems[0] == (
+        "agents.dqn.hyperparms: unknown key (did you mean 'hyperparams'?); the keys here are "
+        "agent, preset, hyperparams, tuned"
+    )
+    assert problems[1].startswith(
+        "training.chekpoint_every: unknown key (did you mean 'checkpoint_every'?); the keys "
+        "here are timesteps, n_envs, checkpoint_every,"
+    )
+    assert problems[2].startswith(
+        "episode_duraton: unknown key (did you mean 'episode_duration'?); the keys here are "
+        "name, junction, rewards, agents,"
+    )
+    assert problems[3].startswith("zzz: unknown key; the keys here are name, junction,")
+
+
+def test_without_a_model_pydantics_message_stays() -> None:
+    from pydantic import BaseModel, ConfigDict, ValidationError
+
+    class Strict(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        speed: float = 1.0
+
+    with pytest.raises(ValidationError) as err:
+        Strict.model_validate({"sped": 2})
+    assert validation_problems(err.value) == ["sped: Extra inputs are not permitted"]
+    assert validation_problems(err.value, Strict) == [
+        "sped: unknown key (did you mean 'speed'?); the keys here are speed"
+    ]
+
+
+def test_did_you_mean_ignores_case_and_gives_nothing_far() -> None:
+    assert did_you_mean("Medium", ["low", "medium"]) == " (did you mean 'medium'?)"
+    assert did_you_mean("rush", ["low", "medium", "high"]) == ""
+    assert closest("mixd", ["mixed", "medium"]) == "mixed"

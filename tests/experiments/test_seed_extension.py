@@ -290,7 +290,11 @@ def test_overrides_set_nested_fields_and_name_their_errors():
     with pytest.raises(GridError) as err:
         load_grid("study_quick", {"training.timestep": 5})
     assert "study_quick.yaml with --set training.timestep=5" in str(err.value)
-    assert err.value.problems == ["training.timestep: Extra inputs are not permitted"]
+    assert err.value.problems == [
+        "training.timestep: unknown key (did you mean 'timesteps'?); the keys here are "
+        "timesteps, n_envs, checkpoint_every, env_kwargs, validate_every, validate_episodes, "
+        "validate_demands, validate_score"
+    ]
     with pytest.raises(GridError, match="--set rewards.x: rewards is not a mapping"):
         load_grid("study_quick", {"rewards.x": 1})
 

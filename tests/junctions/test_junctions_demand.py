@@ -142,6 +142,14 @@ def test_unknown_demand_lists_known(gm: JunctionSpec) -> None:
         assert name in msg
     assert "1900vph" in msg
     assert {*LEVELS, *(f"{n}_v1" for n in V1)} <= set(demand_names(gm))
+    # the training range is listed after the current levels, and a near miss is named
+    assert "use one of low, medium, high, mixed (a total per episode from the training " in msg
+    with pytest.raises(SpecError, match=r"unknown demand 'mixd' for junction gm_a56 \(did you "
+                       r"mean 'mixed'\?\): use one of "):  # fmt: skip
+        resolve_demand(gm, "mixd")
+    with pytest.raises(SpecError, match=r"'mediun' for junction gm_a56 \(did you mean 'medium'"):
+        resolve_demand(gm, "mediun")
+    assert "did you mean" not in msg  # nothing close to 'rush'
 
 
 def _write_profile(path: Path, periods: list[dict]) -> Path:
