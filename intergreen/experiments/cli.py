@@ -53,6 +53,7 @@ def compare_command(
     """Train and evaluate every cell of a grid (rewards x agents x demands x seeds); resumable."""
     from intergreen.experiments.executors import make_executor
     from intergreen.experiments.grid import load_grid
+    from intergreen.experiments.provenance import counted
     from intergreen.experiments.report import build_report
     from intergreen.experiments.runner import run_batch
 
@@ -93,13 +94,23 @@ def compare_command(
 
         summary = run_batch(config, out, ex, progress, reuse=sources)
     if summary.reused:
-        n, from_ = len(summary.reused), sorted(set(summary.reused.values()))
+        from_ = sorted(set(summary.reused.values()))
         console.print(
-            f"reused {n} trained run{'' if n == 1 else 's'} from {', '.join(from_)} (the same "
-            "run keys; evaluated here)"
+            f"reused {counted(len(summary.reused), 'trained run')} from {', '.join(from_)} (the "
+            "same run keys; evaluated here)"
         )
+    elif sources:
+        console.print(
+            f"reused nothing from {', '.join(str(s) for s in sources)}: no run there has the "
+            "run key of a run of this grid (the same configuration, intergreen and reward "
+            "versions)"
+        )
+    n_runs = sum(o.kind == "run" for o in summary.outcomes)
+    tasks = counted(n_runs, "run")
+    if summary.total > n_runs:
+        tasks += f" and {counted(summary.total - n_runs, 'baseline')}"
     console.print(
-        f"{summary.total} runs: {summary.done} done, {summary.skipped} already complete, "
+        f"{tasks}: {summary.done} done, {summary.skipped} already complete, "
         f"{len(summary.failed)} failed; {summary.wall_s:.0f} s ({summary.executor})"
     )
     if summary.seed_extension is not None:

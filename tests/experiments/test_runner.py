@@ -323,3 +323,25 @@ def test_compare_refuses_a_reuse_folder_without_runs(tmp_path, tiny_cfg, capsys)
         line = one_error_line(*run_cli(args, capsys))
         assert line.startswith(f"error: --reuse {reuse}: {says}")
     assert list((out / "runs").iterdir()) == []  # refused before anything ran
+
+
+def test_compare_says_when_reuse_found_nothing_and_counts_runs_and_baselines(
+    batch_copy, tiny_cfg, tmp_path, capsys
+):
+    """A --reuse folder with no run of this grid's keys: one line says so (nothing is copied);
+    the summary counts runs and baselines apart, in agreement with their numbers."""
+    import yaml
+    from cli_helpers import run_cli_flat
+
+    grid = tmp_path / "tiny.yaml"
+    grid.write_text(yaml.safe_dump(tiny_cfg))
+    other = tmp_path / "other"
+    (other / "runs").mkdir(parents=True)
+    args = ["compare", str(grid), "--out", str(batch_copy), "--reuse", str(other), "--no-report"]
+    code, out, err = run_cli_flat(args, capsys)
+    assert code == 0, err
+    assert (
+        f"reused nothing from {other}: no run there has the run key of a run of this grid (the "
+        "same configuration, intergreen and reward versions)"
+    ) in out
+    assert "2 runs and 1 baseline: 0 done, 3 already complete, 0 failed; " in out
