@@ -97,8 +97,11 @@ def boxplot_figure(
         Line2D([], [], color="black", linewidth=1, label="box: quartiles; whiskers: 1.5 IQR"),
         Line2D([], [], linestyle="none", label="episode beyond the whiskers", **flier),
     ]  # fmt: skip
-    fig.legend(handles=handles, loc="upper center", ncol=3, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))
+    # as many legend columns as the figure's width holds (a few controllers: a narrow figure)
+    ncol = max(1, min(3, int(fig.get_figwidth() // 2.4)))
+    rows = -(-len(handles) // ncol)
+    fig.legend(handles=handles, loc="upper center", ncol=ncol, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.15 + 0.17 * rows) / fig.get_figheight()))
     return fig
 
 
