@@ -84,7 +84,7 @@ def check_sim_seconds(value: float, option: str) -> float:
     """
     if not value <= MAX_SIM_SECONDS:  # also NaN
         raise OptionError(
-            f"{option} {fmt_number(float(value))}: more than {MAX_SIM_SECONDS:g} s (7 days) of "
+            f"{option} {float(value):.15g}: more than {MAX_SIM_SECONDS:g} s (7 days) of "
             f"simulated time, the most one run may cover (MAX_SIM_SECONDS); give a shorter one"
         )
     return value

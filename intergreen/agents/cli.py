@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from intergreen.cli_common import parse_params, parse_time_limit, progress_bar, split_list
+from intergreen.common import check_sim_seconds
 from intergreen.errors import Interrupted, OptionError
 from intergreen.seeds import MAX_BASE_SEED
 
@@ -126,7 +127,8 @@ def train_command(
     done = (out / "done.json").read_text()
     console.print(f"model: {model}\n{done}", soft_wrap=True)  # one line a script can parse
     if validate_every is not None:
-        console.print(f"best by validation: {choose_model(out, 'best').describe()}")
+        best = choose_model(out, "best")
+        console.print(f"{best.describe()}: {best.path}")
 
 
 def _resume_command(**given: object) -> str:
@@ -201,6 +203,7 @@ def evaluate_command(
     """Average waiting time and delay (mean ± std) per demand level, beside the baselines."""
     from intergreen.agents.evaluation import (
         STUDY_EPISODES,
+        check_evaluation,
         default_demands,
         evaluate,
         summary_table,
@@ -214,6 +217,8 @@ def evaluate_command(
         raise OptionError(f"--protocol {protocol!r}: the only protocol is 'study'")
     if protocol == "study":
         episodes = STUDY_EPISODES
+    if duration is not None:
+        check_sim_seconds(duration, "--duration")
     timeline_dir = None
     if output is not None:  # before any episode runs: nothing computed is lost
         ensure_writable(output.parent, "--output")
@@ -221,6 +226,8 @@ def evaluate_command(
             timeline_dir = output.with_name(f"{output.stem}_timelines")
             ensure_writable(timeline_dir, "--output")
     controllers = list(runs) + [b for b in split_list(baselines) if b not in runs]
+    # everything is checked before anything is printed: a mistake is one line
+    said: list[str] = []
     for run in runs:  # which model of each run (before any episode: a bad choice fails here)
         if not is_baseline(run):
             if not Path(run).exists():  # a typo of a baseline, or a missing run folder
@@ -228,13 +235,19 @@ def evaluate_command(
             choice = choose_model(run, checkpoint)
             default = " (the default: the run has one)" if checkpoint is None else ""
             default = default if choice.checkpoint == "best" else ""
-            console.print(f"{run}: {choice.describe()}{default}")
+            said.append(f"{run}: {choice.describe()}{default}")
     if demands is None:
         levels, note = default_demands(controllers, junction, checkpoint)
         if note is not None:
-            console.print(f"demands: {', '.join(levels)} ({note})")
+            said.append(f"demands: {', '.join(levels)} ({note})")
     else:
         levels = split_list(demands)
+    _, levels, episode = check_evaluation(
+        controllers, junction, levels, reward, duration, checkpoint
+    )
+    said.append(_episodes_line(episodes, episode, given=duration is not None))
+    for line in said:
+        console.print(line)
     with progress_bar("evaluating", "episodes") as bar:
         total = len(controllers) * len(levels) * episodes
         task = bar.add_task("evaluate", total=total)
@@ -260,7 +273,8 @@ def evaluate_command(
         if metric not in results:
             continue
         table = summary_table(results, metric)
-        out = Table(title=f"{what}, {episodes} episodes per demand", header_style="bold")
+        each = f"{episodes} episode{'' if episodes == 1 else 's'} per demand"
+        out = Table(title=f"{what}, {each}", header_style="bold")
         out.add_column("controller")
         for col in table.columns:
             out.add_column(str(col), justify="right")
@@ -273,6 +287,19 @@ def evaluate_command(
     if output is not None:
         results.to_csv(output, index=False)
         console.print(f"wrote {output}" + (f" and {timeline_dir}/" if timeline_dir else ""))
+
+
+def _episodes_line(episodes: int, episode: dict[str, object], given: bool) -> str:
+    """What every controller of an evaluation plays, e.g. ``episodes: 2 per demand, 300 s
+    each (the runs' duration), the same for every controller``."""
+    if "duration" in episode:
+        whence = "--duration" if given else "the runs' duration"
+        length = f"{episode['duration']:g} s each ({whence})"
+    else:
+        length = "each demand's own length"
+    others = [f"{k}={v}" for k, v in episode.items() if k != "duration"]
+    also = f", {', '.join(others)} (the runs')" if others else ""
+    return f"episodes: {episodes} per demand, {length}{also}, the same for every controller"
 
 
 def validation_curve_command(

@@ -1,11 +1,14 @@
 """Evaluate controllers (trained agents and baselines) on held-out seeds.
 
 Every controller meets the same episodes: episode ``i`` at every demand level is reset with
-``intergreen.seeds.episode_seeds(role, n)[i]``, so comparisons are paired. The role is
-``test`` (reports, ``intergreen evaluate``) unless a selection asks for ``validation``
-(tuning trials); training uses neither. A trained agent runs in its run's recorded junction and
-environment options merged with the caller's (intergreen.agents.runenv). The study's protocol
-is 100 episodes per demand level (``episodes=STUDY_EPISODES``).
+``intergreen.seeds.episode_seeds(role, n)[i]``, on one junction and with one set of episode
+options (length, pedestrians, sensor noise: the caller's, else the trained runs' own,
+``intergreen.agents.runenv.common_episode``), baselines included, so comparisons are paired.
+The role is ``test`` (reports, ``intergreen evaluate``) unless a selection asks for
+``validation`` (tuning trials); training uses neither. A trained agent runs in its run's
+recorded junction and environment options merged with the caller's
+(intergreen.agents.runenv). The study's protocol is 100 episodes per demand level
+(``episodes=STUDY_EPISODES``).
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ import pandas as pd
 
 from intergreen.agents.runenv import (
     RunEnv,
+    common_episode,
     common_junction,
     make_run_env,
     policy_run_env,
     recorded_env,
 )
 from intergreen.common import fmt_spread
+from intergreen.errors import OptionError
 from intergreen.seeds import episode_seeds
 from intergreen.workers import CrashSafePool
 
@@ -96,6 +101,48 @@ def default_demands(
     return fallback, f"the junction's default demand; {lacking}"
 
 
+def check_evaluation(
+    controllers: Sequence[Any],
+    junction: str | Path | None = None,
+    demands: Sequence[str] | None = None,
+    reward: Any = None,
+    duration: float | None = None,
+    checkpoint: str | None = None,
+) -> tuple[str | Path, list[str], dict[str, Any]]:
+    """What :func:`evaluate` plays, checked before any episode runs: the junction, the demands
+    and the episode options every controller shares
+    (:func:`intergreen.agents.runenv.common_episode`; empty where each demand's own length
+    applies). Arguments as :func:`evaluate`'s.
+
+    Raises:
+        OptionError: an unknown controller or ``checkpoint``, no demand, runs trained on
+            different junctions or episodes (see :func:`evaluate`).
+        RunDirError: a run folder without a readable model.
+        SpecError, RewardError, ParamFileError: a demand or reward the junction's env refuses;
+            a tuned baseline without its tuned file for the junction.
+    """
+    from intergreen.junctions.baselines import baseline_record, is_baseline, make_baseline
+    from intergreen.junctions.catalog import resolve_junction
+    from intergreen.junctions.env import make_env
+
+    runs = {_run_label(c): _recorded_env(c, checkpoint) for c in controllers}
+    junction = common_junction([r for r in runs.values() if r is not None], junction)
+    episode = common_episode(runs, {"duration": duration})
+    if demands is None:
+        demands = default_demands(controllers, junction, checkpoint)[0]
+    demands = list(demands)
+    if not demands:
+        raise OptionError("--demands: no demand named; give one or more, e.g. low,medium,high")
+    spec = resolve_junction(junction)
+    for c in controllers:
+        if isinstance(c, str | Path) and is_baseline(str(c)):
+            make_baseline(str(c))
+            baseline_record(str(c), spec)  # a tuned one: its junction's file
+    for d in demands:  # the env every controller meets (its reward, when one is given)
+        make_env(spec, d, reward, seed=0, **episode).close()
+    return junction, demands, episode
+
+
 def _run(task: tuple[Any, ...]) -> dict[str, Any]:
     from intergreen.agents.torch_setup import configure_torch
 
@@ -103,15 +150,16 @@ def _run(task: tuple[Any, ...]) -> dict[str, Any]:
     from intergreen.junctions.rollout import run_episode
     from intergreen.junctions.simulation import simulation_factory
 
-    (controller, junction, demand, seed, duration, reward, detail, timeline, checkpoint,
+    (controller, junction, demand, seed, episode, reward, detail, timeline, checkpoint,
      check_rules) = task  # fmt: skip
     policy, run_env = _controller(controller, checkpoint)
     if reward is None:  # an agent's own reward; the env's default (queue) for a baseline
         reward = getattr(policy, "reward", None)
     factory = simulation_factory(trace=detail or timeline is not None, emissions=detail)
     options = {"check_rules": True} if check_rules else {}
-    env = make_run_env(run_env, junction, demand, reward, seed=seed, duration=duration,
-                       simulation_factory=factory, **options)  # fmt: skip
+    # the episode options every controller shares (a baseline records none of its own)
+    env = make_run_env(run_env, junction, demand, reward, seed=seed, simulation_factory=factory,
+                       **episode, **options)  # fmt: skip
     result = run_episode(env, policy, seed)
     row = result.row()
     row["controller"] = _label(controller, policy)
@@ -164,8 +212,10 @@ def evaluate(
             :func:`default_demands` (low, medium, high where the junction has them).
         episodes: episodes per demand level (>= 1); the study's protocol is 100.
         seeds: the episodes' reset seeds (default: ``episodes`` episodes of ``role``).
-        duration: simulated seconds per episode (default: each run's recorded one, else the
-            demand's, 1800 s).
+        duration: simulated seconds per episode, for every controller (default: the trained
+            runs' recorded one, baselines included, else the demand's, 1800 s). The other
+            episode options (``pedestrians``, ``sensor_noise``) are the runs' too
+            (:func:`intergreen.agents.runenv.common_episode`).
         reward: the reward summed per episode, in column ``reward_<name>``; None: an agent's
             own training reward, the registry's ``queue`` for a baseline.
         workers: worker processes (one SUMO simulation each).
@@ -193,18 +243,20 @@ def evaluate(
 
     Raises:
         SeedError: ``episodes`` < 1 or an unknown role.
-        OptionError: an unknown baseline or ``checkpoint``, or runs trained on different
-            junctions and no ``junction`` given.
+        SpecError, RewardError, ParamFileError: a demand or reward the env refuses, a tuned
+            baseline without its file (:func:`check_evaluation`: all before any episode).
+        OptionError: an unknown baseline or ``checkpoint``, runs trained on different
+            junctions and no ``junction`` given, or on different episodes (e.g. durations)
+            and no ``duration`` given.
         RunDirError: a run folder without a readable model (or without a best one when
             ``checkpoint="best"``).
         RuleViolation: with ``check_rules``, the first signal rule broken.
     """
     if isinstance(controllers, str | Path) or not isinstance(controllers, Sequence):
         controllers = [controllers]
-    runs = [_recorded_env(c, checkpoint) for c in controllers]
-    junction = common_junction([r for r in runs if r is not None], junction)
-    if demands is None:
-        demands = default_demands(controllers, junction, checkpoint)[0]
+    junction, demands, episode = check_evaluation(
+        controllers, junction, demands, reward, duration, checkpoint
+    )
     seeds = list(seeds) if seeds is not None else evaluation_seeds(episodes, role=role)
     if timelines is not None:
         Path(timelines).mkdir(parents=True, exist_ok=True)
@@ -216,8 +268,7 @@ def evaluate(
         return str(Path(timelines) / f"{name}.png")
 
     tasks = [
-        (c, junction, d, s, duration, reward, detail, timeline(c, d, i, s), checkpoint,
-         check_rules)
+        (c, junction, d, s, episode, reward, detail, timeline(c, d, i, s), checkpoint, check_rules)
         for c in controllers
         for d in demands
         for i, s in enumerate(seeds)
@@ -243,6 +294,13 @@ def evaluate(
                 if progress is not None:
                     progress(done, len(tasks))
     return pd.DataFrame(rows)
+
+
+def _run_label(controller: Any) -> str:
+    """A controller as the user gave it (a run folder's path, a baseline's name)."""
+    if isinstance(controller, str | Path):
+        return str(controller)
+    return _task_label(controller)
 
 
 def _task_label(controller: Any) -> str:

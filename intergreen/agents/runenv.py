@@ -12,6 +12,11 @@ Every path that runs a trained agent (``intergreen evaluate``, ``simulate --cont
 The junction is the caller's when given, else the run's. A caller option that changes what the
 agent observes or chooses among (``n_stack``, ``features``, ``action_stages``, ...) gives an
 env the agent cannot act in: ``AgentPolicy.reset`` refuses it with the shapes.
+
+Controllers compared side by side (``intergreen evaluate``) play the same episodes: the
+:data:`EPISODE_OPTIONS` (the episode's length, its pedestrians, the sensors' noise) are those of
+:func:`common_episode`, for baselines too, while each controller keeps its own way of observing
+and acting (``decisions``, ``n_stack``, ``action_stages``, ...).
 """
 
 from __future__ import annotations
@@ -28,6 +33,12 @@ if TYPE_CHECKING:
 
 #: The junction of controllers that record none (baselines).
 DEFAULT_JUNCTION = "gm_a56"
+#: ``make_env`` options that set the episode itself rather than a controller's view of it: how
+#: long it is simulated (s), whether pedestrians walk, how the junction's sensors err. Every
+#: controller evaluated beside a trained agent meets the agent's (:func:`common_episode`).
+EPISODE_OPTIONS = ("duration", "pedestrians", "sensor_noise")
+#: The command-line option that sets an episode option for every controller, where one does.
+EPISODE_FLAGS = {"duration": "--duration"}
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,47 @@ def make_run_env(
     recorded = dict(run.options) if run is not None else {}
     merged = merge_env_options(recorded, options)
     return make_env(resolve_junction(run, junction), demand, reward, seed=seed, **merged)
+
+
+def common_episode(
+    runs: Mapping[str, RunEnv | None], given: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The episode options (:data:`EPISODE_OPTIONS`) every controller of one evaluation plays
+    under, so that all of them meet the same episodes: each the caller's where ``given``
+    (not None), else the one the trained runs recorded when they agree (left out where none
+    recorded it: ``make_env``'s default, e.g. the demand's length).
+
+    Args:
+        runs: controller label -> what its run recorded (None for a baseline: it records none).
+        given: the caller's options, e.g. ``{"duration": 300}``; None values are not given.
+
+    Raises:
+        OptionError: runs that recorded different values of an option the caller did not give
+            (their episodes differ), naming the runs, their values and the option that sets one.
+    """
+    given = {k: v for k, v in (given or {}).items() if v is not None}
+    trained = {label: run for label, run in runs.items() if run is not None}
+    out: dict[str, Any] = {}
+    for name in EPISODE_OPTIONS:
+        if name in given:
+            out[name] = given[name]
+            continue
+        values = {label: run.options.get(name) for label, run in trained.items()}
+        if len({repr(v) for v in values.values()}) > 1:
+            shown = ", ".join(
+                f"{label}: {'the default' if v is None else f'{name}={v}'}"
+                for label, v in values.items()
+            )
+            flag = EPISODE_FLAGS.get(name)
+            fix = f"give {flag} to play one for all" if flag else "evaluate them separately"
+            raise OptionError(
+                f"the runs were trained on different episodes ({shown}), and every controller "
+                f"of one evaluation plays the same; {fix}"
+            )
+        value = next(iter(values.values()), None)
+        if value is not None:
+            out[name] = value
+    return out
 
 
 def common_junction(runs: list[RunEnv], junction: str | Path | None) -> str | Path:
