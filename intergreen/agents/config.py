@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from intergreen.agents.hp_ranges import problems as out_of_range
 from intergreen.errors import IntergreenError
 from intergreen.rewards.registry import reward_version
 from intergreen.seeds import MAX_BASE_SEED, episode_seeds
@@ -79,6 +80,11 @@ def planned_timesteps(done: int, asked: int, unit: int | None) -> int:
 
 def valid_hyperparameters(agent: str) -> list[str]:
     """Constructor arguments of the SB3 algorithm that a user may set."""
+    return sorted(_settable(agent))
+
+
+def _settable(agent: str) -> dict[str, Any]:
+    """The settable constructor arguments of ``agent``'s algorithm and their defaults."""
     skip = {
         "self",
         "policy",
@@ -90,13 +96,19 @@ def valid_hyperparameters(agent: str) -> list[str]:
         "_init_setup_model",
     }
     params = inspect.signature(algorithm_class(agent).__init__).parameters
-    return sorted(p for p in params if p not in skip)
+    return {n: p.default for n, p in params.items() if n not in skip}
 
 
 def resolve_hyperparameters(
     agent: str, preset: str | None = None, overrides: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The preset's hyperparameters (default: the agent's own) updated by ``overrides``."""
+    """The preset's hyperparameters (default: the agent's own) updated by ``overrides``.
+
+    Raises:
+        AgentConfigError: an unknown agent, preset or hyperparameter (with the valid ones), or
+            a value out of its range (``gamma=2``, ``learning_rate=-1``, PPO's ``n_steps=0``:
+            :mod:`intergreen.agents.hp_ranges`), each with a value that works.
+    """
     agent = agent.lower()
     if agent not in AGENTS:
         raise AgentConfigError(f"unknown agent {agent!r}; use one of {', '.join(AGENTS)}")
@@ -122,6 +134,10 @@ def resolve_hyperparameters(
         raise AgentConfigError(
             f"unknown {agent} hyperparameter {', '.join(hints)}; valid: {', '.join(valid)}"
         )
+    preset_values = {k: v for k, v in table[name].items() if k not in ("algorithm", "env")}
+    bad = out_of_range(agent, hp, _settable(agent) | preset_values)
+    if bad:
+        raise AgentConfigError("; ".join(bad))
     return hp
 
 

@@ -60,11 +60,11 @@ from stable_baselines3.common.type_aliases import RolloutReturn, TrainFreq, Trai
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 from intergreen.agents.collectors import RolloutCollector, StepCollector, replay_arrays
+from intergreen.agents.hp_ranges import COLLECTIONS
 from intergreen.agents.updates import dqn_update, lean_update_applies
 from intergreen.agents.vecenv import EnvCommands, LocalFirstVecEnv
 
 #: The ways to collect steps (see the module docstring).
-COLLECTIONS = ("fast", "sb3")
 
 
 def _learner_seed(model: PPO | DQN) -> int:

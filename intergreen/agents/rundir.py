@@ -81,7 +81,7 @@ def prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool, force: boo
         except json.JSONDecodeError:
             old = {}
         same = old.get("key") == record["key"]
-        if not same and not force:
+        if not same and not force and holds_run(run_dir):
             raise RunDirError(
                 f"{run_dir} holds {_why_different(old, record)}; use another --out, or --force "
                 "to replace it"
@@ -99,6 +99,24 @@ def prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool, force: boo
             if folder.is_dir():
                 remove_stale_temporaries(folder)
     atomic_write(cfg_file, json.dumps(record, indent=2))
+
+
+def holds_run(run_dir: Path) -> bool:
+    """Whether a run ever started in ``run_dir``: any of its outputs is there (a config.json
+    alone, left by a run that failed before it trained, e.g. on a hyperparameter SB3 refused,
+    holds none: another configuration may take the folder without ``--force``)."""
+    return any((run_dir / name).exists() for name in RUN_OUTPUTS)
+
+
+def discard_unstarted(run_dir: Path, created: bool) -> None:
+    """Remove the config.json of a run that failed before it started (it would claim a run the
+    folder does not hold), and the folder itself when this run ``created`` it and it is empty;
+    a folder holding a run's outputs is left as it is."""
+    if holds_run(run_dir):
+        return
+    (run_dir / "config.json").unlink(missing_ok=True)
+    if created and run_dir.is_dir() and not any(run_dir.iterdir()):
+        run_dir.rmdir()
 
 
 def clear_outputs(run_dir: Path) -> None:

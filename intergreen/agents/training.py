@@ -55,6 +55,7 @@ from intergreen.agents.episodes import EpisodeStream, StreamState, differing_ent
 from intergreen.agents.rundir import (
     RESUMES,
     RunDirError,
+    discard_unstarted,
     load_run_config,
     prepare_run_dir,
     read_run_record,
@@ -245,6 +246,26 @@ def _resume_model(config: TrainConfig, run_dir: Path, checkpoint: dict[str, Any]
     return model
 
 
+def _new_model(config: TrainConfig, hp: dict[str, Any], vec_env, run_dir: Path, created: bool):
+    """A new SB3 learner; AgentConfigError (and no config.json left claiming a run) when SB3
+    refuses the hyperparameters (what intergreen.agents.hp_ranges does not cover, e.g. an
+    unknown ``policy_kwargs`` key)."""
+    try:
+        return algorithm_class(config.agent)(
+            "MlpPolicy", vec_env, seed=config.seed, device="cpu", verbose=0, **hp
+        )
+    except (ValueError, TypeError, AssertionError, RuntimeError) as e:
+        discard_unstarted(run_dir, created)
+        given = ", ".join(
+            f"{k}={json.dumps(v, default=str)}" for k, v in config.hyperparams.items()
+        )
+        raise AgentConfigError(
+            f"stable-baselines3 cannot build a {config.agent} model with these hyperparameters "
+            f"({given or 'the preset'}): {type(e).__name__}: {' '.join(str(e).split())}; fix "
+            "the hyperparameters (--hp)"
+        ) from None
+
+
 def _interrupted(run_dir: Path, step: int) -> str:
     """What a Ctrl-C during training leaves: the decision reached and the newest checkpoint
     (``--resume`` continues from it exactly; the decisions after it are trained again)."""
@@ -357,12 +378,15 @@ def train(
 
     Raises:
         AgentConfigError: an unknown agent, preset or hyperparameter, or a value out of range
-            (``seed``, ``timesteps``, ``n_envs``, ``validate_every``, ``validate_episodes``).
+            (``seed``, ``timesteps``, ``n_envs``, ``validate_every``, ``validate_episodes``, a
+            hyperparameter: :mod:`intergreen.agents.hp_ranges`); hyperparameters SB3 refuses
+            when it builds the model (the config.json written for the run is removed again,
+            so the corrected call may use ``run_dir``).
         RunDirError: ``run_dir`` holds another run, or one made under another intergreen or
             reward version (without ``force``), or an unreadable checkpoint.
         SpecError, RewardError: an unknown junction, demand or reward.
 
-    All of them before anything is written.
+    All of them before anything is written, but SB3's refusal (before any training).
     """
     from intergreen.agents.torch_setup import configure_torch
 
@@ -399,6 +423,7 @@ def train(
     for demand in config.validation_demands() if config.validate_every else []:
         if demand != config.demand:
             _make_env(config.model_copy(update={"demand": demand}), 0).close()
+    created = not run_dir.exists()
     prepare_run_dir(run_dir, config, resume, force)
     done = run_dir / "done.json"
     if done.exists() and resume:
@@ -418,11 +443,9 @@ def train(
             episodes = state["episodes"]
             remaining = max(config.timesteps - model.num_timesteps, 0)
         else:
+            model = _new_model(config, hp, vec_env, run_dir, created)
             start_afresh(run_dir)
             clear_best(run_dir)
-            model = algorithm_class(config.agent)(
-                "MlpPolicy", vec_env, seed=seed, device="cpu", verbose=0, **hp
-            )
             logger = run_logger(run_dir, resume_step=None)
             episodes = 0
             remaining = config.timesteps
