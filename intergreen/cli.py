@@ -9,6 +9,7 @@ other exception is a bug and keeps its traceback. The error handling is
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -79,8 +80,10 @@ def _root(
         load_reward_modules(reward_module)  # now: a bad module is one line before any work
 
 
-def load_controller(name: str, params: dict[str, Any], seed: int):
-    """A baseline by name, or a trained agent from a model file or run folder.
+def load_controller(name: str, params: dict[str, Any], seed: int) -> tuple[Any, dict[str, Any]]:
+    """A baseline by name, or a trained agent from a model file or run folder, and the
+    keyword parameters the baseline was built with (``random``'s ``seed``: ``seed`` unless
+    given; ``{}`` for an agent).
 
     Raises:
         OptionError: ``--param`` given with a trained agent (it has no parameters).
@@ -98,10 +101,10 @@ def load_controller(name: str, params: dict[str, Any], seed: int):
                 f"--param {', '.join(params)}: a trained agent ({name}) takes no parameters; "
                 "--param sets a baseline controller's (e.g. --param max_green=40)"
             )
-        return load_policy(path)
+        return load_policy(path), {}
     if name.replace("_", "-").lower() == "random":
         params = {"seed": seed, **params}
-    return make_baseline(name, **params)
+    return make_baseline(name, **params), params
 
 
 @app.command()
@@ -184,10 +187,10 @@ def simulate(
         check_sim_seconds(duration, "--duration")
     if gui:
         check_display()  # at once, before loading anything
-    params = parse_params(param)
-    if param_file is not None:
-        params = {**params_for(param_file, controller), **params}
-    policy = load_controller(controller, params, seed)
+    given = parse_params(param)
+    from_file = params_for(param_file, controller) if param_file is not None else {}
+    params = {**from_file, **given}
+    policy, built = load_controller(controller, params, seed)
     choice = getattr(policy, "choice", None)  # a trained agent: which of its run's models
     if choice is not None and choice.checkpoint in ("best", "latest"):
         console.print(f"{controller}: {choice.describe()}", markup=False, highlight=False)
@@ -210,8 +213,10 @@ def simulate(
         task = bar.add_task("sim", total=total)
         result = run_episode(env, policy, seed, progress=lambda t: bar.update(task, completed=t))
     row = result.row()
-    title = f"{env.spec_.name} | demand {result.demand} | {result.controller} | seed {seed}"
-    console.print(f"[bold]{title}[/bold]")
+    record = controller_record(policy, built, given, param_file)
+    who = result.controller + (f" ({record['params_text']})" if "params_text" in record else "")
+    title = f"{env.spec_.name} | demand {result.demand} | {who} | seed {seed}"
+    console.print(f"[bold]{escape(title)}[/bold]", soft_wrap=True)
     for table in (show.traffic_table(row), show.arm_table(row), show.emissions_table(row)):
         if table is not None:
             console.print(table)
@@ -223,8 +228,39 @@ def simulate(
         say(f"screenshots in {screenshot}")
     if output is not None:
         timeline = (result.trace, env.spec_, env.network.links, title) if result.trace else None
-        written = show.write_episode(output, row, result.env, timeline)
+        kept = {k: v for k, v in record.items() if k != "params_text"}
+        written = show.write_episode(output, row, result.env, timeline, record=kept)
         say("wrote " + ", ".join(str(p) for p in written))
+
+
+def controller_record(
+    policy: Any, built: dict[str, Any], given: dict[str, Any], param_file: Path | None
+) -> dict[str, Any]:
+    """What ``simulate`` records about a baseline's parameters: ``controller_params``, every
+    parameter it ran with (its defaults, a ``NAME:tuned`` baseline's tuned values, read at
+    reset, and ``built``, the ones it was built with, in that order); ``param_file``, the file
+    they came from (``--param-file``, or the junction's tuned file), else None;
+    ``params_given``, the ``--param`` values (over the file's); and ``params_text``, for the
+    header line: the parameters that differ from the defaults and where they came from, e.g.
+    ``extension=1.15, max_green=30; from tuned.json``, else ``defaults``. ``{}`` for a trained
+    agent (it has no parameters)."""
+    from intergreen.junctions.baselines import is_baseline, parameter_defaults
+
+    name = getattr(policy, "name", None)
+    if not isinstance(name, str) or not is_baseline(name):
+        return {}
+    tuned = getattr(policy, "file", None)  # NAME:tuned: the junction's tuned file
+    defaults = parameter_defaults(name)
+    used = {**defaults, **(tuned.params if tuned else {}), **built}
+    source = str(param_file) if param_file is not None else (str(tuned.path) if tuned else None)
+    record = {"controller_params": used, "param_file": source, "params_given": dict(given)}
+    if used:  # not program, max-pressure, greedy: they take none
+        changed = [f"{k}={json.dumps(v)}" for k, v in used.items() if v != defaults[k]]
+        origin = [f"from {source}"] if source is not None else []
+        origin += [f"--param {', '.join(given)}"] if given else []
+        text = "; ".join(x for x in (", ".join(changed), ", ".join(origin)) if x)
+        record["params_text"] = text or "defaults"
+    return record
 
 
 def _action_stages(text: str, policy: Any, junction: str | None) -> list[str]:

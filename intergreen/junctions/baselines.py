@@ -228,9 +228,15 @@ def controller_not_found(name: str) -> OptionError:
 def parameter_names(name: str) -> list[str]:
     """The keyword parameters of a baseline, e.g. ``['extension', 'max_green']``; ``[]`` for
     one that takes none (``program``, ``max-pressure``, ``greedy``)."""
+    return list(parameter_defaults(name))
+
+
+def parameter_defaults(name: str) -> dict[str, Any]:
+    """A baseline's keyword parameters and their defaults, e.g. ``{'extension': 1.5,
+    'max_green': 40.0}`` (``NAME:tuned``: the plain baseline's)."""
     named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    params = inspect.signature(BASELINES[baseline_key(name)]).parameters.values()
-    return [p.name for p in params if p.kind in named]
+    params = inspect.signature(BASELINES[baseline_key(name).removesuffix(TUNED)]).parameters
+    return {p.name: p.default for p in params.values() if p.kind in named}
 
 
 def make_baseline(name: str, **params: Any) -> Policy:
@@ -268,6 +274,7 @@ __all__ = [
     "RandomPolicy",
     "TunedBaseline",
     "VehicleActuated",
+    "parameter_defaults",
     "parameter_names",
     "baseline_record",
     "controller_not_found",

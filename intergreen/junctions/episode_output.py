@@ -168,15 +168,16 @@ def write_episode(
     row: Mapping[str, Any],
     env_meta: Mapping[str, Any],
     timeline: tuple[Any, Any, Sequence[Any], str] | None = None,
+    record: Mapping[str, Any] | None = None,
 ) -> list[Path]:
-    """Write ``metrics.json`` (the row, the env's metadata and the units; NaN as null),
-    ``metrics.csv`` (the row) and, given ``timeline`` = (trace, spec, links, title),
-    ``timeline.png`` and ``timeline.json``. Returns the paths written."""
+    """Write ``metrics.json`` (the row, the env's metadata, ``record``: more of what made the
+    run, e.g. the controller's parameters, and the units; NaN as null), ``metrics.csv`` (the
+    row) and, given ``timeline`` = (trace, spec, links, title), ``timeline.png`` and
+    ``timeline.json``. Returns the paths written."""
     folder = Path(folder)
     units = {k: unit_of(k) for k in row if unit_of(k)}
-    (folder / "metrics.json").write_text(
-        json.dumps(json_safe({**row, "env": env_meta, "units": units}), indent=2, allow_nan=False)
-    )
+    doc = {**row, **(record or {}), "env": env_meta, "units": units}
+    (folder / "metrics.json").write_text(json.dumps(json_safe(doc), indent=2, allow_nan=False))
     with open(folder / "metrics.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(row))
         writer.writeheader()

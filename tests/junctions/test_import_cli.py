@@ -32,7 +32,7 @@ def test_import_show_and_simulate(capsys: pytest.CaptureFixture[str], tmp_path: 
         capsys,
     )  # fmt: skip
     assert code == 0, err
-    assert "2x2-5 | demand routes | random | seed 1" in out
+    assert "2x2-5 | demand routes | random (seed=1) | seed 1" in out  # simulate's --seed
     assert sumo_children() == []
 
 
@@ -157,7 +157,9 @@ def test_exit_only_arms_under_every_baseline(
             capsys,
         )  # fmt: skip
         assert code == 0, (controller, err)
-        assert f"single-intersection | demand routes | {controller} | seed 1" in out
+        no_params = controller in ("max-pressure", "greedy", "program")
+        who = controller if no_params else f"{controller} (defaults)"
+        assert f"single-intersection | demand routes | {who} | seed 1" in out
         for arm in ("E", "S"):
             assert f"│ {arm} │ 0 │ – │ – │ – │ 0.00 │" in out, (controller, out)
         for arm in ("W", "N"):  # measured: vehicles and a finite wait

@@ -18,8 +18,6 @@ from intergreen.junctions.catalog import LIBRARY
 METRICS = ("vehicles", "avg_waiting_time", "avg_delay", "throughput", "backlog", "teleports")
 
 
-
-
 def test_simulate_prints_metrics_and_writes_files(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -30,7 +28,7 @@ def test_simulate_prints_metrics_and_writes_files(
         capsys,
     )  # fmt: skip
     assert code == 0, err
-    assert "gm_a56 | demand high | fixed-time | seed 3" in " ".join(out.split())  # may wrap
+    assert "gm_a56 | demand high | fixed-time (defaults) | seed 3" in out.splitlines()[0]
     for name in METRICS:
         assert name in out
     data = json.loads((out_dir / "metrics.json").read_text())

@@ -29,7 +29,7 @@ def test_simulate_prints_units_arms_and_emissions_and_writes_a_timeline(
     assert code == 0, err
     lines = out.splitlines()
     # the title is one line of its own (it used to wrap inside the table's width)
-    assert lines[0] == "gm_a56 | demand high | vehicle-actuated | seed 2"
+    assert lines[0] == "gm_a56 | demand high | vehicle-actuated (defaults) | seed 2"
     data = json.loads((out_dir / "metrics.json").read_text())
 
     def row(label: str) -> list[str]:

@@ -1,0 +1,103 @@
+"""``simulate`` says and records the controller parameters it ran with (from --param,
+--param-file or a junction's tuned file), so that a tuned run and a default one differ."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cli_helpers import one_error_line, run_cli
+
+TUNED = {"max_green": {"2": 21.0, "4": 26.2}, "extension": 1.148}
+ARGS = ["simulate", "--demand", "medium", "--seed", "1", "--duration", "60"]
+
+
+def _header(out: str) -> str:
+    return out.splitlines()[0]
+
+
+def test_a_param_file_a_param_and_the_defaults_are_told_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tuned = tmp_path / "tune" / "va" / "tuned.json"
+    tuned.parent.mkdir(parents=True)
+    tuned.write_text(json.dumps({"format": "intergreen-baseline-params/1",
+                                 "controller": "vehicle-actuated", "params": TUNED}))  # fmt: skip
+    runs = {
+        "tuned": ["--param-file", str(tuned)],
+        "default": [],
+        "both": ["--param-file", str(tuned), "--param", "extension=2"],
+    }
+    record, header = {}, {}
+    for name, extra in runs.items():
+        code, out, err = run_cli([*ARGS, "--controller", "vehicle-actuated", *extra,
+                                  "--output", str(tmp_path / name)], capsys)  # fmt: skip
+        assert code == 0, err
+        header[name] = _header(out)
+        record[name] = json.loads((tmp_path / name / "metrics.json").read_text())
+    assert header["tuned"] == (
+        'gm_a56 | demand medium | vehicle-actuated (extension=1.148, max_green={"2": 21.0, '
+        f'"4": 26.2}}; from {tuned}) | seed 1'
+    )
+    assert header["default"] == "gm_a56 | demand medium | vehicle-actuated (defaults) | seed 1"
+    assert header["both"] == (
+        'gm_a56 | demand medium | vehicle-actuated (extension=2, max_green={"2": 21.0, "4": '
+        f"26.2}}; from {tuned}, --param extension) | seed 1"
+    )
+    assert record["tuned"]["controller_params"] == TUNED
+    assert record["tuned"]["param_file"] == str(tuned) and record["tuned"]["params_given"] == {}
+    assert record["default"]["controller_params"] == {"extension": 1.5, "max_green": 40.0}
+    assert record["default"]["param_file"] is None
+    assert record["both"]["controller_params"] == {**TUNED, "extension": 2}
+    assert record["both"]["params_given"] == {"extension": 2}
+
+
+def test_a_tuned_baseline_names_its_junction_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from intergreen.junctions.baseline_params import tuned_params
+    from intergreen.junctions.catalog import resolve_junction
+
+    code, out, err = run_cli([*ARGS, "--controller", "vehicle-actuated:tuned",
+                              "--output", str(tmp_path)], capsys)  # fmt: skip
+    assert code == 0, err
+    pf = tuned_params(resolve_junction("gm_a56"), "vehicle-actuated")
+    record = json.loads((tmp_path / "metrics.json").read_text())
+    assert record["controller_params"] == pf.params and record["param_file"] == str(pf.path)
+    assert f"; from {pf.path}) | seed 1" in _header(out)
+
+
+def test_only_parameters_off_their_defaults_are_in_the_header(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    params = ["--param", "cycle_max=90", "--param", "cycle_min=30"]
+    code, out, err = run_cli(
+        [*ARGS, "--controller", "fixed-time", *params, "--output", str(tmp_path)], capsys
+    )
+    assert code == 0, err
+    assert _header(out) == (
+        "gm_a56 | demand medium | fixed-time (cycle_max=90; --param cycle_max, cycle_min) | seed 1"
+    )
+    record = json.loads((tmp_path / "metrics.json").read_text())
+    assert record["controller_params"] == {"greens": None, "saturation_flow": None,
+                                           "cycle_min": 30, "cycle_max": 90, "cycle_factor": 1.0,
+                                           "split_weights": None}  # fmt: skip
+    code, out, _ = run_cli([*ARGS, "--controller", "random", "--seed", "4"], capsys)
+    assert _header(out) == "gm_a56 | demand medium | random (seed=4) | seed 4"
+
+
+def test_a_controller_without_parameters_records_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli([*ARGS, "--controller", "max-pressure", "--output", str(tmp_path)],
+                             capsys)  # fmt: skip
+    assert code == 0, err
+    assert _header(out) == "gm_a56 | demand medium | max-pressure | seed 1"
+    record = json.loads((tmp_path / "metrics.json").read_text())
+    assert record["controller_params"] == {} and record["param_file"] is None
+
+
+def test_a_duration_is_echoed_as_given(capsys: pytest.CaptureFixture[str]) -> None:
+    line = one_error_line(*run_cli(["simulate", "--duration", "700000"], capsys))
+    assert line.startswith("error: --duration 700000: more than 604800 s")  # was: 7e5
