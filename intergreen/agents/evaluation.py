@@ -14,7 +14,7 @@ recorded junction and environment options merged with the caller's
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,7 @@ def check_evaluation(
     reward: Any = None,
     duration: float | None = None,
     checkpoint: str | None = None,
+    episode_options: Mapping[str, Any] | None = None,
 ) -> tuple[str | Path, list[str], dict[str, Any]]:
     """What :func:`evaluate` plays, checked before any episode runs: the junction, the demands
     and the episode options every controller shares
@@ -127,7 +128,7 @@ def check_evaluation(
 
     runs = {_run_label(c): _recorded_env(c, checkpoint) for c in controllers}
     junction = common_junction([r for r in runs.values() if r is not None], junction)
-    episode = common_episode(runs, {"duration": duration})
+    episode = common_episode(runs, {**(episode_options or {}), "duration": duration})
     if demands is None:
         demands = default_demands(controllers, junction, checkpoint)[0]
     demands = list(demands)
@@ -195,6 +196,7 @@ def evaluate(
     checkpoint: str | None = None,
     check_rules: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    episode_options: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Run each controller on the same held-out episodes; one row per episode.
 
@@ -215,7 +217,9 @@ def evaluate(
         duration: simulated seconds per episode, for every controller (default: the trained
             runs' recorded one, baselines included, else the demand's, 1800 s). The other
             episode options (``pedestrians``, ``sensor_noise``) are the runs' too
-            (:func:`intergreen.agents.runenv.common_episode`).
+            (:func:`intergreen.agents.runenv.common_episode`), or ``episode_options``'.
+        episode_options: ``pedestrians`` and ``sensor_noise`` for every controller (a grid
+            passes its training episodes', so that its baselines meet them); None: the runs'.
         reward: the reward summed per episode, in column ``reward_<name>``; None: an agent's
             own training reward, the registry's ``queue`` for a baseline.
         workers: worker processes (one SUMO simulation each).
@@ -255,7 +259,7 @@ def evaluate(
     if isinstance(controllers, str | Path) or not isinstance(controllers, Sequence):
         controllers = [controllers]
     junction, demands, episode = check_evaluation(
-        controllers, junction, demands, reward, duration, checkpoint
+        controllers, junction, demands, reward, duration, checkpoint, episode_options
     )
     seeds = list(seeds) if seeds is not None else evaluation_seeds(episodes, role=role)
     if timelines is not None:

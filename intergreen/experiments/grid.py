@@ -47,6 +47,7 @@ from pydantic import (
 
 import intergreen.version as version
 from intergreen.agents.config import MAX_VALIDATION_EPISODES, ValidationScore
+from intergreen.agents.runenv import EPISODE_OPTIONS
 from intergreen.errors import IntergreenError, validation_problems
 from intergreen.seeds import MAX_BASE_SEED, episode_seeds
 from intergreen.yamlfile import YamlError, read_yaml
@@ -267,6 +268,12 @@ class GridConfig(BaseModel):
                         )
         return out
 
+    def episode_options(self) -> dict[str, Any]:
+        """The training episodes' options besides their length that every evaluated controller
+        plays under too (``pedestrians``, ``sensor_noise`` of ``training.env_kwargs``)."""
+        env = self.training.env_kwargs
+        return {k: env[k] for k in EPISODE_OPTIONS if k != "duration" and k in env}
+
     def eval_plan(self) -> EvalPlan:
         return EvalPlan(
             junction=self.junction,
@@ -274,6 +281,7 @@ class GridConfig(BaseModel):
             episodes=self.evaluation.episodes,
             duration=self.episode_duration,
             seed_role=self.evaluation.seeds,
+            episode_options=self.episode_options(),
         )
 
     def validation_plan(self) -> EvalPlan | None:
@@ -287,6 +295,7 @@ class GridConfig(BaseModel):
             episodes=self.evaluation.validation_episodes,
             duration=self.episode_duration,
             seed_role="validation",
+            episode_options=self.episode_options(),
         )
 
 
@@ -300,14 +309,19 @@ class EvalPlan:
     episodes: int
     duration: float | None
     seed_role: str = "test"
+    #: the training episodes' other options (``pedestrians``, ``sensor_noise`` of
+    #: ``training.env_kwargs``), which every controller plays under too: baselines included
+    episode_options: dict[str, Any] = field(default_factory=dict)
 
     def seeds(self) -> list[int]:
         """The evaluation episodes' reset seeds."""
         return episode_seeds(self.seed_role, self.episodes)
 
     def key(self) -> str:
-        """A hash of the plan and of the package version that evaluates it."""
-        return _hash({**self.__dict__, "intergreen_version": version.__version__})
+        """A hash of the plan and of the package version that evaluates it (a plan without
+        episode options keeps the key it had before plans carried them)."""
+        plan = {k: v for k, v in self.__dict__.items() if k != "episode_options" or v}
+        return _hash({**plan, "intergreen_version": version.__version__})
 
 
 @dataclass(frozen=True)

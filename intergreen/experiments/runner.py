@@ -247,8 +247,9 @@ def _evaluate(task: Task, plan: EvalPlan) -> tuple[Any, dict[str, Any] | None]:
 
     from intergreen.agents.evaluation import evaluate
 
-    # an agent's env: its run's recorded options under the plan's junction and episode length
-    # (the grid's episode_duration, the same as in training: GridConfig refuses another)
+    # every controller's episodes: the plan's junction, length (the grid's episode_duration, the
+    # same as in training: GridConfig refuses another) and the training episodes' pedestrians and
+    # sensor noise, so that a baseline meets what the agents met
     checkpoint: dict[str, Any] | None = None
     if task.kind == "run":
         from intergreen.agents.policy import load_policy
@@ -266,6 +267,7 @@ def _evaluate(task: Task, plan: EvalPlan) -> tuple[Any, dict[str, Any] | None]:
         demands=plan.demands,
         seeds=plan.seeds(),
         duration=plan.duration,
+        episode_options=plan.episode_options,
         workers=1,
     )
     # reward_<name>: the episode's sum of the agent's own reward (queue for a baseline)

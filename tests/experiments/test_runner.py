@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import time
@@ -345,3 +346,42 @@ def test_compare_says_when_reuse_found_nothing_and_counts_runs_and_baselines(
         "same configuration, intergreen and reward versions)"
     ) in out
     assert "2 runs and 1 baseline: 0 done, 3 already complete, 0 failed; " in out
+
+
+def test_a_grids_baselines_play_its_training_episodes_pedestrians_and_noise(tiny_cfg):
+    """The grid's training episodes' options besides their length (pedestrians, sensor noise
+    in training.env_kwargs) go into its evaluation plans, so a baseline meets the episodes the
+    agents met; a grid without them keeps the plan keys it had (its results stay complete)."""
+    from intergreen.experiments.runner import Task, _evaluate
+
+    plain = load_grid(tiny_cfg)
+    assert plain.eval_plan().episode_options == {}
+    noise = {"miss_prob": 0.1, "count_sd": 0.5, "dropout_prob": 0.0}
+    cfg = tiny_cfg | {
+        "training": tiny_cfg["training"] | {"env_kwargs": {"pedestrians": True,
+                                                           "sensor_noise": noise}}
+    }  # fmt: skip
+    grid = load_grid(cfg)
+    plan = grid.eval_plan()
+    assert plan.episode_options == {"pedestrians": True, "sensor_noise": noise}
+    assert grid.validation_plan() is None or grid.validation_plan().episode_options == (
+        plan.episode_options
+    )
+    assert plan.key() != plain.eval_plan().key()
+    # the key of a plan without options is the one plans had before they carried them
+    from intergreen.experiments.grid import _hash
+    from intergreen.version import __version__
+
+    old = {k: v for k, v in plain.eval_plan().__dict__.items() if k != "episode_options"}
+    assert plain.eval_plan().key() == _hash({**old, "intergreen_version": __version__})
+    # a baseline evaluated under the plan reads noisy sensors (lanes dropping out); under the
+    # plain plan clean ones: the same episode, another result
+    def played(p):
+        one = dataclasses.replace(p, episodes=1, demands=["medium"], duration=300)
+        rows, _ = _evaluate(Task("baseline", "/unused", one, baseline="max-occupancy"), one)
+        return rows.iloc[0]
+
+    noisy = dataclasses.replace(plan, episode_options={"sensor_noise": {"dropout_prob": 0.6}})
+    a, b = played(plain.eval_plan()), played(noisy)
+    assert a["eval_seed"] == b["eval_seed"] and a["simulated_s"] == b["simulated_s"]
+    assert a["avg_waiting_time"] != b["avg_waiting_time"]
