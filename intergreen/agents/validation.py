@@ -154,9 +154,11 @@ class Validator:
                 return outcome.result
 
     def close(self) -> None:
-        """Stop the validation worker (training has ended, or failed)."""
+        """Stop the validation worker (training has ended, or failed) and wait for it to
+        exit: after a finished run it is idle (every validation point was collected); after a
+        failure or Ctrl-C the point it was playing is dropped (a resume validates again)."""
         if self._pool is not None:
-            self._pool.close(wait=False)
+            self._pool.terminate()
             self._pool = None
         (self.run_dir / VALIDATING_MODEL).unlink(missing_ok=True)
 
