@@ -35,7 +35,7 @@ junctions_app = new_app(
     "one as SUMO files."
 )
 app.add_typer(junctions_app, name="junctions")
-console = Console()
+console = Console(soft_wrap=True)  # a line never breaks, also in a pipe: paths stay whole
 
 
 def say(text: str) -> None:

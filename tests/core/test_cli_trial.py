@@ -124,6 +124,29 @@ def test_printed_paths_stay_whole_in_piped_output(
     assert any(line.startswith(f"network {net}, traffic light t") for line in lines)
 
 
+def test_simulate_names_the_chosen_checkpoint_on_one_line_in_a_pipe(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`simulate --controller RUN` says which model it plays; into a pipe rich broke that line
+    at 80 columns (the console of the top-level commands wraps nothing now)."""
+    run = tmp_path / ("a_long_run_folder_name_" * 3)
+    code, _, err = run_cli(
+        ["train", "--agent", "dqn", "--timesteps", "200", "--out", str(run), "--env",
+         "duration=36", "--hp", "learning_starts=50", "--validate-every", "100",
+         "--validate-episodes", "1", "--validate-demands", "low"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    code, stdout, err = run_cli(
+        ["simulate", "--controller", str(run), "--duration", "12", "--demand", "low"], capsys
+    )
+    assert code == 0, err
+    said = [line for line in stdout.splitlines() if line.startswith(f"{run}: ")]
+    assert len(said) == 1 and said[0].endswith(" s/veh)"), stdout
+    assert len(said[0]) > 80
+    assert "best checkpoint by validation (step " in said[0]
+
+
 def test_python_dash_m_intergreen(tmp_path: Path) -> None:
     """From another folder, this checkout's package first on the path."""
     env = {
