@@ -131,12 +131,20 @@ def show_warning_line(
             for i in range(len(parts) - 1)
             if parts[i] in ("site-packages", "dist-packages")
         ),
-        Path(filename).stem,
+        "intergreen" if _in_package(filename) else Path(filename).stem,
     )
     text = " ".join(str(message).split())
     out = file if file is not None else sys.stderr
     with contextlib.suppress(OSError, ValueError):  # a closed stream: the warning is lost
         print(f"warning ({package}): {text}", file=out, flush=True)  # type: ignore[call-overload]
+
+
+def _in_package(filename: str) -> bool:
+    """Whether ``filename`` is a module of this package (an editable install or a checkout,
+    which is not under site-packages)."""
+    with contextlib.suppress(OSError, ValueError):
+        return Path(filename).resolve().is_relative_to(Path(__file__).resolve().parent)
+    return False
 
 
 @contextlib.contextmanager

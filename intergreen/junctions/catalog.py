@@ -46,6 +46,11 @@ def resco_names() -> list[str]:
 def junction_path(name: str) -> Path:
     """The junction.yaml of a shipped junction name, or a path given by the user."""
     path = Path(name)
+    if name.endswith(".net.xml"):
+        raise SpecError(
+            f"{name}: a SUMO network, not a junction: import it first (`intergreen junctions "
+            f"import {name} --out DIR`), then give DIR"
+        )
     if path.suffix in (".yaml", ".yml") or path.is_file():
         if not path.is_file():
             raise SpecError(f"junction file {name} does not exist")

@@ -20,6 +20,7 @@ requests are safe anyway, the controller queues them.
 from __future__ import annotations
 
 import math
+import warnings
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -49,6 +50,7 @@ from intergreen.junctions.demand import (
     resolve_demand,
     training_range,
 )
+from intergreen.junctions.imported import ImportedJunctionSpec
 from intergreen.junctions.network import build_network
 from intergreen.junctions.program_control import ProgramFollower
 from intergreen.junctions.sensors import SensorArray
@@ -215,6 +217,19 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         self.crossing_arms = tuple(a for a in spec.arms if a in arms) if self.pedestrians else ()
         if self.pedestrians and not self.crossing_arms:
             raise SpecError(f"junction {spec.name} has no signalled pedestrian crossings")
+        walk = [s for s, stage in spec.stages.items() if any(
+            m.endswith(".crossing") for g in stage.groups for m in spec.signal_groups[g].movements
+        )]  # fmt: skip
+        if self.pedestrians and walk and not set(walk) & set(self.action_stages):
+            stages = ",".join(sorted({*self.action_stages, *walk}))
+            warnings.warn(
+                f"the demand brings pedestrians, but the action stages "
+                f"({', '.join(self.action_stages)}) leave out the pedestrian stage "
+                f"{' or '.join(walk)}: no controller can call it, so pedestrians wait to the "
+                f"episode's end; add it (--stages {stages})",
+                UserWarning,
+                stacklevel=1,
+            )
         noise = spec.sensors.noise if sensor_noise is None else _noise(sensor_noise)
         self.reward_fn, self.reward_info = _resolve_reward(reward)
         self.sensor_fields = self._sensor_fields(sensor_fields, features)
@@ -224,6 +239,13 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         # signals="program": SUMO runs the network's own program (the program baseline)
         if signals not in SIGNAL_MODES:
             raise OptionError(f"signals={signals!r}: use one of {', '.join(SIGNAL_MODES)}")
+        if signals == "program" and not isinstance(spec, ImportedJunctionSpec):
+            raise OptionError(
+                f"controller program: junction {spec.name} has no signal programme of its own "
+                "(its network holds only netconvert's default one, which does not follow its "
+                "signal rules); the program baseline runs the programme of a junction imported "
+                "from a SUMO network (`intergreen junctions import`): choose another controller"
+            )
         self.signals = signals
         self.controller: StageController | ProgramFollower = (
             StageController(spec, self.network.links)

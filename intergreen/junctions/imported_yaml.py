@@ -30,7 +30,7 @@ from intergreen.junctions.imported import load_imported
 from intergreen.junctions.route_files import check_route_files
 from intergreen.junctions.spec import JunctionSpec
 from intergreen.junctions.sumo_import import TRANSITIONS, junction_data
-from intergreen.junctions.sumo_net import NetworkImportError, TlsFacts, read_tls
+from intergreen.junctions.sumo_net import NetworkImportError, TlsFacts, not_a_file, read_tls
 from intergreen.yamlfile import parse_yaml
 
 __all__ = [
@@ -261,7 +261,7 @@ def import_network(
         )
     net_path = Path(net_file)
     if not net_path.is_file():
-        raise NetworkImportError(f"{net_path}: no such file; give the path of a .net.xml")
+        raise NetworkImportError(not_a_file(net_path, ".net.xml"))
     facts = read_tls(net_path, tls)
     route_paths = [Path(r) for r in routes]
     check_route_files(route_paths, facts.net_file)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from intergreen.junctions.sumo_net import NetworkImportError, TlsFacts, network
+from intergreen.junctions.sumo_net import NetworkImportError, TlsFacts, network, not_a_file
 
 __all__ = ["check_route_files", "movement_flows"]
 
@@ -62,7 +62,7 @@ def check_route_files(paths: Sequence[str | Path], net_file: str | Path) -> None
     for p in paths:
         path = Path(p)
         if not path.is_file():
-            raise NetworkImportError(f"{path}: no such route file; give the path of a .rou.xml")
+            raise NetworkImportError(not_a_file(path, ".rou.xml"))
         refs = _referenced_edges(path.resolve(), path.stat().st_mtime)
         if known is None:
             net = network(net_file)

@@ -49,6 +49,14 @@ class NetworkImportError(SpecError):
     file and what to do."""
 
 
+def not_a_file(path: Path, kind: str) -> str:
+    """The message for ``path`` that is not a file of ``kind`` (``".net.xml"``, ``".rou.xml"``):
+    a folder, or nothing there."""
+    if path.is_dir():
+        return f"{path}: a folder, not a {kind} file; give the path of the {kind} in it"
+    return f"{path}: no such file; give the path of a {kind}"
+
+
 @dataclass(frozen=True)
 class TlsLink:
     """One character of the traffic light's state string: a vehicle connection (or several
@@ -185,7 +193,7 @@ def network(net_file: str | Path):
     """The sumolib network of a ``.net.xml`` (read once per file version)."""
     path = Path(net_file).resolve()
     if not path.is_file():
-        raise NetworkImportError(f"{path}: no such file; give the path of a .net.xml")
+        raise NetworkImportError(not_a_file(path, ".net.xml"))
     _check_network(path)
     return _read_net(path, path.stat().st_mtime)
 
@@ -233,7 +241,7 @@ def read_tls(
     """
     path = Path(net_file).resolve()
     if not path.is_file():
-        raise NetworkImportError(f"{path}: no such file; give the path of a .net.xml")
+        raise NetworkImportError(not_a_file(path, ".net.xml"))
     return _read_tls(path, path.stat().st_mtime, tls_id, program_id)
 
 
