@@ -12,7 +12,7 @@ south-west direction (one lane, southbound) the traffic arriving on the N arm. T
 carries more than the study's junction (peak 2,899 veh/h on the main road against the
 study's highest level of 2,400 veh/h into the whole junction), so the flows are scaled
 by one factor for the whole day: the busiest hour's junction total becomes the study's
-``high`` level (``scale="auto"``, which never scales up). The study's levels are its stated
+highest level, ``high_v1`` = 2,400 veh/h (``scale="auto"``, which never scales up). The study's levels are its stated
 totals (1714, 2117, 2400 veh/h): version ``v1`` of gm_a56's ``demand.yaml``
 (:func:`study_levels`), not the current levels, which are set by what System D waits.
 
@@ -293,22 +293,43 @@ def resolve_scale(observed: pd.DataFrame, a: DemandAssumptions, scale: str | flo
     return float(scale)
 
 
+def _scale_target(a: DemandAssumptions) -> tuple[str, float, str]:
+    """The level ``auto`` scales to: (its name as demands are named, veh/h, where it comes from).
+
+    The name carries the version suffix (``high_v1``) when :data:`STUDY_VERSION` is used.
+    """
+    levels = study_levels(a)
+    top = max(levels, key=lambda n: levels[n])
+    if STUDY_VERSION not in a.versions:
+        return top, levels[top], "the junction's current levels in demand.yaml"
+    current = a.levels.get(top)
+    now = "" if current is None else f"; the current {top} is {current:,.0f} veh/h"
+    return (
+        f"{top}_{STUDY_VERSION}",
+        levels[top],
+        f"version {STUDY_VERSION} of demand.yaml, the study's stated totals{now}",
+    )
+
+
 def scale_note(observed: pd.DataFrame, a: DemandAssumptions, scale: str | float, k: float) -> str:
-    """One sentence saying why the counts are multiplied by ``k``."""
+    """One sentence saying why the counts are multiplied by ``k``, with the level it scales to."""
     if not (isinstance(scale, str) and scale.strip().lower() == "auto"):
         return f"Counts x {k:.4f}: the scale given by --scale."
-    levels = study_levels(a)
-    if not levels or k == 1.0:
-        return "Counts x 1 (auto: the busiest hour is within the junction's highest level)."
+    if not study_levels(a):
+        return "Counts x 1 (auto: the junction's demand.yaml has no levels to scale to)."
+    name, target, origin = _scale_target(a)
+    if k == 1.0:
+        return (
+            f"Counts x 1 (auto: the busiest hour is within the highest level, {name} = "
+            f"{target:,.0f} veh/h; {origin})."
+        )
     totals = _junction_totals(observed, a)
     hour, peak = int(totals.idxmax()), float(totals.max())
-    top = max(levels, key=lambda n: levels[n])
     return (
         f"Counts x {k:.4f} (scaled): the counted road carries more than the modelled junction, "
         f"so the busiest counted hour ({hour:02d}:00-{hour + 1:02d}:00, {peak:,.0f} veh/h into "
-        f"the junction with the uncounted arms at their demand.yaml shares) becomes its "
-        f"highest level, {top} = {levels[top]:,.0f} veh/h (auto scale, one factor for every "
-        "hour)."
+        f"the junction with the uncounted arms at their demand.yaml shares) becomes the highest "
+        f"level, {name} = {target:,.0f} veh/h ({origin}; auto scale, one factor for every hour)."
     )
 
 

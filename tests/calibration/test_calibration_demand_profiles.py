@@ -14,6 +14,8 @@ from intergreen.calibration.demand_profiles import (
     gm_a56_profiles,
     parse_approach_map,
     profile_hours,
+    resolve_scale,
+    scale_note,
     study_levels,
 )
 from intergreen.calibration.holdout import split_counts
@@ -142,3 +144,29 @@ def test_parse_approach_map() -> None:
     with pytest.raises(CalibrationError, match="DIRECTION=ARM"):
         parse_approach_map("NorthEast")
     assert profile_hours("0-24") == (0, 24)
+
+
+def test_scale_note_names_the_level_actually_scaled_to(gm: JunctionSpec, site_flows) -> None:
+    a = load_assumptions(gm)
+    observed = pd.DataFrame({"N": site_flows["SouthWest"], "S": site_flows["NorthEast"]})
+    k = resolve_scale(observed, a, "auto")
+    assert k * observed.sum(axis=1).max() / 0.70 == pytest.approx(2400)  # v1's high, not 2540
+    assert scale_note(observed, a, "auto", k) == (
+        "Counts x 0.5686 (scaled): the counted road carries more than the modelled junction, "
+        "so the busiest counted hour (08:00-09:00, 4,221 veh/h into the junction with the "
+        "uncounted arms at their demand.yaml shares) becomes the highest level, high_v1 = "
+        "2,400 veh/h (version v1 of demand.yaml, the study's stated totals; the current high "
+        "is 2,540 veh/h; auto scale, one factor for every hour)."
+    )
+    # without a v1 the current levels are the target, and the sentence says so
+    current = a.model_copy(update={"versions": {}})
+    k = resolve_scale(observed, current, "auto")
+    assert k * observed.sum(axis=1).max() / 0.70 == pytest.approx(2540)
+    assert scale_note(observed, current, "auto", k).endswith(
+        "becomes the highest level, high = 2,540 veh/h (the junction's current levels in "
+        "demand.yaml; auto scale, one factor for every hour)."
+    )
+    assert scale_note(observed / 3, a, "auto", 1.0) == (
+        "Counts x 1 (auto: the busiest hour is within the highest level, high_v1 = 2,400 veh/h; "
+        "version v1 of demand.yaml, the study's stated totals; the current high is 2,540 veh/h)."
+    )
