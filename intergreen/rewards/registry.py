@@ -259,6 +259,11 @@ class Registry:
         self._loaded = not plugins
         self._loading = False
         self._lock = threading.RLock()
+        #: where rewards registered now come from ("module my_rewards", "plugin ..."); None
+        #: outside load_module and plugin loading
+        self._source: str | None = None
+        #: resolved .py file -> the spec it was first loaded as (one file is loaded once)
+        self._module_files: dict[Path, str] = {}
 
     # ----- registering -----------------------------------------------------------------------
     def register(
@@ -295,7 +300,7 @@ class Registry:
         formula: str | None,
         fields: Sequence[str] | None,
         needs_demand: bool | None,
-        source: str = "built-in",
+        source: str | None = None,
         version: str | int | None = None,
     ) -> None:
         if not isinstance(name, str) or not _NAME.match(name):
@@ -319,9 +324,15 @@ class Registry:
             )
         if kind == "class" and issubclass(obj, BaseReward) and not obj.__dict__.get("name"):
             obj.name = name  # messages raised while building an instance name it
+        source = source or self._source or "built-in"
         with self._lock:
             old = self._entries.get(name)
             if old is not None and not replace and old.obj is not obj:
+                if old.source == source and source != "built-in":
+                    raise RewardError(
+                        f"reward {name!r} is registered twice in {source}: rename one, or "
+                        "pass replace=True to the later register to replace the earlier"
+                    )
                 raise RewardError(
                     f"reward {name!r} is already registered ({old.source}); "
                     "pass replace=True to replace it"
@@ -386,6 +397,7 @@ class Registry:
             dist = getattr(getattr(ep, "dist", None), "name", None) or "unknown package"
             where = f"plugin {ep.name!r} (package {dist}, entry point {ep.value!r})"
             before = set(self._entries)
+            self._source = where
             try:
                 obj = ep.load()
                 if not inspect.ismodule(obj):
@@ -395,6 +407,8 @@ class Registry:
             except Exception as e:
                 self._plugin_errors[ep.name] = f"{where} failed to load: {type(e).__name__}: {e}"
                 warnings.warn(self._plugin_errors[ep.name], RuntimeWarning, stacklevel=3)
+            finally:
+                self._source = None
             added = set(self._entries) - before
             for n in added:
                 if self._entries[n].source == "built-in":
@@ -411,18 +425,22 @@ class Registry:
     def load_module(self, spec: str) -> list[str]:
         """Import a module of user rewards (``@registry.register`` at its top level): a module
         name importable from the working folder or ``sys.path`` (``my_rewards``), or a ``.py``
-        path. Returns the names it registered (none when it was imported before).
+        path. Returns the names it registered (none when it was imported before, also under
+        the other form: ``my_rewards`` and ``my_rewards.py`` are one file, loaded once).
 
         Raises:
             RewardError: no such module or file, or the module failed on import.
         """
         before = set(self._entries)
         where = f"module {spec}"
+        previous, self._source = self._source, where
         try:
             if spec.endswith(".py"):
                 path = Path(spec).resolve()
                 if not path.is_file():
                     raise RewardError(f"reward module {spec}: no such file")
+                if path in self._module_files:
+                    return []
                 name = f"_intergreen_rewards_{path.stem}_{abs(hash(str(path))):x}"
                 if name not in sys.modules:
                     found = importlib.util.spec_from_file_location(name, path)
@@ -433,11 +451,19 @@ class Registry:
                     except BaseException:
                         del sys.modules[name]
                         raise
+                self._module_files[path] = spec
             else:
                 cwd = os.getcwd()
                 if cwd not in sys.path:  # the console script does not search the working folder
                     sys.path.append(cwd)
+                found = importlib.util.find_spec(spec)
+                origin = found.origin if found is not None else None
+                path = Path(origin).resolve() if origin and origin.endswith(".py") else None
+                if path is not None and self._module_files.get(path, spec) != spec:
+                    return []  # loaded before from its .py path
                 importlib.import_module(spec)
+                if path is not None:
+                    self._module_files.setdefault(path, spec)
         except RewardError:
             raise
         except ModuleNotFoundError as e:
@@ -451,11 +477,9 @@ class Registry:
             raise RewardError(
                 f"reward module {spec} failed to import: {type(e).__name__}: {e}"
             ) from None
-        added = sorted(set(self._entries) - before)
-        for n in added:
-            if self._entries[n].source == "built-in":
-                self._entries[n].source = where
-        return added
+        finally:
+            self._source = previous
+        return sorted(set(self._entries) - before)
 
     def reload_plugins(self) -> None:
         """Forget plugin rewards and errors, then scan the entry points again (after

@@ -81,3 +81,86 @@ def test_readme_example_works_as_written(scenario: Scenario, capsys) -> None:
     finally:
         registry.unregister("long_queues")
         registry.unregister("queue_growth")
+
+
+DUP_MODULE = '''
+from intergreen.rewards import registry
+
+
+@registry.register("{name}")
+def first(frames, context) -> float:
+    return 0.0
+
+
+@registry.register("{name}")
+def second(frames, context) -> float:
+    return 1.0
+'''
+
+ONE_REWARD = '''
+from intergreen.rewards import registry
+
+
+@registry.register("{name}")
+def only(frames, context) -> float:
+    return 0.0
+'''
+
+
+@pytest.fixture
+def rewards_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """An empty working folder for user reward modules; the rewards ``rw_*`` and modules
+    ``rw_*`` it gets are forgotten afterwards."""
+    import sys
+
+    from intergreen.rewards.registry import REWARD_MODULES_ENV
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(REWARD_MODULES_ENV, raising=False)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    yield tmp_path
+    for name in [n for n in registry.names() if n.startswith("rw_")]:
+        registry.unregister(name)
+    for name in [m for m in sys.modules if "rw_" in m]:
+        del sys.modules[name]
+
+
+def test_a_name_registered_twice_in_one_module_names_that_module(
+    rewards_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cli_helpers import one_error_line, run_cli
+
+    (rewards_folder / "rw_dup.py").write_text(DUP_MODULE.format(name="rw_dup_r"))
+    line = one_error_line(*run_cli(["--reward-module", "rw_dup", "rewards", "list"], capsys))
+    assert line == (
+        "error: reward 'rw_dup_r' is registered twice in module rw_dup: rename one, or pass "
+        "replace=True to the later register to replace the earlier"
+    )
+    # across two modules the message names the module that registered it first
+    (rewards_folder / "rw_one.py").write_text(ONE_REWARD.format(name="rw_taken"))
+    (rewards_folder / "rw_two.py").write_text(ONE_REWARD.format(name="rw_taken"))
+    args = ["--reward-module", "rw_one", "--reward-module", "rw_two", "rewards", "list"]
+    line = one_error_line(*run_cli(args, capsys))
+    assert line == (
+        "error: reward 'rw_taken' is already registered (module rw_one); pass replace=True to "
+        "replace it"
+    )
+    # a built-in keeps its word
+    (rewards_folder / "rw_queue.py").write_text(ONE_REWARD.format(name="queue"))
+    line = one_error_line(*run_cli(["--reward-module", "rw_queue", "rewards", "list"], capsys))
+    assert line.endswith("reward 'queue' is already registered (built-in); pass replace=True "
+                         "to replace it")  # fmt: skip
+
+
+@pytest.mark.parametrize("first_as_file", [False, True])
+def test_one_module_named_twice_is_loaded_once(
+    rewards_folder: Path, capsys: pytest.CaptureFixture[str], first_as_file: bool
+) -> None:
+    from cli_helpers import run_cli
+
+    (rewards_folder / "rw_mine.py").write_text(ONE_REWARD.format(name="rw_mine_r"))
+    specs = ["rw_mine", "rw_mine.py"][:: -1 if first_as_file else 1]
+    args = ["--reward-module", specs[0], "--reward-module", specs[1], "rewards", "show"]
+    code, out, err = run_cli([*args, "rw_mine_r"], capsys)
+    assert (code, err) == (0, "")
+    assert f"source:  module {specs[0]}\n" in out  # where it was loaded from: the first spec
