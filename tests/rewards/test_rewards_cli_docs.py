@@ -164,3 +164,48 @@ def test_one_module_named_twice_is_loaded_once(
     code, out, err = run_cli([*args, "rw_mine_r"], capsys)
     assert (code, err) == (0, "")
     assert f"source:  module {specs[0]}\n" in out  # where it was loaded from: the first spec
+
+
+def test_the_pressure_deprecation_prints_one_warning_line() -> None:
+    """In a fresh process with Python's default warning filters (pytest's show every
+    DeprecationWarning, which Python hides): one line, as every library warning prints."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "intergreen", "simulate", "--reward", "pressure",
+         "--duration", "30"],
+        capture_output=True, text=True, timeout=300, cwd=root,
+        env={**env, "PYTHONPATH": str(root)},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "reward_pressure" in proc.stdout
+    assert proc.stderr.splitlines() == [
+        "warning (registry): reward 'pressure' is deprecated (it is not max-pressure): use "
+        "'vehicles_in_view'"
+    ]
+
+
+def _pressure_warnings() -> list[str]:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        registry.get("pressure")
+    return [str(w.message) for w in caught]
+
+
+def test_the_pressure_deprecation_is_not_repeated_by_worker_processes() -> None:
+    """Workers (training envs, evaluate's pool) build the reward again: only the user's
+    process warns, so one command gives one line."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    assert _pressure_warnings() == [
+        "reward 'pressure' is deprecated (it is not max-pressure): use 'vehicles_in_view'"
+    ]
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        assert pool.submit(_pressure_warnings).result(timeout=120) == []

@@ -53,10 +53,10 @@ def test_queue_family_counts_the_vehicles_in_camera_range(scenario: Scenario) ->
     assert make("vehicles_in_view", ctx)(frames) == -4.0  # the far one is not in view
     # stage 2 (main road) lanes queue 3, stage 4 (side roads) lanes queue 1
     assert make("stage_imbalance", ctx)(frames) == -2.0
-    # the old name still loads, with a deprecation warning, and gives the same values
-    with pytest.warns(DeprecationWarning, match="use 'vehicles_in_view'"):
+    # the old name still loads, with a FutureWarning (shown by default), and gives the same values
+    with pytest.warns(FutureWarning, match="use 'vehicles_in_view'"):
         assert make("pressure", ctx)(frames) == -4.0
-    with pytest.warns(DeprecationWarning, match="use 'stage_imbalance'"):
+    with pytest.warns(FutureWarning, match="use 'stage_imbalance'"):
         assert make("pressure", ctx, mode="imbalance")(frames) == -2.0
     both = make("weighted", ctx, weights={"average_speed": 1.0, "queue": 0.1})
     assert both(frames) == pytest.approx(0.0 + 0.1 * -4)  # all stopped: average speed 0
