@@ -209,3 +209,20 @@ def test_the_pressure_deprecation_is_not_repeated_by_worker_processes() -> None:
     ]
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         assert pool.submit(_pressure_warnings).result(timeout=120) == []
+
+
+def test_readme_says_what_list_and_show_print() -> None:
+    section = readme_section("## Built-in rewards")
+    assert (
+        "`intergreen rewards list` lists them (name, one-line description, the sensor fields each "
+        "reads);\n`intergreen rewards show NAME` gives one's formula, parameters with their "
+        "defaults and source\n" in section
+    )
+    listed = CliRunner().invoke(app, ["list"], env={"COLUMNS": "250"}).output
+    header = next(line for line in listed.splitlines() if "name" in line)
+    assert header.replace("┃", " ").split() == ["name", "description", "fields"]
+    assert "r = -Q" not in listed  # the formula is show's
+    shown = CliRunner().invoke(app, ["show", "queue"], env={"COLUMNS": "250"}).output
+    assert "formula: r = -Q,  Q = sum over lanes of halting vehicles at the last frame" in shown
+    for word in ("parameters:", "source:  built-in"):
+        assert word in shown
