@@ -65,7 +65,7 @@ def calibrate_command(
     save it as a named demand when both pass."""
     from rich.console import Console
 
-    from intergreen.calibration.demand_profiles import parse_approach_map
+    from intergreen.calibration.demand_profiles import approach_map_text, parse_approach_map
     from intergreen.calibration.holdout import describe_days
     from intergreen.calibration.pipeline import run_calibration, save_named_demand
     from intergreen.junctions.catalog import resolve_junction
@@ -99,6 +99,10 @@ def calibrate_command(
         console.print(f"validation on held-out counts ({held}; TAG M3.1): {v.verdict()}")
         for c in v.criteria:
             console.print(f"  {c.verdict()}")
+        used = approach_map_text(result.calibrated.approach_map)
+        console.print(
+            f"  not validated: the approach map ({used}); the held-out counts go through it too"
+        )
     console.print(f"report: {out / 'report.md'}")
     console.print(f"calibration took {result.timings['total_s']:.1f} s")
     failed = []

@@ -12,9 +12,10 @@ south-west direction (one lane, southbound) the traffic arriving on the N arm. T
 carries more than the study's junction (peak 2,899 veh/h on the main road against the
 study's highest level of 2,400 veh/h into the whole junction), so the flows are scaled
 by one factor for the whole day: the busiest hour's junction total becomes the study's
-highest level, ``high_v1`` = 2,400 veh/h (``scale="auto"``, which never scales up). The study's levels are its stated
-totals (1714, 2117, 2400 veh/h): version ``v1`` of gm_a56's ``demand.yaml``
-(:func:`study_levels`), not the current levels, which are set by what System D waits.
+highest level, ``high_v1`` = 2,400 veh/h (``scale="auto"``, which never scales up). The
+study's levels are its stated totals (1714, 2117, 2400 veh/h): version ``v1`` of gm_a56's
+``demand.yaml`` (:func:`study_levels`), not the current levels, which are set by what System D
+waits.
 
 Run ``python -m intergreen.calibration.demand_profiles`` to (re)write the shipped
 profiles in ``intergreen/junctions/library/gm_a56/demands/``.
@@ -54,6 +55,7 @@ __all__ = [
     "STUDY_VERSION",
     "CalibratedDemand",
     "CalibrationError",
+    "approach_map_text",
     "arm_hourly_flows",
     "build_profile",
     "calibrate_demand",
@@ -228,6 +230,13 @@ def arm_hourly_flows(
     frame = pd.DataFrame(table).sort_index()
     frame.index.name = "hour"
     return frame[[a for a in spec.arms if a in frame.columns]], mapping
+
+
+def approach_map_text(mapping: Mapping[tuple[str, str], str]) -> str:
+    """``mapping`` ((site, direction) -> arm) as text, by arm: ``site 1415 SouthWest -> N, ...``."""
+    return ", ".join(
+        f"site {s} {d} -> {arm}" for (s, d), arm in sorted(mapping.items(), key=lambda x: x[1])
+    )
 
 
 def mapped_flows(counts: pd.DataFrame, mapping: Mapping[tuple[str, str], str]) -> pd.DataFrame:
@@ -429,9 +438,7 @@ def calibrated_from_flows(
         )
     k = resolve_scale(observed.dropna(), a, scale)
     arm_flows = _complete_arm_flows(observed.loc[wanted], a, list(spec.arms), k)
-    counted = ", ".join(
-        f"site {s} {d} -> {arm}" for (s, d), arm in sorted(mapping.items(), key=lambda x: x[1])
-    )
+    counted = approach_map_text(mapping)
     uncounted = [arm for arm in spec.arms if arm not in observed.columns]
     mix_text = (
         "Vehicles: cars only."

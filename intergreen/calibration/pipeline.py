@@ -24,6 +24,7 @@ from intergreen.calibration.counts import CountsError, load_counts
 from intergreen.calibration.demand_profiles import (
     CalibratedDemand,
     CalibrationError,
+    approach_map_text,
     arm_hourly_flows,
     calibrated_from_flows,
     mapped_flows,
@@ -267,7 +268,11 @@ def _write_outputs(
 ) -> None:
     """The report, the comparison tables, the profile and summary.json, into ``tmp``."""
     from intergreen.calibration.flows import tra0307_weekday_profile
-    from intergreen.calibration.report import write_calibration_report
+    from intergreen.calibration.report import (
+        UNVALIDATED,
+        approach_map_unvalidated,
+        write_calibration_report,
+    )
 
     fit = check.fit
     raw_geh = geh(check.fit_table["modelled"] / cal.scale, check.fit_table["counted"])
@@ -313,6 +318,7 @@ def _write_outputs(
             "the model is not validated."
         )
     report_cmp = check.fit_table.copy()
+    unvalidated = [approach_map_unvalidated(approach_map_text(cal.approach_map)), *UNVALIDATED]
     write_calibration_report(
         report_cmp,
         tmp,
@@ -324,6 +330,7 @@ def _write_outputs(
         validation=check.validation,
         validation_note=validation_note,
         scale_note=cal.scale_note,
+        unvalidated=unvalidated,
     )
     check.fit_table.rename(columns={"observed": "scaled_count"}).assign(
         geh=fit.table["geh"].to_numpy()
@@ -345,6 +352,7 @@ def _write_outputs(
                 "held_out_days": [f"{d:%Y-%m-%d}" for d in split.held_out_days],
                 "scale": cal.scale,
                 "scale_note": cal.scale_note,
+                "unvalidated": unvalidated,
                 "vehicle_mix": cal.profile.vehicle_mix,
                 "fit_check": {
                     "verdict": fit.verdict(),

@@ -41,6 +41,7 @@ __all__ = [
     "REPORT_COLUMNS",
     "REPORT_FILES",
     "UNVALIDATED",
+    "approach_map_unvalidated",
     "VALIDATION_PLOT",
     "plot_geh",
     "plot_profiles",
@@ -71,6 +72,21 @@ UNVALIDATED: tuple[str, ...] = (
     "compared with classified counts of other days or a manual count of the junction.",
 )
 """What neither the fit check nor the validation covers; the report lists it."""
+
+
+def approach_map_unvalidated(map_text: str) -> str:
+    """The "still unvalidated" item of the approach map used (``map_text``: which counted
+    direction arrives on which arm, as :func:`~intergreen.calibration.demand_profiles.
+    approach_map_text` writes it): the held-out counts go through the same map, so no
+    count-based check can tell a wrong map."""
+    return (
+        f"The approach map ({map_text}): the held-out counts are put on the arms by the same "
+        "map, so a wrong map (the directions swapped, say) passes the fit check and the "
+        "validation as well; check it against the count site's position and directions of "
+        "travel."
+    )
+
+
 ASSUMPTIONS: tuple[str, ...] = (
     "Turning proportions at the junction are modelling assumptions: no public "
     "turning-movement counts exist for any Greater Manchester junction.",

@@ -54,6 +54,17 @@ def test_user_counts_end_to_end(user_counts: Path, data_home: Path, tmp_path, ca
     # two days counted: fit on 6 February, validate on 7 February
     assert "validation on held-out counts (1 day 2018-02-07; TAG M3.1): PASS" in stdout
     assert "  PASS flow criterion: 2 of 2 counts" in stdout and "  PASS GEH < 5: 2 of 2" in stdout
+    # the approach map is the user's and the held-out counts go through it: never validated
+    used = "site 1415 SouthWest -> N, site 1415 NorthEast -> S"
+    assert (
+        f"  not validated: the approach map ({used}); the held-out counts go through it too\n"
+        in stdout
+    )
+    map_item = (
+        f"The approach map ({used}): the held-out counts are put on the arms by the same map, "
+        "so a wrong map (the directions swapped, say) passes the fit check and the validation "
+        "as well; check it against the count site's position and directions of travel."
+    )
     assert {"report.md", "my_am.yaml", "fit_check.csv", "validation.csv", "summary.json"} <= {
         p.name for p in out.iterdir()
     }
@@ -63,7 +74,9 @@ def test_user_counts_end_to_end(user_counts: Path, data_home: Path, tmp_path, ca
     summary = json.loads((out / "summary.json").read_text())
     assert summary["fit_days"] == ["2018-02-06"] and summary["held_out_days"] == ["2018-02-07"]
     assert summary["validation"]["passed"] and summary["vehicle_mix"] is None
+    assert summary["unvalidated"][0] == map_item and len(summary["unvalidated"]) == 7
     report = (out / "report.md").read_text()
+    assert f"## Still unvalidated\n\n- {map_item}\n- Turning proportions" in report
     assert "count x 0.5000 (scaled)" in report and "Counts x 0.5000: the scale given" in report
     spec = resolve_junction("gm_a56")
     profile = resolve_demand(spec, "my_am")

@@ -83,7 +83,7 @@ def test_readme_example_works_as_written(scenario: Scenario, capsys) -> None:
         registry.unregister("queue_growth")
 
 
-DUP_MODULE = '''
+DUP_MODULE = """
 from intergreen.rewards import registry
 
 
@@ -95,16 +95,16 @@ def first(frames, context) -> float:
 @registry.register("{name}")
 def second(frames, context) -> float:
     return 1.0
-'''
+"""
 
-ONE_REWARD = '''
+ONE_REWARD = """
 from intergreen.rewards import registry
 
 
 @registry.register("{name}")
 def only(frames, context) -> float:
     return 0.0
-'''
+"""
 
 
 @pytest.fixture
