@@ -116,7 +116,7 @@ def rewards_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from intergreen.rewards.registry import REWARD_MODULES_ENV
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv(REWARD_MODULES_ENV, raising=False)
+    monkeypatch.setenv(REWARD_MODULES_ENV, "")  # restored afterwards, also when the CLI sets it
     monkeypatch.setattr(sys, "path", list(sys.path))
     yield tmp_path
     for name in [n for n in registry.names() if n.startswith("rw_")]:
@@ -174,7 +174,10 @@ def test_the_pressure_deprecation_prints_one_warning_line() -> None:
     import sys
 
     root = Path(__file__).resolve().parents[2]
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    from intergreen.rewards.registry import REWARD_MODULES_ENV
+
+    drop = ("PYTHONWARNINGS", REWARD_MODULES_ENV)
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     proc = subprocess.run(
         [sys.executable, "-m", "intergreen", "simulate", "--reward", "pressure",
          "--duration", "30"],
@@ -198,7 +201,9 @@ def _pressure_warnings() -> list[str]:
     return [str(w.message) for w in caught]
 
 
-def test_the_pressure_deprecation_is_not_repeated_by_worker_processes() -> None:
+def test_the_pressure_deprecation_is_not_repeated_by_worker_processes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Workers (training envs, evaluate's pool) build the reward again: only the user's
     process warns, so one command gives one line."""
     import multiprocessing
@@ -207,6 +212,9 @@ def test_the_pressure_deprecation_is_not_repeated_by_worker_processes() -> None:
     assert _pressure_warnings() == [
         "reward 'pressure' is deprecated (it is not max-pressure): use 'vehicles_in_view'"
     ]
+    from intergreen.rewards.registry import REWARD_MODULES_ENV
+
+    monkeypatch.delenv(REWARD_MODULES_ENV, raising=False)
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         assert pool.submit(_pressure_warnings).result(timeout=120) == []
 
