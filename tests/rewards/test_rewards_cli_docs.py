@@ -187,7 +187,7 @@ def test_the_pressure_deprecation_prints_one_warning_line() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "reward_pressure" in proc.stdout
     assert proc.stderr.splitlines() == [
-        "warning (registry): reward 'pressure' is deprecated (it is not max-pressure): use "
+        "warning (intergreen): reward 'pressure' is deprecated (it is not max-pressure): use "
         "'vehicles_in_view'"
     ]
 
