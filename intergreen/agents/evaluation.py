@@ -119,8 +119,9 @@ def check_evaluation(
         OptionError: an unknown controller or ``checkpoint``, no demand, runs trained on
             different junctions or episodes (see :func:`evaluate`).
         RunDirError: a run folder without a readable model.
-        SpecError, RewardError, ParamFileError: a demand or reward the junction's env refuses;
-            a tuned baseline without its tuned file for the junction.
+        SpecError, RewardError, ParamFileError: a demand or reward the junction's env refuses
+            (without ``reward``: each trained agent's own, its message naming the run); a tuned
+            baseline without its tuned file for the junction.
     """
     from intergreen.junctions.baselines import baseline_record, is_baseline, make_baseline
     from intergreen.junctions.catalog import resolve_junction
@@ -141,7 +142,39 @@ def check_evaluation(
             baseline_record(str(c), spec)  # a tuned one: its junction's file
     for d in demands:  # the env every controller meets (its reward, when one is given)
         make_env(spec, d, reward, seed=0, **episode).close()
+    if reward is None:  # each agent's own reward (a user's needs its --reward-module)
+        for c in controllers:
+            _check_own_reward(c, spec, demands[0], episode, checkpoint)
     return junction, demands, episode
+
+
+def _check_own_reward(
+    controller: Any, spec: Any, demand: str, episode: Mapping[str, Any], checkpoint: str | None
+) -> None:
+    """RewardError, naming the run, when a trained agent's own reward (the one it was trained
+    on, which evaluate sums without ``reward``) cannot be made, e.g. a user's reward whose
+    module was not loaded."""
+    from intergreen.agents.policy import choose_model
+    from intergreen.agents.rundir import load_run_config
+    from intergreen.junctions.baselines import is_baseline
+    from intergreen.junctions.env import make_env
+    from intergreen.rewards.registry import RewardError
+
+    if isinstance(controller, str | Path):
+        if is_baseline(str(controller)):
+            return
+        run_dir = choose_model(controller, checkpoint).run_dir
+        if not (Path(run_dir) / "config.json").exists():
+            return  # a bare model: no reward of its own
+        own = load_run_config(run_dir).reward
+    else:
+        own = getattr(controller, "reward", None)
+    if own is None:
+        return
+    try:
+        make_env(spec, demand, own, seed=0, **episode).close()
+    except RewardError as e:
+        raise RewardError(f"{_run_label(controller)}: its training reward: {e}") from None
 
 
 def _run(task: tuple[Any, ...]) -> dict[str, Any]:

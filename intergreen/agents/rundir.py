@@ -101,19 +101,26 @@ def prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool, force: boo
     atomic_write(cfg_file, json.dumps(record, indent=2))
 
 
+#: What makes a folder hold a run: a checkpoint or a final model. A run that failed before its
+#: first checkpoint (SB3 refusing a hyperparameter, a reward returning NaN in the first
+#: episodes) holds neither: its config.json, metrics.csv, tb/ and validation logs are no run.
+RUN_MARKS = ("checkpoints", FINAL_MODEL)
+
+
 def holds_run(run_dir: Path) -> bool:
-    """Whether a run ever started in ``run_dir``: any of its outputs is there (a config.json
-    alone, left by a run that failed before it trained, e.g. on a hyperparameter SB3 refused,
-    holds none: another configuration may take the folder without ``--force``)."""
-    return any((run_dir / name).exists() for name in RUN_OUTPUTS)
+    """Whether a run ever reached its first checkpoint in ``run_dir`` (:data:`RUN_MARKS`): a
+    folder that holds none may be taken by another configuration without ``--force``."""
+    return any((run_dir / name).exists() for name in RUN_MARKS)
 
 
 def discard_unstarted(run_dir: Path, created: bool) -> None:
-    """Remove the config.json of a run that failed before it started (it would claim a run the
-    folder does not hold), and the folder itself when this run ``created`` it and it is empty;
-    a folder holding a run's outputs is left as it is."""
+    """Remove what a run that failed before its first checkpoint wrote (its config.json, which
+    would claim a run the folder does not hold, and its :data:`RUN_OUTPUTS`: the logs), and the
+    folder itself when this run ``created`` it and it is then empty; any other file (the
+    user's) stays, and a folder holding a run (:func:`holds_run`) is left as it is."""
     if holds_run(run_dir):
         return
+    clear_outputs(run_dir)
     (run_dir / "config.json").unlink(missing_ok=True)
     if created and run_dir.is_dir() and not any(run_dir.iterdir()):
         run_dir.rmdir()

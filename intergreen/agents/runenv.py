@@ -21,11 +21,13 @@ and acting (``decisions``, ``n_stack``, ``action_stages``, ...).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from intergreen.common import check_sim_seconds
 from intergreen.errors import OptionError
 
 if TYPE_CHECKING:
@@ -39,6 +41,10 @@ DEFAULT_JUNCTION = "gm_a56"
 EPISODE_OPTIONS = ("duration", "pedestrians", "sensor_noise")
 #: The command-line option that sets an episode option for every controller, where one does.
 EPISODE_FLAGS = {"duration": "--duration"}
+#: ``make_env``'s arguments that ``intergreen train`` sets with an option of its own, never
+#: with ``--env KEY=VALUE``.
+TRAIN_FLAGS = {"junction": "--junction", "demand": "--demand", "reward": "--reward",
+               "seed": "--seed"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,55 @@ def recorded_env(run_dir: str | Path) -> RunEnv:
         return RunEnv()
     cfg = load_run_config(run_dir)
     return RunEnv(cfg.junction, cfg.resolved_env_kwargs(), cfg.demand)
+
+
+def check_env_options(options: Mapping[str, Any], flag: str = "--env") -> None:
+    """Check ``make_env`` options given as ``flag KEY=VALUE`` before anything is made: no key
+    ``train`` sets with its own option (:data:`TRAIN_FLAGS`), and each value of the type
+    :class:`~intergreen.junctions.env.JunctionEnv` declares for it (pydantic's lax reading:
+    ``"300"`` is a number, ``"abc"`` is not), and ``duration`` > 0 and at most
+    ``common.MAX_SIM_SECONDS``. Unknown keys and the other values out of range are
+    ``make_env``'s own checks.
+
+    Raises:
+        OptionError: one line naming ``flag KEY``, e.g. ``--env duration='abc': expected
+            float | None (input should be a valid number, ...)``, or ``--env reward: set by
+            --reward, not --env``.
+    """
+    import typing
+
+    from pydantic import ConfigDict, TypeAdapter, ValidationError
+
+    from intergreen.junctions.env import JunctionEnv
+
+    for key in options:
+        if key in TRAIN_FLAGS:
+            raise OptionError(
+                f"{flag} {key}: set by {TRAIN_FLAGS[key]}, not {flag}; use {TRAIN_FLAGS[key]}"
+            )
+    hints = typing.get_type_hints(JunctionEnv.__init__)
+    for key, value in options.items():
+        if key not in hints or key == "return":
+            continue  # an unknown key: make_env names the valid ones
+        hint = hints[key]
+        try:
+            adapter = TypeAdapter(hint, config=ConfigDict(arbitrary_types_allowed=True))
+            adapter.validate_python(value)
+        except ValidationError as e:
+            what = hint.__name__ if isinstance(hint, type) else str(hint)
+            what = re.sub(r"\b[A-Za-z_]\w*\.", "", what)  # typing.Literal: Literal
+            why = e.errors()[0]["msg"]
+            raise OptionError(
+                f"{flag} {key}={value!r}: expected {what} ({why[:1].lower()}{why[1:]})"
+            ) from None
+    duration = options.get("duration")
+    if duration is not None:
+        if not duration > 0:
+            raise OptionError(
+                f"{flag} duration={duration!r}: expected simulated seconds > 0, e.g. "
+                f"{flag} duration=3600"
+            )
+        check_sim_seconds(duration, f"{flag} duration")
 
 
 def policy_run_env(policy: Any) -> RunEnv | None:

@@ -61,6 +61,7 @@ from intergreen.agents.rundir import (
     read_run_record,
     record_resume,
 )
+from intergreen.agents.runenv import check_env_options
 from intergreen.agents.runlogs import run_logger, start_afresh, truncate_metrics
 from intergreen.agents.validation import Validator, clear_best
 from intergreen.common import atomic_path, atomic_write, progress_bar
@@ -419,6 +420,7 @@ def train(
     hp = config.resolved_hyperparameters()
     run_dir = Path(run_dir)
     # check the environment before anything is written (bad demand, reward, option, ...)
+    check_env_options(config.env_kwargs)
     _make_env(config, 0).close()
     for demand in config.validation_demands() if config.validate_every else []:
         if demand != config.demand:
@@ -430,6 +432,27 @@ def train(
         return run_dir / "model.zip"
     checkpoint = latest_checkpoint(run_dir) if resume else None
     state = read_learner_state(run_dir, checkpoint) if checkpoint else None
+    try:
+        return _train_in(run_dir, config, hp, checkpoint, state, created, progress, time_limit,
+                         keep_replay_buffer)  # fmt: skip
+    except Exception:  # failed before its first checkpoint: the folder holds no run
+        discard_unstarted(run_dir, created)
+        raise
+
+
+def _train_in(
+    run_dir: Path,
+    config: TrainConfig,
+    hp: dict[str, Any],
+    checkpoint: dict[str, Any] | None,
+    state: dict[str, Any] | None,
+    created: bool,
+    progress: bool,
+    time_limit: float | None,
+    keep_replay_buffer: bool,
+) -> Path:
+    """train()'s training in the prepared ``run_dir``, from ``checkpoint`` (None: afresh)."""
+    done = run_dir / "done.json"
     vec_env = make_vec_env(config, stream_resume_states(state, config.n_envs))
     validator = Validator(config, run_dir) if config.validate_every else None
     try:

@@ -1,0 +1,153 @@
+"""A new user's mistakes with ``intergreen train`` and ``evaluate``: one line, exit code 2,
+nothing left that refuses the corrected command (real SUMO, real stable-baselines3)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from cli_helpers import one_error_line, run_cli
+
+from intergreen.agents.rundir import holds_run
+
+TINY = ["--agent", "dqn", "--timesteps", "100", "--env", "duration=36"]
+NAN_TRAIN = ["--reward-module", "te_rewards", "train", *TINY, "--reward", "te_nan_reward"]
+
+USER_REWARDS = '''
+import numpy as np
+
+from intergreen.rewards import registry
+
+
+@registry.register("te_nan_reward", fields=("halting",))
+def te_nan_reward(frames, context) -> float:
+    """Not a number, always."""
+    return float("nan")
+
+
+@registry.register("te_long_queues", fields=("halting",))
+def te_long_queues(frames, context) -> float:
+    """Minus the number of lanes queueing more than 5 vehicles."""
+    return -float(np.sum(frames[-1].halting > 5))
+'''
+
+
+@pytest.fixture
+def user_rewards(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """``te_rewards.py`` in the working folder; its rewards are forgotten afterwards."""
+    from intergreen.rewards.registry import REWARD_MODULES_ENV
+
+    (tmp_path / "te_rewards.py").write_text(USER_REWARDS)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(REWARD_MODULES_ENV, raising=False)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    yield tmp_path
+    _forget_user_rewards()
+
+
+def _forget_user_rewards() -> None:
+    from intergreen.rewards import registry
+
+    for name in ("te_nan_reward", "te_long_queues"):
+        if name in registry.names():
+            registry.unregister(name)
+    for name in [m for m in sys.modules if "te_rewards" in m]:
+        del sys.modules[name]
+
+
+# ----- item 1: --env values and the keys train sets with options of its own -----------------
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("duration=abc", "error: --env duration='abc': expected float | None (input should be "
+         "a valid number, unable to parse string as a number)"),
+        ("n_stack=2.5", "error: --env n_stack=2.5: expected int (input should be a valid "
+         "integer, got a number with a fractional part)"),
+        ("backend=fast", "error: --env backend='fast': expected Literal['libsumo', 'traci'] "
+         "(input should be 'libsumo' or 'traci')"),
+        ("duration=-5", "error: --env duration=-5: expected simulated seconds > 0, e.g. --env "
+         "duration=3600"),
+        ("reward=queue", "error: --env reward: set by --reward, not --env; use --reward"),
+        ("demand=low", "error: --env demand: set by --demand, not --env; use --demand"),
+        ("junction=gm_a56", "error: --env junction: set by --junction, not --env; use "
+         "--junction"),
+        ("seed=3", "error: --env seed: set by --seed, not --env; use --seed"),
+    ],
+)  # fmt: skip
+def test_bad_env_option_is_one_line_before_anything_is_written(
+    given: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    args = ["train", "--agent", "dqn", "--timesteps", "100", "--env", given, "--out", str(out)]
+    line = one_error_line(*run_cli(args, capsys))
+    assert line == message
+    assert not out.exists()
+
+
+def test_corrected_env_option_trains_in_the_same_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    one_error_line(*run_cli(["train", *TINY, "--env", "seed=3", "--out", str(out)], capsys))
+    code, _, err = run_cli(["train", *TINY, "--seed", "3", "--out", str(out)], capsys)
+    assert code == 0, err
+    record = json.loads((out / "config.json").read_text())
+    assert record["config"]["seed"] == 3 and record["env"]["duration"] == 36
+
+
+# ----- item 2: a run that failed before its first checkpoint is no run ----------------------
+def test_failed_start_leaves_nothing_that_refuses_the_corrected_run(
+    user_rewards: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = user_rewards / "runs" / "bad"
+    out.mkdir(parents=True)
+    (out / "notes.txt").write_text("mine")  # the user's: stays
+    line = one_error_line(*run_cli([*NAN_TRAIN, "--out", str(out)], capsys))
+    assert line == "error: reward 'te_nan_reward' returned nan (not finite); check its inputs"
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]  # config, metrics, tb gone
+    code, _, err = run_cli(["train", *TINY, "--reward", "queue", "--out", str(out)], capsys)
+    assert code == 0, err
+    assert json.loads((out / "config.json").read_text())["config"]["reward"] == "queue"
+    assert (out / "model.zip").exists() and (out / "notes.txt").read_text() == "mine"
+
+
+def test_a_folder_the_failed_run_created_goes_with_it(
+    user_rewards: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = user_rewards / "fresh"
+    one_error_line(*run_cli([*NAN_TRAIN, "--out", str(out)], capsys))
+    assert not out.exists()
+
+
+def test_holds_run_needs_a_checkpoint_or_a_model(tmp_path: Path) -> None:
+    for name in ("config.json", "metrics.csv", "validation.csv", "tb/progress.csv"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("x")
+    assert not holds_run(tmp_path)
+    (tmp_path / "model.zip").write_text("x")
+    assert holds_run(tmp_path)
+    (tmp_path / "model.zip").unlink()
+    (tmp_path / "checkpoints").mkdir()
+    assert holds_run(tmp_path)
+
+
+# ----- item 3: evaluate checks the run's own reward before it prints -------------------------
+def test_evaluate_checks_the_runs_own_reward_before_printing(
+    user_rewards: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = user_rewards / "lq"
+    code, _, err = run_cli(
+        ["--reward-module", "te_rewards", "train", *TINY, "--reward", "te_long_queues",
+         "--out", str(out)], capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    _forget_user_rewards()  # a fresh process without --reward-module
+    code, stdout, err = run_cli(
+        ["evaluate", str(out), "--episodes", "1", "--demands", "medium", "--baselines", ""],
+        capsys,
+    )
+    line = one_error_line(code, stdout, err)
+    assert line.startswith(f"error: {out}: its training reward: unknown reward 'te_long_queues'")
+    assert stdout == ""
