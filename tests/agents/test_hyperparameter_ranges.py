@@ -147,16 +147,18 @@ def test_what_sb3_refuses_leaves_no_config_behind(
 
 
 def test_a_config_alone_holds_no_run(tmp_path: Path) -> None:
-    """A folder whose run never started (config.json only) takes another configuration; one
-    holding a run's outputs is still refused without --force."""
+    """A folder whose run never reached a checkpoint (config.json, logs) takes another
+    configuration; one holding a checkpoint is still refused without --force."""
     run = tmp_path / "run"
     prepare_run_dir(run, TrainConfig(agent="dqn", timesteps=10), resume=False, force=False)
     other = TrainConfig(agent="dqn", timesteps=10, hyperparams={"gamma": 0.9})
     prepare_run_dir(run, other, resume=False, force=False)
     assert json.loads((run / "config.json").read_text())["key"] == other.key()
     (run / "metrics.csv").write_text("step\n")
+    prepare_run_dir(run, TrainConfig(agent="dqn", timesteps=10), resume=False, force=False)
+    (run / "checkpoints").mkdir()
     with pytest.raises(RunDirError, match="holds a run with another configuration"):
-        prepare_run_dir(run, TrainConfig(agent="dqn", timesteps=10), resume=False, force=False)
+        prepare_run_dir(run, other, resume=False, force=False)
 
 
 def test_a_grid_lists_values_out_of_range_before_anything_runs(tiny_grid_cfg: dict) -> None:
