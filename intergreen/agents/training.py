@@ -65,7 +65,7 @@ from intergreen.agents.runenv import check_env_options
 from intergreen.agents.runlogs import run_logger, start_afresh, truncate_metrics
 from intergreen.agents.validation import Validator, clear_best
 from intergreen.common import atomic_path, atomic_write, progress_bar
-from intergreen.errors import Interrupted, format_validation_error
+from intergreen.errors import Interrupted, OptionError, format_validation_error
 from intergreen.seeds import episode_seed
 
 
@@ -421,7 +421,10 @@ def train(
     run_dir = Path(run_dir)
     # check the environment before anything is written (bad demand, reward, option, ...)
     check_env_options(config.env_kwargs)
-    _make_env(config, 0).close()
+    try:
+        _make_env(config, 0).close()
+    except OptionError as e:  # the env's own checks of its options (n_stack >= 1, ...)
+        raise OptionError(f"--env: {e}" if config.env_kwargs else str(e)) from None
     for demand in config.validation_demands() if config.validate_every else []:
         if demand != config.demand:
             _make_env(config.model_copy(update={"demand": demand}), 0).close()

@@ -69,6 +69,11 @@ def _forget_user_rewards() -> None:
          "(input should be 'libsumo' or 'traci')"),
         ("duration=-5", "error: --env duration=-5: expected simulated seconds > 0, e.g. --env "
          "duration=3600"),
+        ("n_stack=0", "error: --env: n_stack must be >= 1, got 0"),
+        ("bogus=1", "error: --env: unknown environment option(s) bogus; valid: n_stack, "
+         "features, time_scale, duration, backend, gui, action_stages, sensor_noise, "
+         "pedestrians, decisions, signals, simulation_factory, render_mode, sensor_fields, "
+         "check_rules"),
         ("reward=queue", "error: --env reward: set by --reward, not --env; use --reward"),
         ("demand=low", "error: --env demand: set by --demand, not --env; use --demand"),
         ("junction=gm_a56", "error: --env junction: set by --junction, not --env; use "
