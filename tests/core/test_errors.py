@@ -104,7 +104,7 @@ def assert_one_line(result, *words: str) -> None:
         (["train", "--agent", "dqn", "--out", "{tmp}/r", "--timesteps", "12", "--env",
           "signals=bogus"], ["signals='bogus'", "controller, program"]),
         (["train", "--agent", "dqn", "--out", "{tmp}/r", "--timesteps", "12", "--env",
-          "duration=0"], ["duration must be > 0 s"]),
+          "duration=0"], ["--env duration=0: expected simulated seconds > 0"]),
         (["junctions", "import", "{net}", "--rules", "nonesuch", "--out", "{tmp}/j"],
          ["unknown signal-rule profile 'nonesuch'", "uk"]),
     ],
