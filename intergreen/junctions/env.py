@@ -217,10 +217,11 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         self.crossing_arms = tuple(a for a in spec.arms if a in arms) if self.pedestrians else ()
         if self.pedestrians and not self.crossing_arms:
             raise SpecError(f"junction {spec.name} has no signalled pedestrian crossings")
-        walk = [s for s, stage in spec.stages.items() if any(
-            m.endswith(".crossing") for g in stage.groups for m in spec.signal_groups[g].movements
-        )]  # fmt: skip
-        if self.pedestrians and walk and not set(walk) & set(self.action_stages):
+        # the stages that run a crossing: one of them must be the controller's to call
+        walk = [s for s in spec.stages if spec.crossings_of(s)] if (
+            self.pedestrians and signals == "controller"
+        ) else []  # fmt: skip
+        if walk and not set(walk) & set(self.action_stages):
             stages = ",".join(sorted({*self.action_stages, *walk}))
             warnings.warn(
                 f"the demand brings pedestrians, but the action stages "

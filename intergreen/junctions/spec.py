@@ -246,6 +246,16 @@ class JunctionSpec(_Model):
         """Approach lanes as ``ARM_i`` (i from the kerb), in arm order."""
         return [f"{a}_{i}" for a, arm in self.arms.items() for i in range(len(arm.approach_lanes))]
 
+    def crossings_of(self, stage: str) -> set[str]:
+        """The arms whose pedestrian crossing ``stage`` runs (none: a traffic-only stage).
+        Raises KeyError for an unknown stage."""
+        return {
+            m.split(".")[0]
+            for g in self.stages[stage].groups
+            for m in self.signal_groups[g].movements
+            if m.endswith(".crossing")
+        }
+
     def stage_lanes(self, stage: str) -> np.ndarray:
         """Bool per approach lane (``approach_lane_ids`` order): whether ``stage`` gives it a
         green. Raises KeyError for an unknown stage."""

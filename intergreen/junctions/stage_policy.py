@@ -32,12 +32,7 @@ class Policy(Protocol):
 
 def stage_crossings(spec: JunctionSpec, stage: str, crossing_arms: tuple[str, ...]) -> np.ndarray:
     """Bool per signalled crossing (in ``crossing_arms`` order): whether the stage runs it."""
-    runs = {
-        m.split(".")[0]
-        for g in spec.stages[stage].groups
-        for m in spec.signal_groups[g].movements
-        if m.endswith(".crossing")
-    }
+    runs = spec.crossings_of(stage)
     return np.array([a in runs for a in crossing_arms], dtype=bool)
 
 
