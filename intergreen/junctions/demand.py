@@ -225,19 +225,21 @@ def demand_hint(spec: JunctionSpec) -> str:
     (only with a demand.yaml, which splits it), a SUMO route file (where the junction takes
     one, :attr:`JunctionSpec.takes_route_files`), a profile YAML path."""
     names = demand_names(spec)
-    if assumptions_file(spec) is not None:  # after the current levels: the training range
-        levels = [n for n in names if n in load_assumptions(spec).levels]
+    has_file = assumptions_file(spec) is not None
+    if has_file:  # after the current levels: the training range
+        current = load_assumptions(spec).levels
+        levels = [n for n in names if n in current]
         at = names.index(levels[-1]) + 1 if levels else 0
         names = [*names[:at], f"{MIXED} (a total per episode from the training range)",
                  *names[at:]]  # fmt: skip
     ways = [f"one of {', '.join(names)}"] if names else []
-    if assumptions_file(spec) is not None:
+    if has_file:
         ways.append("a total such as 1900vph")
     if spec.takes_route_files:
         ways.append("a SUMO route file (.rou.xml)")
     ways.append("a profile YAML path")
     hint = ", ".join(ways[:-1]) + f" or {ways[-1]}" if len(ways) > 1 else ways[0]
-    if assumptions_file(spec) is None:
+    if not has_file:
         hint += " (totals, levels and mixed need a demand.yaml)"
     return hint
 
