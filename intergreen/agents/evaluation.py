@@ -117,7 +117,8 @@ def check_evaluation(
 
     Raises:
         OptionError: an unknown controller or ``checkpoint``, no demand, runs trained on
-            different junctions or episodes (see :func:`evaluate`).
+            different junctions or episodes (see :func:`evaluate`), a baseline the junction
+            cannot run (``program`` where it has no signal programme of its own: gm_a56).
         RunDirError: a run folder without a readable model.
         SpecError, RewardError, ParamFileError: a demand or reward the junction's env refuses
             (without ``reward``: each trained agent's own, its message naming the run); a tuned
@@ -142,6 +143,11 @@ def check_evaluation(
             baseline_record(str(c), spec)  # a tuned one: its junction's file
     for d in demands:  # the env every controller meets (its reward, when one is given)
         make_env(spec, d, reward, seed=0, **episode).close()
+    for c in controllers:  # a baseline's own options: the program baseline's signals="program"
+        if isinstance(c, str | Path) and is_baseline(str(c)):
+            own = policy_run_env(make_baseline(str(c)))
+            if own is not None:  # refused where the junction has no programme (gm_a56)
+                make_env(spec, demands[0], reward, seed=0, **episode, **own.options).close()
     if reward is None:  # each agent's own reward (a user's needs its --reward-module)
         for c in controllers:
             _check_own_reward(c, spec, demands[0], episode, checkpoint)

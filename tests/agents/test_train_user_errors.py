@@ -156,3 +156,23 @@ def test_evaluate_checks_the_runs_own_reward_before_printing(
     line = one_error_line(code, stdout, err)
     assert line.startswith(f"error: {out}: its training reward: unknown reward 'te_long_queues'")
     assert stdout == ""
+
+
+# ----- a new user's trial: the program baseline on gm_a56 is refused before the plan ---------
+def test_evaluate_refuses_the_program_baseline_on_gm_a56_before_printing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """gm_a56 has no signal programme of its own: evaluate printed its whole plan (the run's
+    model, the episodes) and only then the refusal."""
+    out = tmp_path / "run"
+    code, _, err = run_cli(["train", *TINY, "--out", str(out)], capsys)
+    assert code == 0, err
+    for controllers in ([str(out)], ["fixed-time"]):
+        code, stdout, err = run_cli(
+            ["evaluate", *controllers, "--baselines", "program", "--episodes", "1",
+             "--demands", "low"], capsys,
+        )  # fmt: skip
+        line = one_error_line(code, stdout, err)
+        assert line.startswith("error: controller program: junction gm_a56 has no signal ")
+        assert line.endswith("(`intergreen junctions import`): choose another controller")
+        assert stdout == ""  # was: the run's model and "episodes: 1 per demand, ..." first
