@@ -37,11 +37,22 @@ from intergreen.calibration.tag import TagValidation
 from intergreen.calibration.validate import ModelCheck, check_model
 from intergreen.calibration.vehicle_mix import parse_vehicle_mix, site_vehicle_mix
 from intergreen.common import temp_folder
-from intergreen.junctions.catalog import resolve_junction
-from intergreen.junctions.demand import junction_folder, load_assumptions, user_demand_dir
+from intergreen.junctions.catalog import junction_names, resolve_junction
+from intergreen.junctions.demand import (
+    assumptions_file,
+    junction_folder,
+    load_assumptions,
+    user_demand_dir,
+)
 from intergreen.junctions.spec import JunctionSpec
 
-__all__ = ["CalibrationResult", "default_name", "run_calibration", "save_named_demand"]
+__all__ = [
+    "CalibrationResult",
+    "check_calibratable",
+    "default_name",
+    "run_calibration",
+    "save_named_demand",
+]
 
 
 @dataclass
@@ -69,6 +80,22 @@ class CalibrationResult:
 def default_name(profile: str) -> str:
     """The default demand name of a calibrated profile, e.g. ``calibrated_weekday``."""
     return "calibrated_" + re.sub(r"[^A-Za-z0-9_]+", "_", profile).strip("_")
+
+
+def check_calibratable(spec: JunctionSpec) -> None:
+    """CalibrationError unless ``spec`` has a demand.yaml: the calibration splits each counted
+    arm's flow into its turning movements, and the uncounted arms' flows, by its arm shares and
+    turning proportions. Only the shipped junctions have one (a YAML that ``extends:`` one uses
+    its base's); a user's junction, e.g. one imported from a SUMO network, has none."""
+    if assumptions_file(spec) is not None:
+        return
+    shipped = [n for n in junction_names() if assumptions_file(resolve_junction(n)) is not None]
+    raise CalibrationError(
+        f"--junction: junction {spec.name} has no demand.yaml, whose arm shares and turning "
+        "proportions calibrate needs to split the counted flows into movements (only the "
+        f"shipped junctions {', '.join(shipped)} have one, and YAMLs with `extends:` one of "
+        f"them); calibrate one of those, e.g. --junction {shipped[0]}"
+    )
 
 
 def _check_name(spec: JunctionSpec, name: str, force: bool) -> Path:
@@ -196,6 +223,7 @@ def run_calibration(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     spec = resolve_junction(junction)
+    check_calibratable(spec)  # before the counts are read
     profile_hours(profile)  # fail fast on a bad --profile
     if isinstance(vehicle_mix, str):
         parse_vehicle_mix(vehicle_mix)  # and on a bad --vehicle-mix

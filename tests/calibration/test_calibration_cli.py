@@ -170,3 +170,32 @@ def test_user_errors_one_line(args, message, user_counts, data_home, tmp_path, c
     assert len(err.strip().splitlines()) == 1
     assert not out.exists()  # nothing half-written
     assert not list(tmp_path.glob(".calib.tmp-*"))
+
+
+def test_a_junction_without_demand_yaml_is_refused_first(
+    user_counts: Path, data_home: Path, tmp_path: Path, capsys
+) -> None:
+    """An imported junction has no demand.yaml, whose arm shares and turning proportions the
+    calibration needs: one line saying so before the counts are read (was: after the approach
+    map, a list of demands to use, which calibrate does not take)."""
+    from cli_helpers import one_error_line
+
+    from intergreen.junctions.imported_yaml import import_network
+    from intergreen.junctions.resco import nets_folder
+
+    nets = nets_folder().parent / "single-intersection"
+    path, _, _ = import_network(nets / "single-intersection.net.xml", tmp_path / "si",
+                                routes=[nets / "single-intersection.rou.xml"])  # fmt: skip
+    out = tmp_path / "calib"
+    for extra in ([], ["--approach-map", "NorthEast=N,SouthWest=S"]):
+        line = one_error_line(*run(
+            ["calibrate", "--junction", str(path.parent), "--counts", str(user_counts),
+             "--profile", "8-9", "--out", str(out), *extra], capsys,
+        ))  # fmt: skip
+        assert line == (
+            "error: --junction: junction single-intersection has no demand.yaml, whose arm "
+            "shares and turning proportions calibrate needs to split the counted flows into "
+            "movements (only the shipped junctions gm_a56, gm_a56_max_green have one, and YAMLs "
+            "with `extends:` one of them); calibrate one of those, e.g. --junction gm_a56"
+        )
+        assert not out.exists() and not list(tmp_path.glob(".calib.tmp-*"))
