@@ -5,7 +5,11 @@ and ``reward_version`` (both part of the key: a run made under other code or ano
 formula is another run), ``config`` (train()'s arguments), the resolved ``hyperparameters``
 and environment options ``env``, and ``seeds`` (the seed scheme, base seed and role, the first
 episode's reset seed of each env), and with greedy validation on, ``validation`` (its
-schedule, demands, seeds, metric and backend: intergreen.agents.validation).
+schedule, demands, seeds, metric and backend: intergreen.agents.validation). A run on a
+user's junction file also records ``junction_file``, its absolute path: ``config.junction`` is
+the name as given (a path relative to the folder ``train`` ran in), which stays in the key, and
+``junction_file`` lets the run be evaluated, simulated and resumed from any folder without
+changing its key (runs recorded before it existed keep theirs and work as before).
 
 ``resumes.jsonl`` holds one line per resume of a killed run: the checkpoint's decision and
 whether the envs replayed to exactly the observation recorded at it. A run whose resume was
@@ -21,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from intergreen.common import atomic_write, remove_stale_temporaries
 from intergreen.errors import IntergreenError
+from intergreen.junctions.catalog import junction_file
 
 if TYPE_CHECKING:
     from intergreen.agents.config import TrainConfig
@@ -54,9 +59,26 @@ def run_record(config: TrainConfig) -> dict[str, Any]:
         "env": config.resolved_env_kwargs(),
         "seeds": seeds.describe(config.seed, "train", config.n_envs),
     }
+    if (path := junction_file(config.junction)) is not None:
+        record["junction_file"] = str(path)
     if config.validate_every is not None:
         record["validation"] = config.validation_plan()
     return record
+
+
+def _same_run_from_elsewhere(old: dict[str, Any], config: TrainConfig) -> bool:
+    """Whether ``old`` (a config.json) records the run of ``config`` but for the junction
+    named by another path to the same file (a resume typed in another folder): the recorded
+    ``junction_file`` is the file ``config.junction`` names, and ``config``'s key with the
+    recorded name in its place is the recorded key."""
+    recorded = (old.get("config") or {}).get("junction")
+    file = old.get("junction_file")
+    if not isinstance(recorded, str) or recorded == config.junction or not file:
+        return False
+    here = junction_file(config.junction)
+    if here is None or str(here) != file:
+        return False
+    return config.model_copy(update={"junction": recorded}).key() == old.get("key")
 
 
 def _why_different(old: dict[str, Any], new: dict[str, Any]) -> str:
@@ -72,7 +94,9 @@ def prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool, force: boo
     RunDirError for another run's folder (unless ``force``, which clears it) or for this run's
     checkpoints without ``resume``. A resume deletes the temporary files of writes the kill
     interrupted (``common.remove_stale_temporaries``: a model or checkpoint half saved), so
-    that a run killed many times keeps no dead copies."""
+    that a run killed many times keeps no dead copies. A run recorded with its junction as
+    another path to the same file (typed from another folder) is this run: its config.json,
+    key and recorded junction name stay as they are."""
     cfg_file = run_dir / "config.json"
     record = run_record(config)
     if cfg_file.exists():
@@ -81,6 +105,8 @@ def prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool, force: boo
         except json.JSONDecodeError:
             old = {}
         same = old.get("key") == record["key"]
+        if not same and _same_run_from_elsewhere(old, config):
+            same, record = True, old
         if not same and not force and holds_run(run_dir):
             raise RunDirError(
                 f"{run_dir} holds {_why_different(old, record)}; use another --out, or --force "

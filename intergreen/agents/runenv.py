@@ -9,7 +9,11 @@ Every path that runs a trained agent (``intergreen evaluate``, ``simulate --cont
    e.g. ``duration``, ``decisions``, ``n_stack``);
 3. ``make_env``'s defaults.
 
-The junction is the caller's when given, else the run's. A caller option that changes what the
+The junction is the caller's when given, else the run's: the absolute path it recorded for a
+user's junction file (config.json ``junction_file``) where that file is there, else the name it
+was given (a shipped junction's, or a path relative to the folder ``train`` ran in, as runs
+recorded before ``junction_file`` have it); a recorded path that is not found is one line
+naming the run's config.json and ``--junction``. A caller option that changes what the
 agent observes or chooses among (``n_stack``, ``features``, ``action_stages``, ...) gives an
 env the agent cannot act in: ``AgentPolicy.reset`` refuses it with the shapes.
 
@@ -50,22 +54,52 @@ TRAIN_FLAGS = {"junction": "--junction", "demand": "--demand", "reward": "--rewa
 @dataclass(frozen=True)
 class RunEnv:
     """What a run records about its environment: the junction, ``make_env``'s options and the
-    training demand (a name or a list; None where unknown, e.g. a bare model)."""
+    training demand (a name or a list; None where unknown, e.g. a bare model); ``record``, the
+    config.json they were read from (None: not read from a run folder)."""
 
     junction: str = DEFAULT_JUNCTION
     options: Mapping[str, Any] = field(default_factory=dict)
     demand: str | list[str] | None = None
+    record: str | None = None
 
 
 def recorded_env(run_dir: str | Path) -> RunEnv:
     """A run folder's recorded junction and options (a bare model without config.json: gm_a56
-    and make_env's defaults); RunDirError when config.json is unreadable."""
-    from intergreen.agents.rundir import load_run_config
+    and make_env's defaults); RunDirError when config.json is unreadable. The junction is the
+    recorded ``junction_file`` where that file exists, else the name the run was given (see
+    the module docstring)."""
+    from intergreen.agents.rundir import load_run_config, read_run_record
 
-    if not (Path(run_dir) / "config.json").exists():
+    cfg_file = Path(run_dir) / "config.json"
+    if not cfg_file.exists():
         return RunEnv()
     cfg = load_run_config(run_dir)
-    return RunEnv(cfg.junction, cfg.resolved_env_kwargs(), cfg.demand)
+    file = read_run_record(run_dir).get("junction_file")
+    junction = file if isinstance(file, str) and Path(file).is_file() else cfg.junction
+    return RunEnv(junction, cfg.resolved_env_kwargs(), cfg.demand, str(cfg_file))
+
+
+def recorded_junction(run: RunEnv) -> str:
+    """The junction ``run`` recorded, checked to be found from the current folder.
+
+    Raises:
+        OptionError: a recorded junction path that is not there (a path relative to the folder
+            the run was trained in, used from another; or a junction moved since), naming the
+            run's config.json and ``--junction``.
+    """
+    from intergreen.junctions.catalog import junction_found
+
+    if run.record is None or junction_found(run.junction):
+        return run.junction
+    where = (
+        " (moved or deleted since the run was trained)"
+        if Path(run.junction).is_absolute()
+        else f" from {Path.cwd()} (a path relative to the folder the run was trained in)"
+    )
+    raise OptionError(
+        f"{run.record}: the run's junction {run.junction} is not found{where}; give "
+        "--junction (Python: junction=) with the junction's YAML or its folder"
+    )
 
 
 def check_env_options(options: Mapping[str, Any], flag: str = "--env") -> None:
@@ -135,10 +169,11 @@ def merge_env_options(recorded: Mapping[str, Any], caller: Mapping[str, Any]) ->
 
 
 def resolve_junction(run: RunEnv | None, junction: str | Path | None) -> str | Path:
-    """The caller's junction when given, else the run's (baselines: gm_a56)."""
+    """The caller's junction when given, else the run's (:func:`recorded_junction`; baselines:
+    gm_a56)."""
     if junction is not None:
         return junction
-    return run.junction if run is not None else DEFAULT_JUNCTION
+    return recorded_junction(run) if run is not None else DEFAULT_JUNCTION
 
 
 def make_run_env(
@@ -205,7 +240,7 @@ def common_junction(runs: list[RunEnv], junction: str | Path | None) -> str | Pa
     the caller's, else the runs' when they agree; OptionError when they do not."""
     if junction is not None:
         return junction
-    names = sorted({str(r.junction) for r in runs})
+    names = sorted({recorded_junction(r) for r in runs})
     if len(names) > 1:
         raise OptionError(
             f"the runs were trained on different junctions ({', '.join(names)}); name the one "

@@ -69,6 +69,35 @@ def junction_path(name: str) -> Path:
     )
 
 
+def junction_file(name: str) -> Path | None:
+    """The absolute path (symbolic links resolved) of the user's junction YAML that ``name``
+    names, a YAML path or its folder (relative to the current folder, as given); None for a
+    shipped junction's name or RESCO's ``resco:NAME`` (those are names, the same from every
+    folder) and for a name that names no junction here. A run records it beside the name it
+    was given (intergreen.agents.rundir), so that it can be used from any folder."""
+    if name.startswith(resco.PREFIX):
+        return None
+    try:
+        path = junction_path(name)
+    except SpecError:
+        return None
+    shipped = not Path(name).is_absolute() and path == LIBRARY / name / "junction.yaml"
+    return None if shipped else path.resolve()
+
+
+def junction_found(name: str) -> bool:
+    """Whether ``name`` names a junction from the current folder: a shipped one, RESCO's
+    ``resco:NAME`` (its own checks when it loads), or a junction YAML path or folder that
+    exists (:func:`junction_path`)."""
+    if name.startswith(resco.PREFIX):
+        return True
+    try:
+        junction_path(name)
+    except SpecError:
+        return False
+    return True
+
+
 def load_spec(path: str | Path) -> JunctionSpec:
     """Load and validate a junction YAML file.
 

@@ -36,6 +36,7 @@ def test_config_records_versions_seeds_and_options(short_run: Path) -> None:
     assert record["intergreen_version"] == intergreen.__version__ == "0.2.0"
     assert record["reward_version"] == "1"
     assert record["env"] == {"decisions": "every_interval", "duration": 120}
+    assert record["config"]["junction"] == "gm_a56" and "junction_file" not in record  # a name
     seeds = record["seeds"]
     assert seeds["base"] == 3 and seeds["role"] == "train"
     assert seeds["first_episode_seeds"] == [episode_seed(3, "train", 0, 0)]
