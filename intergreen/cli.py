@@ -26,6 +26,7 @@ from intergreen.common import check_sim_seconds, ensure_writable
 from intergreen.errors import OptionError
 from intergreen.experiments.cli import register as register_experiments
 from intergreen.junctions.baselines import BASELINES
+from intergreen.rewards.cli import REWARD_HELP, parse_reward
 from intergreen.rewards.cli import app as rewards_app
 from intergreen.tuning.cli import register as register_tuning
 
@@ -133,7 +134,8 @@ def simulate(
         typer.Option(min=1, help="Simulated seconds, at most 7 days (default: the demand's)"),
     ] = None,
     reward: Annotated[
-        str | None, typer.Option(help="Reward whose episode sum is reported (default: queue)")
+        str | None,
+        typer.Option(help=f"Reward whose episode sum is reported (default: queue): {REWARD_HELP}"),
     ] = None,
     param: Annotated[
         list[str] | None, typer.Option(help="Controller parameter KEY=VALUE (repeatable)")
@@ -141,7 +143,8 @@ def simulate(
     stages: Annotated[
         str | None,
         typer.Option(
-            help="Action stages, e.g. 2,3,4 to let the controller call the pedestrian stage"
+            help="Action stages, at least two, e.g. 2,3,4 to let the controller call the "
+            "pedestrian stage"
         ),
     ] = None,
     gui: Annotated[
@@ -185,6 +188,7 @@ def simulate(
         )
     if duration is not None:
         check_sim_seconds(duration, "--duration")
+    reward_spec = parse_reward(reward) if reward is not None else None
     if gui:
         check_display()  # at once, before loading anything
     given = parse_params(param)
@@ -205,7 +209,7 @@ def simulate(
     options = GuiOptions(delay_ms=delay, screenshots=screenshot, screenshot_every=screenshot_every)
     factory = simulation_factory(trace=True, emissions=True, gui_options=options)
     # a trained agent: its run's junction and options, the ones given here winning
-    env = make_run_env(policy_run_env(policy), junction, demand, reward, seed=seed,
+    env = make_run_env(policy_run_env(policy), junction, demand, reward_spec, seed=seed,
                        duration=duration, gui=gui, simulation_factory=factory,
                        **env_options)  # fmt: skip
     total = duration or env._demand_choice(env.np_random).duration
@@ -267,11 +271,13 @@ def _action_stages(text: str, policy: Any, junction: str | None) -> list[str]:
     """``--stages 2,3,4`` as stage names, each a stage of the junction the run will use.
 
     Raises:
-        OptionError: naming --stages, the stages that are not the junction's and its stages.
+        OptionError: naming --stages, the stages that are not the junction's and its stages, or
+            fewer than two stages (:func:`~intergreen.junctions.env.check_action_stages`).
     """
     from intergreen.agents.runenv import policy_run_env
     from intergreen.agents.runenv import resolve_junction as run_junction
     from intergreen.junctions.catalog import resolve_junction
+    from intergreen.junctions.env import check_action_stages
 
     chosen = split_list(text)
     spec = resolve_junction(run_junction(policy_run_env(policy), junction))
@@ -282,6 +288,7 @@ def _action_stages(text: str, policy: Any, junction: str | None) -> list[str]:
             f"--stages {text!r}: {what}; give some of its stages {', '.join(spec.stages)} "
             f"separated by commas, e.g. --stages {','.join(spec.action_stages)}"
         )
+    check_action_stages(spec, chosen)
     return chosen
 
 

@@ -11,9 +11,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from intergreen.agents.config import DEFAULT_TRAIN_SEED, DEFAULT_TRAIN_TIMESTEPS
 from intergreen.cli_common import parse_params, parse_time_limit, progress_bar, split_list
 from intergreen.common import check_sim_seconds
 from intergreen.errors import Interrupted, OptionError
+from intergreen.rewards.cli import REWARD_HELP, parse_reward
 from intergreen.seeds import MAX_BASE_SEED
 
 console = Console(markup=False, soft_wrap=True)  # paths and run records: never split
@@ -22,7 +24,7 @@ console = Console(markup=False, soft_wrap=True)  # paths and run records: never 
 def train_command(
     agent: Annotated[str, typer.Option(help="dqn or ppo")],
     out: Annotated[Path, typer.Option(help="Run folder")],
-    reward: Annotated[str, typer.Option(help="Reward name (intergreen rewards list)")] = (
+    reward: Annotated[str, typer.Option(help=f"Training reward: {REWARD_HELP}")] = (
         "average_speed"
     ),
     demand: Annotated[
@@ -33,10 +35,12 @@ def train_command(
         ),
     ] = None,
     junction: Annotated[str, typer.Option(help="Junction name or YAML")] = "gm_a56",
-    timesteps: Annotated[int, typer.Option(min=1, help="Agent decisions to train for")] = 200_000,
+    timesteps: Annotated[
+        int, typer.Option(min=1, help="Agent decisions to train for")
+    ] = DEFAULT_TRAIN_TIMESTEPS,
     seed: Annotated[
         int, typer.Option(min=0, max=MAX_BASE_SEED, help="Base seed of the training streams")
-    ] = 1,
+    ] = DEFAULT_TRAIN_SEED,
     n_envs: Annotated[int, typer.Option("--n-envs", min=1, max=64, help="SUMO processes")] = 1,
     preset: Annotated[
         str | None, typer.Option(help="Hyperparameter preset, e.g. study_dqn")
@@ -88,6 +92,7 @@ def train_command(
     from intergreen.agents.training import train
 
     demand_arg = split_list(demand) if demand is not None and "," in demand else demand
+    reward_spec = parse_reward(reward)
     again = _resume_command(
         agent=agent, out=out, reward=reward, demand=demand, junction=junction,
         timesteps=timesteps, seed=seed, n_envs=n_envs, preset=preset, hp=hp, env=env,
@@ -103,7 +108,7 @@ def train_command(
             agent,
             junction=junction,
             demand=demand_arg,
-            reward=reward,
+            reward=reward_spec,
             timesteps=timesteps,
             seed=seed,
             hyperparams=parse_params(hp, "--hp"),
@@ -176,7 +181,8 @@ def evaluate_command(
     reward: Annotated[
         str | None,
         typer.Option(
-            help="Reward summed per episode (default: an agent's own, queue for baselines)"
+            help="Reward summed per episode (default: an agent's own, queue for baselines): "
+            + REWARD_HELP
         ),
     ] = None,
     output: Annotated[
@@ -215,6 +221,7 @@ def evaluate_command(
 
     if protocol not in (None, "study"):
         raise OptionError(f"--protocol {protocol!r}: the only protocol is 'study'")
+    reward_spec = parse_reward(reward) if reward is not None else None
     if protocol == "study":
         episodes = STUDY_EPISODES
     if duration is not None:
@@ -243,7 +250,7 @@ def evaluate_command(
     else:
         levels = split_list(demands)
     _, levels, episode = check_evaluation(
-        controllers, junction, levels, reward, duration, checkpoint
+        controllers, junction, levels, reward_spec, duration, checkpoint
     )
     said.append(_episodes_line(episodes, episode, given=duration is not None))
     for line in said:
@@ -258,7 +265,7 @@ def evaluate_command(
             episodes=episodes,
             duration=duration,
             workers=workers,
-            reward=reward,
+            reward=reward_spec,
             timelines=timeline_dir,
             timeline_episodes=timelines,
             checkpoint=checkpoint,

@@ -23,6 +23,12 @@ PRESETS_FILE = Path(__file__).with_name("presets.yaml")
 AGENTS = ("dqn", "ppo")
 #: TrainConfig's validation options (out of the key when validation is off).
 VALIDATION_FIELDS = ("validate_every", "validate_episodes", "validate_demands", "validate_score")
+#: Decisions a run trains for when none are given: ``intergreen train --timesteps`` and
+#: ``train(timesteps=...)`` both default to it (the README's `intergreen train` example).
+DEFAULT_TRAIN_TIMESTEPS = 200_000
+#: A run's base seed when none is given (``intergreen train --seed``, ``train(seed=...)``,
+#: :class:`TrainConfig`).
+DEFAULT_TRAIN_SEED = 1
 #: Validation episodes per demand at one validation point, at most (each is a SUMO episode).
 MAX_VALIDATION_EPISODES = 100
 #: A validation point's score: the mean of this ground-truth metric over its episodes (s per
@@ -157,7 +163,7 @@ class TrainConfig(BaseModel):
     timesteps: int = Field(gt=0)
     #: The run's base seed: training env i plays the ``train`` stream (seed, i) of
     #: intergreen.seeds; the model (torch, numpy, exploration) is seeded with it too.
-    seed: int = Field(default=0, ge=0, le=MAX_BASE_SEED)
+    seed: int = Field(default=DEFAULT_TRAIN_SEED, ge=0, le=MAX_BASE_SEED)
     preset: str | None = None
     hyperparams: dict[str, Any] = Field(default_factory=dict)
     n_envs: int = Field(default=1, ge=1, le=64)

@@ -43,6 +43,8 @@ from intergreen.agents.checkpoints import (
     stream_resume_states,
 )
 from intergreen.agents.config import (
+    DEFAULT_TRAIN_SEED,
+    DEFAULT_TRAIN_TIMESTEPS,
     VALIDATION_METRIC,
     AgentConfigError,
     TrainConfig,
@@ -315,8 +317,8 @@ def train(
     junction: str = "gm_a56",
     demand: str | list[str] | None = None,
     reward: str | dict[str, Any] = "average_speed",
-    timesteps: int = 100_000,
-    seed: int = 0,
+    timesteps: int = DEFAULT_TRAIN_TIMESTEPS,
+    seed: int = DEFAULT_TRAIN_SEED,
     hyperparams: dict[str, Any] | None = None,
     n_envs: int = 1,
     run_dir: str | Path = "runs/run",
@@ -345,9 +347,12 @@ def train(
             junction has a demand.yaml, else its own demand (an imported network's route
             files, ``"routes"``; :func:`~intergreen.junctions.demand.default_training_demand`).
         reward: a reward name or ``{"name": ..., **params}`` (``intergreen rewards list``).
-        timesteps: agent decisions to train for (> 0).
-        seed: the base seed, 0 <= seed < 2^32: env ``i`` of ``n_envs`` plays the ``train``
-            stream of (seed, i) of :mod:`intergreen.seeds`; the model is seeded with it.
+        timesteps: agent decisions to train for (> 0; default 200,000, as ``intergreen train``:
+            :data:`~intergreen.agents.config.DEFAULT_TRAIN_TIMESTEPS`).
+        seed: the base seed, 0 <= seed < 2^32 (default 1, as ``intergreen train``:
+            :data:`~intergreen.agents.config.DEFAULT_TRAIN_SEED`): env ``i`` of ``n_envs`` plays
+            the ``train`` stream of (seed, i) of :mod:`intergreen.seeds`; the model is seeded
+            with it.
         hyperparams: stable-baselines3 arguments over the preset's (unknown names refused).
         n_envs: SUMO simulations (1-64); the first runs in this process.
         run_dir: the run folder: ``config.json``, ``metrics.csv``, ``tb/``, checkpoints,

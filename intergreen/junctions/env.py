@@ -74,6 +74,10 @@ DemandArg = str | float | DemandProfile | Sequence[str | float | DemandProfile] 
 #: the reward of an environment made without one (a registry reward)
 DEFAULT_REWARD = "queue"
 
+#: The fewest distinct action stages: with one, the controller never leaves it and the traffic
+#: of every other stage waits the whole episode (:func:`check_action_stages`).
+MIN_ACTION_STAGES = 2
+
 #: sensor_fields: "all" reads every SensorFrame field from the detectors at every sample;
 #: "auto" only those the observation's features and the reward's declared ``fields`` use
 #: (a reward without declared fields gets all); a list of field names: those besides.
@@ -139,7 +143,8 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         backend: ``"libsumo"`` (in process, one simulation per process) or ``"traci"`` (a SUMO
             server process).
         gui: watch in sumo-gui (uses traci).
-        action_stages: the stages the agent chooses among (default: the junction's).
+        action_stages: the stages the agent chooses among, at least two (default: the
+            junction's).
         sensor_noise: camera noise ``{"count_sd", "miss_prob", "dropout_prob"}`` (default: the
             junction YAML's ``sensors.noise``).
         pedestrians: run pedestrians and their crossings (default: when the demand has them).
@@ -167,7 +172,9 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
     Raises:
         SpecError: an unknown junction, demand or action stage, an invalid junction YAML or
             ``sensor_noise``, pedestrians on a junction without crossings.
-        OptionError: an unknown feature, ``n_stack < 1``, an unknown ``decisions`` mode or
+        OptionError: ``action_stages`` naming fewer than two stages (the message names
+            ``--stages``, as the command line's: :func:`check_action_stages`), an unknown
+            feature, ``n_stack < 1``, an unknown ``decisions`` mode or
             ``sensor_fields`` value or field.
         RewardError: an unknown reward or bad reward parameters.
     """
@@ -209,6 +216,8 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         for s in self.action_stages:
             if s not in spec.stages:
                 raise SpecError(f"action stage {s!r} is not a stage of {spec.name}")
+        if action_stages:  # the caller's choice (a junction's own is its YAML's)
+            check_action_stages(spec, self.action_stages)
         self._demand_choice, demand_has_peds = self._demand_sampler(demand)
         self.pedestrians = demand_has_peds if pedestrians is None else bool(pedestrians)
         self.network = build_network(spec, pedestrians=self.pedestrians)
@@ -429,9 +438,7 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         self._advance_to_decision()
         return self._observation(), self._info()
 
-    def step(
-        self, action: np.int64 | int
-    ) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+    def step(self, action: np.int64 | int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Request stage ``action_stages[action]`` and advance to the next decision.
 
         Returns:
@@ -591,6 +598,30 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
             "step_length": self.step_length,
             "decision_interval": self.spec_.timing.decision_interval,
         }
+
+
+def check_action_stages(spec: JunctionSpec, stages: Sequence[str]) -> None:
+    """Refuse action stages (``--stages``, ``action_stages=``) that name fewer than
+    :data:`MIN_ACTION_STAGES` distinct stages: the controller would hold the one stage all
+    episode and starve the others. The stages' names are checked elsewhere.
+
+    Raises:
+        OptionError: one line naming ``--stages``, the stages given and the fix (the
+            junction's stages, and its own action stages as an example).
+    """
+    chosen = [str(s) for s in stages]
+    if len(set(chosen)) >= MIN_ACTION_STAGES:
+        return
+    example = spec.action_stages if len(set(spec.action_stages)) >= MIN_ACTION_STAGES else (
+        list(spec.stages)[:MIN_ACTION_STAGES]
+    )  # fmt: skip
+    held = f"stage {chosen[0]}" if chosen else "its first stage"
+    raise OptionError(
+        f"--stages {','.join(chosen)!r}: the controller needs at least {MIN_ACTION_STAGES} action "
+        f"stages to choose among; with one it holds {held} all episode and the traffic of the "
+        f"other stages never gets a green; give at least two of {spec.name}'s stages "
+        f"{', '.join(spec.stages)}, e.g. --stages {','.join(example)}"
+    )
 
 
 def _noise(sensor_noise: Noise | dict) -> Noise:

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from intergreen.cli_common import parse_params, split_list
+from intergreen.rewards.cli import REWARD_HELP, parse_reward
 
 #: Options of ``tune`` that only ``--agent`` uses (a baseline tune trains nothing), by their
 #: parameter names; every other option applies to both.
@@ -48,7 +49,9 @@ def tune_command(
         str, typer.Option(help="Wall clock (4h, 30m, 90s, 1h30m) or total cost (a number)")
     ] = "4h",
     workers: Annotated[int, typer.Option(min=1, max=64, help="Trials at once")] = 2,
-    reward: Annotated[str, typer.Option(help="Training reward (--agent only)")] = "average_speed",
+    reward: Annotated[
+        str, typer.Option(help=f"Training reward (--agent only): {REWARD_HELP}")
+    ] = "average_speed",
     cost: Annotated[
         str, typer.Option(help="steps (training env steps) or seconds (--agent only)")
     ] = "steps",
@@ -135,7 +138,7 @@ def tune_command(
         demand = default_training_demand(resolve_junction(junction))
     spec = TuneSpec(
         agent=agent,
-        reward=reward,
+        reward=parse_reward(reward),
         junction=junction,
         train_demand=split_list(demand) if "," in demand else demand,
         eval_demands=tuple(split_list(eval_demands)),

@@ -146,7 +146,8 @@ class TuneSpec:
     """Everything that defines a tune; ``tune.json`` holds it and a re-run must match it."""
 
     agent: str
-    reward: str = "average_speed"
+    #: A reward name or ``{"name": ..., **params}`` (``tune --reward``'s JSON).
+    reward: str | dict[str, Any] = "average_speed"
     junction: str = "gm_a56"
     train_demand: str | list[str] = "mixed"
     eval_demands: tuple[str, ...] = ("medium",)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from cli_helpers import one_error_line, run_cli
 
 from intergreen.cli import main
 
@@ -27,3 +28,28 @@ def test_unknown_stage_is_a_user_error(capsys) -> None:
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert "--stages '2,9': no stage 9 in gm_a56" in err and "Traceback" not in err
+
+
+STARVE = (
+    "--stages '{given}': the controller needs at least 2 action stages to choose among; with "
+    "one it holds stage {held} all episode and the traffic of the other stages never gets a "
+    "green; give at least two of gm_a56's stages 1, 2, 3, 4, e.g. --stages 2,4"
+)
+
+
+@pytest.mark.parametrize(("given", "held"), [("2", "2"), ("4,4", "4")])
+def test_a_single_action_stage_is_refused(capsys, given: str, held: str) -> None:
+    """--stages 2 starved the side roads for the whole episode."""
+    line = one_error_line(*run_cli(["simulate", "--stages", given, "--duration", "60"], capsys))
+    assert line == "error: " + STARVE.format(given=given, held=held)
+
+
+def test_the_env_refuses_a_single_action_stage_with_the_same_text() -> None:
+    from intergreen.junctions.env import JunctionEnv
+
+    with pytest.raises(ValueError) as e:
+        JunctionEnv("gm_a56", action_stages=["2"])
+    assert str(e.value) == STARVE.format(given="2", held="2")
+    env = JunctionEnv("gm_a56", action_stages=["2", "3"])  # two are enough
+    assert env.action_space.n == 2
+    env.close()
