@@ -26,8 +26,8 @@ from intergreen.common import check_sim_seconds, ensure_writable
 from intergreen.errors import OptionError
 from intergreen.experiments.cli import register as register_experiments
 from intergreen.junctions.baselines import BASELINES
-from intergreen.rewards.cli import REWARD_HELP, parse_reward
 from intergreen.rewards.cli import app as rewards_app
+from intergreen.rewards.option import REWARD_HELP, parse_reward
 from intergreen.tuning.cli import register as register_tuning
 
 app = new_app(help="RL traffic-signal control on a calibrated UK junction in SUMO.")

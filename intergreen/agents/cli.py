@@ -15,7 +15,7 @@ from intergreen.agents.config import DEFAULT_TRAIN_SEED, DEFAULT_TRAIN_TIMESTEPS
 from intergreen.cli_common import parse_params, parse_time_limit, progress_bar, split_list
 from intergreen.common import check_sim_seconds
 from intergreen.errors import Interrupted, OptionError
-from intergreen.rewards.cli import REWARD_HELP, parse_reward
+from intergreen.rewards.option import REWARD_HELP, parse_reward
 from intergreen.seeds import MAX_BASE_SEED
 
 console = Console(markup=False, soft_wrap=True)  # paths and run records: never split

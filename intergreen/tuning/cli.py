@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from intergreen.cli_common import parse_params, split_list
-from intergreen.rewards.cli import REWARD_HELP, parse_reward
+from intergreen.rewards.option import REWARD_HELP, parse_reward
 
 #: Options of ``tune`` that only ``--agent`` uses (a baseline tune trains nothing), by their
 #: parameter names; every other option applies to both.

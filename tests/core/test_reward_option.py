@@ -20,7 +20,7 @@ from intergreen.agents.cli import _resume_command, train_command
 from intergreen.agents.config import DEFAULT_TRAIN_SEED, DEFAULT_TRAIN_TIMESTEPS, TrainConfig
 from intergreen.agents.training import train
 from intergreen.cli import app
-from intergreen.rewards.cli import REWARD_HELP, parse_reward
+from intergreen.rewards.option import REWARD_HELP, parse_reward
 
 WEIGHTS = {"average_speed": 1, "queue": 0.1}
 WEIGHTED = json.dumps({"name": "weighted", "weights": WEIGHTS})
