@@ -1,7 +1,9 @@
 """Independent checker of the signal states SUMO shows, against a junction's signal rules.
 
 It reads what SUMO is given and shows: one link state string per simulation step
-(``trafficlight.getRedYellowGreenState``: one character per signal link, ``G g y u r``), and
+(``trafficlight.getRedYellowGreenState``: one character per signal link, ``G g y u r``; a
+position no connection carries, an unused link index, is judged as red whatever it shows,
+since SUMO applies it to no link), and
 judges it against rules re-derived from the :class:`JunctionSpec`, the network's
 :class:`Link` list (which signal groups give each link its aspect) and a
 :class:`AspectDurations` (the amber and red+amber its rule profile, ``junctions/rules.py``,
@@ -189,7 +191,7 @@ def sumo_link_conflicts(net_file: str | Path, tls_id: str = "TL") -> LinkConflic
     ``<request>`` rows). Raises NetworkImportError for a file or traffic light it cannot
     read."""
     facts = read_tls(net_file, tls_id)
-    n = len(facts.links)
+    n = facts.n_states  # an unused link index has no foe
     foes = np.zeros((n, n), dtype=bool)
     yields = np.zeros((n, n), dtype=bool)
     for i, j in facts.foes:
@@ -215,6 +217,9 @@ def spec_link_conflicts(spec: JunctionSpec, links: Sequence[Link]) -> LinkConfli
 
 
 def _controllers(link: Link) -> tuple[str, ...]:
+    """The groups that give a link its aspect (none for an unused link index)."""
+    if link.group is None:
+        return ()
     return (link.group,) if link.arrow is None else (link.group, link.arrow)
 
 
@@ -258,7 +263,10 @@ class RuleMonitor:
         self.amber_steps = _steps(self.profile.amber, dt)
         self.red_amber_steps = _steps(self.profile.red_amber, dt)
         ctrl = [_controllers(k) for k in self.links]
-        self._min_green = [min(_steps(spec.min_green(g), dt) for g in c) for c in ctrl]
+        self._min_green = [min((_steps(spec.min_green(g), dt) for g in c), default=0) for c in ctrl]
+        # state positions no connection carries: SUMO applies them to no link, so whatever
+        # they show (a network's own program may show G there) is judged as red
+        self._unused = frozenset(i for i, link in enumerate(self.links) if link.unused)
         # the spec's conflicts by what each link shows: a "g" is its main group's filtering
         # green; a "G" may be its main group's or its arrow's
         self._spec_yields = own.yields
@@ -350,10 +358,15 @@ class RuleMonitor:
         """Judge the state shown during the next step; ``time`` (s) labels the violations
         (default: the step's end). Raises ValueError for a malformed state string."""
         n, k = len(self.links), self._k
-        if len(state) != n or not set(state) <= _STATES:
+        if (
+            len(state) != n
+            or not {c for i, c in enumerate(state) if i not in self._unused} <= _STATES
+        ):
             raise ValueError(
                 f"state {state!r}: expected {n} characters of G, g, y, u, r (one per link)"
             )
+        if self._unused:
+            state = "".join("r" if i in self._unused else c for i, c in enumerate(state))
         t = (k + 1) * self.step_length if time is None else time
         out: list[Violation] = []
 

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from intergreen.junctions.spec import JunctionSpec, Link, SpecError
+from intergreen.junctions.spec import UNUSED_STATE, JunctionSpec, Link, SpecError
 
 __all__ = ["StageController", "steps_for"]
 
@@ -83,7 +83,8 @@ class StageController:
     """Stage-based UK signal controller for one junction (rules: the module docstring).
 
     ``links`` fixes the order of the characters in the state strings; with no links the
-    strings are empty and only the group aspects are meaningful. Call :meth:`request` at
+    strings are empty and only the group aspects are meaningful; an unused link index (a
+    Link without a group) always shows ``UNUSED_STATE`` (r). Call :meth:`request` at
     any time, :meth:`step` once per ``step_length``; the read-only properties describe the
     step last emitted. Requests queue as "latest wins"; a maximum green moves the target to
     the nearest action stage.
@@ -105,9 +106,9 @@ class StageController:
             for g in (link.group, link.arrow, *link.filters_against):
                 if g is not None and g not in gi:
                     raise ValueError(f"link {link.movement}: unknown signal group {g!r}")
-        self._link_idx = [
+        self._link_idx: list[tuple[int | None, int | None, list[int]]] = [
             (
-                gi[k.group],
+                None if k.group is None else gi[k.group],
                 None if k.arrow is None else gi[k.arrow],
                 [gi[f] for f in k.filters_against],
             )
@@ -148,6 +149,9 @@ class StageController:
     def _frame(self, aspects: tuple[str, ...]) -> _Frame:
         chars = []
         for main, arrow, against in self._link_idx:
+            if main is None:  # an unused link index
+                chars.append(UNUSED_STATE)
+                continue
             if arrow is not None and aspects[arrow] == "G":
                 chars.append("G")
                 continue

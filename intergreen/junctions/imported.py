@@ -179,7 +179,7 @@ class ImportedJunctionSpec(JunctionSpec):
 
     def stage_lanes(self, stage: str) -> np.ndarray:
         links = {k for g in self.stages[stage].groups for k in self.signal_groups[g].links}
-        green = {lane for k in links for lane in self.facts.links[k].from_lanes}
+        green = {lane for k in links for lane in self.facts.link(k).from_lanes}
         return np.array([lane in green for lane in self.sumo_lanes], dtype=bool)
 
     def content_hash(self) -> str:
@@ -201,13 +201,23 @@ class ImportedJunctionSpec(JunctionSpec):
     def links(self) -> tuple[Link, ...]:
         """One Link per SUMO link index: its group, and the groups it gives way to (it shows
         ``g`` while one of them is green; its own group among them when it gives way to a
-        link of its own group, e.g. a left turn opposed by the opposite arm's ahead)."""
+        link of its own group, e.g. a left turn opposed by the opposite arm's ahead); an
+        unused link index (no connection carries it) is a Link without a group."""
         group_of = {k: g for g, ks in self.group_links.items() for k in ks}
+        facts = self.facts
         out = []
-        for link in self.facts.links:
-            own = group_of[link.index]
-            against = sorted({group_of[b] for a, b in self.facts.yields if a == link.index})
-            out.append(Link(movement=link.movement, group=own, filters_against=tuple(against)))
+        for k in range(facts.n_states):
+            if k in facts.unused:
+                out.append(Link.unused_index())
+                continue
+            against = sorted({group_of[b] for a, b in facts.yields if a == k})
+            out.append(
+                Link(
+                    movement=facts.link(k).movement,
+                    group=group_of[k],
+                    filters_against=tuple(against),
+                )
+            )
         return tuple(out)
 
     def prebuilt_network(self, pedestrians: bool = False, force: bool = False) -> Network:
@@ -246,7 +256,8 @@ def is_imported(data: Any) -> bool:
 
 
 def _check_links(spec: ImportedJunctionSpec) -> None:
-    n = len(spec.facts.links)
+    facts = spec.facts
+    n = facts.n_states
     owner: dict[int, str] = {}
     for g, sg in spec.signal_groups.items():
         for k in sg.links:
@@ -255,19 +266,28 @@ def _check_links(spec: ImportedJunctionSpec) -> None:
                     f"signal_groups.{g}.links: no link {k}; traffic light {spec.network.tls} has "
                     f"links 0..{n - 1}"
                 )
+            if k in facts.unused:
+                raise SpecError(_unused_in_group(g, [k], facts))
             if k in owner:
                 raise SpecError(
                     f"signal_groups: link {k} is in groups {owner[k]} and {g}; a link belongs "
                     "to exactly one group"
                 )
             owner[k] = g
-    missing = sorted(set(range(n)) - set(owner))
+    missing = sorted({link.index for link in facts.links} - set(owner))
     if missing:
         raise SpecError(
             f"signal_groups: link(s) {missing} of traffic light {spec.network.tls} are in no "
             "group; add each to one"
         )
     check_extra_conflicts(spec)
+
+
+def _unused_in_group(group: Any, ks: list[int], facts: TlsFacts) -> str:
+    return (
+        f"signal_groups.{group}.links: link index(es) {ks} of traffic light {facts.tls_id} carry "
+        "no connection (unused: SUMO applies them to no link); remove them from the group"
+    )
 
 
 # ----- loading -----------------------------------------------------------------------------
@@ -350,13 +370,16 @@ def complete(data: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(sg, dict) or not isinstance(sg.get("links"), list):
             raise SpecError(f"signal_groups.{g}: give links: [SUMO link indices]")
         links = sg["links"]
-        if not all(isinstance(k, int) and 0 <= k < len(facts.links) for k in links):
+        if not all(isinstance(k, int) and 0 <= k < facts.n_states for k in links):
             raise SpecError(
                 f"signal_groups.{g}.links: {links} are not all link indices of traffic light "
-                f"{facts.tls_id} (0..{len(facts.links) - 1})"
+                f"{facts.tls_id} (0..{facts.n_states - 1})"
             )
+        unused = [k for k in links if k in facts.unused]
+        if unused:
+            raise SpecError(_unused_in_group(g, unused, facts))
         group_links[str(g)] = tuple(links)
-        movements = list(dict.fromkeys(facts.links[k].movement for k in links))
+        movements = list(dict.fromkeys(facts.link(k).movement for k in links))
         full_groups[str(g)] = {**sg, "movements": movements}
     amber = program_amber(facts)
     out = apply_rules(

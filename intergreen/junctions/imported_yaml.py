@@ -29,7 +29,7 @@ from intergreen.junctions import rules as rule_profiles
 from intergreen.junctions.imported import load_imported
 from intergreen.junctions.route_files import check_route_files
 from intergreen.junctions.spec import JunctionSpec
-from intergreen.junctions.sumo_import import TRANSITIONS, junction_data
+from intergreen.junctions.sumo_import import TRANSITIONS, junction_data, unused_note
 from intergreen.junctions.sumo_net import NetworkImportError, TlsFacts, not_a_file, read_tls
 from intergreen.yamlfile import parse_yaml
 
@@ -158,6 +158,8 @@ def yaml_text(data: Mapping[str, Any], notes: Mapping[str, Any], facts: TlsFacts
     for link in facts.links:
         lanes = ", ".join(link.from_lanes)
         lines.append(f"#   link {link.index:>2}: {link.movement:<14} -> {link.to_arm:<4} ({lanes})")
+    if facts.unused:
+        lines += _comment(unused_note(facts))
     lines += [
         "# Intergreens (s) are the program's (amber + all-red) unless listed below as computed",
         "# (RiLSA geometry). At load the rules raise each to their minimum intergreen (uk: 5 s),",

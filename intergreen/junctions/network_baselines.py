@@ -52,8 +52,8 @@ def stage_exit_lanes(spec: JunctionSpec, network: Network, stage: str) -> np.nda
             lane
             for g in groups
             for k in spec.signal_groups[g].links
-            if not facts.links[k].crossing
-            for lane in facts.links[k].to_lanes
+            if not facts.link(k).crossing
+            for lane in facts.link(k).to_lanes
         }
         return np.array([lane in fed for lane in network.exit_lanes], dtype=bool)
     arms = {

@@ -31,7 +31,8 @@ class ProgramFollower:
         self.step_length = spec.timing.step_length
         members: dict[str, list[int]] = {g: [] for g in spec.signal_groups}
         for i, link in enumerate(links):
-            members[link.group].append(i)
+            if link.group is not None:  # an unused link index shows no group's aspect
+                members[link.group].append(i)
         self._members = members
         self._stage_of = {frozenset(st.groups): s for s, st in spec.stages.items()}
         self._get_state = None

@@ -579,18 +579,38 @@ def parse_spec(
 
 
 # ----- signal links -----------------------------------------------------------------------
+#: The state character intergreen's controller shows at an unused link index: red, the state
+#: netconvert fills in where it adds one (``NBTrafficLightLogic::setStateLength``); SUMO
+#: applies it to no link and runs it without a warning.
+UNUSED_STATE = "r"
+#: The movement of an unused link index.
+UNUSED_MOVEMENT = "unused"
+
+
 class Link(_Model):
     """One signal link (a lane-to-lane connection or a crossing) and who controls it.
 
     Its aspect is the ``arrow`` group's when that shows green, else the main
     ``group``'s; a green shows as SUMO's minor green ``g`` (give way) while any of
     ``filters_against`` is green, e.g. a right turn opposed by the opposite arm.
+    An unused link index of an imported traffic light (no connection carries it) is a Link
+    with no group (:meth:`unused_index`): it always shows :data:`UNUSED_STATE`.
     """
 
     movement: str
-    group: str
+    group: str | None
     arrow: str | None = None
     filters_against: tuple[str, ...] = ()
+
+    @classmethod
+    def unused_index(cls) -> Link:
+        """The Link of a state position no connection carries."""
+        return cls(movement=UNUSED_MOVEMENT, group=None)
+
+    @property
+    def unused(self) -> bool:
+        """Whether no connection carries this link index (SUMO applies its state to none)."""
+        return self.group is None
 
 
 def link_for(spec: JunctionSpec, movement: str) -> Link:

@@ -4,7 +4,8 @@ one traffic light of a SUMO network and its signal program, and write it as junc
 From :class:`~intergreen.junctions.sumo_net.TlsFacts`:
 
 * **signal groups**: links that show the same aspect (green ``G``/``g``, amber, red) in
-  every phase of the program, named A, B, C, ... in link order;
+  every phase of the program, named A, B, C, ... in link order; a link index no connection
+  carries (``TlsFacts.unused``) is in no group, whatever the program shows there;
 * **stages**: the program's green phases (no amber, at least one green), in program order,
   numbered 1, 2, ...; a repeated phase is one stage;
 * **conflicts** (used by :mod:`intergreen.junctions.imported`): two groups conflict when a
@@ -50,6 +51,7 @@ __all__ = [
     "junction_data",
     "link_intergreens",
     "program_amber",
+    "unused_note",
 ]
 
 GREEN = "G"
@@ -103,11 +105,22 @@ def _group_names(n: int) -> list[str]:
     return names
 
 
+def unused_note(facts: TlsFacts) -> str:
+    """One sentence on the traffic light's unused link indices (``facts.unused``, not empty)."""
+    ks = ", ".join(map(str, facts.unused))
+    return (
+        f"link index(es) {ks} of the state string carry no connection (unused, e.g. a U-turn "
+        "netconvert removed; SUMO applies their state to no link): in no signal group; "
+        "intergreen's controller shows them red (r), the state netconvert fills in"
+    )
+
+
 def _green_phases(facts: TlsFacts) -> list[int]:
-    """Indices of the program's green phases: some green, no amber or red+amber."""
+    """Indices of the program's green phases: some link green, no link amber or red+amber
+    (unused link indices are not looked at: SUMO applies them to no link)."""
     out = []
     for i, p in enumerate(facts.phases):
-        classes = {aspect_class(c) for c in p.state}
+        classes = {aspect_class(p.state[link.index]) for link in facts.links}
         if GREEN in classes and not classes & {"y", "u"}:
             out.append(i)
     return out
@@ -118,7 +131,7 @@ def program_amber(facts: TlsFacts) -> float:
     phases = facts.phases
     best = 0.0
     n = len(phases)
-    for k in range(len(facts.links)):
+    for k in (link.index for link in facts.links):
         for start in range(n):
             if aspect_class(phases[start].state[k]) != "y":
                 continue
@@ -214,7 +227,7 @@ def _check_program_greens(
         for a in links:
             for b in links:
                 if a < b and (a, b) in facts.foes and not yields_in(facts, state, a, b):
-                    la, lb = facts.links[a], facts.links[b]
+                    la, lb = facts.link(a), facts.link(b)
                     raise NetworkImportError(
                         f"{facts.net_file}: traffic light {facts.tls_id!r}, program phase "
                         f"{stage_phase[s]} (stage {s}) shows links {a} ({la.movement}) and {b} "
@@ -284,14 +297,15 @@ def _program_link_intergreens(facts: TlsFacts) -> dict[tuple[int, int], float]:
                 break
             t += phases[j].duration
             j = (j + 1) % n
-        for a in range(len(facts.links)):
+        used = [link.index for link in facts.links]
+        for a in used:
             if (
                 aspect_class(phases[p].state[a]) != GREEN
                 or aspect_class(phases[q].state[a]) == GREEN
             ):
                 continue
             t_end = next(t for j, t in seq if aspect_class(phases[j].state[a]) != GREEN)
-            for b in range(len(facts.links)):
+            for b in used:
                 if (a, b) not in facts.foes:
                     continue
                 if aspect_class(phases[p].state[b]) == GREEN:
@@ -347,7 +361,7 @@ def _length(path: Sequence[tuple[float, float]]) -> float:
 def geometric_intergreen(facts: TlsFacts, losing: int, gaining: int, amber: float) -> float:
     """Intergreen (s, whole seconds) from link ``losing`` to link ``gaining`` by the RiLSA
     clearance method (module docstring), at least ``amber``."""
-    la, lb = facts.links[losing], facts.links[gaining]
+    la, lb = facts.link(losing), facts.link(gaining)
     hit = _first_crossing(la.path, lb.path)
     if hit is None:  # merging or touching: the end of the losing path, the gaining start
         s_clear, s_enter = _length(la.path), 0.0
@@ -398,7 +412,7 @@ def group_intergreens(
 
 # ----- YAML --------------------------------------------------------------------------------
 def _movements(facts: TlsFacts, links: Iterable[int]) -> list[str]:
-    return list(dict.fromkeys(facts.links[k].movement for k in links))
+    return list(dict.fromkeys(facts.link(k).movement for k in links))
 
 
 def junction_data(
@@ -466,7 +480,9 @@ def junction_data(
             f"groups without a minDur in the program take the rules' default minimum green "
             f"({profile.default_min_green:g} s under {profile.name}): {', '.join(no_min)}"
         )
-    if any(c == "s" for p in facts.phases for c in p.state):
+    if facts.unused:
+        assumptions.append(unused_note(facts))
+    if any(p.state[link.index] == "s" for p in facts.phases for link in facts.links):
         assumptions.append("right turn on red ('s') is not modelled: those links show red")
     short = [a.name for a in facts.arms if a.approach_lanes and a.length < 60]
     if short:

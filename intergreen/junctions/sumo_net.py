@@ -2,14 +2,18 @@
 
 :func:`read_tls` opens a ``.net.xml`` and one traffic light (``tlLogic``) and returns
 :class:`TlsFacts`: its signal links (lane-to-lane connections and pedestrian crossings, in
-the order of the characters of SUMO's state strings), which links are foes and which must
-yield to which (SUMO's own foe and response matrices of the junction, never guessed), the
-program's phases, the arms of the junction (incoming and outgoing edges paired by bearing)
-with their approach and exit lanes, and each link's path across the junction (for clearance
-times). Nothing here decides stages or signal groups: see :mod:`intergreen.junctions.sumo_import`.
+the order of the characters of SUMO's state strings), the link indices no connection carries
+(``TlsFacts.unused``: netconvert leaves an index unused when it drops a connection of a loaded
+program, e.g. a U-turn, and SUMO applies that state character to no link), which links are
+foes and which must yield to which (SUMO's own foe and response matrices of the junction,
+never guessed), the program's phases, the arms of the junction (incoming and outgoing edges
+paired by bearing) with their approach and exit lanes, and each link's path across the
+junction (for clearance times). Nothing here decides stages or signal groups: see
+:mod:`intergreen.junctions.sumo_import`.
 
 Errors a user can cause (a file that is not a SUMO network, an unknown traffic light id, a
-traffic light controlling several junctions, a program id that does not exist) raise
+traffic light controlling several junctions, a program id that does not exist, a program
+whose states have not one character per link index, up to the last used one) raise
 :class:`NetworkImportError` naming the file and the fix.
 """
 
@@ -19,7 +23,7 @@ import math
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from xml.parsers.expat import errors as expat_errors
 from xml.sax import SAXParseException
@@ -125,9 +129,24 @@ class TlsFacts:
     lane_speed: dict[str, float] = field(default_factory=dict)
     crossings: dict[str, str] = field(default_factory=dict)  # crossing edge id -> arm
     walking_areas: tuple[str, ...] = ()
+    #: link indices no connection carries (state positions SUMO applies to no link)
+    unused: tuple[int, ...] = ()
 
     def arm(self, name: str) -> NetArm:
         return next(a for a in self.arms if a.name == name)
+
+    @property
+    def n_states(self) -> int:
+        """Characters of the program's state strings: the used and the unused link indices."""
+        return len(self.links) + len(self.unused)
+
+    def link(self, index: int) -> TlsLink:
+        """The link with SUMO link index ``index``; KeyError for an unused or unknown index."""
+        return self._by_index[index]
+
+    @cached_property
+    def _by_index(self) -> dict[int, TlsLink]:
+        return {link.index: link for link in self.links}
 
 
 #: expat's error code for a document without any element (an empty file, or only a prolog)
@@ -294,13 +313,24 @@ def _read_tls(path: Path, mtime: float, tls_id: str | None, program_id: str | No
         for p in program.getPhases()
     )
     arms, arm_of_edge = _arms(net, node)
-    links, foes, yields = _links(net, node, tls, arm_of_edge, path)
-    n_links = max(len(p.state) for p in phases) if phases else 0
-    if n_links != len(links) or any(len(p.state) != n_links for p in phases):
+    links, foes, yields, second = _links(net, node, tls, arm_of_edge, path)
+    n_states = links[-1].index + 1
+    lengths = sorted({len(p.state) for p in phases})
+    if lengths != [n_states]:
+        surplus = " (SUMO warns of unused states past the last)" if lengths[:1] > [n_states] else ""
         raise NetworkImportError(
-            f"{path}: program {program_id!r} of {tls_id!r} has states of "
-            f"{sorted({len(p.state) for p in phases})} characters for {len(links)} signal "
-            "links; repair the program (netedit) and import again"
+            f"{path}: program {program_id!r} of {tls_id!r} has states of {lengths} characters "
+            f"for link indices 0..{n_states - 1}, one character each{surplus}; repair the "
+            "program (netedit) and import again"
+        )
+    used = {link.index for link in links}
+    unused = tuple(k for k in range(n_states) if k not in used)
+    only_second = sorted(set(unused) & second)
+    if only_second:
+        raise NetworkImportError(
+            f"{path}: traffic light {tls_id!r} gives link index(es) {only_second} only as a "
+            "connection's second signal (linkIndex2), which intergreen does not model; import "
+            "a traffic light without linkIndex2"
         )
     lanes = {lane for a in arms for lane in a.approach_lanes + a.exit_lanes}
     crossings, walking = _pedestrian_areas(net, node, arm_of_edge)
@@ -320,6 +350,7 @@ def _read_tls(path: Path, mtime: float, tls_id: str | None, program_id: str | No
         lane_speed={lane: net.getLane(lane).getSpeed() for lane in sorted(lanes)},
         crossings=crossings,
         walking_areas=walking,
+        unused=unused,
     )
 
 
@@ -459,8 +490,10 @@ def _path(net, connection) -> tuple[tuple[tuple[float, float], ...], float]:
 
 
 def _links(net, node, tls, arm_of_edge: dict[str, str], path: Path):
-    """The traffic light's links in state-string order, and SUMO's foe and response
-    relations between them (translated from the junction's request indices)."""
+    """The traffic light's links in state-string order (link indices no connection carries
+    are left out), SUMO's foe and response relations between them (translated from the
+    junction's request indices), and the link indices connections take as their second
+    signal (``linkIndex2``)."""
     by_index: dict[int, list] = {}
     for in_lane, out_lane, index in tls.getConnections():
         con = next((c for c in in_lane.getOutgoing() if c.getToLane() == out_lane), None)
@@ -469,13 +502,12 @@ def _links(net, node, tls, arm_of_edge: dict[str, str], path: Path):
         by_index.setdefault(index, []).append(con)
     if not by_index:
         raise NetworkImportError(f"{path}: traffic light {tls.getID()!r} controls no links")
+    # indices no connection carries stay unused (netconvert leaves them when it drops a
+    # connection of a loaded program, e.g. a U-turn); SUMO applies their state to no link
     indices = sorted(by_index)
-    if indices != list(range(len(indices))):
-        missing = sorted(set(range(indices[-1] + 1)) - set(indices))
-        raise NetworkImportError(
-            f"{path}: traffic light {tls.getID()!r} has no connection for link index(es) "
-            f"{missing}; repair it in netedit and import again"
-        )
+    second = {
+        c.getTLLinkIndex2() for cons in by_index.values() for c in cons if c.getTLLinkIndex2() >= 0
+    }
     links = []
     junction_index: dict[int, list[int]] = {}
     for index in indices:
@@ -520,7 +552,7 @@ def _links(net, node, tls, arm_of_edge: dict[str, str], path: Path):
                         foes.add((b, a))
                     if _bit(response_rows[ja], jb):
                         yields.add((a, b))
-    return tuple(links), foes, yields
+    return tuple(links), foes, yields, second
 
 
 def _bit(row: str, j: int) -> bool:

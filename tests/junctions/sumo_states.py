@@ -30,10 +30,12 @@ class RecordingSimulation(Simulation):
 
 
 def group_links(links: tuple[Link, ...], states: list[str]) -> list[Violation]:
-    """Steps where the links of one signal group show different aspects (``group_links``)."""
+    """Steps where the links of one signal group show different aspects (``group_links``);
+    unused link indices belong to no group."""
     members: dict[str, list[int]] = {}
     for i, link in enumerate(links):
-        members.setdefault(link.group, []).append(i)
+        if link.group is not None:
+            members.setdefault(link.group, []).append(i)
     bad = []
     for step, state in enumerate(states):
         for g, ks in members.items():
