@@ -313,7 +313,7 @@ def _read_tls(path: Path, mtime: float, tls_id: str | None, program_id: str | No
         for p in program.getPhases()
     )
     arms, arm_of_edge = _arms(net, node)
-    links, foes, yields, second = _links(net, node, tls, arm_of_edge, path)
+    links, foes, yields = _links(net, node, tls, arm_of_edge, path)
     n_states = links[-1].index + 1
     lengths = sorted({len(p.state) for p in phases})
     if lengths != [n_states]:
@@ -325,13 +325,6 @@ def _read_tls(path: Path, mtime: float, tls_id: str | None, program_id: str | No
         )
     used = {link.index for link in links}
     unused = tuple(k for k in range(n_states) if k not in used)
-    only_second = sorted(set(unused) & second)
-    if only_second:
-        raise NetworkImportError(
-            f"{path}: traffic light {tls_id!r} gives link index(es) {only_second} only as a "
-            "connection's second signal (linkIndex2), which intergreen does not model; import "
-            "a traffic light without linkIndex2"
-        )
     lanes = {lane for a in arms for lane in a.approach_lanes + a.exit_lanes}
     crossings, walking = _pedestrian_areas(net, node, arm_of_edge)
     return TlsFacts(
@@ -491,9 +484,8 @@ def _path(net, connection) -> tuple[tuple[tuple[float, float], ...], float]:
 
 def _links(net, node, tls, arm_of_edge: dict[str, str], path: Path):
     """The traffic light's links in state-string order (link indices no connection carries
-    are left out), SUMO's foe and response relations between them (translated from the
-    junction's request indices), and the link indices connections take as their second
-    signal (``linkIndex2``)."""
+    are left out), and SUMO's foe and response relations between them (translated from the
+    junction's request indices)."""
     by_index: dict[int, list] = {}
     for in_lane, out_lane, index in tls.getConnections():
         con = next((c for c in in_lane.getOutgoing() if c.getToLane() == out_lane), None)
@@ -505,9 +497,6 @@ def _links(net, node, tls, arm_of_edge: dict[str, str], path: Path):
     # indices no connection carries stay unused (netconvert leaves them when it drops a
     # connection of a loaded program, e.g. a U-turn); SUMO applies their state to no link
     indices = sorted(by_index)
-    second = {
-        c.getTLLinkIndex2() for cons in by_index.values() for c in cons if c.getTLLinkIndex2() >= 0
-    }
     links = []
     junction_index: dict[int, list[int]] = {}
     for index in indices:
@@ -552,7 +541,7 @@ def _links(net, node, tls, arm_of_edge: dict[str, str], path: Path):
                         foes.add((b, a))
                     if _bit(response_rows[ja], jb):
                         yields.add((a, b))
-    return tuple(links), foes, yields, second
+    return tuple(links), foes, yields
 
 
 def _bit(row: str, j: int) -> bool:
