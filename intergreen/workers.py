@@ -6,11 +6,14 @@ A worker killed by the out-of-memory killer, a signal or a crash in native code 
 :class:`CrashSafePool` rebuilds the pool and runs the jobs that were in flight again, each
 alone in a one-worker quarantine pool, so that the job that kills its worker is found and no
 other job pays for it: a job that kills its worker when alone comes back failed
-with :class:`WorkerDied`. A leaf module: it imports nothing of intergreen.
+with :class:`WorkerDied`. A job's warnings come back with its result (or its error) and are
+shown by the owner (:mod:`intergreen.worker_warnings`): in the owner's format, once however
+many workers raise them. A leaf module: it imports only the leaf helpers of intergreen.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import select
@@ -26,7 +29,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from intergreen.common import show_warning_line
+from intergreen.worker_warnings import KeptWarning, keep_warnings, kept_warnings, replay_warnings
 
 __all__ = ["CrashSafePool", "Outcome", "WorkerDied"]
 
@@ -69,15 +72,13 @@ def _init_worker(
     """Each worker ends when its pool's owner process ends (:func:`_exit_with`), takes the
     environment variables and ``sys.path`` the owner had when the pool was made (a forkserver
     started by an earlier pool holds those of that moment: a reward module named after it,
-    ``$INTERGREEN_REWARD_MODULES`` and its folder on the path, would be missing), prints a
-    warning as one line (:func:`~intergreen.common.show_warning_line`), then runs the pool's
-    own initializer."""
-    import warnings
-
+    ``$INTERGREEN_REWARD_MODULES`` and its folder on the path, would be missing), keeps its
+    warnings for the owner to show (:func:`~intergreen.worker_warnings.keep_warnings`), then
+    runs the pool's own initializer."""
     _exit_with(owner)
     os.environ.update(environ)
     sys.path[:0] = [p for p in path if p not in sys.path]
-    warnings.showwarning = show_warning_line
+    keep_warnings()
     signal.signal(signal.SIGINT, _on_interrupt)
     if initializer is not None:
         initializer()
@@ -95,14 +96,42 @@ def _on_interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
 
-def _run_job(fn: Callable[..., Any], *args: Any) -> Any:
-    """``fn(*args)`` in a worker, marked as running for :func:`_on_interrupt`."""
+@dataclass(frozen=True)
+class _Done:
+    """A job's result and the warnings its worker raised (since the worker's last job)."""
+
+    result: Any
+    kept: tuple[KeptWarning, ...]
+
+
+#: the attribute of a job's exception that carries the warnings its worker raised
+_KEPT = "_intergreen_kept_warnings"
+
+
+def _run_job(fn: Callable[..., Any], *args: Any) -> _Done:
+    """``fn(*args)`` in a worker, marked as running for :func:`_on_interrupt`; its warnings go
+    with its result, or on its exception."""
     global _busy
     _busy = True
     try:
-        return fn(*args)
+        return _Done(fn(*args), kept_warnings())
+    except BaseException as e:
+        with contextlib.suppress(AttributeError, TypeError):  # an exception without __dict__
+            setattr(e, _KEPT, kept_warnings())
+        raise
     finally:
         _busy = False
+
+
+def _result(future: Future) -> Any:
+    """A finished job's result (or its exception raised), its worker's warnings shown here."""
+    try:
+        done = future.result()
+    except BaseException as e:
+        replay_warnings(getattr(e, _KEPT, ()))
+        raise
+    replay_warnings(done.kept)
+    return done.result
 
 
 class WorkerDied(RuntimeError):
@@ -209,7 +238,7 @@ class CrashSafePool:
                 continue
             tag = self._futures[future]
             try:
-                result = future.result()
+                result = _result(future)
             except BrokenProcessPool:
                 broken = True
                 continue
@@ -247,7 +276,7 @@ class CrashSafePool:
         future, tag = self._isolated
         self._isolated = None
         try:
-            result = future.result()
+            result = _result(future)
         except BrokenProcessPool:  # alone in its process: this job killed it
             assert self._quarantine is not None
             self._quarantine.shutdown(wait=False, cancel_futures=True)

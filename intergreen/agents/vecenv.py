@@ -13,6 +13,9 @@ the worker while the learner picks the next action, the learner while the worker
 step. Polling stops after ``spin_s`` (PPO's update phase, an episode reset), and is off when
 there are more envs than CPU cores, where a polling process would take a core from a busy one.
 
+A worker's warnings go back with its next reply and are shown by the learner's process
+(:mod:`intergreen.worker_warnings`): in its format, and once, not once per worker.
+
 Besides SB3's worker commands, a worker collects several steps on its own with a copy of the
 policy (``rollout_async``/``rollout_wait``, used by the algorithms in
 `intergreen.agents.rollouts`): the learner names the collector class in its setup (one of
@@ -36,6 +39,13 @@ from stable_baselines3.common.env_util import is_wrapped
 from stable_baselines3.common.vec_env import SubprocVecEnv, VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import CloudpickleWrapper
 
+from intergreen.worker_warnings import (
+    KeptWarning,
+    keep_warnings,
+    kept_warnings,
+    replay_warnings,
+)
+
 #: How long either end of a worker pipe polls before it blocks (s).
 SPIN_S = 0.002
 #: How long close() waits for a busy worker before it terminates it (s).
@@ -51,6 +61,22 @@ class _Failure:
 
     def __init__(self, text: str) -> None:
         self.text = text
+
+
+class _Warned:
+    """A worker's reply with the warnings it raised since its last reply."""
+
+    def __init__(self, reply: Any, kept: tuple[KeptWarning, ...]) -> None:
+        self.reply = reply
+        self.kept = kept
+
+
+def _unwrap(message: Any) -> Any:
+    """A worker's reply, its warnings shown here (:func:`replay_warnings`)."""
+    if isinstance(message, _Warned):
+        replay_warnings(message.kept)
+        return message.reply
+    return message
 
 
 def usable_cores() -> int:
@@ -170,7 +196,7 @@ class SpinningConnection:
             deadline = time.perf_counter() + self.spin_s
             while not conn.poll(0) and time.perf_counter() < deadline:
                 pass
-        message = conn.recv()
+        message = _unwrap(conn.recv())
         if isinstance(message, _Failure):
             raise WorkerError(f"an env in a worker process failed:\n{message.text}")
         return message
@@ -183,8 +209,10 @@ def _worker(
     remote: Connection, parent_remote: Connection, env_fn: CloudpickleWrapper, spin_s: float
 ) -> None:
     """A worker process: run commands until "close" or the learner goes away. A command that
-    raises sends the traceback back (SB3's worker dies instead, leaving an EOFError)."""
+    raises sends the traceback back (SB3's worker dies instead, leaving an EOFError); the
+    warnings raised go back with the next reply (those of making the env with the first)."""
     parent_remote.close()
+    keep_warnings()
     conn = SpinningConnection(remote, spin_s)
     commands = EnvCommands(env_fn.var())
     try:
@@ -199,7 +227,8 @@ def _worker(
                 reply = commands(cmd, data)
             except Exception:  # noqa: BLE001 - reported to the learner, which raises it
                 reply = _Failure(traceback.format_exc())
-            remote.send(reply)
+            kept = kept_warnings()
+            remote.send(_Warned(reply, kept) if kept else reply)
     finally:
         commands.env.close()
         remote.close()
@@ -299,7 +328,7 @@ class LocalFirstVecEnv(SubprocVecEnv):
             while process.is_alive() and time.monotonic() < deadline:
                 try:
                     if remote.conn.poll(0.05):
-                        remote.conn.recv()
+                        _unwrap(remote.conn.recv())
                 except (EOFError, OSError):
                     break
             process.join(timeout=max(deadline - time.monotonic(), 0.1))

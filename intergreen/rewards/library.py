@@ -60,7 +60,6 @@ every frame the reward is given, so pass each frame once.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -590,12 +589,11 @@ class Pressure(BaseReward):
                 f"reward 'pressure': parameter mode must be 'incoming' or 'imbalance', got {mode!r}"
             )
         new = "vehicles_in_view" if mode == "incoming" else "stage_imbalance"
-        if multiprocessing.parent_process() is None:  # the user's process, not its workers
-            warnings.warn(
-                f"reward 'pressure' is deprecated (it is not max-pressure): use {new!r}",
-                FutureWarning,  # shown by default: the deprecation is aimed at users
-                stacklevel=2,
-            )
+        warnings.warn(  # a worker's goes to its owner, which shows it once (worker_warnings)
+            f"reward 'pressure' is deprecated (it is not max-pressure): use {new!r}",
+            FutureWarning,  # shown by default: the deprecation is aimed at users
+            stacklevel=2,
+        )
         self.mode = mode
         self._inner: BaseReward = VehiclesInView() if mode == "incoming" else StageImbalance()
 

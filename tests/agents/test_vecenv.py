@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import warnings
 from functools import partial
 
+import gymnasium as gym
 import numpy as np
 import pytest
 from stable_baselines3.common.vec_env import SubprocVecEnv
 
 from intergreen.agents.training import train
 from intergreen.agents.vecenv import LocalFirstVecEnv
+from intergreen.common import folded_warnings
 from intergreen.junctions.env import make_env
 
 
@@ -71,6 +74,30 @@ def test_an_error_in_the_local_env_reaches_the_caller_and_close_still_works() ->
     finally:
         vec.close()
     assert not mp.active_children()
+
+
+def _warning_cartpole(index: int) -> gym.Env:
+    if index > 0:  # envs 1.. are made in the worker processes
+        warnings.warn("made in a worker\n  (second line)", UserWarning, stacklevel=1)
+    return gym.make("CartPole-v1")
+
+
+def test_a_warning_of_two_workers_shows_once_as_one_line(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Envs 1 and 2, each in its own worker process, warn alike as they are made: the learner's
+    process prints it once, in its own format (the CLI's one line here), not each worker in
+    Python's two-line form."""
+    with folded_warnings():
+        vec = LocalFirstVecEnv([partial(_warning_cartpole, i) for i in range(3)])
+        try:
+            vec.reset()
+            vec.step(np.zeros(3, dtype=int))
+        finally:
+            vec.close()
+    assert len(vec.processes) == 2 and not mp.active_children()
+    lines = [line for line in capfd.readouterr().err.splitlines() if line.strip()]
+    assert lines == ["warning (test_vecenv): made in a worker (second line)"]
 
 
 def test_local_first_needs_two_envs() -> None:

@@ -238,22 +238,44 @@ def test_library_warnings_are_one_line_each() -> None:
     assert "site-packages" not in done.stderr and "warnings.warn(" not in done.stderr
 
 
-def test_worker_warnings_are_one_line(capfd: pytest.CaptureFixture[str]) -> None:
+def test_a_warning_of_two_pool_workers_shows_once_as_one_line(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Two jobs that meet (so each runs in its own worker) raise the same warning: the owner
+    prints it once, in its own format (the CLI's one line here), not each worker in Python's
+    two-line form; a job that fails still hands its warnings over."""
+    from intergreen.common import folded_warnings
     from intergreen.workers import CrashSafePool
 
-    with CrashSafePool(1, "spawn") as pool:
-        pool.submit("w", _warn, "first line\n  second line")
-        (outcome,) = pool.wait()
-    assert outcome.error is None and outcome.result == 1
-    err = capfd.readouterr().err
-    assert "warning (test_cli_ux): first line second line" in err
+    outcomes = []
+    with folded_warnings(), CrashSafePool(2, "spawn") as pool:
+        for i in range(2):
+            pool.submit(i, _warn, str(tmp_path), "first line\n  second line")
+        while pool.pending:
+            outcomes += pool.wait()
+        pool.submit("fails", _warn, "", "before failing")
+        (failed,) = pool.wait()
+    assert all(o.error is None for o in outcomes) and len({o.result for o in outcomes}) == 2
+    assert isinstance(failed.error, ValueError)
+    lines = [line for line in capfd.readouterr().err.splitlines() if line.strip()]
+    assert lines == [
+        "warning (test_cli_ux): first line second line",
+        "warning (test_cli_ux): before failing",
+    ]
 
 
-def _warn(text: str) -> int:
+def _warn(folder: str, text: str) -> int:
+    """In a worker: meet the other job in ``folder``, then warn ``text``; without a folder,
+    warn and fail."""
     import warnings
 
+    from meeting import meet
+
+    pid = meet(folder, 2) if folder else 0
     warnings.warn(text, UserWarning, stacklevel=1)
-    return 1
+    if not folder:
+        raise ValueError("failed after warning")
+    return pid
 
 
 # ----- item 9: train what is said ---------------------------------------------------------------

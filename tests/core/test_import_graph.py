@@ -19,7 +19,8 @@ PACKAGE = ROOT / "intergreen"
 
 #: Layers of docs/design.md ("Data flow and layering"), lowest first.
 LEAF = {"intergreen.errors", "intergreen.common", "intergreen.version", "intergreen.frames",
-        "intergreen.yamlfile", "intergreen.workers", "intergreen.seeds"}  # fmt: skip
+        "intergreen.yamlfile", "intergreen.workers", "intergreen.seeds",
+        "intergreen.worker_warnings"}  # fmt: skip
 PART_LAYER = {"rewards": 2, "junctions": 3, "agents": 4, "calibration": 4, "experiments": 5,
               "tuning": 5}  # fmt: skip
 #: The CARBS core: imports nothing of intergreen but itself and the leaf helpers.

@@ -186,37 +186,70 @@ def test_the_pressure_deprecation_prints_one_warning_line() -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "reward_pressure" in proc.stdout
-    assert proc.stderr.splitlines() == [
-        "warning (intergreen): reward 'pressure' is deprecated (it is not max-pressure): use "
-        "'vehicles_in_view'"
-    ]
+    assert proc.stderr.splitlines() == [PRESSURE_LINE]
 
 
-def _pressure_warnings() -> list[str]:
-    import warnings
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        registry.get("pressure")
-    return [str(w.message) for w in caught]
+PRESSURE_LINE = (
+    "warning (intergreen): reward 'pressure' is deprecated (it is not max-pressure): use "
+    "'vehicles_in_view'"
+)
 
 
-def test_the_pressure_deprecation_is_not_repeated_by_worker_processes(
-    monkeypatch: pytest.MonkeyPatch,
+def _build_pressure(folder: str) -> int:
+    """In a worker: meet the other job in ``folder``, then build the reward."""
+    from meeting import meet
+
+    pid = meet(folder, 2)
+    registry.get("pressure")
+    return pid
+
+
+def test_the_pressure_deprecation_of_workers_shows_once(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Workers (training envs, evaluate's pool) build the reward again: only the user's
-    process warns, so one command gives one line."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    assert _pressure_warnings() == [
-        "reward 'pressure' is deprecated (it is not max-pressure): use 'vehicles_in_view'"
-    ]
+    """Workers (training envs, evaluate's pool) build the reward again: their deprecation
+    warnings go to the user's process, which has shown it already (it built the reward too),
+    so one command gives one line."""
+    from intergreen.common import folded_warnings
     from intergreen.rewards.registry import REWARD_MODULES_ENV
+    from intergreen.workers import CrashSafePool
 
     monkeypatch.delenv(REWARD_MODULES_ENV, raising=False)
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        assert pool.submit(_pressure_warnings).result(timeout=120) == []
+    outcomes = []
+    with folded_warnings(), CrashSafePool(2, "spawn") as pool:
+        registry.get("pressure")
+        for i in range(2):
+            pool.submit(i, _build_pressure, str(tmp_path))
+        while pool.pending:
+            outcomes += pool.wait()
+    assert all(o.error is None for o in outcomes) and len({o.result for o in outcomes}) == 2
+    lines = [line for line in capfd.readouterr().err.splitlines() if line.strip()]
+    assert lines == [PRESSURE_LINE]
+
+
+@pytest.mark.slow
+def test_training_on_three_envs_prints_the_pressure_deprecation_once(tmp_path: Path) -> None:
+    """`train --n-envs 3` (two envs in worker processes) in a fresh process with Python's
+    default warning filters: one line on stderr."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    from intergreen.rewards.registry import REWARD_MODULES_ENV
+
+    drop = ("PYTHONWARNINGS", REWARD_MODULES_ENV)
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    proc = subprocess.run(
+        [sys.executable, "-m", "intergreen", "train", "--agent", "ppo", "--reward", "pressure",
+         "--n-envs", "3", "--timesteps", "24", "--hp", "n_steps=8", "--hp", "batch_size=8",
+         "--env", "duration=30", "--out", str(tmp_path / "run")],
+        capture_output=True, text=True, timeout=600, cwd=root,
+        env={**env, "PYTHONPATH": str(root)},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "run" / "model.zip").is_file()
+    assert proc.stderr.splitlines() == [PRESSURE_LINE]
 
 
 def test_readme_says_what_list_and_show_print() -> None:
