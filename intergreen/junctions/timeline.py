@@ -27,8 +27,8 @@ __all__ = ["stage_spans", "timeline_data", "write_timeline"]
 INTERSTAGE = "interstage"
 
 
-def _greens(state: str) -> frozenset[int]:
-    return frozenset(i for i, c in enumerate(state) if c in "Gg")
+def _greens(state: str, unused: frozenset[int] = frozenset()) -> frozenset[int]:
+    return frozenset(i for i, c in enumerate(state) if c in "Gg" and i not in unused)
 
 
 def stage_spans(
@@ -36,10 +36,12 @@ def stage_spans(
 ) -> list[tuple[float, float, str]]:
     """(start s, end s, stage or ``'interstage'``) covering the episode: a state is a stage's
     when its green links are exactly that stage's and no link shows amber or red+amber
-    (``links``: the network's, in state order).
-    A stage that greens no link of the network (a pedestrian stage without crossings) is
-    indistinguishable from an all-red and shows as an interstage."""
+    (``links``: the network's, in state order; what an unused link index shows, which SUMO
+    applies to no link, is not looked at). A stage that greens no link of the network (a
+    pedestrian stage without crossings) is indistinguishable from an all-red and shows as an
+    interstage."""
     ctl = StageController(spec, links)
+    unused = frozenset(i for i, link in enumerate(links) if link.unused)
     by_greens: dict[frozenset[int], str] = {}
     for stage in spec.stages:
         ctl.reset(stage)
@@ -50,8 +52,9 @@ def stage_spans(
     switches = trace.switches
     for k, (t, state) in enumerate(switches):
         end = switches[k + 1][0] if k + 1 < len(switches) else trace.duration
-        changing = "y" in state or "u" in state  # an amber or red+amber: a change runs
-        label = INTERSTAGE if changing else by_greens.get(_greens(state), INTERSTAGE)
+        # an amber or red+amber: a change runs
+        changing = any(c in "yu" for i, c in enumerate(state) if i not in unused)
+        label = INTERSTAGE if changing else by_greens.get(_greens(state, unused), INTERSTAGE)
         if end <= t:
             continue
         if spans and spans[-1][2] == label and abs(spans[-1][1] - t) < 1e-9:

@@ -127,10 +127,13 @@ def test_unused_indices_are_in_no_group(tmp_path: Path) -> None:
         facts.link(3)
 
 
-def test_own_program_showing_anything_at_unused_indices_is_no_finding(tmp_path: Path) -> None:
+def test_own_program_showing_anything_at_unused_indices_is_no_finding(
+    tmp_path: Path, capsys
+) -> None:
     """The network's own program shows G, then r straight after (no amber), then O at its
     unused indices; SUMO applies them to no link, so the checker judges only the used links
-    (which obey rules program). Our controller shows r there."""
+    (which obey rules program) and the timeline sees the program's stages. Our controller
+    shows r there."""
     net, routes = unused_index_net(tmp_path, unused="GrrO")
     done = _sumo("-n", net, "-r", routes, "--end", "100")
     assert done.returncode == 0 and _warnings(done) == []
@@ -143,6 +146,17 @@ def test_own_program_showing_anything_at_unused_indices_is_no_finding(tmp_path: 
     assert {s[3] for s in states} == {"G", "r", "O"}  # the program's, as SUMO shows them
     assert violations == [] and metrics["throughput"] > 20
     assert env.rule_findings is not None and env.rule_findings.counts == {}
+    run = tmp_path / "run"
+    code, out, err = run_cli(
+        ["simulate", "--junction", str(path), "--controller", "program", "--duration", "150",
+         "--check-rules", "--output", str(run)],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "kept rules program in all 150 steps" in " ".join(out.split())
+    spans = json.loads((run / "timeline.json").read_text())["stages"]
+    shown = {s for a, b, s in spans if b - a >= 30}  # each green phase, 30 s
+    assert shown == {"1", "2"}
     env = make_env(str(path), "routes", seed=1, duration=150)
     metrics, violations, _ = run_and_check(env, make_baseline("random", seed=2), 2, states)
     assert violations == [] and {s[k] for s in states for k in (3, 7, 11)} == {"r"}
