@@ -210,7 +210,8 @@ def _worker(
 ) -> None:
     """A worker process: run commands until "close" or the learner goes away. A command that
     raises sends the traceback back (SB3's worker dies instead, leaving an EOFError); the
-    warnings raised go back with the next reply (those of making the env with the first)."""
+    warnings raised go back with the next reply (those of making the env with the first;
+    those raised while closing are dropped)."""
     parent_remote.close()
     keep_warnings()
     conn = SpinningConnection(remote, spin_s)
