@@ -32,3 +32,11 @@ def require_shared() -> Callable[[Path, str], Path]:
         pytest.skip(message)
 
     return require
+
+
+@pytest.fixture(autouse=True)
+def _no_reward_modules_left_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--reward-module`` adds its modules to ``$INTERGREEN_REWARD_MODULES`` for the worker
+    processes; a test that uses it must not leave them to the next test in its process (whose
+    registry would try to import a module from another test's temporary folder)."""
+    monkeypatch.delenv("INTERGREEN_REWARD_MODULES", raising=False)
