@@ -55,7 +55,7 @@ from intergreen.junctions.network import build_network
 from intergreen.junctions.program_control import ProgramFollower
 from intergreen.junctions.sensors import SensorArray
 from intergreen.junctions.simulation import Backend, EpisodeMetrics, Simulation
-from intergreen.junctions.spec import JunctionSpec, Noise, SpecError
+from intergreen.junctions.spec import MIN_ACTION_STAGES, JunctionSpec, Noise, SpecError
 from intergreen.rewards import RewardContext, RewardError
 from intergreen.rewards import registry as reward_registry
 
@@ -73,10 +73,6 @@ DemandArg = str | float | DemandProfile | Sequence[str | float | DemandProfile] 
 
 #: the reward of an environment made without one (a registry reward)
 DEFAULT_REWARD = "queue"
-
-#: The fewest distinct action stages: with one, the controller never leaves it and the traffic
-#: of every other stage waits the whole episode (:func:`check_action_stages`).
-MIN_ACTION_STAGES = 2
 
 #: sensor_fields: "all" reads every SensorFrame field from the detectors at every sample;
 #: "auto" only those the observation's features and the reward's declared ``fields`` use
@@ -612,9 +608,7 @@ def check_action_stages(spec: JunctionSpec, stages: Sequence[str]) -> None:
     chosen = [str(s) for s in stages]
     if len(set(chosen)) >= MIN_ACTION_STAGES:
         return
-    example = spec.action_stages if len(set(spec.action_stages)) >= MIN_ACTION_STAGES else (
-        list(spec.stages)[:MIN_ACTION_STAGES]
-    )  # fmt: skip
+    example = spec.action_stages  # the junction's own: at least two (spec.py checks)
     held = f"stage {chosen[0]}" if chosen else "its first stage"
     raise OptionError(
         f"--stages {','.join(chosen)!r}: the controller needs at least {MIN_ACTION_STAGES} action "

@@ -30,6 +30,9 @@ from intergreen.errors import IntergreenError, format_validation_error
 from intergreen.junctions import rules as rule_profiles
 from intergreen.junctions.rules import MAX_AMBER, MAX_GREEN, MAX_INTERGREEN
 
+#: The fewest distinct action stages a controller can choose among (one would be held all episode).
+MIN_ACTION_STAGES = 2
+
 Turn = Literal["left", "ahead", "right"]
 TURNS: tuple[Turn, ...] = ("left", "ahead", "right")
 
@@ -531,6 +534,13 @@ def _check_stages(spec: JunctionSpec) -> None:
         for s in stages:
             if s not in spec.stages:
                 raise SpecError(f"{field}: unknown stage {s!r} (stages: {', '.join(spec.stages)})")
+    if len(set(spec.action_stages)) < MIN_ACTION_STAGES:
+        raise SpecError(
+            f"action_stages: {spec.action_stages} names one stage; a controller needs at least "
+            f"{MIN_ACTION_STAGES} to choose among (with one it holds that stage all episode and "
+            f"the other stages' traffic never gets a green); list at least two of the stages "
+            f"{', '.join(spec.stages)}"
+        )
     for a in spec.action_stages:
         for b in spec.action_stages:
             if a != b:

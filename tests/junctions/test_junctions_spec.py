@@ -142,6 +142,11 @@ BAD_SPECS = [
         ["action_stages", "'5'"],
     ),
     (
+        "one action stage",
+        _set("action_stages", [2, 2]),
+        ["action_stages", "names one stage", "at least 2", "1, 2, 3, 4"],
+    ),
+    (
         "initial stage missing",
         _set("initial_stage", 8),
         ["initial_stage", "'8'"],
