@@ -124,7 +124,7 @@ def check_evaluation(
             (without ``reward``: each trained agent's own, its message naming the run); a tuned
             baseline without its tuned file for the junction.
     """
-    from intergreen.junctions.baselines import baseline_record, is_baseline, make_baseline
+    from intergreen.junctions.baselines import is_baseline
     from intergreen.junctions.catalog import resolve_junction
     from intergreen.junctions.env import make_env
 
@@ -139,19 +139,44 @@ def check_evaluation(
     spec = resolve_junction(junction)
     for c in controllers:
         if isinstance(c, str | Path) and is_baseline(str(c)):
-            make_baseline(str(c))
-            baseline_record(str(c), spec)  # a tuned one: its junction's file
+            check_baseline(str(c), spec, demands[0], reward, episode)
     for d in demands:  # the env every controller meets (its reward, when one is given)
         make_env(spec, d, reward, seed=0, **episode).close()
-    for c in controllers:  # a baseline's own options: the program baseline's signals="program"
-        if isinstance(c, str | Path) and is_baseline(str(c)):
-            own = policy_run_env(make_baseline(str(c)))
-            if own is not None:  # refused where the junction has no programme (gm_a56)
-                make_env(spec, demands[0], reward, seed=0, **episode, **own.options).close()
     if reward is None:  # each agent's own reward (a user's needs its --reward-module)
         for c in controllers:
             _check_own_reward(c, spec, demands[0], episode, checkpoint)
     return junction, demands, episode
+
+
+def check_baseline(
+    name: str,
+    spec: Any,
+    demand: str,
+    reward: Any = None,
+    episode: Mapping[str, Any] | None = None,
+) -> None:
+    """Whether the baseline ``name`` can run on the junction ``spec`` (a JunctionSpec), checked
+    before any episode (by :func:`check_evaluation`, and by a compare grid for its
+    ``baselines``): its name and parameters, a tuned one's file for the junction
+    (``NAME:tuned``), and the env it asks for itself (the ``program`` baseline's
+    ``signals="program"``), made on ``demand`` with ``reward`` and the ``episode`` options
+    (``make_env``'s keyword arguments, e.g. ``{"duration": 60}``) and closed: SUMO does not
+    start.
+
+    Raises:
+        OptionError: an unknown baseline or parameter; ``program`` on a junction without a
+            signal programme of its own (gm_a56), the env's own one line.
+        ParamFileError: a tuned baseline without its tuned file for the junction.
+        SpecError, RewardError: a demand or reward that env refuses.
+    """
+    from intergreen.junctions.baselines import baseline_record, make_baseline
+    from intergreen.junctions.env import make_env
+
+    policy = make_baseline(name)
+    baseline_record(name, spec)  # a tuned one: its junction's file
+    own = policy_run_env(policy)  # the program baseline's signals="program"
+    if own is not None:  # refused where the junction has no programme (gm_a56)
+        make_env(spec, demand, reward, seed=0, **(episode or {}), **own.options).close()
 
 
 def _check_own_reward(

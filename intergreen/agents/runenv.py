@@ -69,13 +69,13 @@ def recorded_env(run_dir: str | Path) -> RunEnv:
     recorded ``junction_file`` where that file exists, else the name the run was given (see
     the module docstring)."""
     from intergreen.agents.rundir import load_run_config, read_run_record
+    from intergreen.junctions.catalog import junction_of_record
 
     cfg_file = Path(run_dir) / "config.json"
     if not cfg_file.exists():
         return RunEnv()
     cfg = load_run_config(run_dir)
-    file = read_run_record(run_dir).get("junction_file")
-    junction = file if isinstance(file, str) and Path(file).is_file() else cfg.junction
+    junction = junction_of_record(cfg.junction, read_run_record(run_dir).get("junction_file"))
     return RunEnv(junction, cfg.resolved_env_kwargs(), cfg.demand, str(cfg_file))
 
 

@@ -49,6 +49,7 @@ import intergreen.version as version
 from intergreen.agents.config import MAX_VALIDATION_EPISODES, ValidationScore
 from intergreen.agents.runenv import EPISODE_OPTIONS
 from intergreen.errors import IntergreenError, validation_problems
+from intergreen.junctions.catalog import junction_file, junction_of_record
 from intergreen.seeds import MAX_BASE_SEED, episode_seeds
 from intergreen.yamlfile import YamlError, read_yaml
 
@@ -405,6 +406,23 @@ def _hash(payload: Any) -> str:
     ]
 
 
+#: grid.json's key for the absolute path of the grid's junction file (:func:`grid_record`)
+JUNCTION_FILE = "junction_file"
+
+
+def grid_record(grid: GridConfig) -> dict[str, Any]:
+    """What a batch records of its grid (grid.json): the validated grid and, for a junction
+    given as a YAML path or its folder (an imported network), ``junction_file``, that file's
+    absolute path (:func:`intergreen.junctions.catalog.junction_file`, as a run's config.json
+    records it), so that the batch is reported and its status read from any folder. The
+    grid's ``junction`` stays as typed: run and plan keys hash it, so no folder changes its
+    name; a shipped junction gets no ``junction_file``. :func:`load_grid` reads it back."""
+    record = grid.model_dump(mode="json")
+    if (path := junction_file(grid.junction)) is not None:
+        record[JUNCTION_FILE] = str(path)
+    return record
+
+
 def resolve_grid_path(name: str | Path) -> Path:
     """A grid file path, or the name of a shipped config (``study_quick``)."""
     path = Path(name)
@@ -461,9 +479,15 @@ def load_grid(
     ``overrides``: dotted field paths and values set into the grid before it is validated
     (``{"training.timesteps": 300000}``: ``intergreen compare GRID --set KEY=VALUE``); the
     problems then name the file ``with --set ...``. A file may leave ``training.timesteps``
-    null (a budget still to be chosen): it loads only with a value given this way."""
+    null (a budget still to be chosen): it loads only with a value given this way.
+
+    A mapping may be a batch's grid.json (:func:`grid_record`): its ``junction_file``, where
+    that file exists, is the junction checked, so that the grid loads from any folder; the
+    grid's ``junction`` stays the name as typed (run and plan keys hold it)."""
+    recorded = None  # a batch's grid.json: the junction file's absolute path (grid_record)
     if isinstance(source, dict):
         raw, where = copy.deepcopy(source), "grid"
+        recorded = raw.pop(JUNCTION_FILE, None)
     else:
         path = resolve_grid_path(source)
         where = str(path)
@@ -489,7 +513,9 @@ def load_grid(
     if open_budget:  # pydantic's "not a valid integer" would not say what to do
         problems = [p for p in problems if not p.startswith("training.timesteps:")]
         problems.insert(0, f"training.timesteps: not set in the file; {BUDGET_HINT}")
-    problems += semantic_problems(raw)
+    problems += semantic_problems(raw, recorded)
+    if grid is not None and not any(p.startswith(("junction:", "evaluation.")) for p in problems):
+        problems += baseline_problems(grid, junction_of_record(grid.junction, recorded))
     if unusable:  # that agent's other problems follow from it: only the tune's file is wrong
         follow = [f"agents.{name}{end}" for name in unusable for end in (":", ".")]
         if isinstance(training, dict) and training.get("timesteps") == "tuned":
@@ -501,10 +527,12 @@ def load_grid(
     return grid
 
 
-def semantic_problems(raw: dict[str, Any]) -> list[str]:
+def semantic_problems(raw: dict[str, Any], recorded_file: str | None = None) -> list[str]:
     """Unknown rewards, agents, presets, hyperparameters, baselines, junction or demands.
 
-    Works on the raw mapping so it can report alongside structural errors."""
+    Works on the raw mapping so it can report alongside structural errors; ``recorded_file``:
+    the junction file a batch recorded (grid.json), checked instead of ``junction`` where it
+    exists (:func:`intergreen.junctions.catalog.junction_of_record`)."""
     from intergreen.agents.config import AGENTS, AgentConfigError, resolve_hyperparameters
     from intergreen.junctions.baselines import BASELINES, is_baseline
     from intergreen.rewards import RewardError, registry, resolve_reward
@@ -547,7 +575,34 @@ def semantic_problems(raw: dict[str, Any]) -> list[str]:
             problems.append(
                 f"baselines[{i}]: unknown baseline {b!r}; known: {', '.join(BASELINES)}"
             )
-    problems += _junction_and_demand_problems(raw)
+    problems += _junction_and_demand_problems(raw, recorded_file)
+    return problems
+
+
+def baseline_problems(grid: GridConfig, junction: str) -> list[str]:
+    """Each baseline of ``grid`` that cannot run on ``junction`` (the grid's, or the file its
+    batch recorded), checked as ``intergreen evaluate`` checks one before any episode
+    (:func:`intergreen.agents.evaluation.check_baseline`) in the episodes the batch evaluates
+    it on: a tuned one (``NAME:tuned``) without its tuned file for the junction, ``program``
+    on a junction without a signal programme of its own (gm_a56). Unknown names are left to
+    :func:`semantic_problems`. One ``baselines[i]: ...`` line each."""
+    from intergreen.agents.evaluation import check_baseline
+    from intergreen.agents.runenv import common_episode
+    from intergreen.junctions.baselines import is_baseline
+    from intergreen.junctions.catalog import resolve_junction
+
+    known = [(i, b) for i, b in enumerate(grid.baselines) if is_baseline(b)]
+    if not known:
+        return []
+    plan = grid.eval_plan()
+    spec = resolve_junction(junction)
+    episode = common_episode({}, {**plan.episode_options, "duration": plan.duration})
+    problems = []
+    for i, name in known:
+        try:
+            check_baseline(name, spec, plan.demands[0], episode=episode)
+        except IntergreenError as e:
+            problems.append(f"baselines[{i}]: {' '.join(str(e).split())}")
     return problems
 
 
@@ -648,13 +703,13 @@ def _seed_text(seeds: list[int]) -> str:
     return ", ".join(map(str, seeds[:8])) + more
 
 
-def _junction_and_demand_problems(raw: dict[str, Any]) -> list[str]:
+def _junction_and_demand_problems(raw: dict[str, Any], recorded_file: str | None) -> list[str]:
     from intergreen.junctions.catalog import resolve_junction
     from intergreen.junctions.demand import resolve_demand, training_range
 
     junction = raw.get("junction", "gm_a56")
     try:
-        spec = resolve_junction(junction)
+        spec = resolve_junction(junction_of_record(junction, recorded_file))
     except Exception as e:  # SpecError, FileNotFoundError: the message names the fix
         return [f"junction: {' '.join(str(e).split())}"]
 

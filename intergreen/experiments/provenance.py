@@ -169,6 +169,9 @@ class Setup:
     source: str
     junction_name: str = "?"
     junction: Any = None  # JunctionSpec, or None when it does not load
+    #: the junction file's absolute path the batch or its runs recorded (grid.json's or
+    #: config.json's ``junction_file``) where it exists, the one loaded; None: loaded by name
+    junction_file: str | None = None
     agents: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
     decisions: list[str] = field(default_factory=list)
     noise: list[dict[str, float]] = field(default_factory=list)
@@ -245,7 +248,8 @@ def read_setup(
     """Collect the set-up facts from run configs (or, without them, grid.json resolved with
     this version's presets), the junction spec and the results table (test rows);
     ``selection``: the sentence saying where the best reward was chosen."""
-    from intergreen.junctions.catalog import resolve_junction
+    from intergreen.experiments.grid import JUNCTION_FILE
+    from intergreen.junctions.catalog import junction_of_record, resolve_junction
     from intergreen.junctions.spec import Noise, SpecError
 
     meta = read_grid(root)
@@ -275,8 +279,14 @@ def read_setup(
     setup = Setup(source=source, selection=selection)
     cfgs = [p.get("config") or {} for p in configs.values()]
     setup.junction_name = str(meta.get("junction") or (cfgs[0].get("junction") if cfgs else "?"))
+    # a junction file: its absolute path as the batch (grid.json) or its runs recorded it
+    files = [meta.get(JUNCTION_FILE), *(p.get("junction_file") for p in configs.values())]
+    junction = junction_of_record(
+        setup.junction_name, next((f for f in files if isinstance(f, str)), None)
+    )
+    setup.junction_file = None if junction == setup.junction_name else junction
     try:
-        setup.junction = resolve_junction(setup.junction_name)
+        setup.junction = resolve_junction(junction)
     except (SpecError, OSError, ValueError):
         setup.junction = None
     decisions_default = default_decisions()
@@ -387,10 +397,11 @@ def counted(n: int | tuple[int, int], noun: str, plural: str | None = None) -> s
     return f"{span(lo, hi)} {noun if hi == 1 else plural or noun + 's'}"
 
 
-def junction_source(name: str) -> str:
+def junction_source(name: str, file: str | None = None) -> str:
     """Where the report's junction facts come from, as the runs recorded it (a name or a
-    path): a shipped junction or RESCO scenario as shipped in this version, a user's junction
-    file as it is now."""
+    path; ``file``: the absolute path the batch recorded for it, :attr:`Setup.junction_file`):
+    a shipped junction or RESCO scenario as shipped in this version, a user's junction file
+    as it is now."""
     from intergreen.junctions.catalog import junction_names
     from intergreen.junctions.resco import PREFIX
 
@@ -398,6 +409,8 @@ def junction_source(name: str) -> str:
         return f"the RESCO scenario {name} as shipped in this version (runs record its name only)"
     if name in junction_names():
         return f"the junction {name} as shipped in this version (runs record its name only)"
+    if file is not None:
+        return f"the junction file {file} as it is now (given as {name}; runs record its path only)"
     return f"the junction file {name} as it is now (runs record its path only)"
 
 
@@ -540,7 +553,8 @@ def setup_lines(setup: Setup) -> list[str]:
     spec = setup.junction
     lines = [
         f"**Where these facts come from.** From {setup.source}; "
-        f"{junction_source(setup.junction_name)}; episodes and seeds from results.parquet."
+        f"{junction_source(setup.junction_name, setup.junction_file)}; episodes and seeds from "
+        "results.parquet."
     ]
     if spec is not None:
         base = f" (a variant of {spec.extends})" if spec.extends else ""

@@ -4,7 +4,8 @@ Output folder layout::
 
     OUT/
       .batch.lock                 held while a batch writes here (flock)
-      grid.json                   the validated grid of the latest batch
+      grid.json                   the validated grid of the latest batch (grid.grid_record: with
+                                  junction_file, the absolute path of a junction given as a file)
       runs/<reward>-<agent>-s<seed>-<key>/
           config.json, metrics.csv, tb/, checkpoints/, model.zip, done.json  (intergreen.agents)
           validation.csv, best_model.zip, best.json   with training.validate_every set
@@ -61,7 +62,7 @@ from typing import Any
 
 from intergreen.common import atomic_folder, atomic_path, atomic_write, read_json
 from intergreen.errors import IntergreenError, Interrupted
-from intergreen.experiments.grid import EvalPlan, GridConfig, RunCell
+from intergreen.experiments.grid import EvalPlan, GridConfig, RunCell, grid_record
 from intergreen.experiments.provenance import REUSED
 from intergreen.experiments.seed_extension import (
     SeedDecision,
@@ -569,7 +570,7 @@ def run_batch(
     check_writable(out)
     start = time.perf_counter()
     with BatchLock(out):
-        _write_json(out / "grid.json", grid.model_dump(mode="json"))
+        _write_json(out / "grid.json", grid_record(grid))
         planned: list[Task] = []
         outcomes: list[Outcome] = []
         reused: dict[str, str] = {}

@@ -85,6 +85,15 @@ def junction_file(name: str) -> Path | None:
     return None if shipped else path.resolve()
 
 
+def junction_of_record(name: str, file: Any = None) -> str:
+    """The junction a record names: ``file``, the absolute path it recorded with
+    :func:`junction_file` (a run's config.json ``junction_file``, a batch's grid.json), where
+    that file exists, else ``name`` as it was given (a shipped junction's name, or a path
+    relative to the folder the record was made in, as records made before ``junction_file``
+    hold it: found from that folder only)."""
+    return file if isinstance(file, str) and Path(file).is_file() else name
+
+
 def junction_found(name: str) -> bool:
     """Whether ``name`` names a junction from the current folder: a shipped one, RESCO's
     ``resco:NAME`` (its own checks when it loads), or a junction YAML path or folder that

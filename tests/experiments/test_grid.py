@@ -119,3 +119,44 @@ def test_compare_help_names_every_shipped_grid() -> None:
 
     assert sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")) == SHIPPED_GRIDS
     assert {"study_quick", "study_full", "study_v2", "convergence"} <= set(SHIPPED_GRIDS)
+
+
+# ----- a new user's trial: a baseline the junction cannot run is refused with the grid --------
+def test_compare_refuses_a_baseline_the_junction_cannot_run_before_writing(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    """The program baseline on gm_a56 (no signal programme of its own) failed only when its
+    episodes ran, after every run had trained; evaluate's own check of a baseline
+    (evaluation.check_baseline) now refuses it with the grid, as a tuned baseline without its
+    file for the junction."""
+    from cli_helpers import one_error_line, run_cli
+
+    monkeypatch.chdir(tmp_path)
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(
+        "rewards: [queue]\nagents: {ppo: {hyperparams: {n_steps: 32, batch_size: 32}}}\n"
+        "seeds: [1]\ntraining: {timesteps: 32}\nevaluation: {demands: [low], episodes: 1}\n"
+        "episode_duration: 60\nbaselines: [fixed-time, program]\n"
+    )
+    line = one_error_line(*run_cli(["compare", str(grid), "--out", "out"], capsys))
+    assert line == (
+        f"error: {grid}: 1 problem: - baselines[1]: controller program: junction gm_a56 has no "
+        "signal programme of its own (its network holds only netconvert's default one, which "
+        "does not follow its signal rules); the program baseline runs the programme of a "
+        "junction imported from a SUMO network (`intergreen junctions import`): choose another "
+        "controller"
+    )  # was: the run trained, then the baseline FAILED (exit 1)
+    assert not (tmp_path / "out").exists()
+    variant = {"junction": "gm_a56_max_green", "rewards": ["queue"], "agents": ["ppo"],
+               "seeds": [1], "training": {"timesteps": 32},
+               "baselines": ["fixed-time:tuned", "program", "vehicle-actuated"]}  # fmt: skip
+    with pytest.raises(GridError) as err:
+        load_grid(variant)
+    assert [p.split(":")[0] for p in err.value.problems] == ["baselines[0]", "baselines[1]"]
+    assert err.value.problems[0].endswith(
+        "fixed-time.json: holds fixed-time parameters for junction gm_a56, not fixed-time on "
+        "gm_a56_max_green"
+    )
+    assert load_grid(dict(variant, baselines=["vehicle-actuated"])).baselines == [
+        "vehicle-actuated"
+    ]
