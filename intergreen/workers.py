@@ -66,18 +66,33 @@ def _exit_with(owner: int) -> None:
     threading.Thread(target=watch, name=f"exit-with-{owner}", daemon=True).start()
 
 
+def owner_environment() -> tuple[dict[str, str], list[str]]:
+    """This process's environment variables and ``sys.path``, for the worker processes it
+    starts to take (:func:`take_environment`)."""
+    return dict(os.environ), list(sys.path)
+
+
+def take_environment(environ: dict[str, str], path: list[str]) -> None:
+    """In a worker: the owner's environment variables, exactly, and its ``sys.path`` entries
+    first. A forkserver holds the environment of the moment it started (the first pool or
+    training env of the process): without this, a reward module named since
+    (``$INTERGREEN_REWARD_MODULES``, its folder on the path) would be missing in the workers,
+    and one the owner no longer names still imported there."""
+    os.environ.clear()
+    os.environ.update(environ)
+    sys.path[:0] = [p for p in path if p not in sys.path]
+
+
 def _init_worker(
     initializer: Callable[[], Any] | None, environ: dict[str, str], path: list[str], owner: int
 ) -> None:
     """Each worker ends when its pool's owner process ends (:func:`_exit_with`), takes the
-    environment variables and ``sys.path`` the owner had when the pool was made (a forkserver
-    started by an earlier pool holds those of that moment: a reward module named after it,
-    ``$INTERGREEN_REWARD_MODULES`` and its folder on the path, would be missing), keeps its
-    warnings for the owner to show (:func:`~intergreen.worker_warnings.keep_warnings`), then
-    runs the pool's own initializer."""
+    environment variables and ``sys.path`` the owner had when the pool was made
+    (:func:`take_environment`), keeps its warnings for the owner to show
+    (:func:`~intergreen.worker_warnings.keep_warnings`), then runs the pool's own
+    initializer."""
     _exit_with(owner)
-    os.environ.update(environ)
-    sys.path[:0] = [p for p in path if p not in sys.path]
+    take_environment(environ, path)
     keep_warnings()
     signal.signal(signal.SIGINT, _on_interrupt)
     if initializer is not None:
@@ -198,9 +213,7 @@ class CrashSafePool:
         self._jobs: dict[Hashable, _Job] = {}
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
-        init = partial(
-            _init_worker, self._initializer, dict(os.environ), list(sys.path), os.getpid()
-        )
+        init = partial(_init_worker, self._initializer, *owner_environment(), os.getpid())
         return ProcessPoolExecutor(workers, mp_context=self._context, initializer=init)
 
     @property

@@ -45,6 +45,7 @@ from intergreen.worker_warnings import (
     kept_warnings,
     replay_warnings,
 )
+from intergreen.workers import owner_environment, take_environment
 
 #: How long either end of a worker pipe polls before it blocks (s).
 SPIN_S = 0.002
@@ -206,12 +207,18 @@ class SpinningConnection:
 
 
 def _worker(
-    remote: Connection, parent_remote: Connection, env_fn: CloudpickleWrapper, spin_s: float
+    remote: Connection,
+    parent_remote: Connection,
+    env_fn: CloudpickleWrapper,
+    spin_s: float,
+    owner: tuple[dict[str, str], list[str]],
 ) -> None:
-    """A worker process: run commands until "close" or the learner goes away. A command that
-    raises sends the traceback back (SB3's worker dies instead, leaving an EOFError); the
-    warnings raised go back with the next reply (those of making the env with the first;
-    those raised while closing are dropped)."""
+    """A worker process: take the learner's environment variables and ``sys.path``
+    (``owner``: :func:`intergreen.workers.take_environment`), then run commands until "close"
+    or the learner goes away. A command that raises sends the traceback back (SB3's worker
+    dies instead, leaving an EOFError); the warnings raised go back with the next reply (those
+    of making the env with the first; those raised while closing are dropped)."""
+    take_environment(*owner)
     parent_remote.close()
     keep_warnings()
     conn = SpinningConnection(remote, spin_s)
@@ -275,7 +282,7 @@ class LocalFirstVecEnv(SubprocVecEnv):
         self.work_remotes = [work for _, work in pipes]
         self.processes = []
         for (remote, work), env_fn in zip(pipes, env_fns, strict=True):
-            args = (work, remote, CloudpickleWrapper(env_fn), spin_s)
+            args = (work, remote, CloudpickleWrapper(env_fn), spin_s, owner_environment())
             # daemon: a crashed learner does not leave its workers behind
             process = ctx.Process(target=_worker, args=args, daemon=True)
             process.start()

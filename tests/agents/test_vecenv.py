@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import os
 import warnings
 from functools import partial
 
@@ -98,6 +99,33 @@ def test_a_warning_of_two_workers_shows_once_as_one_line(
     assert len(vec.processes) == 2 and not mp.active_children()
     lines = [line for line in capfd.readouterr().err.splitlines() if line.strip()]
     assert lines == ["warning (test_vecenv): made in a worker (second line)"]
+
+
+def _environment_cartpole() -> gym.Env:
+    env = gym.make("CartPole-v1")
+    env.unwrapped.seen = os.environ.get("INTERGREEN_TEST_OWNER")
+    return env
+
+
+def test_workers_take_the_learners_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker sees the environment variables the learner has when it makes the envs, not
+    those of the moment the forkserver started (a reward module named since, in
+    ``$INTERGREEN_REWARD_MODULES``, would be missing there)."""
+    first = LocalFirstVecEnv([_environment_cartpole, _environment_cartpole])  # the forkserver runs
+    first.close()
+    monkeypatch.setenv("INTERGREEN_TEST_OWNER", "set after the forkserver started")
+    vec = LocalFirstVecEnv([_environment_cartpole, _environment_cartpole])
+    try:
+        assert vec.get_attr("seen") == ["set after the forkserver started"] * 2
+    finally:
+        vec.close()
+    monkeypatch.delenv("INTERGREEN_TEST_OWNER")
+    vec = LocalFirstVecEnv([_environment_cartpole, _environment_cartpole])
+    try:
+        assert vec.get_attr("seen") == [None, None]
+    finally:
+        vec.close()
+    assert not mp.active_children()
 
 
 def test_local_first_needs_two_envs() -> None:
