@@ -55,12 +55,15 @@ TRAIN_FLAGS = {"junction": "--junction", "demand": "--demand", "reward": "--rewa
 class RunEnv:
     """What a run records about its environment: the junction, ``make_env``'s options and the
     training demand (a name or a list; None where unknown, e.g. a bare model); ``record``, the
-    config.json they were read from (None: not read from a run folder)."""
+    config.json they were read from (None: not read from a run folder); ``junction_file``, the
+    absolute path of the junction YAML the run recorded (config.json ``junction_file``; None:
+    a shipped junction, or a run recorded before ``junction_file``)."""
 
     junction: str = DEFAULT_JUNCTION
     options: Mapping[str, Any] = field(default_factory=dict)
     demand: str | list[str] | None = None
     record: str | None = None
+    junction_file: str | None = None
 
 
 def recorded_env(run_dir: str | Path) -> RunEnv:
@@ -75,30 +78,41 @@ def recorded_env(run_dir: str | Path) -> RunEnv:
     if not cfg_file.exists():
         return RunEnv()
     cfg = load_run_config(run_dir)
-    junction = junction_of_record(cfg.junction, read_run_record(run_dir).get("junction_file"))
-    return RunEnv(junction, cfg.resolved_env_kwargs(), cfg.demand, str(cfg_file))
+    file = read_run_record(run_dir).get("junction_file")
+    file = file if isinstance(file, str) else None
+    junction = junction_of_record(cfg.junction, file)
+    return RunEnv(junction, cfg.resolved_env_kwargs(), cfg.demand, str(cfg_file), file)
 
 
 def recorded_junction(run: RunEnv) -> str:
     """The junction ``run`` recorded, checked to be found from the current folder.
 
     Raises:
-        OptionError: a recorded junction path that is not there (a path relative to the folder
-            the run was trained in, used from another; or a junction moved since), naming the
-            run's config.json and ``--junction``.
+        OptionError: a recorded junction that is not there, naming the run's config.json and
+            ``--junction``: the recorded ``junction_file`` that is gone (moved or deleted since
+            the run was trained) where the run has one; else the name it was given, an
+            absolute path that is gone or a path relative to the folder the run was trained
+            in (a run recorded before ``junction_file``), used from another.
     """
     from intergreen.junctions.catalog import junction_found
 
     if run.record is None or junction_found(run.junction):
         return run.junction
-    where = (
-        " (moved or deleted since the run was trained)"
-        if Path(run.junction).is_absolute()
-        else f" from {Path.cwd()} (a path relative to the folder the run was trained in)"
-    )
+    if run.junction_file is not None:
+        what = (
+            f"file {run.junction_file} (given as {run.junction}) is not found (moved or "
+            "deleted since the run was trained)"
+        )
+    elif Path(run.junction).is_absolute():
+        what = f"{run.junction} is not found (moved or deleted since the run was trained)"
+    else:
+        what = (
+            f"{run.junction} is not found from {Path.cwd()} (a path relative to the folder "
+            "the run was trained in)"
+        )
     raise OptionError(
-        f"{run.record}: the run's junction {run.junction} is not found{where}; give "
-        "--junction (Python: junction=) with the junction's YAML or its folder"
+        f"{run.record}: the run's junction {what}; give --junction (Python: junction=) with "
+        "the junction's YAML or its folder"
     )
 
 

@@ -97,9 +97,42 @@ def test_a_run_recorded_with_a_relative_path_only_works_where_it_was_trained(
     shutil.copy(a / "run" / "model.zip", a / "run2" / "model.zip")
     line = one_error_line(*run_cli(["evaluate", "run2", *EVALUATE], capsys))
     assert line.startswith(
-        f"error: run2/config.json: the run's junction {b / 'gone'} is not "
-        "found (moved or deleted since the run was trained); give --junction"
+        f"error: run2/config.json: the run's junction file {b / 'gone' / 'junction.yaml'} "
+        f"(given as {b / 'gone'}) is not found (moved or deleted since the run was trained); "
+        "give --junction"
     )
+    record.pop("junction_file")  # legacy, by an absolute path: that path is named
+    (a / "run2" / "config.json").write_text(json.dumps(record))
+    line = one_error_line(*run_cli(["evaluate", "run2", *EVALUATE], capsys))
+    assert line.startswith(
+        f"error: run2/config.json: the run's junction {b / 'gone'} is not found (moved or "
+        "deleted since the run was trained); give --junction"
+    )
+
+
+def test_a_moved_junction_is_named_by_the_file_the_run_recorded(
+    folders: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """A run that recorded junction_file, whose junction folder moved: the line names that
+    recorded file, gone (was: the legacy wording, a path relative to the folder trained in)."""
+    a, b = folders
+    code, _, err = run_cli(["train", *TINY, "--junction", "si", "--out", "run"], capsys)
+    assert code == 0, err
+    recorded = (a / "si" / "junction.yaml").resolve()
+    (a / "si").rename(a / "si_moved")
+    for where in (a, b):
+        monkeypatch.chdir(where)
+        run = Path("run") if where == a else Path("../a/run")
+        for command in (["evaluate", str(run), *EVALUATE], ["simulate", "--controller", str(run)]):
+            line = one_error_line(*run_cli(command, capsys))
+            assert line == (
+                f"error: {run / 'config.json'}: the run's junction file {recorded} (given as si) "
+                "is not found (moved or deleted since the run was trained); give --junction "
+                "(Python: junction=) with the junction's YAML or its folder"
+            )
+    command = ["evaluate", "../a/run", *EVALUATE, "--junction", "../a/si_moved"]
+    code, out, err = run_cli_flat(command, capsys)
+    assert code == 0 and "│ run │ routes │" in out, err
 
 
 def test_a_run_resumes_from_another_folder_under_its_own_key(
