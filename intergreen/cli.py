@@ -143,8 +143,8 @@ def simulate(
     stages: Annotated[
         str | None,
         typer.Option(
-            help="Action stages, at least two, e.g. 2,3,4 to let the controller call the "
-            "pedestrian stage"
+            help="Action stages, at least two, each once, e.g. 2,3,4 to let the controller "
+            "call the pedestrian stage (default: the junction's)"
         ),
     ] = None,
     gui: Annotated[
@@ -199,7 +199,7 @@ def simulate(
     if choice is not None and choice.checkpoint in ("best", "latest"):
         console.print(f"{controller}: {choice.describe()}", markup=False, highlight=False)
     env_options: dict[str, Any] = {}
-    if stages:
+    if stages is not None:
         env_options["action_stages"] = _action_stages(stages, policy, junction)
     if check_rules:
         env_options["check_rules"] = True
@@ -271,8 +271,9 @@ def _action_stages(text: str, policy: Any, junction: str | None) -> list[str]:
     """``--stages 2,3,4`` as stage names, each a stage of the junction the run will use.
 
     Raises:
-        OptionError: naming --stages, the stages that are not the junction's and its stages, or
-            fewer than two stages (:func:`~intergreen.junctions.env.check_action_stages`).
+        OptionError: naming --stages, the stages that are not the junction's and its stages, no
+            stage (``--stages ''``), fewer than two stages or a stage twice
+            (:func:`~intergreen.junctions.env.check_action_stages`).
     """
     from intergreen.agents.runenv import policy_run_env
     from intergreen.agents.runenv import resolve_junction as run_junction
@@ -288,7 +289,7 @@ def _action_stages(text: str, policy: Any, junction: str | None) -> list[str]:
             f"--stages {text!r}: {what}; give some of its stages {', '.join(spec.stages)} "
             f"separated by commas, e.g. --stages {','.join(spec.action_stages)}"
         )
-    check_action_stages(spec, chosen)
+    check_action_stages(spec, chosen, "--stages")
     return chosen
 
 

@@ -20,7 +20,8 @@ from intergreen.agents.rundir import (
     load_run_config,
 )
 from intergreen.agents.runenv import RunEnv, make_run_env, recorded_env
-from intergreen.errors import OptionError
+from intergreen.errors import IntergreenError, OptionError
+from intergreen.junctions.catalog import resolve_junction
 
 if TYPE_CHECKING:
     from intergreen.junctions.env import JunctionEnv
@@ -160,8 +161,37 @@ class AgentPolicy:
                 f"environment gives {env.observation_space.shape}: use the run's env settings "
                 f"{self.env_kwargs}"
             )
-        if env.action_space.n != self.model.action_space.n:
-            raise RunDirError(f"agent {self.name} chooses among {self.model.action_space.n} stages")
+        trained = self.trained_stages()
+        n = int(self.model.action_space.n)
+        if env.action_space.n == n and trained in (None, list(env.action_stages)):
+            return
+        now = ",".join(env.action_stages)
+        if trained is None:  # a bare model: only the number is known
+            raise RunDirError(
+                f"agent {self.name} chooses among {n} stages, the environment's action stages "
+                f"are {now}: give --stages (Python: action_stages=) with the {n} stages it was "
+                "trained with, or leave it out"
+            )
+        raise RunDirError(
+            f"agent {self.name} was trained to choose among stages {','.join(trained)}, the "
+            f"environment's action stages are {now} (its actions would call other stages): "
+            f"give --stages {','.join(trained)} (Python: action_stages={json.dumps(trained)}), "
+            "or leave it out"
+        )
+
+    def trained_stages(self) -> list[str] | None:
+        """The action stages the agent was trained to choose among, in its actions' order: its
+        run's recorded ``action_stages``, else its run junction's own; None for a bare model
+        (no run folder) or a run junction that is not found."""
+        recorded = self.run_env.options.get("action_stages")
+        if recorded is not None:
+            return [str(s) for s in recorded]
+        if self.run_env.record is None:
+            return None
+        try:
+            return list(resolve_junction(self.run_env.junction).action_stages)
+        except IntergreenError:
+            return None
 
     def act(self, observation: np.ndarray, env: JunctionEnv) -> int:
         """The model's greedy action (``predict(observation, deterministic=True)``, computed

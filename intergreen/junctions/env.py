@@ -19,6 +19,7 @@ requests are safe anyway, the controller queues them.
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from collections import deque
@@ -139,8 +140,10 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         backend: ``"libsumo"`` (in process, one simulation per process) or ``"traci"`` (a SUMO
             server process).
         gui: watch in sumo-gui (uses traci).
-        action_stages: the stages the agent chooses among, at least two (default: the
-            junction's).
+        action_stages: the stages the agent chooses among, at least two, each named once
+            (default: the junction's). Stages that leave a movement of the demand's traffic
+            without any green are allowed with a UserWarning naming its signal groups and the
+            stage that serves them (:func:`warn_unserved_traffic`).
         sensor_noise: camera noise ``{"count_sd", "miss_prob", "dropout_prob"}`` (default: the
             junction YAML's ``sensors.noise``).
         pedestrians: run pedestrians and their crossings (default: when the demand has them).
@@ -168,8 +171,8 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
     Raises:
         SpecError: an unknown junction, demand or action stage, an invalid junction YAML or
             ``sensor_noise``, pedestrians on a junction without crossings.
-        OptionError: ``action_stages`` naming fewer than two stages (the message names
-            ``--stages``, as the command line's: :func:`check_action_stages`), an unknown
+        OptionError: ``action_stages`` naming fewer than two stages or a stage twice (one
+            line naming ``action_stages=``: :func:`check_action_stages`), an unknown
             feature, ``n_stack < 1``, an unknown ``decisions`` mode or
             ``sensor_fields`` value or field.
         RewardError: an unknown reward or bad reward parameters.
@@ -208,13 +211,20 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
                 raise OptionError(f"unknown observation feature {f!r}; use {LANE_FEATURES}")
         if n_stack < 1:
             raise OptionError(f"n_stack must be >= 1, got {n_stack}")
-        self.action_stages = [str(s) for s in (action_stages or spec.action_stages)]
+        chosen = spec.action_stages if action_stages is None else action_stages
+        self.action_stages = [str(s) for s in chosen]
         for s in self.action_stages:
             if s not in spec.stages:
                 raise SpecError(f"action stage {s!r} is not a stage of {spec.name}")
-        if action_stages:  # the caller's choice (a junction's own is its YAML's)
+        if action_stages is not None:  # the caller's choice (a junction's own is its YAML's)
             check_action_stages(spec, self.action_stages)
         self._demand_choice, demand_has_peds = self._demand_sampler(demand)
+        if action_stages is not None and signals == "controller":
+            # the demand's movements (one draw stands for a mixed demand: the same shares)
+            flows = self._demand_choice(np.random.default_rng(0)).periods
+            warn_unserved_traffic(spec, self.action_stages, {
+                m for p in flows for m, v in p.flows.items() if v > 0
+            })  # fmt: skip
         self.pedestrians = demand_has_peds if pedestrians is None else bool(pedestrians)
         self.network = build_network(spec, pedestrians=self.pedestrians)
         self.lanes = tuple(spec.approach_lane_ids)
@@ -596,25 +606,89 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         }
 
 
-def check_action_stages(spec: JunctionSpec, stages: Sequence[str]) -> None:
-    """Refuse action stages (``--stages``, ``action_stages=``) that name fewer than
-    :data:`MIN_ACTION_STAGES` distinct stages: the controller would hold the one stage all
-    episode and starve the others. The stages' names are checked elsewhere.
+def check_action_stages(
+    spec: JunctionSpec, stages: Sequence[str], option: str = "action_stages"
+) -> None:
+    """Refuse action stages that name fewer than :data:`MIN_ACTION_STAGES` distinct stages
+    (the controller would hold the one stage all episode and starve the others) or a stage
+    twice (the baselines would count it as two stages and hold it: vehicle-actuated held
+    stage 4 of ``2,4,4`` all episode). The stages' names are checked elsewhere.
+
+    Args:
+        spec: the junction.
+        stages: the action stages as given.
+        option: what the user gave them with: ``"--stages"`` (simulate's option: ``--stages
+            2,4``) or ``"action_stages"`` (``make_env(action_stages=...)``, ``--env
+            action_stages=...``: ``action_stages=["2", "4"]``).
 
     Raises:
-        OptionError: one line naming ``--stages``, the stages given and the fix (the
-            junction's stages, and its own action stages as an example).
+        OptionError: one line naming ``option`` with the stages given, what is wrong and the
+            fix (the junction's stages, and its own action stages as an example).
     """
     chosen = [str(s) for s in stages]
-    if len(set(chosen)) >= MIN_ACTION_STAGES:
+    given = _stages_as_given(option, chosen, quoted=True)
+    if len(set(chosen)) < MIN_ACTION_STAGES:
+        example = spec.action_stages  # the junction's own: at least two (spec.py checks)
+        held = f"stage {chosen[0]}" if chosen else "its initial stage"
+        what = f"with {'one' if chosen else 'none'} it holds {held}"
+        raise OptionError(
+            f"{given}: the controller needs at least {MIN_ACTION_STAGES} action stages to "
+            f"choose among; {what} all episode and the traffic of the other stages never gets "
+            f"a green; give at least two of {spec.name}'s stages {', '.join(spec.stages)}, "
+            f"e.g. {_stages_as_given(option, example)}"
+        )
+    repeated = [s for i, s in enumerate(chosen) if s in chosen[:i]]
+    if repeated:
+        once = list(dict.fromkeys(chosen))
+        raise OptionError(
+            f"{given}: stage {repeated[0]} is named more than once; the baselines would take it "
+            f"for two stages and hold it; name each stage once, e.g. "
+            f"{_stages_as_given(option, once)}"
+        )
+
+
+def _stages_as_given(option: str, stages: Sequence[str], quoted: bool = False) -> str:
+    """Stages as the user writes them with ``option``: ``--stages 2,4`` (``'2,4'`` quoted) or
+    ``action_stages=["2", "4"]``."""
+    if option.startswith("--"):
+        text = ",".join(stages)
+        return f"{option} {text!r}" if quoted else f"{option} {text}"
+    return f"{option}={json.dumps(list(stages))}"
+
+
+def warn_unserved_traffic(spec: JunctionSpec, stages: Sequence[str], traffic: set[str]) -> None:
+    """Warn (UserWarning) when the action ``stages`` give no green at all to a vehicle
+    movement ``ARM.turn`` in ``traffic`` (those with a flow > 0) that another stage serves: its
+    vehicles wait to the episode's end (gm_a56 with stages 1,2: the side roads E and W). The
+    warning names the signal groups, their arms and movements, and the stages that would serve
+    them. Allowed, not refused: a study may restrict the stages on purpose."""
+
+    def green(chosen: Sequence[str]) -> set[str]:
+        return {m for s in chosen for g in spec.stages[s].groups
+                for m in spec.signal_groups[g].movements}  # fmt: skip
+
+    others = [s for s in spec.stages if s not in stages]
+    unserved = [m for m in spec.movements
+                if m in traffic and m not in green(stages) and m in green(others)]  # fmt: skip
+    if not unserved:
         return
-    example = spec.action_stages  # the junction's own: at least two (spec.py checks)
-    held = f"stage {chosen[0]}" if chosen else "its first stage"
-    raise OptionError(
-        f"--stages {','.join(chosen)!r}: the controller needs at least {MIN_ACTION_STAGES} action "
-        f"stages to choose among; with one it holds {held} all episode and the traffic of the "
-        f"other stages never gets a green; give at least two of {spec.name}'s stages "
-        f"{', '.join(spec.stages)}, e.g. --stages {','.join(example)}"
+    groups = [g for g, sg in spec.signal_groups.items() if set(sg.movements) & set(unserved)]
+    arms = sorted({m.split(".")[0] for m in unserved}, key=list(spec.arms).index)
+    add: list[str] = []  # the fewest stages that serve them, greedily
+    while left := set(unserved) - green(add):
+        add.append(max(others, key=lambda s: len(left & green([s]))))
+    add.sort(key=list(spec.stages).index)
+    plural = "s" if len(groups) > 1 else ""
+    warnings.warn(
+        f"the action stages {','.join(stages)} give no green to signal group{plural} "
+        f"{', '.join(groups)} (arm{'s' if len(arms) > 1 else ''} {', '.join(arms)}: "
+        f"{', '.join(unserved)}), which the demand sends traffic through: it waits to the "
+        f"episode's end; stage{'s' if len(add) > 1 else ''} {', '.join(add)} "
+        f"serve{'' if len(add) > 1 else 's'} {'them' if plural else 'it'} (add "
+        f"{'them' if len(add) > 1 else 'it'} to the action stages, e.g. "
+        f"{','.join([*stages, *add])})",
+        UserWarning,
+        stacklevel=2,
     )
 
 

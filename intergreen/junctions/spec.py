@@ -144,7 +144,7 @@ class JunctionSpec(_Model):
     signal_groups: dict[str, SignalGroup] = Field(min_length=1)
     stages: dict[str, Stage] = Field(min_length=2)
     transitions: dict[str, list[str]]
-    action_stages: list[str] = Field(min_length=1)
+    action_stages: list[str]  # at least two, each once: _check_stages
     initial_stage: str
     intergreens: dict[str, dict[str, float]] = Field(default_factory=dict)
     extra_conflicts: list[tuple[str, str]] = Field(default_factory=list)
@@ -534,12 +534,20 @@ def _check_stages(spec: JunctionSpec) -> None:
         for s in stages:
             if s not in spec.stages:
                 raise SpecError(f"{field}: unknown stage {s!r} (stages: {', '.join(spec.stages)})")
-    if len(set(spec.action_stages)) < MIN_ACTION_STAGES:
+    chosen = spec.action_stages
+    if len(set(chosen)) < MIN_ACTION_STAGES:
         raise SpecError(
-            f"action_stages: {spec.action_stages} names one stage; a controller needs at least "
-            f"{MIN_ACTION_STAGES} to choose among (with one it holds that stage all episode and "
-            f"the other stages' traffic never gets a green); list at least two of the stages "
-            f"{', '.join(spec.stages)}"
+            f"action_stages: {chosen} names {'one stage' if chosen else 'no stage'}; a "
+            f"controller needs at least {MIN_ACTION_STAGES} to choose among (with one it holds "
+            f"that stage all episode and the other stages' traffic never gets a green); list at "
+            f"least two of the stages {', '.join(spec.stages)}"
+        )
+    repeated = [s for i, s in enumerate(chosen) if s in chosen[:i]]
+    if repeated:
+        raise SpecError(
+            f"action_stages: {chosen} names stage {repeated[0]} more than once (the baselines "
+            f"would take it for two stages and hold it); list each stage once, e.g. "
+            f"[{', '.join(dict.fromkeys(chosen))}]"
         )
     for a in spec.action_stages:
         for b in spec.action_stages:

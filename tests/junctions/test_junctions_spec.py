@@ -147,6 +147,16 @@ BAD_SPECS = [
         ["action_stages", "names one stage", "at least 2", "1, 2, 3, 4"],
     ),
     (
+        "no action stage",  # was pydantic's "List should have at least 1 item after validation"
+        _set("action_stages", []),
+        ["action_stages: [] names no stage", "at least 2", "1, 2, 3, 4"],
+    ),
+    (
+        "an action stage twice",  # was accepted: the baselines held stage 4 all episode
+        _set("action_stages", [2, 4, 4]),
+        ["action_stages: ['2', '4', '4'] names stage 4 more than once", "e.g. [2, 4]"],
+    ),
+    (
         "initial stage missing",
         _set("initial_stage", 8),
         ["initial_stage", "'8'"],
@@ -175,6 +185,7 @@ def test_bad_spec_names_the_field(edit: Callable[[dict], None], words: list[str]
     msg = str(err.value)
     assert msg.startswith("test.yaml: ")
     assert "(top level)" not in msg
+    assert "\n" not in msg and "List should" not in msg
     for w in words:
         assert w in msg, f"{w!r} not in {msg!r}"
 
