@@ -37,11 +37,12 @@ from intergreen.calibration.tag import TagValidation
 from intergreen.calibration.validate import ModelCheck, check_model
 from intergreen.calibration.vehicle_mix import parse_vehicle_mix, site_vehicle_mix
 from intergreen.common import temp_folder
-from intergreen.junctions.catalog import junction_names, resolve_junction
+from intergreen.junctions.catalog import resolve_junction
 from intergreen.junctions.demand import (
     assumptions_file,
     junction_folder,
     load_assumptions,
+    shipped_with_levels,
     user_demand_dir,
 )
 from intergreen.junctions.spec import JunctionSpec
@@ -89,7 +90,7 @@ def check_calibratable(spec: JunctionSpec) -> None:
     its base's); a user's junction, e.g. one imported from a SUMO network, has none."""
     if assumptions_file(spec) is not None:
         return
-    shipped = [n for n in junction_names() if assumptions_file(resolve_junction(n)) is not None]
+    shipped = shipped_with_levels()
     raise CalibrationError(
         f"--junction: junction {spec.name} has no demand.yaml, whose arm shares and turning "
         "proportions calibrate needs to split the counted flows into movements (only the "

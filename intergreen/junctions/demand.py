@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from intergreen.common import atomic_write
 from intergreen.errors import did_you_mean, format_validation_error
-from intergreen.junctions.catalog import read_yaml
+from intergreen.junctions.catalog import junction_names, read_yaml, resolve_junction
 from intergreen.junctions.network import approach_edge, cache_dir, crossing_arms, exit_edge
 from intergreen.junctions.spec import TURNS, JunctionSpec, SpecError
 from intergreen.junctions.vehicles import (
@@ -240,8 +240,28 @@ def demand_hint(spec: JunctionSpec) -> str:
     ways.append("a profile YAML path")
     hint = ", ".join(ways[:-1]) + f" or {ways[-1]}" if len(ways) > 1 else ways[0]
     if not has_file:
-        hint += " (totals, levels and mixed need a demand.yaml)"
+        hint += f" ({no_levels_note(spec)})"
     return hint
+
+
+def shipped_with_levels() -> list[str]:
+    """The shipped junctions whose demand files hold a demand.yaml (levels, totals, mixed):
+    ``gm_a56`` and its variants."""
+    return [n for n in junction_names() if assumptions_file(resolve_junction(n)) is not None]
+
+
+def no_levels_note(spec: JunctionSpec) -> str:
+    """Why a junction without a shipped demand.yaml takes no level, total or mixed: only the
+    shipped junctions' demand.yaml files are read (named), never one beside a user's junction
+    YAML (named where one is there)."""
+    note = (
+        f"levels, totals and {MIXED} are only for the shipped junctions with a demand.yaml, "
+        f"{', '.join(shipped_with_levels())}, and YAMLs with `extends:` one of them"
+    )
+    folder = getattr(spec, "folder", None)  # an imported junction's YAML folder
+    if folder is not None and (folder / "demand.yaml").is_file():
+        note += f"; {folder / 'demand.yaml'} is not read"
+    return note
 
 
 def load_assumptions(spec: JunctionSpec, path: Path | None = None) -> DemandAssumptions:
@@ -250,7 +270,10 @@ def load_assumptions(spec: JunctionSpec, path: Path | None = None) -> DemandAssu
     if path is None:
         path = assumptions_file(spec)
         if path is None:
-            raise SpecError(f"junction {spec.name!r} has no demand.yaml: use {demand_hint(spec)}")
+            raise SpecError(
+                f"junction {spec.name!r} is not a shipped junction with a demand.yaml: use "
+                f"{demand_hint(spec)}"
+            )
     data = read_yaml(path)
     try:
         a = DemandAssumptions.model_validate(data)
@@ -618,6 +641,8 @@ __all__ = [
     "default_training_demand",
     "named_or_default",
     "demand_hint",
+    "no_levels_note",
+    "shipped_with_levels",
     "describe",
     "load_assumptions",
     "check_plausible",

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
 from intergreen.common import MAX_SIM_SECONDS, atomic_write
 from intergreen.junctions.network import SENSORS_FILE, Network, cache_dir, sensors_xml
@@ -89,6 +89,12 @@ class ImportedGroup(_Model):
     arrow: bool = False
 
 
+#: An imported junction's episode length (s of SUMO time from ``network.begin``) where its YAML
+#: sets no ``network.end`` (``junctions import`` without ``--end``), whenever its route files'
+#: traffic ends.
+DEFAULT_EPISODE_S = 3600.0
+
+
 class NetworkSource(_Model):
     """Where the junction lives: a SUMO network, one of its traffic lights, its program,
     route files and the simulated window [begin, end) in SUMO time (s)."""
@@ -123,6 +129,13 @@ class ImportedJunctionSpec(JunctionSpec):
     assumptions: list[str] = Field(default_factory=list)
 
     takes_route_files: ClassVar[bool] = True
+    #: The folder of the YAML it was read from (:func:`load_imported`); not part of the spec.
+    _folder: Path | None = PrivateAttr(default=None)
+
+    @property
+    def folder(self) -> Path | None:
+        """The folder of the junction YAML it was read from (None: not read from a file)."""
+        return self._folder
 
     @model_validator(mode="after")
     def _check(self) -> ImportedJunctionSpec:
@@ -246,8 +259,11 @@ class ImportedJunctionSpec(JunctionSpec):
 
     @property
     def end(self) -> float:
-        """SUMO time (s) at which an episode ends: ``network.end``, else an hour after begin."""
-        return self.network.end if self.network.end is not None else self.network.begin + 3600
+        """SUMO time (s) at which an episode ends: ``network.end``, else
+        :data:`DEFAULT_EPISODE_S` after begin."""
+        if self.network.end is not None:
+            return self.network.end
+        return self.network.begin + DEFAULT_EPISODE_S
 
 
 def is_imported(data: Any) -> bool:
@@ -421,6 +437,7 @@ def load_imported(
         raise SpecError(f"{source}: {e}") from None
     spec = parse_spec(full, source, ImportedJunctionSpec)
     assert isinstance(spec, ImportedJunctionSpec)
+    spec._folder = Path(folder)
     return spec
 
 

@@ -26,7 +26,7 @@ from pydantic import TypeAdapter, ValidationError
 from intergreen.common import MAX_SIM_SECONDS, atomic_write, ensure_writable, fmt_number
 from intergreen.errors import OptionError, closest
 from intergreen.junctions import rules as rule_profiles
-from intergreen.junctions.imported import load_imported
+from intergreen.junctions.imported import DEFAULT_EPISODE_S, load_imported
 from intergreen.junctions.route_files import check_route_files
 from intergreen.junctions.spec import JunctionSpec
 from intergreen.junctions.sumo_import import TRANSITIONS, junction_data, unused_note
@@ -103,6 +103,24 @@ def _check_name(name: str) -> None:
             f"--name {name!r}: a junction name has only letters A-Z, a-z, digits, _ and -; "
             f"e.g. --name {fixed}"
         ) from None
+
+
+def episode_note(begin: float, end: float | None) -> str:
+    """The window [begin, end) of SUMO time (s) an imported junction's episodes simulate, as
+    its import sets it: without ``end``, :data:`~intergreen.junctions.imported.DEFAULT_EPISODE_S`
+    from ``begin`` however early the route files' traffic ends, and the options that change
+    it."""
+    if end is not None:
+        return (
+            f"an episode simulates SUMO time {begin:g} s to {end:g} s (--begin, --end; "
+            "network.begin and network.end here)"
+        )
+    return (
+        f"an episode simulates SUMO time {begin:g} s to {begin + DEFAULT_EPISODE_S:g} s "
+        f"({DEFAULT_EPISODE_S:g} s: no --end was given), however early the route files' "
+        "traffic ends; set network.end here (or import with --end S), or give --duration S to "
+        "simulate and evaluate (--env duration=S to train), for another length"
+    )
 
 
 def transitions_note(transitions: Mapping[str, Sequence[str]]) -> str | None:
@@ -281,6 +299,7 @@ def import_network(
         end=end,
         net_ref=_reference(net_path, folder),
     )
+    data["assumptions"].append(episode_note(begin, end))
     if max_green is not None:
         for stage in data["stages"].values():
             stage["max_green"] = max_green

@@ -185,3 +185,27 @@ def test_max_green_option_gives_every_stage_a_maximum_green(
         line = one_error_line(*run_cli(args, capsys))
         assert f"--max-green {float(bad):g}: give every stage's maximum green" in line
         assert not where.exists()
+
+
+def test_the_import_says_how_long_an_episode_is_and_how_to_change_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Without --end an episode is an hour from --begin whatever the route files hold (a
+    new user's network whose routes end at 1799 s ran 3600 s episodes, said nowhere): the
+    printout and the YAML's assumptions say so and name the options that change it."""
+    code, out, err = run_cli(_import(tmp_path / "a", "--begin", "100"), capsys)
+    assert code == 0, err
+    note = (
+        "an episode simulates SUMO time 100 s to 3700 s (3600 s: no --end was given), however "
+        "early the route files' traffic ends; set network.end here (or import with --end S), or "
+        "give --duration S to simulate and evaluate (--env duration=S to train), for another "
+        "length"
+    )
+    assert f"assumption: {note}" in " ".join(out.split())
+    spec = resolve_junction(str(tmp_path / "a"))
+    assert note in spec.assumptions and spec.end == 3700
+    code, out, err = run_cli(_import(tmp_path / "b", "--end", "1799"), capsys)
+    assert code == 0, err
+    spec = resolve_junction(str(tmp_path / "b"))
+    note = "an episode simulates SUMO time 0 s to 1799 s (--begin, --end; network.begin and "
+    assert note + "network.end here)" in spec.assumptions and spec.end == 1799

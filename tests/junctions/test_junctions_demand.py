@@ -248,17 +248,51 @@ def test_training_default_and_hints_without_demand_yaml() -> None:
     assert default_training_demand(gm) == "mixed"
     assert default_training_demand(cologne) == "routes"
     works = (
-        "use one of routes, a SUMO route file (.rou.xml) or a profile YAML path (totals, "
-        "levels and mixed need a demand.yaml)"
+        "use one of routes, a SUMO route file (.rou.xml) or a profile YAML path (levels, "
+        "totals and mixed are only for the shipped junctions with a demand.yaml, gm_a56, "
+        "gm_a56_max_green, and YAMLs with `extends:` one of them)"
     )
     for demand, start in [
         ("low", "unknown demand 'low' for junction cologne1: "),
-        ("1900vph", "junction 'cologne1' has no demand.yaml: "),
+        ("1900vph", "junction 'cologne1' is not a shipped junction with a demand.yaml: "),
         ("medium+peds", "unknown demand 'medium' for junction cologne1: "),
     ]:
         with pytest.raises(SpecError) as err:
             resolve_demand(cologne, demand)
         assert str(err.value) == start + works
-    with pytest.raises(SpecError, match="has no demand.yaml: use one of routes, a SUMO route"):
+    with pytest.raises(SpecError, match="demand.yaml: use one of routes, a SUMO route"):
         training_range(cologne, "mixed")
     assert demand_hint(gm).endswith(", a total such as 1900vph or a profile YAML path")
+
+
+def test_a_demand_yaml_beside_an_imported_junction_is_said_not_to_be_read(tmp_path: Path) -> None:
+    """Only the shipped junctions' demand.yaml files are read: the errors for a level or a
+    total on an imported junction say so and name the ones that have one, and a demand.yaml
+    the user put beside their junction is named as not read (a new user's trial: the hint
+    "need a demand.yaml" invited them to add one, which changed nothing)."""
+    from intergreen.junctions.catalog import LIBRARY
+    from intergreen.junctions.imported_yaml import import_network
+    from intergreen.junctions.resco import nets_folder
+
+    net = nets_folder().parent / "single-intersection" / "single-intersection.net.xml"
+    path, _, _ = import_network(net, tmp_path / "imp2")
+    spec = resolve_junction(str(path.parent))
+    shipped = (
+        "levels, totals and mixed are only for the shipped junctions with a demand.yaml, "
+        "gm_a56, gm_a56_max_green, and YAMLs with `extends:` one of them"
+    )
+    works = f"use a SUMO route file (.rou.xml) or a profile YAML path ({shipped}"
+    with pytest.raises(SpecError) as err:
+        resolve_demand(spec, "medium")
+    assert str(err.value) == f"unknown demand 'medium' for junction single-intersection: {works})"
+    (path.parent / "demand.yaml").write_text((LIBRARY / "gm_a56" / "demand.yaml").read_text())
+    spec = resolve_junction(str(path.parent))
+    not_read = f"; {path.parent / 'demand.yaml'} is not read)"
+    for demand, start in [
+        ("medium", "unknown demand 'medium' for junction single-intersection: "),
+        ("1900vph", "junction 'single-intersection' is not a shipped junction with a "
+                    "demand.yaml: "),
+    ]:  # fmt: skip
+        with pytest.raises(SpecError) as err:
+            resolve_demand(spec, demand)
+        assert str(err.value) == start + works + not_read
