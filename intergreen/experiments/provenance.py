@@ -16,6 +16,7 @@ names in the results); a run that recorded none counts as version ``unrecorded``
 from __future__ import annotations
 
 import inspect
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,6 +210,10 @@ class Setup:
     resumes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     #: run name -> where its training was copied from (``reused.json``: from, grid)
     reused: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: a reward given with parameters: its row label (``weighted[26735a]``, grid.label) -> the
+    #: reward as configured (``{"name": ..., PARAMETER: ...}``), from the runs' config.json
+    #: ``config.reward``, else grid.json's ``rewards``; only labels the results hold
+    reward_params: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def gammas(self) -> list[Any]:
@@ -370,7 +375,52 @@ def read_setup(
     if "simulated_s" in results and len(results):
         setup.simulated_s = float(results["simulated_s"].max())
     setup.versions = run_versions(configs, results)
+    setup.reward_params = reward_params(
+        [*(c.get("reward") for c in cfgs), *(meta.get("rewards") or [])], agents
+    )
     return setup
+
+
+def reward_params(rewards: list[Any], results: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Row label -> reward mapping for each reward in ``rewards`` given with parameters (a
+    mapping: ``{"name": "weighted", "weights": {...}}``) whose label (``weighted[26735a]``,
+    :func:`intergreen.experiments.grid.label`) is a reward of ``results``; the first of each
+    label, in order."""
+    from intergreen.experiments.grid import label
+
+    held = set(results["reward"].dropna().astype(str)) if "reward" in results else set()
+    out: dict[str, dict[str, Any]] = {}
+    for reward in rewards:
+        if isinstance(reward, dict) and len(reward) > 1:
+            name = label(reward)
+            if name in held and name not in out:
+                out[name] = reward
+    return out
+
+
+def reward_legend(setup: Setup) -> str | None:
+    """What each row label of a reward given with parameters stands for, e.g. ``weighted[26735a]
+    = weighted with {"weights": {"average_speed": 1, "queue": 0.1}}``; None where the report
+    has no such reward."""
+    if not setup.reward_params:
+        return None
+    return "; ".join(
+        f"{name} = {reward.get('name', 'reward')} with "
+        + json.dumps({k: v for k, v in reward.items() if k != "name"}, sort_keys=True)
+        for name, reward in sorted(setup.reward_params.items())
+    )
+
+
+def reward_params_text(setup: Setup) -> str | None:
+    """The set-up's sentence on the rewards given with parameters (None: there are none)."""
+    legend = reward_legend(setup)
+    if legend is None:
+        return None
+    return (
+        "**Rewards with parameters.** A row label NAME[HASH] is reward NAME given with "
+        "parameters (HASH: the first 6 hex digits of the SHA-256 of their JSON, as in the run "
+        f"folders' names): {legend}."
+    )
 
 
 def trained_decisions(root: Path, configs: dict[str, dict[str, Any]],
@@ -583,6 +633,9 @@ def setup_lines(setup: Setup) -> list[str]:
                 + ")"
             )
         lines.append("**Agents.** " + "; ".join(parts) + ".")
+    rewards = reward_params_text(setup)
+    if rewards:
+        lines.append(rewards)
     if setup.tuned:
         lines.append(tuned_text(setup))
     budget = (

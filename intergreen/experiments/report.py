@@ -274,6 +274,9 @@ def build_report(
     )
     h, r = seed_table(level.summary, controllers, demands)
     blocks.append(Block("table", headers=h, rows=r))
+    legend = provenance.reward_legend(setup)
+    labels = [Block("p", f"Rewards given with parameters: {legend}.")] if legend else []
+    blocks += labels
     blocks += [Block("p", t) for t in below_zero_text(level.summary)]
     blocks += comparison_blocks(level, demands)
     blocks += tails_blocks(df, controllers, demands)
@@ -290,6 +293,7 @@ def build_report(
     )
     h, r = table_one(pooled, controllers, demands, reference == "study")
     blocks.append(Block("table", headers=h, rows=r))
+    blocks += labels
     if reference == "study":
         blocks.append(
             Block(
@@ -312,6 +316,7 @@ def build_report(
         )
         h, r = table_one(st_best, controllers, demands, reference == "study")
         blocks.append(Block("table", headers=h, rows=r))
+        blocks += labels
 
     blocks.append(Block("h2", "Ranks by the mean of per-seed means (1 = lowest waiting time)"))
     rank = level.summary.pivot(index="controller", columns="demand", values="rank")
