@@ -10,11 +10,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from intergreen.agents.hp_ranges import problems as out_of_range
 from intergreen.errors import IntergreenError
-from intergreen.rewards.registry import reward_version
+from intergreen.rewards.registry import canonical_reward, reward_version
 from intergreen.seeds import MAX_BASE_SEED, episode_seeds
 from intergreen.version import __version__
 from intergreen.yamlfile import read_yaml
@@ -178,6 +178,13 @@ class TrainConfig(BaseModel):
     #: "mean" of the episodes' waits, or their "geometric_mean" (each episode counts by its
     #: relative change, so one oversaturated episode does not decide the score).
     validate_score: ValidationScore = "mean"
+
+    @field_validator("reward", mode="after")
+    @classmethod
+    def _one_form(cls, reward: str | dict[str, Any]) -> str | dict[str, Any]:
+        """The reward in its canonical form (intergreen.rewards.registry.canonical_reward):
+        one reward written differently (key order, ``1.0`` for ``1``) is one run and key."""
+        return canonical_reward(reward)
 
     def resolved_hyperparameters(self) -> dict[str, Any]:
         return resolve_hyperparameters(self.agent, self.preset, self.hyperparams)

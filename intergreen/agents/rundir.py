@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from intergreen.common import atomic_write, remove_stale_temporaries
 from intergreen.errors import IntergreenError
 from intergreen.junctions.catalog import junction_file
+from intergreen.rewards.registry import canonical_reward
 
 if TYPE_CHECKING:
     from intergreen.agents.config import TrainConfig
@@ -82,11 +83,28 @@ def _same_run_from_elsewhere(old: dict[str, Any], config: TrainConfig) -> bool:
 
 
 def _why_different(old: dict[str, Any], new: dict[str, Any]) -> str:
-    for name, what in (("intergreen_version", "intergreen"), ("reward_version", "reward")):
-        if old.get(name) != new[name]:
-            was = old.get(name) or "an unrecorded version"
-            return f"a run made under {what} version {was} (this is {new[name]})"
-    return "a run with another configuration"
+    """What tells the run recorded in ``old`` (a config.json) from ``new`` (this run's record):
+    the package version, the reward (compared in its canonical form, so one reward written
+    differently is not named), its version, else the configuration fields that differ."""
+    if old.get("intergreen_version") != new["intergreen_version"]:
+        was = old.get("intergreen_version") or "an unrecorded version"
+        return f"a run made under intergreen version {was} (this is {new['intergreen_version']})"
+    old_config, config = old.get("config") or {}, new["config"]
+    if "reward" in old_config and canonical_reward(old_config["reward"]) != config["reward"]:
+        return (f"a run trained on reward {_shown(canonical_reward(old_config['reward']))} "
+                f"(this is {_shown(config['reward'])})")  # fmt: skip
+    if old.get("reward_version") != new["reward_version"]:
+        was = old.get("reward_version") or "an unrecorded version"
+        return f"a run made under reward version {was} (this is {new['reward_version']})"
+    differ = sorted(k for k in set(old_config) | set(config) if old_config.get(k) != config.get(k))
+    return "a run with another configuration" + (
+        f" (differs in {', '.join(differ)})" if differ else ""
+    )
+
+
+def _shown(reward: Any) -> str:
+    """A reward spec as its user writes it: the name, or the JSON object."""
+    return reward if isinstance(reward, str) else json.dumps(reward)
 
 
 def prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool, force: bool) -> None:

@@ -400,6 +400,11 @@ def label(x: str | list[str] | dict[str, Any]) -> str:
     return f"{name}[{_hash(params)[:6]}]" if params else name
 
 
+def _written(reward: str | dict[str, Any]) -> str:
+    """A grid's reward entry as written: the name, or the mapping as JSON (YAML's flow style)."""
+    return reward if isinstance(reward, str) else json.dumps(reward)
+
+
 def _hash(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[
         :16
@@ -539,6 +544,7 @@ def semantic_problems(raw: dict[str, Any], recorded_file: str | None = None) -> 
 
     problems: list[str] = []
     rewards = raw.get("rewards")
+    seen: dict[str, int] = {}  # a reward's canonical form -> its first entry
     for i, r in enumerate(rewards if isinstance(rewards, list) else []):
         if not isinstance(r, str | dict):
             continue
@@ -549,6 +555,15 @@ def semantic_problems(raw: dict[str, Any], recorded_file: str | None = None) -> 
             if isinstance(r, str) and r not in registry.names():
                 msg = f"unknown reward {r!r}; known: {', '.join(registry.names())}"
             problems.append(f"rewards[{i}]: {msg}")
+            continue
+        one = json.dumps(registry.canonical_reward(r), sort_keys=True)
+        if one in seen:
+            first = seen[one]
+            problems.append(
+                f"rewards[{i}]: {_written(r)} is the reward of rewards[{first}] "
+                f"({_written(rewards[first])}) again; list each reward once"
+            )
+        seen.setdefault(one, i)
     agents = raw.get("agents")
     if isinstance(agents, list):
         agents = {str(a): {} for a in agents}

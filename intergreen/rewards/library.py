@@ -179,7 +179,11 @@ class _PresentVehicles(BaseReward):
 
 
 def _number(reward: str, param: str, value: Any, *, low: float | None = None) -> float:
+    """``value`` as a float; RewardError naming the reward and parameter for a non-number
+    (a boolean too: JSON's ``true`` is no weight), a NaN, an infinity or one ``<= low``."""
     try:
+        if isinstance(value, bool | np.bool_):
+            raise TypeError
         x = float(value)
     except (TypeError, ValueError):
         raise RewardError(
@@ -658,7 +662,13 @@ class Weighted(BaseReward):
                 f"name -> weight, got {weights!r}"
             )
         self.components: list[tuple[float, Any]] = []
-        for name, spec in weights.items():
+        # sorted: weights written in another order are the same reward (its version, params)
+        for name, spec in sorted(weights.items(), key=lambda item: str(item[0])):
+            if name == "weighted":
+                raise RewardError(
+                    "reward 'weighted': weights.weighted: a weighted reward cannot be one of "
+                    "its own components; give its components' weights here instead"
+                )
             params: dict[str, Any] = {}
             if isinstance(spec, Mapping):
                 params = dict(spec)

@@ -621,15 +621,16 @@ def resolve_reward(spec: str | Mapping[str, Any] | Any, registry: Registry | Non
     if isinstance(spec, str):
         return reg.get(spec)
     if isinstance(spec, Mapping):
-        params = dict(spec)
-        name = params.pop("name", None)
-        if not isinstance(name, str):
+        name, params, wanted = _spec_parts(spec)
+        if "name" not in spec:
             raise RewardError(
                 f"a reward given as a mapping needs a 'name' key (got keys: {sorted(spec)})"
             )
-        wanted = params.pop("version", None)  # a recorded reward (reward_metadata) names it
-        if set(params) == {"params"} and isinstance(params["params"], Mapping):
-            params = dict(params["params"])  # {"name": ..., "params": {...}} also accepted
+        if not isinstance(name, str):
+            raise RewardError(
+                f"a reward's 'name' must be a string, the name of a registered reward (intergreen "
+                f"rewards list), got {name!r}"
+            )
         reward = reg.get(name, **params)
         version = str(getattr(reward, "version", DEFAULT_VERSION))
         if wanted is not None and str(wanted) != version:
@@ -644,6 +645,52 @@ def resolve_reward(spec: str | Mapping[str, Any] | Any, registry: Registry | Non
     raise RewardError(
         f"cannot make a reward from {spec!r}: give a name, a mapping with 'name', or a reward"
     )
+
+
+def _spec_parts(spec: Mapping[str, Any]) -> tuple[Any, dict[str, Any], Any]:
+    """A reward mapping's name, parameters (``{"name": ..., "params": {...}}`` unwrapped) and
+    recorded ``version`` (None when it names none)."""
+    params = dict(spec)
+    name = params.pop("name", None)
+    wanted = params.pop("version", None)  # a recorded reward (reward_metadata) names it
+    if set(params) == {"params"} and isinstance(params["params"], Mapping):
+        params = dict(params["params"])  # {"name": ..., "params": {...}} also accepted
+    return name, params, wanted
+
+
+def _canonical_value(x: Any) -> Any:
+    """A parameter value in its one written form: mappings with sorted string keys, sequences
+    as lists, a float that is a whole number as an int (``1.0`` is ``1``; booleans stay)."""
+    if isinstance(x, Mapping):
+        return {str(k): _canonical_value(x[k]) for k in sorted(x, key=str)}
+    if isinstance(x, list | tuple):
+        return [_canonical_value(v) for v in x]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and x.is_integer() and abs(x) < 2**53:
+        return int(x)
+    return x
+
+
+def canonical_reward(spec: str | Mapping[str, Any] | Any) -> str | dict[str, Any] | Any:
+    """One form for every way of writing one reward, so that equal rewards are one run
+    (:meth:`intergreen.agents.config.TrainConfig.key`, ``reward_version``) and one grid entry:
+    a name stays the name (the keys of runs of named rewards never change); a mapping without
+    parameters is its name (``{"name": "queue"}`` is ``"queue"``); else ``{"name": NAME,
+    PARAM: VALUE, ...}`` with the parameters in sorted order, nested mappings sorted too, and
+    a whole-number float written as an int (``1.0`` is ``1``, as the registry's number checks
+    read both alike). The ``{"params": {...}}`` form is unwrapped and a recorded ``version``
+    dropped (it is checked by :func:`resolve_reward`, and the run key holds the version).
+    Anything else (a reward instance, a malformed spec) is returned as given: the spec is
+    not checked here (:func:`resolve_reward` does)."""
+    if not isinstance(spec, Mapping):
+        return spec
+    name, params, _ = _spec_parts(spec)
+    if not isinstance(name, str):
+        return spec
+    if not params:
+        return name
+    return {"name": name, **_canonical_value(params)}
 
 
 def _jsonable(x: Any) -> Any:
@@ -768,6 +815,7 @@ __all__ = [
     "Reward",
     "RewardContext",
     "RewardError",
+    "canonical_reward",
     "check_value",
     "describe",
     "get",

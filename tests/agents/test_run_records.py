@@ -160,3 +160,36 @@ def test_version_of_the_source_tree_matches_pyproject() -> None:
 
     pyproject = Path(intergreen.__file__).parent.parent / "pyproject.toml"
     assert intergreen.__version__ == tomllib.loads(pyproject.read_text())["project"]["version"]
+
+
+def test_one_reward_written_differently_is_one_run(tmp_path) -> None:
+    """Key order and 1.0 for 1 make neither another key nor another reward version; a resume
+    over a run of another reward names the reward."""
+    first = {"name": "weighted", "weights": {"queue": 0.1, "average_speed": 1}}
+    same = {"weights": {"average_speed": 1.0, "queue": 0.1}, "name": "weighted"}
+    cfg, again = (TrainConfig(agent="dqn", reward=r, timesteps=10) for r in (first, same))
+    assert cfg.key() == again.key()
+    assert cfg.versions()["reward_version"] == "1(average_speed=1, queue=1)"
+    assert cfg.reward == {"name": "weighted", "weights": {"average_speed": 1, "queue": 0.1}}
+    # a name keeps its key, and {"name": NAME} is that name
+    assert TrainConfig(agent="dqn", reward={"name": "queue"}, timesteps=10).reward == "queue"
+
+    run = tmp_path / "run"
+    kwargs = dict(demand="low", timesteps=100, seed=1, hyperparams=FAST, run_dir=run,
+                  env_kwargs={"duration": 30}, checkpoint_every=50)  # fmt: skip
+    train("dqn", reward=first, **kwargs)
+    (run / "done.json").unlink()
+    train("dqn", reward=same, **kwargs, resume=True)  # refused before the fix
+    assert (run / "done.json").exists()
+    record = json.loads((run / "config.json").read_text())
+    assert record["config"]["reward"] == cfg.reward
+    (run / "done.json").unlink()
+    other = {"name": "weighted", "weights": {"average_speed": 1, "queue": 0.2}}
+    with pytest.raises(RunDirError) as refused:
+        train("dqn", reward=other, **kwargs, resume=True)
+    assert str(refused.value) == (
+        f"{run} holds a run trained on reward {json.dumps(cfg.reward)} (this is "
+        f"{json.dumps(other)}); use another --out, or --force to replace it"
+    )
+    with pytest.raises(RunDirError, match=r"another configuration \(differs in seed\)"):
+        train("dqn", reward=first, **(kwargs | {"seed": 2}), resume=True)

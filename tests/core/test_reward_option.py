@@ -126,7 +126,10 @@ def test_a_run_trained_on_a_weighted_reward_records_it_whole(tmp_path: Path, cap
     line = one_error_line(
         *run_cli([*tiny, "--reward", other, "--out", str(run), "--resume"], capsys)
     )
-    assert "holds a run with another configuration" in line
+    assert (
+        f"holds a run trained on reward {json.dumps(config['config']['reward'])} (this is {other})"
+        in line
+    )
     again = shlex.split(_resume_command(agent="dqn", out=run, reward=WEIGHTED))
     assert again[again.index("--reward") + 1] == WEIGHTED
 

@@ -160,3 +160,42 @@ def test_compare_refuses_a_baseline_the_junction_cannot_run_before_writing(
     assert load_grid(dict(variant, baselines=["vehicle-actuated"])).baselines == [
         "vehicle-actuated"
     ]
+
+
+def test_keys_of_named_and_canonical_rewards_stay(tiny_cfg):
+    """The canonical reward form (intergreen.rewards.registry.canonical_reward) keeps the keys
+    of named rewards and of specs written canonically (values from before it existed), and
+    gives a reward written in another order or with 1.0 for 1 the same key."""
+    from intergreen.agents.config import TrainConfig
+
+    def key(reward) -> str:
+        return TrainConfig(agent="dqn", reward=reward, timesteps=300).key()
+
+    assert key("queue") == "e5f1ec32241a6803" and key({"name": "queue"}) == key("queue")
+    assert key({"name": "average_speed_ad", "demand_floor": 0.1}) == "b4c30e5e7bcf8591"
+    weighted = {"name": "weighted", "weights": {"average_speed": 1, "queue": 0.1}}
+    assert key(weighted) == "778ab72f3594290e"
+    assert key({"weights": {"queue": 0.1, "average_speed": 1.0}, "name": "weighted"}) == (
+        "778ab72f3594290e"
+    )
+
+
+def test_a_reward_listed_twice_is_refused(tiny_cfg, tmp_path):
+    import yaml
+
+    path = tmp_path / "twice.yaml"
+    path.write_text(
+        yaml.safe_dump(dict(tiny_cfg, rewards=["queue", "average_speed", {"name": "queue"}]))
+    )
+    with pytest.raises(GridError) as err:
+        load_grid(str(path))
+    assert str(err.value) == (
+        f"{path}: 1 problem:\n"
+        '  - rewards[2]: {"name": "queue"} is the reward of rewards[0] (queue) again; list each '
+        "reward once"
+    )
+    weights = [{"name": "weighted", "weights": {"queue": 1, "average_speed": 0.5}},
+               {"name": "weighted", "weights": {"average_speed": 0.5, "queue": 1.0}}]  # fmt: skip
+    with pytest.raises(GridError, match=r"rewards\[1\]: .* is the reward of rewards\[0\]"):
+        load_grid(dict(tiny_cfg, rewards=weights))
+    assert len(load_grid(dict(tiny_cfg, rewards=["queue", "average_speed"])).rewards) == 2
