@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from intergreen.errors import OptionError
-from intergreen.rewards.registry import RewardError, names, resolve_reward
+from intergreen.rewards.registry import NAME_PATTERN, RewardError, names, resolve_reward
 
 #: A reward with parameters on the command line (shell-quoted JSON).
 REWARD_EXAMPLE = """'{"name": "weighted", "weights": {"average_speed": 1, "queue": 0.1}}'"""
@@ -47,6 +47,12 @@ def parse_reward(text: str, option: str = "--reward") -> str | dict[str, Any]:
                 f"{option} {text!r}: not a JSON object ({e.msg}, column {e.colno}); give a "
                 f"reward name or its name and parameters as JSON, e.g. {option} {REWARD_EXAMPLE}"
             ) from None
+    elif not NAME_PATTERN.match(spec):  # JSON but no object ([1, 2], 5, "x"), or no name
+        raise OptionError(
+            f"{option} {text!r}: neither a reward name nor a JSON object; give a reward's name "
+            f"(intergreen rewards list) or its name and parameters as a JSON object, e.g. "
+            f"{option} {REWARD_EXAMPLE}"
+        )
     try:
         resolve_reward(spec)
     except RewardError as e:

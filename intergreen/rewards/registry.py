@@ -52,7 +52,8 @@ ENTRY_POINT_GROUP = "intergreen.rewards"
 REWARD_MODULES_ENV = "INTERGREEN_REWARD_MODULES"
 #: A reward's version when it states none.
 DEFAULT_VERSION = "1"
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
+#: What a reward's name may be: letters, digits, ``_ . -``, starting with a letter.
+NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
 
 
 class RewardError(IntergreenError, ValueError):
@@ -303,7 +304,7 @@ class Registry:
         source: str | None = None,
         version: str | int | None = None,
     ) -> None:
-        if not isinstance(name, str) or not _NAME.match(name):
+        if not isinstance(name, str) or not NAME_PATTERN.match(name):
             raise RewardError(
                 f"invalid reward name {name!r}: use letters, digits, '_', '-' or '.', "
                 "starting with a letter"
@@ -807,6 +808,7 @@ def plugin_errors() -> dict[str, str]:
 __all__ = [
     "DEFAULT_VERSION",
     "ENTRY_POINT_GROUP",
+    "NAME_PATTERN",
     "REGISTRY",
     "REWARD_MODULES_ENV",
     "BaseReward",

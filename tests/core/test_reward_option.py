@@ -20,6 +20,7 @@ from intergreen.agents.cli import _resume_command, train_command
 from intergreen.agents.config import DEFAULT_TRAIN_SEED, DEFAULT_TRAIN_TIMESTEPS, TrainConfig
 from intergreen.agents.training import train
 from intergreen.cli import app
+from intergreen.errors import OptionError
 from intergreen.rewards.option import REWARD_HELP, parse_reward
 
 WEIGHTS = {"average_speed": 1, "queue": 0.1}
@@ -36,6 +37,37 @@ COMMANDS = {
 def test_parse_reward_reads_a_name_or_a_json_object() -> None:
     assert parse_reward("queue") == "queue"
     assert parse_reward(f"  {WEIGHTED} ") == {"name": "weighted", "weights": WEIGHTS}
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (
+            '{"name": 5}',
+            "--reward '{\"name\": 5}': a reward's 'name' must be a string, the name of a "
+            "registered reward (intergreen rewards list), got 5; e.g. --reward '{",
+        ),
+        (
+            '{"name": "weighted", "weights": {"weighted": 1}}',
+            "reward 'weighted': weights.weighted: a weighted reward cannot be one of its own "
+            "components; give its components' weights here instead",
+        ),
+        (
+            "[1,2]",
+            "--reward '[1,2]': neither a reward name nor a JSON object; give a reward's name "
+            "(intergreen rewards list) or its name and parameters as a JSON object, e.g. --reward",
+        ),
+        (
+            '{"name": "weighted", "weights": {"queue": true, "average_speed": 1}}',
+            "reward 'weighted': parameter weights.queue must be a number, got True",
+        ),
+    ],
+)
+def test_reward_messages_say_what_is_wrong(given: str, message: str) -> None:
+    """Each of these was accepted or answered with a misleading message (a new-user trial)."""
+    with pytest.raises(OptionError) as refused:
+        parse_reward(given)
+    assert message in str(refused.value)
 
 
 @pytest.mark.parametrize(
