@@ -34,6 +34,7 @@ import os
 import re
 import sys
 import threading
+import typing
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from intergreen.errors import IntergreenError
 from intergreen.frames import FIELDS, SensorFrame
@@ -245,6 +247,39 @@ def _parameters(obj: Any, kind: str) -> dict[str, Any]:
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
         out[p.name] = p.default
+    return out
+
+
+def _typed_params(e: _Entry, params: dict[str, Any]) -> dict[str, Any]:
+    """A function reward's ``params`` checked against its annotations and read by pydantic
+    (lax mode: ``3`` for ``threshold: float`` is ``3.0``, ``"x"`` is refused), as the built-in
+    rewards check theirs, so that a bad value is refused when the reward is built, not by a
+    numpy error mid-episode. Unannotated parameters, and those whose annotation names a type
+    pydantic cannot check or a name that cannot be resolved, pass as given.
+
+    Raises:
+        RewardError: ``reward 'NAME': parameter P must be TYPE, got VALUE (pydantic's reason)``.
+    """
+    try:
+        hints = typing.get_type_hints(e.obj)
+    except Exception:  # an annotation naming what its module cannot resolve: left unchecked
+        return params
+    out = dict(params)
+    for name, value in params.items():
+        if name not in hints or name not in e.parameters:
+            continue
+        try:
+            adapter = TypeAdapter(hints[name], config=ConfigDict(arbitrary_types_allowed=True))
+        except Exception:  # pydantic cannot build a check for this annotation
+            continue
+        try:
+            out[name] = adapter.validate_python(value)
+        except ValidationError as err:
+            reason = err.errors()[0]["msg"]
+            kind = getattr(hints[name], "__name__", None) or str(hints[name])
+            raise RewardError(
+                f"reward {e.name!r}: parameter {name} must be {kind}, got {value!r} ({reason})"
+            ) from None
     return out
 
 
@@ -562,7 +597,7 @@ class Registry:
             if e.kind == "function":
                 full = {
                     k: v for k, v in e.parameters.items() if v is not inspect.Parameter.empty
-                } | params
+                } | _typed_params(e, params)
                 obj: Any = FunctionReward(e.obj, **full)
             else:
                 obj = e.obj(**params)

@@ -332,3 +332,30 @@ def test_resolve_reward_and_metadata() -> None:
         resolve_reward(3)
     with pytest.raises(RewardError, match="Did you mean 'queue'"):
         resolve_reward("queues")
+
+
+def test_a_function_rewards_parameters_are_checked_against_its_annotations(
+    context: RewardContext,
+) -> None:
+    """A bad value is refused when the reward is built (once numpy's error mid-episode), in
+    one line naming --reward, the parameter and its type; a good one is read as annotated."""
+    from intergreen.errors import OptionError
+    from intergreen.rewards.option import parse_reward
+
+    @registry.register("long_queues_test", fields=("halting",))
+    def long_queues(frames, context, *, threshold: float = 10, label=None) -> float:
+        return -float(np.sum(frames[-1].halting > threshold))
+
+    try:
+        r = registry.get("long_queues_test", threshold=1, label=[1])
+        r.reset(context)
+        assert r.params == {"threshold": 1.0, "label": [1]} and r([frame((0, 2, 1))]) == -1.0
+        with pytest.raises(OptionError) as refused:
+            parse_reward('{"name": "long_queues_test", "threshold": "x"}')
+        assert str(refused.value) == (
+            '--reward \'{"name": "long_queues_test", "threshold": "x"}\': reward '
+            "'long_queues_test': parameter threshold must be float, got 'x' (Input should be a "
+            "valid number, unable to parse string as a number)"
+        )
+    finally:
+        registry.unregister("long_queues_test")
