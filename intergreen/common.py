@@ -33,6 +33,7 @@ __all__ = [
     "fmt_spread",
     "folded_warnings",
     "show_warning_line",
+    "warning_line",
     "made_public",
     "progress_bar",
     "read_json",
@@ -124,6 +125,11 @@ def show_warning_line(
     """A ``warnings.showwarning`` that prints one line, ``warning (PACKAGE): MESSAGE``: the
     message's lines joined, the package that warned instead of its site-packages path and
     source line (stable-baselines3's four-line UserWarnings become one line each)."""
+    _print_warning(warning_line(message, filename), file)
+
+
+def warning_line(message: Warning | str, filename: str) -> str:
+    """The line :func:`show_warning_line` prints for a warning raised in ``filename``."""
     parts = Path(filename).parts
     package = next(
         (
@@ -133,10 +139,13 @@ def show_warning_line(
         ),
         "intergreen" if _in_package(filename) else Path(filename).stem,
     )
-    text = " ".join(str(message).split())
+    return f"warning ({package}): {' '.join(str(message).split())}"
+
+
+def _print_warning(text: str, file: object = None) -> None:
     out = file if file is not None else sys.stderr
     with contextlib.suppress(OSError, ValueError):  # a closed stream: the warning is lost
-        print(f"warning ({package}): {text}", file=out, flush=True)  # type: ignore[call-overload]
+        print(text, file=out, flush=True)  # type: ignore[call-overload]
 
 
 def _in_package(filename: str) -> bool:
@@ -149,10 +158,30 @@ def _in_package(filename: str) -> bool:
 
 @contextlib.contextmanager
 def folded_warnings() -> Iterator[None]:
-    """Within the block, warnings print as :func:`show_warning_line` does (the filters and the
-    previous printer come back after it)."""
+    """Within the block (a command: :mod:`intergreen.cli_common`), warnings print as
+    :func:`show_warning_line` does, each line once (the filters and the previous printer come
+    back after it). Python's own once-per-location record is not enough: it is forgotten
+    whenever anything changes the warning filters (loading a trained model does), so a
+    reward built again after that (``evaluate`` and ``simulate --controller`` build the run's
+    reward for their checks, then in the episode's env; a worker's copy, replayed by
+    :mod:`intergreen.worker_warnings`) printed its deprecation warning twice."""
+    shown: set[str] = set()
+
+    def show_once(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: object = None,
+        line: str | None = None,
+    ) -> None:
+        text = warning_line(message, filename)
+        if text not in shown:
+            shown.add(text)
+            _print_warning(text, file)
+
     with warnings.catch_warnings():
-        warnings.showwarning = show_warning_line
+        warnings.showwarning = show_once
         yield
 
 

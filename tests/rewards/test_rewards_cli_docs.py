@@ -229,8 +229,9 @@ def test_the_pressure_deprecation_of_workers_shows_once(
 
 @pytest.mark.slow
 def test_training_on_three_envs_prints_the_pressure_deprecation_once(tmp_path: Path) -> None:
-    """`train --n-envs 3` (two envs in worker processes) in a fresh process with Python's
-    default warning filters: one line on stderr."""
+    """`train --n-envs 3` (two envs in worker processes) with validation (a worker of its
+    own, whose warning came back after loading torch had reset the once-per-location record:
+    twice before) in a fresh process with Python's default warning filters: one line."""
     import os
     import subprocess
     import sys
@@ -243,7 +244,8 @@ def test_training_on_three_envs_prints_the_pressure_deprecation_once(tmp_path: P
     proc = subprocess.run(
         [sys.executable, "-m", "intergreen", "train", "--agent", "ppo", "--reward", "pressure",
          "--n-envs", "3", "--timesteps", "24", "--hp", "n_steps=8", "--hp", "batch_size=8",
-         "--env", "duration=30", "--out", str(tmp_path / "run")],
+         "--env", "duration=30", "--out", str(tmp_path / "run"), "--validate-every", "24",
+         "--validate-episodes", "1"],
         capture_output=True, text=True, timeout=600, cwd=root,
         env={**env, "PYTHONPATH": str(root)},
     )  # fmt: skip
@@ -267,3 +269,35 @@ def test_readme_says_what_list_and_show_print() -> None:
     assert "formula: r = -Q,  Q = sum over lanes of halting vehicles at the last frame" in shown
     for word in ("parameters:", "source:  built-in"):
         assert word in shown
+
+
+def test_a_run_trained_on_pressure_prints_its_deprecation_once(tmp_path: Path) -> None:
+    """`evaluate RUN` and `simulate --controller RUN` build the run's reward for their checks
+    and again in the episode's env, after loading the model has changed the warning filters
+    (which clears Python's once-per-location record): one line each, not two."""
+    import os
+    import subprocess
+    import sys
+
+    from intergreen.agents.training import train
+    from intergreen.rewards.registry import REWARD_MODULES_ENV
+
+    run = tmp_path / "run"
+    with pytest.warns(FutureWarning, match="'pressure' is deprecated"):
+        train("dqn", reward="pressure", timesteps=100, run_dir=run, env_kwargs={"duration": 36},
+              hyperparams={"learning_starts": 50, "buffer_size": 1000})  # fmt: skip
+    root = Path(__file__).resolve().parents[2]
+    drop = ("PYTHONWARNINGS", REWARD_MODULES_ENV)
+    env = {k: v for k, v in os.environ.items() if k not in drop} | {"PYTHONPATH": str(root)}
+    commands = (
+        ["simulate", "--controller", str(run), "--reward", "pressure", "--duration", "30"],
+        ["evaluate", str(run), "--baselines", "vehicle-actuated", "--episodes", "1",
+         "--demands", "low", "--timelines", "0", "--output", str(tmp_path / "episodes.csv")],
+    )  # fmt: skip
+    for command in commands:
+        proc = subprocess.run(
+            [sys.executable, "-m", "intergreen", *command],
+            capture_output=True, text=True, timeout=300, cwd=root, env=env,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr.splitlines() == [PRESSURE_LINE], command
