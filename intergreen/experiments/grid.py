@@ -50,6 +50,7 @@ from intergreen.agents.config import MAX_VALIDATION_EPISODES, ValidationScore
 from intergreen.agents.runenv import EPISODE_OPTIONS
 from intergreen.errors import IntergreenError, validation_problems
 from intergreen.junctions.catalog import junction_file, junction_of_record
+from intergreen.rewards.registry import canonical_reward
 from intergreen.seeds import MAX_BASE_SEED, episode_seeds
 from intergreen.yamlfile import YamlError, read_yaml
 
@@ -556,7 +557,7 @@ def semantic_problems(raw: dict[str, Any], recorded_file: str | None = None) -> 
                 msg = f"unknown reward {r!r}; known: {', '.join(registry.names())}"
             problems.append(f"rewards[{i}]: {msg}")
             continue
-        one = json.dumps(registry.canonical_reward(r), sort_keys=True)
+        one = json.dumps(canonical_reward(r), sort_keys=True)
         if one in seen:
             first = seen[one]
             problems.append(
@@ -691,7 +692,9 @@ def _tuned_problems(raw: dict[str, Any], name: str, agent: str, tuned: dict[str,
             f"{junction}; tune on {junction} or set `junction: {tuned['junction']}`"
         )
     rewards = raw.get("rewards") if isinstance(raw.get("rewards"), list) else []
-    other = [label(r) for r in rewards if isinstance(r, str | dict) and r != tuned.get("reward")]
+    tuned_reward = canonical_reward(tuned.get("reward"))  # one reward however it is written
+    other = [label(r) for r in rewards if isinstance(r, str | dict)
+             and canonical_reward(r) != tuned_reward]  # fmt: skip
     if tuned.get("reward") is not None and other:
         problems.append(
             f"{where}: {file} was tuned for reward {tuned['reward']}, this grid also trains "

@@ -231,3 +231,10 @@ def test_the_benchmark_grid_loads_and_compares_on_fresh_seeds(tmp_path) -> None:
     assert {c.agent_label for c in cells} == {"ppo", "ppo_tuned"} and len(cells) == 20
     assert {c.timesteps for c in cells} == {200} and grid.evaluation.episodes == 30
     assert not {c.seed for c in cells} & set(read_agent_tuned(tune).train_seeds)
+
+
+def test_the_tunes_reward_written_otherwise_is_its_reward(tmp_path) -> None:
+    """`{name: average_speed}` is the tune's `average_speed` (canonical_reward), not another."""
+    _tune_folder(tmp_path)
+    grid = load_grid(_grid(tmp_path, rewards=[{"name": "average_speed"}]))
+    assert [c.train_config().reward for c in grid.cells()] == ["average_speed"] * len(grid.cells())
