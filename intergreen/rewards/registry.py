@@ -715,18 +715,20 @@ def canonical_reward(spec: str | Mapping[str, Any] | Any) -> str | dict[str, Any
     parameters is its name (``{"name": "queue"}`` is ``"queue"``); else ``{"name": NAME,
     PARAM: VALUE, ...}`` with the parameters in sorted order, nested mappings sorted too, and
     a whole-number float written as an int (``1.0`` is ``1``, as the registry's number checks
-    read both alike). The ``{"params": {...}}`` form is unwrapped and a recorded ``version``
-    dropped (it is checked by :func:`resolve_reward`, and the run key holds the version).
-    Anything else (a reward instance, a malformed spec) is returned as given: the spec is
-    not checked here (:func:`resolve_reward` does)."""
+    read both alike). The ``{"params": {...}}`` form is unwrapped; a recorded ``version``
+    (:func:`reward_metadata`'s form) stays, under ``version``, so that :func:`resolve_reward`
+    still checks it. Anything else (a reward instance, a malformed spec) is returned as
+    given: the spec is not checked here (:func:`resolve_reward` does)."""
     if not isinstance(spec, Mapping):
         return spec
-    name, params, _ = _spec_parts(spec)
+    name, params, wanted = _spec_parts(spec)
     if not isinstance(name, str):
         return spec
-    if not params:
+    if not params and wanted is None:
         return name
-    return {"name": name, **_canonical_value(params)}
+    return {"name": name, **_canonical_value(params)} | (
+        {"version": str(wanted)} if wanted is not None else {}
+    )
 
 
 def _jsonable(x: Any) -> Any:

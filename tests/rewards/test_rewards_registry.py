@@ -359,3 +359,24 @@ def test_a_function_rewards_parameters_are_checked_against_its_annotations(
         )
     finally:
         registry.unregister("long_queues_test")
+
+
+def test_canonical_reward_is_one_form_for_one_reward() -> None:
+    from intergreen.rewards.registry import canonical_reward
+
+    weighted = {"name": "weighted", "weights": {"average_speed": 1, "queue": 0.1}}
+    for same in (
+        {"weights": {"queue": 0.1, "average_speed": 1.0}, "name": "weighted"},
+        {"name": "weighted", "params": {"weights": {"queue": 0.1, "average_speed": 1}}},
+    ):
+        assert canonical_reward(same) == weighted
+        assert list(canonical_reward(same)["weights"]) == ["average_speed", "queue"]
+    assert canonical_reward("queue") == "queue" and canonical_reward({"name": "queue"}) == "queue"
+    # a recorded version stays (resolve_reward checks it); booleans stay booleans
+    assert canonical_reward({"name": "queue", "version": 1}) == {"name": "queue", "version": "1"}
+    assert canonical_reward({"name": "x", "flag": True, "n": 2.5}) == {
+        "name": "x",
+        "flag": True,
+        "n": 2.5,
+    }
+    assert resolve_reward(canonical_reward(weighted)).version == "1(average_speed=1, queue=1)"
