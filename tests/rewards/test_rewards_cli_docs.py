@@ -65,7 +65,7 @@ def test_readme_example_works_as_written(scenario: Scenario, capsys) -> None:
         namespace: dict = {}
         for code in blocks:
             exec(compile(code, str(README), "exec"), namespace)
-        assert "long_queues {'threshold': 3} ('halting',)" in capsys.readouterr().out
+        assert "long_queues {'threshold': 3.0} ('halting',)" in capsys.readouterr().out
         scenario.signals(ALL_RED)
         for i, dist in enumerate((5, 15, 25, 35)):
             scenario.add(f"s{i}", "S_0", dist, 0)
