@@ -51,8 +51,10 @@ def _grid(root: Path, **changes) -> Path:
         "name": "tuned_vs_defaults",
         "junction": "gm_a56",
         "rewards": ["average_speed"],
-        "agents": {"ppo": {"hyperparams": {"n_steps": 64, "batch_size": 32, "n_epochs": 1}},
-                   "ppo_tuned": {"tuned": "tune/tuned.json"}},  # fmt: skip
+        "agents": {
+            "ppo": {"hyperparams": {"n_steps": 64, "batch_size": 32, "n_epochs": 1}},
+            "ppo_tuned": {"tuned": "tune/tuned.json"},
+        },  # fmt: skip
         "train_demands": ["mixed"],
         "seeds": [1000, 1001],
         "training": {"timesteps": 200, "checkpoint_every": 100},
@@ -176,8 +178,10 @@ def test_tuned_sentence_states_defaults_budget_and_other_episodes(tmp_path) -> N
     assert "scored on 1 validation episode per demand (medium) of each of 1 agent:" in text
     assert "best trial trained 2,784 decisions per agent (CARBS suggested 1,900)" in text
     assert "the best trial is the defaults: no value differs" in text and "values the" not in text
-    assert ("The tune scored its trials on episodes of 300 s at medium; this grid evaluates "
-            "episodes of each demand's own length at low, medium, high.") in text
+    assert (
+        "The tune scored its trials on episodes of 300 s at medium; this grid evaluates "
+        "episodes of each demand's own length at low, medium, high."
+    ) in text
     assert "trained on 1 seed, none of this report's" in text
     same = Setup(source="x", tuned={"ppo_tuned": summary}, eval_demands=["medium"],
                  episode_duration=300.0)  # fmt: skip
