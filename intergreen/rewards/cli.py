@@ -27,7 +27,10 @@ def list_rewards() -> None:
     table.add_column("fields")
     for name in registry.names():
         d = registry.describe(name)
-        fields = ", ".join(d["fields"]) + (" + demand estimate" if d["needs_demand"] else "")
+        if d["composite"]:
+            fields = "its components' fields"
+        else:
+            fields = ", ".join(d["fields"]) + (" + demand estimate" if d["needs_demand"] else "")
         table.add_row(name, d["description"], fields)
     Console().print(table)
     errors = registry.plugin_errors()
@@ -42,8 +45,12 @@ def show(name: Annotated[str, typer.Argument(help="reward name, e.g. average_spe
     console = Console()
     console.print(f"[bold]{d['name']}[/bold]: {d['description']}")
     console.print(f"formula: {d['formula'] or '(not given)'}", markup=False)
-    console.print(f"fields:  {', '.join(d['fields'])}", markup=False)
-    console.print(f"needs a demand estimate: {'yes' if d['needs_demand'] else 'no'}")
+    if d["composite"]:  # known once built: those of the rewards it is made of
+        console.print("fields:  those its components read", markup=False)
+        console.print("needs a demand estimate: when one of its components does")
+    else:
+        console.print(f"fields:  {', '.join(d['fields'])}", markup=False)
+        console.print(f"needs a demand estimate: {'yes' if d['needs_demand'] else 'no'}")
     console.print(f"source:  {d['source']}", markup=False)
     if d["parameters"] or d["required"]:
         table = Table(show_header=True)

@@ -67,7 +67,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from intergreen.frames import FIELDS, SensorFrame
-from intergreen.rewards.registry import BaseReward, RewardError, get, register
+from intergreen.rewards.registry import (
+    BaseReward,
+    RewardError,
+    canonical_reward,
+    get,
+    register,
+)
 
 Frames = Sequence[SensorFrame]
 
@@ -654,8 +660,10 @@ class Weighted(BaseReward):
         "to pass parameters to that reward"
     )
     fields = ()
+    #: its fields and demand need are its components' (``intergreen rewards show`` says so)
+    composite = True
 
-    def __init__(self, weights: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, weights: Mapping[str, Any]) -> None:
         if not isinstance(weights, Mapping) or not weights:
             raise RewardError(
                 "reward 'weighted': parameter weights must be a non-empty mapping of reward "
@@ -672,6 +680,11 @@ class Weighted(BaseReward):
             params: dict[str, Any] = {}
             if isinstance(spec, Mapping):
                 params = dict(spec)
+                if "name" in params:
+                    raise RewardError(
+                        f"reward 'weighted': weights.{name} has a 'name' key: the key {name!r} "
+                        "names the reward already; give only 'weight' and its parameters"
+                    )
                 if "weight" not in params:
                     raise RewardError(f"reward 'weighted': weights.{name} needs a 'weight' key")
                 w = params.pop("weight")
@@ -684,11 +697,10 @@ class Weighted(BaseReward):
         # a component's new formula is a new weighted reward too
         parts = ", ".join(f"{c.name}={c.version}" for _, c in self.components)
         self.version = f"{type(self).version}({parts})"
-        self._params = {
-            "weights": {
-                c.name: ({"weight": w, **c.params} if c.params else w) for w, c in self.components
-            }
-        }
+        # recorded as given, in canonical form (a component's defaults are not filled in, for
+        # each alike: {"average_speed": 1} and {"average_speed": {"weight": 1}} are one record)
+        given = canonical_reward({"name": "weighted", "weights": dict(weights)})
+        self._params = {"weights": given["weights"]}
 
     def start(self) -> None:
         for _, c in self.components:

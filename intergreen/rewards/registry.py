@@ -541,6 +541,11 @@ class Registry:
         return sorted(self._entries)
 
     def _entry(self, name: str) -> _Entry:
+        if not isinstance(name, str):
+            raise RewardError(
+                f"a reward name must be a string, got {name!r}: for a reward given as a mapping "
+                "(a name with parameters) use resolve_reward(spec), or get(NAME, **params)"
+            )
         self._ensure_plugins()
         entry = self._entries.get(name)
         if entry is not None:
@@ -558,7 +563,8 @@ class Registry:
     def describe(self, name: str) -> dict[str, Any]:
         """Metadata of a reward: name, description, formula, fields, needs_demand,
         parameters (name -> default), required (parameters without a default), source,
-        version."""
+        version, composite (True when fields and needs_demand are those of the components it
+        is built of, known only once built: ``weighted``)."""
         e = self._entry(name)
         params = {k: v for k, v in e.parameters.items() if v is not inspect.Parameter.empty}
         required = [k for k, v in e.parameters.items() if v is inspect.Parameter.empty]
@@ -572,6 +578,7 @@ class Registry:
             "required": required,
             "source": e.source,
             "version": e.version,
+            "composite": bool(getattr(e.obj, "composite", False)),
         }
 
     def get(self, name: str, **params: Any) -> Any:

@@ -85,8 +85,8 @@ def test_reward_messages_say_what_is_wrong(given: str, message: str) -> None:
         ),
         (
             "weighted",
-            "--reward 'weighted': reward 'weighted': parameter weights must be a non-empty "
-            "mapping of reward name -> weight, got None; give them as JSON, e.g. --reward "
+            "--reward 'weighted': reward 'weighted' needs parameter(s) weights; valid "
+            "parameters: weights; give them as JSON, e.g. --reward "
             '\'{"name": "weighted", ...}\' (intergreen rewards show weighted lists them)',
         ),
         (
@@ -124,14 +124,19 @@ def test_every_reward_option_says_it_takes_json() -> None:
 
 
 def test_simulate_reports_a_weighted_reward(tmp_path: Path, capsys) -> None:
+    """metrics.json records the weights as given (canonical form): no component's default
+    parameters filled in while another's are left out."""
+    given = json.dumps(
+        {"name": "weighted", "weights": {"queue": 0.1, "average_speed": {"weight": 1.0}}}
+    )
     code, out, err = run_cli(
-        ["simulate", "--duration", "60", "--reward", WEIGHTED, "--output", str(tmp_path)], capsys
+        ["simulate", "--duration", "60", "--reward", given, "--output", str(tmp_path)], capsys
     )
     assert code == 0, err
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["env"]["reward"]["name"] == "weighted"
-    weights = metrics["env"]["reward"]["params"]["weights"]  # with each component's own
-    assert weights["queue"] == 0.1 and weights["average_speed"]["weight"] == 1
+    weights = metrics["env"]["reward"]["params"]["weights"]
+    assert weights == {"average_speed": {"weight": 1}, "queue": 0.1}
     assert math.isfinite(metrics["reward_weighted"]) and metrics["reward_weighted"] != 0
 
 

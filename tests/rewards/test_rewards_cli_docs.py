@@ -39,6 +39,19 @@ def test_show_gives_formula_and_parameter_defaults() -> None:
         assert re.search(rf"{param}\s*│\s*{re.escape(default)}", result.output)
 
 
+def test_show_weighted_says_weights_is_required_and_fields_are_its_components() -> None:
+    result = CliRunner().invoke(app, ["show", "weighted"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "fields:  those its components read" in lines
+    assert "needs a demand estimate: when one of its components does" in lines
+    row = next(line for line in lines if "weights" in line and "│" in line)
+    assert row.replace("│", " ").split() == ["weights", "(required)"]
+    listed = CliRunner().invoke(app, ["list"], env={"COLUMNS": "250"}).output
+    row = next(line for line in listed.splitlines() if line.startswith("│ weighted "))
+    assert row.rstrip(" │").endswith("its components' fields")
+
+
 def test_unknown_reward_is_a_one_line_user_error() -> None:
     result = CliRunner().invoke(app, ["show", "avrage_speed"])
     assert result.exit_code == 2

@@ -153,6 +153,30 @@ def test_wrong_parameter_names_the_reward_and_the_valid_ones() -> None:
         registry.get("pressure", mode="max")
 
 
+def test_weighted_records_its_components_as_given() -> None:
+    """Each component as given, in canonical form: no component's defaults filled in while
+    another's are left out."""
+    spec = {"name": "weighted", "weights": {"average_speed": {"weight": 1.0}, "queue": 0.1}}
+    assert reward_metadata(resolve_reward(spec))["params"] == {
+        "weights": {"average_speed": {"weight": 1}, "queue": 0.1}
+    }
+    spec["weights"]["average_speed"] = {"weight": 2, "empty_value": 0.5}
+    assert reward_metadata(resolve_reward(spec))["params"] == {
+        "weights": {"average_speed": {"empty_value": 0.5, "weight": 2}, "queue": 0.1}
+    }
+    with pytest.raises(RewardError, match=r"weights.queue has a 'name' key: the key 'queue' names"):
+        registry.get("weighted", weights={"queue": {"name": "queue", "weight": 1}})
+    with pytest.raises(RewardError, match="'weighted' needs parameter.*weights"):
+        registry.get("weighted")
+
+
+def test_get_with_a_mapping_says_to_use_resolve_reward() -> None:
+    with pytest.raises(RewardError, match=r"must be a string, got \{'name': 'queue'\}.*resolve_"):
+        registry.get({"name": "queue"})  # type: ignore[arg-type]
+    assert registry.describe("weighted")["composite"] is True
+    assert registry.describe("queue")["composite"] is False
+
+
 def test_a_reward_must_be_reset_before_use() -> None:
     with pytest.raises(RewardError, match="call reset"):
         registry.get("queue")([frame()])
@@ -312,7 +336,7 @@ def test_resolve_reward_and_metadata() -> None:
     meta = reward_metadata(w)
     assert meta == {
         "name": "weighted",
-        "params": {"weights": {"average_speed": {"weight": 1.0, "empty_value": 1.0}, "queue": 0.1}},
+        "params": {"weights": {"average_speed": 1, "queue": 0.1}},
         "version": "1(average_speed=1, queue=1)",
     }
     again = resolve_reward(json.loads(json.dumps(meta)))  # {"name", "params"} also accepted
