@@ -458,9 +458,14 @@ def junction_data(
             nxt = cycle[(i + 1) % len(cycle)]
             if nxt != s and nxt not in trans[s]:
                 trans[s].append(nxt)
+    order_words = (
+        "any stage to any other (--transitions all)"
+        if transitions == "all"
+        else "the program's order"
+    )
     assumptions = [
-        f"signal groups, stages and transitions ({transitions} order) from program "
-        f"{facts.program_id!r} ({facts.program_type}) of traffic light {facts.tls_id!r}",
+        f"signal groups and stages from program {facts.program_id!r} ({facts.program_type}) "
+        f"of traffic light {facts.tls_id!r}; transitions: {order_words}",
         "conflicts from SUMO's foe matrix; groups the program runs green together filter "
         "(the link SUMO's response matrix makes give way shows g)",
         f"the program's amber (its longest yellow) is {d.amber:g} s"

@@ -102,6 +102,9 @@ def test_program_transitions_are_explained_and_any_order_is_offered(
     code, out, err = run_cli(_import(tmp_path / "a", "--transitions", "all"), capsys)
     assert code == 0, err
     assert "transitions follow" not in out
+    flat_all = " ".join(out.split())
+    assert "transitions: any stage to any other (--transitions all)" in flat_all
+    assert "all order" not in flat_all
     assert "transitions follow" not in (tmp_path / "a" / "junction.yaml").read_text()
     assert yaml.safe_load((tmp_path / "a" / "junction.yaml").read_text())["transitions"]["1"] == [
         "2", "3", "4"]  # fmt: skip

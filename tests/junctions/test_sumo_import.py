@@ -147,8 +147,12 @@ def test_transitions_program_order_or_all() -> None:
     facts = read_tls(cologne1())
     data, _ = junction_data(facts, name="c")
     assert data["transitions"] == {"1": ["2"], "2": ["3"], "3": ["4"], "4": ["1"]}
+    assert data["assumptions"][0].endswith("; transitions: the program's order")
     data, _ = junction_data(facts, name="c", transitions="all")
     assert data["transitions"]["1"] == ["2", "3", "4"]
+    first = data["assumptions"][0]
+    assert first.startswith("signal groups and stages from program ") and "all order" not in first
+    assert first.endswith("; transitions: any stage to any other (--transitions all)")
     with pytest.raises(NetworkImportError, match="transitions 'some'"):
         junction_data(facts, name="c", transitions="some")
 
