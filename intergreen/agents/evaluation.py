@@ -239,7 +239,9 @@ def _run(task: tuple[Any, ...]) -> dict[str, Any]:
 
 def _label(controller: Any, policy: Any) -> str:
     if isinstance(controller, str | Path) and Path(controller).exists():
-        return Path(controller).name if Path(controller).is_dir() else Path(controller).stem
+        from intergreen.agents.policy import model_label
+
+        return model_label(controller)
     return getattr(policy, "name", str(controller))
 
 
@@ -373,8 +375,9 @@ def _run_label(controller: Any) -> str:
 
 def _task_label(controller: Any) -> str:
     if isinstance(controller, str | Path):
-        p = Path(controller)
-        return (p.name if p.is_dir() else p.stem) if p.exists() else str(controller)
+        from intergreen.agents.policy import model_label
+
+        return model_label(controller) if Path(controller).exists() else str(controller)
     return str(getattr(controller, "name", type(controller).__name__))
 
 

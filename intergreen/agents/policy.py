@@ -102,6 +102,19 @@ def choose_model(path: str | Path, checkpoint: str | None = None) -> ModelChoice
     return ModelChoice(final, "final", _final_step(path))
 
 
+def model_label(path: str | Path) -> str:
+    """The label of a trained model given by path (a table's ``controller``): a run folder's
+    name; for a zip inside a run folder (one with config.json) that run's name (``RUN/model.zip``
+    is ``RUN``, another zip of it ``RUN/best_model``); a zip elsewhere, its stem."""
+    p = Path(path).absolute()
+    if p.is_dir():
+        return p.name
+    run = p.parent
+    if (run / "config.json").exists():
+        return run.name if p.name == FINAL_MODEL else f"{run.name}/{p.stem}"
+    return p.stem
+
+
 def _final_step(run_dir: Path) -> int | None:
     try:
         return int(json.loads((run_dir / "done.json").read_text())["timesteps"])
@@ -215,7 +228,7 @@ def load_policy(path: str | Path, checkpoint: str | None = None, **_: Any) -> Ag
     choice = choose_model(path, checkpoint)
     zip_path = choice.path
     run_dir = choice.run_dir
-    name = run_dir.name if choice.checkpoint != "file" else zip_path.stem
+    name = model_label(path)
     agent = reward = None
     if (run_dir / "config.json").exists():
         cfg = load_run_config(run_dir)

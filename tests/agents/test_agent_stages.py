@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import run_cli
 
-from intergreen.agents.policy import load_policy
+from intergreen.agents.policy import load_policy, model_label
 from intergreen.agents.rundir import FINAL_MODEL
 
 
@@ -69,3 +69,26 @@ def test_a_bare_model_names_the_number_of_stages(
         "error: agent bare chooses among 3 stages, the environment's action stages are 2,4: give "
         "--stages (Python: action_stages=) with the 3 stages it was trained with, or leave it out"
     )
+
+
+def test_a_zip_inside_its_run_folder_is_labelled_with_the_run(
+    three_stage_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`simulate --controller RUN/model.zip` was labelled `model` (the zip's stem)."""
+    args = ["simulate", "--controller", str(three_stage_run / FINAL_MODEL), "--demand",
+            "low+peds", "--duration", "12"]  # fmt: skip
+    code, out, err = run_cli(args, capsys)
+    assert code == 0, err
+    title = next(line for line in out.splitlines() if "| seed " in line)
+    assert title.split(" | ")[2] == "three"
+    assert load_policy(three_stage_run / FINAL_MODEL).name == "three"
+    assert load_policy(three_stage_run).name == "three"
+    other = three_stage_run / "copy.zip"  # another zip of the run names both
+    other.write_bytes((three_stage_run / FINAL_MODEL).read_bytes())
+    try:
+        assert model_label(other) == "three/copy"
+    finally:
+        other.unlink()
+    bare = tmp_path / "bare.zip"  # a zip outside a run folder: its stem
+    bare.write_bytes((three_stage_run / FINAL_MODEL).read_bytes())
+    assert model_label(bare) == "bare" and load_policy(bare).name == "bare"
