@@ -181,8 +181,9 @@ def evaluate_command(
     reward: Annotated[
         str | None,
         typer.Option(
-            help="Reward summed per episode (default: an agent's own, queue for baselines): "
-            + REWARD_HELP
+            help="Reward summed per episode over each controller's own decisions (not "
+            "comparable across controllers deciding at different rates; default: an agent's "
+            "own, queue for baselines): " + REWARD_HELP
         ),
     ] = None,
     output: Annotated[
@@ -294,6 +295,20 @@ def evaluate_command(
     if output is not None:
         results.to_csv(output, index=False)
         console.print(f"wrote {output}" + (f" and {timeline_dir}/" if timeline_dir else ""))
+        rewards = [str(c) for c in results.columns if str(c).startswith("reward_")]
+        if rewards:
+            console.print(_reward_column_note(rewards), markup=False, highlight=False)
+
+
+def _reward_column_note(columns: list[str]) -> str:
+    """What the ``reward_<name>`` columns of evaluate's CSV are, and why their sums are not
+    comparable across controllers."""
+    return (
+        f"note: {', '.join(columns)}: each episode's reward summed over the controller's own "
+        "decisions (column decisions: an agent deciding every 0.6 s makes more than "
+        "vehicle-actuated), so the sums are not comparable across controllers that decide at "
+        "different rates"
+    )
 
 
 def _episodes_line(episodes: int, episode: dict[str, object], given: bool) -> str:

@@ -126,3 +126,31 @@ def test_a_mistake_is_one_line_before_anything_is_printed(
     code, out, err = run_cli(["evaluate", str(run_120), "--episodes", "1", option, value], capsys)
     assert needle in one_error_line(code, out, err)
     assert out == ""  # was: the model line first, then the error
+
+
+def test_the_reward_columns_are_said_to_be_sums_over_each_controllers_decisions(
+    run_120: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An agent deciding every 0.6 s sums its reward over more decisions than vehicle-actuated:
+    the output's note and the README say that the sums are not comparable across them."""
+    csv = tmp_path / "e.csv"
+    code, out, err = run_cli_flat(
+        ["evaluate", str(run_120), "--baselines", "vehicle-actuated", "--demands", "low",
+         "--episodes", "1", "--reward", "queue", "--output", str(csv), "--timelines", "0"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    decisions = pd.read_csv(csv).set_index("controller")["decisions"]
+    assert decisions["dqn_speed"] > decisions["vehicle-actuated"]
+    assert (
+        "note: reward_queue: each episode's reward summed over the controller's own decisions "
+        "(column decisions: an agent deciding every 0.6 s makes more than vehicle-actuated), so "
+        "the sums are not comparable across controllers that decide at different rates" in out
+    )
+    readme = " ".join((Path(__file__).parents[2] / "README.md").read_text().split())
+    assert (
+        "It is summed over the controller's own decisions (column `decisions`, which differs "
+        "between controllers: an agent deciding every 0.6 s makes more than vehicle-actuated), so "
+        "the sums are not comparable across controllers that decide at different rates; evaluate "
+        "prints a note saying so." in readme
+    )
