@@ -30,6 +30,8 @@ from intergreen.rewards.cli import app as rewards_app
 from intergreen.rewards.option import REWARD_HELP, parse_reward
 from intergreen.tuning.cli import register as register_tuning
 
+SCREENSHOT_EVERY_S = 60.0  # simulate --screenshot-every's default
+
 app = new_app(help="RL traffic-signal control on a calibrated UK junction in SUMO.")
 junctions_app = new_app(
     help="Junctions: list the shipped ones, show one, import one from a SUMO network, export "
@@ -158,7 +160,7 @@ def simulate(
     ] = None,
     screenshot_every: Annotated[
         float, typer.Option(min=1, help="With --screenshot: simulated seconds between images")
-    ] = 60.0,
+    ] = SCREENSHOT_EVERY_S,
     output: Annotated[
         Path | None,
         typer.Option(help="Folder for metrics.json / .csv and timeline.png / .json"),
@@ -185,6 +187,13 @@ def simulate(
     if screenshot is not None and not gui:
         raise OptionError(
             "--screenshot saves sumo-gui's view: add --gui (and xvfb-run if headless)"
+        )
+    if delay != 0 and not gui:
+        raise OptionError(f"--delay {delay:g} slows sumo-gui's steps: add --gui, or drop --delay")
+    if screenshot_every != SCREENSHOT_EVERY_S and screenshot is None:
+        raise OptionError(
+            f"--screenshot-every {screenshot_every:g} spaces the images of --screenshot: add "
+            "--screenshot FOLDER --gui, or drop --screenshot-every"
         )
     if duration is not None:
         check_sim_seconds(duration, "--duration")
@@ -246,8 +255,10 @@ def controller_record(
     they came from (``--param-file``, or the junction's tuned file), else None;
     ``params_given``, the ``--param`` values (over the file's); and ``params_text``, for the
     header line: the parameters that differ from the defaults and where they came from, e.g.
-    ``extension=1.15, max_green=30; from tuned.json``, else ``defaults``. ``{}`` for a trained
+    ``extension=1.15, max_green=30; from tuned.json``, else ``defaults`` (``defaults; from
+    tuned.json`` for a file equal to them). ``{}`` for a trained
     agent (it has no parameters)."""
+    from intergreen.junctions.baseline_params import read_param_file
     from intergreen.junctions.baselines import is_baseline, parameter_defaults
 
     name = getattr(policy, "name", None)
@@ -259,12 +270,29 @@ def controller_record(
     source = str(param_file) if param_file is not None else (str(tuned.path) if tuned else None)
     record = {"controller_params": used, "param_file": source, "params_given": dict(given)}
     if used:  # not program, max-pressure, greedy: they take none
-        changed = [f"{k}={json.dumps(v)}" for k, v in used.items() if v != defaults[k]]
+        # a file's own defaults ({"2": 40.0, "4": 40.0} for max_green=40) count as the defaults
+        doc = read_param_file(param_file).doc if param_file is not None else {}
+        file_defaults = (tuned.doc if tuned else doc).get("default_params") or {}
+        changed = [
+            f"{k}={json.dumps(v)}"
+            for k, v in used.items()
+            if not _is_default(v, defaults[k], file_defaults.get(k, defaults[k]))
+        ]
         origin = [f"from {source}"] if source is not None else []
         origin += [f"--param {', '.join(given)}"] if given else []
-        text = "; ".join(x for x in (", ".join(changed), ", ".join(origin)) if x)
-        record["params_text"] = text or "defaults"
+        text = "; ".join(x for x in (", ".join(changed) or "defaults", ", ".join(origin)) if x)
+        record["params_text"] = text
     return record
+
+
+def _is_default(value: Any, default: Any, file_default: Any) -> bool:
+    """Whether a parameter's ``value`` is its default: equal to the controller's ``default``,
+    to the parameter file's ``default_params`` entry, or a per-stage ``{stage: v}`` whose every
+    ``v`` equals a scalar default (``{"2": 40.0, "4": 40.0}`` for ``max_green=40.0``)."""
+    if value in (default, file_default):
+        return True
+    per_stage = isinstance(value, dict) and value and not isinstance(default, dict)
+    return bool(per_stage and default is not None and all(v == default for v in value.values()))
 
 
 def _action_stages(text: str, policy: Any, junction: str | None) -> list[str]:

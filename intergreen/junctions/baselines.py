@@ -163,6 +163,8 @@ BASELINES: dict[str, type] = {
     "max-pressure": MaxPressure,
     "greedy": Greedy,
 }
+# the baselines `intergreen tune --controller` searches (their spaces: tuning/baseline_tune.py)
+TUNABLE = ("vehicle-actuated", "camera-actuated", "max-occupancy", "fixed-time")
 
 
 def baseline_key(name: str) -> str:

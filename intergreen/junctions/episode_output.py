@@ -18,7 +18,7 @@ import pandas as pd
 from rich.table import Table
 
 from intergreen.common import json_safe
-from intergreen.junctions.metrics import ARM_FIELDS, UNITS, unit_of
+from intergreen.junctions.metrics import ARM_FIELDS, unit_of
 
 __all__ = [
     "arm_cell",
@@ -85,10 +85,7 @@ def traffic_table(row: Mapping[str, Any]) -> Table:
             continue
         if key in _PEDESTRIAN_KEYS and not walked:
             continue
-        if key.startswith("reward_"):
-            table.add_row(key, fmt(value), "sum over the episode")
-            continue
-        table.add_row(key, fmt(value), UNITS.get(key, unit_of(key)))
+        table.add_row(key, fmt(value), unit_of(key))
     return table
 
 

@@ -24,6 +24,7 @@ from intergreen.junctions.sumo_outputs import EdgeIntervals, Trips, route_edges
 
 __all__ = [
     "ARM_FIELDS",
+    "REWARD_UNIT",
     "UNITS",
     "ArmMetrics",
     "Emissions",
@@ -71,13 +72,23 @@ UNITS: dict[str, str] = {
     "nox_mg_per_vkm": "mg/veh-km",
     "pmx_mg_per_vkm": "mg/veh-km",
     "fuel_l_per_100vkm": "l/100 veh-km",
+    # an episode's record (rollout.EpisodeResult.row) beside the metrics
+    "seed": "id",
+    "decisions": "decisions",
+    "wall_s": "s (wall clock)",
 }
+#: unit of an episode's ``reward_<name>``: the sum of its reward (in whatever the reward
+#: measures) over the controller's decisions
+REWARD_UNIT = "sum over the episode"
 
 
 def unit_of(key: str) -> str:
-    """The unit of a flat metric key ('' if unknown), per-arm keys included."""
+    """The unit of a flat metric key ('' if unknown), per-arm and ``reward_<name>`` keys
+    included."""
     if key in UNITS:
         return UNITS[key]
+    if key.startswith("reward_"):
+        return REWARD_UNIT
     for short, (_, unit) in ARM_FIELDS.items():
         if key.startswith(f"arm_{short}_"):
             return unit

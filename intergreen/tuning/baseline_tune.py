@@ -37,7 +37,7 @@ from typing import Any
 
 from intergreen.common import NotWritableError, atomic_write, ensure_writable
 from intergreen.junctions.baseline_params import FORMAT
-from intergreen.junctions.baselines import baseline_key, make_baseline, parameter_names
+from intergreen.junctions.baselines import TUNABLE, baseline_key, make_baseline, parameter_names
 from intergreen.junctions.catalog import resolve_junction
 from intergreen.junctions.env import make_env
 from intergreen.junctions.rollout import run_episode
@@ -47,7 +47,6 @@ from intergreen.tuning.loop import Budget, TuneError, parse_budget
 from intergreen.tuning.sessions import limits_text, new_session
 from intergreen.workers import CrashSafePool
 
-TUNABLE = ("vehicle-actuated", "camera-actuated", "max-occupancy", "fixed-time")
 DEFAULT_ID = "t0000"
 
 

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from intergreen.cli_common import parse_params, split_list
+from intergreen.junctions.baselines import TUNABLE
 from intergreen.rewards.option import REWARD_HELP, parse_reward
 
 #: Options of ``tune`` that only ``--agent`` uses (a baseline tune trains nothing), by their
@@ -43,7 +44,7 @@ def tune_command(
     agent: Annotated[str | None, typer.Option(help="dqn or ppo")] = None,
     controller: Annotated[
         str | None,
-        typer.Option(help="Tune a baseline instead: vehicle-actuated, fixed-time, max-occupancy"),
+        typer.Option(help=f"Tune a baseline instead: {', '.join(TUNABLE)}"),
     ] = None,
     budget: Annotated[
         str, typer.Option(help="Wall clock (4h, 30m, 90s, 1h30m) or total cost (a number)")

@@ -101,3 +101,41 @@ def test_a_controller_without_parameters_records_none(
 def test_a_duration_is_echoed_as_given(capsys: pytest.CaptureFixture[str]) -> None:
     line = one_error_line(*run_cli(["simulate", "--duration", "700000"], capsys))
     assert line.startswith("error: --duration 700000: more than 604800 s")  # was: 7e5
+
+
+def test_a_file_equal_to_the_defaults_says_defaults(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Per-stage values equal to a scalar default, or to the file's ``default_params``, are
+    the defaults (the header named them: ``max_green={"2": 40.0, "4": 40.0}``)."""
+    same = tmp_path / "same.json"
+    per_stage = {"max_green": {"2": 40.0, "4": 40.0}, "extension": 1.5}
+    doc = {"format": "intergreen-baseline-params/1", "controller": "vehicle-actuated"}
+    same.write_text(json.dumps({**doc, "params": per_stage}))
+    code, out, err = run_cli([*ARGS, "--controller", "vehicle-actuated", "--param-file",
+                              str(same)], capsys)  # fmt: skip
+    assert code == 0, err
+    assert _header(out) == (
+        f"gm_a56 | demand medium | vehicle-actuated (defaults; from {same}) | seed 1"
+    )
+    # fixed-time's tuned file is Webster's plan: split_weights {"2": 1.0, "4": 1.0} is the
+    # default_params' (the controller's own default is None)
+    from intergreen.junctions.baseline_params import tuned_params
+    from intergreen.junctions.catalog import resolve_junction
+
+    pf = tuned_params(resolve_junction("gm_a56"), "fixed-time")
+    assert pf.params["split_weights"] == {"2": 1.0, "4": 1.0}
+    code, out, err = run_cli([*ARGS, "--controller", "fixed-time:tuned"], capsys)
+    assert code == 0, err
+    assert _header(out) == (
+        f"gm_a56 | demand medium | fixed-time:tuned (defaults; from {pf.path}) | seed 1"
+    )
+    # one stage off the default is named
+    off = tmp_path / "off.json"
+    off.write_text(json.dumps({"format": "intergreen-baseline-params/1",
+                               "controller": "vehicle-actuated",
+                               "params": {"max_green": {"2": 40.0, "4": 30.0}}}))  # fmt: skip
+    code, out, err = run_cli([*ARGS, "--controller", "vehicle-actuated", "--param-file",
+                              str(off)], capsys)  # fmt: skip
+    assert code == 0, err
+    assert 'vehicle-actuated (max_green={"2": 40.0, "4": 30.0}; from ' in _header(out)

@@ -49,6 +49,10 @@ def test_gui_without_display_is_one_line_naming_xvfb_run(
         (["--gui", "--delay", "-5"], ["--delay"]),
         (["--gui", "--delay", "100000"], ["--delay"]),
         (["--gui", "--screenshot", "s", "--screenshot-every", "0"], ["--screenshot-every"]),
+        # without sumo-gui they did nothing, silently
+        (["--delay", "100"], ["error: --delay 100 slows sumo-gui's steps: add --gui"]),
+        (["--screenshot-every", "5"], ["error: --screenshot-every 5 ", "add --screenshot FOLDER"]),
+        (["--gui", "--screenshot-every", "5"], ["--screenshot-every 5", "--screenshot FOLDER"]),
     ],
 )
 def test_gui_options_refused(

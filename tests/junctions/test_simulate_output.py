@@ -56,6 +56,12 @@ def test_simulate_prints_units_arms_and_emissions_and_writes_a_timeline(
     assert row("fuel")[4] == "l/100 veh-km"
     # files: the same numbers, the units, and a timeline
     assert data["units"]["avg_waiting_time"] == "s/veh" and data["units"]["co2_kg"] == "kg"
+    # every number of the episode has its unit, the record's beside the metrics included
+    numbers = {k for k, v in data.items() if isinstance(v, int | float)}
+    assert numbers - set(data["units"]) == set()
+    assert data["units"]["reward_queue"] == "sum over the episode"
+    assert data["units"]["wall_s"] == "s (wall clock)" and data["units"]["decisions"] == "decisions"
+    assert data["units"]["seed"] == "id"
     assert data["env"]["reward"]["name"] == "queue" and "reward_queue" in data
     with open(out_dir / "metrics.csv") as f:
         rec = next(csv.DictReader(f))

@@ -9,8 +9,9 @@ import shlex
 from pathlib import Path
 
 import pytest
-from cli_helpers import one_error_line, run_cli
+from cli_helpers import one_error_line, run_cli, run_cli_flat
 
+from intergreen.junctions.baselines import TUNABLE
 from intergreen.tuning.cli import AGENT_ONLY, tune_command
 
 #: A valid value of each option that only an agent tune uses (a baseline tune refuses them).
@@ -173,3 +174,11 @@ def test_printed_paths_and_commands_stay_on_one_line_in_a_pipe(
         str(out / "tuned.json"),
     ]  # fmt: skip
     assert len(command) > 200  # long, and still one line
+
+
+def test_tune_help_lists_every_tunable_baseline(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli_flat(["tune", "--help"], capsys)
+    assert code == 0
+    assert "camera-actuated" in TUNABLE  # it was left out of the help
+    for name in TUNABLE:
+        assert name in out, name
