@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 
 from intergreen.cli_common import parse_params, split_list
+from intergreen.common import check_sim_seconds
+from intergreen.errors import OptionError
 from intergreen.junctions.baselines import TUNABLE
 from intergreen.rewards.option import REWARD_HELP, parse_reward
 
@@ -119,6 +121,10 @@ def tune_command(
     if agent is None and controller is None:
         raise TuneError("give one of --agent (dqn, ppo) or --controller (a baseline)")
     check_eval_seeds(eval_seeds)
+    if eval_duration is not None:
+        check_sim_seconds(eval_duration, "--eval-duration")
+    if eval_demands is not None:
+        _check_demand_list(eval_demands, "--eval-demands")
     if controller is not None:
         given = [flag for name, flag in AGENT_ONLY.items() if _given(ctx, name)]
         if given:
@@ -181,6 +187,28 @@ def _given(ctx: typer.Context, name: str) -> bool:
     opposed to its default."""
     source = ctx.get_parameter_source(name)
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def _check_demand_list(text: str, option: str) -> None:
+    """Refuse a demand list that names no level (``--eval-demands ''`` is not the default) or
+    names one twice (its episodes would be simulated twice and count double).
+
+    Raises:
+        OptionError: naming ``option``, the value and the fix.
+    """
+    levels = split_list(text)
+    if not levels:
+        raise OptionError(
+            f"{option} {text!r}: no demand level named; give levels separated by commas, e.g. "
+            f"{option} medium, or leave {option} out for the default"
+        )
+    twice = [x for i, x in enumerate(levels) if x in levels[:i]]
+    if twice:
+        raise OptionError(
+            f"{option} {text!r}: names {twice[0]!r} more than once (its episodes would be "
+            f"simulated twice); give each level once, e.g. {option} "
+            f"{','.join(dict.fromkeys(levels))}"
+        )
 
 
 def _trials_in(trials: list[Any], out: Path, ran: list[str]) -> str:

@@ -99,6 +99,20 @@ def test_eval_seeds_other_than_validation_are_refused_in_both_modes(
         (["--agent", "sac"], "unknown agent 'sac'"),
         (["--agent", "ppo", "--reward", "foo"], "foo"),
         (["--agent", "ppo", "--eval-demands", "rush"], "unknown demand 'rush'"),
+        (["--controller", "vehicle-actuated", "--eval-duration", "1e9"], "--eval-duration "
+         "1000000000: more than 604800 s (7 days) of simulated time"),
+        (["--agent", "ppo", "--eval-duration", "604801"], "--eval-duration 604801: more than "
+         "604800 s (7 days) of simulated time, the most one run may cover (MAX_SIM_SECONDS); "
+         "give a shorter one"),
+        (["--controller", "fixed-time", "--eval-demands", ""], "--eval-demands '': no demand "
+         "level named; give levels separated by commas, e.g. --eval-demands medium, or leave "
+         "--eval-demands out for the default"),
+        (["--agent", "dqn", "--eval-demands", " , "], "--eval-demands ' , ': no demand level"),
+        (["--controller", "fixed-time", "--eval-demands", "medium,medium"], "--eval-demands "
+         "'medium,medium': names 'medium' more than once (its episodes would be simulated "
+         "twice); give each level once, e.g. --eval-demands medium"),
+        (["--agent", "ppo", "--eval-demands", "low,medium,low"], "give each level once, e.g. "
+         "--eval-demands low,medium"),
     ],
 )  # fmt: skip
 def test_refused_tunes_leave_no_folder_and_keep_an_existing_one(
