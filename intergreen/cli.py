@@ -204,6 +204,8 @@ def simulate(
     from_file = params_for(param_file, controller) if param_file is not None else {}
     params = {**from_file, **given}
     policy, built = load_controller(controller, params, seed)
+    if param_file is not None:
+        _check_param_file_junction(param_file, policy, junction)
     choice = getattr(policy, "choice", None)  # a trained agent: which of its run's models
     if choice is not None and choice.checkpoint in ("best", "latest"):
         console.print(f"{controller}: {choice.describe()}", markup=False, highlight=False)
@@ -293,6 +295,18 @@ def _is_default(value: Any, default: Any, file_default: Any) -> bool:
         return True
     per_stage = isinstance(value, dict) and value and not isinstance(default, dict)
     return bool(per_stage and default is not None and all(v == default for v in value.values()))
+
+
+def _check_param_file_junction(param_file: Path, policy: Any, junction: str | None) -> None:
+    """Refuse a ``--param-file`` tuned on another junction than the one simulated."""
+    from intergreen.agents.runenv import policy_run_env
+    from intergreen.agents.runenv import resolve_junction as run_junction
+    from intergreen.junctions.baseline_params import check_tuned_junction
+    from intergreen.junctions.catalog import resolve_junction
+
+    check_tuned_junction(
+        param_file, resolve_junction(run_junction(policy_run_env(policy), junction))
+    )
 
 
 def _action_stages(text: str, policy: Any, junction: str | None) -> list[str]:

@@ -114,3 +114,23 @@ def tuned_params(spec: JunctionSpec, controller: str) -> ParamFile:
             f"not {controller} on {spec.name}"
         )
     return pf
+
+
+def check_tuned_junction(path: str | Path, spec: JunctionSpec) -> None:
+    """Refuse a parameter file (``--param-file``) tuned on another junction than ``spec``: its
+    maximum greens and splits are that junction's stages and flows (a tune on
+    gm_a56_max_green run on gm_a56 gave no error and another junction's plan). A file that
+    names no junction (written by hand) is taken as it is.
+
+    Raises:
+        ParamFileError: naming the file, the junction it was tuned on, the junction run and
+            the fix.
+    """
+    pf = read_param_file(path)
+    tuned_on = pf.doc.get("junction")
+    if tuned_on is not None and tuned_on != spec.name:
+        raise ParamFileError(
+            f"{pf.path}: holds {pf.controller} parameters tuned on junction {tuned_on}, not "
+            f"{spec.name}; give --junction {tuned_on}, or tune on {spec.name} "
+            f"(intergreen tune --controller {pf.controller} --junction {spec.name} --out DIR)"
+        )

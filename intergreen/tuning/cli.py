@@ -256,8 +256,10 @@ def _tune_baseline(
     if best is not None:
         console.print(f"best: {best['id']} {best['output']:.2f} s on validation seeds")
         console.print(f"tuned parameters: {result.tuned_file}")
-        command = ["intergreen", "simulate", "--controller", spec.controller, "--param-file",
-                   str(result.tuned_file)]  # fmt: skip
+        # the junction too: the file's parameters are this junction's (simulate's default
+        # junction is gm_a56, whatever the tune ran on)
+        command = ["intergreen", "simulate", "--controller", spec.controller, "--junction",
+                   spec.junction, "--param-file", str(result.tuned_file)]  # fmt: skip
         console.print(f"run them: {shlex.join(command)}")
 
 

@@ -139,3 +139,26 @@ def test_a_file_equal_to_the_defaults_says_defaults(
                               str(off)], capsys)  # fmt: skip
     assert code == 0, err
     assert 'vehicle-actuated (max_green={"2": 40.0, "4": 30.0}; from ' in _header(out)
+
+
+def test_a_param_file_tuned_on_another_junction_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tune on gm_a56_max_green printed a command without --junction, and simulate ran its
+    file on gm_a56 without a word: the file's junction is checked against the one simulated
+    (a hand-written file naming no junction is taken as it is)."""
+    tuned = tmp_path / "tuned.json"
+    tuned.write_text(json.dumps({"format": "intergreen-baseline-params/1",
+                                 "controller": "vehicle-actuated", "junction": "gm_a56_max_green",
+                                 "params": TUNED}))  # fmt: skip
+    args = [*ARGS, "--controller", "vehicle-actuated", "--param-file", str(tuned)]
+    line = one_error_line(*run_cli([*args, "--output", str(tmp_path / "out")], capsys))
+    assert line == (
+        f"error: {tuned}: holds vehicle-actuated parameters tuned on junction gm_a56_max_green, "
+        "not gm_a56; give --junction gm_a56_max_green, or tune on gm_a56 (intergreen tune "
+        "--controller vehicle-actuated --junction gm_a56 --out DIR)"
+    )
+    assert not (tmp_path / "out").exists()
+    code, out, err = run_cli([*args, "--junction", "gm_a56_max_green"], capsys)
+    assert code == 0, err
+    assert _header(out).startswith("gm_a56_max_green | demand medium | vehicle-actuated (")

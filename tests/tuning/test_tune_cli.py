@@ -184,8 +184,8 @@ def test_printed_paths_and_commands_stay_on_one_line_in_a_pipe(
     command = lines[lines.index(f"tuned parameters: {out / 'tuned.json'}") + 1]
     assert command.startswith("run them: intergreen simulate")
     assert shlex.split(command.removeprefix("run them: ")) == [
-        "intergreen", "simulate", "--controller", "vehicle-actuated", "--param-file",
-        str(out / "tuned.json"),
+        "intergreen", "simulate", "--controller", "vehicle-actuated", "--junction", "gm_a56",
+        "--param-file", str(out / "tuned.json"),
     ]  # fmt: skip
     assert len(command) > 200  # long, and still one line
 
