@@ -32,6 +32,7 @@ import numpy as np
 from pydantic import ValidationError
 
 import intergreen.seeds as seeds
+from intergreen.common import first_repeat
 from intergreen.errors import OptionError, format_validation_error
 from intergreen.frames import SensorFrame
 from intergreen.junctions.catalog import resolve_junction
@@ -637,11 +638,11 @@ def check_action_stages(
             f"a green; give at least two of {spec.name}'s stages {', '.join(spec.stages)}, "
             f"e.g. {_stages_as_given(option, example)}"
         )
-    repeated = [s for i, s in enumerate(chosen) if s in chosen[:i]]
-    if repeated:
+    repeated = first_repeat(chosen)
+    if repeated is not None:
         once = list(dict.fromkeys(chosen))
         raise OptionError(
-            f"{given}: stage {repeated[0]} is named more than once; the baselines would take it "
+            f"{given}: stage {repeated} is named more than once; the baselines would take it "
             f"for two stages and hold it; name each stage once, e.g. "
             f"{_stages_as_given(option, once)}"
         )

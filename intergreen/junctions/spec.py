@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from intergreen.common import first_repeat
 from intergreen.errors import IntergreenError, format_validation_error
 from intergreen.junctions import rules as rule_profiles
 from intergreen.junctions.rules import MAX_AMBER, MAX_GREEN, MAX_INTERGREEN
@@ -542,10 +543,10 @@ def _check_stages(spec: JunctionSpec) -> None:
             f"that stage all episode and the other stages' traffic never gets a green); list at "
             f"least two of the stages {', '.join(spec.stages)}"
         )
-    repeated = [s for i, s in enumerate(chosen) if s in chosen[:i]]
-    if repeated:
+    repeated = first_repeat(chosen)
+    if repeated is not None:
         raise SpecError(
-            f"action_stages: {chosen} names stage {repeated[0]} more than once (the baselines "
+            f"action_stages: {chosen} names stage {repeated} more than once (the baselines "
             f"would take it for two stages and hold it); list each stage once, e.g. "
             f"[{', '.join(dict.fromkeys(chosen))}]"
         )

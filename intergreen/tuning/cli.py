@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from intergreen.cli_common import parse_params, split_list
-from intergreen.common import check_sim_seconds
+from intergreen.common import check_sim_seconds, first_repeat
 from intergreen.errors import OptionError
 from intergreen.junctions.baselines import TUNABLE
 from intergreen.rewards.option import REWARD_HELP, parse_reward
@@ -202,10 +202,10 @@ def _check_demand_list(text: str, option: str) -> None:
             f"{option} {text!r}: no demand level named; give levels separated by commas, e.g. "
             f"{option} medium, or leave {option} out for the default"
         )
-    twice = [x for i, x in enumerate(levels) if x in levels[:i]]
-    if twice:
+    twice = first_repeat(levels)
+    if twice is not None:
         raise OptionError(
-            f"{option} {text!r}: names {twice[0]!r} more than once (its episodes would be "
+            f"{option} {text!r}: names {twice!r} more than once (its episodes would be "
             f"simulated twice); give each level once, e.g. {option} "
             f"{','.join(dict.fromkeys(levels))}"
         )
