@@ -32,7 +32,6 @@ __all__ = [
     "fmt_number",
     "fmt_spread",
     "folded_warnings",
-    "show_warning_line",
     "warning_line",
     "made_public",
     "progress_bar",
@@ -125,22 +124,11 @@ def fmt_spread(mean: float, std: float | None, n: int, decimals: int = 2) -> str
     return f"{mean:.{decimals}f} ± {spread}"
 
 
-def show_warning_line(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    file: object = None,
-    line: str | None = None,
-) -> None:
-    """A ``warnings.showwarning`` that prints one line, ``warning (PACKAGE): MESSAGE``: the
-    message's lines joined, the package that warned instead of its site-packages path and
-    source line (stable-baselines3's four-line UserWarnings become one line each)."""
-    _print_warning(warning_line(message, filename), file)
-
-
 def warning_line(message: Warning | str, filename: str) -> str:
-    """The line :func:`show_warning_line` prints for a warning raised in ``filename``."""
+    """The one line a command prints for a warning raised in ``filename``: ``warning
+    (PACKAGE): MESSAGE``, the message's lines joined, the package that warned instead of its
+    site-packages path and source line (stable-baselines3's four-line UserWarnings become one
+    line each)."""
     parts = Path(filename).parts
     package = next(
         (
@@ -170,7 +158,7 @@ def _in_package(filename: str) -> bool:
 @contextlib.contextmanager
 def folded_warnings() -> Iterator[None]:
     """Within the block (a command: :mod:`intergreen.cli_common`), warnings print as
-    :func:`show_warning_line` does, each line once (the filters and the previous printer come
+    :func:`warning_line` writes them, each line once (the filters and the previous printer come
     back after it). Python's own once-per-location record is not enough: it is forgotten
     whenever anything changes the warning filters (loading a trained model does), so a
     reward built again after that (``evaluate`` and ``simulate --controller`` build the run's

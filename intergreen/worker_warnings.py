@@ -4,7 +4,7 @@ Left alone, a worker prints its warnings itself: in Python's raw two-line form (
 Category: message, then the source line) unless told otherwise, and once per worker, so a
 warning every worker raises (a deprecated reward that each training env builds) prints N times
 for N workers, where the owner's own warnings print once, in its own format (the CLI's one
-line, ``warning (intergreen): ...``, :func:`intergreen.common.show_warning_line`).
+line, ``warning (intergreen): ...``, :func:`intergreen.common.warning_line`).
 
 So a worker keeps what its warning filters let through (:func:`keep_warnings`, in place of
 printing) and sends it with its next reply (:func:`kept_warnings`: text, category, file and
