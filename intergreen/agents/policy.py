@@ -151,6 +151,7 @@ class AgentPolicy:
         #: Which checkpoint of its run this is (None: a model in memory).
         self.choice = choice
         self._greedy: Callable[[np.ndarray], int] | None = None
+        self._trained: tuple[list[str] | None] | None = None  # trained_stages(), once read
 
     @property
     def env_kwargs(self) -> dict[str, Any]:
@@ -195,7 +196,14 @@ class AgentPolicy:
     def trained_stages(self) -> list[str] | None:
         """The action stages the agent was trained to choose among, in its actions' order: its
         run's recorded ``action_stages``, else its run junction's own; None for a bare model
-        (no run folder) or a run junction that is not found."""
+        (no run folder) or a run junction that is not found. Read once (every episode's
+        :meth:`reset` asks; the junction's YAML is not loaded again)."""
+        if self._trained is None:
+            self._trained = (self._read_trained_stages(),)
+        stages = self._trained[0]
+        return None if stages is None else list(stages)
+
+    def _read_trained_stages(self) -> list[str] | None:
         recorded = self.run_env.options.get("action_stages")
         if recorded is not None:
             return [str(s) for s in recorded]
