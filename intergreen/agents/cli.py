@@ -11,7 +11,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from intergreen.agents.config import DEFAULT_TRAIN_SEED, DEFAULT_TRAIN_TIMESTEPS
+from intergreen.agents.config import (
+    DEFAULT_TRAIN_SEED,
+    DEFAULT_TRAIN_TIMESTEPS,
+    MAX_TRAIN_TIMESTEPS,
+)
 from intergreen.cli_common import parse_params, parse_time_limit, progress_bar, split_list
 from intergreen.common import check_sim_seconds
 from intergreen.errors import Interrupted, OptionError
@@ -36,7 +40,8 @@ def train_command(
     ] = None,
     junction: Annotated[str, typer.Option(help="Junction name or YAML")] = "gm_a56",
     timesteps: Annotated[
-        int, typer.Option(min=1, help="Agent decisions to train for")
+        int,
+        typer.Option(min=1, max=MAX_TRAIN_TIMESTEPS, help="Agent decisions to train for"),
     ] = DEFAULT_TRAIN_TIMESTEPS,
     seed: Annotated[
         int, typer.Option(min=0, max=MAX_BASE_SEED, help="Base seed of the training streams")

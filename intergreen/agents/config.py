@@ -26,6 +26,9 @@ VALIDATION_FIELDS = ("validate_every", "validate_episodes", "validate_demands", 
 #: Decisions a run trains for when none are given: ``intergreen train --timesteps`` and
 #: ``train(timesteps=...)`` both default to it (the README's `intergreen train` example).
 DEFAULT_TRAIN_TIMESTEPS = 200_000
+#: Decisions one run may train, at most (train, grids, tune's --max-timesteps): a billion is
+#: about a week of one process at the presets' 2,000 decisions/s; more is a typo.
+MAX_TRAIN_TIMESTEPS = 1_000_000_000
 #: A run's base seed when none is given (``intergreen train --seed``, ``train(seed=...)``,
 #: :class:`TrainConfig`).
 DEFAULT_TRAIN_SEED = 1
@@ -160,7 +163,7 @@ class TrainConfig(BaseModel):
     junction: str = "gm_a56"
     demand: str | list[str] = "mixed"
     reward: str | dict[str, Any] = "average_speed"
-    timesteps: int = Field(gt=0)
+    timesteps: int = Field(gt=0, le=MAX_TRAIN_TIMESTEPS)
     #: The run's base seed: training env i plays the ``train`` stream (seed, i) of
     #: intergreen.seeds; the model (torch, numpy, exploration) is seeded with it too.
     seed: int = Field(default=DEFAULT_TRAIN_SEED, ge=0, le=MAX_BASE_SEED)

@@ -46,7 +46,7 @@ from pydantic import (
 )
 
 import intergreen.version as version
-from intergreen.agents.config import MAX_VALIDATION_EPISODES, ValidationScore
+from intergreen.agents.config import MAX_TRAIN_TIMESTEPS, MAX_VALIDATION_EPISODES, ValidationScore
 from intergreen.agents.runenv import EPISODE_OPTIONS
 from intergreen.errors import IntergreenError, validation_problems
 from intergreen.junctions.catalog import junction_file, junction_of_record
@@ -86,7 +86,9 @@ class TrainingBudget(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     timesteps: int = Field(
-        gt=0, description="agent decisions per run (`tuned`: the tuned agent's, see load_grid)"
+        gt=0,
+        le=MAX_TRAIN_TIMESTEPS,
+        description="agent decisions per run (`tuned`: the tuned agent's, see load_grid)",
     )
     n_envs: int = Field(default=1, ge=1, le=64, description="SUMO processes per run")
     checkpoint_every: int = Field(default=20_000, gt=0)

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from intergreen.agents.config import MAX_TRAIN_TIMESTEPS
 from intergreen.cli_common import parse_params, split_list
 from intergreen.common import check_sim_seconds, first_repeat
 from intergreen.errors import OptionError
@@ -95,7 +96,9 @@ def tune_command(
         ),
     ] = 50_000,
     min_timesteps: Annotated[int, typer.Option(min=1, help="--agent only")] = 2_000,
-    max_timesteps: Annotated[int, typer.Option(min=3, help="--agent only")] = 2_000_000,
+    max_timesteps: Annotated[
+        int, typer.Option(min=3, max=MAX_TRAIN_TIMESTEPS, help="--agent only")
+    ] = 2_000_000,
     params: Annotated[
         str | None,
         typer.Option(help="Tune only these hyperparameters (comma list; --agent only)"),

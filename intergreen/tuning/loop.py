@@ -178,6 +178,19 @@ class TuneSpec:
     def search_params(self):
         return search_space(self.agent, self.base_hyperparams(), self.timesteps, self.params)
 
+    def planned_timesteps(self, hyperparams: dict[str, Any], asked: int) -> int:
+        """The decisions one agent of a trial trains when CARBS asks for ``asked``: whole
+        collections (PPO: rollouts of ``n_steps``), rounded up, or down where rounding up
+        would pass the tune's maximum (``--max-timesteps``); never less than one collection."""
+        from intergreen.agents.config import collection_unit, planned_timesteps
+
+        unit = collection_unit(self.agent, hyperparams, 1)
+        plan = planned_timesteps(0, asked, unit)
+        top = int(self.timesteps[2])
+        if unit is not None and plan > top:
+            plan = max(unit, top // unit * unit)
+        return plan
+
 
 def validate_spec(spec: TuneSpec) -> TuneSpec:
     """Check the spec before any worker starts (unknown agent, reward, demand, ...)."""
@@ -228,7 +241,8 @@ def run_trial(spec: TuneSpec, trial_id: str, values: dict[str, Any], run_dir: st
         from intergreen.agents.evaluation import evaluate, evaluation_seeds
         from intergreen.agents.training import train
 
-        hp, timesteps = hyperparams_from_suggestion(spec.agent, values, spec.base_hyperparams())
+        hp, asked = hyperparams_from_suggestion(spec.agent, values, spec.base_hyperparams())
+        timesteps = spec.planned_timesteps(hp, asked)
         runs = trial_runs(spec, run_dir, seed)
         done = []
         for folder, train_seed in runs:
@@ -410,12 +424,9 @@ class _Session:
             tid = f"t{number:04d}"
             s = self.carbs.suggest(suggestion_id=tid)
             values = {k: v for k, v in s.suggestion.items() if k != "suggestion_uuid"}
-        from intergreen.agents.config import collection_unit, planned_timesteps
-
         agent = self.spec.agent
         hp, steps = hyperparams_from_suggestion(agent, values, self.spec.base_hyperparams())
-        # training stops between whole collections (PPO: rollouts of n_steps)
-        plan = planned_timesteps(0, steps, collection_unit(agent, hp, 1))
+        plan = self.spec.planned_timesteps(hp, steps)  # whole collections, within the maximum
         t = {
             "id": tid, "number": number, "session": self.session, "status": "running",
             "default": tid == DEFAULT_ID, "values": values, "hyperparams": hp,

@@ -198,3 +198,19 @@ def test_a_run_sb3_refuses_is_recorded_as_failed_and_the_batch_goes_on(tmp_path:
 def tiny_grid_cfg() -> dict:
     return {"rewards": ["queue"], "agents": ["dqn"], "seeds": [1],
             "training": {"timesteps": 10}}  # fmt: skip
+
+
+def test_a_budget_of_years_is_refused_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--timesteps above a billion decisions (a week of one process) is a typo: one line."""
+    out = tmp_path / "r"
+    line = one_error_line(*run_cli(["train", "--agent", "dqn", "--out", str(out),
+                                    "--timesteps", "2000000000"], capsys))  # fmt: skip
+    assert "--timesteps" in line and "1000000000" in line and not out.exists()
+    with pytest.raises(ValueError, match="less than or equal to 1000000000"):
+        TrainConfig(agent="dqn", timesteps=2_000_000_000)
+    assert TrainConfig(agent="dqn", timesteps=1_000_000_000).timesteps == 1_000_000_000
+    line = one_error_line(*run_cli(["tune", "--agent", "dqn", "--out", str(tmp_path / "t"),
+                                    "--max-timesteps", "2000000000"], capsys))  # fmt: skip
+    assert "--max-timesteps" in line and not (tmp_path / "t").exists()

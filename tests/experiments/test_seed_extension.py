@@ -315,6 +315,11 @@ def test_compare_without_a_budget_is_one_line_and_writes_nothing(tmp_path):
     )
     assert res.exit_code == 2 and "training.timesteps: Input should be greater than 0" in res.output
     assert not out.exists()
+    res = CliRunner().invoke(  # a typo's 10^12 decisions would train for years
+        app, ["compare", "study_v2", "--out", str(out), "--set", "training.timesteps=1e12"]
+    )
+    assert res.exit_code == 2 and "training.timesteps" in res.output
+    assert "less than or equal to 1000000000" in res.output and not out.exists()
 
 
 def test_compare_notes_a_grid_that_can_give_no_seed_level_verdict(tmp_path, tiny_cfg):

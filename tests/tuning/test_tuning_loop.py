@@ -339,3 +339,18 @@ def test_trials_report_what_they_trained_and_the_budget_overshoot(tmp_path, caps
     assert tuned["timesteps"] == best["timesteps"] and tuned["timesteps"] % ROLLOUT == 0
     assert tuned["suggested_timesteps"] == best["values"][TIMESTEPS]
     assert tuned["hyperparams"]["batch_size"] == best["trained"]["batch_size"]
+
+
+def test_trials_train_whole_rollouts_within_the_maximum() -> None:
+    """A PPO trial trains whole rollouts: rounded up, or down where up would pass
+    --max-timesteps (it overshot by up to one rollout); never less than one rollout."""
+    spec = TuneSpec(agent="ppo", hyperparams={"n_steps": ROLLOUT}, timesteps=(500, 100, 950))
+    hp = spec.base_hyperparams()
+    assert spec.planned_timesteps(hp, 250) == 300  # up, within the maximum
+    assert spec.planned_timesteps(hp, 900) == 900
+    assert spec.planned_timesteps(hp, 940) == 900  # up would be 1000 > 950: down
+    assert spec.planned_timesteps(hp, 950) == 900
+    small = TuneSpec(agent="ppo", hyperparams={"n_steps": 2048}, timesteps=(500, 100, 950))
+    assert small.planned_timesteps(small.base_hyperparams(), 900) == 2048  # one rollout at least
+    dqn = TuneSpec(agent="dqn", hyperparams={"train_freq": 4}, timesteps=(500, 100, 950))
+    assert dqn.planned_timesteps(dqn.base_hyperparams(), 949) == 948
