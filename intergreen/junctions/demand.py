@@ -483,6 +483,11 @@ def resolve_demand(spec: JunctionSpec, demand: str | float | DemandProfile | Non
                 candidates.append(jf / "demands" / f"{name}.yaml")
             candidates.append(user_demand_dir() / spec.name / f"{name}.yaml")
             path = next((p for p in candidates if p.is_file()), None)
+            if path is None and _looks_like_a_path(name):
+                raise SpecError(
+                    f"demand file {name} not found ({Path(name).absolute()} does not exist): "
+                    f"give the path of an existing file, or use {demand_hint(spec)}"
+                )
             if path is None:
                 known = demand_names(spec) + ([MIXED] if a is not None else [])
                 raise SpecError(
@@ -493,6 +498,12 @@ def resolve_demand(spec: JunctionSpec, demand: str | float | DemandProfile | Non
             source = str(path)
     check_profile(spec, profile, source)
     return profile
+
+
+def _looks_like_a_path(name: str) -> bool:
+    """Whether a demand that names nothing known was meant as a file: a folder in it, or a
+    YAML or XML suffix (``profile.yaml``, ``my.rou.xml``)."""
+    return "/" in name or os.sep in name or Path(name).suffix.lower() in (".yaml", ".yml", ".xml")
 
 
 def check_profile(spec: JunctionSpec, profile: DemandProfile, source: str | None = None) -> None:

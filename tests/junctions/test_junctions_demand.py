@@ -152,6 +152,24 @@ def test_unknown_demand_lists_known(gm: JunctionSpec) -> None:
     assert "did you mean" not in msg  # nothing close to 'rush'
 
 
+@pytest.mark.parametrize("name", ["profiles/am.yaml", "am.yml", "mine.rou.xml"])
+def test_a_missing_demand_file_is_named_as_missing(
+    gm: JunctionSpec, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A demand meant as a file that is not there: 'not found' with the absolute path it
+    looked at (it said 'unknown demand', as for a misspelt level)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SpecError) as err:
+        resolve_demand(gm, name)
+    msg = str(err.value)
+    assert msg.startswith(f"demand file {name} not found ({tmp_path / name} does not exist)")
+    assert "unknown demand" not in msg and "1900vph" in msg  # what works, as before
+    (tmp_path / "profiles").mkdir()
+    _write_profile(tmp_path / "profiles" / "am.yaml",
+                   [{"begin": 0, "end": 600, "flows": {"N.ahead": 300}}])  # fmt: skip
+    assert resolve_demand(gm, "profiles/am.yaml").name == "two-period"  # once there, read
+
+
 def _write_profile(path: Path, periods: list[dict]) -> Path:
     path.write_text(yaml.safe_dump({"name": "two-period", "periods": periods}))
     return path
