@@ -21,7 +21,14 @@ from rich.table import Table
 
 from intergreen.agents.cli import register as register_agents
 from intergreen.calibration.cli import register as register_calibration
-from intergreen.cli_common import new_app, parse_params, progress_bar, set_debug, split_list
+from intergreen.cli_common import (
+    new_app,
+    option_given,
+    parse_params,
+    progress_bar,
+    set_debug,
+    split_list,
+)
 from intergreen.common import check_sim_seconds, ensure_writable
 from intergreen.errors import OptionError
 from intergreen.experiments.cli import register as register_experiments
@@ -112,6 +119,7 @@ def load_controller(name: str, params: dict[str, Any], seed: int) -> tuple[Any, 
 
 @app.command()
 def simulate(
+    ctx: typer.Context,
     junction: Annotated[
         str | None,
         typer.Option(help="Shipped junction name or junction YAML (default: the agent's, gm_a56)"),
@@ -188,9 +196,9 @@ def simulate(
         raise OptionError(
             "--screenshot saves sumo-gui's view: add --gui (and xvfb-run if headless)"
         )
-    if delay != 0 and not gui:
+    if option_given(ctx, "delay") and not gui:
         raise OptionError(f"--delay {delay:g} slows sumo-gui's steps: add --gui, or drop --delay")
-    if screenshot_every != SCREENSHOT_EVERY_S and screenshot is None:
+    if option_given(ctx, "screenshot_every") and screenshot is None:
         raise OptionError(
             f"--screenshot-every {screenshot_every:g} spaces the images of --screenshot: add "
             "--screenshot FOLDER --gui, or drop --screenshot-every"

@@ -210,6 +210,13 @@ _PARAM_EXAMPLES = {
 }
 
 
+def option_given(ctx: typer.Context, name: str) -> bool:
+    """Whether the user gave option ``name`` (a parameter name, e.g. ``max_timesteps``), on
+    the command line or in the environment, as opposed to leaving its default."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
 def parse_params(items: list[str] | None, option: str = "--param") -> dict[str, Any]:
     """``KEY=VALUE`` pairs as a dict; values are read as JSON where they parse, else a
     bracketed value as a YAML flow list or mapping (``[queue, average_speed]``, as a grid file

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from intergreen.agents.config import MAX_TRAIN_TIMESTEPS
-from intergreen.cli_common import parse_params, split_list
+from intergreen.cli_common import option_given, parse_params, split_list
 from intergreen.common import check_sim_seconds, first_repeat
 from intergreen.errors import OptionError
 from intergreen.junctions.baselines import TUNABLE
@@ -129,7 +129,7 @@ def tune_command(
     if eval_demands is not None:
         _check_demand_list(eval_demands, "--eval-demands")
     if controller is not None:
-        given = [flag for name, flag in AGENT_ONLY.items() if _given(ctx, name)]
+        given = [flag for name, flag in AGENT_ONLY.items() if option_given(ctx, name)]
         if given:
             raise TuneError(
                 f"{', '.join(given)}: {'applies' if len(given) == 1 else 'apply'} only to "
@@ -183,13 +183,6 @@ def tune_command(
         )
     if result.report is not None:
         console.print(f"report: {result.report}")
-
-
-def _given(ctx: typer.Context, name: str) -> bool:
-    """Whether the user gave option ``name`` (on the command line or in the environment), as
-    opposed to its default."""
-    source = ctx.get_parameter_source(name)
-    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
 def _check_demand_list(text: str, option: str) -> None:

@@ -52,6 +52,11 @@ def test_gui_without_display_is_one_line_naming_xvfb_run(
         # without sumo-gui they did nothing, silently
         (["--delay", "100"], ["error: --delay 100 slows sumo-gui's steps: add --gui"]),
         (["--screenshot-every", "5"], ["error: --screenshot-every 5 ", "add --screenshot FOLDER"]),
+        (["--delay", "0"], ["--delay 0 slows sumo-gui"]),  # given: meant
+        (
+            ["--screenshot-every", "60"],
+            ["error: --screenshot-every 60 ", "add --screenshot FOLDER"],
+        ),
         (["--gui", "--screenshot-every", "5"], ["--screenshot-every 5", "--screenshot FOLDER"]),
     ],
 )
