@@ -247,6 +247,12 @@ def simulate(
     if env.rule_findings is not None:  # --check-rules on the network's own program
         for line in env.rule_findings.lines():
             console.print(line, markup=False, highlight=False)
+    elif env.checked_rules is not None:  # a breach would have stopped the run
+        console.print(
+            f"check-rules: the signals SUMO showed kept rules {env.checked_rules} at every step "
+            f"of the {row['simulated_s']:g} simulated s",
+            markup=False, highlight=False,
+        )  # fmt: skip
     if screenshot is not None:
         say(f"screenshots in {screenshot}")
     if output is not None:

@@ -604,7 +604,15 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
             "action_stages": self.action_stages,
             "step_length": self.step_length,
             "decision_interval": self.spec_.timing.decision_interval,
+            # the rule profile the shown signals were judged by every step, else None
+            "check_rules": self.checked_rules,
         }
+
+    @property
+    def checked_rules(self) -> str | None:
+        """The name of the rule profile SUMO's signal states are judged by every step
+        (``check_rules=True``), else None."""
+        return self._rules.profile.name if self._rules is not None else None
 
 
 def check_action_stages(

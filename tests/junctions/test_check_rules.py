@@ -3,6 +3,7 @@ first breach; --check-rules on simulate and evaluate."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -67,8 +68,17 @@ def test_simulate_check_rules_is_a_one_line_error(
         len(err.splitlines()) == 1 and "signal rule broken at t=" in err and "), amber: link" in err
     )
     assert sumo_children() == []
-    main(["simulate", "--controller", "fixed-time", "--duration", "60", "--check-rules"])
-    assert "throughput" in capsys.readouterr().out
+    out_dir = short_amber.parent / "checked"
+    main(["simulate", "--controller", "fixed-time", "--duration", "60", "--check-rules",
+          "--output", str(out_dir)])  # fmt: skip
+    out = " ".join(capsys.readouterr().out.split())
+    # a clean run says it was checked (it said nothing) and metrics.json records by what
+    assert "throughput" in out
+    assert "check-rules: the signals SUMO showed kept rules uk at every step of the 60 " in out
+    assert json.loads((out_dir / "metrics.json").read_text())["env"]["check_rules"] == "uk"
+    main(["simulate", "--controller", "fixed-time", "--duration", "30", "--output", str(out_dir)])
+    assert "check-rules" not in capsys.readouterr().out
+    assert json.loads((out_dir / "metrics.json").read_text())["env"]["check_rules"] is None
 
 
 def test_evaluate_check_rules(short_amber: Path) -> None:
