@@ -220,6 +220,8 @@ def simulate(
     env_options: dict[str, Any] = {}
     if stages is not None:
         env_options["action_stages"] = _action_stages(stages, policy, junction)
+        if param_file is not None:
+            _check_param_file_stages(param_file, from_file, given, env_options["action_stages"])
     if check_rules:
         env_options["check_rules"] = True
     for folder, option in ((output, "--output"), (screenshot, "--screenshot")):
@@ -321,6 +323,26 @@ def _check_param_file_junction(param_file: Path, policy: Any, junction: str | No
     check_tuned_junction(
         param_file, resolve_junction(run_junction(policy_run_env(policy), junction))
     )
+
+
+def _check_param_file_stages(
+    param_file: Path, from_file: dict[str, Any], given: dict[str, Any], stages: list[str]
+) -> None:
+    """Refuse ``--stages`` other than the stages a ``--param-file``'s per-stage parameters
+    (``{stage: value}``, e.g. a tuned ``max_green``) were tuned for, unless ``--param``
+    replaces them.
+
+    Raises:
+        OptionError: naming the file, the parameter, its stages and the fixes.
+    """
+    for name, value in from_file.items():
+        if name in given or not isinstance(value, dict) or set(map(str, value)) == set(stages):
+            continue
+        raise OptionError(
+            f"--param-file {param_file}: {name} has a value per stage for action stages "
+            f"{','.join(map(str, value))}, and --stages {','.join(stages)} runs others: leave "
+            f"--stages out, or give --param {name}=SECONDS for these stages"
+        )
 
 
 def _action_stages(text: str, policy: Any, junction: str | None) -> list[str]:

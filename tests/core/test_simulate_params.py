@@ -53,6 +53,26 @@ def test_a_param_file_a_param_and_the_defaults_are_told_apart(
     assert record["both"]["params_given"] == {"extension": 2}
 
 
+def test_a_param_file_tuned_for_other_stages_names_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file's per-stage max_green (stages 2, 4) under --stages 1,2,4: one line naming the
+    file and the fixes (it said only 'max_green: give a value for every action stage')."""
+    tuned = tmp_path / "tuned.json"
+    tuned.write_text(json.dumps({"format": "intergreen-baseline-params/1",
+                                 "controller": "vehicle-actuated", "params": TUNED}))  # fmt: skip
+    va = [*ARGS, "--controller", "vehicle-actuated", "--param-file", str(tuned)]
+    line = one_error_line(*run_cli([*va, "--stages", "1,2,4"], capsys))
+    assert line == (
+        f"error: --param-file {tuned}: max_green has a value per stage for action stages 2,4, "
+        "and --stages 1,2,4 runs others: leave --stages out, or give --param "
+        "max_green=SECONDS for these stages"
+    )
+    for fixed in (["--stages", "4,2"], ["--stages", "1,2,4", "--param", "max_green=30"]):
+        code, _, err = run_cli([*va, *fixed], capsys)  # the same stages, or max_green replaced
+        assert code == 0, err
+
+
 def test_a_tuned_baseline_names_its_junction_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
