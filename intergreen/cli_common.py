@@ -13,6 +13,7 @@ is a bug and keeps its traceback (exit code 1).
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sys
 import threading
@@ -238,24 +239,42 @@ def parse_params(items: list[str] | None, option: str = "--param") -> dict[str, 
             raise OptionError(f"{option} {item!r}: expected KEY=VALUE, e.g. {option} {example}")
         try:
             params[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            params[key.strip()] = _flow_collection(value)
+        except json.JSONDecodeError as e:
+            params[key.strip()] = _flow_collection(value, f"{option} {item!r}", e)
     return params
 
 
-def _flow_collection(value: str) -> Any:
+def _flow_collection(value: str, what: str, json_error: json.JSONDecodeError) -> Any:
     """``value`` as a YAML flow list or mapping when it is one (``[a, b]``, ``{a: 1}``), else
-    the string itself (YAML's other readings, e.g. ``on`` as true, are not wanted here)."""
+    the string itself (YAML's other readings, e.g. ``on`` as true, are not wanted here).
+
+    Raises:
+        OptionError: naming ``what``, for a value that opens a list or mapping (``[``, ``{``)
+            and is neither JSON nor a YAML flow collection (``{"2": 30``), or a mapping with a
+            key and no value (``{2:30}``: YAML reads ``2:30`` as one key, the number 150).
+    """
     from intergreen.yamlfile import YamlError, parse_yaml
 
     text = value.strip()
-    if (text[:1], text[-1:]) not in (("[", "]"), ("{", "}")):
+    if text[:1] not in ("[", "{"):
         return value
+    example = '{"2": 30, "4": 25}' if text[:1] == "{" else "[128, 128]"
     try:
         parsed = parse_yaml(text)
     except YamlError:
-        return value
-    return parsed if isinstance(parsed, list | dict) else value
+        parsed = None
+    if not isinstance(parsed, list | dict):
+        raise OptionError(
+            f"{what}: {text} is not a JSON or YAML list or mapping (JSON: {json_error.msg} at "
+            f"character {json_error.pos + 1}); e.g. {example}"
+        )
+    no_value = isinstance(parsed, dict) and any(v is None for v in parsed.values())
+    if no_value and not re.search(r"\bnull\b|~", text):  # {a: null} is meant
+        raise OptionError(
+            f"{what}: {text} has a key without a value; put a space after each colon (a "
+            f"YAML key:value without one is a single key), e.g. {example}"
+        )
+    return parsed
 
 
 def split_list(text: str) -> list[str]:

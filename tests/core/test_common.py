@@ -153,9 +153,20 @@ def test_parse_params_and_lists() -> None:
     params = parse_params(["max_green=40", 'greens={"2": 20}', "mode=fast", " k = 1.5"])
     assert params == {"max_green": 40, "greens": {"2": 20}, "mode": "fast", "k": 1.5}
     # bracketed values as a grid file writes them (YAML flow), not JSON: lists and mappings
-    flow = parse_params(["rewards=[queue, average_speed]", "w={queue: 2}", "on=on", "b=[a"])
+    flow = parse_params(["rewards=[queue, average_speed]", "w={queue: 2}", "on=on", "s=a[b"])
     assert flow == {"rewards": ["queue", "average_speed"], "w": {"queue": 2}, "on": "on",
-                    "b": "[a"}  # fmt: skip
+                    "s": "a[b"}  # fmt: skip
+    # a list or mapping that does not close, or a YAML key:value without a space (2:30 is
+    # one key, the sexagesimal 150): one line, not a string passed on to fail later
+    for bad, words in (
+        ("b=[a", "[a is not a JSON or YAML list or mapping (JSON: "),
+        ('m={"2": 30', "is not a JSON or YAML list or mapping"),
+        ("m={2:30}", "{2:30} has a key without a value; put a space after"),
+    ):
+        with pytest.raises(OptionError, match=re.escape(f"--param {bad!r}: ")) as err:
+            parse_params([bad])
+        assert words in str(err.value)
+    assert parse_params(["k={a: null, b: 1}"]) == {"k": {"a": None, "b": 1}}  # null is meant
     for bad in ("nokey", "=5"):
         with pytest.raises(OptionError, match=f"--env '{bad}': expected KEY=VALUE"):
             parse_params([bad], "--env")
