@@ -115,7 +115,9 @@ def load_spec(path: str | Path) -> JunctionSpec:
     junction with maximum greens added to two stages. Raises SpecError naming the file.
     """
     path = Path(path)
-    return parse_spec(_read_variant(path, ()), str(path))
+    spec = parse_spec(_read_variant(path, ()), str(path))
+    spec._folder = path.parent
+    return spec
 
 
 def resolve_junction(junction: str | Path | JunctionSpec) -> JunctionSpec:

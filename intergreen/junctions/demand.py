@@ -258,7 +258,7 @@ def no_levels_note(spec: JunctionSpec) -> str:
         f"levels, totals and {MIXED} are only for the shipped junctions with a demand.yaml, "
         f"{', '.join(shipped_with_levels())}, and YAMLs with `extends:` one of them"
     )
-    folder = getattr(spec, "folder", None)  # an imported junction's YAML folder
+    folder = spec.folder  # the junction YAML's folder
     if folder is not None and (folder / "demand.yaml").is_file():
         note += f"; {folder / 'demand.yaml'} is not read"
     return note

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, model_validator
 
 from intergreen.common import MAX_SIM_SECONDS, atomic_write
 from intergreen.junctions.network import SENSORS_FILE, Network, cache_dir, sensors_xml
@@ -129,13 +129,6 @@ class ImportedJunctionSpec(JunctionSpec):
     assumptions: list[str] = Field(default_factory=list)
 
     takes_route_files: ClassVar[bool] = True
-    #: The folder of the YAML it was read from (:func:`load_imported`); not part of the spec.
-    _folder: Path | None = PrivateAttr(default=None)
-
-    @property
-    def folder(self) -> Path | None:
-        """The folder of the junction YAML it was read from (None: not read from a file)."""
-        return self._folder
 
     @model_validator(mode="after")
     def _check(self) -> ImportedJunctionSpec:

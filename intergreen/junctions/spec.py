@@ -21,10 +21,19 @@ import json
 import math
 from collections import deque
 from functools import cached_property
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from intergreen.common import first_repeat
 from intergreen.errors import IntergreenError, format_validation_error
@@ -132,6 +141,10 @@ class Sensors(_Model):
 class JunctionSpec(_Model):
     """A validated junction. Build with :func:`load_spec` or ``JunctionSpec.model_validate``."""
 
+    #: The folder of the YAML it was read from (catalog.load_spec, imported.load_imported;
+    #: None: built in code); not part of the spec.
+    _folder: Path | None = PrivateAttr(default=None)
+
     name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
     extends: str | None = Field(
         default=None, description="the junction this one varies; its demand files apply here"
@@ -189,6 +202,12 @@ class JunctionSpec(_Model):
         _check_stages(self)
         _check_intergreens(self)
         return self
+
+    @property
+    def folder(self) -> Path | None:
+        """The folder of the junction YAML it was read from (None: built in code); a shipped
+        junction's library folder."""
+        return self._folder
 
     # ----- derived facts -------------------------------------------------------------
     @cached_property

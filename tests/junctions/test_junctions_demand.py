@@ -314,3 +314,23 @@ def test_a_demand_yaml_beside_an_imported_junction_is_said_not_to_be_read(tmp_pa
         with pytest.raises(SpecError) as err:
             resolve_demand(spec, demand)
         assert str(err.value) == start + works + not_read
+
+
+def test_a_demand_yaml_beside_a_users_own_geometry_is_said_not_to_be_read(tmp_path: Path) -> None:
+    """The same for a junction YAML of the user's own geometry (no network, no `extends:`):
+    a demand.yaml beside it is named as not read (it said nothing about it)."""
+    from intergreen.junctions.catalog import LIBRARY, load_spec
+
+    own = yaml.safe_load((LIBRARY / "gm_a56" / "junction.yaml").read_text())
+    own["name"] = "my_crossroads"
+    path = tmp_path / "my_crossroads.yaml"
+    path.write_text(yaml.safe_dump(own))
+    assert load_spec(path).folder == tmp_path
+    with pytest.raises(SpecError) as err:
+        resolve_demand(resolve_junction(str(path)), "medium")
+    assert "is not read" not in str(err.value)
+    (tmp_path / "demand.yaml").write_text((LIBRARY / "gm_a56" / "demand.yaml").read_text())
+    with pytest.raises(SpecError) as err:
+        resolve_demand(resolve_junction(str(path)), "medium")
+    assert str(err.value).startswith("unknown demand 'medium' for junction my_crossroads: ")
+    assert str(err.value).endswith(f"; {tmp_path / 'demand.yaml'} is not read)")
