@@ -219,12 +219,11 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
                 raise SpecError(f"action stage {s!r} is not a stage of {spec.name}")
         if action_stages is not None:  # the caller's choice (a junction's own is its YAML's)
             check_action_stages(spec, self.action_stages)
-        self._demand_choice, demand_has_peds = self._demand_sampler(demand)
+        self._demand_choice, demand_has_peds, demands = self._demand_sampler(demand)
         if action_stages is not None and signals == "controller":
-            # the demand's movements (one draw stands for a mixed demand: the same shares)
-            flows = self._demand_choice(np.random.default_rng(0)).periods
+            # the movements with traffic in any demand the episodes can draw
             warn_unserved_traffic(spec, self.action_stages, {
-                m for p in flows for m, v in p.flows.items() if v > 0
+                m for d in demands for p in d.periods for m, v in p.flows.items() if v > 0
             })  # fmt: skip
         self.pedestrians = demand_has_peds if pedestrians is None else bool(pedestrians)
         self.network = build_network(spec, pedestrians=self.pedestrians)
@@ -364,9 +363,10 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
     # ----- demand ----------------------------------------------------------------------
     def _demand_sampler(
         self, demand: DemandArg
-    ) -> tuple[Callable[[np.random.Generator], DemandProfile], bool]:
+    ) -> tuple[Callable[[np.random.Generator], DemandProfile], bool, list[DemandProfile]]:
         """One demand, a list to draw from each episode, or 'mixed' / 'mixed+peds' (the
-        training range); and whether it brings pedestrians."""
+        training range); whether it brings pedestrians; and the profiles an episode can
+        draw (for 'mixed' one, its lowest total: every total splits by the same shares)."""
         spec = self.spec_
         mixed = (
             training_range(spec, demand.removesuffix("+peds")) if isinstance(demand, str) else None
@@ -375,18 +375,22 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
             low, high, version = mixed
             levels = np.array(mixed_totals(low, high))
             peds = demand.endswith("+peds")
-            constant_demand(spec, float(levels[0]), pedestrians=peds, version=version)  # checks
-            return lambda rng: constant_demand(
-                spec, float(rng.choice(levels)), pedestrians=peds, version=version
-            ), peds
+            first = constant_demand(spec, float(levels[0]), pedestrians=peds, version=version)
+            return (
+                lambda rng: constant_demand(
+                    spec, float(rng.choice(levels)), pedestrians=peds, version=version
+                ),
+                peds,
+                [first],
+            )
         if isinstance(demand, list | tuple):
             profiles = [resolve_demand(spec, d) for d in demand]
             if not profiles:
                 raise SpecError("demand list is empty")
             peds = any(p.has_pedestrians for p in profiles)
-            return lambda rng: profiles[int(rng.integers(len(profiles)))], peds
+            return lambda rng: profiles[int(rng.integers(len(profiles)))], peds, profiles
         profile = resolve_demand(spec, demand)
-        return lambda rng: profile, profile.has_pedestrians
+        return lambda rng: profile, profile.has_pedestrians, [profile]
 
     # ----- gymnasium API --------------------------------------------------------------
     def reset(

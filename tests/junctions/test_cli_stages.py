@@ -129,3 +129,25 @@ def test_stages_that_starve_an_arm_warn(capsys) -> None:
     assert f"warning (intergreen): {UNSERVED}" in err
     code, _, err = run_cli(["simulate", "--duration", "12"], capsys)
     assert code == 0 and "give no green" not in err, err
+
+
+def test_every_demand_of_a_list_is_checked_for_unserved_traffic(tmp_path) -> None:
+    """A demand list is checked as a whole: traffic on arm E in one of its profiles warns
+    (one drawn profile stood for the list, here the one without it)."""
+    import yaml
+
+    def profile(name: str, flows: dict[str, float]) -> str:
+        path = tmp_path / f"{name}.yaml"
+        periods = [{"begin": 0, "end": 600, "flows": flows}]
+        path.write_text(yaml.safe_dump({"name": name, "periods": periods}))
+        return str(path)
+
+    east = profile("east", {"N.ahead": 300, "E.ahead": 200})
+    north = profile("north", {"N.ahead": 300, "S.ahead": 300})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        JunctionEnv("gm_a56", demand=[east, north], action_stages=["1", "2"]).close()
+        JunctionEnv("gm_a56", demand=[north], action_stages=["1", "2"]).close()  # served
+    said = [str(w.message) for w in caught if w.category is UserWarning]
+    assert len(said) == 1 and said[0].startswith("the action stages 1,2 give no green to signal")
+    assert "group D (arm E: E.ahead)" in said[0]
