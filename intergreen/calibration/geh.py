@@ -53,11 +53,12 @@ class GehSummary:
     target_share: float = GEH_TARGET_SHARE
 
     def verdict(self) -> str:
-        """One line, e.g. ``PASS: GEH < 5 for 90.0% of 20 counts (target >= 85%)``."""
+        """One line, e.g. ``PASS: GEH < 5 for 90.0% of 20 counts (18 of 20; target >= 85%)``."""
         word = "PASS" if self.passed else "FAIL"
         return (
             f"{word}: GEH < {self.threshold:g} for {100 * self.share_below:.1f}% of "
-            f"{self.n_counts} counts ({self.n_below}; target >= {100 * self.target_share:g}%)"
+            f"{self.n_counts} counts ({self.n_below} of {self.n_counts}; target >= "
+            f"{100 * self.target_share:g}%)"
         )
 
 

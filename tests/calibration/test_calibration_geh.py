@@ -73,3 +73,11 @@ def test_worst_mismatches_and_table() -> None:
     assert summary.table["geh"].iloc[1] == pytest.approx(math.sqrt(2 * 200**2 / 400))
     with pytest.raises(ValueError, match="modelled"):
         geh_summary(df.drop(columns="modelled"))
+
+
+def test_verdict_says_what_the_count_in_brackets_is() -> None:
+    """The bracket names the counts below the threshold out of all (was a bare ``(47;``)."""
+    df = pd.DataFrame({"observed": [100.0] * 48, "modelled": [100.0] * 47 + [300.0]})
+    assert geh_summary(df).verdict() == (
+        "PASS: GEH < 5 for 97.9% of 48 counts (47 of 48; target >= 85%)"
+    )
