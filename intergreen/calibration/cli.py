@@ -103,6 +103,8 @@ def calibrate_command(
         console.print(
             f"  not validated: the approach map ({used}); the held-out counts go through it too"
         )
+    if result.validation_caution:
+        err.print(f"warning: {result.validation_caution}")
     console.print(f"report: {out / 'report.md'}")
     console.print(f"calibration took {result.timings['total_s']:.1f} s")
     failed = []

@@ -6,7 +6,7 @@ The long format is one row per counted interval:
 column             meaning
 =================  ==========================================================
 site               count site id (text, e.g. ``1415``)
-approach           the approach (arm) the traffic is on, e.g. ``north``
+approach           the junction arm the traffic arrives on, e.g. ``N``
 lane               optional lane name (``NE_NS``); empty means all lanes
 direction          direction of travel, e.g. ``NorthEast``
 interval_start     ISO 8601 date-time of the interval start (local time)
@@ -14,7 +14,10 @@ interval_minutes   interval length in minutes (positive integer)
 count              vehicles counted in the interval (number >= 0)
 =================  ==========================================================
 
-Intervals of the same site / approach / lane must not overlap. Every error a user
+``approach`` names an arm of the junction (``N``, ``E``, ``S``, ``W`` for gm_a56); where the arm
+is not known it holds the direction of travel, as a TfGM export's does, and ``intergreen
+calibrate`` places the direction by ``--approach-map`` or the site's built-in map. Intervals of
+the same site / approach / lane must not overlap. Every error a user
 can cause raises :class:`CountsError` naming the file, the line or column, and the fix.
 """
 

@@ -34,9 +34,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from intergreen.calibration.counts import CountsError, load_counts
+from intergreen.calibration.counts import load_counts
 from intergreen.calibration.errors import CalibrationError
-from intergreen.calibration.flows import gm_data_dir, weekday_hourly_flows
+from intergreen.calibration.flows import WEEKDAYS, gm_data_dir, weekday_hourly_flows
 from intergreen.calibration.holdout import split_counts
 from intergreen.calibration.vehicle_mix import site_vehicle_mix
 from intergreen.common import atomic_write
@@ -54,6 +54,7 @@ __all__ = [
     "PROFILE_HOURS",
     "STUDY_VERSION",
     "CalibratedDemand",
+    "LEAVE_OUT",
     "CalibrationError",
     "approach_map_text",
     "arm_hourly_flows",
@@ -61,6 +62,7 @@ __all__ = [
     "calibrate_demand",
     "calibrated_from_flows",
     "calibrated_levels",
+    "default_approach_map",
     "mapped_flows",
     "parse_approach_map",
     "profile_hours",
@@ -142,50 +144,133 @@ def parse_approach_map(text: str | None) -> dict[str, str] | None:
     return out
 
 
-def _resolve_map(
-    spec: JunctionSpec, counts: pd.DataFrame, approach_map: Mapping[str, str] | None
+LEAVE_OUT = "-"
+"""``--approach-map DIRECTION=-``: leave a counted direction out of the calibration on purpose
+(e.g. the traffic leaving the junction at a link count)."""
+
+
+def default_approach_map(spec: JunctionSpec, site: str) -> dict[str, str]:
+    """The built-in count direction -> arm map of a TfGM ``site`` for ``spec`` (empty where there
+    is none). A variant (``extends:``) uses its base's, as it uses its base's demand files."""
+    folder = junction_folder(spec)
+    names = [spec.name] + ([folder.name] if folder is not None else [])
+    return next(
+        (DEFAULT_APPROACH_MAPS[(n, site)] for n in names if (n, site) in DEFAULT_APPROACH_MAPS), {}
+    )
+
+
+def _source_prefix(source: str | Path | None) -> str:
+    return f"{source}: " if source is not None else ""
+
+
+def _explicit_map(
+    spec: JunctionSpec, keys: Sequence[tuple[str, str]], approach_map: Mapping[str, str]
 ) -> dict[tuple[str, str], str]:
-    """(site, direction) -> arm for every counted direction."""
+    """(site, direction) -> arm from ``--approach-map``, which must name every counted
+    direction: an arm, or :data:`LEAVE_OUT` to leave it out on purpose."""
+    bad = {k: v for k, v in approach_map.items() if v not in spec.arms and v != LEAVE_OUT}
+    if bad:
+        raise CalibrationError(
+            f"--approach-map: {', '.join(f'{k}={v}' for k, v in bad.items())}: no such arm "
+            f"of {spec.name} (arms: {', '.join(spec.arms)}; {LEAVE_OUT} leaves a direction out)"
+        )
+    out: dict[tuple[str, str], str] = {}
+    unmapped: list[tuple[str, str]] = []
+    for site, direction in keys:
+        arm = approach_map.get(f"{site}:{direction}", approach_map.get(direction))
+        if arm is None:
+            unmapped.append((site, direction))
+        else:
+            out[(site, direction)] = arm
+    unused = set(approach_map) - {d for _, d in out} - {f"{s}:{d}" for s, d in out}
+    if unused:
+        have = ", ".join(sorted({d for _, d in keys}))
+        raise CalibrationError(
+            f"--approach-map names direction(s) {', '.join(sorted(unused))} that are not in "
+            f"the counts (directions: {have})"
+        )
+    if unmapped:
+        given = ",".join(f"{k}={v}" for k, v in approach_map.items())
+        missing = ", ".join(f"site {s} {d}" for s, d in unmapped)
+        more = ",".join(f"{d}=ARM" for _, d in unmapped)
+        raise CalibrationError(
+            f"--approach-map {given} leaves counted direction(s) {missing} without an arm, "
+            f"which would drop their counts: map every counted direction, e.g. --approach-map "
+            f"{given},{more} (arms: {', '.join(spec.arms)}), or leave one out on purpose with "
+            f"DIRECTION={LEAVE_OUT}"
+        )
+    return {k: arm for k, arm in out.items() if arm != LEAVE_OUT}
+
+
+def _column_map(
+    spec: JunctionSpec,
+    pairs: pd.DataFrame,
+    keys: Sequence[tuple[str, str]],
+    source: str | Path | None,
+) -> dict[tuple[str, str], str]:
+    """(site, direction) -> arm from the counts' ``approach`` column, where it names an arm,
+    else from the built-in map of the site (:func:`default_approach_map`) where the column
+    holds no arm, only the direction of travel (as a TfGM export's does)."""
+    out: dict[tuple[str, str], str] = {}
+    unmapped: list[tuple[str, str]] = []
+    for site, direction in keys:
+        rows = pairs[(pairs["site"] == site) & (pairs["direction"] == direction)]
+        approaches = sorted(set(rows["approach"]))
+        if len(approaches) == 1 and approaches[0] in spec.arms:
+            out[(site, direction)] = approaches[0]
+            continue
+        wrong = [a for a in approaches if a != direction and a not in spec.arms]
+        if wrong or len(approaches) > 1:
+            listed = ", ".join(repr(a) for a in (wrong or approaches))
+            what = (
+                f"which {'is not an arm' if len(wrong) == 1 else 'are not arms'} of {spec.name}"
+                if wrong
+                else "more than one arm"
+            )
+            raise CalibrationError(
+                f"{_source_prefix(source)}column 'approach' holds {listed} for site {site} "
+                f"{direction}, {what} (arms: {', '.join(spec.arms)}): write the one arm that "
+                f"traffic arrives on, or map the direction with --approach-map {direction}=ARM"
+            )
+        default = default_approach_map(spec, site)
+        if direction in default:
+            out[(site, direction)] = default[direction]
+        else:
+            unmapped.append((site, direction))
+    if unmapped:
+        missing = ", ".join(f"site {s} {d}" for s, d in unmapped)
+        raise CalibrationError(
+            f"cannot tell which arm of {spec.name} the counted direction(s) {missing} arrive "
+            f"on: give --approach-map DIRECTION=ARM,... for every counted direction (arms: "
+            f"{', '.join(spec.arms)}; DIRECTION={LEAVE_OUT} leaves one out), name the arm in the "
+            "counts' 'approach' column, or choose a site with --site"
+        )
+    return out
+
+
+def _resolve_map(
+    spec: JunctionSpec,
+    counts: pd.DataFrame,
+    approach_map: Mapping[str, str] | None,
+    source: str | Path | None = None,
+) -> dict[tuple[str, str], str]:
+    """(site, direction) -> arm for every counted direction: from ``approach_map`` (which must
+    name them all), else from the counts' ``approach`` column or the site's built-in map. A
+    direction that none of them places is an error, never dropped (only ``DIRECTION=-`` in
+    ``approach_map`` leaves one out)."""
     pairs = counts[["site", "direction", "approach"]].drop_duplicates()
     keys = sorted(
         {(str(s), str(d)) for s, d in zip(pairs["site"], pairs["direction"], strict=True)}
     )
-    arms = set(spec.arms)
-    out: dict[tuple[str, str], str] = {}
     if approach_map is not None:
-        bad = {k: v for k, v in approach_map.items() if v not in arms}
-        if bad:
+        out = _explicit_map(spec, keys, approach_map)
+        if not out:
             raise CalibrationError(
-                f"--approach-map: {', '.join(f'{k}={v}' for k, v in bad.items())}: no such arm "
-                f"of {spec.name} (arms: {', '.join(spec.arms)})"
-            )
-        for site, direction in keys:
-            arm = approach_map.get(direction, approach_map.get(f"{site}:{direction}"))
-            if arm is not None:
-                out[(site, direction)] = arm
-        unused = set(approach_map) - {d for _, d in out} - {f"{s}:{d}" for s, d in out}
-        if unused:
-            have = ", ".join(sorted({d for _, d in keys}))
-            raise CalibrationError(
-                f"--approach-map names direction(s) {', '.join(sorted(unused))} that are not in "
-                f"the counts (directions: {have})"
+                f"--approach-map {','.join(f'{k}={v}' for k, v in approach_map.items())} "
+                "leaves every counted direction out; map at least one to an arm"
             )
     else:
-        for site, direction in keys:
-            rows = pairs[(pairs["site"] == site) & (pairs["direction"] == direction)]
-            approaches = set(rows["approach"])
-            default = DEFAULT_APPROACH_MAPS.get((spec.name, site), {})
-            if len(approaches) == 1 and (a := next(iter(approaches))) in arms:
-                out[(site, direction)] = a
-            elif direction in default:
-                out[(site, direction)] = default[direction]
-        if not out:
-            have = ", ".join(sorted({d for _, d in keys}))
-            raise CalibrationError(
-                f"cannot tell which arm of {spec.name} the counted directions ({have}) arrive "
-                f"on: give --approach-map DIRECTION=ARM,... (arms: {', '.join(spec.arms)}) or "
-                "name the arm in the counts' 'approach' column"
-            )
+        out = _column_map(spec, pairs, keys, source)
     by_arm: dict[str, list[str]] = {}
     for (site, direction), arm in out.items():
         by_arm.setdefault(arm, []).append(f"site {site} {direction}")
@@ -204,11 +289,13 @@ def arm_hourly_flows(
     counts: pd.DataFrame,
     approach_map: Mapping[str, str] | None = None,
     site: str | None = None,
+    source: str | Path | None = None,
 ) -> tuple[pd.DataFrame, dict[tuple[str, str], str]]:
     """Weekday-mean hourly flows (veh/h) per counted arm, and the (site, direction) map.
 
     Only complete hours enter (see :func:`weekday_hourly_flows`); counts that hold no
-    weekday fall back to the mean over all their days.
+    weekday fall back to the mean over all their days. ``source`` (the counts file) is named
+    in errors.
     """
     if site is not None:
         site = str(site).lstrip("0") or "0"
@@ -218,11 +305,8 @@ def arm_hourly_flows(
                 f"(sites: {', '.join(sorted(set(counts['site'])))})"
             )
         counts = counts[counts["site"] == site]
-    mapping = _resolve_map(spec, counts, approach_map)
-    try:
-        flows = weekday_hourly_flows(counts, per_lane=False)
-    except CountsError:
-        flows = weekday_hourly_flows(counts, weekdays=range(7), per_lane=False)
+    mapping = _resolve_map(spec, counts, approach_map, source)
+    flows = _weekday_or_all_days(counts, source)
     table = {}
     for (s, d), arm in mapping.items():
         rows = flows[(flows["site"] == s) & (flows["direction"] == d)]
@@ -239,7 +323,19 @@ def approach_map_text(mapping: Mapping[tuple[str, str], str]) -> str:
     )
 
 
-def mapped_flows(counts: pd.DataFrame, mapping: Mapping[tuple[str, str], str]) -> pd.DataFrame:
+def _weekday_or_all_days(counts: pd.DataFrame, source: str | Path | None) -> pd.DataFrame:
+    """Direction totals of :func:`weekday_hourly_flows` over the weekdays, or over every day
+    where the counts hold no weekday."""
+    if counts["interval_start"].dt.day_of_week.isin(WEEKDAYS).any():
+        return weekday_hourly_flows(counts, per_lane=False, source=source)
+    return weekday_hourly_flows(counts, weekdays=range(7), per_lane=False, source=source)
+
+
+def mapped_flows(
+    counts: pd.DataFrame,
+    mapping: Mapping[tuple[str, str], str],
+    source: str | Path | None = None,
+) -> pd.DataFrame:
     """Weekday-mean hourly flows (veh/h) of ``counts`` per arm, through a fixed map.
 
     ``mapping`` is (site, direction) -> arm, e.g. a :class:`CalibratedDemand`'s
@@ -253,10 +349,7 @@ def mapped_flows(counts: pd.DataFrame, mapping: Mapping[tuple[str, str], str]) -
             "the held-out counts hold none of the counted directions "
             f"({', '.join(f'site {s} {d}' for s, d in mapping)})"
         )
-    try:
-        flows = weekday_hourly_flows(counts, per_lane=False)
-    except CountsError:
-        flows = weekday_hourly_flows(counts, weekdays=range(7), per_lane=False)
+    flows = _weekday_or_all_days(counts, source)
     table = {}
     for (site, direction), arm in mapping.items():
         rows = flows[(flows["site"] == site) & (flows["direction"] == direction)]

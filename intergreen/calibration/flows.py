@@ -66,12 +66,14 @@ def gm_data_dir() -> Path:
     return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "greater_manchester"
 
 
-def _hourly_day_flows(counts: pd.DataFrame) -> pd.DataFrame:
-    """Per site/direction/lane/day/hour vehicle counts of complete clock hours only."""
+def _hourly_day_flows(counts: pd.DataFrame, where: str = "") -> pd.DataFrame:
+    """Per site/direction/lane/day/hour vehicle counts and the minutes counted in that hour
+    (``count``, ``minutes``); an hour is complete where ``minutes`` is 60. ``where``
+    (``"FILE: "`` or empty) starts the error messages."""
     if (counts["interval_minutes"] > 60).any() or (60 % counts["interval_minutes"] != 0).any():
         bad = sorted(set(counts.loc[60 % counts["interval_minutes"] != 0, "interval_minutes"]))
         raise CountsError(
-            f"interval_minutes {bad} do not divide an hour; hourly flows need intervals "
+            f"{where}interval_minutes {bad} do not divide an hour; hourly flows need intervals "
             "of 60 minutes or a divisor of 60 (e.g. 15)"
         )
     frame = counts.copy()
@@ -83,7 +85,7 @@ def _hourly_day_flows(counts: pd.DataFrame) -> pd.DataFrame:
     )
     if (misaligned | crosses).any():
         raise CountsError(
-            "some intervals straddle a clock hour (e.g. starting "
+            f"{where}some intervals straddle a clock hour (e.g. starting "
             f"{start[misaligned | crosses].iloc[0]}); hourly flows need intervals aligned "
             "to the hour"
         )
@@ -91,9 +93,30 @@ def _hourly_day_flows(counts: pd.DataFrame) -> pd.DataFrame:
     frame["hour"] = hour_start.dt.hour
     keys = ["site", "direction", "lane", "day", "hour"]
     grouped = frame.groupby(keys, sort=True).agg(
-        count=("count", "sum"), minutes=("interval_minutes", "sum")
+        count=("count", "sum"),
+        minutes=("interval_minutes", "sum"),
+        intervals=("interval_minutes", "size"),
+        interval=("interval_minutes", "min"),
     )
-    return grouped[grouped["minutes"] == 60]["count"].reset_index()
+    return grouped.reset_index()
+
+
+def _no_complete_hour(day_flows: pd.DataFrame, where: str) -> CountsError:
+    """The error for counts on the chosen days none of whose clock hours is fully counted:
+    where the intervals do not tile an hour (e.g. hourly rows declared 15 minutes long), say
+    so with an example."""
+    if day_flows.empty:
+        return CountsError(f"{where}no counts on the chosen days (Monday-Friday, or every day)")
+    r = day_flows.iloc[0]
+    lane = f" lane {r['lane']}" if r["lane"] else ""
+    return CountsError(
+        f"{where}no clock hour is fully counted: the intervals do not tile the hour (e.g. "
+        f"site {r['site']} {r['direction']}{lane} on {r['day']:%Y-%m-%d} at "
+        f"{int(r['hour']):02d}:00 has {int(r['intervals'])} interval(s) of "
+        f"{int(r['interval'])} min, {int(r['minutes'])} of 60 minutes); give every hour all of "
+        f"its intervals ({60 // int(r['interval'])} of {int(r['interval'])} min), or, for "
+        "hourly counts, interval_minutes 60"
+    )
 
 
 def weekday_hourly_flows(
@@ -102,6 +125,7 @@ def weekday_hourly_flows(
     weekdays: Iterable[int] = WEEKDAYS,
     exclude_dates: Iterable[date] = (),
     per_lane: bool = True,
+    source: str | Path | None = None,
 ) -> pd.DataFrame:
     """Mean hourly flow (veh/h) over the chosen weekdays, per site and direction.
 
@@ -109,9 +133,11 @@ def weekday_hourly_flows(
     standard deviation (ddof=1, NaN with one day) and ``n_days``. ``lane`` is
     :data:`ALL_LANES` for the direction total (the sum of its lanes, from days where
     every lane was counted); with ``per_lane`` the single lanes follow. ``exclude_dates``
-    removes e.g. bank holidays; ``weekdays`` are ``datetime.weekday()`` numbers.
+    removes e.g. bank holidays; ``weekdays`` are ``datetime.weekday()`` numbers. ``source``
+    (the counts file) starts the error messages.
     """
-    counts = validate_counts(counts)
+    where = f"{source}: " if source is not None else ""
+    counts = validate_counts(counts, source)
     if sites is not None:
         wanted = {str(s) for s in sites}
         missing = wanted - set(counts["site"])
@@ -120,14 +146,16 @@ def weekday_hourly_flows(
                 f"site(s) {sorted(missing)} not in the counts (have {sorted(set(counts['site']))})"
             )
         counts = counts[counts["site"].isin(wanted)]
-    day_flows = _hourly_day_flows(counts)
+    day_flows = _hourly_day_flows(counts, where)
     keep_days = set(weekdays)
     excluded = {pd.Timestamp(d) for d in exclude_dates}
     day_flows = day_flows[
         day_flows["day"].dt.day_of_week.isin(keep_days) & ~day_flows["day"].isin(excluded)
     ]
-    if day_flows.empty:
-        raise CountsError("no complete hourly counts on the chosen days")
+    complete = day_flows["minutes"] == 60
+    if not complete.any():
+        raise _no_complete_hour(day_flows, where)
+    day_flows = day_flows.loc[complete, ["site", "direction", "lane", "day", "hour", "count"]]
 
     lanes_per_dir = day_flows.groupby(["site", "direction"])["lane"].nunique()
     totals = day_flows.groupby(["site", "direction", "day", "hour"]).agg(

@@ -24,9 +24,19 @@ import pandas as pd
 from intergreen.calibration.errors import CalibrationError
 from intergreen.calibration.flows import WEEKDAYS
 
-__all__ = ["HOLDOUT_CHOICES", "CountsSplit", "describe_days", "split_counts"]
+__all__ = [
+    "HOLDOUT_CHOICES",
+    "MIN_HELD_OUT_DAYS",
+    "CountsSplit",
+    "describe_days",
+    "split_counts",
+    "validation_caution",
+]
 
 HOLDOUT_CHOICES = "auto, none or the first held-out date (YYYY-MM-DD)"
+MIN_HELD_OUT_DAYS = 5
+"""Fewer held-out days than this (a working week, each weekday once) validate a weekday
+mean only thinly: :func:`validation_caution` says so."""
 
 
 @dataclass(frozen=True)
@@ -97,3 +107,37 @@ def split_counts(counts: pd.DataFrame, holdout: str | date | None = "auto") -> C
         )
     cut = pd.Timestamp(first)
     return CountsSplit(counts[day < cut], counts[day >= cut], fit_days, held_days)
+
+
+def validation_caution(split: CountsSplit, holdout: str | date | None, validated: bool) -> str:
+    """One sentence when the out-of-sample validation is missing or thin, else ``""``.
+
+    Missing: nothing held out (``holdout`` none, or ``auto`` with fewer than two counted
+    days), or held-out days without a count in the profile's hours (``validated`` False).
+    Thin: fewer than :data:`MIN_HELD_OUT_DAYS` held-out days.
+    """
+    if not split.held_out_days:
+        none = holdout is None or (isinstance(holdout, str) and holdout.strip().lower() == "none")
+        why = (
+            "--holdout none fits on every counted day"
+            if none
+            else f"the counts cover only {describe_days(split.fit_days)}, too few to hold any "
+            "out (--holdout auto needs two)"
+        )
+        return (
+            f"no out-of-sample validation: {why}, so the demand is checked only in-sample, "
+            "against the counts it was fitted to; count more days to validate it"
+        )
+    held = describe_days(split.held_out_days)
+    if not validated:
+        return (
+            f"no out-of-sample validation: the held-out {held} hold no count in the profile's "
+            "hours, so the demand is checked only in-sample; hold out days counted in those hours"
+        )
+    if len(split.held_out_days) < MIN_HELD_OUT_DAYS:
+        return (
+            f"thin out-of-sample validation: on {held} only, fewer than {MIN_HELD_OUT_DAYS} "
+            "(a working week) for a weekday mean; hold out more days (an earlier --holdout "
+            "date, or count more days)"
+        )
+    return ""

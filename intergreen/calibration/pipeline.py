@@ -32,7 +32,12 @@ from intergreen.calibration.demand_profiles import (
     save_profile,
 )
 from intergreen.calibration.geh import GehSummary, geh
-from intergreen.calibration.holdout import CountsSplit, describe_days, split_counts
+from intergreen.calibration.holdout import (
+    CountsSplit,
+    describe_days,
+    split_counts,
+    validation_caution,
+)
 from intergreen.calibration.tag import TagValidation
 from intergreen.calibration.validate import ModelCheck, check_model
 from intergreen.calibration.vehicle_mix import parse_vehicle_mix, site_vehicle_mix
@@ -71,6 +76,9 @@ class CalibrationResult:
     validation: TagValidation | None = None
     """TAG M3.1 criteria on held-out counts; None when no days were held out."""
     split: CountsSplit | None = None
+    validation_caution: str = ""
+    """One sentence when the out-of-sample validation is missing or thin
+    (:func:`~intergreen.calibration.holdout.validation_caution`), else empty."""
 
     @property
     def passed(self) -> bool:
@@ -155,42 +163,59 @@ def _assumptions(spec: JunctionSpec, cal: CalibratedDemand, tfgm: bool) -> list[
     return out
 
 
+def _is_tfgm(counts: str) -> bool:
+    return str(counts).strip().lower().startswith("tfgm:")
+
+
+def _check_measured(choice: object, counts: str) -> None:
+    """``--vehicle-mix measured`` needs a TfGM export: checked before the counts are read."""
+    if choice == "measured" and not _is_tfgm(counts):
+        raise CalibrationError(
+            "--vehicle-mix measured needs a TfGM export with class counts "
+            "(--counts tfgm:PATH); use cars or give shares, e.g. "
+            "car=0.8,van=0.1,hgv=0.08,bus=0.02"
+        )
+
+
 def _vehicle_mix(
     option: str | Mapping[str, float] | None,
     counts: str,
     split: CountsSplit,
     mapping: Mapping[tuple[str, str], str],
-) -> tuple[dict[str, float] | None, str]:
-    """The profile's vehicle mix and a sentence on where it comes from."""
+) -> tuple[dict[str, float] | None, str, str]:
+    """The profile's vehicle mix, a sentence on where it comes from, and the report's "still
+    unvalidated" item for it (:func:`~intergreen.calibration.report.vehicle_mix_unvalidated`)."""
+    from intergreen.calibration.report import vehicle_mix_unvalidated
+
     choice = parse_vehicle_mix(option) if isinstance(option, str) else option
-    tfgm = str(counts).strip().lower().startswith("tfgm:")
     if choice in ("auto", "measured"):
-        if not tfgm:
-            if choice == "measured":
-                raise CalibrationError(
-                    "--vehicle-mix measured needs a TfGM export with class counts "
-                    "(--counts tfgm:PATH); use cars or give shares, e.g. "
-                    "car=0.8,van=0.1,hgv=0.08,bus=0.02"
-                )
-            return None, "Vehicles: cars only (the counts have no vehicle classes)."
+        _check_measured(choice, counts)
+        if not _is_tfgm(counts):
+            why = "the counts have no vehicle classes"
+            return None, f"Vehicles: cars only ({why}).", vehicle_mix_unvalidated(None, why)
         path = str(counts).strip()[len("tfgm:") :]
         try:
             mix = site_vehicle_mix(path, days=split.fit_days, directions=set(mapping))
         except CountsError:
             if choice == "measured":
                 raise
-            return None, "Vehicles: cars only (the export has no class columns)."
+            why = "the export has no class columns"
+            return None, f"Vehicles: cars only ({why}).", vehicle_mix_unvalidated(None, why)
         text = ", ".join(f"{k} {100 * v:.2f}%" for k, v in mix.items())
-        return mix, (
+        return (
+            mix,
             f"Vehicle mix measured on the fit days' class counts: {text} (HGV = loop classes "
             "4+5, bus = class 6, light vehicles split into cars and vans by the LGV share at "
             "DfT count point 58022 on the A56; see data/PROVENANCE.md). Loop length classes "
-            "likely count long vans as HGVs."
+            "likely count long vans as HGVs.",
+            vehicle_mix_unvalidated(mix, "measured"),
         )
     if choice is None:
-        return None, "Vehicles: cars only (--vehicle-mix cars)."
+        why = "--vehicle-mix cars"
+        return None, f"Vehicles: cars only ({why}).", vehicle_mix_unvalidated(None, why)
     mix = dict(choice)
-    return mix, "Vehicle mix given: " + ", ".join(f"{k} {100 * v:.2f}%" for k, v in mix.items())
+    text = ", ".join(f"{k} {100 * v:.2f}%" for k, v in mix.items())
+    return mix, f"Vehicle mix given: {text}", vehicle_mix_unvalidated(mix, "given")
 
 
 def run_calibration(
@@ -226,20 +251,21 @@ def run_calibration(
     spec = resolve_junction(junction)
     check_calibratable(spec)  # before the counts are read
     profile_hours(profile)  # fail fast on a bad --profile
-    if isinstance(vehicle_mix, str):
-        parse_vehicle_mix(vehicle_mix)  # and on a bad --vehicle-mix
+    if isinstance(vehicle_mix, str):  # and on a bad --vehicle-mix
+        _check_measured(parse_vehicle_mix(vehicle_mix), counts)
     name = name or default_name(profile)
     if save_demand:
         _check_name(spec, name, force)
     data = load_counts(counts, known_approaches=None)
     split = split_counts(data, holdout)
-    tfgm = str(counts).strip().lower().startswith("tfgm:")
-    label = f"TfGM export {str(counts).split(':', 1)[1]}" if tfgm else f"counts {counts}"
+    tfgm = _is_tfgm(counts)
+    source = str(counts).strip()[len("tfgm:") :] if tfgm else str(counts)
+    label = f"TfGM export {source}" if tfgm else f"counts {counts}"
     label += f" ({split.describe()})"
-    observed, mapping = arm_hourly_flows(spec, split.fit, approach_map, site)
-    mix, mix_note = _vehicle_mix(vehicle_mix, counts, split, mapping)
+    observed, mapping = arm_hourly_flows(spec, split.fit, approach_map, site, source)
+    mix, mix_note, mix_unvalidated = _vehicle_mix(vehicle_mix, counts, split, mapping)
     cal = calibrated_from_flows(spec, observed, mapping, profile, name, scale, label, mix)
-    held = mapped_flows(split.held_out, mapping) if split.held_out is not None else None
+    held = None if split.held_out is None else mapped_flows(split.held_out, mapping, source)
     timings["profile_s"] = time.perf_counter() - t0
     log(
         f"profile {name}: {len(cal.profile.periods)} hour(s) from {cal.first_hour:02d}:00, "
@@ -264,16 +290,19 @@ def run_calibration(
             f"routeSampler: {int(check.sampled['sampled'].sum())} vehicles; simulation: "
             f"{check.metrics.throughput} vehicles through ({timings['check_s']:.1f} s)"
         )
+        caution = validation_caution(split, holdout, check.validation is not None)
         _write_outputs(tmp, spec, cal, check, split, counts, profile, name, seed,
-                       step_length or spec.timing.step_length, mix_note, tfgm, timings)  # fmt: skip
+                       step_length or spec.timing.step_length, mix_note, mix_unvalidated,
+                       caution, tfgm, timings)  # fmt: skip
         _move_into(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     timings["total_s"] = time.perf_counter() - t0
     return CalibrationResult(
-        cal, check.fit, check.fit_table, check.edges, out, timings, check.validation, split
-    )
+        cal, check.fit, check.fit_table, check.edges, out, timings, check.validation, split,
+        caution,
+    )  # fmt: skip
 
 
 def _scaled_label(cal: CalibratedDemand) -> str:
@@ -292,13 +321,18 @@ def _write_outputs(
     seed: int,
     step: float,
     mix_note: str,
+    mix_unvalidated: str,
+    caution: str,
     tfgm: bool,
     timings: Mapping[str, float],
 ) -> None:
-    """The report, the comparison tables, the profile and summary.json, into ``tmp``."""
+    """The report, the comparison tables, the profile and summary.json, into ``tmp``.
+
+    ``mix_unvalidated``: the "still unvalidated" item of the vehicle mix used; ``caution``:
+    why the out-of-sample validation is missing or thin (empty when it is neither)."""
     from intergreen.calibration.flows import tra0307_weekday_profile
     from intergreen.calibration.report import (
-        UNVALIDATED,
+        UNVALIDATED_MODEL,
         approach_map_unvalidated,
         write_calibration_report,
     )
@@ -342,12 +376,15 @@ def _write_outputs(
     elif split.held_out is not None:
         validation_note = "The held-out days hold no count in the profile's hours."
     else:
-        validation_note = (
-            "Nothing was held out (--holdout none, or the counts cover fewer than two days): "
-            "the model is not validated."
-        )
+        validation_note = "Nothing was held out: the model is not validated."
+    if caution:
+        validation_note += f" Warning: {caution}."
     report_cmp = check.fit_table.copy()
-    unvalidated = [approach_map_unvalidated(approach_map_text(cal.approach_map)), *UNVALIDATED]
+    unvalidated = [
+        approach_map_unvalidated(approach_map_text(cal.approach_map)),
+        *UNVALIDATED_MODEL,
+        mix_unvalidated,
+    ]
     write_calibration_report(
         report_cmp,
         tmp,
@@ -402,6 +439,7 @@ def _write_outputs(
                     "criteria": "DfT TAG unit M3.1, section 3.3",
                 },
                 "passed": fit.passed and (v is None or v.passed),
+                "validation_caution": caution or None,
                 "seed": seed,
                 "step_length": step,
                 "metrics": m.as_dict(),

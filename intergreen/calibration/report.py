@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -40,8 +40,11 @@ __all__ = [
     "ASSUMPTIONS",
     "REPORT_COLUMNS",
     "REPORT_FILES",
+    "MEASURED_MIX_UNVALIDATED",
     "UNVALIDATED",
+    "UNVALIDATED_MODEL",
     "approach_map_unvalidated",
+    "vehicle_mix_unvalidated",
     "VALIDATION_PLOT",
     "plot_geh",
     "plot_profiles",
@@ -58,7 +61,7 @@ REPORT_FILES: tuple[str, ...] = (
     "hourly_profile.png",
 )
 VALIDATION_PLOT = "validation_vs_held_out.png"
-UNVALIDATED: tuple[str, ...] = (
+UNVALIDATED_MODEL: tuple[str, ...] = (
     "Turning proportions: no turning-movement counts exist for the junction; the "
     "demand.yaml shares are assumptions.",
     "Side-road flows: no counts; they follow the demand.yaml arm shares of the counted "
@@ -68,10 +71,35 @@ UNVALIDATED: tuple[str, ...] = (
     "Queues: no queue-length observations; modelled queues are not validated.",
     "Journey times: no journey-time observations; modelled delays and travel times are not "
     "validated.",
-    "The vehicle mix: taken from loop length classes (see data/PROVENANCE.md), not "
-    "compared with classified counts of other days or a manual count of the junction.",
 )
-"""What neither the fit check nor the validation covers; the report lists it."""
+"""What neither the fit check nor the validation covers, but for the vehicle mix
+(:func:`vehicle_mix_unvalidated`); the report lists it."""
+MEASURED_MIX_UNVALIDATED = (
+    "The vehicle mix: taken from loop length classes (see data/PROVENANCE.md), not "
+    "compared with classified counts of other days or a manual count of the junction."
+)
+UNVALIDATED: tuple[str, ...] = (*UNVALIDATED_MODEL, MEASURED_MIX_UNVALIDATED)
+"""What neither the fit check nor the validation covers, with a vehicle mix measured from
+loop classes (the shipped profiles'); the report lists it."""
+
+
+def vehicle_mix_unvalidated(mix: Mapping[str, float] | None, origin: str) -> str:
+    """The "still unvalidated" item of the vehicle mix a run used: ``origin`` ``measured``
+    (from loop length classes), ``given`` (``--vehicle-mix`` shares, ``mix``) or why it is
+    cars only (``mix`` None), e.g. ``the counts have no vehicle classes``."""
+    if origin == "measured":
+        return MEASURED_MIX_UNVALIDATED
+    if mix is not None and origin == "given":
+        shares = ", ".join(f"{k} {100 * v:.2f}%" for k, v in mix.items())
+        return (
+            f"The vehicle mix: as given by --vehicle-mix ({shares}), not compared with "
+            "classified counts of the site or a manual count of the junction."
+        )
+    return (
+        f"The vehicle mix: every vehicle is a passenger car ({origin}); the share of vans, HGVs "
+        "and buses is not compared with classified counts of the site or a manual count of "
+        "the junction."
+    )
 
 
 def approach_map_unvalidated(map_text: str) -> str:

@@ -75,8 +75,24 @@ def test_user_counts_end_to_end(user_counts: Path, data_home: Path, tmp_path, ca
     assert summary["fit_days"] == ["2018-02-06"] and summary["held_out_days"] == ["2018-02-07"]
     assert summary["validation"]["passed"] and summary["vehicle_mix"] is None
     assert summary["unvalidated"][0] == map_item and len(summary["unvalidated"]) == 7
+    # the long format has no vehicle classes: the mix item says cars only, not loop classes
+    mix_item = (
+        "The vehicle mix: every vehicle is a passenger car (the counts have no vehicle "
+        "classes); the share of vans, HGVs and buses is not compared with classified counts of "
+        "the site or a manual count of the junction."
+    )
+    assert summary["unvalidated"][-1] == mix_item
+    # one held-out day: validated, but thinly, and the command, report and summary say so
+    caution = (
+        "thin out-of-sample validation: on 1 day 2018-02-07 only, fewer than 5 (a working "
+        "week) for a weekday mean; hold out more days (an earlier --holdout date, or count "
+        "more days)"
+    )
+    assert f"warning: {caution}\n" in err and summary["validation_caution"] == caution
     report = (out / "report.md").read_text()
     assert f"## Still unvalidated\n\n- {map_item}\n- Turning proportions" in report
+    assert f"- {mix_item}\n" in report and "loop length classes" not in report
+    assert f"Warning: {caution}." in report
     assert "count x 0.5000 (scaled)" in report and "Counts x 0.5000: the scale given" in report
     spec = resolve_junction("gm_a56")
     profile = resolve_demand(spec, "my_am")
@@ -121,14 +137,31 @@ def test_failed_validation_saves_nothing(user_counts: Path, data_home: Path, tmp
     assert (out / "report.md").is_file() and (out / "validation.csv").is_file()
     assert json.loads((out / "summary.json").read_text())["passed"] is False
     # --holdout none: fitted on both days, nothing to validate against, so it is saved
-    code, stdout, _ = run(
+    code, stdout, err = run(
         ["calibrate", "--counts", str(path), "--profile", "8-9", "--out", str(out),
          "--approach-map", "NorthEast=S,SouthWest=N", "--scale", "0.5", "--name", "my_am",
          "--step-length", "1.0", "--holdout", "none"],
         capsys,
     )  # fmt: skip
     assert code == 0 and "validation on held-out counts: none" in stdout
-    assert "Validation on held-out counts: none." in (out / "report.md").read_text()
+    caution = (
+        "no out-of-sample validation: --holdout none fits on every counted day, so the demand "
+        "is checked only in-sample, against the counts it was fitted to; count more days to "
+        "validate it"
+    )
+    assert err.count("warning:") == 1 and f"warning: {caution}\n" in err
+    assert (
+        f"Validation on held-out counts: none.** Nothing was held out: the model is not "
+        f"validated. Warning: {caution}." in (out / "report.md").read_text()
+    )
+    assert json.loads((out / "summary.json").read_text())["validation_caution"] == caution
+
+
+def _quarter_hours(user_counts: Path, tmp_path: Path) -> Path:
+    """The hourly counts with each row declared 15 minutes long."""
+    path = tmp_path / "quarters.csv"
+    pd.read_csv(user_counts).assign(interval_minutes=15).to_csv(path, index=False)
+    return path
 
 
 def _bad_counts(tmp_path: Path) -> Path:
@@ -149,7 +182,38 @@ def _bad_counts(tmp_path: Path) -> Path:
         (["--counts", "GOOD", "--profile", "lunch"], "unknown profile"),
         (["--counts", "GOOD", "--approach-map", "NorthEast"], "DIRECTION=ARM"),
         (["--counts", "GOOD", "--approach-map", "NorthEast=Q"], "no such arm"),
-        (["--counts", "GOOD", "--profile", "weekday"], "clock hour"),
+        (
+            [
+                "--counts",
+                "GOOD",
+                "--profile",
+                "weekday",
+                "--approach-map",
+                "NorthEast=S,SouthWest=N",
+            ],
+            "clock hour",
+        ),
+        (
+            ["--counts", "GOOD", "--profile", "8-9", "--approach-map", "NorthEast=S"],
+            "error: --approach-map NorthEast=S leaves counted direction(s) site 1415 SouthWest "
+            "without an arm, which would drop their counts",
+        ),
+        (
+            ["--counts", "GOOD", "--profile", "8-9"],
+            "my_counts.csv: column 'approach' holds 'chester_road' for site 1415 NorthEast, which "
+            "is not an arm of gm_a56 (arms: N, E, S, W)",
+        ),
+        (
+            [
+                "--counts",
+                "QUARTERS",
+                "--profile",
+                "8-9",
+                "--approach-map",
+                "NorthEast=S,SouthWest=N",
+            ],
+            "quarters.csv: no clock hour is fully counted: the intervals do not tile the hour",
+        ),
         (["--counts", "GOOD", "--name", "high"], "shipped demand"),
         (["--counts", "GOOD", "--junction", "atlantis"], "atlantis"),
         (["--counts", "GOOD", "--holdout", "later"], "--holdout 'later': use auto, none"),
@@ -159,10 +223,12 @@ def _bad_counts(tmp_path: Path) -> Path:
     ],
 )
 def test_user_errors_one_line(args, message, user_counts, data_home, tmp_path, capsys) -> None:
-    args = [
-        str(_bad_counts(tmp_path)) if a == "BAD" else str(user_counts) if a == "GOOD" else a
-        for a in args
-    ]
+    files = {
+        "BAD": lambda: _bad_counts(tmp_path),
+        "GOOD": lambda: user_counts,
+        "QUARTERS": lambda: _quarter_hours(user_counts, tmp_path),
+    }
+    args = [str(files[a]()) if a in files else a for a in args]
     out = tmp_path / "calib"
     code, _, err = run(["calibrate", *args, "--out", str(out)], capsys)
     assert code == 2

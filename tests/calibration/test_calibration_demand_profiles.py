@@ -10,6 +10,7 @@ import pytest
 from intergreen.calibration.counts import load_counts
 from intergreen.calibration.demand_profiles import (
     CalibrationError,
+    arm_hourly_flows,
     calibrate_demand,
     gm_a56_profiles,
     parse_approach_map,
@@ -136,6 +137,64 @@ def test_unmappable_directions(gm: JunctionSpec, counts_1415) -> None:
     other = counts_1415.assign(site="77")
     with pytest.raises(CalibrationError, match="--approach-map"):
         calibrate_demand(gm, other, "8-9")
+
+
+def test_partial_approach_map_is_refused(gm: JunctionSpec, counts_1415) -> None:
+    """A map that leaves a counted direction out dropped its counts and still calibrated (on
+    half the data, another scale); now it is refused, unless the direction is left out with
+    DIRECTION=- on purpose."""
+    with pytest.raises(CalibrationError) as exc:
+        calibrate_demand(gm, counts_1415, "8-9", approach_map={"NorthEast": "S"})
+    assert str(exc.value) == (
+        "--approach-map NorthEast=S leaves counted direction(s) site 1415 SouthWest without an "
+        "arm, which would drop their counts: map every counted direction, e.g. --approach-map "
+        "NorthEast=S,SouthWest=ARM (arms: N, E, S, W), or leave one out on purpose with "
+        "DIRECTION=-"
+    )
+    cal = calibrate_demand(
+        gm, counts_1415, "8-9", approach_map={"NorthEast": "S", "SouthWest": "-"}, scale=1
+    )
+    assert cal.approach_map == {("1415", "NorthEast"): "S"}
+    assert list(cal.observed.columns) == ["S"]
+    with pytest.raises(CalibrationError, match="leaves every counted direction out"):
+        calibrate_demand(gm, counts_1415, "8-9", approach_map={"NorthEast": "-", "SouthWest": "-"})
+
+
+def test_approach_column_must_name_an_arm(gm: JunctionSpec, counts_1415) -> None:
+    """A long CSV's 'approach' that is no arm (the old docstring's ``north``) was skipped for
+    the site's built-in map, so ``north`` on NorthEast traffic went to arm S."""
+    north = counts_1415.assign(approach="north")
+    with pytest.raises(CalibrationError) as exc:
+        arm_hourly_flows(gm, north, source="my.csv")
+    assert str(exc.value) == (
+        "my.csv: column 'approach' holds 'north' for site 1415 NorthEast, which is not an arm "
+        "of gm_a56 (arms: N, E, S, W): write the one arm that traffic arrives on, or map the "
+        "direction with --approach-map NorthEast=ARM"
+    )
+    # an --approach-map places every direction itself
+    _, mapping = arm_hourly_flows(gm, north, {"NorthEast": "N", "SouthWest": "S"})
+    assert mapping == {("1415", "NorthEast"): "N", ("1415", "SouthWest"): "S"}
+    # arms in the column are used as given, against the built-in map
+    arms = counts_1415.assign(
+        approach=counts_1415["direction"].map({"NorthEast": "N", "SouthWest": "S"})
+    )
+    assert arm_hourly_flows(gm, arms)[1] == mapping
+    # the direction of travel as approach (a TfGM export's) takes the built-in map
+    assert arm_hourly_flows(gm, counts_1415)[1] == {
+        ("1415", "NorthEast"): "S",
+        ("1415", "SouthWest"): "N",
+    }
+
+
+def test_variant_takes_its_base_approach_map(counts_1415) -> None:
+    """gm_a56_max_green extends gm_a56 and uses its demand files, so its built-in count map
+    too (was looked up by its own name: "cannot tell which arm ...")."""
+    variant = resolve_junction("gm_a56_max_green")
+    assert variant.extends == "gm_a56"
+    cal = calibrate_demand(variant, counts_1415, "8-9", scale=1)
+    assert cal.approach_map == {("1415", "NorthEast"): "S", ("1415", "SouthWest"): "N"}
+    base = calibrate_demand(resolve_junction("gm_a56"), counts_1415, "8-9", scale=1)
+    assert cal.profile.periods == base.profile.periods
 
 
 def test_parse_approach_map() -> None:

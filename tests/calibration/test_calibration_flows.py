@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from intergreen.calibration import derive
-from intergreen.calibration.counts import load_counts
+from intergreen.calibration.counts import CountsError, load_counts
 from intergreen.calibration.flows import (
     ALL_LANES,
     HourlyProfile,
@@ -123,6 +123,33 @@ def test_quarter_hours_sum_to_hourly_flow() -> None:
     )
     flows = weekday_hourly_flows(counts, per_lane=False)
     assert flows["mean_veh_h"].tolist() == [100.0] and flows["hour"].tolist() == [7]
+
+
+def test_hourly_rows_declared_15_minutes_name_the_file_and_the_gaps() -> None:
+    """Hourly rows declared 15 minutes long leave 45 minutes of every hour uncounted: the
+    error names the file and says the intervals do not tile the hour (was: "no complete
+    hourly counts on the chosen days", naming neither)."""
+    counts = pd.DataFrame(
+        {
+            "site": "1",
+            "approach": "N",
+            "direction": "North",
+            "interval_start": pd.date_range("2018-02-06 07:00", periods=3, freq="h"),
+            "interval_minutes": 15,
+            "count": [400.0, 500.0, 450.0],
+        }
+    )
+    with pytest.raises(CountsError) as exc:
+        weekday_hourly_flows(counts, per_lane=False, source="my_counts.csv")
+    assert str(exc.value) == (
+        "my_counts.csv: no clock hour is fully counted: the intervals do not tile the hour "
+        "(e.g. site 1 North on 2018-02-06 at 07:00 has 1 interval(s) of 15 min, 15 of 60 "
+        "minutes); give every hour all of its intervals (4 of 15 min), or, for hourly counts, "
+        "interval_minutes 60"
+    )
+    # the same rows as 60-minute intervals are hourly flows
+    flows = weekday_hourly_flows(counts.assign(interval_minutes=60), per_lane=False)
+    assert flows["mean_veh_h"].tolist() == [400.0, 500.0, 450.0]
 
 
 def test_committed_csv_is_reproducible(tfgm_1083: Path, tfgm_1415: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from intergreen.calibration.counts import load_counts
 from intergreen.calibration.errors import CalibrationError
-from intergreen.calibration.holdout import split_counts
+from intergreen.calibration.holdout import split_counts, validation_caution
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +49,30 @@ def test_one_day_holds_nothing_out(counts: pd.DataFrame) -> None:
     one = counts[counts["interval_start"].dt.date == date(2018, 2, 6)]
     split = split_counts(one)
     assert not split.has_held_out and split.fit_days == (date(2018, 2, 6),)
+
+
+def test_missing_or_thin_validation_is_named(counts: pd.DataFrame) -> None:
+    """One counted day (auto holds nothing out), --holdout none, or a single held-out day
+    gave no word of caution; the auto split of February (10 held-out days) needs none."""
+    one = counts[counts["interval_start"].dt.date == date(2018, 2, 6)]
+    assert validation_caution(split_counts(one), "auto", False) == (
+        "no out-of-sample validation: the counts cover only 1 day 2018-02-06, too few to hold "
+        "any out (--holdout auto needs two), so the demand is checked only in-sample, against "
+        "the counts it was fitted to; count more days to validate it"
+    )
+    assert validation_caution(split_counts(counts, "none"), "none", False).startswith(
+        "no out-of-sample validation: --holdout none fits on every counted day, so"
+    )
+    assert validation_caution(split_counts(counts, "2018-02-28"), "2018-02-28", True) == (
+        "thin out-of-sample validation: on 1 day 2018-02-28 only, fewer than 5 (a working "
+        "week) for a weekday mean; hold out more days (an earlier --holdout date, or count "
+        "more days)"
+    )
+    assert validation_caution(split_counts(counts, "2018-02-22"), "2018-02-22", True) == ""
+    assert validation_caution(split_counts(counts), "auto", True) == ""
+    assert "hold no count in the profile's hours" in validation_caution(
+        split_counts(counts), "auto", False
+    )
 
 
 @pytest.mark.parametrize(

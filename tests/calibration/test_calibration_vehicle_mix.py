@@ -101,3 +101,32 @@ def test_parse_vehicle_mix() -> None:
     for bad, why in (("car=0.9", "sum to 1"), ("lorry=1", "unknown"), ("car", "TYPE=SHARE")):
         with pytest.raises(CalibrationError, match=f"--vehicle-mix .*{why}"):
             parse_vehicle_mix(bad)
+
+
+def test_unvalidated_mix_item_says_what_the_run_used(tfgm_1415: Path) -> None:
+    """The report's "still unvalidated" vehicle-mix item said "taken from loop length classes"
+    even where the run used cars only or the user's --vehicle-mix."""
+    from intergreen.calibration.counts import load_counts
+    from intergreen.calibration.holdout import split_counts
+    from intergreen.calibration.pipeline import _vehicle_mix
+    from intergreen.calibration.report import MEASURED_MIX_UNVALIDATED
+
+    spec = f"tfgm:{tfgm_1415}"
+    split = split_counts(load_counts(spec))
+    mapping = {("1415", "NorthEast"): "S", ("1415", "SouthWest"): "N"}
+    mix, _, item = _vehicle_mix("car=1", spec, split, mapping)
+    assert mix == {"car": 1.0}
+    assert item == (
+        "The vehicle mix: as given by --vehicle-mix (car 100.00%), not compared with classified "
+        "counts of the site or a manual count of the junction."
+    )
+    mix, note, item = _vehicle_mix("cars", spec, split, mapping)
+    assert mix is None and note == "Vehicles: cars only (--vehicle-mix cars)."
+    assert item == (
+        "The vehicle mix: every vehicle is a passenger car (--vehicle-mix cars); the share of "
+        "vans, HGVs and buses is not compared with classified counts of the site or a manual "
+        "count of the junction."
+    )
+    mix, _, item = _vehicle_mix("auto", spec, split, mapping)
+    assert mix is not None and item == MEASURED_MIX_UNVALIDATED
+    assert "taken from loop length classes" in item
