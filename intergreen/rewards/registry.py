@@ -234,7 +234,8 @@ def _first_line(doc: str | None) -> str:
 
 def _parameters(obj: Any, kind: str) -> dict[str, Any]:
     """Parameter names and defaults: keyword arguments of a class's ``__init__``, or the
-    keyword-only arguments of a function after ``(frames, context)``."""
+    arguments of a function after ``(frames, context)`` (keyword-only, as the README writes
+    them, or positional with a name: ``f(frames, context, threshold=5.0)``)."""
     target = obj.__init__ if kind == "class" else obj
     try:
         sig = inspect.signature(target)
@@ -242,7 +243,10 @@ def _parameters(obj: Any, kind: str) -> dict[str, Any]:
         return {}
     out: dict[str, Any] = {}
     ps = list(sig.parameters.values())
-    ps = ps[1:] if kind == "class" else [p for p in ps if p.kind is p.KEYWORD_ONLY]
+    if kind == "class":
+        ps = ps[1:]
+    else:
+        ps = [p for p in ps if p.kind is not p.POSITIONAL_ONLY][_positional_taken(ps) :]
     for p in ps:
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
@@ -250,18 +254,47 @@ def _parameters(obj: Any, kind: str) -> dict[str, Any]:
     return out
 
 
+def _positional_taken(ps: list[inspect.Parameter]) -> int:
+    """How many of a function's non-positional-only parameters ``frames`` and ``context``
+    take (they are passed by position: 2 minus the positional-only ones)."""
+    return max(0, 2 - sum(p.kind is p.POSITIONAL_ONLY for p in ps))
+
+
+def _check_function(name: str, func: Any) -> None:
+    """Refuse a function reward that cannot be called as ``f(frames, context, **params)``
+    (``def f(frames)``: it failed at the first decision, naming no reward).
+
+    Raises:
+        RewardError: naming the reward, the function's signature and the form it needs.
+    """
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError):
+        return  # a builtin or C function: nothing to check
+    ps = list(sig.parameters.values())
+    positional = [p for p in ps if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) < 2 and not any(p.kind is p.VAR_POSITIONAL for p in ps):
+        raise RewardError(
+            f"reward {name!r}: a function reward is called as f(frames, context, **params); "
+            f"{getattr(func, '__name__', 'it')}{sig.replace(return_annotation=sig.empty)} does "
+            "not take both (write "
+            "def f(frames, context, *, param=default): ...)"
+        )
+
+
 def _typed_params(e: _Entry, params: dict[str, Any]) -> dict[str, Any]:
-    """A function reward's ``params`` checked against its annotations and read by pydantic
-    (lax mode: ``3`` for ``threshold: float`` is ``3.0``, ``"x"`` is refused), as the built-in
-    rewards check theirs, so that a bad value is refused when the reward is built, not by a
-    numpy error mid-episode. Unannotated parameters, and those whose annotation names a type
-    pydantic cannot check or a name that cannot be resolved, pass as given.
+    """A reward's ``params`` checked against the annotations of its function, or of its
+    class's ``__init__``, and read by pydantic (lax mode: ``3`` for ``threshold: float`` is
+    ``3.0``, ``"x"`` is refused), as the built-in rewards check theirs, so that a bad value is
+    refused when the reward is built, not by a numpy error mid-episode. Unannotated
+    parameters, and those whose annotation names a type pydantic cannot check or a name that
+    cannot be resolved, pass as given.
 
     Raises:
         RewardError: ``reward 'NAME': parameter P must be TYPE, got VALUE (pydantic's reason)``.
     """
     try:
-        hints = typing.get_type_hints(e.obj)
+        hints = typing.get_type_hints(e.obj.__init__ if e.kind == "class" else e.obj)
     except Exception:  # an annotation naming what its module cannot resolve: left unchecked
         return params
     out = dict(params)
@@ -281,6 +314,20 @@ def _typed_params(e: _Entry, params: dict[str, Any]) -> dict[str, Any]:
                 f"reward {e.name!r}: parameter {name} must be {kind}, got {value!r} ({reason})"
             ) from None
     return out
+
+
+def _origin(obj: Any) -> str:
+    """Where a reward registered outside :meth:`Registry.load_module` and plugin loading
+    comes from: ``built-in`` for intergreen's own modules, else its module (``module
+    my_rewards``; ``module __main__``: the running script or notebook)."""
+    module = getattr(obj, "__module__", None) or ""
+    if module == "intergreen" or module.startswith("intergreen."):
+        return "built-in"
+    return f"module {module}" if module else "your code"
+
+
+def _qualname(obj: Any) -> str | None:
+    return getattr(obj, "__qualname__", None)
 
 
 class Registry:
@@ -353,6 +400,7 @@ class Registry:
             )
         elif callable(obj):
             kind = "function"
+            _check_function(name, obj)
         else:
             raise RewardError(
                 f"reward {name!r}: register a class or a function f(frames, context), "
@@ -360,18 +408,38 @@ class Registry:
             )
         if kind == "class" and issubclass(obj, BaseReward) and not obj.__dict__.get("name"):
             obj.name = name  # messages raised while building an instance name it
-        source = source or self._source or "built-in"
+        if isinstance(fields, str):  # fields="halting": one field, not its letters
+            fields = (fields,)
+        source = source or self._source or _origin(obj)
+        ver = version if version is not None else getattr(obj, "version", DEFAULT_VERSION)
         with self._lock:
             old = self._entries.get(name)
             if old is not None and not replace and old.obj is not obj:
                 if old.source == source and source != "built-in":
+                    if _qualname(old.obj) == _qualname(obj):
+                        replace = True  # the same definition run again (a notebook cell)
+                    else:
+                        raise RewardError(
+                            f"reward {name!r} is registered twice in {source}: rename one, "
+                            "or pass replace=True to the later register to replace the "
+                            "earlier"
+                        )
+                else:
                     raise RewardError(
-                        f"reward {name!r} is registered twice in {source}: rename one, or "
-                        "pass replace=True to the later register to replace the earlier"
+                        f"reward {name!r} is already registered ({old.source}); "
+                        "pass replace=True to replace it"
                     )
+            if (
+                old is not None
+                and old.source == "built-in"
+                and source != "built-in"
+                and str(ver).strip() == old.version
+            ):
                 raise RewardError(
-                    f"reward {name!r} is already registered ({old.source}); "
-                    "pass replace=True to replace it"
+                    f"reward {name!r}: replacing the built-in reward (version {old.version}) "
+                    f"with another formula needs another version, or runs trained on the two "
+                    f"would share keys and results: register(..., version="
+                    f"'{old.version}-mine'), or register it under a name of its own"
                 )
             doc = _first_line(obj.__doc__)
             desc = description if description is not None else getattr(obj, "description", None)
@@ -386,7 +454,6 @@ class Registry:
                     f"(fields: {', '.join(FIELDS)})"
                 )
             nd = needs_demand if needs_demand is not None else getattr(obj, "needs_demand", False)
-            ver = version if version is not None else getattr(obj, "version", DEFAULT_VERSION)
             if not isinstance(ver, str | int) or isinstance(ver, bool) or not str(ver).strip():
                 raise RewardError(
                     f"reward {name!r}: version must be a non-empty string like '2', got {ver!r}"
@@ -606,13 +673,23 @@ class Registry:
                     k: v for k, v in e.parameters.items() if v is not inspect.Parameter.empty
                 } | _typed_params(e, params)
                 obj: Any = FunctionReward(e.obj, **full)
-            else:
-                obj = e.obj(**params)
+            else:  # the built-in classes check their own, in their own words
+                obj = e.obj(**(params if e.source == "built-in" else _typed_params(e, params)))
         except RewardError:
             raise
         except (TypeError, ValueError) as exc:
             raise RewardError(f"reward {name!r}: bad parameters {params}: {exc}") from None
         self._stamp(obj, e)
+        cls = type(obj)
+        if (
+            isinstance(obj, BaseReward)
+            and cls.compute is BaseReward.compute
+            and (cls.__call__ is BaseReward.__call__)
+        ):
+            raise RewardError(
+                f"reward {name!r}: class {cls.__name__} defines no compute(self, frames) -> "
+                "float; a BaseReward subclass computes its value there"
+            )
         if not isinstance(obj, BaseReward):
             if not (callable(obj) and hasattr(obj, "reset")):
                 raise RewardError(

@@ -205,7 +205,7 @@ def test_register_a_function_class_and_the_name_rules(context: RewardContext) ->
     assert r.params == {"min_queue": 2} and r.fields == ("halting",)
     assert r.description == "Minus the lanes with at least `min_queue` vehicles queued."
     assert reg.describe("lanes_queued")["parameters"] == {"min_queue": 1}
-    with pytest.raises(RewardError, match="already registered"):
+    with pytest.raises(RewardError, match="'lanes_queued' is registered twice in module "):
         reg.register("lanes_queued", lambda frames, context: 0.0)
     reg.register("lanes_queued", lambda frames, context: 1.0, replace=True)
     r = reg.get("lanes_queued")
@@ -404,3 +404,98 @@ def test_canonical_reward_is_one_form_for_one_reward() -> None:
         "n": 2.5,
     }
     assert resolve_reward(canonical_reward(weighted)).version == "1(average_speed=1, queue=1)"
+
+
+def test_registration_refuses_what_would_fail_mid_episode(context: RewardContext) -> None:
+    """A new user's trial: a function without context, a class without compute and a class
+    reward's parameter of the wrong type failed at the first decision with a bare traceback;
+    fields="halting" was read as the fields h, a, l, ..."""
+    reg = Registry(plugins=False)
+
+    def nocontext(frames) -> float:
+        return 0.0
+
+    with pytest.raises(RewardError) as err:
+        reg.register("nocontext", nocontext)
+    assert str(err.value) == (
+        "reward 'nocontext': a function reward is called as f(frames, context, **params); "
+        "nocontext(frames) does not take both (write def f(frames, context, *, "
+        "param=default): ...)"
+    )
+    reg.register("star_args", lambda *args: 0.0)  # takes them
+
+    class NoCompute(BaseReward):
+        pass
+
+    reg.register("nocompute", NoCompute)
+    with pytest.raises(RewardError, match=r"'nocompute': class NoCompute defines no compute"):
+        reg.get("nocompute")  # when built, before any episode
+
+    class Scaled(BaseReward):
+        fields = ("halting",)
+
+        def __init__(self, alpha: float = 1.0) -> None:
+            self.alpha = alpha
+
+        def compute(self, frames) -> float:
+            return -self.alpha * float(frames[-1].halting.sum())
+
+    reg.register("scaled", Scaled)
+    with pytest.raises(RewardError, match=r"'scaled': parameter alpha must be float, got 'x'"):
+        reg.get("scaled", alpha="x")
+    assert reg.get("scaled", alpha=2).alpha == 2.0  # read as annotated
+
+    # a parameter written without the *: still a parameter (it said "valid parameters: none")
+    @reg.register("positional_param", fields="halting")
+    def positional_param(frames, context, threshold: float = 5.0) -> float:
+        return -float(np.sum(frames[-1].halting > threshold))
+
+    r = reg.get("positional_param", threshold=2)
+    r.reset(context)
+    assert r.params == {"threshold": 2.0} and r.fields == ("halting",)
+    assert r([frame((0, 1, 2, 3, 0, 0))]) == -1.0
+
+
+def test_where_a_reward_comes_from_and_replacing_a_built_in() -> None:
+    """A reward registered from a script or notebook is named by its module (it was called
+    built-in); the same definition run again (a notebook cell) replaces it; replacing a
+    built-in needs another version, or its runs would share keys with the built-in's."""
+    reg = Registry(plugins=False)
+    reg.register("queue", type(registry.get("queue")))  # a built-in, as the library does
+
+    def mine(frames, context) -> float:
+        return 1.0
+
+    reg.register("mine", mine)
+    assert reg.describe("mine")["source"] == f"module {__name__}"
+    assert reg.describe("queue")["source"] == "built-in"
+
+    def mine_again(frames, context) -> float:  # another function: refused
+        return 2.0
+
+    with pytest.raises(RewardError, match=f"'mine' is registered twice in module {__name__}"):
+        reg.register("mine", mine_again)
+
+    def again() -> object:
+        def mine(frames, context) -> float:
+            return 3.0
+
+        return mine
+
+    first = again()
+    reg.register("again", first)
+    reg.register("again", again())  # the same definition once more: replaced, no error
+    assert reg._entries["again"].obj is not first
+
+    def my_queue(frames, context) -> float:
+        return -float(frames[-1].halting.sum())
+
+    with pytest.raises(RewardError) as err:
+        reg.register("queue", my_queue, replace=True)
+    assert str(err.value) == (
+        "reward 'queue': replacing the built-in reward (version 1) with another formula needs "
+        "another version, or runs trained on the two would share keys and results: "
+        "register(..., version='1-mine'), or register it under a name of its own"
+    )
+    reg.register("queue", my_queue, replace=True, version="1-mine")
+    assert reg.describe("queue")["version"] == "1-mine"
