@@ -84,10 +84,12 @@ def _root(
 ) -> None:
     """RL traffic-signal control on a calibrated UK junction in SUMO."""
     set_debug(debug)
-    if reward_module:
-        from intergreen.rewards.registry import load_reward_modules
+    from intergreen.rewards.registry import load_reward_modules, reward_modules_from_env
 
-        load_reward_modules(reward_module)  # now: a bad module is one line before any work
+    # now, as the option's: a bad module is one line before any work (it was a warning)
+    load_reward_modules(reward_modules_from_env())
+    if reward_module:
+        load_reward_modules(reward_module)
 
 
 def load_controller(name: str, params: dict[str, Any], seed: int) -> tuple[Any, dict[str, Any]]:

@@ -14,6 +14,7 @@ recorded junction and environment options merged with the caller's
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -184,13 +185,15 @@ def _check_own_reward(
 ) -> None:
     """RewardError, naming the run, when a trained agent's own reward (the one it was trained
     on, which evaluate sums without ``reward``) cannot be made, e.g. a user's reward whose
-    module was not loaded."""
+    module was not loaded; a UserWarning when the reward's version here is not the one the
+    run was trained under (its ``reward_*`` column then sums this version's formula)."""
     from intergreen.agents.policy import choose_model
-    from intergreen.agents.rundir import load_run_config
+    from intergreen.agents.rundir import load_run_config, read_run_record
     from intergreen.junctions.baselines import is_baseline
     from intergreen.junctions.env import make_env
-    from intergreen.rewards.registry import RewardError
+    from intergreen.rewards.registry import RewardError, reward_version
 
+    recorded = None
     if isinstance(controller, str | Path):
         if is_baseline(str(controller)):
             return
@@ -198,6 +201,7 @@ def _check_own_reward(
         if not (Path(run_dir) / "config.json").exists():
             return  # a bare model: no reward of its own
         own = load_run_config(run_dir).reward
+        recorded = read_run_record(run_dir).get("reward_version")
     else:
         own = getattr(controller, "reward", None)
     if own is None:
@@ -206,6 +210,16 @@ def _check_own_reward(
         make_env(spec, demand, own, seed=0, **episode).close()
     except RewardError as e:
         raise RewardError(f"{_run_label(controller)}: its training reward: {e}") from None
+    here = reward_version(own)
+    if recorded is not None and str(recorded) != here:
+        name = own if isinstance(own, str) else own.get("name")
+        warnings.warn(
+            f"{_run_label(controller)} was trained under reward {name} version {recorded}, "
+            f"which is version {here} here: its reward_{name} column sums version {here}'s "
+            "formula (the waits and the other traffic metrics do not depend on the reward)",
+            UserWarning,
+            stacklevel=2,
+        )
 
 
 def _run(task: tuple[Any, ...]) -> dict[str, Any]:

@@ -397,6 +397,13 @@ def train(
     from intergreen.agents.torch_setup import configure_torch
 
     configure_torch()
+    if not isinstance(reward, str | dict):
+        raise AgentConfigError(
+            f"train: reward must be a registered reward's name or a mapping with its name and "
+            f"parameters (the run records it to rebuild its env), got {type(reward).__name__} "
+            f"{reward!r}; register it first (registry.register('my_reward', f)) and give "
+            "reward='my_reward'"
+        )
     if demand is None:
         from intergreen.junctions.catalog import resolve_junction
         from intergreen.junctions.demand import default_training_demand

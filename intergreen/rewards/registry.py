@@ -906,13 +906,35 @@ def reward_modules() -> list[str]:
     return [m.strip() for m in os.environ.get(REWARD_MODULES_ENV, "").split(",") if m.strip()]
 
 
+def reward_modules_from_env() -> list[str]:
+    """:func:`reward_modules`, checked for the command line: a name holding ``;``, ``:`` or a
+    space (another separator than the comma) is refused.
+
+    Raises:
+        RewardError: naming ``$INTERGREEN_REWARD_MODULES``, the value and the comma.
+    """
+    specs = reward_modules()
+    bad = next((m for m in specs if re.search(r"[;:\s]", m) and not Path(m).exists()), None)
+    if bad is not None:
+        raise RewardError(
+            f"${REWARD_MODULES_ENV}={os.environ[REWARD_MODULES_ENV]!r}: {bad!r} is not a module "
+            "name or .py path; separate modules with commas, e.g. my_rewards,other_rewards"
+        )
+    return specs
+
+
 def load_reward_modules(specs: Sequence[str]) -> list[str]:
     """Import user reward modules into the process-wide registry now and add them to
     ``$INTERGREEN_REWARD_MODULES``, so that the worker processes started later import them
     too; returns the names registered (RewardError for a missing or failing module)."""
     added: list[str] = []
     for spec in specs:
-        added += REGISTRY.load_module(spec)
+        try:
+            added += REGISTRY.load_module(spec)
+        except RewardError as e:
+            if spec in reward_modules():  # named by the variable, not by --reward-module
+                raise RewardError(f"{e} (named in ${REWARD_MODULES_ENV})") from None
+            raise
     known = reward_modules()
     os.environ[REWARD_MODULES_ENV] = ",".join(known + [s for s in specs if s not in known])
     return added

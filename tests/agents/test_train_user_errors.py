@@ -48,12 +48,19 @@ def user_rewards(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def _forget_user_rewards() -> None:
+    """As a fresh process without --reward-module: the rewards, their modules and the
+    variable the option set are gone."""
+    import os
+
     from intergreen.rewards import registry
+    from intergreen.rewards.registry import REWARD_MODULES_ENV
+
+    os.environ.pop(REWARD_MODULES_ENV, None)
 
     for name in ("te_nan_reward", "te_long_queues"):
         if name in registry.names():
             registry.unregister(name)
-    for name in [m for m in sys.modules if "te_rewards" in m]:
+    for name in [m for m in sys.modules if "te_rewards" in m]:  # te_rewards_v2 too
         del sys.modules[name]
 
 
@@ -156,6 +163,21 @@ def test_evaluate_checks_the_runs_own_reward_before_printing(
     line = one_error_line(code, stdout, err)
     assert line.startswith(f"error: {out}: its training reward: unknown reward 'te_long_queues'")
     assert stdout == ""
+    # the reward's formula changed since (version 2): evaluated, with a warning (was silent)
+    v2 = USER_REWARDS.replace('"te_long_queues", fields=', '"te_long_queues", version="2", fields=')
+    (user_rewards / "te_rewards_v2.py").write_text(v2)
+    code, stdout, err = run_cli(
+        ["--reward-module", "te_rewards_v2", "evaluate", str(out), "--episodes", "1",
+         "--demands", "medium", "--baselines", ""], capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert (
+        err.count(
+            f"warning (intergreen): {out} was trained under reward te_long_queues version 1, which "
+            "is version 2 here: its reward_te_long_queues column sums version 2's formula"
+        )
+        == 1
+    ), err
 
 
 # ----- a new user's trial: the program baseline on gm_a56 is refused before the plan ---------
@@ -176,3 +198,19 @@ def test_evaluate_refuses_the_program_baseline_on_gm_a56_before_printing(
         assert line.startswith("error: controller program: junction gm_a56 has no signal ")
         assert line.endswith("(`intergreen junctions import`): choose another controller")
         assert stdout == ""  # was: the run's model and "episodes: 1 per demand, ..." first
+
+
+def test_train_with_a_function_as_reward_says_to_register_it(tmp_path) -> None:
+    """make_env takes a function; train records its reward by name and took pydantic's
+    'reward.str: Input should be a valid string; reward.dict[str,any]: ...'."""
+    from intergreen.agents.config import AgentConfigError
+    from intergreen.agents.training import train
+
+    def mine(frames, context) -> float:
+        return 0.0
+
+    with pytest.raises(AgentConfigError) as err:
+        train("dqn", reward=mine, timesteps=64, run_dir=tmp_path / "r")
+    assert str(err.value).startswith("train: reward must be a registered reward's name or a ")
+    assert "registry.register('my_reward', f)) and give reward='my_reward'" in str(err.value)
+    assert not (tmp_path / "r").exists()

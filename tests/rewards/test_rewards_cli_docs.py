@@ -165,6 +165,32 @@ def test_a_name_registered_twice_in_one_module_names_that_module(
                          "to replace it")  # fmt: skip
 
 
+def test_the_variable_is_read_as_the_option_is(
+    rewards_folder: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """$INTERGREEN_REWARD_MODULES with a missing module was a warning printed twice and exit
+    0, and 'a;b' one module name: now one line and exit 2, as --reward-module."""
+    from cli_helpers import one_error_line, run_cli
+
+    from intergreen.rewards.registry import REWARD_MODULES_ENV
+
+    monkeypatch.setenv(REWARD_MODULES_ENV, "rw_absent")
+    line = one_error_line(*run_cli(["rewards", "list"], capsys))
+    assert line.startswith("error: reward module 'rw_absent': no such module in the working ")
+    assert line.endswith(f"(named in ${REWARD_MODULES_ENV})")
+    (rewards_folder / "rw_one.py").write_text(ONE_REWARD.format(name="rw_one_r"))
+    (rewards_folder / "rw_two.py").write_text(ONE_REWARD.format(name="rw_two_r"))
+    monkeypatch.setenv(REWARD_MODULES_ENV, "rw_one;rw_two")
+    line = one_error_line(*run_cli(["rewards", "list"], capsys))
+    assert line == (
+        f"error: ${REWARD_MODULES_ENV}='rw_one;rw_two': 'rw_one;rw_two' is not a module name "
+        "or .py path; separate modules with commas, e.g. my_rewards,other_rewards"
+    )
+    monkeypatch.setenv(REWARD_MODULES_ENV, "rw_one, rw_two")
+    code, out, err = run_cli(["rewards", "list"], capsys)
+    assert code == 0 and "rw_one_r" in out and "rw_two_r" in out, err
+
+
 @pytest.mark.parametrize("first_as_file", [False, True])
 def test_one_module_named_twice_is_loaded_once(
     rewards_folder: Path, capsys: pytest.CaptureFixture[str], first_as_file: bool
