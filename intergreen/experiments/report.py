@@ -173,6 +173,24 @@ def publish_report(
                         convergence_tolerance=convergence_tolerance)  # fmt: skip
 
 
+def _training_demand_text(curves: pd.DataFrame) -> str:
+    """What the training episodes' demand was, from their rows: the grid's training demand
+    (``train_demand``) and whether it was the same in every episode (``episode_demand``)."""
+
+    def unique(column: str) -> list[str]:
+        return sorted(curves[column].dropna().astype(str).unique()) if column in curves else []
+
+    named, drawn = unique("train_demand"), unique("episode_demand")
+    if len(drawn) == 1:
+        return f"training demand {drawn[0]} in every episode"
+    if drawn:
+        return (
+            f"training demand {', '.join(named) or 'as recorded'}, varying between episodes "
+            f"({len(drawn)} demands)"
+        )
+    return "the training demand is not recorded"
+
+
 def build_report(
     results_dir: str | Path,
     reference: str | None = None,
@@ -355,7 +373,7 @@ def build_report(
         if greedy.empty:  # no run validated: the training curves alone
             text = (
                 "Ground-truth average waiting time of each training episode (rolling mean of "
-                "5) against training steps; training demand varies between episodes."
+                f"5) against training steps; {_training_demand_text(curves)}."
             )
         else:
             text = (
@@ -363,8 +381,8 @@ def build_report(
                 f"validation episodes at every point, scored as {_kinds_text(kinds)}) per "
                 "training seed against training "
                 f"decisions{_evaluated_models(raw)}. Below: the ground-truth average waiting "
-                "time of each epsilon-greedy training episode (rolling mean of 5); training "
-                "demand varies between episodes."
+                "time of each epsilon-greedy training episode (rolling mean of 5); "
+                f"{_training_demand_text(curves)}."
             )
         blocks.append(Block("p", text))
         blocks.append(Block("img", text="learning curves", path=lc))

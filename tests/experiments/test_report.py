@@ -377,3 +377,19 @@ def test_counts_agree_with_their_nouns(make_results, tmp_path):
     assert "episode seed 1000 for every controller" in md
     assert "We keep 1 training seed per reward as the unit of the statistics" in md
     assert "| vehicle-actuated | 45." in md and "[n/a: 1 episode] | 1 episode (baseline) |" in md
+
+
+def test_learning_curves_say_what_the_training_demand_was():
+    """The caption said 'training demand varies between episodes' for every grid, also one
+    trained on medium alone (a new user's trial)."""
+    from intergreen.experiments.report import _training_demand_text
+
+    one = pd.DataFrame({"train_demand": ["medium"] * 3, "episode_demand": ["medium"] * 3})
+    assert _training_demand_text(one) == "training demand medium in every episode"
+    mixed = pd.DataFrame(
+        {"train_demand": ["mixed"] * 3, "episode_demand": ["1800vph", "2400vph", "1800vph"]}
+    )
+    assert _training_demand_text(mixed) == (
+        "training demand mixed, varying between episodes (2 demands)"
+    )
+    assert _training_demand_text(pd.DataFrame()) == "the training demand is not recorded"
