@@ -416,6 +416,9 @@ def _hash(payload: Any) -> str:
 
 #: grid.json's key for the absolute path of the grid's junction file (:func:`grid_record`)
 JUNCTION_FILE = "junction_file"
+#: grid.json: the user reward modules the batch's process had loaded (``--reward-module``,
+#: ``$INTERGREEN_REWARD_MODULES``), so that a command reading it can name them.
+REWARD_MODULES = "reward_modules"
 
 
 def grid_record(grid: GridConfig) -> dict[str, Any]:
@@ -424,10 +427,15 @@ def grid_record(grid: GridConfig) -> dict[str, Any]:
     absolute path (:func:`intergreen.junctions.catalog.junction_file`, as a run's config.json
     records it), so that the batch is reported and its status read from any folder. The
     grid's ``junction`` stays as typed: run and plan keys hash it, so no folder changes its
-    name; a shipped junction gets no ``junction_file``. :func:`load_grid` reads it back."""
+    name; a shipped junction gets no ``junction_file``. ``reward_modules``: the user reward
+    modules loaded (none: absent). :func:`load_grid` reads it back."""
+    from intergreen.rewards.registry import reward_modules
+
     record = grid.model_dump(mode="json")
     if (path := junction_file(grid.junction)) is not None:
         record[JUNCTION_FILE] = str(path)
+    if modules := reward_modules():
+        record[REWARD_MODULES] = modules
     return record
 
 
@@ -496,6 +504,9 @@ def load_grid(
     if isinstance(source, dict):
         raw, where = copy.deepcopy(source), "grid"
         recorded = raw.pop(JUNCTION_FILE, None)
+        modules = raw.pop(REWARD_MODULES, None)
+        if modules:  # a batch's: its rewards may be registered only by them
+            where += f" (made with --reward-module {' --reward-module '.join(map(str, modules))})"
     else:
         path = resolve_grid_path(source)
         where = str(path)

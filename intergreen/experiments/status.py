@@ -17,7 +17,7 @@ from pathlib import Path
 
 from intergreen.common import read_json
 from intergreen.errors import IntergreenError
-from intergreen.experiments.grid import GridError, load_grid
+from intergreen.experiments.grid import REWARD_MODULES, GridError, load_grid
 from intergreen.experiments.provenance import REUSED
 from intergreen.experiments.runner import (
     Task,
@@ -126,7 +126,15 @@ def batch_status(out: str | Path) -> BatchStatus:
     try:
         grid = load_grid(raw)
     except GridError as e:
-        raise StatusError(f"{out}/grid.json no longer loads here: {e}") from None
+        modules = raw.get(REWARD_MODULES) or []
+        unknown = any("unknown reward" in p for p in e.problems)
+        fix = (
+            f"; its rewards are registered by the modules it was made with: intergreen "
+            f"{' '.join(f'--reward-module {m}' for m in modules)} status {out}"
+            if modules and unknown
+            else ""
+        )
+        raise StatusError(f"{out}/grid.json no longer loads here: {e}{fix}") from None
     status = BatchStatus(out, grid.name)
     holder = lock_holder(out)
     if holder is not None:

@@ -115,3 +115,50 @@ def test_status_of_a_folder_without_a_batch_is_one_error_line(tmp_path, capsys) 
     line = one_error_line(*run_cli(["status", str(tmp_path)], capsys))
     assert line.startswith(f"error: {tmp_path}/grid.json no longer loads here: ")
     assert "no_such_reward" in line
+
+
+def test_a_batch_of_user_rewards_names_its_modules(
+    tmp_path, capsys, tiny_cfg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """grid.json records the reward modules the compare loaded; status without them names
+    them in the fix (it said only 'unknown reward'), and with them reads the batch."""
+    import sys
+
+    from intergreen.experiments.grid import grid_record, load_grid
+    from intergreen.rewards import registry
+    from intergreen.rewards.registry import REWARD_MODULES_ENV
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    (tmp_path / "st_rewards.py").write_text(
+        "from intergreen.rewards import registry\n\n\n"
+        '@registry.register("st_reward", fields=("halting",))\n'
+        "def st_reward(frames, context) -> float:\n"
+        "    return -float(frames[-1].halting.sum())\n"
+    )
+    try:
+        code, _, err = run_cli(["--reward-module", "st_rewards", "rewards", "show", "st_reward"],
+                               capsys)  # fmt: skip
+        assert code == 0, err
+        grid = load_grid({**tiny_cfg, "rewards": ["st_reward"]})
+        record = grid_record(grid)
+        assert record["reward_modules"] == ["st_rewards"]
+        assert load_grid(record) == grid  # the record loads back
+        out = tmp_path / "out"
+        out.mkdir()
+        (out / "grid.json").write_text(json.dumps(record))
+        registry.unregister("st_reward")  # as a fresh process without the option
+        del sys.modules["st_rewards"]
+        monkeypatch.delenv(REWARD_MODULES_ENV)
+        line = one_error_line(*run_cli(["status", str(out)], capsys))
+        assert "unknown reward 'st_reward'" in line
+        assert line.endswith(
+            "; its rewards are registered by the modules it was made with: intergreen "
+            f"--reward-module st_rewards status {out}"
+        )
+        code, stdout, err = run_cli(["--reward-module", "st_rewards", "status", str(out)], capsys)
+        assert code == 0 and "1 run and 1 baseline planned" in stdout, err
+    finally:
+        if "st_reward" in registry.names():
+            registry.unregister("st_reward")
+        sys.modules.pop("st_rewards", None)
