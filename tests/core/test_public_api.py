@@ -98,7 +98,7 @@ def test_the_readme_in_python_section_runs_as_written(tmp_path, monkeypatch) -> 
     section = text[start : text.index("\n## ", start + 5)]
     blocks = [b.split("```")[0] for b in section.split("```python\n")[1:]]
     assert len(blocks) == 3
-    namespace: dict = {}
+    namespace: dict = {"__name__": "__main__"}  # as a script run (make_vec's guard)
     monkeypatch.chdir(tmp_path)  # the third block writes timeline.png
     try:
         for block in blocks[:2]:
