@@ -554,7 +554,7 @@ def semantic_problems(raw: dict[str, Any], recorded_file: str | None = None) -> 
     exists (:func:`intergreen.junctions.catalog.junction_of_record`)."""
     from intergreen.agents.config import AGENTS, AgentConfigError, resolve_hyperparameters
     from intergreen.junctions.baselines import BASELINES, is_baseline
-    from intergreen.rewards import RewardError, registry, resolve_reward
+    from intergreen.rewards import RewardError, resolve_reward
 
     problems: list[str] = []
     rewards = raw.get("rewards")
@@ -565,10 +565,8 @@ def semantic_problems(raw: dict[str, Any], recorded_file: str | None = None) -> 
         try:
             resolve_reward(r)
         except (RewardError, TypeError, ValueError) as e:
-            msg = str(e)
-            if isinstance(r, str) and r not in registry.names():
-                msg = f"unknown reward {r!r}; known: {', '.join(registry.names())}"
-            problems.append(f"rewards[{i}]: {msg}")
+            # the registry's words: a near name, the known ones, --reward-module for your own
+            problems.append(f"rewards[{i}]: {e}")
             continue
         one = json.dumps(canonical_reward(r), sort_keys=True)
         if one in seen:

@@ -34,7 +34,7 @@ from pydantic import ValidationError
 import intergreen.seeds as seeds
 from intergreen.common import first_repeat
 from intergreen.errors import OptionError, format_validation_error
-from intergreen.frames import SensorFrame
+from intergreen.frames import SensorFrame, UnreadFieldError
 from intergreen.junctions.catalog import resolve_junction
 from intergreen.junctions.checker import (
     Findings,
@@ -477,6 +477,9 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
                     f"reward {self.reward_info['name']!r} returned {reward} "
                     f"at t={self.frames[-1].time:.1f}s"
                 )
+        except UnreadFieldError as e:  # a field the reward reads but does not declare
+            self._close_sim()
+            raise UnreadFieldError(f"reward {self.reward_info['name']!r}: {e}") from None
         except BaseException:  # a RewardError or a bug in the reward: SUMO is closed first
             self._close_sim()
             raise

@@ -24,6 +24,13 @@ def test_all_problems_listed_at_once():
     for needle in ("no_such_reward", "averge_speed", "a2c", "sydney", "rush"):
         assert needle in text
     assert "5 problems" in text
+    # each unknown reward in the registry's words: the near name and --reward-module (the
+    # first had neither, a new user's trial)
+    rewards = [p for p in problems if p.startswith("rewards[")]
+    assert rewards[0].startswith("rewards[1]: unknown reward 'no_such_reward'.")
+    assert rewards[1].startswith("rewards[2]: unknown reward 'averge_speed'. Did you mean "
+                                 "'average_speed'?")  # fmt: skip
+    assert all(p.endswith("load it with --reward-module MODULE)") for p in rewards)
 
 
 def test_training_ranges_train_but_never_evaluate(tiny_cfg):

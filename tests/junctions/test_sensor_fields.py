@@ -77,3 +77,28 @@ def test_bad_sensor_fields_are_refused() -> None:
         make_env("gm_a56", "medium", sensor_fields="some")
     with pytest.raises(OptionError, match="unknown sensor field 'queues'"):
         make_env("gm_a56", "medium", sensor_fields=["occupancy", "queues"])
+
+
+def test_a_reward_reading_an_undeclared_field_is_named() -> None:
+    """A reward that declares fields=("halting",) and reads mean_speed: the error names the
+    reward (it named only SensorFrame.mean_speed), and SUMO is closed."""
+    from intergreen.rewards import Registry
+
+    reg = Registry(plugins=False)
+
+    @reg.register("sf_sneaky", fields=("halting",))
+    def sf_sneaky(frames, context) -> float:
+        return -float(frames[-1].mean_speed.sum())
+
+    env = make_env("gm_a56", "medium", reg.get("sf_sneaky"), seed=3, duration=40.0,
+                   sensor_fields="auto")  # fmt: skip
+    try:
+        env.reset()
+        with pytest.raises(UnreadFieldError) as err:
+            env.step(0)
+        assert str(err.value).startswith(
+            "reward 'sf_sneaky': SensorFrame.mean_speed was not read from the detectors: "
+        )
+        assert env.sim is None or not env.sim.running
+    finally:
+        env.close()
