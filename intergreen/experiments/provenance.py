@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+import intergreen.version as version
 from intergreen.agents.rundir import read_resumes
 from intergreen.common import read_json, span
 from intergreen.errors import IntergreenError
@@ -890,12 +891,24 @@ def _seed_list(seeds: list[int]) -> str:
 
 
 def version_text(versions: pd.DataFrame) -> str:
+    """The report's versions sentence: the code and reward versions the runs record, and,
+    where that is not this package's version (or unrecorded), that the report's names keep
+    the meaning they had for the code that made the runs."""
     if versions.empty:
         return "**Versions.** No agent runs."
     code = _distinct(list(versions["intergreen_version"]))
     rewards = versions.drop_duplicates("reward")[["reward", "reward_version"]]
     if code == [UNRECORDED] and set(rewards["reward_version"]) == {UNRECORDED}:
-        return ("**Versions.** The runs' configurations record no code or reward version "
+        text = ("**Versions.** The runs' configurations record no code or reward version "
                 "(recorded as `unrecorded`; every run the same).")  # fmt: skip
-    rv = ", ".join(f"{r.reward} {r.reward_version}" for r in rewards.itertuples())
-    return f"**Versions.** intergreen {', '.join(code)}; reward versions: {rv}."
+    else:
+        rv = ", ".join(f"{r.reward} {r.reward_version}" for r in rewards.itertuples())
+        text = f"**Versions.** intergreen {', '.join(code)}; reward versions: {rv}."
+    if code != [version.__version__]:
+        text += (
+            f" This report was built with intergreen {version.__version__}: its names (demand "
+            "levels, baselines, rewards) mean what they meant to the code that made the runs, "
+            "which may differ from this version's (its README's Demand levels, Baselines and "
+            "Built-in rewards say what changed)."
+        )
+    return text

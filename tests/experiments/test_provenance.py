@@ -133,6 +133,14 @@ def test_versions_that_agree_are_reported(tmp_path, make_results):
     root = write_folder(tmp_path / "r", _results(make_results), extra=extra)
     md = build_report(root, html=False)["markdown"].read_text()
     assert "**Versions.** intergreen 0.3; reward versions: queue 1, average_speed 2." in md
+    # runs of another version than the one building the report: the names may mean other
+    # things (study_full's `vehicle-actuated` was the camera-zone controller)
+    from intergreen.version import __version__
+
+    assert f"This report was built with intergreen {__version__}: its names (demand levels, " in md
+    assert provenance.version_text(pd.DataFrame({
+        "intergreen_version": [__version__], "reward": ["queue"], "reward_version": ["1"],
+    })) == f"**Versions.** intergreen {__version__}; reward versions: queue 1."  # fmt: skip
 
 
 def test_versions_recorded_in_the_results_table_are_checked(tmp_path, make_results):
