@@ -179,6 +179,8 @@ Activation = tuple[
     Callable[[torch.Tensor], torch.Tensor],  # forward
     Callable[[torch.Tensor, torch.Tensor], torch.Tensor],  # backward(grad, forward's output)
 ]
+#: Bytes at which torch aligns a fresh tensor's data (c10's CPU allocator).
+_ALIGN = 64
 _ACTIVATIONS: dict[type, Activation] = {
     nn.ReLU: (torch.relu, lambda g, out: torch.ops.aten.threshold_backward(g, out, 0)),
     nn.Tanh: (torch.tanh, torch.ops.aten.tanh_backward),
@@ -194,6 +196,10 @@ class _MlpGradients:
         self.linears: list[nn.Linear] = list(q_net[::2])
         self.activations = [_ACTIVATIONS[type(m)] for m in q_net[1::2]]
         self.grads = grads
+        # where each gradient is computed: the flat buffer's view itself where it starts on a
+        # 64-byte boundary, as autograd's fresh tensors do, else a fresh tensor copied into the
+        # view (a matrix product into an unaligned output can differ in the last bit: AVX2)
+        self.targets = [g if g.data_ptr() % _ALIGN == 0 else torch.empty_like(g) for g in grads]
         self.one = torch.tensor(1.0)
 
     @staticmethod
@@ -223,8 +229,11 @@ class _MlpGradients:
             g = torch.ops.aten.smooth_l1_loss_backward(self.one, current, batch.target, _MEAN, 1.0)
             g = torch.zeros_like(x).scatter_add_(1, batch.actions, g)
             for k in range(len(self.linears) - 1, -1, -1):
-                torch.mm(g.t(), inputs[k], out=self.grads[2 * k])
-                torch.sum(g, 0, out=self.grads[2 * k + 1])
+                torch.mm(g.t(), inputs[k], out=self.targets[2 * k])
+                torch.sum(g, 0, out=self.targets[2 * k + 1])
+                for j in (2 * k, 2 * k + 1):
+                    if self.targets[j] is not self.grads[j]:
+                        self.grads[j].copy_(self.targets[j])
                 if k > 0:
                     g = self.activations[k - 1][1](g.mm(self.linears[k].weight), inputs[k])
         return loss

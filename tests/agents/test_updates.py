@@ -84,7 +84,12 @@ def test_flat_updates_are_sb3s_bit_for_bit(obs_dim, actions, net_arch, activatio
     ours, theirs = (_model(obs_dim, actions, net_arch, activation) for _ in range(2))
     assert lean_update_applies(ours)
     _train(ours, steps, ours=True)
-    assert updates._PLANS.get(ours) is not None  # the flat path ran, not the autograd one
+    plan = updates._PLANS.get(ours)
+    assert plan is not None  # the flat path ran, not the autograd one
+    # every gradient is computed into 64-byte-aligned memory, as autograd's: the 9 x 33 case's
+    # output weights start at float 330 of the flat buffer, where a matrix product into the view
+    # itself differed from autograd's in the last bit on an AVX2 machine
+    assert all(t.data_ptr() % 64 == 0 for t in plan.gradients.targets)
     _train(theirs, steps, ours=False)
     _assert_same(ours, theirs)
     # and the losses SB3 logs
