@@ -12,7 +12,13 @@ import json
 from typing import Any
 
 from intergreen.errors import OptionError
-from intergreen.rewards.registry import NAME_PATTERN, RewardError, names, resolve_reward
+from intergreen.rewards.registry import (
+    NAME_PATTERN,
+    RewardError,
+    describe,
+    names,
+    resolve_reward,
+)
 
 #: A reward with parameters on the command line (shell-quoted JSON).
 REWARD_EXAMPLE = """'{"name": "weighted", "weights": {"average_speed": 1, "queue": 0.1}}'"""
@@ -57,7 +63,8 @@ def parse_reward(text: str, option: str = "--reward") -> str | dict[str, Any]:
         resolve_reward(spec)
     except RewardError as e:
         fix = ""
-        if isinstance(spec, str) and spec in names():  # its parameters are wanted
+        if isinstance(spec, str) and spec in names() and describe(spec)["required"]:
+            # its parameters are wanted
             fix = (f"; give them as JSON, e.g. {option} '{{\"name\": \"{spec}\", ...}}' "
                    f"(intergreen rewards show {spec} lists them)")  # fmt: skip
         elif isinstance(spec, dict) and not isinstance(spec.get("name"), str):

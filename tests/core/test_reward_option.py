@@ -184,3 +184,23 @@ def test_train_defaults_are_the_command_lines() -> None:
     assert python["timesteps"].default == DEFAULT_TRAIN_TIMESTEPS == 200_000
     assert python["seed"].default == DEFAULT_TRAIN_SEED == 1
     assert TrainConfig(agent="dqn", timesteps=10).seed == DEFAULT_TRAIN_SEED
+
+
+def test_the_parameters_hint_only_where_parameters_are_missing() -> None:
+    """'give them as JSON' followed every refusal of a known name, also a class without
+    compute (a new user's trial), which has no parameters to give."""
+    from intergreen.rewards import BaseReward, registry
+
+    class NoCompute(BaseReward):
+        pass
+
+    registry.register("ro_nocompute", NoCompute)
+    try:
+        with pytest.raises(OptionError) as refused:
+            parse_reward("ro_nocompute")
+        assert str(refused.value) == (
+            "--reward 'ro_nocompute': reward 'ro_nocompute': class NoCompute defines no "
+            "compute(self, frames) -> float; a BaseReward subclass computes its value there"
+        )
+    finally:
+        registry.unregister("ro_nocompute")
