@@ -91,6 +91,10 @@ _GREEN = frozenset("Gg")
 _OK = {("G", "y"), ("y", "r"), ("r", "u"), ("u", "G")}
 
 
+class SignalStateError(IntergreenError, ValueError):
+    """A signal state the checker cannot read (its length, or a character such as ``Y``)."""
+
+
 @dataclass(frozen=True)
 class AspectDurations:
     """The amber and red+amber durations (s) the checker holds a junction to, the name of
@@ -356,14 +360,23 @@ class RuleMonitor:
 
     def push(self, state: str, time: float | None = None) -> list[Violation]:
         """Judge the state shown during the next step; ``time`` (s) labels the violations
-        (default: the step's end). Raises ValueError for a malformed state string."""
+        (default: the step's end). Raises SignalStateError (a ValueError) for a state string
+        of another length or with a character it does not read (SUMO's ``Y`` in a network's
+        own program)."""
         n, k = len(self.links), self._k
         if (
             len(state) != n
             or not {c for i, c in enumerate(state) if i not in self._unused} <= _STATES
         ):
-            raise ValueError(
-                f"state {state!r}: expected {n} characters of G, g, y, u, r (one per link)"
+            unknown = sorted({c for c in state} - _STATES - {"r"})
+            what = (
+                f"holds {', '.join(map(repr, unknown))}, which the rule checker does not read"
+                if len(state) == n and unknown
+                else f"has {len(state)} characters for {n} links"
+            )
+            raise SignalStateError(
+                f"--check-rules: the signal state {state!r} {what}: it reads one of G, g, y, u, "
+                "r per link, so it cannot judge these signals; run without --check-rules"
             )
         if self._unused:
             state = "".join("r" if i in self._unused else c for i, c in enumerate(state))

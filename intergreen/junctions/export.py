@@ -170,7 +170,9 @@ def export_junction(
         "-n", net.name,
         "-r", ",".join(r.name for r in routes),
         "-a", f"{sensors.name},{tls.name}",
-        "--end", f"{sim.duration:g}",
+        # SUMO's --end is a time, not a length: the window's begin (a RESCO scenario's 25200,
+        # an import's --begin) plus the episode
+        "--end", f"{sim.demand.sumo_begin + sim.duration:g}",
         *options,
         "--save-configuration", config.name,
         "--save-configuration.relative", "true",

@@ -9,12 +9,14 @@ from functools import cache
 import numpy as np
 import pytest
 
+from intergreen.errors import IntergreenError
 from intergreen.junctions.catalog import junction_names, load_spec, resolve_junction
 from intergreen.junctions.checker import (
     AspectDurations,
     LinkConflicts,
     RuleMonitor,
     RuleViolation,
+    SignalStateError,
     Violation,
     assert_valid,
     check_states,
@@ -237,10 +239,18 @@ def test_violations_carry_time_links_and_groups() -> None:
 def test_malformed_states_are_refused() -> None:
     links = net().links
     monitor = RuleMonitor(spec_of(), links)
-    with pytest.raises(ValueError, match="expected 14 characters of G, g, y, u, r"):
+    with pytest.raises(ValueError, match="has 13 characters for 14 links"):
         monitor.push("G" * 13)
-    with pytest.raises(ValueError, match="expected 14"):
-        monitor.push("x" * 14)
+    # a character it does not read (SUMO's own fkk_in example shows 'Y'): one line for the
+    # command line (an IntergreenError; it was a traceback), naming it and the fix
+    with pytest.raises(SignalStateError) as err:
+        monitor.push("G" * 12 + "Yy")
+    assert str(err.value) == (
+        "--check-rules: the signal state 'GGGGGGGGGGGGYy' holds 'Y', which the rule checker "
+        "does not read: it reads one of G, g, y, u, r per link, so it cannot judge these "
+        "signals; run without --check-rules"
+    )
+    assert isinstance(err.value, IntergreenError)
     with pytest.raises(ValueError, match="conflicts are for 18 links, the network has 14"):
         RuleMonitor(spec_of(), links, conflicts=sumo(peds=True))
 

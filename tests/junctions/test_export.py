@@ -140,3 +140,20 @@ def test_export_bad_input_is_one_line(
     for w in words:
         assert w in err
     assert not (tmp_path / "gm_a56.sumocfg").exists()
+
+
+def test_a_window_that_does_not_start_at_0_exports_a_runnable_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """RESCO's cologne1 runs SUMO from 25200 s: the config said end 3600 (the episode's
+    length), which plain sumo refuses ('The end time should be after the begin time')."""
+    pytest.importorskip("sumo_rl", reason="RESCO's scenarios come with sumo-rl")
+    out = tmp_path / "col"
+    code, _, err = run_cli(["junctions", "export", "resco:cologne1", "--out", str(out)], capsys)
+    assert code == 0, err
+    cfg = ET.parse(out / "cologne1.sumocfg").getroot()
+    values = {el.tag: el.get("value") for el in cfg.iter() if el.get("value") is not None}
+    assert (values["begin"], values["end"]) == ("25200", "28800")
+    done = subprocess.run([sumo_binary("sumo"), "-c", "cologne1.sumocfg"], cwd=out,
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
