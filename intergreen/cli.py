@@ -243,6 +243,11 @@ def simulate(
     record = controller_record(policy, built, given, param_file)
     who = result.controller + (f" ({record['params_text']})" if "params_text" in record else "")
     title = f"{env.spec_.name} | demand {result.demand} | {who} | seed {seed}"
+    written = []
+    if output is not None:  # before anything is printed: a closed pipe (| head) loses nothing
+        timeline = (result.trace, env.spec_, env.network.links, title) if result.trace else None
+        kept = {k: v for k, v in record.items() if k != "params_text"}
+        written = show.write_episode(output, row, result.env, timeline, record=kept)
     console.print(f"[bold]{escape(title)}[/bold]", soft_wrap=True)
     for table in (show.traffic_table(row), show.arm_table(row), show.emissions_table(row)):
         if table is not None:
@@ -259,10 +264,7 @@ def simulate(
         )  # fmt: skip
     if screenshot is not None:
         say(f"screenshots in {screenshot}")
-    if output is not None:
-        timeline = (result.trace, env.spec_, env.network.links, title) if result.trace else None
-        kept = {k: v for k, v in record.items() if k != "params_text"}
-        written = show.write_episode(output, row, result.env, timeline, record=kept)
+    if written:
         say("wrote " + ", ".join(str(p) for p in written))
 
 

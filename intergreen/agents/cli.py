@@ -278,6 +278,8 @@ def evaluate_command(
             check_rules=check_rules,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
+    if output is not None:  # written before anything is printed: a closed pipe loses nothing
+        results.to_csv(output, index=False)
     titles = {
         "avg_waiting_time": "average waiting time (s)",
         "avg_delay": "average delay (s: time loss and insertion wait, RESCO's delay)",
@@ -298,7 +300,6 @@ def evaluate_command(
     if arms is not None:
         console.print(arms)
     if output is not None:
-        results.to_csv(output, index=False)
         console.print(f"wrote {output}" + (f" and {timeline_dir}/" if timeline_dir else ""))
         rewards = [str(c) for c in results.columns if str(c).startswith("reward_")]
         if rewards:

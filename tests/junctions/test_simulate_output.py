@@ -134,3 +134,24 @@ def test_evaluate_writes_arms_emissions_reward_columns_and_timelines(
     pngs = sorted(p.name for p in (tmp_path / "eval" / "episodes_timelines").glob("*.png"))
     first = evaluation_seeds(1)[0]
     assert pngs == [f"fixed-time-high-{first}.png", f"vehicle-actuated-high-{first}.png"]
+
+
+def test_output_files_are_written_before_a_closed_pipe_can_stop_the_printing(
+    tmp_path: Path,
+) -> None:
+    """`intergreen simulate --output D | head -1` left D empty: the files were written after
+    the printing, which a closed pipe stops (BrokenPipeError). The pipe here is closed before
+    anything is printed: the episode's files are there all the same."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "intergreen.cli", "simulate", "--duration", "30", "--output",
+         str(out)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    proc.stdout.close()  # as `| head -1` once it has its line
+    proc.wait(timeout=300)
+    assert {"metrics.csv", "metrics.json"} <= {p.name for p in out.iterdir()}
+    assert sumo_children() == []
