@@ -200,6 +200,7 @@ class _MlpGradients:
         # 64-byte boundary, as autograd's fresh tensors do, else a fresh tensor copied into the
         # view (a matrix product into an unaligned output can differ in the last bit: AVX2)
         self.targets = [g if g.data_ptr() % _ALIGN == 0 else torch.empty_like(g) for g in grads]
+        self.copies = [(t, g) for t, g in zip(self.targets, grads, strict=True) if t is not g]
         self.one = torch.tensor(1.0)
 
     @staticmethod
@@ -231,11 +232,10 @@ class _MlpGradients:
             for k in range(len(self.linears) - 1, -1, -1):
                 torch.mm(g.t(), inputs[k], out=self.targets[2 * k])
                 torch.sum(g, 0, out=self.targets[2 * k + 1])
-                for j in (2 * k, 2 * k + 1):
-                    if self.targets[j] is not self.grads[j]:
-                        self.grads[j].copy_(self.targets[j])
                 if k > 0:
                     g = self.activations[k - 1][1](g.mm(self.linears[k].weight), inputs[k])
+            for target, grad in self.copies:
+                grad.copy_(target)
         return loss
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "load_counts",
     "read_counts_csv",
     "read_tfgm_atc",
+    "source_prefix",
     "validate_counts",
     "write_counts",
 ]
@@ -88,6 +89,11 @@ def _lines(index: pd.Index) -> str:
 
 def _where(source: str | Path | None) -> str:
     return f"{source}" if source is not None else "counts table"
+
+
+def source_prefix(source: str | Path | None) -> str:
+    """``"FILE: "`` to start an error message about the counts file ``source``, or ``""``."""
+    return f"{source}: " if source is not None else ""
 
 
 def validate_counts(

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from intergreen.calibration.counts import load_counts
+from intergreen.calibration.counts import load_counts, source_prefix
 from intergreen.calibration.errors import CalibrationError
 from intergreen.calibration.flows import WEEKDAYS, gm_data_dir, weekday_hourly_flows
 from intergreen.calibration.holdout import split_counts
@@ -159,10 +159,6 @@ def default_approach_map(spec: JunctionSpec, site: str) -> dict[str, str]:
     )
 
 
-def _source_prefix(source: str | Path | None) -> str:
-    return f"{source}: " if source is not None else ""
-
-
 def _explicit_map(
     spec: JunctionSpec, keys: Sequence[tuple[str, str]], approach_map: Mapping[str, str]
 ) -> dict[tuple[str, str], str]:
@@ -228,7 +224,7 @@ def _column_map(
                 else "more than one arm"
             )
             raise CalibrationError(
-                f"{_source_prefix(source)}column 'approach' holds {listed} for site {site} "
+                f"{source_prefix(source)}column 'approach' holds {listed} for site {site} "
                 f"{direction}, {what} (arms: {', '.join(spec.arms)}): write the one arm that "
                 f"traffic arrives on, or map the direction with --approach-map {direction}=ARM"
             )

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from intergreen.calibration.counts import CountsError, validate_counts
+from intergreen.calibration.counts import CountsError, source_prefix, validate_counts
 
 __all__ = [
     "ALL_LANES",
@@ -136,7 +136,7 @@ def weekday_hourly_flows(
     removes e.g. bank holidays; ``weekdays`` are ``datetime.weekday()`` numbers. ``source``
     (the counts file) starts the error messages.
     """
-    where = f"{source}: " if source is not None else ""
+    where = source_prefix(source)
     counts = validate_counts(counts, source)
     if sites is not None:
         wanted = {str(s) for s in sites}

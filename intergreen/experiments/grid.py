@@ -504,9 +504,7 @@ def load_grid(
     if isinstance(source, dict):
         raw, where = copy.deepcopy(source), "grid"
         recorded = raw.pop(JUNCTION_FILE, None)
-        modules = raw.pop(REWARD_MODULES, None)
-        if modules:  # a batch's: its rewards may be registered only by them
-            where += f" (made with --reward-module {' --reward-module '.join(map(str, modules))})"
+        raw.pop(REWARD_MODULES, None)  # a batch's record (status names them where missing)
     else:
         path = resolve_grid_path(source)
         where = str(path)

@@ -364,15 +364,13 @@ class RuleMonitor:
         of another length or with a character it does not read (SUMO's ``Y`` in a network's
         own program)."""
         n, k = len(self.links), self._k
-        if (
-            len(state) != n
-            or not {c for i, c in enumerate(state) if i not in self._unused} <= _STATES
-        ):
-            unknown = sorted({c for c in state} - _STATES - {"r"})
+        unknown = {c for i, c in enumerate(state) if i not in self._unused} - _STATES
+        if len(state) != n or unknown:
             what = (
-                f"holds {', '.join(map(repr, unknown))}, which the rule checker does not read"
-                if len(state) == n and unknown
-                else f"has {len(state)} characters for {n} links"
+                f"has {len(state)} characters for {n} links"
+                if len(state) != n
+                else f"holds {', '.join(map(repr, sorted(unknown)))}, which the rule checker "
+                "does not read"
             )
             raise SignalStateError(
                 f"--check-rules: the signal state {state!r} {what}: it reads one of G, g, y, u, "

@@ -277,8 +277,7 @@ def _check_function(name: str, func: Any) -> None:
         raise RewardError(
             f"reward {name!r}: a function reward is called as f(frames, context, **params); "
             f"{getattr(func, '__name__', 'it')}{sig.replace(return_annotation=sig.empty)} does "
-            "not take both (write "
-            "def f(frames, context, *, param=default): ...)"
+            "not take both (write def f(frames, context, *, param=default): ...)"
         )
 
 
@@ -684,7 +683,7 @@ class Registry:
         if (
             isinstance(obj, BaseReward)
             and cls.compute is BaseReward.compute
-            and (cls.__call__ is BaseReward.__call__)
+            and cls.__call__ is BaseReward.__call__
         ):
             raise RewardError(
                 f"reward {name!r}: class {cls.__name__} defines no compute(self, frames) -> "
