@@ -46,7 +46,7 @@ def resco_names() -> list[str]:
 def junction_path(name: str) -> Path:
     """The junction.yaml of a shipped junction name, or a path given by the user."""
     path = Path(name)
-    if name.endswith(".net.xml"):
+    if name.endswith((".net.xml", ".net.xml.gz")):
         raise SpecError(
             f"{name}: a SUMO network, not a junction: import it first (`intergreen junctions "
             f"import {name} --out DIR`), then give DIR"

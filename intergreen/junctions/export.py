@@ -35,6 +35,7 @@ from intergreen.junctions.gui import GuiOptions, junction_view, settings_xml
 from intergreen.junctions.simulation import Simulation, SimulationError
 from intergreen.junctions.spec import JunctionSpec, Link, SpecError
 from intergreen.junctions.sumo import sumo_binary
+from intergreen.junctions.sumo_net import gzipped
 
 __all__ = ["DEFAULT_GREEN", "ExportedJunction", "export_junction", "fixed_programme"]
 
@@ -139,11 +140,15 @@ def export_junction(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     name = spec.name
-    net = out / f"{name}.net.xml"
-    shutil.copyfile(sim.network.net_file, net)
+    net_source = Path(sim.network.net_file)
     sources = [Path(r) for r in str(sim.routes).split(",")]
-    routes = [out / (f"{name}.rou.xml" if len(sources) == 1 else f"{name}.{i}.rou.xml")
-              for i in range(len(sources))]  # fmt: skip
+    # a compressed source keeps its .gz (SUMO reads it by content; the name says so)
+    gz = {p: ".gz" if gzipped(p) else "" for p in (net_source, *sources)}
+    net = out / f"{name}.net.xml{gz[net_source]}"
+    shutil.copyfile(net_source, net)
+    numbered = len(sources) > 1
+    routes = [out / f"{name}{f'.{i}' if numbered else ''}.rou.xml{gz[src]}"
+              for i, src in enumerate(sources)]  # fmt: skip
     for src, dst in zip(sources, routes, strict=True):
         shutil.copyfile(src, dst)
     sensors = out / f"{name}.sensors.add.xml"

@@ -15,7 +15,13 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from intergreen.junctions.sumo_net import NetworkImportError, TlsFacts, network, not_a_file
+from intergreen.junctions.sumo_net import (
+    NetworkImportError,
+    TlsFacts,
+    network,
+    not_a_file,
+    open_sumo_xml,
+)
 
 __all__ = ["check_route_files", "movement_flows"]
 
@@ -24,10 +30,11 @@ _VEHICLE_TAGS = ("vehicle", "trip", "flow")
 
 def _parse(path: Path) -> ET.Element:
     try:
-        root = ET.parse(path).getroot()
-    except OSError as e:
+        with open_sumo_xml(path) as f:
+            root = ET.parse(f).getroot()
+    except (OSError, EOFError) as e:
         raise NetworkImportError(
-            f"{path}: cannot read the route file ({e.strerror or e})"
+            f"{path}: cannot read the route file ({getattr(e, 'strerror', None) or e})"
         ) from None
     except ET.ParseError as e:
         raise NetworkImportError(

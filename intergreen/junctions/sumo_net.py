@@ -19,6 +19,7 @@ whose states have not one character per link index, up to the last used one) rai
 
 from __future__ import annotations
 
+import gzip
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -37,7 +38,9 @@ __all__ = [
     "TlsFacts",
     "TlsLink",
     "fastest_route",
+    "gzipped",
     "network",
+    "open_sumo_xml",
     "read_tls",
     "tls_ids",
 ]
@@ -153,14 +156,29 @@ class TlsFacts:
 _NO_ELEMENTS = expat_errors.codes[expat_errors.XML_ERROR_NO_ELEMENTS]
 
 
+def gzipped(path: Path) -> bool:
+    """Whether ``path`` is gzip-compressed (by content, as SUMO and sumolib tell: a
+    ``.net.xml.gz`` or a compressed file under any name)."""
+    with open(path, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
+def open_sumo_xml(path: Path):
+    """``path`` (a SUMO network or route file) opened for reading as bytes, decompressed
+    when :func:`gzipped`."""
+    return gzip.open(path, "rb") if gzipped(path) else open(path, "rb")
+
+
 def _root(net_file: Path) -> ET.Element:
     """The root element, without reading the whole file; NetworkImportError if it is no
-    SUMO network."""
+    SUMO network. A gzip-compressed network is read as SUMO reads it."""
     try:
-        for _, el in ET.iterparse(net_file, events=("start",)):
-            return el
-    except OSError as e:
-        raise NetworkImportError(f"{net_file}: cannot read ({e.strerror or e})") from None
+        with open_sumo_xml(net_file) as f:
+            for _, el in ET.iterparse(f, events=("start",)):
+                return el
+    except (OSError, EOFError) as e:
+        why = getattr(e, "strerror", None) or e
+        raise NetworkImportError(f"{net_file}: cannot read ({why})") from None
     except ET.ParseError as e:
         what = "empty: no <net version=...> root" if e.code == _NO_ELEMENTS else f"XML error: {e}"
         raise NetworkImportError(

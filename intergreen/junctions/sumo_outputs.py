@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from intergreen.junctions.sumo_net import open_sumo_xml
+
 __all__ = [
     "EMISSION_ATTRIBUTES",
     "EdgeIntervals",
@@ -184,9 +186,14 @@ def read_signal_switches(path: Path, tls_id: str | None = None) -> list[tuple[fl
 
 @functools.lru_cache(maxsize=8)
 def _route_file_edges(path: str, mtime_ns: int) -> dict[str, tuple[str, ...]]:
+    with open_sumo_xml(Path(path)) as f:
+        return _route_edges_of(f)
+
+
+def _route_edges_of(f) -> dict[str, tuple[str, ...]]:
     routes: dict[str, tuple[str, ...]] = {}
     out: dict[str, tuple[str, ...]] = {}
-    for _, el in ET.iterparse(path, events=("end",)):
+    for _, el in ET.iterparse(f, events=("end",)):
         tag = el.tag
         if tag == "route":
             edges = tuple(el.get("edges", "").split())
