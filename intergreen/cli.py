@@ -456,7 +456,7 @@ def junctions_show(name: str) -> None:
 
 @junctions_app.command("import")
 def junctions_import(
-    net_file: Annotated[Path, typer.Argument(help="A SUMO network (.net.xml, or gzip-compressed .net.xml.gz)")],
+    net_file: Annotated[Path, typer.Argument(help="A SUMO network (.net.xml, or .net.xml.gz)")],
     out: Annotated[Path, typer.Option(help="Folder for the junction YAML")],
     tls: Annotated[
         str | None, typer.Option(help="Traffic light id (needed when there are several)")

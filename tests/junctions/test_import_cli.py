@@ -185,8 +185,8 @@ def test_gzipped_network_and_routes_run_as_the_plain_files(
         with open(src, "rb") as f, gzip.open(tmp_path / f"{src.name}.gz", "wb") as g:
             shutil.copyfileobj(f, g)
     metrics = []
-    for folder, files in (("plain", (net, rou)),
-                          ("gz", (tmp_path / f"{net.name}.gz", tmp_path / f"{rou.name}.gz"))):  # fmt: skip
+    zipped = (tmp_path / f"{net.name}.gz", tmp_path / f"{rou.name}.gz")
+    for folder, files in (("plain", (net, rou)), ("gz", zipped)):
         out = tmp_path / folder
         code, _, err = run_cli(
             ["junctions", "import", str(files[0]), "--routes", str(files[1]), "--out", str(out)],
