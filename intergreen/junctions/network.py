@@ -35,14 +35,17 @@ TLS_ID = "TL"
 CENTRE = "C"
 #: Set-backs (m upstream of the stop line) of the three System D loops per approach lane,
 #: X, Y and Z, for roads limited to 30-40 mph (UK practice for isolated vehicle actuation;
-#: sources in intergreen/junctions/system_d.py). Loops that would lie beyond the start of
-#: a shorter lane are left out.
+#: sources in intergreen/junctions/system_d.py). On a shorter lane see
+#: :func:`system_d_setbacks`.
 SYSTEM_D_SETBACKS = (39.0, 25.0, 12.0)
+#: m: a loop a lane too short for any set-back gets lies this far from the lane's start
+SHORT_LANE_LOOP_MARGIN = 0.5
 #: Version of the sensor file, bumped when its detectors change (2: System D loops; 3: exit-lane
-#: cameras; 4: cameras count halting below HALTING_SPEED). Each version has its own file beside a
+#: cameras; 4: cameras count halting below HALTING_SPEED; 5: a System D loop on lanes shorter
+#: than every set-back). Each version has its own file beside a
 #: cached network (``sensors-4.add.xml``), made when first needed: versions of intergreen sharing
 #: a cache never rewrite each other's file.
-SENSOR_LAYOUT_VERSION = 4
+SENSOR_LAYOUT_VERSION = 5
 SENSOR_LAYOUT = f"<!-- intergreen sensor layout {SENSOR_LAYOUT_VERSION} -->"
 SENSORS_FILE = f"sensors-{SENSOR_LAYOUT_VERSION}.add.xml"
 
@@ -93,7 +96,7 @@ class Network:
         """Per approach lane (spec order), the ids of its System D induction loops, farthest
         first (SUMO E1 detectors; see :data:`SYSTEM_D_SETBACKS`)."""
         return tuple(
-            tuple(system_d_loop_id(lane, d) for d in SYSTEM_D_SETBACKS if d < length)
+            tuple(system_d_loop_id(lane, d) for d in system_d_setbacks(length))
             for lane, length in zip(self.approach_lanes, self.lane_lengths, strict=True)
         )
 
@@ -101,6 +104,18 @@ class Network:
 def cache_dir() -> Path:
     root = os.environ.get("INTERGREEN_CACHE") or Path.home() / ".cache" / "intergreen"
     return Path(root)
+
+
+def system_d_setbacks(length: float) -> tuple[float, ...]:
+    """Set-backs (m before the stop line, farthest first) of the System D loops on an
+    approach lane ``length`` m long: those of :data:`SYSTEM_D_SETBACKS` that lie on the lane;
+    on a lane shorter than all of them (a short link between junctions, e.g. ingolstadt1's
+    W arm, 8.9 m), one loop near the lane's start, so that its traffic still calls its stage
+    (without any loop its stage would be called only by other lanes' traffic)."""
+    fits = tuple(d for d in SYSTEM_D_SETBACKS if d < length)
+    if fits or length <= 0:
+        return fits
+    return (round(max(length - SHORT_LANE_LOOP_MARGIN, length / 2), 2),)
 
 
 def system_d_loop_id(lane: str, setback: float) -> str:
@@ -306,13 +321,12 @@ def sensors_xml(spec: JunctionSpec, layout: dict) -> str:
                 f'pos="{length - 1.0:.2f}" endPos="{length:.2f}" period="86400" file="NUL" '
                 'friendlyPos="true"/>'
             )
-        for setback in SYSTEM_D_SETBACKS:
-            if setback < length:
-                loop = system_d_loop_id(lane, setback)
-                lines.append(
-                    f"  <inductionLoop id={quoteattr(loop)} lane={quoteattr(lane)} "
-                    f'pos="{length - setback:.2f}" period="86400" file="NUL"/>'
-                )
+        for setback in system_d_setbacks(length):
+            loop = system_d_loop_id(lane, setback)
+            lines.append(
+                f"  <inductionLoop id={quoteattr(loop)} lane={quoteattr(lane)} "
+                f'pos="{length - setback:.2f}" period="86400" file="NUL"/>'
+            )
     for lane, length in zip(layout.get("exit_lanes", []), layout.get("exit_lengths", []),
                             strict=True):  # fmt: skip
         lines.append(

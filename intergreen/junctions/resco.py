@@ -100,7 +100,7 @@ def _junction(nets: Path, scenario_name: str, profile: str | None) -> ImportedJu
     data, _ = junction_data(
         facts,
         name=scenario_name if profile is None else f"{scenario_name}-{profile}",
-        rules="program",
+        rules=profile or "program",
         transitions="all",
         routes=routes,
         begin=sc.begin,
@@ -108,6 +108,9 @@ def _junction(nets: Path, scenario_name: str, profile: str | None) -> ImportedJu
         net_ref=str(net),
         decision_interval=DECISION,
         uniform_intergreen=YELLOW if profile is None else None,
+        camera_range=DETECTION,
+        # under another profile the program's minDur (RESCO's 5 s) gives way to the profile's
+        program_min_greens=profile is None,
     )
     data["description"] = (
         f"RESCO {scenario_name} (Ault & Sharon 2021): {data['description']}, SUMO time "
@@ -119,7 +122,5 @@ def _junction(nets: Path, scenario_name: str, profile: str | None) -> ImportedJu
         f"RESCO's settings: decisions every {DECISION:g} s, any green phase after any other, "
         f"no jam teleports, detection up to {DETECTION:g} m (cut to the approach lanes)"
     ]
-    if profile is not None:
-        data["rules"] = profile
     data["assumptions"] = settings + data["assumptions"]
     return load_imported(data, folder, f"{PREFIX}{scenario_name}")

@@ -39,7 +39,9 @@ from pathlib import Path
 from typing import Any
 
 from intergreen.junctions import rules as rule_profiles
-from intergreen.junctions.sumo_net import NetworkImportError, TlsFacts
+from intergreen.junctions.network import SYSTEM_D_SETBACKS, system_d_setbacks
+from intergreen.junctions.spec import Sensors
+from intergreen.junctions.sumo_net import NetArm, NetworkImportError, TlsFacts
 
 __all__ = [
     "Derived",
@@ -90,6 +92,10 @@ class Derived:
     order: tuple[str, ...]
     min_greens: dict[str, float]
     amber: float
+    #: (program phase, a, b): foe links a and b green together where the yielding link a
+    #: shows a major green ``G``; SUMO's response matrix still makes a give way to b (SUMO
+    #: warns "unsafe green phase ... use 'g' instead"); intergreen's stages show a as ``g``
+    major_yields: tuple[tuple[int, int, int], ...] = ()
 
 
 def _group_names(n: int) -> list[str]:
@@ -193,7 +199,7 @@ def derive(facts: TlsFacts) -> Derived:
             f"{where}: program {facts.program_id!r} has only one green stage; a signal "
             "controller needs at least two to choose between"
         )
-    _check_program_greens(facts, groups, stages, stage_phase)
+    major_yields = _check_program_greens(facts, groups, stages, stage_phase)
     min_greens: dict[str, float] = {}
     for g in groups:
         explicit = [
@@ -210,6 +216,7 @@ def derive(facts: TlsFacts) -> Derived:
         order=tuple(order),
         min_greens=min_greens,
         amber=program_amber(facts),
+        major_yields=major_yields,
     )
 
 
@@ -218,23 +225,50 @@ def _check_program_greens(
     groups: Mapping[str, Sequence[int]],
     stages: Mapping[str, Sequence[str]],
     stage_phase: Mapping[str, int],
-) -> None:
-    """Refuse a green phase in which two foe links are green and neither shows a minor
-    green ``g`` that SUMO's response matrix makes give way to the other."""
+) -> tuple[tuple[int, int, int], ...]:
+    """Refuse a green phase in which two foe links are green and neither shows a minor green
+    ``g`` that SUMO's response matrix makes give way to the other, unless both show ``G``,
+    the response matrix makes one give way, and the conflict is one a signal may leave to
+    give-way (:func:`_may_filter`: a merge, or movements from opposite arms). Returns those
+    (see :attr:`Derived.major_yields`): SUMO makes the link give way all the same."""
+    major: list[tuple[int, int, int]] = []
     for s, gs in stages.items():
-        state = facts.phases[stage_phase[s]].state
+        phase = stage_phase[s]
+        state = facts.phases[phase].state
         links = [k for g in gs for k in groups[g]]
         for a in links:
             for b in links:
-                if a < b and (a, b) in facts.foes and not yields_in(facts, state, a, b):
-                    la, lb = facts.link(a), facts.link(b)
-                    raise NetworkImportError(
-                        f"{facts.net_file}: traffic light {facts.tls_id!r}, program phase "
-                        f"{stage_phase[s]} (stage {s}) shows links {a} ({la.movement}) and {b} "
-                        f"({lb.movement}) green together, but they are foes in SUMO's foe "
-                        "matrix and neither gives way (g); repair the program in netedit and "
-                        "import again"
-                    )
+                if not (a < b and (a, b) in facts.foes):
+                    continue
+                if yields_in(facts, state, a, b):
+                    continue
+                if ((a, b) in facts.yields or (b, a) in facts.yields) and _may_filter(facts, a, b):
+                    major.append((phase, *((a, b) if (a, b) in facts.yields else (b, a))))
+                    continue
+                la, lb = facts.link(a), facts.link(b)
+                raise NetworkImportError(
+                    f"{facts.net_file}: traffic light {facts.tls_id!r}, program phase "
+                    f"{phase} (stage {s}) shows links {a} ({la.movement}) and {b} "
+                    f"({lb.movement}) green together, but they are foes in SUMO's foe "
+                    "matrix and neither gives way to the other in its response matrix; repair "
+                    "the program in netedit and import again"
+                )
+    return tuple(major)
+
+
+def _may_filter(facts: TlsFacts, a: int, b: int) -> bool:
+    """Whether foe links a and b may run green together with one giving way (a "partial
+    conflict" that signal design leaves to drivers, as RiLSA's conditionally compatible
+    streams): they enter the same arm (a merge), or leave from opposite arms (bearings
+    135-225 degrees apart: a turn across the opposing flow). Crossing movements from
+    adjacent arms never may."""
+    la, lb = facts.link(a), facts.link(b)
+    if la.crossing or lb.crossing:
+        return False
+    if la.to_arm == lb.to_arm:
+        return True
+    apart = abs(facts.arm(la.arm).bearing - facts.arm(lb.arm).bearing) % 360
+    return 135 <= apart <= 225
 
 
 def yields_in(facts: TlsFacts, state: str, a: int, b: int) -> bool:
@@ -427,6 +461,8 @@ def junction_data(
     net_ref: str | None = None,
     decision_interval: float = 1.0,
     uniform_intergreen: float | None = None,
+    camera_range: float = Sensors.model_fields["camera_range"].default,
+    program_min_greens: bool = True,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The junction YAML mapping for a traffic light, and notes for the printout:
     ``(data, notes)`` with notes ``{"intergreen_sources": {...}, "assumptions": [...]}``.
@@ -434,7 +470,11 @@ def junction_data(
     ``rules`` names a profile (:mod:`intergreen.junctions.rules`); ``transitions`` is
     ``program`` or ``all``; ``routes`` and ``net_ref`` are written as given (paths relative
     to the YAML). ``uniform_intergreen`` (s): every intergreen that long, all of it amber (no
-    red+amber), in place of the program's amber and intergreens (RESCO's set-up)."""
+    red+amber), in place of the program's amber and intergreens (RESCO's set-up).
+    ``camera_range`` (m) is the sensors' range the junction will run with (for the note on
+    lanes shorter than it); ``program_min_greens`` False gives every group the profile's
+    default minimum green instead of the program's ``minDur`` (a scenario run under another
+    profile than its program was made for: ``resco:NAME:uk``)."""
     if transitions not in TRANSITIONS:
         raise NetworkImportError(
             f"transitions {transitions!r}: use {' or '.join(map(repr, TRANSITIONS))}"
@@ -468,19 +508,38 @@ def junction_data(
         f"of traffic light {facts.tls_id!r}; transitions: {order_words}",
         "conflicts from SUMO's foe matrix; groups the program runs green together filter "
         "(the link SUMO's response matrix makes give way shows g)",
-        f"the program's amber (its longest yellow) is {d.amber:g} s"
-        if uniform_intergreen is None
-        else f"a {uniform_intergreen:g} s yellow and no all-red: every intergreen "
-        f"{uniform_intergreen:g} s (the program's own amber and intergreens are not used)",
+        _amber_note(profile, d.amber, uniform_intergreen),
     ]
+    if d.major_yields:
+        pairs = "; ".join(
+            f"phase {ph}: link {a} ({facts.link(a).movement}) to {b} ({facts.link(b).movement})"
+            for ph, a, b in d.major_yields
+        )
+        assumptions.append(
+            f"the program shows a major green G on links SUMO's response matrix makes give way "
+            f"({pairs}); SUMO makes them give way all the same (and warns of an unsafe green "
+            "phase), and intergreen's stages show them g"
+        )
     n_geo = sum(1 for row in igs.values() for _, src in row.values() if src == "geometry")
     if n_geo:
         assumptions.append(
             f"{n_geo} intergreen(s) the program does not time are computed from the geometry "
             "(RiLSA clearance: 10 m/s clearing, 11.1 m/s entering, 6 m vehicle)"
         )
-    no_min = [g for g in d.groups if g not in d.min_greens]
-    if no_min:
+    min_greens = d.min_greens if program_min_greens else {}
+    no_min = [g for g in d.groups if g not in min_greens]
+    if not program_min_greens:
+        unused = sorted(set(d.min_greens.values()))
+        assumptions.append(
+            f"every group takes the rules' default minimum green ({profile.default_min_green:g} "
+            f"s under {profile.name})"
+            + (
+                f"; the program's minDur ({', '.join(f'{v:g}' for v in unused)} s) is not used"
+                if unused
+                else ""
+            )
+        )
+    elif no_min:
         assumptions.append(
             f"groups without a minDur in the program take the rules' default minimum green "
             f"({profile.default_min_green:g} s under {profile.name}): {', '.join(no_min)}"
@@ -489,12 +548,7 @@ def junction_data(
         assumptions.append(unused_note(facts))
     if any(p.state[link.index] == "s" for p in facts.phases for link in facts.links):
         assumptions.append("right turn on red ('s') is not modelled: those links show red")
-    short = [a.name for a in facts.arms if a.approach_lanes and a.length < 60]
-    if short:
-        assumptions.append(
-            f"approach lanes shorter than 60 m (arms {', '.join(short)}): cameras see at most "
-            "the lane"
-        )
+    assumptions += _short_lane_notes(facts, camera_range)
     data: dict[str, Any] = {
         "name": name,
         "description": (
@@ -520,7 +574,7 @@ def junction_data(
             ),
         },  # fmt: skip
         "signal_groups": {
-            g: {"links": list(ks), **({"min_green": d.min_greens[g]} if g in d.min_greens else {})}
+            g: {"links": list(ks), **({"min_green": min_greens[g]} if g in min_greens else {})}
             for g, ks in d.groups.items()
         },
         "stages": {
@@ -546,3 +600,51 @@ def junction_data(
         "program_amber": d.amber,
     }
     return data, notes
+
+
+def _amber_note(
+    profile: rule_profiles.RuleProfile, program_amber: float, uniform: float | None
+) -> str:
+    """The assumption on amber: the program's, the profile's, or RESCO's uniform yellow."""
+    if uniform is not None:
+        return (
+            f"a {uniform:g} s yellow and no all-red: every intergreen {uniform:g} s (the "
+            "program's own amber and intergreens are not used)"
+        )
+    if profile.amber is None:
+        return f"the program's amber (its longest yellow) is {program_amber:g} s"
+    return (
+        f"amber {profile.amber:g} s and red+amber {profile.red_amber:g} s under "
+        f"{profile.name}; the program's longest yellow ({program_amber:g} s) counts only in "
+        "the intergreens the program times"
+    )
+
+
+def _short_lane_notes(facts: TlsFacts, camera_range: float) -> list[str]:
+    """Notes on arms whose approach lanes are shorter than the cameras' range (cameras see at
+    most the lane) or than System D's loop set-backs (fewer loops, or one near the start)."""
+    notes = []
+    arms = [a for a in facts.arms if a.approach_lanes]
+    short = [a for a in arms if a.length < camera_range]
+    if short:
+        notes.append(
+            f"approach lanes shorter than the cameras' {camera_range:g} m ("
+            + ", ".join(f"{a.name} {a.length:.0f} m" for a in short)
+            + "): cameras see at most the lane"
+        )
+    fewer = [a for a in arms if len(system_d_setbacks(a.length)) < len(SYSTEM_D_SETBACKS)]
+    if fewer:
+
+        def loops(a: NetArm) -> str:
+            backs = system_d_setbacks(a.length)
+            if all(b in SYSTEM_D_SETBACKS for b in backs):
+                return f"{a.name} {a.length:.0f} m: loops at {', '.join(f'{b:g}' for b in backs)} m"
+            return f"{a.name} {a.length:.1f} m: one loop {backs[0]:g} m before the stop line"
+
+        notes.append(
+            "vehicle-actuated (System D): approach lanes shorter than the "
+            f"{max(SYSTEM_D_SETBACKS):g} m set-back have only the loops that fit ("
+            + "; ".join(loops(a) for a in fewer)
+            + ")"
+        )
+    return notes

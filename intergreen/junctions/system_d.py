@@ -4,7 +4,9 @@ maximum green. The ``vehicle-actuated`` baseline.
 Detection: every approach lane has three induction loops (SUMO E1 detectors, built with the
 network, :data:`intergreen.junctions.network.SYSTEM_D_SETBACKS`) at 39 m, 25 m and 12 m
 before the stop line (X, Y and Z), the UK layout for isolated vehicle actuation on roads limited
-to 30-40 mph. They are the controller's own detectors, not sensors the agents see.
+to 30-40 mph; a lane shorter than a set-back has the loops that fit, and one shorter than 12 m
+one loop near its start (:func:`intergreen.junctions.network.system_d_setbacks`). They are the
+controller's own detectors, not sensors the agents see.
 
 Rules, applied under the :class:`~intergreen.junctions.controller.StageController` (which keeps
 minimum greens, intergreens and the permitted stage sequence):

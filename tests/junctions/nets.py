@@ -43,6 +43,16 @@ def sumo_game_a10kw() -> Path:
     return Path(sumo.SUMO_HOME) / "tools" / "game" / "A10KW" / "osm.net.xml"
 
 
+def sumo_rilsa1() -> Path:
+    """SUMO's own ``tools/sumolib/scenario/scenarios/RiLSA1/rilsa1.net.xml`` (in the
+    eclipse-sumo wheel): its program shows a major green ``G`` on links the response matrix
+    makes give way (phase 3: link 11, W.left, to link 3, E.right)."""
+    import sumo
+
+    scenarios = Path(sumo.SUMO_HOME) / "tools" / "sumolib" / "scenario" / "scenarios"
+    return scenarios / "RiLSA1" / "rilsa1.net.xml"
+
+
 def with_program(
     folder: Path, phases: list[tuple[str, float] | tuple[str, float, float]], kind: str = "static"
 ) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import run_cli_flat as run_cli
-from nets import joined_tls, single_intersection, sumo_rl_nets, with_program
+from nets import joined_tls, single_intersection, sumo_rilsa1, sumo_rl_nets, with_program
 from procs import sumo_children
 
 
@@ -209,3 +209,30 @@ def test_gzipped_network_and_routes_run_as_the_plain_files(
     done = subprocess.run([sumo_binary("sumo"), "-c", cfg.name], cwd=tmp_path / "ex",
                           capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+def test_a_major_green_that_the_response_matrix_makes_yield_imports(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """SUMO's RiLSA1 shows G on link 11 (W.left) beside its foe link 3 (E.right); SUMO's
+    response matrix makes 11 give way, and SUMO simulates it so. It was refused ("neither
+    gives way (g)"); now it imports with the assumption said, and its stages, which show
+    link 11 as g, keep the rules at every step."""
+    routes = tmp_path / "r.rou.xml"
+    routes.write_text(
+        '<routes><flow id="a" from="em" to="mn" begin="0" end="300" vehsPerHour="900"/>'
+        '<flow id="b" from="wm" to="mn" begin="0" end="300" vehsPerHour="300"/></routes>'
+    )
+    out = tmp_path / "rilsa1"
+    code, printed, err = run_cli(
+        ["junctions", "import", str(sumo_rilsa1()), "--routes", str(routes), "--out", str(out)],
+        capsys,
+    )
+    assert code == 0, err
+    assert "phase 3: link 11 (W.left) to 3 (E.right)" in printed
+    code, printed, err = run_cli(
+        ["simulate", "--junction", str(out), "--check-rules", "--duration", "300"], capsys
+    )
+    assert code == 0, err
+    assert "kept rules uk at every step" in printed
+    assert sumo_children() == []

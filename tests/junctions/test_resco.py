@@ -51,6 +51,35 @@ def test_resco_scenario_under_uk_rules() -> None:
     assert spec.name == "cologne1-uk" and spec.rules == "uk"
     assert (spec.timing.amber, spec.timing.red_amber) == (3.0, 2.0)
     assert min(v for row in spec.intergreens.values() for v in row.values()) == 5.0
+    # UK minimum greens: the program's minDur of 5 s (RESCO's) is not kept under uk
+    assert {spec.min_green(g) for g in spec.signal_groups} == {7.0}
+    assert resolve_junction("resco:cologne1").min_green("A") == 5.0
+    assert any("the program's minDur (5 s) is not used" in a for a in spec.assumptions)
+    # the note on short lanes names the cameras' range these scenarios run with (200 m)
+    assert any("shorter than the cameras' 200 m (S 97 m, W 57 m, N 41 m)" in a
+               for a in spec.assumptions)  # fmt: skip
+
+
+def test_a_lane_shorter_than_every_set_back_gets_one_system_d_loop() -> None:
+    """ingolstadt1's W approach is 8.9 m long, shorter than the 12 m Z loop: it had no loop,
+    so its traffic called no stage; now one loop near its start, said in the assumptions."""
+    spec = resolve_junction("resco:ingolstadt1")
+    assert any("(W 8.9 m: one loop 8.43 m before the stop line)" in a for a in spec.assumptions)
+    env = make_env(spec, "routes", None, seed=1, duration=5)
+    try:
+        env.reset(seed=1)
+        net, conn = env.network, env.sim.conn
+        by_lane = dict(zip(net.approach_lanes, net.system_d_loop_ids, strict=True))
+        w_lanes = [lane for lane, length in zip(net.approach_lanes, net.lane_lengths,
+                                                strict=True) if length < 12]  # fmt: skip
+        assert len(w_lanes) == 2
+        for lane in w_lanes:
+            (loop,) = by_lane[lane]
+            assert conn.inductionloop.getLaneID(loop) == lane
+            assert conn.inductionloop.getPosition(loop) == pytest.approx(0.5, abs=0.01)
+        assert all(len(ids) >= 1 for ids in by_lane.values())
+    finally:
+        env.close()
 
 
 def test_unknown_resco_names() -> None:
@@ -226,4 +255,8 @@ def test_rescos_settings_replace_the_programs_amber_in_the_assumptions() -> None
     assert any("every intergreen 3 s" in a for a in rescos)
     assert not any("program's amber" in a or "computed from the geometry" in a for a in rescos)
     uk = resolve_junction("resco:cologne1:uk").assumptions
-    assert any("the program's amber (its longest yellow) is 5 s" in a for a in uk)
+    assert any(
+        "amber 3 s and red+amber 2 s under uk; the program's longest yellow (5 s) counts only" in a
+        for a in uk
+    )
+    assert not any("program's amber (its longest yellow) is" in a for a in uk)  # not 3 s
