@@ -9,11 +9,19 @@ distribution's metadata.
 
 from __future__ import annotations
 
+import platform
 import tomllib
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-__all__ = ["__version__"]
+__all__ = ["SOFTWARE", "__version__", "software_versions"]
+
+#: The installed distributions whose versions a run records beside intergreen's: SUMO (the
+#: simulator and the libsumo/TraCI bindings), the learner's stack, and sumo-rl (RESCO's
+#: networks). Their results depend on them: another SUMO release moves vehicles differently.
+SOFTWARE = ("eclipse-sumo", "libsumo", "traci", "stable-baselines3", "torch", "gymnasium",
+            "numpy", "sumo-rl")  # fmt: skip
 
 
 def _source_version() -> str | None:
@@ -34,3 +42,17 @@ def _installed_version() -> str:
 
 
 __version__: str = _source_version() or _installed_version()
+
+
+@cache
+def software_versions() -> dict[str, str]:
+    """``{"python": "3.11.7", "eclipse-sumo": "1.28.0", ...}``: Python's version and those of
+    the :data:`SOFTWARE` distributions installed here (one not installed is left out). Read
+    from the installed metadata, without importing them."""
+    out = {"python": platform.python_version()}
+    for name in SOFTWARE:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out

@@ -11,9 +11,14 @@ the name as given (a path relative to the folder ``train`` ran in), which stays 
 ``junction_file`` lets the run be evaluated, simulated and resumed from any folder without
 changing its key (runs recorded before it existed keep theirs and work as before).
 
-``resumes.jsonl`` holds one line per resume of a killed run: the checkpoint's decision and
-whether the envs replayed to exactly the observation recorded at it. A run whose resume was
-not exact says so in its own folder (and in a report over it), not only in a warning.
+``software`` records the versions of Python, SUMO and the learner's packages the run
+started under (intergreen.version.software_versions; not part of the key: a resume under
+others is allowed, and its line in ``resumes.jsonl`` records them).
+
+``resumes.jsonl`` holds one line per resume of a killed run: the checkpoint's decision,
+whether the envs replayed to exactly the observation recorded at it, and the software. A run
+whose resume was not exact says so in its own folder (and in a report over it), not only in
+a warning.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from intergreen.common import atomic_write, remove_stale_temporaries
 from intergreen.errors import IntergreenError
 from intergreen.junctions.catalog import junction_file
 from intergreen.rewards.registry import canonical_reward
+from intergreen.version import software_versions
 
 if TYPE_CHECKING:
     from intergreen.agents.config import TrainConfig
@@ -59,6 +65,7 @@ def run_record(config: TrainConfig) -> dict[str, Any]:
         "hyperparameters": config.resolved_hyperparameters(),
         "env": config.resolved_env_kwargs(),
         "seeds": seeds.describe(config.seed, "train", config.n_envs),
+        "software": software_versions(),
     }
     if (path := junction_file(config.junction)) is not None:
         record["junction_file"] = str(path)
@@ -125,6 +132,8 @@ def prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool, force: boo
         same = old.get("key") == record["key"]
         if not same and _same_run_from_elsewhere(old, config):
             same, record = True, old
+        if same and resume and "software" in old:
+            record["software"] = old["software"]  # what it started under
         if not same and not force and holds_run(run_dir):
             raise RunDirError(
                 f"{run_dir} holds {_why_different(old, record)}; use another --out, or --force "
@@ -202,8 +211,10 @@ def load_run_config(run_dir: str | Path) -> TrainConfig:
 def record_resume(run_dir: Path, step: int, differing: int) -> None:
     """Append a resume to ``RUN_DIR/resumes.jsonl``: ``step``, the checkpoint's decision;
     ``differing``, how many entries of the replayed observation (all envs) differ from the
-    one recorded at the checkpoint (0: the run continues exactly; -1: none was recorded)."""
-    line = {"step": int(step), "exact": differing == 0, "differing_entries": int(differing)}
+    one recorded at the checkpoint (0: the run continues exactly; -1: none was recorded);
+    ``software``, the versions it resumed under."""
+    line = {"step": int(step), "exact": differing == 0, "differing_entries": int(differing),
+            "software": software_versions()}  # fmt: skip
     with open(run_dir / RESUMES, "a") as f:
         f.write(json.dumps(line) + "\n")
 

@@ -92,8 +92,10 @@ def reconstruct_run_configs(grid: dict[str, Any], results: pd.DataFrame) -> dict
         config = cell.train_config()
         if config.key() not in keys:
             continue
+        record = run_record(config)  # the key holds the versions too: a match proves them
+        record.pop("software")  # not in the key: this machine's, not the run's
         out[cell.dir_name()] = {
-            **run_record(config),  # the key holds the versions too: a match proves them
+            **record,
             "reconstructed": "from grid.json and the presets of this version; the key matches "
             "the run key recorded in results.parquet",
         }
@@ -108,12 +110,13 @@ def _version(payload: dict[str, Any], key: str) -> str:
 
 def run_versions(configs: dict[str, dict[str, Any]], results: pd.DataFrame) -> pd.DataFrame:
     """One row per agent run in ``results``: run (name), reward, intergreen_version,
-    reward_version (``unrecorded`` where neither config.json nor the results say)."""
+    reward_version (``unrecorded`` where neither config.json nor the results say), and
+    software (:func:`software_text` of config.json's ``software``)."""
     by_key = {p.get("key"): (name, p) for name, p in configs.items()}
     agents = results[results["kind"] == "agent"]
     rows = []
     if agents.empty or "run_key" not in agents:
-        return pd.DataFrame(columns=["run", "reward", *VERSION_KEYS])
+        return pd.DataFrame(columns=["run", "reward", *VERSION_KEYS, "software"])
     for key, run in agents.groupby("run_key", sort=False):
         first = run.iloc[0]
         name, payload = by_key.get(key, (None, {}))
@@ -128,8 +131,26 @@ def run_versions(configs: dict[str, dict[str, Any]], results: pd.DataFrame) -> p
                 value = values[0] if len(values) == 1 else (UNRECORDED if not len(values) else
                                                             "/".join(sorted(values)))  # fmt: skip
             row[k] = value
+        row["software"] = software_text(payload.get("software"))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+#: How :func:`software_text` names the recorded distributions, in its order.
+_SOFTWARE_NAMES = {"eclipse-sumo": "SUMO", "stable-baselines3": "stable-baselines3",
+                   "torch": "torch", "gymnasium": "gymnasium", "numpy": "numpy",
+                   "sumo-rl": "sumo-rl", "python": "Python"}  # fmt: skip
+
+
+def software_text(software: Any) -> str:
+    """A run's recorded ``software`` (config.json, intergreen.version.software_versions) as
+    ``"SUMO 1.28.0, stable-baselines3 2.9.2, ..."``; :data:`UNRECORDED` for a run that
+    recorded none (made before intergreen recorded it)."""
+    if not isinstance(software, dict) or not software:
+        return UNRECORDED
+    return ", ".join(
+        f"{shown} {software[k]}" for k, shown in _SOFTWARE_NAMES.items() if k in software
+    )
 
 
 def _runs_text(names: list[str], limit: int = 3) -> str:
@@ -904,6 +925,7 @@ def version_text(versions: pd.DataFrame) -> str:
     else:
         rv = ", ".join(f"{r.reward} {r.reward_version}" for r in rewards.itertuples())
         text = f"**Versions.** intergreen {', '.join(code)}; reward versions: {rv}."
+    text += " " + _software_sentence(versions)
     if code != [version.__version__]:
         text += (
             f" This report was built with intergreen {version.__version__}: its names (demand "
@@ -912,3 +934,22 @@ def version_text(versions: pd.DataFrame) -> str:
             "Built-in rewards say what changed)."
         )
     return text
+
+
+def _software_sentence(versions: pd.DataFrame) -> str:
+    """Which SUMO and learner versions the runs recorded (config.json's ``software``): one
+    set for all, or each set with its runs; runs that recorded none counted apart."""
+    if "software" not in versions:
+        return "Software: not recorded."
+    counts = versions["software"].value_counts(sort=False)
+    recorded = [(text, n) for text, n in counts.items() if text != UNRECORDED]
+    missing = int(counts.get(UNRECORDED, 0))
+    if not recorded:
+        return "Software (SUMO and the learner's packages): not recorded by the runs."
+    if len(recorded) == 1 and not missing:
+        return f"Software (every run's config.json): {recorded[0][0]}."
+    parts = [f"{text} ({n} run{'s' if n != 1 else ''})" for text, n in recorded]
+    if missing:
+        parts.append(f"not recorded ({missing} run{'s' if missing != 1 else ''}, made before "
+                     "intergreen recorded it)")  # fmt: skip
+    return "Software (the runs' config.json): " + "; ".join(parts) + "."

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from intergreen.common import json_safe
 from intergreen.junctions.metrics import ARM_FIELDS, unit_of
+from intergreen.version import software_versions
 
 __all__ = [
     "arm_cell",
@@ -168,12 +169,14 @@ def write_episode(
     record: Mapping[str, Any] | None = None,
 ) -> list[Path]:
     """Write ``metrics.json`` (the row, the env's metadata, ``record``: more of what made the
-    run, e.g. the controller's parameters, and the units; NaN as null), ``metrics.csv`` (the
-    row) and, given ``timeline`` = (trace, spec, links, title), ``timeline.png`` and
-    ``timeline.json``. Returns the paths written."""
+    run, e.g. the controller's parameters, the units, and ``software``: the versions of SUMO
+    and the packages the run used, intergreen.version.software_versions; NaN as null),
+    ``metrics.csv`` (the row) and, given ``timeline`` = (trace, spec, links, title),
+    ``timeline.png`` and ``timeline.json``. Returns the paths written."""
     folder = Path(folder)
     units = {k: unit_of(k) for k in row if unit_of(k)}
-    doc = {**row, **(record or {}), "env": env_meta, "units": units}
+    doc = {**row, **(record or {}), "env": env_meta, "units": units,
+           "software": software_versions()}  # fmt: skip
     (folder / "metrics.json").write_text(json.dumps(json_safe(doc), indent=2, allow_nan=False))
     with open(folder / "metrics.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(row))

@@ -40,6 +40,12 @@ def test_config_records_versions_seeds_and_options(short_run: Path) -> None:
     seeds = record["seeds"]
     assert seeds["base"] == 3 and seeds["role"] == "train"
     assert seeds["first_episode_seeds"] == [episode_seed(3, "train", 0, 0)]
+    # the SUMO and learner versions it ran under (not part of the key)
+    from importlib.metadata import version
+
+    software = record["software"]
+    assert software["eclipse-sumo"] == version("eclipse-sumo") and software["libsumo"]
+    assert software["stable-baselines3"] == version("stable-baselines3") and software["torch"]
 
 
 def test_an_agent_trained_with_a_duration_evaluates_and_simulates(
@@ -125,9 +131,20 @@ def test_a_resume_removes_the_temporaries_of_writes_the_kill_interrupted(tmp_pat
     for p in stale:
         p.write_text("half written")
     (run / ".keep").write_text("not ours")
+    # config.json keeps the software the run started under; each resume records its own
+    record = json.loads((run / "config.json").read_text())
+    record["software"] = {"eclipse-sumo": "1.0.0-then"}
+    (run / "config.json").write_text(json.dumps(record))
     train("dqn", **kwargs, resume=True)
     assert not any(p.exists() for p in stale) and (run / ".keep").exists()
     assert (run / "done.json").exists()
+    assert json.loads((run / "config.json").read_text())["software"] == {
+        "eclipse-sumo": "1.0.0-then"
+    }
+    from intergreen.agents.rundir import read_resumes
+    from intergreen.version import software_versions
+
+    assert [r["software"] for r in read_resumes(run)] == [software_versions()]
 
 
 def test_resume_over_a_run_of_another_version_is_refused(versioned_reward, tmp_path) -> None:

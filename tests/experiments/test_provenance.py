@@ -140,7 +140,25 @@ def test_versions_that_agree_are_reported(tmp_path, make_results):
     assert f"This report was built with intergreen {__version__}: its names (demand levels, " in md
     assert provenance.version_text(pd.DataFrame({
         "intergreen_version": [__version__], "reward": ["queue"], "reward_version": ["1"],
-    })) == f"**Versions.** intergreen {__version__}; reward versions: queue 1."  # fmt: skip
+    })) == (f"**Versions.** intergreen {__version__}; reward versions: queue 1. Software: not "
+            "recorded.")  # fmt: skip
+    # the runs' recorded SUMO and learner versions: one set, or each with its runs
+    assert "Software (SUMO and the learner's packages): not recorded by the runs." in md
+    sw = {"eclipse-sumo": "1.28.0", "stable-baselines3": "2.9.2", "python": "3.11.7"}
+    texts = [provenance.software_text(x) for x in (sw, {**sw, "eclipse-sumo": "1.27.0"}, None)]
+    assert texts[0] == "SUMO 1.28.0, stable-baselines3 2.9.2, Python 3.11.7"
+    frame = pd.DataFrame({"intergreen_version": [__version__] * 4, "reward": ["queue"] * 4,
+                          "reward_version": ["1"] * 4,
+                          "software": [texts[0]] * 2 + texts[1:]})  # fmt: skip
+    assert provenance.version_text(frame).endswith(
+        "Software (the runs' config.json): SUMO 1.28.0, stable-baselines3 2.9.2, Python 3.11.7 "
+        "(2 runs); SUMO 1.27.0, stable-baselines3 2.9.2, Python 3.11.7 (1 run); not recorded "
+        "(1 run, made before intergreen recorded it)."
+    )
+    assert provenance.version_text(frame.iloc[:2]).endswith(
+        "Software (every run's config.json): SUMO 1.28.0, stable-baselines3 2.9.2, Python "
+        "3.11.7."
+    )
 
 
 def test_versions_recorded_in_the_results_table_are_checked(tmp_path, make_results):
@@ -165,6 +183,7 @@ def test_configs_rebuilt_from_the_grid_only_where_the_run_keys_match(tmp_path, m
     rebuilt = provenance.reconstruct_run_configs(grid, df)
     assert sorted(p["key"] for p in rebuilt.values()) == sorted(c.key() for c in cells)
     assert {p["hyperparameters"]["gamma"] for p in rebuilt.values()} == {0.8}
+    assert not any("software" in p for p in rebuilt.values())  # not claimed for the run
     root = tmp_path / "r"
     root.mkdir()
     df.to_parquet(root / "results.parquet")

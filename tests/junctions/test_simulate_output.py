@@ -31,6 +31,9 @@ def test_simulate_prints_units_arms_and_emissions_and_writes_a_timeline(
     # the title is one line of its own (it used to wrap inside the table's width)
     assert lines[0] == "gm_a56 | demand high | vehicle-actuated (defaults) | seed 2"
     data = json.loads((out_dir / "metrics.json").read_text())
+    from intergreen.version import software_versions
+
+    assert data["software"] == software_versions() and data["software"]["eclipse-sumo"]
 
     def row(label: str) -> list[str]:
         line = next(x for x in lines if x.strip("│┃ ").startswith(label + " "))
