@@ -170,6 +170,14 @@ class AgentPolicy:
     def reset(self, env: JunctionEnv) -> None:
         expected = self.model.observation_space.shape
         if env.observation_space.shape != expected:
+            trained_on = self._trained_junction()
+            if trained_on is not None and trained_on != env.spec_.name:
+                raise RunDirError(
+                    f"agent {self.name} was trained on junction {trained_on} (observations of "
+                    f"shape {expected}) and cannot act on junction {env.spec_.name} (shape "
+                    f"{env.observation_space.shape}): leave out --junction to evaluate it on "
+                    f"its own, or train an agent on {env.spec_.name}"
+                )
             raise RunDirError(
                 f"agent {self.name} was trained on observations of shape {expected}, the "
                 f"environment gives {env.observation_space.shape}: use the run's env settings "
@@ -192,6 +200,16 @@ class AgentPolicy:
             f"give --stages {','.join(trained)} (Python: action_stages={json.dumps(trained)}), "
             "or leave it out"
         )
+
+    def _trained_junction(self) -> str | None:
+        """The name of the junction the agent was trained on (its spec's ``name``); None for
+        a bare model (no run folder) or a run junction that is not found."""
+        if self.run_env.record is None:
+            return None
+        try:
+            return resolve_junction(self.run_env.junction).name
+        except IntergreenError:
+            return None
 
     def trained_stages(self) -> list[str] | None:
         """The action stages the agent was trained to choose among, in its actions' order: its

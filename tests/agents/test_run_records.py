@@ -210,3 +210,22 @@ def test_one_reward_written_differently_is_one_run(tmp_path) -> None:
     )
     with pytest.raises(RunDirError, match=r"another configuration \(differs in seed\)"):
         train("dqn", reward=first, **(kwargs | {"seed": 2}), resume=True)
+
+
+def test_an_agent_on_another_junction_names_both_junctions(
+    short_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: "trained on observations of shape (221,), the environment gives (261,): use the
+    run's env settings ...", which does not say that the junction is the problem."""
+    from cli_helpers import one_error_line, run_cli
+
+    result = run_cli(
+        ["evaluate", str(short_run), "--junction", "resco:cologne1", "--demands", "routes",
+         "--episodes", "1", "--baselines", ""],
+        capsys,
+    )  # fmt: skip
+    assert one_error_line(*result) == (
+        "error: agent short was trained on junction gm_a56 (observations of shape (221,)) and "
+        "cannot act on junction cologne1 (shape (261,)): leave out --junction to evaluate it "
+        "on its own, or train an agent on cologne1"
+    )
