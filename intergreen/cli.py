@@ -390,9 +390,11 @@ def junctions_list() -> None:
             name, str(len(spec.arms)), str(len(spec.stages)), " ".join(spec.description.split())
         )
     console.print(table)
-    say(f"also: {', '.join(resco_names())}, RESCO's scenarios ({resco.PREFIX}NAME:uk under UK "
-        f"rules), which need {resco.EXTRA}; and any junction YAML by path (`intergreen "
-        "junctions import` makes one from a SUMO network)")  # fmt: skip
+    say(f"also: {', '.join(resco_names())}, RESCO's scenarios with RESCO's settings (a 3 s "
+        f"yellow, no all-red), {resco.PREFIX}NAME:uk under UK rules, {resco.PREFIX}NAME:program "
+        f"under the network program's own amber, all-red and minDur; they need {resco.EXTRA}; "
+        "and any junction YAML by path (`intergreen junctions import` makes one from a SUMO "
+        "network)")  # fmt: skip
 
 
 @junctions_app.command("show")
@@ -451,7 +453,15 @@ def junctions_show(name: str) -> None:
         console.print(igs)
     for note in getattr(spec, "assumptions", []):
         console.print(f"assumption: {note}", markup=False)
-    console.print(f"demands: {', '.join(demand_names(spec)) or 'none'}")
+    console.print(f"demands: {', '.join(demand_names(spec)) or 'none'}", markup=False)
+    if getattr(spec, "network", None) is not None and getattr(spec.network, "routes", None):
+        # the route files' traffic through the signal (warns when none passes it)
+        from intergreen.junctions.demand import resolve_demand
+
+        routes = resolve_demand(spec, "routes")
+        total = sum(routes.periods[0].flows.values())
+        console.print(f"routes: {total:,.0f} veh/h through the signal ({routes.source})",
+                      markup=False)  # fmt: skip
 
 
 @junctions_app.command("import")

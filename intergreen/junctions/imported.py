@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import warnings
 from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -38,7 +39,7 @@ from pydantic import Field, model_validator
 
 from intergreen.common import MAX_SIM_SECONDS, atomic_write
 from intergreen.junctions.network import SENSORS_FILE, Network, cache_dir, sensors_xml
-from intergreen.junctions.route_files import check_route_files, movement_flows
+from intergreen.junctions.route_files import check_route_files, departure_span, movement_flows
 from intergreen.junctions.rules import MAX_GREEN
 from intergreen.junctions.spec import (
     JunctionSpec,
@@ -480,11 +481,35 @@ def _build(spec: ImportedJunctionSpec, force: bool) -> Network:
 def _route_demand(spec: ImportedJunctionSpec, name: str, files: list[Path]) -> dict[str, Any]:
     check_route_files(files, spec.network.net_file)
     begin, end = spec.network.begin, spec.end
+    flows = movement_flows(files, spec.facts, begin, end)
+    if not any(v > 0 for v in flows.values()):
+        _warn_no_traffic(spec, name, files)
     return {
         "name": name,
         "source": f"route files {', '.join(f.name for f in files)}, SUMO time {begin:g}-{end:g} s",
         "route_files": tuple(str(f.resolve()) for f in files),
         "sumo_begin": begin,
         "duration": end - begin,
-        "flows": movement_flows(files, spec.facts, begin, end),
+        "flows": flows,
     }
+
+
+def _warn_no_traffic(spec: ImportedJunctionSpec, name: str, files: list[Path]) -> None:
+    """Warn that demand ``name`` (route ``files``) sends no vehicle through the traffic light
+    in the junction's SUMO time window: every episode would simulate an empty junction."""
+    begin, end = spec.network.begin, spec.end
+    span = departure_span(files)
+    if span is None:
+        why = "they hold no vehicle, trip or flow with a departure time"
+    elif span[1] < begin or span[0] >= end:
+        why = (f"their vehicles depart from {span[0]:g} to {span[1]:g} s: set network.begin "
+               "and network.end in the YAML, or import with --begin S --end S")  # fmt: skip
+    else:
+        why = "none of the routes departing in it passes the traffic light"
+    warnings.warn(
+        f"demand {name} of junction {spec.name}: no vehicle of {', '.join(f.name for f in files)} "
+        f"passes traffic light {spec.facts.tls_id} in SUMO time {begin:g}-{end:g} s ({why}); "
+        "an episode would simulate an empty junction",
+        UserWarning,
+        stacklevel=2,
+    )

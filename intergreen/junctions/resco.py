@@ -17,7 +17,10 @@ metric "delay" is the mean trip time loss (``timeLoss`` plus ``departDelay`` of 
 vehicle, unfinished and never-inserted ones included), our ``avg_delay``.
 
 ``resco:cologne1:uk`` is the same scenario under ``rules: uk`` (amber 3 s, red+amber 2 s,
-intergreens at least 5 s), or any other rule profile by name.
+intergreens at least 5 s, the profile's 7 s minimum green for every group), or any other rule
+profile by name: ``resco:cologne1:program`` runs the network program's own amber, all-red
+and ``minDur`` (cologne1: 5 s yellows and intergreens up to 9 s from the geometry), which is
+not RESCO's set-up (every intergreen its 3 s yellow): ``resco:cologne1`` is.
 """
 
 from __future__ import annotations

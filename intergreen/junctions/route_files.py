@@ -23,7 +23,7 @@ from intergreen.junctions.sumo_net import (
     open_sumo_xml,
 )
 
-__all__ = ["check_route_files", "movement_flows"]
+__all__ = ["check_route_files", "departure_span", "movement_flows"]
 
 _VEHICLE_TAGS = ("vehicle", "trip", "flow")
 
@@ -107,6 +107,23 @@ def _window_count(el: ET.Element, begin: float, end: float) -> float:
     if el.get("probability") is not None:
         return float(el.get("probability")) * (hi - lo)
     return 0.0
+
+
+def departure_span(paths: Sequence[str | Path]) -> tuple[float, float] | None:
+    """The earliest and latest departure (s of SUMO time) of the vehicles, trips and flows of
+    the route files (a flow: its begin and end); None when they hold none with a time."""
+    times: list[float] = []
+    for p in paths:
+        for el in _parse(Path(p)):
+            if el.tag not in _VEHICLE_TAGS:
+                continue
+            keys = ("begin", "end") if el.tag == "flow" else ("depart",)
+            for key in keys:
+                try:
+                    times.append(float(el.get(key, "")))
+                except ValueError:  # absent, "triggered" and the like
+                    continue
+    return (min(times), max(times)) if times else None
 
 
 def movement_flows(

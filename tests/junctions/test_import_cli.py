@@ -236,3 +236,23 @@ def test_a_major_green_that_the_response_matrix_makes_yield_imports(
     assert code == 0, err
     assert "kept rules uk at every step" in printed
     assert sumo_children() == []
+
+
+def test_route_files_whose_traffic_misses_the_window_are_warned_of(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """cologne1's trips depart at 25205-28799 s; imported without --begin, the episode's
+    window is 0-3600 s and every episode simulated an empty junction without a word."""
+    folder = sumo_rl_nets() / "RESCO" / "cologne1"
+    args = ["junctions", "import", str(folder / "cologne1.net.xml"), "--routes",
+            str(folder / "cologne1.rou.xml"), "--out"]  # fmt: skip
+    code, out, err = run_cli([*args, str(tmp_path / "c0")], capsys)
+    assert code == 0, err
+    assert "routes: 0 veh/h through the signal" in out
+    assert (
+        "no vehicle of cologne1.rou.xml passes traffic light GS_cluster_357187_359543 in SUMO "
+        "time 0-3600 s (their vehicles depart from 25205 to 28799 s: set network.begin"
+    ) in " ".join(err.split())
+    code, out, err = run_cli([*args, str(tmp_path / "c1"), "--begin", "25200"], capsys)
+    assert code == 0, err
+    assert "routes: 2,011 veh/h through the signal" in out and "no vehicle" not in err
