@@ -502,12 +502,15 @@ def calibrated_from_flows(
     scale: str | float = "auto",
     counts_label: str = "counts",
     vehicle_mix: Mapping[str, float] | None = None,
+    mix_note: str | None = None,
 ) -> CalibratedDemand:
     """A calibrated demand from hourly flows per counted arm (veh/h, index clock hour).
 
     ``observed`` is what :func:`arm_hourly_flows` returns; ``mapping`` the (site,
     direction) -> arm map it was built with. The profile covers the hours of
-    ``profile``; every one of them must be in ``observed``.
+    ``profile``; every one of them must be in ``observed``. ``mix_note``: the sentence on
+    where ``vehicle_mix`` comes from, for the profile's ``source`` (default: the shares, as
+    measured at the shipped site, data/PROVENANCE.md).
     """
     a = load_assumptions(spec)
     hours = profile_hours(profile)
@@ -529,7 +532,7 @@ def calibrated_from_flows(
     arm_flows = _complete_arm_flows(observed.loc[wanted], a, list(spec.arms), k)
     counted = approach_map_text(mapping)
     uncounted = [arm for arm in spec.arms if arm not in observed.columns]
-    mix_text = (
+    mix_text = mix_note or (
         "Vehicles: cars only."
         if vehicle_mix is None
         else "Vehicle mix: "

@@ -215,7 +215,7 @@ def _vehicle_mix(
         return None, f"Vehicles: cars only ({why}).", vehicle_mix_unvalidated(None, why)
     mix = dict(choice)
     text = ", ".join(f"{k} {100 * v:.2f}%" for k, v in mix.items())
-    return mix, f"Vehicle mix given: {text}", vehicle_mix_unvalidated(mix, "given")
+    return mix, f"Vehicle mix given (--vehicle-mix): {text}.", vehicle_mix_unvalidated(mix, "given")
 
 
 def run_calibration(
@@ -264,7 +264,7 @@ def run_calibration(
     label += f" ({split.describe()})"
     observed, mapping = arm_hourly_flows(spec, split.fit, approach_map, site, source)
     mix, mix_note, mix_unvalidated = _vehicle_mix(vehicle_mix, counts, split, mapping)
-    cal = calibrated_from_flows(spec, observed, mapping, profile, name, scale, label, mix)
+    cal = calibrated_from_flows(spec, observed, mapping, profile, name, scale, label, mix, mix_note)
     held = None if split.held_out is None else mapped_flows(split.held_out, mapping, source)
     timings["profile_s"] = time.perf_counter() - t0
     log(

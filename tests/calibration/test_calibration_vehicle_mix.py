@@ -130,3 +130,23 @@ def test_unvalidated_mix_item_says_what_the_run_used(tfgm_1415: Path) -> None:
     mix, _, item = _vehicle_mix("auto", spec, split, mapping)
     assert mix is not None and item == MEASURED_MIX_UNVALIDATED
     assert "taken from loop length classes" in item
+
+
+def test_the_saved_profile_says_where_its_mix_came_from(tfgm_1415: Path) -> None:
+    """A profile calibrated with the user's --vehicle-mix said "(see data/PROVENANCE.md)" in
+    its source, which documents the shipped site's measured mix, not the user's."""
+    from intergreen.calibration.counts import load_counts
+    from intergreen.calibration.demand_profiles import arm_hourly_flows, calibrated_from_flows
+    from intergreen.calibration.holdout import split_counts
+    from intergreen.calibration.pipeline import _vehicle_mix
+    from intergreen.junctions.catalog import resolve_junction
+
+    spec = resolve_junction("gm_a56")
+    counts = f"tfgm:{tfgm_1415}"
+    split = split_counts(load_counts(counts))
+    observed, mapping = arm_hourly_flows(spec, split.fit, None, None, str(tfgm_1415))
+    mix, note, _ = _vehicle_mix("car=0.9,hgv=0.1", counts, split, mapping)
+    assert note == "Vehicle mix given (--vehicle-mix): car 90.00%, hgv 10.00%."
+    cal = calibrated_from_flows(spec, observed, mapping, "am_peak", "x", "auto", "c", mix, note)
+    assert note in cal.profile.source and "PROVENANCE" not in cal.profile.source
+    assert cal.profile.vehicle_mix == {"car": 0.9, "hgv": 0.1}
