@@ -20,6 +20,31 @@ console = Console(markup=False, soft_wrap=True)  # printed paths never split
 err_console = Console(stderr=True, markup=False, soft_wrap=True)
 
 
+def _check_same_grid(out: Path, config) -> None:
+    """OptionError when ``out`` holds a batch (grid.json and run folders) of another grid than
+    ``config`` outside the evaluation: resuming it with a forgotten ``--set`` would train every
+    run anew beside the old ones and replace the results table without a word."""
+    from intergreen.common import read_json
+    from intergreen.experiments.grid import grid_changes
+
+    recorded = out / "grid.json"
+    if not recorded.is_file() or not any((out / "runs").glob("*/config.json")):
+        return
+    try:
+        changes = grid_changes(read_json(recorded), config)
+    except (OSError, ValueError):
+        return
+    if changes:
+        shown = "; ".join(changes[:3]) + (
+            f"; and {len(changes) - 3} more" if len(changes) > 3 else ""
+        )
+        raise OptionError(
+            f"--out {out} holds a batch of another grid ({shown}): give the grid and --set of "
+            "that batch to continue it, another --out for a new batch, or --force to run this "
+            "grid there (runs already there are reused where their configuration matches)"
+        )
+
+
 def compare_command(
     grid: Annotated[
         str, typer.Argument(help=f"Grid YAML, or a shipped one: {', '.join(SHIPPED_GRIDS)}")
@@ -49,6 +74,15 @@ def compare_command(
             "are copied in instead of trained again, and evaluated here (repeatable)",
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Run this grid in an --out that holds a batch of another grid (other "
+            "training, agents, rewards, seeds...); its runs are reused where their "
+            "configuration matches, the others stay in runs/ but leave the results",
+        ),
+    ] = False,
 ) -> None:
     """Train and evaluate every cell of a grid (rewards x agents x demands x seeds); resumable."""
     from intergreen.experiments.executors import make_executor
@@ -62,6 +96,8 @@ def compare_command(
     if reference not in (None, "study"):
         raise OptionError(f"--reference {reference!r}: the only reference is 'study'")
     config = load_grid(grid, parse_params(set_, "--set"))
+    if not force:
+        _check_same_grid(out, config)
     sources = [_reuse_source(path, out) for path in reuse or []]
     if len(config.seeds) < 2 and config.more_seeds is None:
         err_console.print(

@@ -439,6 +439,36 @@ def grid_record(grid: GridConfig) -> dict[str, Any]:
     return record
 
 
+#: Grid fields a batch may change in its folder without ``--force``: the evaluation (adding
+#: validation episodes to a finished grid runs only them) and the name.
+CHANGEABLE_IN_PLACE = ("evaluation", "name")
+
+
+def grid_changes(recorded: dict[str, Any], grid: GridConfig) -> list[str]:
+    """How ``grid`` differs from a batch's recorded grid.json, outside
+    :data:`CHANGEABLE_IN_PLACE`: ``"training.timesteps: 2000 -> 1500"`` per differing field
+    (dotted), both read through :func:`load_grid` (so defaults added since compare equal).
+    Empty when they agree, or when the record no longer loads here (nothing to compare)."""
+    try:
+        old = load_grid(recorded).model_dump(mode="json")
+    except (GridError, ValueError):
+        return []
+    new = grid.model_dump(mode="json")
+    changes: list[str] = []
+
+    def walk(a: Any, b: Any, path: str) -> None:
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k in sorted(set(a) | set(b), key=str):
+                walk(a.get(k), b.get(k), f"{path}.{k}" if path else str(k))
+        elif a != b:
+            changes.append(f"{path}: {json.dumps(a)} -> {json.dumps(b)}")
+
+    for key in sorted(set(old) | set(new)):
+        if key not in CHANGEABLE_IN_PLACE:
+            walk(old.get(key), new.get(key), key)
+    return changes
+
+
 def resolve_grid_path(name: str | Path) -> Path:
     """A grid file path, or the name of a shipped config (``study_quick``)."""
     path = Path(name)

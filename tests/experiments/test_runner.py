@@ -374,6 +374,7 @@ def test_a_grids_baselines_play_its_training_episodes_pedestrians_and_noise(tiny
 
     old = {k: v for k, v in plain.eval_plan().__dict__.items() if k != "episode_options"}
     assert plain.eval_plan().key() == _hash({**old, "intergreen_version": __version__})
+
     # a baseline evaluated under the plan reads noisy sensors (lanes dropping out); under the
     # plain plan clean ones: the same episode, another result
     def played(p):
@@ -385,3 +386,32 @@ def test_a_grids_baselines_play_its_training_episodes_pedestrians_and_noise(tiny
     a, b = played(plain.eval_plan()), played(noisy)
     assert a["eval_seed"] == b["eval_seed"] and a["simulated_s"] == b["simulated_s"]
     assert a["avg_waiting_time"] != b["avg_waiting_time"]
+
+
+def test_compare_refuses_an_out_holding_a_batch_of_another_grid(
+    batch_copy, tiny_cfg, tmp_path, capsys
+):
+    """A resume with a forgotten --set trained every run anew beside the old ones and replaced
+    grid.json and results.parquet without a word; now one line names the change, and --force
+    runs the grid there (the old runs stay in runs/)."""
+    import yaml
+    from cli_helpers import one_error_line, run_cli, run_cli_flat
+
+    grid = tmp_path / "tiny.yaml"
+    grid.write_text(yaml.safe_dump(tiny_cfg))
+    before = (batch_copy / "grid.json").read_text()
+    args = ["compare", str(grid), "--out", str(batch_copy), "--no-report"]
+    line = one_error_line(*run_cli([*args, "--set", "training.timesteps=200"], capsys))
+    assert line == (
+        f"error: --out {batch_copy} holds a batch of another grid (training.timesteps: 300 -> "
+        "200): give the grid and --set of that batch to continue it, another --out for a new "
+        "batch, or --force to run this grid there (runs already there are reused where their "
+        "configuration matches)"
+    )
+    assert (batch_copy / "grid.json").read_text() == before
+    # the evaluation may change in place, and the same grid resumes as before
+    code, out, err = run_cli_flat(args, capsys)
+    assert code == 0 and "0 done, 3 already complete" in out, err
+    code, out, err = run_cli_flat([*args, "--set", "training.timesteps=200", "--force"], capsys)
+    assert code == 0 and "2 runs and 1 baseline: 2 done, 1 already complete" in out, err
+    assert len(list((batch_copy / "runs").iterdir())) == 4
