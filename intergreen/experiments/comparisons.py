@@ -44,6 +44,9 @@ NOT_SHOWN = "not shown to differ"
 
 
 TOO_FEW = "n/a — too few seeds"
+#: Seeds per arm below which a t test gives no verdict: with 2 (1 degree of freedom) its p
+#: rests wholly on normality, and two nearly equal seed means give p < 0.001 by chance.
+MIN_T_SEEDS = 3
 
 
 def seeds_needed(test: str, m: int, alpha: float, paired: bool) -> int:
@@ -67,7 +70,18 @@ def _verdicts(
     m = int(testable.sum())
     note = ""
     blocked = False
-    if m:
+    if m and test == "t" and _fewest_seeds(level.loc[testable]) < MIN_T_SEEDS:
+        blocked = True
+        n = _fewest_seeds(level.loc[testable])
+        need = max(MIN_T_SEEDS, seeds_needed("t", m, alpha, paired))
+        note = (
+            f"No verdicts: with {counted(n, 'training seed')} in an arm the "
+            f"{_test_name(test, paired)} has {n - 1} degree{'s' if n != 2 else ''} of freedom "
+            "and its p rests wholly on the seed means being normal, which so few seeds cannot "
+            f"check; at least {need} seeds per arm would allow a verdict (or --seed-test "
+            "permutation, exact, which says what these seeds allow)."
+        )
+    if m and not blocked:
         floor = float(level.loc[testable, "floor"].min())
         if m * floor >= alpha:
             blocked = True

@@ -216,3 +216,21 @@ def test_box_plot_is_on_a_log_axis_with_a_legend(make_results):
     shown = [t.get_text() for t in ax.get_yticklabels(which="both")
              if t.get_text() and low <= t.get_position()[1] <= high]  # fmt: skip
     assert shown == ["40", "50", "60"]
+
+
+def test_a_t_test_on_two_seeds_gives_no_verdict(make_results):
+    """Two nearly equal seed means gave a paired t test p < 0.001 with 1 degree of freedom,
+    and the summary counted it "worse"; now no verdict, and the note says why."""
+    df = make_results({"a": [10.0, 10.01], "b": [14.0, 14.02]}, baselines={"va": 12},
+                      episodes=3, episode_sd=0.01)  # fmt: skip
+    level = comparisons.seed_level(df, test="t")
+    assert set(level.vs_baselines["verdict"]) == {TOO_FEW}
+    assert set(level.vs_best.loc[level.vs_best["controller"] == "b", "verdict"]) == {TOO_FEW}
+    rows, notes = comparisons.against_best(df, test="t")
+    assert "the Welch t test has 1 degree of freedom" in notes["low"]
+    assert "at least 3 seeds per arm would allow a verdict" in notes["low"]
+    # with 3 seeds the t test gives verdicts again
+    df3 = make_results({"a": [10.0, 10.01, 10.02], "b": [14.0, 14.02, 14.01]}, episodes=3,
+                       episode_sd=0.01)  # fmt: skip
+    rows, notes = comparisons.against_best(df3, test="t")
+    assert set(rows.loc[rows["controller"] == "b", "verdict"]) == {"worse"} and not notes["low"]
