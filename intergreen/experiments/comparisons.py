@@ -279,10 +279,10 @@ def choice_text(results: pd.DataFrame, vs_best: pd.DataFrame) -> str:
         f"validation episodes ({eps} per run and level, from the validation seed stream, "
         "disjoint from the test episodes; every controller met them beside its test episodes)"
     )
+    which = "not every reward has" if len(valid) else "no reward has"
     optimistic = (
         "the test episodes, so the choice is optimistic (the same episodes choose and score "
-        "it): not every reward has validation scores in the results (rows with split = "
-        "validation)"
+        f"it): {which} validation scores in the results (rows with split = validation)"
     )
     scored = " Every mean, interval and test reported is on the test episodes only."
     if (on == "validation").all():

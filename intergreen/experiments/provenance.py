@@ -208,7 +208,8 @@ class Setup:
     seeds_per_controller: tuple[int, int] = (0, 0)
     eval_demands: list[str] = field(default_factory=list)
     eval_episodes: tuple[int, int] = (0, 0)
-    eval_seeds: tuple[int, int] | None = None
+    eval_seeds: tuple[int, int, int] | None = None  # (distinct, lowest, highest)
+    eval_seed_role: str = "test"
     simulated_s: float | None = None
     #: grid.json's ``episode_duration`` (s; None: each demand's own length)
     episode_duration: float | None = None
@@ -228,6 +229,8 @@ class Setup:
     #: grid.json's agents with hyperparameters from a tune: name -> the tune's summary
     #: (intergreen.agents.tuned_params.AgentTuned.summary)
     tuned: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: baseline name -> its cell.json (baselines/*/cell.json) for the baselines in the results
+    baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: run name -> its resumes (``resumes.jsonl``: step, exact), for the runs resumed
     resumes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     #: run name -> where its training was copied from (``reused.json``: from, grid)
@@ -335,6 +338,7 @@ def read_setup(
             ("gamma", hp.get("gamma")),
             ("learning_rate", hp.get("learning_rate")),
             ("net_arch", (hp.get("policy_kwargs") or {}).get("net_arch")),
+            ("overrides", _overrides_text(cfg.get("hyperparams"))),
         ):
             if value is not None and value not in facts.setdefault(name, []):
                 facts[name].append(value)
@@ -375,6 +379,7 @@ def read_setup(
         if isinstance(spec, dict) and isinstance(spec.get("tuned"), dict)
     }  # fmt: skip
     setup.seed_decision = read_decision(root)
+    setup.baselines = _baseline_cells(root, results)
     setup.decisions = _distinct(setup.decisions)
     setup.noise = _distinct(setup.noise)
     setup.timesteps = _distinct(setup.timesteps)
@@ -393,7 +398,12 @@ def read_setup(
     if episodes is not None and len(episodes):
         setup.eval_episodes = (int(episodes.min()), int(episodes.max()))
     if "eval_seed" in results and len(results):
-        setup.eval_seeds = (int(results["eval_seed"].min()), int(results["eval_seed"].max()))
+        test = results["split"] == "test" if "split" in results else results["eval_seed"].notna()
+        role = "test" if test.any() else "validation"  # a grid evaluated on validation seeds
+        seeds = results.loc[test if test.any() else results.index, "eval_seed"].dropna()
+        if len(seeds):
+            setup.eval_seeds = (int(seeds.nunique()), int(seeds.min()), int(seeds.max()))
+            setup.eval_seed_role = role
     if "simulated_s" in results and len(results):
         setup.simulated_s = float(results["simulated_s"].max())
     setup.versions = run_versions(configs, results)
@@ -492,6 +502,66 @@ def _num(x: Any) -> str:
 
 def _values(values: list[Any]) -> str:
     return " / ".join(_num(v) for v in values) if values else "not recorded"
+
+
+def _baseline_cells(root: Path, results: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """The cell.json of each baseline in ``results`` (its batch folder, baselines/*/)."""
+    if "kind" not in results:
+        return {}
+    names = set(results.loc[results["kind"] == "baseline", "controller"].astype(str))
+    cells: dict[str, dict[str, Any]] = {}
+    for path in sorted((root / "baselines").glob("*/cell.json")):
+        cell = read_json(path)
+        if isinstance(cell, dict) and cell.get("baseline") in names:
+            cells.setdefault(str(cell["baseline"]), cell)
+    for name in sorted(names - set(cells)):
+        cells[name] = {"baseline": name}  # no cell.json (results only): the defaults
+    return cells
+
+
+def baselines_text(setup: Setup) -> str:
+    """The sentence on the baselines: which ran with their defaults, and for a tuned one the
+    parameters, where they came from, the tune's budget and its validation episodes."""
+    plain = [n for n, c in setup.baselines.items() if not c.get("params")]
+    parts = []
+    if plain:
+        parts.append(f"{', '.join(plain)} with {'its' if len(plain) == 1 else 'their'} "
+                     "default parameters")  # fmt: skip
+    for name, cell in setup.baselines.items():
+        if not cell.get("params"):
+            continue
+        v, b = cell.get("validation") or {}, cell.get("budget") or {}
+        length = v.get("duration_s")
+        episodes = counted(int(v.get("episodes_per_demand", 0)),
+                           f"{v.get('seed_role', 'validation')} episode")  # fmt: skip
+        text = (
+            f"{name} with the parameters in `{cell.get('tuned_file')}` "
+            f"({_params_text(cell['params'])}; defaults {_params_text(cell.get('default_params'))})"
+            f", the best trial of a tune ({b.get('method', 'method not recorded')}): "
+            f"{counted(int(b.get('trials', 0)), 'trial')} ({b.get('failed_trials', 0)} failed; "
+            f"limit {b.get('limit', 'not recorded')}), scored on {episodes} per demand "
+            f"({', '.join(map(str, v.get('demands') or []))}) of "
+            + (f"{length:g} s" if length else "the junction's default length")
+            + f": {v.get('default_wait_s')} s with the defaults, {v.get('tuned_wait_s')} s tuned"
+        )
+        if setup.simulated_s and (not length or abs(length - setup.simulated_s) > 1):
+            text += (f" (tuned on episodes of another length than this report's "
+                     f"{setup.simulated_s:.0f} s test episodes)")  # fmt: skip
+        parts.append(text)
+    return "**Baselines.** " + "; ".join(parts) + "."
+
+
+def _params_text(params: Any) -> str:
+    """``max_green {2: 21, 4: 26.2}, extension 1.148`` from a parameters mapping."""
+    if not isinstance(params, dict):
+        return "not recorded"
+    out = []
+    for k, v in params.items():
+        if isinstance(v, dict):
+            out.append(f"{k} {{" + ", ".join(f"{s}: {_short(x)}" for s, x in v.items()) + "}")
+        else:
+            out.append(f"{k} {_short(v)}")
+    return ", ".join(out)
 
 
 def tuned_text(setup: Setup) -> str:
@@ -620,6 +690,18 @@ def noise_text(setup: Setup) -> str:
     return " / ".join(parts)
 
 
+def _overrides_text(hyperparams: Any) -> str | None:
+    """A run's own hyperparameters over its preset (config.json ``config.hyperparams``), as
+    ``"learning_starts 500, buffer_size 1000"``; None without any."""
+    if not isinstance(hyperparams, dict) or not hyperparams:
+        return None
+    return ", ".join(
+        f"{k} {v:g}" if isinstance(v, int | float) and not isinstance(v, bool)
+        else f"{k} {json.dumps(v)}"
+        for k, v in sorted(hyperparams.items())
+    )  # fmt: skip
+
+
 def setup_lines(setup: Setup) -> list[str]:
     """The report's set-up paragraph, sentence by sentence from ``setup``."""
     spec = setup.junction
@@ -652,6 +734,11 @@ def setup_lines(setup: Setup) -> list[str]:
                 f"{_values(facts.get('gamma', []))}, learning rate "
                 f"{_values(facts.get('learning_rate', []))}"
                 + (f", hidden layers {' / '.join(map(str, net))}" if net else "")
+                + (
+                    f"; set over the preset: {' / '.join(facts['overrides'])}"
+                    if facts.get("overrides")
+                    else ""
+                )
                 + ")"
             )
         lines.append("**Agents.** " + "; ".join(parts) + ".")
@@ -660,6 +747,8 @@ def setup_lines(setup: Setup) -> list[str]:
         lines.append(rewards)
     if setup.tuned:
         lines.append(tuned_text(setup))
+    if setup.baselines:
+        lines.append(baselines_text(setup))
     budget = (
         "**Budget and seeds.** "
         + (
@@ -684,9 +773,12 @@ def setup_lines(setup: Setup) -> list[str]:
             f"({', '.join(setup.eval_demands)}) per run"
         )
         if setup.eval_seeds:
-            lo, hi = setup.eval_seeds
+            n, lo, hi = setup.eval_seeds
             budget += (
-                f", episode {'seed' if lo == hi else 'seeds'} {span(lo, hi)} for every controller"
+                f", episode seed {lo} for every controller"
+                if n == 1
+                else f", the same {n} episode seeds for every controller (drawn from the "
+                f"{setup.eval_seed_role} seed stream, from {lo} to {hi})"
             )
     if setup.simulated_s:
         budget += f", {setup.simulated_s:.0f} s simulated per episode"

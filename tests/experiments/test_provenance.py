@@ -156,8 +156,7 @@ def test_versions_that_agree_are_reported(tmp_path, make_results):
         "(1 run, made before intergreen recorded it)."
     )
     assert provenance.version_text(frame.iloc[:2]).endswith(
-        "Software (every run's config.json): SUMO 1.28.0, stable-baselines3 2.9.2, Python "
-        "3.11.7."
+        "Software (every run's config.json): SUMO 1.28.0, stable-baselines3 2.9.2, Python 3.11.7."
     )
 
 
@@ -280,3 +279,35 @@ def test_reused_runs_are_named_with_their_source() -> None:
         "2 runs from the results folder of grid 'g', /r (a-s1, a-s2); 1 run from the results "
         "folder of a batch, /x (b-s1)."
     )
+
+
+def test_the_set_up_says_what_the_baselines_and_agents_ran_with():
+    """A tuned baseline got no sentence (which file, which values, tuned on what), and a
+    grid's hyperparameters over the preset (learning_starts 500) appeared nowhere."""
+    setup = provenance.Setup(source="test")
+    setup.simulated_s = 300.0
+    setup.baselines = {
+        "fixed-time": {"baseline": "fixed-time"},
+        "vehicle-actuated:tuned": {
+            "baseline": "vehicle-actuated:tuned", "tuned_file": "lib/tuned/va.json",
+            "params": {"max_green": {"2": 21.0, "4": 26.2}, "extension": 1.148},
+            "default_params": {"max_green": {"2": 40.0, "4": 40.0}, "extension": 1.5},
+            "validation": {"seed_role": "validation", "demands": ["low", "high"],
+                           "episodes_per_demand": 3, "duration_s": None,
+                           "tuned_wait_s": 15.929, "default_wait_s": 17.276},
+            "budget": {"method": "CARBS", "limit": "35 trials", "trials": 35,
+                       "failed_trials": 0},
+        },
+    }  # fmt: skip
+    assert provenance.baselines_text(setup) == (
+        "**Baselines.** fixed-time with its default parameters; vehicle-actuated:tuned with the "
+        "parameters in `lib/tuned/va.json` (max_green {2: 21, 4: 26.2}, extension 1.148; "
+        "defaults max_green {2: 40, 4: 40}, extension 1.5), the best trial of a tune (CARBS): "
+        "35 trials (0 failed; limit 35 trials), scored on 3 validation episodes per demand "
+        "(low, high) of the junction's default length: 17.276 s with the defaults, 15.929 s "
+        "tuned (tuned on episodes of another length than this report's 300 s test episodes)."
+    )
+    assert provenance._overrides_text({"learning_starts": 500, "buffer_size": 1000}) == (
+        "buffer_size 1000, learning_starts 500"
+    )
+    assert provenance._overrides_text({}) is None
