@@ -71,7 +71,10 @@ def test_setup_sentences_follow_the_recorded_configuration(tmp_path, make_result
     assert "5,000 decisions per run on 1 simulation" in setup
     assert "training seeds 1, 2 (2 per agent)" in setup
     assert "the junction gm_a56 as shipped in this version (runs record its name only)" in setup
-    assert "3 test episodes per demand level (low) per run, episode seeds 1000–1002" in setup
+    assert (
+        "3 test episodes per demand level (low) per run, the same 3 episode seeds for every "
+        "controller (drawn from the test seed stream, from 1000 to 1002)"
+    ) in setup
     differ = md.split("## Where we differ")[1].split("\n## ")[0]
     assert "gamma 0.9;" in differ and "The same as the study" not in differ
     assert "Ours: none (a stage can be extended indefinitely)" in differ
