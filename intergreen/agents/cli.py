@@ -222,6 +222,7 @@ def evaluate_command(
     )
     from intergreen.agents.policy import choose_model
     from intergreen.common import ensure_writable
+    from intergreen.junctions.baseline_params import param_file_hint
     from intergreen.junctions.baselines import controller_not_found, is_baseline
     from intergreen.junctions.episode_output import evaluation_arm_table
 
@@ -239,6 +240,9 @@ def evaluate_command(
             timeline_dir = output.with_name(f"{output.stem}_timelines")
             ensure_writable(timeline_dir, "--output")
     controllers = list(runs) + [b for b in split_list(baselines) if b not in runs]
+    for name in controllers:  # a tune's tuned.json where a run or baseline name belongs
+        if (hint := param_file_hint(name)) is not None:
+            raise OptionError(hint)
     # everything is checked before anything is printed: a mistake is one line
     said: list[str] = []
     for run in runs:  # which model of each run (before any episode: a bad choice fails here)

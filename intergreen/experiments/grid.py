@@ -627,9 +627,15 @@ def semantic_problems(raw: dict[str, Any], recorded_file: str | None = None) -> 
     baselines = raw.get("baselines")
     for i, b in enumerate(baselines if isinstance(baselines, list) else []):
         if not is_baseline(str(b)):
+            from intergreen.junctions.baseline_params import param_file_hint
+
+            hint = param_file_hint(str(b))
             problems.append(
-                f"baselines[{i}]: unknown baseline {b!r}; known: {', '.join(BASELINES)}"
-            )
+                f"baselines[{i}]: {hint}" if hint else
+                f"baselines[{i}]: unknown baseline {b!r}; known: {', '.join(BASELINES)}, "
+                f"and NAME:tuned for a junction's tuned parameters (tuned/NAME.json in its "
+                "folder)"
+            )  # fmt: skip
     problems += _junction_and_demand_problems(raw, recorded_file)
     return problems
 

@@ -87,8 +87,15 @@ def params_for(path: str | Path, controller: str) -> dict[str, Any]:
 
 
 def tuned_file(spec: JunctionSpec, controller: str) -> Path:
-    """Where a junction's tuned parameters for ``controller`` live (its library folder)."""
+    """Where a junction's tuned parameters for ``controller`` live: ``tuned/<controller>.json``
+    in the folder of the junction's own YAML when it holds one (a user's junction, or one
+    that ``extends:`` a shipped one), else in its library folder."""
+    own = (spec.folder / "tuned" / f"{controller}.json").absolute() if spec.folder else None
+    if own is not None and own.is_file():
+        return own
     folder = junction_folder(spec)
+    if folder is None and own is not None:
+        return own  # not there: the error names the user's folder
     if folder is None:
         raise ParamFileError(
             f"junction {spec.name!r} has no library folder for tuned parameters; pass the "
@@ -114,6 +121,27 @@ def tuned_params(spec: JunctionSpec, controller: str) -> ParamFile:
             f"not {controller} on {spec.name}"
         )
     return pf
+
+
+def param_file_hint(path: str) -> str | None:
+    """For a tune's parameter file given where a trained agent or a baseline name belongs
+    (``evaluate``, a grid's ``baselines``): what it is and how to run it; None for anything
+    else."""
+    if not path.endswith(".json") or not Path(path).is_file():
+        return None
+    try:
+        pf = read_param_file(path)
+    except ParamFileError:
+        return None
+    c, j = pf.controller, pf.doc.get("junction", "its junction")
+    return (
+        f"{path} holds {c} parameters tuned on {j} (a baseline parameter file, not a trained "
+        f"agent or a baseline name): evaluate and grids run them as the baseline {c}:tuned, "
+        f"which reads tuned/{c}.json in the folder of the junction's YAML (copy the file "
+        f"there; for a shipped junction, tune and run a junction YAML of your own, e.g. one "
+        f"with `extends: {j}`); simulate takes the file itself (`intergreen simulate "
+        f"--junction {j} --controller {c} --param-file {path}`)"
+    )
 
 
 def check_tuned_junction(path: str | Path, spec: JunctionSpec) -> None:

@@ -170,7 +170,8 @@ def test_the_junctions_tuned_baselines_come_with_their_budget() -> None:
     assert problems == [
         "baselines[1]: unknown baseline 'vehicle-actuated:tuneed'; known: "
         "fixed-time, vehicle-actuated, camera-actuated, max-occupancy, random, program, "
-        "max-pressure, greedy"
+        "max-pressure, greedy, and NAME:tuned for a junction's tuned parameters (tuned/NAME.json "
+        "in its folder)"
     ]
     env = make_env("gm_a56", "low", None, seed=1, duration=60)
     policy = make_baseline("vehicle-actuated:tuned")
@@ -187,3 +188,49 @@ def test_the_junctions_tuned_baselines_come_with_their_budget() -> None:
             run_episode(variant, make_baseline("vehicle-actuated:tuned"), seed=1)
     finally:
         variant.close()
+
+
+def test_a_tuned_file_of_ones_own_is_used_and_a_tune_file_is_pointed_to_it(
+    tuned: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """A user's tune could not be run in evaluate or a grid: its tuned.json was taken for a
+    trained model ("cannot load the model"), and tuned/NAME.json beside a junction YAML of
+    one's own was ignored for the shipped junction's. Now the YAML's folder comes first, and
+    the tune's file given as a controller or grid baseline says how to run it."""
+    from cli_helpers import one_error_line
+
+    from intergreen.junctions.baseline_params import tuned_file
+    from intergreen.junctions.baselines import TunedBaseline
+
+    mine = tmp_path / "myj"
+    (mine / "tuned").mkdir(parents=True)
+    (mine / "junction.yaml").write_text("extends: gm_a56\n")
+    doc = json.loads((tuned / "tuned.json").read_text())
+    doc["params"] = {"max_green": {"2": 33.0, "4": 22.0}, "extension": 1.2}
+    (mine / "tuned" / "vehicle-actuated.json").write_text(json.dumps(doc))
+    spec = resolve_junction(str(mine))
+    assert tuned_file(spec, "vehicle-actuated") == (mine / "tuned" / "vehicle-actuated.json")
+    assert tuned_file(resolve_junction("gm_a56"), "vehicle-actuated").parent.parent.name == (
+        "gm_a56"
+    )
+    env = make_env(spec, "low", None, seed=1, duration=30)
+    try:
+        env.reset(seed=1)
+        policy = TunedBaseline("vehicle-actuated")
+        policy.reset(env)
+        assert policy.file.params == doc["params"]
+    finally:
+        env.close()
+    monkeypatch.chdir(tuned.parent)
+    hint = (
+        "va/tuned.json holds vehicle-actuated parameters tuned on gm_a56 (a baseline parameter "
+        "file, not a trained agent or a baseline name): evaluate and grids run them as the "
+        "baseline vehicle-actuated:tuned, which reads tuned/vehicle-actuated.json in the folder "
+        "of the junction's YAML"
+    )
+    line = one_error_line(
+        *run_cli(["evaluate", "fixed-time", "--baselines", "va/tuned.json"], capsys)
+    )
+    assert line.startswith(f"error: {hint}")
+    problems = semantic_problems({"baselines": ["va/tuned.json"]})
+    assert [p for p in problems if p.startswith("baselines")][0].startswith(f"baselines[0]: {hint}")
