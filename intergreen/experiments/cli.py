@@ -152,7 +152,8 @@ def compare_command(
     if summary.seed_extension is not None:
         console.print(seed_extension_line(summary.seed_extension))
     for f in summary.failed:
-        console.print(f"FAILED {f['name']}: {f['error']}", highlight=False, style="red")
+        where = f" (traceback: {f['error_file']})" if f.get("error_file") else ""
+        console.print(f"FAILED {f['name']}: {f['error']}{where}", highlight=False, style="red")
     console.print(f"results: {out / 'results.parquet'}")
     if report and (out / "results.parquet").exists():
         try:

@@ -259,6 +259,18 @@ def build_report(
             f"test episodes); tests: {_test_desc(seed_test)}, α = {alpha}.",
         )
     )
+    failures = meta.get("failed") or []
+    if failures:  # said up front: a reader of the summary must know the grid is not whole
+        names = ", ".join(f["name"] for f in failures[:5]) + (" ..." if len(failures) > 5 else "")
+        blocks.append(
+            Block(
+                "p",
+                f"**Not every planned task finished:** {provenance.counted(len(failures), 'task')} "
+                f"of the grid failed and {'is' if len(failures) == 1 else 'are'} not in these "
+                f"results ({names}); see Failed runs at the end. Re-running the compare command "
+                "retries them.",
+            )
+        )
     attached = convergence.read(root)
     if attached is not None:
         trained = sorted(set(setup.timesteps))
@@ -386,7 +398,6 @@ def build_report(
             )
         blocks.append(Block("p", text))
         blocks.append(Block("img", text="learning curves", path=lc))
-    failures = meta.get("failed") or []
     if failures:
         blocks.append(Block("h2", "Failed runs"))
         blocks.append(

@@ -613,9 +613,12 @@ def run_batch(
             collect(grid, out)
         except OSError as e:
             raise _os_error(out, e) from None
+        folders = {t.name: t.folder for t in planned}
         failed = [
-            {"name": o.name, "error": o.error or ""} for o in outcomes if o.status == "failed"
-        ]
+            {"name": o.name, "error": o.error or "",
+             "error_file": str(folders[o.name] / "error.json") if o.name in folders else ""}
+            for o in outcomes if o.status == "failed"
+        ]  # fmt: skip
         summary = BatchSummary(
             out=out,
             total=len(planned),

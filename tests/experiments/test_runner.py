@@ -185,6 +185,8 @@ def test_failed_run_recorded_and_batch_goes_on(batch_copy, tiny_grid):
     (fine / "eval.json").unlink()
     summary = run_batch(tiny_grid, batch_copy, LocalExecutor(1))
     assert [f["name"] for f in summary.failed] == [broken.name]
+    # where its traceback is (compare prints it beside the one-line error)
+    assert summary.failed[0]["error_file"] == str(broken / "error.json")
     assert summary.done == 1 and summary.skipped == 1
     error = json.loads((broken / "error.json").read_text())
     assert error["type"] == "RunDirError" and "latest.json" in error["message"]
@@ -192,6 +194,15 @@ def test_failed_run_recorded_and_batch_goes_on(batch_copy, tiny_grid):
     assert set(results["controller"]) == {"average_speed/dqn", "max-occupancy"}
     batch = json.loads((batch_copy / "batch.json").read_text())
     assert batch["failed"][0]["name"] == broken.name
+    # the report says so before its summary, not only in a table at its end
+    from intergreen.experiments.report import build_report
+
+    md = build_report(batch_copy, html=False)["markdown"].read_text()
+    head = md.split("## Summary")[0]
+    assert (
+        f"**Not every planned task finished:** 1 task of the grid failed and is not in these "
+        f"results ({broken.name}); see Failed runs at the end."
+    ) in head
 
 
 def test_lock_refuses_a_second_batch(tmp_path, tiny_grid):
