@@ -118,6 +118,32 @@ def check_value(reward: Any, value: Any) -> float:
     return x
 
 
+_PACKAGE = Path(__file__).resolve().parent.parent  # intergreen/
+
+
+def _user_code_error(name: str, e: Exception) -> RewardError | None:
+    """For an exception raised inside a user's reward (the last frame of its traceback in a
+    file outside intergreen and outside installed packages and the standard library), a
+    RewardError naming the reward, the exception and that file and line; None for any other
+    (a fault of intergreen keeps its traceback)."""
+    import sysconfig
+    import traceback
+
+    skip = {Path(sysconfig.get_paths()[k]).resolve() for k in ("stdlib", "purelib", "platlib")}
+    frames = traceback.extract_tb(e.__traceback__)
+    for frame in reversed(frames):
+        path = Path(frame.filename).resolve()
+        if path.is_relative_to(_PACKAGE) or any(path.is_relative_to(d) for d in skip):
+            continue
+        if not path.is_file():
+            continue  # <stdin>, <string>
+        return RewardError(
+            f"reward {name!r} raised {type(e).__name__}: {e} ({path.name}, line {frame.lineno}, "
+            f"in {frame.name}); fix the reward's code (--debug shows the traceback)"
+        )
+    return None
+
+
 class BaseReward:
     """Convenience base for rewards: metadata as class attributes, parameters from
     ``__init__``'s keyword arguments, value checks, and the reset-before-use rule.
@@ -174,7 +200,14 @@ class BaseReward:
             )
         if not frames:
             raise RewardError(f"reward {self.name!r}: needs at least one sensor frame")
-        return check_value(self, self.compute(frames))
+        try:
+            value = self.compute(frames)
+        except Exception as e:
+            user = _user_code_error(self.name, e)
+            if user is None:
+                raise
+            raise user from e
+        return check_value(self, value)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
@@ -210,7 +243,14 @@ class _Checked:
         self._inner.reset(context)
 
     def __call__(self, frames: Sequence[SensorFrame]) -> float:
-        return check_value(self, self._inner(frames))
+        try:
+            value = self._inner(frames)
+        except Exception as e:
+            user = _user_code_error(self.name, e)
+            if user is None:
+                raise
+            raise user from e
+        return check_value(self, value)
 
 
 # ----- registry ------------------------------------------------------------------------------

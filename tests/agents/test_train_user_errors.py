@@ -27,6 +27,12 @@ def te_nan_reward(frames, context) -> float:
     return float("nan")
 
 
+@registry.register("te_buggy", fields=("halting",))
+def te_buggy(frames, context) -> float:
+    """A typo: raises NameError at the first decision."""
+    return -float(frames[-1].halting.sum()) / undefined_name  # noqa: F821
+
+
 @registry.register("te_long_queues", fields=("halting",))
 def te_long_queues(frames, context) -> float:
     """Minus the number of lanes queueing more than 5 vehicles."""
@@ -57,7 +63,7 @@ def _forget_user_rewards() -> None:
 
     os.environ.pop(REWARD_MODULES_ENV, None)
 
-    for name in ("te_nan_reward", "te_long_queues"):
+    for name in ("te_nan_reward", "te_long_queues", "te_buggy"):
         if name in registry.names():
             registry.unregister(name)
     for name in [m for m in sys.modules if "te_rewards" in m]:  # te_rewards_v2 too
@@ -214,3 +220,19 @@ def test_train_with_a_function_as_reward_says_to_register_it(tmp_path) -> None:
     assert str(err.value).startswith("train: reward must be a registered reward's name or a ")
     assert "registry.register('my_reward', f)) and give reward='my_reward'" in str(err.value)
     assert not (tmp_path / "r").exists()
+
+
+def test_a_bug_inside_a_users_reward_is_one_line_naming_its_file_and_line(
+    user_rewards: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: an 89-line traceback through typer and intergreen, exit 1. The user's own code is
+    at fault: one line naming the reward, the error and where, exit 2, no run left."""
+    out = user_rewards / "runs" / "buggy"
+    args = ["--reward-module", "te_rewards", "train", *TINY, "--reward", "te_buggy"]
+    line = one_error_line(*run_cli([*args, "--out", str(out)], capsys))
+    assert line == (
+        "error: reward 'te_buggy' raised NameError: name 'undefined_name' is not defined "
+        "(te_rewards.py, line 16, in te_buggy); fix the reward's code (--debug shows the "
+        "traceback)"
+    )
+    assert not out.exists()
