@@ -33,6 +33,15 @@ from intergreen.worker_warnings import KeptWarning, keep_warnings, kept_warnings
 
 __all__ = ["CrashSafePool", "Outcome", "WorkerDied"]
 
+#: multiprocessing's resource tracker (a process it starts with this interpreter's ``-W``
+#: options, ``sys.warnoptions``) warns "There appear to be N leaked semaphore objects to clean
+#: up at shutdown" after an interrupted command's workers were stopped, as a raw Python
+#: warning after the command's own last line; it then removes them, so there is nothing for a
+#: user to do. Filtered in the processes it starts from here on.
+TRACKER_WARNING = "ignore:resource_tracker:UserWarning"
+if TRACKER_WARNING not in sys.warnoptions:
+    sys.warnoptions.append(TRACKER_WARNING)
+
 
 def _exit_with(owner: int) -> None:
     """End this process as soon as process ``owner`` has ended, however it ended (SIGKILL

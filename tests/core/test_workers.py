@@ -221,3 +221,29 @@ def _children(pid: int) -> list[int]:
             found += [int(c) for c in children]
             todo += [int(c) for c in children]
     return found
+
+
+@pytest.mark.parametrize("load_intergreen", [False, True])
+def test_no_raw_resource_tracker_warning_after_killed_workers(load_intergreen, tmp_path) -> None:
+    """An interrupted compare printed multiprocessing's "There appear to be 5 leaked semaphore
+    objects to clean up at shutdown" as a raw warning after its own last line. A process that
+    dies holding a semaphore shows it (without intergreen: the check can fail); with
+    intergreen.workers loaded, the tracker it starts filters it."""
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "leak.py"
+    script.write_text(
+        "import os, multiprocessing as mp\n"
+        + ("import intergreen.workers\n" if load_intergreen else "")
+        + "lock = mp.get_context('spawn').Lock()\nos._exit(0)\n"
+    )
+    err = tmp_path / "err.txt"
+    with open(err, "w") as f:
+        subprocess.run([sys.executable, str(script)], stderr=f, check=False)
+    for _ in range(50):  # the tracker outlives the process a moment, writing to its stderr
+        if "leaked semaphore" in err.read_text():
+            break
+        time.sleep(0.1)
+    assert ("leaked semaphore" in err.read_text()) is (not load_intergreen)
