@@ -294,7 +294,7 @@ def evaluate_command(
         table = summary_table(results, metric)
         each = f"{episodes} episode{'' if episodes == 1 else 's'} per demand"
         out = Table(title=f"{what}, {each}", header_style="bold")
-        out.add_column("controller")
+        out.add_column("controller", overflow="fold")
         for col in table.columns:
             out.add_column(str(col), justify="right")
         for name, row in table.iterrows():

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 from rich.table import Table
+from rich.text import Text
 
 from intergreen.common import json_safe
 from intergreen.junctions.metrics import ARM_FIELDS, unit_of
@@ -149,15 +150,18 @@ def evaluation_arm_table(results: pd.DataFrame) -> Table | None:
         title="per arm: mean wait (s/veh); p95 wait (s)" + ("; CO2 (g/veh-km)" if has_co2 else ""),
         header_style="bold",
     )
-    table.add_column("controller")
-    table.add_column("demand")
+    # folded, never cut with "…": two runs of one reward differ only at the end of their names
+    table.add_column("controller", overflow="fold")
+    table.add_column("demand", overflow="fold")
     for a in arms:
         table.add_column(f"arm {a}", justify="right")
     table.add_column("p95", justify="right")
     if has_co2:
         table.add_column("CO2", justify="right")
     for (controller, demand), values in means.iterrows():
-        table.add_row(str(controller), str(demand), *[arm_cell(float(v)) for v in values])
+        # Text, not markup: a reward's name may hold brackets (long_queues[faeb4e])
+        table.add_row(Text(str(controller)), Text(str(demand)),
+                      *[arm_cell(float(v)) for v in values])  # fmt: skip
     return table
 
 

@@ -158,3 +158,24 @@ def test_output_files_are_written_before_a_closed_pipe_can_stop_the_printing(
     proc.wait(timeout=300)
     assert {"metrics.csv", "metrics.json"} <= {p.name for p in out.iterdir()}
     assert sumo_children() == []
+
+
+def test_the_per_arm_table_keeps_whole_controller_names_in_a_narrow_log() -> None:
+    """Written to a log (80 columns), the per-arm table cut both seeds of a reward to
+    "long_queues[faeb4…", so its rows could not be told apart."""
+    from rich.console import Console
+
+    from intergreen.junctions.episode_output import evaluation_arm_table
+
+    names = [f"long_queues[faeb4e]-dqn-s{s}-0123456789abcdef" for s in (1, 2)]
+    arms = ("N", "E", "S", "W")
+    row = {f"arm_vehicles_{a}": 10 for a in arms} | {f"arm_wait_{a}": 1.0 for a in arms} | {
+        "wait_p95": 2.0, "co2_g_per_vkm": 150.0, "demand": "medium",
+    }  # fmt: skip
+    frame = pd.DataFrame([row | {"controller": n} for n in names])
+    console = Console(width=80, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(evaluation_arm_table(frame))
+    text = console.export_text()
+    assert "…" not in text
+    cells = "".join(line.split("│")[1].strip() for line in text.splitlines() if "│" in line)
+    assert all(n in cells for n in names)
