@@ -527,9 +527,10 @@ def load_grid(
     problems then name the file ``with --set ...``. A file may leave ``training.timesteps``
     null (a budget still to be chosen): it loads only with a value given this way.
 
-    A mapping may be a batch's grid.json (:func:`grid_record`): its ``junction_file``, where
-    that file exists, is the junction checked, so that the grid loads from any folder; the
-    grid's ``junction`` stays the name as typed (run and plan keys hold it)."""
+    A mapping, or a file, may be a batch's grid.json (:func:`grid_record`): its
+    ``junction_file``, where that file exists, is the junction checked, so that the grid
+    loads from any folder; the grid's ``junction`` stays the name as typed (run and plan keys
+    hold it)."""
     recorded = None  # a batch's grid.json: the junction file's absolute path (grid_record)
     if isinstance(source, dict):
         raw, where = copy.deepcopy(source), "grid"
@@ -544,6 +545,9 @@ def load_grid(
             raise GridError(where, [str(e).removeprefix(f"{where}:").strip()]) from None
         if not isinstance(raw, dict):
             raise GridError(where, ["the file must be a mapping of fields (rewards, agents, ...)"])
+        # a batch's grid.json given as the grid file (what `status` says to resume with)
+        recorded = raw.pop(JUNCTION_FILE, None)
+        raw.pop(REWARD_MODULES, None)
     if overrides:
         raw = apply_overrides(raw, overrides)
         where += " with " + " ".join(f"--set {k}={v}" for k, v in overrides.items())

@@ -54,6 +54,16 @@ class TaskStatus:
     rate: float | None = None
 
 
+def resume_command(out: Path, modules: list[str]) -> str:
+    """The command that continues the batch in ``out``: compare on its recorded grid.json
+    (the grid as run, ``--set`` values included), with the reward modules it loaded."""
+    import shlex
+
+    mods = "".join(f" --reward-module {shlex.quote(m)}" for m in modules)
+    folder = shlex.quote(str(out))
+    return f"intergreen{mods} compare {shlex.quote(str(out / 'grid.json'))} --out {folder}"
+
+
 @dataclass
 class BatchStatus:
     """Every task's status, the ``more_seeds`` decision and the training still to do."""
@@ -69,6 +79,8 @@ class BatchStatus:
     #: its lock names another host); ``holder`` describes it (pid, host, start)
     running: bool | None = False
     holder: str = ""
+    #: the user reward modules the batch's process had loaded (grid.json)
+    modules: list[str] = field(default_factory=list)
 
     def count(self, state: str, kind: str | None = None) -> int:
         return sum(t.state == state and kind in (None, t.kind) for t in self.tasks)
@@ -136,6 +148,7 @@ def batch_status(out: str | Path) -> BatchStatus:
         )
         raise StatusError(f"{out}/grid.json no longer loads here: {e}{fix}") from None
     status = BatchStatus(out, grid.name)
+    status.modules = [str(m) for m in raw.get(REWARD_MODULES) or []]
     holder = lock_holder(out)
     if holder is not None:
         status.running, status.holder = holder_alive(out, holder), describe_holder(holder)
@@ -180,7 +193,10 @@ def status_lines(status: BatchStatus) -> list[str]:
         lines.append(f"batch: held by {status.holder}: cannot tell from here whether it runs")
     elif unfinished:
         killed = f" (its last compare, {status.holder}, was killed)" if status.holder else ""
-        lines.append(f"batch: not running{killed}; run its compare command again to continue")
+        lines.append(
+            f"batch: not running{killed}; to continue: {resume_command(status.out, status.modules)}"
+            " (its recorded grid, --set values included; --workers as you like)"
+        )
     if status.seed_extension == "waiting":
         lines.append("more seeds: decided once every first-seed run has trained; not yet")
     elif status.seed_extension == "decided":

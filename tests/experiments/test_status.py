@@ -61,7 +61,11 @@ def test_each_state_is_read_from_the_run_folders(batch_copy) -> None:
     lines = status_lines(status)
     # no compare holds the folder: the run stopped partway, and the batch must be run again
     assert status.running is False
-    assert "batch: not running; run its compare command again to continue" in lines
+    resume = (
+        f"to continue: intergreen compare {batch_copy}/grid.json --out {batch_copy} (its "
+        "recorded grid, --set values included; --workers as you like)"
+    )
+    assert f"batch: not running; {resume}" in lines
     assert lines[1].startswith("runs: 0 complete, 1 trained (evaluations to come), 1 stopped")
     assert (
         f"  stopped {by_name['queue'].name}: 150 of 300 decisions (50%, newest checkpoint)" in lines
@@ -81,7 +85,7 @@ def test_each_state_is_read_from_the_run_folders(batch_copy) -> None:
     assert status.running is False
     assert (
         f"batch: not running (its last compare, pid 4194999 on {socket.gethostname()} since "
-        "then, was killed); run its compare command again to continue"
+        f"then, was killed); {resume}"
     ) in status_lines(status)
     # a run that started and has no checkpoint yet says so
     (runs["queue"] / "checkpoints" / "latest.json").unlink()
@@ -162,3 +166,23 @@ def test_a_batch_of_user_rewards_names_its_modules(
         if "st_reward" in registry.names():
             registry.unregister("st_reward")
         sys.modules.pop("st_rewards", None)
+
+
+def test_the_command_status_prints_continues_the_batch(batch_copy, capsys) -> None:
+    """A stopped batch's status said only "run its compare command again" (with which --set
+    and --reward-module?); it now prints one, on the recorded grid.json, and it continues."""
+    import shlex
+
+    from cli_helpers import run_cli_flat
+
+    run = next((batch_copy / "runs").glob("queue-*"))
+    for name in ("done.json", "eval.json", "eval.parquet"):
+        (run / name).unlink()
+    line = next(x for x in status_lines(batch_status(batch_copy)) if "to continue:" in x)
+    command = line.split("to continue: ")[1].split(" (its recorded grid")[0]
+    args = shlex.split(command)
+    assert args[:2] == ["intergreen", "compare"]
+    code, out, err = run_cli_flat([*args[1:], "--no-report"], capsys)
+    assert code == 0, err
+    assert "2 runs and 1 baseline: 1 done, 2 already complete, 0 failed" in out
+    assert (run / "done.json").exists()
