@@ -293,7 +293,8 @@ def evaluate_command(
             continue
         table = summary_table(results, metric)
         each = f"{episodes} episode{'' if episodes == 1 else 's'} per demand"
-        out = Table(title=f"{what}, {each}", header_style="bold")
+        spread = " (mean ± standard deviation over the episodes)" if episodes > 1 else ""
+        out = Table(title=f"{what}, {each}{spread}", header_style="bold")
         out.add_column("controller", overflow="fold")
         for col in table.columns:
             out.add_column(str(col), justify="right")

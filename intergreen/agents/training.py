@@ -67,7 +67,7 @@ from intergreen.agents.runenv import check_env_options
 from intergreen.agents.runlogs import run_logger, start_afresh, truncate_metrics
 from intergreen.agents.validation import Validator, clear_best
 from intergreen.common import atomic_path, atomic_write, progress_bar
-from intergreen.errors import Interrupted, OptionError, format_validation_error
+from intergreen.errors import IntergreenError, Interrupted, OptionError, format_validation_error
 from intergreen.seeds import episode_seed
 
 
@@ -439,7 +439,10 @@ def train(
         raise OptionError(f"--env: {e}" if config.env_kwargs else str(e)) from None
     for demand in config.validation_demands() if config.validate_every else []:
         if demand != config.demand:
-            _make_env(config.model_copy(update={"demand": demand}), 0).close()
+            try:
+                _make_env(config.model_copy(update={"demand": demand}), 0).close()
+            except IntergreenError as e:  # named as the option it came from
+                raise OptionError(f"--validate-demands (validate_demands): {e}") from None
     created = not run_dir.exists()
     prepare_run_dir(run_dir, config, resume, force)
     done = run_dir / "done.json"

@@ -130,6 +130,13 @@ def batch_status(out: str | Path) -> BatchStatus:
             that never started), or the grid it records no longer loads here.
     """
     out = Path(out)
+    if not out.is_dir():
+        raise StatusError(
+            f"{out}: no such folder; give the --out folder of an intergreen compare"
+            if not out.exists()
+            else f"{out}: a file, not a results folder; give the --out folder of an intergreen "
+            "compare"
+        )
     raw = _read(out / "grid.json")
     if raw is None:
         raise StatusError(
@@ -218,9 +225,10 @@ def status_lines(status: BatchStatus) -> list[str]:
     if left == 0:
         lines.append("training: nothing left to train")
     elif status.rate:
-        hours = left / status.rate / 3600
+        seconds = left / status.rate
+        took = f"{seconds / 3600:.1f} h" if seconds >= 360 else f"{max(seconds / 60, 0.1):.1f} min"
         lines.append(
-            f"training left: {left:,} decisions, about {hours:.1f} h of one worker at the "
+            f"training left: {left:,} decisions, about {took} of one worker at the "
             f"median {status.rate:,.0f} decisions/s of {status.rate_source} (evaluation episodes "
             "not included; divide by the workers that run in parallel)"
         )

@@ -61,6 +61,7 @@ def test_the_command_line_compares_on_the_runs_episodes(
         "controller" in out
     )
     assert "average waiting time (s), 1 episode per demand" in out  # not "1 episodes"
+    assert "standard deviation" not in out  # one episode: no spread shown
     # the caller's --duration is every controller's
     code, out, err = run_cli_flat(
         ["evaluate", str(run_120), "--episodes", "1", "--demands", "low", "--baselines",

@@ -236,3 +236,17 @@ def test_a_bug_inside_a_users_reward_is_one_line_naming_its_file_and_line(
         "traceback)"
     )
     assert not out.exists()
+
+
+def test_a_bad_validation_demand_names_its_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    args = ["train", *TINY, "--validate-every", "50", "--validate-demands", "meduim", "--out",
+            str(out)]  # fmt: skip
+    line = one_error_line(*run_cli(args, capsys))
+    assert line.startswith(
+        "error: --validate-demands (validate_demands): unknown demand 'meduim' for junction "
+        "gm_a56 (did you mean 'medium'?)"
+    )
+    assert not out.exists()

@@ -70,7 +70,9 @@ def test_each_state_is_read_from_the_run_folders(batch_copy) -> None:
     assert (
         f"  stopped {by_name['queue'].name}: 150 of 300 decisions (50%, newest checkpoint)" in lines
     )
-    assert any(line.startswith("training left: 150 decisions, about ") for line in lines)
+    # a small batch's time in minutes, not "about 0.0 h"
+    left = next(x for x in lines if x.startswith("training left: 150 decisions, about "))
+    assert " min of one worker" in left and " 0.0 " not in left
     # a compare running on it (this process takes its lock): the run is training
     with BatchLock(batch_copy):
         status = batch_status(batch_copy)
@@ -114,6 +116,11 @@ def test_status_of_a_folder_without_a_batch_is_one_error_line(tmp_path, capsys) 
     assert line == (
         f"error: {tmp_path}: no grid.json; give the --out folder of an intergreen compare "
         "that has started"
+    )
+    line = one_error_line(*run_cli(["status", str(tmp_path / "nothere")], capsys))
+    assert line == (
+        f"error: {tmp_path / 'nothere'}: no such folder; give the --out folder of an "
+        "intergreen compare"
     )
     (tmp_path / "grid.json").write_text(json.dumps({"rewards": ["no_such_reward"]}))
     line = one_error_line(*run_cli(["status", str(tmp_path)], capsys))

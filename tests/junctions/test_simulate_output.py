@@ -123,6 +123,8 @@ def test_evaluate_writes_arms_emissions_reward_columns_and_timelines(
     )  # fmt: skip
     assert code == 0, err
     assert "per arm: mean wait (s/veh)" in out
+    # what ± is, in the table's own title
+    assert "(mean ± standard deviation over the episodes)" in " ".join(out.split())
     df = pd.read_csv(csv_path)
     assert len(df) == 4 and set(df["controller"]) == {"fixed-time", "vehicle-actuated"}
     # baselines have no reward of their own: the registry's queue, named as such
