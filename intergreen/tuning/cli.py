@@ -256,6 +256,8 @@ def _tune_baseline(
         # junction is gm_a56, whatever the tune ran on)
         command = ["intergreen", "simulate", "--controller", spec.controller, "--junction",
                    spec.junction, "--param-file", str(result.tuned_file)]  # fmt: skip
+        if spec.duration is not None:  # the episodes it was tuned on
+            command += ["--duration", f"{spec.duration:g}"]
         console.print(f"run them: {shlex.join(command)}")
 
 

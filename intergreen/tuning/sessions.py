@@ -41,7 +41,10 @@ def limit_text(session: dict[str, Any], unit: str) -> str:
         parts.append(f"{cap} trial{'s' * (cap != 1)}")
     budget = session["budget"]
     amount = float(budget["amount"])
-    parts.append(f"{amount:g} s wall clock" if budget["kind"] == "wall" else f"{amount:g} {unit}")
+    if budget["kind"] == "wall":
+        parts.append(f"{amount:g} s wall clock")
+    else:  # "1 episode", not "1 episodes"
+        parts.append(f"{amount:g} {unit.removesuffix('s') if amount == 1 else unit}")
     return " or ".join(parts)
 
 

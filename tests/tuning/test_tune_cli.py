@@ -185,7 +185,7 @@ def test_printed_paths_and_commands_stay_on_one_line_in_a_pipe(
     assert command.startswith("run them: intergreen simulate")
     assert shlex.split(command.removeprefix("run them: ")) == [
         "intergreen", "simulate", "--controller", "vehicle-actuated", "--junction", "gm_a56",
-        "--param-file", str(out / "tuned.json"),
+        "--param-file", str(out / "tuned.json"), "--duration", "120",  # the tune's episodes
     ]  # fmt: skip
     assert len(command) > 200  # long, and still one line
 

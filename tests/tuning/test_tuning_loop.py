@@ -267,6 +267,7 @@ def test_limits_of_sessions() -> None:
     cost = new_session("cost", 3.0, 3)
     assert limit_text(wall, "episodes") == "1 trial or 14400 s wall clock"
     assert limit_text(cost, "episodes") == "3 trials or 3 episodes"
+    assert limit_text(new_session("cost", 1.0, 1), "episodes") == "1 trial or 1 episode"
     assert limit_text(new_session("cost", 2.5e6, None), "steps") == "2.5e+06 steps"
     trials = [{"id": f"t{n:04d}", "number": n, "session": k}
               for n, k in [(0, 0), (1, 0), (2, 1), (3, 0), (5, 1)]]  # fmt: skip
