@@ -149,7 +149,18 @@ def _shared_steps(curves: pd.DataFrame, by: str) -> pd.DataFrame:
     _check_curves(curves, 0.0, by)
     table = curves.pivot(index="step", columns=by, values="score").sort_index().dropna()
     if table.empty:
-        raise OptionError("the curves share no step: every seed must be validated at one step")
+
+        def first_steps(x: pd.Series) -> str:
+            shown = ", ".join(f"{int(v):,}" for v in sorted(x)[:3])
+            return shown + (", ..." if len(x) > 3 else "")
+
+        steps = curves.groupby(by, sort=False)["step"].apply(first_steps)
+        listed = "; ".join(f"{k}: {v}" for k, v in steps.items())
+        raise OptionError(
+            f"the curves share no step ({listed}): the median gap compares the seeds of one "
+            "configuration at the steps all were validated at; give runs validated at the same "
+            "steps (one --validate-every), e.g. the seeds of one agent and reward"
+        )
     return table
 
 

@@ -96,7 +96,7 @@ def test_curves_named_by_another_column() -> None:
      (pd.concat([THREE, THREE.iloc[:1]]), 0.05, "two scores for one"),
      (THREE.assign(score=THREE["score"] - 10), 0.05, "scores must be positive"),
      (pd.concat([_curves({"a": [1, 2]}, [1, 2]), _curves({"b": [1, 2]}, [3, 4])]), 0.05,
-      "share no step")],
+      r"share no step \(a: 1, 2; b: 3, 4\): .* give runs validated at the same steps")],
 )  # fmt: skip
 def test_bad_curves_are_refused(curves: pd.DataFrame, tolerance: float, match: str) -> None:
     with pytest.raises(OptionError, match=match):
