@@ -602,7 +602,10 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         """What a run records about this environment."""
         return {
             "junction": self.spec_.name,
+            # the demand profile (its own "duration": the profile's length) and the episode's
             "demand": describe(self.demand) if self.demand else None,
+            "episode_duration": self.duration if self.duration is not None else (
+                self.demand.duration if self.demand else None),  # fmt: skip
             "reward": self.reward_info,
             "decisions": self.decisions,
             "signals": self.signals,

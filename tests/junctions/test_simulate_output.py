@@ -34,6 +34,8 @@ def test_simulate_prints_units_arms_and_emissions_and_writes_a_timeline(
     from intergreen.version import software_versions
 
     assert data["software"] == software_versions() and data["software"]["eclipse-sumo"]
+    # the episode's length beside the demand profile's own (medium's 1800 s)
+    assert data["env"]["episode_duration"] == 180 and data["env"]["demand"]["duration"] > 180
 
     def row(label: str) -> list[str]:
         line = next(x for x in lines if x.strip("│┃ ").startswith(label + " "))
