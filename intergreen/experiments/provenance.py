@@ -693,7 +693,12 @@ def noise_text(setup: Setup) -> str:
 def _overrides_text(hyperparams: Any) -> str | None:
     """A run's own hyperparameters over its preset (config.json ``config.hyperparams``), as
     ``"learning_starts 500, buffer_size 1000"``; None without any."""
-    if not isinstance(hyperparams, dict) or not hyperparams:
+    if not isinstance(hyperparams, dict):
+        return None
+    # gamma, learning rate and hidden layers are stated with their values already
+    shown = {"gamma", "learning_rate", "policy_kwargs"}
+    hyperparams = {k: v for k, v in hyperparams.items() if k not in shown}
+    if not hyperparams:
         return None
     return ", ".join(
         f"{k} {v:g}" if isinstance(v, int | float) and not isinstance(v, bool)
@@ -736,7 +741,7 @@ def setup_lines(setup: Setup) -> list[str]:
                 + (f", hidden layers {' / '.join(map(str, net))}" if net else "")
                 + (
                     f"; set over the preset: {' / '.join(facts['overrides'])}"
-                    if facts.get("overrides")
+                    if facts.get("overrides") and agent not in setup.tuned  # tuned: said below
                     else ""
                 )
                 + ")"

@@ -314,3 +314,5 @@ def test_the_set_up_says_what_the_baselines_and_agents_ran_with():
         "buffer_size 1000, learning_starts 500"
     )
     assert provenance._overrides_text({}) is None
+    # gamma, learning rate and hidden layers are stated with their values already
+    assert provenance._overrides_text({"gamma": 0.9, "policy_kwargs": {"net_arch": [8]}}) is None
