@@ -129,6 +129,8 @@ def _user_code_error(name: str, e: Exception) -> RewardError | None:
     import sysconfig
     import traceback
 
+    if isinstance(e, IntergreenError):
+        return None  # intergreen's own message for a misuse (UnreadFieldError, ...) stands
     skip = {Path(sysconfig.get_paths()[k]).resolve() for k in ("stdlib", "purelib", "platlib")}
     frames = traceback.extract_tb(e.__traceback__)
     for frame in reversed(frames):

@@ -18,6 +18,7 @@ from intergreen.agents.checkpoints import latest_checkpoint, save_replay_buffer
 from intergreen.agents.policy import load_policy
 from intergreen.agents.rundir import read_resumes
 from intergreen.agents.training import RunDirError, train
+from intergreen.version import software_versions
 
 HP = {
     "dqn": {"learning_starts": 100, "train_freq": 4, "batch_size": 32, "buffer_size": 5000,
@@ -130,7 +131,8 @@ def test_killed_and_resumed_run_equals_uninterrupted_run(
     _train(str(run), kwargs)
     _assert_same_run(run, tmp_path / "whole")
     # the resume is recorded in the run's folder, exact; the uninterrupted run has none
-    assert read_resumes(run) == [{"step": saved, "exact": True, "differing_entries": 0}]
+    assert read_resumes(run) == [{"step": saved, "exact": True, "differing_entries": 0,
+                                  "software": software_versions()}]  # fmt: skip
     assert read_resumes(tmp_path / "whole") == []
     # the rows logged before the checkpoint are the ones kept
     after = pd.read_csv(run / "metrics.csv").drop(columns="wall_s")
