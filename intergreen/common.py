@@ -202,6 +202,13 @@ def span(lo: int, hi: int) -> str:
     return str(lo) if lo == hi else f"{lo}–{hi}"
 
 
+def listing(items: Sequence[Any], limit: int, sep: str = ", ") -> str:
+    """The first ``limit`` items joined by ``sep``, and how many more: ``'a, b and 3 more'``
+    (for messages that name what is wrong without printing all of it)."""
+    shown = sep.join(map(str, items[:limit]))
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
 class NotWritableError(IntergreenError, ValueError):
     """An output folder cannot be created or written."""
 

@@ -24,20 +24,16 @@ def _check_same_grid(out: Path, config) -> None:
     """OptionError when ``out`` holds a batch (grid.json and run folders) of another grid than
     ``config`` outside the evaluation: resuming it with a forgotten ``--set`` would train every
     run anew beside the old ones and replace the results table without a word."""
-    from intergreen.common import read_json
+    from intergreen.common import listing, read_json
     from intergreen.experiments.grid import grid_changes
 
     recorded = out / "grid.json"
     if not recorded.is_file() or not any((out / "runs").glob("*/config.json")):
         return
-    try:
-        changes = grid_changes(read_json(recorded), config)
-    except (OSError, ValueError):
-        return
+    payload = read_json(recorded)  # None when unreadable: nothing to compare with
+    changes = grid_changes(payload, config) if isinstance(payload, dict) else []
     if changes:
-        shown = "; ".join(changes[:3]) + (
-            f"; and {len(changes) - 3} more" if len(changes) > 3 else ""
-        )
+        shown = listing(changes, 3, "; ")
         raise OptionError(
             f"--out {out} holds a batch of another grid ({shown}): give the grid and --set of "
             "that batch to continue it, another --out for a new batch, or --force to run this "

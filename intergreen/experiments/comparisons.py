@@ -51,8 +51,8 @@ MIN_T_SEEDS = 3
 
 def seeds_needed(test: str, m: int, alpha: float, paired: bool) -> int:
     """The fewest seeds per arm with which a family of ``m`` Holm-corrected comparisons can
-    give a verdict (m x the test's floor < alpha): 2 for t tests."""
-    for n in range(2, 64):
+    give a verdict (m x the test's floor < alpha): :data:`MIN_T_SEEDS` for t tests."""
+    for n in range(MIN_T_SEEDS if test == "t" else 2, 64):
         floor = stats.paired_floor(test, n) if paired else stats.independent_floor(test, n, n)
         if m * floor < alpha:
             return n
@@ -70,10 +70,10 @@ def _verdicts(
     m = int(testable.sum())
     note = ""
     blocked = False
-    if m and test == "t" and _fewest_seeds(level.loc[testable]) < MIN_T_SEEDS:
+    n = _fewest_seeds(level.loc[testable]) if m else 0
+    if m and test == "t" and n < MIN_T_SEEDS:
         blocked = True
-        n = _fewest_seeds(level.loc[testable])
-        need = max(MIN_T_SEEDS, seeds_needed("t", m, alpha, paired))
+        need = seeds_needed(test, m, alpha, paired)
         note = (
             f"No verdicts: with {counted(n, 'training seed')} in an arm the "
             f"{_test_name(test, paired)} has {n - 1} degree{'s' if n != 2 else ''} of freedom "

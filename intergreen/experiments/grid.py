@@ -48,6 +48,7 @@ from pydantic import (
 import intergreen.version as version
 from intergreen.agents.config import MAX_TRAIN_TIMESTEPS, MAX_VALIDATION_EPISODES, ValidationScore
 from intergreen.agents.runenv import EPISODE_OPTIONS
+from intergreen.common import listing
 from intergreen.errors import IntergreenError, validation_problems
 from intergreen.junctions.catalog import junction_file, junction_of_record
 from intergreen.rewards.registry import canonical_reward
@@ -531,11 +532,8 @@ def load_grid(
     ``junction_file``, where that file exists, is the junction checked, so that the grid
     loads from any folder; the grid's ``junction`` stays the name as typed (run and plan keys
     hold it)."""
-    recorded = None  # a batch's grid.json: the junction file's absolute path (grid_record)
     if isinstance(source, dict):
         raw, where = copy.deepcopy(source), "grid"
-        recorded = raw.pop(JUNCTION_FILE, None)
-        raw.pop(REWARD_MODULES, None)  # a batch's record (status names them where missing)
     else:
         path = resolve_grid_path(source)
         where = str(path)
@@ -545,9 +543,9 @@ def load_grid(
             raise GridError(where, [str(e).removeprefix(f"{where}:").strip()]) from None
         if not isinstance(raw, dict):
             raise GridError(where, ["the file must be a mapping of fields (rewards, agents, ...)"])
-        # a batch's grid.json given as the grid file (what `status` says to resume with)
-        recorded = raw.pop(JUNCTION_FILE, None)
-        raw.pop(REWARD_MODULES, None)
+    # a batch's grid.json, as a mapping or as the grid file (what `status` says to resume with)
+    recorded = raw.pop(JUNCTION_FILE, None)
+    raw.pop(REWARD_MODULES, None)  # status names them where missing
     if overrides:
         raw = apply_overrides(raw, overrides)
         where += " with " + " ".join(f"--set {k}={v}" for k, v in overrides.items())
@@ -766,8 +764,7 @@ def _tuned_problems(raw: dict[str, Any], name: str, agent: str, tuned: dict[str,
 
 
 def _seed_text(seeds: list[int]) -> str:
-    more = f" and {len(seeds) - 8} more" if len(seeds) > 8 else ""
-    return ", ".join(map(str, seeds[:8])) + more
+    return listing(seeds, 8)
 
 
 def _junction_and_demand_problems(raw: dict[str, Any], recorded_file: str | None) -> list[str]:

@@ -37,7 +37,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from intergreen.common import MAX_SIM_SECONDS, atomic_write
+from intergreen.common import MAX_SIM_SECONDS, atomic_write, listing
 from intergreen.junctions.network import SENSORS_FILE, Network, cache_dir, sensors_xml
 from intergreen.junctions.route_files import check_route_files, departure_span, movement_flows
 from intergreen.junctions.rules import MAX_GREEN
@@ -53,7 +53,7 @@ from intergreen.junctions.spec import (
     parse_spec,
 )
 from intergreen.junctions.sumo_import import group_conflicts, group_intergreens, program_amber
-from intergreen.junctions.sumo_net import NetworkImportError, TlsFacts, _listing, read_tls, tls_ids
+from intergreen.junctions.sumo_net import NetworkImportError, TlsFacts, read_tls, tls_ids
 from intergreen.junctions.sumo_net import network as sumo_network
 
 __all__ = ["ImportedJunctionSpec", "is_imported", "load_imported"]
@@ -368,7 +368,7 @@ def complete(data: dict[str, Any]) -> dict[str, Any]:
     if net["tls"] not in ids:
         raise NetworkImportError(
             f"network.tls: no traffic light {net['tls']!r} in {net['net_file']}; set network.tls "
-            f"to one it has: {_listing(ids)}"
+            f"to one it has: {listing(ids, 20)}"
         )
     facts = read_tls(net["net_file"], net["tls"], net.get("program"))
     groups = data.get("signal_groups")

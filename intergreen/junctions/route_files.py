@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from intergreen.common import listing
 from intergreen.junctions.sumo_net import (
     NetworkImportError,
     TlsFacts,
@@ -76,9 +77,7 @@ def check_route_files(paths: Sequence[str | Path], net_file: str | Path) -> None
             known = {e.getID() for e in net.getEdges(withInternal=False)}
         missing = sorted(refs - known)
         if missing:
-            shown = ", ".join(missing[:5]) + (
-                f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-            )
+            shown = listing(missing, 5)
             raise NetworkImportError(
                 f"{path}: references edge(s) {shown} that are not in {Path(net_file).name}; "
                 "give routes made for this network (e.g. regenerate them with randomTrips.py)"

@@ -29,6 +29,7 @@ from pathlib import Path
 from xml.parsers.expat import errors as expat_errors
 from xml.sax import SAXParseException
 
+from intergreen.common import listing
 from intergreen.junctions.spec import SpecError
 
 __all__ = [
@@ -294,12 +295,12 @@ def _read_tls(path: Path, mtime: float, tls_id: str | None, program_id: str | No
         if len(ids) > 1:
             raise NetworkImportError(
                 f"{path}: the network has {len(ids)} traffic lights; choose one with --tls "
-                f"({_listing(ids)})"
+                f"({listing(ids, 20)})"
             )
         tls_id = ids[0]
     if tls_id not in ids:
         raise NetworkImportError(
-            f"{path}: no traffic light {tls_id!r}; the network has {_listing(ids)}: choose "
+            f"{path}: no traffic light {tls_id!r}; the network has {listing(ids, 20)}: choose "
             f"one with --tls"
         )
     tls = net.getTLS(tls_id)
@@ -363,11 +364,6 @@ def _read_tls(path: Path, mtime: float, tls_id: str | None, program_id: str | No
         walking_areas=walking,
         unused=unused,
     )
-
-
-def _listing(ids: Sequence[str], limit: int = 20) -> str:
-    shown = ", ".join(ids[:limit])
-    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
 # ----- geometry -----------------------------------------------------------------------

@@ -146,6 +146,19 @@ def _user_code_error(name: str, e: Exception) -> RewardError | None:
     return None
 
 
+def _checked_call(reward: Any, compute: Callable[..., Any], frames: Sequence[Any]) -> float:
+    """``compute(frames)`` as a checked value (:func:`check_value`); an exception raised in
+    the user's own code becomes a one-line RewardError (:func:`_user_code_error`)."""
+    try:
+        value = compute(frames)
+    except Exception as e:
+        user = _user_code_error(reward.name, e)
+        if user is None:
+            raise
+        raise user from e
+    return check_value(reward, value)
+
+
 class BaseReward:
     """Convenience base for rewards: metadata as class attributes, parameters from
     ``__init__``'s keyword arguments, value checks, and the reset-before-use rule.
@@ -202,14 +215,7 @@ class BaseReward:
             )
         if not frames:
             raise RewardError(f"reward {self.name!r}: needs at least one sensor frame")
-        try:
-            value = self.compute(frames)
-        except Exception as e:
-            user = _user_code_error(self.name, e)
-            if user is None:
-                raise
-            raise user from e
-        return check_value(self, value)
+        return _checked_call(self, self.compute, frames)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
@@ -245,14 +251,7 @@ class _Checked:
         self._inner.reset(context)
 
     def __call__(self, frames: Sequence[SensorFrame]) -> float:
-        try:
-            value = self._inner(frames)
-        except Exception as e:
-            user = _user_code_error(self.name, e)
-            if user is None:
-                raise
-            raise user from e
-        return check_value(self, value)
+        return _checked_call(self, self._inner, frames)
 
 
 # ----- registry ------------------------------------------------------------------------------

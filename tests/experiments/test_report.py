@@ -306,7 +306,7 @@ def test_one_training_seed_gives_no_verdicts_in_the_summary(make_results):
     alone = df[df["controller"] != "a"]
     assert summary_text(seed_level(alone, test="t"), ["low"])[1] == (
         "**Against the best reward:** No verdicts: with 1 training seed in an arm there is no "
-        "spread across seeds to test (a test needs at least 2 per arm); about 2 seeds per arm "
+        "spread across seeds to test (a test needs at least 2 per arm); about 3 seeds per arm "
         "would allow a verdict with Holm over 1 comparison."
     )
 
