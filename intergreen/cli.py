@@ -500,16 +500,23 @@ def junctions_import(
     ] = False,
 ) -> None:
     """Import one traffic light of a SUMO network as an editable junction YAML."""
-    from intergreen.junctions.imported_yaml import import_network, transitions_note
+    from intergreen.junctions.imported_yaml import (
+        import_network,
+        nested_stages_note,
+        transitions_note,
+    )
 
     path, data, _ = import_network(
         net_file, out, tls=tls, routes=routes or [], name=name, rules=rules,
         transitions=transitions, begin=begin, end=end, max_green=max_green, force=force,
     )  # fmt: skip
     junctions_show(str(path))
-    note = transitions_note(data["transitions"])
-    if note is not None:
-        say(f"note: {note}")
+    for note in (
+        transitions_note(data["transitions"]),
+        nested_stages_note(data["stages"], data["action_stages"]),
+    ):
+        if note is not None:
+            say(f"note: {note}")
     say(f"wrote {path}")
 
 

@@ -36,6 +36,7 @@ from intergreen.yamlfile import parse_yaml
 __all__ = [
     "check_window",
     "import_network",
+    "nested_stages_note",
     "profile_name",
     "transitions_note",
     "yaml_text",
@@ -139,6 +140,37 @@ def transitions_note(transitions: Mapping[str, Sequence[str]]) -> str | None:
     )
 
 
+def nested_stages_note(
+    stages: Mapping[str, Mapping[str, Any]], action_stages: Sequence[str]
+) -> str | None:
+    """What it means that some action stages run only signal groups another action stage also
+    runs (a program's phases that end some groups early, as RiLSA's: stage 2 = C, D inside
+    stage 1 = C, D, E), and the ``--stages`` that leaves them out; None where no action stage
+    is inside another. ``stages``: stage -> its YAML mapping (``groups``)."""
+    groups = {s: set(stages[s]["groups"]) for s in action_stages}
+    widest = [s for s in action_stages if not any(groups[s] < groups[o] for o in action_stages)]
+    inside: dict[str, list[str]] = {}
+    for s in action_stages:
+        if s not in widest:
+            inside.setdefault(next(o for o in widest if groups[s] < groups[o]), []).append(s)
+    if not inside:
+        return None
+    parts = [
+        (f"stage {nested[0]} runs" if len(nested) == 1 else f"stages {' and '.join(nested)} run")
+        + f" only signal groups that stage {outer} also runs"
+        for outer, nested in inside.items()
+    ]
+    return (
+        f"{'; '.join(parts)} (program phases that end some groups early, e.g. "
+        "so that turns that give way in the wider stage run unopposed): vehicle actuation "
+        "runs each called action stage in turn for at least its minimum green, and an agent "
+        "chooses among more stages than there are sets of movements; where those turns need "
+        f"no unopposed time, give --stages {','.join(widest)} (the stages no other contains) "
+        "to simulate, evaluate, tune and train among those, or set action_stages: "
+        f"[{', '.join(map(repr, widest))}] here"
+    )
+
+
 def _flow(items: Sequence[Any]) -> str:
     """``[A, B]``: a YAML flow list as a person writes it."""
     return "[" + ", ".join(map(str, items)) + "]"
@@ -193,9 +225,12 @@ def yaml_text(data: Mapping[str, Any], notes: Mapping[str, Any], facts: TlsFacts
         lines += computed
     else:
         lines += ["# Every intergreen is the program's."]
-    note = transitions_note(data["transitions"])
-    if note is not None:
-        lines += _comment("Note: " + note)
+    for note in (
+        transitions_note(data["transitions"]),
+        nested_stages_note(data["stages"], data["action_stages"]),
+    ):
+        if note is not None:
+            lines += _comment("Note: " + note)
     main = {k: v for k, v in data.items() if k != "assumptions"}
     body = yaml.safe_dump(main, sort_keys=False, default_flow_style=None, width=100)
     notes_yaml = yaml.safe_dump(

@@ -4,8 +4,9 @@
 edges the network does not have (naming the file, the edges and the fix), before SUMO is
 started. :func:`movement_flows` counts, per movement of a traffic light, the vehicles of
 the route files that depart in a time window and pass the junction (explicit routes; trips
-from/to are routed on the shortest path with sumolib, as SUMO would route them without
-congestion), as veh/h: what a fixed-time plan is designed from, and what a run records.
+from/via/to are routed on the fastest path for their vehicle class with sumolib, as SUMO
+would route them without congestion), as veh/h: what a fixed-time plan is designed from, and
+what a run records.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from intergreen.common import listing
 from intergreen.junctions.sumo_net import (
     NetworkImportError,
     TlsFacts,
+    fastest_route,
     network,
     not_a_file,
     open_sumo_xml,
 )
+from intergreen.junctions.sumo_outputs import route_edges
 
 __all__ = ["check_route_files", "departure_span", "movement_flows"]
 
@@ -125,12 +128,21 @@ def departure_span(paths: Sequence[str | Path]) -> tuple[float, float] | None:
     return (min(times), max(times)) if times else None
 
 
+def _vehicle_classes(roots: Sequence[ET.Element]) -> dict[str, str]:
+    """vType id -> SUMO vehicle class over the route files (SUMO's default class:
+    passenger)."""
+    return {t.get("id"): t.get("vClass", "passenger") for r in roots for t in r.iter("vType")}
+
+
 def movement_flows(
     paths: Sequence[str | Path], facts: TlsFacts, begin: float, end: float
 ) -> dict[str, float]:
     """Movement ``ARM.turn`` -> veh/h of the route files' vehicles departing in
-    [begin, end) that pass the traffic light. Vehicles on routes that miss it are left out."""
-    net = network(facts.net_file)
+    [begin, end) that pass the traffic light. Vehicles on routes that miss it are left out.
+
+    A vehicle's route is its own (inline or by id); a trip's or flow's ``from``/``via``/``to``
+    is routed as SUMO routes it on an empty network, for the class of its vType
+    (:func:`~intergreen.junctions.sumo_net.fastest_route`)."""
     turn_of: dict[tuple[str, str], str] = {}
     for link in facts.links:
         if link.crossing:
@@ -138,33 +150,12 @@ def movement_flows(
         for a in link.from_lanes:
             for b in link.to_lanes:
                 turn_of[(a.rsplit("_", 1)[0], b.rsplit("_", 1)[0])] = link.movement
+    roots = [_parse(Path(p)) for p in paths]
+    classes = _vehicle_classes(roots)
+    edges_of = route_edges(paths)
     counts: dict[str, float] = {}
-    shortest: dict[tuple[str, str], list[str]] = {}
-
-    def route_of(el: ET.Element, routes: dict[str, list[str]]) -> list[str]:
-        child = el.find("route")
-        if child is not None and child.get("edges"):
-            return child.get("edges").split()
-        if el.get("route") in routes:
-            return routes[el.get("route")]
-        src, dst = el.get("from"), el.get("to")
-        if src and dst:
-            key = (src, dst)
-            if key not in shortest:
-                try:
-                    found = net.getShortestPath(net.getEdge(src), net.getEdge(dst))[0]
-                except KeyError:
-                    found = None
-                shortest[key] = [e.getID() for e in found] if found else []
-            return shortest[key]
-        return []
-
     window = end - begin
-    for p in paths:
-        root = _parse(Path(p))
-        routes = {
-            r.get("id"): r.get("edges", "").split() for r in root.iter("route") if r.get("id")
-        }
+    for root in roots:
         for el in root:
             if el.tag not in _VEHICLE_TAGS:
                 continue
@@ -179,7 +170,10 @@ def movement_flows(
                 n = 1.0 if begin <= t < end else 0.0
             if n <= 0:
                 continue
-            edges = route_of(el, routes)
+            edges = edges_of.get(el.get("id", ""), ())
+            if el.find("route") is None and el.get("route") is None:  # from/via/to
+                vclass = classes.get(el.get("type", ""), "passenger")
+                edges = fastest_route(facts.net_file, edges, vclass)
             for a, b in zip(edges, edges[1:], strict=False):
                 movement = turn_of.get((a, b))
                 if movement is not None:

@@ -236,18 +236,23 @@ def network(net_file: str | Path):
     return _read_net(path, path.stat().st_mtime)
 
 
-def fastest_route(net_file: str | Path, edges: Sequence[str]) -> tuple[str, ...]:
+def fastest_route(
+    net_file: str | Path, edges: Sequence[str], vclass: str = "passenger"
+) -> tuple[str, ...]:
     """The edges a trip drives: between each pair of consecutive ``edges`` (a trip's ``from``,
-    ``via``... and ``to``), the fastest path over ``net_file`` at free-flow speed (sumolib's
-    ``getFastestPath``, the path SUMO's router gives a trip on an empty network). ``edges``
-    unchanged when one of them is not in the network or a pair is not connected; () for ().
-    Read once per network file, each route computed once."""
+    ``via``... and ``to``), the fastest path over ``net_file`` at free-flow speed for a vehicle
+    of SUMO class ``vclass`` (sumolib's ``getFastestPath``, the path SUMO's router gives a trip
+    on an empty network; the class keeps cars off footpaths, walking areas and crossings).
+    ``edges`` unchanged when one of them is not in the network or a pair is not connected;
+    () for (). Read once per network file, each route computed once."""
     path = Path(net_file).resolve()
-    return _fastest_route(path, path.stat().st_mtime, tuple(edges))
+    return _fastest_route(path, path.stat().st_mtime, tuple(edges), vclass)
 
 
 @lru_cache(maxsize=65536)
-def _fastest_route(net_file: Path, mtime: float, edges: tuple[str, ...]) -> tuple[str, ...]:
+def _fastest_route(
+    net_file: Path, mtime: float, edges: tuple[str, ...], vclass: str
+) -> tuple[str, ...]:
     if len(edges) < 2:
         return edges
     net = _read_net(net_file, mtime)
@@ -255,7 +260,7 @@ def _fastest_route(net_file: Path, mtime: float, edges: tuple[str, ...]) -> tupl
     for a, b in zip(edges, edges[1:], strict=False):
         if not (net.hasEdge(a) and net.hasEdge(b)):
             return edges
-        route, _ = net.getFastestPath(net.getEdge(a), net.getEdge(b))
+        route, _ = net.getFastestPath(net.getEdge(a), net.getEdge(b), vClass=vclass)
         if not route:
             return edges
         out += [e.getID() for e in route[1:]]

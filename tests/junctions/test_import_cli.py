@@ -230,9 +230,25 @@ def test_a_major_green_that_the_response_matrix_makes_yield_imports(
     )
     assert code == 0, err
     assert "phase 3: link 11 (W.left) to 3 (E.right)" in printed
+    # its program ends the crossings, then the ahead movements, early: stages 2 and 3 run
+    # only groups of stage 1 (and 5, 6 of 4), which a user is told, with the --stages to give
+    nested = (
+        "stages 2 and 3 run only signal groups that stage 1 also runs; stages 5 and 6 run only "
+        "signal groups that stage 4 also runs"
+    )
+    assert nested in printed
+    assert "give --stages 1,4 (the stages no other contains)" in printed
+    header = " ".join(ln.lstrip("# ") for ln in (out / "junction.yaml").read_text().splitlines())
+    assert nested in header and "set action_stages: ['1', '4'] here" in header
     code, printed, err = run_cli(
         ["simulate", "--junction", str(out), "--check-rules", "--duration", "300"], capsys
     )
+    assert code == 0, err
+    assert "kept rules uk at every step" in printed
+    code, printed, err = run_cli(
+        ["simulate", "--junction", str(out), "--check-rules", "--duration", "300",
+         "--stages", "1,4"], capsys,
+    )  # fmt: skip
     assert code == 0, err
     assert "kept rules uk at every step" in printed
     assert sumo_children() == []
@@ -256,3 +272,5 @@ def test_route_files_whose_traffic_misses_the_window_are_warned_of(
     code, out, err = run_cli([*args, str(tmp_path / "c1"), "--begin", "25200"], capsys)
     assert code == 0, err
     assert "routes: 2,011 veh/h through the signal" in out and "no vehicle" not in err
+    # its program ends the left turns early: stage 2 (right and ahead) inside stage 1
+    assert "stage 2 runs only signal groups that stage 1 also runs; stage 4 runs" in out

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from nets import joined_tls, single_intersection, sumo_rl_nets, with_program
+from nets import joined_tls, single_intersection, sumo_rilsa1, sumo_rl_nets, with_program
 from sumo_states import run_and_check
 
 from intergreen.junctions.baselines import make_baseline
@@ -17,6 +17,7 @@ from intergreen.junctions.env import make_env
 from intergreen.junctions.imported import ImportedJunctionSpec
 from intergreen.junctions.imported_yaml import _reference, import_network
 from intergreen.junctions.network import build_network
+from intergreen.junctions.route_files import movement_flows
 from intergreen.junctions.spec import SpecError
 from intergreen.junctions.sumo_import import (
     derive,
@@ -262,3 +263,25 @@ def test_route_file_with_unknown_edges(tmp_path: Path) -> None:
     with pytest.raises(NetworkImportError, match="bad.rou.xml: references edge.* nowhere"):
         import_network(net, tmp_path / "j", routes=[bad])
     assert not (tmp_path / "j" / "junction.yaml").exists()
+
+
+def test_trips_are_routed_for_their_vehicle_class_not_across_crossings(tmp_path: Path) -> None:
+    """RiLSA1 has pedestrian crossings: routed without a vehicle class, a trip from W to E
+    walked over the walking areas and crossings, so 8 of its 12 movements counted nothing
+    (400 of 1,200 veh/h) and Webster and the empty-junction warning saw the wrong flows."""
+    facts = read_tls(sumo_rilsa1())
+    ins, outs = ("nm", "em", "sm", "wm"), ("mn", "me", "ms", "mw")
+    rows = [
+        f'<flow id="{a}-{b}" begin="0" end="3600" from="{a}" to="{b}" vehsPerHour="100"/>'
+        for a in ins for b in outs if a[0] != b[1]
+    ]  # fmt: skip
+    rows.append('<vType id="bus" vClass="bus"/>')
+    rows.append('<trip id="b" type="bus" depart="10" from="wm" to="me"/>')
+    rows.append('<trip id="v" depart="20" from="wm" via="ms" to="sm"/>')
+    routes = tmp_path / "r.rou.xml"
+    routes.write_text("<routes>" + "".join(rows) + "</routes>")
+    flows = movement_flows([routes], facts, 0, 3600)
+    assert sorted(flows) == sorted(f"{a}.{t}" for a in "NESW" for t in ("left", "ahead", "right"))
+    assert flows["W.ahead"] == pytest.approx(101.0)  # 100 veh/h and the bus
+    assert flows["W.right"] == pytest.approx(101.0)  # the trip via ms: W.right, then off
+    assert sum(flows.values()) == pytest.approx(1202.0)
