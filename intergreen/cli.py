@@ -252,6 +252,10 @@ def simulate(
     for table in (show.traffic_table(row), show.arm_table(row), show.emissions_table(row)):
         if table is not None:
             console.print(table)
+    rewards = [k for k in row if k.startswith("reward_")]
+    if rewards:
+        made = {result.controller: float(row["decisions"])}
+        console.print(show.reward_sum_note(rewards, made), markup=False, highlight=False)
     console.print(f"wall time {result.wall_s:.2f} s")
     if env.rule_findings is not None:  # --check-rules on the network's own program
         for line in env.rule_findings.lines():

@@ -224,7 +224,7 @@ def evaluate_command(
     from intergreen.common import ensure_writable
     from intergreen.junctions.baseline_params import param_file_hint
     from intergreen.junctions.baselines import controller_not_found, is_baseline
-    from intergreen.junctions.episode_output import evaluation_arm_table
+    from intergreen.junctions.episode_output import evaluation_arm_table, reward_sum_note
 
     if protocol not in (None, "study"):
         raise OptionError(f"--protocol {protocol!r}: the only protocol is 'study'")
@@ -308,18 +308,8 @@ def evaluate_command(
         console.print(f"wrote {output}" + (f" and {timeline_dir}/" if timeline_dir else ""))
         rewards = [str(c) for c in results.columns if str(c).startswith("reward_")]
         if rewards:
-            console.print(_reward_column_note(rewards), markup=False, highlight=False)
-
-
-def _reward_column_note(columns: list[str]) -> str:
-    """What the ``reward_<name>`` columns of evaluate's CSV are, and why their sums are not
-    comparable across controllers."""
-    return (
-        f"note: {', '.join(columns)}: each episode's reward summed over the controller's own "
-        "decisions (column decisions: an agent deciding every 0.6 s makes more than "
-        "vehicle-actuated), so the sums are not comparable across controllers that decide at "
-        "different rates"
-    )
+            made = results.groupby("controller", sort=False)["decisions"].mean().to_dict()
+            console.print(reward_sum_note(rewards, made), markup=False, highlight=False)
 
 
 def _episodes_line(episodes: int, episode: dict[str, object], given: bool) -> str:

@@ -29,6 +29,7 @@ __all__ = [
     "emissions_table",
     "evaluation_arm_table",
     "fmt",
+    "reward_sum_note",
     "traffic_table",
     "write_episode",
 ]
@@ -163,6 +164,21 @@ def evaluation_arm_table(results: pd.DataFrame) -> Table | None:
         table.add_row(Text(str(controller)), Text(str(demand)),
                       *[arm_cell(float(v)) for v in values])  # fmt: skip
     return table
+
+
+def reward_sum_note(rewards: Sequence[str], decisions: Mapping[str, float]) -> str:
+    """The note under a table or file of ``reward_<name>`` columns: each is an episode's
+    reward summed over the controller's own decisions, whose number per episode
+    (``decisions``: controller -> mean decisions per episode) differs between controllers (an
+    agent deciding at every decision point makes more than vehicle actuation), so the sums
+    compare only between controllers that make as many."""
+    made = ", ".join(f"{c} {n:,.0f}" for c, n in decisions.items())
+    return (
+        f"note: {', '.join(rewards)}: each episode's reward summed over the controller's own "
+        f"decisions (column decisions; per episode here: {made}), so the sums are not "
+        "comparable across controllers that decide at different rates; divide by decisions "
+        "for a mean per decision"
+    )
 
 
 def write_episode(

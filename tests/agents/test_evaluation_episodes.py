@@ -143,15 +143,18 @@ def test_the_reward_columns_are_said_to_be_sums_over_each_controllers_decisions(
     assert code == 0, err
     decisions = pd.read_csv(csv).set_index("controller")["decisions"]
     assert decisions["dqn_speed"] > decisions["vehicle-actuated"]
+    made = ", ".join(f"{c} {n:,.0f}" for c, n in decisions.items())
     assert (
         "note: reward_queue: each episode's reward summed over the controller's own decisions "
-        "(column decisions: an agent deciding every 0.6 s makes more than vehicle-actuated), so "
-        "the sums are not comparable across controllers that decide at different rates" in out
+        f"(column decisions; per episode here: {made}), so the sums are not comparable across "
+        "controllers that decide at different rates; divide by decisions for a mean per "
+        "decision" in out
     )
     readme = " ".join((Path(__file__).parents[2] / "README.md").read_text().split())
     assert (
         "It is summed over the controller's own decisions (column `decisions`, which differs "
-        "between controllers: an agent deciding every 0.6 s makes more than vehicle-actuated), so "
-        "the sums are not comparable across controllers that decide at different rates; evaluate "
-        "prints a note saying so." in readme
+        "between controllers: an agent deciding every 0.6 s on gm_a56 makes more than "
+        "vehicle-actuated), so the sums are not comparable across controllers that decide at "
+        "different rates; evaluate and simulate print a note saying so, with each controller's "
+        "decisions per episode." in readme
     )

@@ -44,6 +44,11 @@ def test_simulate_prints_units_arms_and_emissions_and_writes_a_timeline(
     assert row("avg_waiting_time")[1:] == [f"{data['avg_waiting_time']:,.2f}", "s/veh"]
     assert row("throughput_vph")[2] == "veh/h" and row("max_queue")[2] == "veh"
     assert row("wait_p95")[2] == "s" and row("reward_queue")[2] == "sum over the episode"
+    # the reward sum is said to count this controller's decisions, as evaluate says
+    assert (
+        "note: reward_queue: each episode's reward summed over the controller's own decisions "
+        f"(column decisions; per episode here: vehicle-actuated {data['decisions']:,})"
+    ) in " ".join(out.split())
     # no pedestrians in this demand: no pedestrian rows printed (the files keep the zeros)
     assert data["pedestrians"] == 0 and "ped_avg_waiting_time" not in out
     # per arm: vehicles, mean and p95 wait, mean queue, throughput in veh/h
