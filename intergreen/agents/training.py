@@ -282,15 +282,22 @@ def _interrupted(run_dir: Path, step: int) -> str:
     return f"training stopped at decision {step:,}; {saved}"
 
 
-def _say_no_learning(config: TrainConfig, learning_starts: int, trained: int) -> None:
-    """After training: a DQN run that ended before its first gradient step (SB3's
-    ``learning_starts``) collected experience only, and its model is the untrained one."""
+def _say_no_learning(
+    config: TrainConfig, learning_starts: int, trained: int, *, ahead: bool = False
+) -> None:
+    """A DQN run that ends before its first gradient step (SB3's ``learning_starts``) collects
+    experience only, and its model is the untrained one: said before training when its
+    planned ``trained`` decisions fall short (``ahead``), after it when a time limit stopped
+    it short."""
     from rich.console import Console
 
+    ends = f"this run trains {trained:,}, so its model will not be" if ahead else (
+        f"this run ended at {trained:,}, so the model is not"
+    )  # fmt: skip
     Console(stderr=True, highlight=False).print(
         f"note: DQN makes its first gradient step after learning_starts {learning_starts:,} "
-        f"decisions and this run ended at {trained:,}, so the model is not trained: give more "
-        f"--timesteps, or --hp learning_starts=N below {config.timesteps:,}",
+        f"decisions and {ends} trained: give more --timesteps, or --hp learning_starts=N below "
+        f"{config.timesteps:,}",
         markup=False,
         soft_wrap=True,
     )
@@ -495,6 +502,10 @@ def _train_in(
         planned = planned_timesteps(model.num_timesteps, config.timesteps, unit)
         if progress and planned != config.timesteps and remaining > 0:
             _say_rounding(config, hp, unit, planned)
+        starts = getattr(model, "learning_starts", 0)
+        short = config.agent == "dqn" and planned <= starts
+        if progress and short and remaining > 0:
+            _say_no_learning(config, starts, planned, ahead=True)
         callback = _callback_class()(
             run_dir,
             config.checkpoint_every,
@@ -515,9 +526,8 @@ def _train_in(
                 )
             except KeyboardInterrupt:
                 raise Interrupted(_interrupted(run_dir, model.num_timesteps)) from None
-        starts = getattr(model, "learning_starts", 0)
-        if progress and config.agent == "dqn" and model.num_timesteps <= starts:
-            _say_no_learning(config, starts, model.num_timesteps)
+        if progress and not short and config.agent == "dqn" and model.num_timesteps <= starts:
+            _say_no_learning(config, starts, model.num_timesteps)  # a time limit stopped it
         # the final model is a validation point too (unless the last collection began at it)
         if validator is not None and validator.last_step() != model.num_timesteps:
             validator.validate(model, model.num_timesteps)

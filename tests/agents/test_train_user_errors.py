@@ -250,3 +250,26 @@ def test_a_bad_validation_demand_names_its_option(
         "gm_a56 (did you mean 'medium'?)"
     )
     assert not out.exists()
+
+
+def test_a_dqn_run_too_short_to_learn_is_told_before_it_trains(
+    user_rewards: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: said only after training, so a run that failed or was stopped never said it. Now
+    before the first decision: the note is there although the reward fails at once."""
+    out = user_rewards / "runs" / "short"
+    args = ["--reward-module", "te_rewards", "train", *TINY, "--reward", "te_buggy"]
+    code, _, err = run_cli([*args, "--out", str(out)], capsys)
+    assert code == 2
+    note = (
+        "note: DQN makes its first gradient step after learning_starts 2,000 decisions and this "
+        "run trains 100, so its model will not be trained: give more --timesteps, or --hp "
+        "learning_starts=N below 100"
+    )
+    assert err.splitlines()[0] == note and err.splitlines()[1].startswith("error: reward")
+    # a run that reaches its first gradient step is not told
+    code, _, err = run_cli(
+        ["train", *TINY, "--hp", "learning_starts=50", "--out", str(out.with_name("ok"))], capsys
+    )
+    assert code == 0, err
+    assert "learning_starts" not in err
