@@ -62,7 +62,7 @@ def not_a_file(path: Path, kind: str) -> str:
     a folder, or nothing there."""
     if path.is_dir():
         return f"{path}: a folder, not a {kind} file; give the path of the {kind} in it"
-    return f"{path}: no such file; give the path of a {kind}"
+    return f"{path}: no such file; give the path of a {kind} (or {kind}.gz, gzip-compressed)"
 
 
 @dataclass(frozen=True)
@@ -182,9 +182,11 @@ def _root(net_file: Path) -> ET.Element:
         raise NetworkImportError(f"{net_file}: cannot read ({why})") from None
     except ET.ParseError as e:
         what = "empty: no <net version=...> root" if e.code == _NO_ELEMENTS else f"XML error: {e}"
-        raise NetworkImportError(
-            f"{net_file}: not a SUMO network ({what}); give a .net.xml written by netconvert"
-        ) from None
+        fix = "give a .net.xml written by netconvert"
+        if net_file.name.endswith(".gz"):  # read as plain XML: gzipped() found no gzip header
+            what = f"not gzip-compressed as its name says, and as plain XML: {what}"
+            fix += " (or that file compressed by gzip: gzip NAME.net.xml)"
+        raise NetworkImportError(f"{net_file}: not a SUMO network ({what}); {fix}") from None
     raise NetworkImportError(f"{net_file}: empty file; give a .net.xml written by netconvert")
 
 

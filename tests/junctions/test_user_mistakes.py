@@ -34,6 +34,20 @@ def test_a_folder_or_a_network_where_a_file_or_junction_is_wanted(tmp_path: Path
     assert line == (
         f"error: {folder}: a folder, not a .net.xml file; give the path of the .net.xml in it"
     )
+    # a compressed network that is not there, or not compressed: the message speaks of gzip
+    missing = tmp_path / "x.net.xml.gz"
+    line = one_error_line(*run_cli(["junctions", "import", str(missing), "--out", "j"], capsys))
+    assert line == (
+        f"error: {missing}: no such file; give the path of a .net.xml (or .net.xml.gz, "
+        "gzip-compressed)"
+    )
+    missing.write_text("not xml, not gzip")
+    line = one_error_line(*run_cli(["junctions", "import", str(missing), "--out", "j"], capsys))
+    assert line == (
+        f"error: {missing}: not a SUMO network (not gzip-compressed as its name says, and as "
+        "plain XML: XML error: syntax error: line 1, column 0); give a .net.xml written by "
+        "netconvert (or that file compressed by gzip: gzip NAME.net.xml)"
+    )
     net = folder / "single-intersection.net.xml"
     line = one_error_line(*run_cli(["simulate", "--junction", str(net)], capsys))
     assert line == (
