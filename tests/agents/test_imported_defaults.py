@@ -63,7 +63,7 @@ def test_a_dqn_budget_before_learning_starts_is_said(
     args = ["train", "--agent", "dqn", "--timesteps", "40", "--env", "duration=60", "--out"]
     code, _, err = run_cli([*args, str(tmp_path / "short"), "--hp", "learning_starts=50"], capsys)
     assert code == 0, err
-    assert "learning_starts 50 decisions and this run ended at 40, so the model is not" in err
+    assert "learning_starts 50 decisions and this run trains 40, so its model will not be" in err
     code, _, err = run_cli([*args, str(tmp_path / "long"), "--hp", "learning_starts=20"], capsys)
     assert code == 0 and "learning_starts" not in err
 
