@@ -19,6 +19,9 @@ Rules (``Violation.rule``), per signal link unless stated; a green is ``G`` or `
 * ``no_amber``: green straight to red; ``no_red_amber``: red straight to green (each only
   when the profile's duration is positive); ``sequence``: any other change outside
   green -> amber -> red -> red+amber -> green (``G`` <-> ``g`` is no change of aspect).
+  A pedestrian crossing's link under a profile without pedestrian amber (``uk``: a UK
+  pedestrian signal has only the red and the green figure) goes green -> red -> green, and
+  ``pedestrian_amber``: it shows amber or red+amber.
 * ``min_green``: a green run shorter than the minimum green of the groups that give the
   link its green (the smallest of them; a green running at the start is not judged).
 * ``conflict``: two conflicting links green in the same step, unless one shows ``g`` and
@@ -106,6 +109,7 @@ class AspectDurations:
     amber: float
     red_amber: float
     own_program: bool = False
+    pedestrian_amber: bool = True  # crossings show amber and red+amber as vehicle links
 
 
 def rule_profile(spec: JunctionSpec, signals: str = "controller") -> AspectDurations:
@@ -138,7 +142,13 @@ def rule_profile(spec: JunctionSpec, signals: str = "controller") -> AspectDurat
     if amber is None:
         imported = own and isinstance(spec, ImportedJunctionSpec)
         amber = program_amber(spec.facts) if imported else spec.timing.amber
-    return AspectDurations(profile.name, amber=amber, red_amber=profile.red_amber, own_program=own)
+    return AspectDurations(
+        profile.name,
+        amber=amber,
+        red_amber=profile.red_amber,
+        own_program=own,
+        pedestrian_amber=profile.pedestrian_amber,
+    )
 
 
 @dataclass(frozen=True)
@@ -271,6 +281,12 @@ class RuleMonitor:
         # state positions no connection carries: SUMO applies them to no link, so whatever
         # they show (a network's own program may show G there) is judged as red
         self._unused = frozenset(i for i, link in enumerate(self.links) if link.unused)
+        # crossings that go green -> red -> green (the profile gives pedestrians no amber)
+        self._plain_crossings = frozenset(
+            i
+            for i, link in enumerate(self.links)
+            if not self.profile.pedestrian_amber and link.movement.endswith(".crossing")
+        )
         # the spec's conflicts by what each link shows: a "g" is its main group's filtering
         # green; a "G" may be its main group's or its arrow's
         self._spec_yields = own.yields
@@ -390,6 +406,25 @@ class RuleMonitor:
         aspects = ["G" if c in _GREEN else c for c in state]
         for i, (p, c) in enumerate(zip(self._aspect, aspects, strict=True)):
             if k == 0:
+                continue
+            if i in self._plain_crossings:
+                if p == "G" and c != "G":
+                    length = k - self._start[i]
+                    if self._start[i] > 0 and length < self._min_green[i]:
+                        add(
+                            "min_green",
+                            (i,),
+                            f"green for {length * dt:g} s, minimum {self._min_green[i] * dt:g} s",
+                        )
+                    self._green_end[i] = k
+                if c != p and c in "yu":
+                    add(
+                        "pedestrian_amber",
+                        (i,),
+                        f"a pedestrian signal showed {'amber' if c == 'y' else 'red+amber'}; "
+                        f"under rules {self.profile.name} it goes from green straight to red "
+                        "and from red straight to green",
+                    )
                 continue
             length = k - self._start[i]
             if p == c:

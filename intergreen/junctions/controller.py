@@ -7,7 +7,10 @@ per link, ``G g y u r``) to hold for that step.
 Rules (UK practice, see docs/design.md "Domain rules"):
 
 * Aspect sequence green -> amber -> red -> red+amber -> green, with at least one step
-  of red between a group's amber and its next red+amber.
+  of red between a group's amber and its next red+amber. A pedestrian crossing's link shows
+  red through its group's amber and red+amber unless the rule profile gives pedestrians
+  amber (``uk`` does not: a UK pedestrian signal has only the red and the green figure);
+  the timings are the same.
 * **Rounding.** Every duration is a whole number of steps, rounded *up* so it is never
   shorter than the rule: ``steps = ceil(seconds / step_length)`` (1e-9 tolerance), e.g. at
   0.6 s steps amber 3 s = 5 steps, red+amber 2 s = 4 steps (2.4 s), intergreen 5 s = 9
@@ -50,6 +53,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from intergreen.junctions import rules as rule_profiles
 from intergreen.junctions.spec import UNUSED_STATE, JunctionSpec, Link, SpecError
 
 __all__ = ["StageController", "steps_for"]
@@ -116,6 +120,11 @@ class StageController:
         ]
         self.amber_steps = steps_for(t.amber, t.step_length)
         self.red_amber_steps = steps_for(t.red_amber, t.step_length)
+        # crossings that show red where their group shows amber or red+amber
+        plain = not rule_profiles.resolve(spec.rules).pedestrian_amber
+        self._red_for_amber = [
+            i for i, k in enumerate(self.links) if plain and k.movement.endswith(".crossing")
+        ]
         self._min_green = [steps_for(spec.min_green(g), t.step_length) for g in self._groups]
         self._max_green = {
             s: _FOREVER if st.max_green is None else steps_for(st.max_green, t.step_length)
@@ -161,6 +170,15 @@ class StageController:
             chars.append(c)
         return "".join(chars), aspects
 
+    def _pedestrian_red(self, frame: _Frame) -> _Frame:
+        """``frame`` with red on the crossings where their group shows amber or red+amber
+        (none when the rule profile gives pedestrians amber)."""
+        chars = list(frame[0])
+        for i in self._red_for_amber:
+            if chars[i] in "yu":
+                chars[i] = "r"
+        return "".join(chars), frame[1]
+
     def _build_interstage(self, src: str, dst: str) -> _Interstage:
         spec, dt = self.spec, self.step_length
         s_groups, d_groups = set(spec.stages[src].groups), set(spec.stages[dst].groups)
@@ -190,6 +208,7 @@ class StageController:
             # losing ambers outlast the gain (or nothing gains): show the stage entered for a
             # step before another change may start, so that every stage passed is seen
             frames.append(self._stage_frames[dst])
+        frames = [self._pedestrian_red(f) for f in frames]
         # Constraints from earlier interstages on groups red at t0 (not in src):
         # intergreens from conflicting groups, and one red step after the gainer's own amber.
         slack: dict[str, int] = {}

@@ -10,10 +10,13 @@ states itself are kept.
 
 * ``uk``: green, amber 3 s, red, red+amber 2 s, green (the UK sequence); intergreens
   at least 5 s (amber plus red+amber: the conventional UK minimum for traffic phases, our
-  assumption); minimum green 7 s.
+  assumption); minimum green 7 s. Pedestrian signals show no amber and no red+amber (a UK
+  pedestrian signal has only the red and the green figure): a crossing's green goes
+  straight to red, its clearance running in the intergreen, and its red straight to green.
 * ``program``: the network's own signal program: its amber (yellow) duration, no red+amber
   (SUMO, sumo-rl and RESCO switch red straight to green), intergreens as the program times
-  them (its yellow plus any all-red); minimum green 5 s (sumo-rl's default) where the program
+  them (its yellow plus any all-red), crossings shown amber as vehicle links (as
+  netconvert's programs show them); minimum green 5 s (sumo-rl's default) where the program
   gives no ``minDur``. Amber ``None`` means "the program's".
 
 Another country's profile is one call, e.g. Germany's red+amber of 1 s::
@@ -67,6 +70,9 @@ class RuleProfile(BaseModel):
     red_amber: float = Field(default=2.0, ge=0, le=MAX_AMBER)
     min_intergreen: float = Field(default=0.0, ge=0, le=MAX_INTERGREEN)
     default_min_green: float = Field(default=7.0, ge=0)
+    #: whether pedestrian crossings show the amber and red+amber of vehicle links (False:
+    #: green straight to red and red straight to green, as UK pedestrian signals)
+    pedestrian_amber: bool = False
 
 
 _PROFILES: dict[str, RuleProfile] = {}
@@ -131,5 +137,6 @@ register(
         red_amber=0.0,
         min_intergreen=0.0,
         default_min_green=5.0,
+        pedestrian_amber=True,
     )
 )

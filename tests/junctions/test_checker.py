@@ -168,10 +168,35 @@ def test_intergreen_shorter_than_matrix() -> None:
     assert rules(found) == {(4, "intergreen")}
     assert check(states(B="Gyyyrrrrrrrrr", D="rrrruuGGGGGGG")) == []  # 5 s
     # pedestrian clearance: 8 s from the crossing F (over the north arm) to B
-    seq = states(peds=True, F="Gyyyrrrrrrrrrrr", B="rrrrrruuGGGGGGG")
+    seq = states(peds=True, F="Grrrrrrrrrrrrrr", B="rrrrrruuGGGGGGG")
     assert (8, "intergreen", ("N.crossing", "N.ahead")) in check(seq, peds=True)
-    ok = states(peds=True, F="Gyyyrrrrrrrrrrr", B="rrrrrrrruuGGGGG")
+    ok = states(peds=True, F="Grrrrrrrrrrrrrr", B="rrrrrrrruuGGGGG")
     assert check(ok, peds=True) == []
+
+
+def test_a_uk_pedestrian_signal_shows_no_amber() -> None:
+    """A UK pedestrian signal has only the red and the green figure: the crossing goes green
+    to red and red to green, and an amber or red+amber on it is a breach; under rules program
+    (a SUMO program's crossings show its yellow) the vehicle sequence holds for it."""
+    assert check(states(peds=True, F="GGGGGGGGrrrrr"), peds=True) == []
+    assert check(states(peds=True, F="rrrrrGGGGGGGG"), peds=True) == []
+    amber = check(states(peds=True, F="GGGGGGGGyyyrr"), peds=True)
+    assert amber == [(8, "pedestrian_amber", ("N.crossing",))]
+    red_amber = check(states(peds=True, F="rrrrruuGGGGGG"), peds=True)
+    assert red_amber == [(5, "pedestrian_amber", ("N.crossing",))]
+    # the minimum green still holds for a crossing (7 s under uk)
+    short = check(states(peds=True, F="rrGGGrrrr"), peds=True)
+    assert [(k, rule) for k, rule, _ in short] == [(5, "min_green")]
+    # the StageController shows a crossing red where its group shows amber or red+amber
+    spec, links = spec_of(), net(peds=True).links
+    ctrl = StageController(spec, links)
+    crossings = [i for i, k in enumerate(links) if k.movement.endswith(".crossing")]
+    seen = set()
+    for target in ("3", "2", "3", "4", "3"):
+        ctrl.request(target)
+        for _ in range(60):
+            seen |= {ctrl.step()[i] for i in crossings}
+    assert seen == {"G", "r"}
 
 
 def test_max_green_of_a_stage() -> None:
