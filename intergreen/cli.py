@@ -137,7 +137,7 @@ def simulate(
         str,
         typer.Option(
             help=f"A baseline ({', '.join(BASELINES)}), NAME:tuned for its tuned parameters, "
-            "or a trained agent (its run folder or model.zip)"
+            "a baseline tune's tuned.json, or a trained agent (its run folder or model.zip)"
         ),
     ] = "vehicle-actuated",
     seed: Annotated[int, typer.Option(min=0, help="SUMO and sensor-noise seed")] = 1,
@@ -189,7 +189,11 @@ def simulate(
     """Simulate the junction with a controller and print its traffic metrics."""
     from intergreen.agents.runenv import make_run_env, policy_run_env
     from intergreen.junctions import episode_output as show
-    from intergreen.junctions.baseline_params import params_for
+    from intergreen.junctions.baseline_params import (
+        is_param_file_name,
+        params_for,
+        read_param_file,
+    )
     from intergreen.junctions.gui import GuiOptions, check_display
     from intergreen.junctions.rollout import run_episode
     from intergreen.junctions.simulation import simulation_factory
@@ -211,6 +215,14 @@ def simulate(
     if gui:
         check_display()  # at once, before loading anything
     given = parse_params(param)
+    if is_param_file_name(controller):  # a tune's tuned.json: its baseline, its parameters
+        if param_file is not None:
+            raise OptionError(
+                f"--controller {controller} and --param-file {param_file}: give the parameter "
+                f"file once (--controller FILE, or --controller NAME --param-file FILE)"
+            )
+        param_file = Path(controller)
+        controller = read_param_file(param_file).controller
     from_file = params_for(param_file, controller) if param_file is not None else {}
     params = {**from_file, **given}
     policy, built = load_controller(controller, params, seed)

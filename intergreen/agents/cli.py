@@ -161,7 +161,13 @@ def _resume_command(**given: object) -> str:
 
 
 def evaluate_command(
-    runs: Annotated[list[str], typer.Argument(help="Run folders, model zips or baseline names")],
+    runs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Run folders, model zips, baseline names (NAME:tuned: the junction's tuned "
+            "parameters) or a baseline tune's tuned.json"
+        ),
+    ],
     demands: Annotated[
         str | None,
         typer.Option(
@@ -171,7 +177,11 @@ def evaluate_command(
     ] = None,
     episodes: Annotated[int, typer.Option(min=1, help="Episodes per demand level")] = 20,
     baselines: Annotated[
-        str, typer.Option(help="Baselines to show beside (comma list, '' for none)")
+        str,
+        typer.Option(
+            help="Baselines to show beside (comma list, '' for none): names, NAME:tuned, or "
+            "a baseline tune's tuned.json"
+        ),
     ] = "vehicle-actuated,max-occupancy,fixed-time",
     protocol: Annotated[
         str | None, typer.Option(help="'study': 100 episodes per demand level")
@@ -222,7 +232,6 @@ def evaluate_command(
     )
     from intergreen.agents.policy import choose_model
     from intergreen.common import ensure_writable
-    from intergreen.junctions.baseline_params import param_file_hint
     from intergreen.junctions.baselines import controller_not_found, is_baseline
     from intergreen.junctions.episode_output import evaluation_arm_table, reward_sum_note
 
@@ -240,9 +249,6 @@ def evaluate_command(
             timeline_dir = output.with_name(f"{output.stem}_timelines")
             ensure_writable(timeline_dir, "--output")
     controllers = list(runs) + [b for b in split_list(baselines) if b not in runs]
-    for name in controllers:  # a tune's tuned.json where a run or baseline name belongs
-        if (hint := param_file_hint(name)) is not None:
-            raise OptionError(hint)
     # everything is checked before anything is printed: a mistake is one line
     said: list[str] = []
     for run in runs:  # which model of each run (before any episode: a bad choice fails here)

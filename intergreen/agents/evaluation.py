@@ -159,15 +159,16 @@ def check_baseline(
     """Whether the baseline ``name`` can run on the junction ``spec`` (a JunctionSpec), checked
     before any episode (by :func:`check_evaluation`, and by a compare grid for its
     ``baselines``): its name and parameters, a tuned one's file for the junction
-    (``NAME:tuned``), and the env it asks for itself (the ``program`` baseline's
-    ``signals="program"``), made on ``demand`` with ``reward`` and the ``episode`` options
-    (``make_env``'s keyword arguments, e.g. ``{"duration": 60}``) and closed: SUMO does not
-    start.
+    (``NAME:tuned``; a parameter file's path: that it was tuned on the junction), and the env
+    it asks for itself (the ``program`` baseline's ``signals="program"``), made on ``demand``
+    with ``reward`` and the ``episode`` options (``make_env``'s keyword arguments, e.g.
+    ``{"duration": 60}``) and closed: SUMO does not start.
 
     Raises:
         OptionError: an unknown baseline or parameter; ``program`` on a junction without a
             signal programme of its own (gm_a56), the env's own one line.
-        ParamFileError: a tuned baseline without its tuned file for the junction.
+        ParamFileError: a tuned baseline without its tuned file for the junction; an
+            unreadable parameter file or one tuned on another junction.
         SpecError, RewardError: a demand or reward that env refuses.
     """
     from intergreen.junctions.baselines import baseline_record, make_baseline
@@ -252,10 +253,10 @@ def _run(task: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def _label(controller: Any, policy: Any) -> str:
+    """A results row's controller: a run's label, a baseline's (a parameter file's: the
+    baseline and the file), else the policy's name."""
     if isinstance(controller, str | Path) and Path(controller).exists():
-        from intergreen.agents.policy import model_label
-
-        return model_label(controller)
+        return _task_label(controller)
     return getattr(policy, "name", str(controller))
 
 
@@ -390,8 +391,12 @@ def _run_label(controller: Any) -> str:
 def _task_label(controller: Any) -> str:
     if isinstance(controller, str | Path):
         from intergreen.agents.policy import model_label
+        from intergreen.junctions.baselines import baseline_label, is_baseline
 
-        return model_label(controller) if Path(controller).exists() else str(controller)
+        name = str(controller)
+        if not Path(controller).exists():
+            return name
+        return baseline_label(name) if is_baseline(name) else model_label(controller)
     return str(getattr(controller, "name", type(controller).__name__))
 
 

@@ -183,7 +183,11 @@ class GridConfig(BaseModel):
     seeds: list[int] = Field(min_length=1)
     training: TrainingBudget
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
-    baselines: list[str] = Field(default_factory=list)
+    baselines: list[str] = Field(
+        default_factory=list,
+        description="baselines evaluated beside the agents: names, NAME:tuned (the junction's "
+        "tuned parameters) or a baseline tune's tuned.json (relative to the grid file)",
+    )
     episode_duration: float | None = Field(
         default=None, gt=0, description="simulated seconds per episode (default: the demand's)"
     )
@@ -553,6 +557,7 @@ def load_grid(
     open_budget = isinstance(training, dict) and training.get("timesteps", 0) is None
     base = Path.cwd() if isinstance(source, dict) else path.parent
     unusable = resolve_tuned_agents(raw, base)
+    resolve_baseline_files(raw, base)
     problems: list[str] = [] if unusable else _tuned_timesteps(raw)
     grid: GridConfig | None = None
     try:
@@ -629,15 +634,11 @@ def semantic_problems(raw: dict[str, Any], recorded_file: str | None = None) -> 
     baselines = raw.get("baselines")
     for i, b in enumerate(baselines if isinstance(baselines, list) else []):
         if not is_baseline(str(b)):
-            from intergreen.junctions.baseline_params import param_file_hint
-
-            hint = param_file_hint(str(b))
             problems.append(
-                f"baselines[{i}]: {hint}" if hint else
                 f"baselines[{i}]: unknown baseline {b!r}; known: {', '.join(BASELINES)}, "
-                f"and NAME:tuned for a junction's tuned parameters (tuned/NAME.json in its "
-                "folder)"
-            )  # fmt: skip
+                f"NAME:tuned for a junction's tuned parameters (tuned/NAME.json in its folder), "
+                "and the path of a baseline tune's tuned.json"
+            )
     problems += _junction_and_demand_problems(raw, recorded_file)
     return problems
 
@@ -646,12 +647,14 @@ def baseline_problems(grid: GridConfig, junction: str) -> list[str]:
     """Each baseline of ``grid`` that cannot run on ``junction`` (the grid's, or the file its
     batch recorded), checked as ``intergreen evaluate`` checks one before any episode
     (:func:`intergreen.agents.evaluation.check_baseline`) in the episodes the batch evaluates
-    it on: a tuned one (``NAME:tuned``) without its tuned file for the junction, ``program``
-    on a junction without a signal programme of its own (gm_a56). Unknown names are left to
-    :func:`semantic_problems`. One ``baselines[i]: ...`` line each."""
+    it on: a tuned one (``NAME:tuned``) without its tuned file for the junction, a parameter
+    file that is missing, unreadable or tuned on another junction, two files that results
+    would label alike (same folder and file name), ``program`` on a junction without a signal
+    programme of its own (gm_a56). Unknown names are left to :func:`semantic_problems`. One
+    ``baselines[i]: ...`` line each."""
     from intergreen.agents.evaluation import check_baseline
     from intergreen.agents.runenv import common_episode
-    from intergreen.junctions.baselines import is_baseline
+    from intergreen.junctions.baselines import baseline_key, baseline_label, is_baseline
     from intergreen.junctions.catalog import resolve_junction
 
     known = [(i, b) for i, b in enumerate(grid.baselines) if is_baseline(b)]
@@ -660,13 +663,35 @@ def baseline_problems(grid: GridConfig, junction: str) -> list[str]:
     plan = grid.eval_plan()
     spec = resolve_junction(junction)
     episode = common_episode({}, {**plan.episode_options, "duration": plan.duration})
-    problems = []
+    problems: list[str] = []
+    shown: dict[str, tuple[int, str]] = {}  # label -> the first baseline shown so
     for i, name in known:
         try:
             check_baseline(name, spec, plan.demands[0], episode=episode)
         except IntergreenError as e:
             problems.append(f"baselines[{i}]: {' '.join(str(e).split())}")
+            continue
+        label = baseline_label(name)
+        j, first = shown.setdefault(label, (i, name))
+        if baseline_key(first) != baseline_key(name):  # two files, one folder and file name
+            problems.append(
+                f"baselines[{i}]: {name} would be shown as {label!r}, as baselines[{j}] is; "
+                "keep the two files in folders of different names"
+            )
     return problems
+
+
+def resolve_baseline_files(raw: dict[str, Any], base: Path) -> None:
+    """Make each baseline given as a parameter file's path (``va/tuned.json``, relative to
+    ``base``, the grid file's folder) absolute in ``raw``, so that the batch's grid.json runs
+    it from any folder. A missing file is left to :func:`baseline_problems`."""
+    from intergreen.junctions.baseline_params import is_param_file_name
+
+    baselines = raw.get("baselines")
+    for i, b in enumerate(baselines if isinstance(baselines, list) else []):
+        if isinstance(b, str) and is_param_file_name(b):
+            path = Path(b).expanduser()
+            baselines[i] = str((path if path.is_absolute() else base / path).resolve())
 
 
 def resolve_tuned_agents(raw: dict[str, Any], base: Path) -> dict[str, str]:

@@ -20,8 +20,10 @@ Output folder layout::
           error.json              only after a failure: type, message, traceback
           reused.json             a run trained by another batch (--reuse), copied here
       baselines/<name>-<plan key>/eval.parquet, eval.json (and eval_validation.*)
-          cell.json               the baseline; for NAME:tuned also its tuned parameters, their
-                                  validation scores and the tuning budget (baseline_params.py)
+                                  (a parameter file's baseline: <name>-file-<8 hex digits>)
+          cell.json               the baseline; for NAME:tuned and a parameter file also the
+                                  tuned parameters, the file, their validation scores and the
+                                  tuning budget (baseline_params.py)
       results.parquet             every evaluation episode of the grid (tidy)
       learning_curves.parquet     every training episode (metrics.csv of each run)
       validation_curves.parquet   every validation episode (validation.csv of each run)
@@ -107,7 +109,11 @@ class Task:
 
     @property
     def name(self) -> str:
-        return self.cell.dir_name() if self.cell else f"{self.baseline}-{self.plan.key()}"
+        if self.cell:
+            return self.cell.dir_name()
+        from intergreen.junctions.baselines import baseline_folder_name
+
+        return f"{baseline_folder_name(str(self.baseline))}-{self.plan.key()}"
 
     @property
     def folder(self) -> Path:
@@ -274,11 +280,14 @@ def _evaluate(task: Task, plan: EvalPlan) -> tuple[Any, dict[str, Any] | None]:
     # reward_<name>: the episode's sum of the agent's own reward (queue for a baseline)
     frame = frame.rename(columns={"seed": "eval_seed"})
     frame["episode"] = frame.groupby("demand").cumcount()
+    from intergreen.junctions.baselines import baseline_label
+
     cell = task.cell
+    label = None if cell else baseline_label(str(task.baseline))
     ids: dict[str, Any] = {
         "kind": "agent" if cell else "baseline",
         "split": split_of(plan),
-        "controller": f"{cell.reward_label}/{cell.agent_label}" if cell else task.baseline,
+        "controller": f"{cell.reward_label}/{cell.agent_label}" if cell else label,
         "reward": cell.reward_label if cell else None,
         "agent": cell.agent_label if cell else None,
         "train_demand": cell.demand_label if cell else None,
@@ -308,10 +317,10 @@ def split_of(plan: EvalPlan) -> str:
 def _baseline_cell(task: Task) -> dict[str, Any]:
     """cell.json of a baseline: its name and, for ``NAME:tuned``, the tuned parameters, their
     validation scores and the tuning budget (see intergreen.junctions.baseline_params)."""
-    from intergreen.junctions.baselines import baseline_record
+    from intergreen.junctions.baselines import baseline_label, baseline_record
     from intergreen.junctions.catalog import resolve_junction
 
-    return {"baseline": task.baseline,
+    return {"baseline": baseline_label(str(task.baseline)),
             **baseline_record(task.baseline, resolve_junction(task.plan.junction))}  # fmt: skip
 
 
@@ -484,9 +493,11 @@ def plan_tasks(grid: GridConfig, out: Path) -> list[Task]:
         Task("run", str(out), plan, cell=c, validation=valid)
         for c in extension_cells(grid, decide_seeds(grid, out))
     ]
+    from intergreen.junctions.baselines import baseline_key
+
     seen = set()
     for b in grid.baselines:
-        name = b.replace("_", "-").lower()
+        name = baseline_key(b)
         if name not in seen:
             seen.add(name)
             tasks.append(Task("baseline", str(out), plan, baseline=name, validation=valid))

@@ -17,9 +17,14 @@ A parameter file is JSON::
     }
 
 Only ``format``, ``controller`` and ``params`` are required; the rest is provenance, copied
-into the results of an experiment that runs the baseline. A junction's tuned parameters live in
-its library folder as ``tuned/<controller>.json`` and are used by the baseline
-``<controller>:tuned`` (for example ``vehicle-actuated:tuned``).
+into the results of an experiment that runs the baseline. Two ways to run one:
+
+- the file's path where a baseline's name goes (``intergreen evaluate RUN --baselines
+  va/tuned.json``, a grid's ``baselines``, ``simulate --controller``): the baseline the file
+  names, with its parameters, on the junction it was tuned on;
+- ``<controller>:tuned`` (for example ``vehicle-actuated:tuned``): the parameters a junction
+  keeps in ``tuned/<controller>.json`` (beside its own YAML, else in its library folder), so
+  that one name serves every junction that has them.
 """
 
 from __future__ import annotations
@@ -62,6 +67,11 @@ def read_param_file(path: str | Path) -> ParamFile:
         raise ParamFileError(f"{path}: no such parameter file") from None
     except (OSError, json.JSONDecodeError) as e:
         raise ParamFileError(f"{path}: not a readable JSON parameter file ({e})") from None
+    if isinstance(doc, dict) and str(doc.get("format", "")).startswith("intergreen-agent-tuned"):
+        raise ParamFileError(
+            f"{path}: holds an agent tune's hyperparameters, not a baseline's parameters; train "
+            f"agents with them (a grid's `agents: {{NAME: {{tuned: {path}}}}}`)"
+        )
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ParamFileError(
             f'{path}: not a baseline parameter file (expected "format": "{FORMAT}"; '
@@ -123,25 +133,11 @@ def tuned_params(spec: JunctionSpec, controller: str) -> ParamFile:
     return pf
 
 
-def param_file_hint(path: str) -> str | None:
-    """For a tune's parameter file given where a trained agent or a baseline name belongs
-    (``evaluate``, a grid's ``baselines``): what it is and how to run it; None for anything
-    else."""
-    if not path.endswith(".json") or not Path(path).is_file():
-        return None
-    try:
-        pf = read_param_file(path)
-    except ParamFileError:
-        return None
-    c, j = pf.controller, pf.doc.get("junction", "its junction")
-    return (
-        f"{path} holds {c} parameters tuned on {j} (a baseline parameter file, not a trained "
-        f"agent or a baseline name): evaluate and grids run them as the baseline {c}:tuned, "
-        f"which reads tuned/{c}.json in the folder of the junction's YAML (copy the file "
-        f"there; for a shipped junction, tune and run a junction YAML of your own, e.g. one "
-        f"with `extends: {j}`); simulate takes the file itself (`intergreen simulate "
-        f"--junction {j} --controller {c} --param-file {path}`)"
-    )
+def is_param_file_name(name: str | Path) -> bool:
+    """Whether a controller name is the path of a baseline parameter file (it ends in
+    ``.json``: a tune's ``OUT/tuned.json``), which evaluate, grids and simulate run as the
+    baseline the file names with the file's parameters."""
+    return str(name).endswith(".json")
 
 
 def check_tuned_junction(path: str | Path, spec: JunctionSpec) -> None:

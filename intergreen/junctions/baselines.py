@@ -19,19 +19,31 @@ truth (the fixed-time plan is designed from the demand, as an engineer would).
 
 :func:`make_baseline` builds one by name with keyword parameters and refuses unknown ones with
 the list of valid ones. ``NAME:tuned`` (e.g. ``vehicle-actuated:tuned``) is the baseline with
-the parameters tuned for the junction it runs on (:mod:`intergreen.junctions.baseline_params`).
+the parameters tuned for the junction it runs on, and a parameter file's path (a tune's
+``tuned.json``) is the baseline the file names with the file's parameters
+(:mod:`intergreen.junctions.baseline_params`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 from difflib import get_close_matches
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from intergreen.errors import OptionError
-from intergreen.junctions.baseline_params import TUNED, ParamFile, tuned_params
+from intergreen.junctions.baseline_params import (
+    TUNED,
+    ParamFile,
+    ParamFileError,
+    check_tuned_junction,
+    is_param_file_name,
+    read_param_file,
+    tuned_params,
+)
 from intergreen.junctions.fixed_time import FixedTime
 from intergreen.junctions.network_baselines import Greedy, MaxPressure, ProgramBaseline
 from intergreen.junctions.stage_policy import Policy, per_stage, stage_crossings
@@ -169,29 +181,85 @@ TUNABLE = ("vehicle-actuated", "camera-actuated", "max-occupancy", "fixed-time")
 
 def baseline_key(name: str) -> str:
     """The registry key of a controller name (``Vehicle_Actuated`` -> ``vehicle-actuated``;
-    ``vehicle-actuated:tuned`` keeps its suffix)."""
-    return name.replace("_", "-").lower()
+    ``vehicle-actuated:tuned`` keeps its suffix, a parameter file's path stays as given)."""
+    return name if is_param_file_name(name) else name.replace("_", "-").lower()
+
+
+def _registry_key(name: str) -> str:
+    """The baseline a name runs (``vehicle-actuated`` for ``vehicle-actuated:tuned`` and for a
+    file of its parameters). Raises ParamFileError for an unreadable file or one naming no
+    baseline."""
+    if not is_param_file_name(name):
+        return baseline_key(name).removesuffix(TUNED)
+    pf = read_param_file(name)
+    if pf.controller not in BASELINES:
+        raise ParamFileError(
+            f"{name}: names controller {pf.controller!r}, not a baseline; one of "
+            f"{', '.join(BASELINES)}"
+        )
+    return pf.controller
 
 
 def is_baseline(name: str) -> bool:
-    """Whether ``name`` names a baseline (``NAME`` or ``NAME:tuned``) rather than a model."""
-    return baseline_key(name).removesuffix(TUNED) in BASELINES
+    """Whether ``name`` names a baseline (``NAME``, ``NAME:tuned`` or a parameter file's path,
+    ``*.json``) rather than a model."""
+    return is_param_file_name(name) or baseline_key(name).removesuffix(TUNED) in BASELINES
+
+
+def baseline_label(name: str) -> str:
+    """How results and reports name a baseline: its key (``vehicle-actuated:tuned``), for a
+    parameter file the baseline and the file's folder and name (``vehicle-actuated
+    (va_tune/tuned.json)``)."""
+    if not is_param_file_name(name):
+        return baseline_key(name)
+    path = Path(name)
+    shown = f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+    return f"{_registry_key(name)} ({shown})"
+
+
+def baseline_folder_name(name: str) -> str:
+    """A baseline's folder name in a batch (``baselines/<this>-<plan key>``): its key, for a
+    parameter file the baseline and 8 hex digits of the file's absolute path
+    (``vehicle-actuated-file-1a2b3c4d``), so that two files never share a folder."""
+    if not is_param_file_name(name):
+        return baseline_key(name)
+    digest = hashlib.sha256(str(Path(name).absolute()).encode()).hexdigest()[:8]
+    return f"{_registry_key(name)}-file-{digest}"
 
 
 class TunedBaseline:
-    """A baseline with the parameters tuned for the junction it runs on (``NAME:tuned``):
-    they are read at :meth:`reset` from the junction's ``tuned/NAME.json``, and ``overrides``
-    (keyword parameters) replace single ones."""
+    """A baseline with tuned parameters: those of a parameter file (``param_file``, read now
+    and checked against the junction at :meth:`reset`), else those tuned for the junction it
+    runs on (``NAME:tuned``, read at :meth:`reset` from the junction's ``tuned/NAME.json``);
+    ``overrides`` (keyword parameters) replace single ones.
 
-    def __init__(self, key: str, **overrides: Any) -> None:
+    Raises:
+        ParamFileError: at construction, an unreadable ``param_file`` or one for another
+            baseline; at reset, a file tuned on another junction, or none for the junction.
+        OptionError: at construction, a parameter file's bad parameter name or value.
+    """
+
+    def __init__(self, key: str, param_file: str | Path | None = None, **overrides: Any) -> None:
         self.key = key
-        self.name = f"{key}{TUNED}"
         self.overrides = overrides
+        self.param_file = param_file
         self.file: ParamFile | None = None
         self.inner: Policy | None = None
+        self.name = f"{key}{TUNED}"
+        if param_file is not None:
+            self.name = baseline_label(str(param_file))
+            self.file = read_param_file(param_file)
+            if self.file.controller != key:
+                raise ParamFileError(
+                    f"{param_file}: holds {self.file.controller} parameters, not {key}'s"
+                )
+            make_baseline(key, **{**self.file.params, **overrides})  # bad names, values
 
     def reset(self, env: JunctionEnv) -> None:
-        self.file = tuned_params(env.spec_, self.key)
+        if self.param_file is not None:
+            check_tuned_junction(self.param_file, env.spec_)
+        else:
+            self.file = tuned_params(env.spec_, self.key)
         self.inner = make_baseline(self.key, **{**self.file.params, **self.overrides})
         self.inner.reset(env)
 
@@ -200,14 +268,20 @@ class TunedBaseline:
 
 
 def baseline_record(name: str, junction: JunctionSpec) -> dict[str, Any]:
-    """What a results folder records about a baseline: for ``NAME:tuned`` the tuned file's
-    path, parameters, validation scores and tuning budget; ``{}`` for a plain baseline."""
+    """What a results folder records about a baseline: for ``NAME:tuned`` or a parameter file,
+    the file's absolute path, parameters, validation scores and tuning budget; ``{}`` for a
+    plain baseline. Raises ParamFileError when the junction has no tuned file, or the file
+    was tuned on another junction."""
     key = baseline_key(name)
-    if not key.endswith(TUNED):
+    if is_param_file_name(name):
+        check_tuned_junction(name, junction)
+        pf = read_param_file(name)
+    elif key.endswith(TUNED):
+        pf = tuned_params(junction, key.removesuffix(TUNED))
+    else:
         return {}
-    pf = tuned_params(junction, key.removesuffix(TUNED))
     keep = ("params", "default_params", "validation", "budget", "junction", "action_stages")
-    return {"tuned_file": str(pf.path), **{k: pf.doc[k] for k in keep if k in pf.doc}}
+    return {"tuned_file": str(pf.path.resolve()), **{k: pf.doc[k] for k in keep if k in pf.doc}}
 
 
 def controller_not_found(name: str) -> OptionError:
@@ -237,15 +311,20 @@ def parameter_defaults(name: str) -> dict[str, Any]:
     """A baseline's keyword parameters and their defaults, e.g. ``{'extension': 1.5,
     'max_green': 40.0}`` (``NAME:tuned``: the plain baseline's)."""
     named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    params = inspect.signature(BASELINES[baseline_key(name).removesuffix(TUNED)]).parameters
+    params = inspect.signature(BASELINES[_registry_key(name)]).parameters
     return {p.name: p.default for p in params.values() if p.kind in named}
 
 
 def make_baseline(name: str, **params: Any) -> Policy:
-    """A baseline by name, e.g. ``make_baseline("vehicle-actuated", max_green=40)``.
+    """A baseline by name, e.g. ``make_baseline("vehicle-actuated", max_green=40)``, or by a
+    parameter file's path (``make_baseline("va/tuned.json")``: the baseline it names with its
+    parameters, ``params`` replacing single ones).
 
     Raises ValueError for an unknown name (with a did-you-mean and the list of baselines), an
-    unknown parameter (with a did-you-mean and the list of valid ones) or a bad value."""
+    unknown parameter (with a did-you-mean and the list of valid ones) or a bad value;
+    ParamFileError for an unreadable parameter file."""
+    if is_param_file_name(name):
+        return TunedBaseline(_registry_key(name), param_file=name, **params)
     key = baseline_key(name)
     tuned = key.endswith(TUNED)
     key = key.removesuffix(TUNED)
@@ -278,6 +357,8 @@ __all__ = [
     "VehicleActuated",
     "parameter_defaults",
     "parameter_names",
+    "baseline_folder_name",
+    "baseline_label",
     "baseline_record",
     "controller_not_found",
     "is_baseline",

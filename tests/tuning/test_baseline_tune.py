@@ -170,8 +170,8 @@ def test_the_junctions_tuned_baselines_come_with_their_budget() -> None:
     assert problems == [
         "baselines[1]: unknown baseline 'vehicle-actuated:tuneed'; known: "
         "fixed-time, vehicle-actuated, camera-actuated, max-occupancy, random, program, "
-        "max-pressure, greedy, and NAME:tuned for a junction's tuned parameters (tuned/NAME.json "
-        "in its folder)"
+        "max-pressure, greedy, NAME:tuned for a junction's tuned parameters (tuned/NAME.json "
+        "in its folder), and the path of a baseline tune's tuned.json"
     ]
     env = make_env("gm_a56", "low", None, seed=1, duration=60)
     policy = make_baseline("vehicle-actuated:tuned")
@@ -190,15 +190,9 @@ def test_the_junctions_tuned_baselines_come_with_their_budget() -> None:
         variant.close()
 
 
-def test_a_tuned_file_of_ones_own_is_used_and_a_tune_file_is_pointed_to_it(
-    tuned: Path, tmp_path: Path, capsys, monkeypatch
-) -> None:
-    """A user's tune could not be run in evaluate or a grid: its tuned.json was taken for a
-    trained model ("cannot load the model"), and tuned/NAME.json beside a junction YAML of
-    one's own was ignored for the shipped junction's. Now the YAML's folder comes first, and
-    the tune's file given as a controller or grid baseline says how to run it."""
-    from cli_helpers import one_error_line
-
+def test_a_tuned_file_of_ones_own_is_used(tuned: Path, tmp_path: Path) -> None:
+    """tuned/NAME.json beside a junction YAML of one's own comes before the shipped
+    junction's (it was ignored for gm_a56's)."""
     from intergreen.junctions.baseline_params import tuned_file
     from intergreen.junctions.baselines import TunedBaseline
 
@@ -221,16 +215,113 @@ def test_a_tuned_file_of_ones_own_is_used_and_a_tune_file_is_pointed_to_it(
         assert policy.file.params == doc["params"]
     finally:
         env.close()
+
+
+def test_a_tunes_file_runs_where_a_baseline_goes(
+    tuned: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """A tune's tuned.json was refused by evaluate and grids (it had to be copied into the
+    junction's tuned/ folder). Now its path is the baseline it names with its parameters:
+    the same episodes as that baseline built with those parameters, labelled with the file;
+    simulate --controller FILE is --controller NAME --param-file FILE."""
+    from cli_helpers import one_error_line
+
+    from intergreen.agents.evaluation import evaluate
+    from intergreen.junctions.baselines import baseline_folder_name, baseline_label
+
     monkeypatch.chdir(tuned.parent)
-    hint = (
-        "va/tuned.json holds vehicle-actuated parameters tuned on gm_a56 (a baseline parameter "
-        "file, not a trained agent or a baseline name): evaluate and grids run them as the "
-        "baseline vehicle-actuated:tuned, which reads tuned/vehicle-actuated.json in the folder "
-        "of the junction's YAML"
-    )
-    line = one_error_line(
-        *run_cli(["evaluate", "fixed-time", "--baselines", "va/tuned.json"], capsys)
-    )
-    assert line.startswith(f"error: {hint}")
-    problems = semantic_problems({"baselines": ["va/tuned.json"]})
-    assert [p for p in problems if p.startswith("baselines")][0].startswith(f"baselines[0]: {hint}")
+    params = json.loads((tuned / "tuned.json").read_text())["params"]
+    policy = make_baseline("va/tuned.json")
+    assert policy.name == "vehicle-actuated (va/tuned.json)" == baseline_label("va/tuned.json")
+    assert is_baseline("va/tuned.json") and policy.file.params == params
+    assert baseline_folder_name("va/tuned.json").startswith("vehicle-actuated-file-")
+    assert baseline_folder_name("va/tuned.json") == baseline_folder_name(str(tuned / "tuned.json"))
+    frame = evaluate(["va/tuned.json"], "gm_a56", ["low"], seeds=[3], duration=60)
+    assert frame["controller"].tolist() == ["vehicle-actuated (va/tuned.json)"]
+    env = make_env("gm_a56", "low", None, seed=3, duration=60)
+    try:
+        direct = run_episode(env, make_baseline("vehicle-actuated", **params), seed=3).row()
+    finally:
+        env.close()
+    assert frame["avg_waiting_time"].iloc[0] == pytest.approx(direct["avg_waiting_time"])
+    assert frame["throughput"].iloc[0] == direct["throughput"]
+    code, out, err = run_cli(["evaluate", "fixed-time", "--baselines", "va/tuned.json",
+                              "--demands", "low", "--episodes", "1", "--duration", "30"],
+                             capsys)  # fmt: skip
+    assert code == 0, err
+    assert "vehicle-actuated (va/tuned.json)" in " ".join(out.split())
+    sims = []
+    by_name = ["--controller", "vehicle-actuated", "--param-file", "va/tuned.json"]
+    for args in (["--controller", "va/tuned.json"], by_name):
+        code, out, err = run_cli(["simulate", *args, "--duration", "60", "--output",
+                                  str(tmp_path / f"sim{len(sims)}")], capsys)  # fmt: skip
+        assert code == 0, err
+        sims.append(json.loads((tmp_path / f"sim{len(sims)}" / "metrics.json").read_text()))
+    assert sims[0]["avg_waiting_time"] == sims[1]["avg_waiting_time"]
+    assert sims[0]["controller_params"] == sims[1]["controller_params"]
+    assert sims[0]["param_file"] == "va/tuned.json"
+    # wrong inputs: one line each, before any episode
+    (tmp_path / "empty.json").write_text("{}")
+    agent_tune = dict(format="intergreen-agent-tuned/1", agent="dqn", hyperparams={})
+    (tmp_path / "agent.json").write_text(json.dumps(agent_tune))
+    for args, message in [
+        (["evaluate", "fixed-time", "--baselines", "va/tuned.jsn"], "no such run folder"),
+        (["evaluate", "fixed-time", "--baselines", "va/tuneed.json"],
+         "va/tuneed.json: no such parameter file"),
+        (["evaluate", "va/tuned.json", "--junction", "gm_a56_max_green"],
+         "tuned on junction gm_a56, not gm_a56_max_green"),
+        (["evaluate", str(tmp_path / "empty.json")], "not a baseline parameter file"),
+        (["evaluate", str(tmp_path / "agent.json")], "holds an agent tune's hyperparameters"),
+        (["simulate", "--controller", "va/tuned.json", "--param-file", "va/tuned.json"],
+         "give the parameter file once"),
+        (["simulate", "--controller", "va/tuned.json", "--junction", "gm_a56_max_green"],
+         "tuned on junction gm_a56, not gm_a56_max_green"),
+    ]:  # fmt: skip
+        assert message in one_error_line(*run_cli(args, capsys)), args
+
+
+def test_a_grid_runs_a_tunes_file_as_a_baseline(tuned: Path, tmp_path: Path) -> None:
+    """A grid's baselines take a tune's tuned.json (relative to the grid file): its folder,
+    results label and cell.json name the file, and the report's set-up sentence gives its
+    parameters and budget; two files that would be labelled alike, and a missing file, are
+    refused at load."""
+    import pandas as pd
+
+    from intergreen.experiments.grid import GridError, load_grid
+    from intergreen.experiments.provenance import _baseline_cells
+    from intergreen.experiments.runner import execute, plan_tasks
+
+    grid_file = tuned.parent / "grid.yaml"
+    raw = {
+        "junction": "gm_a56", "rewards": ["queue"], "agents": ["dqn"], "seeds": [1],
+        "training": {"timesteps": 300}, "episode_duration": 60,
+        "evaluation": {"demands": ["low"], "episodes": 1},
+        "baselines": ["va/tuned.json", "fixed-time"],
+    }  # fmt: skip
+    grid_file.write_text(json.dumps(raw))
+    grid = load_grid(grid_file)
+    assert grid.baselines[0] == str((tuned / "tuned.json").resolve())
+    (task,) = [t for t in plan_tasks(grid, tmp_path / "out") if t.baseline == grid.baselines[0]]
+    assert task.folder.name.startswith("vehicle-actuated-file-")
+    outcome = execute(task)
+    assert outcome.error is None, outcome.error
+    frame = pd.read_parquet(task.folder / "eval.parquet")
+    assert set(frame["controller"]) == {"vehicle-actuated (va/tuned.json)"}
+    cell = json.loads((task.folder / "cell.json").read_text())
+    assert cell["baseline"] == "vehicle-actuated (va/tuned.json)"
+    assert cell["tuned_file"] == grid.baselines[0]
+    assert cell["params"] == json.loads((tuned / "tuned.json").read_text())["params"]
+    assert _baseline_cells(tmp_path / "out", frame) == {cell["baseline"]: cell}
+    other = tmp_path / "elsewhere" / "va"
+    other.mkdir(parents=True)
+    (other / "tuned.json").write_text((tuned / "tuned.json").read_text())
+    for baselines, message in [
+        (["va/tuned.json", str(other / "tuned.json")],
+         "would be shown as 'vehicle-actuated (va/tuned.json)', as baselines[0] is"),
+        (["va/missing.json"], "baselines[0]: " + str(tuned.parent / "va" / "missing.json")
+         + ": no such parameter file"),
+    ]:  # fmt: skip
+        grid_file.write_text(json.dumps(dict(raw, baselines=baselines)))
+        with pytest.raises(GridError) as e:
+            load_grid(grid_file)
+        assert message in str(e.value)
