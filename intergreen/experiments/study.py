@@ -192,31 +192,7 @@ def discussion(
     n = len(rewards)
     out = []
 
-    # 1. speed maximisation: the lowest mean on the test episodes, beside the chosen best
-    parts, speed_lowest = [], []
-    vb = level.vs_best
-    for d in demands:
-        rows = vb[vb["demand"] == d] if not vb.empty else vb
-        if rows.empty:
-            continue
-        text, lowest = speed_level(rows, ranks)
-        parts.append(text)
-        if lowest:
-            speed_lowest.append(d)
-    if len(speed_lowest) == len(demands):
-        verdict = "Yes, at every demand level" if len(demands) > 1 else "Yes"
-    else:
-        verdict = f"At {', '.join(speed_lowest)} only" if speed_lowest else "No"
-    chosen = " " + level.choice if level.choice else ""
-    out.append(
-        f"**Does speed maximisation again give the lowest waiting time?** {verdict}, by the "
-        "mean of per-seed means on the test episodes (study: yes, at every level, Average "
-        f"Speed AD first). Among our {provenance.counted(n, 'reward')}: "
-        + "; ".join(parts)
-        + "."
-        + chosen
-        + _notes(level.vs_best_notes)
-    )
+    out.append(speed_question(level, demands, ranks, rewards))
 
     # 2. delta rewards and throughput: among the bottom k (never more than half the rewards)
     present = [r for r in ranks.index if r.split("/")[0] in WORST_IN_STUDY]
@@ -293,6 +269,41 @@ def discussion(
     return out
 
 
+def speed_question(
+    level: SeedLevel, demands: list[str], ranks: pd.DataFrame, rewards: list[str]
+) -> str:
+    """The paragraph on the study's first question, whether speed maximisation gives the
+    lowest waiting time: by the lowest mean of per-seed means on the test episodes at each
+    level, beside the best chosen on validation; "Not answered" when no speed reward ran."""
+    question = "**Does speed maximisation again give the lowest waiting time?**"
+    study = "(study: yes, at every level, Average Speed AD first)"
+    if not any(r.split("/")[0] in SPEED for r in rewards):
+        return f"{question} Not answered: no speed reward ({', '.join(SPEED)}) ran here {study}."
+    parts, speed_lowest = [], []
+    vb = level.vs_best
+    for d in demands:
+        rows = vb[vb["demand"] == d] if not vb.empty else vb
+        if rows.empty:
+            continue
+        text, lowest = speed_level(rows, ranks)
+        parts.append(text)
+        if lowest:
+            speed_lowest.append(d)
+    if len(speed_lowest) == len(demands):
+        verdict = "Yes, at every demand level" if len(demands) > 1 else "Yes"
+    else:
+        verdict = f"At {', '.join(speed_lowest)} only" if speed_lowest else "No"
+    chosen = " " + level.choice if level.choice else ""
+    return (
+        f"{question} {verdict}, by the mean of per-seed means on the test episodes {study}. "
+        f"Among our {provenance.counted(len(rewards), 'reward')}: "
+        + "; ".join(parts)
+        + "."
+        + chosen
+        + _notes(level.vs_best_notes)
+    )
+
+
 def speed_level(rows: pd.DataFrame, ranks: pd.DataFrame) -> tuple[str, bool]:
     """One level's answer to the speed question, from that level's rows of
     ``SeedLevel.vs_best`` (test means; the best as chosen, on validation or test rows) and
@@ -322,7 +333,7 @@ def speed_level(rows: pd.DataFrame, ranks: pd.DataFrame) -> tuple[str, bool]:
         named = {best, lowest}
     speed = [r for r in means.index if r.split("/")[0] in SPEED]
     others = [f"{r} {means[r]:.2f} s ({rank(r)}, {verdict(r)})" for r in speed if r not in named]
-    text += ("; " + ", ".join(others)) if others else ("" if speed else "; no speed reward run")
+    text += ("; " + ", ".join(others)) if others else ""
     return text, any(means[r] == low for r in speed)
 
 

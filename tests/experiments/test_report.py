@@ -245,6 +245,16 @@ def test_speed_answer_is_on_the_test_means_not_the_validation_choice(make_result
         "test episodes (mean of per-seed means)."
     )
 
+    # no speed reward in the grid: the question is not answered (it said "No")
+    df = _val_and_test(make_results, {"wait_time": [36, 36.5, 36.2], "queue": [38, 38.5, 39]},
+                       {"wait_time": [30] * 3, "queue": [35] * 3})  # fmt: skip
+    text = discussion(seed_level(df), df[df["split"] == "test"], Setup(source="test"))[0]
+    assert text == (
+        "**Does speed maximisation again give the lowest waiting time?** Not answered: no speed "
+        "reward (average_speed, average_speed_ad) ran here (study: yes, at every level, Average "
+        "Speed AD first)."
+    )
+
 
 def test_top_and_bottom_never_overlap():
     from intergreen.experiments.study import top_and_bottom
