@@ -359,7 +359,7 @@ def _check_param_file_stages(
         if name in given or not isinstance(value, dict) or set(map(str, value)) == set(stages):
             continue
         raise OptionError(
-            f"--param-file {param_file}: {name} has a value per stage for action stages "
+            f"{param_file}: {name} has a value per stage for action stages "
             f"{','.join(map(str, value))}, and --stages {','.join(stages)} runs others: leave "
             f"--stages out, or give --param {name}=SECONDS for these stages"
         )

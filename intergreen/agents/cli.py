@@ -232,7 +232,8 @@ def evaluate_command(
     )
     from intergreen.agents.policy import choose_model
     from intergreen.common import ensure_writable
-    from intergreen.junctions.baselines import controller_not_found, is_baseline
+    from intergreen.junctions.baseline_params import is_param_file_name, read_param_file
+    from intergreen.junctions.baselines import baseline_label, controller_not_found, is_baseline
     from intergreen.junctions.episode_output import evaluation_arm_table, reward_sum_note
 
     if protocol not in (None, "study"):
@@ -259,6 +260,9 @@ def evaluate_command(
             default = " (the default: the run has one)" if checkpoint is None else ""
             default = default if choice.checkpoint == "best" else ""
             said.append(f"{run}: {choice.describe()}{default}")
+    for name in controllers:  # a tune's parameter file: what it runs
+        if is_param_file_name(name):
+            said.append(f"{baseline_label(name)}: {read_param_file(name).describe()}")
     if demands is None:
         levels, note = default_demands(controllers, junction, checkpoint)
         if note is not None:

@@ -119,7 +119,9 @@ def check_evaluation(
     Raises:
         OptionError: an unknown controller or ``checkpoint``, no demand, runs trained on
             different junctions or episodes (see :func:`evaluate`), a baseline the junction
-            cannot run (``program`` where it has no signal programme of its own: gm_a56).
+            cannot run (``program`` where it has no signal programme of its own: gm_a56), a
+            controller given twice or two that results would label alike (``a/dqn`` and
+            ``b/dqn``).
         RunDirError: a run folder without a readable model.
         SpecError, RewardError, ParamFileError: a demand or reward the junction's env refuses
             (without ``reward``: each trained agent's own, its message naming the run); a tuned
@@ -130,6 +132,16 @@ def check_evaluation(
     from intergreen.junctions.env import make_env
 
     runs = {_run_label(c): _recorded_env(c, checkpoint) for c in controllers}
+    labels = [(_task_label(c), _run_label(c)) for c in controllers]
+    for i, (label, given) in enumerate(labels):  # results rows are told apart by label
+        other = next((o for lb, o in labels[:i] if lb == label), None)
+        if other == given:
+            raise OptionError(f"controller {given} is given twice: give each controller once")
+        if other is not None:
+            raise OptionError(
+                f"controllers {other} and {given} would both be shown as {label!r}: keep two "
+                "run folders or parameter files in folders of different names"
+            )
     junction = common_junction([r for r in runs.values() if r is not None], junction)
     episode = common_episode(runs, {**(episode_options or {}), "duration": duration})
     if demands is None:

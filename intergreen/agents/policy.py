@@ -97,6 +97,12 @@ def choose_model(path: str | Path, checkpoint: str | None = None) -> ModelChoice
     latest = latest_checkpoint(path) if not final.is_file() and checkpoint is None else None
     if latest is not None:  # a killed run: its newest checkpoint, said aloud by describe()
         return ModelChoice(checkpoint_dir(path) / latest["model"], "latest", int(latest["step"]))
+    if not final.is_file() and (path / "tuned.json").is_file():  # a tune's folder
+        raise RunDirError(
+            f"{path} is a tune's folder, not a trained run: give its {path / 'tuned.json'} (a "
+            "baseline tune's parameters run as that baseline; an agent tune's hyperparameters "
+            "train agents: a grid's `agents: {NAME: {tuned: PATH}}`)"
+        )
     if not final.is_file():
         raise RunDirError(f"no trained model at {final}: train one with `intergreen train`")
     return ModelChoice(final, "final", _final_step(path))

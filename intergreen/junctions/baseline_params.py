@@ -56,6 +56,13 @@ class ParamFile:
     params: dict[str, Any]
     doc: dict[str, Any] = field(default_factory=dict)
 
+    def describe(self) -> str:
+        """``vehicle-actuated with extension=1.07, max_green={"2": 32.8, "4": 35.6} (tuned on
+        gm_a56)``: the baseline, its parameters and, where the file says, its junction."""
+        params = ", ".join(f"{k}={json.dumps(v)}" for k, v in self.params.items()) or "defaults"
+        junction = self.doc.get("junction")
+        return f"{self.controller} with {params}" + (f" (tuned on {junction})" if junction else "")
+
 
 def read_param_file(path: str | Path) -> ParamFile:
     """Read and check a parameter file's structure (the parameters themselves are checked
@@ -64,7 +71,10 @@ def read_param_file(path: str | Path) -> ParamFile:
     try:
         doc = json.loads(path.read_text())
     except FileNotFoundError:
-        raise ParamFileError(f"{path}: no such parameter file") from None
+        raise ParamFileError(
+            f"{path}: no such parameter file (check the path; `intergreen tune --controller "
+            "NAME --out DIR` writes DIR/tuned.json)"
+        ) from None
     except (OSError, json.JSONDecodeError) as e:
         raise ParamFileError(f"{path}: not a readable JSON parameter file ({e})") from None
     if isinstance(doc, dict) and str(doc.get("format", "")).startswith("intergreen-agent-tuned"):
@@ -155,6 +165,6 @@ def check_tuned_junction(path: str | Path, spec: JunctionSpec) -> None:
     if tuned_on is not None and tuned_on != spec.name:
         raise ParamFileError(
             f"{pf.path}: holds {pf.controller} parameters tuned on junction {tuned_on}, not "
-            f"{spec.name}; give --junction {tuned_on}, or tune on {spec.name} "
+            f"{spec.name}; run them on junction {tuned_on}, or tune on {spec.name} "
             f"(intergreen tune --controller {pf.controller} --junction {spec.name} --out DIR)"
         )

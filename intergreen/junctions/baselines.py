@@ -219,11 +219,13 @@ def baseline_label(name: str) -> str:
 
 def baseline_folder_name(name: str) -> str:
     """A baseline's folder name in a batch (``baselines/<this>-<plan key>``): its key, for a
-    parameter file the baseline and 8 hex digits of the file's absolute path
-    (``vehicle-actuated-file-1a2b3c4d``), so that two files never share a folder."""
+    parameter file the baseline and 8 hex digits of the file's absolute path and contents
+    (``vehicle-actuated-file-1a2b3c4d``), so that two files never share a folder, nor a file
+    its results from before a tune rewrote it."""
     if not is_param_file_name(name):
         return baseline_key(name)
-    digest = hashlib.sha256(str(Path(name).absolute()).encode()).hexdigest()[:8]
+    path = Path(name).absolute()
+    digest = hashlib.sha256(str(path).encode() + b"\0" + path.read_bytes()).hexdigest()[:8]
     return f"{_registry_key(name)}-file-{digest}"
 
 
@@ -253,7 +255,10 @@ class TunedBaseline:
                 raise ParamFileError(
                     f"{param_file}: holds {self.file.controller} parameters, not {key}'s"
                 )
-            make_baseline(key, **{**self.file.params, **overrides})  # bad names, values
+            try:
+                make_baseline(key, **{**self.file.params, **overrides})  # bad names, values
+            except OptionError as e:
+                raise ParamFileError(f"{param_file}: {e}") from None
 
     def reset(self, env: JunctionEnv) -> None:
         if self.param_file is not None:

@@ -64,7 +64,7 @@ def test_a_param_file_tuned_for_other_stages_names_the_file(
     va = [*ARGS, "--controller", "vehicle-actuated", "--param-file", str(tuned)]
     line = one_error_line(*run_cli([*va, "--stages", "1,2,4"], capsys))
     assert line == (
-        f"error: --param-file {tuned}: max_green has a value per stage for action stages 2,4, "
+        f"error: {tuned}: max_green has a value per stage for action stages 2,4, "
         "and --stages 1,2,4 runs others: leave --stages out, or give --param "
         "max_green=SECONDS for these stages"
     )
@@ -175,7 +175,7 @@ def test_a_param_file_tuned_on_another_junction_is_refused(
     line = one_error_line(*run_cli([*args, "--output", str(tmp_path / "out")], capsys))
     assert line == (
         f"error: {tuned}: holds vehicle-actuated parameters tuned on junction gm_a56_max_green, "
-        "not gm_a56; give --junction gm_a56_max_green, or tune on gm_a56 (intergreen tune "
+        "not gm_a56; run them on junction gm_a56_max_green, or tune on gm_a56 (intergreen tune "
         "--controller vehicle-actuated --junction gm_a56 --out DIR)"
     )
     assert not (tmp_path / "out").exists()

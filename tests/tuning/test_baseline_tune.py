@@ -249,7 +249,11 @@ def test_a_tunes_file_runs_where_a_baseline_goes(
                               "--demands", "low", "--episodes", "1", "--duration", "30"],
                              capsys)  # fmt: skip
     assert code == 0, err
-    assert "vehicle-actuated (va/tuned.json)" in " ".join(out.split())
+    flat = " ".join(out.split())
+    assert "vehicle-actuated (va/tuned.json)" in flat
+    said = f"vehicle-actuated (va/tuned.json): {make_baseline('va/tuned.json').file.describe()}"
+    assert " ".join(said.split()) in flat and "(tuned on gm_a56)" in said
+    assert f"extension={params['extension']}" in said
     sims = []
     by_name = ["--controller", "vehicle-actuated", "--param-file", "va/tuned.json"]
     for args in (["--controller", "va/tuned.json"], by_name):
@@ -264,6 +268,11 @@ def test_a_tunes_file_runs_where_a_baseline_goes(
     (tmp_path / "empty.json").write_text("{}")
     agent_tune = dict(format="intergreen-agent-tuned/1", agent="dqn", hyperparams={})
     (tmp_path / "agent.json").write_text(json.dumps(agent_tune))
+    (tmp_path / "va").mkdir()  # another file of the same folder and file name
+    (tmp_path / "va" / "tuned.json").write_text((tuned / "tuned.json").read_text())
+    bad = json.loads((tuned / "tuned.json").read_text())
+    bad["params"]["extensoin"] = 2.0
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
     for args, message in [
         (["evaluate", "fixed-time", "--baselines", "va/tuned.jsn"], "no such run folder"),
         (["evaluate", "fixed-time", "--baselines", "va/tuneed.json"],
@@ -272,6 +281,15 @@ def test_a_tunes_file_runs_where_a_baseline_goes(
          "tuned on junction gm_a56, not gm_a56_max_green"),
         (["evaluate", str(tmp_path / "empty.json")], "not a baseline parameter file"),
         (["evaluate", str(tmp_path / "agent.json")], "holds an agent tune's hyperparameters"),
+        (["evaluate", "va/tuned.json", str(tmp_path / "va" / "tuned.json")],
+         f"controllers va/tuned.json and {tmp_path}/va/tuned.json would both be shown as "
+         "'vehicle-actuated (va/tuned.json)'"),
+        (["evaluate", "va/tuned.json", "va/tuned.json"], "given twice"),
+        (["evaluate", "va"], "va is a tune's folder, not a trained run: give its va/tuned.json"),
+        (["simulate", "--controller", "va"], "va is a tune's folder"),
+        (["evaluate", str(tmp_path / "bad.json")],
+         f"{tmp_path}/bad.json: controller vehicle-actuated: unknown parameter 'extensoin' "
+         "(did you mean 'extension'?)"),
         (["simulate", "--controller", "va/tuned.json", "--param-file", "va/tuned.json"],
          "give the parameter file once"),
         (["simulate", "--controller", "va/tuned.json", "--junction", "gm_a56_max_green"],
@@ -312,6 +330,15 @@ def test_a_grid_runs_a_tunes_file_as_a_baseline(tuned: Path, tmp_path: Path) -> 
     assert cell["tuned_file"] == grid.baselines[0]
     assert cell["params"] == json.loads((tuned / "tuned.json").read_text())["params"]
     assert _baseline_cells(tmp_path / "out", frame) == {cell["baseline"]: cell}
+    # the file rewritten (a tune run on): another folder, so the results are not stale
+    before = task.folder.name
+    text = (tuned / "tuned.json").read_text()
+    (tuned / "tuned.json").write_text(json.dumps(dict(json.loads(text), params={"extension": 2.5})))
+    try:
+        assert plan_tasks(load_grid(grid_file), tmp_path / "out")[-2].folder.name != before
+    finally:
+        (tuned / "tuned.json").write_text(text)
+    assert plan_tasks(load_grid(grid_file), tmp_path / "out")[-2].folder.name == before
     other = tmp_path / "elsewhere" / "va"
     other.mkdir(parents=True)
     (other / "tuned.json").write_text((tuned / "tuned.json").read_text())
