@@ -235,6 +235,7 @@ def _tune_baseline(
     progress: bool,
 ) -> None:
     """``tune --controller``: see :mod:`intergreen.tuning.baseline_tune`."""
+    from intergreen.junctions.baseline_params import read_param_file
     from intergreen.tuning.baseline_tune import BaselineTuneSpec, tune_baseline
 
     spec = BaselineTuneSpec(
@@ -250,15 +251,25 @@ def _tune_baseline(
     best = result.best
     console.print(_trials_in(result.trials, out, result.ran))
     if best is not None:
-        console.print(f"best: {best['id']} {best['output']:.2f} s on validation seeds")
+        default = read_param_file(result.tuned_file).doc["validation"].get("default_wait_s")
+        versus = f" (the defaults: {default:.2f} s)" if default is not None else ""
+        console.print(f"best: {best['id']} {best['output']:.2f} s on validation seeds{versus}")
         console.print(f"tuned parameters: {result.tuned_file}")
         # the junction too: the file's parameters are this junction's (simulate's default
-        # junction is gm_a56, whatever the tune ran on)
-        command = ["intergreen", "simulate", "--controller", spec.controller, "--junction",
-                   spec.junction, "--param-file", str(result.tuned_file)]  # fmt: skip
-        if spec.duration is not None:  # the episodes it was tuned on
+        # junction is gm_a56, whatever the tune ran on), and the episodes it was tuned on
+        command = ["intergreen", "simulate", "--controller", str(result.tuned_file),
+                   "--junction", spec.junction]  # fmt: skip
+        if len(spec.demands) == 1:
+            command += ["--demand", spec.demands[0]]
+        if spec.duration is not None:
             command += ["--duration", f"{spec.duration:g}"]
         console.print(f"run them: {shlex.join(command)}")
+        console.print(
+            f"beside agents and other baselines: `intergreen evaluate RUN --baselines "
+            f"{shlex.quote(str(result.tuned_file))}`, or the file's path in a grid's "
+            "`baselines:`",
+            markup=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

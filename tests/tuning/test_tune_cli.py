@@ -184,9 +184,13 @@ def test_printed_paths_and_commands_stay_on_one_line_in_a_pipe(
     command = lines[lines.index(f"tuned parameters: {out / 'tuned.json'}") + 1]
     assert command.startswith("run them: intergreen simulate")
     assert shlex.split(command.removeprefix("run them: ")) == [
-        "intergreen", "simulate", "--controller", "vehicle-actuated", "--junction", "gm_a56",
-        "--param-file", str(out / "tuned.json"), "--duration", "120",  # the tune's episodes
+        "intergreen", "simulate", "--controller", str(out / "tuned.json"), "--junction",
+        "gm_a56", "--demand", "low", "--duration", "120",  # the tune's episodes
     ]  # fmt: skip
+    default = json.loads((out / "tuned.json").read_text())["validation"]["default_wait_s"]
+    assert lines[lines.index(command) - 2].endswith(
+        f"s on validation seeds (the defaults: {default:.2f} s)"
+    )
     assert len(command) > 200  # long, and still one line
 
 
