@@ -112,8 +112,9 @@ def _junction(nets: Path, scenario_name: str, profile: str | None) -> ImportedJu
         decision_interval=DECISION,
         uniform_intergreen=YELLOW if profile is None else None,
         camera_range=DETECTION,
-        # under another profile the program's minDur (RESCO's 5 s) gives way to the profile's
-        program_min_greens=profile is None,
+        # the program's minDur (RESCO's 5 s) as RESCO and `:program` run it; under another
+        # profile (uk) the profile's minimum green
+        program_min_greens=profile in (None, "program"),
     )
     data["description"] = (
         f"RESCO {scenario_name} (Ault & Sharon 2021): {data['description']}, SUMO time "

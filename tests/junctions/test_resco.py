@@ -55,6 +55,11 @@ def test_resco_scenario_under_uk_rules() -> None:
     assert {spec.min_green(g) for g in spec.signal_groups} == {7.0}
     assert resolve_junction("resco:cologne1").min_green("A") == 5.0
     assert any("the program's minDur (5 s) is not used" in a for a in spec.assumptions)
+    # the network program's own rules keep its minDur (they took the profile's default, which
+    # only happened to be 5 s too; the docs said minDur)
+    program = resolve_junction("resco:cologne1:program")
+    assert program.rules == "program"
+    assert not any("minDur" in a and "not used" in a for a in program.assumptions)
     # the note on short lanes names the cameras' range these scenarios run with (200 m)
     assert any("shorter than the cameras' 200 m (S 97 m, W 57 m, N 41 m)" in a
                for a in spec.assumptions)  # fmt: skip
