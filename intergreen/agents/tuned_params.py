@@ -25,6 +25,7 @@ file and what to do).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,13 @@ class AgentTuned:
     @property
     def hyperparams(self) -> dict[str, Any]:
         return dict(self.doc["hyperparams"])
+
+    def changed(self) -> dict[str, Any]:
+        """The best trial's hyperparameters that differ from the defaults' (``{}``: the best
+        trial ran the defaults, its score's gap to theirs is noise). Numbers equal to 6
+        significant digits count as equal: CARBS's search space returns a default as a
+        rounded float (a learning rate of 0.0005 as 0.0004999999)."""
+        return changed_hyperparams(self.hyperparams, self.doc.get("default_hyperparams") or {})
 
     @property
     def train_seeds(self) -> list[int]:
@@ -131,6 +139,31 @@ def write_agent_tuned(
     return path
 
 
+_MISSING = object()
+
+
+def changed_hyperparams(hyperparams: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``hyperparams`` that differ from ``defaults`` beyond float rounding
+    (numbers equal to 6 significant digits count as equal)."""
+    return {k: v for k, v in hyperparams.items() if _differs(v, defaults.get(k, _MISSING))}
+
+
+def _differs(a: Any, b: Any) -> bool:
+    """Whether two hyperparameter values differ beyond float rounding (mappings and lists
+    element by element; booleans and strings exactly)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() != b.keys() or any(_differs(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) != len(b) or any(_differs(x, y) for x, y in zip(a, b, strict=True))
+    if _number(a) and _number(b):
+        return not math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)
+    return a != b
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
 def read_agent_tuned(path: str | Path) -> AgentTuned:
     """Read an agent tune's ``tuned.json`` (or the tune folder holding it)."""
     p = Path(path)
@@ -157,6 +190,7 @@ __all__ = [
     "FORMAT",
     "AgentTuned",
     "AgentTunedError",
+    "changed_hyperparams",
     "read_agent_tuned",
     "trial_train_seeds",
     "write_agent_tuned",

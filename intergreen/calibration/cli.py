@@ -39,7 +39,11 @@ def calibrate_command(
     ] = None,
     site: Annotated[str | None, typer.Option(help="Use only this count site")] = None,
     scale: Annotated[
-        str, typer.Option(help="Flow scale: a number, or auto (busiest hour = highest level)")
+        str,
+        typer.Option(
+            help="Flow scale: a number, or auto (scaled down so that the busiest hour is at most "
+            "the highest level; never scaled up)"
+        ),
     ] = "auto",
     seed: Annotated[int, typer.Option(min=0, help="routeSampler and SUMO seed")] = 1,
     step_length: Annotated[

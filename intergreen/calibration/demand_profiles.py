@@ -44,6 +44,7 @@ from intergreen.junctions.demand import (
     DemandAssumptions,
     DemandProfile,
     Period,
+    check_plausible,
     junction_folder,
     load_assumptions,
 )
@@ -493,6 +494,15 @@ def calibrate_demand(
     )
 
 
+def _scale_source(scale: str | float, k: float) -> str:
+    """Where a profile's scale came from, for its ``source``."""
+    if str(scale) != "auto":
+        return "given"
+    if k < 1:
+        return "auto: busiest hour = the highest study level"
+    return "auto: the busiest hour is below the highest study level, and auto never scales up"
+
+
 def calibrated_from_flows(
     spec: JunctionSpec,
     observed: pd.DataFrame,
@@ -542,7 +552,7 @@ def calibrated_from_flows(
     source = (
         f"Calibrated by intergreen.calibration from {counts_label}: weekday-mean hourly flows, "
         f"{counted}; scale {k:.4f} "
-        f"({'auto: busiest hour = the highest study level' if str(scale) == 'auto' else 'given'}). "
+        f"({_scale_source(scale, k)}). "
         f"Period 0 starts at {hours[0]:02d}:00, one period per hour to {hours[1]:02d}:00. "
         + (
             f"Arms {', '.join(uncounted)} are not counted: their flows follow "
@@ -554,6 +564,8 @@ def calibrated_from_flows(
         "counts exist). " + mix_text
     )
     prof = build_profile(spec, arm_flows, hours, name or profile, source, a, vehicle_mix)
+    # a scale no junction could carry (--scale 1e9) is refused before SUMO is asked to route it
+    check_plausible(spec, prof, f"--scale {k:g}")
     return CalibratedDemand(
         profile=prof,
         first_hour=hours[0],

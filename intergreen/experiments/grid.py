@@ -643,6 +643,36 @@ def semantic_problems(raw: dict[str, Any], recorded_file: str | None = None) -> 
     return problems
 
 
+def untrained_agents(grid: GridConfig) -> list[str]:
+    """A note per DQN agent whose runs end before their first gradient step (each run trains
+    at most SB3's ``learning_starts`` decisions): its models stay untrained, and beside a
+    tuned agent whose tune fixed a lower ``learning_starts`` its arm would compare an
+    untrained network with a trained one. Shown by ``compare`` before any run starts."""
+    from intergreen.agents.config import (
+        collection_unit,
+        planned_timesteps,
+        resolve_hyperparameters,
+    )
+
+    notes = []
+    for name, spec in grid.agents.items():
+        agent = (spec.agent or name).lower()
+        if agent != "dqn":
+            continue
+        hp = resolve_hyperparameters(agent, spec.preset, spec.hyperparams)
+        unit = collection_unit(agent, hp, grid.training.n_envs)
+        trained = planned_timesteps(0, grid.training.timesteps, unit)
+        starts = int(hp.get("learning_starts", 100))  # SB3's default: 100
+        if trained <= starts:
+            notes.append(
+                f"agents.{name}: DQN makes its first gradient step after learning_starts "
+                f"{starts:,} decisions and each run trains {trained:,}: its models stay "
+                f"untrained (raise training.timesteps, or set agents.{name}.hyperparams."
+                f"learning_starts below {trained:,})"
+            )
+    return notes
+
+
 def baseline_problems(grid: GridConfig, junction: str) -> list[str]:
     """Each baseline of ``grid`` that cannot run on ``junction`` (the grid's, or the file its
     batch recorded), checked as ``intergreen evaluate`` checks one before any episode
@@ -783,7 +813,8 @@ def _tuned_problems(raw: dict[str, Any], name: str, agent: str, tuned: dict[str,
             start += 1000
         problems.append(
             f"seeds: {_seed_text(clash)} trained trials of the tune in {file}; compare on "
-            f"seeds it never trained on, e.g. {start}-{start + len(seeds) - 1}"
+            f"seeds it never trained on, e.g. "
+            + (f"{start}-{start + len(seeds) - 1}" if len(seeds) > 1 else str(start))
         )
     return problems
 

@@ -566,18 +566,18 @@ def _params_text(params: Any) -> str:
 
 def tuned_text(setup: Setup) -> str:
     """The sentence on agents whose hyperparameters a tune chose (grid.json's ``tuned``)."""
+    from intergreen.agents.tuned_params import changed_hyperparams
     from intergreen.experiments.grid import label as label_of
 
     texts = []
     for name, t in setup.tuned.items():
         v, b = t.get("validation") or {}, t.get("budget") or {}
-        changed = {
-            k: x for k, x in (t.get("hyperparams") or {}).items()
-            if (t.get("default_hyperparams") or {}).get(k) != x
-        }  # fmt: skip
+        changed = changed_hyperparams(t.get("hyperparams") or {},
+                                      t.get("default_hyperparams") or {})  # fmt: skip
         values = (
             "tuned values " + ", ".join(f"{k} {_short(x)}" for k, x in changed.items())
-            if changed else "the best trial is the defaults: no value differs"
+            if changed else "the best trial ran the defaults (no value differs beyond float "
+            "rounding): its gap to the defaults' score is noise"
         )  # fmt: skip
         default = v.get("default_wait_s")
         seeds = [int(s) for s in t.get("train_seeds") or []]

@@ -7,9 +7,10 @@ option that only an agent tune uses (:data:`AGENT_ONLY`) is refused with ``--con
 
 from __future__ import annotations
 
+import json
 import shlex
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,9 +18,12 @@ from rich.console import Console
 from intergreen.agents.config import MAX_TRAIN_TIMESTEPS
 from intergreen.cli_common import option_given, parse_params, split_list
 from intergreen.common import check_sim_seconds, first_repeat
-from intergreen.errors import OptionError
+from intergreen.errors import Interrupted, OptionError
 from intergreen.junctions.baselines import TUNABLE
 from intergreen.rewards.option import REWARD_HELP, parse_reward
+
+if TYPE_CHECKING:
+    from intergreen.tuning.loop import TuneSpec
 
 #: Options of ``tune`` that only ``--agent`` uses (a baseline tune trains nothing), by their
 #: parameter names; every other option applies to both.
@@ -114,6 +118,7 @@ def tune_command(
 ) -> None:
     """Tune an agent's hyperparameters, or a baseline's parameters, with CARBS (output: waiting
     time on validation seeds; cost: training, or simulated episodes for a baseline)."""
+    from intergreen.agents.tuned_params import read_agent_tuned
     from intergreen.tuning.loop import TuneError, TuneSpec, check_eval_seeds, parse_budget, tune
     from intergreen.tuning.report import budget_summary, cost_unit
     from intergreen.tuning.trials import values_text
@@ -137,8 +142,11 @@ def tune_command(
                 f"{'it' if len(given) == 1 else 'them'}"
             )
         demands = eval_demands or _default_demands(junction, "low,medium,high")
-        _tune_baseline(controller, out, parsed, workers, junction, demands, eval_episodes,
-                       eval_duration, max_trials, seed, progress)  # fmt: skip
+        try:
+            _tune_baseline(controller, out, parsed, workers, junction, demands, eval_episodes,
+                           eval_duration, max_trials, seed, progress)  # fmt: skip
+        except KeyboardInterrupt:
+            raise Interrupted(_kept(out, baseline=True)) from None
         return
     eval_demands = eval_demands or _default_demands(junction, "medium")
     if demand is None:
@@ -163,7 +171,10 @@ def tune_command(
         timesteps=(timesteps, min_timesteps, max_timesteps),
         seed=seed,
     )
-    result = tune(spec, parsed, out, workers, max_trials=max_trials, progress=progress)
+    try:
+        result = tune(spec, parsed, out, workers, max_trials=max_trials, progress=progress)
+    except KeyboardInterrupt:
+        raise Interrupted(_kept(out, baseline=False)) from None
     best = result.best
     unit = cost_unit(spec.cost)
     cost = sum(t.get("cost", 0.0) for t in result.trials)
@@ -176,13 +187,47 @@ def tune_command(
             f"best: {best['id']} {best['output']:.2f} s at cost {best['cost']:,.0f}: "
             + values_text(best)
         )
+        tuned = read_agent_tuned(out / "tuned.json")
+        if not tuned.changed():  # the defaults again (float rounding aside)
+            console.print(
+                f"{best['id']} ran the defaults' hyperparameters (no value differs beyond float "
+                "rounding): its gap to the defaults' score is training and evaluation noise, "
+                "not a tuning result",
+                markup=False,
+            )
         console.print(
-            f"tuned hyperparameters: {out / 'tuned.json'} (in a grid: `agents: {{{spec.agent}: "
-            f"{{}}, {spec.agent}_tuned: {{tuned: {out / 'tuned.json'}}}}}`, on other seeds "
-            "than the tune's)"
+            f"tuned hyperparameters: {out / 'tuned.json'} (in a grid, beside the tune's own "
+            f"defaults: `agents: {{{spec.agent}: {_defaults_arm(spec)}, {spec.agent}_tuned: "
+            f"{{tuned: {out / 'tuned.json'}}}}}`, on other seeds than the tune's)",
+            markup=False,
         )
     if result.report is not None:
         console.print(f"report: {result.report}")
+
+
+def _kept(out: Path, baseline: bool) -> str:
+    """What an interrupted tune kept and how to continue it."""
+    if baseline:
+        from intergreen.tuning.baseline_tune import load_trials
+    else:
+        from intergreen.tuning.trials import load_trials
+    n = len(load_trials(out))
+    return (
+        f"{n} finished trial{'s' if n != 1 else ''} kept in {out}; run the same command again "
+        "(the same --out and options) to continue: finished trials are not repeated"
+    )
+
+
+def _defaults_arm(spec: TuneSpec) -> str:
+    """The grid spec of the agent a tune started from (its trial t0000): the tune's preset and
+    ``--hp`` values, which the tuned agent's ``tuned:`` carries too, so that the two arms
+    differ only in what the tune chose; ``{}`` for the plain preset."""
+    arm: dict[str, Any] = {}
+    if spec.preset is not None:
+        arm["preset"] = spec.preset
+    if spec.hyperparams:
+        arm["hyperparams"] = spec.hyperparams
+    return json.dumps(arm, separators=(", ", ": ")) if arm else "{}"
 
 
 def _check_demand_list(text: str, option: str) -> None:

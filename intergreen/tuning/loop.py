@@ -208,12 +208,42 @@ def validate_spec(spec: TuneSpec) -> TuneSpec:
         raise TuneError(f"train_seeds={spec.train_seeds}: must be >= 1 (agents per trial)")
     check_eval_seeds(spec.eval_seeds)
     spec.search_params()  # bad preset, hyperparameter, tuned name or timesteps range
+    _check_learning_starts(spec)
     from intergreen.junctions.env import make_env
 
     make_env(spec.junction, spec.train_demand, spec.reward, seed=0, **spec.env_kwargs).close()
     for d in spec.eval_demands:
         make_env(spec.junction, d, None, seed=0, **spec.env_kwargs).close()
     return spec
+
+
+def _check_learning_starts(spec: TuneSpec) -> None:
+    """Refuse a DQN tune none of whose trials would make a gradient step (every trial's
+    training at most ``learning_starts`` decisions: each would score an untrained network);
+    note one whose shortest trials would not.
+
+    Raises:
+        TuneError: naming the options and the fix.
+    """
+    if spec.agent != "dqn":
+        return
+    starts = int(spec.base_hyperparams().get("learning_starts", 100))  # SB3's default: 100
+    centre, lo, hi = (int(t) for t in spec.timesteps)
+    if hi <= starts:
+        raise TuneError(
+            f"--max-timesteps {hi:,}: DQN makes its first gradient step after learning_starts "
+            f"{starts:,} decisions, so no trial would learn; give --max-timesteps (and "
+            f"--timesteps) above {starts:,}, or --hp learning_starts=N below {lo:,}"
+        )
+    if lo <= starts:
+        from rich.console import Console
+
+        Console(stderr=True, highlight=False).print(
+            f"note: trials of fewer than learning_starts {starts:,} decisions (--min-timesteps "
+            f"{lo:,}) make no gradient step: they score an untrained network",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 # ----- one trial (runs in a worker process) -------------------------------------------------

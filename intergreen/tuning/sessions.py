@@ -62,14 +62,17 @@ def trial_groups(
 
 
 def limits_text(sessions: list[dict[str, Any]], trials: list[dict[str, Any]], unit: str) -> str:
-    """The limits the ``trials`` ran under: one session's alone (``'3 trials or 3
-    episodes'``), else each session's with its trials (``'t0000-t0002: 3 trials or 3
-    episodes; t0003: 4 trials or 14400 s wall clock'``)."""
-    groups = trial_groups(sessions, trials)
-    texts = [(UNRECORDED if s is None else limit_text(s, unit), ids) for s, ids in groups]
-    if len(texts) == 1:
-        return texts[0][0]
-    return "; ".join(f"{_id_ranges(ids)}: {text}" for text, ids in texts)
+    """The limits the ``trials`` ran under: alone where every session had the same (``'3
+    trials or 3 episodes'``: a re-run that resumed an interrupted tune), else each limit with
+    its trials (``'t0000-t0002: 3 trials or 3 episodes; t0003: 4 trials or 14400 s wall
+    clock'``)."""
+    merged: dict[str, list[str]] = {}  # sessions with the same limits (a plain re-run) as one
+    for session, ids in trial_groups(sessions, trials):
+        text = UNRECORDED if session is None else limit_text(session, unit)
+        merged.setdefault(text, []).extend(ids)
+    if len(merged) == 1:
+        return next(iter(merged))
+    return "; ".join(f"{_id_ranges(sorted(ids))}: {text}" for text, ids in merged.items())
 
 
 def _id_ranges(ids: list[str]) -> str:

@@ -126,6 +126,17 @@ def test_bad_options(gm: JunctionSpec, counts_1415, kwargs, message) -> None:
         calibrate_demand(gm, counts_1415, **kwargs)
 
 
+def test_an_absurd_scale_is_refused_before_routing(gm: JunctionSpec, counts_1415) -> None:
+    """--scale 1e9 was accepted and hung in routeSampler: now the flows are held to the
+    plausibility bound every demand meets (3 x the approach lanes' saturation flow)."""
+    from intergreen.junctions.spec import SpecError
+
+    with pytest.raises(SpecError, match=r"--scale 1e\+09: periods.0 .* veh/h into the junction "
+                       r"is implausible; at most 32400 veh/h"):  # fmt: skip
+        calibrate_demand(gm, counts_1415, "8-9", scale=1e9)
+    assert calibrate_demand(gm, counts_1415, "8-9", scale=5).scale == 5  # 21,000 veh/h: allowed
+
+
 def test_missing_hours_named(gm: JunctionSpec, counts_1415) -> None:
     part = counts_1415[counts_1415["interval_start"].dt.hour.between(7, 9)]
     with pytest.raises(CalibrationError, match="clock hour"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from intergreen.experiments.grid import GridError, load_grid, resolve_grid_path
@@ -206,3 +208,29 @@ def test_a_reward_listed_twice_is_refused(tiny_cfg, tmp_path):
     with pytest.raises(GridError, match=r"rewards\[1\]: .* is the reward of rewards\[0\]"):
         load_grid(dict(tiny_cfg, rewards=weights))
     assert len(load_grid(dict(tiny_cfg, rewards=["queue", "average_speed"])).rewards) == 2
+
+
+def test_dqn_agents_too_short_to_learn_are_noted(tiny_cfg, tmp_path, capsys):
+    """A DQN arm trained fewer decisions than its learning_starts ran and was reported as an
+    agent, untrained (beside a tuned arm whose tune had lowered learning_starts)."""
+    from cli_helpers import run_cli
+
+    from intergreen.experiments.grid import untrained_agents
+
+    assert untrained_agents(load_grid(tiny_cfg)) == []  # learning_starts 100 < 300
+    short = dict(tiny_cfg, agents={"dqn": {}, "dqn_fast": {"agent": "dqn", "hyperparams":
+                                                           {"learning_starts": 100}}})  # fmt: skip
+    assert untrained_agents(load_grid(short)) == [
+        "agents.dqn: DQN makes its first gradient step after learning_starts 2,000 decisions "
+        "and each run trains 300: its models stay untrained (raise training.timesteps, or set "
+        "agents.dqn.hyperparams.learning_starts below 300)"
+    ]
+    # compare says so before anything runs (here it stops at once: another grid's batch)
+    grid = tmp_path / "short.yaml"
+    grid.write_text(json.dumps(short))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "grid.json").write_text(json.dumps(dict(tiny_cfg, seeds=[5])))
+    _, _, err = run_cli(["compare", str(grid), "--out", str(tmp_path / "out")], capsys)
+    assert "note: agents.dqn: DQN makes its first gradient step after learning_starts 2,000" in (
+        " ".join(err.split())
+    )

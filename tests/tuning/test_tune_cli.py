@@ -200,3 +200,58 @@ def test_tune_help_lists_every_tunable_baseline(capsys: pytest.CaptureFixture[st
     assert "camera-actuated" in TUNABLE  # it was left out of the help
     for name in TUNABLE:
         assert name in out, name
+
+
+def test_an_interrupted_tune_says_what_it_kept_and_how_to_continue(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C or SIGTERM printed only 'interrupted' / 'terminated'."""
+    import intergreen.tuning.baseline_tune as baseline_tune
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(baseline_tune, "tune_baseline", stopped)
+    out = tmp_path / "va"
+    code, _, err = run_cli(["tune", "--controller", "vehicle-actuated", "--out", str(out), *TINY],
+                           capsys)  # fmt: skip
+    assert code == 130
+    assert " ".join(err.split()) == (
+        f"interrupted: 0 finished trials kept in {out}; run the same command again (the same "
+        "--out and options) to continue: finished trials are not repeated"
+    )
+
+
+def test_a_tune_whose_best_trial_ran_the_defaults_says_so(tmp_path: Path) -> None:
+    """A best trial with the defaults' values (CARBS returns them rounded: 0.0004999999 for
+    0.0005) was presented as a tuning result."""
+    from intergreen.agents.tuned_params import changed_hyperparams
+
+    defaults = {"learning_rate": 0.0005, "gamma": 0.98, "policy_kwargs": {"net_arch": [128, 128]},
+                "batch_size": 64}  # fmt: skip
+    rounded = {"learning_rate": 0.00049999999, "gamma": 0.9799999999,
+               "policy_kwargs": {"net_arch": [128, 128]}, "batch_size": 64}  # fmt: skip
+    assert changed_hyperparams(rounded, defaults) == {}
+    assert changed_hyperparams({**rounded, "gamma": 0.95}, defaults) == {"gamma": 0.95}
+    assert changed_hyperparams({**rounded, "batch_size": 65}, defaults) == {"batch_size": 65}
+    assert changed_hyperparams({"net": [128, 64]}, {"net": [128, 128]}) == {"net": [128, 64]}
+    assert changed_hyperparams({"flag": True}, {"flag": False}) == {"flag": True}
+    assert changed_hyperparams({"new": 1.0}, {}) == {"new": 1.0}
+
+
+def test_the_suggested_grid_runs_the_tunes_own_defaults(tmp_path: Path) -> None:
+    """The printed grid's default arm was `{}` (the plain preset) while the tune's --hp and
+    --preset reached only the tuned arm: at 360 decisions the default DQN never learnt."""
+    from intergreen.tuning.cli import _defaults_arm
+    from intergreen.tuning.loop import TuneSpec
+
+    assert _defaults_arm(TuneSpec(agent="dqn")) == "{}"
+    arm = _defaults_arm(TuneSpec(agent="dqn", preset="study_dqn",
+                                 hyperparams={"learning_starts": 100}))  # fmt: skip
+    assert arm == '{"preset": "study_dqn", "hyperparams": {"learning_starts": 100}}'
+    import yaml
+
+    line = f"agents: {{dqn: {arm}, dqn_tuned: {{tuned: t/tuned.json}}}}"  # as printed
+    assert yaml.safe_load(line)["agents"]["dqn"] == {
+        "preset": "study_dqn", "hyperparams": {"learning_starts": 100}
+    }  # fmt: skip

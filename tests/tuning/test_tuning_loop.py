@@ -127,6 +127,10 @@ def _cli(capsys, *args: str) -> tuple[int, str]:
     return int(exc.value.code), capsys.readouterr().err
 
 
+SHORT_DQN = ["--agent", "dqn", "--timesteps", "600", "--min-timesteps", "300",
+             "--max-timesteps", "1000"]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -135,6 +139,12 @@ def _cli(capsys, *args: str) -> tuple[int, str]:
         (["--agent", "ppo", "--out", "/proc/nope/tune"], "cannot write there"),
         (["--agent", "ppo", "--train-seeds", "0"], "'--train-seeds'"),
         (["--agent", "ppo", "--eval-seeds", "test"], "never on test seeds (they serve reports"),
+        # every trial shorter than DQN's learning_starts would score an untrained network
+        (
+            SHORT_DQN,
+            "--max-timesteps 1,000: DQN makes its first gradient step after "
+            "learning_starts 2,000 decisions, so no trial would learn",
+        ),
     ],
 )
 def test_cli_user_errors(tmp_path, capsys, args: list[str], message: str) -> None:
@@ -277,6 +287,10 @@ def test_limits_of_sessions() -> None:
     # trials recorded before sessions were kept (no "session"), or naming an unknown one
     old = [{"id": "t0000", "number": 0}, {"id": "t0001", "number": 1, "session": 7}]
     assert limits_text([wall], old, "episodes") == UNRECORDED
+    # a re-run with the same limits (resuming an interrupted tune) is not a second limit
+    again = new_session("cost", 3.0, 3)
+    trials = [{"id": f"t{n:04d}", "number": n, "session": n // 2} for n in range(4)]
+    assert limits_text([cost, again], trials, "episodes") == "3 trials or 3 episodes"
     assert limits_text([wall], [*old, {"id": "t0002", "number": 2, "session": 0}], "steps") == (
         f"t0000-t0001: {UNRECORDED}; t0002: 1 trial or 14400 s wall clock"
     )
@@ -355,3 +369,19 @@ def test_trials_train_whole_rollouts_within_the_maximum() -> None:
     assert small.planned_timesteps(small.base_hyperparams(), 900) == 2048  # one rollout at least
     dqn = TuneSpec(agent="dqn", hyperparams={"train_freq": 4}, timesteps=(500, 100, 950))
     assert dqn.planned_timesteps(dqn.base_hyperparams(), 949) == 948
+
+
+def test_a_dqn_tune_notes_trials_too_short_to_learn(capsys) -> None:
+    """Trials shorter than learning_starts score an untrained network: said before the tune
+    (the whole range below it is refused, test_cli_user_errors)."""
+    from intergreen.tuning.loop import _check_learning_starts
+
+    _check_learning_starts(TuneSpec(agent="dqn", timesteps=(5000, 1000, 9000)))
+    err = capsys.readouterr().err
+    assert "note: trials of fewer than learning_starts 2,000 decisions (--min-timesteps 1,000)" in (
+        " ".join(err.split())
+    )
+    _check_learning_starts(TuneSpec(agent="dqn", hyperparams={"learning_starts": 500},
+                                    timesteps=(5000, 1000, 9000)))  # fmt: skip
+    _check_learning_starts(TuneSpec(agent="ppo", timesteps=(300, 100, 1000)))
+    assert capsys.readouterr().err == ""
