@@ -114,9 +114,14 @@ def search_space(
             value = d.fallback  # e.g. a learning-rate schedule: centre on SB3's default
         params.append(Param(d.name, d.space, _clip_inside(float(value), d.space)))
     centre, lo, hi = (int(t) for t in timesteps)
-    if not 0 < lo < centre < hi:
+    if not 0 < lo < hi:
         raise SearchSpaceConfigError(
-            f"timesteps centre {centre} must lie strictly between min {lo} and max {hi} (> 0)"
+            f"--min-timesteps {lo:,} and --max-timesteps {hi:,}: give 0 < min < max"
+        )
+    if not lo < centre < hi:
+        raise SearchSpaceConfigError(
+            f"--timesteps {centre:,} (the search's centre) must lie strictly between "
+            f"--min-timesteps {lo:,} and --max-timesteps {hi:,}"
         )
     rf = max(1, 10 ** max(0, len(str(lo)) - 2))  # two significant digits at the low end
     params.append(

@@ -87,8 +87,12 @@ def test_search_space_errors() -> None:
     hp = resolve_hyperparameters("ppo")
     with pytest.raises(SearchSpaceConfigError, match="cannot tune buffer_size for ppo"):
         search_space("ppo", hp, TS, names=["learning_rate", "buffer_size"])
-    with pytest.raises(SearchSpaceConfigError, match="strictly between"):
+    with pytest.raises(SearchSpaceConfigError, match="--timesteps 100 .* strictly between "
+                       "--min-timesteps 200 and --max-timesteps 1,000"):  # fmt: skip
         search_space("ppo", hp, (100, 200, 1000))
+    with pytest.raises(SearchSpaceConfigError, match="--min-timesteps 5,000 and "
+                       "--max-timesteps 1,000: give 0 < min < max"):  # fmt: skip
+        search_space("ppo", hp, (50_000, 5000, 1000))
     only = search_space("ppo", hp, TS, names=["learning_rate"])
     assert [p.name for p in only] == ["learning_rate", TIMESTEPS]
 
