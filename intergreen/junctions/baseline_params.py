@@ -58,10 +58,17 @@ class ParamFile:
 
     def describe(self) -> str:
         """``vehicle-actuated with extension=1.07, max_green={"2": 32.8, "4": 35.6} (tuned on
-        gm_a56)``: the baseline, its parameters and, where the file says, its junction."""
+        gm_a56, on validation episodes of 60 s at low)``: the baseline, its parameters and,
+        where the file says, the junction and the episodes it was tuned on (so that a run at
+        other demands or lengths can be seen to be one)."""
         params = ", ".join(f"{k}={json.dumps(v)}" for k, v in self.params.items()) or "defaults"
-        junction = self.doc.get("junction")
-        return f"{self.controller} with {params}" + (f" (tuned on {junction})" if junction else "")
+        junction, v = self.doc.get("junction"), self.doc.get("validation") or {}
+        where = [f"tuned on {junction}"] if junction else []
+        if v.get("demands"):
+            length = v.get("duration_s")
+            episodes = f"of {length:g} s " if isinstance(length, int | float) else ""
+            where.append(f"on validation episodes {episodes}at {', '.join(map(str, v['demands']))}")
+        return f"{self.controller} with {params}" + (f" ({', '.join(where)})" if where else "")
 
 
 def read_param_file(path: str | Path) -> ParamFile:

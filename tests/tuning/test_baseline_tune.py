@@ -252,7 +252,8 @@ def test_a_tunes_file_runs_where_a_baseline_goes(
     flat = " ".join(out.split())
     assert "vehicle-actuated (va/tuned.json)" in flat
     said = f"vehicle-actuated (va/tuned.json): {make_baseline('va/tuned.json').file.describe()}"
-    assert " ".join(said.split()) in flat and "(tuned on gm_a56)" in said
+    assert " ".join(said.split()) in flat
+    assert "(tuned on gm_a56, on validation episodes of 120 s at low)" in said  # SPEC's
     assert f"extension={params['extension']}" in said
     sims = []
     by_name = ["--controller", "vehicle-actuated", "--param-file", "va/tuned.json"]
