@@ -146,7 +146,7 @@ def check_evaluation(
     episode = common_episode(runs, {**(episode_options or {}), "duration": duration})
     if demands is None:
         demands = default_demands(controllers, junction, checkpoint)[0]
-    demands = list(demands)
+    demands = [demands] if isinstance(demands, str) else list(demands)  # "low": one level
     if not demands:
         raise OptionError("--demands: no demand named; give one or more, e.g. low,medium,high")
     spec = resolve_junction(junction)

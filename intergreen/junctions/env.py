@@ -32,7 +32,7 @@ import numpy as np
 from pydantic import ValidationError
 
 import intergreen.seeds as seeds
-from intergreen.common import first_repeat
+from intergreen.common import check_sim_seconds, first_repeat
 from intergreen.errors import OptionError, format_validation_error
 from intergreen.frames import SensorFrame, UnreadFieldError
 from intergreen.junctions.catalog import resolve_junction
@@ -205,6 +205,7 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         check_rules: bool = False,
     ) -> None:
         super().__init__()
+        _check_numbers(seed, duration, time_scale)  # before anything is built
         self.spec_ = resolve_junction(junction)
         spec = self.spec_
         for f in features:
@@ -765,6 +766,27 @@ def reward_context(
         stage_lanes=stage_lanes,
         spec=spec,
     )
+
+
+def _check_numbers(seed: Any, duration: Any, time_scale: Any) -> None:
+    """Refuse a seed, episode length or time scale that would fail deep in numpy or SUMO, or
+    run without end (``duration=1e9``, ``inf``, ``nan``), as the command line refuses them.
+
+    Raises:
+        OptionError: naming the argument, the value and what it takes.
+    """
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
+    ):
+        raise OptionError(f"seed {seed!r}: give a whole number >= 0 (or None)")
+    for name, value in (("duration", duration), ("time_scale", time_scale)):
+        if value is None and name == "duration":
+            continue  # the demand's own length
+        if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+            raise OptionError(f"{name} {value!r}: give a number of simulated seconds")
+        if not value >= 1:  # also NaN
+            raise OptionError(f"{name} {value!r}: give at least 1 simulated second")
+        check_sim_seconds(float(value), name)
 
 
 def make_env(

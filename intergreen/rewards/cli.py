@@ -20,9 +20,10 @@ app = new_app(
 
 @app.command("list")
 def list_rewards() -> None:
-    """List every registered reward: name, description, sensor fields read."""
+    """List every registered reward: name, version, description, sensor fields read."""
     table = Table(title="Rewards (higher is better)")
     table.add_column("name", style="bold")
+    table.add_column("version")
     table.add_column("description")
     table.add_column("fields")
     for name in registry.names():
@@ -31,7 +32,7 @@ def list_rewards() -> None:
             fields = "its components' fields"
         else:
             fields = ", ".join(d["fields"]) + (" + demand estimate" if d["needs_demand"] else "")
-        table.add_row(name, d["description"], fields)
+        table.add_row(name, str(d["version"]), d["description"], fields)
     Console().print(table)
     errors = registry.plugin_errors()
     for message in errors.values():
@@ -52,6 +53,7 @@ def show(name: Annotated[str, typer.Argument(help="reward name, e.g. average_spe
         console.print(f"fields:  {', '.join(d['fields'])}", markup=False)
         console.print(f"needs a demand estimate: {'yes' if d['needs_demand'] else 'no'}")
     console.print(f"source:  {d['source']}", markup=False)
+    console.print(f"version: {d['version']} (runs record it; a changed formula gets a new one)")
     if d["parameters"] or d["required"]:
         table = Table(show_header=True)
         table.add_column("parameter")

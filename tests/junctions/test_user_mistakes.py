@@ -71,3 +71,33 @@ def test_pedestrians_without_their_stage_warn_once_and_say_the_fix(capsys) -> No
     code, _, err = run_cli(["simulate", "--demand", "low+peds", "--duration", "12"], capsys)
     assert code == 0, err
     assert "warning (intergreen): the demand brings pedestrians, but the action stages" in err
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"duration": 1e9}, "duration 1000000000: more than 604800 s (7 days)"),
+        ({"duration": float("inf")}, "duration inf: more than 604800 s"),
+        ({"duration": float("nan")}, "duration nan: give at least 1 simulated second"),
+        ({"duration": 0.1}, "duration 0.1: give at least 1 simulated second"),
+        ({"duration": True}, "duration True: give a number of simulated seconds"),
+        ({"duration": "300"}, "duration '300': give a number of simulated seconds"),
+        ({"seed": -1}, "seed -1: give a whole number >= 0"),
+        ({"seed": "x"}, "seed 'x': give a whole number >= 0"),
+        ({"time_scale": 0}, "time_scale 0: give at least 1 simulated second"),
+    ],
+)
+def test_the_python_env_refuses_what_the_command_line_refuses(kwargs, message) -> None:
+    """Through the Python API, duration=1e9 (or inf, nan) ran an episode without end, seed=-1
+    and time_scale=0 failed deep in numpy, '300' and True were taken as lengths."""
+    with pytest.raises(OptionError) as e:
+        make_env("gm_a56", "low", None, **kwargs)
+    assert message in str(e.value)
+
+
+def test_python_evaluate_takes_one_demand_as_a_string() -> None:
+    """evaluate(demands="low") split the name into letters ("unknown demand 'l'")."""
+    from intergreen.agents.evaluation import evaluate
+
+    frame = evaluate(["vehicle-actuated"], "gm_a56", "low", seeds=[1], duration=30)
+    assert frame["demand"].tolist() == ["low"]

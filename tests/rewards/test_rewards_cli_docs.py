@@ -50,6 +50,11 @@ def test_show_weighted_says_weights_is_required_and_fields_are_its_components() 
     listed = CliRunner().invoke(app, ["list"], env={"COLUMNS": "250"}).output
     row = next(line for line in listed.splitlines() if line.startswith("│ weighted "))
     assert row.rstrip(" │").endswith("its components' fields")
+    # each reward's version, in the list and in show (the README said they list it)
+    row = next(line for line in listed.splitlines() if line.startswith("│ wait_time "))
+    assert row.replace("│", " ").split()[:2] == ["wait_time", "2"]
+    shown = CliRunner().invoke(app, ["show", "wait_time"], env={"COLUMNS": "200"}).output
+    assert "version: 2 (runs record it; a changed formula gets a new one)" in shown
 
 
 def test_unknown_reward_is_a_one_line_user_error() -> None:
@@ -296,13 +301,13 @@ def test_training_on_three_envs_prints_the_pressure_deprecation_once(tmp_path: P
 def test_readme_says_what_list_and_show_print() -> None:
     section = readme_section("## Built-in rewards")
     assert (
-        "`intergreen rewards list` lists them (name, one-line description, the sensor fields each "
-        "reads);\n`intergreen rewards show NAME` gives one's formula, parameters with their "
-        "defaults and source\n" in section
+        "`intergreen rewards list` lists them (name, version, one-line description, the sensor "
+        "fields\neach reads); `intergreen rewards show NAME` gives one's formula, parameters with "
+        "their\ndefaults, source and version" in section
     )
     listed = CliRunner().invoke(app, ["list"], env={"COLUMNS": "250"}).output
     header = next(line for line in listed.splitlines() if "name" in line)
-    assert header.replace("┃", " ").split() == ["name", "description", "fields"]
+    assert header.replace("┃", " ").split() == ["name", "version", "description", "fields"]
     assert "r = -Q" not in listed  # the formula is show's
     shown = CliRunner().invoke(app, ["show", "queue"], env={"COLUMNS": "250"}).output
     assert "formula: r = -Q,  Q = sum over lanes of halting vehicles at the last frame" in shown
