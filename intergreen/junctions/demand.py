@@ -464,7 +464,7 @@ def resolve_demand(spec: JunctionSpec, demand: str | float | DemandProfile | Non
         profile = demand
     elif isinstance(demand, int | float):
         profile = constant_demand(spec, float(demand))
-    elif m := re.fullmatch(r"(\d+(?:\.\d+)?)\s*(?:vph|veh/h)?", str(demand).strip()):
+    elif m := re.fullmatch(rf"({_NUMBER})\s*(?:vph|veh/h)?", str(demand).strip()):
         profile = constant_demand(spec, float(m.group(1)))
     else:
         name = str(demand)
@@ -530,6 +530,11 @@ def check_profile(spec: JunctionSpec, profile: DemandProfile, source: str | None
                     f"signalled crossing (crossings: {', '.join(crossing_arms(spec)) or 'none'})"
                 )
     check_plausible(spec, profile, where)
+
+
+#: A number as a demand total may be written: ``1900``, ``2.5e3``, ``-100`` (refused by
+#: :func:`constant_demand` with the reason, not taken for an unknown demand's name).
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 
 
 def check_plausible(spec: JunctionSpec, profile: DemandProfile, where: str) -> None:

@@ -155,3 +155,14 @@ def test_sumo_reads_the_exact_numbers(gm: JunctionSpec) -> None:
             sim.step()
         metrics = sim.finish()
     assert 15 <= metrics.vehicles <= 50  # S.ahead at 1 veh/s for 30 s; N.ahead ~never
+
+
+def test_totals_in_any_number_form_reach_the_plausibility_check(gm: JunctionSpec) -> None:
+    """'1e12vph' and '-100vph' were 'unknown demand' where 1e12 as a number was told why."""
+    with pytest.raises(SpecError, match=r"demand 1e\+12vph: 1e\+12 veh/h into the junction is "
+                       "implausible"):  # fmt: skip
+        resolve_demand(gm, "1e12vph")
+    with pytest.raises(SpecError, match=r"a total must be a finite number >= 0 veh/h"):
+        resolve_demand(gm, "-100vph")
+    assert resolve_demand(gm, "2.5e3vph").periods[0].total == pytest.approx(2500)
+    assert resolve_demand(gm, "1900 veh/h").periods[0].total == pytest.approx(1900)
