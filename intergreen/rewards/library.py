@@ -691,7 +691,11 @@ class Weighted(BaseReward):
             else:
                 w = spec
             w = _number("weighted", f"weights.{name}", w)
-            self.components.append((w, get(name, **params)))
+            try:
+                component = get(name, **params)
+            except RewardError as e:  # say which key: the message alone named no weights
+                raise RewardError(f"reward 'weighted': weights.{name}: {e}") from None
+            self.components.append((w, component))
         self.fields = tuple(f for f in FIELDS if any(f in c.fields for _, c in self.components))
         self.needs_demand = any(c.needs_demand for _, c in self.components)
         # a component's new formula is a new weighted reward too

@@ -147,8 +147,10 @@ def test_wrong_parameter_names_the_reward_and_the_valid_ones() -> None:
         registry.get("wait_time_ad", demand_time_constant=-5)
     with pytest.raises(RewardError, match="must be a number"):
         registry.get("average_speed", empty_value="fast")
-    with pytest.raises(RewardError, match="unknown reward 'nope'"):
-        registry.get("weighted", weights={"nope": 1.0})
+    with pytest.raises(RewardError, match="^reward 'weighted': weights.nope: unknown reward"):
+        registry.get("weighted", weights={"nope": 1.0})  # which key: it did not say
+    with pytest.raises(RewardError, match="^reward 'weighted': weights.queue: reward 'queue' has"):
+        registry.get("weighted", weights={"queue": {"weight": 1.0, "scale": 2}})
     with pytest.raises(RewardError, match="mode must be 'incoming' or 'imbalance'"):
         registry.get("pressure", mode="max")
 
