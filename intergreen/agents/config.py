@@ -87,6 +87,22 @@ def planned_timesteps(done: int, asked: int, unit: int | None) -> int:
     return done + -(-(asked - done) // unit) * unit
 
 
+def first_learning_step(agent: str, hyperparams: dict[str, Any]) -> int:
+    """Decisions a run collects before its first gradient step: DQN's ``learning_starts`` (the
+    algorithm's default where ``hyperparams`` leave it: SB3's 100), 0 for PPO, which learns
+    from its first collection."""
+    if agent.lower() != "dqn":
+        return 0
+    return int(hyperparams.get("learning_starts", _settable("dqn")["learning_starts"]))
+
+
+def stays_untrained(agent: str, hyperparams: dict[str, Any], trained: int) -> bool:
+    """Whether a run of ``trained`` decisions ends before its first gradient step, so that its
+    model is the untrained network (SB3 learns only once ``num_timesteps`` exceeds
+    ``learning_starts``)."""
+    return agent.lower() == "dqn" and trained <= first_learning_step(agent, hyperparams)
+
+
 def valid_hyperparameters(agent: str) -> list[str]:
     """Constructor arguments of the SB3 algorithm that a user may set."""
     return sorted(_settable(agent))

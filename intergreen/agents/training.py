@@ -51,7 +51,9 @@ from intergreen.agents.config import (
     ValidationScore,
     algorithm_class,
     collection_unit,
+    first_learning_step,
     planned_timesteps,
+    stays_untrained,
 )
 from intergreen.agents.episodes import EpisodeStream, StreamState, differing_entries
 from intergreen.agents.rundir import (
@@ -502,9 +504,8 @@ def _train_in(
         planned = planned_timesteps(model.num_timesteps, config.timesteps, unit)
         if progress and planned != config.timesteps and remaining > 0:
             _say_rounding(config, hp, unit, planned)
-        starts = getattr(model, "learning_starts", 0)
-        short = config.agent == "dqn" and planned <= starts
-        if progress and short and remaining > 0:
+        starts = first_learning_step(config.agent, hp)
+        if progress and stays_untrained(config.agent, hp, planned) and remaining > 0:
             _say_no_learning(config, starts, planned, ahead=True)
         callback = _callback_class()(
             run_dir,
@@ -526,7 +527,8 @@ def _train_in(
                 )
             except KeyboardInterrupt:
                 raise Interrupted(_interrupted(run_dir, model.num_timesteps)) from None
-        if progress and not short and config.agent == "dqn" and model.num_timesteps <= starts:
+        short = stays_untrained(config.agent, hp, planned)
+        if progress and not short and stays_untrained(config.agent, hp, model.num_timesteps):
             _say_no_learning(config, starts, model.num_timesteps)  # a time limit stopped it
         # the final model is a validation point too (unless the last collection began at it)
         if validator is not None and validator.last_step() != model.num_timesteps:

@@ -650,20 +650,20 @@ def untrained_agents(grid: GridConfig) -> list[str]:
     untrained network with a trained one. Shown by ``compare`` before any run starts."""
     from intergreen.agents.config import (
         collection_unit,
+        first_learning_step,
         planned_timesteps,
         resolve_hyperparameters,
+        stays_untrained,
     )
 
     notes = []
     for name, spec in grid.agents.items():
         agent = (spec.agent or name).lower()
-        if agent != "dqn":
-            continue
         hp = resolve_hyperparameters(agent, spec.preset, spec.hyperparams)
         unit = collection_unit(agent, hp, grid.training.n_envs)
         trained = planned_timesteps(0, grid.training.timesteps, unit)
-        starts = int(hp.get("learning_starts", 100))  # SB3's default: 100
-        if trained <= starts:
+        if stays_untrained(agent, hp, trained):
+            starts = first_learning_step(agent, hp)
             notes.append(
                 f"agents.{name}: DQN makes its first gradient step after learning_starts "
                 f"{starts:,} decisions and each run trains {trained:,}: its models stay "

@@ -225,17 +225,18 @@ def _check_learning_starts(spec: TuneSpec) -> None:
     Raises:
         TuneError: naming the options and the fix.
     """
-    if spec.agent != "dqn":
-        return
-    starts = int(spec.base_hyperparams().get("learning_starts", 100))  # SB3's default: 100
+    from intergreen.agents.config import first_learning_step, stays_untrained
+
+    hp = spec.base_hyperparams()
+    starts = first_learning_step(spec.agent, hp)
     centre, lo, hi = (int(t) for t in spec.timesteps)
-    if hi <= starts:
+    if stays_untrained(spec.agent, hp, hi):
         raise TuneError(
             f"--max-timesteps {hi:,}: DQN makes its first gradient step after learning_starts "
             f"{starts:,} decisions, so no trial would learn; give --max-timesteps (and "
             f"--timesteps) above {starts:,}, or --hp learning_starts=N below {lo:,}"
         )
-    if lo <= starts:
+    if stays_untrained(spec.agent, hp, lo):
         from rich.console import Console
 
         Console(stderr=True, highlight=False).print(

@@ -268,3 +268,23 @@ def test_a_dqn_run_too_short_to_learn_is_told_before_it_trains(
     )
     assert err.splitlines()[0] == note and err.splitlines()[1].startswith("error: reward")
     # (a run that reaches its first gradient step is not told: test_imported_defaults)
+
+
+def test_one_rule_says_which_runs_stay_untrained():
+    """train, tune and compare all ask this one rule whether a DQN run ends before its first
+    gradient step: SB3 learns only once num_timesteps exceeds learning_starts (its default
+    where the hyperparameters leave it), and PPO learns from its first collection."""
+    import inspect
+
+    from stable_baselines3 import DQN
+
+    from intergreen.agents.config import first_learning_step, stays_untrained
+
+    sb3_default = inspect.signature(DQN.__init__).parameters["learning_starts"].default
+    assert first_learning_step("dqn", {}) == sb3_default == 100
+    assert first_learning_step("DQN", {"learning_starts": 2000}) == 2000
+    assert first_learning_step("ppo", {"learning_starts": 2000}) == 0
+    assert stays_untrained("dqn", {"learning_starts": 500}, 500)
+    assert not stays_untrained("dqn", {"learning_starts": 500}, 501)
+    assert stays_untrained("dqn", {}, 100) and not stays_untrained("dqn", {}, 104)
+    assert not stays_untrained("ppo", {"n_steps": 64}, 1)
