@@ -724,10 +724,7 @@ def _resolve_reward(reward: Any) -> tuple[Callable, dict]:
     if reward is None:
         reward = DEFAULT_REWARD
     if callable(reward) and not isinstance(reward, type) and not hasattr(reward, "reset"):
-        # a plain function ``(frames, context) -> float``; the
-        # registry only takes names, mappings and Reward objects (with reset)
-        name = getattr(reward, "name", getattr(reward, "__name__", "custom"))
-        return reward, {"name": name, "params": {}}
+        reward = reward_registry.function_reward(reward)  # a plain f(frames, context)
     fn = reward_registry.resolve_reward(reward)
     return _adapt(fn), reward_registry.reward_metadata(fn)
 

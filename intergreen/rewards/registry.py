@@ -233,6 +233,22 @@ class FunctionReward(BaseReward):
         return self.func(frames, self.context, **self._params)
 
 
+def function_reward(func: Callable[..., Any]) -> FunctionReward:
+    """An unregistered function ``f(frames, context) -> float`` (passed to ``make_env`` as
+    ``reward=``) as a reward with a registered one's checks: its signature before the first
+    episode, and each value (None, a string, NaN or inf is a RewardError naming it, as is an
+    exception raised in its code). Named by its ``name`` attribute, else its ``__name__``.
+
+    Raises:
+        RewardError: a function that cannot be called as ``f(frames, context)``.
+    """
+    name = str(getattr(func, "name", getattr(func, "__name__", "custom")))
+    _check_function(name, func)
+    reward = FunctionReward(func)
+    reward.name = name  # type: ignore[misc]
+    return reward
+
+
 class _Checked:
     """Wraps a protocol-only reward (not a BaseReward) so its values are checked too."""
 
@@ -328,15 +344,28 @@ def _typed_params(e: _Entry, params: dict[str, Any]) -> dict[str, Any]:
     ``3.0``, ``"x"`` is refused), as the built-in rewards check theirs, so that a bad value is
     refused when the reward is built, not by a numpy error mid-episode. Unannotated
     parameters, and those whose annotation names a type pydantic cannot check or a name that
-    cannot be resolved, pass as given.
+    cannot be resolved, pass as given, unless they hold a NaN or infinite number (refused as
+    the built-in rewards refuse theirs: a NaN threshold silently compares false).
 
     Raises:
-        RewardError: ``reward 'NAME': parameter P must be TYPE, got VALUE (pydantic's reason)``.
+        RewardError: ``reward 'NAME': parameter P must be TYPE, got VALUE (pydantic's reason)``,
+            or ``parameter P must be finite, got nan``.
     """
+    out = _annotated_params(e, params)
+    for name, value in out.items():
+        if _has_non_finite(value):
+            raise RewardError(
+                f"reward {e.name!r}: parameter {name} must be finite, got {params[name]!r}"
+            )
+    return out
+
+
+def _annotated_params(e: _Entry, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` read by pydantic as their annotations ask (for :func:`_typed_params`)."""
     try:
         hints = typing.get_type_hints(e.obj.__init__ if e.kind == "class" else e.obj)
     except Exception:  # an annotation naming what its module cannot resolve: left unchecked
-        return params
+        return dict(params)
     out = dict(params)
     for name, value in params.items():
         if name not in hints or name not in e.parameters:
@@ -354,6 +383,15 @@ def _typed_params(e: _Entry, params: dict[str, Any]) -> dict[str, Any]:
                 f"reward {e.name!r}: parameter {name} must be {kind}, got {value!r} ({reason})"
             ) from None
     return out
+
+
+def _has_non_finite(value: Any) -> bool:
+    """Whether ``value`` is, or a list or mapping in it holds, a NaN or infinite number."""
+    if isinstance(value, Mapping):
+        return any(_has_non_finite(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_non_finite(v) for v in value)
+    return isinstance(value, float | np.floating) and not math.isfinite(value)
 
 
 def _origin(obj: Any) -> str:

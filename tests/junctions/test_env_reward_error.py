@@ -50,3 +50,35 @@ def test_reward_error_in_step_closes_sumo(backend: str, reward) -> None:
     finally:
         env.close()
     assert sumo_children() == []
+
+
+def _returns_none(frames, context):
+    return None
+
+
+def _raises(frames, context):
+    return frames[-1].no_such_field
+
+
+def _one_argument(frames):
+    return 0.0
+
+
+def test_plain_function_gets_the_registry_checks() -> None:
+    """A function passed as ``reward=`` unregistered is checked as a registered one: a wrong
+    signature before the episode, a value that is not a number, or an exception in its code,
+    each a RewardError naming it (they were a bare TypeError from float() at the first step)."""
+    with pytest.raises(RewardError, match=r"reward '_one_argument': a function reward is called"):
+        make_env("gm_a56", "low", _one_argument, seed=1, duration=60)
+    for func, message in [
+        (_returns_none, r"reward '_returns_none' returned None \(NoneType\), not a number"),
+        (_raises, r"reward '_raises' raised AttributeError: .*test_env_reward_error\.py, line"),
+    ]:
+        env = make_env("gm_a56", "low", func, seed=1, duration=60)
+        try:
+            env.reset()
+            with pytest.raises(RewardError, match=message):
+                env.step(0)
+        finally:
+            env.close()
+    assert sumo_children() == []

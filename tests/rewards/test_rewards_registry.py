@@ -383,6 +383,22 @@ def test_a_function_rewards_parameters_are_checked_against_its_annotations(
             "'long_queues_test': parameter threshold must be float, got 'x' (Input should be a "
             "valid number, unable to parse string as a number)"
         )
+        # a NaN or infinite value is refused as the built-in rewards refuse theirs (a NaN
+        # threshold compared false silently: the reward was 0 at every step), annotated or
+        # not, nested or spelt as text; a string parameter may read "inf"
+        for params, shown in [
+            ({"threshold": float("nan")}, "threshold must be finite, got nan"),
+            ({"threshold": "inf"}, "threshold must be finite, got 'inf'"),
+            ({"label": float("nan")}, "label must be finite, got nan"),
+            (
+                {"label": {"a": [1.0, float("-inf")]}},
+                "label must be finite, got {'a': [1.0, -inf]}",
+            ),
+        ]:
+            with pytest.raises(RewardError) as refused:
+                registry.get("long_queues_test", **params)
+            assert str(refused.value) == f"reward 'long_queues_test': parameter {shown}"
+        assert registry.get("long_queues_test", label="inf").params["label"] == "inf"
     finally:
         registry.unregister("long_queues_test")
 
