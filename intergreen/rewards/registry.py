@@ -394,6 +394,30 @@ def _has_non_finite(value: Any) -> bool:
     return isinstance(value, float | np.floating) and not math.isfinite(value)
 
 
+def _edited(old: Any, new: Any) -> bool:
+    """Whether two definitions of a reward have different source code (a file's or a notebook
+    cell's; False where Python keeps none, as for code made by exec)."""
+    try:
+        return inspect.getsource(old) != inspect.getsource(new)
+    except (OSError, TypeError):
+        return False
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` that makes a warning name the first frame outside this module (the
+    user's ``register`` line, through decorators and the module-level functions)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _next_version(version: str) -> str:
+    """A version after ``version`` to suggest: ``"1"`` -> ``"2"``, ``"1-mine"`` ->
+    ``"1-mine-2"``."""
+    return str(int(version) + 1) if version.isdigit() else f"{version}-2"
+
+
 def _origin(obj: Any) -> str:
     """Where a reward registered outside :meth:`Registry.load_module` and plugin loading
     comes from: ``built-in`` for intergreen's own modules, else its module (``module
@@ -507,6 +531,22 @@ class Registry:
                         f"reward {name!r} is already registered ({old.source}); "
                         "pass replace=True to replace it"
                     )
+            if (
+                old is not None
+                and old.obj is not obj
+                and old.source != "built-in"
+                and str(ver).strip() == old.version
+                and _edited(old.obj, obj)
+            ):
+                warnings.warn(
+                    f"reward {name!r} was registered again with other code but the same version "
+                    f"{old.version!r}: runs of the two formulas share keys, so a batch would count "
+                    f"the old formula's finished runs as the new one's; give "
+                    f"the edited formula another version (register(..., version="
+                    f"'{_next_version(old.version)}')), or another name",
+                    UserWarning,
+                    stacklevel=_caller_level(),
+                )
             if (
                 old is not None
                 and old.source == "built-in"

@@ -517,3 +517,35 @@ def test_where_a_reward_comes_from_and_replacing_a_built_in() -> None:
     )
     reg.register("queue", my_queue, replace=True, version="1-mine")
     assert reg.describe("queue")["version"] == "1-mine"
+
+
+def test_an_edited_notebook_reward_registered_again_is_told_to_change_its_version() -> None:
+    """A notebook cell run again replaces its reward silently; the cell run again after its
+    formula was edited warns while the version stays (runs of the two formulas would share
+    keys: a batch counts the old formula's finished runs as the new one's)."""
+    import linecache
+    import warnings
+
+    reg = Registry(plugins=False)
+    cell = 'register("mine", version=VERSION)\ndef mine(frames, context):\n    return 1.0\n'
+
+    def run_cell(number: int, source: str, version: str) -> list[str]:
+        source = source.replace("register", "@register").replace("VERSION", repr(version))
+        filename = f"<ipython-input-{number}>"  # as IPython keeps a cell's source
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            exec(compile(source, filename, "exec"), {"register": reg.register})
+        return [f"{w.filename}: {w.message}" for w in caught]
+
+    assert run_cell(1, cell, "1") == []
+    assert run_cell(2, cell, "1") == []  # the same cell again
+    edited = cell.replace("1.0", "2.0")
+    assert run_cell(3, edited, "1") == [
+        "<ipython-input-3>: reward 'mine' was registered again with other code but the same "
+        "version '1': runs of the two formulas share keys, so a batch would count the old "
+        "formula's finished runs as the new one's; give the edited formula another version "
+        "(register(..., version='2')), or another name"
+    ]
+    assert run_cell(4, cell, "2") == []  # edited back, under a new version
+    assert reg.describe("mine")["version"] == "2"
