@@ -201,9 +201,15 @@ def _callback_class():
             return limit is None or time.perf_counter() - self.start <= limit
 
         def _on_training_end(self) -> None:
-            self.file.close()
             if self.bar is not None:
                 self.bar.update(self.task, completed=self.num_timesteps)
+            self.close()
+
+        def close(self) -> None:
+            """Close metrics.csv and stop the progress bar (also when training failed)."""
+            if getattr(self, "file", None) is not None:
+                self.file.close()
+            if self.bar is not None:
                 self.bar.stop()
 
     return RunLogger
@@ -284,40 +290,64 @@ def _interrupted(run_dir: Path, step: int) -> str:
     return f"training stopped at decision {step:,}; {saved}"
 
 
+class TrainingNote(UserWarning):
+    """What ``intergreen train`` prints as a note, warned to a Python caller of :func:`train`:
+    a DQN run that ends before its first gradient step, a run rounded up to whole collections.
+    A batch or a tune, which says the same once before its runs, does not pass it on."""
+
+
+def _note(progress: bool, text: str) -> None:
+    """``text`` as the command line's note (``progress``: ``intergreen train``) or as a
+    :class:`TrainingNote` at the line of the script that called :func:`train`."""
+    if progress:
+        from rich.console import Console
+
+        Console(stderr=True, highlight=False).print(f"note: {text}", markup=False, soft_wrap=True)
+    else:  # _note <- _say_* <- _train_in <- train <- the caller
+        warnings.warn(text, TrainingNote, stacklevel=5)
+
+
 def _say_no_learning(
-    config: TrainConfig, learning_starts: int, trained: int, *, ahead: bool = False
+    config: TrainConfig,
+    learning_starts: int,
+    trained: int,
+    progress: bool,
+    *,
+    ahead: bool = False,
 ) -> None:
     """A DQN run that ends before its first gradient step (SB3's ``learning_starts``) collects
     experience only, and its model is the untrained one: said before training when its
     planned ``trained`` decisions fall short (``ahead``), after it when a time limit stopped
-    it short."""
-    from rich.console import Console
-
+    it short; in the command line's options, or (not ``progress``) train()'s arguments."""
     ends = f"this run trains {trained:,}, so its model will not be" if ahead else (
         f"this run ended at {trained:,}, so the model is not"
     )  # fmt: skip
-    Console(stderr=True, highlight=False).print(
-        f"note: DQN makes its first gradient step after learning_starts {learning_starts:,} "
-        f"decisions and {ends} trained: give more --timesteps, or --hp learning_starts=N below "
-        f"{config.timesteps:,}",
-        markup=False,
-        soft_wrap=True,
+    fix = (
+        f"give more --timesteps, or --hp learning_starts=N below {config.timesteps:,}"
+        if progress
+        else f"give more timesteps, or hyperparams={{'learning_starts': N}} with N below "
+        f"{config.timesteps:,}"
+    )
+    _note(
+        progress,
+        f"DQN makes its first gradient step after learning_starts {learning_starts:,} "
+        f"decisions and {ends} trained: {fix}",
     )
 
 
-def _say_rounding(config: TrainConfig, hp: dict[str, Any], unit: int | None, planned: int) -> None:
+def _say_rounding(
+    config: TrainConfig, hp: dict[str, Any], unit: int | None, planned: int, progress: bool
+) -> None:
     """Before training: the run trains whole collections, so more decisions than asked."""
-    from rich.console import Console
-
     per_env = "n_steps" if config.agent == "ppo" else "train_freq"
     envs = f" x {config.n_envs} envs" if config.n_envs > 1 else ""
-    Console(stderr=True, highlight=False).print(
-        f"note: {config.agent.upper()} collects {unit:,} decisions at a time "
+    timesteps = "--timesteps" if progress else "timesteps"
+    _note(
+        progress,
+        f"{config.agent.upper()} collects {unit:,} decisions at a time "
         f"({per_env} {hp.get(per_env, unit // config.n_envs)}{envs}) and stops only between "
         f"collections: training {planned:,} decisions for the {config.timesteps:,} asked "
-        f"(give --timesteps as a multiple of {unit:,} to train exactly that)",
-        markup=False,
-        soft_wrap=True,
+        f"(give {timesteps} as a multiple of {unit:,} to train exactly that)",
     )
 
 
@@ -445,7 +475,7 @@ def train(
     try:
         _make_env(config, 0).close()
     except OptionError as e:  # the env's own checks of its options (n_stack >= 1, ...)
-        raise OptionError(f"--env: {e}" if config.env_kwargs else str(e)) from None
+        raise OptionError(f"--env (env_kwargs): {e}" if config.env_kwargs else str(e)) from None
     for demand in config.validation_demands() if config.validate_every else []:
         if demand != config.demand:
             try:
@@ -482,6 +512,7 @@ def _train_in(
     done = run_dir / "done.json"
     vec_env = make_vec_env(config, stream_resume_states(state, config.n_envs))
     validator = Validator(config, run_dir) if config.validate_every else None
+    logger = callback = None
     try:
         if checkpoint is not None:
             model = _resume_model(config, run_dir, checkpoint, vec_env, state)
@@ -502,11 +533,11 @@ def _train_in(
         model.set_logger(logger)
         unit = collection_unit(config.agent, hp, config.n_envs)
         planned = planned_timesteps(model.num_timesteps, config.timesteps, unit)
-        if progress and planned != config.timesteps and remaining > 0:
-            _say_rounding(config, hp, unit, planned)
+        if planned != config.timesteps and remaining > 0:
+            _say_rounding(config, hp, unit, planned, progress)
         starts = first_learning_step(config.agent, hp)
-        if progress and stays_untrained(config.agent, hp, planned) and remaining > 0:
-            _say_no_learning(config, starts, planned, ahead=True)
+        if stays_untrained(config.agent, hp, planned) and remaining > 0:
+            _say_no_learning(config, starts, planned, progress, ahead=True)
         callback = _callback_class()(
             run_dir,
             config.checkpoint_every,
@@ -528,8 +559,8 @@ def _train_in(
             except KeyboardInterrupt:
                 raise Interrupted(_interrupted(run_dir, model.num_timesteps)) from None
         short = stays_untrained(config.agent, hp, planned)
-        if progress and not short and stays_untrained(config.agent, hp, model.num_timesteps):
-            _say_no_learning(config, starts, model.num_timesteps)  # a time limit stopped it
+        if not short and stays_untrained(config.agent, hp, model.num_timesteps):
+            _say_no_learning(config, starts, model.num_timesteps, progress)  # a time limit
         # the final model is a validation point too (unless the last collection began at it)
         if validator is not None and validator.last_step() != model.num_timesteps:
             validator.validate(model, model.num_timesteps)
@@ -551,7 +582,11 @@ def _train_in(
             "stopped_by_time_limit": bool(model.num_timesteps < config.timesteps),
         }
         atomic_write(done, json.dumps(summary))
-    finally:
+    finally:  # also when training failed: no file left open, no progress bar left running
+        if callback is not None:
+            callback.close()
+        if logger is not None:
+            logger.close()
         if validator is not None:
             validator.close()
         vec_env.close()

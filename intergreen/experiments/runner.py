@@ -57,6 +57,7 @@ import shutil
 import socket
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -225,7 +226,7 @@ def record_error(folder: Path, e: BaseException | str) -> None:
 
 
 def _train_cell(task: Task, out: Outcome) -> None:
-    from intergreen.agents.training import train
+    from intergreen.agents.training import TrainingNote, train
 
     cell, folder = task.cell, task.folder
     assert cell is not None
@@ -243,7 +244,9 @@ def _train_cell(task: Task, out: Outcome) -> None:
     )
     t0 = time.perf_counter()
     # the cell's training configuration is exactly train()'s keyword arguments
-    train(**cell.train_config().model_dump(), run_dir=folder, resume=True)
+    with warnings.catch_warnings():  # compare said them once, before any run (grid notes)
+        warnings.simplefilter("ignore", TrainingNote)
+        train(**cell.train_config().model_dump(), run_dir=folder, resume=True)
     out.train_s = time.perf_counter() - t0
 
 

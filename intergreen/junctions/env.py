@@ -243,7 +243,8 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
                 f"the demand brings pedestrians, but the action stages "
                 f"({', '.join(self.action_stages)}) leave out the pedestrian stage "
                 f"{' or '.join(walk)}: no controller can call it, so pedestrians wait to the "
-                f"episode's end; add it (--stages {stages})",
+                f"episode's end; add it (--stages {stages}, or action_stages="
+                f"{sorted({*self.action_stages, *walk})})",
                 UserWarning,
                 stacklevel=1,
             )

@@ -742,7 +742,8 @@ class Registry:
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise RewardError(
             f"unknown reward {name!r}.{hint} Known rewards: {', '.join(known)} (a reward "
-            "registered in your own module: load it with --reward-module MODULE)"
+            "of your own: import the module that registers it first, or give the command "
+            "line --reward-module MODULE)"
         )
 
     def describe(self, name: str) -> dict[str, Any]:

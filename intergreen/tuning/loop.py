@@ -34,6 +34,7 @@ import json
 import math
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -270,18 +271,21 @@ def run_trial(spec: TuneSpec, trial_id: str, values: dict[str, Any], run_dir: st
     start = time.perf_counter()
     try:
         from intergreen.agents.evaluation import evaluate, evaluation_seeds
-        from intergreen.agents.training import train
+        from intergreen.agents.training import TrainingNote, train
 
         hp, asked = hyperparams_from_suggestion(spec.agent, values, spec.base_hyperparams())
         timesteps = spec.planned_timesteps(hp, asked)
         runs = trial_runs(spec, run_dir, seed)
         done = []
         for folder, train_seed in runs:
-            train(
-                spec.agent, spec.junction, spec.train_demand, spec.reward, timesteps,
-                train_seed, hp, n_envs=1, run_dir=folder, preset=spec.preset,
-                checkpoint_every=spec.checkpoint_every, env_kwargs=spec.env_kwargs, resume=True,
-            )  # fmt: skip
+            with warnings.catch_warnings():  # the tune said them before its trials
+                warnings.simplefilter("ignore", TrainingNote)
+                train(
+                    spec.agent, spec.junction, spec.train_demand, spec.reward, timesteps,
+                    train_seed, hp, n_envs=1, run_dir=folder, preset=spec.preset,
+                    checkpoint_every=spec.checkpoint_every, env_kwargs=spec.env_kwargs,
+                    resume=True,
+                )  # fmt: skip
             done.append(json.loads((Path(folder) / "done.json").read_text()))
         # never the test stream: validate_spec refuses any other role than validation
         seeds = evaluation_seeds(spec.eval_episodes, role=spec.eval_seeds)

@@ -82,9 +82,9 @@ def _forget_user_rewards() -> None:
          "(input should be 'libsumo' or 'traci')"),
         ("duration=-5", "error: --env duration=-5: expected simulated seconds > 0, e.g. --env "
          "duration=3600"),
-        ("n_stack=0", "error: --env: n_stack must be >= 1, got 0"),
-        ("bogus=1", "error: --env: unknown environment option(s) bogus; valid: n_stack, "
-         "features, time_scale, duration, backend, gui, action_stages, sensor_noise, "
+        ("n_stack=0", "error: --env (env_kwargs): n_stack must be >= 1, got 0"),
+        ("bogus=1", "error: --env (env_kwargs): unknown environment option(s) bogus; valid: "
+         "n_stack, features, time_scale, duration, backend, gui, action_stages, sensor_noise, "
          "pedestrians, decisions, signals, simulation_factory, render_mode, sensor_fields, "
          "check_rules"),
         ("reward=queue", "error: --env reward: set by --reward, not --env; use --reward"),
@@ -268,6 +268,52 @@ def test_a_dqn_run_too_short_to_learn_is_told_before_it_trains(
     )
     assert err.splitlines()[0] == note and err.splitlines()[1].startswith("error: reward")
     # (a run that reaches its first gradient step is not told: test_imported_defaults)
+
+
+def test_python_train_warns_what_the_command_line_notes(tmp_path: Path) -> None:
+    """train() from a script was silent where ``intergreen train`` notes a DQN run too short
+    to learn and a PPO run rounded up to whole collections: both are TrainingNote warnings at
+    the script's line, in train()'s arguments rather than the command line's options."""
+    from intergreen.agents.training import TrainingNote, train
+
+    with pytest.warns(TrainingNote) as caught:
+        train("dqn", timesteps=100, run_dir=tmp_path / "dqn", env_kwargs={"duration": 36})
+    assert [str(w.message) for w in caught if w.category is TrainingNote] == [
+        "DQN makes its first gradient step after learning_starts 2,000 decisions and this run "
+        "trains 100, so its model will not be trained: give more timesteps, or "
+        "hyperparams={'learning_starts': N} with N below 100"
+    ]
+    assert {w.filename for w in caught if w.category is TrainingNote} == {__file__}
+    with pytest.warns(TrainingNote) as caught:
+        train("ppo", timesteps=100, hyperparams={"n_steps": 64, "batch_size": 32},
+              run_dir=tmp_path / "ppo", env_kwargs={"duration": 36})  # fmt: skip
+    assert [str(w.message) for w in caught if w.category is TrainingNote] == [
+        "PPO collects 64 decisions at a time (n_steps 64) and stops only between collections: "
+        "training 128 decisions for the 100 asked (give timesteps as a multiple of 64 to train "
+        "exactly that)"
+    ]
+    assert json.loads((tmp_path / "ppo" / "done.json").read_text())["timesteps"] == 128
+
+
+def test_a_run_that_fails_leaves_no_file_open(user_rewards: Path) -> None:
+    """A reward that raises at the first decision left metrics.csv and the CSV log open (two
+    ResourceWarnings once collected) and a progress bar running."""
+    import gc
+    import warnings
+
+    from intergreen.agents.training import train
+    from intergreen.rewards import RewardError
+
+    sys.path.insert(0, str(user_rewards))
+    import te_rewards  # noqa: F401 - registers te_buggy
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(RewardError, match="te_buggy"):
+            train("dqn", reward="te_buggy", timesteps=100, run_dir=user_rewards / "run",
+                  env_kwargs={"duration": 36}, progress=True)  # fmt: skip
+        gc.collect()
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
 
 
 def test_one_rule_says_which_runs_stay_untrained():

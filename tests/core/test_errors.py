@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Exceptions of the package that are not user errors: bugs or internal signals, which keep
 #: their traceback.
 NOT_USER_ERRORS = {
+    "intergreen.agents.training.TrainingNote",  # a warning: train()'s notes to a script
     "intergreen.agents.vecenv.WorkerError",  # an env failed in a worker: its traceback follows
     "intergreen.errors.Interrupted",  # Ctrl-C (a KeyboardInterrupt): exit 130, what was saved
     "intergreen.workers.WorkerDied",  # reported per job by the pools' callers

@@ -32,7 +32,7 @@ def test_all_problems_listed_at_once():
     assert rewards[0].startswith("rewards[1]: unknown reward 'no_such_reward'.")
     assert rewards[1].startswith("rewards[2]: unknown reward 'averge_speed'. Did you mean "
                                  "'average_speed'?")  # fmt: skip
-    assert all(p.endswith("load it with --reward-module MODULE)") for p in rewards)
+    assert all(p.endswith("or give the command line --reward-module MODULE)") for p in rewards)
 
 
 def test_training_ranges_train_but_never_evaluate(tiny_cfg):

@@ -74,7 +74,7 @@ def test_train_env_single_action_stage_names_action_stages(tmp_path, capsys) -> 
     args = ["train", "--agent", "dqn", "--timesteps", "100", "--env", 'action_stages=["2"]',
             "--out", str(out)]  # fmt: skip
     line = one_error_line(*run_cli(args, capsys))
-    assert line == "error: --env: " + STARVE_KWARG
+    assert line == "error: --env (env_kwargs): " + STARVE_KWARG
     assert not out.exists()
 
 

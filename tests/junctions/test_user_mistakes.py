@@ -66,7 +66,7 @@ def test_pedestrians_without_their_stage_warn_once_and_say_the_fix(capsys) -> No
     assert said == [
         "the demand brings pedestrians, but the action stages (2, 4) leave out the pedestrian "
         "stage 3: no controller can call it, so pedestrians wait to the episode's end; add it "
-        "(--stages 2,3,4)"
+        "(--stages 2,3,4, or action_stages=['2', '3', '4'])"
     ]
     code, _, err = run_cli(["simulate", "--demand", "low+peds", "--duration", "12"], capsys)
     assert code == 0, err
