@@ -433,14 +433,16 @@ def grid_record(grid: GridConfig) -> dict[str, Any]:
     records it), so that the batch is reported and its status read from any folder. The
     grid's ``junction`` stays as typed: run and plan keys hash it, so no folder changes its
     name; a shipped junction gets no ``junction_file``. ``reward_modules``: the user reward
-    modules loaded (none: absent). :func:`load_grid` reads it back."""
-    from intergreen.rewards.registry import reward_modules
+    modules loaded (none: absent), a module of the working folder by its file's absolute path
+    (:func:`intergreen.rewards.registry.module_location`: status's commands work from any
+    folder). :func:`load_grid` reads it back."""
+    from intergreen.rewards.registry import module_location, reward_modules
 
     record = grid.model_dump(mode="json")
     if (path := junction_file(grid.junction)) is not None:
         record[JUNCTION_FILE] = str(path)
     if modules := reward_modules():
-        record[REWARD_MODULES] = modules
+        record[REWARD_MODULES] = [module_location(m) for m in modules]
     return record
 
 

@@ -1025,6 +1025,30 @@ def reward_modules() -> list[str]:
     return [m.strip() for m in os.environ.get(REWARD_MODULES_ENV, "").split(",") if m.strip()]
 
 
+def module_location(spec: str) -> str:
+    """A ``--reward-module`` value as a batch records it, so that the command its status
+    prints loads the module from any folder: a ``.py`` path made absolute; a top-level module
+    name found as a ``.py`` file outside the installed packages (``my_rewards`` in the working
+    folder), that file's absolute path; anything else (a package's module, an installed
+    module, one not found) as given."""
+    import sysconfig
+
+    if spec.endswith(".py"):
+        return str(Path(spec).resolve())
+    if "." in spec:
+        return spec
+    try:
+        found = importlib.util.find_spec(spec)
+    except (ImportError, ValueError):
+        return spec
+    origin = found.origin if found is not None else None
+    if not origin or not origin.endswith(".py") or Path(origin).name == "__init__.py":
+        return spec
+    path = Path(origin).resolve()
+    installed = {Path(sysconfig.get_paths()[k]).resolve() for k in ("purelib", "platlib")}
+    return spec if any(path.is_relative_to(d) for d in installed) else str(path)
+
+
 def reward_modules_from_env() -> list[str]:
     """:func:`reward_modules`, checked for the command line: a name holding ``;``, ``:`` or a
     space (another separator than the comma) is refused.
@@ -1084,6 +1108,7 @@ __all__ = [
     "describe",
     "get",
     "load_reward_modules",
+    "module_location",
     "names",
     "plugin_errors",
     "register",

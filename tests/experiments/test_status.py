@@ -153,7 +153,10 @@ def test_a_batch_of_user_rewards_names_its_modules(
         assert code == 0, err
         grid = load_grid({**tiny_cfg, "rewards": ["st_reward"]})
         record = grid_record(grid)
-        assert record["reward_modules"] == ["st_rewards"]
+        # by its file: the command status prints works from any folder (the module's name
+        # was found only from the folder the compare ran in)
+        module = str(tmp_path / "st_rewards.py")
+        assert record["reward_modules"] == [module]
         assert load_grid(record) == grid  # the record loads back
         out = tmp_path / "out"
         out.mkdir()
@@ -161,14 +164,23 @@ def test_a_batch_of_user_rewards_names_its_modules(
         registry.unregister("st_reward")  # as a fresh process without the option
         del sys.modules["st_rewards"]
         monkeypatch.delenv(REWARD_MODULES_ENV)
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        monkeypatch.chdir(elsewhere)
         line = one_error_line(*run_cli(["status", str(out)], capsys))
         assert "unknown reward 'st_reward'" in line
         assert line.endswith(
             "; its rewards are registered by the modules it was made with: intergreen "
-            f"--reward-module st_rewards status {out}"
+            f"--reward-module {module} status {out}"
         )
-        code, stdout, err = run_cli(["--reward-module", "st_rewards", "status", str(out)], capsys)
-        assert code == 0 and "1 run and 1 baseline planned" in stdout, err
+        # the command it prints, in a fresh process from this other folder
+        import subprocess
+
+        done = subprocess.run(
+            [sys.executable, "-m", "intergreen", "--reward-module", module, "status", str(out)],
+            capture_output=True, text=True, cwd=elsewhere, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0 and "1 run and 1 baseline planned" in done.stdout, done.stderr
     finally:
         if "st_reward" in registry.names():
             registry.unregister("st_reward")
