@@ -190,6 +190,8 @@ class BaselineTuneResult:
     ran: list[str]
     tuned_file: Path | None
     wall_s: float
+    #: tune.json's sessions (intergreen.tuning.sessions), this one last
+    sessions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def best(self) -> dict[str, Any] | None:
@@ -364,7 +366,7 @@ def tune_baseline(
             pool.close(wait=not running)
     save_meta()
     ordered = sorted(trials.values(), key=lambda t: t["number"])
-    result = BaselineTuneResult(out, ordered, ran, None, elapsed())
+    result = BaselineTuneResult(out, ordered, ran, None, elapsed(), sessions)
     if result.best is not None:
         result.tuned_file = write_tuned(spec, ordered, sessions, elapsed(), out)
     return result

@@ -282,6 +282,7 @@ def _tune_baseline(
     """``tune --controller``: see :mod:`intergreen.tuning.baseline_tune`."""
     from intergreen.junctions.baseline_params import read_param_file
     from intergreen.tuning.baseline_tune import BaselineTuneSpec, tune_baseline
+    from intergreen.tuning.report import budget_summary
 
     spec = BaselineTuneSpec(
         controller=controller,
@@ -294,7 +295,11 @@ def _tune_baseline(
     log = console.print if progress else None
     result = tune_baseline(spec, budget, out, workers, max_trials=max_trials, log=log)
     best = result.best
-    console.print(_trials_in(result.trials, out, result.ran))
+    episodes_run = sum(t.get("episodes", 0) for t in result.trials)
+    console.print(
+        f"{_trials_in(result.trials, out, result.ran)}; "
+        + budget_summary(result.sessions, result.trials, result.wall_s, episodes_run, "episodes")
+    )
     if best is not None:
         default = read_param_file(result.tuned_file).doc["validation"].get("default_wait_s")
         versus = f" (the defaults: {default:.2f} s)" if default is not None else ""

@@ -564,6 +564,7 @@ def tune(
 
     try:
         with bar:
+            bar.resuming(s, queue)
             while True:
                 while len(running) < workers and can_launch():
                     submit(queue.pop(0) if queue else s.new_trial())
@@ -671,6 +672,22 @@ class _Bar:
         for t in running:  # inside a trial: the decisions its agents have trained so far
             info += f" | {t['id']} {running_trial_text(s.out / 'trials' / t['id'], t)}"
         self.progress.update(self.task, completed=min(used, self.budget.amount), info=info)
+
+    def resuming(self, s: _Session, relaunch: list[dict[str, Any]]) -> None:
+        """At the start of a re-run: the trials kept from earlier sessions (never run again),
+        the best of them, and the interrupted ones that run again from their checkpoints."""
+        kept = [t for t in s.trials.values() if t["status"] in ("done", "failed")]
+        if not self.enabled or not (kept or relaunch):
+            return
+        failed = sum(t["status"] == "failed" for t in kept)
+        best = s.best()
+        text = f"resuming {s.out}: {len(kept)} finished trial{'s' * (len(kept) != 1)} kept"
+        text += f" ({failed} failed)" if failed else ""
+        text += f", best so far {best:.2f} s" if best is not None else ""
+        if relaunch:
+            ids = ", ".join(t["id"] for t in relaunch)
+            text += f"; interrupted, run again from their newest checkpoints: {ids}"
+        self.progress.console.print(text, highlight=False, soft_wrap=True)
 
     def trial(self, s: _Session, t: dict[str, Any]) -> None:
         self.update(s)

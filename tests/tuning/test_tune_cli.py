@@ -141,13 +141,16 @@ def test_a_rerun_keeps_the_limit_its_trials_ran_under(
     args = ["tune", "--controller", "vehicle-actuated", "--out", str(out), *TINY]
     code, printed, err = run_cli([*args, "--budget", "2", "--max-trials", "2"], capsys)
     assert code == 0, err
-    assert printed.splitlines()[0] == f"2 trials in {out} (2 run now)"
+    # the budget and what it used, as an agent tune says them (the line had neither)
+    assert printed.splitlines()[0] == f"2 trials in {out} (2 run now); budget 2 episodes, used 2"
     assert _limit(out) == "2 trials or 2 episodes"
     tuned_before = (out / "tuned.json").read_text()
 
     code, printed, err = run_cli([*args, "--max-trials", "1"], capsys)  # nothing to launch
     assert code == 0, err
-    assert printed.splitlines()[0] == f"2 trials in {out} (0 run now)"
+    assert printed.splitlines()[0] == (
+        f"2 trials in {out} (0 run now); budget 2 episodes, used 2"
+    )  # the sessions that ran the trials; this one launched none
     doc = json.loads((out / "tuned.json").read_text())
     assert doc["budget"]["limit"] == "2 trials or 2 episodes" and doc["budget"]["trials"] == 2
     assert doc["params"] == json.loads(tuned_before)["params"]
@@ -159,7 +162,11 @@ def test_a_rerun_keeps_the_limit_its_trials_ran_under(
 
     code, printed, err = run_cli([*args, "--max-trials", "3", "--budget", "1h"], capsys)
     assert code == 0, err
-    assert printed.splitlines()[0] == f"3 trials in {out} (1 run now)"
+    assert printed.splitlines()[0].startswith(
+        f"3 trials in {out} (1 run now); limits t0000-t0001: 2 trials or 2 episodes; t0002: 3 "
+        "trials or 3600 s wall clock; used "
+    )
+    assert printed.splitlines()[0].endswith(" min of wall clock, 3 episodes")
     doc = json.loads((out / "tuned.json").read_text())
     assert doc["budget"]["limit"] == (
         "t0000-t0001: 2 trials or 2 episodes; t0002: 3 trials or 3600 s wall clock"
@@ -179,7 +186,7 @@ def test_printed_paths_and_commands_stay_on_one_line_in_a_pipe(
                                   *TINY, "--max-trials", "1"], capsys)  # fmt: skip
     assert code == 0, err
     lines = printed.splitlines()
-    assert lines[0] == f"1 trial in {out} (1 run now)"
+    assert lines[0].startswith(f"1 trial in {out} (1 run now); budget 240.0 min of wall clock")
     assert f"tuned parameters: {out / 'tuned.json'}" in lines
     command = lines[lines.index(f"tuned parameters: {out / 'tuned.json'}") + 1]
     assert command.startswith("run them: intergreen simulate")

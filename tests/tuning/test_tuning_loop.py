@@ -175,7 +175,7 @@ def synthetic_trial(spec, trial_id, values, run_dir, seed):
 SPEC = TuneSpec(agent="ppo", params=("learning_rate", "gamma"), timesteps=(300, 100, 1000))
 
 
-def test_synthetic_tune_failures_and_resume(tmp_path) -> None:
+def test_synthetic_tune_failures_and_resume(tmp_path, capsys) -> None:
     out = tmp_path / "tune"
     r = tune(SPEC, "1h", out, workers=2, max_trials=5, progress=False,
              trial_fn=synthetic_trial, validate=False)  # fmt: skip
@@ -214,9 +214,16 @@ def test_synthetic_tune_failures_and_resume(tmp_path) -> None:
            "values": values, "hyperparams": {}, "seed": 5}  # fmt: skip
     (out / "trials" / "t0005").mkdir(parents=True)
     (out / "trials" / "t0005" / "trial.json").write_text(json.dumps(rec))
-    more = tune(SPEC, "1h", out, workers=1, max_trials=7, progress=False,
+    capsys.readouterr()
+    more = tune(SPEC, "1h", out, workers=1, max_trials=7, progress=True,
                 trial_fn=synthetic_trial, validate=False)  # fmt: skip
     assert more.ran == ["t0005", "t0006"]
+    # said first: what is kept and what runs again (a re-run said nothing of either)
+    printed = "".join(capsys.readouterr())
+    assert (
+        f"resuming {out}: 5 finished trials kept (2 failed), best so far {best['output']:.2f} "
+        "s; interrupted, run again from their newest checkpoints: t0005\n"
+    ) in printed
     final = CARBS.load(str(out / "carbs.json"))
     assert final.observation_count == 7 and not final.outstanding
     ids = [o["suggestion_id"] for o in final.observations]
