@@ -287,6 +287,15 @@ def tune_baseline(
         )
         carbs = CARBS(config, params)
         carbs.save(str(ckpt))
+    if log is not None and trials:  # a re-run: what it keeps (a finished trial never reruns)
+        failed = sum(t["status"] == "failed" for t in trials.values())
+        ok = [t for t in trials.values() if t["status"] == "done"]
+        best = min(ok, key=lambda t: t["output"]) if ok else None
+        log(
+            f"resuming {out}: {len(trials)} finished trial{'s' * (len(trials) != 1)} kept"
+            + (f" ({failed} failed)" if failed else "")
+            + (f", best so far {best['id']} {best['output']:.2f} s" if best else "")
+        )
     started = time.monotonic()
     ran: list[str] = []
 

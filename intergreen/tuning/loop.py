@@ -680,10 +680,11 @@ class _Bar:
         if not self.enabled or not (kept or relaunch):
             return
         failed = sum(t["status"] == "failed" for t in kept)
-        best = s.best()
+        ok = [t for t in kept if t["status"] == "done"]
+        best = min(ok, key=lambda t: t["output"]) if ok else None
         text = f"resuming {s.out}: {len(kept)} finished trial{'s' * (len(kept) != 1)} kept"
         text += f" ({failed} failed)" if failed else ""
-        text += f", best so far {best:.2f} s" if best is not None else ""
+        text += f", best so far {best['id']} {best['output']:.2f} s" if best else ""
         if relaunch:
             ids = ", ".join(t["id"] for t in relaunch)
             text += f"; interrupted, run again from their newest checkpoints: {ids}"

@@ -71,8 +71,14 @@ def test_a_tune_runs_only_on_validation_seeds_and_writes_its_budget(tuned: Path)
 
 
 def test_a_tune_resumes_without_repeating_trials(tuned: Path) -> None:
-    result = tune_baseline(SPEC, "1h", tuned, workers=1, max_trials=4)
+    said: list[str] = []
+    best = min(json.loads(x)["output"] for x in (tuned / "trials.jsonl").read_text().split("\n")
+               if x)  # fmt: skip
+    result = tune_baseline(SPEC, "1h", tuned, workers=1, max_trials=4, log=said.append)
     assert result.ran == ["t0003"] and len(result.trials) == 4
+    # said first: what the re-run keeps (it said nothing of the trials before it)
+    assert said[0].startswith(f"resuming {tuned}: 3 finished trials kept, best so far t")
+    assert said[0].endswith(f" {best:.2f} s") and said[1].startswith("t0003: wait ")
     with pytest.raises(TuneError, match="another configuration .*episodes"):
         tune_baseline(BaselineTuneSpec("vehicle-actuated", demands=("low",), episodes=2,
                                        duration=120), "1h", tuned, max_trials=5)  # fmt: skip

@@ -221,8 +221,8 @@ def test_synthetic_tune_failures_and_resume(tmp_path, capsys) -> None:
     # said first: what is kept and what runs again (a re-run said nothing of either)
     printed = "".join(capsys.readouterr())
     assert (
-        f"resuming {out}: 5 finished trials kept (2 failed), best so far {best['output']:.2f} "
-        "s; interrupted, run again from their newest checkpoints: t0005\n"
+        f"resuming {out}: 5 finished trials kept (2 failed), best so far {best['id']} "
+        f"{best['output']:.2f} s; interrupted, run again from their newest checkpoints: t0005\n"
     ) in printed
     final = CARBS.load(str(out / "carbs.json"))
     assert final.observation_count == 7 and not final.outstanding
