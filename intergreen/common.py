@@ -29,6 +29,7 @@ __all__ = [
     "atomic_write",
     "check_sim_seconds",
     "ensure_writable",
+    "ensure_writable_file",
     "fmt_number",
     "fmt_spread",
     "folded_warnings",
@@ -217,8 +218,13 @@ def ensure_writable(folder: Path, option: str = "--out") -> None:
     """Create ``folder`` if needed and check a file can be written there, before any work.
 
     Raises:
-        NotWritableError: naming ``option`` and the folder, when it cannot be written.
+        NotWritableError: naming ``option`` and the folder, when it cannot be written (a file
+            where the folder or one of its parents should be is named as such).
     """
+    file = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if file is not None:
+        what = "a file" if file == folder else f"{file} is a file"
+        raise NotWritableError(f"{option} {folder}: {what}, not a folder; give a folder's path")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".write-test"
@@ -228,6 +234,20 @@ def ensure_writable(folder: Path, option: str = "--out") -> None:
         raise NotWritableError(
             f"{option} {folder}: cannot write there ({e.strerror or e})"
         ) from None
+
+
+def ensure_writable_file(path: Path, option: str, example: str) -> None:
+    """Check before any work that ``path`` can be written as a file: not a folder, its folder
+    created if needed and writable (``example``: a file name to suggest, ``eval.csv``).
+
+    Raises:
+        NotWritableError: naming ``option``, the path and the fix.
+    """
+    if path.is_dir():
+        raise NotWritableError(
+            f"{option} {path} is a folder; give a file path, e.g. {path / example}"
+        )
+    ensure_writable(path.parent, option)
 
 
 def _umask() -> int:

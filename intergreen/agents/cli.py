@@ -17,7 +17,7 @@ from intergreen.agents.config import (
     MAX_TRAIN_TIMESTEPS,
 )
 from intergreen.cli_common import parse_params, parse_time_limit, progress_bar, split_list
-from intergreen.common import check_sim_seconds
+from intergreen.common import check_sim_seconds, ensure_writable, ensure_writable_file
 from intergreen.errors import Interrupted, OptionError
 from intergreen.rewards.option import REWARD_HELP, parse_reward
 from intergreen.seeds import MAX_BASE_SEED
@@ -231,7 +231,6 @@ def evaluate_command(
         summary_table,
     )
     from intergreen.agents.policy import choose_model
-    from intergreen.common import ensure_writable
     from intergreen.junctions.baseline_params import is_param_file_name, read_param_file
     from intergreen.junctions.baselines import baseline_label, controller_not_found, is_baseline
     from intergreen.junctions.episode_output import evaluation_arm_table, reward_sum_note
@@ -245,7 +244,7 @@ def evaluate_command(
         check_sim_seconds(duration, "--duration")
     timeline_dir = None
     if output is not None:  # before any episode runs: nothing computed is lost
-        ensure_writable(output.parent, "--output")
+        ensure_writable_file(output, "--output", "eval.csv")
         if timelines:
             timeline_dir = output.with_name(f"{output.stem}_timelines")
             ensure_writable(timeline_dir, "--output")
@@ -359,6 +358,8 @@ def validation_curve_command(
         validation_curves,
     )
 
+    if output is not None:
+        ensure_writable_file(output, "--output", "curves.csv")
     curves = validation_curves(runs)
     within = f"within {100 * tolerance:g}% of its best"
     for reward, group in curves.groupby("reward", sort=False):
@@ -398,7 +399,6 @@ def validation_curve_command(
                 f"all {int(kept.index.max())} decisions (median run)"
             )
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
         curves.to_csv(output, index=False)
         console.print(f"wrote {output}")
 

@@ -68,7 +68,7 @@ from intergreen.agents.rundir import (
 from intergreen.agents.runenv import check_env_options
 from intergreen.agents.runlogs import run_logger, start_afresh, truncate_metrics
 from intergreen.agents.validation import Validator, clear_best
-from intergreen.common import atomic_path, atomic_write, progress_bar
+from intergreen.common import atomic_path, atomic_write, ensure_writable, progress_bar
 from intergreen.errors import IntergreenError, Interrupted, OptionError, format_validation_error
 from intergreen.seeds import episode_seed
 
@@ -483,6 +483,7 @@ def train(
             except IntergreenError as e:  # named as the option it came from
                 raise OptionError(f"--validate-demands (validate_demands): {e}") from None
     created = not run_dir.exists()
+    ensure_writable(run_dir, "--out")  # not a file, nor inside one; writable
     prepare_run_dir(run_dir, config, resume, force)
     done = run_dir / "done.json"
     if done.exists() and resume:

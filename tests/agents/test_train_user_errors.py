@@ -334,3 +334,27 @@ def test_one_rule_says_which_runs_stay_untrained():
     assert not stays_untrained("dqn", {"learning_starts": 500}, 501)
     assert stays_untrained("dqn", {}, 100) and not stays_untrained("dqn", {}, 104)
     assert not stays_untrained("ppo", {"n_steps": 64}, 1)
+
+
+def test_an_output_path_of_the_wrong_kind_is_one_line_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A new user's trial: train --out naming a file (or a path inside one) was a traceback
+    (FileExistsError, NotADirectoryError); evaluate --output naming a folder played every
+    episode and then failed with IsADirectoryError, its results lost."""
+    afile = tmp_path / "grid.net.xml"
+    afile.write_text("<net/>")
+    for out, message in [
+        (afile, f"error: --out {afile}: a file, not a folder; give a folder's path"),
+        (afile / "run", f"error: --out {afile / 'run'}: {afile} is a file, not a folder; give "
+                        "a folder's path"),
+    ]:  # fmt: skip
+        line = one_error_line(*run_cli(["train", *TINY, "--out", str(out)], capsys))
+        assert line == message
+    assert afile.read_text() == "<net/>"
+    folder = tmp_path / "results"
+    folder.mkdir()
+    args = ["evaluate", "fixed-time", "--episodes", "1", "--duration", "30", "--output"]
+    line = one_error_line(*run_cli([*args, str(folder)], capsys))
+    assert line == f"error: --output {folder} is a folder; give a file path, e.g. {folder}/eval.csv"
+    assert not any(folder.iterdir())
