@@ -141,6 +141,11 @@ def prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool, force: boo
             )
         if force and not (same and resume):
             clear_outputs(run_dir)
+        elif not resume and (run_dir / "done.json").exists():
+            raise RunDirError(
+                f"{run_dir} already holds this run, complete ({_trained(run_dir)}); evaluate "
+                f"it (intergreen evaluate {run_dir}), or --force to train it again"
+            )
         elif not resume and (run_dir / "checkpoints").exists():
             raise RunDirError(
                 f"{run_dir} already holds this run's checkpoints; use --resume to continue it "
@@ -152,6 +157,19 @@ def prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool, force: boo
             if folder.is_dir():
                 remove_stale_temporaries(folder)
     atomic_write(cfg_file, json.dumps(record, indent=2))
+
+
+def _trained(run_dir: Path) -> str:
+    """``'1,000 decisions'``: what a complete run's done.json says it trained."""
+    try:
+        return f"{int(json.loads((run_dir / 'done.json').read_text())['timesteps']):,} decisions"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "done.json"
+
+
+def complete_run_text(run_dir: Path) -> str:
+    """What ``train --resume`` says of a run that is complete: nothing is trained."""
+    return f"{run_dir} holds this run, complete ({_trained(run_dir)}): nothing to train"
 
 
 #: What makes a folder hold a run: a checkpoint or a final model. A run that failed before its

@@ -59,6 +59,7 @@ from intergreen.agents.episodes import EpisodeStream, StreamState, differing_ent
 from intergreen.agents.rundir import (
     RESUMES,
     RunDirError,
+    complete_run_text,
     discard_unstarted,
     load_run_config,
     prepare_run_dir,
@@ -487,6 +488,8 @@ def train(
     prepare_run_dir(run_dir, config, resume, force)
     done = run_dir / "done.json"
     if done.exists() and resume:
+        if progress:  # the command line says why it returns at once
+            _note(progress, f"{complete_run_text(run_dir)} (--force trains it again)")
         return run_dir / "model.zip"
     checkpoint = latest_checkpoint(run_dir) if resume else None
     state = read_learner_state(run_dir, checkpoint) if checkpoint else None

@@ -358,3 +358,23 @@ def test_an_output_path_of_the_wrong_kind_is_one_line_before_any_work(
     line = one_error_line(*run_cli([*args, str(folder)], capsys))
     assert line == f"error: --output {folder} is a folder; give a file path, e.g. {folder}/eval.csv"
     assert not any(folder.iterdir())
+
+
+def test_a_complete_run_is_called_complete(tmp_path: Path, capsys) -> None:
+    """The same train command on a finished run said it held checkpoints and to --resume it;
+    --resume then printed the old summary silently."""
+    out = tmp_path / "run"
+    args = ["train", *TINY, "--out", str(out)]
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    line = one_error_line(*run_cli(args, capsys))
+    assert line == (
+        f"error: {out} already holds this run, complete (100 decisions); evaluate it "
+        f"(intergreen evaluate {out}), or --force to train it again"
+    )
+    code, printed, err = run_cli([*args, "--resume"], capsys)
+    assert code == 0 and '"timesteps": 100' in printed
+    assert err.strip() == (
+        f"note: {out} holds this run, complete (100 decisions): nothing to train (--force "
+        "trains it again)"
+    )
