@@ -122,11 +122,14 @@ def check_evaluation(
             cannot run (``program`` where it has no signal programme of its own: gm_a56), a
             controller given twice or two that results would label alike (``a/dqn`` and
             ``b/dqn``).
-        RunDirError: a run folder without a readable model.
+        RunDirError: a run folder without a readable model; an agent trained on another
+            junction's approach lanes (:func:`intergreen.agents.policy.junction_misfit`).
         SpecError, RewardError, ParamFileError: a demand or reward the junction's env refuses
             (without ``reward``: each trained agent's own, its message naming the run); a tuned
             baseline without its tuned file for the junction.
     """
+    from intergreen.agents.policy import junction_misfit
+    from intergreen.agents.rundir import RunDirError
     from intergreen.junctions.baselines import is_baseline
     from intergreen.junctions.catalog import resolve_junction
     from intergreen.junctions.env import make_env
@@ -150,6 +153,9 @@ def check_evaluation(
     if not demands:
         raise OptionError("--demands: no demand named; give one or more, e.g. low,medium,high")
     spec = resolve_junction(junction)
+    for label, run_env in runs.items():  # an agent on another junction's lanes: before any line
+        if (misfit := junction_misfit(run_env, spec, label)) is not None:
+            raise RunDirError(misfit)
     for c in controllers:
         if isinstance(c, str | Path) and is_baseline(str(c)):
             check_baseline(str(c), spec, demands[0], reward, episode)

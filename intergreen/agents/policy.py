@@ -133,6 +133,27 @@ def model_path(path: str | Path, checkpoint: str | None = None) -> Path:
     return choose_model(path, checkpoint).path
 
 
+def junction_misfit(run_env: RunEnv | None, spec: Any, name: str) -> str | None:
+    """Why an agent trained in ``run_env`` cannot act on junction ``spec`` (a JunctionSpec):
+    its own junction's approach lanes are others (its observation's entries would describe
+    other lanes, whatever the shapes), as a one-line message naming the agent ``name``; None
+    where the lanes are the same (the junction itself, or a variant of it such as
+    gm_a56_max_green) or the run's junction is unknown (a bare model, a junction not found)."""
+    if run_env is None or run_env.record is None:
+        return None
+    try:
+        trained = resolve_junction(run_env.junction)
+    except IntergreenError:
+        return None
+    if list(trained.approach_lane_ids) == list(spec.approach_lane_ids):
+        return None
+    return (
+        f"agent {name} was trained on junction {trained.name} and cannot act on junction "
+        f"{spec.name} (its observations describe {trained.name}'s approach lanes): leave out "
+        f"--junction to evaluate it on its own, or train an agent on {spec.name}"
+    )
+
+
 class AgentPolicy:
     """A stable-baselines3 model acting greedily at each decision.
 
@@ -158,6 +179,7 @@ class AgentPolicy:
         self.choice = choice
         self._greedy: Callable[[np.ndarray], int] | None = None
         self._trained: tuple[list[str] | None] | None = None  # trained_stages(), once read
+        self._misfit: tuple[str | None] | None = None  # junction_misfit(), once read
 
     @property
     def env_kwargs(self) -> dict[str, Any]:
@@ -174,16 +196,12 @@ class AgentPolicy:
         return make_run_env(self.run_env, junction, demand, reward, seed=seed, **options)
 
     def reset(self, env: JunctionEnv) -> None:
+        if self._misfit is None:  # read once: every episode's reset asks
+            self._misfit = (junction_misfit(self.run_env, env.spec_, self.name),)
+        if self._misfit[0] is not None:
+            raise RunDirError(self._misfit[0])
         expected = self.model.observation_space.shape
         if env.observation_space.shape != expected:
-            trained_on = self._trained_junction()
-            if trained_on is not None and trained_on != env.spec_.name:
-                raise RunDirError(
-                    f"agent {self.name} was trained on junction {trained_on} (observations of "
-                    f"shape {expected}) and cannot act on junction {env.spec_.name} (shape "
-                    f"{env.observation_space.shape}): leave out --junction to evaluate it on "
-                    f"its own, or train an agent on {env.spec_.name}"
-                )
             raise RunDirError(
                 f"agent {self.name} was trained on observations of shape {expected}, the "
                 f"environment gives {env.observation_space.shape}: use the run's env settings "
@@ -206,16 +224,6 @@ class AgentPolicy:
             f"give --stages {','.join(trained)} (Python: action_stages={json.dumps(trained)}), "
             "or leave it out"
         )
-
-    def _trained_junction(self) -> str | None:
-        """The name of the junction the agent was trained on (its spec's ``name``); None for
-        a bare model (no run folder) or a run junction that is not found."""
-        if self.run_env.record is None:
-            return None
-        try:
-            return resolve_junction(self.run_env.junction).name
-        except IntergreenError:
-            return None
 
     def trained_stages(self) -> list[str] | None:
         """The action stages the agent was trained to choose among, in its actions' order: its

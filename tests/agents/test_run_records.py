@@ -10,7 +10,7 @@ import pytest
 import intergreen
 from intergreen.agents.config import TrainConfig
 from intergreen.agents.evaluation import evaluate
-from intergreen.agents.policy import load_policy
+from intergreen.agents.policy import junction_misfit, load_policy
 from intergreen.agents.runenv import RunEnv, common_junction, merge_env_options
 from intergreen.agents.training import RunDirError, train
 from intergreen.rewards import BaseReward, registry
@@ -224,8 +224,27 @@ def test_an_agent_on_another_junction_names_both_junctions(
          "--episodes", "1", "--baselines", ""],
         capsys,
     )  # fmt: skip
-    assert one_error_line(*result) == (
-        "error: agent short was trained on junction gm_a56 (observations of shape (221,)) and "
-        "cannot act on junction cologne1 (shape (261,)): leave out --junction to evaluate it "
+    message = (
+        "agent {} was trained on junction gm_a56 and cannot act on junction cologne1 (its "
+        "observations describe gm_a56's approach lanes): leave out --junction to evaluate it "
         "on its own, or train an agent on cologne1"
+    )
+    assert one_error_line(*result) == f"error: {message.format(short_run)}"
+    assert result[1] == ""  # before the plan's lines (they were printed, then the error)
+    # a junction of other lanes is refused whatever the shapes: a new user's agent trained on
+    # an imported grid ran on gm_a56 (221 entries both) after following "give --stages 1,2";
+    # a variant of its own junction (the same lanes) is not
+    policy = load_policy(short_run)
+    from intergreen.junctions.catalog import resolve_junction
+
+    assert junction_misfit(
+        policy.run_env, resolve_junction("resco:cologne1"), "short"
+    ) == message.format("short")
+    assert junction_misfit(policy.run_env, resolve_junction("gm_a56_max_green"), "short") is None
+    from types import SimpleNamespace
+
+    lanes = list(resolve_junction("gm_a56").approach_lane_ids)
+    same_shape = SimpleNamespace(name="elsewhere", approach_lane_ids=[f"x{lane}" for lane in lanes])
+    assert "trained on junction gm_a56 and cannot act on junction elsewhere" in junction_misfit(
+        policy.run_env, same_shape, "short"
     )
