@@ -29,7 +29,7 @@ from intergreen.cli_common import (
     set_debug,
     split_list,
 )
-from intergreen.common import check_sim_seconds, ensure_writable
+from intergreen.common import check_sim_seconds, ensure_writable, print_table
 from intergreen.errors import OptionError
 from intergreen.experiments.cli import register as register_experiments
 from intergreen.junctions.baselines import BASELINES
@@ -263,7 +263,7 @@ def simulate(
     console.print(f"[bold]{escape(title)}[/bold]", soft_wrap=True)
     for table in (show.traffic_table(row), show.arm_table(row), show.emissions_table(row)):
         if table is not None:
-            console.print(table)
+            print_table(console, table)
     rewards = [k for k in row if k.startswith("reward_")]
     if rewards:
         made = {result.controller: float(row["decisions"])}
@@ -405,7 +405,7 @@ def junctions_list() -> None:
         table.add_row(
             name, str(len(spec.arms)), str(len(spec.stages)), " ".join(spec.description.split())
         )
-    console.print(table)
+    print_table(console, table)
     say(f"also: {', '.join(resco_names())}, RESCO's scenarios with RESCO's settings (a 3 s "
         f"yellow, no all-red), {resco.PREFIX}NAME:uk under UK rules, {resco.PREFIX}NAME:program "
         f"under the network program's own amber, all-red and minDur; they need {resco.EXTRA}; "

@@ -30,6 +30,7 @@ __all__ = [
     "check_sim_seconds",
     "ensure_writable",
     "ensure_writable_file",
+    "print_table",
     "fmt_number",
     "fmt_spread",
     "folded_warnings",
@@ -248,6 +249,24 @@ def ensure_writable_file(path: Path, option: str, example: str) -> None:
             f"{option} {path} is a folder; give a file path, e.g. {path / example}"
         )
     ensure_writable(path.parent, option)
+
+
+def print_table(console: Any, table: Any) -> None:
+    """Print a rich ``table`` on ``console``; where that is not a terminal (a pipe or a file,
+    which rich gives 80 columns), as wide as its cells need, so that no controller name or
+    number is folded across lines (``vehicle-actuate`` / ``d``)."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    need = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    if need <= console.width:
+        console.print(table)
+        return
+    # print(width=) cannot widen past the console's own width: a console as wide as the table
+    Console(file=console.file, width=need, color_system=None, highlight=False).print(table)
 
 
 def _umask() -> int:

@@ -17,7 +17,12 @@ from intergreen.agents.config import (
     MAX_TRAIN_TIMESTEPS,
 )
 from intergreen.cli_common import parse_params, parse_time_limit, progress_bar, split_list
-from intergreen.common import check_sim_seconds, ensure_writable, ensure_writable_file
+from intergreen.common import (
+    check_sim_seconds,
+    ensure_writable,
+    ensure_writable_file,
+    print_table,
+)
 from intergreen.errors import Interrupted, OptionError
 from intergreen.rewards.option import REWARD_HELP, parse_reward
 from intergreen.seeds import MAX_BASE_SEED
@@ -309,10 +314,10 @@ def evaluate_command(
             out.add_column(str(col), justify="right")
         for name, row in table.iterrows():
             out.add_row(str(name), *[str(v) for v in row])
-        console.print(out)
+        print_table(console, out)
     arms = evaluation_arm_table(results)
     if arms is not None:
-        console.print(arms)
+        print_table(console, arms)
     if output is not None:
         console.print(f"wrote {output}" + (f" and {timeline_dir}/" if timeline_dir else ""))
         rewards = [str(c) for c in results.columns if str(c).startswith("reward_")]
@@ -388,7 +393,7 @@ def validation_curve_command(
                 "" if g is None else f"{100 * g:.1f}%",
                 "" if k is None else f"{100 * k:.1f}%",
             )
-        console.print(out)
+        print_table(console, out)
         budget = convergence_budget(group, tolerance, sustained=sustained, by="run")
         if budget is None:
             console.print(f"{reward}: the median run is never {within} at a step all runs share")

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from intergreen.cli_common import new_app
+from intergreen.common import print_table
 from intergreen.rewards import registry
 
 app = new_app(
@@ -62,7 +63,7 @@ def show(name: Annotated[str, typer.Argument(help="reward name, e.g. average_spe
             table.add_row(p, "(required)")
         for p, v in d["parameters"].items():
             table.add_row(p, repr(v) if v is not inspect.Parameter.empty else "(required)")
-        console.print(table)
+        print_table(console, table)
     else:
         console.print("parameters: none")
 

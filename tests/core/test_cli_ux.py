@@ -646,3 +646,25 @@ def test_piped_help_shows_whole_option_names(capsys, monkeypatch) -> None:
     main(["train", "--help"])  # returns (standalone_mode=False): exit 0
     out = capsys.readouterr().out
     assert "--checkpoint-every" in out and "--keep-replay-buffer" in out and "…" not in out
+
+
+def test_a_table_in_a_pipe_is_printed_whole() -> None:
+    """A new user's trial: evaluate's per-arm table in a pipe (rich's 80 columns) folded
+    'vehicle-actuated' into 'vehicle-actuate' / 'd'; in a pipe a table is as wide as it needs."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from intergreen.common import print_table
+
+    table = Table()
+    for name in ["controller", "demand", *[f"arm {a}" for a in "ABCDEFGH"], "p95", "CO2"]:
+        table.add_column(name, overflow="fold")
+    table.add_row("vehicle-actuated (va/tuned.json)", "medium", *["12.34"] * 10)
+    pipe = io.StringIO()
+    print_table(Console(file=pipe, width=80), table)
+    lines = pipe.getvalue().splitlines()
+    assert any("vehicle-actuated (va/tuned.json)" in line for line in lines)
+    assert len({len(line) for line in lines}) == 1 and len(lines[0]) > 80
+    assert len(lines) == 5  # top, header, rule, the one row, bottom: nothing folded
