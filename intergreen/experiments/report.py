@@ -271,6 +271,7 @@ def build_report(
                 "retries them.",
             )
         )
+    blocks += [Block("p", t) for t in identical_text(summaries.identical_agents(df))]
     attached = convergence.read(root)
     if attached is not None:
         trained = sorted(set(setup.timesteps))
@@ -414,6 +415,20 @@ def build_report(
     level.summary.to_csv(root / "summary.csv", index=False)
     paths = {"markdown": md, "boxplots": box, "summary": root / "summary.csv"}
     return {**paths, "html": page} if html else paths
+
+
+def identical_text(groups: list[list[str]]) -> list[str]:
+    """A paragraph per group of agents whose test results are identical, episode for episode
+    (:func:`intergreen.experiments.summaries.identical_agents`): one result shown as several,
+    so their ranks and their tests against each other say nothing."""
+    return [
+        f"**Identical results:** {' and '.join(group)} gave the same waiting time in every test "
+        "episode of every training seed: their runs learned the same (two rewards can coincide "
+        "on a set-up, e.g. `wait_time` summed over a decision interval of one simulation step "
+        f"is `queue`), so they are one result shown {len(group)} times: their ranks and their "
+        "tests against each other below say nothing about the rewards."
+        for group in groups
+    ]
 
 
 def below_zero_text(summary: pd.DataFrame) -> list[str]:

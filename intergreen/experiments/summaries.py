@@ -75,6 +75,24 @@ def unit_values(results: pd.DataFrame, controller: str, demand: str, metric: str
     return rows[metric].to_numpy()
 
 
+def identical_agents(results: pd.DataFrame, metric: str = METRIC) -> list[list[str]]:
+    """Groups of two or more agent controllers whose every episode gave the same ``metric``,
+    value for value, on the same training seeds, demands and episode seeds: runs that learned
+    the same, e.g. under two rewards that coincide on the set-up (``wait_time`` summed over a
+    decision interval of one simulation step is ``queue``). Empty where there are none."""
+    agents = results[is_agent(results)].dropna(subset=[metric])
+    if agents.empty:
+        return []
+    keys = ["train_seed", "demand", "eval_seed", "episode"]
+    wide = agents.pivot_table(index=keys, columns="controller", values=metric, aggfunc="first")
+    groups: dict[tuple[float, ...], list[str]] = {}
+    for controller in dict.fromkeys(agents["controller"]):
+        column = wide[controller]
+        if not column.isna().any():  # a seed or episode the others lack: not the same runs
+            groups.setdefault(tuple(column.tolist()), []).append(str(controller))
+    return [group for group in groups.values() if len(group) > 1]
+
+
 def controller_order(results: pd.DataFrame) -> tuple[list[str], list[str]]:
     """(controllers: agents in table order then baselines, demand levels in table order)."""
     controllers = list(dict.fromkeys(results.loc[is_agent(results), "controller"]))

@@ -403,3 +403,29 @@ def test_learning_curves_say_what_the_training_demand_was():
         "training demand mixed, varying between episodes (2 demands)"
     )
     assert _training_demand_text(pd.DataFrame()) == "the training demand is not recorded"
+
+
+def test_identical_results_are_said_to_be_one_result(make_results):
+    """A new user's trial: on an imported junction with a 1 s step and decision interval,
+    queue and wait_time runs were bit-identical, and the report ranked them as two results."""
+    from intergreen.experiments.report import identical_text
+    from intergreen.experiments.summaries import identical_agents
+
+    df = make_results({"queue": [40, 41], "average_speed": [38, 39]}, baselines={"va": 45})
+    same = df[df["controller"] == "queue"].assign(controller="wait_time", reward="wait_time")
+    df = pd.concat([df, same], ignore_index=True)
+    assert identical_agents(df) == [["queue", "wait_time"]]
+    assert identical_text(identical_agents(df)) == [
+        "**Identical results:** queue and wait_time gave the same waiting time in every test "
+        "episode of every training seed: their runs learned the same (two rewards can coincide "
+        "on a set-up, e.g. `wait_time` summed over a decision interval of one simulation step "
+        "is `queue`), so they are one result shown 2 times: their ranks and their tests "
+        "against each other below say nothing about the rewards."
+    ]
+    # one episode apart, or a seed the other lacks: not the same runs
+    apart = df.copy()
+    apart.loc[apart.index[-1], "avg_waiting_time"] += 1e-9
+    assert identical_agents(apart) == []
+    assert (
+        identical_agents(df[~((df["controller"] == "wait_time") & (df["train_seed"] == 2))]) == []
+    )
