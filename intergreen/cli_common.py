@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from intergreen.common import folded_warnings, parse_duration
+from intergreen.common import check_finite, folded_warnings, parse_duration
 from intergreen.common import progress_bar as common_progress_bar
 from intergreen.errors import IntergreenError, Interrupted, OptionError
 
@@ -171,7 +171,7 @@ class IntergreenGroup(TyperGroup):
             _report_interrupt(e)
             sys.exit(143 if _terminated else 130)
         except _USAGE_ERRORS as e:
-            message = one_line(e.format_message())  # type: ignore[attr-defined]
+            message = _not_finite(e, args) or one_line(e.format_message())  # type: ignore[attr-defined]
             if not message:  # no arguments: click has printed the help
                 sys.exit(e.exit_code)  # type: ignore[attr-defined]
             ctx = getattr(e, "ctx", None)
@@ -184,6 +184,31 @@ class IntergreenGroup(TyperGroup):
             return rv
         # standalone_mode=False makes click return a typer.Exit's code instead of exiting
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _not_finite(error: Exception, args: Sequence[str] | None) -> str | None:
+    """The message for a usage error of a number option given ``nan`` or ``inf`` (``--begin
+    nan: not a number; ...``: a range check would say only that it should be at least 0);
+    None for any other."""
+    opts = getattr(getattr(error, "param", None), "opts", None) or []
+    tokens = list(sys.argv[1:] if args is None else args)
+    for i, token in enumerate(tokens):
+        for opt in opts:
+            if token == opt and i + 1 < len(tokens):
+                raw = tokens[i + 1]
+            elif token.startswith(opt + "="):
+                raw = token[len(opt) + 1 :]
+            else:
+                continue
+            try:
+                value = float(raw)
+            except ValueError:  # not a number at all: click's message says so
+                continue
+            try:
+                check_finite(value, opt, "give a finite number")
+            except OptionError as e:
+                return str(e)
+    return None
 
 
 def progress_bar(label: str, unit: str = "", *, info: bool = False, transient: bool = True) -> Any:

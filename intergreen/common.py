@@ -27,6 +27,7 @@ __all__ = [
     "atomic_folder",
     "atomic_path",
     "atomic_write",
+    "check_finite",
     "check_sim_seconds",
     "ensure_writable",
     "ensure_writable_file",
@@ -75,6 +76,23 @@ def parse_duration(text: str | float, *, bare_seconds: bool = False) -> float | 
 #: episode's per-step records grow with it; a value above it (``--duration 100000000``,
 #: ``--end 1e12``) is a slip that would run for ever, and is refused before anything runs.
 MAX_SIM_SECONDS = 7 * 86400.0
+
+
+def check_finite(value: float, option: str, fix: str) -> float:
+    """``value`` (given with ``option``) when it is a finite number.
+
+    Args:
+        value: the value.
+        option: what gave it, for the message: ``"--end"``.
+        fix: what to give instead: ``"give the SUMO time the runs end, in s"``.
+
+    Raises:
+        OptionError: ``--end nan: not a number; FIX`` (``inf``: not a finite number).
+    """
+    if math.isfinite(value):
+        return value
+    what = "not a number" if math.isnan(value) else "not a finite number"
+    raise OptionError(f"{option} {value:g}: {what}; {fix}")
 
 
 def check_sim_seconds(value: float, option: str) -> float:

@@ -13,7 +13,6 @@ no new folder.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -23,12 +22,18 @@ from typing import Annotated, Any
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from intergreen.common import MAX_SIM_SECONDS, atomic_write, ensure_writable, fmt_number
+from intergreen.common import (
+    MAX_SIM_SECONDS,
+    atomic_write,
+    check_finite,
+    ensure_writable,
+    fmt_number,
+)
 from intergreen.errors import OptionError, closest
 from intergreen.junctions import rules as rule_profiles
 from intergreen.junctions.imported import DEFAULT_EPISODE_S, load_imported
 from intergreen.junctions.route_files import check_route_files
-from intergreen.junctions.spec import JunctionSpec
+from intergreen.junctions.spec import JunctionSpec, green_floor
 from intergreen.junctions.sumo_import import TRANSITIONS, junction_data, unused_note
 from intergreen.junctions.sumo_net import NetworkImportError, TlsFacts, not_a_file, read_tls
 from intergreen.yamlfile import parse_yaml
@@ -78,11 +83,13 @@ def check_window(begin: float, end: float | None) -> None:
     Raises:
         OptionError: naming ``--begin`` / ``--end`` and the fix.
     """
-    if not (begin >= 0 and math.isfinite(begin)):
+    check_finite(begin, "--begin", "give the SUMO time the runs start, in s (>= 0)")
+    if not begin >= 0:
         raise OptionError(f"--begin {begin:g}: give the SUMO time the runs start, in s (>= 0)")
     if end is None:
         return
-    if not end > begin:  # also NaN
+    check_finite(end, "--end", "give the SUMO time the runs end, in s, after --begin")
+    if not end > begin:
         raise OptionError(
             f"--end {end:g} is not after --begin {begin:g}: give an --end greater than --begin "
             f"(SUMO time in s; without --end the window is --begin + 1 h)"
@@ -95,15 +102,55 @@ def check_window(begin: float, end: float | None) -> None:
         )
 
 
+def _clean_name(text: str) -> str:
+    """``text`` as a junction name: each run of other characters than letters A-Z, a-z,
+    digits, _ and - one ``_``, and no separator at either end (``my junction!`` ->
+    ``my_junction``); ``junction`` when nothing is left."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_-") or "junction"
+
+
 def _check_name(name: str) -> None:
     try:
         _NAME.validate_python(name)
     except ValidationError:
-        fixed = re.sub(r"[^A-Za-z0-9_-]", "_", name) or "my_junction"
         raise OptionError(
             f"--name {name!r}: a junction name has only letters A-Z, a-z, digits, _ and -; "
-            f"e.g. --name {fixed}"
+            f"e.g. --name {_clean_name(name)}"
         ) from None
+
+
+def _check_max_green(max_green: float, data: Mapping[str, Any], rules: str) -> None:
+    """Refuse a ``--max-green`` shorter than the minimum green of a signal group that ends
+    its green when its stage moves on (:func:`~intergreen.junctions.spec.green_floor`, as the
+    junction YAML's check of each stage's max_green).
+
+    Raises:
+        OptionError: naming --max-green, the minimum green, its group and where it comes from.
+    """
+    default = rule_profiles.resolve(rules).default_min_green
+    signal_groups = data["signal_groups"]
+
+    def min_green(g: str) -> float:
+        return signal_groups[g].get("min_green", default)
+
+    groups = {s: stage["groups"] for s, stage in data["stages"].items()}
+    floors = {s: green_floor(s, groups, data["transitions"], min_green) for s in groups}
+    longest = max(
+        ((s, f) for s, f in floors.items() if f is not None), key=lambda sf: sf[1][2], default=None
+    )
+    if longest is None or max_green >= longest[1][2]:
+        return
+    stage, (group, nxt, least) = longest
+    source = (
+        "its minDur in the program"
+        if "min_green" in signal_groups[group]
+        else f"the {rules} rules' default"
+    )
+    raise OptionError(
+        f"--max-green {max_green:g} is less than the minimum green of signal group {group} "
+        f"({least:g} s: {source}), which ends its green when stage {stage} moves on to stage "
+        f"{nxt}; give --max-green {least:g} or more"
+    )
 
 
 def episode_note(begin: float, end: float | None) -> str:
@@ -304,7 +351,9 @@ def import_network(
     profile_name(rules, "--rules")
     if transitions not in TRANSITIONS:
         raise OptionError(f"--transitions {transitions!r}: use {' or '.join(TRANSITIONS)}")
-    if max_green is not None and not 0 < max_green <= rule_profiles.MAX_GREEN:  # also NaN
+    if max_green is not None:
+        check_finite(max_green, "--max-green", "give every stage's maximum green in s")
+    if max_green is not None and not 0 < max_green <= rule_profiles.MAX_GREEN:
         raise OptionError(
             f"--max-green {max_green:g}: give every stage's maximum green in s, above 0 and at "
             f"most {rule_profiles.MAX_GREEN:g}"
@@ -323,7 +372,7 @@ def import_network(
     if name is None:
         stem = net_path.name.removesuffix(".gz").removesuffix(".xml").removesuffix(".net")
         name = stem if tls is None else f"{stem}-{facts.tls_id}"
-        name = re.sub(r"[^A-Za-z0-9_-]", "_", name)
+        name = _clean_name(name)
     data, notes = junction_data(
         facts,
         name=name,
@@ -336,6 +385,7 @@ def import_network(
     )
     data["assumptions"].append(episode_note(begin, end))
     if max_green is not None:
+        _check_max_green(max_green, data, rules)
         for stage in data["stages"].values():
             stage["max_green"] = max_green
         data["assumptions"].append(

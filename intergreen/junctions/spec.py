@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -573,6 +574,56 @@ def _check_stages(spec: JunctionSpec) -> None:
         for b in spec.action_stages:
             if a != b:
                 spec.stage_path(a, b)  # raises when unreachable
+    groups = {k: v.groups for k, v in spec.stages.items()}
+    for s, stage in spec.stages.items():
+        floor = green_floor(s, groups, spec.transitions, spec.min_green)
+        if stage.max_green is not None and floor is not None and stage.max_green < floor[2]:
+            raise SpecError(_max_below_min_green(spec, s, *floor))
+
+
+def green_floor(
+    stage: str,
+    groups: Mapping[str, Sequence[str]],
+    transitions: Mapping[str, Sequence[str]],
+    min_green: Callable[[str], float],
+) -> tuple[str, str, float] | None:
+    """The shortest maximum green ``stage`` may have: ``(group, next stage, seconds)``, the
+    longest minimum green among its signal groups that end their green when it moves on to a
+    permitted next stage (a group that runs on in every next stage need not have had its
+    minimum green by then); None when no group of it ends there.
+
+    Args:
+        stage: the stage.
+        groups: stage -> its signal groups.
+        transitions: stage -> the stages it may move to.
+        min_green: a signal group's minimum green (s).
+    """
+    floor: tuple[str, str, float] | None = None
+    for nxt in transitions.get(stage, ()):
+        for g in groups[stage]:
+            if g not in groups.get(nxt, ()) and (floor is None or min_green(g) > floor[2]):
+                floor = (g, nxt, min_green(g))
+    return floor
+
+
+def _max_below_min_green(spec: JunctionSpec, stage: str, group: str, nxt: str, least: float) -> str:
+    """The message for a stage whose maximum green is shorter than the minimum green of its
+    signal group ``group``, which ends its green when the stage moves on to ``nxt`` (the
+    controller would have to break one of them)."""
+    if spec.signal_groups[group].min_green is not None:
+        source = f"signal_groups.{group}.min_green"
+    else:
+        profile = rule_profiles.resolve(spec.rules)
+        source = "timing.default_min_green" + (
+            f", the {profile.name} rules' default"
+            if spec.timing.default_min_green == profile.default_min_green
+            else ""
+        )
+    return (
+        f"stages.{stage}.max_green: {spec.stages[stage].max_green:g} s is less than the minimum "
+        f"green of its signal group {group} ({least:g} s: {source}), which ends its green when "
+        f"stage {stage} moves on to stage {nxt}; give a max_green of {least:g} s or more"
+    )
 
 
 def _check_intergreens(spec: JunctionSpec) -> None:

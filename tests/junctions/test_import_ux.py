@@ -13,9 +13,9 @@ from cli_helpers import one_error_line, run_cli
 from nets import single_intersection, sumo_rl_nets
 
 from intergreen.common import MAX_SIM_SECONDS
-from intergreen.junctions.catalog import resolve_junction
+from intergreen.junctions.catalog import LIBRARY, junction_names, read_yaml, resolve_junction
 from intergreen.junctions.imported_yaml import checked_text, yaml_text
-from intergreen.junctions.spec import SpecError
+from intergreen.junctions.spec import SpecError, parse_spec
 from intergreen.junctions.sumo_import import junction_data
 from intergreen.junctions.sumo_net import read_tls
 
@@ -186,7 +186,8 @@ def test_max_green_option_gives_every_stage_a_maximum_green(
         where = tmp_path / f"bad{bad}"
         args = ["junctions", "import", str(net), "--out", str(where), "--max-green", bad]
         line = one_error_line(*run_cli(args, capsys))
-        assert f"--max-green {float(bad):g}: give every stage's maximum green" in line
+        assert f"--max-green {float(bad):g}: " in line
+        assert "give every stage's maximum green" in line
         assert not where.exists()
 
 
@@ -212,3 +213,75 @@ def test_the_import_says_how_long_an_episode_is_and_how_to_change_it(
     spec = resolve_junction(str(tmp_path / "b"))
     note = "an episode simulates SUMO time 0 s to 1799 s (--begin, --end; network.begin and "
     assert note + "network.end here)" in spec.assumptions and spec.end == 1799
+
+
+# ----- a second new-user trial of `junctions import` (bring your own SUMO network) ---------
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--max-green", "3"],
+         "--max-green 3 is less than the minimum green of signal group A (7 s: the uk rules' "
+         "default), which ends its green when stage 1 moves on to stage 2; give --max-green 7 "
+         "or more"),
+        (["--end", "nan"], "--end nan: not a number; give the SUMO time the runs end, in s, "
+         "after --begin"),
+        (["--end", "inf"], "--end inf: not a finite number; give the SUMO time the runs end, in "
+         "s, after --begin"),
+        (["--begin", "inf"], "--begin inf: not a finite number; give the SUMO time the runs "
+         "start, in s (>= 0)"),
+        (["--begin", "nan"], "--begin nan: not a number; give a finite number"),
+        (["--max-green", "inf"], "--max-green inf: not a finite number; give every stage's "
+         "maximum green in s"),
+        (["--name", "my junction!"], "--name 'my junction!': a junction name has only letters "
+         "A-Z, a-z, digits, _ and -; e.g. --name my_junction"),
+    ],
+)  # fmt: skip
+def test_options_a_new_user_got_wrong_are_refused_by_name(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, extra: list[str], message: str
+) -> None:
+    """A maximum green below the minimum green was written (the controller then broke one of
+    them); --end nan was "not after --begin 0"; --begin nan was "Input should be greater
+    than or equal to 0"; --name 'my junction!' suggested my_junction_."""
+    out = tmp_path / "j"
+    line = one_error_line(*run_cli(_import(out, *extra), capsys))
+    assert line.partition(" (see `")[0] == f"error: {message}"  # a usage error names --help
+    assert not out.exists()
+
+
+def test_a_maximum_green_below_a_minimum_green_in_a_yaml_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Each stage's max_green is at least the minimum green of every group that ends its green
+    when the stage moves on (the junction YAML names the stage and where the minimum comes
+    from); a group that runs on into the next stage does not count (gm_a56's arrow stage 1
+    may end before main-road group B's 7 s, as B runs on into stage 2). Shipped junctions
+    load."""
+    code, _, err = run_cli(_import(tmp_path / "j", "--max-green", "7"), capsys)
+    assert code == 0, err
+    data = yaml.safe_load((tmp_path / "j" / "junction.yaml").read_text())
+    data["stages"]["1"]["max_green"] = 3
+    edited = tmp_path / "j" / "short.yaml"
+    edited.write_text(yaml.safe_dump(data))
+    line = one_error_line(*run_cli(["junctions", "show", str(edited)], capsys))
+    assert line == (
+        f"error: {edited}: stages.1.max_green: 3 s is less than the minimum green of its signal "
+        "group A (7 s: timing.default_min_green, the uk rules' default), which ends its green "
+        "when stage 1 moves on to stage 2; give a max_green of 7 s or more"
+    )
+    data["stages"]["1"]["max_green"] = 8
+    data["signal_groups"]["A"]["min_green"] = 10
+    edited.write_text(yaml.safe_dump(data))
+    line = one_error_line(*run_cli(["simulate", "--junction", str(edited)], capsys))
+    assert line == (
+        f"error: {edited}: stages.1.max_green: 8 s is less than the minimum green of its signal "
+        "group A (10 s: signal_groups.A.min_green), which ends its green when stage 1 moves on "
+        "to stage 2; give a max_green of 10 s or more"
+    )
+    gm = read_yaml(LIBRARY / "gm_a56" / "junction.yaml")
+    gm["stages"][1]["max_green"] = 5  # A (arrow, 4 s) ends; B runs on into stage 2
+    assert parse_spec(gm).stages["1"].max_green == 5
+    gm["stages"][1]["max_green"] = 3
+    with pytest.raises(SpecError, match=r"group A \(4 s: signal_groups.A.min_green\)"):
+        parse_spec(gm)
+    for name in [*junction_names(), "resco:cologne1", "resco:ingolstadt1:uk"]:
+        assert resolve_junction(name).stages
