@@ -37,7 +37,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -312,7 +312,7 @@ def load_assumptions(spec: JunctionSpec, path: Path | None = None) -> DemandAssu
     for where, total in totals:
         if not (math.isfinite(total) and total >= 0):
             raise SpecError(f"{path}: {where} must be a finite total >= 0 veh/h, got {total}")
-        _check_period_flows(spec, movement_flows(a, total), f"{path}: {where}")
+        check_flows(spec, movement_flows(a, total), f"{path}: {where}")
     return a
 
 
@@ -346,7 +346,7 @@ def constant_demand(
             f"versions: {', '.join(a.versions) or 'none'}"
         )
     suffix = "" if version is None else f"_{version}"
-    _check_period_flows(spec, movement_flows(a, total), f"demand {total:g}vph{suffix}")
+    check_flows(spec, movement_flows(a, total), f"demand {total:g}vph{suffix}")
     peds = dict(a.pedestrians) if pedestrians else {}
     if pedestrians and not peds:
         raise SpecError(f"{spec.name}/demand.yaml states no pedestrian flows (pedestrians:)")
@@ -544,7 +544,7 @@ def check_plausible(spec: JunctionSpec, profile: DemandProfile, where: str) -> N
     SpecError saying what was given and what is plausible."""
     for i, p in enumerate(profile.periods):
         at = f"{where}: periods.{i} ({p.begin:g}-{p.end:g} s)"
-        _check_period_flows(spec, p.flows, at)
+        check_flows(spec, p.flows, at)
         for arm, pph in p.pedestrians.items():
             if pph > PEDESTRIAN_CEILING:
                 raise SpecError(
@@ -553,8 +553,24 @@ def check_plausible(spec: JunctionSpec, profile: DemandProfile, where: str) -> N
                 )
 
 
-def _check_period_flows(spec: JunctionSpec, flows: dict[str, float], at: str) -> None:
-    """The saturation-flow bound on one set of movement flows (veh/h)."""
+def check_flows(
+    spec: JunctionSpec,
+    flows: dict[str, float],
+    at: str,
+    detail: Callable[[str | None], str] = lambda arm: "",
+) -> None:
+    """The saturation-flow bound on one set of movement flows (veh/h).
+
+    Args:
+        spec: the junction.
+        flows: movement ``ARM.turn`` -> veh/h.
+        at: what gave the flows, for the message: ``"demand.yaml: periods.0 (0-3600 s)"``.
+        detail: the message's ending for the arm whose flows are refused (None: the
+            junction's), e.g. ``"; the largest is flow 'f1' with 1e+12 veh/h"``.
+
+    Raises:
+        SpecError: saying what was given and what is plausible.
+    """
     lanes = {a: len(arm.approach_lanes) for a, arm in spec.arms.items()}
     factor, sat = PLAUSIBLE_FACTOR, SATURATION_FLOW
     total, n = sum(flows.values()), sum(lanes.values())
@@ -562,7 +578,7 @@ def _check_period_flows(spec: JunctionSpec, flows: dict[str, float], at: str) ->
         raise SpecError(
             f"{at}: {total:.6g} veh/h into the junction is implausible; at most "
             f"{factor * n * sat:g} veh/h ({factor:g} x the saturation flow of its {n} approach "
-            f"lanes at {sat:g} veh/h each); flows are in veh/h"
+            f"lanes at {sat:g} veh/h each); flows are in veh/h{detail(None)}"
         )
     for arm, k in lanes.items():
         into = sum(v for m, v in flows.items() if m.split(".")[0] == arm)
@@ -570,7 +586,8 @@ def _check_period_flows(spec: JunctionSpec, flows: dict[str, float], at: str) ->
             raise SpecError(
                 f"{at}: {into:.6g} veh/h into arm {arm} is implausible; at most "
                 f"{factor * k * sat:g} veh/h ({factor:g} x the saturation flow of its {k} "
-                f"approach lane{'s' if k != 1 else ''} at {sat:g} veh/h each); flows are in veh/h"
+                f"approach lane{'s' if k != 1 else ''} at {sat:g} veh/h each); flows are in "
+                f"veh/h{detail(arm)}"
             )
 
 
@@ -661,6 +678,7 @@ __all__ = [
     "shipped_with_levels",
     "describe",
     "load_assumptions",
+    "check_flows",
     "check_plausible",
     "check_profile",
     "resolve_demand",

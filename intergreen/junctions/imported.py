@@ -39,7 +39,13 @@ from pydantic import Field, model_validator
 
 from intergreen.common import MAX_SIM_SECONDS, atomic_write, listing
 from intergreen.junctions.network import SENSORS_FILE, Network, cache_dir, sensors_xml
-from intergreen.junctions.route_files import check_route_files, departure_span, movement_flows
+from intergreen.junctions.route_files import (
+    Contribution,
+    check_route_files,
+    contributions,
+    departure_span,
+    total_flows,
+)
 from intergreen.junctions.rules import MAX_GREEN
 from intergreen.junctions.spec import (
     JunctionSpec,
@@ -481,7 +487,9 @@ def _build(spec: ImportedJunctionSpec, force: bool) -> Network:
 def _route_demand(spec: ImportedJunctionSpec, name: str, files: list[Path]) -> dict[str, Any]:
     check_route_files(files, spec.network.net_file)
     begin, end = spec.network.begin, spec.end
-    flows = movement_flows(files, spec.facts, begin, end)
+    parts = contributions(files, spec.facts, begin, end)
+    flows = total_flows(parts)
+    _check_plausible(spec, files, parts, flows)
     if not any(v > 0 for v in flows.values()):
         _warn_no_traffic(spec, name, files)
     return {
@@ -492,6 +500,34 @@ def _route_demand(spec: ImportedJunctionSpec, name: str, files: list[Path]) -> d
         "duration": end - begin,
         "flows": flows,
     }
+
+
+def _check_plausible(
+    spec: ImportedJunctionSpec,
+    files: list[Path],
+    parts: list[Contribution],
+    flows: dict[str, float],
+) -> None:
+    """Refuse route files whose traffic through the traffic light no junction could see
+    (:func:`~intergreen.junctions.demand.check_plausible`'s bound), naming the file and its
+    largest flow (a ``vehsPerHour="1e12"``), before SUMO runs it.
+
+    Raises:
+        SpecError: naming the route file(s), the window and the largest flow.
+    """
+    from intergreen.junctions.demand import check_flows  # demand imports this module
+
+    def largest(arm: str | None) -> str:
+        mine = [p for p in parts if p.tag == "flow" and arm in (None, p.movement.split(".")[0])]
+        if not mine:
+            return ""
+        top = max(mine, key=lambda p: p.veh_h)
+        of = f" of {top.file}" if len(files) > 1 else ""
+        return f"; the largest is flow {top.id!r}{of} with {top.veh_h:.6g} veh/h"
+
+    named = str(files[0]) if len(files) == 1 else "route files " + ", ".join(map(str, files))
+    window = f"SUMO time {spec.network.begin:g}-{spec.end:g} s"
+    check_flows(spec, flows, f"{named} ({window})", largest)
 
 
 def _warn_no_traffic(spec: ImportedJunctionSpec, name: str, files: list[Path]) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,7 +33,7 @@ from intergreen.common import (
 from intergreen.errors import OptionError, closest
 from intergreen.junctions import rules as rule_profiles
 from intergreen.junctions.imported import DEFAULT_EPISODE_S, load_imported
-from intergreen.junctions.route_files import check_route_files
+from intergreen.junctions.route_files import check_route_files, sumo_load_problem
 from intergreen.junctions.spec import JunctionSpec, green_floor
 from intergreen.junctions.sumo_import import TRANSITIONS, junction_data, unused_note
 from intergreen.junctions.sumo_net import NetworkImportError, TlsFacts, not_a_file, read_tls
@@ -302,13 +303,19 @@ def _reference(path: Path, folder: Path) -> str:
 
 def checked_text(text: str, path: Path) -> str:
     """``text`` when it loads as the junction YAML ``path`` (relative paths from its folder,
-    which need not exist yet), else the loader's error, saying that nothing was written.
+    which need not exist yet) and its route files as its demand ``routes``, as a run will
+    load them, else the loader's error, saying that nothing was written.
 
     Raises:
         SpecError: the junction YAML is invalid (a bug of the import, or of a hand-made
-            ``data``); its message names ``path`` and the field.
+            ``data``); its message names ``path`` and the field. Or its route files bring
+            implausible flows: the message names the route file.
     """
-    load_imported(parse_yaml(text, str(path)), path.parent, f"{path} (not written)")
+    spec = load_imported(parse_yaml(text, str(path)), path.parent, f"{path} (not written)")
+    if spec.network.routes:
+        with warnings.catch_warnings():  # no traffic through it: the printout warns
+            warnings.simplefilter("ignore")
+            spec.own_demand("routes")
     return text
 
 
@@ -369,6 +376,9 @@ def import_network(
     facts = read_tls(net_path, tls)
     route_paths = [Path(r) for r in routes]
     check_route_files(route_paths, facts.net_file)
+    problem = sumo_load_problem(route_paths, facts.net_file, begin) if route_paths else None
+    if problem is not None:
+        raise NetworkImportError(problem)
     if name is None:
         stem = net_path.name.removesuffix(".gz").removesuffix(".xml").removesuffix(".net")
         name = stem if tls is None else f"{stem}-{facts.tls_id}"

@@ -21,11 +21,13 @@ import atexit
 import contextlib
 import functools
 import math
+import os
 import shutil
+import sys
 import tempfile
 import weakref
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -206,6 +208,10 @@ class Simulation:
                 self.conn = self._start_libsumo(cmd)
             else:
                 self.conn = self._start_traci(cmd)
+        except SimulationError as e:
+            shutil.rmtree(self._outdir, ignore_errors=True)
+            self._outdir = None
+            raise SimulationError(self._route_file_problem() or str(e)) from None
         except BaseException:
             shutil.rmtree(self._outdir, ignore_errors=True)
             self._outdir = None
@@ -215,11 +221,18 @@ class Simulation:
         self._queue_sum = self._max_queue = 0
         if self.backend == "libsumo":
             self._edge_halting = libsumo_getter(self.conn, "edge", "getLastStepHaltingNumber")
-        else:
-            for e in self.network.approach_edges + self.network.exit_edges:
-                self.conn.edge.subscribe(
-                    e, (tc.LAST_STEP_VEHICLE_NUMBER, tc.LAST_STEP_VEHICLE_HALTING_NUMBER)
-                )
+
+    def _route_file_problem(self) -> str | None:
+        """Why SUMO refuses the demand's own route files (a junction imported from a SUMO
+        network), naming the file and SUMO's reason; None when it loads them, or the demand
+        has none (SUMO failed to start for another reason)."""
+        if not self.demand.route_files:
+            return None
+        from intergreen.junctions.route_files import sumo_load_problem
+
+        return sumo_load_problem(
+            self.demand.route_files, self.network.net_file, self.demand.sumo_begin
+        )
 
     def _start_libsumo(self, cmd: list[str]):
         import libsumo
@@ -229,15 +242,24 @@ class Simulation:
                 "another libsumo simulation is open in this process (libsumo allows one); "
                 "close it first, or use backend='traci'"
             )
+        log = (self._outdir or Path(tempfile.gettempdir())) / "libsumo.log"
         try:
-            libsumo.start(cmd)
+            with _stderr_to(log):  # SUMO's "Error: ..." lines: in the message, not printed
+                libsumo.start(cmd)
         except Exception as e:  # libsumo raises its own TraCIException
-            raise SimulationError(f"SUMO failed to start: {e}") from None
+            errors = [x.removeprefix("Error: ").strip() for x in _lines(log)
+                      if x.startswith("Error: ")]  # fmt: skip
+            raise SimulationError(f"SUMO failed to start: {errors[0] if errors else e}") from None
+        text = "\n".join(_lines(log))
+        if text:  # what it says when it starts, as it would have said it
+            print(text, file=sys.stderr)
         return libsumo
 
     def _start_traci(self, cmd: list[str]):
-        """SUMO (or sumo-gui) as a subprocess, its output in the run folder's ``sumo.log``;
-        a process that exits or never answers is a SimulationError quoting its last line."""
+        """SUMO (or sumo-gui) as a subprocess, its output in the run folder's ``sumo.log``,
+        subscribed to the approach and exit edges; a process that exits or never answers
+        (SUMO loads the route files after it answers) is a SimulationError quoting its
+        error."""
         import io
         import subprocess
 
@@ -251,16 +273,26 @@ class Simulation:
                 [*cmd, "--remote-port", str(port)], stdout=log, stderr=subprocess.STDOUT
             )
         retries = 300 if self.gui else 150  # 0.2 s apart: sumo-gui may take a while to open
+        conn = None
         try:
             with contextlib.redirect_stdout(io.StringIO()):  # traci prints its retries
-                return traci.connect(port, retries, "localhost", proc, 0.2)
+                conn = traci.connect(port, retries, "localhost", proc, 0.2)
+            for e in self.network.approach_edges + self.network.exit_edges:
+                conn.edge.subscribe(
+                    e, (tc.LAST_STEP_VEHICLE_NUMBER, tc.LAST_STEP_VEHICLE_HALTING_NUMBER)
+                )
+            return conn
         except (traci.exceptions.FatalTraCIError, traci.exceptions.TraCIException, OSError):
+            with contextlib.suppress(Exception):  # already gone: nothing left to release
+                if conn is not None:
+                    conn.close()
             with contextlib.suppress(OSError):
                 proc.kill()
             proc.wait()
-            lines = [x for x in log_path.read_text(errors="replace").splitlines() if x.strip()]
-            errors = [x for x in lines if "error" in x.lower()] or lines[-1:]
-            why = errors[-1].strip() if errors else f"exit code {proc.returncode}"
+            lines = _lines(log_path)
+            errors = [x for x in lines if x.startswith("Error: ")]  # SUMO's reason comes first
+            errors = errors or [x for x in lines if "error" in x.lower()] or lines[-1:]
+            why = errors[0].strip() if errors else f"exit code {proc.returncode}"
             name = Path(cmd[0]).name
             raise SimulationError(f"{name} failed to start: {why}") from None
 
@@ -377,6 +409,30 @@ def simulation_factory(**options: Any) -> Callable[..., Simulation]:
     """A ``JunctionEnv(simulation_factory=...)`` whose simulations take ``options`` (e.g.
     ``trace=True, emissions=True`` for a timeline and emissions; ``gui_options``)."""
     return functools.partial(Simulation, **options)
+
+
+@contextlib.contextmanager
+def _stderr_to(path: Path) -> Iterator[None]:
+    """This process's file descriptor 2 (where libsumo's C++ code writes its errors, past
+    ``sys.stderr``) written to ``path`` while the block runs."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(path, "wb") as f:
+            os.dup2(f.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _lines(path: Path) -> list[str]:
+    """The non-empty lines of a SUMO log (none when it was not written)."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return []
+    return [x for x in text.splitlines() if x.strip()]
 
 
 def _with_options(cmd: list[str], options: dict[str, str]) -> list[str]:

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from cli_helpers import one_error_line, run_cli
 from nets import single_intersection, sumo_rl_nets
+from procs import sumo_children
 
 from intergreen.common import MAX_SIM_SECONDS
 from intergreen.junctions.catalog import LIBRARY, junction_names, read_yaml, resolve_junction
@@ -216,6 +217,15 @@ def test_the_import_says_how_long_an_episode_is_and_how_to_change_it(
 
 
 # ----- a second new-user trial of `junctions import` (bring your own SUMO network) ---------
+def _flow_file(path: Path, attributes: str, vtype: str = "") -> Path:
+    """A route file on the 2x2 grid: one flow through traffic light 1 (west to east)."""
+    path.write_text(
+        f'<routes>\n    {vtype}\n    <flow id="f_big" from="-h11" to="-h13" begin="0" '
+        f'end="3600" {attributes}/>\n</routes>\n'
+    )
+    return path
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -285,3 +295,48 @@ def test_a_maximum_green_below_a_minimum_green_in_a_yaml_is_refused(
         parse_spec(gm)
     for name in [*junction_names(), "resco:cologne1", "resco:ingolstadt1:uk"]:
         assert resolve_junction(name).stages
+
+
+def test_route_files_that_a_run_would_refuse_are_refused_at_import(
+    capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A flow of 1e6 veh/h, or one SUMO itself refuses (1e12 veh/h, a vType with a negative
+    accel), imported fine and failed every later command (in profile-YAML words, or in two
+    lines, SUMO's first); now the import refuses it naming the route file and the flow or
+    SUMO's reason, and a route file broken after the import is one line at run time, SUMO's
+    reason included (none of SUMO's own output on stderr)."""
+    net = str(GRID / "2x2.net.xml")
+    dense = _flow_file(tmp_path / "dense.rou.xml", 'vehsPerHour="1e6"')
+    bad_rate = _flow_file(tmp_path / "rate.rou.xml", 'vehsPerHour="1e12"')
+    bad_type = _flow_file(tmp_path / "accel.rou.xml", 'type="t" vehsPerHour="100"',
+                          '<vType id="t" accel="-3"/>')  # fmt: skip
+    good = _flow_file(tmp_path / "good.rou.xml", 'vehsPerHour="100"')
+    implausible = (
+        f"{dense} (SUMO time 0-3600 s): 1e+06 veh/h into the junction is implausible; at most "
+        "43200 veh/h (3 x the saturation flow of its 8 approach lanes at 1800 veh/h each); "
+        "flows are in veh/h; the largest is flow 'f_big' with 1e+06 veh/h"
+    )
+    refused = {
+        bad_rate: "Invalid repetition rate in the definition of flow 'f_big'",
+        bad_type: "Invalid Car-Following-Model Attribute accel. Must be greater than 0 (Invalid "
+        "parsing embedded VType)",
+    }
+    out = tmp_path / "j"
+    cases = [(dense, implausible)] + [
+        (f, f"{f}: SUMO refuses this route file: {why}; correct it, then run the command again")
+        for f, why in refused.items()
+    ]
+    for routes, message in cases:
+        args = ["junctions", "import", net, "--tls", "1", "--routes", str(routes), "--out",
+                str(out)]  # fmt: skip
+        assert one_error_line(*run_cli(args, capfd)) == f"error: {message}"
+        assert not out.exists()
+    code, _, err = run_cli(["junctions", "import", net, "--tls", "1", "--routes", str(good),
+                            "--out", str(out)], capfd)  # fmt: skip
+    assert code == 0, err
+    for broken, message in [cases[0], cases[2]]:  # 1e12 veh/h: implausible, before SUMO runs
+        good.write_text(broken.read_text())
+        line = one_error_line(*run_cli(["simulate", "--junction", str(out), "--duration", "5"],
+                                       capfd))  # fmt: skip
+        assert line == f"error: {message.replace(str(broken), str(good))}"
+        assert sumo_children() == []
