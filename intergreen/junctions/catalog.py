@@ -60,6 +60,12 @@ def junction_path(name: str) -> Path:
     candidate = LIBRARY / name / "junction.yaml"
     if candidate.is_file():
         return candidate
+    if path.is_dir():
+        raise SpecError(
+            f"{name}: the folder holds no junction.yaml; give a junction YAML or the folder of "
+            f"one (`intergreen junctions import NET.net.xml --out {name}` makes one from a SUMO "
+            "network)"
+        )
     names = junction_names()
     hint = did_you_mean(name, names + resco_names())
     raise SpecError(

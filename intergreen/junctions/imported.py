@@ -365,11 +365,16 @@ def complete(data: dict[str, Any]) -> dict[str, Any]:
     (the YAML's, else the program's or computed from the geometry; :func:`apply_rules`
     raises each to the profile's minimum intergreen as the model loads)."""
     net = data["network"]
-    if not Path(net["net_file"]).is_file():
-        raise NetworkImportError(
-            f"network.net_file: {net['net_file']}: no such file; give the path of a .net.xml "
-            "(relative to this YAML's folder, or absolute)"
-        )
+    for key, path, kind in [
+        ("network.net_file", net["net_file"], ".net.xml"),
+        *(("network.routes", r, ".rou.xml") for r in net["routes"]),
+    ]:
+        if not Path(path).is_file():
+            what = f"a folder, not a {kind} file" if Path(path).is_dir() else "no such file"
+            raise NetworkImportError(
+                f"{key}: {path}: {what}; give the path of a {kind} (relative to this YAML's "
+                "folder, or absolute)"
+            )
     ids = tls_ids(net["net_file"])
     if net["tls"] not in ids:
         raise NetworkImportError(

@@ -340,3 +340,29 @@ def test_route_files_that_a_run_would_refuse_are_refused_at_import(
                                        capfd))  # fmt: skip
         assert line == f"error: {message.replace(str(broken), str(good))}"
         assert sumo_children() == []
+
+
+def test_a_missing_route_file_or_junction_yaml_is_named_with_its_key(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """network.routes naming a missing file said only the file (network.net_file's said the
+    YAML and the key); a folder without a junction.yaml was an "unknown junction"."""
+    code, _, err = run_cli(_import(tmp_path / "y3"), capsys)
+    assert code == 0, err
+    path = tmp_path / "y3" / "junction.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["network"]["routes"] = ["nets/gone.rou.xml"]
+    path.write_text(yaml.safe_dump(data))
+    line = one_error_line(*run_cli(["simulate", "--junction", str(tmp_path / "y3")], capsys))
+    assert line == (
+        f"error: {path}: network.routes: {tmp_path / 'y3' / 'nets' / 'gone.rou.xml'}: no such "
+        "file; give the path of a .rou.xml (relative to this YAML's folder, or absolute)"
+    )
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    line = one_error_line(*run_cli(["simulate", "--junction", str(bad)], capsys))
+    assert line == (
+        f"error: {bad}: the folder holds no junction.yaml; give a junction YAML or the folder of "
+        f"one (`intergreen junctions import NET.net.xml --out {bad}` makes one from a SUMO "
+        "network)"
+    )
