@@ -498,7 +498,7 @@ def junctions_import(
             "order) or all (any stage to any other, as RESCO and sumo-rl)"
         ),
     ] = "program",
-    begin: Annotated[float, typer.Option(min=0, help="SUMO time the runs start (s)")] = 0.0,
+    begin: Annotated[float, typer.Option(help="SUMO time the runs start (s, >= 0)")] = 0.0,
     end: Annotated[
         float | None,
         typer.Option(help="SUMO time the runs end (s; default begin + 1 h; at most 7 days on)"),

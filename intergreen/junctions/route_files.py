@@ -122,6 +122,24 @@ def _window_count(el: ET.Element, begin: float, end: float) -> float:
     return 0.0
 
 
+def _bad_flow_number(path: Path, el: ET.Element) -> str:
+    """The message for a ``<flow>`` whose time or rate attribute is not a number (a route file
+    edited after import: SUMO's own check ran then)."""
+    attrs = ("begin", "end", "number", "vehsPerHour", "period", "probability")
+    for attr in attrs:
+        text = el.get(attr)
+        if text is None:
+            continue
+        try:
+            float(text.removeprefix("exp(").removesuffix(")") if attr == "period" else text)
+        except ValueError:
+            return (
+                f"{path}: flow {el.get('id', '')!r}: {attr}={text!r} is not a number; give a "
+                "number (veh/h for vehsPerHour, s for begin, end and period)"
+            )
+    return f"{path}: flow {el.get('id', '')!r}: a time or rate is not a number"
+
+
 def departure_span(paths: Sequence[str | Path]) -> tuple[float, float] | None:
     """The earliest and latest departure (s of SUMO time) of the vehicles, trips and flows of
     the route files (a flow: its begin and end); None when they hold none with a time."""
@@ -186,7 +204,10 @@ def contributions(
             if el.tag not in _VEHICLE_TAGS:
                 continue
             if el.tag == "flow":
-                n = _window_count(el, begin, end)
+                try:
+                    n = _window_count(el, begin, end)
+                except ValueError:  # a rate or time that is not a number
+                    raise NetworkImportError(_bad_flow_number(path, el)) from None
             else:
                 depart = el.get("depart", "0")
                 try:

@@ -239,7 +239,9 @@ def _flow_file(path: Path, attributes: str, vtype: str = "") -> Path:
          "s, after --begin"),
         (["--begin", "inf"], "--begin inf: not a finite number; give the SUMO time the runs "
          "start, in s (>= 0)"),
-        (["--begin", "nan"], "--begin nan: not a number; give a finite number"),
+        (["--begin", "nan"], "--begin nan: not a number; give the SUMO time the runs start, "
+         "in s (>= 0)"),
+        (["--begin", "-5"], "--begin -5: give the SUMO time the runs start, in s (>= 0)"),
         (["--max-green", "inf"], "--max-green inf: not a finite number; give every stage's "
          "maximum green in s"),
         (["--name", "my junction!"], "--name 'my junction!': a junction name has only letters "
@@ -340,6 +342,15 @@ def test_route_files_that_a_run_would_refuse_are_refused_at_import(
                                        capfd))  # fmt: skip
         assert line == f"error: {message.replace(str(broken), str(good))}"
         assert sumo_children() == []
+    # a rate that is not a number, written after the import: a ValueError traceback was the
+    # only word on it (SUMO's own check ran at the import)
+    _flow_file(good, 'vehsPerHour="abc"')
+    line = one_error_line(*run_cli(["simulate", "--junction", str(out), "--duration", "5"],
+                                   capfd))  # fmt: skip
+    assert line == (
+        f"error: {good}: flow 'f_big': vehsPerHour='abc' is not a number; give a number (veh/h "
+        "for vehsPerHour, s for begin, end and period)"
+    )
 
 
 def test_a_missing_route_file_or_junction_yaml_is_named_with_its_key(
