@@ -16,9 +16,9 @@ Arrivals are Poisson: each movement is a SUMO flow with exponential headways
 route file in Python's shortest round-trip form, so SUMO reads exactly the value accepted.
 
 Every demand is checked for plausibility before SUMO starts (:func:`check_plausible`): the
-flow into each arm at most ``PLAUSIBLE_FACTOR`` (3) times the saturation flow of its approach
-lanes (``SATURATION_FLOW`` = 1800 veh/h per lane), the total at most 3 times all approach
-lanes' saturation flow, and pedestrians at most ``PEDESTRIAN_CEILING`` persons/h per crossing.
+flow into each arm at most 3 times the saturation flow of its approach lanes (1800 veh/h per
+lane), the total at most 3 times all approach lanes' saturation flow
+(:mod:`intergreen.junctions.plausibility`), and pedestrians at most ``PEDESTRIAN_CEILING`` persons/h per crossing.
 Beyond that SUMO's insertion queue grows without bound (``--demand 100000000vph`` would
 exhaust the memory), so such a demand is a unit or typing mistake and is refused.
 
@@ -37,7 +37,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -46,6 +46,7 @@ from intergreen.common import atomic_write
 from intergreen.errors import did_you_mean, format_validation_error
 from intergreen.junctions.catalog import junction_names, read_yaml, resolve_junction
 from intergreen.junctions.network import approach_edge, cache_dir, crossing_arms, exit_edge
+from intergreen.junctions.plausibility import check_flows
 from intergreen.junctions.spec import TURNS, JunctionSpec, SpecError
 from intergreen.junctions.vehicles import (
     VEHICLE_TYPE,
@@ -54,13 +55,6 @@ from intergreen.junctions.vehicles import (
     vtypes_xml,
 )
 
-#: veh/h per approach lane at green: a textbook saturation flow (UK RR67 gives about
-#: 1800-2000 for a straight-ahead lane); the plausibility bound is built on it.
-SATURATION_FLOW = 1800.0
-#: How many times its saturation flow an arm's demand may be: 3x is far over-saturated
-#: (the queue grows by two lanes' worth of discharge every hour) yet still a test a user may
-#: mean; anything above is refused as implausible.
-PLAUSIBLE_FACTOR = 3.0
 #: persons/h per signalled crossing (half each way): SUMO draws a person flow's departures
 #: with a probability per second, which cannot exceed 1 per way.
 PEDESTRIAN_CEILING = 7200.0
@@ -553,44 +547,6 @@ def check_plausible(spec: JunctionSpec, profile: DemandProfile, where: str) -> N
                 )
 
 
-def check_flows(
-    spec: JunctionSpec,
-    flows: dict[str, float],
-    at: str,
-    detail: Callable[[str | None], str] = lambda arm: "",
-) -> None:
-    """The saturation-flow bound on one set of movement flows (veh/h).
-
-    Args:
-        spec: the junction.
-        flows: movement ``ARM.turn`` -> veh/h.
-        at: what gave the flows, for the message: ``"demand.yaml: periods.0 (0-3600 s)"``.
-        detail: the message's ending for the arm whose flows are refused (None: the
-            junction's), e.g. ``"; the largest is flow 'f1' with 1e+12 veh/h"``.
-
-    Raises:
-        SpecError: saying what was given and what is plausible.
-    """
-    lanes = {a: len(arm.approach_lanes) for a, arm in spec.arms.items()}
-    factor, sat = PLAUSIBLE_FACTOR, SATURATION_FLOW
-    total, n = sum(flows.values()), sum(lanes.values())
-    if total > factor * n * sat:
-        raise SpecError(
-            f"{at}: {total:.6g} veh/h into the junction is implausible; at most "
-            f"{factor * n * sat:g} veh/h ({factor:g} x the saturation flow of its {n} approach "
-            f"lanes at {sat:g} veh/h each); flows are in veh/h{detail(None)}"
-        )
-    for arm, k in lanes.items():
-        into = sum(v for m, v in flows.items() if m.split(".")[0] == arm)
-        if into > factor * k * sat:
-            raise SpecError(
-                f"{at}: {into:.6g} veh/h into arm {arm} is implausible; at most "
-                f"{factor * k * sat:g} veh/h ({factor:g} x the saturation flow of its {k} "
-                f"approach lane{'s' if k != 1 else ''} at {sat:g} veh/h each); flows are in "
-                f"veh/h{detail(arm)}"
-            )
-
-
 def routes_xml(spec: JunctionSpec, profile: DemandProfile) -> str:
     """SUMO routes: a Poisson flow per movement and a person flow per crossing way
     (Bernoulli each second, SUMO's ``probability``, as person flows take no ``exp``)."""
@@ -678,7 +634,6 @@ __all__ = [
     "shipped_with_levels",
     "describe",
     "load_assumptions",
-    "check_flows",
     "check_plausible",
     "check_profile",
     "resolve_demand",

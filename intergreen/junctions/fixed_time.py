@@ -16,7 +16,7 @@ ratios y. Here
   Saturation flows are measured on the junction in SUMO
   (``benchmarks/baselines/saturation_flow.py``) and read from the junction's
   ``saturation_flows.yaml``; without that file every lane has the textbook
-  :data:`intergreen.junctions.demand.SATURATION_FLOW`.
+  :data:`intergreen.junctions.plausibility.SATURATION_FLOW`.
 - L = the sum of the intergreens over one cycle of the stage sequence, stages the controller
   must pass through included (gm_a56: 2 -> 4 -> 1 -> 2, so the arrow stage 1; with the
   pedestrian stage 2 -> 3 -> 4 -> 1 -> 2, whose intergreens after the pedestrian stage are
@@ -43,7 +43,8 @@ import numpy as np
 
 from intergreen.errors import OptionError
 from intergreen.junctions.catalog import read_yaml
-from intergreen.junctions.demand import SATURATION_FLOW, DemandProfile, Period, junction_folder
+from intergreen.junctions.demand import DemandProfile, Period, junction_folder
+from intergreen.junctions.plausibility import SATURATION_FLOW
 from intergreen.junctions.spec import JunctionSpec, SpecError
 from intergreen.junctions.stage_policy import StagePolicy, per_stage, stage_min_green
 

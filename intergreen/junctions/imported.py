@@ -39,6 +39,7 @@ from pydantic import Field, model_validator
 
 from intergreen.common import MAX_SIM_SECONDS, atomic_write, listing
 from intergreen.junctions.network import SENSORS_FILE, Network, cache_dir, sensors_xml
+from intergreen.junctions.plausibility import check_flows
 from intergreen.junctions.route_files import (
     Contribution,
     check_route_files,
@@ -520,8 +521,6 @@ def _check_plausible(
     Raises:
         SpecError: naming the route file(s), the window and the largest flow.
     """
-    from intergreen.junctions.demand import check_flows  # demand imports this module
-
     def largest(arm: str | None) -> str:
         mine = [p for p in parts if p.tag == "flow" and arm in (None, p.movement.split(".")[0])]
         if not mine:
