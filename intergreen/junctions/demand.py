@@ -18,7 +18,8 @@ route file in Python's shortest round-trip form, so SUMO reads exactly the value
 Every demand is checked for plausibility before SUMO starts (:func:`check_plausible`): the
 flow into each arm at most 3 times the saturation flow of its approach lanes (1800 veh/h per
 lane), the total at most 3 times all approach lanes' saturation flow
-(:mod:`intergreen.junctions.plausibility`), and pedestrians at most ``PEDESTRIAN_CEILING`` persons/h per crossing.
+(:mod:`intergreen.junctions.plausibility`), and pedestrians at most ``PEDESTRIAN_CEILING``
+persons/h per crossing.
 Beyond that SUMO's insertion queue grows without bound (``--demand 100000000vph`` would
 exhaust the memory), so such a demand is a unit or typing mistake and is refused.
 
