@@ -228,6 +228,13 @@ def simulate(
     policy, built = load_controller(controller, params, seed)
     if param_file is not None:
         _check_param_file_junction(param_file, policy, junction)
+    if junction is not None:  # an agent on another junction's lanes: before any warning
+        from intergreen.agents.policy import junction_misfit
+        from intergreen.junctions.catalog import resolve_junction
+
+        misfit = junction_misfit(policy_run_env(policy), resolve_junction(junction), controller)
+        if misfit is not None:
+            raise OptionError(misfit)
     choice = getattr(policy, "choice", None)  # a trained agent: which of its run's models
     if choice is not None and choice.checkpoint in ("best", "latest"):
         console.print(f"{controller}: {choice.describe()}", markup=False, highlight=False)

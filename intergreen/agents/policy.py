@@ -135,23 +135,30 @@ def model_path(path: str | Path, checkpoint: str | None = None) -> Path:
 
 def junction_misfit(run_env: RunEnv | None, spec: Any, name: str) -> str | None:
     """Why an agent trained in ``run_env`` cannot act on junction ``spec`` (a JunctionSpec):
-    its own junction's approach lanes are others (its observation's entries would describe
-    other lanes, whatever the shapes), as a one-line message naming the agent ``name``; None
-    where the lanes are the same (the junction itself, or a variant of it such as
-    gm_a56_max_green) or the run's junction is unknown (a bare model, a junction not found)."""
+    its own junction's arms are others (bearing, length, speed limit, approach lanes and, for
+    an imported network, SUMO's edges and lanes: its observation's entries would describe other
+    lanes, whatever the shapes; two signals of one imported grid have the same lane names), as
+    a one-line message naming the agent ``name``; None where the arms are the same (the
+    junction itself, a variant of it such as gm_a56_max_green, the same signal imported again)
+    or the run's junction is unknown (a bare model, a junction not found)."""
     if run_env is None or run_env.record is None:
         return None
     try:
         trained = resolve_junction(run_env.junction)
     except IntergreenError:
         return None
-    if list(trained.approach_lane_ids) == list(spec.approach_lane_ids):
+    if _arms(trained) == _arms(spec):
         return None
     return (
         f"agent {name} was trained on junction {trained.name} and cannot act on junction "
         f"{spec.name} (its observations describe {trained.name}'s approach lanes): leave out "
-        f"--junction to evaluate it on its own, or train an agent on {spec.name}"
+        f"--junction to run it on its own, or train an agent on {spec.name}"
     )
+
+
+def _arms(spec: Any) -> list[tuple[str, dict[str, Any]]]:
+    """A junction's arms in order, each as its fields (what an observation describes)."""
+    return [(name, arm.model_dump()) for name, arm in spec.arms.items()]
 
 
 class AgentPolicy:

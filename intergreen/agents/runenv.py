@@ -116,6 +116,21 @@ def recorded_junction(run: RunEnv) -> str:
     )
 
 
+_TYPE_WORDS = {"float": "a number", "int": "a whole number", "bool": "true or false",
+               "str": "text"}  # fmt: skip
+
+
+def _in_words(hint: str) -> str:
+    """A type annotation as a user reads it: ``float | None`` -> ``a number``,
+    ``typing.Literal['a', 'b']`` -> ``one of 'a', 'b'``; anything else without its module."""
+    hint = re.sub(r"\b[A-Za-z_]\w*\.", "", hint)  # typing.Literal: Literal
+    hint = re.sub(r"\s*\|\s*None\b|\bNone\s*\|\s*", "", hint)  # None means "leave it out"
+    literal = re.fullmatch(r"Literal\[(.*)\]", hint)
+    if literal:
+        return f"one of {literal.group(1)}"
+    return _TYPE_WORDS.get(hint, hint)
+
+
 def check_env_options(options: Mapping[str, Any], flag: str = "--env") -> None:
     """Check ``make_env`` options given as ``flag KEY=VALUE`` before anything is made: no key
     ``train`` sets with its own option (:data:`TRAIN_FLAGS`), and each value of the type
@@ -149,8 +164,7 @@ def check_env_options(options: Mapping[str, Any], flag: str = "--env") -> None:
             adapter = TypeAdapter(hint, config=ConfigDict(arbitrary_types_allowed=True))
             adapter.validate_python(value)
         except ValidationError as e:
-            what = hint.__name__ if isinstance(hint, type) else str(hint)
-            what = re.sub(r"\b[A-Za-z_]\w*\.", "", what)  # typing.Literal: Literal
+            what = _in_words(hint.__name__ if isinstance(hint, type) else str(hint))
             why = e.errors()[0]["msg"]
             raise OptionError(
                 f"{flag} {key}={value!r}: expected {what} ({why[:1].lower()}{why[1:]})"

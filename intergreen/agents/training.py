@@ -492,6 +492,8 @@ def train(
             _note(progress, f"{complete_run_text(run_dir)} (--force trains it again)")
         return run_dir / "model.zip"
     checkpoint = latest_checkpoint(run_dir) if resume else None
+    if resume and checkpoint is None and progress:  # a mistyped --out would start quietly
+        _note(progress, f"{run_dir} holds no checkpoint to resume from: training a new run")
     state = read_learner_state(run_dir, checkpoint) if checkpoint else None
     try:
         return _train_in(run_dir, config, hp, checkpoint, state, created, progress, time_limit,

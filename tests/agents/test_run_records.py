@@ -226,8 +226,8 @@ def test_an_agent_on_another_junction_names_both_junctions(
     )  # fmt: skip
     message = (
         "agent {} was trained on junction gm_a56 and cannot act on junction cologne1 (its "
-        "observations describe gm_a56's approach lanes): leave out --junction to evaluate it "
-        "on its own, or train an agent on cologne1"
+        "observations describe gm_a56's approach lanes): leave out --junction to run it on "
+        "its own, or train an agent on cologne1"
     )
     assert one_error_line(*result) == f"error: {message.format(short_run)}"
     assert result[1] == ""  # before the plan's lines (they were printed, then the error)
@@ -241,10 +241,15 @@ def test_an_agent_on_another_junction_names_both_junctions(
         policy.run_env, resolve_junction("resco:cologne1"), "short"
     ) == message.format("short")
     assert junction_misfit(policy.run_env, resolve_junction("gm_a56_max_green"), "short") is None
-    from types import SimpleNamespace
-
-    lanes = list(resolve_junction("gm_a56").approach_lane_ids)
-    same_shape = SimpleNamespace(name="elsewhere", approach_lane_ids=[f"x{lane}" for lane in lanes])
+    # the same lane names, other arms (two signals of one imported grid: N_0 ... W_1 both)
+    gm = resolve_junction("gm_a56")
+    longer = {k: arm.model_copy(update={"length": arm.length + 10}) for k, arm in gm.arms.items()}
+    elsewhere = gm.model_copy(update={"name": "elsewhere", "arms": longer})
+    assert elsewhere.approach_lane_ids == gm.approach_lane_ids
     assert "trained on junction gm_a56 and cannot act on junction elsewhere" in junction_misfit(
-        policy.run_env, same_shape, "short"
+        policy.run_env, elsewhere, "short"
     )
+    # simulate says it before anything else (a stage warning came first)
+    args = ["simulate", "--controller", str(short_run), "--junction", "resco:cologne1",
+            "--stages", "1,2", "--duration", "10"]  # fmt: skip
+    assert one_error_line(*run_cli(args, capsys)) == f"error: {message.format(short_run)}"

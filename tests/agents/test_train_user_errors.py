@@ -74,11 +74,11 @@ def _forget_user_rewards() -> None:
 @pytest.mark.parametrize(
     ("given", "message"),
     [
-        ("duration=abc", "error: --env duration='abc': expected float | None (input should be "
+        ("duration=abc", "error: --env duration='abc': expected a number (input should be "
          "a valid number, unable to parse string as a number)"),
-        ("n_stack=2.5", "error: --env n_stack=2.5: expected int (input should be a valid "
-         "integer, got a number with a fractional part)"),
-        ("backend=fast", "error: --env backend='fast': expected Literal['libsumo', 'traci'] "
+        ("n_stack=2.5", "error: --env n_stack=2.5: expected a whole number (input should be a "
+         "valid integer, got a number with a fractional part)"),
+        ("backend=fast", "error: --env backend='fast': expected one of 'libsumo', 'traci' "
          "(input should be 'libsumo' or 'traci')"),
         ("duration=-5", "error: --env duration=-5: expected simulated seconds > 0, e.g. --env "
          "duration=3600"),
@@ -378,3 +378,11 @@ def test_a_complete_run_is_called_complete(tmp_path: Path, capsys) -> None:
         f"note: {out} holds this run, complete (100 decisions): nothing to train (--force "
         "trains it again)"
     )
+
+
+def test_resume_of_a_folder_without_a_run_says_it_starts_a_new_one(tmp_path: Path, capsys) -> None:
+    """A mistyped --out with --resume trained a new run from nothing without a word."""
+    out = tmp_path / "runs" / "typo"
+    code, _, err = run_cli(["train", *TINY, "--out", str(out), "--resume"], capsys)
+    assert code == 0, err
+    assert f"note: {out} holds no checkpoint to resume from: training a new run" in err
