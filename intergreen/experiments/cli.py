@@ -82,7 +82,7 @@ def compare_command(
 ) -> None:
     """Train and evaluate every cell of a grid (rewards x agents x demands x seeds); resumable."""
     from intergreen.experiments.executors import make_executor
-    from intergreen.experiments.grid import load_grid, untrained_agents
+    from intergreen.experiments.grid import load_grid, schedule_notes, untrained_agents
     from intergreen.experiments.provenance import counted
     from intergreen.experiments.report import build_report
     from intergreen.experiments.runner import run_batch
@@ -95,7 +95,10 @@ def compare_command(
     if not force:
         _check_same_grid(out, config)
     sources = [_reuse_source(path, out) for path in reuse or []]
-    for line in untrained_agents(config):
+    untrained = untrained_agents(config)  # reported as agents, they would be random networks
+    if untrained:
+        raise OptionError(f"{grid}: " + "; ".join(untrained))
+    for line in schedule_notes(config):
         err_console.print(f"note: {line}", soft_wrap=True, markup=False, highlight=False)
     if len(config.seeds) < 2 and config.more_seeds is None:
         err_console.print(

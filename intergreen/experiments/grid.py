@@ -646,10 +646,11 @@ def semantic_problems(raw: dict[str, Any], recorded_file: str | None = None) -> 
 
 
 def untrained_agents(grid: GridConfig) -> list[str]:
-    """A note per DQN agent whose runs end before their first gradient step (each run trains
-    at most SB3's ``learning_starts`` decisions): its models stay untrained, and beside a
-    tuned agent whose tune fixed a lower ``learning_starts`` its arm would compare an
-    untrained network with a trained one. Shown by ``compare`` before any run starts."""
+    """A problem per DQN agent whose runs end before their first gradient step (each run
+    trains at most SB3's ``learning_starts`` decisions): its models stay untrained, and its
+    results would be reported as an agent's (beside a tuned agent whose tune fixed a lower
+    ``learning_starts``, an untrained network against a trained one). ``compare`` refuses
+    such a grid before any run starts."""
     from intergreen.agents.config import (
         collection_unit,
         first_learning_step,
@@ -672,6 +673,29 @@ def untrained_agents(grid: GridConfig) -> list[str]:
                 f"untrained (raise training.timesteps, or set agents.{name}.hyperparams."
                 f"learning_starts below {trained:,})"
             )
+    return notes
+
+
+def schedule_notes(grid: GridConfig) -> list[str]:
+    """A note where the training schedule cannot do what it is set for: validation every
+    ``validate_every`` >= ``timesteps`` decisions validates once, at the end (each run's best
+    checkpoint is then its final model: nothing is selected); checkpoints every
+    ``checkpoint_every`` >= ``timesteps`` decisions leave a killed run nothing to resume from."""
+    t = grid.training
+    notes = []
+    if t.validate_every is not None and t.validate_every >= t.timesteps:
+        notes.append(
+            f"training.validate_every {t.validate_every:,} >= training.timesteps "
+            f"{t.timesteps:,}: each run validates once, at its end, so the checkpoint the "
+            f"batch evaluates is the final model (nothing is selected; give validate_every "
+            f"below {t.timesteps:,})"
+        )
+    if t.checkpoint_every >= t.timesteps:
+        notes.append(
+            f"training.checkpoint_every {t.checkpoint_every:,} >= training.timesteps "
+            f"{t.timesteps:,}: a run stopped partway restarts from nothing (give "
+            f"checkpoint_every below {t.timesteps:,} to resume runs where they stopped)"
+        )
     return notes
 
 

@@ -213,6 +213,7 @@ def build_report(
     if seed_test not in stats.TESTS:
         raise ReportError(f"--seed-test {seed_test!r}: use one of {', '.join(stats.TESTS)}")
     root = Path(results_dir)
+    _check_not_running(root)
     path = root / "results.parquet"
     if not path.exists():
         raise ReportError(f"{root}: no results.parquet (run `intergreen compare` first)")
@@ -417,15 +418,39 @@ def build_report(
     return {**paths, "html": page} if html else paths
 
 
+def _check_not_running(root: Path) -> None:
+    """Refuse a folder that is no batch's (missing) or that another process's compare is
+    still writing (its results.parquet is then an earlier grid's, or absent); the compare
+    that holds the folder reports on it itself when it ends.
+
+    Raises:
+        ReportError: naming the folder, the running batch and what to do.
+    """
+    import os
+
+    from intergreen.experiments.runner import describe_holder, holder_alive, lock_holder
+
+    if not root.is_dir():
+        raise ReportError(f"{root}: no such folder; give the --out folder of an intergreen compare")
+    holder = lock_holder(root)
+    if holder is None or int(holder["pid"]) == os.getpid() or not holder_alive(root, holder):
+        return
+    raise ReportError(
+        f"{root}: a compare is running on it ({describe_holder(holder)}), so its results are "
+        f"not final; it writes the report when it ends (intergreen status {root} shows how far "
+        "it is)"
+    )
+
+
 def identical_text(groups: list[list[str]]) -> list[str]:
     """A paragraph per group of agents whose test results are identical, episode for episode
     (:func:`intergreen.experiments.summaries.identical_agents`): one result shown as several,
     so their ranks and their tests against each other say nothing."""
     return [
         f"**Identical results:** {' and '.join(group)} gave the same waiting time in every test "
-        "episode of every training seed: their runs learned the same (two rewards can coincide "
-        "on a set-up, e.g. `wait_time` summed over a decision interval of one simulation step "
-        f"is `queue`), so they are one result shown {len(group)} times: their ranks and their "
+        "episode of every training seed: their models act alike (two rewards can coincide on "
+        "a set-up, e.g. `wait_time` summed over a decision interval of one simulation step is "
+        f"`queue`), so they are one result shown {len(group)} times: their ranks and their "
         "tests against each other below say nothing about the rewards."
         for group in groups
     ]

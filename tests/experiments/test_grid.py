@@ -210,10 +210,12 @@ def test_a_reward_listed_twice_is_refused(tiny_cfg, tmp_path):
     assert len(load_grid(dict(tiny_cfg, rewards=["queue", "average_speed"])).rewards) == 2
 
 
-def test_dqn_agents_too_short_to_learn_are_noted(tiny_cfg, tmp_path, capsys):
+def test_dqn_agents_too_short_to_learn_are_refused(tiny_cfg, tmp_path, capsys):
     """A DQN arm trained fewer decisions than its learning_starts ran and was reported as an
-    agent, untrained (beside a tuned arm whose tune had lowered learning_starts)."""
-    from cli_helpers import run_cli
+    agent, untrained (beside a tuned arm whose tune had lowered learning_starts); a note said
+    so, and a new user's batch of such arms was reported as "identical results" that "learned
+    the same". compare refuses it before anything runs."""
+    from cli_helpers import one_error_line, run_cli
 
     from intergreen.experiments.grid import untrained_agents
 
@@ -225,12 +227,27 @@ def test_dqn_agents_too_short_to_learn_are_noted(tiny_cfg, tmp_path, capsys):
         "and each run trains 300: its models stay untrained (raise training.timesteps, or set "
         "agents.dqn.hyperparams.learning_starts below 300)"
     ]
-    # compare says so before anything runs (here it stops at once: another grid's batch)
     grid = tmp_path / "short.yaml"
     grid.write_text(json.dumps(short))
-    (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "grid.json").write_text(json.dumps(dict(tiny_cfg, seeds=[5])))
-    _, _, err = run_cli(["compare", str(grid), "--out", str(tmp_path / "out")], capsys)
-    assert "note: agents.dqn: DQN makes its first gradient step after learning_starts 2,000" in (
-        " ".join(err.split())
-    )
+    line = one_error_line(*run_cli(["compare", str(grid), "--out", str(tmp_path / "out")], capsys))
+    assert line == f"error: {grid}: " + untrained_agents(load_grid(short))[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_schedule_that_cannot_select_or_resume_is_noted(tiny_cfg):
+    """Validation every 5,000 decisions of a 1,000-decision run validated once, at the end,
+    and the report said each run's best checkpoint was evaluated; checkpoints every 50,000
+    left nothing to resume from. Neither was said."""
+    from intergreen.experiments.grid import schedule_notes
+
+    training = dict(tiny_cfg["training"], timesteps=1000, checkpoint_every=500)
+    assert schedule_notes(load_grid(dict(tiny_cfg, training=training))) == []
+    training |= {"validate_every": 5000, "checkpoint_every": 50_000}
+    assert schedule_notes(load_grid(dict(tiny_cfg, training=training))) == [
+        "training.validate_every 5,000 >= training.timesteps 1,000: each run validates once, at "
+        "its end, so the checkpoint the batch evaluates is the final model (nothing is "
+        "selected; give validate_every below 1,000)",
+        "training.checkpoint_every 50,000 >= training.timesteps 1,000: a run stopped partway "
+        "restarts from nothing (give checkpoint_every below 1,000 to resume runs where they "
+        "stopped)",
+    ]

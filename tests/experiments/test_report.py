@@ -417,9 +417,9 @@ def test_identical_results_are_said_to_be_one_result(make_results):
     assert identical_agents(df) == [["queue", "wait_time"]]
     assert identical_text(identical_agents(df)) == [
         "**Identical results:** queue and wait_time gave the same waiting time in every test "
-        "episode of every training seed: their runs learned the same (two rewards can coincide "
-        "on a set-up, e.g. `wait_time` summed over a decision interval of one simulation step "
-        "is `queue`), so they are one result shown 2 times: their ranks and their tests "
+        "episode of every training seed: their models act alike (two rewards can coincide on "
+        "a set-up, e.g. `wait_time` summed over a decision interval of one simulation step is "
+        "`queue`), so they are one result shown 2 times: their ranks and their tests "
         "against each other below say nothing about the rewards."
     ]
     # one episode apart, or a seed the other lacks: not the same runs
@@ -429,3 +429,44 @@ def test_identical_results_are_said_to_be_one_result(make_results):
     assert (
         identical_agents(df[~((df["controller"] == "wait_time") & (df["train_seed"] == 2))]) == []
     )
+
+
+def test_report_refuses_a_missing_folder_and_one_a_compare_is_writing(batch_copy, tmp_path, capsys):
+    """A new user's trial: `report` on a folder mid-run wrote a report of the previous grid's
+    results without a word (or said to run compare first, while one ran); on a missing
+    folder it said to run compare. The batch's own compare still reports when it ends."""
+    import subprocess
+    import sys
+
+    from cli_helpers import one_error_line, run_cli
+
+    line = one_error_line(*run_cli(["report", str(tmp_path / "nowhere")], capsys))
+    assert line == (
+        f"error: {tmp_path / 'nowhere'}: no such folder; give the --out folder of an intergreen "
+        "compare"
+    )
+    holder = subprocess.Popen(  # another process's compare: it holds the folder's lock
+        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\n"
+         "from intergreen.experiments.runner import BatchLock\n"
+         "with BatchLock(Path(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(60)",
+         str(batch_copy)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        report = batch_copy / "report.md"
+        before = report.stat().st_mtime_ns if report.exists() else None
+        line = one_error_line(*run_cli(["report", str(batch_copy)], capsys))
+        assert line.startswith(
+            f"error: {batch_copy}: a compare is running on it (pid {holder.pid} "
+        )
+        assert line.endswith(
+            "so its results are not final; it writes the report when it ends (intergreen status "
+            f"{batch_copy} shows how far it is)"
+        )
+        assert (report.stat().st_mtime_ns if report.exists() else None) == before  # unwritten
+    finally:
+        holder.kill()
+        holder.wait()
+    code, _, err = run_cli(["report", str(batch_copy)], capsys)  # a killed holder: reported
+    assert code == 0, err
