@@ -459,7 +459,11 @@ def identical_text(groups: list[list[str]]) -> list[str]:
 def below_zero_text(summary: pd.DataFrame) -> list[str]:
     """A sentence each for the agents' and the baselines' intervals in ``summary``
     (``seed_summary``) that reach below 0 s: an agent's interval is across its training
-    seeds, a baseline's across its test episodes, so each says what would narrow it."""
+    seeds, a baseline's across its test episodes, so each says what would narrow it. The
+    cause is stated from the numbers: with few units Student's t quantile itself is large
+    (12.7 at 2 units), whatever the spread."""
+    from scipy import stats as scipy_stats
+
     out = []
     below = summary[summary["ci_low"] < 0]
     wording = {
@@ -470,11 +474,20 @@ def below_zero_text(summary: pd.DataFrame) -> list[str]:
         rows = below[below["unit"] == unit]
         if rows.empty:
             continue
+        fewest = int(rows["n"].min())
+        t = float(scipy_stats.t.ppf(0.975, fewest - 1))
+        few = (
+            f"at {fewest} {many} a 95 % t interval spans {t:.1f} standard errors each side "
+            f"of the mean"
+            if t >= 4  # 4 or fewer units: the quantile, not the spread, makes it wide
+            else f"the {spread} spread widely for {fewest} {many}"
+        )
         out.append(
             f"{provenance.counted(len(rows), kind + ' interval')} "
             f"{'reaches' if len(rows) == 1 else 'reach'} below 0 s "
-            f"({', '.join(dict.fromkeys(rows['controller']))}): the {spread} spread so widely "
-            f"that this many {many} cannot locate the mean; {more} narrow it."
+            f"({', '.join(dict.fromkeys(rows['controller']))}): {few}, so "
+            f"{'it cannot' if len(rows) == 1 else 'they cannot'} locate the mean; {more} "
+            f"narrow {'it' if len(rows) == 1 else 'them'}."
         )
     return out
 

@@ -332,12 +332,21 @@ def test_intervals_below_zero_say_what_narrows_them():
          ("fixed-time", "high", "episode", 1, 7.5, np.nan, np.nan)],
         columns=["controller", "demand", "unit", "n", "mean", "ci_low", "ci_high"],
     )  # fmt: skip
+    # the cause from the numbers: at 2 episodes t's quantile (12.7), not a wide spread (a
+    # new user's baseline had sd 1.3 s and the interval [-7.1, 16.6]); at 3 seeds 4.3
     assert below_zero_text(summary) == [
-        "2 agent intervals reach below 0 s (average_speed): the seed means spread so widely "
-        "that this many seeds cannot locate the mean; more training seeds narrow it.",
-        "1 baseline interval reaches below 0 s (vehicle-actuated): the test episodes spread so "
-        "widely that this many episodes cannot locate the mean; more test episodes narrow it.",
+        "2 agent intervals reach below 0 s (average_speed): at 3 seeds a 95 % t interval spans "
+        "4.3 standard errors each side of the mean, so they cannot locate the mean; more "
+        "training seeds narrow them.",
+        "1 baseline interval reaches below 0 s (vehicle-actuated): at 2 episodes a 95 % t "
+        "interval spans 12.7 standard errors each side of the mean, so it cannot locate the "
+        "mean; more test episodes narrow it.",
     ]
+    wide = summary.assign(n=10)
+    assert below_zero_text(wide)[0] == (
+        "2 agent intervals reach below 0 s (average_speed): the seed means spread widely for "
+        "10 seeds, so they cannot locate the mean; more training seeds narrow them."
+    )
     assert below_zero_text(summary[summary["ci_low"] > 0]) == []
     _, rows = seed_table(summary, ["fixed-time", "queue"], ["low", "high"])
     assert rows[0] == ["fixed-time", "–", "7.50 [n/a: 1 episode]", "1 episode (baseline)"]
