@@ -610,10 +610,15 @@ def run_batch(
                         raise _os_error(out, OSError(errno.ENOSPC, "No space left on device"))
             except KeyboardInterrupt:  # count on disk, once the workers have stopped: a run
                 runs.close()  # can finish in a worker before its outcome reaches this loop
-                complete = sum(task_complete(t) for t in planned)
+                parts = []
+                for kind, noun in (("run", "runs"), ("baseline", "baselines")):
+                    tasks = [t for t in planned if t.kind == kind]
+                    if tasks:
+                        done = sum(task_complete(t) for t in tasks)
+                        parts.append(f"{done} of {len(tasks)} {noun}")
                 raise Interrupted(
-                    f"{complete} of {len(planned)} runs complete in {out} (kept); re-run the "
-                    "same command to run the other ones"
+                    f"{' and '.join(parts)} complete in {out} (kept); re-run the same command "
+                    f"to run the other ones (`intergreen status {out}` prints it)"
                 ) from None
 
         run_phase(plan_tasks(grid, out))
