@@ -486,6 +486,9 @@ def resolve_grid_path(name: str | Path) -> Path:
     if str(path) == path.name and shipped.is_file():
         return shipped
     known = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
+    if path.is_dir():
+        raise GridError(str(name), [f"a folder, not a grid file; give a grid YAML, or a shipped "
+                                    f"config ({known})"])  # fmt: skip
     raise GridError(str(name), [f"no such file, nor a shipped config ({known})"])
 
 

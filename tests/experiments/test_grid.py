@@ -251,3 +251,19 @@ def test_a_schedule_that_cannot_select_or_resume_is_noted(tiny_cfg):
         "restarts from nothing (give checkpoint_every below 1,000 to resume runs where they "
         "stopped)",
     ]
+
+
+def test_a_grid_path_that_is_a_folder_says_so(tmp_path, capsys):
+    """A new user's `compare grids --out x` (grids, the folder of their YAMLs) was told "no
+    such file"; a missing path still is."""
+    from cli_helpers import one_error_line, run_cli
+
+    folder = tmp_path / "grids"
+    folder.mkdir()
+    line = one_error_line(*run_cli(["compare", str(folder), "--out", str(tmp_path / "x")], capsys))
+    assert line.startswith(f"error: {folder}: 1 problem: - a folder, not a grid file; give a "
+                           "grid YAML, or a shipped config (")  # fmt: skip
+    line = one_error_line(*run_cli(["compare", str(tmp_path / "nope.yaml"), "--out",
+                                    str(tmp_path / "x")], capsys))  # fmt: skip
+    assert "no such file, nor a shipped config" in line
+    assert not (tmp_path / "x").exists()
