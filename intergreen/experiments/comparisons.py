@@ -136,6 +136,16 @@ def _test_name(test: str, paired: bool) -> str:
 def choose_best(results: pd.DataFrame, demand: str, metric: str = stats.METRIC) -> tuple[str, str]:
     """(best agent controller at ``demand``, ``validation`` | ``test``: the rows it was
     chosen on). Validation is used when every agent controller has validation rows there."""
+    means, source = choice_means(results, demand, metric)
+    return min(means, key=means.get), source
+
+
+def choice_means(
+    results: pd.DataFrame, demand: str, metric: str = stats.METRIC
+) -> tuple[dict[str, float], str]:
+    """({agent controller: mean of its per-seed means of ``metric`` on the rows the best is
+    chosen on}, ``validation`` | ``test``: those rows) at ``demand`` (see
+    :func:`choose_best`). Raises ValueError where no agent has a finite mean there."""
     test = test_rows(results)
     agents = test[is_agent(test) & (test["demand"] == demand)]
     names = list(dict.fromkeys(agents["controller"]))
@@ -148,7 +158,7 @@ def choose_best(results: pd.DataFrame, demand: str, metric: str = stats.METRIC) 
     means = {c: v for c, v in means.items() if np.isfinite(v)}
     if not means:
         raise ValueError(f"no agent results at demand {demand!r}")
-    return min(means, key=means.get), source
+    return means, source
 
 
 def against_best(
@@ -158,8 +168,9 @@ def against_best(
     alpha: float = stats.ALPHA,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Per demand level, every agent controller against the best reward (see the module
-    docstring). Returns (rows: demand, controller, best, chosen_on, n, n_best, mean,
-    mean_best, diff, p, floor, p_holm, verdict; a note per level, "" when none)."""
+    docstring). Returns (rows: demand, controller, best, chosen_on, chosen_mean (the mean of
+    per-seed means on the rows the best was chosen on), n, n_best, mean, mean_best, diff, p,
+    floor, p_holm, verdict; a note per level, "" when none)."""
     scored = test_rows(results)
     _, demands = controller_order(scored)
     out, notes = [], {}
@@ -167,7 +178,8 @@ def against_best(
         level = scored[(scored["demand"] == demand) & is_agent(scored)]
         if level.empty:
             continue
-        best, chosen_on = choose_best(results, demand, metric)
+        chosen_means, chosen_on = choice_means(results, demand, metric)
+        best = min(chosen_means, key=chosen_means.get)
         ref = unit_values(level, best, demand, metric)
         rows = []
         for c in dict.fromkeys(level["controller"]):
@@ -176,6 +188,7 @@ def against_best(
                 "demand": demand, "controller": c, "best": best, "chosen_on": chosen_on,
                 "n": len(x), "n_best": len(ref), "mean": float(np.mean(x)),
                 "mean_best": float(np.mean(ref)), "p": np.nan, "floor": np.nan, "verdict": "",
+                "chosen_mean": chosen_means.get(c, np.nan),
             }  # fmt: skip
             row["diff"] = row["mean"] - row["mean_best"]
             if c == best:

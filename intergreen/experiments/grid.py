@@ -557,7 +557,10 @@ def load_grid(
     raw.pop(REWARD_MODULES, None)  # status names them where missing
     if overrides:
         raw = apply_overrides(raw, overrides)
-        where += " with " + " ".join(f"--set {k}={v}" for k, v in overrides.items())
+        where += " with " + " ".join(
+            f"--set {k}={v if isinstance(v, str) else json.dumps(v)}"  # as typed, not Python's
+            for k, v in overrides.items()
+        )
     training = raw.get("training")
     open_budget = isinstance(training, dict) and training.get("timesteps", 0) is None
     base = Path.cwd() if isinstance(source, dict) else path.parent

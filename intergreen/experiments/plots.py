@@ -120,8 +120,8 @@ def learning_curves(
     validation score (the score each run chose its best checkpoint by: ``score_kinds`` maps a
     run key to ``mean`` or ``geometric_mean`` of ``metric`` over the point's episodes, the same
     episodes at every point; ``mean`` where unknown) against training decisions; below, the
-    epsilon-greedy training episodes (rolling mean of 5). Without them, the training panel
-    alone, titled as such.
+    epsilon-greedy training episodes (rolling mean of :func:`smoothing_window` episodes).
+    Without them, the training panel alone, titled as such.
     """
     greedy = validation if validation is not None and metric in validation else pd.DataFrame()
     if (curves.empty or metric not in curves) and greedy.empty:
@@ -132,6 +132,7 @@ def learning_curves(
     ncol = min(4, len(rewards))
     nrow = int(np.ceil(len(rewards) / ncol))
     panels = 2 if not greedy.empty else 1
+    window = smoothing_window(curves)
     fig, axes = plt.subplots(
         nrow * panels, ncol, figsize=(4 * ncol, 3 * nrow * panels), squeeze=False
     )
@@ -143,7 +144,7 @@ def learning_curves(
             top.set_title(f"{reward}: greedy validation", fontsize=10)
         train_ax = axes[row * panels + panels - 1, col]
         _training_panel(train_ax, curves[curves["reward"] == reward] if "reward" in curves
-                        else curves, metric)  # fmt: skip
+                        else curves, metric, window)  # fmt: skip
         label = "epsilon-greedy training" if panels == 2 else "training episodes (no validation)"
         train_ax.set_title(f"{reward}: {label}", fontsize=10)
     for k in range(len(rewards), nrow * ncol):
@@ -173,12 +174,28 @@ def _greedy_panel(ax, rows: pd.DataFrame, metric: str, kinds: dict[str, str]) ->
         ax.legend(fontsize=7)
 
 
-def _training_panel(ax, rows: pd.DataFrame, metric: str) -> None:
-    """Each training episode's metric (rolling mean of 5), one line per seed."""
+def smoothing_window(curves: pd.DataFrame, most: int = 5) -> int:
+    """The rolling mean's window (episodes) of the training panels: ``most``, but at most a
+    fifth of the shortest run's training episodes in ``curves`` (at least 1: unsmoothed), so
+    that a short run's curve is not only its running mean."""
+    if curves.empty:
+        return most
+    keys = [k for k in ("reward", "agent", "train_seed", "run_key") if k in curves]
+    shortest = int(curves.groupby(keys).size().min()) if keys else len(curves)
+    return max(1, min(most, shortest // 5))
+
+
+def smoothing_text(window: int) -> str:
+    """``'rolling mean of 5'``, or ``'unsmoothed'`` for a window of 1."""
+    return "unsmoothed" if window <= 1 else f"rolling mean of {window}"
+
+
+def _training_panel(ax, rows: pd.DataFrame, metric: str, window: int = 5) -> None:
+    """Each training episode's metric (rolling mean of ``window``), one line per seed."""
     if not rows.empty and metric in rows:
         for (agent, seed), run in rows.groupby(["agent", "train_seed"], sort=False):
             run = run.sort_values("step")
-            smooth = run[metric].rolling(5, min_periods=1).mean()
+            smooth = run[metric].rolling(window, min_periods=1).mean()
             ax.plot(run["step"], smooth, label=f"{agent} s{seed}", lw=1.2)
         ax.legend(fontsize=7)
     ax.set_xlabel("training decisions")

@@ -206,10 +206,14 @@ class Setup:
     train_demands: list[str] = field(default_factory=list)
     seeds: list[int] = field(default_factory=list)
     seeds_per_controller: tuple[int, int] = (0, 0)
+    n_rewards: int = 0  # distinct rewards the agents trained with
     eval_demands: list[str] = field(default_factory=list)
     eval_episodes: tuple[int, int] = (0, 0)
     eval_seeds: tuple[int, int, int] | None = None  # (distinct, lowest, highest)
     eval_seed_role: str = "test"
+    #: whether the evaluation seeds are the role's shared set, episodes 0..n-1 of its stream
+    #: (``intergreen.seeds.episode_seeds(role, n)``), as ``intergreen evaluate`` draws them
+    eval_seeds_shared: bool = False
     simulated_s: float | None = None
     #: grid.json's ``episode_duration`` (s; None: each demand's own length)
     episode_duration: float | None = None
@@ -392,6 +396,7 @@ def read_setup(
         setup.seeds = sorted(int(s) for s in agents["train_seed"].dropna().unique())
         per = agents.groupby("controller")["train_seed"].nunique()
         setup.seeds_per_controller = (int(per.min()), int(per.max()))
+        setup.n_rewards = int(agents["reward"].nunique()) if "reward" in agents else 0
     setup.eval_demands = list(dict.fromkeys(results["demand"]))
     run = ["controller", "train_seed", "demand"]
     episodes = results.groupby(run, dropna=False).size() if len(results) else None
@@ -404,6 +409,7 @@ def read_setup(
         if len(seeds):
             setup.eval_seeds = (int(seeds.nunique()), int(seeds.min()), int(seeds.max()))
             setup.eval_seed_role = role
+            setup.eval_seeds_shared = is_shared_set(seeds.unique().tolist(), role)
     if "simulated_s" in results and len(results):
         setup.simulated_s = float(results["simulated_s"].max())
     setup.versions = run_versions(configs, results)
@@ -771,7 +777,8 @@ def setup_lines(setup: Setup) -> list[str]:
     )
     if setup.seeds:
         lo, hi = setup.seeds_per_controller
-        budget += f"; training {_seeds(setup.seeds)} ({span(lo, hi)} per agent)"
+        unit = _controller_unit(setup)
+        budget += f"; training {_seeds(setup.seeds)} ({span(lo, hi)} per {unit})"
     if setup.eval_episodes[1]:
         budget += (
             f"; evaluation: {counted(setup.eval_episodes, 'test episode')} per demand level "
@@ -782,8 +789,13 @@ def setup_lines(setup: Setup) -> list[str]:
             budget += (
                 f", episode seed {lo} for every controller"
                 if n == 1
-                else f", the same {n} episode seeds for every controller (drawn from the "
-                f"{setup.eval_seed_role} seed stream, from {lo} to {hi})"
+                else f", the same {n} episode seeds for every controller ("
+                + (
+                    stream_text(setup.eval_seed_role, n)
+                    if setup.eval_seeds_shared
+                    else f"drawn from the {setup.eval_seed_role} seed stream, from {lo} to {hi}"
+                )
+                + ")"
             )
     if setup.simulated_s:
         budget += f", {setup.simulated_s:.0f} s simulated per episode"
@@ -898,6 +910,42 @@ def _seed_abbrev(seeds: list[Any]) -> str:
     return shown + (f", … ({len(seeds)} seeds)" if len(seeds) > 2 else "")
 
 
+def is_shared_set(seeds: list[Any], role: str) -> bool:
+    """Whether ``seeds`` (in any order) are episodes 0..n-1 of ``role``'s stream with base 0,
+    the set every controller shares (:func:`intergreen.seeds.episode_seeds`)."""
+    from intergreen.seeds import ROLES, episode_seeds
+
+    if role not in ROLES or not seeds:
+        return False
+    try:
+        mine = sorted(int(s) for s in seeds)
+    except (TypeError, ValueError):
+        return False
+    return mine == sorted(episode_seeds(role, len(mine)))
+
+
+def stream_text(role: str, n: int) -> str:
+    """``'episodes 0–29 of the test seed stream: intergreen.seeds.episode_seeds("test", 30)'``
+    (the seeds themselves are 63-bit hashes, so their range says nothing)."""
+    first = "episode 0" if n == 1 else f"episodes 0–{n - 1}"
+    return f'{first} of the {role} seed stream: `intergreen.seeds.episode_seeds("{role}", {n})`'
+
+
+def _validation_seeds_text(role: str, seeds: list[Any]) -> str:
+    """How a validation plan's episodes were reset (its ``seeds``: those of every point)."""
+    if is_shared_set(list(seeds), role):
+        where = stream_text(role, len(seeds))
+    else:
+        where = f"seeds of the {role} stream {_seed_abbrev(list(seeds))}"
+    return f"reset with {where} (the same at every point, never a training or test episode)"
+
+
+def _controller_unit(setup: Setup) -> str:
+    """What one set of training seeds belongs to: ``'reward and agent'`` where the runs cross
+    rewards with agents, else ``'agent'``."""
+    return "reward and agent" if setup.n_rewards > 1 else "agent"
+
+
 def validation_text(setup: Setup) -> str:
     """How the runs were validated during training and which model the test episodes
     evaluate: from the runs' config.json ``validation`` plans and results' ``checkpoint``."""
@@ -909,9 +957,8 @@ def validation_text(setup: Setup) -> str:
             f"every {_short(plan.get('every'))} decisions (and once at the end) the greedy policy "
             f"played {counted(int(plan.get('episodes', 0)), 'episode')} per validation demand "
             f"({demands}), "
-            f"reset with the first seeds of the {plan.get('role', 'validation')} stream "
-            f"({_seed_abbrev(seeds)}: the same at every point, never a training or test "
-            f"episode); a point's score is the "
+            + _validation_seeds_text(str(plan.get("role", "validation")), seeds)
+            + "; a point's score is the "
             f"{str(plan.get('score_kind', 'mean')).replace('_', ' ')} of "
             f"{plan.get('metric', '?')} over them (s/veh, lower is better)"
         )

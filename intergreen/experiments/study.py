@@ -353,7 +353,8 @@ def best_run_summary(st_best: pd.DataFrame, rewards: list[str], demands: list[st
     best = ", ".join(f"{d} {_best_reward(st_best, rewards, d)}" for d in demands)
     text = (
         "**With the study's selection** (per reward the training seed with the lowest mean "
-        f"waiting time; optimistic, see the best-run table): best reward {best}; "
+        "waiting time; optimistic, see the best-run table): lowest reward by its best run "
+        f"{best} (not the Summary's best reward, which is chosen on every training seed); "
         + top_and_bottom(list(ranks.index))
     )
     agreement = study_agreement(st_best, rewards)
@@ -373,13 +374,13 @@ def best_run_summary(st_best: pd.DataFrame, rewards: list[str], demands: list[st
 
 
 def top_and_bottom(ordered: list[str], k: int = 3) -> str:
-    """``'top three by mean rank a, b, c; bottom 3 x, y, z'`` for rewards ``ordered`` best
+    """``'top 3 by mean rank a, b, c; bottom 3 x, y, z'`` for rewards ``ordered`` best
     first; with fewer than 2 k rewards, top and bottom floor(n / 2) (never overlapping), and
     with fewer than 2 the order alone."""
     k = min(k, len(ordered) // 2)
     if not k:
         return f"the only reward {', '.join(ordered)}"
-    top = "top three" if k == 3 else f"top {k}"
+    top = f"top {k}"
     return f"{top} by mean rank {', '.join(ordered[:k])}; bottom {k} {', '.join(ordered[-k:])}"
 
 

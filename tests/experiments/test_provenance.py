@@ -69,7 +69,7 @@ def test_setup_sentences_follow_the_recorded_configuration(tmp_path, make_result
     assert "no sensor noise" in setup and "seeded" not in md
     assert "learning rate 0.0001, hidden layers [64, 64]" in setup
     assert "5,000 decisions per run on 1 simulation" in setup
-    assert "training seeds 1, 2 (2 per agent)" in setup
+    assert "training seeds 1, 2 (2 per reward and agent)" in setup
     assert "the junction gm_a56 as shipped in this version (runs record its name only)" in setup
     assert (
         "3 test episodes per demand level (low) per run, the same 3 episode seeds for every "
@@ -316,3 +316,29 @@ def test_the_set_up_says_what_the_baselines_and_agents_ran_with():
     assert provenance._overrides_text({}) is None
     # gamma, learning rate and hidden layers are stated with their values already
     assert provenance._overrides_text({"gamma": 0.9, "policy_kwargs": {"net_arch": [8]}}) is None
+
+
+def test_shared_evaluation_seeds_are_named_by_their_stream_not_their_hashes(tmp_path, make_results):
+    """Derived seeds are 63-bit hashes: the set-up names the stream's episodes they are (and
+    only when they are exactly that set); other seeds keep their range."""
+    from intergreen.seeds import episode_seeds
+
+    df = _results(make_results)
+    shared = episode_seeds("test", 3)
+    df["eval_seed"] = df["eval_seed"].map(dict(zip([1000, 1001, 1002], shared, strict=True)))
+    root = write_folder(tmp_path / "a", df)
+    setup = _setup_text(build_report(root, html=False)["markdown"].read_text())
+    assert (
+        "the same 3 episode seeds for every controller (episodes 0–2 of the test seed stream: "
+        '`intergreen.seeds.episode_seeds("test", 3)`)'
+    ) in setup
+    assert str(max(shared)) not in setup
+    assert provenance.is_shared_set(shared[::-1], "test")
+    # one seed off the set, another stream's, or the wrong role: not the shared set
+    assert not provenance.is_shared_set([*shared[:2], shared[2] + 1], "test")
+    assert not provenance.is_shared_set(episode_seeds("test", 3, start=1), "test")
+    assert not provenance.is_shared_set(shared, "validation")
+    assert not provenance.is_shared_set([], "test")
+    assert provenance.stream_text("validation", 1) == (
+        'episode 0 of the validation seed stream: `intergreen.seeds.episode_seeds("validation", 1)`'
+    )

@@ -140,7 +140,7 @@ def test_study_discussion_answers_from_the_statistics():
     st_best = pooled_summary(df[df["train_seed"].fillna(1) == 1])
     selected = "\n".join(discussion(level, df, setup, st_best=st_best))
     assert "**With the study's selection**" in selected
-    assert "best reward low average_speed_ad, medium average_speed_ad" in selected
+    assert "lowest reward by its best run low average_speed_ad, medium average_speed_ad" in selected
     assert "bottom 3 delta_time_lost, delta_wait_time, throughput" in selected
     assert "Spearman rho = 1.00" in selected
     assert "rewards with a lower mean than vehicle actuation low 11/12" in selected
@@ -225,10 +225,20 @@ def test_speed_answer_is_on_the_test_means_not_the_validation_choice(make_result
     )
     assert "Yes" not in text
     lines = summary_text(level, ["low"])
+    chosen = level.vs_best.set_index("controller")["chosen_mean"]
+    va, vq = chosen["average_speed"], chosen["queue"]
+    assert 29 < va < 31 and 34 < vq < 36  # the validation rows' means, not the test rows'
+    base = level.summary.set_index("controller")["mean"]
+    tuned, default = base["vehicle-actuated:tuned"], base["vehicle-actuated"]
     assert lines[0] == (
-        f"**low**: best reward average_speed, chosen on validation episodes: {a:.2f} s on the "
-        f"test episodes (mean of per-seed means). Lowest on the test episodes: queue ({q:.2f} s)."
+        f"**low**: best reward average_speed, chosen on validation episodes ({va:.2f} s there; "
+        f"the next, queue, {vq - va:.2f} s ({100 * (vq - va) / va:.1f} %) higher): {a:.2f} s on "
+        f"the test episodes (mean of per-seed means). Lowest on the test episodes: queue "
+        f"({q:.2f} s). Baselines on the same test episodes: vehicle-actuated:tuned {tuned:.2f} s, "
+        f"vehicle-actuated {default:.2f} s; the best reward is {tuned - a:.2f} s "
+        f"({100 * (tuned - a) / tuned:.1f} %) below the best of them."
     )
+    assert tuned < default and a < tuned
     # the same choice, and average_speed lowest on test too: Yes, and said to be the same
     df = _val_and_test(make_results, {"average_speed": [36, 36.5, 36.2], "queue": [38, 38.5, 39]},
                        {"average_speed": [30] * 3, "queue": [35] * 3})  # fmt: skip
@@ -240,10 +250,10 @@ def test_speed_answer_is_on_the_test_means_not_the_validation_choice(make_result
         f"low: lowest mean average_speed ({a:.2f} s), also the best reward chosen on validation "
         "episodes."
     ) in text
-    assert summary_text(level, ["low"])[0] == (
-        f"**low**: best reward average_speed, chosen on validation episodes: {a:.2f} s on the "
-        "test episodes (mean of per-seed means)."
-    )
+    first = summary_text(level, ["low"])[0]
+    assert first.startswith("**low**: best reward average_speed, chosen on validation episodes (")
+    assert f"higher): {a:.2f} s on the test episodes (mean of per-seed means). Baselines" in first
+    assert "Lowest on the test episodes" not in first
 
     # no speed reward in the grid: the question is not answered (it said "No")
     df = _val_and_test(make_results, {"wait_time": [36, 36.5, 36.2], "queue": [38, 38.5, 39]},
@@ -262,8 +272,8 @@ def test_top_and_bottom_never_overlap():
     assert top_and_bottom(["q"]) == "the only reward q"
     assert top_and_bottom(["q", "s"]) == "top 1 by mean rank q; bottom 1 s"
     assert top_and_bottom(list("abcde")) == "top 2 by mean rank a, b; bottom 2 d, e"
-    assert top_and_bottom(list("abcdef")) == "top three by mean rank a, b, c; bottom 3 d, e, f"
-    assert top_and_bottom(list("abcdefgh")) == "top three by mean rank a, b, c; bottom 3 f, g, h"
+    assert top_and_bottom(list("abcdef")) == "top 3 by mean rank a, b, c; bottom 3 d, e, f"
+    assert top_and_bottom(list("abcdefgh")) == "top 3 by mean rank a, b, c; bottom 3 f, g, h"
 
 
 def test_two_rewards_study_selection_and_worst_question(make_results):
@@ -275,7 +285,10 @@ def test_two_rewards_study_selection_and_worst_question(make_results):
     df = make_results({"queue": [38, 39], "throughput": [60, 61]}, episodes=4)
     st_best = pooled_summary(df[df["train_seed"] == 1])
     text = "\n".join(discussion(seed_level(df), df, Setup(source="test"), st_best=st_best))
-    assert "best reward low queue; top 1 by mean rank queue; bottom 1 throughput." in text
+    assert (
+        "lowest reward by its best run low queue (not the Summary's best reward, which is "
+        "chosen on every training seed); top 1 by mean rank queue; bottom 1 throughput."
+    ) in text
     assert "again do worst?** Yes: mean rank over the levels (1 = best of 2" in text
     assert "the bottom 1 here is throughput (study:" in text
     alone = df[df["controller"] == "throughput"]
@@ -293,9 +306,12 @@ def test_one_training_seed_gives_no_verdicts_in_the_summary(make_results):
                       baselines={"vehicle-actuated": 45}, episodes=3)  # fmt: skip
     lines = summary_text(seed_level(df), ["low"])
     q = df[df["controller"] == "queue"]["avg_waiting_time"].mean()
+    b = df[df["controller"] == "vehicle-actuated"]["avg_waiting_time"].mean()
     assert lines == [
         f"**low**: best reward queue, chosen on the test episodes themselves (optimistic: they "
-        f"also score it): {q:.2f} s on the test episodes (mean of per-seed means).",
+        f"also score it): {q:.2f} s on the test episodes (mean of per-seed means). Baselines on "
+        f"the same test episodes: vehicle-actuated {b:.2f} s; the best reward is {b - q:.2f} s "
+        f"({100 * (b - q) / b:.1f} %) below the best of them.",
         "**Against the best reward:** No verdicts: with 1 training seed per arm there is no "
         "spread across seeds to test (a test needs at least 2 per arm); about 4 seeds per arm "
         "would allow a verdict with Holm over 1 comparison.",
@@ -392,7 +408,7 @@ def test_counts_agree_with_their_nouns(make_results, tmp_path):
         "seed for every controller."
     ) in md
     assert "1 evaluation episode per demand level per run (study: 100)" in md
-    assert "training seed 1 (1 per agent); evaluation: 1 test episode per demand level" in md
+    assert "training seed 1 (1 per reward and agent); evaluation: 1 test episode per demand" in md
     assert "episode seed 1000 for every controller" in md
     assert "We keep 1 training seed per reward as the unit of the statistics" in md
     assert "| vehicle-actuated | 45." in md and "[n/a: 1 episode] | 1 episode (baseline) |" in md
@@ -479,3 +495,38 @@ def test_report_refuses_a_missing_folder_and_one_a_compare_is_writing(batch_copy
         holder.wait()
     code, _, err = run_cli(["report", str(batch_copy)], capsys)  # a killed holder: reported
     assert code == 0, err
+
+
+def test_training_curves_are_smoothed_over_at_most_a_fifth_of_the_shortest_run():
+    from intergreen.experiments.plots import smoothing_text, smoothing_window
+
+    def curves(lengths: dict[int, int]) -> pd.DataFrame:
+        return pd.DataFrame(
+            [{"reward": "queue", "agent": "dqn", "train_seed": s, "run_key": f"k{s}", "step": i}
+             for s, n in lengths.items() for i in range(n)]
+        )  # fmt: skip
+
+    assert smoothing_window(curves({1: 333, 2: 40})) == 5
+    assert smoothing_window(curves({1: 333, 2: 12})) == 2  # the shortest run decides
+    assert smoothing_window(curves({1: 9})) == 1
+    assert smoothing_window(pd.DataFrame()) == 5
+    assert smoothing_text(5) == "rolling mean of 5" and smoothing_text(1) == "unsmoothed"
+
+
+def test_baselines_position_states_the_gap_to_the_best_baseline_either_way(make_results):
+    from intergreen.experiments.comparisons import seed_level
+    from intergreen.experiments.report import baselines_position
+
+    df = make_results({"queue": [30, 31], "wait_time": [33, 34]},
+                      baselines={"fixed-time": 29, "vehicle-actuated": 35}, episodes=4)  # fmt: skip
+    level = seed_level(df)
+    means = level.summary.set_index("controller")["mean"]
+    q, ft, va = means["queue"], means["fixed-time"], means["vehicle-actuated"]
+    assert ft < q < va
+    assert baselines_position(level.summary, level.vs_best) == (
+        f"Baselines on the same test episodes: fixed-time {ft:.2f} s, vehicle-actuated "
+        f"{va:.2f} s; the best reward is {q - ft:.2f} s ({100 * (q - ft) / ft:.1f} %) above the "
+        "best of them. "
+    )
+    agents = df[df["kind"] == "agent"]
+    assert baselines_position(seed_level(agents).summary, seed_level(agents).vs_best) == ""

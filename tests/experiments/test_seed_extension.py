@@ -19,6 +19,7 @@ from intergreen.experiments.seed_extension import (
     extension_cells,
     select_rewards,
 )
+from intergreen.seeds import episode_seeds
 
 #: Two rewards x 2 first seeds that learn enough in 200 decisions to score differently on
 #: validation (90 s episodes, learning from decision 20); seed 3 for the close ones.
@@ -152,11 +153,12 @@ def test_report_states_validation_seed_rule_and_decision(ext_batch, tmp_path):
     means = _means(out)
     best, other = sorted(means, key=means.get)
     config = json.loads(next((out / "runs").glob("queue-dqn-s1-*/config.json")).read_text())
-    first_seed = config["validation"]["seeds"][0]
+    assert config["validation"]["seeds"] == episode_seeds("validation", 1)
     assert (
         "**Validation and the evaluated model.** During training, every 100 decisions (and once "
         "at the end) the greedy policy played 1 episode per validation demand (mixed), reset "
-        f"with the first seeds of the validation stream ({first_seed}: the same at every point"
+        'with episode 0 of the validation seed stream: `intergreen.seeds.episode_seeds("'
+        'validation", 1)` (the same at every point'
     ) in md
     assert "score is the mean of avg_waiting_time over them (s/veh, lower is better)" in md
     assert (
@@ -174,7 +176,7 @@ def test_report_states_validation_seed_rule_and_decision(ext_batch, tmp_path):
         f"{means[other]:.2f} s (+{gap:.0%})."
     ) in md
     assert "**Budget and seeds.** 200 decisions per run" in md
-    assert "1–3 training seeds" not in md and "training seeds 1–3 (2–3 per agent)" in md
+    assert "1–3 training seeds" not in md and "training seeds 1–3 (2–3 per reward and agent)" in md
 
 
 @pytest.mark.slow
@@ -295,6 +297,11 @@ def test_overrides_set_nested_fields_and_name_their_errors():
         "timesteps, n_envs, checkpoint_every, env_kwargs, validate_every, validate_episodes, "
         "validate_demands, validate_score"
     ]
+    # values are echoed as they would be typed (JSON), not in Python's form
+    with pytest.raises(GridError) as err:
+        load_grid("study_quick", {"rewards": ["queue", "nope"], "training.validate_every": None})
+    assert '--set rewards=["queue", "nope"] --set training.validate_every=null' in str(err.value)
+    assert "['queue'" not in str(err.value) and "None" not in str(err.value)
     with pytest.raises(GridError, match="--set rewards.x: rewards is not a mapping"):
         load_grid("study_quick", {"rewards.x": 1})
 

@@ -184,6 +184,19 @@ def test_no_validation_row_leaks_into_a_reported_number(make_results, tmp_path):
         section = md.split(f"## {heading}")[1].split("\n## ")[0]
         assert section == md_test.split(f"## {heading}")[1].split("\n## ")[0], heading
     assert "best reward b" in md and "best reward a" in md_test
+    # the choice's own numbers are shown, labelled as validation, beside the test columns
+    vb = md.split("## Against the best reward")[1].split("\n## ")[0]
+    vb_test = md_test.split("## Against the best reward")[1].split("\n## ")[0]
+    assert "| controller | seeds | validation | mean | Δ |" in vb
+    assert "validation" not in vb_test and "| controller | seeds | mean | Δ |" in vb_test
+    per_seed = valid.groupby(["controller", "train_seed"])["avg_waiting_time"].mean()
+    chosen = per_seed.dropna().groupby("controller").mean()
+    b_test = test[test.controller == "b"].groupby("train_seed")["avg_waiting_time"].mean().mean()
+    assert f"| b | 2 | {chosen['b']:.2f} | {b_test:.2f} | 0.00 |" in vb
+    assert (
+        f"chosen on validation episodes ({chosen['b']:.2f} s there; the next, a, "
+        f"{chosen['a'] - chosen['b']:.2f} s"
+    ) in md
     assert not any(f"{v:.2f}" in md for v in valid["avg_waiting_time"])
     # only validation rows: nothing to report, said in one line
     only = tmp_path / "only"
