@@ -186,7 +186,8 @@ class AgentPolicy:
         self.choice = choice
         self._greedy: Callable[[np.ndarray], int] | None = None
         self._trained: tuple[list[str] | None] | None = None  # trained_stages(), once read
-        self._misfit: tuple[str | None] | None = None  # junction_misfit(), once read
+        #: (the junction spec it was read for, junction_misfit() there): read once per junction
+        self._misfit: tuple[Any, str | None] | None = None
 
     @property
     def env_kwargs(self) -> dict[str, Any]:
@@ -203,10 +204,10 @@ class AgentPolicy:
         return make_run_env(self.run_env, junction, demand, reward, seed=seed, **options)
 
     def reset(self, env: JunctionEnv) -> None:
-        if self._misfit is None:  # read once: every episode's reset asks
-            self._misfit = (junction_misfit(self.run_env, env.spec_, self.name),)
-        if self._misfit[0] is not None:
-            raise RunDirError(self._misfit[0])
+        if self._misfit is None or self._misfit[0] is not env.spec_:  # every reset asks
+            self._misfit = (env.spec_, junction_misfit(self.run_env, env.spec_, self.name))
+        if self._misfit[1] is not None:
+            raise RunDirError(self._misfit[1])
         expected = self.model.observation_space.shape
         if env.observation_space.shape != expected:
             raise RunDirError(

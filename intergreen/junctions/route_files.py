@@ -98,46 +98,56 @@ def check_route_files(paths: Sequence[str | Path], net_file: str | Path) -> None
             )
 
 
+class _NotANumber(ValueError):
+    """A ``<flow>`` attribute that is not a number (``attr``, its text ``text``)."""
+
+    def __init__(self, attr: str, text: str) -> None:
+        super().__init__(f"{attr}={text!r}")
+        self.attr, self.text = attr, text
+
+
+def _flow_number(el: ET.Element, attr: str, default: float | None = None) -> float | None:
+    """A ``<flow>``'s ``attr`` as a number (``default`` where absent); a ``period`` may be
+    ``exp(rate)``, given as that rate. Raises _NotANumber naming the attribute."""
+    text = el.get(attr)
+    if text is None:
+        return default
+    try:
+        return float(text.removeprefix("exp(").removesuffix(")") if attr == "period" else text)
+    except ValueError:
+        raise _NotANumber(attr, text) from None
+
+
 def _window_count(el: ET.Element, begin: float, end: float) -> float:
-    """Vehicles a <flow> inserts within [begin, end) (expected number)."""
-    f_begin = float(el.get("begin", 0))
-    f_end = float(el.get("end", end))
+    """Vehicles a <flow> inserts within [begin, end) (expected number). Raises _NotANumber
+    for a time or rate that is not a number."""
+    f_begin = _flow_number(el, "begin", 0.0)
+    f_end = _flow_number(el, "end", end)
+    assert f_begin is not None and f_end is not None
     lo, hi = max(f_begin, begin), min(f_end, end)
     if hi <= lo:
         return 0.0
     span = f_end - f_begin
-    if el.get("number") is not None and span > 0:
-        return float(el.get("number")) * (hi - lo) / span
-    if el.get("vehsPerHour") is not None:
-        return float(el.get("vehsPerHour")) * (hi - lo) / 3600
-    period = el.get("period")
-    if period is not None:
-        try:
-            return (hi - lo) / float(period)
-        except ValueError:  # exp(rate)
-            rate = float(period.removeprefix("exp(").removesuffix(")"))
-            return (hi - lo) * rate
-    if el.get("probability") is not None:
-        return float(el.get("probability")) * (hi - lo)
-    return 0.0
+    number = _flow_number(el, "number")
+    if number is not None and span > 0:
+        return number * (hi - lo) / span
+    rate = _flow_number(el, "vehsPerHour")
+    if rate is not None:
+        return rate * (hi - lo) / 3600
+    period = _flow_number(el, "period")
+    if period is not None:  # exp(rate): a rate per second; else seconds between vehicles
+        return (hi - lo) * period if el.get("period", "").startswith("exp(") else (hi - lo) / period
+    probability = _flow_number(el, "probability")
+    return probability * (hi - lo) if probability is not None else 0.0
 
 
-def _bad_flow_number(path: Path, el: ET.Element) -> str:
+def _bad_flow_number(path: Path, el: ET.Element, bad: _NotANumber) -> str:
     """The message for a ``<flow>`` whose time or rate attribute is not a number (a route file
     edited after import: SUMO's own check ran then)."""
-    attrs = ("begin", "end", "number", "vehsPerHour", "period", "probability")
-    for attr in attrs:
-        text = el.get(attr)
-        if text is None:
-            continue
-        try:
-            float(text.removeprefix("exp(").removesuffix(")") if attr == "period" else text)
-        except ValueError:
-            return (
-                f"{path}: flow {el.get('id', '')!r}: {attr}={text!r} is not a number; give a "
-                "number (veh/h for vehsPerHour, s for begin, end and period)"
-            )
-    return f"{path}: flow {el.get('id', '')!r}: a time or rate is not a number"
+    return (
+        f"{path}: flow {el.get('id', '')!r}: {bad.attr}={bad.text!r} is not a number; give a "
+        "number (veh/h for vehsPerHour, s for begin, end and period)"
+    )
 
 
 def departure_span(paths: Sequence[str | Path]) -> tuple[float, float] | None:
@@ -206,8 +216,8 @@ def contributions(
             if el.tag == "flow":
                 try:
                     n = _window_count(el, begin, end)
-                except ValueError:  # a rate or time that is not a number
-                    raise NetworkImportError(_bad_flow_number(path, el)) from None
+                except _NotANumber as bad:
+                    raise NetworkImportError(_bad_flow_number(path, el, bad)) from None
             else:
                 depart = el.get("depart", "0")
                 try:

@@ -249,6 +249,21 @@ def test_an_agent_on_another_junction_names_both_junctions(
     assert "trained on junction gm_a56 and cannot act on junction elsewhere" in junction_misfit(
         policy.run_env, elsewhere, "short"
     )
+    # one policy on two junctions in turn: each env's junction is judged, not the first's
+    from intergreen.agents.policy import AgentPolicy
+    from intergreen.junctions.env import make_env
+
+    fresh = AgentPolicy(policy.model, "short", policy.run_env)
+    profile = Path(intergreen.__file__).parent / "junctions/library/gm_a56/demands/am_peak.yaml"
+    own, other = policy.make_env("medium", seed=1), make_env(elsewhere, str(profile), seed=1)
+    try:
+        fresh.reset(own)  # its own junction: no error
+        with pytest.raises(RunDirError, match="cannot act on junction elsewhere"):
+            fresh.reset(other)
+        fresh.reset(own)
+    finally:
+        own.close()
+        other.close()
     # simulate says it before anything else (a stage warning came first)
     args = ["simulate", "--controller", str(short_run), "--junction", "resco:cologne1",
             "--stages", "1,2", "--duration", "10"]  # fmt: skip
