@@ -98,56 +98,46 @@ def check_route_files(paths: Sequence[str | Path], net_file: str | Path) -> None
             )
 
 
-class _NotANumber(ValueError):
-    """A ``<flow>`` attribute that is not a number (``attr``, its text ``text``)."""
-
-    def __init__(self, attr: str, text: str) -> None:
-        super().__init__(f"{attr}={text!r}")
-        self.attr, self.text = attr, text
-
-
-def _flow_number(el: ET.Element, attr: str, default: float | None = None) -> float | None:
+def _flow_number(
+    path: Path, el: ET.Element, attr: str, default: float | None = None
+) -> float | None:
     """A ``<flow>``'s ``attr`` as a number (``default`` where absent); a ``period`` may be
-    ``exp(rate)``, given as that rate. Raises _NotANumber naming the attribute."""
+    ``exp(rate)``, given as that rate. Raises NetworkImportError naming the file, the flow and
+    the attribute where it is not a number (a route file edited after import: SUMO's own check
+    ran then)."""
     text = el.get(attr)
     if text is None:
         return default
     try:
         return float(text.removeprefix("exp(").removesuffix(")") if attr == "period" else text)
     except ValueError:
-        raise _NotANumber(attr, text) from None
+        raise NetworkImportError(
+            f"{path}: flow {el.get('id', '')!r}: {attr}={text!r} is not a number; give a "
+            "number (veh/h for vehsPerHour, s for begin, end and period)"
+        ) from None
 
 
-def _window_count(el: ET.Element, begin: float, end: float) -> float:
-    """Vehicles a <flow> inserts within [begin, end) (expected number). Raises _NotANumber
-    for a time or rate that is not a number."""
-    f_begin = _flow_number(el, "begin", 0.0)
-    f_end = _flow_number(el, "end", end)
+def _window_count(path: Path, el: ET.Element, begin: float, end: float) -> float:
+    """Vehicles a <flow> of route file ``path`` inserts within [begin, end) (expected
+    number). Raises NetworkImportError for a time or rate that is not a number."""
+    f_begin = _flow_number(path, el, "begin", 0.0)
+    f_end = _flow_number(path, el, "end", end)
     assert f_begin is not None and f_end is not None
     lo, hi = max(f_begin, begin), min(f_end, end)
     if hi <= lo:
         return 0.0
     span = f_end - f_begin
-    number = _flow_number(el, "number")
+    number = _flow_number(path, el, "number")
     if number is not None and span > 0:
         return number * (hi - lo) / span
-    rate = _flow_number(el, "vehsPerHour")
+    rate = _flow_number(path, el, "vehsPerHour")
     if rate is not None:
         return rate * (hi - lo) / 3600
-    period = _flow_number(el, "period")
+    period = _flow_number(path, el, "period")
     if period is not None:  # exp(rate): a rate per second; else seconds between vehicles
         return (hi - lo) * period if el.get("period", "").startswith("exp(") else (hi - lo) / period
-    probability = _flow_number(el, "probability")
+    probability = _flow_number(path, el, "probability")
     return probability * (hi - lo) if probability is not None else 0.0
-
-
-def _bad_flow_number(path: Path, el: ET.Element, bad: _NotANumber) -> str:
-    """The message for a ``<flow>`` whose time or rate attribute is not a number (a route file
-    edited after import: SUMO's own check ran then)."""
-    return (
-        f"{path}: flow {el.get('id', '')!r}: {bad.attr}={bad.text!r} is not a number; give a "
-        "number (veh/h for vehsPerHour, s for begin, end and period)"
-    )
 
 
 def departure_span(paths: Sequence[str | Path]) -> tuple[float, float] | None:
@@ -214,10 +204,7 @@ def contributions(
             if el.tag not in _VEHICLE_TAGS:
                 continue
             if el.tag == "flow":
-                try:
-                    n = _window_count(el, begin, end)
-                except _NotANumber as bad:
-                    raise NetworkImportError(_bad_flow_number(path, el, bad)) from None
+                n = _window_count(path, el, begin, end)
             else:
                 depart = el.get("depart", "0")
                 try:

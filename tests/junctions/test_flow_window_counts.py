@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
-from intergreen.junctions.route_files import _NotANumber, _window_count
+from intergreen.junctions.route_files import _window_count
+from intergreen.junctions.sumo_net import NetworkImportError
+
+ROUTES = Path("my.rou.xml")
 
 
 def _flow(**attrs: str) -> ET.Element:
@@ -27,7 +31,7 @@ def _flow(**attrs: str) -> ET.Element:
     ],
 )
 def test_a_flow_counts_its_vehicles_inside_the_window(attrs, expected):
-    assert _window_count(_flow(**attrs), 0.0, 1800.0) == pytest.approx(expected)
+    assert _window_count(ROUTES, _flow(**attrs), 0.0, 1800.0) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(
@@ -40,6 +44,9 @@ def test_a_flow_counts_its_vehicles_inside_the_window(attrs, expected):
     ],
 )
 def test_the_attribute_that_is_not_a_number_is_named(attrs, bad):
-    with pytest.raises(_NotANumber) as err:
-        _window_count(_flow(**attrs), 0.0, 1800.0)
-    assert (err.value.attr, err.value.text) == bad
+    with pytest.raises(NetworkImportError) as err:
+        _window_count(ROUTES, _flow(**attrs), 0.0, 1800.0)
+    assert str(err.value) == (
+        f"my.rou.xml: flow 'f': {bad[0]}={bad[1]!r} is not a number; give a number (veh/h for "
+        "vehsPerHour, s for begin, end and period)"
+    )
