@@ -77,6 +77,7 @@ def _root(
         list[str] | None,
         typer.Option(
             "--reward-module",
+            metavar="MODULE",
             help="Import your rewards from this module (a name in the working folder or on "
             "PYTHONPATH, or a .py path; repeatable); also $INTERGREEN_REWARD_MODULES",
         ),

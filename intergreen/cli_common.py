@@ -171,7 +171,11 @@ class IntergreenGroup(TyperGroup):
             _report_interrupt(e)
             sys.exit(143 if _terminated else 130)
         except _USAGE_ERRORS as e:
-            message = _not_finite(e, args) or one_line(e.format_message())  # type: ignore[attr-defined]
+            message = (
+                _not_finite(e, args)
+                or self._root_option_misplaced(e)
+                or one_line(e.format_message())  # type: ignore[attr-defined]
+            )
             if not message:  # no arguments: click has printed the help
                 sys.exit(e.exit_code)  # type: ignore[attr-defined]
             ctx = getattr(e, "ctx", None)
@@ -184,6 +188,24 @@ class IntergreenGroup(TyperGroup):
             return rv
         # standalone_mode=False makes click return a typer.Exit's code instead of exiting
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+    def _root_option_misplaced(self, error: Exception) -> str | None:
+        """The message for an option of the program itself (``--reward-module``, ``--debug``)
+        given after a command, which the command does not know; None for any other error."""
+        name = getattr(error, "option_name", None)
+        ctx = getattr(error, "ctx", None)
+        if type(error).__name__ != "NoSuchOption" or ctx is None or ctx.command is self:
+            return None
+        for param in self.params:
+            if name in getattr(param, "opts", ()):
+                value = "" if getattr(param, "is_flag", False) else f" {param.metavar or 'VALUE'}"
+                command = ctx.command_path.removeprefix(ctx.find_root().command_path).strip()
+                return (
+                    f"{name} is an option of intergreen itself, not of {command}: put it "
+                    f"before the command (intergreen {name}{value} {command} ...)"
+                )
+        return None
 
 
 def _not_finite(error: Exception, args: Sequence[str] | None) -> str | None:

@@ -233,6 +233,13 @@ class NotWritableError(IntergreenError, ValueError):
     """An output folder cannot be created or written."""
 
 
+#: Suffixes of the files the commands read and write: a new output folder named so is a
+#: file meant (``--output sim.csv``), refused by :func:`ensure_writable`.
+FILE_SUFFIXES = frozenset(
+    {".csv", ".json", ".parquet", ".txt", ".xml", ".yaml", ".yml", ".png", ".html", ".md", ".zip"}
+)
+
+
 def ensure_writable(folder: Path, option: str = "--out") -> None:
     """Create ``folder`` if needed and check a file can be written there, before any work.
 
@@ -244,6 +251,11 @@ def ensure_writable(folder: Path, option: str = "--out") -> None:
     if file is not None:
         what = "a file" if file == folder else f"{file} is a file"
         raise NotWritableError(f"{option} {folder}: {what}, not a folder; give a folder's path")
+    if not folder.exists() and folder.suffix.lower() in FILE_SUFFIXES:
+        raise NotWritableError(
+            f"{option} {folder}: a folder is written there (several files), not a "
+            f"{folder.suffix} file; give a folder's name, e.g. {folder.with_suffix('')}"
+        )
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".write-test"
@@ -256,8 +268,9 @@ def ensure_writable(folder: Path, option: str = "--out") -> None:
 
 
 def ensure_writable_file(path: Path, option: str, example: str) -> None:
-    """Check before any work that ``path`` can be written as a file: not a folder, its folder
-    created if needed and writable (``example``: a file name to suggest, ``eval.csv``).
+    """Check before any work that ``path`` can be written as a file: not a folder, ending in
+    the suffix of ``example`` (a file name to suggest, ``eval.csv``: so that a script or a
+    folder's name is never overwritten), its folder created if needed and writable.
 
     Raises:
         NotWritableError: naming ``option``, the path and the fix.
@@ -265,6 +278,13 @@ def ensure_writable_file(path: Path, option: str, example: str) -> None:
     if path.is_dir():
         raise NotWritableError(
             f"{option} {path} is a folder; give a file path, e.g. {path / example}"
+        )
+    suffix = Path(example).suffix
+    if path.suffix.lower() != suffix:  # a script or a folder's name: nothing is overwritten
+        instead = path.with_suffix(suffix) if path.suffix else path.parent / f"{path.name}{suffix}"
+        raise NotWritableError(
+            f"{option} {path}: it is written as a {suffix} file; give a path ending in "
+            f"{suffix}, e.g. {instead}"
         )
     ensure_writable(path.parent, option)
 

@@ -107,12 +107,15 @@ def check_value(reward: Any, value: Any) -> float:
     """Return ``value`` as a float, or raise RewardError naming the reward when it is not a
     finite number (a NaN or infinite reward would silently poison training)."""
     name = getattr(reward, "name", type(reward).__name__)
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
+    number = isinstance(value, int | float | np.integer | np.floating) or (
+        isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf"
+    )
+    if not number or isinstance(value, bool | np.bool_):  # float("1.0"), float(True) pass
         raise RewardError(
-            f"reward {name!r} returned {value!r} ({type(value).__name__}), not a number"
-        ) from None
+            f"reward {name!r} returned {value!r} ({type(value).__name__}), not a number: "
+            "return a float"
+        )
+    x = float(value)
     if not math.isfinite(x):
         raise RewardError(f"reward {name!r} returned {x} (not finite); check its inputs")
     return x
@@ -374,15 +377,29 @@ def _annotated_params(e: _Entry, params: dict[str, Any]) -> dict[str, Any]:
             adapter = TypeAdapter(hints[name], config=ConfigDict(arbitrary_types_allowed=True))
         except Exception:  # pydantic cannot build a check for this annotation
             continue
+        kind = getattr(hints[name], "__name__", None) or str(hints[name])
+        if isinstance(value, bool) and not _takes_bool(hints[name]):  # pydantic reads it as 1
+            raise RewardError(
+                f"reward {e.name!r}: parameter {name} must be {kind}, got {value!r} (a "
+                "true/false, not a number)"
+            )
         try:
             out[name] = adapter.validate_python(value)
         except ValidationError as err:
             reason = err.errors()[0]["msg"]
-            kind = getattr(hints[name], "__name__", None) or str(hints[name])
             raise RewardError(
                 f"reward {e.name!r}: parameter {name} must be {kind}, got {value!r} ({reason})"
             ) from None
     return out
+
+
+def _takes_bool(hint: Any) -> bool:
+    """Whether an annotation admits a bool as itself (bool, Any, or a union holding one)."""
+    if hint is bool or hint is Any or hint is object:
+        return True
+    if typing.get_origin(hint) is typing.Literal:
+        return any(isinstance(a, bool) for a in typing.get_args(hint))
+    return any(_takes_bool(a) for a in typing.get_args(hint) if a is not type(None))
 
 
 def _has_non_finite(value: Any) -> bool:

@@ -358,6 +358,26 @@ def test_an_output_path_of_the_wrong_kind_is_one_line_before_any_work(
     line = one_error_line(*run_cli([*args, str(folder)], capsys))
     assert line == f"error: --output {folder} is a folder; give a file path, e.g. {folder}/eval.csv"
     assert not any(folder.iterdir())
+    # a new user's trial: --output my_script.py replaced the script with the CSV, and
+    # --output newdir/ (the slash gone in the path) wrote a file called newdir
+    script = tmp_path / "keep_me.py"
+    script.write_text("print('mine')\n")
+    newdir = tmp_path / "newdir"
+    for given, instead in [(script, tmp_path / "keep_me.csv"), (newdir, tmp_path / "newdir.csv")]:
+        line = one_error_line(*run_cli([*args, str(given)], capsys))
+        assert line == (
+            f"error: --output {given}: it is written as a .csv file; give a path ending in "
+            f".csv, e.g. {instead}"
+        )
+    assert script.read_text() == "print('mine')\n" and not newdir.exists()
+    # and simulate's --output is a folder: a name with a file's suffix is a file meant
+    line = one_error_line(*run_cli(["simulate", "--duration", "5", "--output",
+                                    str(tmp_path / "sim.csv")], capsys))  # fmt: skip
+    assert line == (
+        f"error: --output {tmp_path / 'sim.csv'}: a folder is written there (several files), "
+        f"not a .csv file; give a folder's name, e.g. {tmp_path / 'sim'}"
+    )
+    assert not (tmp_path / "sim.csv").exists()
 
 
 def test_a_complete_run_is_called_complete(tmp_path: Path, capsys) -> None:

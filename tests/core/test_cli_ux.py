@@ -581,6 +581,27 @@ def test_bad_reward_module_is_one_line(
     assert "reward module 'no_such_mod': no such module" in line
 
 
+def test_a_program_option_after_the_command_says_where_it_goes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A new user's trial: `intergreen train --reward-module my_rewards ...` said "No such
+    option: --reward-module (Possible options: --reward)", `rewards list --debug` "No such
+    option: --debug"."""
+    line = one_error_line(*run_cli(["train", "--reward-module", "my_rewards"], capsys))
+    assert line.startswith(
+        "error: --reward-module is an option of intergreen itself, not of train: put it before "
+        "the command (intergreen --reward-module MODULE train ...)"
+    )
+    line = one_error_line(*run_cli(["rewards", "list", "--debug"], capsys))
+    assert line.startswith(
+        "error: --debug is an option of intergreen itself, not of rewards list: put it before "
+        "the command (intergreen --debug rewards list ...)"
+    )
+    # an option nobody has: click's own words
+    line = one_error_line(*run_cli(["train", "--nope"], capsys))
+    assert line.startswith("error: No such option: --nope")
+
+
 def test_evaluate_shows_progress(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from procs import sumo_children
 
@@ -56,6 +57,10 @@ def _returns_none(frames, context):
     return None
 
 
+def _returns_text(frames, context):
+    return "1.0"  # float() takes it: was a reward of 1.0 (a new user's trial)
+
+
 def _raises(frames, context):
     return frames[-1].no_such_field
 
@@ -72,6 +77,7 @@ def test_plain_function_gets_the_registry_checks() -> None:
         make_env("gm_a56", "low", _one_argument, seed=1, duration=60)
     for func, message in [
         (_returns_none, r"reward '_returns_none' returned None \(NoneType\), not a number"),
+        (_returns_text, r"reward '_returns_text' returned '1.0' \(str\), not a number: return a"),
         (_raises, r"reward '_raises' raised AttributeError: .*test_env_reward_error\.py, line"),
     ]:
         env = make_env("gm_a56", "low", func, seed=1, duration=60)
@@ -82,3 +88,16 @@ def test_plain_function_gets_the_registry_checks() -> None:
         finally:
             env.close()
     assert sumo_children() == []
+
+
+def test_only_numbers_are_reward_values() -> None:
+    from intergreen.rewards.registry import check_value
+
+    class R:
+        name = "r"
+
+    for good in (1, 2.5, np.float32(0.5), np.int64(-3), np.array(4.0), np.float64(-1.25)):
+        assert check_value(R(), good) == float(good)
+    for bad in ("1.0", True, np.bool_(False), None, [1.0], np.array([1.0]), b"1"):
+        with pytest.raises(RewardError, match=r"reward 'r' returned .*not a number: return a"):
+            check_value(R(), bad)

@@ -383,6 +383,14 @@ def test_a_function_rewards_parameters_are_checked_against_its_annotations(
             "'long_queues_test': parameter threshold must be float, got 'x' (Input should be a "
             "valid number, unable to parse string as a number)"
         )
+        # a true/false where a number is meant: pydantic read it as 1.0 (a new user's trial)
+        with pytest.raises(RewardError) as refused:
+            registry.get("long_queues_test", threshold=True)
+        assert str(refused.value) == (
+            "reward 'long_queues_test': parameter threshold must be float, got True (a "
+            "true/false, not a number)"
+        )
+        assert registry.get("long_queues_test", label=True).params["label"] is True  # no hint
         # a NaN or infinite value is refused as the built-in rewards refuse theirs (a NaN
         # threshold compared false silently: the reward was 0 at every step), annotated or
         # not, nested or spelt as text; a string parameter may read "inf"
