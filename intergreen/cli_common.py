@@ -189,7 +189,6 @@ class IntergreenGroup(TyperGroup):
         # standalone_mode=False makes click return a typer.Exit's code instead of exiting
         sys.exit(rv if isinstance(rv, int) else 0)
 
-
     def _root_option_misplaced(self, error: Exception) -> str | None:
         """The message for an option of the program itself (``--reward-module``, ``--debug``)
         given after a command, which the command does not know; None for any other error."""
