@@ -254,15 +254,16 @@ def run_calibration(
     if isinstance(vehicle_mix, str):  # and on a bad --vehicle-mix
         _check_measured(parse_vehicle_mix(vehicle_mix), counts)
     name = name or default_name(profile)
+    data = load_counts(counts, known_approaches=None)  # a bad file first, then a taken name
     if save_demand:
         _check_name(spec, name, force)
-    data = load_counts(counts, known_approaches=None)
     split = split_counts(data, holdout)
     tfgm = _is_tfgm(counts)
     source = str(counts).strip()[len("tfgm:") :] if tfgm else str(counts)
     label = f"TfGM export {source}" if tfgm else f"counts {counts}"
     label += f" ({split.describe()})"
     observed, mapping = arm_hourly_flows(spec, split.fit, approach_map, site, source)
+    _check_counted(observed, profile, source)
     mix, mix_note, mix_unvalidated = _vehicle_mix(vehicle_mix, counts, split, mapping)
     cal = calibrated_from_flows(spec, observed, mapping, profile, name, scale, label, mix, mix_note)
     held = None if split.held_out is None else mapped_flows(split.held_out, mapping, source)
@@ -303,6 +304,20 @@ def run_calibration(
         cal, check.fit, check.fit_table, check.edges, out, timings, check.validation, split,
         caution,
     )  # fmt: skip
+
+
+def _check_counted(observed: pd.DataFrame, profile: str, source: str) -> None:
+    """Refuse counts that hold no vehicle in the profile's hours (``observed``: veh/h per
+    hour and arm, from :func:`arm_hourly_flows`): a demand of nothing passes every GEH check
+    (0 against 0) and would be saved. Raises CalibrationError naming the file and hours."""
+    first, last = profile_hours(profile)
+    hours = observed[(observed.index >= first) & (observed.index < last)]
+    if len(hours) and float(hours.to_numpy(dtype=float, na_value=0.0).sum()) <= 0:
+        raise CalibrationError(
+            f"{source}: every count of the fitted days is 0 in the profile's hours "
+            f"({first:02d}:00-{last:02d}:00): no demand to calibrate; check the export (a "
+            "detector outage reads as zeros) or choose other hours with --profile"
+        )
 
 
 def _scaled_label(cal: CalibratedDemand) -> str:

@@ -46,7 +46,7 @@ from intergreen.junctions.baseline_params import (
 )
 from intergreen.junctions.fixed_time import FixedTime
 from intergreen.junctions.network_baselines import Greedy, MaxPressure, ProgramBaseline
-from intergreen.junctions.stage_policy import Policy, per_stage, stage_crossings
+from intergreen.junctions.stage_policy import Policy, per_stage, stage_crossings, stage_greens
 from intergreen.junctions.stage_policy import StagePolicy as _StagePolicy
 from intergreen.junctions.system_d import VehicleActuated
 
@@ -77,7 +77,7 @@ class CameraActuated(_StagePolicy):
 
     def reset(self, env: JunctionEnv) -> None:
         super().reset(env)
-        self._max = per_stage(self.max_green, self.stages, "max_green")
+        self._max = stage_greens(self.max_green, env.spec_, self.stages, "max_green")
         self._last_seen = 0.0
 
     def act(self, observation: np.ndarray, env: JunctionEnv) -> int:
@@ -125,7 +125,7 @@ class MaxOccupancy(_StagePolicy):
 
     def reset(self, env: JunctionEnv) -> None:
         super().reset(env)
-        self._max = per_stage(self.max_green, self.stages, "max_green")
+        self._max = stage_greens(self.max_green, env.spec_, self.stages, "max_green")
 
     def act(self, observation: np.ndarray, env: JunctionEnv) -> int:
         occ = env.history[-1].occupancy

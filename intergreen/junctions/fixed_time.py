@@ -46,7 +46,7 @@ from intergreen.junctions.catalog import read_yaml
 from intergreen.junctions.demand import DemandProfile, Period, junction_folder
 from intergreen.junctions.plausibility import SATURATION_FLOW
 from intergreen.junctions.spec import JunctionSpec, SpecError
-from intergreen.junctions.stage_policy import StagePolicy, per_stage, stage_min_green
+from intergreen.junctions.stage_policy import StagePolicy, per_stage, stage_greens, stage_min_green
 
 if TYPE_CHECKING:
     from intergreen.junctions.env import JunctionEnv
@@ -312,7 +312,7 @@ class FixedTime(StagePolicy):
                     raise OptionError(
                         f"fixed-time greens: {s!r} is not an action stage {self.stages}"
                     )
-            greens = per_stage(self.given, self.stages, "fixed-time greens")
+            greens = stage_greens(self.given, spec, self.stages, "fixed-time greens")
             lost = lost_time(spec, self.stages)
             forced = forced_green(spec, self.stages)
             self.plans = [SignalPlan(0.0, math.inf, lost + forced + sum(greens.values()), lost,

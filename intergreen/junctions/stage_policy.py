@@ -65,6 +65,52 @@ class StagePolicy:
         return (i + 1) % len(self.stages)
 
 
+def stage_green_floor(spec: JunctionSpec, stage: str) -> tuple[str, str, float] | None:
+    """The least green (s) ``stage`` must show before it may end, with the signal group that
+    sets it and the next stage where that group's green ends: ``(group, next stage, s)``
+    (:func:`intergreen.junctions.spec.green_floor`); None where no group of it ends."""
+    from intergreen.junctions.spec import green_floor
+
+    groups = {k: v.groups for k, v in spec.stages.items()}
+    return green_floor(stage, groups, spec.transitions, spec.min_green)
+
+
+def stage_greens(
+    value: float | dict[str, float], spec: JunctionSpec, stages: list[str], what: str
+) -> dict[str, float]:
+    """:func:`per_stage` for a green time a controller gives each action stage (a maximum
+    green, a fixed-time green), checked against the junction's signal rules: one below the
+    minimum green a stage must show before it may end is refused (the controller would hold
+    the stage that long whatever the option says, and report the option's value); one above
+    the junction's own maximum green of a stage (``stages.S.max_green``) is warned of, as
+    the junction's ends the stage first.
+
+    Raises:
+        OptionError: naming ``what``, the stage, the signal group and the least value.
+    """
+    import warnings
+
+    out = per_stage(value, stages, what)
+    for stage, seconds in out.items():
+        floor = stage_green_floor(spec, stage)
+        if floor is not None and seconds < floor[2]:
+            group, nxt, least = floor
+            raise OptionError(
+                f"{what}[{stage}]: {seconds:g} s is less than the minimum green of stage "
+                f"{stage}'s signal group {group} ({least:g} s), which ends its green when stage "
+                f"{stage} moves on to stage {nxt}; give {least:g} s or more"
+            )
+        cap = spec.stages[stage].max_green
+        if cap is not None and seconds > cap:
+            warnings.warn(
+                f"{what}[{stage}]: {seconds:g} s is more than junction {spec.name}'s maximum "
+                f"green of stage {stage} ({cap:g} s, stages.{stage}.max_green), which ends it "
+                "first",
+                stacklevel=2,
+            )
+    return out
+
+
 def per_stage(value: float | dict[str, float], stages: list[str], what: str) -> dict[str, float]:
     """One value per action stage from a number (every stage) or a mapping (stage -> value).
 

@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from intergreen.errors import OptionError
-from intergreen.junctions.stage_policy import StagePolicy, per_stage
+from intergreen.junctions.stage_policy import StagePolicy, per_stage, stage_greens
 
 if TYPE_CHECKING:
     from intergreen.junctions.env import JunctionEnv
@@ -88,7 +88,7 @@ class VehicleActuated(StagePolicy):
 
     def reset(self, env: JunctionEnv) -> None:
         super().reset(env)
-        self._max = per_stage(self.max_green, self.stages, "max_green")
+        self._max = stage_greens(self.max_green, env.spec_, self.stages, "max_green")
         loops = env.network.system_d_loop_ids
         # loops of each action stage's lanes, and one reader of SUMO's time since detection
         self._loops = [

@@ -31,6 +31,7 @@ import json
 import math
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from intergreen.junctions.baselines import TUNABLE, baseline_key, make_baseline,
 from intergreen.junctions.catalog import resolve_junction
 from intergreen.junctions.env import make_env
 from intergreen.junctions.rollout import run_episode
+from intergreen.junctions.stage_policy import stage_green_floor
 from intergreen.seeds import episode_seeds
 from intergreen.tuning import CARBS, CARBSParams, LinearSpace, LogSpace, Param
 from intergreen.tuning.loop import Budget, TuneError, parse_budget
@@ -59,23 +61,41 @@ def validation_seeds(episodes: int) -> list[int]:
 
 
 # ----- search spaces ----------------------------------------------------------------------------
-def _max_greens(stages: list[str], centre: float) -> list[Param]:
-    return [Param(f"max_green.{s}", LinearSpace(min=5.0, max=150.0, scale=30.0), centre)
-            for s in stages]  # fmt: skip
+def _max_greens(stages: list[str], centre: float, floors: Mapping[str, float]) -> list[Param]:
+    """A maximum green per stage, from the least green the stage must show (``floors``, at
+    least 5 s: a shorter one would be refused by the baseline) to 150 s."""
+    return [
+        Param(f"max_green.{s}", LinearSpace(min=max(5.0, floors.get(s, 0.0)), max=150.0,
+                                            scale=30.0), centre)
+        for s in stages
+    ]  # fmt: skip
 
 
-def search_space(controller: str, stages: list[str]) -> list[Param]:
-    """The CARBS parameters of a baseline (names as in :func:`params_from_values`)."""
+def green_floors(junction: str) -> dict[str, float]:
+    """Per action stage of ``junction``, the least green (s) it must show before it may end
+    (:func:`intergreen.junctions.stage_policy.stage_green_floor`; 0 where none)."""
+    spec = resolve_junction(junction)
+    floors = {s: stage_green_floor(spec, s) for s in spec.action_stages}
+    return {str(s): f[2] if f is not None else 0.0 for s, f in floors.items()}
+
+
+def search_space(
+    controller: str, stages: list[str], floors: Mapping[str, float] | None = None
+) -> list[Param]:
+    """The CARBS parameters of a baseline (names as in :func:`params_from_values`);
+    ``floors``: each stage's least green (s, :func:`green_floors`), the maximum greens'
+    lower bound (5 s where not given)."""
     key = baseline_key(controller)
+    floors = floors or {}
     if key == "vehicle-actuated":
         extension = Param("extension", LogSpace(min=0.2, max=10.0, scale=0.5), 1.5)
-        return [*_max_greens(stages, 40.0), extension]
+        return [*_max_greens(stages, 40.0, floors), extension]
     if key == "camera-actuated":
-        return [*_max_greens(stages, 40.0), Param("gap", LogSpace(min=0.2, max=10.0, scale=0.5),
-                                                  1.5)]  # fmt: skip
+        return [*_max_greens(stages, 40.0, floors),
+                Param("gap", LogSpace(min=0.2, max=10.0, scale=0.5), 1.5)]  # fmt: skip
     if key == "max-occupancy":
         margin = Param("margin", LinearSpace(min=0.0, max=1.0, scale=0.5), 0.2)
-        return [*_max_greens(stages, 40.0), margin]
+        return [*_max_greens(stages, 40.0, floors), margin]
     if key == "fixed-time":
         cycle = Param("cycle_factor", LogSpace(min=0.3, max=4.0, scale=0.5), 1.0)
         weights = [Param(f"split_weight.{s}", LogSpace(min=0.1, max=10.0, scale=0.5), 1.0)
@@ -251,7 +271,7 @@ def tune_baseline(
     except NotWritableError as e:
         raise TuneError(str(e)) from None
     stages = spec.stages()
-    params = search_space(spec.controller, stages)
+    params = search_space(spec.controller, stages, green_floors(spec.junction))
     tune_file, ckpt = out / "tune.json", out / "carbs.json"
     elapsed_before = 0.0
     sessions: list[dict[str, Any]] = []

@@ -265,3 +265,32 @@ def test_a_junction_without_demand_yaml_is_refused_first(
             "with `extends:` one of them); calibrate one of those, e.g. --junction gm_a56"
         )
         assert not out.exists() and not list(tmp_path.glob(".calib.tmp-*"))
+
+
+def test_counts_of_nothing_are_refused_before_a_demand_is_saved(
+    user_counts: Path, data_home: Path, tmp_path, capsys
+) -> None:
+    """A traffic engineer's trial: an export with every volume 0 (a detector outage) passed
+    the fit and the validation (0 against 0: GEH 0) and was saved as a demand of no vehicle."""
+    counts = pd.read_csv(user_counts)
+    counts["count"] = 0
+    path = tmp_path / "zeros.csv"
+    counts.to_csv(path, index=False)
+    out = tmp_path / "calib"
+    args = ["calibrate", "--counts", str(path), "--profile", "8-9", "--out", str(out),
+            "--approach-map", "NorthEast=S,SouthWest=N", "--name", "zeros"]  # fmt: skip
+    code, stdout, err = run(args, capsys)
+    assert code == 2
+    assert err.strip() == (
+        f"error: {path}: every count of the fitted days is 0 in the profile's hours "
+        "(08:00-09:00): no demand to calibrate; check the export (a detector outage reads as "
+        "zeros) or choose other hours with --profile"
+    )
+    assert not out.exists() and not (data_home / "demands" / "gm_a56" / "zeros.yaml").exists()
+    # the counts are read before the name is checked: a missing file is named as such, not
+    # hidden behind "already exists"
+    (data_home / "demands" / "gm_a56").mkdir(parents=True)
+    (data_home / "demands" / "gm_a56" / "zeros.yaml").write_text("taken: true\n")
+    missing = tmp_path / "nope.csv"
+    code, _, err = run([*args[:2], str(missing), *args[3:]], capsys)
+    assert code == 2 and str(missing) in err and "already exists" not in err

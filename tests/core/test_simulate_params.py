@@ -182,3 +182,52 @@ def test_a_param_file_tuned_on_another_junction_is_refused(
     code, out, err = run_cli([*args, "--junction", "gm_a56_max_green"], capsys)
     assert code == 0, err
     assert _header(out).startswith("gm_a56_max_green | demand medium | vehicle-actuated (")
+
+
+@pytest.mark.parametrize(
+    ("controller", "param", "refused"),
+    [
+        ("vehicle-actuated", "max_green=3", "max_green[2]: 3 s"),
+        ("max-occupancy", 'max_green={"2": 30, "4": 6.5}', "max_green[4]: 6.5 s"),
+        ("camera-actuated", "max_green=5", "max_green[2]: 5 s"),
+        ("fixed-time", 'greens={"2": 2, "4": 40}', "fixed-time greens[2]: 2 s"),
+    ],
+)
+def test_a_green_below_the_stage_minimum_is_refused(
+    controller: str, param: str, refused: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A traffic engineer's trial: `--param max_green=3` ran, its header said max_green=3
+    and every stage held 7.2 s (the minimum green wins); fixed-time greens of 2 s ran 2.4 s in
+    the first cycle and 7.2 s after."""
+    line = one_error_line(*run_cli([*ARGS, "--controller", controller, "--param", param], capsys))
+    stage = refused.split("[")[1][0]
+    group, nxt = {"2": ("B", "3"), "4": ("D", "1")}[stage]
+    assert line == (
+        f"error: {refused} is less than the minimum green of stage {stage}'s signal group "
+        f"{group} (7 s), which ends its green when stage {stage} moves on to stage {nxt}; give "
+        "7 s or more"
+    )
+
+
+def test_a_maximum_green_past_the_junctions_own_is_warned_of(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """gm_a56_max_green ends stage 2 at 60 s and stage 4 at 40 s: --param max_green=80 ran
+    with 80 in its header and no word that the junction's maxima cut it."""
+    code, out, err = run_cli(["simulate", "--junction", "gm_a56_max_green", "--param",
+                              "max_green=50", "--duration", "30"], capsys)  # fmt: skip
+    assert code == 0, err
+    assert err.strip() == (
+        "warning (intergreen): max_green[4]: 50 s is more than junction gm_a56_max_green's "
+        "maximum green of stage 4 (40 s, stages.4.max_green), which ends it first"
+    )
+
+
+def test_a_tuned_maximum_green_starts_at_the_stage_minimum() -> None:
+    from intergreen.tuning.baseline_tune import green_floors, search_space
+
+    assert green_floors("gm_a56") == {"2": 7.0, "4": 7.0}
+    space = {p.name: p.space for p in search_space("max-occupancy", ["2", "4"],
+                                                     green_floors("gm_a56"))}  # fmt: skip
+    assert space["max_green.2"].min == space["max_green.4"].min == 7.0
+    assert search_space("max-occupancy", ["2", "4"])[0].space.min == 5.0  # no junction given
