@@ -31,6 +31,7 @@ __all__ = [
     "check_sim_seconds",
     "ensure_writable",
     "ensure_writable_file",
+    "field_changes",
     "print_table",
     "fmt_number",
     "fmt_spread",
@@ -265,6 +266,24 @@ def ensure_writable(folder: Path, option: str = "--out") -> None:
         raise NotWritableError(
             f"{option} {folder}: cannot write there ({e.strerror or e})"
         ) from None
+
+
+def field_changes(old: Any, new: Any, skip: tuple[str, ...] = ()) -> list[str]:
+    """How mapping ``new`` differs from ``old``, field by field (nested mappings dotted):
+    ``["training.timesteps: 2000 -> 1500", "seed: null -> 3"]`` (values as JSON), sorted by
+    path; top-level keys in ``skip`` are left out."""
+    changes: list[str] = []
+
+    def walk(a: Any, b: Any, path: str) -> None:
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k in sorted(set(a) | set(b), key=str):
+                if path or k not in skip:
+                    walk(a.get(k), b.get(k), f"{path}.{k}" if path else str(k))
+        elif a != b:
+            changes.append(f"{path}: {json.dumps(a, default=str)} -> {json.dumps(b, default=str)}")
+
+    walk(old, new, "")
+    return changes
 
 
 def ensure_writable_file(path: Path, option: str, example: str) -> None:

@@ -28,7 +28,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from intergreen.common import atomic_write, remove_stale_temporaries
+from intergreen.common import atomic_write, field_changes, remove_stale_temporaries
 from intergreen.errors import IntergreenError
 from intergreen.junctions.catalog import junction_file
 from intergreen.rewards.registry import canonical_reward
@@ -103,9 +103,9 @@ def _why_different(old: dict[str, Any], new: dict[str, Any]) -> str:
     if old.get("reward_version") != new["reward_version"]:
         was = old.get("reward_version") or "an unrecorded version"
         return f"a run made under reward version {was} (this is {new['reward_version']})"
-    differ = sorted(k for k in set(old_config) | set(config) if old_config.get(k) != config.get(k))
+    differ = field_changes(old_config, config)
     return "a run with another configuration" + (
-        f" (differs in {', '.join(differ)})" if differ else ""
+        f" (recorded -> given: {'; '.join(differ)})" if differ else ""
     )
 
 

@@ -48,7 +48,7 @@ from pydantic import (
 import intergreen.version as version
 from intergreen.agents.config import MAX_TRAIN_TIMESTEPS, MAX_VALIDATION_EPISODES, ValidationScore
 from intergreen.agents.runenv import EPISODE_OPTIONS
-from intergreen.common import listing
+from intergreen.common import field_changes, listing
 from intergreen.errors import IntergreenError, validation_problems
 from intergreen.junctions.catalog import junction_file, junction_of_record
 from intergreen.rewards.registry import canonical_reward
@@ -460,20 +460,7 @@ def grid_changes(recorded: dict[str, Any], grid: GridConfig) -> list[str]:
         old = load_grid(recorded).model_dump(mode="json")
     except (GridError, ValueError):
         return []
-    new = grid.model_dump(mode="json")
-    changes: list[str] = []
-
-    def walk(a: Any, b: Any, path: str) -> None:
-        if isinstance(a, dict) and isinstance(b, dict):
-            for k in sorted(set(a) | set(b), key=str):
-                walk(a.get(k), b.get(k), f"{path}.{k}" if path else str(k))
-        elif a != b:
-            changes.append(f"{path}: {json.dumps(a)} -> {json.dumps(b)}")
-
-    for key in sorted(set(old) | set(new)):
-        if key not in CHANGEABLE_IN_PLACE:
-            walk(old.get(key), new.get(key), key)
-    return changes
+    return field_changes(old, grid.model_dump(mode="json"), skip=CHANGEABLE_IN_PLACE)
 
 
 def resolve_grid_path(name: str | Path) -> Path:

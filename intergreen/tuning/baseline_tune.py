@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from intergreen.common import NotWritableError, atomic_write, ensure_writable
+from intergreen.common import NotWritableError, atomic_write, ensure_writable, field_changes
 from intergreen.junctions.baseline_params import FORMAT
 from intergreen.junctions.baselines import TUNABLE, baseline_key, make_baseline, parameter_names
 from intergreen.junctions.catalog import resolve_junction
@@ -278,10 +278,10 @@ def tune_baseline(
     if tune_file.exists():
         doc = json.loads(tune_file.read_text())
         if doc.get("spec") != spec.to_json():
-            diff = sorted(k for k, v in spec.to_json().items() if doc.get("spec", {}).get(k) != v)
+            diff = field_changes(doc.get("spec") or {}, spec.to_json())
             raise TuneError(
-                f"{out} holds a tune with another configuration (differs in {', '.join(diff)});"
-                " use another --out or repeat its options"
+                f"{out} holds a tune with another configuration (recorded -> given: "
+                f"{'; '.join(diff)}); use another --out or repeat its options"
             )
         elapsed_before = float(doc.get("elapsed_s", 0.0))
         sessions = list(doc.get("sessions", []))

@@ -44,6 +44,7 @@ from intergreen.common import (
     NotWritableError,
     atomic_write,
     ensure_writable,
+    field_changes,
     parse_duration,
     progress_bar,
 )
@@ -362,10 +363,10 @@ class _Session:
             # fields added since the tune was written take their defaults (e.g. train_seeds = 1)
             saved = {**TuneSpec(agent=spec.agent).to_json(), **doc.get("spec", {})}
             if saved != spec.to_json():
-                diff = sorted(k for k, v in spec.to_json().items() if saved.get(k) != v)
+                diff = field_changes(saved, spec.to_json())
                 raise TuneError(
-                    f"{out} holds a tune with another configuration (differs in "
-                    f"{', '.join(diff)}); use another --out or repeat its options"
+                    f"{out} holds a tune with another configuration (recorded -> given: "
+                    f"{'; '.join(diff)}); use another --out or repeat its options"
                 )
             self.elapsed_before = float(doc.get("elapsed_s", 0.0))
             self.sessions = list(doc.get("sessions", []))

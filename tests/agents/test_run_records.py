@@ -208,7 +208,10 @@ def test_one_reward_written_differently_is_one_run(tmp_path) -> None:
         f"{run} holds a run trained on reward {json.dumps(cfg.reward)} (this is "
         f"{json.dumps(other)}); use another --out, or --force to replace it"
     )
-    with pytest.raises(RunDirError, match=r"another configuration \(differs in seed\)"):
+    # the recorded and the given values, as compare shows a grid's (was "differs in seed")
+    with pytest.raises(
+        RunDirError, match=r"another configuration \(recorded -> given: seed: 1 -> 2\)"
+    ):
         train("dqn", reward=first, **(kwargs | {"seed": 2}), resume=True)
 
 

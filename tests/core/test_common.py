@@ -171,3 +171,18 @@ def test_parse_params_and_lists() -> None:
         with pytest.raises(OptionError, match=f"--env '{bad}': expected KEY=VALUE"):
             parse_params([bad], "--env")
     assert split_list(" low, medium,,high ") == ["low", "medium", "high"]
+
+
+def test_field_changes_name_each_path_with_both_values() -> None:
+    from intergreen.common import field_changes
+
+    old = {"training": {"timesteps": 2000, "n_envs": 1}, "seed": None, "name": "a"}
+    new = {"training": {"timesteps": 1500, "n_envs": 1}, "seed": 3, "name": "b", "x": [1]}
+    assert field_changes(old, new) == [
+        "name: \"a\" -> \"b\"", "seed: null -> 3", "training.timesteps: 2000 -> 1500",
+        "x: null -> [1]",
+    ]  # fmt: skip
+    assert field_changes(old, new, skip=("name", "x")) == [
+        "seed: null -> 3", "training.timesteps: 2000 -> 1500",
+    ]  # fmt: skip
+    assert field_changes(old, old) == []
