@@ -402,6 +402,26 @@ def _takes_bool(hint: Any) -> bool:
     return any(_takes_bool(a) for a in typing.get_args(hint) if a is not type(None))
 
 
+def _check_class(name: str, cls: type) -> None:
+    """Refuse, when it is registered, a reward class that cannot give a value: a BaseReward
+    subclass without ``compute``, or another class without ``reset`` and ``__call__`` (the
+    Reward protocol; :meth:`RewardRegistry.get` checks its instances again)."""
+    if issubclass(cls, BaseReward):
+        if cls.compute is BaseReward.compute and cls.__call__ is BaseReward.__call__:
+            raise RewardError(
+                f"reward {name!r}: class {cls.__name__} defines no compute(self, frames) -> "
+                "float; a BaseReward subclass computes its value there"
+            )
+        return
+    calls = any("__call__" in vars(k) for k in cls.__mro__ if k is not object)
+    if not (calls and callable(getattr(cls, "reset", None))):
+        raise RewardError(
+            f"reward {name!r}: class {cls.__name__} does not follow the Reward protocol: it "
+            "needs reset(self, context) and __call__(self, frames); or subclass BaseReward "
+            "and define compute(self, frames)"
+        )
+
+
 def _has_non_finite(value: Any) -> bool:
     """Whether ``value`` is, or a list or mapping in it holds, a NaN or infinite number."""
     if isinstance(value, Mapping):
@@ -512,6 +532,7 @@ class Registry:
             )
         if inspect.isclass(obj):
             kind = "class"
+            _check_class(name, obj)
         elif hasattr(obj, "reset"):
             raise RewardError(
                 f"reward {name!r}: register the reward's class, not an instance "

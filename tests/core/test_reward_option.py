@@ -22,6 +22,7 @@ from intergreen.agents.training import train
 from intergreen.cli import app
 from intergreen.errors import OptionError
 from intergreen.rewards.option import REWARD_HELP, parse_reward
+from intergreen.rewards.registry import RewardError
 
 WEIGHTS = {"average_speed": 1, "queue": 0.1}
 WEIGHTED = json.dumps({"name": "weighted", "weights": WEIGHTS})
@@ -194,13 +195,13 @@ def test_the_parameters_hint_only_where_parameters_are_missing() -> None:
     class NoCompute(BaseReward):
         pass
 
-    registry.register("ro_nocompute", NoCompute)
-    try:
-        with pytest.raises(OptionError) as refused:
-            parse_reward("ro_nocompute")
-        assert str(refused.value) == (
-            "--reward 'ro_nocompute': reward 'ro_nocompute': class NoCompute defines no "
-            "compute(self, frames) -> float; a BaseReward subclass computes its value there"
-        )
-    finally:
-        registry.unregister("ro_nocompute")
+    # refused when registered now, in the same words, without the parameters' hint
+    with pytest.raises(RewardError) as refused:
+        registry.register("ro_nocompute", NoCompute)
+    assert str(refused.value) == (
+        "reward 'ro_nocompute': class NoCompute defines no compute(self, frames) -> float; a "
+        "BaseReward subclass computes its value there"
+    )
+    with pytest.raises(OptionError) as refused:
+        parse_reward("ro_nocompute")
+    assert "give them as JSON" not in str(refused.value)

@@ -234,7 +234,9 @@ def test_register_a_function_class_and_the_name_rules(context: RewardContext) ->
         formula = "r = -mean_lanes halting"
         fields = ("halting",)
 
-    MeanQueue.compute = lambda self, frames: -float(frames[-1].halting.mean())
+        def compute(self, frames) -> float:
+            return -float(frames[-1].halting.mean())
+
     m = reg.get("mean_queue")
     m.reset(context)
     assert m([frame((6, 0, 0, 0, 0, 0))]) == -1.0 and m.params == {}
@@ -453,9 +455,34 @@ def test_registration_refuses_what_would_fail_mid_episode(context: RewardContext
     class NoCompute(BaseReward):
         pass
 
-    reg.register("nocompute", NoCompute)
+    # refused when registered (a new user's trial: it was listed by `rewards list` and
+    # refused only when used)
     with pytest.raises(RewardError, match=r"'nocompute': class NoCompute defines no compute"):
-        reg.get("nocompute")  # when built, before any episode
+        reg.register("nocompute", NoCompute)
+
+    class NotAReward:
+        def compute(self, frames) -> float:
+            return 0.0
+
+    with pytest.raises(RewardError) as err:
+        reg.register("notareward", NotAReward)
+    assert str(err.value) == (
+        "reward 'notareward': class NotAReward does not follow the Reward protocol: it needs "
+        "reset(self, context) and __call__(self, frames); or subclass BaseReward and define "
+        "compute(self, frames)"
+    )
+    assert "nocompute" not in reg.names() and "notareward" not in reg.names()
+
+    class Protocol:  # the protocol without BaseReward: fine
+        fields = ("halting",)
+
+        def reset(self, context) -> None:
+            pass
+
+        def __call__(self, frames) -> float:
+            return 0.0
+
+    reg.register("protocol", Protocol)
 
     class Scaled(BaseReward):
         fields = ("halting",)
