@@ -89,6 +89,11 @@ def read_param_file(path: str | Path) -> ParamFile:
             f"{path}: holds an agent tune's hyperparameters, not a baseline's parameters; train "
             f"agents with them (a grid's `agents: {{NAME: {{tuned: {path}}}}}`)"
         )
+    if isinstance(doc, dict) and isinstance(doc.get("config"), dict) and "key" in doc:
+        raise ParamFileError(
+            f"{path}: is a training run's record (config.json), not a controller; give the run "
+            f"folder itself, {path.parent}"
+        )
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ParamFileError(
             f'{path}: not a baseline parameter file (expected "format": "{FORMAT}"; '

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import re
 from difflib import get_close_matches
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -163,6 +164,18 @@ class RandomPolicy(_StagePolicy):
         legal = np.flatnonzero(env.action_masks())
         return int(self.rng.choice(legal))
 
+
+#: What traffic engineers call the baselines (lower case, without spaces, '-' or '_') -> (the
+#: baseline, why): an unknown controller of these names is pointed to it.
+TERMS: dict[str, tuple[str, str]] = {
+    "systemd": ("vehicle-actuated", "System D vehicle actuation is the vehicle-actuated baseline"),
+    "va": ("vehicle-actuated", "VA is the vehicle-actuated baseline (System D)"),
+    "webster": ("fixed-time", "Webster's plan is the fixed-time baseline's"),
+    "fixed": ("fixed-time", "the fixed-time baseline plans by Webster's method"),
+    "fixedtime": ("fixed-time", "the baseline is called fixed-time"),
+    "maxoccupancy": ("max-occupancy", "the baseline is called max-occupancy"),
+    "maxpressure": ("max-pressure", "the baseline is called max-pressure"),
+}
 
 BASELINES: dict[str, type] = {
     "fixed-time": FixedTime,
@@ -300,6 +313,9 @@ def controller_not_found(name: str) -> OptionError:
         )
     close = get_close_matches(baseline_key(name).removesuffix(TUNED), list(BASELINES), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
+    known_as = TERMS.get(re.sub(r"[\s_\-]", "", name.lower()))
+    if known_as is not None:
+        hint = f" ({known_as[1]}: did you mean {known_as[0]!r}?)"
     return OptionError(
         f"unknown controller {name!r}{hint}; baselines: {', '.join(BASELINES)}, "
         "or the path of a run folder or model.zip"

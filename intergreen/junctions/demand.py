@@ -236,6 +236,8 @@ def demand_hint(spec: JunctionSpec) -> str:
     hint = ", ".join(ways[:-1]) + f" or {ways[-1]}" if len(ways) > 1 else ways[0]
     if not has_file:
         hint += f" ({no_levels_note(spec)})"
+    else:
+        hint += "; +peds after a level or a total adds its pedestrian flows (medium+peds)"
     return hint
 
 
@@ -485,9 +487,15 @@ def resolve_demand(spec: JunctionSpec, demand: str | float | DemandProfile | Non
                 )
             if path is None:
                 known = demand_names(spec) + ([MIXED] if a is not None else [])
+                base_name, plus, _ = name.partition("+")
+                hint = (  # medium+ped, medium+pedestrians: the suffix is +peds
+                    f" (did you mean '{base_name}+peds'?)"
+                    if plus and base_name in known
+                    else did_you_mean(name, known)
+                )
                 raise SpecError(
-                    f"unknown demand {name!r} for junction {spec.name}"
-                    f"{did_you_mean(name, known)}: use {demand_hint(spec)}"
+                    f"unknown demand {name!r} for junction {spec.name}{hint}: use "
+                    f"{demand_hint(spec)}"
                 )
             profile = load_profile(path)
             source = str(path)

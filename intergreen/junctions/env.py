@@ -288,6 +288,7 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
             program = f"program {facts.program_id!r} of traffic light {facts.tls_id}"
             self.rule_findings = Findings(self._rules.profile, program)
         self.duration = duration
+        self._warned_past: set[str] = set()  # demands warned of by _warn_past_demand
         self.backend: Backend = backend
         self.gui = gui or render_mode == "human"
         self.render_mode = render_mode
@@ -420,6 +421,7 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         self.demand = self._demand_choice(rng)
         sumo_seed = seeds.sumo_seed(rng, self._seed_role)
         duration = self.duration if self.duration is not None else self.demand.duration
+        self._warn_past_demand(duration)
         self.sim = self.simulation_factory(
             self.spec_,
             self.demand,
@@ -450,6 +452,24 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
             self.reward_fn.reset(self._reward_context)
         self._advance_to_decision()
         return self._observation(), self._info()
+
+    def _warn_past_demand(self, duration: float) -> None:
+        """Warn (once per demand) where the episode runs past the demand's last period: no
+        vehicle departs after it, so the means and the throughput per hour cover a partly
+        empty run (a route-file demand runs as its files say, so it is not judged here)."""
+        demand = self.demand
+        if demand is None or demand.route_files or duration <= demand.duration + 1e-6:
+            return
+        if demand.name in self._warned_past:
+            return
+        self._warned_past.add(demand.name)
+        warnings.warn(
+            f"duration {duration:g} s runs past the end of demand {demand.name} "
+            f"({demand.duration:g} s): no vehicle departs in the last "
+            f"{duration - demand.duration:g} s, so the means and the throughput cover a partly "
+            f"empty run; give a duration of at most {demand.duration:g} s or a longer demand",
+            stacklevel=3,
+        )
 
     def step(self, action: np.int64 | int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Request stage ``action_stages[action]`` and advance to the next decision.

@@ -320,7 +320,7 @@ class FixedTime(StagePolicy):
             return
         weights = None
         if self.split_weights is not None:
-            weights = per_stage(self.split_weights, self.stages, "split_weights")
+            weights = per_stage(self.split_weights, self.stages, "split_weights", "a weight")
         if self.saturation_flow is not None:
             saturation = dict.fromkeys(spec.approach_lane_ids, float(self.saturation_flow))
         else:

@@ -111,11 +111,13 @@ def stage_greens(
     return out
 
 
-def per_stage(value: float | dict[str, float], stages: list[str], what: str) -> dict[str, float]:
+def per_stage(
+    value: float | dict[str, float], stages: list[str], what: str, unit: str = "seconds"
+) -> dict[str, float]:
     """One value per action stage from a number (every stage) or a mapping (stage -> value).
 
-    Raises ValueError naming ``what`` for a stage that is not an action stage, a missing
-    stage or a value that is not a number > 0."""
+    Raises OptionError naming ``what`` for a stage that is not an action stage, a missing
+    stage or a value that is not a number > 0 (``unit``: what the message calls it)."""
     if isinstance(value, dict):
         given = {str(k): v for k, v in value.items()}
         unknown = sorted(set(given) - set(stages))
@@ -132,5 +134,5 @@ def per_stage(value: float | dict[str, float], stages: list[str], what: str) -> 
         out = dict.fromkeys(stages, value)
     for s, v in out.items():
         if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
-            raise OptionError(f"{what}[{s}]: expected seconds > 0, got {v!r}")
+            raise OptionError(f"{what}[{s}]: expected {unit} > 0, got {v!r}")
     return {s: float(v) for s, v in out.items()}

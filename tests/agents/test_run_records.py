@@ -267,6 +267,14 @@ def test_an_agent_on_another_junction_names_both_junctions(
     finally:
         own.close()
         other.close()
+    # a run's config.json given for the run (a new user's trial: "not a baseline parameter
+    # file (expected "format": ...)")
+    for command in (["evaluate", str(short_run / "config.json"), "--episodes", "1"],
+                    ["simulate", "--controller", str(short_run / "config.json")]):  # fmt: skip
+        assert one_error_line(*run_cli(command, capsys)) == (
+            f"error: {short_run / 'config.json'}: is a training run's record (config.json), not "
+            f"a controller; give the run folder itself, {short_run}"
+        )
     # simulate says it before anything else (a stage warning came first)
     args = ["simulate", "--controller", str(short_run), "--junction", "resco:cologne1",
             "--stages", "1,2", "--duration", "10"]  # fmt: skip

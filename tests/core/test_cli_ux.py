@@ -30,6 +30,11 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
          ["runs/nonexistent: no such run folder or model file"]),
         (["simulate", "--controller", "vehicle-actuatd", "--duration", "10"],
          ["did you mean 'vehicle-actuated'"]),
+        (["simulate", "--controller", "System_D", "--duration", "10"],  # an engineer's term
+         ["System D vehicle actuation is the vehicle-actuated baseline: did you mean "
+          "'vehicle-actuated'?"]),
+        (["evaluate", "webster", "--episodes", "1"],
+         ["Webster's plan is the fixed-time baseline's: did you mean 'fixed-time'?"]),
         (["simulate", "--param", "max_gren=40", "--duration", "10"],
          ["unknown parameter 'max_gren'", "did you mean 'max_green'", "valid: extension"]),
         (["simulate", "--param", "max_green=abc", "--duration", "10"],

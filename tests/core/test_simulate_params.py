@@ -231,3 +231,10 @@ def test_a_tuned_maximum_green_starts_at_the_stage_minimum() -> None:
                                                      green_floors("gm_a56"))}  # fmt: skip
     assert space["max_green.2"].min == space["max_green.4"].min == 7.0
     assert search_space("max-occupancy", ["2", "4"])[0].space.min == 5.0  # no junction given
+
+
+def test_a_split_weight_is_not_called_seconds(capsys: pytest.CaptureFixture[str]) -> None:
+    """A split weight has no unit: it was refused as "expected seconds > 0"."""
+    line = one_error_line(*run_cli([*ARGS, "--controller", "fixed-time", "--param",
+                                    'split_weights={"2": 0, "4": 1}'], capsys))  # fmt: skip
+    assert line == "error: split_weights[2]: expected a weight > 0, got 0"

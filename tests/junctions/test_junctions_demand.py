@@ -280,7 +280,14 @@ def test_training_default_and_hints_without_demand_yaml() -> None:
         assert str(err.value) == start + works
     with pytest.raises(SpecError, match="demand.yaml: use one of routes, a SUMO route"):
         training_range(cologne, "mixed")
-    assert demand_hint(gm).endswith(", a total such as 1900vph or a profile YAML path")
+    assert demand_hint(gm).endswith(
+        ", a total such as 1900vph or a profile YAML path; +peds after a level or a total adds "
+        "its pedestrian flows (medium+peds)"
+    )
+    # a traffic engineer's trial: medium+ped was asked "did you mean 'medium'?"
+    for typed in ("medium+ped", "medium+pedestrians"):
+        with pytest.raises(SpecError, match=r"\(did you mean 'medium\+peds'\?\)"):
+            resolve_demand(gm, typed)
 
 
 def test_a_demand_yaml_beside_an_imported_junction_is_said_not_to_be_read(tmp_path: Path) -> None:
