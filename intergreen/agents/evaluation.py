@@ -212,7 +212,7 @@ def _check_own_reward(
     from intergreen.junctions.env import make_env
     from intergreen.rewards.registry import RewardError, reward_version
 
-    recorded = None
+    recorded, modules = None, []
     if isinstance(controller, str | Path):
         if is_baseline(str(controller)):
             return
@@ -220,7 +220,8 @@ def _check_own_reward(
         if not (Path(run_dir) / "config.json").exists():
             return  # a bare model: no reward of its own
         own = load_run_config(run_dir).reward
-        recorded = read_run_record(run_dir).get("reward_version")
+        record = read_run_record(run_dir)
+        recorded, modules = record.get("reward_version"), record.get("reward_modules") or []
     else:
         own = getattr(controller, "reward", None)
     if own is None:
@@ -228,6 +229,14 @@ def _check_own_reward(
     try:
         make_env(spec, demand, own, seed=0, **episode).close()
     except RewardError as e:
+        if modules and "unknown reward" in str(e):  # the run recorded where it came from
+            flags = " ".join(f"--reward-module {m}" for m in modules)
+            name = own if isinstance(own, str) else own.get("name")
+            raise RewardError(
+                f"{_run_label(controller)}: its training reward {name!r} is registered by the "
+                f"reward module(s) it was trained with: give intergreen {flags} before the "
+                "command"
+            ) from None
         raise RewardError(f"{_run_label(controller)}: its training reward: {e}") from None
     here = reward_version(own)
     if recorded is not None and str(recorded) != here:

@@ -55,8 +55,10 @@ class RunDirError(IntergreenError, ValueError):
 
 
 def run_record(config: TrainConfig) -> dict[str, Any]:
-    """config.json's content for a run of ``config``."""
+    """config.json's content for a run of ``config``; ``reward_modules``: the user reward
+    modules loaded (as a batch's grid.json records them), absent without."""
     import intergreen.seeds as seeds
+    from intergreen.rewards.registry import module_location, reward_modules
 
     record = {
         "key": config.key(),
@@ -71,6 +73,8 @@ def run_record(config: TrainConfig) -> dict[str, Any]:
         record["junction_file"] = str(path)
     if config.validate_every is not None:
         record["validation"] = config.validation_plan()
+    if modules := reward_modules():  # a user's reward: evaluate names them where missing
+        record["reward_modules"] = [module_location(m) for m in modules]
     return record
 
 

@@ -541,7 +541,7 @@ def load_grid(
             raise GridError(where, ["the file must be a mapping of fields (rewards, agents, ...)"])
     # a batch's grid.json, as a mapping or as the grid file (what `status` says to resume with)
     recorded = raw.pop(JUNCTION_FILE, None)
-    raw.pop(REWARD_MODULES, None)  # status names them where missing
+    modules = raw.pop(REWARD_MODULES, None) or []  # named below where a reward is unknown
     if overrides:
         raw = apply_overrides(raw, overrides)
         where += " with " + " ".join(
@@ -570,6 +570,11 @@ def load_grid(
         if isinstance(training, dict) and training.get("timesteps") == "tuned":
             follow.append("training.timesteps:")
         problems = [*unusable.values(), *(p for p in problems if not p.startswith(tuple(follow)))]
+    if modules and any("unknown reward" in p for p in problems):
+        problems.append(
+            "the batch's rewards are registered by the reward module(s) it recorded: give "
+            f"intergreen {' '.join(f'--reward-module {m}' for m in modules)} before the command"
+        )
     if problems:
         raise GridError(where, list(dict.fromkeys(problems)))
     assert grid is not None

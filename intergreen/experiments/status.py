@@ -144,16 +144,8 @@ def batch_status(out: str | Path) -> BatchStatus:
         )
     try:
         grid = load_grid(raw)
-    except GridError as e:
-        modules = raw.get(REWARD_MODULES) or []
-        unknown = any("unknown reward" in p for p in e.problems)
-        fix = (
-            f"; its rewards are registered by the modules it was made with: intergreen "
-            f"{' '.join(f'--reward-module {m}' for m in modules)} status {out}"
-            if modules and unknown
-            else ""
-        )
-        raise StatusError(f"{out}/grid.json no longer loads here: {e}{fix}") from None
+    except GridError as e:  # an unknown reward's message names the modules recorded
+        raise StatusError(f"{out}/grid.json no longer loads here: {e}") from None
     status = BatchStatus(out, grid.name)
     status.modules = [str(m) for m in raw.get(REWARD_MODULES) or []]
     holder = lock_holder(out)

@@ -562,6 +562,27 @@ def test_reward_module_trains_and_evaluates(
     import pandas as pd
 
     assert pd.read_csv(csv_path)["reward_ux_long_queues"].notna().all()
+    # the run records the module by its file, and evaluate without it names it (a new user's
+    # trial: "unknown reward ... Did you mean 'delta_queue'?")
+    module = str(user_rewards / "ux_rewards.py")
+    assert json.loads((run / "config.json").read_text())["reward_modules"] == [module]
+    import os
+    import sys
+
+    from intergreen.rewards import registry
+    from intergreen.rewards.registry import REWARD_MODULES_ENV
+
+    registry.unregister("ux_long_queues")  # as a fresh process without the option
+    os.environ.pop(REWARD_MODULES_ENV, None)
+    for name in [m for m in sys.modules if "ux_rewards" in m]:
+        del sys.modules[name]
+    line = one_error_line(*run_cli(["evaluate", str(run), "--episodes", "1", "--duration",
+                                    "30"], capsys))  # fmt: skip
+    assert line == (
+        f"error: {run}: its training reward 'ux_long_queues' is registered by the reward "
+        f"module(s) it was trained with: give intergreen --reward-module {module} before the "
+        "command"
+    )
 
 
 def test_reward_module_from_a_file(user_rewards: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -169,10 +169,16 @@ def test_a_batch_of_user_rewards_names_its_modules(
         monkeypatch.chdir(elsewhere)
         line = one_error_line(*run_cli(["status", str(out)], capsys))
         assert "unknown reward 'st_reward'" in line
-        assert line.endswith(
-            "; its rewards are registered by the modules it was made with: intergreen "
-            f"--reward-module {module} status {out}"
+        hint = (
+            "the batch's rewards are registered by the reward module(s) it recorded: give "
+            f"intergreen --reward-module {module} before the command"
         )
+        assert line.endswith(hint)
+        # compare on the recorded grid says it too (a new user's trial: only "unknown reward
+        # 'long_queues'. Did you mean 'delta_queue'?")
+        line = one_error_line(*run_cli(["compare", str(out / "grid.json"), "--out", str(out)],
+                                       capsys))  # fmt: skip
+        assert "unknown reward 'st_reward'" in line and hint in line
         # the command it prints, in a fresh process from this other folder
         import subprocess
 
