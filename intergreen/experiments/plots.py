@@ -141,12 +141,12 @@ def learning_curves(
         top = axes[row * panels, col]
         if panels == 2:
             _greedy_panel(top, greedy[greedy["reward"] == reward], metric, score_kinds or {})
-            top.set_title(f"{reward}: greedy validation", fontsize=10)
+            top.set_title(f"{reward}\ngreedy validation", fontsize=10)
         train_ax = axes[row * panels + panels - 1, col]
         _training_panel(train_ax, curves[curves["reward"] == reward] if "reward" in curves
                         else curves, metric, window)  # fmt: skip
         label = "epsilon-greedy training" if panels == 2 else "training episodes (no validation)"
-        train_ax.set_title(f"{reward}: {label}", fontsize=10)
+        train_ax.set_title(f"{reward}\n{label}", fontsize=10)  # two lines: never cut off
     for k in range(len(rewards), nrow * ncol):
         row, col = divmod(k, ncol)
         for p in range(panels):

@@ -243,6 +243,10 @@ class Setup:
     #: reward as configured (``{"name": ..., PARAMETER: ...}``), from the runs' config.json
     #: ``config.reward``, else grid.json's ``rewards``; only labels the results hold
     reward_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: rewards of the results that are not intergreen's built-in ones, and the user reward
+    #: modules the batch or its runs recorded (grid.json / config.json ``reward_modules``)
+    user_rewards: list[str] = field(default_factory=list)
+    reward_modules: list[str] = field(default_factory=list)
 
     @property
     def gammas(self) -> list[Any]:
@@ -416,7 +420,45 @@ def read_setup(
     setup.reward_params = reward_params(
         [*(c.get("reward") for c in cfgs), *(meta.get("rewards") or [])], agents
     )
+    setup.user_rewards = _user_rewards(agents)
+    recorded = [*(meta.get("reward_modules") or []),
+                *(m for c in configs.values() for m in c.get("reward_modules") or [])]  # fmt: skip
+    setup.reward_modules = [str(m) for m in dict.fromkeys(recorded)]
     return setup
+
+
+def _user_rewards(agents: pd.DataFrame) -> list[str]:
+    """The reward names of ``agents`` (result rows) that are not built into intergreen (a
+    user's module registered them, or nothing here does)."""
+    from intergreen.rewards.registry import RewardError, describe
+
+    out = []
+    for name in dict.fromkeys(agents["reward"].dropna().astype(str)) if "reward" in agents else []:
+        base = name.split("[")[0]
+        try:
+            builtin = describe(base)["source"] == "built-in"
+        except RewardError:
+            builtin = False
+        if not builtin:
+            out.append(base)
+    return list(dict.fromkeys(out))
+
+
+def user_rewards_text(setup: Setup) -> str | None:
+    """The set-up's sentence on rewards that are not intergreen's (None: there are none)."""
+    if not setup.user_rewards:
+        return None
+    names = ", ".join(setup.user_rewards)
+    where = (
+        f"registered by {', '.join(f'`{m}`' for m in setup.reward_modules)} (the reward "
+        "modules the runs recorded), whose code defines them"
+        if setup.reward_modules
+        else "their module is not recorded (runs made before intergreen recorded it)"
+    )
+    return (
+        f"**User rewards.** {names} {'is' if len(setup.user_rewards) == 1 else 'are'} not "
+        f"among intergreen's built-in rewards: {where}."
+    )
 
 
 def reward_params(rewards: list[Any], results: pd.DataFrame) -> dict[str, dict[str, Any]]:
@@ -756,6 +798,9 @@ def setup_lines(setup: Setup) -> list[str]:
     rewards = reward_params_text(setup)
     if rewards:
         lines.append(rewards)
+    users = user_rewards_text(setup)
+    if users:
+        lines.append(users)
     if setup.tuned:
         lines.append(tuned_text(setup))
     if setup.baselines:

@@ -42,6 +42,16 @@ WORST_IN_STUDY = ("delta_wait_time", "delta_time_lost", "throughput")
 SEED_DRAWS = 4096
 
 
+def _training_episodes(setup: provenance.Setup, curves: pd.DataFrame) -> str:
+    """``' (~333 training episodes of 300 s)'``: the median run's training episodes (from the
+    learning curves) and, where the grid set it, their length; "" without curves."""
+    if curves.empty or "run_key" not in curves:
+        return ""
+    n = int(np.median(curves.groupby("run_key").size()))
+    length = f" of {setup.episode_duration:g} s" if setup.episode_duration else ""
+    return f" (~{n} training episodes{length})"
+
+
 def budget_lines(setup: provenance.Setup, df: pd.DataFrame, curves: pd.DataFrame) -> list[str]:
     """The first lines of the report: what we ran against what the study ran."""
     agents = sorted(df.loc[df["kind"] == "agent", "agent"].dropna().unique())
@@ -51,10 +61,7 @@ def budget_lines(setup: provenance.Setup, df: pd.DataFrame, curves: pd.DataFrame
         "– evaluation episodes" if per_run.empty
         else provenance.counted((int(per_run.min()), int(per_run.max())), "evaluation episode")
     )  # fmt: skip
-    train_eps = ""
-    if not curves.empty and "run_key" in curves:
-        n = curves.groupby("run_key").size()
-        train_eps = f" (~{int(np.median(n))} training episodes)"
+    train_eps = _training_episodes(setup, curves)
     missing = [a for a in ("dqn", "ppo") if a not in agents]
     steps = " / ".join(f"{t:,}" for t in setup.timesteps) or "?"
     lines = [
@@ -232,6 +239,13 @@ def discussion(
             "waiting time over the levels (mean of per-seed means), across the rewards with a "
             f"reliable study row: {agreement_text(agreement, spread, 'rewards')}."
         )
+    elif len(shared := comparable(list(dict.fromkeys(r.split("/")[0] for r in rewards)))) < 3:
+        out.append(  # said, not left out: a reader looks for it
+            "**Agreement with the study's ordering.** Not computed: a rank correlation needs at "
+            "least 3 rewards with a reliable study row, and "
+            + (f"only {', '.join(shared)} {'has' if len(shared) == 1 else 'have'} one here."
+               if shared else "none of these rewards has one.")
+        )  # fmt: skip
 
     # 4. baselines, paired over the test episodes
     base = level.vs_baselines
@@ -429,13 +443,12 @@ def differences(
     seeds = df.loc[df["kind"] == "agent"].groupby("controller")["train_seed"].nunique()
     lo, hi = (int(seeds.min()), int(seeds.max())) if len(seeds) else (0, 0)
     n_seeds = provenance.counted((lo, hi), "training seed")
-    train_eps = ""
-    if not curves.empty and "run_key" in curves:
-        train_eps = f" (~{int(np.median(curves.groupby('run_key').size()))} training episodes)"
+    train_eps = _training_episodes(setup, curves)
     on_test = not level.vs_best.empty and (level.vs_best["chosen_on"] == "test").any()
     out.append(
         f"**Training budget and selection.** Our runs train for "
-        f"{' / '.join(map(str, setup.timesteps)) or '?'} decisions{train_eps}, the study's "
+        f"{' / '.join(f'{t:,}' for t in setup.timesteps) or '?'} decisions{train_eps}, the "
+        "study's "
         f"for {TRAINING_EPISODES} episodes of {EPISODE_S} s. We keep {'all ' if hi > 1 else ''}"
         f"{n_seeds} per reward as {'units' if hi > 1 else 'the unit'} of the statistics, where "
         "the study kept the best of "

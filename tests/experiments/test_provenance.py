@@ -342,3 +342,19 @@ def test_shared_evaluation_seeds_are_named_by_their_stream_not_their_hashes(tmp_
     assert provenance.stream_text("validation", 1) == (
         'episode 0 of the validation seed stream: `intergreen.seeds.episode_seeds("validation", 1)`'
     )
+
+
+def test_a_users_reward_is_named_as_such_with_its_module(tmp_path, make_results) -> None:
+    """A new user's trial: the report never said that long_queues was their own code."""
+    df = make_results({"queue": [10.0, 11.0], "my_long_queues": [9.0, 9.5]}, episodes=2)
+    root = write_folder(tmp_path / "a", df)
+    grid = json.loads((root / "grid.json").read_text())
+    grid["reward_modules"] = ["/home/me/my_rewards.py"]
+    (root / "grid.json").write_text(json.dumps(grid))
+    setup = _setup_text(build_report(root, html=False)["markdown"].read_text())
+    assert (
+        "**User rewards.** my_long_queues is not among intergreen's built-in rewards: registered "
+        "by `/home/me/my_rewards.py` (the reward modules the runs recorded), whose code defines "
+        "them."
+    ) in setup
+    assert "queue is not" not in setup

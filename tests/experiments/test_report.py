@@ -290,6 +290,10 @@ def test_two_rewards_study_selection_and_worst_question(make_results):
         "chosen on every training seed); top 1 by mean rank queue; bottom 1 throughput."
     ) in text
     assert "again do worst?** Yes: mean rank over the levels (1 = best of 2" in text
+    assert (  # said, not left out (a new user's trial looked for it)
+        "**Agreement with the study's ordering.** Not computed: a rank correlation needs at "
+        "least 3 rewards with a reliable study row, and only queue, throughput have one here."
+    ) in text
     assert "the bottom 1 here is throughput (study:" in text
     alone = df[df["controller"] == "throughput"]
     text = "\n".join(discussion(seed_level(alone), alone, Setup(source="test")))
@@ -530,3 +534,17 @@ def test_baselines_position_states_the_gap_to_the_best_baseline_either_way(make_
     )
     agents = df[df["kind"] == "agent"]
     assert baselines_position(seed_level(agents).summary, seed_level(agents).vs_best) == ""
+
+
+def test_our_training_episodes_are_given_with_their_length_where_known() -> None:
+    """'Where we differ' gave the study's episode length (1800 s) but not ours (a new user's
+    trial with `episode_duration: 300`)."""
+    from intergreen.experiments.provenance import Setup
+    from intergreen.experiments.study import _training_episodes
+
+    curves = pd.DataFrame({"run_key": ["a"] * 10 + ["b"] * 12, "step": range(22)})
+    assert _training_episodes(Setup(source="t", episode_duration=300.0), curves) == (
+        " (~11 training episodes of 300 s)"
+    )
+    assert _training_episodes(Setup(source="t"), curves) == " (~11 training episodes)"
+    assert _training_episodes(Setup(source="t"), pd.DataFrame()) == ""
