@@ -403,9 +403,9 @@ def label(x: str | list[str] | dict[str, Any]) -> str:
         return x
     if isinstance(x, list):
         return "+".join(map(str, x))
-    name = str(x.get("name", "reward"))
-    params = {k: v for k, v in x.items() if k != "name"}
-    return f"{name}[{_hash(params)[:6]}]" if params else name
+    from intergreen.rewards.registry import reward_label
+
+    return reward_label(str(x.get("name", "reward")), {k: v for k, v in x.items() if k != "name"})
 
 
 def _written(reward: str | dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from intergreen.junctions.baselines import Policy
 from intergreen.junctions.env import JunctionEnv
 from intergreen.junctions.metrics import EpisodeTrace
+from intergreen.rewards.registry import metadata_label
 
 
 @dataclass
@@ -81,6 +82,6 @@ def run_episode(
         decisions=decisions,
         wall_s=time.perf_counter() - start,
         env=env.metadata_dict(),
-        reward_name=str(env.reward_info.get("name", "reward")),
+        reward_name=metadata_label(env.reward_info),
         trace=sim.last_trace if sim is not None else None,
     )

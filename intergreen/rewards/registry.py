@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import hashlib
 import importlib.metadata
 import importlib.util
 import inspect
+import json
 import math
 import os
 import re
@@ -993,6 +995,29 @@ def reward_metadata(reward: Any) -> dict[str, Any]:
         "params": _jsonable(getattr(reward, "params", {}) or {}),
         "version": str(getattr(reward, "version", DEFAULT_VERSION)),
     }
+
+
+def reward_label(name: str, params: Mapping[str, Any] | None = None) -> str:
+    """``name``, or ``name[HASH]`` with ``params`` (HASH: the first 6 hex digits of the
+    SHA-256 of their JSON, keys sorted): how run folders, batch reports and evaluation
+    columns tell one reward's settings apart (``long_queues[faeb4e]``)."""
+    if not params:
+        return name
+    text = json.dumps(dict(params), sort_keys=True, default=str)
+    return f"{name}[{hashlib.sha256(text.encode()).hexdigest()[:6]}]"
+
+
+def metadata_label(info: Mapping[str, Any], registry: Registry | None = None) -> str:
+    """:func:`reward_label` of a reward's metadata (:func:`reward_metadata`) with the
+    parameters that differ from its registered defaults (all of them for a reward not
+    registered): a reward at its defaults is labelled by its name alone."""
+    name, params = str(info.get("name", "reward")), dict(info.get("params") or {})
+    try:
+        defaults = (registry or REGISTRY).describe(name)["parameters"]
+    except RewardError:
+        defaults = {}
+    given = {k: v for k, v in params.items() if k not in defaults or defaults[k] != v}
+    return reward_label(name, given)
 
 
 def reward_version(spec: str | Mapping[str, Any] | Any, registry: Registry | None = None) -> str:

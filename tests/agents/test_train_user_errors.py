@@ -167,7 +167,12 @@ def test_evaluate_checks_the_runs_own_reward_before_printing(
         capsys,
     )
     line = one_error_line(code, stdout, err)
-    assert line.startswith(f"error: {out}: its training reward: unknown reward 'te_long_queues'")
+    module = user_rewards / "te_rewards.py"  # recorded by the run: named, not guessed at
+    assert line == (
+        f"error: {out}: its training reward 'te_long_queues' is registered by the reward "
+        f"module(s) it was trained with: give intergreen --reward-module {module} before the "
+        "command"
+    )
     assert stdout == ""
     # the reward's formula changed since (version 2): evaluated, with a warning (was silent)
     v2 = USER_REWARDS.replace('"te_long_queues", fields=', '"te_long_queues", version="2", fields=')
