@@ -269,7 +269,9 @@ def simulate(
         kept = {k: v for k, v in record.items() if k != "params_text"}
         written = show.write_episode(output, row, result.env, timeline, record=kept)
     console.print(f"[bold]{escape(title)}[/bold]", soft_wrap=True)
-    for table in (show.traffic_table(row), show.arm_table(row), show.emissions_table(row)):
+    tables = (show.traffic_table(row), show.arm_table(row), show.emissions_table(row),
+              show.plan_table(record.get("signal_plans") or [], row["simulated_s"]))  # fmt: skip
+    for table in tables:
         if table is not None:
             print_table(console, table)
     rewards = [k for k in row if k.startswith("reward_")]
@@ -315,6 +317,9 @@ def controller_record(
     used = {**defaults, **(tuned.params if tuned else {}), **built}
     source = str(param_file) if param_file is not None else (str(tuned.path) if tuned else None)
     record = {"controller_params": used, "param_file": source, "params_given": dict(given)}
+    plans = getattr(getattr(policy, "inner", policy), "plans", None)  # fixed-time, after reset
+    if plans:
+        record["signal_plans"] = [plan.as_dict() for plan in plans]
     if used:  # not program, max-pressure, greedy: they take none
         # a file's own defaults ({"2": 40.0, "4": 40.0} for max_green=40) count as the defaults
         doc = read_param_file(param_file).doc if param_file is not None else {}

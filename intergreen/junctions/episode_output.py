@@ -92,6 +92,46 @@ def traffic_table(row: Mapping[str, Any]) -> Table:
     return table
 
 
+def plan_table(
+    plans: Sequence[Mapping[str, Any]], until: float = math.inf, limit: int = 6
+) -> Table | None:
+    """A fixed-time controller's signal plans (``SignalPlan.as_dict()``) that ran before
+    demand time ``until`` (s), one row per demand period: the cycle, its lost time (the
+    intergreens over one cycle), the green of stages passed through (not shared out), Y (the
+    sum of the stages' critical flow ratios; "–" for greens given, not planned) and each
+    action stage's green; at most ``limit`` rows, a caption saying how many more. None
+    without plans."""
+    plans = [p for p in plans if p["begin"] < until]
+    if not plans:
+        return None
+    stages = list(plans[0]["greens"])
+    planned = any(p.get("flow_ratios") for p in plans)
+    title = "fixed-time plan" + (" (Webster)" if planned else " (greens given)")
+    table = Table(title=title, show_header=True, header_style="bold")
+    for name in ("demand time", "cycle (s)", "lost time (s)", "passed-through green (s)", "Y"):
+        table.add_column(name, justify="left" if name == "demand time" else "right")
+    for stage in stages:
+        table.add_column(f"stage {stage} green (s)", justify="right")
+    for plan in plans[:limit]:
+        end = plan["end"]
+        span = f"{_clock(plan['begin'])}-{_clock(end) if math.isfinite(end) else 'end'}"
+        ratios = plan.get("flow_ratios") or {}
+        y = f"{sum(ratios.values()):.3f}" if ratios else "–"
+        table.add_row(
+            span, f"{plan['cycle']:.1f}", f"{plan['lost_time']:.1f}",
+            f"{plan['forced_green']:.1f}", y, *(f"{plan['greens'][s]:.1f}" for s in stages),
+        )  # fmt: skip
+    if len(plans) > limit:
+        table.caption = f"and {len(plans) - limit} more periods (--output: signal_plans)"
+    return table
+
+
+def _clock(seconds: float) -> str:
+    """Demand time as ``h:mm`` (``0:00``, ``1:30``)."""
+    minutes = int(round(seconds / 60))
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
 def arm_table(row: Mapping[str, Any]) -> Table | None:
     """One row per approach: vehicles, mean and 95th-percentile wait, mean queue and
     throughput (veh/h), "–" where nothing was measured (:func:`arm_cell`); None when the row

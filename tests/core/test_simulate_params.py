@@ -238,3 +238,32 @@ def test_a_split_weight_is_not_called_seconds(capsys: pytest.CaptureFixture[str]
     line = one_error_line(*run_cli([*ARGS, "--controller", "fixed-time", "--param",
                                     'split_weights={"2": 0, "4": 1}'], capsys))  # fmt: skip
     assert line == "error: split_weights[2]: expected a weight > 0, got 0"
+
+
+def test_the_fixed_time_plan_is_shown_and_recorded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A traffic engineer's trial: Webster's cycle and greens were shown nowhere
+    (controller_params said "greens": null); worked out from timeline.json."""
+    out = tmp_path / "ft"
+    code, printed, err = run_cli([*ARGS, "--controller", "fixed-time", "--demand", "high",
+                                  "--output", str(out)], capsys)  # fmt: skip
+    assert code == 0, err
+    (plan,) = json.loads((out / "metrics.json").read_text())["signal_plans"]
+    assert plan["lost_time"] == 15.0 and plan["forced_green"] == 4.0  # gm_a56: README's
+    assert plan["cycle"] == pytest.approx(15.0 + 4.0 + sum(plan["greens"].values()), abs=0.02)
+    y = sum(plan["flow_ratios"].values())
+    assert 0 < y < 1
+    assert "fixed-time plan (Webster)" in printed
+    row = next(line for line in printed.splitlines() if "0:00-0:30" in line)
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells == ["0:00-0:30", f"{plan['cycle']:.1f}", "15.0", "4.0", f"{y:.3f}",
+                     f"{plan['greens']['2']:.1f}", f"{plan['greens']['4']:.1f}"]  # fmt: skip
+    # greens given: no Y, said so in the title
+    code, printed, err = run_cli([*ARGS, "--controller", "fixed-time", "--param",
+                                  'greens={"2": 20, "4": 30}'], capsys)  # fmt: skip
+    assert code == 0, err
+    assert "fixed-time plan (greens given)" in printed and "│ 0:00-end" in printed
+    # another baseline has no plan
+    code, printed, _ = run_cli(ARGS, capsys)
+    assert "fixed-time plan" not in printed
