@@ -31,6 +31,7 @@ from intergreen.agents.runenv import (
 )
 from intergreen.common import fmt_spread
 from intergreen.errors import OptionError
+from intergreen.rewards.registry import RewardError, workers_cannot_see
 from intergreen.seeds import episode_seeds
 from intergreen.workers import CrashSafePool
 
@@ -392,6 +393,9 @@ def evaluate(
             if progress is not None:
                 progress(len(rows), len(tasks))
         return pd.DataFrame(rows)
+    unseen = workers_cannot_see(reward) if reward is not None else None
+    if unseen is not None:  # each worker would fail with "unknown reward"
+        raise RewardError(unseen)
     rows = [{} for _ in tasks]
     done = 0
     with CrashSafePool(workers) as pool:  # an episode whose worker dies runs again, alone

@@ -997,6 +997,25 @@ def reward_metadata(reward: Any) -> dict[str, Any]:
     }
 
 
+def workers_cannot_see(spec: Any, registry: Registry | None = None) -> str | None:
+    """Why worker processes cannot build the reward ``spec`` (a name or ``{"name": ...}``)
+    that this process can, or None: one registered inside a function (a script's
+    ``main()``), which a worker, importing only the script's top level, never registers."""
+    name = (
+        spec if isinstance(spec, str) else spec.get("name") if isinstance(spec, Mapping) else None
+    )
+    entry = (registry or REGISTRY)._entries.get(str(name)) if name is not None else None
+    where = getattr(entry.obj, "__qualname__", "") if entry is not None else ""
+    if "<locals>" not in where:
+        return None
+    return (
+        f"reward {name!r} is registered inside a function ({where}): worker processes import "
+        "only your script's top level (or the modules of --reward-module), so they never "
+        "register it; register it at the top level of the script or in a module, or use "
+        "workers=1"
+    )
+
+
 def reward_label(name: str, params: Mapping[str, Any] | None = None) -> str:
     """``name``, or ``name[HASH]`` with ``params`` (HASH: the first 6 hex digits of the
     SHA-256 of their JSON, keys sorted): how run folders, batch reports and evaluation

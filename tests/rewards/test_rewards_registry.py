@@ -584,3 +584,31 @@ def test_an_edited_notebook_reward_registered_again_is_told_to_change_its_versio
     ]
     assert run_cell(4, cell, "2") == []  # edited back, under a new version
     assert reg.describe("mine")["version"] == "2"
+
+
+def test_a_reward_registered_inside_a_function_is_named_before_workers_start() -> None:
+    """A new user's trial: a script registering its reward inside main() and evaluating with
+    workers=2 ended with each worker's "unknown reward ... import the module that registers
+    it first", which does not say why."""
+    from intergreen.agents.evaluation import evaluate
+    from intergreen.rewards.registry import workers_cannot_see
+
+    def main() -> None:
+        @registry.register("inside_main_reward", fields=("halting",))
+        def inner(frames, context) -> float:
+            return 0.0
+
+    main()
+    try:
+        message = workers_cannot_see("inside_main_reward")
+        assert message is not None and message.startswith(
+            "reward 'inside_main_reward' is registered inside a function ("
+        )
+        assert "register it at the top level of the script or in a module" in message
+        assert workers_cannot_see({"name": "inside_main_reward"}) == message
+        assert workers_cannot_see("queue") is None and workers_cannot_see("nope") is None
+        with pytest.raises(RewardError, match="is registered inside a function"):
+            evaluate("fixed-time", episodes=1, demands=["low"], duration=10,
+                     reward="inside_main_reward", workers=2)  # fmt: skip
+    finally:
+        registry.unregister("inside_main_reward")
