@@ -322,7 +322,8 @@ def evaluate_command(
         console.print(f"wrote {output}" + (f" and {timeline_dir}/" if timeline_dir else ""))
         rewards = [str(c) for c in results.columns if str(c).startswith("reward_")]
         if rewards:
-            made = results.groupby("controller", sort=False)["decisions"].mean().to_dict()
+            per = results.groupby("controller", sort=False)["decisions"]
+            made = {c: (float(g.mean()), float(g.min()), float(g.max())) for c, g in per}
             console.print(reward_sum_note(rewards, made), markup=False, highlight=False)
 
 

@@ -206,16 +206,26 @@ def evaluation_arm_table(results: pd.DataFrame) -> Table | None:
     return table
 
 
-def reward_sum_note(rewards: Sequence[str], decisions: Mapping[str, float]) -> str:
+def reward_sum_note(
+    rewards: Sequence[str],
+    decisions: Mapping[str, float | tuple[float, float, float]],
+) -> str:
     """The note under a table or file of ``reward_<name>`` columns: each is an episode's
-    reward summed over the controller's own decisions, whose number per episode
-    (``decisions``: controller -> mean decisions per episode) differs between controllers (an
-    agent deciding at every decision point makes more than vehicle actuation), so the sums
-    compare only between controllers that make as many."""
-    made = ", ".join(f"{c} {n:,.0f}" for c, n in decisions.items())
+    reward summed over the controller's own decisions, whose number per episode differs
+    between controllers (an agent deciding at every decision point makes more than vehicle
+    actuation), so the sums compare only between controllers that make as many.
+    ``decisions``: controller -> its decisions in the one episode, or (mean, lowest,
+    highest) over several."""
+    made = ", ".join(
+        f"{c} {n:,.0f}" if not isinstance(n, tuple)
+        else f"{c} {n[0]:,.0f}" + (f" ({n[1]:,.0f}-{n[2]:,.0f})" if n[1] != n[2] else "")
+        for c, n in decisions.items()
+    )  # fmt: skip
+    spread = any(isinstance(n, tuple) and n[1] != n[2] for n in decisions.values())
+    where = "per episode here, mean (lowest-highest)" if spread else "per episode here"
     return (
         f"note: {', '.join(rewards)}: each episode's reward summed over the controller's own "
-        f"decisions (column decisions; per episode here: {made}), so the sums are not "
+        f"decisions (column decisions; {where}: {made}), so the sums are not "
         "comparable across controllers that decide at different rates; divide by decisions "
         "for a mean per decision"
     )

@@ -23,7 +23,7 @@ app = new_app(
 def list_rewards() -> None:
     """List every registered reward: name, version, description, sensor fields read."""
     table = Table(title="Rewards (higher is better)")
-    table.add_column("name", style="bold")
+    table.add_column("name", style="bold", no_wrap=True)  # a name is never cut or folded
     table.add_column("version")
     table.add_column("description")
     table.add_column("fields")
@@ -34,7 +34,7 @@ def list_rewards() -> None:
         else:
             fields = ", ".join(d["fields"]) + (" + demand estimate" if d["needs_demand"] else "")
         table.add_row(name, str(d["version"]), d["description"], fields)
-    Console().print(table)
+    print_table(Console(), table)  # in a pipe: as wide as its cells (rich cut names at 80)
     errors = registry.plugin_errors()
     for message in errors.values():
         typer.echo(f"warning: {message}", err=True)

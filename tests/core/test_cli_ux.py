@@ -723,3 +723,14 @@ def test_a_table_in_a_pipe_is_printed_whole() -> None:
     assert any("vehicle-actuated (va/tuned.json)" in line for line in lines)
     assert len({len(line) for line in lines}) == 1 and len(lines[0]) > 80
     assert len(lines) == 5  # top, header, rule, the one row, bottom: nothing folded
+
+
+def test_rewards_list_in_a_pipe_shows_whole_names(capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's trial: `rewards list | less` cut names to 'delta_time_lost_win…'."""
+    from intergreen.rewards import registry
+
+    code, out, err = run_cli(["rewards", "list"], capsys)
+    assert code == 0, err
+    assert "…" not in out
+    for name in registry.names():
+        assert f"│ {name} " in out, name

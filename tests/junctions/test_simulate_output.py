@@ -188,3 +188,19 @@ def test_the_per_arm_table_keeps_whole_controller_names_in_a_narrow_log() -> Non
     assert "…" not in text
     cells = "".join(line.split("│")[1].strip() for line in text.splitlines() if "│" in line)
     assert all(n in cells for n in names)
+
+
+def test_the_decisions_note_gives_a_mean_with_its_range() -> None:
+    """A new user's trial: evaluate's note gave vehicle-actuated "242" decisions per episode,
+    a mean of episodes of 143 to 311."""
+    from intergreen.junctions.episode_output import reward_sum_note
+
+    note = reward_sum_note(["reward_queue"], {"dqn": (3000.0, 3000.0, 3000.0),
+                                              "vehicle-actuated": (242.4, 143.0, 311.0)})  # fmt: skip
+    assert "(column decisions; per episode here, mean (lowest-highest): dqn 3,000, " in note
+    assert "vehicle-actuated 242 (143-311))" in note
+    same = reward_sum_note(["reward_queue"], {"vehicle-actuated": (242.0, 242.0, 242.0)})
+    assert "(column decisions; per episode here: vehicle-actuated 242)" in same
+    assert reward_sum_note(["reward_queue"], {"fixed-time": 54}) == same.replace(
+        "vehicle-actuated 242", "fixed-time 54"
+    )
