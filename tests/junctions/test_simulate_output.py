@@ -195,8 +195,8 @@ def test_the_decisions_note_gives_a_mean_with_its_range() -> None:
     a mean of episodes of 143 to 311."""
     from intergreen.junctions.episode_output import reward_sum_note
 
-    note = reward_sum_note(["reward_queue"], {"dqn": (3000.0, 3000.0, 3000.0),
-                                              "vehicle-actuated": (242.4, 143.0, 311.0)})  # fmt: skip
+    made = {"dqn": (3000.0, 3000.0, 3000.0), "vehicle-actuated": (242.4, 143.0, 311.0)}
+    note = reward_sum_note(["reward_queue"], made)
     assert "(column decisions; per episode here, mean (lowest-highest): dqn 3,000, " in note
     assert "vehicle-actuated 242 (143-311))" in note
     same = reward_sum_note(["reward_queue"], {"vehicle-actuated": (242.0, 242.0, 242.0)})
