@@ -518,7 +518,14 @@ def check_profile(spec: JunctionSpec, profile: DemandProfile, source: str | None
     previous_end = 0.0
     for i, p in enumerate(profile.periods):
         if abs(p.begin - previous_end) > 1e-6:
-            raise SpecError(f"{where}: periods.{i} begins at {p.begin} s, expected {previous_end}")
+            after = f"the end of periods.{i - 1}" if i else "the profile's start"
+            gap = p.begin > previous_end
+            raise SpecError(
+                f"{where}: periods.{i} begins at {p.begin:g} s, expected {previous_end:g} s "
+                f"({after}): periods follow on without {'a gap' if gap else 'overlapping'}; "
+                f"set its begin to {previous_end:g}"
+                + (f", or add a period from {previous_end:g} to {p.begin:g} s" if gap else "")
+            )
         previous_end = p.end
         for m in p.flows:
             if m not in known:

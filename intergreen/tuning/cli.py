@@ -123,7 +123,8 @@ def tune_command(
     from intergreen.tuning.report import budget_summary, cost_unit
     from intergreen.tuning.trials import values_text
 
-    parsed = parse_budget(budget)  # before anything slow: a bad budget is a one-line error
+    # before anything slow: a bad budget is a one-line error in the cost unit of the tune
+    parsed = parse_budget(budget, baseline=controller is not None and agent is None)
     if agent is not None and controller is not None:
         raise TuneError("give --agent (dqn, ppo) or --controller (a baseline), not both")
     if agent is None and controller is None:

@@ -89,8 +89,9 @@ class Budget:
         return f"{used:,.0f}/{self.amount:,.0f}"
 
 
-def parse_budget(text: str | float | Budget) -> Budget:
-    """``'4h'``, ``'30m'``, ``'90s'``, ``'1h30m'``: wall clock; a plain number: total cost."""
+def parse_budget(text: str | float | Budget, baseline: bool = False) -> Budget:
+    """``'4h'``, ``'30m'``, ``'90s'``, ``'1h30m'``: wall clock; a plain number: total cost
+    (``baseline``: a baseline tune's, in simulated episodes, which the message then names)."""
     if isinstance(text, Budget):
         return text
     s = str(text).strip().lower().replace("_", "")
@@ -105,9 +106,15 @@ def parse_budget(text: str | float | Budget) -> Budget:
             amount = math.nan
         if math.isfinite(amount) and amount > 0:
             return Budget("cost", amount)
+    cost = (
+        "a number of simulated episodes > 0 like 300 (a baseline tune's cost)"
+        if baseline
+        else "a total cost > 0 like 2000000 (env steps with --cost steps, seconds with --cost "
+        "seconds)"
+    )
     raise TuneError(
-        f"budget {text!r}: use a wall-clock time like 4h, 30m, 90s or 1h30m, or a total cost "
-        "> 0 like 2000000 (env steps with --cost steps, seconds with --cost seconds)"
+        f"budget {text!r}: use a wall-clock time like 4h, 30m, 90s or 1h30m, or "
+        f"{cost}"
     )
 
 

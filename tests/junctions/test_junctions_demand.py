@@ -197,10 +197,20 @@ def test_profile_yaml(gm: JunctionSpec, tmp_path: Path) -> None:
         ([{"begin": 600, "end": 300, "flows": {}}], ["end (300.0) must be after begin"]),
         (
             [{"begin": 0, "end": 300, "flows": {}}, {"begin": 400, "end": 600, "flows": {}}],
-            ["periods.1 begins at 400"],
+            ["periods.1 begins at 400 s, expected 300 s (the end of periods.0): periods follow "
+             "on without a gap; set its begin to 300, or add a period from 300 to 400 s"],
+        ),
+        (
+            [{"begin": 0, "end": 300, "flows": {}}, {"begin": 200, "end": 600, "flows": {}}],
+            ["periods.1 begins at 200 s, expected 300 s (the end of periods.0): periods follow "
+             "on without overlapping; set its begin to 300"],
+        ),
+        (
+            [{"begin": 60, "end": 300, "flows": {}}],
+            ["periods.0 begins at 60 s, expected 0 s (the profile's start)"],
         ),
     ],
-)
+)  # fmt: skip
 def test_bad_profile(
     gm: JunctionSpec, tmp_path: Path, periods: list[dict], words: list[str]
 ) -> None:

@@ -359,3 +359,20 @@ def test_a_grid_runs_a_tunes_file_as_a_baseline(tuned: Path, tmp_path: Path) -> 
         with pytest.raises(GridError) as e:
             load_grid(grid_file)
         assert message in str(e.value)
+
+
+def test_a_bad_budget_is_explained_in_the_tunes_own_cost(capsys) -> None:
+    """A traffic engineer's trial: `tune --controller vehicle-actuated --budget 2hours`
+    suggested 2000000 env steps, the cost of an agent's tune, not a baseline's."""
+    from cli_helpers import one_error_line, run_cli
+
+    line = one_error_line(*run_cli(["tune", "--controller", "vehicle-actuated", "--budget",
+                                    "2hours", "--out", "never"], capsys))  # fmt: skip
+    assert line == (
+        "error: budget '2hours': use a wall-clock time like 4h, 30m, 90s or 1h30m, or a number "
+        "of simulated episodes > 0 like 300 (a baseline tune's cost)"
+    )
+    line = one_error_line(*run_cli(["tune", "--agent", "dqn", "--budget", "2hours", "--out",
+                                    "never"], capsys))  # fmt: skip
+    assert "or a total cost > 0 like 2000000 (env steps with --cost steps" in line
+    assert not Path("never").exists()
