@@ -112,10 +112,7 @@ def parse_budget(text: str | float | Budget, baseline: bool = False) -> Budget:
         else "a total cost > 0 like 2000000 (env steps with --cost steps, seconds with --cost "
         "seconds)"
     )
-    raise TuneError(
-        f"budget {text!r}: use a wall-clock time like 4h, 30m, 90s or 1h30m, or "
-        f"{cost}"
-    )
+    raise TuneError(f"budget {text!r}: use a wall-clock time like 4h, 30m, 90s or 1h30m, or {cost}")
 
 
 def _hms(secs: float) -> str:
