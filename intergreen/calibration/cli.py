@@ -72,6 +72,7 @@ def calibrate_command(
     from intergreen.calibration.demand_profiles import approach_map_text, parse_approach_map
     from intergreen.calibration.holdout import describe_days
     from intergreen.calibration.pipeline import run_calibration, save_named_demand
+    from intergreen.calibration.report import SHARED_ERRORS
     from intergreen.junctions.catalog import resolve_junction
 
     console = Console(soft_wrap=True, highlight=False, markup=False)
@@ -107,6 +108,7 @@ def calibrate_command(
         console.print(
             f"  not validated: the approach map ({used}); the held-out counts go through it too"
         )
+        console.print(f"  not validated: {SHARED_ERRORS[0].lower()}{SHARED_ERRORS[1:]}")
     if result.validation_caution:
         err.print(f"warning: {result.validation_caution}")
     console.print(f"report: {out / 'report.md'}")

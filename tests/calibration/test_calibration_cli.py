@@ -60,6 +60,14 @@ def test_user_counts_end_to_end(user_counts: Path, data_home: Path, tmp_path, ca
         f"  not validated: the approach map ({used}); the held-out counts go through it too\n"
         in stdout
     )
+    # and what no hold-out sees (a traffic engineer's trial: another site's counts and a file
+    # doubled passed): said under the PASS and listed in the report
+    from intergreen.calibration.report import SHARED_ERRORS
+
+    assert "  not validated: errors the fitted and held-out days share: counts of another " in (
+        stdout
+    )
+    assert SHARED_ERRORS in (out / "report.md").read_text()
     map_item = (
         f"The approach map ({used}): the held-out counts are put on the arms by the same map, "
         "so a wrong map (the directions swapped, say) passes the fit check and the validation "
@@ -74,7 +82,7 @@ def test_user_counts_end_to_end(user_counts: Path, data_home: Path, tmp_path, ca
     summary = json.loads((out / "summary.json").read_text())
     assert summary["fit_days"] == ["2018-02-06"] and summary["held_out_days"] == ["2018-02-07"]
     assert summary["validation"]["passed"] and summary["vehicle_mix"] is None
-    assert summary["unvalidated"][0] == map_item and len(summary["unvalidated"]) == 7
+    assert summary["unvalidated"][0] == map_item and len(summary["unvalidated"]) == 8
     # the long format has no vehicle classes: the mix item says cars only, not loop classes
     mix_item = (
         "The vehicle mix: every vehicle is a passenger car (the counts have no vehicle "
