@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+import time
 from pathlib import Path
 
 from stable_baselines3.common.logger import CSVOutputFormat, Logger, TensorBoardOutputFormat
@@ -93,8 +94,25 @@ class PurgingTensorBoardOutputFormat(TensorBoardOutputFormat):
     that earlier writers in the folder left."""
 
     def __init__(self, folder: str, purge_step: int) -> None:
+        _after_earlier_event_files(Path(folder))
         self.writer = SummaryWriter(log_dir=folder, purge_step=purge_step)
         self._is_closed = False
+
+
+def _after_earlier_event_files(folder: Path) -> None:
+    """Wait (under a second) until a new event file's name sorts after every one in
+    ``folder``: TensorBoard reads the files in name order (``events.out.tfevents.SECONDS.
+    HOST.PID...``) and applies a purge only to events read before it, so a resume started
+    within the second the killed run started (its child's larger pid sorting later) left the
+    killed run's events past the checkpoint in view."""
+    stamps = []
+    for f in folder.glob("events.out.tfevents.*"):
+        try:
+            stamps.append(int(f.name.split(".")[3]))
+        except (IndexError, ValueError):
+            continue
+    if stamps and time.time() < max(stamps) + 1:
+        time.sleep(max(stamps) + 1 - time.time())
 
 
 def run_logger(run_dir: Path, resume_step: int | None) -> Logger:

@@ -202,3 +202,42 @@ def test_a_full_replay_buffer_is_saved_whole(tmp_path: Path) -> None:
     small = ReplayBuffer(5, obs, spaces.Discrete(2))  # a buffer of another size: refused
     with pytest.raises(RunDirError, match="shape"):
         load_replay_buffer(small, tmp_path / "rb.npz")
+
+
+def test_a_resume_within_the_killed_runs_second_still_purges_its_later_events(
+    tmp_path: Path,
+) -> None:
+    """TensorBoard reads event files in name order (seconds, host, pid) and purges only the
+    events read before the purge: a resume in the second the killed run started, whose child
+    process had the larger pid, showed the killed run's events past the checkpoint (a full
+    suite under load: steps 792 twice)."""
+    import socket
+    import time
+
+    from torch.utils.tensorboard import SummaryWriter
+
+    from intergreen.agents.runlogs import PurgingTensorBoardOutputFormat
+
+    folder = tmp_path / "tb"
+    killed = SummaryWriter(log_dir=str(folder))
+    for step in range(1, 11):
+        killed.add_scalar("x", 1.0, step)
+    killed.close()
+    (old,) = folder.glob("events.out.tfevents.*")
+    # as if written in this very second (a later one, to be sure) by a larger pid
+    later = int(time.time()) + 1
+    old.rename(folder / f"events.out.tfevents.{later}.{socket.gethostname()}.99999999.0")
+    resumed = PurgingTensorBoardOutputFormat(str(folder), purge_step=6)
+    for step in range(6, 11):
+        resumed.writer.add_scalar("x", 2.0, step)
+    resumed.close()
+    names = sorted(f.name for f in folder.glob("events.out.tfevents.*"))
+    assert int(names[-1].split(".")[3]) > later  # the resumed run's file is read last
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(folder))
+    acc.Reload()
+    assert [(e.step, e.value) for e in acc.Scalars("x")] == [
+        *((s, 1.0) for s in range(1, 6)),
+        *((s, 2.0) for s in range(6, 11)),
+    ]

@@ -138,7 +138,12 @@ def test_simulate_reports_a_weighted_reward(tmp_path: Path, capsys) -> None:
     assert metrics["env"]["reward"]["name"] == "weighted"
     weights = metrics["env"]["reward"]["params"]["weights"]
     assert weights == {"average_speed": {"weight": 1}, "queue": 0.1}
-    assert math.isfinite(metrics["reward_weighted"]) and metrics["reward_weighted"] != 0
+    # the column carries the weights' label, as a batch labels the reward (weighted[HASH])
+    from intergreen.rewards.registry import metadata_label
+
+    column = f"reward_{metadata_label(metrics['env']['reward'])}"
+    assert column.startswith("reward_weighted[") and column.endswith("]")
+    assert math.isfinite(metrics[column]) and metrics[column] != 0
 
 
 def test_a_run_trained_on_a_weighted_reward_records_it_whole(tmp_path: Path, capsys) -> None:
@@ -158,8 +163,9 @@ def test_a_run_trained_on_a_weighted_reward_records_it_whole(tmp_path: Path, cap
     )  # fmt: skip
     assert code == 0, err
     rows = pd.read_csv(csv)
-    assert list(rows.filter(like="reward_").columns) == ["reward_weighted"]
-    assert math.isfinite(rows["reward_weighted"].iloc[0])
+    (column,) = rows.filter(like="reward_").columns
+    assert column.startswith("reward_weighted[")  # the weights' label
+    assert math.isfinite(rows[column].iloc[0])
     other = json.dumps({"name": "weighted", "weights": {"average_speed": 1, "queue": 0.2}})
     line = one_error_line(
         *run_cli([*tiny, "--reward", other, "--out", str(run), "--resume"], capsys)
