@@ -955,6 +955,26 @@ def _seed_abbrev(seeds: list[Any]) -> str:
     return shown + (f", … ({len(seeds)} seeds)" if len(seeds) > 2 else "")
 
 
+def shared_selection_text(configs: dict[str, dict[str, Any]], results: pd.DataFrame) -> str:
+    """A sentence for the choice of the best reward where its validation episodes (rows of
+    ``results`` with split = validation) include those that chose each run's checkpoint (the
+    runs' ``validation`` plans in ``configs``): the two selections share them; "" where they
+    do not (or either is missing)."""
+    if "split" not in results or "eval_seed" not in results:
+        return ""
+    chosen_on = set(results.loc[results["split"] == "validation", "eval_seed"].dropna().astype(int))
+    plans = [c.get("validation") for c in configs.values() if isinstance(c.get("validation"), dict)]
+    checkpoint = {int(s) for plan in plans for s in plan.get("seeds") or []}
+    shared = chosen_on & checkpoint
+    if not shared:
+        return ""
+    return (
+        f" {len(shared)} of these episodes per level also chose each run's "
+        f"checkpoint (its validation during training), so the two selections share "
+        f"{'it' if len(shared) == 1 else 'them'}; neither reads a test episode."
+    )
+
+
 def is_shared_set(seeds: list[Any], role: str) -> bool:
     """Whether ``seeds`` (in any order) are episodes 0..n-1 of ``role``'s stream with base 0,
     the set every controller shares (:func:`intergreen.seeds.episode_seeds`)."""

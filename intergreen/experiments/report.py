@@ -238,7 +238,8 @@ def build_report(
         )
     controllers, demands = summaries.controller_order(df)
     level = seed_level(labelled, METRIC, seed_test, alpha)
-    setup = provenance.read_setup(root, df, configs, level.choice)
+    choice = level.choice + provenance.shared_selection_text(configs, labelled)
+    setup = provenance.read_setup(root, df, configs, choice)
     pooled = summaries.pooled_summary(df)
     plots_dir = root / "plots"
     plots_dir.mkdir(exist_ok=True)

@@ -358,3 +358,21 @@ def test_a_users_reward_is_named_as_such_with_its_module(tmp_path, make_results)
         "them."
     ) in setup
     assert "queue is not" not in setup
+
+
+def test_the_choice_says_which_validation_episodes_also_chose_checkpoints() -> None:
+    """The best reward's validation episodes (episodes 0-9 of the stream) include the two
+    that chose each run's checkpoint: the report says the selections share them."""
+    from intergreen.seeds import episode_seeds
+
+    ten = episode_seeds("validation", 10)
+    results = pd.DataFrame({"split": ["validation"] * 10 + ["test"], "eval_seed": [*ten, 7]})
+    configs = {"run": {"validation": {"seeds": ten[:2]}}}
+    assert provenance.shared_selection_text(configs, results) == (
+        " 2 of these episodes per level also chose each run's checkpoint (its validation "
+        "during training), so the two selections share them; neither reads a test episode."
+    )
+    elsewhere = {"run": {"validation": {"seeds": episode_seeds("validation", 2, start=50)}}}
+    assert provenance.shared_selection_text(elsewhere, results) == ""
+    assert provenance.shared_selection_text({"run": {}}, results) == ""
+    assert provenance.shared_selection_text(configs, results.drop(columns="split")) == ""
