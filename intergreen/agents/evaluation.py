@@ -31,7 +31,7 @@ from intergreen.agents.runenv import (
 )
 from intergreen.common import fmt_spread
 from intergreen.errors import OptionError
-from intergreen.rewards.registry import RewardError, workers_cannot_see
+from intergreen.rewards.registry import RewardError, modules_not_loaded, workers_cannot_see
 from intergreen.seeds import episode_seeds
 from intergreen.workers import CrashSafePool
 
@@ -230,8 +230,9 @@ def _check_own_reward(
     try:
         make_env(spec, demand, own, seed=0, **episode).close()
     except RewardError as e:
-        if modules and "unknown reward" in str(e):  # the run recorded where it came from
-            flags = " ".join(f"--reward-module {m}" for m in modules)
+        missing = modules_not_loaded(modules) if "unknown reward" in str(e) else []
+        if missing:  # the run recorded where it came from, and that is not loaded here
+            flags = " ".join(f"--reward-module {m}" for m in missing)
             name = own if isinstance(own, str) else own.get("name")
             raise RewardError(
                 f"{_run_label(controller)}: its training reward {name!r} is registered by the "

@@ -111,8 +111,8 @@ def _after_earlier_event_files(folder: Path) -> None:
             stamps.append(int(f.name.split(".")[3]))
         except (IndexError, ValueError):
             continue
-    if stamps and time.time() < max(stamps) + 1:
-        time.sleep(max(stamps) + 1 - time.time())
+    if stamps and time.time() < max(stamps) + 1:  # a stamp far ahead (a skewed clock): 1 s
+        time.sleep(min(1.0, max(stamps) + 1 - time.time()))
 
 
 def run_logger(run_dir: Path, resume_step: int | None) -> Logger:

@@ -51,7 +51,7 @@ from intergreen.agents.runenv import EPISODE_OPTIONS
 from intergreen.common import field_changes, listing
 from intergreen.errors import IntergreenError, validation_problems
 from intergreen.junctions.catalog import junction_file, junction_of_record
-from intergreen.rewards.registry import canonical_reward
+from intergreen.rewards.registry import canonical_reward, modules_not_loaded
 from intergreen.seeds import MAX_BASE_SEED, episode_seeds
 from intergreen.yamlfile import YamlError, read_yaml
 
@@ -570,10 +570,11 @@ def load_grid(
         if isinstance(training, dict) and training.get("timesteps") == "tuned":
             follow.append("training.timesteps:")
         problems = [*unusable.values(), *(p for p in problems if not p.startswith(tuple(follow)))]
-    if modules and any("unknown reward" in p for p in problems):
+    missing = modules_not_loaded(modules) if any("unknown reward" in p for p in problems) else []
+    if missing:  # recorded and not loaded here: the likely cause
         problems.append(
             "the batch's rewards are registered by the reward module(s) it recorded: give "
-            f"intergreen {' '.join(f'--reward-module {m}' for m in modules)} before the command"
+            f"intergreen {' '.join(f'--reward-module {m}' for m in missing)} before the command"
         )
     if problems:
         raise GridError(where, list(dict.fromkeys(problems)))

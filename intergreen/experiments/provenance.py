@@ -94,6 +94,7 @@ def reconstruct_run_configs(grid: dict[str, Any], results: pd.DataFrame) -> dict
             continue
         record = run_record(config)  # the key holds the versions too: a match proves them
         record.pop("software")  # not in the key: this machine's, not the run's
+        record.pop("reward_modules", None)  # this process's modules, not the run's
         out[cell.dir_name()] = {
             **record,
             "reconstructed": "from grid.json and the presets of this version; the key matches "

@@ -236,7 +236,7 @@ def demand_hint(spec: JunctionSpec) -> str:
     hint = ", ".join(ways[:-1]) + f" or {ways[-1]}" if len(ways) > 1 else ways[0]
     if not has_file:
         hint += f" ({no_levels_note(spec)})"
-    else:
+    elif load_assumptions(spec).pedestrians:  # +peds adds them: only where there are some
         hint += "; +peds after a level or a total adds its pedestrian flows (medium+peds)"
     return hint
 
@@ -490,7 +490,7 @@ def resolve_demand(spec: JunctionSpec, demand: str | float | DemandProfile | Non
                 base_name, plus, _ = name.partition("+")
                 hint = (  # medium+ped, medium+pedestrians: the suffix is +peds
                     f" (did you mean '{base_name}+peds'?)"
-                    if plus and base_name in known
+                    if plus and base_name in known and a is not None and a.pedestrians
                     else did_you_mean(name, known)
                 )
                 raise SpecError(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import types
 import warnings
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -250,6 +251,11 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
             )
         noise = spec.sensors.noise if sensor_noise is None else _noise(sensor_noise)
         self.reward_fn, self.reward_info = _resolve_reward(reward)
+        self._reward_named = types.SimpleNamespace(name=self.reward_info["name"])  # check_value
+        #: the reward as labelled in results: a batch's NAME[HASH] (rewards.registry.spec_label)
+        self.reward_label = reward_registry.spec_label(
+            DEFAULT_REWARD if reward is None else reward, self.reward_info
+        )
         self.sensor_fields = self._sensor_fields(sensor_fields, features)
         self.sensors = SensorArray(
             self.network, self.lanes, noise, seed or 0, self.crossing_arms, self.sensor_fields
@@ -288,7 +294,7 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
             program = f"program {facts.program_id!r} of traffic light {facts.tls_id}"
             self.rule_findings = Findings(self._rules.profile, program)
         self.duration = duration
-        self._warned_past: set[str] = set()  # demands warned of by _warn_past_demand
+        self._warned_past: set[float] = set()  # demand lengths warned of (_warn_past_demand)
         self.backend: Backend = backend
         self.gui = gui or render_mode == "human"
         self.render_mode = render_mode
@@ -454,15 +460,15 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         return self._observation(), self._info()
 
     def _warn_past_demand(self, duration: float) -> None:
-        """Warn (once per demand) where the episode runs past the demand's last period: no
+        """Warn (once per demand length) where the episode runs past the demand's last period: no
         vehicle departs after it, so the means and the throughput per hour cover a partly
         empty run (a route-file demand runs as its files say, so it is not judged here)."""
         demand = self.demand
         if demand is None or demand.route_files or duration <= demand.duration + 1e-6:
             return
-        if demand.name in self._warned_past:
+        if demand.duration in self._warned_past:  # mixed: one line for its many totals
             return
-        self._warned_past.add(demand.name)
+        self._warned_past.add(demand.duration)
         warnings.warn(
             f"duration {duration:g} s runs past the end of demand {demand.name} "
             f"({demand.duration:g} s): no vehicle departs in the last "
@@ -493,12 +499,14 @@ class JunctionEnv(gym.Env[np.ndarray, np.int64]):
         self.frames = []
         done = self._advance_to_decision()
         try:
-            reward = float(self.reward_fn(self.frames, self._reward_context))
-            if not math.isfinite(reward):
-                raise RewardError(
-                    f"reward {self.reward_info['name']!r} returned {reward} "
-                    f"at t={self.frames[-1].time:.1f}s"
-                )
+            value = self.reward_fn(self.frames, self._reward_context)
+            if type(value) is float and math.isfinite(value):  # the common case, checked fast
+                reward = value
+            else:  # a number of another type, or not a number (the text "1.0", a bool, NaN)
+                try:
+                    reward = reward_registry.check_value(self._reward_named, value)
+                except RewardError as e:
+                    raise RewardError(f"{e} (at t={self.frames[-1].time:.1f}s)") from None
         except UnreadFieldError as e:  # a field the reward reads but does not declare
             self._close_sim()
             raise UnreadFieldError(f"reward {self.reward_info['name']!r}: {e}") from None

@@ -10,7 +10,6 @@ from typing import Any
 from intergreen.junctions.baselines import Policy
 from intergreen.junctions.env import JunctionEnv
 from intergreen.junctions.metrics import EpisodeTrace
-from intergreen.rewards.registry import metadata_label
 
 
 @dataclass
@@ -82,6 +81,6 @@ def run_episode(
         decisions=decisions,
         wall_s=time.perf_counter() - start,
         env=env.metadata_dict(),
-        reward_name=metadata_label(env.reward_info),
+        reward_name=env.reward_label,
         trace=sim.last_trace if sim is not None else None,
     )

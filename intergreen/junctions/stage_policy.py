@@ -102,10 +102,9 @@ def stage_greens(
             )
         cap = spec.stages[stage].max_green
         if cap is not None and seconds > cap:
-            warnings.warn(
-                f"{what}[{stage}]: {seconds:g} s is more than junction {spec.name}'s maximum "
-                f"green of stage {stage} ({cap:g} s, stages.{stage}.max_green), which ends it "
-                "first",
+            warnings.warn(  # no value in the text: one line however many trials give one
+                f"{what}[{stage}] is more than junction {spec.name}'s maximum green of stage "
+                f"{stage} ({cap:g} s, stages.{stage}.max_green), which ends it first",
                 stacklevel=2,
             )
     return out

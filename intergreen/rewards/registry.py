@@ -109,15 +109,18 @@ def check_value(reward: Any, value: Any) -> float:
     """Return ``value`` as a float, or raise RewardError naming the reward when it is not a
     finite number (a NaN or infinite reward would silently poison training)."""
     name = getattr(reward, "name", type(reward).__name__)
-    number = isinstance(value, int | float | np.integer | np.floating) or (
-        isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf"
+    refused = isinstance(value, str | bytes | bool | np.bool_) or (  # float() takes them
+        isinstance(value, np.ndarray) and (value.ndim > 0 or value.dtype.kind not in "iuf")
     )
-    if not number or isinstance(value, bool | np.bool_):  # float("1.0"), float(True) pass
+    try:
+        x = math.nan if refused else float(value)
+    except (TypeError, ValueError):
+        refused = True
+    if refused:
         raise RewardError(
             f"reward {name!r} returned {value!r} ({type(value).__name__}), not a number: "
             "return a float"
         )
-    x = float(value)
     if not math.isfinite(x):
         raise RewardError(f"reward {name!r} returned {x} (not finite); check its inputs")
     return x
@@ -407,7 +410,7 @@ def _takes_bool(hint: Any) -> bool:
 def _check_class(name: str, cls: type) -> None:
     """Refuse, when it is registered, a reward class that cannot give a value: a BaseReward
     subclass without ``compute``, or another class without ``reset`` and ``__call__`` (the
-    Reward protocol; :meth:`RewardRegistry.get` checks its instances again)."""
+    Reward protocol; :meth:`Registry.get` checks its instances)."""
     if issubclass(cls, BaseReward):
         if cls.compute is BaseReward.compute and cls.__call__ is BaseReward.__call__:
             raise RewardError(
@@ -839,17 +842,7 @@ class Registry:
         except (TypeError, ValueError) as exc:
             raise RewardError(f"reward {name!r}: bad parameters {params}: {exc}") from None
         self._stamp(obj, e)
-        cls = type(obj)
-        if (
-            isinstance(obj, BaseReward)
-            and cls.compute is BaseReward.compute
-            and cls.__call__ is BaseReward.__call__
-        ):
-            raise RewardError(
-                f"reward {name!r}: class {cls.__name__} defines no compute(self, frames) -> "
-                "float; a BaseReward subclass computes its value there"
-            )
-        if not isinstance(obj, BaseReward):
+        if not isinstance(obj, BaseReward):  # a BaseReward without compute: refused at register
             if not (callable(obj) and hasattr(obj, "reset")):
                 raise RewardError(
                     f"reward {name!r} ({e.source}) does not follow the Reward protocol: "
@@ -999,14 +992,16 @@ def reward_metadata(reward: Any) -> dict[str, Any]:
 
 def workers_cannot_see(spec: Any, registry: Registry | None = None) -> str | None:
     """Why worker processes cannot build the reward ``spec`` (a name or ``{"name": ...}``)
-    that this process can, or None: one registered inside a function (a script's
-    ``main()``), which a worker, importing only the script's top level, never registers."""
+    that this process can, or None: one registered inside a function of the script being run
+    (its ``main()``), which a worker, importing only the script's top level, never registers
+    (a reward module's functions run again in every worker that imports it)."""
     name = (
         spec if isinstance(spec, str) else spec.get("name") if isinstance(spec, Mapping) else None
     )
     entry = (registry or REGISTRY)._entries.get(str(name)) if name is not None else None
     where = getattr(entry.obj, "__qualname__", "") if entry is not None else ""
-    if "<locals>" not in where:
+    module = getattr(entry.obj, "__module__", "") if entry is not None else ""
+    if "<locals>" not in where or module != "__main__":  # a module's factory: workers import it
         return None
     return (
         f"reward {name!r} is registered inside a function ({where}): worker processes import "
@@ -1026,17 +1021,25 @@ def reward_label(name: str, params: Mapping[str, Any] | None = None) -> str:
     return f"{name}[{hashlib.sha256(text.encode()).hexdigest()[:6]}]"
 
 
-def metadata_label(info: Mapping[str, Any], registry: Registry | None = None) -> str:
-    """:func:`reward_label` of a reward's metadata (:func:`reward_metadata`) with the
-    parameters that differ from its registered defaults (all of them for a reward not
-    registered): a reward at its defaults is labelled by its name alone."""
+def spec_label(spec: Any, info: Mapping[str, Any] | None = None) -> str:
+    """The label of a reward as given (a name, a mapping, or an instance or function with
+    its :func:`reward_metadata` ``info``): a batch's, ``NAME[HASH]`` of the canonical
+    parameters as written (:func:`canonical_reward`, :func:`reward_label`), so that an
+    evaluation's columns and a batch's folders and report rows name one setting alike; an
+    object given as itself: its name with the parameters off their registered defaults."""
+    canonical = canonical_reward(spec)
+    if isinstance(canonical, str):
+        return canonical
+    if isinstance(canonical, Mapping) and isinstance(canonical.get("name"), str):
+        return reward_label(canonical["name"], {k: v for k, v in canonical.items() if k != "name"})
+    info = info or {}
     name, params = str(info.get("name", "reward")), dict(info.get("params") or {})
     try:
-        defaults = (registry or REGISTRY).describe(name)["parameters"]
+        defaults = REGISTRY.describe(name)["parameters"]
     except RewardError:
         defaults = {}
     given = {k: v for k, v in params.items() if k not in defaults or defaults[k] != v}
-    return reward_label(name, given)
+    return reward_label(name, _canonical_value(given))
 
 
 def reward_version(spec: str | Mapping[str, Any] | Any, registry: Registry | None = None) -> str:
@@ -1129,6 +1132,14 @@ def module_location(spec: str) -> str:
     path = Path(origin).resolve()
     installed = {Path(sysconfig.get_paths()[k]).resolve() for k in ("purelib", "platlib")}
     return spec if any(path.is_relative_to(d) for d in installed) else str(path)
+
+
+def modules_not_loaded(recorded: Sequence[str]) -> list[str]:
+    """Those of ``recorded`` reward modules (as a run or batch records them:
+    :func:`module_location`) that this process has not loaded: the ones to give with
+    ``--reward-module`` where a recorded reward is unknown here."""
+    loaded = {module_location(m) for m in reward_modules()}
+    return [m for m in recorded if module_location(str(m)) not in loaded]
 
 
 def reward_modules_from_env() -> list[str]:

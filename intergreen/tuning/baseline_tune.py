@@ -61,32 +61,45 @@ def validation_seeds(episodes: int) -> list[int]:
 
 
 # ----- search spaces ----------------------------------------------------------------------------
-def _max_greens(stages: list[str], centre: float, floors: Mapping[str, float]) -> list[Param]:
-    """A maximum green per stage, from the least green the stage must show (``floors``, at
-    least 5 s: a shorter one would be refused by the baseline) to 150 s."""
-    return [
-        Param(f"max_green.{s}", LinearSpace(min=max(5.0, floors.get(s, 0.0)), max=150.0,
-                                            scale=30.0), centre)
-        for s in stages
-    ]  # fmt: skip
+def _max_greens(
+    stages: list[str], centre: float, bounds: Mapping[str, tuple[float, float]]
+) -> list[Param]:
+    """A maximum green per stage, over ``bounds`` (:func:`green_bounds`; 5 to 150 s where a
+    stage has none)."""
+    out = []
+    for s in stages:
+        low, high = bounds.get(s, (5.0, 150.0))
+        out.append(Param(f"max_green.{s}", LinearSpace(min=low, max=high, scale=30.0), centre))
+    return out
 
 
-def green_floors(junction: str) -> dict[str, float]:
-    """Per action stage of ``junction``, the least green (s) it must show before it may end
-    (:func:`intergreen.junctions.stage_policy.stage_green_floor`; 0 where none)."""
+def green_bounds(junction: str) -> dict[str, tuple[float, float]]:
+    """Per action stage of ``junction``, the range a baseline's maximum green is tuned over
+    (s): from the least green the stage must show before it may end (at least 5 s; a shorter
+    one is refused: :func:`intergreen.junctions.stage_policy.stage_green_floor`) to the
+    junction's own maximum green of the stage (``stages.S.max_green``; 150 s without), past
+    which the junction ends the stage first, plus 1 s (CARBS needs the centre, 40 s by
+    default, strictly inside)."""
     spec = resolve_junction(junction)
-    floors = {s: stage_green_floor(spec, s) for s in spec.action_stages}
-    return {str(s): f[2] if f is not None else 0.0 for s, f in floors.items()}
+    out = {}
+    for s in spec.action_stages:
+        floor = stage_green_floor(spec, s)
+        cap = spec.stages[s].max_green
+        out[str(s)] = (
+            max(5.0, floor[2] if floor else 0.0),
+            min(150.0, cap + 1.0) if cap else 150.0,
+        )
+    return out
 
 
 def search_space(
-    controller: str, stages: list[str], floors: Mapping[str, float] | None = None
+    controller: str, stages: list[str], bounds: Mapping[str, tuple[float, float]] | None = None
 ) -> list[Param]:
     """The CARBS parameters of a baseline (names as in :func:`params_from_values`);
-    ``floors``: each stage's least green (s, :func:`green_floors`), the maximum greens'
-    lower bound (5 s where not given)."""
+    ``bounds``: each stage's maximum-green range (s, :func:`green_bounds`; 5 to 150 s where
+    not given)."""
     key = baseline_key(controller)
-    floors = floors or {}
+    floors = bounds or {}
     if key == "vehicle-actuated":
         extension = Param("extension", LogSpace(min=0.2, max=10.0, scale=0.5), 1.5)
         return [*_max_greens(stages, 40.0, floors), extension]
@@ -108,13 +121,19 @@ def search_space(
 
 
 def params_from_values(controller: str, values: dict[str, Any], stages: list[str],
-                       fixed: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+                       fixed: dict[str, Any] | None = None,
+                       bounds: Mapping[str, tuple[float, float]] | None = None,
+                       ) -> dict[str, Any]:  # fmt: skip
     """Keyword parameters of the baseline from a CARBS suggestion (``max_green.2`` -> the
-    ``max_green`` mapping), rounded for readability, then ``fixed`` on top."""
+    ``max_green`` mapping), rounded for readability, a maximum green kept within ``bounds``
+    (:func:`green_bounds`: a tune begun with a wider space, resumed, may suggest outside),
+    then ``fixed`` on top."""
     params: dict[str, Any] = {}
     for name, v in values.items():
         if name.startswith("max_green."):
-            params.setdefault("max_green", {})[name.split(".", 1)[1]] = round(float(v), 1)
+            stage = name.split(".", 1)[1]
+            low, high = (bounds or {}).get(stage, (-math.inf, math.inf))
+            params.setdefault("max_green", {})[stage] = round(min(max(float(v), low), high), 1)
         elif name.startswith("split_weight."):
             weights = params.setdefault("split_weights", {stages[0]: 1.0})
             weights[name.split(".", 1)[1]] = round(float(v), 3)
@@ -271,7 +290,8 @@ def tune_baseline(
     except NotWritableError as e:
         raise TuneError(str(e)) from None
     stages = spec.stages()
-    params = search_space(spec.controller, stages, green_floors(spec.junction))
+    bounds = green_bounds(spec.junction)
+    params = search_space(spec.controller, stages, bounds)
     tune_file, ckpt = out / "tune.json", out / "carbs.json"
     elapsed_before = 0.0
     sessions: list[dict[str, Any]] = []
@@ -354,7 +374,7 @@ def tune_baseline(
             "number": number,
             "session": session,
             "values": values,
-            "params": params_from_values(spec.controller, values, stages, spec.fixed),
+            "params": params_from_values(spec.controller, values, stages, spec.fixed, bounds),
         }
 
     def finish(t: dict[str, Any], result: dict[str, Any]) -> None:

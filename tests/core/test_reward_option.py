@@ -139,9 +139,10 @@ def test_simulate_reports_a_weighted_reward(tmp_path: Path, capsys) -> None:
     weights = metrics["env"]["reward"]["params"]["weights"]
     assert weights == {"average_speed": {"weight": 1}, "queue": 0.1}
     # the column carries the weights' label, as a batch labels the reward (weighted[HASH])
-    from intergreen.rewards.registry import metadata_label
+    from intergreen.experiments.grid import label
+    from intergreen.rewards.registry import canonical_reward
 
-    column = f"reward_{metadata_label(metrics['env']['reward'])}"
+    column = f"reward_{label(canonical_reward(json.loads(given)))}"  # a grid's entry's label
     assert column.startswith("reward_weighted[") and column.endswith("]")
     assert math.isfinite(metrics[column]) and metrics[column] != 0
 
@@ -164,7 +165,10 @@ def test_a_run_trained_on_a_weighted_reward_records_it_whole(tmp_path: Path, cap
     assert code == 0, err
     rows = pd.read_csv(csv)
     (column,) = rows.filter(like="reward_").columns
-    assert column.startswith("reward_weighted[")  # the weights' label
+    from intergreen.experiments.grid import label
+
+    assert column == f"reward_{label(config['config']['reward'])}"  # as a batch labels it
+    assert column.startswith("reward_weighted[")
     assert math.isfinite(rows[column].iloc[0])
     other = json.dumps({"name": "weighted", "weights": {"average_speed": 1, "queue": 0.2}})
     line = one_error_line(

@@ -218,19 +218,29 @@ def test_a_maximum_green_past_the_junctions_own_is_warned_of(
                               "max_green=50", "--duration", "30"], capsys)  # fmt: skip
     assert code == 0, err
     assert err.strip() == (
-        "warning (intergreen): max_green[4]: 50 s is more than junction gm_a56_max_green's "
-        "maximum green of stage 4 (40 s, stages.4.max_green), which ends it first"
+        "warning (intergreen): max_green[4] is more than junction gm_a56_max_green's maximum "
+        "green of stage 4 (40 s, stages.4.max_green), which ends it first"
     )
 
 
-def test_a_tuned_maximum_green_starts_at_the_stage_minimum() -> None:
-    from intergreen.tuning.baseline_tune import green_floors, search_space
+def test_a_tuned_maximum_green_ranges_from_the_stage_minimum_to_the_junctions_maximum() -> None:
+    """The tuner searched 5-150 s: below a stage's minimum green every value acts as the
+    minimum (and is now refused), above the junction's own maximum as that maximum (and
+    warned of, once per trial)."""
+    from intergreen.tuning.baseline_tune import green_bounds, params_from_values, search_space
 
-    assert green_floors("gm_a56") == {"2": 7.0, "4": 7.0}
-    space = {p.name: p.space for p in search_space("max-occupancy", ["2", "4"],
-                                                     green_floors("gm_a56"))}  # fmt: skip
-    assert space["max_green.2"].min == space["max_green.4"].min == 7.0
+    assert green_bounds("gm_a56") == {"2": (7.0, 150.0), "4": (7.0, 150.0)}
+    capped = green_bounds("gm_a56_max_green")
+    assert capped == {"2": (7.0, 61.0), "4": (7.0, 41.0)}  # 1 s more: the centre inside
+    space = {p.name: p for p in search_space("max-occupancy", ["2", "4"], capped)}
+    assert (space["max_green.2"].space.min, space["max_green.2"].space.max) == (7.0, 61.0)
+    assert space["max_green.4"].space.max == 41.0 and space["max_green.4"].center == 40.0
     assert search_space("max-occupancy", ["2", "4"])[0].space.min == 5.0  # no junction given
+    # a suggestion outside (a tune begun with the old space, resumed) is kept within
+    values = {"max_green.2": 5.2, "max_green.4": 71.0, "margin": 0.3}
+    assert params_from_values("max-occupancy", values, ["2", "4"], bounds=capped) == {
+        "max_green": {"2": 7.0, "4": 41.0}, "margin": 0.3,
+    }  # fmt: skip
 
 
 def test_a_split_weight_is_not_called_seconds(capsys: pytest.CaptureFixture[str]) -> None:

@@ -96,8 +96,35 @@ def test_only_numbers_are_reward_values() -> None:
     class R:
         name = "r"
 
-    for good in (1, 2.5, np.float32(0.5), np.int64(-3), np.array(4.0), np.float64(-1.25)):
+    from decimal import Decimal
+    from fractions import Fraction
+
+    for good in (1, 2.5, np.float32(0.5), np.int64(-3), np.array(4.0), np.float64(-1.25),
+                 Decimal("0.5"), Fraction(1, 4)):  # fmt: skip
         assert check_value(R(), good) == float(good)
     for bad in ("1.0", True, np.bool_(False), None, [1.0], np.array([1.0]), b"1"):
         with pytest.raises(RewardError, match=r"reward 'r' returned .*not a number: return a"):
             check_value(R(), bad)
+
+
+def test_a_protocol_instance_given_as_itself_is_checked_too() -> None:
+    """An instance passed straight to make_env is not wrapped by the registry: the env checks
+    its value itself (it took the text "1.0" and True as numbers)."""
+
+    class Texty:
+        name, fields, needs_demand, params = "texty", ("halting",), False, {}
+
+        def reset(self, context) -> None:
+            pass
+
+        def __call__(self, frames) -> object:
+            return "1.0"
+
+    env = make_env("gm_a56", "low", Texty(), seed=1, duration=30)
+    try:
+        env.reset()
+        with pytest.raises(RewardError, match=r"returned '1.0' \(str\), not a number.*\(at t="):
+            env.step(0)
+    finally:
+        env.close()
+    assert sumo_children() == []

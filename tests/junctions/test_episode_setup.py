@@ -28,6 +28,14 @@ def test_a_duration_past_the_demand_warns_once() -> None:
             env.reset()
     finally:
         env.close()
+    mixed = make_env("gm_a56", "mixed", seed=1, duration=1806)  # a total per episode
+    try:
+        with pytest.warns(UserWarning) as caught:
+            for seed in range(4):
+                mixed.reset(seed=seed)
+        assert len(caught) == 1  # one line for the demands of one length, not one per total
+    finally:
+        mixed.close()
     short = make_env("gm_a56", "low", seed=1, duration=1800)
     try:
         with warnings.catch_warnings():
@@ -55,6 +63,8 @@ def test_a_rewards_settings_label_its_column() -> None:
             env.close()
     tagged = label({"name": "diff_waiting_time", "scale": 10})
     assert tagged.startswith("diff_waiting_time[") and len(tagged) == len("diff_waiting_time") + 8
-    # its default (100) given or not: the name alone
-    assert columns == [f"reward_{tagged}", "reward_diff_waiting_time", "reward_diff_waiting_time"]
+    # as a batch labels each: a parameter written out is in the label, 100.0 read as 100
+    written = label({"name": "diff_waiting_time", "scale": 100})
+    assert columns == [f"reward_{tagged}", "reward_diff_waiting_time", f"reward_{written}"]
+    assert tagged != written
     assert sumo_children() == []

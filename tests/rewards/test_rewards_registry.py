@@ -593,13 +593,17 @@ def test_a_reward_registered_inside_a_function_is_named_before_workers_start() -
     from intergreen.agents.evaluation import evaluate
     from intergreen.rewards.registry import workers_cannot_see
 
-    def main() -> None:
-        @registry.register("inside_main_reward", fields=("halting",))
+    def main(module: str) -> None:
         def inner(frames, context) -> float:
             return 0.0
 
-    main()
+        inner.__module__ = module  # a script run as the program: its module is __main__
+        registry.register(f"inside_{module.strip('_')}_reward", fields=("halting",))(inner)
+
+    main("__main__")
+    main("my_rewards")  # a reward module's factory: every worker imports it and runs it
     try:
+        assert workers_cannot_see("inside_my_rewards_reward") is None
         message = workers_cannot_see("inside_main_reward")
         assert message is not None and message.startswith(
             "reward 'inside_main_reward' is registered inside a function ("
@@ -612,3 +616,4 @@ def test_a_reward_registered_inside_a_function_is_named_before_workers_start() -
                      reward="inside_main_reward", workers=2)  # fmt: skip
     finally:
         registry.unregister("inside_main_reward")
+        registry.unregister("inside_my_rewards_reward")
