@@ -224,8 +224,8 @@ def test_a_resume_within_the_killed_runs_second_still_purges_its_later_events(
         killed.add_scalar("x", 1.0, step)
     killed.close()
     (old,) = folder.glob("events.out.tfevents.*")
-    # as if written in this very second (a later one, to be sure) by a larger pid
-    later = int(time.time()) + 1
+    # as if written in this very second by a larger pid (the killed run's child)
+    later = int(time.time())
     old.rename(folder / f"events.out.tfevents.{later}.{socket.gethostname()}.99999999.0")
     resumed = PurgingTensorBoardOutputFormat(str(folder), purge_step=6)
     for step in range(6, 11):
