@@ -194,10 +194,31 @@ def check_baseline(
     from intergreen.junctions.env import make_env
 
     policy = make_baseline(name)
-    baseline_record(name, spec)  # a tuned one: its junction's file
+    record = baseline_record(name, spec)  # a tuned one: its junction's file
+    _check_greens(name, {**vars(policy), **(record.get("params") or {})}, spec)
     own = policy_run_env(policy)  # the program baseline's signals="program"
     if own is not None:  # refused where the junction has no programme (gm_a56)
         make_env(spec, demand, reward, seed=0, **(episode or {}), **own.options).close()
+
+
+def _check_greens(name: str, params: Mapping[str, Any], spec: Any) -> None:
+    """Refuse, before any episode, a baseline's maximum green or fixed-time green
+    (``params``: its attributes and a parameter file's ``params``) shorter than a stage's
+    minimum green (a file made before the tuner knew the minimum): the baseline refuses it
+    at its first reset, but without naming ``name``, the file."""
+    from intergreen.junctions.stage_policy import below_green_floor
+
+    for attr, what in (("max_green", "max_green"), ("given", "fixed-time greens"),
+                       ("greens", "fixed-time greens")):  # fmt: skip
+        value = params.get(attr)
+        if isinstance(value, bool) or not isinstance(value, int | float | dict) or not value:
+            continue
+        greens = value if isinstance(value, dict) else dict.fromkeys(spec.action_stages, value)
+        for stage, seconds in greens.items():
+            if isinstance(seconds, int | float) and not isinstance(seconds, bool):
+                short = below_green_floor(spec, str(stage), float(seconds), what)
+                if short is not None:
+                    raise OptionError(f"controller {name}: {short}")
 
 
 def _check_own_reward(

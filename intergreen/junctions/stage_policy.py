@@ -75,6 +75,20 @@ def stage_green_floor(spec: JunctionSpec, stage: str) -> tuple[str, str, float] 
     return green_floor(stage, groups, spec.transitions, spec.min_green)
 
 
+def below_green_floor(spec: JunctionSpec, stage: str, seconds: float, what: str) -> str | None:
+    """The message for a green of ``seconds`` (named ``what``) shorter than the least green
+    ``stage`` must show before it may end (:func:`stage_green_floor`), else None."""
+    floor = stage_green_floor(spec, stage) if stage in spec.stages else None
+    if floor is None or seconds >= floor[2]:
+        return None
+    group, nxt, least = floor
+    return (
+        f"{what}[{stage}]: {seconds:g} s is less than the minimum green of stage {stage}'s "
+        f"signal group {group} ({least:g} s), which ends its green when stage {stage} moves on "
+        f"to stage {nxt}; give {least:g} s or more"
+    )
+
+
 def stage_greens(
     value: float | dict[str, float], spec: JunctionSpec, stages: list[str], what: str
 ) -> dict[str, float]:
@@ -92,14 +106,9 @@ def stage_greens(
 
     out = per_stage(value, stages, what)
     for stage, seconds in out.items():
-        floor = stage_green_floor(spec, stage)
-        if floor is not None and seconds < floor[2]:
-            group, nxt, least = floor
-            raise OptionError(
-                f"{what}[{stage}]: {seconds:g} s is less than the minimum green of stage "
-                f"{stage}'s signal group {group} ({least:g} s), which ends its green when stage "
-                f"{stage} moves on to stage {nxt}; give {least:g} s or more"
-            )
+        short = below_green_floor(spec, stage, seconds, what)
+        if short is not None:
+            raise OptionError(short)
         cap = spec.stages[stage].max_green
         if cap is not None and seconds > cap:
             warnings.warn(  # no value in the text: one line however many trials give one

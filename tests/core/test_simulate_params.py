@@ -277,3 +277,22 @@ def test_the_fixed_time_plan_is_shown_and_recorded(
     # another baseline has no plan
     code, printed, _ = run_cli(ARGS, capsys)
     assert "fixed-time plan" not in printed
+
+
+def test_a_parameter_file_with_a_green_below_the_minimum_is_named_before_any_episode(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The tuner searched maximum greens from 5 s before it knew a stage's minimum: such a
+    file is refused by evaluate before its plan and episodes, naming the file."""
+    old = tmp_path / "old_tuned.json"
+    old.write_text(json.dumps({"format": "intergreen-baseline-params/1",
+                               "controller": "vehicle-actuated", "junction": "gm_a56",
+                               "params": {"max_green": {"2": 5.5, "4": 30}}}))  # fmt: skip
+    code, out, err = run_cli(["evaluate", str(old), "--episodes", "1", "--duration", "30",
+                              "--demands", "low"], capsys)  # fmt: skip
+    assert code == 2 and out == ""
+    assert one_error_line(code, out, err) == (
+        f"error: controller {old}: max_green[2]: 5.5 s is less than the minimum green of stage "
+        "2's signal group B (7 s), which ends its green when stage 2 moves on to stage 3; give "
+        "7 s or more"
+    )
