@@ -285,13 +285,29 @@ def simulate(
     elif env.checked_rules is not None:  # a breach would have stopped the run
         console.print(
             f"check-rules: the signals SUMO showed kept rules {env.checked_rules} at every step "
-            f"of the {row['simulated_s']:g} simulated s",
+            f"of the {row['simulated_s']:g} simulated s{_own_minimum_note(env.spec_)}",
             markup=False, highlight=False,
         )  # fmt: skip
     if screenshot is not None:
         say(f"screenshots in {screenshot}")
     if written:
         say("wrote " + ", ".join(str(p) for p in written))
+
+
+def _own_minimum_note(spec: Any) -> str:
+    """For the check-rules line: where the junction's default minimum green is below its rule
+    profile's, that the minimum greens judged are the junction's own (a traffic engineer's
+    trial read "kept rules uk" of a junction with 0.5 s minimum greens as UK-compliant)."""
+    from intergreen.junctions import rules as rule_profiles
+
+    own = spec.timing.default_min_green
+    profile = rule_profiles.resolve(spec.rules)
+    if own is None or own >= profile.default_min_green:
+        return ""
+    return (
+        f" (minimum greens judged as the junction states them: timing.default_min_green "
+        f"{own:g} s, below the {profile.name} rules' {profile.default_min_green:g} s)"
+    )
 
 
 def controller_record(

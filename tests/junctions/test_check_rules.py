@@ -75,7 +75,18 @@ def test_simulate_check_rules_is_a_one_line_error(
     # a clean run says it was checked (it said nothing) and metrics.json records by what
     assert "throughput" in out
     assert "check-rules: the signals SUMO showed kept rules uk at every step of the 60 " in out
+    assert "minimum greens judged" not in out  # gm_a56's are the profile's 7 s
     assert json.loads((out_dir / "metrics.json").read_text())["env"]["check_rules"] == "uk"
+    # a junction stating shorter minimum greens: said (a traffic engineer's trial read "kept
+    # rules uk" of 0.5 s minimum greens as UK-compliant)
+    short_min = short_amber.parent / "short_min.yaml"
+    short_min.write_text("name: short_min\nextends: gm_a56\ntiming: {default_min_green: 0.5}\n")
+    main(["simulate", "--junction", str(short_min), "--controller", "fixed-time", "--duration",
+          "30", "--check-rules"])  # fmt: skip
+    assert (
+        "kept rules uk at every step of the 30 simulated s (minimum greens judged as the "
+        "junction states them: timing.default_min_green 0.5 s, below the uk rules' 7 s)"
+    ) in " ".join(capsys.readouterr().out.split())
     main(["simulate", "--controller", "fixed-time", "--duration", "30", "--output", str(out_dir)])
     assert "check-rules" not in capsys.readouterr().out
     assert json.loads((out_dir / "metrics.json").read_text())["env"]["check_rules"] is None
