@@ -278,6 +278,9 @@ def simulate(
     if rewards:
         made = {result.controller: float(row["decisions"])}
         console.print(show.reward_sum_note(rewards, made), markup=False, highlight=False)
+        legend = show.reward_legend(rewards, [reward_spec])
+        if legend is not None:
+            console.print(legend, markup=False, highlight=False)
     console.print(f"wall time {result.wall_s:.2f} s")
     if env.rule_findings is not None:  # --check-rules on the network's own program
         for line in env.rule_findings.lines():

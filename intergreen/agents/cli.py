@@ -238,7 +238,11 @@ def evaluate_command(
     from intergreen.agents.policy import choose_model
     from intergreen.junctions.baseline_params import is_param_file_name, read_param_file
     from intergreen.junctions.baselines import baseline_label, controller_not_found, is_baseline
-    from intergreen.junctions.episode_output import evaluation_arm_table, reward_sum_note
+    from intergreen.junctions.episode_output import (
+        evaluation_arm_table,
+        reward_legend,
+        reward_sum_note,
+    )
 
     if protocol not in (None, "study"):
         raise OptionError(f"--protocol {protocol!r}: the only protocol is 'study'")
@@ -325,6 +329,9 @@ def evaluate_command(
             per = results.groupby("controller", sort=False)["decisions"]
             made = {c: (float(g.mean()), float(g.min()), float(g.max())) for c, g in per}
             console.print(reward_sum_note(rewards, made), markup=False, highlight=False)
+            legend = reward_legend(rewards, [reward_spec])
+            if legend is not None:
+                console.print(legend, markup=False, highlight=False)
 
 
 def _episodes_line(episodes: int, episode: dict[str, object], given: bool) -> str:

@@ -108,8 +108,9 @@ def plan_table(
     planned = any(p.get("flow_ratios") for p in plans)
     title = "fixed-time plan" + (" (Webster)" if planned else " (greens given)")
     table = Table(title=title, show_header=True, header_style="bold")
-    for name in ("demand time", "cycle (s)", "lost time (s)", "passed-through green (s)", "Y"):
-        table.add_column(name, justify="left" if name == "demand time" else "right")
+    for name in ("demand time (h:mm)", "cycle (s)", "lost time (s)", "passed-through green (s)",
+                 "Y"):  # fmt: skip
+        table.add_column(name, justify="left" if name.startswith("demand") else "right")
     for stage in stages:
         table.add_column(f"stage {stage} green (s)", justify="right")
     for plan in plans[:limit]:
@@ -204,6 +205,17 @@ def evaluation_arm_table(results: pd.DataFrame) -> Table | None:
         table.add_row(Text(str(controller)), Text(str(demand)),
                       *[arm_cell(float(v)) for v in values])  # fmt: skip
     return table
+
+
+def reward_legend(rewards: Sequence[str], specs: Sequence[Any]) -> str | None:
+    """A line naming what each ``reward_NAME[HASH]`` column of ``rewards`` is: the reward as
+    given (one of ``specs``, canonical JSON) whose label it carries; None where no column has
+    parameters or none of ``specs`` gives one."""
+    from intergreen.rewards.registry import canonical_reward, spec_label
+
+    known = {f"reward_{spec_label(s)}": canonical_reward(s) for s in specs if s is not None}
+    shown = [f"{c} = {json.dumps(known[c])}" for c in rewards if "[" in c and c in known]
+    return "rewards with parameters: " + "; ".join(shown) if shown else None
 
 
 def reward_sum_note(

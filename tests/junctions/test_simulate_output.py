@@ -204,3 +204,20 @@ def test_the_decisions_note_gives_a_mean_with_its_range() -> None:
     assert reward_sum_note(["reward_queue"], {"fixed-time": 54}) == same.replace(
         "vehicle-actuated 242", "fixed-time 54"
     )
+
+
+def test_a_reward_with_parameters_has_its_label_explained(capsys) -> None:
+    """A new user's trial: columns reward_my_reward[31874a] and [faeb4e] did not say which
+    threshold was which."""
+    from intergreen.experiments.grid import label
+
+    given = {"name": "diff_waiting_time", "scale": 10}
+    code, out, err = run_cli(["simulate", "--duration", "12", "--reward", json.dumps(given)],
+                             capsys)  # fmt: skip
+    assert code == 0, err
+    assert (
+        f'rewards with parameters: reward_{label(given)} = {{"name": "diff_waiting_time", '
+        '"scale": 10}'
+    ) in out
+    code, out, _ = run_cli(["simulate", "--duration", "12", "--reward", "queue"], capsys)
+    assert "rewards with parameters" not in out
