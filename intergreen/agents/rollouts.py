@@ -455,7 +455,8 @@ class ParallelCollectDQN(_CollectorStates, DQN):
     ) -> RolloutReturn:
         """SB3's ``collect_rollouts`` for one env, step for step (see the module docstring)."""
         assert self._last_obs is not None, "self._last_obs was not set"
-        self.policy.set_training_mode(False)
+        if self.policy.training:  # else nothing to switch (see dqn_update)
+            self.policy.set_training_mode(False)
         n_steps = train_freq.frequency
         callback.on_rollout_start()
         single.last_obs = self._last_obs[0]
@@ -514,7 +515,8 @@ class ParallelCollectDQN(_CollectorStates, DQN):
         learning_starts: int,
         log_interval: int | None,
     ) -> RolloutReturn:
-        self.policy.set_training_mode(False)
+        if self.policy.training:  # else nothing to switch (see dqn_update)
+            self.policy.set_training_mode(False)
         n_steps = train_freq.frequency
         callback.on_rollout_start()
         plan = self._plan(n_steps, learning_starts, env.num_envs)

@@ -20,7 +20,11 @@ out is SB3's overhead per step:
   holds views of them, so checkpoints save and load them as before), so that its element-wise
   updates are one call each for all the parameters instead of one per parameter. Element-wise
   float32 arithmetic gives the same result wherever an element lies in a buffer (checked on
-  misaligned sizes in ``tests/agents/test_updates.py``).
+  misaligned sizes in ``tests/agents/test_updates.py``);
+- ``clip_grad_norm_``'s grouping of the tensors by device and dtype (:meth:`_Plan.clip`: the
+  same norms, one multiplication of the flat buffer), and SB3's switch of the modules'
+  training mode at every update (and the collectors' switch back), which functions of
+  ``Linear``, ``ReLU`` and ``Tanh`` do not read.
 
 Measured on a real run's state (``benchmarks/agents/dqn_updates.py``; numbers in
 ``benchmarks/agents/README.md``). The weights are SB3's bit for bit:
@@ -242,6 +246,18 @@ class _MlpGradients:
 class _Plan(NamedTuple):
     adam: _FlatAdam
     gradients: _MlpGradients
+    others: tuple[nn.Parameter, ...]  # the policy's parameters outside the Q-network
+
+    def clip(self, max_norm: float) -> None:
+        """``torch.nn.utils.clip_grad_norm_(policy.parameters(), max_norm)`` where the only
+        gradients are the Q-network's (the flat buffer's views): the same per-tensor norms
+        (``_foreach_norm`` of the same views), their norm, the same clamped coefficient, and
+        one multiplication of the flat buffer (element-wise, so the same products) instead
+        of torch's grouping of the tensors by device and dtype."""
+        views = self.gradients.grads
+        total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(views, 2.0)), 2.0)
+        clip_coef = float(max_norm) / (total + 1e-6)
+        self.adam.grads.mul_(torch.clamp(clip_coef, max=1.0))
 
 
 _PLANS: weakref.WeakKeyDictionary[Any, _Plan] = weakref.WeakKeyDictionary()
@@ -259,7 +275,9 @@ def _plan(model: Any) -> _Plan | None:
     if not _same(optimizer.param_groups[0]["params"], list(q_net.parameters())):
         return None
     adam = _FlatAdam(optimizer)
-    plan = _Plan(adam, _MlpGradients(q_net, [g for g, _, _ in adam.views]))
+    mine = {id(p) for p in adam.params}
+    others = tuple(p for p in model.policy.parameters() if id(p) not in mine)
+    plan = _Plan(adam, _MlpGradients(q_net, [g for g, _, _ in adam.views]), others)
     _PLANS[model] = plan
     return plan
 
@@ -269,18 +287,24 @@ def dqn_update(model: Any, gradient_steps: int, batch_size: int, flat: bool = Tr
     caller checked :func:`lean_update_applies`. ``flat=False`` leaves autograd and torch's
     ``optimizer.step()`` in place (the previous path, kept for networks and optimizers the
     flat one does not cover, and for ``benchmarks/agents/dqn_updates.py``)."""
-    model.policy.set_training_mode(True)
+    plan = _plan(model) if flat else None
+    if plan is None:
+        # the flat path's networks are Linear, ReLU and Tanh run as torch functions, whose
+        # results do not depend on the modules' training mode: it is left as it is
+        model.policy.set_training_mode(True)
     model._update_learning_rate(model.policy.optimizer)
     q_target = lean_forward(model.q_net_target.q_net)
-    plan = _plan(model) if flat else None
     q_net = lean_forward(model.q_net.q_net) if plan is None else None
-    params = list(model.policy.parameters())
+    params = model.policy.parameters
     losses = torch.empty(gradient_steps)
     for i in range(gradient_steps):
         batch = _sample(model, q_target, batch_size)
         if plan is not None:
             losses[i] = plan.gradients(batch)
-            torch.nn.utils.clip_grad_norm_(params, model.max_grad_norm)
+            if any(p.grad is not None for p in plan.others):
+                torch.nn.utils.clip_grad_norm_(params(), model.max_grad_norm)
+            else:
+                plan.clip(model.max_grad_norm)
             plan.adam.step()
             continue
         assert q_net is not None
@@ -289,7 +313,7 @@ def dqn_update(model: Any, gradient_steps: int, batch_size: int, flat: bool = Tr
         losses[i] = loss.detach()
         model.policy.optimizer.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, model.max_grad_norm)
+        torch.nn.utils.clip_grad_norm_(params(), model.max_grad_norm)
         model.policy.optimizer.step()
     model._n_updates += gradient_steps
     model.logger.record("train/n_updates", model._n_updates, exclude="tensorboard")

@@ -101,6 +101,34 @@ def test_flat_updates_are_sb3s_bit_for_bit(obs_dim, actions, net_arch, activatio
     assert not torch.equal(_state(other)[0], _state(theirs)[0])
 
 
+def test_gradient_clipping_is_sb3s_when_it_cuts() -> None:
+    """A max_grad_norm that every update exceeds: the flat path's clip (the Q-network's
+    gradients only) scales them as clip_grad_norm_ over the policy's parameters does; with a
+    gradient on a target-network parameter too (which SB3's norm includes), it defers to
+    torch's clip_grad_norm_ and still matches."""
+    ours, theirs, unclipped = (_model(40, 4, [128, 128]) for _ in range(3))
+    for model in (ours, theirs):
+        model.max_grad_norm = 0.05
+    _train(ours, 80, ours=True)
+    _train(theirs, 80, ours=False)
+    _assert_same(ours, theirs)
+    _train(unclipped, 80, ours=True)  # the clip did cut: without it other weights
+    assert not torch.equal(_state(unclipped)[0], _state(ours)[0])
+    stray, theirs = _model(40, 4, [128, 128]), _model(40, 4, [128, 128])
+    for model in (stray, theirs):
+        model.max_grad_norm = 0.05
+        first = next(iter(model.q_net_target.parameters()))
+        first.grad = torch.full_like(first, 0.01)
+    _train(stray, 30, ours=True)
+    assert updates._PLANS.get(stray) is not None and updates._PLANS[stray].others
+    _train(theirs, 30, ours=False)
+    _assert_same(stray, theirs)
+    clean = _model(40, 4, [128, 128])
+    clean.max_grad_norm = 0.05
+    _train(clean, 30, ours=True)  # the stray gradient changed the norm: the check can fail
+    assert not torch.equal(_state(clean)[0], _state(stray)[0])
+
+
 def test_a_saved_and_reloaded_model_continues_as_sb3s(tmp_path) -> None:
     """Checkpoints save the flat moments through the optimizer's state dict; a load replaces
     them, and the next update rebuilds its buffers from the loaded state."""
