@@ -469,6 +469,12 @@ def junctions_show(name: str) -> None:
         "default intergreen "
         + ("per group pair" if t.default_intergreen is None else f"{t.default_intergreen} s")
     )
+    if spec.raised_intergreens:
+        profile = rule_profiles.resolve(spec.rules)
+        floor = f"{profile.min_intergreen:g} s"
+        say(f"intergreens its YAML states below rules {profile.name}'s minimum of {floor}, "
+            f"run as {floor}: {', '.join(spec.raised_intergreens)} (state {floor} or more, or "
+            "choose other rules)")  # fmt: skip
     arms = Table("arm", "bearing", "length m", "limit m/s", "approach lanes", "exit lanes")
     for a, arm in spec.arms.items():
         lanes = " | ".join("+".join(lane.movements) for lane in arm.approach_lanes)

@@ -16,7 +16,7 @@ from intergreen.errors import OptionError, did_you_mean
 from intergreen.junctions import resco
 from intergreen.junctions.imported import is_imported, load_imported
 from intergreen.junctions.imported_yaml import profile_name
-from intergreen.junctions.spec import JunctionSpec, SpecError, parse_spec
+from intergreen.junctions.spec import JunctionSpec, SpecError, parse_spec, stated_below_minimum
 from intergreen.yamlfile import YamlError
 from intergreen.yamlfile import read_yaml as _read_yaml
 
@@ -121,8 +121,10 @@ def load_spec(path: str | Path) -> JunctionSpec:
     junction with maximum greens added to two stages. Raises SpecError naming the file.
     """
     path = Path(path)
-    spec = parse_spec(_read_variant(path, ()), str(path))
+    data = _read_variant(path, ())
+    spec = parse_spec(data, str(path))
     spec._folder = path.parent
+    spec._raised = stated_below_minimum(data)
     return spec
 
 

@@ -145,6 +145,9 @@ class JunctionSpec(_Model):
     #: The folder of the YAML it was read from (catalog.load_spec, imported.load_imported;
     #: None: built in code); not part of the spec.
     _folder: Path | None = PrivateAttr(default=None)
+    #: The intergreens its YAML states below its rule profile's minimum, raised to it at load
+    #: (:func:`stated_below_minimum`; catalog.load_spec); empty when built in code.
+    _raised: tuple[str, ...] = PrivateAttr(default=())
 
     name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
     extends: str | None = Field(
@@ -225,6 +228,13 @@ class JunctionSpec(_Model):
     def destinations(self) -> dict[str, str]:
         """Movement ``ARM.turn`` -> destination arm, from the arms' bearings."""
         return {m: _destination(self, *m.split(".")) for m in self.movements}
+
+    @property
+    def raised_intergreens(self) -> tuple[str, ...]:
+        """The intergreens its YAML states below its rule profile's minimum intergreen, each
+        raised to that minimum at load (e.g. ``("F->A 3 s",)``); empty when none, or when the
+        spec was not read from a YAML file."""
+        return self._raised
 
     @cached_property
     def conflicts(self) -> frozenset[tuple[str, str]]:
@@ -469,6 +479,35 @@ def apply_rules(data: dict[str, Any], program_amber: float | None = None) -> dic
         }
         return {**data, "timing": timing, "intergreens": igs}
     return {**data, "timing": timing}
+
+
+def stated_below_minimum(data: Any) -> tuple[str, ...]:
+    """The intergreens a junction mapping states below its rule profile's minimum
+    intergreen, which :func:`apply_rules` raises to it at load: ``"F->A 3 s"`` per pair of
+    ``intergreens`` (losing -> gaining group) and ``"timing.default_intergreen 4 s"``, in
+    the mapping's order; empty for a mapping the model will reject (an unknown profile,
+    values that are not durations)."""
+    if not isinstance(data, dict):
+        return ()
+    try:
+        floor = rule_profiles.resolve(data.get("rules", "uk")).min_intergreen
+    except ValueError:
+        return ()
+    found: list[str] = []
+
+    def below(value: Any) -> bool:
+        return _at_least(value, floor) != value
+
+    timing = data.get("timing")
+    default = timing.get("default_intergreen") if isinstance(timing, dict) else None
+    if below(default):
+        found.append(f"timing.default_intergreen {default:g} s")
+    igs = data.get("intergreens")
+    for lo, row in igs.items() if isinstance(igs, dict) else ():
+        for ga, value in row.items() if isinstance(row, dict) else ():
+            if below(value):
+                found.append(f"{lo}->{ga} {value:g} s")
+    return tuple(found)
 
 
 def _at_least(value: Any, floor: float) -> Any:

@@ -520,6 +520,13 @@ def junction_data(
             f"({pairs}); SUMO makes them give way all the same (and warns of an unsafe green "
             "phase), and intergreen's stages show them g"
         )
+    short = sum(1 for row in igs.values() for v, _ in row.values() if v < profile.min_intergreen)
+    if short:
+        assumptions.append(
+            f"{short} intergreen(s) below rules {profile.name}'s minimum of "
+            f"{profile.min_intergreen:g} s are raised to it when the junction loads (the YAML "
+            "keeps the program's and the geometry's values)"
+        )
     n_geo = sum(1 for row in igs.values() for _, src in row.values() if src == "geometry")
     if n_geo:
         assumptions.append(

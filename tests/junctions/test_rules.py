@@ -136,3 +136,38 @@ def test_program_rules_need_a_program(tmp_path: Path) -> None:
         resolve_junction(str(_variant(tmp_path, "program")))
     with pytest.raises(SpecError, match="unknown signal-rule profile 'dutch'"):
         resolve_junction(str(_variant(tmp_path, "dutch")))
+
+
+def test_intergreens_stated_below_the_minimum_are_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A YAML's intergreens below its profile's minimum run at the minimum; `junctions show`
+    names each one as stated, and the import counts the program's among its assumptions."""
+    path = tmp_path / "short.yaml"
+    path.write_text(yaml.safe_dump({"extends": "gm_a56", "name": "gm_short",
+                                    "timing": {"default_intergreen": 4},
+                                    "intergreens": {"F": {"A": 3, "B": 9}}}))  # fmt: skip
+    spec = resolve_junction(str(path))
+    assert spec.intergreen("F", "A") == 5.0 and spec.intergreen("F", "B") == 9.0
+    assert spec.timing.default_intergreen == 5.0
+    assert spec.raised_intergreens == ("timing.default_intergreen 4 s", "F->A 3 s")
+    assert main(["junctions", "show", str(path)]) is None
+    out = " ".join(capsys.readouterr().out.split())
+    assert (
+        "intergreens its YAML states below rules uk's minimum of 5 s, run as 5 s: "
+        "timing.default_intergreen 4 s, F->A 3 s (state 5 s or more" in out
+    )
+    assert "F->B" not in out  # 9 s is kept and not named
+    # the same values under a profile whose minimum is lower: nothing raised, nothing said
+    lower = {"name": "low_floor", "amber": 3, "red_amber": 2, "min_intergreen": 3}
+    path.write_text(yaml.safe_dump({**yaml.safe_load(path.read_text()), "rules": lower}))
+    assert resolve_junction(str(path)).raised_intergreens == ()
+    assert resolve_junction("gm_a56").raised_intergreens == ()
+    main(["junctions", "show", "gm_a56"])
+    assert "below rules" not in capsys.readouterr().out
+    # an import under uk of a program with 2 s intergreens says they will be raised
+    net, rou = single_intersection()
+    for profile, said in (("uk", True), ("program", False)):
+        _, data, _ = import_network(net, tmp_path / profile, routes=[rou], rules=profile)
+        note = "2 intergreen(s) below rules uk's minimum of 5 s are raised to it when"
+        assert any(note in a for a in data["assumptions"]) is said
