@@ -126,6 +126,8 @@ class Run:
         go_r, self.go_w = os.pipe()
         self.report_r, report_w = os.pipe()
         env = {**os.environ, "PYTHONPATH": str(tree)}
+        if tree != ROOT:  # the baseline builds its networks in its own cache's layout
+            env["INTERGREEN_CACHE"] = str(tree.parent / "cache")
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(cfg),
                str(go_r), str(report_w)]  # fmt: skip
         self.proc = subprocess.Popen(cmd, env=env, pass_fds=(go_r, report_w), cwd=tree)
