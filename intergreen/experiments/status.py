@@ -4,7 +4,8 @@ A batch of many runs (the reward study's rerun: tens of runs of an hour each, re
 days) is followed with ``intergreen status OUT``: each task of the grid the batch recorded
 (``grid.json``) is complete, trained with its evaluations to come, training (its newest
 checkpoint's decision), waiting, or failed (``error.json``); runs copied from another batch
-(``reused.json``) are counted; the ``more_seeds`` decision is waiting or made; and the training
+(``reused.json``) are counted; the ``more_seeds`` decision is waiting (with the most runs it
+can add) or made; and the training
 still to do is given in decisions and, at the median rate of the runs this batch trained
 (``done.json``'s ``steps_per_s``), in hours of one worker.
 """
@@ -73,6 +74,10 @@ class BatchStatus:
     tasks: list[TaskStatus] = field(default_factory=list)
     #: "decided", "waiting", or None for a grid without ``more_seeds``
     seed_extension: str | None = None
+    #: while the ``more_seeds`` decision waits: the most runs it can add (every reward within
+    #: the margin) and their training decisions, not counted in ``tasks``
+    more_runs_at_most: int = 0
+    more_decisions_at_most: int = 0
     #: median decisions per second of the runs this batch trained itself (None: none yet)
     rate: float | None = None
     #: whether a compare is running on the folder now: True, False, or None (cannot tell:
@@ -159,12 +164,23 @@ def batch_status(out: str | Path) -> BatchStatus:
             status.tasks.append(_failed(TaskStatus(task.name, "baseline", state), task.folder))
     decision = decide_seeds(grid, out)
     status.seed_extension = None if decision is None else decision.status
+    if decision is not None and decision.status == "waiting" and grid.more_seeds is not None:
+        # each first-phase cell (reward, agent, training demand) may train on every added seed
+        share = len(grid.more_seeds.seeds) / len(grid.seeds)
+        runs = [t for t in status.tasks if t.kind == "run"]
+        status.more_runs_at_most = round(len(runs) * share)
+        status.more_decisions_at_most = round(sum(t.timesteps for t in runs) * share)
     for reused, source in ((False, "the runs this batch trained"), (True, "the reused runs")):
         rates = [t.rate for t in status.tasks if t.rate is not None and t.reused == reused]
         if rates:
             status.rate, status.rate_source = statistics.median(rates), source
             break
     return status
+
+
+def _hours(seconds: float) -> str:
+    """A duration as hours ("3.2 h"), or minutes below six of them ("4.5 min", never 0)."""
+    return f"{seconds / 3600:.1f} h" if seconds >= 360 else f"{max(seconds / 60, 0.1):.1f} min"
 
 
 def status_lines(status: BatchStatus) -> list[str]:
@@ -197,7 +213,12 @@ def status_lines(status: BatchStatus) -> list[str]:
             " (its recorded grid, --set values included; --workers as you like)"
         )
     if status.seed_extension == "waiting":
-        lines.append("more seeds: decided once every first-seed run has trained; not yet")
+        most = status.more_decisions_at_most
+        cost = f", about {_hours(most / status.rate)} of one worker" if status.rate else ""
+        lines.append(
+            "more seeds: decided once every first-seed run has trained; not yet (it adds at "
+            f"most {status.more_runs_at_most} runs, {most:,} decisions{cost}, not counted below)"
+        )
     elif status.seed_extension == "decided":
         lines.append("more seeds: decided (seed_extension.json); the added runs are counted above")
     for t in runs:
@@ -217,8 +238,7 @@ def status_lines(status: BatchStatus) -> list[str]:
     if left == 0:
         lines.append("training: nothing left to train")
     elif status.rate:
-        seconds = left / status.rate
-        took = f"{seconds / 3600:.1f} h" if seconds >= 360 else f"{max(seconds / 60, 0.1):.1f} min"
+        took = _hours(left / status.rate)
         lines.append(
             f"training left: {left:,} decisions, about {took} of one worker at the "
             f"median {status.rate:,.0f} decisions/s of {status.rate_source} (evaluation episodes "

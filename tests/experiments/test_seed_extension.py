@@ -132,6 +132,17 @@ def test_the_decision_waits_for_unfinished_runs_and_refuses_runs_without_validat
     assert waiting.status == "waiting" and waiting.missing == [run.name]
     assert waiting.extended() == set()
     assert [t.cell.seed for t in plan_tasks(grid, out)] == [1, 2, 1, 2]  # no added run yet
+    # status says what the decision may still add: seed 3 for both rewards, 200 decisions each
+    from intergreen.experiments.status import batch_status, status_lines
+
+    status = batch_status(out)
+    assert (status.more_runs_at_most, status.more_decisions_at_most) == (2, 400)
+    line = next(x for x in status_lines(status) if x.startswith("more seeds: "))
+    assert line.startswith(
+        "more seeds: decided once every first-seed run has trained; not yet (it adds at most 2 "
+        "runs, 400 decisions, about "
+    ) and line.endswith(" of one worker, not counted below)")
+    assert status.remaining_decisions == 0  # its last checkpoint is at 200; no added run in it
     (run / "done.json.kept").rename(run / "done.json")
     (run / "best.json").unlink()
     with pytest.raises(SeedExtensionError, match=f"{run.name} finished training without"):
