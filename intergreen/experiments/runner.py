@@ -357,6 +357,10 @@ def _os_error(where: Path, e: OSError) -> ExperimentError:
     return ExperimentError(f"cannot write to {where} ({e.strerror or e}); choose another --out")
 
 
+#: the lock file a running compare holds (flock) in its results folder
+LOCK_FILE = ".batch.lock"
+
+
 class BatchLock:
     """An exclusive lock on an output folder (O_EXCL lock file + flock).
 
@@ -365,7 +369,7 @@ class BatchLock:
     """
 
     def __init__(self, out: Path) -> None:
-        self.path = Path(out) / ".batch.lock"
+        self.path = Path(out) / LOCK_FILE
         self.fd: int | None = None
 
     def __enter__(self) -> BatchLock:
@@ -417,7 +421,7 @@ def lock_holder(out: Path) -> dict[str, Any] | None:
     ``host``, ``since``), or None where there is no lock file (no batch holds the folder; a
     batch that ends, even by Ctrl-C or SIGTERM, removes it) or it cannot be read. A file left
     by a killed batch (SIGKILL, a session's end) is still there: see :func:`holder_alive`."""
-    info = read_json(Path(out) / ".batch.lock")
+    info = read_json(Path(out) / LOCK_FILE)
     if not isinstance(info, dict) or not {"pid", "host", "since"} <= info.keys():
         return None
     return info
@@ -428,7 +432,7 @@ def holder_alive(out: Path, info: dict[str, Any]) -> bool | None:
     holds it. On Linux from ``/proc/locks`` (the lock file's flock, whoever holds it: exact,
     and nothing is locked to find out); elsewhere whether its pid still runs on this host.
     None where it cannot be told (another host)."""
-    path = Path(out) / ".batch.lock"
+    path = Path(out) / LOCK_FILE
     try:
         st = path.stat()
         table = Path("/proc/locks").read_text()

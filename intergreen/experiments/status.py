@@ -6,8 +6,10 @@ days) is followed with ``intergreen status OUT``: each task of the grid the batc
 checkpoint's decision), waiting, or failed (``error.json``); runs copied from another batch
 (``reused.json``) are counted; the ``more_seeds`` decision is waiting (with the most runs it
 can add) or made; and the training
-still to do is given in decisions and, at the median rate of the runs this batch trained
-(``done.json``'s ``steps_per_s``), in hours of one worker.
+still to do is given in decisions and, at the median rate of the runs the running compare
+has trained since it started (else of every run this batch trained; ``done.json``'s
+``steps_per_s``), in hours of one worker: a batch resumed on another machine, or beside other
+work, runs at that machine's rate, not at the rate its earlier runs had.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from pathlib import Path
 from intergreen.common import read_json
 from intergreen.errors import IntergreenError
 from intergreen.experiments.grid import REWARD_MODULES, GridError, load_grid
-from intergreen.experiments.provenance import REUSED
+from intergreen.experiments.provenance import REUSED, counted
 from intergreen.experiments.runner import (
+    LOCK_FILE,
     Task,
     decide_seeds,
     describe_holder,
@@ -53,6 +56,8 @@ class TaskStatus:
     error: str = ""
     #: decisions per second its training ran at (done.json), once trained
     rate: float | None = None
+    #: when it finished training (done.json's modification time, s since the epoch)
+    trained_at: float | None = None
 
 
 def resume_command(out: Path, modules: list[str]) -> str:
@@ -78,8 +83,11 @@ class BatchStatus:
     #: the margin) and their training decisions, not counted in ``tasks``
     more_runs_at_most: int = 0
     more_decisions_at_most: int = 0
-    #: median decisions per second of the runs this batch trained itself (None: none yet)
+    #: median decisions per second of the runs the running compare trained since it took
+    #: the folder, else of every run this batch trained itself (None: none yet)
     rate: float | None = None
+    #: whose rate it is ("the runs this batch trained", ...), as the status line says it
+    rate_source: str = ""
     #: whether a compare is running on the folder now: True, False, or None (cannot tell:
     #: its lock names another host); ``holder`` describes it (pid, host, start)
     running: bool | None = False
@@ -105,6 +113,7 @@ def _run_state(task: Task) -> TaskStatus:
     if done is not None:
         status.step = int(done.get("timesteps", cell.timesteps))
         status.rate = float(done["steps_per_s"]) if done.get("steps_per_s") else None
+        status.trained_at = (folder / "done.json").stat().st_mtime
         status.state = COMPLETE if task_complete(task) else TRAINED
     elif (folder / "checkpoints" / "latest.json").exists():
         latest = _read(folder / "checkpoints" / "latest.json") or {}
@@ -170,12 +179,31 @@ def batch_status(out: str | Path) -> BatchStatus:
         runs = [t for t in status.tasks if t.kind == "run"]
         status.more_runs_at_most = round(len(runs) * share)
         status.more_decisions_at_most = round(sum(t.timesteps for t in runs) * share)
-    for reused, source in ((False, "the runs this batch trained"), (True, "the reused runs")):
-        rates = [t.rate for t in status.tasks if t.rate is not None and t.reused == reused]
-        if rates:
-            status.rate, status.rate_source = statistics.median(rates), source
-            break
+    status.rate, status.rate_source = _training_rate(status, out)
     return status
+
+
+def _training_rate(status: BatchStatus, out: Path) -> tuple[float | None, str]:
+    """The median training rate (decisions/s) to count the training left at, and whose it is:
+    the runs the running compare has trained since it took the folder (its lock file's
+    time), as they show this machine's rate now; else every run this batch trained; else
+    the reused runs (trained elsewhere)."""
+    trained = [t for t in status.tasks if t.rate is not None]
+    try:
+        since = (out / LOCK_FILE).stat().st_mtime if status.running else None
+    except OSError:  # the compare ended meanwhile
+        since = None
+    if since is not None:
+        recent = [t.rate for t in trained if not t.reused and (t.trained_at or 0) >= since]
+        if recent:
+            return statistics.median(recent), (
+                f"the {counted(len(recent), 'run')} trained since this compare started"
+            )
+    for reused, source in ((False, "the runs this batch trained"), (True, "the reused runs")):
+        rates = [t.rate for t in trained if t.reused == reused]
+        if rates:
+            return statistics.median(rates), source
+    return None, ""
 
 
 def _hours(seconds: float) -> str:

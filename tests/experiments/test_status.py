@@ -109,6 +109,46 @@ def test_each_state_is_read_from_the_run_folders(batch_copy) -> None:
     assert f"  failed {failed}: RewardError: reward returned nan" in status_lines(status)
 
 
+def test_training_left_is_counted_at_the_rate_of_the_running_compare(batch_copy) -> None:
+    """A batch resumed on another machine trains at that machine's rate: while a compare runs,
+    the training left is counted at the median rate of the runs it trained since it took the
+    folder (done.json written after its lock file), not at the earlier runs' rate."""
+    runs = sorted((batch_copy / "runs").iterdir())
+
+    def trained(run, rate: float, at: float | None = None) -> None:
+        done = run / "done.json"
+        done.write_text(json.dumps(json.loads(done.read_text()) | {"steps_per_s": rate}))
+        if at is not None:
+            os.utime(done, (at, at))
+
+    trained(runs[0], 100.0, at=1e9)  # 2001: long before any compare of this test
+    trained(runs[1], 300.0, at=1e9)
+    assert (batch_status(batch_copy).rate, batch_status(batch_copy).rate_source) == (
+        200.0, "the runs this batch trained"
+    )  # fmt: skip
+    with BatchLock(batch_copy):
+        assert batch_status(batch_copy).rate == 200.0  # none trained since it started
+        trained(runs[1], 1500.0)  # runs[1] trains again under this compare
+        status = batch_status(batch_copy)
+        assert (status.rate, status.rate_source) == (
+            1500.0, "the 1 run trained since this compare started"
+        )  # fmt: skip
+        # runs[0] is now 150 decisions short: counted at the new rate
+        latest = runs[0] / "checkpoints" / "latest.json"
+        latest.write_text(json.dumps(json.loads(latest.read_text()) | {"step": 150}))
+        (runs[0] / "done.json").unlink()
+        lines = status_lines(batch_status(batch_copy))
+    assert lines[-1] == (
+        "training left: 150 decisions, about 0.1 min of one worker at the median 1,500 "
+        "decisions/s of the 1 run trained since this compare started (evaluation episodes not "
+        "included; divide by the workers that run in parallel)"
+    )
+    # once no compare runs, every run this batch trained counts again
+    trained(runs[1], 1500.0, at=1e9)
+    status = batch_status(batch_copy)
+    assert (status.rate, status.rate_source) == (1500.0, "the runs this batch trained")
+
+
 def test_status_of_a_folder_without_a_batch_is_one_error_line(tmp_path, capsys) -> None:
     with pytest.raises(StatusError, match="no grid.json"):
         batch_status(tmp_path)
