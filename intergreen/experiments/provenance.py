@@ -30,6 +30,8 @@ from intergreen.errors import IntergreenError
 from intergreen.experiments.seed_extension import DECIDED, read_decision
 
 RUN_CONFIGS = "run_configs.json"
+#: a published folder's record of what each baseline ran with (name -> its cell.json)
+BASELINE_CELLS = "baseline_cells.json"
 #: in a run folder the runner copied from another batch (``run_batch(reuse=...)``)
 REUSED = "reused.json"
 VERSION_KEYS = ("intergreen_version", "reward_version")
@@ -553,8 +555,11 @@ def _values(values: list[Any]) -> str:
     return " / ".join(_num(v) for v in values) if values else "not recorded"
 
 
-def _baseline_cells(root: Path, results: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """The cell.json of each baseline in ``results`` (its batch folder, baselines/*/)."""
+def recorded_baseline_cells(root: Path, results: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Baseline name -> its cell.json (what it ran with: a tuned one's parameters, file,
+    tune budget and validation episodes), for the baselines in ``results``: from a batch
+    folder's ``baselines/*/cell.json``, else from a published folder's
+    ``baseline_cells.json`` (:data:`BASELINE_CELLS`, written by ``--publish``)."""
     if "kind" not in results:
         return {}
     names = set(results.loc[results["kind"] == "baseline", "controller"].astype(str))
@@ -563,15 +568,35 @@ def _baseline_cells(root: Path, results: pd.DataFrame) -> dict[str, dict[str, An
         cell = read_json(path)
         if isinstance(cell, dict) and cell.get("baseline") in names:
             cells.setdefault(str(cell["baseline"]), cell)
+    if not cells:
+        stored = read_json(root / BASELINE_CELLS)
+        if isinstance(stored, dict):
+            cells = {n: c for n, c in stored.items() if n in names and isinstance(c, dict)}
+    return cells
+
+
+def _baseline_cells(root: Path, results: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """:func:`recorded_baseline_cells`, with a cell for every other baseline in ``results``:
+    its defaults for a plain name (batches from before baselines wrote cell.json), and
+    ``unrecorded`` for a variant such as ``vehicle-actuated:tuned`` (its parameters are not
+    the defaults, and are not known here)."""
+    cells = recorded_baseline_cells(root, results)
+    names = (
+        set(results.loc[results["kind"] == "baseline", "controller"].astype(str))
+        if ("kind" in results)
+        else set()
+    )
     for name in sorted(names - set(cells)):
-        cells[name] = {"baseline": name}  # no cell.json (results only): the defaults
+        cells[name] = {"baseline": name} | ({"unrecorded": True} if ":" in name else {})
     return cells
 
 
 def baselines_text(setup: Setup) -> str:
     """The sentence on the baselines: which ran with their defaults, and for a tuned one the
     parameters, where they came from, the tune's budget and its validation episodes."""
-    plain = [n for n, c in setup.baselines.items() if not c.get("params")]
+    plain = [n for n, c in setup.baselines.items() if not c.get("params") and not
+             c.get("unrecorded")]  # fmt: skip
+    unknown = [n for n, c in setup.baselines.items() if c.get("unrecorded")]
     parts = []
     if plain:
         parts.append(f"{', '.join(plain)} with {'its' if len(plain) == 1 else 'their'} "
@@ -597,6 +622,9 @@ def baselines_text(setup: Setup) -> str:
             text += (f" (tuned on episodes of another length than this report's "
                      f"{setup.simulated_s:.0f} s test episodes)")  # fmt: skip
         parts.append(text)
+    if unknown:
+        parts.append(f"{', '.join(unknown)} with parameters this folder does not record (no "
+                     f"cell.json or {BASELINE_CELLS})")  # fmt: skip
     return "**Baselines.** " + "; ".join(parts) + "."
 
 

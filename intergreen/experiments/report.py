@@ -134,7 +134,8 @@ def publish_report(
     convergence_tolerance: float = 0.05,
 ) -> dict[str, Path]:
     """Copy the result tables of ``results_dir`` into ``dest`` with the runs' configurations
-    (run_configs.json), and write the report there as Markdown + PNGs + summary.csv (no
+    (run_configs.json) and what each baseline ran with (baseline_cells.json), and write the
+    report there as Markdown + PNGs + summary.csv (no
     HTML, no models): a folder to commit, from which ``intergreen report dest`` regenerates
     the same report. A folder without run folders gets its configurations rebuilt from
     grid.json where the run keys prove them (``provenance.reconstruct_run_configs``).
@@ -167,6 +168,10 @@ def publish_report(
     if configs:
         text = json.dumps(configs, indent=1, sort_keys=True, default=str) + "\n"
         atomic_write(dst / provenance.RUN_CONFIGS, text)
+    cells = provenance.recorded_baseline_cells(src, raw)  # a tuned one's parameters, budget
+    if cells:
+        text = json.dumps(cells, indent=1, sort_keys=True, default=str) + "\n"
+        atomic_write(dst / provenance.BASELINE_CELLS, text)
     (dst / "report.html").unlink(missing_ok=True)
     return build_report(dst, reference, html=False, seed_test=seed_test,
                         convergence_source=convergence_source,

@@ -318,6 +318,48 @@ def test_the_set_up_says_what_the_baselines_and_agents_ran_with():
     assert provenance._overrides_text({"gamma": 0.9, "policy_kwargs": {"net_arch": [8]}}) is None
 
 
+def test_a_published_report_keeps_what_the_tuned_baselines_ran_with(tmp_path, make_results):
+    """--publish copied the runs' configurations but not the baselines' cell.json, so the
+    published report said a tuned baseline ran "with its default parameters" (found on the
+    reward study's rerun); baseline_cells.json keeps them, and a variant whose cell is lost
+    is never called default."""
+    from intergreen.experiments.report import publish_report
+
+    df = make_results(
+        {"queue": [10.0, 11.0]}, baselines={"fixed-time": 12.0, "fixed-time:tuned": 11.0},
+        episodes=3,
+    )  # fmt: skip
+    root = write_folder(tmp_path / "r", df)
+    tuned = {
+        "baseline": "fixed-time:tuned", "tuned_file": "lib/tuned/ft.json",
+        "params": {"cycle_factor": 0.9}, "default_params": {"cycle_factor": 1.0},
+        "validation": {"seed_role": "validation", "demands": ["low"], "episodes_per_demand": 3,
+                       "duration_s": 300.0, "tuned_wait_s": 11.5, "default_wait_s": 12.1},
+        "budget": {"method": "CARBS", "limit": "35 trials", "trials": 35, "failed_trials": 0},
+    }  # fmt: skip
+    for name, cell in (("fixed-time", {"baseline": "fixed-time"}), ("fixed-time:tuned", tuned)):
+        (root / "baselines" / f"{name}-k").mkdir(parents=True)
+        (root / "baselines" / f"{name}-k" / "cell.json").write_text(json.dumps(cell))
+    expected = (
+        "**Baselines.** fixed-time with its default parameters; fixed-time:tuned with the "
+        "parameters in `lib/tuned/ft.json` (cycle_factor 0.9; defaults cycle_factor 1), the best "
+        "trial of a tune (CARBS): 35 trials (0 failed; limit 35 trials), scored on 3 validation "
+        "episodes per demand (low) of 300 s: 12.1 s with the defaults, 11.5 s tuned."
+    )
+    assert expected in _setup_text(build_report(root, html=False)["markdown"].read_text())
+    pub = tmp_path / "pub"
+    assert expected in _setup_text(publish_report(root, pub)["markdown"].read_text())
+    assert json.loads((pub / "baseline_cells.json").read_text())["fixed-time:tuned"] == tuned
+    # regenerated from the published folder alone (no baselines/): the same sentence
+    assert expected in _setup_text(build_report(pub, html=False)["markdown"].read_text())
+    # a tuned baseline whose cell is lost is not called default
+    (pub / "baseline_cells.json").unlink()
+    assert (
+        "**Baselines.** fixed-time with its default parameters; fixed-time:tuned with parameters "
+        "this folder does not record (no cell.json or baseline_cells.json)."
+    ) in _setup_text(build_report(pub, html=False)["markdown"].read_text())
+
+
 def test_shared_evaluation_seeds_are_named_by_their_stream_not_their_hashes(tmp_path, make_results):
     """Derived seeds are 63-bit hashes: the set-up names the stream's episodes they are (and
     only when they are exactly that set); other seeds keep their range."""
