@@ -560,9 +560,9 @@ def recorded_baseline_cells(root: Path, results: pd.DataFrame) -> dict[str, dict
     tune budget and validation episodes), for the baselines in ``results``: from a batch
     folder's ``baselines/*/cell.json``, else from a published folder's
     ``baseline_cells.json`` (:data:`BASELINE_CELLS`, written by ``--publish``)."""
-    if "kind" not in results:
+    names = _baseline_names(results)
+    if not names:
         return {}
-    names = set(results.loc[results["kind"] == "baseline", "controller"].astype(str))
     cells: dict[str, dict[str, Any]] = {}
     for path in sorted((root / "baselines").glob("*/cell.json")):
         cell = read_json(path)
@@ -575,19 +575,23 @@ def recorded_baseline_cells(root: Path, results: pd.DataFrame) -> dict[str, dict
     return cells
 
 
+def _baseline_names(results: pd.DataFrame) -> set[str]:
+    if "kind" not in results:
+        return set()
+    return set(results.loc[results["kind"] == "baseline", "controller"].astype(str))
+
+
 def _baseline_cells(root: Path, results: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """:func:`recorded_baseline_cells`, with a cell for every other baseline in ``results``:
-    its defaults for a plain name (batches from before baselines wrote cell.json), and
-    ``unrecorded`` for a variant such as ``vehicle-actuated:tuned`` (its parameters are not
-    the defaults, and are not known here)."""
+    its defaults for a registered name (batches from before baselines wrote cell.json), and
+    ``unrecorded`` for any other (``vehicle-actuated:tuned``, a parameter file: its
+    parameters are not the defaults, and are not known here)."""
+    from intergreen.junctions.baselines import BASELINES, baseline_key
+
     cells = recorded_baseline_cells(root, results)
-    names = (
-        set(results.loc[results["kind"] == "baseline", "controller"].astype(str))
-        if ("kind" in results)
-        else set()
-    )
-    for name in sorted(names - set(cells)):
-        cells[name] = {"baseline": name} | ({"unrecorded": True} if ":" in name else {})
+    for name in sorted(_baseline_names(results) - set(cells)):
+        default = baseline_key(name) in BASELINES
+        cells[name] = {"baseline": name} | ({} if default else {"unrecorded": True})
     return cells
 
 
