@@ -609,11 +609,11 @@ def baselines_text(setup: Setup) -> str:
         if not cell.get("params"):
             continue
         v, b = cell.get("validation") or {}, cell.get("budget") or {}
-        length = v.get("duration_s")
+        length = v.get("duration_s") or _tune_default_length(setup, cell)
         episodes = counted(int(v.get("episodes_per_demand", 0)),
                            f"{v.get('seed_role', 'validation')} episode")  # fmt: skip
         text = (
-            f"{name} with the parameters in `{cell.get('tuned_file')}` "
+            f"{name} with the parameters in `{shown_tuned_file(cell.get('tuned_file'))}` "
             f"({_params_text(cell['params'])}; defaults {_params_text(cell.get('default_params'))})"
             f", the best trial of a tune ({b.get('method', 'method not recorded')}): "
             f"{counted(int(b.get('trials', 0)), 'trial')} ({b.get('failed_trials', 0)} failed; "
@@ -622,7 +622,7 @@ def baselines_text(setup: Setup) -> str:
             + (f"{length:g} s" if length else "the junction's default length")
             + f": {v.get('default_wait_s')} s with the defaults, {v.get('tuned_wait_s')} s tuned"
         )
-        if setup.simulated_s and (not length or abs(length - setup.simulated_s) > 1):
+        if setup.simulated_s and length and abs(length - setup.simulated_s) > 1:
             text += (f" (tuned on episodes of another length than this report's "
                      f"{setup.simulated_s:.0f} s test episodes)")  # fmt: skip
         parts.append(text)
@@ -630,6 +630,42 @@ def baselines_text(setup: Setup) -> str:
         parts.append(f"{', '.join(unknown)} with parameters this folder does not record (no "
                      f"cell.json or {BASELINE_CELLS})")  # fmt: skip
     return "**Baselines.** " + "; ".join(parts) + "."
+
+
+def _tune_default_length(setup: Setup, cell: dict[str, Any]) -> float | None:
+    """The episode length (s) of a baseline tune that recorded no ``duration_s``: its
+    demands' own length (``resolve_demand(...).duration``, what the environment runs without
+    a duration; 1800 s for gm_a56's levels) on the junction it was tuned on (the cell's
+    ``junction``, else the report's). None when the junction or a demand does not load, or
+    the demands' lengths differ."""
+    from intergreen.junctions.catalog import resolve_junction
+    from intergreen.junctions.demand import resolve_demand
+
+    spec, name = setup.junction, cell.get("junction")
+    try:
+        if name and getattr(spec, "name", None) != name:
+            spec = resolve_junction(str(name))
+        if spec is None:
+            return None
+        demands = (cell.get("validation") or {}).get("demands") or []
+        lengths = {resolve_demand(spec, d).duration for d in demands}
+    except Exception:  # SpecError, FileNotFoundError, ...: the length is not known here
+        return None
+    return lengths.pop() if len(lengths) == 1 else None
+
+
+def shown_tuned_file(path: str | None) -> str | None:
+    """A recorded ``tuned_file`` as a report shows it: an absolute path inside an
+    ``intergreen`` package's ``junctions`` folder (a shipped junction's ``tuned/*.json``) from
+    its last ``intergreen/junctions/`` on, ``intergreen/junctions/library/gm_a56/tuned/
+    fixed-time.json``; any other path as recorded. The path is the recording machine's
+    (``/work/study/intergreen/...``), so it is cut by its parts rather than made relative to
+    this machine's installed package, which may lie elsewhere."""
+    if not path or not Path(path).is_absolute():
+        return path
+    parts = Path(path).parts
+    at = [i for i in range(len(parts) - 1) if parts[i : i + 2] == ("intergreen", "junctions")]
+    return "/".join(parts[at[-1] :]) if at else path
 
 
 def _params_text(params: Any) -> str:

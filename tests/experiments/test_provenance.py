@@ -308,8 +308,58 @@ def test_the_set_up_says_what_the_baselines_and_agents_ran_with():
         "defaults max_green {2: 40, 4: 40}, extension 1.5), the best trial of a tune (CARBS): "
         "35 trials (0 failed; limit 35 trials), scored on 3 validation episodes per demand "
         "(low, high) of the junction's default length: 17.276 s with the defaults, 15.929 s "
-        "tuned (tuned on episodes of another length than this report's 300 s test episodes)."
+        "tuned."
+    )  # the junction is not known here: its default length is not called another
+    tuned = setup.baselines["vehicle-actuated:tuned"]
+    tuned["validation"]["duration_s"] = 900
+    assert provenance.baselines_text(setup).endswith(
+        "(low, high) of 900 s: 17.276 s with the defaults, 15.929 s tuned (tuned on episodes of "
+        "another length than this report's 300 s test episodes)."
     )
+
+
+def test_a_tuned_baseline_of_the_junction_s_default_length_is_not_called_another_length():
+    """A tune without a duration ran its demands' own length (gm_a56: 1800 s), yet the report
+    said it was "tuned on episodes of another length" than the study's 1800 s test episodes;
+    and the tuned file was shown as the recording machine's absolute path."""
+    from intergreen.junctions.catalog import resolve_junction
+
+    setup = provenance.Setup(source="test", junction_name="gm_a56")
+    setup.junction, setup.simulated_s = resolve_junction("gm_a56"), 1800.0
+    study = "/work/study/intergreen/junctions/library/gm_a56/tuned/fixed-time.json"
+    setup.baselines = {
+        "fixed-time:tuned": {
+            "baseline": "fixed-time:tuned", "tuned_file": study, "junction": "gm_a56",
+            "params": {"cycle_factor": 1.0}, "default_params": {"cycle_factor": 1.0},
+            "validation": {"seed_role": "validation", "demands": ["low", "medium", "high"],
+                           "episodes_per_demand": 3, "duration_s": None,
+                           "tuned_wait_s": 18.551, "default_wait_s": 18.551},
+            "budget": {"method": "CARBS", "limit": "35 trials", "trials": 35,
+                       "failed_trials": 0},
+        },
+    }  # fmt: skip
+    assert provenance.baselines_text(setup) == (
+        "**Baselines.** fixed-time:tuned with the parameters in "
+        "`intergreen/junctions/library/gm_a56/tuned/fixed-time.json` (cycle_factor 1; defaults "
+        "cycle_factor 1), the best trial of a tune (CARBS): 35 trials (0 failed; limit 35 "
+        "trials), scored on 3 validation episodes per demand (low, medium, high) of 1800 s: "
+        "18.551 s with the defaults, 18.551 s tuned."
+    )
+    setup.junction, setup.simulated_s = None, 300.0  # resolved from the cell's junction
+    assert provenance.baselines_text(setup).endswith(
+        "of 1800 s: 18.551 s with the defaults, 18.551 s tuned (tuned on episodes of another "
+        "length than this report's 300 s test episodes)."
+    )
+
+
+def test_a_tuned_file_is_shown_from_its_package_folder():
+    shown = provenance.shown_tuned_file
+    assert shown("/a/intergreen/src/intergreen/junctions/library/x/tuned/va.json") == (
+        "intergreen/junctions/library/x/tuned/va.json"
+    )
+    assert shown("/home/u/my_junction/tuned/va.json") == "/home/u/my_junction/tuned/va.json"
+    assert shown("lib/intergreen/junctions/va.json") == "lib/intergreen/junctions/va.json"
+    assert shown(None) is None
     assert provenance._overrides_text({"learning_starts": 500, "buffer_size": 1000}) == (
         "buffer_size 1000, learning_starts 500"
     )
