@@ -649,7 +649,7 @@ def _tune_default_length(setup: Setup, cell: dict[str, Any]) -> float | None:
             return None
         demands = (cell.get("validation") or {}).get("demands") or []
         lengths = {resolve_demand(spec, d).duration for d in demands}
-    except Exception:  # SpecError, FileNotFoundError, ...: the length is not known here
+    except (IntergreenError, OSError, ValueError):  # the length is not known here
         return None
     return lengths.pop() if len(lengths) == 1 else None
 
