@@ -264,17 +264,20 @@ def discussion(
                 if testable
                 else ", no seed-level verdict"
             )
-            parts.append(f"{d} {lower}/{len(rows)}{verdicts}")
+            family = " (the best baseline there)" if bool(rows["primary"].iloc[0]) else ""
+            parts.append(f"{d}{family} {lower}/{len(rows)}{verdicts}")
         label = STUDY_ROWS.get(name, name)
         out.append(
             f"**Against {label}** (per training seed, the mean over the shared test episodes of "
-            "agent minus baseline; Holm within each level): rewards with a lower mean "
+            "agent minus baseline; Holm over the rewards where it is the level's best baseline, "
+            "else over every reward and other baseline of the level): rewards with a lower mean "
             + "; ".join(parts)
             + "."
         )
-    notes = _notes(level.vs_baselines_notes)
-    if notes:
-        out.append("Paired tests against the baselines:" + notes)
+    for family, notes in (("the best baseline", level.vs_baselines_notes),
+                          ("the other baselines", level.vs_other_baselines_notes)):  # fmt: skip
+        if _notes(notes):
+            out.append(f"Paired tests against {family}:" + _notes(notes))
     if st_best is not None:
         out.append(best_run_summary(st_best, rewards, demands))
     starved = starvation(df, setup)

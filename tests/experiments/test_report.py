@@ -319,7 +319,7 @@ def test_one_training_seed_gives_no_verdicts_in_the_summary(make_results):
         "**Against the best reward:** No verdicts: with 1 training seed per arm there is no "
         "spread across seeds to test (a test needs at least 2 per arm); about 4 seeds per arm "
         "would allow a verdict with Holm over 1 comparison.",
-        "**Against the baselines:** No verdicts: with 1 training seed per arm there is no "
+        "**Against the best baseline:** No verdicts: with 1 training seed per arm there is no "
         "spread across seeds to test (a test needs at least 2 per arm); about 7 seeds per arm "
         "would allow a verdict with Holm over 2 comparisons.",
     ]
@@ -329,8 +329,8 @@ def test_one_training_seed_gives_no_verdicts_in_the_summary(make_results):
     (line,) = summary_text(seed_level(df, test="t"), ["low"])
     assert line.endswith(
         "Worse at seed level (Holm): c. No verdict for b (n/a — needs at least 2 training "
-        "seeds). Rewards against the baselines (paired, Holm): va 1 better, 1 worse, 1 without "
-        "a verdict."
+        "seeds). Best baseline va (lowest on the test episodes); the rewards against it "
+        "(paired, Holm): 1 better, 1 worse, 1 without a verdict."
     )
     # only a one-seed reward against the best: not one test, and the note says why
     alone = df[df["controller"] != "a"]

@@ -92,7 +92,7 @@ def test_paired_baseline_comparison_uses_the_shared_episodes(make_results):
         baselines={"vehicle-actuated": 20.0},
         episodes=episodes, episode_sd=0.3, shared=shared,
     )  # fmt: skip
-    rows, notes = comparisons.against_baselines(df, test="permutation")
+    rows, notes, _ = comparisons.against_baselines(df, test="permutation")
     by = rows.set_index("controller")
     assert by.loc["good", "diff"] == pytest.approx(-1.0, abs=0.2)
     assert by.loc["good", "episodes"] == episodes and by.loc["good", "n"] == 7
@@ -109,7 +109,7 @@ def test_paired_baseline_comparison_uses_the_shared_episodes(make_results):
 
 def test_paired_with_three_seeds_reports_its_floor(make_results):
     df = make_results({"a": [5, 6, 7]}, baselines={"fixed-time": 50}, episodes=4)
-    rows, notes = comparisons.against_baselines(df)
+    rows, notes, _ = comparisons.against_baselines(df)
     assert rows["verdict"].iloc[0] == TOO_FEW and rows["floor"].iloc[0] == pytest.approx(0.25)
     assert "cannot give p below 0.25" in notes["low"]
 
@@ -234,3 +234,39 @@ def test_a_t_test_on_two_seeds_gives_no_verdict(make_results):
                        episode_sd=0.01)  # fmt: skip
     rows, notes = comparisons.against_best(df3, test="t")
     assert set(rows.loc[rows["controller"] == "b", "verdict"]) == {"worse"} and not notes["low"]
+
+
+def test_the_best_baseline_on_validation_is_the_primary_comparison(make_results):
+    """The reward study's shape: 13 rewards, 6 baselines, 10 seeds. Holm over all 78 pairs
+    needs p < 0.00064, below what 10 seeds can give (2 / 2**10 = 0.00195), so the old single
+    family could never give a verdict; against the best baseline alone (Holm over 13) the
+    rewards every seed of which beats it are called better."""
+    rng = np.random.default_rng(7)
+    good = {f"good{i}": list(rng.normal(10, 0.5, 10)) for i in range(11)}
+    arms = good | {"close": list(rng.normal(15, 3, 10)), "bad": list(rng.normal(30, 1, 10))}
+    # on the test episodes "va:tuned" is lowest; on the validation episodes "mo:tuned" is
+    baselines = {"va": 16.0, "va:tuned": 14.5, "mo": 17.0, "mo:tuned": 15.0, "ft": 20.0,
+                 "ft:tuned": 19.0}  # fmt: skip
+    test = make_results(arms, baselines=baselines, episodes=6, episode_sd=0.3)
+    valid = make_results(arms, baselines=baselines | {"mo:tuned": 13.0}, episodes=3, seed=1)
+    valid["eval_seed"] += 100
+    df = pd.concat([test.assign(split="test"), valid.assign(split="validation")])
+    rows, notes, other_notes = comparisons.against_baselines(df)
+    primary = rows[rows["primary"]].set_index("controller")
+    assert set(primary["baseline"]) == {"mo:tuned"} and set(primary["chosen_on"]) == {"validation"}
+    assert primary["chosen_mean"].iloc[0] == pytest.approx(
+        valid.loc[valid.controller == "mo:tuned", "avg_waiting_time"].mean()
+    )
+    assert len(primary) == 13 and notes["low"] == ""
+    assert all(primary.loc[f"good{i}", "verdict"] == "better" for i in range(11))
+    assert primary.loc["bad", "verdict"] == "worse"
+    assert primary.loc["close", "verdict"] in (NOT_SHOWN, "better", "worse")
+    np.testing.assert_allclose(primary["p_holm"], stats.holm(primary["p"].to_numpy()))
+    # the other 65 pairs: Holm over all of them, and the note says why no verdict
+    other = rows[~rows["primary"]]
+    assert len(other) == 65 and set(other["verdict"]) == {TOO_FEW}
+    assert "Holm over 65 comparisons needs p < 0.000769" in other_notes["low"]
+    # without validation rows, the baseline lowest on the test episodes, and said so
+    rows, _, _ = comparisons.against_baselines(test)
+    assert set(rows.loc[rows["primary"], "baseline"]) == {"va:tuned"}
+    assert set(rows["chosen_on"]) == {"test"}
