@@ -582,11 +582,12 @@ def _baselines_summary(
     if not primary.empty:
         best, on = str(primary["baseline"].iloc[0]), str(primary["chosen_on"].iloc[0])
         where = "validation episodes" if on == "validation" else "the test episodes"
-        head = f"Best baseline {best} (lowest on {where}); the rewards against it (paired, Holm): "
+        mean = float(primary["chosen_mean"].iloc[0])
+        text += f"Best baseline {best} (lowest on {where}, {mean:.2f} s there)"
         if level.vs_baselines_notes.get(d):
-            text += "" if base_note else f"{head}{level.vs_baselines_notes[d]} "
+            text += ". " if base_note else f"; against it: {level.vs_baselines_notes[d]} "
         else:
-            text += f"{head}{_verdict_counts(primary)}. "
+            text += f"; the rewards against it (paired, Holm): {_verdict_counts(primary)}. "
     if not other.empty:
         if level.vs_other_baselines_notes.get(d):
             note = level.vs_other_baselines_notes[d]
@@ -602,7 +603,7 @@ def baselines_position(summary: pd.DataFrame, rows: pd.DataFrame) -> str:
     """Where the baselines stand beside the best reward at one level (``rows``: that level's
     rows of ``SeedLevel.vs_best``; ``summary``: ``SeedLevel.summary``), lowest mean first:
     ``'Baselines on the same test episodes: max-occupancy 12.77 s, ...; the best reward is
-    1.34 s (10.5 %) below the best of them. '`` (% of that baseline's mean); "" without
+    1.34 s (10.5 %) below the lowest of them. '`` (% of that baseline's mean); "" without
     baselines. Descriptive only: the paired tests follow."""
     if summary.empty or rows.empty:
         return ""
@@ -615,9 +616,9 @@ def baselines_position(summary: pd.DataFrame, rows: pd.DataFrame) -> str:
     best = float(rows["mean_best"].iloc[0])
     first = float(base["mean"].iloc[0])
     gap = (
-        f"the best reward is {_margin(first, best, first)} below the best of them"
+        f"the best reward is {_margin(first, best, first)} below the lowest of them"
         if best < first
-        else f"the best reward is {_margin(best, first, first)} above the best of them"
+        else f"the best reward is {_margin(best, first, first)} above the lowest of them"
     )
     return f"Baselines on the same test episodes: {listed}; {gap}. "
 
@@ -658,10 +659,15 @@ def _margin(higher: float, lower: float, of: float) -> str:
 
 
 def _level_tables(
-    rows: pd.DataFrame, notes: dict[str, str], demands: list[str], headers: list[str], cells
+    rows: pd.DataFrame,
+    notes: dict[str, str],
+    demands: list[str],
+    headers: list[str],
+    cells,
+    leads: dict[str, str] | None = None,
 ) -> list[Block]:
-    """One table per demand level, each after its note (stated once when all levels share
-    it)."""
+    """One table per demand level, each after its lead (``leads``: a sentence per level) and
+    its note (stated once when all levels share it)."""
     out = []
     shared = _shared_note(notes, demands)
     if shared:
@@ -671,7 +677,8 @@ def _level_tables(
         if level.empty:
             continue
         note = "" if shared else notes.get(d, "")
-        out.append(Block("p", f"Demand {d}:" + (f" {note}" if note else "")))
+        text = " ".join(t for t in ((leads or {}).get(d, ""), note) if t)
+        out.append(Block("p", f"Demand {d}:" + (f" {text}" if text else "")))
         out.append(Block("table", headers=headers, rows=[cells(r) for r in level.itertuples()]))
     return out
 
@@ -726,12 +733,17 @@ def comparison_blocks(level: SeedLevel, demands: list[str]) -> list[Block]:
             "seeds) of the agent's waiting time minus the baseline's; the interval is Student t "
             f"across seeds, the test a {test} of the seeds' Δ against 0. Negative Δ: the agent "
             "waits less. The primary comparison is against the best baseline of each level: "
-            f"of every baseline, default and tuned, the one with the lowest mean on {where} "
-            "(its mean there is the 'chosen on' column); Holm over the rewards of a level. "
-            "Every other baseline follows as a secondary comparison, Holm over all of its "
-            "pairs in a level.",
+            f"of every baseline, default and tuned, the one with the lowest mean on {where}; "
+            "Holm over the rewards of a level. Every other baseline follows as a secondary "
+            "comparison, Holm over all of its pairs in a level.",
         )
     )
+    chosen = primary.drop_duplicates("demand")
+    leads = {
+        r.demand: f"best baseline {r.baseline}, {r.chosen_mean:.2f} s on the {r.chosen_on} "
+        "episodes."
+        for r in chosen.itertuples()
+    }
     cols = ["controller", "baseline", "seeds", "episodes", "Δ [95 % CI]", "p", "p (Holm)",
             "floor", "verdict"]  # fmt: skip
 
@@ -741,10 +753,7 @@ def comparison_blocks(level: SeedLevel, demands: list[str]) -> list[Block]:
                 _p(r.p_holm), _p(r.floor), r.verdict]  # fmt: skip
 
     out.append(Block("p", "**Against the best baseline** (primary)."))
-    out += _level_tables(
-        primary, level.vs_baselines_notes, demands, cols[:2] + ["chosen on"] + cols[2:],
-        lambda r: cells(r)[:2] + [f"{r.chosen_mean:.2f} s ({r.chosen_on})"] + cells(r)[2:],
-    )  # fmt: skip
+    out += _level_tables(primary, level.vs_baselines_notes, demands, cols, cells, leads)
     if not other.empty:
         out.append(Block("p", "**Against the other baselines** (secondary)."))
         out += _level_tables(other, level.vs_other_baselines_notes, demands, cols, cells)

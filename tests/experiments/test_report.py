@@ -230,13 +230,17 @@ def test_speed_answer_is_on_the_test_means_not_the_validation_choice(make_result
     assert 29 < va < 31 and 34 < vq < 36  # the validation rows' means, not the test rows'
     base = level.summary.set_index("controller")["mean"]
     tuned, default = base["vehicle-actuated:tuned"], base["vehicle-actuated"]
+    primary = level.vs_baselines[level.vs_baselines["primary"]]
+    assert set(primary["chosen_on"]) == {"validation"}
+    vt = primary["chosen_mean"].iloc[0]
     assert lines[0] == (
         f"**low**: best reward average_speed, chosen on validation episodes ({va:.2f} s there; "
         f"the next, queue, {vq - va:.2f} s ({100 * (vq - va) / va:.1f} %) higher): {a:.2f} s on "
         f"the test episodes (mean of per-seed means). Lowest on the test episodes: queue "
         f"({q:.2f} s). Baselines on the same test episodes: vehicle-actuated:tuned {tuned:.2f} s, "
         f"vehicle-actuated {default:.2f} s; the best reward is {tuned - a:.2f} s "
-        f"({100 * (tuned - a) / tuned:.1f} %) below the best of them."
+        f"({100 * (tuned - a) / tuned:.1f} %) below the lowest of them. Best baseline "
+        f"vehicle-actuated:tuned (lowest on validation episodes, {vt:.2f} s there)."
     )
     assert tuned < default and a < tuned
     # the same choice, and average_speed lowest on test too: Yes, and said to be the same
@@ -315,7 +319,8 @@ def test_one_training_seed_gives_no_verdicts_in_the_summary(make_results):
         f"**low**: best reward queue, chosen on the test episodes themselves (optimistic: they "
         f"also score it): {q:.2f} s on the test episodes (mean of per-seed means). Baselines on "
         f"the same test episodes: vehicle-actuated {b:.2f} s; the best reward is {b - q:.2f} s "
-        f"({100 * (b - q) / b:.1f} %) below the best of them.",
+        f"({100 * (b - q) / b:.1f} %) below the lowest of them. Best baseline "
+        f"vehicle-actuated (lowest on the test episodes, {b:.2f} s there).",
         "**Against the best reward:** No verdicts: with 1 training seed per arm there is no "
         "spread across seeds to test (a test needs at least 2 per arm); about 4 seeds per arm "
         "would allow a verdict with Holm over 1 comparison.",
@@ -327,10 +332,11 @@ def test_one_training_seed_gives_no_verdicts_in_the_summary(make_results):
     df = make_results({"a": [10, 11, 12], "b": [40], "c": [30, 31, 32]}, baselines={"va": 20},
                       episodes=3, episode_sd=0.1)  # fmt: skip
     (line,) = summary_text(seed_level(df, test="t"), ["low"])
+    va = df.loc[df["controller"] == "va", "avg_waiting_time"].mean()
     assert line.endswith(
         "Worse at seed level (Holm): c. No verdict for b (n/a — needs at least 2 training "
-        "seeds). Best baseline va (lowest on the test episodes); the rewards against it "
-        "(paired, Holm): 1 better, 1 worse, 1 without a verdict."
+        f"seeds). Best baseline va (lowest on the test episodes, {va:.2f} s there); the rewards "
+        "against it (paired, Holm): 1 better, 1 worse, 1 without a verdict."
     )
     # only a one-seed reward against the best: not one test, and the note says why
     alone = df[df["controller"] != "a"]
@@ -530,7 +536,7 @@ def test_baselines_position_states_the_gap_to_the_best_baseline_either_way(make_
     assert baselines_position(level.summary, level.vs_best) == (
         f"Baselines on the same test episodes: fixed-time {ft:.2f} s, vehicle-actuated "
         f"{va:.2f} s; the best reward is {q - ft:.2f} s ({100 * (q - ft) / ft:.1f} %) above the "
-        "best of them. "
+        "lowest of them. "
     )
     agents = df[df["kind"] == "agent"]
     assert baselines_position(seed_level(agents).summary, seed_level(agents).vs_best) == ""
@@ -548,3 +554,25 @@ def test_our_training_episodes_are_given_with_their_length_where_known() -> None
     )
     assert _training_episodes(Setup(source="t"), curves) == " (~11 training episodes)"
     assert _training_episodes(Setup(source="t"), pd.DataFrame()) == ""
+
+
+def test_the_report_names_the_best_baseline_of_each_level(make_results, tmp_path):
+    """Two baselines: the one lowest on the validation episodes (va:tuned) is the primary
+    comparison, although the other (ft) is lower on the test episodes."""
+    arms, base = {"a": [10, 11, 12], "b": [14, 15, 16]}, {"ft": 19.0, "va:tuned": 20.0}
+    test = make_results(arms, baselines=base, episodes=4, episode_sd=0.1)
+    valid = make_results(arms, baselines=base | {"va:tuned": 18.0}, episodes=2, seed=1)
+    valid["eval_seed"] += 100
+    pd.concat([test.assign(split="test"), valid.assign(split="validation")]).to_parquet(
+        tmp_path / "results.parquet", index=False
+    )
+    md = build_report(tmp_path, html=False)["markdown"].read_text()
+    section = md.split("## Against the baselines, paired")[1].split("\n## ")[0]
+    primary, other = section.split("**Against the other baselines** (secondary).")
+    chosen = valid.loc[valid["controller"] == "va:tuned", "avg_waiting_time"].mean()
+    assert f"Demand low: best baseline va:tuned, {chosen:.2f} s on the validation episodes." in (
+        primary
+    )
+    assert "| a | va:tuned |" in primary and "| a | ft |" not in primary
+    assert "| a | ft |" in other and "| a | va:tuned |" not in other
+    assert "Best baseline va:tuned (lowest on validation episodes" in md.split("## Summary")[1]
