@@ -148,8 +148,9 @@ def convergence_blocks(
 ) -> list[Block]:
     """The report's section on the convergence check (render Blocks); ``trained``: the
     decisions per run of the report's own runs (their distinct values); ``plot``: where the
-    figure of the curves goes; ``own_runs``: the names of the report's own runs (when the
-    check's runs are all among them, the report is the check's own and says so)."""
+    figure of the curves goes; ``own_runs``: the names of the report's own runs (when they
+    are the check's runs, the report is the check's own and says so; when the check's runs
+    are among them beside others, the batch reused them, and it says that)."""
     tol = float(meta.get("tolerance", 0.05))
     ev = evidence(curves, tol)
     kinds = sorted(set(curves["score_kind"].dropna())) if "score_kind" in curves else []
@@ -170,7 +171,9 @@ def convergence_blocks(
     )
     uneven = [f"{r.reward} {_steps(r.reached)}" for r in ev.itertuples() if len(r.reached) > 1]
     every = sorted({int(e) for e in ev["every"].dropna()})
-    is_own = set(curves["run"].astype(str)) <= (own_runs or set())
+    checked = set(curves["run"].astype(str))
+    is_own = checked == (own_runs or set())
+    reused = not is_own and checked <= (own_runs or set())
     opening = (
         "This batch is the convergence check: it trained"
         if is_own
@@ -181,6 +184,12 @@ def convergence_blocks(
         f"{_steps(sorted(set(ev['last_step'])))} decisions and scored the greedy policy every "
         f"{_steps(every)} decisions on validation episodes{per_point}: the score is {score} "
         f"(s/veh). Source: `{meta.get('source', '?')}`."
+        + (
+            f" This batch's runs include the check's {counted(len(checked), 'run')} (the same "
+            f"run keys), beside {counted(len(own_runs or set()) - len(checked), 'other')}."
+            if reused
+            else ""
+        )
         + (
             " Its runs did not all reach the same step (" + "; ".join(uneven) + " decisions): "
             "only the steps all runs of a reward share are compared, so the check is not "

@@ -266,7 +266,12 @@ def discussion(
             )
             family = " (the best baseline there)" if bool(rows["primary"].iloc[0]) else ""
             parts.append(f"{d}{family} {lower}/{len(rows)}{verdicts}")
-        label = STUDY_ROWS.get(name, name)
+        plain, _, variant = name.partition(":")
+        label = (
+            f"{STUDY_ROWS[plain]}, {variant}"
+            if variant and plain in STUDY_ROWS
+            else STUDY_ROWS.get(name, name)
+        )
         out.append(
             f"**Against {label}** (per training seed, the mean over the shared test episodes of "
             "agent minus baseline; Holm over the rewards where it is the level's best baseline, "

@@ -126,7 +126,14 @@ def test_the_checks_own_report_says_it_is_the_check(tmp_path) -> None:
     # another batch's runs beside the check's: not the check's own report
     other = convergence.convergence_blocks(curves, {}, [500], tmp_path / "e.png",
                                            own_runs={"a-s1"})  # fmt: skip
-    assert "Before this batch" in _text(other)
+    assert "Before this batch" in _text(other) and "include the check's" not in _text(other)
+    # a batch that reused the check's runs among its own is not the check either
+    more = convergence.convergence_blocks(curves, {}, [500], tmp_path / "f.png",
+                                          own_runs=runs | {"c-s1", "c-s2"})  # fmt: skip
+    text = _text(more)
+    assert "**The check.** Before this batch, a convergence check trained a (2 runs" in text
+    assert f"This batch's runs include the check's {len(runs)} runs (the same run keys), " in text
+    assert "beside 2 others." in text and "This batch is the convergence check" not in text
 
 
 def test_attach_keeps_the_curves_and_refuses_bad_sources(tmp_path) -> None:

@@ -224,6 +224,11 @@ def test_speed_answer_is_on_the_test_means_not_the_validation_choice(make_result
         "chosen on validation episodes"
     )
     assert "Yes" not in text
+    full = "\n".join(discussion(level, df, Setup(source="test")))
+    assert "**Against Vehicle Actuated, tuned** (per training seed" in full
+    assert "rewards with a lower mean low (the best baseline there) 2/2" in full
+    assert "**Against Vehicle Actuated** (per training seed" in full
+    assert "Paired tests against the other baselines: No verdicts" in full
     lines = summary_text(level, ["low"])
     chosen = level.vs_best.set_index("controller")["chosen_mean"]
     va, vq = chosen["average_speed"], chosen["queue"]
