@@ -59,6 +59,9 @@ TABLE_I: dict[str, tuple[tuple[float, float], ...]] = {
     "max-occupancy": ((6.32, 0.51), (9.51, 1.87), (21.33, 5.77)),
 }
 
+#: The rows of ``TABLE_I`` that are baselines, not rewards.
+BASELINE_ROWS = ("vehicle-actuated", "max-occupancy")
+
 UNRELIABLE = {"time_lost_ad": "the study's row repeats Queues (copy error)"}
 EPISODES = 100
 

@@ -23,8 +23,10 @@ import pandas as pd
 import intergreen.experiments.provenance as provenance
 from intergreen.experiments.comparisons import NOT_SHOWN, SeedLevel
 from intergreen.experiments.reference import (
+    BASELINE_ROWS,
     DECISION_INTERVAL_S,
     DECISIONS,
+    DEMANDS,
     EPISODE_S,
     EPISODES,
     GAMMA,
@@ -33,6 +35,7 @@ from intergreen.experiments.reference import (
     TRAINING_EPISODES,
     TRAINING_RUNS,
     UNRELIABLE,
+    study_level,
 )
 from intergreen.experiments.stats import METRIC, RankAgreement, spearman_test
 
@@ -198,6 +201,9 @@ def discussion(
     ranks = reward_ranks(st, rewards)
     n = len(rewards)
     out = []
+    findings = seed_level_findings(level, demands)
+    if findings:
+        out.append(findings)
 
     out.append(speed_question(level, demands, ranks, rewards))
 
@@ -289,6 +295,164 @@ def discussion(
     if starved:
         out.append(starved)
     return out
+
+
+def seed_level_findings(level: SeedLevel, demands: list[str]) -> str:
+    """The study's findings, each per level with what the seed-level tests say of it:
+    ``holds`` (every comparison it rests on has a verdict for it), ``does not hold`` (a
+    verdict against it), ``not shown`` (some comparison it rests on has no verdict, or the
+    tests do not reach it). From ``level.vs_best`` (each reward against the best chosen on
+    validation) and ``level.vs_baselines`` (the rewards against the best baseline);
+    "" without agents."""
+    vb = level.vs_best
+    if vb.empty:
+        return ""
+    parts = []
+    speed = [d for d in demands if _speed_finding(vb[vb["demand"] == d])]
+    if speed:
+        parts.append(
+            "Speed rewards give the lowest waiting time (study: at every level): "
+            + "; ".join(f"{d} {_speed_finding(vb[vb['demand'] == d])}" for d in speed)
+        )
+    worst = _worst_finding(vb, demands)
+    if worst:
+        parts.append(
+            "Throughput and the delta rewards of stopped time and time lost do worst (study: "
+            "throughput last by far, the two delta rewards among the worst): " + worst
+        )
+    agents = _baseline_finding(level.vs_baselines, demands)
+    if agents:
+        parts.append(
+            "The rewards the study had below System D vehicle actuation beat it (study: every "
+            f"reliable reward row but {_above_va_in_study()}); here against the best baseline "
+            "of each level, among the rewards the study had below it there: " + agents
+        )
+    if not parts:
+        return ""
+    return (
+        "**Which of the study's findings hold at seed level.** Each finding per level: holds "
+        "(every comparison it rests on has a Holm-corrected verdict for it), does not hold (a "
+        "verdict against it), not shown (a comparison it rests on has no verdict). "
+        + ". ".join(f"({i}) {p}" for i, p in enumerate(parts, start=1))
+        + ". The rewards are compared with the best reward only, never with each other, so "
+        "'the worst' is not tested as such: a reward worse than the best is not shown to be "
+        "the worst."
+    )
+
+
+def _speed_finding(rows: pd.DataFrame) -> str:
+    """One level's status of 'speed rewards give the lowest waiting time' from that level's
+    rows of ``SeedLevel.vs_best``; "" where no speed reward ran."""
+    if rows.empty:
+        return ""
+    by = rows.set_index("controller")["verdict"]
+    best = str(rows["best"].iloc[0])
+    speed = [r for r in by.index if r.split("/")[0] in SPEED]
+    if not speed:
+        return ""
+    if best in speed:
+        others = [r for r in by.index if r not in speed]
+        better = [r for r in others if by[r] == "better"]
+        open_ = [r for r in others if by[r] != "worse"]
+        if better:
+            return f"does not hold ({', '.join(better)} better than {best}, the best chosen)"
+        if not open_:
+            return f"holds ({best} the best chosen; every other reward worse)"
+        return f"not shown ({best} the best chosen; {_open(open_, by)})"
+    if all(by[r] == "worse" for r in speed):
+        return f"does not hold ({best} the best chosen; every speed reward worse)"
+    return f"not shown ({best}, not a speed reward, the best chosen; {_open(speed, by)})"
+
+
+def _open(rewards: list[str], verdicts: pd.Series) -> str:
+    """``'a, b not shown to differ; c without a verdict'`` for rewards with no verdict."""
+    unshown = [r for r in rewards if verdicts[r] == NOT_SHOWN]
+    none = [r for r in rewards if verdicts[r].startswith("n/a")]
+    out = [f"{_names(unshown)} not shown to differ"] if unshown else []
+    out += [f"{_names(none)} without a verdict"] if none else []
+    return "; ".join(out) or "no verdict against it"
+
+
+def _names(rewards: list[str], most: int = 4) -> str:
+    """The rewards' names, or how many when there are more than ``most``."""
+    if len(rewards) <= most:
+        return ", ".join(rewards)
+    return provenance.counted(len(rewards), "reward")
+
+
+def _worst_finding(vb: pd.DataFrame, demands: list[str]) -> str:
+    """Per reward of the study's worst (throughput, delta stopped time, delta time lost) that
+    ran: at which levels it is worse than the best reward, the best itself, or neither."""
+    out = []
+    for reward in dict.fromkeys(vb["controller"]):
+        if reward.split("/")[0] not in WORST_IN_STUDY:
+            continue
+        rows = vb[vb["controller"] == reward].set_index("demand")
+        worse = [d for d in demands if d in rows.index and rows.loc[d, "verdict"] == "worse"]
+        best = [d for d in demands if d in rows.index and rows.loc[d, "best"] == reward]
+        better = [d for d in demands if d in rows.index and rows.loc[d, "verdict"] == "better"]
+        rest = [d for d in demands if d in rows.index and d not in worse + best + better]
+        if best or better:
+            status = "does not hold"
+        elif rest:
+            status = "not shown"
+        else:
+            status = "holds as far as tested"
+        where = [f"worse than the best reward at {', '.join(worse)}"] if worse else []
+        where += [f"itself the best reward chosen at {', '.join(best)}"] if best else []
+        where += [f"better than the best chosen at {', '.join(better)}"] if better else []
+        where += [f"no verdict against the best at {', '.join(rest)}"] if rest else []
+        out.append(f"{reward} {status} ({'; '.join(where)})")
+    return "; ".join(out)
+
+
+def _baseline_finding(base: pd.DataFrame, demands: list[str]) -> str:
+    """Per level: how many rewards are better or worse than the best baseline at seed level
+    (the primary family of ``SeedLevel.vs_baselines``); the finding holds when every reward
+    the study's Table I had below vehicle actuation at that level is better, and does not hold
+    when one of them is worse. "" without baselines or such rewards."""
+    if base.empty:
+        return ""
+    out = []
+    for d in demands:
+        rows = base[(base["demand"] == d) & base["primary"]]
+        claimed = rows[[below_va_in_study(r, d) is True for r in rows["controller"]]]
+        if claimed.empty:
+            continue
+        better = int((claimed["verdict"] == "better").sum())
+        worse = list(claimed.loc[claimed["verdict"] == "worse", "controller"])
+        status = (
+            f"does not hold ({_names(worse)} worse)" if worse
+            else "holds" if better == len(claimed)
+            else "not shown"
+        )  # fmt: skip
+        out.append(
+            f"{d} {status} (against {rows['baseline'].iloc[0]}, of "
+            f"{provenance.counted(len(claimed), 'such reward')}: {better} better, {len(worse)} "
+            f"worse, {len(claimed) - better - len(worse)} without a verdict for either)"
+        )
+    return "; ".join(out)
+
+
+def below_va_in_study(reward: str, demand: str) -> bool | None:
+    """Whether the study's Table I has ``reward`` below System D vehicle actuation at the
+    study's level of ``demand``; None where the study has no reliable row or level for it."""
+    key, at = reward.split("/")[0], study_level(demand)
+    if key not in TABLE_I or key in UNRELIABLE or at is None:
+        return None
+    i = DEMANDS.index(at)
+    return TABLE_I[key][i][0] < TABLE_I["vehicle-actuated"][i][0]
+
+
+def _above_va_in_study() -> str:
+    """``'throughput at low; delta_wait_time, throughput at medium, high'``: the study's
+    reward rows above vehicle actuation, per level (levels with the same ones together)."""
+    rewards = [r for r in TABLE_I if r not in BASELINE_ROWS]
+    above = {d: ", ".join(r for r in rewards if below_va_in_study(r, d) is False) for d in DEMANDS}
+    grouped: dict[str, list[str]] = {}
+    for d, names in above.items():
+        grouped.setdefault(names, []).append(d)
+    return "; ".join(f"{names or 'none'} at {', '.join(ds)}" for names, ds in grouped.items())
 
 
 def speed_question(

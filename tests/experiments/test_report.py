@@ -214,7 +214,7 @@ def test_speed_answer_is_on_the_test_means_not_the_validation_choice(make_result
     means = level.summary.set_index("controller")["mean"]
     a, q = means["average_speed"], means["queue"]
     assert q < a
-    text = discussion(level, df[df["split"] == "test"], Setup(source="test"))[0]
+    text = discussion(level, df[df["split"] == "test"], Setup(source="test"))[1]
     assert text.startswith(
         "**Does speed maximisation again give the lowest waiting time?** No, by the mean of "
         "per-seed means on the test episodes (study: yes, at every level, Average Speed AD "
@@ -253,7 +253,7 @@ def test_speed_answer_is_on_the_test_means_not_the_validation_choice(make_result
                        {"average_speed": [30] * 3, "queue": [35] * 3})  # fmt: skip
     level = seed_level(df)
     a = level.summary.set_index("controller").loc["average_speed", "mean"]
-    text = discussion(level, df[df["split"] == "test"], Setup(source="test"))[0]
+    text = discussion(level, df[df["split"] == "test"], Setup(source="test"))[1]
     assert "lowest waiting time?** Yes, by the mean of per-seed means on the test" in text
     assert (
         f"low: lowest mean average_speed ({a:.2f} s), also the best reward chosen on validation "
@@ -267,7 +267,7 @@ def test_speed_answer_is_on_the_test_means_not_the_validation_choice(make_result
     # no speed reward in the grid: the question is not answered (it said "No")
     df = _val_and_test(make_results, {"wait_time": [36, 36.5, 36.2], "queue": [38, 38.5, 39]},
                        {"wait_time": [30] * 3, "queue": [35] * 3})  # fmt: skip
-    text = discussion(seed_level(df), df[df["split"] == "test"], Setup(source="test"))[0]
+    text = discussion(seed_level(df), df[df["split"] == "test"], Setup(source="test"))[1]
     assert text == (
         "**Does speed maximisation again give the lowest waiting time?** Not answered: no speed "
         "reward (average_speed, average_speed_ad) ran here (study: yes, at every level, Average "
@@ -581,3 +581,43 @@ def test_the_report_names_the_best_baseline_of_each_level(make_results, tmp_path
     assert "| a | va:tuned |" in primary and "| a | ft |" not in primary
     assert "| a | ft |" in other and "| a | va:tuned |" not in other
     assert "Best baseline va:tuned (lowest on validation episodes" in md.split("## Summary")[1]
+
+
+def test_the_study_s_findings_are_judged_at_seed_level(make_results):
+    """Eight seeds apart by 10 s: every comparison has a verdict, and the findings say
+    holds or does not hold; with two seeds none has one, and they say not shown."""
+    from intergreen.experiments.comparisons import seed_level
+    from intergreen.experiments.study import seed_level_findings
+
+    rng = np.random.default_rng(3)
+
+    def seeds(mean: float, n: int = 8) -> list[float]:
+        return list(rng.normal(mean, 0.3, n))
+
+    held = make_results({"average_speed": seeds(10), "queue": seeds(20), "throughput": seeds(30)},
+                        baselines={"va": 25.0}, episodes=4, episode_sd=0.1)  # fmt: skip
+    text = seed_level_findings(seed_level(held), ["low"])
+    assert text.startswith("**Which of the study's findings hold at seed level.**")
+    assert "(1) Speed rewards give the lowest waiting time (study: at every level): low holds " in (
+        text
+    )
+    assert "(average_speed the best chosen; every other reward worse)" in text
+    assert "throughput holds as far as tested (worse than the best reward at low)" in text
+    # the study had queue and average_speed below vehicle actuation at low, not throughput
+    assert "(study: every reliable reward row but throughput at low; delta_wait_time, " in text
+    assert "low holds (against va, of 2 such rewards: 2 better, 0 worse, 0 without" in text
+
+    broken = make_results({"average_speed": seeds(20), "queue": seeds(12), "throughput": seeds(9)},
+                          baselines={"va": 5.0}, episodes=4, episode_sd=0.1)  # fmt: skip
+    text = seed_level_findings(seed_level(broken), ["low"])
+    assert "low does not hold (throughput the best chosen; every speed reward worse)" in text
+    assert "throughput does not hold (itself the best reward chosen at low)" in text
+    assert "low does not hold (average_speed, queue worse) (against va, of 2 such rewards: " in text
+
+    few = make_results({"average_speed": seeds(10, 2), "queue": seeds(20, 2)},
+                       baselines={"va": 25.0}, episodes=4, episode_sd=0.1)  # fmt: skip
+    text = seed_level_findings(seed_level(few), ["low"])
+    assert "low not shown (average_speed the best chosen; queue without a verdict)" in text
+    assert "low not shown (against va, of 2 such rewards: 0 better, 0 worse, 2 without" in text
+    assert "(2)" not in text.replace("(2) The rewards", "")  # no reward the study had worst
+    assert "holds" not in text.split("(1)")[1]
