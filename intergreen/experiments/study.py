@@ -308,11 +308,11 @@ def seed_level_findings(level: SeedLevel, demands: list[str]) -> str:
     if vb.empty:
         return ""
     parts = []
-    speed = [d for d in demands if _speed_finding(vb[vb["demand"] == d])]
-    if speed:
+    speed = {d: _speed_finding(vb[vb["demand"] == d]) for d in demands}
+    if any(speed.values()):
         parts.append(
             "Speed rewards give the lowest waiting time (study: at every level): "
-            + "; ".join(f"{d} {_speed_finding(vb[vb['demand'] == d])}" for d in speed)
+            + "; ".join(f"{d} {status}" for d, status in speed.items() if status)
         )
     worst = _worst_finding(vb, demands)
     if worst:
@@ -332,7 +332,8 @@ def seed_level_findings(level: SeedLevel, demands: list[str]) -> str:
     return (
         "**Which of the study's findings hold at seed level.** Each finding per level: holds "
         "(every comparison it rests on has a Holm-corrected verdict for it), does not hold (a "
-        "verdict against it), not shown (a comparison it rests on has no verdict). "
+        "verdict against it, or a reward the study had among the worst is the best chosen "
+        "here), not shown (a comparison it rests on has no verdict). "
         + ". ".join(f"({i}) {p}" for i, p in enumerate(parts, start=1))
         + ". The rewards are compared with the best reward only, never with each other, so "
         "'the worst' is not tested as such: a reward worse than the best is not shown to be "
